@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto'
+import rateLimitPlugin from '@fastify/rate-limit'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Services } from './compose.js'
+import { adminAuthenticator } from './http/admin/admin-auth.js'
+import { grantRoutes } from './http/admin/grant-routes.js'
+import { discoveryRoutes } from './http/discovery-routes.js'
+import { registerErrorHandling } from './http/error-handler.js'
+import { registerFormBodyParser } from './http/form-body.js'
+import { healthRoutes } from './http/health-routes.js'
+import { rateLimit, tokenRoute } from './http/token-route.js'
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Builds the HTTP application around already-built services. Never listens: server.ts does. */
+export async function buildApp(services: Services): Promise<FastifyInstance> {
+  const { config } = services
+  const app: FastifyInstance = Fastify({
+    // pino 10's Logger is a superset of what Fastify's types know of.
+    loggerInstance: services.logger as FastifyBaseLogger,
+    bodyLimit: config.limits.maxBodyBytes,
+    trustProxy: config.trustProxy,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    return503OnClosing: true,
+  })
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  registerErrorHandling(app)
+  registerFormBodyParser(app)
+  await app.register(rateLimitPlugin, {
+    global: false,
+    // Our error handler renders the refusal in the endpoint's own error format.
+    errorResponseBuilder: (_request, context) => Object.assign(new Error(`rate limit exceeded: retry in ${Math.ceil(context.ttl / 1000)} s`), { statusCode: 429 }),
+  })
+
+  await app.register(healthRoutes, { database: services.database, revocations: services.revocations })
+  await app.register(discoveryRoutes, { issuer: config.issuer, keys: services.keys })
+  await app.register(tokenRoute, {
+    exchange: services.exchange,
+    maxAttestationBytes: config.limits.maxAttestationBytes,
+    requestsPerMinute: config.limits.tokenRequestsPerMinute,
+  })
+  await app.register(async (admin) => {
+    admin.addHook('onRoute', (route) => {
+      route.config = { ...(route.config as object), ...rateLimit(config.limits.adminRequestsPerMinute) }
+    })
+    await admin.register(grantRoutes, {
+      store: services.grants,
+      catalog: services.grantCatalog,
+      clock: services.clock,
+      defaultLifetimeDays: config.grants.defaultLifetimeDays,
+      authenticate: adminAuthenticator(config.admin.token),
+    })
+  })
+  return app
+}

@@ -1,0 +1,44 @@
+/**
+ * The whole attestor contract, SPIRE-style: take an attestation, prove it, say who presented it.
+ * Attestors never mint tokens or touch our stores; outside calls (JWKS fetches) go through injected
+ * fetchers so tests run with fixed keys and a fixed clock.
+ */
+
+/** A thing an incident responder can revoke as a whole: a cluster, a node, a pod, later an account. */
+export interface AttestationSource {
+  /** Stable, human-readable, e.g. `k8s:prod`, `k8s:prod:node:ip-10-0-0-1`, `k8s:prod:pod:<uid>`. */
+  id: string
+}
+
+export interface AttestedIdentity {
+  /** Canonical identity, a SPIFFE ID: `spiffe://<trustDomain>/k8s/<cluster>/ns/<ns>/sa/<sa>`. */
+  subject: string
+  /** The configured attestor's name (e.g. the cluster name) and kind. */
+  attestor: string
+  kind: string
+  /** Normalized claims that grant conditions match on (flat, string-valued). */
+  claims: Record<string, string>
+  /** What the identity came from, outermost first; each can be revoked. */
+  sources: AttestationSource[]
+  /** When the attestation itself stops being valid, if it says. */
+  expiresAt?: Date
+}
+
+export interface Attestor {
+  readonly name: string
+  readonly kind: string
+  /**
+   * Verifies an attestation and returns the identity it proves. Throws InvalidGrantError (with a
+   * description safe to show the caller) for anything not acceptable, ServiceUnavailableError when an
+   * outside dependency (a JWKS endpoint) cannot be reached and no cached key answers.
+   */
+  attest(attestation: string): Promise<AttestedIdentity>
+}
+
+/** An attestor that accepts JWTs is chosen by the JWT's `iss`; the registry routes on this. */
+export interface JwtAttestor extends Attestor {
+  readonly issuer: string
+}
+
+/** Where JWKS documents come from: injected so tests never reach the network. */
+export type JwksFetcher = (url: string) => Promise<unknown>

@@ -1,0 +1,11 @@
+/**
+ * Renders attacker-controlled input for an error description: quoted, escaped, and never long enough
+ * to flood a log line or reflect a payload back to the caller.
+ */
+export function quoteUntrusted(value: unknown, max = 64): string {
+  if (typeof value !== 'string') return value === undefined ? '(none)' : `(a ${Array.isArray(value) ? 'list' : value === null ? 'null' : typeof value})`
+  const quoted = JSON.stringify(value.length > max ? value.slice(0, max) : value)
+  if (value.length <= max && quoted.length <= max + 2) return quoted
+  // Escapes can lengthen the text again: cut the quoted form, then say that it was cut.
+  return `${quoted.slice(0, max + 1)}…" (${value.length} characters)`
+}

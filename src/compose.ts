@@ -1,0 +1,137 @@
+import type { Logger } from 'pino'
+import type { JwksFetcher } from './attestors/attestor.js'
+import { createHttpJwksFetcher } from './attestors/jwks-key-set.js'
+import { createAttestorRegistry, type AttestorRegistry } from './attestors/registry.js'
+import type { Config } from './config.js'
+import type { Database } from './db/database.js'
+import { migrate } from './db/migrations.js'
+import { createPGliteDatabase } from './db/pglite.js'
+import { createPostgresDatabase } from './db/postgres.js'
+import { TokenExchange } from './exchange/token-exchange.js'
+import { GrantCatalog } from './grants/grant-catalog.js'
+import type { GrantStore } from './grants/grant-store.js'
+import { SqlGrantStore } from './grants/sql-grant-store.js'
+import { FileKeyStore } from './keys/file-key-store.js'
+import type { KeyStore } from './keys/key-store.js'
+import type { LedgerStore } from './ledger/ledger-store.js'
+import { SqlLedgerStore } from './ledger/sql-ledger-store.js'
+import { systemClock, type Clock } from './lib/clock.js'
+import { MemoryRevocationStore } from './revocation/memory-revocation-store.js'
+import { RedisRevocationStore } from './revocation/redis-revocation-store.js'
+import type { RevocationStore } from './revocation/revocation-store.js'
+import { TokenSigner } from './tokens/token-signer.js'
+
+/** Everything the HTTP layer needs, built once. */
+export interface Services {
+  config: Config
+  logger: Logger
+  clock: Clock
+  database: Database
+  ledger: LedgerStore
+  grants: GrantStore
+  grantCatalog: GrantCatalog
+  revocations: RevocationStore
+  keys: KeyStore
+  attestors: AttestorRegistry
+  exchange: TokenExchange
+  close(): Promise<void>
+}
+
+/** The outside world, replaceable in tests: time and JWKS endpoints. */
+export interface Outside {
+  clock?: Clock
+  fetchJwks?: JwksFetcher
+}
+
+/** The composition root: the only place that picks implementations. */
+export async function composeServices(config: Config, logger: Logger, outside: Outside = {}): Promise<Services> {
+  const clock = outside.clock ?? systemClock
+  const closers: (() => Promise<void>)[] = []
+  try {
+    const database = await openDatabase(config, logger)
+    closers.push(() => database.close())
+    const applied = await migrate(database)
+    if (applied.length > 0) logger.info({ applied }, 'database migrations applied')
+
+    const revocations = await openRevocationStore(config, logger, clock)
+    closers.push(() => revocations.close())
+
+    const keys = await FileKeyStore.open(config.keys.dir, config.keys.algorithm, logger)
+    const attestors = createAttestorRegistry(config.attestors, {
+      trustDomain: config.trustDomain,
+      audience: config.audience,
+      clock,
+      skewSeconds: config.clockSkewSeconds,
+      maxAttestationBytes: config.limits.maxAttestationBytes,
+      fetchJwks: outside.fetchJwks ?? createHttpJwksFetcher(5000),
+    })
+    if (config.attestors.length === 0) logger.warn('no attestors are configured: every token exchange will be refused')
+
+    const ledger = new SqlLedgerStore(database)
+    const grants = new SqlGrantStore(database)
+    const grantCatalog = new GrantCatalog(grants, clock, config.grants.cacheTtlMs)
+    const exchange = new TokenExchange({
+      attestors,
+      grants: grantCatalog,
+      revocations,
+      ledger,
+      signer: new TokenSigner(keys.signingKey()),
+      clock,
+      issuer: config.issuer,
+      defaultTtlSeconds: config.tokens.defaultTtlSeconds,
+      maxTtlSeconds: config.tokens.maxTtlSeconds,
+    })
+    return {
+      config,
+      logger,
+      clock,
+      database,
+      ledger,
+      grants,
+      grantCatalog,
+      revocations,
+      keys,
+      attestors,
+      exchange,
+      close: () => closeAll(closers),
+    }
+  } catch (error) {
+    await closeAll(closers)
+    throw error
+  }
+}
+
+async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  if (config.database.url) {
+    logger.info({ ledger: 'postgres' }, 'ledger and grants on Postgres (DATABASE_URL)')
+    return createPostgresDatabase({ url: config.database.url, poolSize: config.database.poolSize })
+  }
+  logger.info({ ledger: 'pglite', dataDir: config.database.dataDir }, 'ledger and grants on embedded PGlite: single instance only; set DATABASE_URL for Postgres')
+  return createPGliteDatabase(config.database.dataDir === 'memory://' ? undefined : config.database.dataDir)
+}
+
+async function openRevocationStore(config: Config, logger: Logger, clock: Clock): Promise<RevocationStore> {
+  if (config.redis.url) {
+    const store = new RedisRevocationStore(
+      { url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs },
+      clock,
+    )
+    try {
+      await store.ready()
+    } catch (error) {
+      await store.close()
+      throw error
+    }
+    logger.info({ revocations: 'redis' }, 'revocations on Redis (REDIS_URL)')
+    return store
+  }
+  logger.warn(
+    { revocations: 'memory' },
+    'revocations are kept in this process only: run a single instance, or set REDIS_URL so every instance sees every revocation',
+  )
+  return new MemoryRevocationStore(clock)
+}
+
+async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
+  for (const close of closers.reverse()) await close().catch(() => {})
+}

@@ -1,0 +1,213 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+
+/**
+ * The one reader of process.env and of the configuration file. Everything else receives a validated
+ * Config. Problems are reported all at once, each naming the key, and the process stops before
+ * listening.
+ */
+
+const JWK = z.looseObject({ kty: z.string(), kid: z.string().optional() })
+const JwksDocument = z.object({ keys: z.array(JWK).min(1, 'a JWKS needs at least one key') })
+
+const ASYMMETRIC_JWS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
+export const JwsAlgorithm = z.enum(ASYMMETRIC_JWS_ALGORITHMS)
+export type JwsAlgorithm = z.infer<typeof JwsAlgorithm>
+
+/** DNS-1123 label: what Kubernetes allows for names we put into SPIFFE IDs. */
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (lowercase letters, digits, "-")')
+
+const KubernetesAttestorConfig = z
+  .object({
+    kind: z.literal('kubernetes'),
+    name: dnsLabel,
+    issuer: z.string().min(1),
+    jwks: JwksDocument.optional(),
+    jwksFile: z.string().min(1).optional(),
+    jwksUri: z.url({ protocol: /^https?$/ }).optional(),
+    /** What the projected token must be addressed to; defaults to the top-level `audience`. */
+    audience: z.string().min(1).optional(),
+    algorithms: z.array(JwsAlgorithm).min(1).default(['RS256', 'ES256']),
+    maxTokenLifetimeSeconds: z.number().int().positive().default(86_400),
+    jwksCacheSeconds: z.number().int().positive().default(300),
+    /** The least time between two fetches of the JWKS prompted by an unknown `kid`. */
+    jwksRefreshCooldownSeconds: z.number().int().nonnegative().default(30),
+  })
+  .strict()
+  .refine((a) => [a.jwks, a.jwksFile, a.jwksUri].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of jwks, jwksFile or jwksUri',
+  })
+
+export const AttestorConfig = z.discriminatedUnion('kind', [KubernetesAttestorConfig])
+export type AttestorConfig = z.infer<typeof AttestorConfig>
+export type KubernetesAttestorConfig = z.infer<typeof KubernetesAttestorConfig>
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export const ConfigSchema = z
+  .object({
+    issuer: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+    trustDomain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a lowercase DNS name, e.g. example.org'),
+    /** What every attestation must be addressed to (its `aud`). */
+    audience: z.string().min(1),
+    host: z.string().default('0.0.0.0'),
+    port: z.number().int().min(0).max(65_535).default(8080),
+    logLevel: z.enum(LOG_LEVELS).default('info'),
+    /** Trust `X-Forwarded-For` from proxies in front: true, or a comma-separated list of addresses/CIDRs. */
+    trustProxy: z.union([z.boolean(), z.string()]).default(false),
+    database: z
+      .object({
+        url: z.string().min(1).optional(),
+        dataDir: z.string().default('data/ledger'),
+        poolSize: z.number().int().positive().default(20),
+      })
+      .strict()
+      .default({ dataDir: 'data/ledger', poolSize: 20 }),
+    redis: z
+      .object({
+        url: z.string().min(1).optional(),
+        keyPrefix: z.string().default('sts:'),
+        commandTimeoutMs: z.number().int().positive().default(500),
+      })
+      .strict()
+      .default({ keyPrefix: 'sts:', commandTimeoutMs: 500 }),
+    admin: z
+      .object({ token: z.string().min(24, 'the admin token must be at least 24 characters').optional() })
+      .strict()
+      .default({}),
+    keys: z
+      .object({ dir: z.string().default('keys'), algorithm: z.enum(['ES256', 'EdDSA']).default('ES256') })
+      .strict()
+      .default({ dir: 'keys', algorithm: 'ES256' }),
+    tokens: z
+      .object({
+        defaultTtlSeconds: z.number().int().positive().default(300),
+        maxTtlSeconds: z.number().int().positive().default(3600),
+      })
+      .strict()
+      .default({ defaultTtlSeconds: 300, maxTtlSeconds: 3600 })
+      .refine((t) => t.defaultTtlSeconds <= t.maxTtlSeconds, { message: 'defaultTtlSeconds cannot exceed maxTtlSeconds' }),
+    grants: z
+      .object({
+        defaultLifetimeDays: z.number().int().positive().default(90),
+        /** How long an instance may use its copy of the grants before reading them again. */
+        cacheTtlMs: z.number().int().nonnegative().default(1000),
+      })
+      .strict()
+      .default({ defaultLifetimeDays: 90, cacheTtlMs: 1000 }),
+    limits: z
+      .object({
+        maxAttestationBytes: z.number().int().positive().default(16_384),
+        maxBodyBytes: z.number().int().positive().default(65_536),
+        /** Token exchanges per client address per minute; 0 turns the limit off. */
+        tokenRequestsPerMinute: z.number().int().nonnegative().default(6000),
+        /** Admin API requests per client address per minute; 0 turns the limit off. */
+        adminRequestsPerMinute: z.number().int().nonnegative().default(600),
+      })
+      .strict()
+      .default({ maxAttestationBytes: 16_384, maxBodyBytes: 65_536, tokenRequestsPerMinute: 6000, adminRequestsPerMinute: 600 }),
+    clockSkewSeconds: z.number().int().nonnegative().max(600).default(60),
+    attestors: z.array(AttestorConfig).default([]),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, string>()
+    config.attestors.forEach((attestor, index) => {
+      for (const [field, value] of [['name', attestor.name], ['issuer', attestor.issuer]] as const) {
+        const key = `${field}:${value}`
+        if (seen.has(key)) {
+          ctx.addIssue({ code: 'custom', path: ['attestors', index, field], message: `${field} "${value}" is already used by ${seen.get(key)}` })
+        }
+        seen.set(key, `attestors.${index}`)
+      }
+    })
+  })
+
+export type Config = z.infer<typeof ConfigSchema>
+
+/** What starts the service when nobody wrote a configuration file: fine on a laptop, said loudly in the log. */
+export const DEVELOPMENT_DEFAULTS = {
+  issuer: 'http://localhost:8080',
+  trustDomain: 'sts.localhost',
+  audience: 'seed-sts',
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+  }
+}
+
+export interface ConfigSource {
+  /** Path of the YAML or JSON file, from --config or STS_CONFIG. */
+  file?: string
+  env: Record<string, string | undefined>
+}
+
+export interface LoadedConfig {
+  config: Config
+  /** Where the values came from, for the start-up log line. */
+  file?: string
+  usedDevelopmentDefaults: boolean
+}
+
+export function configSourceFromProcess(argv = process.argv.slice(2), env = process.env): ConfigSource {
+  const flag = argv.findIndex((a) => a === '--config' || a.startsWith('--config='))
+  let file = env.STS_CONFIG
+  if (flag >= 0) file = argv[flag]!.includes('=') ? argv[flag]!.slice('--config='.length) : argv[flag + 1]
+  return { file: file || undefined, env }
+}
+
+export function loadConfig(source: ConfigSource): LoadedConfig {
+  const raw = source.file ? readConfigFile(source.file) : { ...DEVELOPMENT_DEFAULTS }
+  const merged = applyEnvironment(raw, source.env)
+  return { config: parseConfig(merged), file: source.file, usedDevelopmentDefaults: !source.file }
+}
+
+export function parseConfig(input: unknown): Config {
+  const result = ConfigSchema.safeParse(input)
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(top level)'}: ${issue.message}`))
+  }
+  return result.data
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFileSync(resolve(file), 'utf8')
+  } catch (error) {
+    throw new ConfigError([`cannot read configuration file ${file}: ${(error as Error).message}`])
+  }
+  let parsed: unknown
+  try {
+    parsed = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
+  } catch (error) {
+    throw new ConfigError([`configuration file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`])
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError([`configuration file ${file} must hold an object at its top level`])
+  }
+  return parsed as Record<string, unknown>
+}
+
+function applyEnvironment(raw: Record<string, unknown>, env: ConfigSource['env']): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...raw }
+  const section = (name: string): Record<string, unknown> => {
+    const current = merged[name]
+    const copy = typeof current === 'object' && current !== null ? { ...(current as Record<string, unknown>) } : {}
+    merged[name] = copy
+    return copy
+  }
+  if (env.PORT !== undefined) merged.port = Number(env.PORT)
+  if (env.HOST) merged.host = env.HOST
+  if (env.STS_ISSUER) merged.issuer = env.STS_ISSUER
+  if (env.LOG_LEVEL) merged.logLevel = env.LOG_LEVEL
+  if (env.DATABASE_URL) section('database').url = env.DATABASE_URL
+  if (env.REDIS_URL) section('redis').url = env.REDIS_URL
+  if (env.STS_ADMIN_TOKEN) section('admin').token = env.STS_ADMIN_TOKEN
+  return merged
+}

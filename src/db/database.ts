@@ -1,0 +1,18 @@
+/**
+ * The SQL seam: one interface over real Postgres (pg) and embedded PGlite, so the ledger and grant
+ * stores, and the migrations, are the same code and the same SQL on both.
+ */
+export interface Queryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>
+  /** Runs a script of several statements with no parameters (migrations). */
+  exec(sql: string): Promise<void>
+}
+
+export interface Database extends Queryable {
+  /** Runs `work` on one connection inside a transaction; rolls back if it throws. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>
+  /** Runs `work` on one dedicated connection (session-level advisory locks need one). */
+  withConnection<T>(work: (conn: Queryable) => Promise<T>): Promise<T>
+  readonly kind: 'postgres' | 'pglite'
+  close(): Promise<void>
+}

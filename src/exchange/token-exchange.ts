@@ -1,0 +1,125 @@
+import { createHash, randomUUID } from 'node:crypto'
+import type { AttestedIdentity } from '../attestors/attestor.js'
+import { InvalidGrantError } from '../errors.js'
+import type { GrantCatalog } from '../grants/grant-catalog.js'
+import { decide, type GrantDecision } from '../grants/grant-matcher.js'
+import type { LedgerStore } from '../ledger/ledger-store.js'
+import type { Clock } from '../lib/clock.js'
+import type { RevocationStore, RevocationTarget } from '../revocation/revocation-store.js'
+import type { AccessTokenClaims, TokenSigner } from '../tokens/token-signer.js'
+import type { ParsedTokenExchange } from './token-request.js'
+
+export interface AttestationVerifier {
+  attest(attestation: string): Promise<AttestedIdentity>
+}
+
+export interface TokenExchangeDependencies {
+  attestors: AttestationVerifier
+  grants: GrantCatalog
+  revocations: RevocationStore
+  ledger: LedgerStore
+  signer: TokenSigner
+  clock: Clock
+  issuer: string
+  defaultTtlSeconds: number
+  maxTtlSeconds: number
+}
+
+export interface ExchangeContext {
+  clientAddress: string
+  requestId: string
+}
+
+export interface IssuedToken {
+  accessToken: string
+  issuedTokenType: string
+  expiresIn: number
+  scope: string
+  jti: string
+  subject: string
+}
+
+/**
+ * The hot path, in the order of the protocol: attest, match grants, check revocation, mint, record,
+ * sign. Every refusal is a typed OAuth error; a store that cannot answer stops the exchange (503).
+ */
+export class TokenExchange {
+  constructor(private readonly deps: TokenExchangeDependencies) {}
+
+  async exchange(request: ParsedTokenExchange, context: ExchangeContext): Promise<IssuedToken> {
+    const identity = await this.deps.attestors.attest(request.subjectToken)
+    const now = this.deps.clock.now()
+    const decision = decide(identity, await this.deps.grants.active(), new Date(now), request.audience, request.scopes)
+    await this.ensureNotRevoked(identity, decision)
+    const claims = this.claimsFor(identity, decision, now)
+    await this.deps.ledger.record({
+      jti: claims.jti,
+      subject: identity.subject,
+      attestor: identity.attestor,
+      attestorKind: identity.kind,
+      attestationFingerprint: fingerprint(request.subjectToken),
+      sources: identity.sources.map((source) => source.id),
+      audience: decision.audience,
+      scopes: decision.scopes,
+      grantIds: decision.grantIds,
+      issuedAt: new Date(claims.iat * 1000),
+      expiresAt: new Date(claims.exp * 1000),
+      clientAddress: context.clientAddress,
+      requestId: context.requestId,
+    })
+    return {
+      accessToken: this.deps.signer.sign(claims),
+      issuedTokenType: request.requestedTokenType,
+      expiresIn: claims.exp - claims.iat,
+      scope: decision.scopes.join(' '),
+      jti: claims.jti,
+      subject: identity.subject,
+    }
+  }
+
+  private async ensureNotRevoked(identity: AttestedIdentity, decision: GrantDecision): Promise<void> {
+    const targets: RevocationTarget[] = [
+      { kind: 'subject', value: identity.subject },
+      ...decision.grantIds.map((id): RevocationTarget => ({ kind: 'grant', value: id })),
+      ...identity.sources.map((source): RevocationTarget => ({ kind: 'source', value: source.id })),
+    ]
+    const revoked = await this.deps.revocations.findRevoked(targets)
+    if (revoked) throw new InvalidGrantError(`${describe(revoked)} is revoked`)
+  }
+
+  private claimsFor(identity: AttestedIdentity, decision: GrantDecision, nowMillis: number): AccessTokenClaims {
+    const iat = Math.floor(nowMillis / 1000)
+    const ttl = Math.min(this.deps.defaultTtlSeconds, decision.maxTtlSeconds, this.deps.maxTtlSeconds)
+    const claims: AccessTokenClaims = {
+      iss: this.deps.issuer,
+      sub: identity.subject,
+      aud: decision.audience,
+      exp: iat + ttl,
+      iat,
+      nbf: iat,
+      jti: randomUUID(),
+      // The workload is its own client: no separate client registration in a token exchange.
+      client_id: identity.subject,
+    }
+    if (decision.scopes.length > 0) claims.scope = decision.scopes.join(' ')
+    return claims
+  }
+}
+
+/** The attestation is never stored; its hash ties ledger rows to the attestation that got them. */
+export function fingerprint(attestation: string): string {
+  return createHash('sha256').update(attestation).digest('base64url')
+}
+
+function describe(target: RevocationTarget): string {
+  switch (target.kind) {
+    case 'subject':
+      return `the identity ${target.value}`
+    case 'grant':
+      return `grant ${target.value}`
+    case 'source':
+      return `the attestation source ${target.value}`
+    case 'token':
+      return `token ${target.value}`
+  }
+}

@@ -1,0 +1,95 @@
+import { z } from 'zod'
+import { InvalidRequestError, InvalidScopeError, InvalidTargetError, UnsupportedGrantTypeError } from '../errors.js'
+import { ScopeToken } from '../grants/grant.js'
+
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
+export const TOKEN_TYPE = {
+  jwt: 'urn:ietf:params:oauth:token-type:jwt',
+  idToken: 'urn:ietf:params:oauth:token-type:id_token',
+  accessToken: 'urn:ietf:params:oauth:token-type:access_token',
+} as const
+
+/** Subject token types we accept: every JWT attestation (projected SA tokens, OIDC ID tokens). */
+export const SUPPORTED_SUBJECT_TOKEN_TYPES = [TOKEN_TYPE.jwt, TOKEN_TYPE.idToken] as const
+export const SUPPORTED_REQUESTED_TOKEN_TYPES = [TOKEN_TYPE.accessToken, TOKEN_TYPE.jwt] as const
+
+/** The token exchange request (RFC 8693 section 2.1) after the form body is parsed. */
+export const TokenExchangeRequest = z.object({
+  subject_token: z.string({ error: 'subject_token is required' }).min(1, 'subject_token is required'),
+  subject_token_type: z.enum(SUPPORTED_SUBJECT_TOKEN_TYPES, {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'subject_token_type is required'
+        : `subject_token_type must be one of ${SUPPORTED_SUBJECT_TOKEN_TYPES.join(', ')}`,
+  }),
+  requested_token_type: z
+    .enum(SUPPORTED_REQUESTED_TOKEN_TYPES, { error: `requested_token_type must be one of ${SUPPORTED_REQUESTED_TOKEN_TYPES.join(', ')}` })
+    .default(TOKEN_TYPE.accessToken),
+  audience: z.string().min(1, 'audience must not be empty').max(512, 'audience is too long').optional(),
+  scope: z.string().max(4096, 'scope is too long').optional(),
+})
+
+export type TokenExchangeRequest = z.infer<typeof TokenExchangeRequest>
+
+export interface ParsedTokenExchange {
+  subjectToken: string
+  subjectTokenType: string
+  requestedTokenType: string
+  audience?: string
+  scopes: string[]
+}
+
+/** Parameters we know and ignore: public clients may name themselves. */
+const IGNORED = new Set(['client_id'])
+
+/**
+ * Reads the form parameters into a request, or throws the RFC 6749 / RFC 8693 error that says
+ * exactly what is wrong with it.
+ */
+export function parseTokenRequest(params: Map<string, string[]>, maxAttestationBytes: number): ParsedTokenExchange {
+  const grantType = params.get('grant_type')
+  if (!grantType) throw new InvalidRequestError('grant_type is required')
+  if (grantType.length > 1) throw new InvalidRequestError('grant_type must appear once')
+  if (grantType[0] !== TOKEN_EXCHANGE_GRANT) {
+    throw new UnsupportedGrantTypeError(`only ${TOKEN_EXCHANGE_GRANT} is supported`)
+  }
+  if (params.has('actor_token') || params.has('actor_token_type')) {
+    throw new InvalidRequestError('delegation (actor_token) is not supported')
+  }
+  if (params.has('resource')) throw new InvalidTargetError('resource is not supported: name the target service with audience')
+  if ((params.get('audience')?.length ?? 0) > 1) throw new InvalidTargetError('one audience per request')
+
+  const single: Record<string, string> = {}
+  for (const [name, values] of params) {
+    if (name === 'grant_type' || IGNORED.has(name)) continue
+    if (values.length > 1) throw new InvalidRequestError(`${clip(name)} must appear once`)
+    single[name] = values[0]!
+  }
+  const subjectToken = single.subject_token
+  if (subjectToken !== undefined && Buffer.byteLength(subjectToken) > maxAttestationBytes) {
+    throw new InvalidRequestError(`subject_token is larger than ${maxAttestationBytes} bytes`)
+  }
+
+  const parsed = TokenExchangeRequest.safeParse(single)
+  if (!parsed.success) throw new InvalidRequestError(parsed.error.issues[0]!.message)
+  const request = parsed.data
+  return {
+    subjectToken: request.subject_token,
+    subjectTokenType: request.subject_token_type,
+    requestedTokenType: request.requested_token_type,
+    audience: request.audience,
+    scopes: parseScopes(request.scope),
+  }
+}
+
+function parseScopes(scope: string | undefined): string[] {
+  if (scope === undefined) return []
+  const scopes = [...new Set(scope.split(' ').filter((s) => s.length > 0))]
+  const malformed = scopes.find((s) => !ScopeToken.safeParse(s).success)
+  if (malformed !== undefined) throw new InvalidScopeError(`scope "${clip(malformed)}" is not a valid scope token`)
+  return scopes
+}
+
+function clip(value: string): string {
+  return value.length > 64 ? `${value.slice(0, 64)}...` : value
+}

@@ -1,0 +1,73 @@
+import type { AttestedIdentity } from '../attestors/attestor.js'
+import { InvalidGrantError, InvalidRequestError, InvalidScopeError, InvalidTargetError } from '../errors.js'
+import { globMatches } from '../lib/glob.js'
+import type { Grant } from './grant.js'
+
+export interface GrantDecision {
+  audience: string
+  scopes: string[]
+  /** The grants that gave something to this token: recorded in the ledger, checked for revocation. */
+  grantIds: string[]
+  /** The least of the contributing grants' limits. */
+  maxTtlSeconds: number
+}
+
+/**
+ * Deny by default. A requested audience or scope outside the matching grants is refused, never
+ * narrowed: the caller asked for something specific and must learn it was not granted.
+ */
+export function decide(identity: AttestedIdentity, grants: Grant[], now: Date, audience: string | undefined, requestedScopes: string[]): GrantDecision {
+  const matching = grants.filter((grant) => grantApplies(grant, identity, now))
+  if (matching.length === 0) {
+    throw new InvalidGrantError(`no grant allows ${identity.subject} to get a token`)
+  }
+
+  const target = audience ?? onlyAudience(matching, identity.subject)
+  const forAudience = matching.filter((grant) => grant.audiences.includes(target))
+  if (forAudience.length === 0) {
+    throw new InvalidTargetError(`audience "${clip(target)}" is not granted to ${identity.subject}`)
+  }
+
+  let scopes: string[]
+  let contributing: Grant[]
+  if (requestedScopes.length === 0) {
+    scopes = [...new Set(forAudience.flatMap((grant) => grant.scopes))]
+    contributing = forAudience
+  } else {
+    const granted = new Set(forAudience.flatMap((grant) => grant.scopes))
+    const refused = requestedScopes.filter((scope) => !granted.has(scope))
+    if (refused.length > 0) {
+      throw new InvalidScopeError(`scope ${refused.map((s) => `"${clip(s)}"`).join(', ')} is not granted to ${identity.subject} for audience "${clip(target)}"`)
+    }
+    scopes = requestedScopes
+    contributing = forAudience.filter((grant) => grant.scopes.some((scope) => requestedScopes.includes(scope)))
+  }
+
+  return {
+    audience: target,
+    scopes,
+    grantIds: contributing.map((grant) => grant.id).sort(),
+    maxTtlSeconds: Math.min(...contributing.map((grant) => grant.maxTtlSeconds)),
+  }
+}
+
+export function grantApplies(grant: Grant, identity: AttestedIdentity, now: Date): boolean {
+  if (!grant.enabled || grant.expiresAt.getTime() <= now.getTime()) return false
+  if (!globMatches(grant.subject, identity.subject)) return false
+  return Object.entries(grant.conditions).every(([claim, expected]) => {
+    const actual = identity.claims[claim]
+    if (actual === undefined) return false
+    const globs = Array.isArray(expected) ? expected : [expected]
+    return globs.some((glob) => globMatches(glob, actual))
+  })
+}
+
+function onlyAudience(matching: Grant[], subject: string): string {
+  const audiences = [...new Set(matching.flatMap((grant) => grant.audiences))]
+  if (audiences.length === 1) return audiences[0]!
+  throw new InvalidRequestError(`the audience parameter is required: ${subject} is granted ${audiences.length} audiences`)
+}
+
+function clip(value: string): string {
+  return value.length > 100 ? `${value.slice(0, 100)}...` : value
+}

@@ -1,0 +1,35 @@
+import type { Grant } from './grant.js'
+
+/** A grant as the store writes it: the validated input with its expiry resolved. */
+export interface GrantDraft {
+  subject: string
+  conditions: Record<string, string | string[]>
+  audiences: string[]
+  scopes: string[]
+  maxTtlSeconds: number
+  owner: string
+  description: string
+  expiresAt: Date
+  enabled: boolean
+}
+
+export interface GrantPage {
+  grants: Grant[]
+  /** Pass back as `cursor` for the next page; absent on the last page. */
+  nextCursor?: string
+}
+
+export interface GrantStore {
+  create(draft: GrantDraft, now: Date): Promise<Grant>
+  get(id: string): Promise<Grant | undefined>
+  list(filter: { owner?: string; subject?: string; cursor?: string; limit: number }): Promise<GrantPage>
+  /**
+   * Replaces a grant if its version is still `expectedVersion`. Answers `undefined` when there is no
+   * such grant and `'conflict'` when someone changed it first.
+   */
+  replace(id: string, draft: GrantDraft, expectedVersion: number, now: Date): Promise<Grant | undefined | 'conflict'>
+  /** Disables a grant; it stays on record so ledger rows keep pointing at it. */
+  disable(id: string, now: Date): Promise<Grant | undefined>
+  /** Enabled grants not expired at `now`: what the exchange matches against. */
+  listActive(now: Date): Promise<Grant[]>
+}

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto'
+import type { Queryable } from '../db/database.js'
+import { ServiceUnavailableError, ValidationProblem } from '../errors.js'
+import type { Grant } from './grant.js'
+import type { GrantDraft, GrantPage, GrantStore } from './grant-store.js'
+
+interface GrantRow {
+  id: string
+  subject: string
+  conditions: Record<string, string | string[]>
+  audiences: string[]
+  scopes: string[]
+  max_ttl_seconds: number
+  owner: string
+  description: string
+  expires_at: Date
+  enabled: boolean
+  version: number
+  created_at: Date
+  updated_at: Date
+}
+
+const COLUMNS = 'id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled, version, created_at, updated_at'
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Grants on Postgres or PGlite: the same SQL on both. */
+export class SqlGrantStore implements GrantStore {
+  constructor(private readonly db: Queryable) {}
+
+  async create(draft: GrantDraft, now: Date): Promise<Grant> {
+    const rows = await this.run(
+      `INSERT INTO grants (id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled, version, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) RETURNING ${COLUMNS}`,
+      [randomUUID(), ...draftParams(draft), now],
+    )
+    return toGrant(rows[0]!)
+  }
+
+  async get(id: string): Promise<Grant | undefined> {
+    if (!UUID.test(id)) return undefined
+    const rows = await this.run(`SELECT ${COLUMNS} FROM grants WHERE id = $1`, [id])
+    return rows[0] && toGrant(rows[0])
+  }
+
+  async list(filter: { owner?: string; subject?: string; cursor?: string; limit: number }): Promise<GrantPage> {
+    const where: string[] = []
+    const params: unknown[] = []
+    const add = (clause: string, value: unknown) => {
+      params.push(value)
+      where.push(clause.replace('?', `$${params.length}`))
+    }
+    if (filter.owner !== undefined) add('owner = ?', filter.owner)
+    if (filter.subject !== undefined) add('subject = ?', filter.subject)
+    if (filter.cursor !== undefined) {
+      const after = decodeCursor(filter.cursor)
+      params.push(after.createdAt, after.id)
+      where.push(`(created_at, id) > ($${params.length - 1}, $${params.length})`)
+    }
+    params.push(filter.limit + 1)
+    const rows = await this.run(
+      `SELECT ${COLUMNS} FROM grants ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT $${params.length}`,
+      params,
+    )
+    const grants = rows.slice(0, filter.limit).map(toGrant)
+    const last = grants[grants.length - 1]
+    return rows.length > filter.limit && last ? { grants, nextCursor: encodeCursor(last) } : { grants }
+  }
+
+  async replace(id: string, draft: GrantDraft, expectedVersion: number, now: Date): Promise<Grant | undefined | 'conflict'> {
+    if (!UUID.test(id)) return undefined
+    const rows = await this.run(
+      `UPDATE grants SET subject = $2, conditions = $3, audiences = $4, scopes = $5, max_ttl_seconds = $6, owner = $7,
+         description = $8, expires_at = $9, enabled = $10, version = version + 1, updated_at = $11
+       WHERE id = $1 AND version = $12 RETURNING ${COLUMNS}`,
+      [id, ...draftParams(draft), now, expectedVersion],
+    )
+    if (rows[0]) return toGrant(rows[0])
+    return (await this.get(id)) ? 'conflict' : undefined
+  }
+
+  async disable(id: string, now: Date): Promise<Grant | undefined> {
+    if (!UUID.test(id)) return undefined
+    const rows = await this.run(
+      `UPDATE grants SET enabled = false, version = version + CASE WHEN enabled THEN 1 ELSE 0 END,
+         updated_at = CASE WHEN enabled THEN $2 ELSE updated_at END
+       WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, now],
+    )
+    return rows[0] && toGrant(rows[0])
+  }
+
+  async listActive(now: Date): Promise<Grant[]> {
+    const rows = await this.run(`SELECT ${COLUMNS} FROM grants WHERE enabled AND expires_at > $1`, [now])
+    return rows.map(toGrant)
+  }
+
+  private async run(sql: string, params: unknown[]): Promise<GrantRow[]> {
+    try {
+      return await this.db.query<GrantRow>(sql, params)
+    } catch (error) {
+      throw new ServiceUnavailableError('the grant store cannot be reached', error)
+    }
+  }
+}
+
+function draftParams(draft: GrantDraft): unknown[] {
+  return [
+    draft.subject,
+    JSON.stringify(draft.conditions),
+    draft.audiences,
+    draft.scopes,
+    draft.maxTtlSeconds,
+    draft.owner,
+    draft.description,
+    draft.expiresAt,
+    draft.enabled,
+  ]
+}
+
+function toGrant(row: GrantRow): Grant {
+  return {
+    id: row.id,
+    subject: row.subject,
+    conditions: row.conditions,
+    audiences: row.audiences,
+    scopes: row.scopes,
+    maxTtlSeconds: row.max_ttl_seconds,
+    owner: row.owner,
+    description: row.description,
+    expiresAt: new Date(row.expires_at),
+    enabled: row.enabled,
+    version: row.version,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+  }
+}
+
+function encodeCursor(grant: Grant): string {
+  return Buffer.from(JSON.stringify([grant.createdAt.toISOString(), grant.id])).toString('base64url')
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
+    const date = new Date(String(createdAt))
+    if (typeof id === 'string' && UUID.test(id) && !Number.isNaN(date.getTime())) return { createdAt: date, id }
+  } catch {
+    // fall through to the problem below
+  }
+  throw new ValidationProblem('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }])
+}

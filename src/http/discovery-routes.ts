@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify'
+import { SUPPORTED_REQUESTED_TOKEN_TYPES, SUPPORTED_SUBJECT_TOKEN_TYPES, TOKEN_EXCHANGE_GRANT } from '../exchange/token-request.js'
+import type { KeyStore } from '../keys/key-store.js'
+
+export interface DiscoveryOptions {
+  issuer: string
+  keys: KeyStore
+}
+
+/** RFC 8414 metadata (also at the OpenID path, where most client libraries look) and the JWKS. */
+export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOptions): Promise<void> {
+  const metadata = {
+    issuer: options.issuer,
+    token_endpoint: `${options.issuer}/oauth2/token`,
+    jwks_uri: `${options.issuer}/.well-known/jwks.json`,
+    grant_types_supported: [TOKEN_EXCHANGE_GRANT],
+    // No authorization endpoint: workloads never go through a browser.
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: ['none'],
+    subject_token_types_supported: [...SUPPORTED_SUBJECT_TOKEN_TYPES],
+    requested_token_types_supported: [...SUPPORTED_REQUESTED_TOKEN_TYPES],
+    access_token_signing_alg_values_supported: [...new Set(options.keys.publicJwks().keys.map((key) => key.alg))],
+  }
+  const sendMetadata = async () => metadata
+  app.get('/.well-known/oauth-authorization-server', sendMetadata)
+  app.get('/.well-known/openid-configuration', sendMetadata)
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    return reply.header('cache-control', 'public, max-age=300').send(options.keys.publicJwks())
+  })
+}

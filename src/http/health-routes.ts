@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify'
+import type { Database } from '../db/database.js'
+import { ServiceUnavailableError } from '../errors.js'
+import type { RevocationStore } from '../revocation/revocation-store.js'
+
+export interface HealthOptions {
+  database: Database
+  revocations: RevocationStore
+}
+
+/** /healthz: the process answers. /readyz: it can issue tokens (ledger and revocation state reachable). */
+export async function healthRoutes(app: FastifyInstance, options: HealthOptions): Promise<void> {
+  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/readyz', async () => {
+    try {
+      await options.database.query('SELECT 1')
+    } catch (error) {
+      throw new ServiceUnavailableError('the ledger database is not reachable', error)
+    }
+    await options.revocations.findRevoked([{ kind: 'subject', value: 'readiness-probe' }])
+    return { status: 'ready' }
+  })
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify'
+import { InvalidRequestError } from '../errors.js'
+import type { TokenExchange } from '../exchange/token-exchange.js'
+import { parseTokenRequest } from '../exchange/token-request.js'
+
+export interface TokenRouteOptions {
+  exchange: TokenExchange
+  maxAttestationBytes: number
+  requestsPerMinute: number
+}
+
+/** POST /oauth2/token: OAuth 2.0 Token Exchange (RFC 8693). */
+export async function tokenRoute(app: FastifyInstance, options: TokenRouteOptions): Promise<void> {
+  app.post(
+    '/oauth2/token',
+    { config: rateLimit(options.requestsPerMinute) },
+    async (request, reply) => {
+      if (!(request.body instanceof Map)) {
+        throw new InvalidRequestError('the body must be application/x-www-form-urlencoded', 415)
+      }
+      const tokenRequest = parseTokenRequest(request.body as Map<string, string[]>, options.maxAttestationBytes)
+      const issued = await options.exchange.exchange(tokenRequest, { clientAddress: request.ip, requestId: String(request.id) })
+      request.log.info({ jti: issued.jti, sub: issued.subject, scope: issued.scope }, 'token issued')
+      return reply
+        .header('cache-control', 'no-store')
+        .header('pragma', 'no-cache')
+        .send({
+          access_token: issued.accessToken,
+          issued_token_type: issued.issuedTokenType,
+          token_type: 'Bearer',
+          expires_in: issued.expiresIn,
+          scope: issued.scope,
+        })
+    },
+  )
+}
+
+export function rateLimit(perMinute: number): { rateLimit: false | { max: number; timeWindow: number } } {
+  return { rateLimit: perMinute > 0 ? { max: perMinute, timeWindow: 60_000 } : false }
+}

@@ -1,0 +1,50 @@
+import { buildApp } from './app.js'
+import { composeServices } from './compose.js'
+import { ConfigError, configSourceFromProcess, loadConfig } from './config.js'
+import { createLogger } from './lib/logger.js'
+
+/** Load config -> build services and app -> listen; SIGTERM/SIGINT drain and close. */
+async function main(): Promise<void> {
+  let loaded
+  try {
+    loaded = loadConfig(configSourceFromProcess())
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`seed-sts: ${error.message}\n`)
+      process.exit(2)
+    }
+    throw error
+  }
+  const { config } = loaded
+  const logger = createLogger(config.logLevel)
+  if (loaded.usedDevelopmentDefaults) {
+    logger.warn({ issuer: config.issuer, trustDomain: config.trustDomain }, 'no configuration file (STS_CONFIG or --config): running on development defaults')
+  }
+  const services = await composeServices(config, logger)
+  const app = await buildApp(services)
+  app.addHook('onClose', async () => services.close())
+
+  let closing = false
+  const shutdown = (signal: string) => {
+    if (closing) return
+    closing = true
+    logger.info({ signal }, 'draining and shutting down')
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+
+  await app.listen({ host: config.host, port: config.port })
+  logger.info({ issuer: config.issuer, attestors: services.attestors.list() }, 'seed-sts is ready')
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`seed-sts: failed to start: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exit(1)
+})

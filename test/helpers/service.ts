@@ -1,0 +1,96 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
+import { buildApp } from '../../src/app.js'
+import { composeServices, type Services } from '../../src/compose.js'
+import { parseConfig } from '../../src/config.js'
+import { FixedClock } from '../../src/lib/clock.js'
+import { createLogger } from '../../src/lib/logger.js'
+import { createTestCluster, STS_AUDIENCE, type TestCluster } from './cluster.js'
+import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './servers.js'
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
+export const ISSUER = 'https://sts.test.example'
+export const TRUST_DOMAIN = 'example.org'
+
+export interface TestService {
+  app: FastifyInstance
+  services: Services
+  cluster: TestCluster
+  clock: FixedClock
+  databaseUrl?: string
+  admin: { authorization: string }
+  /** Creates a grant through the admin API and returns its JSON. */
+  createGrant(grant: Record<string, unknown>): Promise<Record<string, unknown>>
+  /** Form-encodes and posts a token request. */
+  exchange(params: Record<string, string>): Promise<{ statusCode: number; body: Record<string, unknown>; headers: Record<string, unknown> }>
+}
+
+export interface TestServiceOptions {
+  /** `real` (default): Postgres and Redis. `embedded`: PGlite in memory and the in-process store. */
+  backend?: 'real' | 'embedded'
+  databaseUrl?: string
+  redisUrl?: string
+  redisKeyPrefix?: string
+  keysDir?: string
+  config?: Record<string, unknown>
+  now?: number
+}
+
+export const NOW = Date.UTC(2026, 10, 23, 12, 0, 0)
+
+export async function startTestService(t: Test, options: TestServiceOptions = {}): Promise<TestService> {
+  const clock = new FixedClock(options.now ?? NOW)
+  const cluster = await createTestCluster('prod', Math.floor(clock.now() / 1000))
+  const keysDir = options.keysDir ?? mkdtempSync(join(tmpdir(), 'sts-keys-'))
+  if (!options.keysDir) t.teardown(() => rmSync(keysDir, { recursive: true, force: true }))
+  const real = (options.backend ?? 'real') === 'real'
+  const databaseUrl = real ? (options.databaseUrl ?? (await freshPostgresDatabase(t))) : undefined
+  const config = parseConfig({
+    issuer: ISSUER,
+    trustDomain: TRUST_DOMAIN,
+    audience: STS_AUDIENCE,
+    logLevel: 'silent',
+    database: databaseUrl ? { url: databaseUrl, poolSize: 5 } : { dataDir: 'memory://' },
+    redis: real ? { url: options.redisUrl ?? REDIS_URL, keyPrefix: options.redisKeyPrefix ?? uniqueRedisPrefix() } : {},
+    admin: { token: ADMIN_TOKEN },
+    keys: { dir: keysDir },
+    grants: { cacheTtlMs: 0 },
+    attestors: [{ kind: 'kubernetes', name: cluster.name, issuer: cluster.issuer, jwks: cluster.jwks }],
+    ...options.config,
+  })
+  const services = await composeServices(config, createLogger('silent'), { clock })
+  const app = await buildApp(services)
+  t.teardown(async () => {
+    await app.close()
+    await services.close()
+  })
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+  return {
+    app,
+    services,
+    cluster,
+    clock,
+    databaseUrl,
+    admin,
+    async createGrant(grant) {
+      const response = await app.inject({ method: 'POST', url: '/v1/grants', headers: admin, payload: grant })
+      if (response.statusCode !== 201) throw new Error(`grant not created: ${response.statusCode} ${response.body}`)
+      return response.json()
+    },
+    async exchange(params) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/oauth2/token',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams(params).toString(),
+      })
+      return { statusCode: response.statusCode, body: response.json(), headers: response.headers }
+    },
+  }
+}
+
+export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange'
+export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt'
