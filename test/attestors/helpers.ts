@@ -54,7 +54,8 @@ export function k8sClaims(overrides: Record<string, unknown> = {}): JWTPayload {
 
 /** A token signed the ordinary way, with jose. */
 export async function signToken(key: TestKey, claims: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
-  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, ...header }).sign(key.privateKey)
+  // A KeyObject, unlike a CryptoKey, is not bound to one algorithm: one RSA key signs RS* and PS*.
+  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, ...header }).sign(KeyObject.from(key.privateKey))
 }
 
 export function b64(text: string | Buffer): string {
@@ -72,12 +73,17 @@ export function handSign(key: TestKey, header: string | Record<string, unknown>,
   return `${input}.${b64(signature)}`
 }
 
-/** Replaces one character in the middle of the payload, leaving the signature as it was. */
+/**
+ * Changes one character of the payload's `sub` and keeps the original signature: the result is still
+ * well-formed, so only the signature check can catch it.
+ */
 export function tamper(token: string): string {
-  const [header, payload, signature] = token.split('.') as [string, string, string]
-  const i = Math.floor(payload.length / 2)
-  const flipped = payload[i] === 'A' ? 'B' : 'A'
-  return `${header}.${payload.slice(0, i)}${flipped}${payload.slice(i + 1)}.${signature}`
+  const [header, payload, signature] = token.trim().split('.') as [string, string, string]
+  const json = Buffer.from(payload, 'base64url').toString('utf8')
+  const i = json.indexOf('"sub":"') + '"sub":"'.length
+  if (i < '"sub":"'.length) throw new Error('tamper() needs a token with a "sub" claim')
+  const flipped = `${json.slice(0, i)}${json[i] === 'x' ? 'y' : 'x'}${json.slice(i + 1)}`
+  return `${header}.${b64(flipped)}.${signature}`
 }
 
 /** A JwksFetcher fake that counts its calls; `answer` may be changed (or made to throw) between calls. */
@@ -104,8 +110,8 @@ export function kubernetesConfig(fields: Record<string, unknown>): KubernetesAtt
 }
 
 interface Asserts {
-  ok(value: unknown, message?: string): boolean
-  match(found: unknown, wanted: unknown, message?: string): boolean
+  ok(value: unknown, message: string): boolean
+  match(found: unknown, wanted: unknown, message: string): boolean
 }
 
 /**
@@ -129,8 +135,8 @@ export async function assertRefused(
     return new Error('not refused')
   }
   t.ok(error instanceof ErrorClass, `refused with ${ErrorClass.name} (got ${error.name}: ${error.message})`)
-  t.match(error.message, description)
+  t.match(error.message, description, 'the description says why')
   t.ok(error.message.length <= 300, `description is short (${error.message.length} characters)`)
-  if (error instanceof InvalidGrantError) t.match(error, { error: 'invalid_grant', statusCode: 400, expose: true })
+  if (error instanceof InvalidGrantError) t.match(error, { error: 'invalid_grant', statusCode: 400, expose: true }, 'an invalid_grant error')
   return error
 }

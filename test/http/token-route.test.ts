@@ -67,3 +67,130 @@ t.test('a workload exchanges its projected token for a scoped access token over 
   t.match(entry!.attestationFingerprint, /^[A-Za-z0-9_-]{43}$/)
   t.same(entry!.sources, ['k8s:prod', 'k8s:prod:node:node-a', 'k8s:prod:pod:9a8b7c6d-0000-4000-8000-000000000002'])
 })
+
+t.test('what the grants allow decides the token, and nothing outside them is given', async (t) => {
+  const sts = await startTestService(t)
+  const attestation = await sts.cluster.serviceAccountToken()
+  const exchange = (extra: Record<string, string> = {}) =>
+    sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: attestation, subject_token_type: JWT_TOKEN_TYPE, ...extra })
+
+  await t.test('no grant at all: invalid_grant, and nothing on the ledger', async (t) => {
+    const response = await exchange({ audience: 'ledger-api' })
+    t.equal(response.statusCode, 400)
+    t.same(response.body, { error: 'invalid_grant', error_description: `no grant allows ${SUBJECT} to get a token` })
+    t.equal(response.headers['cache-control'], 'no-store')
+    t.same(await sts.services.ledger.list({}), [])
+  })
+
+  const grant = await sts.createGrant({
+    subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`,
+    conditions: { podName: 'api-*', nodeName: ['node-a', 'node-b'] },
+    audiences: ['ledger-api'],
+    scopes: ['ledger:read', 'ledger:write'],
+    maxTtlSeconds: 120,
+    owner: 'team-payments',
+  })
+
+  await t.test('no scope asked for: the grant scopes, for at most the grant lifetime', async (t) => {
+    const response = await exchange({ audience: 'ledger-api' })
+    t.equal(response.statusCode, 200)
+    t.equal(response.body.scope, 'ledger:read ledger:write')
+    t.equal(response.body.expires_in, 120)
+  })
+
+  await t.test('no audience asked for: the only granted audience', async (t) => {
+    const response = await exchange()
+    t.equal(response.statusCode, 200)
+    t.equal(decodePayload(response.body.access_token).aud, 'ledger-api')
+  })
+
+  await t.test('a scope outside the grant is refused, not narrowed', async (t) => {
+    const response = await exchange({ audience: 'ledger-api', scope: 'ledger:read ledger:admin' })
+    t.same(response.body, {
+      error: 'invalid_scope',
+      error_description: `scope "ledger:admin" is not granted to ${SUBJECT} for audience "ledger-api"`,
+    })
+  })
+
+  await t.test('an audience outside the grant is refused', async (t) => {
+    const response = await exchange({ audience: 'billing-api' })
+    t.same(response.body, { error: 'invalid_target', error_description: `audience "billing-api" is not granted to ${SUBJECT}` })
+  })
+
+  await t.test('conditions on attestation claims must all hold', async (t) => {
+    const otherPod = await sts.cluster.serviceAccountToken({ pod: { name: 'worker-1', uid: 'u-1' } })
+    const response = await sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: otherPod, subject_token_type: JWT_TOKEN_TYPE })
+    t.equal(response.body.error, 'invalid_grant')
+  })
+
+  await t.test('a jwt can be asked for instead of an access token', async (t) => {
+    const response = await exchange({ requested_token_type: JWT_TOKEN_TYPE })
+    t.equal(response.statusCode, 200)
+    t.equal(response.body.issued_token_type, JWT_TOKEN_TYPE)
+  })
+
+  await t.test('a second grant adds an audience; then the audience must be named', async (t) => {
+    await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/**`, audiences: ['metrics'], owner: 'team-observability' })
+    const ambiguous = await exchange()
+    t.same(ambiguous.body, { error: 'invalid_request', error_description: `the audience parameter is required: ${SUBJECT} is granted 2 audiences` })
+    const named = await exchange({ audience: 'metrics' })
+    t.equal(named.statusCode, 200)
+    t.equal(named.body.scope, '')
+    t.equal(named.body.expires_in, 300)
+  })
+
+  await t.test('a disabled grant grants nothing', async (t) => {
+    const deleted = await sts.app.inject({ method: 'DELETE', url: `/v1/grants/${grant.id}`, headers: sts.admin })
+    t.equal(deleted.statusCode, 200)
+    const response = await exchange({ audience: 'ledger-api' })
+    t.same(response.body, { error: 'invalid_target', error_description: `audience "ledger-api" is not granted to ${SUBJECT}` })
+  })
+})
+
+t.test('an expired grant grants nothing', async (t) => {
+  const sts = await startTestService(t)
+  const expiresAt = new Date(sts.clock.now() + 60_000).toISOString()
+  await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], owner: 'team-payments', expiresAt })
+  const attestation = await sts.cluster.serviceAccountToken()
+  const request = { grant_type: TOKEN_EXCHANGE, subject_token: attestation, subject_token_type: JWT_TOKEN_TYPE }
+  t.equal((await sts.exchange(request)).statusCode, 200)
+  sts.clock.advance(61_000)
+  t.same((await sts.exchange(request)).body, { error: 'invalid_grant', error_description: `no grant allows ${SUBJECT} to get a token` })
+})
+
+t.test('revoked subjects, grants and attestation sources get no token', async (t) => {
+  const sts = await startTestService(t)
+  const grant = await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], owner: 'team-payments' })
+  const request = { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE }
+  const cases = [
+    { target: { kind: 'subject', value: SUBJECT }, description: `the identity ${SUBJECT} is revoked` },
+    { target: { kind: 'grant', value: grant.id as string }, description: `grant ${grant.id} is revoked` },
+    { target: { kind: 'source', value: 'k8s:prod:node:node-a' }, description: 'the attestation source k8s:prod:node:node-a is revoked' },
+  ] as const
+  for (const { target, description } of cases) {
+    await sts.services.revocations.revoke(target)
+    t.same((await sts.exchange(request)).body, { error: 'invalid_grant', error_description: description })
+    await sts.services.revocations.lift(target)
+  }
+  t.equal((await sts.exchange(request)).statusCode, 200, 'lifting the revocations restores access')
+  t.equal((await sts.services.ledger.list({})).length, 1, 'only the issued token is on the ledger')
+})
+
+t.test('the same exchange works on the embedded backends (PGlite, in-process revocations)', async (t) => {
+  const sts = await startTestService(t, { backend: 'embedded' })
+  t.equal(sts.services.database.kind, 'pglite')
+  await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], scopes: ['ledger:read'], owner: 'team-payments' })
+  const response = await sts.exchange({
+    grant_type: TOKEN_EXCHANGE,
+    subject_token: await sts.cluster.serviceAccountToken(),
+    subject_token_type: JWT_TOKEN_TYPE,
+    audience: 'ledger-api',
+  })
+  t.equal(response.statusCode, 200)
+  const entry = await sts.services.ledger.get(decodePayload(response.body.access_token).jti as string)
+  t.equal(entry?.subject, SUBJECT)
+})
+
+function decodePayload(token: unknown): Record<string, unknown> {
+  return JSON.parse(Buffer.from(String(token).split('.')[1]!, 'base64url').toString('utf8'))
+}

@@ -1,0 +1,69 @@
+import pg from 'pg'
+import t from 'tap'
+import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+import { REDIS_URL } from '../helpers/servers.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
+
+const SUBJECT = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`
+const UNAVAILABLE_REVOCATION = { error: 'temporarily_unavailable', error_description: 'revocation state cannot be checked' }
+
+/** No token without a ledger row; no token when revocation state cannot be checked. */
+t.test('when the ledger cannot be written, the exchange fails with 503 and no token', async (t) => {
+  const sts = await startTestService(t)
+  await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], owner: 'team-payments' })
+  const request = { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE }
+
+  const db = new pg.Client({ connectionString: sts.databaseUrl })
+  await db.connect()
+  t.teardown(() => db.end())
+  // A real fault in the real database: the ledger table is not there to write to.
+  await db.query('ALTER TABLE ledger RENAME TO ledger_away')
+  const refused = await sts.exchange(request)
+  t.equal(refused.statusCode, 503)
+  t.same(refused.body, { error: 'temporarily_unavailable', error_description: 'the token ledger cannot be written' })
+
+  await db.query('ALTER TABLE ledger_away RENAME TO ledger')
+  const recovered = await sts.exchange(request)
+  t.equal(recovered.statusCode, 200, 'recovers by itself once the ledger is back')
+  const { rows } = await db.query('SELECT count(*)::int AS n FROM ledger')
+  t.equal(rows[0].n, 1, 'exactly one row: the token that was issued')
+})
+
+t.test('when Redis cannot be reached, the exchange fails closed and recovers without a restart', async (t) => {
+  const redis = new URL(REDIS_URL)
+  const proxy = await startTcpProxy(redis.hostname, Number(redis.port || 6379))
+  t.teardown(() => proxy.close())
+  const sts = await startTestService(t, { redisUrl: proxy.url('redis') })
+  await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], owner: 'team-payments' })
+  const request = { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE }
+  t.equal((await sts.exchange(request)).statusCode, 200)
+
+  proxy.cut()
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const refused = await sts.exchange(request)
+  t.equal(refused.statusCode, 503)
+  t.same(refused.body, UNAVAILABLE_REVOCATION)
+  const ready = await sts.app.inject({ method: 'GET', url: '/readyz' })
+  t.equal(ready.statusCode, 503, 'readiness says so too')
+  t.equal(ready.headers['content-type'], 'application/problem+json; charset=utf-8')
+
+  proxy.restore()
+  let status = 0
+  for (let attempt = 0; attempt < 60 && status !== 200; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    status = (await sts.exchange(request)).statusCode
+  }
+  t.equal(status, 200, 'serves again once Redis is reachable')
+  t.equal((await sts.services.ledger.list({})).length, 2, 'the ledger holds only the issued tokens')
+})
+
+t.test('when Postgres cannot be reached, the exchange fails closed', async (t) => {
+  const sts = await startTestService(t)
+  await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], owner: 'team-payments' })
+  const request = { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE }
+  await sts.services.database.close()
+  const refused = await sts.exchange(request)
+  t.equal(refused.statusCode, 503)
+  t.equal(refused.body.error, 'temporarily_unavailable')
+  t.notOk('access_token' in refused.body)
+})

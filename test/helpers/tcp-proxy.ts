@@ -1,0 +1,51 @@
+import { createServer, Socket, type AddressInfo, type Server } from 'node:net'
+
+/**
+ * A TCP proxy in front of a real server, so a test can cut the network between the service and
+ * Redis or Postgres and restore it, without touching the server itself.
+ */
+export interface TcpProxy {
+  url(protocol: string): string
+  /** Drops every open connection and refuses new ones. */
+  cut(): void
+  restore(): void
+  close(): Promise<void>
+}
+
+export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
+  const sockets = new Set<Socket>()
+  let open = true
+  const server: Server = createServer((client) => {
+    if (!open) {
+      client.destroy()
+      return
+    }
+    const upstream = new Socket()
+    upstream.connect(targetPort, targetHost)
+    for (const socket of [client, upstream]) {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+      socket.on('error', () => {
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+    client.pipe(upstream).pipe(client)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  return {
+    url: (protocol) => `${protocol}://127.0.0.1:${port}`,
+    cut() {
+      open = false
+      for (const socket of sockets) socket.destroy()
+    },
+    restore() {
+      open = true
+    },
+    close() {
+      this.cut()
+      return new Promise((resolve) => server.close(() => resolve()))
+    },
+  }
+}
