@@ -1,0 +1,141 @@
+import t from 'tap'
+import { ADMIN_TOKEN, startTestService, TRUST_DOMAIN } from '../../helpers/service.js'
+
+const SUBJECT_GLOB = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/*`
+const GRANT = { subject: SUBJECT_GLOB, audiences: ['ledger-api'], scopes: ['ledger:read'], owner: 'team-payments' }
+
+t.test('the admin API refuses callers without the admin token', async (t) => {
+  const sts = await startTestService(t)
+  const cases: [string, Record<string, string>, string][] = [
+    ['no Authorization header', {}, 'an admin bearer token is required (Authorization: Bearer <token>)'],
+    ['a wrong token', { authorization: 'Bearer not-the-admin-token' }, 'the admin token is not valid'],
+    ['another scheme', { authorization: `Basic ${ADMIN_TOKEN}` }, 'an admin bearer token is required (Authorization: Bearer <token>)'],
+  ]
+  for (const [name, headers, detail] of cases) {
+    const response = await sts.app.inject({ method: 'GET', url: '/v1/grants', headers })
+    t.equal(response.statusCode, 401, name)
+    t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8')
+    t.match(response.headers['www-authenticate'], /^Bearer /)
+    t.same(response.json(), { type: 'about:blank', title: 'Unauthorized', status: 401, detail, instance: '/v1/grants' }, name)
+  }
+})
+
+t.test('with no admin token configured the admin API is off', async (t) => {
+  const sts = await startTestService(t, { config: { admin: {} } })
+  const response = await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: { authorization: 'Bearer anything-at-all-here-1234567890' } })
+  t.equal(response.statusCode, 401)
+  t.equal(response.json().detail, 'the admin API is disabled: no admin token is configured (set STS_ADMIN_TOKEN)')
+})
+
+t.test('grants: create, read, replace with If-Match, list, disable', async (t) => {
+  const sts = await startTestService(t)
+  const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = {}) =>
+    sts.app.inject({ method, url, headers: { ...sts.admin, ...headers }, ...(payload === undefined ? {} : { payload: payload as object }) })
+
+  const created = await call('POST', '/v1/grants', GRANT)
+  t.equal(created.statusCode, 201)
+  const grant = created.json()
+  t.equal(created.headers.location, `/v1/grants/${grant.id}`)
+  t.equal(created.headers.etag, '"1"')
+  t.match(grant, {
+    ...GRANT,
+    conditions: {},
+    maxTtlSeconds: 3600,
+    description: '',
+    enabled: true,
+    version: 1,
+    createdAt: new Date(sts.clock.now()).toISOString(),
+    expiresAt: new Date(sts.clock.now() + 90 * 86_400_000).toISOString(),
+  })
+
+  const read = await call('GET', `/v1/grants/${grant.id}`)
+  t.equal(read.statusCode, 200)
+  t.same(read.json(), grant)
+
+  const missingIfMatch = await call('PUT', `/v1/grants/${grant.id}`, { ...GRANT, scopes: ['ledger:write'] })
+  t.equal(missingIfMatch.statusCode, 428)
+  t.equal(missingIfMatch.json().title, 'Precondition required')
+
+  sts.clock.advance(1000)
+  const replaced = await call('PUT', `/v1/grants/${grant.id}`, { ...GRANT, scopes: ['ledger:write'] }, { 'if-match': '"1"' })
+  t.equal(replaced.statusCode, 200)
+  t.equal(replaced.headers.etag, '"2"')
+  t.same(replaced.json().scopes, ['ledger:write'])
+  t.equal(replaced.json().expiresAt, grant.expiresAt, 'a replacement without expiresAt keeps the expiry')
+  t.equal(replaced.json().updatedAt, new Date(sts.clock.now()).toISOString())
+
+  const stale = await call('PUT', `/v1/grants/${grant.id}`, GRANT, { 'if-match': '"1"' })
+  t.equal(stale.statusCode, 412, 'a writer holding an old ETag cannot overwrite a newer change')
+  t.equal(stale.json().detail, `grant ${grant.id} has changed since version 1; read it again and retry`)
+
+  const disabled = await call('DELETE', `/v1/grants/${grant.id}`)
+  t.equal(disabled.statusCode, 200)
+  t.equal(disabled.json().enabled, false)
+  t.equal((await call('GET', `/v1/grants/${grant.id}`)).json().enabled, false, 'a disabled grant stays on record')
+
+  for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid', "1'; DROP TABLE grants; --"]) {
+    const missing = await call('GET', `/v1/grants/${encodeURIComponent(id)}`)
+    t.equal(missing.statusCode, 404, `no grant ${id}`)
+    t.equal(missing.json().title, 'Not found')
+  }
+})
+
+t.test('grant validation reports every problem at once', async (t) => {
+  const sts = await startTestService(t)
+  const response = await sts.app.inject({
+    method: 'POST',
+    url: '/v1/grants',
+    headers: sts.admin,
+    payload: { subject: 'payments-api', audiences: [], scopes: ['read all'], maxTtlSeconds: -5, surprise: true },
+  })
+  t.equal(response.statusCode, 400)
+  const problem = response.json()
+  t.equal(problem.title, 'Invalid request')
+  t.same(
+    problem.errors.map((e: { path: string }) => e.path).sort(),
+    ['(body)', 'audiences', 'maxTtlSeconds', 'owner', 'scopes.0', 'subject'],
+  )
+  t.match(problem.detail, /^the grant is not valid: /)
+
+  const past = await sts.app.inject({
+    method: 'POST',
+    url: '/v1/grants',
+    headers: sts.admin,
+    payload: { ...GRANT, expiresAt: new Date(sts.clock.now() - 1000).toISOString() },
+  })
+  t.equal(past.statusCode, 400)
+  t.same(past.json().errors, [{ path: 'expiresAt', message: 'must be in the future' }])
+
+  const notJson = await sts.app.inject({ method: 'POST', url: '/v1/grants', headers: { ...sts.admin, 'content-type': 'application/json' }, payload: '{"subject":' })
+  t.equal(notJson.statusCode, 400)
+  t.equal(notJson.headers['content-type'], 'application/problem+json; charset=utf-8')
+})
+
+t.test('listing pages through grants with a cursor and filters by owner and subject', async (t) => {
+  const sts = await startTestService(t)
+  const ids: string[] = []
+  for (let i = 0; i < 5; i++) {
+    sts.clock.advance(1)
+    const owner = i % 2 === 0 ? 'team-payments' : 'team-search'
+    const subject = i === 4 ? `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/search/sa/indexer` : SUBJECT_GLOB
+    ids.push((await sts.createGrant({ ...GRANT, owner, subject })).id as string)
+  }
+  const list = async (query: string) => (await sts.app.inject({ method: 'GET', url: `/v1/grants?${query}`, headers: sts.admin })).json()
+
+  const first = await list('limit=2')
+  t.same(first.grants.map((g: { id: string }) => g.id), ids.slice(0, 2))
+  const second = await list(`limit=2&cursor=${first.nextCursor}`)
+  t.same(second.grants.map((g: { id: string }) => g.id), ids.slice(2, 4))
+  const last = await list(`limit=2&cursor=${second.nextCursor}`)
+  t.same(last.grants.map((g: { id: string }) => g.id), ids.slice(4))
+  t.notOk('nextCursor' in last, 'the last page says so')
+
+  t.same((await list('owner=team-search')).grants.map((g: { id: string }) => g.id), [ids[1], ids[3]])
+  t.same((await list(`subject=${encodeURIComponent(SUBJECT_GLOB)}&owner=team-payments`)).grants.map((g: { id: string }) => g.id), [ids[0], ids[2]])
+
+  const badCursor = await sts.app.inject({ method: 'GET', url: '/v1/grants?cursor=bogus', headers: sts.admin })
+  t.equal(badCursor.statusCode, 400)
+  const badLimit = await sts.app.inject({ method: 'GET', url: '/v1/grants?limit=100000', headers: sts.admin })
+  t.equal(badLimit.statusCode, 400)
+  t.same(badLimit.json().errors.map((e: { path: string }) => e.path), ['limit'])
+})

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto'
+import t from 'tap'
+import { ServiceUnavailableError } from '../../src/errors.js'
+import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
+import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
+import { BACKENDS } from '../helpers/databases.js'
+
+const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
+
+function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
+  return {
+    jti: randomUUID(),
+    subject: 'spiffe://example.org/k8s/prod/ns/payments/sa/api',
+    attestor: 'prod',
+    attestorKind: 'kubernetes',
+    attestationFingerprint: 'n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg',
+    sources: ['k8s:prod', 'k8s:prod:node:node-a'],
+    audience: 'ledger-api',
+    scopes: ['ledger:read'],
+    grantIds: [randomUUID()],
+    issuedAt: new Date(T0),
+    expiresAt: new Date(T0 + 300_000),
+    clientAddress: '10.0.0.7',
+    requestId: 'req-1',
+    ...overrides,
+  }
+}
+
+for (const [backend, open] of Object.entries(BACKENDS)) {
+  t.test(`ledger store contract on ${backend}`, async (t) => {
+    const ledger = new SqlLedgerStore(await open(t))
+
+    await t.test('a recorded entry reads back exactly', async (t) => {
+      const recorded = entry()
+      await ledger.record(recorded)
+      t.same(await ledger.get(recorded.jti), recorded)
+      t.equal(await ledger.get(randomUUID()), undefined)
+    })
+
+    await t.test('a jti is recorded once: a duplicate is refused as unavailable, never overwritten', async (t) => {
+      const recorded = entry()
+      await ledger.record(recorded)
+      await t.rejects(ledger.record({ ...recorded, subject: 'spiffe://example.org/other' }), ServiceUnavailableError)
+      t.equal((await ledger.get(recorded.jti))?.subject, recorded.subject)
+    })
+
+    await t.test('listing by subject and liveness, newest first', async (t) => {
+      const subject = 'spiffe://example.org/k8s/prod/ns/search/sa/indexer'
+      const old = entry({ subject, issuedAt: new Date(T0 - 3_600_000), expiresAt: new Date(T0 - 3_300_000) })
+      const live = entry({ subject, issuedAt: new Date(T0), expiresAt: new Date(T0 + 300_000) })
+      await ledger.record(old)
+      await ledger.record(live)
+      t.same((await ledger.list({ subject })).map((e) => e.jti), [live.jti, old.jti])
+      t.same((await ledger.list({ subject, liveAt: new Date(T0 + 1000) })).map((e) => e.jti), [live.jti])
+      t.equal((await ledger.list({ subject, limit: 1 })).length, 1)
+    })
+  })
+}
