@@ -1,0 +1,66 @@
+import t from 'tap'
+import type { KubernetesAttestorDeps } from '../../src/attestors/kubernetes.js'
+import { createAttestorRegistry } from '../../src/attestors/registry.js'
+import { ConfigError } from '../../src/config.js'
+import { assertRefused, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, k8sClaims, kubernetesConfig, makeKey, signToken } from './helpers.js'
+
+const STAGING = 'https://staging.k8s.example.test'
+const prodKey = await makeKey('ES256', 'prod-1')
+const stagingKey = await makeKey('ES256', 'staging-1')
+const fetcher = countingFetcher(jwks(stagingKey))
+const deps: KubernetesAttestorDeps = { trustDomain: 'example.org', audience: 'seed-sts', clock: frozenClock(), skewSeconds: 60, maxAttestationBytes: 4096, fetchJwks: fetcher.fetch }
+const registry = createAttestorRegistry(
+  [kubernetesConfig({ name: 'prod', jwks: jwks(prodKey) }), kubernetesConfig({ name: 'staging', issuer: STAGING, jwksUri: `${STAGING}/openid/v1/jwks` })],
+  deps,
+)
+
+t.test('lists the configured attestors', async (t) => {
+  t.same(registry.list(), [
+    { name: 'prod', kind: 'kubernetes', issuer: ISSUER },
+    { name: 'staging', kind: 'kubernetes', issuer: STAGING },
+  ])
+})
+
+t.test('routes each token to the attestor of its issuer', async (t) => {
+  const prod = await registry.attest(await signToken(prodKey, k8sClaims()))
+  t.match(prod, { subject: 'spiffe://example.org/k8s/prod/ns/payments/sa/api', attestor: 'prod', kind: 'kubernetes' })
+  const staging = await registry.attest(await signToken(stagingKey, k8sClaims({ iss: STAGING })))
+  t.match(staging, { subject: 'spiffe://example.org/k8s/staging/ns/payments/sa/api', attestor: 'staging', claims: { issuer: STAGING } })
+})
+
+t.test('the unverified issuer picks the attestor, never the keys', async (t) => {
+  await assertRefused(t, registry.attest(await signToken(stagingKey, k8sClaims())), /^no key with kid "staging-1" is trusted for issuer "https:\/\/k8s.example.test"$/)
+  await assertRefused(t, registry.attest(await signToken(stagingKey, k8sClaims(), { kid: 'prod-1' })), /^the token signature is invalid$/)
+})
+
+t.test('refuses a token from an issuer nobody configured, without fetching anything', async (t) => {
+  const before = fetcher.calls.length
+  await assertRefused(t, registry.attest(await signToken(prodKey, k8sClaims({ iss: 'https://evil.test' }))), /^no attestor is configured for issuer "https:\/\/evil.test"$/)
+  const long = await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { iss: `https://${'e'.repeat(3000)}.test` })), /^no attestor is configured for issuer "https:\/\/eeee.*…" \(3013 characters\)$/)
+  t.ok(long.message.length < 200, 'a long issuer is cut short')
+  await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { sub: 'x' })), /^the token has no issuer \("iss" is \(none\)\)$/)
+  await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { iss: ['a', 'b'] })), /"iss" is \(a list\)/)
+  t.equal(fetcher.calls.length, before, 'no JWKS was fetched')
+})
+
+t.test('refuses what is not a JWT before routing', async (t) => {
+  await assertRefused(t, registry.attest(''), /^the attestation is empty$/)
+  await assertRefused(t, registry.attest('garbage'), /not a JWT/)
+  await assertRefused(t, registry.attest(`${b64('{"alg":"RSA-OAEP","enc":"A256GCM"}')}.a.b.c.d`), /^encrypted tokens \(JWE\) are not accepted$/)
+  await assertRefused(t, registry.attest(`${b64('{}')}.${b64('not json')}.${b64('x')}`), /^the token payload is not valid JSON$/)
+  await assertRefused(t, registry.attest(`${b64('{}')}.${b64('[1]')}.${b64('x')}`), /^the token payload is not a JSON object$/)
+  await assertRefused(t, registry.attest(await signToken(prodKey, k8sClaims({ padding: 'x'.repeat(4096) }))), /^the attestation is larger than 4096 bytes$/)
+})
+
+t.test('with no attestors, every token is refused', async (t) => {
+  const empty = createAttestorRegistry([], deps)
+  t.same(empty.list(), [])
+  await assertRefused(t, empty.attest(await signToken(prodKey, k8sClaims())), /^no attestor is configured for issuer "https:\/\/k8s.example.test"$/)
+})
+
+t.test('two attestors cannot share an issuer', async (t) => {
+  t.throws(
+    () => createAttestorRegistry([kubernetesConfig({ name: 'a', jwks: jwks(prodKey) }), kubernetesConfig({ name: 'b', jwks: jwks(prodKey) })], deps),
+    new ConfigError([`attestor b: issuer "${ISSUER}" is already used by attestor a`]),
+  )
+})

@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { ConfigError, configSourceFromProcess, loadConfig, parseConfig } from '../src/config.js'
+
+const MINIMAL = { issuer: 'https://sts.example.org/', trustDomain: 'example.org', audience: 'sts.example.org' }
+
+function writeTemp(t: Parameters<Parameters<typeof t.test>[1]>[0], name: string, text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sts-config-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, name)
+  writeFileSync(file, text)
+  return file
+}
+
+t.test('a minimal configuration gets the documented defaults', async (t) => {
+  const config = parseConfig(MINIMAL)
+  t.equal(config.issuer, 'https://sts.example.org', 'a trailing slash is dropped so URLs built from it are exact')
+  t.match(config, {
+    port: 8080,
+    host: '0.0.0.0',
+    tokens: { defaultTtlSeconds: 300, maxTtlSeconds: 3600 },
+    grants: { defaultLifetimeDays: 90, cacheTtlMs: 1000 },
+    keys: { dir: 'keys', algorithm: 'ES256' },
+    clockSkewSeconds: 60,
+    attestors: [],
+  })
+})
+
+t.test('every problem is reported at once, each naming its key', async (t) => {
+  const error = t.throws(() =>
+    parseConfig({
+      issuer: 'not a url',
+      trustDomain: 'Example.ORG',
+      audience: 'sts',
+      tokens: { defaultTtlSeconds: 7200, maxTtlSeconds: 3600 },
+      attestors: [
+        { kind: 'kubernetes', name: 'prod', issuer: 'https://k8s', jwksUri: 'https://k8s/jwks', jwksFile: 'x.json' },
+        { kind: 'kubernetes', name: 'prod', issuer: 'https://k8s-2', jwksFile: 'y.json' },
+        { kind: 'vault', name: 'v' },
+      ],
+      surprise: 1,
+    }),
+  ) as ConfigError
+  t.type(error, ConfigError)
+  const text = error.problems.join('\n')
+  for (const expected of [/^issuer: /m, /^trustDomain: must be a lowercase DNS name/m, /^tokens: defaultTtlSeconds cannot exceed maxTtlSeconds/m, /^attestors\.0: give exactly one of jwks, jwksFile or jwksUri/m, /^attestors\.2\.kind: /m, /surprise/]) {
+    t.match(text, expected)
+  }
+  t.match(error.message, /^invalid configuration:\n {2}- /)
+})
+
+t.test('two attestors may not share a name or an issuer', async (t) => {
+  const attestor = { kind: 'kubernetes', name: 'prod', issuer: 'https://k8s', jwksFile: 'x.json' }
+  const error = t.throws(() => parseConfig({ ...MINIMAL, attestors: [attestor, { ...attestor, name: 'other' }] })) as ConfigError
+  t.same(error.problems, ['attestors.1.issuer: issuer "https://k8s" is already used by attestors.0'])
+})
+
+t.test('YAML and JSON files, with the environment on top', async (t) => {
+  const yamlFile = writeTemp(t, 'sts.yaml', 'issuer: https://sts.example.org\ntrustDomain: example.org\naudience: sts\nport: 9000\n')
+  const loaded = loadConfig({
+    file: yamlFile,
+    env: { PORT: '9100', HOST: '127.0.0.1', DATABASE_URL: 'postgres://db/sts', REDIS_URL: 'redis://cache:6379', STS_ISSUER: 'https://sts.prod.example.org', STS_ADMIN_TOKEN: 'a'.repeat(32), LOG_LEVEL: 'warn' },
+  })
+  t.match(loaded.config, {
+    port: 9100,
+    host: '127.0.0.1',
+    issuer: 'https://sts.prod.example.org',
+    logLevel: 'warn',
+    database: { url: 'postgres://db/sts' },
+    redis: { url: 'redis://cache:6379' },
+    admin: { token: 'a'.repeat(32) },
+  })
+  t.equal(loaded.usedDevelopmentDefaults, false)
+
+  const jsonFile = writeTemp(t, 'sts.json', JSON.stringify(MINIMAL))
+  t.equal(loadConfig({ file: jsonFile, env: {} }).config.audience, 'sts.example.org')
+})
+
+t.test('files that cannot be used say why', async (t) => {
+  t.throws(() => loadConfig({ file: '/nonexistent/sts.yaml', env: {} }), { problems: [/^cannot read configuration file \/nonexistent\/sts.yaml/] })
+  t.throws(() => loadConfig({ file: writeTemp(t, 'bad.yaml', 'issuer: [unclosed'), env: {} }), { problems: [/is not valid YAML/] })
+  t.throws(() => loadConfig({ file: writeTemp(t, 'list.yaml', '- a\n- b\n'), env: {} }), { problems: [/must hold an object at its top level/] })
+  t.throws(() => loadConfig({ file: writeTemp(t, 'short.yaml', 'issuer: https://a.example\ntrustDomain: a.example\naudience: a\n'), env: { STS_ADMIN_TOKEN: 'short' } }), {
+    problems: ['admin.token: the admin token must be at least 24 characters'],
+  })
+})
+
+t.test('without a file the development defaults run, and say so', async (t) => {
+  const loaded = loadConfig({ env: {} })
+  t.equal(loaded.usedDevelopmentDefaults, true)
+  t.equal(loaded.config.issuer, 'http://localhost:8080')
+})
+
+t.test('the file comes from --config or STS_CONFIG', async (t) => {
+  t.equal(configSourceFromProcess(['--config', 'a.yaml'], { STS_CONFIG: 'b.yaml' }).file, 'a.yaml')
+  t.equal(configSourceFromProcess(['--config=c.yaml'], {}).file, 'c.yaml')
+  t.equal(configSourceFromProcess([], { STS_CONFIG: 'b.yaml' }).file, 'b.yaml')
+  t.equal(configSourceFromProcess([], {}).file, undefined)
+})
