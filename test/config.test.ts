@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { ConfigError, configSourceFromProcess, loadConfig, parseConfig } from '../src/config.js'
 
 const MINIMAL = { issuer: 'https://sts.example.org/', trustDomain: 'example.org', audience: 'sts.example.org' }
 
-function writeTemp(t: Parameters<Parameters<typeof t.test>[1]>[0], name: string, text: string): string {
+function writeTemp(t: Test, name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'sts-config-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const file = join(dir, name)
@@ -79,12 +79,12 @@ t.test('YAML and JSON files, with the environment on top', async (t) => {
 })
 
 t.test('files that cannot be used say why', async (t) => {
-  t.throws(() => loadConfig({ file: '/nonexistent/sts.yaml', env: {} }), { problems: [/^cannot read configuration file \/nonexistent\/sts.yaml/] })
-  t.throws(() => loadConfig({ file: writeTemp(t, 'bad.yaml', 'issuer: [unclosed'), env: {} }), { problems: [/is not valid YAML/] })
-  t.throws(() => loadConfig({ file: writeTemp(t, 'list.yaml', '- a\n- b\n'), env: {} }), { problems: [/must hold an object at its top level/] })
-  t.throws(() => loadConfig({ file: writeTemp(t, 'short.yaml', 'issuer: https://a.example\ntrustDomain: a.example\naudience: a\n'), env: { STS_ADMIN_TOKEN: 'short' } }), {
-    problems: ['admin.token: the admin token must be at least 24 characters'],
-  })
+  const problemsOf = (load: () => unknown) => (t.throws(load) as ConfigError).problems
+  t.match(problemsOf(() => loadConfig({ file: '/nonexistent/sts.yaml', env: {} })), [/^cannot read configuration file \/nonexistent\/sts.yaml/])
+  t.match(problemsOf(() => loadConfig({ file: writeTemp(t, 'bad.yaml', 'issuer: [unclosed'), env: {} })), [/is not valid YAML/])
+  t.match(problemsOf(() => loadConfig({ file: writeTemp(t, 'list.yaml', '- a\n- b\n'), env: {} })), [/must hold an object at its top level/])
+  const short = writeTemp(t, 'short.yaml', 'issuer: https://a.example\ntrustDomain: a.example\naudience: a\n')
+  t.same(problemsOf(() => loadConfig({ file: short, env: { STS_ADMIN_TOKEN: 'short' } })), ['admin.token: the admin token must be at least 24 characters'])
 })
 
 t.test('without a file the development defaults run, and say so', async (t) => {

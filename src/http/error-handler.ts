@@ -13,6 +13,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
       request.log.error({ err: error }, 'request failed')
     } else if (error instanceof ServiceUnavailableError) {
       request.log.warn({ err: { message: error.message, cause: describeCause(error.cause) } }, 'failing closed')
+    } else if (error instanceof OAuthError) {
+      // Refusals are what an incident responder looks for: always on record, never with the token.
+      request.log.info({ error: error.error, description: error.message }, 'token request refused')
     }
     const exposed = error instanceof StsError ? error.expose : status < 500
     const message = exposed ? error.message : 'internal server error'

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { createKubernetesAttestor, type KubernetesAttestorDeps } from '../../src/attestors/kubernetes.js'
 import { FixedClock } from '../../src/lib/clock.js'
-import { assertRefused, countingFetcher, kubernetesConfig, tamper } from './helpers.js'
+import { assertRefused, countingFetcher, kubernetesConfig, tamper } from '../fixtures/attestors/helpers.js'
 
 /**
  * Real service-account tokens from public repositories (see /work/shared/interop/README.md, section 3).

@@ -34,17 +34,18 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port
+  const cut = () => {
+    open = false
+    for (const socket of sockets) socket.destroy()
+  }
   return {
     url: (protocol) => `${protocol}://127.0.0.1:${port}`,
-    cut() {
-      open = false
-      for (const socket of sockets) socket.destroy()
-    },
+    cut,
     restore() {
       open = true
     },
     close() {
-      this.cut()
+      cut()
       return new Promise((resolve) => server.close(() => resolve()))
     },
   }

@@ -38,8 +38,8 @@ t.test('a workload exchanges its projected token for a scoped access token over 
   const header = decodeProtectedHeader(token)
   t.equal(header.typ, 'at+jwt')
   t.equal(header.alg, 'ES256')
-  const jwks = (await (await fetch(`${address}/.well-known/jwks.json`)).json()) as { keys: [] }
-  t.equal(header.kid, (jwks.keys[0] as { kid: string }).kid)
+  const jwks = (await (await fetch(`${address}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }
+  t.equal(header.kid, jwks.keys[0]!.kid)
   const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), {
     issuer: ISSUER,
     audience: 'ledger-api',

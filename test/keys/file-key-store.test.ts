@@ -2,10 +2,10 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { FileKeyStore } from '../../src/keys/file-key-store.js'
 
-function tempDir(t: Parameters<Parameters<typeof t.test>[1]>[0]): string {
+function tempDir(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'sts-keys-test-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   return dir
