@@ -148,14 +148,14 @@ export class StaticKeySet implements KeyResolver {
     this.skipped = imported.skipped
   }
 
-  static fromFile(issuer: string, path: string): StaticKeySet {
+  static fromFile(issuer: string, path: string, source = path): StaticKeySet {
     let jwks: unknown
     try {
       jwks = JSON.parse(readFileSync(path, 'utf8'))
     } catch (error) {
-      throw new ConfigError([`${path}: cannot read a JWKS (${(error as Error).message})`])
+      throw new ConfigError([`${source}: cannot read a JWKS (${(error as Error).message})`])
     }
-    return new StaticKeySet(issuer, jwks, path)
+    return new StaticKeySet(issuer, jwks, source)
   }
 
   async resolve(alg: JwsAlgorithm, kid: string | undefined): Promise<KeyObject> {

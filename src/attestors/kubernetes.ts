@@ -79,7 +79,7 @@ function keySetFor(config: KubernetesAttestorConfig, deps: KubernetesAttestorDep
       refreshCooldownSeconds: config.jwksRefreshCooldownSeconds,
     })
   }
-  if (config.jwksFile !== undefined) return StaticKeySet.fromFile(config.issuer, config.jwksFile)
+  if (config.jwksFile !== undefined) return StaticKeySet.fromFile(config.issuer, config.jwksFile, `attestor ${config.name}: jwksFile ${config.jwksFile}`)
   return new StaticKeySet(config.issuer, config.jwks, `attestor ${config.name}: jwks`)
 }
 

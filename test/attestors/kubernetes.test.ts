@@ -164,4 +164,12 @@ t.test('with a jwksFile: the keys come from the file', async (t) => {
   const fromFile = createKubernetesAttestor(kubernetesConfig({ jwksFile: file }), deps())
   t.ok(await fromFile.attest(await signToken(rsa, k8sClaims())))
   await assertRefused(t, fromFile.attest(await signToken(ec, k8sClaims())), /no key with kid "ec-1"/, InvalidGrantError)
+  t.throws(() => createKubernetesAttestor(kubernetesConfig({ jwksFile: '/nonexistent/jwks.json' }), deps()), {
+    name: 'ConfigError',
+    problems: [/^attestor prod: jwksFile \/nonexistent\/jwks.json: cannot read a JWKS \(ENOENT/],
+  })
+  t.throws(() => createKubernetesAttestor(kubernetesConfig({ jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } }), deps()), {
+    name: 'ConfigError',
+    problems: ['attestor prod: jwks: no usable signature key (key 0: symmetric keys are never accepted)'],
+  })
 })
