@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import rateLimitPlugin from '@fastify/rate-limit'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Services } from './compose.js'
 import { adminAuthenticator } from './http/admin/admin-auth.js'
 import { grantRoutes } from './http/admin/grant-routes.js'
@@ -25,9 +25,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       const given = request.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
-    return503OnClosing: true,
+    // While draining, requests still in flight are answered by our handlers, in our error formats.
+    return503OnClosing: false,
     // One line per request (below) instead of Fastify's two: at thousands of exchanges a second it counts.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   })
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -51,17 +52,13 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     maxAttestationBytes: config.limits.maxAttestationBytes,
     requestsPerMinute: config.limits.tokenRequestsPerMinute,
   })
-  await app.register(async (admin) => {
-    admin.addHook('onRoute', (route) => {
-      route.config = { ...(route.config as object), ...rateLimit(config.limits.adminRequestsPerMinute) }
-    })
-    await admin.register(grantRoutes, {
-      store: services.grants,
-      catalog: services.grantCatalog,
-      clock: services.clock,
-      defaultLifetimeDays: config.grants.defaultLifetimeDays,
-      authenticate: adminAuthenticator(config.admin.token),
-    })
+  await app.register(grantRoutes, {
+    store: services.grants,
+    catalog: services.grantCatalog,
+    clock: services.clock,
+    defaultLifetimeDays: config.grants.defaultLifetimeDays,
+    authenticate: adminAuthenticator(config.admin.token),
+    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
   })
   return app
 }

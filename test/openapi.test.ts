@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { FastifyInstance, HTTPMethods } from 'fastify'
+import type { FastifyInstance, HTTPMethods, InjectOptions } from 'fastify'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
 import t, { type Test } from 'tap'
 import { parse } from 'yaml'
@@ -14,7 +14,6 @@ import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type Te
  */
 
 // A parsed YAML document is untyped by nature; every use below is checked by an assertion.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Node = any
 interface Reply {
   statusCode: number
@@ -58,7 +57,7 @@ function validate(schemaOrRef: Node, value: unknown, path = '$'): string[] {
 
 /** Checks a real response against what the document says that operation answers with that status. */
 function conforms(t: Test, response: Reply, path: string, method: string): void {
-  const documented = deref(doc.paths[path][method].responses[response.statusCode])
+  const documented = deref(doc.paths[path]?.[method]?.responses[response.statusCode])
   const what = `${method.toUpperCase()} ${path} ${response.statusCode}`
   if (!documented) return void t.fail(`${what} is not documented`)
   const [mediaType, content] = Object.entries(documented.content as Record<string, Node>)[0]!
@@ -103,8 +102,8 @@ const documentedRoutes = Object.entries(doc.paths as Record<string, Node>)
   .flatMap(([path, item]) => Object.keys(item).filter((key) => HTTP_METHODS.includes(key)).map((method) => `${method.toUpperCase()} ${path}`))
   .sort()
 
-const form = (params: Record<string, string>) => ({
-  method: 'POST' as const,
+const form = (params: Record<string, string>): InjectOptions => ({
+  method: 'POST',
   url: '/oauth2/token',
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
   payload: new URLSearchParams(params).toString(),
@@ -120,6 +119,18 @@ t.test('the hand-written validator refuses what does not match', async (t) => {
   t.same(validate(schemas.Problem, problem), [])
   t.same(validate(schemas.Problem, { ...problem, status: '404', extra: 1 }), ['$.status is string, not integer', '$.extra is not documented'])
   t.same(validate(schemas.TokenErrorUnavailable, { error: 'invalid_grant', error_description: 'x' }), ['$.error is "invalid_grant", not "temporarily_unavailable"'])
+})
+
+t.test('every $ref in the document resolves', async (t) => {
+  const refs: string[] = []
+  const walk = (node: Node): void => {
+    if (typeof node !== 'object' || node === null) return
+    if (typeof node.$ref === 'string') refs.push(node.$ref)
+    Object.values(node).forEach(walk)
+  }
+  walk(doc)
+  t.ok(refs.length > 20, 'the document uses $refs')
+  t.same(refs.filter((ref) => deref({ $ref: ref }) === undefined), [])
 })
 
 t.test('GrantInput and the grant query are the zod schemas the handlers validate with', async (t) => {
@@ -189,11 +200,13 @@ t.test('the routes served are the routes documented, and real responses match', 
 
   const page = await app.inject({ method: 'GET', url: '/v1/grants?limit=1', headers: admin })
   conforms(t, page, '/v1/grants', 'get')
-  const { nextCursor } = page.json() as { nextCursor?: string }
-  t.type(nextCursor, 'string', 'a first page of two grants has a nextCursor')
-  const last = await app.inject({ method: 'GET', url: `/v1/grants?limit=1&cursor=${nextCursor}`, headers: admin })
+  const first = page.json() as { grants: { id: string }[]; nextCursor?: string }
+  t.type(first.nextCursor, 'string', 'a first page of two grants has a nextCursor')
+  const last = await app.inject({ method: 'GET', url: `/v1/grants?limit=1&cursor=${first.nextCursor}`, headers: admin })
   conforms(t, last, '/v1/grants', 'get')
-  t.same(last.json(), { grants: [created.json()] }, 'the last page has no nextCursor')
+  const second = last.json() as { grants: { id: string }[]; nextCursor?: string }
+  t.equal(second.nextCursor, undefined, 'the last page has no nextCursor')
+  t.equal(new Set([...first.grants, ...second.grants].map((g) => g.id)).size, 2, 'the pages hold both grants')
   const filtered = await app.inject({ method: 'GET', url: `/v1/grants?owner=team-billing&subject=${encodeURIComponent(body.subject)}`, headers: admin })
   t.same(filtered.json(), { grants: [created.json()] }, 'owner and subject filter')
 
@@ -222,7 +235,7 @@ t.test('the routes served are the routes documented, and real responses match', 
 
 t.test('each token error comes with the status documented for it', async (t) => {
   const refused = Object.entries(tokenForm.properties as Record<string, Node>).filter(([, s]) => s['x-seed-sts-refused-with'])
-  const cases: [string, (valid: Record<string, string>) => Parameters<FastifyInstance['inject']>[0]][] = [
+  const cases: [string, (valid: Record<string, string>) => InjectOptions][] = [
     ['invalid_request', ({ subject_token_type: _, ...rest }) => form(rest)],
     ['invalid_request', (valid) => ({ method: 'POST', url: '/oauth2/token', payload: valid })],
     ['invalid_request', (valid) => form({ ...valid, padding: 'x'.repeat(70_000) })],

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Database } from './database.js'
 
@@ -67,8 +67,13 @@ export async function migrate(db: Database, migrations = readMigrations()): Prom
   })
 }
 
+/** migrations/ beside the package.json above this module, whether it runs from src/ or dist/src/. */
 function defaultMigrationsDir(): string {
-  // Works from src/ (tests, via ts-node) and from dist/src/ (compiled).
-  const here = fileURLToPath(new URL('.', import.meta.url))
-  return join(here, here.includes('/dist/') ? '../../../migrations' : '../../migrations')
+  let dir = dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error('cannot find the migrations directory: no package.json above the service code')
+    dir = parent
+  }
+  return join(dir, 'migrations')
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { AttestedIdentity } from '../attestors/attestor.js'
-import { InvalidGrantError } from '../errors.js'
+import { InvalidGrantError, InvalidRequestError } from '../errors.js'
 import type { GrantCatalog } from '../grants/grant-catalog.js'
 import { decide, type GrantDecision } from '../grants/grant-matcher.js'
 import type { LedgerStore } from '../ledger/ledger-store.js'
@@ -34,6 +34,7 @@ export interface IssuedToken {
   accessToken: string
   issuedTokenType: string
   expiresIn: number
+  /** Space-separated; empty when no scope was granted. */
   scope: string
   jti: string
   subject: string
@@ -51,7 +52,7 @@ export class TokenExchange {
     const now = this.deps.clock.now()
     const decision = decide(identity, await this.deps.grants.active(), new Date(now), request.audience, request.scopes)
     await this.ensureNotRevoked(identity, decision)
-    const claims = this.claimsFor(identity, decision, now)
+    const claims = this.claimsFor(identity, decision, now, request.requestedLifetimeSeconds)
     await this.deps.ledger.record({
       jti: claims.jti,
       subject: identity.subject,
@@ -87,9 +88,13 @@ export class TokenExchange {
     if (revoked) throw new InvalidGrantError(`${describe(revoked)} is revoked`)
   }
 
-  private claimsFor(identity: AttestedIdentity, decision: GrantDecision, nowMillis: number): AccessTokenClaims {
+  private claimsFor(identity: AttestedIdentity, decision: GrantDecision, nowMillis: number, requested?: number): AccessTokenClaims {
     const iat = Math.floor(nowMillis / 1000)
-    const ttl = Math.min(this.deps.defaultTtlSeconds, decision.maxTtlSeconds, this.deps.maxTtlSeconds)
+    const allowed = Math.min(decision.maxTtlSeconds, this.deps.maxTtlSeconds)
+    if (requested !== undefined && requested > allowed) {
+      throw new InvalidRequestError(`expires_in ${requested} is longer than the ${allowed} seconds allowed for this token`)
+    }
+    const ttl = requested ?? Math.min(this.deps.defaultTtlSeconds, allowed)
     const claims: AccessTokenClaims = {
       iss: this.deps.issuer,
       sub: identity.subject,

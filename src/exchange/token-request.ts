@@ -27,6 +27,12 @@ export const TokenExchangeRequest = z.object({
     .default(TOKEN_TYPE.accessToken),
   audience: z.string().min(1, 'audience must not be empty').max(512, 'audience is too long').optional(),
   scope: z.string().max(4096, 'scope is too long').optional(),
+  /** A Seed STS extension: the lifetime the client wants, in seconds; refused if the grants allow less. */
+  expires_in: z
+    .string()
+    .regex(/^[1-9][0-9]{0,5}$/, 'expires_in must be a whole number of seconds')
+    .transform(Number)
+    .optional(),
 })
 
 export type TokenExchangeRequest = z.infer<typeof TokenExchangeRequest>
@@ -37,6 +43,7 @@ export interface ParsedTokenExchange {
   requestedTokenType: string
   audience?: string
   scopes: string[]
+  requestedLifetimeSeconds?: number
 }
 
 /** Parameters we know and ignore: public clients may name themselves. */
@@ -79,6 +86,7 @@ export function parseTokenRequest(params: Map<string, string[]>, maxAttestationB
     requestedTokenType: request.requested_token_type,
     audience: request.audience,
     scopes: parseScopes(request.scope),
+    requestedLifetimeSeconds: request.expires_in,
   }
 }
 

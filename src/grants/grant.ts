@@ -15,20 +15,54 @@ export const GrantConditions = z
   .record(ClaimName, z.union([Glob, z.array(Glob).min(1).max(50)]))
   .refine((c) => Object.keys(c).length <= 32, 'at most 32 conditions')
 
+const Subject = Glob.regex(/^spiffe:\/\/[^/]+\/\S*$/, 'must be a SPIFFE ID or a glob of them, e.g. spiffe://example.org/k8s/prod/ns/payments/sa/*')
+const Audiences = z.array(z.string().min(1).max(512)).min(1).max(100)
+const Scopes = z.array(ScopeToken).max(100)
+const MaxTtlSeconds = z.number().int().positive().max(86_400)
+const Owner = z.string().trim().min(1).max(200)
+const Description = z.string().max(2000)
+const ExpiresAt = z.iso.datetime({ offset: true })
+
+/** POST /v1/grants: what may be left out gets its default. */
 export const GrantInput = z
   .object({
-    subject: Glob.regex(/^spiffe:\/\/[^/]+\/\S*$/, 'must be a SPIFFE ID or a glob of them, e.g. spiffe://example.org/k8s/prod/ns/payments/sa/*'),
+    subject: Subject,
     conditions: GrantConditions.default({}),
-    audiences: z.array(z.string().min(1).max(512)).min(1).max(100),
-    scopes: z.array(ScopeToken).max(100).default([]),
-    maxTtlSeconds: z.number().int().positive().max(86_400).default(3600),
-    owner: z.string().trim().min(1).max(200),
-    description: z.string().max(2000).default(''),
-    expiresAt: z.iso.datetime({ offset: true }).optional(),
+    audiences: Audiences,
+    scopes: Scopes.default([]),
+    maxTtlSeconds: MaxTtlSeconds.default(3600),
+    owner: Owner,
+    description: Description.default(''),
+    /** Default: `grants.defaultLifetimeDays` ahead. */
+    expiresAt: ExpiresAt.optional(),
     enabled: z.boolean().default(true),
   })
   .strict()
 
+/**
+ * PUT /v1/grants/{id}: a whole grant, nothing defaulted, so leaving out `conditions` or `enabled` can
+ * never widen or re-enable a grant by accident. The read-only fields of a grant just read may be sent
+ * back as they are and are ignored.
+ */
+export const GrantReplacement = z
+  .object({
+    subject: Subject,
+    conditions: GrantConditions,
+    audiences: Audiences,
+    scopes: Scopes,
+    maxTtlSeconds: MaxTtlSeconds,
+    owner: Owner,
+    description: Description,
+    expiresAt: ExpiresAt,
+    enabled: z.boolean(),
+    id: z.string().optional(),
+    version: z.number().optional(),
+    createdAt: z.string().optional(),
+    updatedAt: z.string().optional(),
+  })
+  .strict()
+
+export type GrantReplacement = z.infer<typeof GrantReplacement>
 export type GrantInput = z.infer<typeof GrantInput>
 
 export const GrantListQuery = z

@@ -29,7 +29,8 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
           issued_token_type: issued.issuedTokenType,
           token_type: 'Bearer',
           expires_in: issued.expiresIn,
-          scope: issued.scope,
+          // RFC 6749 scope is one or more scope tokens: with none granted, it is left out.
+          ...(issued.scope ? { scope: issued.scope } : {}),
         })
     },
   )

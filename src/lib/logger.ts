@@ -25,7 +25,7 @@ export const REDACTED_PATHS = [
   '*.password',
 ]
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export function createLogger(level: string, destination?: { write(line: string): unknown }): Logger {
   return pino(
     {
       level,

@@ -37,6 +37,8 @@ export interface TestServiceOptions {
   keysDir?: string
   config?: Record<string, unknown>
   now?: number
+  /** Collects the service's log lines (at info level) instead of discarding them. */
+  logLines?: string[]
 }
 
 export const NOW = Date.UTC(2026, 10, 23, 12, 0, 0)
@@ -52,7 +54,7 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
     issuer: ISSUER,
     trustDomain: TRUST_DOMAIN,
     audience: STS_AUDIENCE,
-    logLevel: 'silent',
+    logLevel: options.logLines ? 'info' : 'silent',
     database: databaseUrl ? { url: databaseUrl, poolSize: 5 } : { dataDir: 'memory://' },
     redis: real ? { url: options.redisUrl ?? REDIS_URL, keyPrefix: options.redisKeyPrefix ?? uniqueRedisPrefix() } : {},
     admin: { token: ADMIN_TOKEN },
@@ -61,7 +63,9 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
     attestors: [{ kind: 'kubernetes', name: cluster.name, issuer: cluster.issuer, jwks: cluster.jwks }],
     ...options.config,
   })
-  const services = await composeServices(config, createLogger('silent'), { clock })
+  const lines = options.logLines
+  const logger = lines ? createLogger('info', { write: (line: string) => lines.push(line) }) : createLogger('silent')
+  const services = await composeServices(config, logger, { clock })
   const app = await buildApp(services)
   t.teardown(async () => {
     await app.close()

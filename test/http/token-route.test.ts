@@ -98,6 +98,17 @@ t.test('what the grants allow decides the token, and nothing outside them is giv
     t.equal(response.body.expires_in, 120)
   })
 
+  await t.test('a shorter lifetime may be asked for; a longer one than the grants allow is refused', async (t) => {
+    const shorter = await exchange({ audience: 'ledger-api', expires_in: '60' })
+    t.equal(shorter.body.expires_in, 60)
+    const payload = decodePayload(shorter.body.access_token)
+    t.equal((payload.exp as number) - (payload.iat as number), 60)
+    const longer = await exchange({ audience: 'ledger-api', expires_in: '121' })
+    t.same(longer.body, { error: 'invalid_request', error_description: 'expires_in 121 is longer than the 120 seconds allowed for this token' })
+    const malformed = await exchange({ audience: 'ledger-api', expires_in: '1.5' })
+    t.same(malformed.body, { error: 'invalid_request', error_description: 'expires_in must be a whole number of seconds' })
+  })
+
   await t.test('no audience asked for: the only granted audience', async (t) => {
     const response = await exchange()
     t.equal(response.statusCode, 200)
@@ -135,7 +146,8 @@ t.test('what the grants allow decides the token, and nothing outside them is giv
     t.same(ambiguous.body, { error: 'invalid_request', error_description: `the audience parameter is required: ${SUBJECT} is granted 2 audiences` })
     const named = await exchange({ audience: 'metrics' })
     t.equal(named.statusCode, 200)
-    t.equal(named.body.scope, '')
+    t.notOk('scope' in named.body, 'no scope granted: no scope field')
+    t.notOk('scope' in decodePayload(named.body.access_token), 'and no scope claim')
     t.equal(named.body.expires_in, 300)
   })
 

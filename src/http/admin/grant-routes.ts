@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { NotFoundProblem, PreconditionFailedProblem, PreconditionRequiredProblem, ValidationProblem } from '../../errors.js'
-import { GrantInput, GrantListQuery, grantToJson, type Grant } from '../../grants/grant.js'
+import { GrantInput, GrantListQuery, GrantReplacement, grantToJson, type Grant } from '../../grants/grant.js'
 import type { GrantCatalog } from '../../grants/grant-catalog.js'
 import type { GrantDraft, GrantStore } from '../../grants/grant-store.js'
 import type { Clock } from '../../lib/clock.js'
@@ -13,6 +13,8 @@ export interface GrantRoutesOptions {
   clock: Clock
   defaultLifetimeDays: number
   authenticate: (request: FastifyRequest) => Promise<void>
+  /** Per-route config (the admin rate limit). */
+  routeConfig: Record<string, unknown>
 }
 
 const IdParams = z.object({ id: z.string() })
@@ -20,37 +22,49 @@ const IdParams = z.object({ id: z.string() })
 /** The grants admin API: /v1/grants. */
 export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOptions): Promise<void> {
   const { store, catalog, clock } = options
-  app.addHook('onRequest', options.authenticate)
+  // After the rate limit (onRequest), so failed guesses of the admin token count against it, and
+  // before the body is parsed, so no unauthenticated body is read.
+  app.addHook('preParsing', async (request) => options.authenticate(request))
+  const config = { config: options.routeConfig }
 
-  app.post('/v1/grants', async (request, reply) => {
+  app.post('/v1/grants', config, async (request, reply) => {
     const input = parseOrProblem(GrantInput, request.body, 'grant')
     const now = new Date(clock.now())
-    const grant = await store.create(draftOf(input, now, options.defaultLifetimeDays), now)
+    const expiresAt = input.expiresAt ? new Date(input.expiresAt) : new Date(now.getTime() + options.defaultLifetimeDays * 86_400_000)
+    const grant = await store.create(draftOf({ ...input, expiresAt }, now), now)
     catalog.invalidate()
     request.log.info({ grantId: grant.id, subject: grant.subject, owner: grant.owner }, 'grant created')
     return sendGrant(reply.code(201).header('location', `/v1/grants/${grant.id}`), grant)
   })
 
-  app.get('/v1/grants', async (request) => {
+  app.get('/v1/grants', config, async (request) => {
     const query = parseOrProblem(GrantListQuery, request.query, 'query')
     const page = await store.list(query)
     return { grants: page.grants.map(grantToJson), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
   })
 
-  app.get('/v1/grants/:id', async (request, reply) => {
+  app.get('/v1/grants/:id', config, async (request, reply) => {
     return sendGrant(reply, await mustExist(store.get(idOf(request)), idOf(request)))
   })
 
-  app.put('/v1/grants/:id', async (request, reply) => {
+  app.put('/v1/grants/:id', config, async (request, reply) => {
     const id = idOf(request)
-    const expectedVersion = versionFromIfMatch(request.headers['if-match'])
-    const input = parseOrProblem(GrantInput, request.body, 'grant')
+    const ifMatch = request.headers['if-match']
+    if (ifMatch === undefined) {
+      throw new PreconditionRequiredProblem("send If-Match with the ETag of the grant you read, so no one else's change is lost")
+    }
+    const { id: bodyId, version: _version, createdAt: _createdAt, updatedAt: _updatedAt, ...input } = parseOrProblem(GrantReplacement, request.body, 'grant')
+    if (bodyId !== undefined && bodyId !== id) {
+      throw new ValidationProblem('the body is another grant', [{ path: 'id', message: `must be ${id} or left out` }])
+    }
     const current = await mustExist(store.get(id), id)
+    if (!etagMatches(ifMatch, current.version)) {
+      throw new PreconditionFailedProblem(`grant ${id} is at version ${current.version}, not the one in If-Match; read it again and retry`)
+    }
     const now = new Date(clock.now())
-    const draft = draftOf(input, now, options.defaultLifetimeDays, current.expiresAt)
-    const result = await store.replace(id, draft, expectedVersion, now)
+    const result = await store.replace(id, draftOf({ ...input, expiresAt: new Date(input.expiresAt) }, now), current.version, now)
     if (result === 'conflict') {
-      throw new PreconditionFailedProblem(`grant ${id} has changed since version ${expectedVersion}; read it again and retry`)
+      throw new PreconditionFailedProblem(`grant ${id} changed while it was being replaced; read it again and retry`)
     }
     const grant = await mustExist(Promise.resolve(result), id)
     catalog.invalidate()
@@ -58,7 +72,7 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
     return sendGrant(reply, grant)
   })
 
-  app.delete('/v1/grants/:id', async (request, reply) => {
+  app.delete('/v1/grants/:id', config, async (request, reply) => {
     const id = idOf(request)
     const grant = await mustExist(store.disable(id, new Date(clock.now())), id)
     catalog.invalidate()
@@ -67,14 +81,11 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
   })
 }
 
-function draftOf(input: GrantInput, now: Date, defaultLifetimeDays: number, keepExpiresAt?: Date): GrantDraft {
-  const expiresAt = input.expiresAt
-    ? new Date(input.expiresAt)
-    : (keepExpiresAt ?? new Date(now.getTime() + defaultLifetimeDays * 86_400_000))
-  if (expiresAt.getTime() <= now.getTime()) {
+function draftOf(draft: GrantDraft, now: Date): GrantDraft {
+  if (draft.expiresAt.getTime() <= now.getTime()) {
     throw new ValidationProblem('expiresAt must be in the future', [{ path: 'expiresAt', message: 'must be in the future' }])
   }
-  return { ...input, expiresAt }
+  return draft
 }
 
 function sendGrant(reply: FastifyReply, grant: Grant): FastifyReply {
@@ -91,9 +102,8 @@ function idOf(request: FastifyRequest): string {
   return IdParams.parse(request.params).id
 }
 
-function versionFromIfMatch(header: string | undefined): number {
-  if (header === undefined) throw new PreconditionRequiredProblem('send If-Match with the ETag of the grant you read, so no one else\'s change is lost')
-  const match = /^(?:W\/)?"(\d{1,9})"$/.exec(header.trim())
-  if (!match) throw new PreconditionFailedProblem('If-Match must be an ETag this API handed out, such as "3"')
-  return Number(match[1])
+/** RFC 9110 section 13.1.1: `*` or a list of entity tags, compared strongly (a weak tag never matches). */
+function etagMatches(header: string, version: number): boolean {
+  if (header.trim() === '*') return true
+  return header.split(',').some((tag) => tag.trim() === `"${version}"`)
 }

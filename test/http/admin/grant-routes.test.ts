@@ -52,21 +52,33 @@ t.test('grants: create, read, replace with If-Match, list, disable', async (t) =
   t.equal(read.statusCode, 200)
   t.same(read.json(), grant)
 
-  const missingIfMatch = await call('PUT', `/v1/grants/${grant.id}`, { ...GRANT, scopes: ['ledger:write'] })
+  const missingIfMatch = await call('PUT', `/v1/grants/${grant.id}`, { ...grant, scopes: ['ledger:write'] })
   t.equal(missingIfMatch.statusCode, 428)
   t.equal(missingIfMatch.json().title, 'Precondition required')
 
+  const partial = await call('PUT', `/v1/grants/${grant.id}`, { ...GRANT, scopes: ['ledger:write'] }, { 'if-match': '"1"' })
+  t.equal(partial.statusCode, 400, 'a replacement is a whole grant: nothing left out is silently defaulted')
+  t.same(partial.json().errors.map((e: { path: string }) => e.path).sort(), ['conditions', 'description', 'enabled', 'expiresAt', 'maxTtlSeconds'])
+
   sts.clock.advance(1000)
-  const replaced = await call('PUT', `/v1/grants/${grant.id}`, { ...GRANT, scopes: ['ledger:write'] }, { 'if-match': '"1"' })
+  // Read, modify, write back: the read-only fields of what was read may come along.
+  const replaced = await call('PUT', `/v1/grants/${grant.id}`, { ...grant, scopes: ['ledger:write'] }, { 'if-match': '"1"' })
   t.equal(replaced.statusCode, 200)
   t.equal(replaced.headers.etag, '"2"')
   t.same(replaced.json().scopes, ['ledger:write'])
-  t.equal(replaced.json().expiresAt, grant.expiresAt, 'a replacement without expiresAt keeps the expiry')
+  t.equal(replaced.json().createdAt, grant.createdAt)
   t.equal(replaced.json().updatedAt, new Date(sts.clock.now()).toISOString())
 
-  const stale = await call('PUT', `/v1/grants/${grant.id}`, GRANT, { 'if-match': '"1"' })
+  const stale = await call('PUT', `/v1/grants/${grant.id}`, grant, { 'if-match': '"1"' })
   t.equal(stale.statusCode, 412, 'a writer holding an old ETag cannot overwrite a newer change')
-  t.equal(stale.json().detail, `grant ${grant.id} has changed since version 1; read it again and retry`)
+  t.equal(stale.json().detail, `grant ${grant.id} is at version 2, not the one in If-Match; read it again and retry`)
+  t.equal((await call('PUT', `/v1/grants/${grant.id}`, grant, { 'if-match': 'W/"2"' })).statusCode, 412, 'a weak ETag never matches')
+  t.equal((await call('PUT', `/v1/grants/${grant.id}`, grant, { 'if-match': '"7", "2"' })).statusCode, 200, 'one of a list matches')
+  t.equal((await call('PUT', `/v1/grants/${grant.id}`, grant, { 'if-match': '*' })).statusCode, 200, '* matches any version')
+  const otherId = await call('PUT', `/v1/grants/${grant.id}`, { ...grant, id: '00000000-0000-4000-8000-000000000000' }, { 'if-match': '*' })
+  t.equal(otherId.statusCode, 400, 'the body cannot be another grant')
+  const missing = await call('PUT', '/v1/grants/00000000-0000-4000-8000-000000000000', { ...grant, id: undefined }, { 'if-match': '*' })
+  t.equal(missing.statusCode, 404)
 
   const disabled = await call('DELETE', `/v1/grants/${grant.id}`)
   t.equal(disabled.statusCode, 200)
@@ -138,4 +150,20 @@ t.test('listing pages through grants with a cursor and filters by owner and subj
   const badLimit = await sts.app.inject({ method: 'GET', url: '/v1/grants?limit=100000', headers: sts.admin })
   t.equal(badLimit.statusCode, 400)
   t.same(badLimit.json().errors.map((e: { path: string }) => e.path), ['limit'])
+  const unknown = await sts.app.inject({ method: 'GET', url: '/v1/grants?colour=red', headers: sts.admin })
+  t.same(unknown.json().errors.map((e: { path: string }) => e.path), ['(query)'])
+})
+
+t.test('the admin API is rate limited per client, failed guesses of the token included', async (t) => {
+  const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 3 } } })
+  const guesses = []
+  for (let i = 0; i < 3; i++) {
+    guesses.push((await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: { authorization: `Bearer guess-${i}-of-the-admin-token` } })).statusCode)
+  }
+  t.same(guesses, [401, 401, 401])
+  const limited = await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: sts.admin })
+  t.equal(limited.statusCode, 429, 'even the right token waits once the limit is spent')
+  t.equal(limited.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.match(limited.json(), { title: 'Too many requests', status: 429, detail: /^rate limit exceeded: retry in \d+ s$/ })
+  t.ok(limited.headers['retry-after'])
 })

@@ -1,0 +1,77 @@
+import { createServer, type AddressInfo } from 'node:net'
+import { createRemoteJWKSet, jwtVerify } from 'jose'
+import * as oauth from 'openid-client'
+import t from 'tap'
+import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** "A standard OAuth client library must be able to discover the service and perform the exchange." */
+for (const algorithm of ['oidc', 'oauth2'] as const) {
+  t.test(`openid-client discovers the service (${algorithm} metadata path) and exchanges a token`, async (t) => {
+    const port = await freePort()
+    const issuer = `http://127.0.0.1:${port}`
+    const sts = await startTestService(t, { config: { issuer } })
+    await sts.app.listen({ host: '127.0.0.1', port })
+    await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`, audiences: ['ledger-api'], scopes: ['ledger:read'], owner: 'team-payments' })
+
+    // allowInsecureRequests only because this test server speaks plain HTTP on loopback.
+    const config = await oauth.discovery(new URL(issuer), 'payments-api', undefined, oauth.None(), { algorithm, execute: [oauth.allowInsecureRequests] })
+    t.equal(config.serverMetadata().token_endpoint, `${issuer}/oauth2/token`)
+    t.same(config.serverMetadata().grant_types_supported, [TOKEN_EXCHANGE])
+
+    const response = await oauth.genericGrantRequest(config, TOKEN_EXCHANGE, {
+      subject_token: await sts.cluster.serviceAccountToken(),
+      subject_token_type: JWT_TOKEN_TYPE,
+      audience: 'ledger-api',
+      scope: 'ledger:read',
+    })
+    t.equal(response.token_type, 'bearer')
+    t.equal(response.expires_in, 300)
+    t.equal(response.scope, 'ledger:read')
+
+    const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!))
+    const { payload, protectedHeader } = await jwtVerify(response.access_token, jwks, {
+      issuer,
+      audience: 'ledger-api',
+      typ: 'at+jwt',
+      currentDate: new Date(sts.clock.now()),
+    })
+    t.equal(protectedHeader.alg, 'ES256')
+    t.equal(payload.sub, `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`)
+
+    const refusal = await oauth
+      .genericGrantRequest(config, TOKEN_EXCHANGE, { subject_token: 'not-a-jwt', subject_token_type: JWT_TOKEN_TYPE })
+      .catch((error: unknown) => error)
+    t.match(refusal, { error: 'invalid_grant', status: 400 }, 'errors reach the client library as OAuth errors')
+  })
+}
+
+t.test('the metadata names what the service supports, and the JWKS only public keys', async (t) => {
+  const sts = await startTestService(t)
+  const metadata = (await sts.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json()
+  t.same(metadata, {
+    issuer: 'https://sts.test.example',
+    token_endpoint: 'https://sts.test.example/oauth2/token',
+    jwks_uri: 'https://sts.test.example/.well-known/jwks.json',
+    grant_types_supported: [TOKEN_EXCHANGE],
+    response_types_supported: [],
+    token_endpoint_auth_methods_supported: ['none'],
+    subject_token_types_supported: [JWT_TOKEN_TYPE, 'urn:ietf:params:oauth:token-type:id_token'],
+    requested_token_types_supported: ['urn:ietf:params:oauth:token-type:access_token', JWT_TOKEN_TYPE],
+    access_token_signing_alg_values_supported: ['ES256'],
+  })
+  t.same((await sts.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json(), metadata)
+  const jwks = await sts.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
+  t.equal(jwks.headers['cache-control'], 'public, max-age=300')
+  for (const key of jwks.json().keys) {
+    t.notOk('d' in key, 'no private part')
+    t.match(key, { kty: 'EC', crv: 'P-256', use: 'sig', alg: 'ES256', kid: String })
+  }
+})
