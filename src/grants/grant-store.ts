@@ -1,17 +1,7 @@
 import type { Grant } from './grant.js'
 
-/** A grant as the store writes it: the validated input with its expiry resolved. */
-export interface GrantDraft {
-  subject: string
-  conditions: Record<string, string | string[]>
-  audiences: string[]
-  scopes: string[]
-  maxTtlSeconds: number
-  owner: string
-  description: string
-  expiresAt: Date
-  enabled: boolean
-}
+/** A grant as the store writes it: everything but what the store itself assigns. */
+export type GrantDraft = Omit<Grant, 'id' | 'version' | 'createdAt' | 'updatedAt'>
 
 export interface GrantPage {
   grants: Grant[]
