@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs'
-import type { FastifyInstance, HTTPMethods, InjectOptions } from 'fastify'
+import type { InjectOptions } from 'fastify'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
-import t, { type Test } from 'tap'
-import { parse } from 'yaml'
+import t from 'tap'
 import { z } from 'zod'
 import { SUPPORTED_REQUESTED_TOKEN_TYPES, SUPPORTED_SUBJECT_TOKEN_TYPES, TOKEN_EXCHANGE_GRANT, TokenExchangeRequest } from '../src/exchange/token-request.js'
-import { GrantInput, GrantListQuery } from '../src/grants/grant.js'
+import { GrantInput, GrantListQuery, GrantReplacement } from '../src/grants/grant.js'
+import { conforms, deref, doc, documentedOperations, essentials, sameObjectSchema, schemas, servedRoutes, validate, type Node } from './helpers/openapi-check.js'
 import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from './helpers/service.js'
 
 /**
@@ -13,94 +12,7 @@ import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type Te
  * are the zod schemas the handlers validate with, and real responses validate against it.
  */
 
-// A parsed YAML document is untyped by nature; every use below is checked by an assertion.
-type Node = any
-interface Reply {
-  statusCode: number
-  headers: Record<string, unknown>
-  json(): unknown
-}
-
-const doc: Node = parse(readFileSync(new URL('../openapi.yaml', import.meta.url), 'utf8'))
-const schemas: Node = doc.components.schemas
 const tokenForm: Node = doc.paths['/oauth2/token'].post.requestBody.content['application/x-www-form-urlencoded'].schema
-const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch']
-
-/** Follows local `$ref`s (`#/components/...`). */
-function deref(node: Node): Node {
-  while (node?.$ref) node = (node.$ref as string).slice(2).split('/').reduce((at: Node, key) => at?.[key], doc)
-  return node
-}
-
-/** The JSON Schema keywords this document uses for responses; answers every problem found. */
-function validate(schemaOrRef: Node, value: unknown, path = '$'): string[] {
-  const schema = deref(schemaOrRef)
-  const problems: string[] = (schema.allOf ?? []).flatMap((part: Node) => validate(part, value, path))
-  if (schema.anyOf && !schema.anyOf.some((part: Node) => validate(part, value, path).length === 0)) problems.push(`${path} matches no anyOf branch`)
-  if ('const' in schema && value !== schema.const) problems.push(`${path} is ${JSON.stringify(value)}, not ${JSON.stringify(schema.const)}`)
-  if (schema.enum && !schema.enum.includes(value)) problems.push(`${path} is ${JSON.stringify(value)}, not one of ${schema.enum.join(', ')}`)
-  const type = Array.isArray(value) ? 'array' : value === null ? 'null' : Number.isInteger(value) ? 'integer' : typeof value
-  if (schema.type && schema.type !== type) return [...problems, `${path} is ${type}, not ${schema.type}`]
-  if (schema.format === 'date-time' && Number.isNaN(Date.parse(value as string))) problems.push(`${path} is not a date-time`)
-  if (Array.isArray(value) && schema.items) value.forEach((item, i) => problems.push(...validate(schema.items, item, `${path}[${i}]`)))
-  if (type === 'object') {
-    const object = value as Record<string, unknown>
-    for (const key of schema.required ?? []) if (!(key in object)) problems.push(`${path}.${key} is missing`)
-    for (const [key, item] of Object.entries(object)) {
-      const property = schema.properties?.[key] ?? (schema.allOf ? undefined : schema.additionalProperties)
-      if (property === false) problems.push(`${path}.${key} is not documented`)
-      else if (typeof property === 'object') problems.push(...validate(property, item, `${path}.${key}`))
-    }
-  }
-  return problems
-}
-
-/** Checks a real response against what the document says that operation answers with that status. */
-function conforms(t: Test, response: Reply, path: string, method: string): void {
-  const documented = deref(doc.paths[path]?.[method]?.responses[response.statusCode])
-  const what = `${method.toUpperCase()} ${path} ${response.statusCode}`
-  if (!documented) return void t.fail(`${what} is not documented`)
-  const [mediaType, content] = Object.entries(documented.content as Record<string, Node>)[0]!
-  t.ok(String(response.headers['content-type']).startsWith(mediaType), `${what} is ${mediaType}`)
-  t.same(validate(content.schema, response.json()), [], `${what} matches its schema`)
-  for (const [name, header] of Object.entries(documented.headers ?? {}).map(([n, h]) => [n.toLowerCase(), deref(h)] as const)) {
-    if (header.required) t.not(response.headers[name], undefined, `${what} sends ${name}`)
-    if (header.schema?.const !== undefined) t.equal(response.headers[name], header.schema.const, `${what} ${name}`)
-  }
-}
-
-/** The keywords that make two JSON Schemas accept the same values (descriptions and examples aside). */
-const ESSENTIAL = ['type', 'enum', 'const', 'default', 'format', 'pattern', 'minLength', 'maxLength', 'minItems', 'maxItems', 'minimum', 'maximum', 'exclusiveMinimum', 'items', 'propertyNames', 'additionalProperties', 'anyOf']
-function essentials(schema: Node): Node {
-  if (Array.isArray(schema)) return schema.map(essentials)
-  if (typeof schema !== 'object' || schema === null) return schema
-  // A date-time is described by its format; zod also emits the regex behind it.
-  const keys = ESSENTIAL.filter((key) => key in schema && !(key === 'pattern' && 'format' in schema))
-  return Object.fromEntries(keys.map((key) => [key, essentials(schema[key])]))
-}
-
-/** `GET /v1/grants/{id}` for every method and path the app serves (HEAD routes Fastify adds aside). */
-function servedRoutes(t: Test, app: FastifyInstance): string[] {
-  // printRoutes draws a tree, four columns per level; a child's segment continues its parent's path.
-  const routes: string[] = []
-  const stack: string[] = []
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const match = /^([│ ]*)[├└]── (\S+)(?: \(([A-Z, ]+)\))?$/.exec(line)
-    if (!match) continue
-    stack.length = match[1]!.length / 4
-    stack.push(match[2]!)
-    for (const method of match[3]?.split(', ') ?? []) {
-      if (method === 'HEAD') continue
-      t.ok(app.hasRoute({ method: method as HTTPMethods, url: stack.join('') }), `${method} ${stack.join('')} read from printRoutes is served`)
-      routes.push(`${method} ${stack.join('').replace(/:(\w+)/g, '{$1}')}`)
-    }
-  }
-  return routes.sort()
-}
-
-const documentedRoutes = Object.entries(doc.paths as Record<string, Node>)
-  .flatMap(([path, item]) => Object.keys(item).filter((key) => HTTP_METHODS.includes(key)).map((method) => `${method.toUpperCase()} ${path}`))
-  .sort()
 
 const form = (params: Record<string, string>): InjectOptions => ({
   method: 'POST',
@@ -119,6 +31,8 @@ t.test('the hand-written validator refuses what does not match', async (t) => {
   t.same(validate(schemas.Problem, problem), [])
   t.same(validate(schemas.Problem, { ...problem, status: '404', extra: 1 }), ['$.status is string, not integer', '$.extra is not documented'])
   t.same(validate(schemas.TokenErrorUnavailable, { error: 'invalid_grant', error_description: 'x' }), ['$.error is "invalid_grant", not "temporarily_unavailable"'])
+  t.same(validate({ type: 'number' }, 3), [], 'a JSON Schema number includes integers')
+  t.same(validate({ type: 'number' }, '3'), ['$ is string, not number'])
 })
 
 t.test('every $ref in the document resolves', async (t) => {
@@ -133,19 +47,20 @@ t.test('every $ref in the document resolves', async (t) => {
   t.same(refs.filter((ref) => deref({ $ref: ref }) === undefined), [])
 })
 
-t.test('GrantInput and the grant query are the zod schemas the handlers validate with', async (t) => {
+t.test('GrantInput, GrantReplacement and the grant query are the zod schemas the handlers validate with', async (t) => {
   const zodInput = z.toJSONSchema(GrantInput, { io: 'input' }) as Node
-  const documented = schemas.GrantInput
-  t.same(Object.keys(documented.properties).sort(), Object.keys(zodInput.properties).sort(), 'the same properties')
-  t.same([...documented.required].sort(), [...zodInput.required].sort(), 'the same required properties')
-  t.equal(documented.additionalProperties, zodInput.additionalProperties, 'unknown keys refused')
-  for (const name of Object.keys(zodInput.properties)) {
-    t.same(essentials(documented.properties[name]), essentials(zodInput.properties[name]), `GrantInput.${name}: types and limits`)
-  }
+  sameObjectSchema(t, 'GrantInput', schemas.GrantInput, zodInput)
+  const zodReplacement = z.toJSONSchema(GrantReplacement, { io: 'input' }) as Node
+  sameObjectSchema(t, 'GrantReplacement', schemas.GrantReplacement, zodReplacement)
+  t.same([...schemas.GrantReplacement.required].sort(), Object.keys(schemas.GrantInput.properties).sort(), 'a replacement requires every field of a grant')
+  const bodyOf = (path: string, method: string): string => doc.paths[path][method].requestBody.content['application/json'].schema.$ref
+  t.equal(bodyOf('/v1/grants', 'post'), '#/components/schemas/GrantInput', 'POST takes a GrantInput')
+  t.equal(bodyOf('/v1/grants/{id}', 'put'), '#/components/schemas/GrantReplacement', 'PUT takes a GrantReplacement')
 
   const grant = schemas.Grant
   const stored = ['id', 'version', 'createdAt', 'updatedAt']
   t.same(Object.keys(grant.properties).sort(), [...Object.keys(zodInput.properties), ...stored].sort(), 'Grant is the input plus what the store adds')
+  t.same(Object.keys(grant.properties).sort(), Object.keys(zodReplacement.properties).sort(), 'a Grant as read may be sent back whole')
   t.same([...grant.required].sort(), Object.keys(grant.properties).sort(), 'every Grant property is always present')
   for (const name of Object.keys(zodInput.properties)) t.equal(grant.properties[name].type, zodInput.properties[name].type, `Grant.${name} type`)
 
@@ -176,7 +91,7 @@ t.test('the routes served are the routes documented, and real responses match', 
   const { app, admin } = sts
   const served = servedRoutes(t, app)
   t.ok(served.length >= 10, 'printRoutes was understood')
-  t.same(served, documentedRoutes, 'every route is documented and every documented route is served')
+  t.same(served, documentedOperations.map(([route]) => route).sort(), 'every route is documented and every documented route is served')
 
   for (const path of ['/healthz', '/readyz', '/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
     conforms(t, await app.inject({ method: 'GET', url: path }), path, 'get')
@@ -210,17 +125,28 @@ t.test('the routes served are the routes documented, and real responses match', 
   const filtered = await app.inject({ method: 'GET', url: `/v1/grants?owner=team-billing&subject=${encodeURIComponent(body.subject)}`, headers: admin })
   t.same(filtered.json(), { grants: [created.json()] }, 'owner and subject filter')
 
-  const put = (headers: Record<string, string>) => app.inject({ method: 'PUT', url, headers: { ...admin, ...headers }, payload: { ...body, enabled: false } })
-  conforms(t, await put({}), '/v1/grants/{id}', 'put')
-  const replaced = await put({ 'if-match': read.headers.etag as string })
+  // Read, modify, write back: the documented way to replace a grant.
+  t.same(validate(schemas.GrantReplacement, read.json()), [], 'a Grant as read is a GrantReplacement')
+  const ifMatch = { 'if-match': read.headers.etag as string }
+  const put = (headers: Record<string, string>, payload = { ...(read.json() as object), enabled: false }) =>
+    app.inject({ method: 'PUT', url, headers: { ...admin, ...headers }, payload })
+  for (const [status, response] of [[428, await put({})], [400, await put(ifMatch, { ...body, enabled: false })]] as const) {
+    t.equal(response.statusCode, status, `PUT ${status}`)
+    conforms(t, response, '/v1/grants/{id}', 'put')
+  }
+  const replaced = await put(ifMatch)
   conforms(t, replaced, '/v1/grants/{id}', 'put')
   t.equal(replaced.headers.etag, '"2"')
-  const stale = await put({ 'if-match': read.headers.etag as string })
+  const stale = await put(ifMatch)
   t.equal(stale.statusCode, 412)
   conforms(t, stale, '/v1/grants/{id}', 'put')
+  t.equal((stale.json() as { detail: string }).detail, `grant ${url.split('/').pop()} is at version 2, not the one in If-Match; read it again and retry`)
   const invalid = await app.inject({ method: 'POST', url: '/v1/grants', headers: admin, payload: { ...body, audiences: [] } })
   t.equal(invalid.statusCode, 400)
   conforms(t, invalid, '/v1/grants', 'post')
+  const badQuery = await app.inject({ method: 'GET', url: '/v1/grants?colour=red', headers: admin })
+  conforms(t, badQuery, '/v1/grants', 'get')
+  t.same((badQuery.json() as { errors: unknown }).errors, [{ path: '(query)', message: 'Unrecognized key: "colour"' }], 'an unknown query parameter is at (query)')
 
   const disabled = await app.inject({ method: 'DELETE', url, headers: admin })
   conforms(t, disabled, '/v1/grants/{id}', 'delete')
@@ -233,6 +159,37 @@ t.test('the routes served are the routes documented, and real responses match', 
   conforms(t, anonymous, '/v1/grants', 'get')
 })
 
+t.test('without a granted scope the token response has no scope; expires_in sets the lifetime', async (t) => {
+  const sts = await startTestService(t)
+  await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/*`, audiences: ['metrics'], maxTtlSeconds: 120, owner: 'team-payments' })
+  const request = { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE, audience: 'metrics' }
+  const exchanged = await sts.app.inject(form({ ...request, expires_in: '60' }))
+  conforms(t, exchanged, '/oauth2/token', 'post')
+  const body = exchanged.json() as { access_token: string; expires_in: number }
+  t.notOk('scope' in body, 'scope is left out, not empty')
+  t.equal(body.expires_in, 60)
+  const claims = decodeJwt(body.access_token)
+  t.same(validate(schemas.AccessTokenClaims, claims), [])
+  t.equal(claims.exp! - claims.iat!, 60)
+  const tooLong = await sts.app.inject(form({ ...request, expires_in: '121' }))
+  conforms(t, tooLong, '/oauth2/token', 'post')
+  t.same(tooLong.json(), { error: 'invalid_request', error_description: 'expires_in 121 is longer than the 120 seconds allowed for this token' }, "the grant's maxTtlSeconds is the most a client gets")
+})
+
+t.test('the admin API answers 429 as documented, before checking the token', async (t) => {
+  const admin = documentedOperations.filter(([, operation]) => operation.security?.some((s: Node) => 'adminToken' in s))
+  t.equal(admin.length, 5, 'the admin operations')
+  for (const [route, operation] of admin) t.ok(operation.responses['429'], `${route} documents 429`)
+
+  const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 1 } } })
+  const guess = await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: { authorization: 'Bearer a-guess-at-the-admin-token' } })
+  t.equal(guess.statusCode, 401)
+  const limited = await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: sts.admin })
+  t.equal(limited.statusCode, 429, 'the failed guess used up the minute')
+  conforms(t, limited, '/v1/grants', 'get')
+  t.match(limited.json(), { title: 'Too many requests', status: 429, detail: /^rate limit exceeded: retry in \d+ s$/ })
+})
+
 t.test('each token error comes with the status documented for it', async (t) => {
   const refused = Object.entries(tokenForm.properties as Record<string, Node>).filter(([, s]) => s['x-seed-sts-refused-with'])
   const cases: [string, (valid: Record<string, string>) => InjectOptions][] = [
@@ -243,6 +200,8 @@ t.test('each token error comes with the status documented for it', async (t) => 
     ['invalid_scope', (valid) => form({ ...valid, scope: 'ledger:admin' })],
     ['invalid_target', (valid) => form({ ...valid, audience: 'billing-api' })],
     ['unsupported_grant_type', (valid) => form({ ...valid, grant_type: 'client_credentials' })],
+    ['invalid_request', (valid) => form({ ...valid, expires_in: '86400' })],
+    ['invalid_request', (valid) => form({ ...valid, expires_in: '1.5' })],
     ...refused.map(([name, s]): (typeof cases)[number] => [s['x-seed-sts-refused-with'], (valid) => form({ ...valid, [name]: 'x' })]),
   ]
   // Allow exactly these requests this minute, so the next one shows the rate limit's answer.
