@@ -1,0 +1,200 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseConfig, type Config } from '../src/config.js'
+import { FileKeyStore } from '../src/keys/file-key-store.js'
+import { createLogger } from '../src/lib/logger.js'
+import { TokenSigner } from '../src/tokens/token-signer.js'
+import { checkLedger, prepareRedis, recreateDatabase } from './bench/backends.js'
+import { measureExchangeCeiling, measureRawCrypto, type Rate, type RawCryptoRates } from './bench/ceiling.js'
+import { BENCH_CLUSTER_NAME, createBenchCluster, mintWorkloadTokens, type BenchCluster, type BenchWorkload } from './bench/cluster.js'
+import { driveLoad, type LoadResult, type LoadTarget } from './bench/load.js'
+import { cpuSnapshot, cpuSplit, describeMachine, machineBusyPercent, type CpuSplit } from './bench/machine.js'
+import { BENCH_DATABASE, BENCH_REDIS_PREFIX, benchOptionsFrom, BenchOptionsError, type BenchOptions } from './bench/options.js'
+import { summariseCpuProfile } from './bench/profile.js'
+import { exchangesPerSecond, fixed, formatProfile, formatSummary, thousands } from './bench/report.js'
+import { BENCH_TRUST_DOMAIN, createGrant, exchangeBody, preflight, SCOPE, subjectOf, TARGET_AUDIENCE } from './bench/requests.js'
+import { freePort, launchService, redactUrl, waitUntilReady, type RunningService } from './bench/service.js'
+
+/**
+ * `npm run bench`: how many token exchanges per second the real service (`node dist/src/server.js` on
+ * Postgres and Redis) completes on this machine, against the most the machine could do (attest + sign
+ * in process, one core), and whether every token it issued is on the durable ledger. Exits non-zero if
+ * the service does not start or answer correctly, or if the ledger and the answers disagree.
+ *
+ * Settings (bench/options.ts): BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_WARMUP_SECONDS (2),
+ * BENCH_SERVICE_ACCOUNTS (1000), BENCH_CEILING_SECONDS (3), BENCH_DATABASE_URL (a database on the
+ * Postgres server to use; `sts_bench` is created beside it), BENCH_REDIS_URL, BENCH_CPU_PROF=1 (profile
+ * the service and print where its time went).
+ */
+
+const STS_AUDIENCE = 'seed-sts-bench'
+
+interface Prepared {
+  config: Config
+  cluster: BenchCluster
+  workloads: BenchWorkload[]
+  databaseUrl: string
+  redisVersion: string
+}
+
+async function main(): Promise<number> {
+  const options = benchOptionsFrom(process.env)
+  const machine = describeMachine()
+  say(`machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}`)
+  const busyBefore = await machineBusyPercent(1000, machine.cores)
+  if (busyBefore !== undefined) say(`machine busy before the bench: ${fixed(busyBefore, 0)} % of a core${busyBefore < 20 ? '' : ' (other load: expect lower figures)'}`)
+
+  const workDir = mkdtempSync(join(tmpdir(), 'seed-sts-bench-'))
+  const running: { service?: RunningService } = {}
+  stopServiceOnSignal(running, workDir)
+  try {
+    const prepared = await prepare(options, workDir)
+    const { ceiling, rawCrypto } = await measureInProcess(prepared, options)
+
+    const cpuProfileDir = options.cpuProfile ? mkdtempSync(join(tmpdir(), 'seed-sts-bench-profile-')) : undefined
+    const adminToken = randomBytes(24).toString('hex')
+    const service = (running.service = launchService({
+      configFile: join(workDir, 'sts.json'),
+      port: await freePort(),
+      databaseUrl: prepared.databaseUrl,
+      redisUrl: options.redisUrl,
+      adminToken,
+      workDir,
+      cpuProfileDir,
+    }))
+    await waitUntilReady(service, 20_000)
+    say(`service pid ${service.pid} ready at ${service.baseUrl}${cpuProfileDir ? ' (under --cpu-prof)' : ''}`)
+    await createGrant(service.baseUrl, adminToken)
+    const preflightId = await preflight(service.baseUrl, prepared.config.issuer, prepared.workloads[0]!)
+
+    const { warmup, measured, cpu } = await driveExchanges(service, prepared.workloads, options, machine.cores)
+    const ledger = await checkLedger(prepared.databaseUrl, [preflightId, ...(warmup?.okRequestIds ?? []), ...measured.okRequestIds])
+
+    const stopped = await service.stop()
+    say(`service ${stopped.description}`)
+    const failures: string[] = []
+    if (!ledger.ok) failures.push('the ledger does not match the 200 answers')
+    if (!stopped.clean) failures.push(`the service ${stopped.description}`)
+    if (measured.ok === 0) failures.push('no exchange succeeded in the measured window')
+
+    const profile = cpuProfileDir ? summariseCpuProfile(cpuProfileDir) : undefined
+    if (profile) print(`\n${formatProfile(profile)}`)
+    else if (cpuProfileDir) say(`no CPU profile was written to ${cpuProfileDir}`)
+    const summary = formatSummary({ date: new Date(), machine, redisVersion: prepared.redisVersion, options, measured, ceiling, rawCrypto, ledger, cpu, busyBefore, profile })
+    print(`\nSummary (paste into the README as a code block):\n\n${summary}\n`)
+    for (const failure of failures) process.stderr.write(`bench: FAILED: ${failure}\n`)
+    return failures.length === 0 ? 0 : 1
+  } catch (error) {
+    process.stderr.write(`bench: FAILED: ${(error as Error).message}\n`)
+    const log = running.service?.recentLog() ?? []
+    if (log.length > 0) process.stderr.write(`last lines from the service:\n${log.map((line) => `  ${line}`).join('\n')}\n`)
+    return 1
+  } finally {
+    await running.service?.stop()
+    rmSync(workDir, { recursive: true, force: true })
+  }
+}
+
+/** Fresh backends, the bench cluster, the service's configuration, and one token per workload. */
+async function prepare(options: BenchOptions, workDir: string): Promise<Prepared> {
+  const redisVersion = await prepareRedis(options.redisUrl, BENCH_REDIS_PREFIX)
+  const databaseUrl = await recreateDatabase(options.adminDatabaseUrl, BENCH_DATABASE)
+  say(`database ${BENCH_DATABASE} recreated on ${redactUrl(options.adminDatabaseUrl)}; Redis at ${redactUrl(options.redisUrl)} (keys under "${BENCH_REDIS_PREFIX}")`)
+  const cluster = createBenchCluster()
+  const config = writeConfig(workDir, cluster)
+  say(`minting ${options.serviceAccounts} projected service-account tokens (RS256), one per workload`)
+  const workloads = await mintWorkloadTokens(cluster, options.serviceAccounts, STS_AUDIENCE)
+  return { config, cluster, workloads, databaseUrl, redisVersion }
+}
+
+/** The configuration an operator would write: one Kubernetes cluster, its JWKS inline, limits off. */
+function writeConfig(workDir: string, cluster: BenchCluster): Config {
+  const file = {
+    issuer: 'https://sts.bench.example',
+    trustDomain: BENCH_TRUST_DOMAIN,
+    audience: STS_AUDIENCE,
+    keys: { dir: join(workDir, 'keys'), algorithm: 'ES256' },
+    redis: { keyPrefix: BENCH_REDIS_PREFIX },
+    // One client address sends everything here: a per-address limit would measure the limiter.
+    limits: { tokenRequestsPerMinute: 0, adminRequestsPerMinute: 0 },
+    attestors: [{ kind: 'kubernetes', name: BENCH_CLUSTER_NAME, issuer: cluster.issuer, jwks: cluster.jwks }],
+  }
+  writeFileSync(join(workDir, 'sts.json'), JSON.stringify(file, null, 2))
+  return parseConfig(file)
+}
+
+/** The ceiling and the raw crypto figures, measured before the service starts so nothing competes. */
+async function measureInProcess(prepared: Prepared, options: BenchOptions): Promise<{ ceiling: Rate; rawCrypto: RawCryptoRates }> {
+  const { config, workloads } = prepared
+  // The service's own key loader creates the key; the service then signs with this same key.
+  const signingKey = (await FileKeyStore.open(config.keys.dir, config.keys.algorithm, createLogger('silent'))).signingKey()
+  say(`measuring the ceiling: attest + sign in this process, one core, ${options.ceilingSeconds} s`)
+  const ceiling = await measureExchangeCeiling(config, workloads.map((w) => w.token), signingKey, options.ceilingSeconds)
+  const subject = subjectOf(workloads[0]!)
+  const iat = Math.floor(Date.now() / 1000)
+  const sample = new TokenSigner(signingKey).sign({ iss: config.issuer, sub: subject, aud: TARGET_AUDIENCE, exp: iat + 300, iat, nbf: iat, jti: randomUUID(), client_id: subject, scope: SCOPE })
+  const rawCrypto = await measureRawCrypto(workloads[0]!.token, prepared.cluster.publicKey, signingKey.privateKey, sample.slice(0, sample.lastIndexOf('.')), 1)
+  return { ceiling, rawCrypto }
+}
+
+/** Warm-up, then the measured window, with where the machine's CPU went during it. */
+async function driveExchanges(
+  service: RunningService,
+  workloads: readonly BenchWorkload[],
+  options: BenchOptions,
+  cores: number,
+): Promise<{ warmup?: LoadResult; measured: LoadResult; cpu?: CpuSplit }> {
+  const { hostname, port } = new URL(service.baseUrl)
+  const target: LoadTarget = {
+    host: hostname,
+    port: Number(port),
+    path: '/oauth2/token',
+    contentType: 'application/x-www-form-urlencoded',
+    bodies: workloads.map((w) => exchangeBody(w.token)),
+  }
+  const { connections } = options
+  let warmup: LoadResult | undefined
+  if (options.warmupSeconds > 0) {
+    say(`warming up: ${connections} connections, ${options.warmupSeconds} s`)
+    warmup = await driveLoad(target, { connections, seconds: options.warmupSeconds, requestIdPrefix: 'bench-warmup' })
+  }
+  say(`measuring: ${connections} connections, ${options.seconds} s`)
+  const before = cpuSnapshot()
+  const measured = await driveLoad(target, { connections, seconds: options.seconds, requestIdPrefix: 'bench-run' })
+  const cpu = cpuSplit(before, cpuSnapshot(), service.pid, cores)
+  say(`${thousands(measured.ok)} exchanges in ${fixed(measured.elapsedSeconds, 2)} s: ${thousands(exchangesPerSecond(measured))}/s`)
+  for (const [status, body] of measured.sampleBodies) say(`first ${status} answer: ${body}`)
+  return { warmup, measured, cpu }
+}
+
+/** Interrupted: never leave the service running behind us. */
+function stopServiceOnSignal(running: { service?: RunningService }, workDir: string): void {
+  const stop = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`bench: ${signal}: stopping the service\n`)
+    void (running.service?.stop() ?? Promise.resolve()).finally(() => {
+      rmSync(workDir, { recursive: true, force: true })
+      process.exit(130)
+    })
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}
+
+function say(message: string): void {
+  process.stdout.write(`bench: ${message}\n`)
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`)
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const usage = error instanceof BenchOptionsError
+    process.stderr.write(`bench: ${usage ? error.message : `FAILED: ${(error as Error).stack ?? String(error)}`}\n`)
+    process.exit(usage ? 2 : 1)
+  },
+)

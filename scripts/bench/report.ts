@@ -1,0 +1,86 @@
+import type { LedgerCheck } from './backends.js'
+import type { Rate, RawCryptoRates } from './ceiling.js'
+import { percentile, type LoadResult } from './load.js'
+import type { CpuSplit, Machine } from './machine.js'
+import type { BenchOptions } from './options.js'
+import type { ProfileSummary } from './profile.js'
+
+/** Other programs using more than this (% of one core) make a run's figures unrepresentative. */
+const NOISE_PERCENT = 20
+
+/** The figures of one run, and the block printed at the end to be pasted into the README. */
+export interface BenchFigures {
+  date: Date
+  machine: Machine
+  redisVersion: string
+  options: BenchOptions
+  measured: LoadResult
+  ceiling: Rate
+  rawCrypto: RawCryptoRates
+  ledger: LedgerCheck
+  cpu?: CpuSplit
+  /** How busy the machine was just before the bench started, in % of one core. */
+  busyBefore?: number
+  profile?: ProfileSummary
+}
+
+export function exchangesPerSecond(result: LoadResult): number {
+  return result.ok / result.elapsedSeconds
+}
+
+export function formatSummary(f: BenchFigures): string {
+  const m = f.measured
+  const rate = exchangesPerSecond(m)
+  const nonOk = [...m.otherStatuses].map(([status, count]) => `${count} x ${status}`).join(', ') || '0'
+  const noAnswer = [...m.transportErrors].map(([code, count]) => `${count} x ${code}`).join(', ') || '0'
+  const lines = [
+    `Seed STS benchmark (npm run bench, ${f.date.toISOString().slice(0, 10)})`,
+    `machine   ${f.machine.cpuModel}, ${f.machine.cores} cores, Node ${f.machine.node}, ${f.machine.os}; PostgreSQL ${f.ledger.postgresVersion} and Redis ${f.redisVersion} on the same machine`,
+    `workload  ${f.options.serviceAccounts} service accounts, each exchanging its own RS256 projected token for an ES256 access token; ledger on Postgres, revocation check on Redis`,
+    `load      ${f.options.connections} keep-alive connections for ${fixed(m.elapsedSeconds, 1)} s after a ${f.options.warmupSeconds} s warm-up; the load generator runs on the same machine`,
+    `service   ${thousands(rate)} exchanges/s   p50 ${fixed(percentile(m.latenciesMs, 50), 1)} ms   p99 ${fixed(percentile(m.latenciesMs, 99), 1)} ms   ` +
+      `(${thousands(m.ok)} answers 200; non-200: ${nonOk}; no answer: ${noAnswer})`,
+    `ceiling   ${thousands(f.ceiling.perSecond)} attest+sign/s with the service's own code in one process on one core, no I/O: the service reaches ${fixed((100 * rate) / f.ceiling.perSecond, 0)} % of it`,
+    `crypto    node:crypto on one core: RS256 verify ${thousands(f.rawCrypto.rs256Verify.perSecond)}/s, ES256 sign ${thousands(f.rawCrypto.es256Sign.perSecond)}/s`,
+    `ledger    ${thousands(f.ledger.rows)} rows for ${thousands(f.ledger.answered200)} answers 200 (${thousands(f.ledger.matched)} matched by request id): ` +
+      (f.ledger.ok ? 'every issued token is on the ledger, and nothing else' : 'MISMATCH'),
+    `cpu       ${formatCpu(f.cpu)}`,
+  ]
+  if (f.busyBefore !== undefined && f.cpu !== undefined) {
+    // Other programs take CPU from the service, Postgres and the load generator alike: say so.
+    const quiet = f.busyBefore < NOISE_PERCENT && f.cpu.other < NOISE_PERCENT
+    lines.push(
+      `noise     ${quiet ? 'quiet' : 'OTHER LOAD, the figures above are low'}: the machine was ${fixed(f.busyBefore, 0)} % of a core busy before the bench, ` +
+        `other programs took ${fixed(f.cpu.other, 0)} % during it`,
+    )
+  }
+  return lines.join('\n')
+}
+
+export function formatProfile(profile: ProfileSummary): string {
+  const rows = (shares: ProfileSummary['functions']): string[] => shares.map((s) => `  ${fixed(s.percent, 1).padStart(5)} %  ${s.name}`)
+  return [
+    `CPU profile of the service (${profile.file}); busy ${fixed(profile.busyPercent, 0)} % of the profiled time. Shares of busy time:`,
+    'by area:',
+    ...rows(profile.areas),
+    'by function (self time):',
+    ...rows(profile.functions),
+  ].join('\n')
+}
+
+function formatCpu(cpu: CpuSplit | undefined): string {
+  if (cpu === undefined) return 'no /proc here: no CPU split'
+  const others = cpu.otherTop.map((o) => `${o.command} ${fixed(o.percent, 0)}`).join(', ')
+  return (
+    `in % of one core: service ${fixed(cpu.service, 0)}, Postgres ${fixed(cpu.postgres, 0)}, Redis ${fixed(cpu.redis, 0)}, ` +
+    `load generator ${fixed(cpu.client, 0)}, other ${fixed(cpu.other, 0)}${others ? ` (${others})` : ''}; machine busy ${fixed(cpu.machine, 0)} of ${cpu.cores * 100}`
+  )
+}
+
+export function thousands(value: number): string {
+  return Math.round(value).toLocaleString('en-US')
+}
+
+export function fixed(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a'
+}
