@@ -14,6 +14,7 @@ import { SqlGrantStore } from './grants/sql-grant-store.js'
 import { FileKeyStore } from './keys/file-key-store.js'
 import type { KeyStore } from './keys/key-store.js'
 import type { LedgerStore } from './ledger/ledger-store.js'
+import { BatchingLedger } from './ledger/batching-ledger.js'
 import { SqlLedgerStore } from './ledger/sql-ledger-store.js'
 import { systemClock, type Clock } from './lib/clock.js'
 import { MemoryRevocationStore } from './revocation/memory-revocation-store.js'
@@ -67,7 +68,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     })
     if (config.attestors.length === 0) logger.warn('no attestors are configured: every token exchange will be refused')
 
-    const ledger = new SqlLedgerStore(database)
+    const ledger = new BatchingLedger(new SqlLedgerStore(database))
     const grants = new SqlGrantStore(database)
     const grantCatalog = new GrantCatalog(grants, clock, config.grants.cacheTtlMs)
     const exchange = new TokenExchange({

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/database.js'
 import { ServiceUnavailableError } from '../errors.js'
-import type { LedgerEntry, LedgerQuery, LedgerStore } from './ledger-store.js'
+import type { BatchLedgerStore } from './batching-ledger.js'
+import type { LedgerEntry, LedgerQuery } from './ledger-store.js'
 
 interface LedgerRow {
   jti: string
@@ -22,12 +23,19 @@ const COLUMNS =
   'jti, subject, attestor, attestor_kind, attestation_fingerprint, sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id'
 
 /** The ledger on Postgres or PGlite: the same SQL on both. */
-export class SqlLedgerStore implements LedgerStore {
+export class SqlLedgerStore implements BatchLedgerStore {
   constructor(private readonly db: Queryable) {}
 
-  async record(entry: LedgerEntry): Promise<void> {
-    try {
-      await this.db.query(`INSERT INTO ledger (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, [
+  record(entry: LedgerEntry): Promise<void> {
+    return this.recordMany([entry])
+  }
+
+  /** One statement, so the entries are written all together or not at all. */
+  async recordMany(entries: LedgerEntry[]): Promise<void> {
+    if (entries.length === 0) return
+    const params: unknown[] = []
+    const rows = entries.map((entry) => {
+      const values = [
         entry.jti,
         entry.subject,
         entry.attestor,
@@ -41,7 +49,12 @@ export class SqlLedgerStore implements LedgerStore {
         entry.expiresAt,
         entry.clientAddress,
         entry.requestId,
-      ])
+      ]
+      const placeholders = values.map((value) => `$${params.push(value)}`)
+      return `(${placeholders.join(', ')})`
+    })
+    try {
+      await this.db.query(`INSERT INTO ledger (${COLUMNS}) VALUES ${rows.join(', ')}`, params)
     } catch (error) {
       throw new ServiceUnavailableError('the token ledger cannot be written', error)
     }

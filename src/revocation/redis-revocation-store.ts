@@ -28,6 +28,8 @@ export class RedisRevocationStore implements RevocationStore {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       lazyConnect: false,
+      // Checks made in the same turn of the event loop share one write to Redis.
+      enableAutoPipelining: true,
       retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
     })
     // Connection errors surface through the commands that fail; the client keeps reconnecting.

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto'
+import t from 'tap'
+import { ServiceUnavailableError } from '../../src/errors.js'
+import { BatchingLedger } from '../../src/ledger/batching-ledger.js'
+import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
+import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
+import { BACKENDS } from '../helpers/databases.js'
+
+const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
+
+function entry(jti: string = randomUUID()): LedgerEntry {
+  return {
+    jti,
+    subject: 'spiffe://example.org/k8s/prod/ns/payments/sa/api',
+    attestor: 'prod',
+    attestorKind: 'kubernetes',
+    attestationFingerprint: 'n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg',
+    sources: ['k8s:prod'],
+    audience: 'ledger-api',
+    scopes: ['ledger:read', 'ledger:write'],
+    grantIds: [randomUUID(), randomUUID()],
+    issuedAt: new Date(T0),
+    expiresAt: new Date(T0 + 300_000),
+    clientAddress: null,
+    requestId: null,
+  }
+}
+
+t.test('entries recorded together are written together, and each caller learns when its row is durable', async (t) => {
+  const db = await BACKENDS.postgres(t)
+  const store = new SqlLedgerStore(db)
+  // Counts the statements the real store is asked for; the writes themselves go to Postgres.
+  let statements = 0
+  const recordMany = store.recordMany.bind(store)
+  store.recordMany = (entries) => {
+    statements++
+    return recordMany(entries)
+  }
+  const ledger = new BatchingLedger(store, 50)
+
+  const entries = Array.from({ length: 120 }, () => entry())
+  await Promise.all(entries.map((e) => ledger.record(e)))
+  t.equal(statements, 3, '120 concurrent records in batches of at most 50')
+  for (const e of [entries[0]!, entries[77]!, entries[119]!]) t.same(await ledger.get(e.jti), e, 'each reads back exactly')
+  const [{ n }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM ledger')
+  t.equal(n, 120)
+})
+
+t.test('a batch that cannot be written fails every request in it, and writes none of it', async (t) => {
+  const db = await BACKENDS.postgres(t)
+  const ledger = new BatchingLedger(new SqlLedgerStore(db))
+  const taken = entry()
+  await ledger.record(taken)
+  const batch = [entry(), entry(taken.jti), entry()]
+  const results = await Promise.allSettled(batch.map((e) => ledger.record(e)))
+  t.same(results.map((r) => r.status), ['rejected', 'rejected', 'rejected'])
+  for (const result of results) t.type((result as PromiseRejectedResult).reason, ServiceUnavailableError)
+  t.equal(await ledger.get(batch[0]!.jti), undefined, 'no partial batch')
+  t.equal((await ledger.list({})).length, 1)
+
+  t.same(await Promise.all([ledger.record(entry()), ledger.record(entry())]), [undefined, undefined], 'the next batch is written as usual')
+})
