@@ -8,6 +8,7 @@ import { discoveryRoutes } from './http/discovery-routes.js'
 import { registerErrorHandling } from './http/error-handler.js'
 import { registerFormBodyParser } from './http/form-body.js'
 import { healthRoutes } from './http/health-routes.js'
+import { registerRequestLog } from './http/request-log.js'
 import { rateLimit, tokenRoute } from './http/token-route.js'
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -27,15 +28,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     },
     // While draining, requests still in flight are answered by our handlers, in our error formats.
     return503OnClosing: false,
-    // One line per request (below) instead of Fastify's two: at thousands of exchanges a second it counts.
+    // One line per request instead (src/http/request-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
   })
-  app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id)
-  })
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ req: request, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed')
-  })
+  registerRequestLog(app)
 
   registerErrorHandling(app)
   registerFormBodyParser(app)

@@ -38,6 +38,7 @@ export interface IssuedToken {
   scope: string
   jti: string
   subject: string
+  audience: string
 }
 
 /**
@@ -75,6 +76,7 @@ export class TokenExchange {
       scope: decision.scopes.join(' '),
       jti: claims.jti,
       subject: identity.subject,
+      audience: decision.audience,
     }
   }
 

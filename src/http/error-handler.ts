@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { setOutcome } from './request-log.js'
 import { OAuthError, ProblemError, StsError, ServiceUnavailableError, type OAuthErrorCode } from '../errors.js'
 
 /**
@@ -15,7 +16,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       request.log.warn({ err: { message: error.message, cause: describeCause(error.cause) } }, 'failing closed')
     } else if (error instanceof OAuthError) {
       // Refusals are what an incident responder looks for: always on record, never with the token.
-      request.log.info({ error: error.error, description: error.message }, 'token request refused')
+      setOutcome(request, { msg: 'token request refused', error: error.error, description: error.message })
     }
     const exposed = error instanceof StsError ? error.expose : status < 500
     const message = exposed ? error.message : 'internal server error'

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { InvalidRequestError } from '../errors.js'
 import type { TokenExchange } from '../exchange/token-exchange.js'
 import { parseTokenRequest } from '../exchange/token-request.js'
+import { setOutcome } from './request-log.js'
 
 export interface TokenRouteOptions {
   exchange: TokenExchange
@@ -20,7 +21,7 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
       }
       const tokenRequest = parseTokenRequest(request.body as Map<string, string[]>, options.maxAttestationBytes)
       const issued = await options.exchange.exchange(tokenRequest, { clientAddress: request.ip, requestId: String(request.id) })
-      request.log.info({ jti: issued.jti, sub: issued.subject, scope: issued.scope }, 'token issued')
+      setOutcome(request, { msg: 'token issued', jti: issued.jti, sub: issued.subject, aud: issued.audience, scope: issued.scope })
       return reply
         .header('cache-control', 'no-store')
         .header('pragma', 'no-cache')

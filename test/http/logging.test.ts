@@ -30,4 +30,7 @@ t.test('the log tells what happened and never holds a token, an attestation or t
   t.ok(entries.some((e) => e.msg === 'token issued' && e.sub === `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api` && typeof e.jti === 'string'), 'issuance is logged')
   t.ok(entries.some((e) => e.msg === 'token request refused' && e.error === 'invalid_target'), 'refusals are logged with their reason')
   t.ok(entries.some((e) => e.msg === 'request completed' && e.req?.path === '/oauth2/token' && e.statusCode === 404), 'paths are logged without their query string')
+  const perRequest = entries.filter((e) => e.req)
+  t.equal(perRequest.length, 5, 'one line per request: the grant, the issue, the refusal, the 404, the 401')
+  t.equal(new Set(perRequest.map((e) => e.reqId)).size, 5)
 })
