@@ -62,6 +62,7 @@ async function main(): Promise<number> {
       redisUrl: options.redisUrl,
       adminToken,
       workDir,
+      workers: options.workers,
       cpuProfileDir,
     }))
     await waitUntilReady(service, 20_000)

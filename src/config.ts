@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
@@ -109,10 +110,18 @@ export const ConfigSchema = z
       .strict()
       .default({ maxAttestationBytes: 16_384, maxBodyBytes: 65_536, tokenRequestsPerMinute: 6000, adminRequestsPerMinute: 600 }),
     clockSkewSeconds: z.number().int().nonnegative().max(600).default(60),
+    /** Processes serving on the shared port; `auto` is one per core. */
+    workers: z
+      .union([z.number().int().min(1).max(256), z.literal('auto')])
+      .default(1)
+      .transform((w) => (w === 'auto' ? availableParallelism() : w)),
     attestors: z.array(AttestorConfig).default([]),
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.workers > 1 && (!config.database.url || !config.redis.url)) {
+      ctx.addIssue({ code: 'custom', path: ['workers'], message: 'several workers need a shared database and Redis: set database.url (DATABASE_URL) and redis.url (REDIS_URL)' })
+    }
     const seen = new Map<string, string>()
     config.attestors.forEach((attestor, index) => {
       for (const [field, value] of [['name', attestor.name], ['issuer', attestor.issuer]] as const) {
@@ -209,5 +218,6 @@ function applyEnvironment(raw: Record<string, unknown>, env: ConfigSource['env']
   if (env.DATABASE_URL) section('database').url = env.DATABASE_URL
   if (env.REDIS_URL) section('redis').url = env.REDIS_URL
   if (env.STS_ADMIN_TOKEN) section('admin').token = env.STS_ADMIN_TOKEN
+  if (env.STS_WORKERS) merged.workers = env.STS_WORKERS === 'auto' ? 'auto' : Number(env.STS_WORKERS)
   return merged
 }

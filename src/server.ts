@@ -2,6 +2,7 @@ import { buildApp } from './app.js'
 import { composeServices } from './compose.js'
 import { ConfigError, configSourceFromProcess, loadConfig } from './config.js'
 import { createLogger } from './lib/logger.js'
+import { isPrimary, runWorkers } from './workers.js'
 
 /** Load config -> build services and app -> listen; SIGTERM/SIGINT drain and close. */
 async function main(): Promise<void> {
@@ -17,8 +18,12 @@ async function main(): Promise<void> {
   }
   const { config } = loaded
   const logger = createLogger(config.logLevel)
-  if (loaded.usedDevelopmentDefaults) {
+  if (loaded.usedDevelopmentDefaults && isPrimary()) {
     logger.warn({ issuer: config.issuer, trustDomain: config.trustDomain }, 'no configuration file (STS_CONFIG or --config): running on development defaults')
+  }
+  if (config.workers > 1 && isPrimary()) {
+    runWorkers(config.workers, logger)
+    return
   }
   const services = await composeServices(config, logger)
   const app = await buildApp(services)

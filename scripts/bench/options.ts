@@ -17,6 +17,8 @@ export interface BenchOptions {
   serviceAccounts: number
   /** Length of the in-process ceiling measurement. */
   ceilingSeconds: number
+  /** Worker processes of the service (its `workers` setting). */
+  workers: number
   /** Run the service under `node --cpu-prof` and summarise where its time went. */
   cpuProfile: boolean
 }
@@ -46,6 +48,7 @@ export function benchOptionsFrom(env: Record<string, string | undefined>): Bench
     connections: number('BENCH_CONNECTIONS', 64, true, 1),
     serviceAccounts: number('BENCH_SERVICE_ACCOUNTS', 1000, true, 1),
     ceilingSeconds: number('BENCH_CEILING_SECONDS', 3, false, 0.5),
+    workers: number('BENCH_WORKERS', 1, true, 1),
     cpuProfile: env.BENCH_CPU_PROF === '1' || env.BENCH_CPU_PROF === 'true',
   }
   if (problems.length > 0) throw new BenchOptionsError(`invalid benchmark settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`)

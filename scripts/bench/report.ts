@@ -38,7 +38,7 @@ export function formatSummary(f: BenchFigures): string {
     `machine   ${f.machine.cpuModel}, ${f.machine.cores} cores, Node ${f.machine.node}, ${f.machine.os}; PostgreSQL ${f.ledger.postgresVersion} and Redis ${f.redisVersion} on the same machine`,
     `workload  ${f.options.serviceAccounts} service accounts, each exchanging its own RS256 projected token for an ES256 access token; ledger on Postgres, revocation check on Redis`,
     `load      ${f.options.connections} keep-alive connections for ${fixed(m.elapsedSeconds, 1)} s after a ${f.options.warmupSeconds} s warm-up; the load generator runs on the same machine`,
-    `service   ${thousands(rate)} exchanges/s   p50 ${fixed(percentile(m.latenciesMs, 50), 1)} ms   p99 ${fixed(percentile(m.latenciesMs, 99), 1)} ms   ` +
+    `service   ${f.options.workers} worker process${f.options.workers === 1 ? '' : 'es'}: ${thousands(rate)} exchanges/s   p50 ${fixed(percentile(m.latenciesMs, 50), 1)} ms   p99 ${fixed(percentile(m.latenciesMs, 99), 1)} ms   ` +
       `(${thousands(m.ok)} answers 200; non-200: ${nonOk}; no answer: ${noAnswer})`,
     `ceiling   ${thousands(f.ceiling.perSecond)} attest+sign/s with the service's own code in one process on one core, no I/O: the service reaches ${fixed((100 * rate) / f.ceiling.perSecond, 0)} % of it`,
     `crypto    node:crypto on one core: RS256 verify ${thousands(f.rawCrypto.rs256Verify.perSecond)}/s, ES256 sign ${thousands(f.rawCrypto.es256Sign.perSecond)}/s`,

@@ -17,6 +17,7 @@ export interface ServiceLaunch {
   redisUrl: string
   adminToken: string
   workDir: string
+  workers: number
   /** When set, the service runs under `node --cpu-prof` and writes its profile here on exit. */
   cpuProfileDir?: string
 }
@@ -57,6 +58,7 @@ export function launchService(launch: ServiceLaunch): RunningService {
     REDIS_URL: launch.redisUrl,
     STS_ADMIN_TOKEN: launch.adminToken,
     LOG_LEVEL: 'warn',
+    STS_WORKERS: String(launch.workers),
     NODE_ENV: 'production',
   })
   const profile = launch.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${launch.cpuProfileDir}`] : []

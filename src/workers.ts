@@ -1,0 +1,42 @@
+import cluster, { type Worker } from 'node:cluster'
+import type { Logger } from 'pino'
+
+/**
+ * Several worker processes sharing one listening port (node:cluster), so one instance uses every
+ * core. Only the primary runs this; each worker is a whole service of its own on the shared Postgres
+ * and Redis (config refuses workers > 1 on the embedded stores). A worker that dies is replaced; on
+ * SIGTERM or SIGINT every worker drains, then the primary exits.
+ */
+export function runWorkers(count: number, logger: Logger): void {
+  let stopping = false
+  const startedAt = new Map<number, number>()
+  const fork = (): void => {
+    const worker = cluster.fork()
+    startedAt.set(worker.id, Date.now())
+  }
+  cluster.on('exit', (worker: Worker, code, signal) => {
+    const lived = Date.now() - (startedAt.get(worker.id) ?? 0)
+    startedAt.delete(worker.id)
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0)
+      return
+    }
+    logger.error({ worker: worker.process.pid, code, signal }, 'a worker exited; starting another')
+    // A worker that cannot even start (bad configuration, stores down) must not become a fork loop.
+    setTimeout(fork, lived < 5000 ? 2000 : 0)
+  })
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal, workers: Object.keys(cluster.workers ?? {}).length }, 'stopping the workers')
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM')
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  logger.info({ workers: count }, 'starting worker processes')
+  for (let i = 0; i < count; i++) fork()
+}
+
+export function isPrimary(): boolean {
+  return cluster.isPrimary
+}

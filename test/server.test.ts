@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { createTestCluster, STS_AUDIENCE } from './helpers/cluster.js'
+import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './helpers/servers.js'
+
+/** The service as it is started in production: the compiled server, a config file, signals. */
+const SERVER = new URL('../dist/src/server.js', import.meta.url).pathname
+const ADMIN_TOKEN = 'server-test-admin-token-0123456789'
+
+interface Started {
+  child: ChildProcess
+  url: string
+  output: () => string
+  exited: Promise<number | null>
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+async function start(t: Test, config: Record<string, unknown>, env: Record<string, string> = {}): Promise<Started> {
+  const dir = mkdtempSync(join(tmpdir(), 'sts-server-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, 'sts.json')
+  writeFileSync(file, JSON.stringify({ keys: { dir: join(dir, 'keys') }, ...config }))
+  const port = await freePort()
+  const child = spawn(process.execPath, [SERVER, '--config', file], {
+    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', STS_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout!.on('data', (chunk) => (output += chunk))
+  child.stderr!.on('data', (chunk) => (output += chunk))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited }
+}
+
+async function ready(started: Started): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (started.child.exitCode !== null) throw new Error(`the service exited: ${started.output()}`)
+    const ok = await fetch(`${started.url}/readyz`).then((r) => r.ok, () => false)
+    if (ok) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`the service did not become ready: ${started.output()}`)
+}
+
+async function exchangeOnce(t: Test, started: Started, cluster: Awaited<ReturnType<typeof createTestCluster>>): Promise<void> {
+  const grant = await fetch(`${started.url}/v1/grants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ subject: 'spiffe://example.org/k8s/prod/**', audiences: ['ledger-api'], owner: 'team-payments' }),
+  })
+  t.equal(grant.status, 201)
+  const response = await fetch(`${started.url}/oauth2/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token: await cluster.serviceAccountToken(),
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+    }),
+  })
+  t.equal(response.status, 200, 'a token is issued')
+}
+
+async function baseConfig(t: Test) {
+  const cluster = await createTestCluster('prod')
+  return {
+    cluster,
+    config: {
+      issuer: 'https://sts.test.example',
+      trustDomain: 'example.org',
+      audience: STS_AUDIENCE,
+      database: { url: await freshPostgresDatabase(t) },
+      redis: { url: REDIS_URL, keyPrefix: uniqueRedisPrefix() },
+      attestors: [{ kind: 'kubernetes', name: 'prod', issuer: cluster.issuer, jwks: cluster.jwks }],
+    },
+  }
+}
+
+t.test('the server starts from a config file, issues tokens, and drains on SIGTERM', async (t) => {
+  const { cluster, config } = await baseConfig(t)
+  const started = await start(t, config)
+  await ready(started)
+  await exchangeOnce(t, started, cluster)
+  started.child.kill('SIGTERM')
+  t.equal(await started.exited, 0, 'exits 0 after draining')
+  t.match(started.output(), /draining and shutting down/)
+  t.notMatch(started.output(), new RegExp(ADMIN_TOKEN), 'the admin token is never logged')
+})
+
+t.test('with workers, several processes serve one port and all stop on SIGTERM', async (t) => {
+  const { cluster, config } = await baseConfig(t)
+  const started = await start(t, { ...config, workers: 2 })
+  await ready(started)
+  await exchangeOnce(t, started, cluster)
+  const pids = new Set(started.output().split('\n').filter((l) => l.includes('seed-sts is ready')).map((l) => JSON.parse(l).pid))
+  t.equal(pids.size, 2, 'two workers are ready')
+  started.child.kill('SIGTERM')
+  t.equal(await started.exited, 0)
+  for (const pid of pids) t.throws(() => process.kill(pid, 0), 'worker is gone')
+})
+
+t.test('a configuration problem stops the start with a readable message and exit code 2', async (t) => {
+  const started = await start(t, { issuer: 'not a url', trustDomain: 'example.org', audience: 'sts', workers: 2 })
+  t.equal(await started.exited, 2)
+  t.match(started.output(), /^seed-sts: invalid configuration:\n {2}- issuer: /)
+  t.match(started.output(), /workers: several workers need a shared database and Redis/)
+  t.notMatch(started.output(), /\n\s+at /, 'no stack trace')
+})
