@@ -38,7 +38,11 @@ export interface Attestor {
 /** An attestor that accepts JWTs is chosen by the JWT's `iss`; the registry routes on this. */
 export interface JwtAttestor extends Attestor {
   readonly issuer: string
+  /** The same as `attest`, for a token the registry has already split and decoded (still untrusted). */
+  attestJwt(jwt: UntrustedJwt): Promise<AttestedIdentity>
 }
+
+import type { UntrustedJwt } from './jwt-verifier.js'
 
 /** Where JWKS documents come from: injected so tests never reach the network. */
 export type JwksFetcher = (url: string) => Promise<unknown>

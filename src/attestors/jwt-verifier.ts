@@ -36,6 +36,18 @@ export interface VerifiedJwt {
   payload: JwtPayload
 }
 
+/**
+ * A compact JWS split and decoded, nothing checked but its form: UNTRUSTED. Decoded once per
+ * exchange, read by the registry for routing and then verified by the attestor it picks.
+ */
+export interface UntrustedJwt {
+  /** `header.payload`, the bytes the signature covers. */
+  signingInput: string
+  encodedSignature: string
+  header: Record<string, unknown>
+  payload: Record<string, unknown>
+}
+
 /** Finds the trusted key for a token; throws InvalidGrantError or ServiceUnavailableError. */
 export interface KeyResolver {
   resolve(alg: JwsAlgorithm, kid: string | undefined): Promise<KeyObject>
@@ -83,18 +95,28 @@ export class JwtVerifier {
    * @example
    * const { payload } = await new JwtVerifier(policy, keySet, systemClock).verify(token)
    */
-  async verify(token: string, inspect?: (payload: Record<string, unknown>) => void): Promise<VerifiedJwt> {
-    const [encodedHeader, encodedPayload, encodedSignature] = splitCompact(token, this.policy.maxBytes)
-    const header = checkHeader(decodeJsonObject(encodedHeader, 'header'), this.policy.algorithms)
-    const payload = decodeJsonObject(encodedPayload, 'payload')
+  async verify(token: string | UntrustedJwt, inspect?: (payload: Record<string, unknown>) => void): Promise<VerifiedJwt> {
+    const jwt = typeof token === 'string' ? parseUntrustedJwt(token, this.policy.maxBytes) : token
+    const header = checkHeader(jwt.header, this.policy.algorithms)
+    const { payload } = jwt
     inspect?.(payload)
     checkClaims(payload, this.policy, epochSeconds(this.clock))
     const key = await this.keys.resolve(header.alg, header.kid)
-    const signingInput = Buffer.from(token.slice(0, encodedHeader.length + 1 + encodedPayload.length), 'latin1')
-    if (!signatureMatches(header.alg, key, signingInput, Buffer.from(encodedSignature, 'base64url'))) {
+    if (!signatureMatches(header.alg, key, Buffer.from(jwt.signingInput, 'latin1'), Buffer.from(jwt.encodedSignature, 'base64url'))) {
       throw new InvalidGrantError('the token signature is invalid')
     }
     return { header, payload }
+  }
+}
+
+/** Splits and decodes a compact JWS, checking only its form. Nothing in the result is trusted yet. */
+export function parseUntrustedJwt(token: string, maxBytes: number): UntrustedJwt {
+  const [encodedHeader, encodedPayload, encodedSignature] = splitCompact(token, maxBytes)
+  return {
+    signingInput: token.slice(0, encodedHeader.length + 1 + encodedPayload.length),
+    encodedSignature,
+    header: decodeJsonObject(encodedHeader, 'header'),
+    payload: decodeJsonObject(encodedPayload, 'payload'),
   }
 }
 
@@ -102,8 +124,8 @@ export class JwtVerifier {
  * Reads the `iss` of a token WITHOUT verifying anything, to pick the attestor that will verify it.
  * Never use the result for anything but routing.
  */
-export function decodeUntrustedIssuer(token: string, maxBytes: number): string {
-  const payload = decodeJsonObject(splitCompact(token, maxBytes)[1], 'payload')
+export function untrustedIssuerOf(jwt: UntrustedJwt): string {
+  const { payload } = jwt
   if (typeof payload.iss !== 'string' || payload.iss === '') {
     throw new InvalidGrantError(`the token has no issuer ("iss" is ${quoteUntrusted(payload.iss)})`)
   }

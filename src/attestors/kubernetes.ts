@@ -3,7 +3,7 @@ import { InvalidGrantError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
 import type { AttestationSource, AttestedIdentity, JwksFetcher, JwtAttestor } from './attestor.js'
 import { RemoteKeySet, StaticKeySet } from './jwks-key-set.js'
-import { JwtVerifier, type JwtPayload, type KeyResolver } from './jwt-verifier.js'
+import { JwtVerifier, parseUntrustedJwt, type JwtPayload, type KeyResolver, type UntrustedJwt } from './jwt-verifier.js'
 import { quoteUntrusted } from './untrusted.js'
 
 /**
@@ -62,7 +62,10 @@ export function createKubernetesAttestor(config: KubernetesAttestorConfig, deps:
     kind: 'kubernetes',
     issuer: config.issuer,
     async attest(attestation: string): Promise<AttestedIdentity> {
-      const { payload } = await verifier.verify(attestation, refuseLegacyToken)
+      return this.attestJwt(parseUntrustedJwt(attestation, deps.maxAttestationBytes))
+    },
+    async attestJwt(jwt: UntrustedJwt): Promise<AttestedIdentity> {
+      const { payload } = await verifier.verify(jwt, refuseLegacyToken)
       return toIdentity(payload, config, deps.trustDomain)
     },
   }

@@ -1,7 +1,7 @@
 import { ConfigError, type AttestorConfig } from '../config.js'
 import { InvalidGrantError } from '../errors.js'
 import type { AttestedIdentity, JwtAttestor } from './attestor.js'
-import { decodeUntrustedIssuer } from './jwt-verifier.js'
+import { parseUntrustedJwt, untrustedIssuerOf } from './jwt-verifier.js'
 import { createKubernetesAttestor, type KubernetesAttestorDeps } from './kubernetes.js'
 import { quoteUntrusted } from './untrusted.js'
 
@@ -55,10 +55,11 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
   return {
     async attest(subjectToken) {
       // Untrusted: the unverified `iss` only picks which attestor verifies the token, with its own keys.
-      const issuer = decodeUntrustedIssuer(subjectToken, deps.maxAttestationBytes)
+      const jwt = parseUntrustedJwt(subjectToken, deps.maxAttestationBytes)
+      const issuer = untrustedIssuerOf(jwt)
       const attestor = byIssuer.get(issuer)
       if (attestor === undefined) throw new InvalidGrantError(`no attestor is configured for issuer ${quoteUntrusted(issuer, 100)}`)
-      return attestor.attest(subjectToken)
+      return attestor.attestJwt(jwt)
     },
     list() {
       return [...byIssuer.values()].map(({ name, kind, issuer }) => ({ name, kind, issuer }))

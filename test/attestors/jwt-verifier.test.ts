@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { RemoteKeySet, StaticKeySet } from '../../src/attestors/jwks-key-set.js'
-import { decodeUntrustedIssuer, JwtVerifier, type JwtVerificationPolicy, type KeyResolver } from '../../src/attestors/jwt-verifier.js'
+import { JwtVerifier, parseUntrustedJwt, untrustedIssuerOf, type JwtVerificationPolicy, type KeyResolver } from '../../src/attestors/jwt-verifier.js'
 import type { JwsAlgorithm } from '../../src/config.js'
 import { InvalidGrantError } from '../../src/errors.js'
 import { assertRefused, AUDIENCE, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, makeKey, NOW, signToken, tamper, type TestKey } from '../fixtures/attestors/helpers.js'
@@ -181,7 +181,8 @@ t.test('lets the caller inspect the payload before the claim checks', async (t) 
   t.same(seen, [true])
 })
 
-t.test('decodeUntrustedIssuer reads iss without verifying, for routing', async (t) => {
+t.test('untrustedIssuerOf reads iss without verifying, for routing', async (t) => {
+  const decodeUntrustedIssuer = (token: string, maxBytes: number) => untrustedIssuerOf(parseUntrustedJwt(token, maxBytes))
   t.equal(decodeUntrustedIssuer(await signToken(impostor, claims), 16_384), ISSUER)
   const error = (fn: () => unknown): Error => {
     try {

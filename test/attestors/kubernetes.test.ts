@@ -121,7 +121,8 @@ t.test('the attestor refuses what the verifier refuses', async (t) => {
   await assertRefused(t, attestor.attest('eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d'), /^encrypted tokens \(JWE\) are not accepted$/)
   await assertRefused(t, attestor.attest(`${'a'.repeat(16_385)}`), /larger than 16384 bytes/)
   await assertRefused(t, attestor.attest('%%%.***.!!!'), /not a JWT/)
-  await assertRefused(t, attestor.attest(`${b64('{}')}.${b64('[]')}.${b64('x')}`), /algorithm \(none\) is not accepted/)
+  await assertRefused(t, attestor.attest(`${b64('{}')}.${b64(JSON.stringify(claims))}.${b64('x')}`), /algorithm \(none\) is not accepted/)
+  await assertRefused(t, attestor.attest(`${b64('{}')}.${b64('[]')}.${b64('x')}`), /payload is not a JSON object/)
   await assertRefused(t, attestor.attest(handSign(ec, header, '["not","an","object"]')), /payload is not a JSON object/)
 })
 
