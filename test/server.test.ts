@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { createTestCluster, STS_AUDIENCE } from './helpers/cluster.js'
-import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './helpers/servers.js'
+import { freePort, freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './helpers/servers.js'
 
 /** The service as it is started in production: the compiled server, a config file, signals. */
 const SERVER = new URL('../dist/src/server.js', import.meta.url).pathname
@@ -16,14 +15,6 @@ interface Started {
   url: string
   output: () => string
   exited: Promise<number | null>
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 async function start(t: Test, config: Record<string, unknown>, env: Record<string, string> = {}): Promise<Started> {

@@ -1,16 +1,8 @@
-import { createServer, type AddressInfo } from 'node:net'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import * as oauth from 'openid-client'
 import t from 'tap'
+import { freePort } from '../helpers/servers.js'
 import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /** "A standard OAuth client library must be able to discover the service and perform the exchange." */
 for (const algorithm of ['oidc', 'oauth2'] as const) {
