@@ -96,7 +96,10 @@ t.test('with workers, several processes serve one port and all stop on SIGTERM',
   const started = await start(t, { ...config, workers: 2 })
   await ready(started)
   await exchangeOnce(t, started, cluster)
-  const pids = new Set(started.output().split('\n').filter((l) => l.includes('seed-sts is ready')).map((l) => JSON.parse(l).pid))
+  const readyWorkers = () => new Set(started.output().split('\n').filter((l) => l.includes('seed-sts is ready')).map((l) => JSON.parse(l).pid))
+  // /readyz answers as soon as one worker listens; the other may still be starting.
+  for (let i = 0; i < 100 && readyWorkers().size < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  const pids = readyWorkers()
   t.equal(pids.size, 2, 'two workers are ready')
   started.child.kill('SIGTERM')
   t.equal(await started.exited, 0)
