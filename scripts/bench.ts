@@ -9,24 +9,28 @@ import { TokenSigner } from '../src/tokens/token-signer.js'
 import { checkLedger, prepareRedis, recreateDatabase } from './bench/backends.js'
 import { measureExchangeCeiling, measureRawCrypto, type Rate, type RawCryptoRates } from './bench/ceiling.js'
 import { BENCH_CLUSTER_NAME, createBenchCluster, mintWorkloadTokens, type BenchCluster, type BenchWorkload } from './bench/cluster.js'
-import { driveLoad, type LoadResult, type LoadTarget } from './bench/load.js'
+import { driveLoad, percentile, type LoadResult, type LoadTarget } from './bench/load.js'
 import { cpuSnapshot, cpuSplit, describeMachine, machineBusyPercent, type CpuSplit } from './bench/machine.js'
 import { BENCH_DATABASE, BENCH_REDIS_PREFIX, benchOptionsFrom, BenchOptionsError, type BenchOptions } from './bench/options.js'
 import { summariseCpuProfile } from './bench/profile.js'
 import { exchangesPerSecond, fixed, formatProfile, formatSummary, thousands } from './bench/report.js'
 import { BENCH_TRUST_DOMAIN, createGrant, exchangeBody, preflight, SCOPE, subjectOf, TARGET_AUDIENCE } from './bench/requests.js'
-import { freePort, launchService, redactUrl, waitUntilReady, type RunningService } from './bench/service.js'
+import { measureRevocationReach, type RevocationReach } from './bench/revocation.js'
+import { freePort, launchService, redactUrl, waitUntilReady, type RunningService, type ServiceLaunch } from './bench/service.js'
 
 /**
  * `npm run bench`: how many token exchanges per second the real service (`node dist/src/server.js` on
  * Postgres and Redis) completes on this machine, against the most the machine could do (attest + sign
- * in process, one core), and whether every token it issued is on the durable ledger. Exits non-zero if
- * the service does not start or answer correctly, or if the ledger and the answers disagree.
+ * in process, one core), and whether every token it issued is on the durable ledger; then, with a second
+ * instance beside it, how long a revocation made through one takes to be enforced by the other. Exits
+ * non-zero if a service does not start, answer correctly or stop cleanly, if the ledger and the answers
+ * disagree, or if a revocation does not reach the other instance within 5 s.
  *
  * Settings (bench/options.ts): BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_WARMUP_SECONDS (2),
  * BENCH_SERVICE_ACCOUNTS (1000), BENCH_CEILING_SECONDS (3), BENCH_DATABASE_URL (a database on the
  * Postgres server to use; `sts_bench` is created beside it), BENCH_REDIS_URL, BENCH_CPU_PROF=1 (profile
- * the service and print where its time went).
+ * the service and print where its time went; the revocation rounds run on it too, so its idle share
+ * grows), BENCH_REVOCATIONS (200; 0 skips the second instance).
  */
 
 const STS_AUDIENCE = 'seed-sts-bench'
@@ -47,7 +51,7 @@ async function main(): Promise<number> {
   if (busyBefore !== undefined) say(`machine busy before the bench: ${fixed(busyBefore, 0)} % of a core${busyBefore < 20 ? '' : ' (other load: expect lower figures)'}`)
 
   const workDir = mkdtempSync(join(tmpdir(), 'seed-sts-bench-'))
-  const running: { service?: RunningService } = {}
+  const running: Running = {}
   stopServiceOnSignal(running, workDir)
   try {
     const prepared = await prepare(options, workDir)
@@ -55,7 +59,7 @@ async function main(): Promise<number> {
 
     const cpuProfileDir = options.cpuProfile ? mkdtempSync(join(tmpdir(), 'seed-sts-bench-profile-')) : undefined
     const adminToken = randomBytes(24).toString('hex')
-    const service = (running.service = launchService({
+    const launch: ServiceLaunch = {
       configFile: join(workDir, 'sts.json'),
       port: await freePort(),
       databaseUrl: prepared.databaseUrl,
@@ -63,8 +67,8 @@ async function main(): Promise<number> {
       adminToken,
       workDir,
       workers: options.workers,
-      cpuProfileDir,
-    }))
+    }
+    const service = (running.service = launchService({ ...launch, cpuProfileDir }))
     await waitUntilReady(service, 20_000)
     say(`service pid ${service.pid} ready at ${service.baseUrl}${cpuProfileDir ? ' (under --cpu-prof)' : ''}`)
     await createGrant(service.baseUrl, adminToken)
@@ -72,10 +76,14 @@ async function main(): Promise<number> {
 
     const { warmup, measured, cpu } = await driveExchanges(service, prepared.workloads, options, machine.cores)
     const ledger = await checkLedger(prepared.databaseUrl, [preflightId, ...(warmup?.okRequestIds ?? []), ...measured.okRequestIds])
+    const failures: string[] = []
+    // After the throughput run, not before: that figure stays one instance alone, as ever, and these
+    // rounds, one request at a time, are not slowed by 64 connections of load.
+    const second = options.revocations > 0 ? await measureRevocations(service, { ...launch, port: await freePort() }, running, prepared.workloads, options.revocations) : undefined
+    if (second && !second.stopped.clean) failures.push(`the second instance ${second.stopped.description}`)
 
     const stopped = await service.stop()
     say(`service ${stopped.description}`)
-    const failures: string[] = []
     if (!ledger.ok) failures.push('the ledger does not match the 200 answers')
     if (!stopped.clean) failures.push(`the service ${stopped.description}`)
     if (measured.ok === 0) failures.push('no exchange succeeded in the measured window')
@@ -83,17 +91,19 @@ async function main(): Promise<number> {
     const profile = cpuProfileDir ? summariseCpuProfile(cpuProfileDir) : undefined
     if (profile) print(`\n${formatProfile(profile)}`)
     else if (cpuProfileDir) say(`no CPU profile was written to ${cpuProfileDir}`)
-    const summary = formatSummary({ date: new Date(), machine, redisVersion: prepared.redisVersion, options, measured, ceiling, rawCrypto, ledger, cpu, busyBefore, profile })
+    const summary = formatSummary({ date: new Date(), machine, redisVersion: prepared.redisVersion, options, measured, ceiling, rawCrypto, ledger, cpu, busyBefore, profile, revocation: second?.reach })
     print(`\nSummary (paste into the README as a code block):\n\n${summary}\n`)
     for (const failure of failures) process.stderr.write(`bench: FAILED: ${failure}\n`)
     return failures.length === 0 ? 0 : 1
   } catch (error) {
     process.stderr.write(`bench: FAILED: ${(error as Error).message}\n`)
-    const log = running.service?.recentLog() ?? []
-    if (log.length > 0) process.stderr.write(`last lines from the service:\n${log.map((line) => `  ${line}`).join('\n')}\n`)
+    for (const [name, instance] of [['the service', running.service], ['the second instance', running.second]] as const) {
+      const log = instance?.recentLog() ?? []
+      if (log.length > 0) process.stderr.write(`last lines from ${name}:\n${log.map((line) => `  ${line}`).join('\n')}\n`)
+    }
     return 1
   } finally {
-    await running.service?.stop()
+    await stopAll(running)
     rmSync(workDir, { recursive: true, force: true })
   }
 }
@@ -140,6 +150,34 @@ async function measureInProcess(prepared: Prepared, options: BenchOptions): Prom
   return { ceiling, rawCrypto }
 }
 
+/**
+ * A second instance as an operator would add one (same configuration file, database, Redis prefix and
+ * signing keys, its own port); subjects revoked through the first, refusals awaited on the second.
+ */
+async function measureRevocations(
+  first: RunningService,
+  launch: ServiceLaunch,
+  running: Running,
+  workloads: readonly BenchWorkload[],
+  rounds: number,
+): Promise<{ reach: RevocationReach; stopped: { clean: boolean; description: string } }> {
+  const second = (running.second = launchService(launch))
+  await waitUntilReady(second, 20_000)
+  say(`second instance pid ${second.pid} ready at ${second.baseUrl} (same configuration, database, Redis prefix and keys)`)
+  say(`measuring revocation reach: ${rounds} subjects revoked through ${first.baseUrl}, each until ${second.baseUrl} refuses it, then lifted`)
+  const reach = await measureRevocationReach({
+    revokerUrl: first.baseUrl,
+    otherUrl: second.baseUrl,
+    adminToken: launch.adminToken,
+    targets: workloads.map((w) => ({ subject: subjectOf(w), body: exchangeBody(w.token) })),
+    rounds,
+  })
+  say(`${rounds} rounds in ${fixed(reach.elapsedSeconds, 1)} s; the revocation API answered in p50 ${fixed(percentile(reach.apiMs, 50), 1)} ms, p99 ${fixed(percentile(reach.apiMs, 99), 1)} ms`)
+  const stopped = await second.stop()
+  say(`second instance ${stopped.description}`)
+  return { reach, stopped }
+}
+
 /** Warm-up, then the measured window, with where the machine's CPU went during it. */
 async function driveExchanges(
   service: RunningService,
@@ -170,11 +208,21 @@ async function driveExchanges(
   return { warmup, measured, cpu }
 }
 
-/** Interrupted: never leave the service running behind us. */
-function stopServiceOnSignal(running: { service?: RunningService }, workDir: string): void {
+interface Running {
+  service?: RunningService
+  second?: RunningService
+}
+
+/** Stopping one already stopped is harmless: it answers how it ended. */
+async function stopAll(running: Running): Promise<void> {
+  await Promise.all([running.second?.stop(), running.service?.stop()])
+}
+
+/** Interrupted: never leave a service running behind us. */
+function stopServiceOnSignal(running: Running, workDir: string): void {
   const stop = (signal: NodeJS.Signals): void => {
     process.stderr.write(`bench: ${signal}: stopping the service\n`)
-    void (running.service?.stop() ?? Promise.resolve()).finally(() => {
+    void stopAll(running).finally(() => {
       rmSync(workDir, { recursive: true, force: true })
       process.exit(130)
     })

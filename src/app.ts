@@ -2,12 +2,19 @@ import { randomUUID } from 'node:crypto'
 import rateLimitPlugin from '@fastify/rate-limit'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Services } from './compose.js'
-import { adminAuthenticator } from './http/admin/admin-auth.js'
+import { actorOf, adminAuthenticator } from './http/admin/admin-auth.js'
+import { adminTokenRoutes } from './http/admin/admin-token-routes.js'
+import { auditRoutes } from './http/admin/audit-routes.js'
 import { grantRoutes } from './http/admin/grant-routes.js'
+import { revocationRoutes } from './http/admin/revocation-routes.js'
+import { revocationStreamRoute } from './http/admin/revocation-stream.js'
+import { ledgerRoutes } from './http/admin/ledger-routes.js'
 import { discoveryRoutes } from './http/discovery-routes.js'
 import { registerErrorHandling } from './http/error-handler.js'
 import { registerFormBodyParser } from './http/form-body.js'
 import { healthRoutes } from './http/health-routes.js'
+import { introspectRoute } from './http/introspect-route.js'
+import { TokenIntrospection } from './tokens/introspection.js'
 import { registerRequestLog } from './http/request-log.js'
 import { rateLimit, tokenRoute } from './http/token-route.js'
 
@@ -48,13 +55,40 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     maxAttestationBytes: config.limits.maxAttestationBytes,
     requestsPerMinute: config.limits.tokenRequestsPerMinute,
   })
+  app.decorateRequest('admin', null)
+  const authenticate = adminAuthenticator({ bootstrapToken: config.admin.token, tokens: services.adminTokens, clock: services.clock })
   await app.register(grantRoutes, {
     store: services.grants,
     catalog: services.grantCatalog,
     clock: services.clock,
     defaultLifetimeDays: config.grants.defaultLifetimeDays,
-    authenticate: adminAuthenticator(config.admin.token),
+    authenticate,
     routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
   })
+  await app.register(ledgerRoutes, {
+    ledger: services.ledger,
+    clock: services.clock,
+    authenticate,
+    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
+  })
+  await app.register(revocationStreamRoute, {
+    service: services.revocationService,
+    cache: services.revocations,
+    authenticate,
+    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
+  })
+  await app.register(revocationRoutes, {
+    service: services.revocationService,
+    authenticate,
+    actorOf,
+    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
+  })
+  await app.register(introspectRoute, {
+    introspection: new TokenIntrospection(config.issuer, services.keys, services.ledger, services.revocations, services.clock),
+    authenticate,
+    routeConfig: rateLimit(config.limits.introspectionRequestsPerMinute),
+  })
+  await app.register(auditRoutes, { audit: services.audit, authenticate, routeConfig: rateLimit(config.limits.adminRequestsPerMinute) })
+  await app.register(adminTokenRoutes, { tokens: services.adminTokens, clock: services.clock, authenticate, routeConfig: rateLimit(config.limits.adminRequestsPerMinute) })
   return app
 }

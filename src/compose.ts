@@ -17,9 +17,14 @@ import type { LedgerStore } from './ledger/ledger-store.js'
 import { BatchingLedger } from './ledger/batching-ledger.js'
 import { SqlLedgerStore } from './ledger/sql-ledger-store.js'
 import { systemClock, type Clock } from './lib/clock.js'
-import { MemoryRevocationStore } from './revocation/memory-revocation-store.js'
-import { RedisRevocationStore } from './revocation/redis-revocation-store.js'
-import type { RevocationStore } from './revocation/revocation-store.js'
+import { AdminTokenStore } from './admin-tokens/admin-token-store.js'
+import { SqlAuditLog } from './audit/audit-log.js'
+import { LiveTokenCounter } from './ledger/live-tokens.js'
+import { RedisRevocationBus } from './revocation/redis-revocation-bus.js'
+import { LocalRevocationBus, type RevocationBus } from './revocation/revocation-bus.js'
+import { RevocationCache } from './revocation/revocation-cache.js'
+import { RevocationLog } from './revocation/revocation-log.js'
+import { RevocationService } from './revocation/revocation-service.js'
 import { TokenSigner } from './tokens/token-signer.js'
 
 /** Everything the HTTP layer needs, built once. */
@@ -31,7 +36,11 @@ export interface Services {
   ledger: LedgerStore
   grants: GrantStore
   grantCatalog: GrantCatalog
-  revocations: RevocationStore
+  /** This instance's copy of the revocations in force: what the hot path checks. */
+  revocations: RevocationCache
+  revocationService: RevocationService
+  audit: SqlAuditLog
+  adminTokens: AdminTokenStore
   keys: KeyStore
   attestors: AttestorRegistry
   exchange: TokenExchange
@@ -54,8 +63,13 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const applied = await migrate(database)
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied')
 
-    const revocations = await openRevocationStore(config, logger, clock)
-    closers.push(() => revocations.close())
+    const revocationLog = new RevocationLog(database)
+    const bus = openRevocationBus(config, logger, clock, revocationLog)
+    closers.push(() => bus.close())
+    const revocations = new RevocationCache(clock, bus.maxStalenessMs)
+    await bus.start(revocations)
+    const audit = new SqlAuditLog(database)
+    const revocationService = new RevocationService(revocationLog, bus, audit, new LiveTokenCounter(database), clock)
 
     const keys = await FileKeyStore.open(config.keys.dir, config.keys.algorithm, logger)
     const attestors = createAttestorRegistry(config.attestors, {
@@ -69,7 +83,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     if (config.attestors.length === 0) logger.warn('no attestors are configured: every token exchange will be refused')
 
     const ledger = new BatchingLedger(new SqlLedgerStore(database))
-    const grants = new SqlGrantStore(database)
+    const grants = new SqlGrantStore(database, audit)
     const grantCatalog = new GrantCatalog(grants, clock, config.grants.cacheTtlMs)
     const exchange = new TokenExchange({
       attestors,
@@ -91,6 +105,9 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       grants,
       grantCatalog,
       revocations,
+      revocationService,
+      audit,
+      adminTokens: new AdminTokenStore(database, audit),
       keys,
       attestors,
       exchange,
@@ -111,26 +128,27 @@ async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   return createPGliteDatabase(config.database.dataDir === 'memory://' ? undefined : config.database.dataDir)
 }
 
-async function openRevocationStore(config: Config, logger: Logger, clock: Clock): Promise<RevocationStore> {
+function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: RevocationLog): RevocationBus {
   if (config.redis.url) {
-    const store = new RedisRevocationStore(
-      { url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs },
+    logger.info({ revocations: 'redis' }, 'revocations on Redis (REDIS_URL), durable in the database')
+    return new RedisRevocationBus(
+      {
+        url: config.redis.url,
+        keyPrefix: config.redis.keyPrefix,
+        commandTimeoutMs: config.redis.commandTimeoutMs,
+        heartbeatMs: config.redis.heartbeatMs,
+        maxStalenessMs: config.redis.maxStalenessMs,
+      },
+      log,
       clock,
+      logger,
     )
-    try {
-      await store.ready()
-    } catch (error) {
-      await store.close()
-      throw error
-    }
-    logger.info({ revocations: 'redis' }, 'revocations on Redis (REDIS_URL)')
-    return store
   }
   logger.warn(
-    { revocations: 'memory' },
-    'revocations are kept in this process only: run a single instance, or set REDIS_URL so every instance sees every revocation',
+    { revocations: 'local' },
+    'revocations reach this process only: run a single instance, or set REDIS_URL so every instance sees every revocation',
   )
-  return new MemoryRevocationStore(clock)
+  return new LocalRevocationBus(log, clock)
 }
 
 async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {

@@ -71,9 +71,13 @@ export const ConfigSchema = z
         url: z.string().min(1).optional(),
         keyPrefix: z.string().default('sts:'),
         commandTimeoutMs: z.number().int().positive().default(500),
+        /** How often an instance checks its subscription to revocations is alive. */
+        heartbeatMs: z.number().int().positive().default(1000),
+        /** Out of touch with Redis longer than this, an instance refuses to issue until it has caught up. */
+        maxStalenessMs: z.number().int().positive().default(5000),
       })
       .strict()
-      .default({ keyPrefix: 'sts:', commandTimeoutMs: 500 }),
+      .default({ keyPrefix: 'sts:', commandTimeoutMs: 500, heartbeatMs: 1000, maxStalenessMs: 5000 }),
     admin: z
       .object({ token: z.string().min(24, 'the admin token must be at least 24 characters').optional() })
       .strict()
@@ -106,9 +110,11 @@ export const ConfigSchema = z
         tokenRequestsPerMinute: z.number().int().nonnegative().default(6000),
         /** Admin API requests per client address per minute; 0 turns the limit off. */
         adminRequestsPerMinute: z.number().int().nonnegative().default(600),
+        /** Introspection requests per client address per minute; 0 turns the limit off. */
+        introspectionRequestsPerMinute: z.number().int().nonnegative().default(60_000),
       })
       .strict()
-      .default({ maxAttestationBytes: 16_384, maxBodyBytes: 65_536, tokenRequestsPerMinute: 6000, adminRequestsPerMinute: 600 }),
+      .default({ maxAttestationBytes: 16_384, maxBodyBytes: 65_536, tokenRequestsPerMinute: 6000, adminRequestsPerMinute: 600, introspectionRequestsPerMinute: 60_000 }),
     clockSkewSeconds: z.number().int().nonnegative().max(600).default(60),
     /** Processes serving on the shared port; `auto` is one per core. */
     workers: z

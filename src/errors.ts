@@ -24,6 +24,8 @@ export type OAuthErrorCode =
   | 'invalid_scope'
   | 'invalid_target'
   | 'unsupported_grant_type'
+  | 'invalid_token'
+  | 'insufficient_scope'
   | 'temporarily_unavailable'
   | 'server_error'
 

@@ -1,17 +1,22 @@
 import type { InjectOptions } from 'fastify'
 import { decodeJwt, decodeProtectedHeader } from 'jose'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { z } from 'zod'
 import { SUPPORTED_REQUESTED_TOKEN_TYPES, SUPPORTED_SUBJECT_TOKEN_TYPES, TOKEN_EXCHANGE_GRANT, TokenExchangeRequest } from '../src/exchange/token-request.js'
+import { ADMIN_ROLES, AdminTokenInput } from '../src/admin-tokens/admin-token.js'
 import { GrantInput, GrantListQuery, GrantReplacement } from '../src/grants/grant.js'
-import { conforms, deref, doc, documentedOperations, essentials, sameObjectSchema, schemas, servedRoutes, validate, type Node } from './helpers/openapi-check.js'
+import { LedgerSearchQuery } from '../src/ledger/ledger-search.js'
+import { LiftInput, RevocationInput, RevocationListQuery } from '../src/revocation/revocation.js'
+import { adminOperations, bodyOf, conforms, deref, doc, documentedOperations, essentials, expectAnswer, sameObjectSchema, sameQuery, schemas, servedRoutes, validate, type Node } from './helpers/openapi-check.js'
 import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from './helpers/service.js'
+import { openSse } from './helpers/sse.js'
 
 /**
  * Keeps openapi.yaml true: the routes it lists are the routes the app serves, its request schemas
  * are the zod schemas the handlers validate with, and real responses validate against it.
  */
 
+const UNKNOWN_ID = '0b8f3c2e-0000-4000-8000-000000000000'
 const tokenForm: Node = doc.paths['/oauth2/token'].post.requestBody.content['application/x-www-form-urlencoded'].schema
 
 const form = (params: Record<string, string>): InjectOptions => ({
@@ -26,6 +31,12 @@ async function validRequest(sts: TestService): Promise<Record<string, string>> {
   return { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE, audience: 'ledger-api' }
 }
 
+/** Admin requests with the bootstrap token, each checked against the document: `call(METHOD, url, status, path)`. */
+function adminCaller(t: Test, sts: TestService) {
+  return (method: 'GET' | 'POST' | 'DELETE', url: string, status: number, path: string, payload?: object) =>
+    expectAnswer(t, sts.app, { method, url, headers: sts.admin, ...(payload ? { payload } : {}) }, status, path)
+}
+
 t.test('the hand-written validator refuses what does not match', async (t) => {
   const problem = { type: 'about:blank', title: 'Not found', status: 404, detail: 'no grant', instance: '/v1/grants/x' }
   t.same(validate(schemas.Problem, problem), [])
@@ -33,6 +44,9 @@ t.test('the hand-written validator refuses what does not match', async (t) => {
   t.same(validate(schemas.TokenErrorUnavailable, { error: 'invalid_grant', error_description: 'x' }), ['$.error is "invalid_grant", not "temporarily_unavailable"'])
   t.same(validate({ type: 'number' }, 3), [], 'a JSON Schema number includes integers')
   t.same(validate({ type: 'number' }, '3'), ['$ is string, not number'])
+  t.same(validate(schemas.Revocation.properties.expiresAt, null), [], 'a type may list null')
+  t.same(validate(schemas.Revocation.properties.expiresAt, 0), ['$ is integer, not string or null'])
+  t.same(validate(schemas.Revocation.properties.cursor, '12a'), ['$ does not match ^\\d+$'])
 })
 
 t.test('every $ref in the document resolves', async (t) => {
@@ -53,7 +67,6 @@ t.test('GrantInput, GrantReplacement and the grant query are the zod schemas the
   const zodReplacement = z.toJSONSchema(GrantReplacement, { io: 'input' }) as Node
   sameObjectSchema(t, 'GrantReplacement', schemas.GrantReplacement, zodReplacement)
   t.same([...schemas.GrantReplacement.required].sort(), Object.keys(schemas.GrantInput.properties).sort(), 'a replacement requires every field of a grant')
-  const bodyOf = (path: string, method: string): string => doc.paths[path][method].requestBody.content['application/json'].schema.$ref
   t.equal(bodyOf('/v1/grants', 'post'), '#/components/schemas/GrantInput', 'POST takes a GrantInput')
   t.equal(bodyOf('/v1/grants/{id}', 'put'), '#/components/schemas/GrantReplacement', 'PUT takes a GrantReplacement')
 
@@ -64,10 +77,18 @@ t.test('GrantInput, GrantReplacement and the grant query are the zod schemas the
   t.same([...grant.required].sort(), Object.keys(grant.properties).sort(), 'every Grant property is always present')
   for (const name of Object.keys(zodInput.properties)) t.equal(grant.properties[name].type, zodInput.properties[name].type, `Grant.${name} type`)
 
-  const zodQuery = z.toJSONSchema(GrantListQuery, { io: 'input' }) as Node
-  const parameters: Node[] = doc.paths['/v1/grants'].get.parameters
-  t.same(parameters.map((p) => p.name).sort(), Object.keys(zodQuery.properties).sort(), 'the list query parameters')
-  for (const p of parameters) t.same(essentials(p.schema), essentials(zodQuery.properties[p.name]), `query ${p.name}`)
+  sameQuery(t, '/v1/grants', z.toJSONSchema(GrantListQuery, { io: 'input' }))
+})
+
+t.test('the revocation, ledger and admin token requests are the zod schemas the handlers validate with', async (t) => {
+  const bodies = { RevocationInput, LiftInput, AdminTokenInput }
+  for (const [name, schema] of Object.entries(bodies)) sameObjectSchema(t, name, schemas[name], z.toJSONSchema(schema, { io: 'input' }))
+  t.equal(bodyOf('/v1/revocations', 'post'), '#/components/schemas/RevocationInput')
+  t.equal(bodyOf('/v1/revocations/{id}', 'delete'), '#/components/schemas/LiftInput')
+  t.equal(bodyOf('/v1/admin-tokens', 'post'), '#/components/schemas/AdminTokenInput')
+  t.same(schemas.AdminToken.properties.roles.items.enum, ADMIN_ROLES, 'an AdminToken has the roles there are')
+  sameQuery(t, '/v1/revocations', z.toJSONSchema(RevocationListQuery, { io: 'input' }))
+  sameQuery(t, '/v1/ledger', z.toJSONSchema(LedgerSearchQuery, { io: 'input' }))
 })
 
 t.test('the token request parameters are the ones parsed', async (t) => {
@@ -106,20 +127,15 @@ t.test('the routes served are the routes documented, and real responses match', 
   t.same(validate(schemas.AccessTokenClaims, decodeJwt(token)), [], 'the JWT claims are as documented')
 
   const body = { subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/billing/sa/*`, audiences: ['ledger-api'], owner: 'team-billing' }
-  const created = await app.inject({ method: 'POST', url: '/v1/grants', headers: admin, payload: body })
-  conforms(t, created, '/v1/grants', 'post')
+  const call = adminCaller(t, sts)
+  const created = await call('POST', '/v1/grants', 201, '/v1/grants', body)
   const url = created.headers.location as string
-  const read = await app.inject({ method: 'GET', url, headers: admin })
-  conforms(t, read, '/v1/grants/{id}', 'get')
+  const read = await call('GET', url, 200, '/v1/grants/{id}')
   t.same(read.json(), created.json())
 
-  const page = await app.inject({ method: 'GET', url: '/v1/grants?limit=1', headers: admin })
-  conforms(t, page, '/v1/grants', 'get')
-  const first = page.json() as { grants: { id: string }[]; nextCursor?: string }
+  const first = (await call('GET', '/v1/grants?limit=1', 200, '/v1/grants')).json() as { grants: { id: string }[]; nextCursor?: string }
   t.type(first.nextCursor, 'string', 'a first page of two grants has a nextCursor')
-  const last = await app.inject({ method: 'GET', url: `/v1/grants?limit=1&cursor=${first.nextCursor}`, headers: admin })
-  conforms(t, last, '/v1/grants', 'get')
-  const second = last.json() as { grants: { id: string }[]; nextCursor?: string }
+  const second = (await call('GET', `/v1/grants?limit=1&cursor=${first.nextCursor}`, 200, '/v1/grants')).json() as { grants: { id: string }[]; nextCursor?: string }
   t.equal(second.nextCursor, undefined, 'the last page has no nextCursor')
   t.equal(new Set([...first.grants, ...second.grants].map((g) => g.id)).size, 2, 'the pages hold both grants')
   const filtered = await app.inject({ method: 'GET', url: `/v1/grants?owner=team-billing&subject=${encodeURIComponent(body.subject)}`, headers: admin })
@@ -141,22 +157,17 @@ t.test('the routes served are the routes documented, and real responses match', 
   t.equal(stale.statusCode, 412)
   conforms(t, stale, '/v1/grants/{id}', 'put')
   t.equal((stale.json() as { detail: string }).detail, `grant ${url.split('/').pop()} is at version 2, not the one in If-Match; read it again and retry`)
-  const invalid = await app.inject({ method: 'POST', url: '/v1/grants', headers: admin, payload: { ...body, audiences: [] } })
-  t.equal(invalid.statusCode, 400)
-  conforms(t, invalid, '/v1/grants', 'post')
-  const badQuery = await app.inject({ method: 'GET', url: '/v1/grants?colour=red', headers: admin })
-  conforms(t, badQuery, '/v1/grants', 'get')
+  await call('POST', '/v1/grants', 400, '/v1/grants', { ...body, audiences: [] })
+  const badQuery = await call('GET', '/v1/grants?colour=red', 400, '/v1/grants')
   t.same((badQuery.json() as { errors: unknown }).errors, [{ path: '(query)', message: 'Unrecognized key: "colour"' }], 'an unknown query parameter is at (query)')
 
-  const disabled = await app.inject({ method: 'DELETE', url, headers: admin })
-  conforms(t, disabled, '/v1/grants/{id}', 'delete')
+  const disabled = await call('DELETE', url, 200, '/v1/grants/{id}')
   t.equal((disabled.json() as { enabled: boolean }).enabled, false, 'DELETE disables and returns the grant')
-  const unknown = await app.inject({ method: 'GET', url: '/v1/grants/0b8f3c2e-0000-4000-8000-000000000000', headers: admin })
-  t.equal(unknown.statusCode, 404)
-  conforms(t, unknown, '/v1/grants/{id}', 'get')
-  const anonymous = await app.inject({ method: 'GET', url: '/v1/grants' })
-  t.equal(anonymous.statusCode, 401)
-  conforms(t, anonymous, '/v1/grants', 'get')
+  const audit = await call('GET', `/v1/audit?targetType=grant&targetId=${url.split('/').pop()}`, 200, '/v1/audit')
+  const actions = (audit.json() as { entries: { action: string }[] }).entries.map((e) => e.action)
+  t.same(actions, ['grant.create', 'grant.replace'], 'every grant change is on the audit log (disabling the disabled grant changed nothing)')
+  await call('GET', `/v1/grants/${UNKNOWN_ID}`, 404, '/v1/grants/{id}')
+  await expectAnswer(t, app, { method: 'GET', url: '/v1/grants' }, 401, '/v1/grants')
 })
 
 t.test('without a granted scope the token response has no scope; expires_in sets the lifetime', async (t) => {
@@ -177,9 +188,8 @@ t.test('without a granted scope the token response has no scope; expires_in sets
 })
 
 t.test('the admin API answers 429 as documented, before checking the token', async (t) => {
-  const admin = documentedOperations.filter(([, operation]) => operation.security?.some((s: Node) => 'adminToken' in s))
-  t.equal(admin.length, 5, 'the admin operations')
-  for (const [route, operation] of admin) t.ok(operation.responses['429'], `${route} documents 429`)
+  t.equal(adminOperations.length, 16, 'the admin operations')
+  for (const [route, operation] of adminOperations) t.ok(operation.responses['429'], `${route} documents 429`)
 
   const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 1 } } })
   const guess = await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: { authorization: 'Bearer a-guess-at-the-admin-token' } })
@@ -215,4 +225,91 @@ t.test('each token error comes with the status documented for it', async (t) => 
   const limited = await sts.app.inject(form(valid))
   t.equal(limited.statusCode, 429)
   conforms(t, limited, '/oauth2/token', 'post')
+})
+
+t.test('each admin operation documents the role its route needs', async (t) => {
+  const sts = await startTestService(t)
+  const documented = adminOperations.map(([route]) => route)
+  for (const route of servedRoutes(t, sts.app).filter((r) => r.includes(' /v1/'))) t.ok(documented.includes(route), `${route} is an admin operation`)
+  const allBut = new Map<string, string>()
+  for (const [route, operation] of adminOperations) {
+    const role: string = operation['x-seed-sts-role']
+    t.ok((ADMIN_ROLES as readonly string[]).includes(role), `${route} needs ${role}`)
+    t.ok(String(operation.description).includes(`Role: \`${role}\`.`), `${route} says so in its description`)
+    t.ok(operation.responses['401'] && operation.responses['403'], `${route} documents 401 and 403`)
+    const name = `all-but-${role.replace(':', '.')}`
+    if (!allBut.has(role)) {
+      const created = await sts.app.inject({ method: 'POST', url: '/v1/admin-tokens', headers: sts.admin, payload: { name, roles: ADMIN_ROLES.filter((r) => r !== role) } })
+      allBut.set(role, `Bearer ${(created.json() as { token: string }).token}`)
+    }
+    // A token with every role but the documented one: the refusal names the role the route is configured with.
+    const [method, path] = route.split(' ') as ['GET', string]
+    const refused = await expectAnswer(t, sts.app, { method, url: path.replace('{id}', UNKNOWN_ID), headers: { authorization: allBut.get(role)! } }, 403, path)
+    const said = refused.json() as { detail?: string; error_description?: string }
+    t.equal(said.detail ?? said.error_description, `the admin token ${name} does not have the role ${role}`)
+  }
+})
+
+t.test('revocations, and their stream, answer as documented', async (t) => {
+  const sts = await startTestService(t)
+  const call = adminCaller(t, sts)
+  const subject = { kind: 'subject', value: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/**`, reason: 'credentials leaked' }
+  const created = await call('POST', '/v1/revocations', 201, '/v1/revocations', subject)
+  await call('POST', '/v1/revocations', 200, '/v1/revocations', { ...subject, reason: 'paged twice' })
+  await call('POST', '/v1/revocations', 400, '/v1/revocations', { ...subject, kind: 'token' })
+  await call('POST', '/v1/revocations', 201, '/v1/revocations', { kind: 'source', value: 'k8s:prod:node:node-a', reason: 'node compromised' })
+
+  const url = created.headers.location as string
+  await call('GET', url, 200, '/v1/revocations/{id}')
+  const { nextCursor } = (await call('GET', '/v1/revocations?limit=1', 200, '/v1/revocations')).json() as { nextCursor?: string }
+  t.type(nextCursor, 'string', 'a first page of two revocations has a nextCursor')
+  await call('GET', `/v1/revocations?limit=1&cursor=${nextCursor}`, 200, '/v1/revocations')
+  await call('DELETE', url, 200, '/v1/revocations/{id}', { reason: 'credentials rotated' })
+  await call('DELETE', url, 404, '/v1/revocations/{id}', { reason: 'again' })
+  await call('GET', `/v1/revocations/${UNKNOWN_ID}`, 404, '/v1/revocations/{id}')
+  await call('GET', '/v1/audit?targetType=revocation', 200, '/v1/audit')
+
+  await call('GET', '/v1/revocations/stream?cursor=abc', 400, '/v1/revocations/stream')
+  const address = await sts.app.listen({ host: '127.0.0.1', port: 0 })
+  const stream = await openSse(`${address}/v1/revocations/stream?cursor=0`, sts.admin)
+  t.teardown(() => stream.close())
+  const documented = doc.paths['/v1/revocations/stream'].get.responses['200']
+  t.equal(stream.status, 200)
+  t.ok(stream.headers.get('content-type')?.startsWith(Object.keys(documented.content)[0]!), 'the stream is text/event-stream')
+  t.equal(stream.headers.get('cache-control'), deref(documented.headers['Cache-Control']).schema.const)
+  const event = await stream.next()
+  t.same(validate(schemas.RevocationEvent, event), [], 'an event is as documented')
+  t.same(validate(schemas.RevocationEvent.properties.data.contentSchema, JSON.parse(event.data!)), [], 'its data is a Revocation')
+})
+
+t.test('the ledger, introspection, admin tokens and the audit log answer as documented', async (t) => {
+  const sts = await startTestService(t)
+  const call = adminCaller(t, sts)
+  const request = await validRequest(sts)
+  const tokens = await Promise.all([1, 2].map(async () => ((await sts.app.inject(form(request))).json() as { access_token: string }).access_token))
+  const search = `/v1/ledger?limit=1&subject=${encodeURIComponent(`spiffe://${TRUST_DOMAIN}/k8s/**`)}&audience=ledger-api`
+  const page = (await call('GET', search, 200, '/v1/ledger')).json() as { entries: unknown[]; nextCursor?: string }
+  t.equal(page.entries.length, 1)
+  t.type(page.nextCursor, 'string', 'a first page of two entries has a nextCursor')
+  await call('GET', `${search}&cursor=${page.nextCursor}`, 200, '/v1/ledger')
+  await call('GET', '/v1/ledger?since=2026-11-23T12:00:00Z&until=2026-11-23T11:00:00Z', 400, '/v1/ledger')
+
+  const introspect = (params: Record<string, string>, status: number, authorization = sts.admin.authorization) =>
+    expectAnswer(t, sts.app, { ...form(params), url: '/oauth2/introspect', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization } }, status, '/oauth2/introspect')
+  t.equal(((await introspect({ token: tokens[0]! }, 200)).json() as { active: boolean }).active, true, 'a live token is active')
+  t.same((await introspect({ token: 'a.b.c' }, 200)).json(), { active: false })
+  await introspect({}, 400)
+  await introspect({ token: tokens[0]! }, 401, 'Bearer a-guess')
+
+  const created = await call('POST', '/v1/admin-tokens', 201, '/v1/admin-tokens', { name: 'ledger-resource-server', roles: ['introspect'] })
+  await call('POST', '/v1/admin-tokens', 409, '/v1/admin-tokens', { name: 'ledger-resource-server', roles: ['ledger:read'] })
+  await call('GET', '/v1/admin-tokens', 200, '/v1/admin-tokens')
+  const url = `/v1/admin-tokens/${(created.json() as { adminToken: { id: string } }).adminToken.id}`
+  await call('DELETE', url, 200, '/v1/admin-tokens/{id}')
+  await call('DELETE', url, 404, '/v1/admin-tokens/{id}')
+
+  const audit = (await call('GET', '/v1/audit?limit=2', 200, '/v1/audit')).json() as { entries: { action: string }[]; nextCursor?: string }
+  t.same(audit.entries.map((e) => e.action), ['grant.create', 'admin-token.create'])
+  await call('GET', `/v1/audit?cursor=${audit.nextCursor}`, 200, '/v1/audit')
+  await call('GET', '/v1/audit?targetType=key', 400, '/v1/audit')
 })

@@ -21,6 +21,8 @@ export interface BenchOptions {
   workers: number
   /** Run the service under `node --cpu-prof` and summarise where its time went. */
   cpuProfile: boolean
+  /** Rounds of revoke-on-one-instance, refused-on-the-other; 0 skips the second instance altogether. */
+  revocations: number
 }
 
 export const BENCH_DATABASE = 'sts_bench'
@@ -50,6 +52,7 @@ export function benchOptionsFrom(env: Record<string, string | undefined>): Bench
     ceilingSeconds: number('BENCH_CEILING_SECONDS', 3, false, 0.5),
     workers: number('BENCH_WORKERS', 1, true, 1),
     cpuProfile: env.BENCH_CPU_PROF === '1' || env.BENCH_CPU_PROF === 'true',
+    revocations: number('BENCH_REVOCATIONS', 200, true, 0),
   }
   if (problems.length > 0) throw new BenchOptionsError(`invalid benchmark settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   return options

@@ -4,6 +4,7 @@ import { percentile, type LoadResult } from './load.js'
 import type { CpuSplit, Machine } from './machine.js'
 import type { BenchOptions } from './options.js'
 import type { ProfileSummary } from './profile.js'
+import type { RevocationReach } from './revocation.js'
 
 /** Other programs using more than this (% of one core) make a run's figures unrepresentative. */
 const NOISE_PERCENT = 20
@@ -22,6 +23,8 @@ export interface BenchFigures {
   /** How busy the machine was just before the bench started, in % of one core. */
   busyBefore?: number
   profile?: ProfileSummary
+  /** Absent when BENCH_REVOCATIONS=0. */
+  revocation?: RevocationReach
 }
 
 export function exchangesPerSecond(result: LoadResult): number {
@@ -36,7 +39,7 @@ export function formatSummary(f: BenchFigures): string {
   const lines = [
     `Seed STS benchmark (npm run bench, ${f.date.toISOString().slice(0, 10)})`,
     `machine   ${f.machine.cpuModel}, ${f.machine.cores} cores, Node ${f.machine.node}, ${f.machine.os}; PostgreSQL ${f.ledger.postgresVersion} and Redis ${f.redisVersion} on the same machine`,
-    `workload  ${f.options.serviceAccounts} service accounts, each exchanging its own RS256 projected token for an ES256 access token; ledger on Postgres, revocation check on Redis`,
+    `workload  ${f.options.serviceAccounts} service accounts, each exchanging its own RS256 projected token for an ES256 access token; ledger on Postgres, revocations from Redis (checked in memory)`,
     `load      ${f.options.connections} keep-alive connections for ${fixed(m.elapsedSeconds, 1)} s after a ${f.options.warmupSeconds} s warm-up; the load generator runs on the same machine`,
     `service   ${f.options.workers} worker process${f.options.workers === 1 ? '' : 'es'}: ${thousands(rate)} exchanges/s   p50 ${fixed(percentile(m.latenciesMs, 50), 1)} ms   p99 ${fixed(percentile(m.latenciesMs, 99), 1)} ms   ` +
       `(${thousands(m.ok)} answers 200; non-200: ${nonOk}; no answer: ${noAnswer})`,
@@ -46,6 +49,7 @@ export function formatSummary(f: BenchFigures): string {
       (f.ledger.ok ? 'every issued token is on the ledger, and nothing else' : 'MISMATCH'),
     `cpu       ${formatCpu(f.cpu)}`,
   ]
+  if (f.revocation !== undefined) lines.push(`revocation  ${formatRevocationReach(f.revocation)}`)
   if (f.busyBefore !== undefined && f.cpu !== undefined) {
     // Other programs take CPU from the service, Postgres and the load generator alike: say so.
     const quiet = f.busyBefore < NOISE_PERCENT && f.cpu.other < NOISE_PERCENT
@@ -55,6 +59,18 @@ export function formatSummary(f: BenchFigures): string {
     )
   }
   return lines.join('\n')
+}
+
+/** The issue's figure: from the API's answer on one instance to the first refusal on the other. */
+export function formatRevocationReach(r: RevocationReach): string {
+  const ms = (p: number) => fixed(percentile(r.reachMs, p), 1)
+  return (
+    `reaches the other instance in p50 ${ms(50)} ms, p99 ${ms(99)} ms (max ${ms(100)} ms) over ${thousands(r.rounds)} revocations; ` +
+    `tokens issued after the API answered: ${thousands(r.issuedAfterAnswer)}` +
+    (r.issuedAfterAnswer > 0 ? ` (in ${thousands(r.roundsIssuedAfterAnswer)} rounds)` : '') +
+    // Refused at the first poll: the figure is one exchange's round trip on the other instance, an upper bound.
+    `; refused at the first exchange after the answer in ${thousands(r.refusedAtFirstPoll)} of ${thousands(r.rounds)}`
+  )
 }
 
 export function formatProfile(profile: ProfileSummary): string {

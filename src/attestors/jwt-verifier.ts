@@ -218,7 +218,8 @@ function formatTime(seconds: number): string {
   return Number.isNaN(date.getTime()) ? `${seconds}` : date.toISOString()
 }
 
-function signatureMatches(alg: JwsAlgorithm, key: KeyObject, data: Buffer, signature: Buffer): boolean {
+/** Whether `signature` is `alg`'s signature of `data` under `key`; never throws. */
+export function signatureMatches(alg: JwsAlgorithm, key: KeyObject, data: Buffer, signature: Buffer): boolean {
   const { digest, options } = SCHEMES[alg]
   try {
     return verifySignature(digest, data, { ...options, key }, signature)

@@ -5,7 +5,8 @@ import type { GrantCatalog } from '../grants/grant-catalog.js'
 import { decide, type GrantDecision } from '../grants/grant-matcher.js'
 import type { LedgerStore } from '../ledger/ledger-store.js'
 import type { Clock } from '../lib/clock.js'
-import type { RevocationStore, RevocationTarget } from '../revocation/revocation-store.js'
+import type { RevocationChecker } from '../revocation/revocation-cache.js'
+import type { RevocationTarget } from '../revocation/revocation.js'
 import type { AccessTokenClaims, TokenSigner } from '../tokens/token-signer.js'
 import type { ParsedTokenExchange } from './token-request.js'
 
@@ -16,7 +17,7 @@ export interface AttestationVerifier {
 export interface TokenExchangeDependencies {
   attestors: AttestationVerifier
   grants: GrantCatalog
-  revocations: RevocationStore
+  revocations: RevocationChecker
   ledger: LedgerStore
   signer: TokenSigner
   clock: Clock

@@ -1,3 +1,4 @@
+import type { Actor } from '../audit/audit-log.js'
 import type { Grant } from './grant.js'
 
 /** A grant as the store writes it: everything but what the store itself assigns. */
@@ -10,16 +11,17 @@ export interface GrantPage {
 }
 
 export interface GrantStore {
-  create(draft: GrantDraft, now: Date): Promise<Grant>
+  /** Every change is written with its audit entry, on one transaction. */
+  create(draft: GrantDraft, now: Date, actor: Actor): Promise<Grant>
   get(id: string): Promise<Grant | undefined>
   list(filter: { owner?: string; subject?: string; cursor?: string; limit: number }): Promise<GrantPage>
   /**
    * Replaces a grant if its version is still `expectedVersion`. Answers `undefined` when there is no
    * such grant and `'conflict'` when someone changed it first.
    */
-  replace(id: string, draft: GrantDraft, expectedVersion: number, now: Date): Promise<Grant | undefined | 'conflict'>
+  replace(id: string, draft: GrantDraft, expectedVersion: number, now: Date, actor: Actor): Promise<Grant | undefined | 'conflict'>
   /** Disables a grant; it stays on record so ledger rows keep pointing at it. */
-  disable(id: string, now: Date): Promise<Grant | undefined>
+  disable(id: string, now: Date, actor: Actor): Promise<Grant | undefined>
   /** Enabled grants not expired at `now`: what the exchange matches against. */
   listActive(now: Date): Promise<Grant[]>
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { Queryable } from '../db/database.js'
+import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
+import type { Database, Queryable } from '../db/database.js'
 import { ServiceUnavailableError, ValidationProblem } from '../errors.js'
-import type { Grant } from './grant.js'
+import { grantToJson, type Grant } from './grant.js'
 import type { GrantDraft, GrantPage, GrantStore } from './grant-store.js'
 
 interface GrantRow {
@@ -25,15 +26,21 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** Grants on Postgres or PGlite: the same SQL on both. */
 export class SqlGrantStore implements GrantStore {
-  constructor(private readonly db: Queryable) {}
+  constructor(
+    private readonly db: Database,
+    private readonly audit: SqlAuditLog,
+  ) {}
 
-  async create(draft: GrantDraft, now: Date): Promise<Grant> {
-    const rows = await this.run(
-      `INSERT INTO grants (id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled, version, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) RETURNING ${COLUMNS}`,
-      [randomUUID(), ...draftParams(draft), now],
-    )
-    return toGrant(rows[0]!)
+  async create(draft: GrantDraft, now: Date, actor: Actor): Promise<Grant> {
+    const created = await this.audited(actor, now, 'grant.create', async (tx) => {
+      const rows = await tx.query<GrantRow>(
+        `INSERT INTO grants (id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) RETURNING ${COLUMNS}`,
+        [randomUUID(), ...draftParams(draft), now],
+      )
+      return { before: undefined, after: toGrant(rows[0]!) }
+    })
+    return created!
   }
 
   async get(id: string): Promise<Grant | undefined> {
@@ -66,32 +73,72 @@ export class SqlGrantStore implements GrantStore {
     return rows.length > filter.limit && last ? { grants, nextCursor: encodeCursor(last) } : { grants }
   }
 
-  async replace(id: string, draft: GrantDraft, expectedVersion: number, now: Date): Promise<Grant | undefined | 'conflict'> {
+  async replace(id: string, draft: GrantDraft, expectedVersion: number, now: Date, actor: Actor): Promise<Grant | undefined | 'conflict'> {
     if (!UUID.test(id)) return undefined
-    const rows = await this.run(
-      `UPDATE grants SET subject = $2, conditions = $3, audiences = $4, scopes = $5, max_ttl_seconds = $6, owner = $7,
-         description = $8, expires_at = $9, enabled = $10, version = version + 1, updated_at = $11
-       WHERE id = $1 AND version = $12 RETURNING ${COLUMNS}`,
-      [id, ...draftParams(draft), now, expectedVersion],
-    )
-    if (rows[0]) return toGrant(rows[0])
+    const replaced = await this.audited(actor, now, 'grant.replace', async (tx) => {
+      const before = await lockedGrant(tx, id)
+      if (!before || before.version !== expectedVersion) return { before, after: undefined }
+      const rows = await tx.query<GrantRow>(
+        `UPDATE grants SET subject = $2, conditions = $3, audiences = $4, scopes = $5, max_ttl_seconds = $6, owner = $7,
+           description = $8, expires_at = $9, enabled = $10, version = version + 1, updated_at = $11
+         WHERE id = $1 RETURNING ${COLUMNS}`,
+        [id, ...draftParams(draft), now],
+      )
+      return { before, after: toGrant(rows[0]!) }
+    })
+    if (replaced) return replaced
     return (await this.get(id)) ? 'conflict' : undefined
   }
 
-  async disable(id: string, now: Date): Promise<Grant | undefined> {
+  async disable(id: string, now: Date, actor: Actor): Promise<Grant | undefined> {
     if (!UUID.test(id)) return undefined
-    const rows = await this.run(
-      `UPDATE grants SET enabled = false, version = version + CASE WHEN enabled THEN 1 ELSE 0 END,
-         updated_at = CASE WHEN enabled THEN $2 ELSE updated_at END
-       WHERE id = $1 RETURNING ${COLUMNS}`,
-      [id, now],
-    )
-    return rows[0] && toGrant(rows[0])
+    let unchanged: Grant | undefined
+    const disabled = await this.audited(actor, now, 'grant.disable', async (tx) => {
+      const before = await lockedGrant(tx, id)
+      // Disabling a disabled grant changes nothing, and so writes no audit entry.
+      if (!before || !before.enabled) {
+        unchanged = before
+        return { before, after: undefined }
+      }
+      const rows = await tx.query<GrantRow>(`UPDATE grants SET enabled = false, version = version + 1, updated_at = $2 WHERE id = $1 RETURNING ${COLUMNS}`, [id, now])
+      return { before, after: toGrant(rows[0]!) }
+    })
+    return disabled ?? unchanged
   }
 
   async listActive(now: Date): Promise<Grant[]> {
     const rows = await this.run(`SELECT ${COLUMNS} FROM grants WHERE enabled AND expires_at > $1`, [now])
     return rows.map(toGrant)
+  }
+
+  /** Runs a change and writes its audit entry on the same transaction; no entry when nothing changed. */
+  private async audited(
+    actor: Actor,
+    now: Date,
+    action: string,
+    change: (tx: Queryable) => Promise<{ before: Grant | undefined; after: Grant | undefined }>,
+  ): Promise<Grant | undefined> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const { before, after } = await change(tx)
+        if (after) {
+          await this.audit.record(tx, {
+            at: now,
+            actor: actor.name,
+            action,
+            targetType: 'grant',
+            targetId: after.id,
+            before: before && grantToJson(before),
+            after: grantToJson(after),
+            requestId: actor.requestId,
+          })
+        }
+        return after
+      })
+    } catch (error) {
+      if (error instanceof ValidationProblem) throw error
+      throw new ServiceUnavailableError('the grant store cannot be reached', error)
+    }
   }
 
   private async run(sql: string, params: unknown[]): Promise<GrantRow[]> {
@@ -101,6 +148,11 @@ export class SqlGrantStore implements GrantStore {
       throw new ServiceUnavailableError('the grant store cannot be reached', error)
     }
   }
+}
+
+async function lockedGrant(tx: Queryable, id: string): Promise<Grant | undefined> {
+  const rows = await tx.query<GrantRow>(`SELECT ${COLUMNS} FROM grants WHERE id = $1 FOR UPDATE`, [id])
+  return rows[0] && toGrant(rows[0])
 }
 
 function draftParams(draft: GrantDraft): unknown[] {

@@ -13,6 +13,7 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOp
     issuer: options.issuer,
     token_endpoint: `${options.issuer}/oauth2/token`,
     jwks_uri: `${options.issuer}/.well-known/jwks.json`,
+    introspection_endpoint: `${options.issuer}/oauth2/introspect`,
     grant_types_supported: [TOKEN_EXCHANGE_GRANT],
     // No authorization endpoint: workloads never go through a browser.
     response_types_supported: [],

@@ -20,7 +20,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     const exposed = error instanceof StsError ? error.expose : status < 500
     const message = exposed ? error.message : 'internal server error'
-    if (isOAuthRequest(request)) sendOAuthError(reply, status, oauthCodeOf(error, status), message)
+    if (isOAuthRequest(request)) {
+      const code = oauthCodeOf(error, status)
+      // RFC 6750 section 3: a bearer challenge says what went wrong.
+      if (status === 401 || status === 403) reply.header('www-authenticate', `Bearer error="${code}"`)
+      sendOAuthError(reply, status, code, message)
+    }
     else sendProblem(reply, request, status, error instanceof ProblemError ? error : undefined, message)
   })
 
@@ -38,6 +43,9 @@ function statusOf(error: FastifyError | StsError): number {
 
 function oauthCodeOf(error: FastifyError | StsError, status: number): OAuthErrorCode {
   if (error instanceof OAuthError) return error.error
+  // Bearer authentication of a resource server (introspection), RFC 6750 section 3.1.
+  if (status === 401) return 'invalid_token'
+  if (status === 403) return 'insufficient_scope'
   if (status === 503 || status === 429) return 'temporarily_unavailable'
   return status >= 500 ? 'server_error' : 'invalid_request'
 }

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import type { Database } from '../db/database.js'
 import { ServiceUnavailableError } from '../errors.js'
-import type { RevocationStore } from '../revocation/revocation-store.js'
+import type { RevocationChecker } from '../revocation/revocation-cache.js'
 
 export interface HealthOptions {
   database: Database
-  revocations: RevocationStore
+  revocations: RevocationChecker
 }
 
 /** /healthz: the process answers. /readyz: it can issue tokens (ledger and revocation state reachable). */

@@ -1,4 +1,4 @@
-import type { LedgerEntry, LedgerQuery, LedgerStore } from './ledger-store.js'
+import type { LedgerEntry, LedgerFilter, LedgerPage, LedgerStore } from './ledger-store.js'
 
 /** A store that can write several entries in one statement (one transaction, all or none). */
 export interface BatchLedgerStore extends LedgerStore {
@@ -41,9 +41,12 @@ export class BatchingLedger implements LedgerStore {
     return this.store.get(jti)
   }
 
-  list(query: LedgerQuery): Promise<LedgerEntry[]> {
-    return this.store.list(query)
+  /** Reads go straight to the store: what it answers is what has been committed. */
+  search(filter: LedgerFilter, now: Date): Promise<LedgerPage> {
+    return this.store.search(filter, now)
   }
+
+  /** @deprecated Use `search`. */
 
   private flush(): void {
     this.scheduled = false

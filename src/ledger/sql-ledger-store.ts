@@ -1,7 +1,8 @@
 import type { Queryable } from '../db/database.js'
-import { ServiceUnavailableError } from '../errors.js'
+import { ServiceUnavailableError, ValidationProblem } from '../errors.js'
+import { globToRegExp, isGlob } from '../lib/glob.js'
 import type { BatchLedgerStore } from './batching-ledger.js'
-import type { LedgerEntry, LedgerQuery } from './ledger-store.js'
+import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter, type LedgerPage } from './ledger-store.js'
 
 interface LedgerRow {
   jti: string
@@ -21,6 +22,7 @@ interface LedgerRow {
 
 const COLUMNS =
   'jti, subject, attestor, attestor_kind, attestation_fingerprint, sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id'
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The ledger on Postgres or PGlite: the same SQL on both. */
 export class SqlLedgerStore implements BatchLedgerStore {
@@ -65,20 +67,42 @@ export class SqlLedgerStore implements BatchLedgerStore {
     return rows[0]
   }
 
-  async list(query: LedgerQuery): Promise<LedgerEntry[]> {
+  async search(filter: LedgerFilter, now: Date): Promise<LedgerPage> {
+    if (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > MAX_LEDGER_PAGE) {
+      throw new TypeError(`limit must be a whole number from 1 to ${MAX_LEDGER_PAGE}, not ${filter.limit}`)
+    }
+    const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor)
+    // grant_ids is uuid[]: anything else matches nothing, and sent as is would make the query fail.
+    if (filter.grant !== undefined && !UUID.test(filter.grant)) return { entries: [] }
+
     const where: string[] = []
     const params: unknown[] = []
-    if (query.subject !== undefined) {
-      params.push(query.subject)
-      where.push(`subject = $${params.length}`)
+    const add = (clause: string, ...values: unknown[]) => where.push(clause.replace(/\?/g, () => `$${params.push(values.shift())}`))
+    if (filter.subject !== undefined) {
+      // The glob's own anchored regex, so SQL and src/lib/glob.ts agree (test/ledger/ledger-glob.test.ts
+      // holds them to it). A plain SPIFFE ID stays an equality, which the subject index answers directly.
+      if (isGlob(filter.subject)) add('subject ~ ?', globToRegExp(filter.subject).source)
+      else add('subject = ?', filter.subject)
     }
-    if (query.liveAt !== undefined) {
-      params.push(query.liveAt)
-      where.push(`expires_at > $${params.length}`)
-    }
-    params.push(Math.min(query.limit ?? 100, 1000))
-    const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''
-    return this.read(`SELECT ${COLUMNS} FROM ledger ${filter} ORDER BY issued_at DESC, jti LIMIT $${params.length}`, params)
+    // `@>` rather than `= ANY(...)`: the containment operators are the ones the GIN indexes serve.
+    if (filter.grant !== undefined) add('grant_ids @> ARRAY[?::uuid]', filter.grant)
+    if (filter.source !== undefined) add('sources @> ARRAY[?::text]', filter.source)
+    if (filter.audience !== undefined) add('audience = ?', filter.audience)
+    if (filter.since !== undefined) add('issued_at >= ?', filter.since)
+    if (filter.until !== undefined) add('issued_at < ?', filter.until)
+    if (filter.live === true) add('expires_at > ?', now)
+    if (filter.live === false) add('expires_at <= ?', now)
+    if (after !== undefined) add('(issued_at, jti) < (?, ?)', after.issuedAt, after.jti)
+    params.push(filter.limit + 1)
+
+    const rows = await this.read(
+      `SELECT ${COLUMNS} FROM ledger ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY issued_at DESC, jti DESC LIMIT $${params.length}`,
+      params,
+    )
+    const entries = rows.slice(0, filter.limit)
+    const last = entries[entries.length - 1]
+    return rows.length > filter.limit && last ? { entries, nextCursor: encodeCursor(last) } : { entries }
   }
 
   private async read(sql: string, params: unknown[]): Promise<LedgerEntry[]> {
@@ -108,4 +132,24 @@ function toEntry(row: LedgerRow): LedgerEntry {
     clientAddress: row.client_address,
     requestId: row.request_id,
   }
+}
+
+/**
+ * The position after `entry` in the newest-first order. Milliseconds are exact: every row is written
+ * from a JavaScript Date, so `issued_at` never carries finer precision than the cursor does.
+ */
+function encodeCursor(entry: LedgerEntry): string {
+  return Buffer.from(JSON.stringify([entry.issuedAt.toISOString(), entry.jti])).toString('base64url')
+}
+
+function decodeCursor(cursor: string): { issuedAt: Date; jti: string } {
+  try {
+    const [issuedAt, jti] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
+    const date = new Date(String(issuedAt))
+    const exact = !Number.isNaN(date.getTime()) && date.toISOString() === issuedAt
+    if (exact && typeof jti === 'string' && jti.length > 0 && jti.length <= 256) return { issuedAt: date, jti }
+  } catch {
+    // fall through to the problem below
+  }
+  throw new ValidationProblem('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }])
 }

@@ -1,10 +1,12 @@
 import t from 'tap'
 import type { GrantDraft } from '../../src/grants/grant-store.js'
+import { SqlAuditLog } from '../../src/audit/audit-log.js'
 import { SqlGrantStore } from '../../src/grants/sql-grant-store.js'
 import { BACKENDS } from '../helpers/databases.js'
 
 const T0 = new Date(Date.UTC(2026, 10, 23, 12, 0, 0))
 const later = (ms: number) => new Date(T0.getTime() + ms)
+const ACTOR = { name: 'platform-team', requestId: 'req-1' }
 
 function draft(overrides: Partial<GrantDraft> = {}): GrantDraft {
   return {
@@ -23,33 +25,38 @@ function draft(overrides: Partial<GrantDraft> = {}): GrantDraft {
 
 for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`grant store contract on ${backend}`, async (t) => {
-    const store = new SqlGrantStore(await open(t))
+    const db = await open(t)
+    const audit = new SqlAuditLog(db)
+    const store = new SqlGrantStore(db, audit)
 
     await t.test('create and get round-trip every field', async (t) => {
-      const created = await store.create(draft(), T0)
+      const created = await store.create(draft(), T0, ACTOR)
       t.match(created, { ...draft(), version: 1, createdAt: T0, updatedAt: T0 })
       t.same(await store.get(created.id), created)
       t.equal(await store.get('not-a-uuid'), undefined)
     })
 
     await t.test('replace is optimistic: the expected version must still be current', async (t) => {
-      const created = await store.create(draft(), T0)
-      const replaced = await store.replace(created.id, draft({ scopes: ['ledger:read'] }), 1, later(1000))
+      const created = await store.create(draft(), T0, ACTOR)
+      const replaced = await store.replace(created.id, draft({ scopes: ['ledger:read'] }), 1, later(1000), ACTOR)
       t.match(replaced, { version: 2, scopes: ['ledger:read'], updatedAt: later(1000), createdAt: T0 })
-      t.equal(await store.replace(created.id, draft(), 1, later(2000)), 'conflict')
-      t.equal(await store.replace('00000000-0000-4000-8000-000000000000', draft(), 1, later(2000)), undefined)
+      t.equal(await store.replace(created.id, draft(), 1, later(2000), ACTOR), 'conflict')
+      t.equal(await store.replace('00000000-0000-4000-8000-000000000000', draft(), 1, later(2000), ACTOR), undefined)
     })
 
     await t.test('disable keeps the grant and bumps its version once', async (t) => {
-      const created = await store.create(draft(), T0)
-      t.match(await store.disable(created.id, later(1000)), { enabled: false, version: 2 })
-      t.match(await store.disable(created.id, later(2000)), { enabled: false, version: 2, updatedAt: later(1000) })
+      const created = await store.create(draft(), T0, ACTOR)
+      t.match(await store.disable(created.id, later(1000), ACTOR), { enabled: false, version: 2 })
+      t.match(await store.disable(created.id, later(2000), ACTOR), { enabled: false, version: 2, updatedAt: later(1000) })
+      const entries = await audit.list({ targetType: 'grant', targetId: created.id, limit: 10 })
+      t.same(entries.map((e) => [e.action, e.actor, e.requestId]), [['grant.create', 'platform-team', 'req-1'], ['grant.disable', 'platform-team', 'req-1']], 'one audit entry per change, none for no change')
+      t.match(entries[1], { before: { enabled: true, version: 1 }, after: { enabled: false, version: 2 } })
     })
 
     await t.test('active grants are the enabled, unexpired ones', async (t) => {
       const before = (await store.listActive(later(1000))).map((g) => g.id)
-      const soon = await store.create(draft({ expiresAt: later(10_000) }), T0)
-      const off = await store.create(draft({ enabled: false }), T0)
+      const soon = await store.create(draft({ expiresAt: later(10_000) }), T0, ACTOR)
+      const off = await store.create(draft({ enabled: false }), T0, ACTOR)
       const active = (await store.listActive(later(1000))).map((g) => g.id)
       t.ok(active.includes(soon.id))
       t.notOk(active.includes(off.id))
@@ -60,7 +67,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     await t.test('pages in creation order with a cursor', async (t) => {
       const owner = `owner-${backend}`
       const ids: string[] = []
-      for (let i = 0; i < 3; i++) ids.push((await store.create(draft({ owner }), later(i))).id)
+      for (let i = 0; i < 3; i++) ids.push((await store.create(draft({ owner }), later(i), ACTOR)).id)
       const first = await store.list({ owner, limit: 2 })
       t.same(first.grants.map((g) => g.id), ids.slice(0, 2))
       const second = await store.list({ owner, limit: 2, cursor: first.nextCursor })

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import type { FastifyInstance, HTTPMethods } from 'fastify'
+import type { FastifyInstance, HTTPMethods, InjectOptions, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
 import { parse } from 'yaml'
 
@@ -34,9 +34,13 @@ export function validate(schemaOrRef: Node, value: unknown, path = '$'): string[
   if ('const' in schema && value !== schema.const) problems.push(`${path} is ${JSON.stringify(value)}, not ${JSON.stringify(schema.const)}`)
   if (schema.enum && !schema.enum.includes(value)) problems.push(`${path} is ${JSON.stringify(value)}, not one of ${schema.enum.join(', ')}`)
   const type = Array.isArray(value) ? 'array' : value === null ? 'null' : Number.isInteger(value) ? 'integer' : typeof value
-  // JSON Schema's number includes its integers.
-  if (schema.type && schema.type !== type && !(schema.type === 'number' && type === 'integer')) return [...problems, `${path} is ${type}, not ${schema.type}`]
-  if (schema.format === 'date-time' && Number.isNaN(Date.parse(value as string))) problems.push(`${path} is not a date-time`)
+  // JSON Schema's number includes its integers; `type` may list several, such as [string, 'null'].
+  const types: string[] | undefined = schema.type === undefined ? undefined : [schema.type].flat()
+  if (types && !types.includes(type) && !(types.includes('number') && type === 'integer')) return [...problems, `${path} is ${type}, not ${types.join(' or ')}`]
+  if (typeof value === 'string') {
+    if (schema.format === 'date-time' && Number.isNaN(Date.parse(value))) problems.push(`${path} is not a date-time`)
+    if (schema.pattern && !new RegExp(schema.pattern).test(value)) problems.push(`${path} does not match ${schema.pattern}`)
+  }
   if (Array.isArray(value) && schema.items) value.forEach((item, i) => problems.push(...validate(schema.items, item, `${path}[${i}]`)))
   if (type === 'object') {
     const object = value as Record<string, unknown>
@@ -109,3 +113,27 @@ export const documentedOperations: [string, Node][] = Object.entries(doc.paths a
     .filter((key) => HTTP_METHODS.includes(key))
     .map((method): [string, Node] => [`${method.toUpperCase()} ${path}`, item[method]]),
 )
+
+/** The operations the admin token secures (every `/v1` route), each with its `x-seed-sts-role`. */
+export const adminOperations = documentedOperations.filter(([, operation]) => operation.security?.some((s: Node) => 'adminToken' in s))
+
+/** The `$ref` of an operation's JSON request body. */
+export function bodyOf(path: string, method: string): string {
+  return doc.paths[path][method].requestBody.content['application/json'].schema.$ref
+}
+
+/** The query parameters of `GET path` are the properties of the zod query schema its handler parses. */
+export function sameQuery(t: Test, path: string, fromZod: Node): void {
+  const parameters: Node[] = doc.paths[path].get.parameters.filter((p: Node) => p.in === 'query')
+  t.same(parameters.map((p) => p.name).sort(), Object.keys(fromZod.properties).sort(), `GET ${path}: the query parameters`)
+  for (const p of parameters) t.same(essentials(p.schema), essentials(fromZod.properties[p.name]), `GET ${path} query ${p.name}: types and limits`)
+}
+
+/** Sends a request and checks it is answered with `status`, as the operation at `path` documents. */
+export async function expectAnswer(t: Test, app: FastifyInstance, request: InjectOptions, status: number, path: string): Promise<LightMyRequestResponse> {
+  const response = await app.inject(request)
+  const method = String(request.method ?? 'GET').toLowerCase()
+  t.equal(response.statusCode, status, `${method.toUpperCase()} ${request.url} answers ${status}`)
+  conforms(t, response, path, method)
+  return response
+}

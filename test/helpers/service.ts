@@ -37,6 +37,8 @@ export interface TestServiceOptions {
   keysDir?: string
   config?: Record<string, unknown>
   now?: number
+  /** Share one fake cluster between instances (by default each gets its own). */
+  cluster?: TestCluster
   /** Collects the service's log lines (at info level) instead of discarding them. */
   logLines?: string[]
 }
@@ -45,23 +47,24 @@ export const NOW = Date.UTC(2026, 10, 23, 12, 0, 0)
 
 export async function startTestService(t: Test, options: TestServiceOptions = {}): Promise<TestService> {
   const clock = new FixedClock(options.now ?? NOW)
-  const cluster = await createTestCluster('prod', Math.floor(clock.now() / 1000))
+  const cluster = options.cluster ?? (await createTestCluster('prod', Math.floor(clock.now() / 1000)))
   const keysDir = options.keysDir ?? mkdtempSync(join(tmpdir(), 'sts-keys-'))
   if (!options.keysDir) t.teardown(() => rmSync(keysDir, { recursive: true, force: true }))
   const real = (options.backend ?? 'real') === 'real'
   const databaseUrl = real ? (options.databaseUrl ?? (await freshPostgresDatabase(t))) : undefined
+  const { redis: redisOverrides, ...overrides } = options.config ?? {}
   const config = parseConfig({
     issuer: ISSUER,
     trustDomain: TRUST_DOMAIN,
     audience: STS_AUDIENCE,
     logLevel: options.logLines ? 'info' : 'silent',
     database: databaseUrl ? { url: databaseUrl, poolSize: 5 } : { dataDir: 'memory://' },
-    redis: real ? { url: options.redisUrl ?? REDIS_URL, keyPrefix: options.redisKeyPrefix ?? uniqueRedisPrefix() } : {},
+    redis: real ? { url: options.redisUrl ?? REDIS_URL, keyPrefix: options.redisKeyPrefix ?? uniqueRedisPrefix(), ...(redisOverrides as object) } : {},
     admin: { token: ADMIN_TOKEN },
     keys: { dir: keysDir },
     grants: { cacheTtlMs: 0 },
     attestors: [{ kind: 'kubernetes', name: cluster.name, issuer: cluster.issuer, jwks: cluster.jwks }],
-    ...options.config,
+    ...overrides,
   })
   const lines = options.logLines
   const logger = lines ? createLogger('info', { write: (line: string) => lines.push(line) }) : createLogger('silent')

@@ -52,6 +52,7 @@ t.test('the metadata names what the service supports, and the JWKS only public k
     issuer: 'https://sts.test.example',
     token_endpoint: 'https://sts.test.example/oauth2/token',
     jwks_uri: 'https://sts.test.example/.well-known/jwks.json',
+    introspection_endpoint: 'https://sts.test.example/oauth2/introspect',
     grant_types_supported: [TOKEN_EXCHANGE],
     response_types_supported: [],
     token_endpoint_auth_methods_supported: ['none'],

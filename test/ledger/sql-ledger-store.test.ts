@@ -5,6 +5,7 @@ import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
 import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
 import { BACKENDS } from '../helpers/databases.js'
 
+/** The write side of the ledger; what can be found in it is test/ledger/ledger-search.test.ts. */
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
 
 function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
@@ -42,17 +43,6 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       await ledger.record(recorded)
       await t.rejects(ledger.record({ ...recorded, subject: 'spiffe://example.org/other' }), ServiceUnavailableError)
       t.equal((await ledger.get(recorded.jti))?.subject, recorded.subject)
-    })
-
-    await t.test('listing by subject and liveness, newest first', async (t) => {
-      const subject = 'spiffe://example.org/k8s/prod/ns/search/sa/indexer'
-      const old = entry({ subject, issuedAt: new Date(T0 - 3_600_000), expiresAt: new Date(T0 - 3_300_000) })
-      const live = entry({ subject, issuedAt: new Date(T0), expiresAt: new Date(T0 + 300_000) })
-      await ledger.record(old)
-      await ledger.record(live)
-      t.same((await ledger.list({ subject })).map((e) => e.jti), [live.jti, old.jti])
-      t.same((await ledger.list({ subject, liveAt: new Date(T0 + 1000) })).map((e) => e.jti), [live.jti])
-      t.equal((await ledger.list({ subject, limit: 1 })).length, 1)
     })
   })
 }

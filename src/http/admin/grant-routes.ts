@@ -5,6 +5,7 @@ import { GrantInput, GrantListQuery, GrantReplacement, grantToJson, type Grant }
 import type { GrantCatalog } from '../../grants/grant-catalog.js'
 import type { GrantDraft, GrantStore } from '../../grants/grant-store.js'
 import type { Clock } from '../../lib/clock.js'
+import { actorOf } from './admin-auth.js'
 import { parseOrProblem } from './validation.js'
 
 export interface GrantRoutesOptions {
@@ -25,29 +26,30 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
   // After the rate limit (onRequest), so failed guesses of the admin token count against it, and
   // before the body is parsed, so no unauthenticated body is read.
   app.addHook('preParsing', async (request) => options.authenticate(request))
-  const config = { config: options.routeConfig }
+  const read = { config: { ...options.routeConfig, role: 'grants:read' as const } }
+  const write = { config: { ...options.routeConfig, role: 'grants:write' as const } }
 
-  app.post('/v1/grants', config, async (request, reply) => {
+  app.post('/v1/grants', write, async (request, reply) => {
     const input = parseOrProblem(GrantInput, request.body, 'grant')
     const now = new Date(clock.now())
     const expiresAt = input.expiresAt ? new Date(input.expiresAt) : new Date(now.getTime() + options.defaultLifetimeDays * 86_400_000)
-    const grant = await store.create(draftOf({ ...input, expiresAt }, now), now)
+    const grant = await store.create(draftOf({ ...input, expiresAt }, now), now, actorOf(request))
     catalog.invalidate()
     request.log.info({ grantId: grant.id, subject: grant.subject, owner: grant.owner }, 'grant created')
     return sendGrant(reply.code(201).header('location', `/v1/grants/${grant.id}`), grant)
   })
 
-  app.get('/v1/grants', config, async (request) => {
+  app.get('/v1/grants', read, async (request) => {
     const query = parseOrProblem(GrantListQuery, request.query, 'query')
     const page = await store.list(query)
     return { grants: page.grants.map(grantToJson), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
   })
 
-  app.get('/v1/grants/:id', config, async (request, reply) => {
+  app.get('/v1/grants/:id', read, async (request, reply) => {
     return sendGrant(reply, await mustExist(store.get(idOf(request)), idOf(request)))
   })
 
-  app.put('/v1/grants/:id', config, async (request, reply) => {
+  app.put('/v1/grants/:id', write, async (request, reply) => {
     const id = idOf(request)
     const ifMatch = request.headers['if-match']
     if (ifMatch === undefined) {
@@ -62,7 +64,7 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
       throw new PreconditionFailedProblem(`grant ${id} is at version ${current.version}, not the one in If-Match; read it again and retry`)
     }
     const now = new Date(clock.now())
-    const result = await store.replace(id, draftOf({ ...input, expiresAt: new Date(input.expiresAt) }, now), current.version, now)
+    const result = await store.replace(id, draftOf({ ...input, expiresAt: new Date(input.expiresAt) }, now), current.version, now, actorOf(request))
     if (result === 'conflict') {
       throw new PreconditionFailedProblem(`grant ${id} changed while it was being replaced; read it again and retry`)
     }
@@ -72,9 +74,9 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
     return sendGrant(reply, grant)
   })
 
-  app.delete('/v1/grants/:id', config, async (request, reply) => {
+  app.delete('/v1/grants/:id', write, async (request, reply) => {
     const id = idOf(request)
-    const grant = await mustExist(store.disable(id, new Date(clock.now())), id)
+    const grant = await mustExist(store.disable(id, new Date(clock.now()), actorOf(request)), id)
     catalog.invalidate()
     request.log.info({ grantId: id }, 'grant disabled')
     return sendGrant(reply, grant)

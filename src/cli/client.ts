@@ -1,0 +1,186 @@
+import type { z } from 'zod'
+import type { GrantInput as GrantInputSchema, grantToJson } from '../grants/grant.js'
+import type { ledgerEntryToJson } from '../ledger/ledger-search.js'
+import { REVOCATION_KINDS, type RevocationInput as RevocationInputSchema, type RevocationKind, type revocationToJson } from '../revocation/revocation.js'
+import { ApiError, UnreachableError, type Problem } from './errors.js'
+
+/**
+ * The admin API as the CLI sees it. The wire shapes are the service's own (type-only imports of its
+ * JSON mappers and request schemas), so the CLI cannot drift from what the service sends and accepts.
+ */
+export type Grant = ReturnType<typeof grantToJson>
+/** `POST /v1/grants`: what is left out takes the service's default. */
+export type GrantInput = z.input<typeof GrantInputSchema>
+export { REVOCATION_KINDS }
+export type { RevocationKind }
+export type Revocation = ReturnType<typeof revocationToJson>
+export type RevocationInput = z.input<typeof RevocationInputSchema>
+
+export interface RevocationResult {
+  revocation: Revocation
+  /** Tokens on the ledger, not yet expired, that the revocation now stops. */
+  liveTokensCutOff: number
+  /** True when the target was revoked already: `revocation` is the standing one, unchanged (answered 200). */
+  alreadyRevoked?: boolean
+}
+
+export type LedgerEntry = ReturnType<typeof ledgerEntryToJson>
+
+export interface GrantQuery { owner?: string; subject?: string; limit?: number; cursor?: string }
+export interface RevocationQuery { kind?: RevocationKind; active?: boolean; cursor?: string }
+export interface LedgerQuery {
+  subject?: string
+  grant?: string
+  source?: string
+  audience?: string
+  since?: string
+  until?: string
+  live?: boolean
+  limit?: number
+  cursor?: string
+}
+
+export interface GrantPage { grants: Grant[]; nextCursor?: string }
+export interface RevocationPage { revocations: Revocation[]; nextCursor?: string }
+export interface LedgerPage { entries: LedgerEntry[]; nextCursor?: string }
+
+export type Fetch = typeof globalThis.fetch
+
+export interface AdminClientOptions {
+  /** Without a trailing slash; may include a path prefix. */
+  baseUrl: string
+  token: string
+  timeoutMs: number
+  fetch?: Fetch
+}
+
+type Query = Record<string, string | number | boolean | undefined>
+
+/** A small typed client of the admin API. Errors: ApiError (an answer that refuses), UnreachableError (no answer). */
+export class AdminClient {
+  private readonly fetch: Fetch
+
+  constructor(private readonly options: AdminClientOptions) {
+    this.fetch = options.fetch ?? globalThis.fetch
+  }
+
+  async listGrants(query: GrantQuery): Promise<GrantPage> {
+    return listOf(await this.request('GET', '/v1/grants', { query: { ...query } }), 'grants')
+  }
+
+  async getGrant(id: string): Promise<Grant> {
+    return objectOf(await this.request('GET', `/v1/grants/${encodeURIComponent(id)}`))
+  }
+
+  async createGrant(input: GrantInput): Promise<Grant> {
+    return objectOf(await this.request('POST', '/v1/grants', { body: input }))
+  }
+
+  /** `DELETE /v1/grants/{id}` disables: the grant stays on record. */
+  async disableGrant(id: string): Promise<Grant> {
+    return objectOf(await this.request('DELETE', `/v1/grants/${encodeURIComponent(id)}`))
+  }
+
+  async revoke(input: RevocationInput): Promise<RevocationResult> {
+    return objectOf(await this.request('POST', '/v1/revocations', { body: input }), 'revocation')
+  }
+
+  async listRevocations(query: RevocationQuery): Promise<RevocationPage> {
+    // `active=false` is not "inactive only" to every reader; only ever send the filter when it is on.
+    const { active, ...rest } = query
+    return listOf(await this.request('GET', '/v1/revocations', { query: { ...rest, active: active ? true : undefined } }), 'revocations')
+  }
+
+  async liftRevocation(id: string, reason: string): Promise<{ revocation: Revocation }> {
+    return objectOf(await this.request('DELETE', `/v1/revocations/${encodeURIComponent(id)}`, { body: { reason } }), 'revocation')
+  }
+
+  async listLedger(query: LedgerQuery): Promise<LedgerPage> {
+    const { live, ...rest } = query
+    return listOf(await this.request('GET', '/v1/ledger', { query: { ...rest, live: live ? true : undefined } }), 'entries')
+  }
+
+  private async request(method: string, path: string, { query, body }: { query?: Query; body?: unknown } = {}): Promise<unknown> {
+    const url = new URL(this.options.baseUrl + path)
+    for (const [name, value] of Object.entries(query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value))
+    }
+    const headers: Record<string, string> = { authorization: `Bearer ${this.options.token}`, accept: 'application/json' }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    let response: Response
+    let text: string
+    try {
+      // One deadline for the answer and its body: a service that stalls midway counts as unreachable.
+      const signal = AbortSignal.timeout(this.options.timeoutMs)
+      response = await this.fetch(url, { method, headers, signal, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+      text = await response.text()
+    } catch (error) {
+      throw new UnreachableError(`cannot reach the service at ${this.options.baseUrl} (${describeFetchError(error, this.options.timeoutMs)})`)
+    }
+    const json = parseJson(text)
+    const requestId = response.headers.get('x-request-id') ?? undefined
+    if (!response.ok) throw new ApiError(problemOf(json, response), requestId)
+    if (json === undefined) {
+      throw new ApiError({ status: response.status, detail: `the service answered ${response.status} with a body that is not JSON` }, requestId)
+    }
+    return json
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+/** The answer's problem details; a proxy's HTML error page or an empty body still gets a useful line. */
+function problemOf(json: unknown, response: Response): Problem {
+  const body = isObject(json) ? json : {}
+  const detail = typeof body.detail === 'string' && body.detail !== '' ? body.detail : typeof body.title === 'string' ? body.title : undefined
+  const errors = Array.isArray(body.errors)
+    ? body.errors.filter(isObject).map((e) => ({ path: String(e.path ?? ''), message: String(e.message ?? '') }))
+    : undefined
+  return {
+    ...(typeof body.type === 'string' ? { type: body.type } : {}),
+    ...(typeof body.title === 'string' ? { title: body.title } : {}),
+    status: response.status,
+    detail: detail ?? `the service answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`,
+    ...(typeof body.instance === 'string' ? { instance: body.instance } : {}),
+    ...(errors && errors.length > 0 ? { errors } : {}),
+  }
+}
+
+function describeFetchError(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return `no answer within ${timeoutMs / 1000} s`
+  }
+  const cause = error instanceof Error ? error.cause : undefined
+  // The fetch standard's blocked ports (1, 25, 6000...) are refused before any connection is tried.
+  if (cause instanceof Error && cause.message === 'bad port') return 'fetch refuses to connect to this port: it is on the blocked-port list'
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code
+    return typeof code === 'string' && !cause.message.includes(code) ? `${code}: ${cause.message}` : cause.message
+  }
+  return error instanceof Error ? error.message : String(error)
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The service is trusted to answer its own contract; this only stops an unrelated JSON answer from being printed as empty. */
+function objectOf<T>(json: unknown, key?: string): T {
+  if (!isObject(json) || (key !== undefined && !isObject(json[key]))) {
+    throw new ApiError({ status: 200, detail: `the service answered JSON that is not ${key ? `an object with "${key}"` : 'an object'}` })
+  }
+  return json as T
+}
+
+function listOf<T>(json: unknown, key: string): T {
+  if (!isObject(json) || !Array.isArray(json[key])) {
+    throw new ApiError({ status: 200, detail: `the service answered JSON without a "${key}" list` })
+  }
+  return json as T
+}

@@ -1,0 +1,188 @@
+import type { ParsedArgs } from './args.js'
+import type { Grant, GrantInput } from './client.js'
+import { collect, noteMore, printJson, type Command, type CommandGroup, type Output } from './command.js'
+import { formatTime, joined, renderFields, renderTable, text, yesNo, type Column } from './table.js'
+
+const GRANT_COLUMNS: Column<Grant>[] = [
+  { header: 'ID', value: (g) => g.id },
+  { header: 'ENABLED', value: (g) => yesNo(g.enabled) },
+  { header: 'OWNER', value: (g) => g.owner, max: 24 },
+  { header: 'SUBJECT', value: (g) => g.subject, max: 64, cut: 'middle' },
+  { header: 'AUDIENCES', value: (g) => joined(g.audiences), max: 32 },
+  { header: 'SCOPES', value: (g) => joined(g.scopes), max: 40 },
+  { header: 'TTL', value: (g) => `${g.maxTtlSeconds}s` },
+  { header: 'EXPIRES', value: (g) => formatTime(g.expiresAt) },
+]
+
+/** A grant as `key  value` lines, every field, nothing cut. */
+export function renderGrant(grant: Grant): string {
+  const conditions = Object.entries(grant.conditions ?? {})
+    .map(([name, globs]) => `${name}=${Array.isArray(globs) ? globs.join(',') : globs}`)
+    .join(' ')
+  return renderFields([
+    ['id', grant.id],
+    ['subject', grant.subject],
+    ['conditions', conditions],
+    ['audiences', joined(grant.audiences)],
+    ['scopes', joined(grant.scopes)],
+    ['maxTtlSeconds', text(grant.maxTtlSeconds)],
+    ['owner', grant.owner],
+    ['description', grant.description],
+    ['enabled', text(grant.enabled)],
+    ['expiresAt', formatTime(grant.expiresAt)],
+    ['version', text(grant.version)],
+    ['createdAt', formatTime(grant.createdAt)],
+    ['updatedAt', formatTime(grant.updatedAt)],
+  ])
+}
+
+function printGrant(out: Output, json: boolean, grant: Grant, headline?: string): void {
+  if (json) return printJson(out, grant)
+  out.stdout((headline ? `${headline}\n` : '') + renderGrant(grant))
+}
+
+const list: Command = {
+  name: 'grants list',
+  summary: 'list grants, oldest first',
+  usage: 'grants list [--owner O] [--subject S] [--limit N] [--cursor C] [--all] [--json]',
+  help: `Lists grants in creation order, one page (100 by default) unless --all.
+
+options:
+  --owner O     only grants owned by O
+  --subject S   only grants whose subject pattern is exactly S (not a match against S)
+  --limit N     grants per page (1-500)
+  --cursor C    start at this page (the nextCursor of an earlier --json answer)
+  --all         follow nextCursor and print every page`,
+  options: {
+    owner: { type: 'string' },
+    subject: { type: 'string' },
+    limit: { type: 'string' },
+    cursor: { type: 'string' },
+    all: { type: 'boolean' },
+  },
+  positionals: [],
+  parse(args) {
+    const query = { owner: args.string('owner'), subject: args.string('subject'), limit: args.integer('limit', 1) }
+    const all = args.flag('all')
+    return async ({ client, json, out }) => {
+      const page = await collect(all, args.string('cursor'), async (cursor) => {
+        const answer = await client.listGrants({ ...query, cursor })
+        return { items: answer.grants, ...(answer.nextCursor === undefined ? {} : { nextCursor: answer.nextCursor }), answer }
+      })
+      if (json) return printJson(out, page.answer ?? { grants: page.items })
+      if (page.items.length === 0) out.stderr('no grants\n')
+      else out.stdout(renderTable(GRANT_COLUMNS, page.items))
+      noteMore(out, 'grants', page)
+    }
+  },
+}
+
+const show: Command = {
+  name: 'grants show',
+  summary: 'show one grant',
+  usage: 'grants show <id> [--json]',
+  help: 'Shows every field of one grant.',
+  options: {},
+  positionals: ['id'],
+  parse(args) {
+    const [id] = args.positionals as [string]
+    return async ({ client, json, out }) => printGrant(out, json, await client.getGrant(id))
+  },
+}
+
+const create: Command = {
+  name: 'grants create',
+  summary: 'create a grant',
+  usage:
+    'grants create --subject S --audience A [--audience A2]... [--scope X]... [--max-ttl N] --owner O [--description D] [--expires-at ISO] [--condition name=glob]... [--json]',
+  help: `Creates a grant: workloads whose identity matches S may get tokens for the audiences, with the scopes.
+What is left out takes the service's default (no scopes, max TTL 3600 s, expiry 90 days ahead
+unless the service is configured otherwise).
+
+options:
+  --subject S            a SPIFFE ID or a glob of them, e.g. 'spiffe://example.org/k8s/prod/ns/payments/sa/*'
+  --audience A           an audience the grant gives (repeat for more; at least one)
+  --scope X              a scope the grant gives (repeat for more)
+  --max-ttl N            longest lifetime, in seconds, of a token the grant contributes to
+  --owner O              the team that answers for the grant
+  --description D        why the grant exists
+  --expires-at ISO       when it stops granting, e.g. 2027-02-21T00:00:00Z (or a date)
+  --condition name=glob  a claim of the attestation that must match, e.g. podName='api-*'
+                         (repeat; the same name twice means either glob)`,
+  options: {
+    subject: { type: 'string' },
+    audience: { type: 'string', multiple: true },
+    scope: { type: 'string', multiple: true },
+    'max-ttl': { type: 'string' },
+    owner: { type: 'string' },
+    description: { type: 'string' },
+    'expires-at': { type: 'string' },
+    condition: { type: 'string', multiple: true },
+  },
+  positionals: [],
+  parse(args) {
+    const input: GrantInput = {
+      subject: args.required('subject', 'S'),
+      audiences: args.list('audience'),
+      owner: args.required('owner', 'O'),
+    }
+    if (input.audiences.length === 0) args.problems.push('--audience A is required (repeat it for more audiences)')
+    const scopes = args.list('scope')
+    if (scopes.length > 0) input.scopes = scopes
+    const maxTtl = args.integer('max-ttl', 1)
+    if (maxTtl !== undefined) input.maxTtlSeconds = maxTtl
+    const description = args.string('description')
+    if (description !== undefined) input.description = description
+    const expiresAt = args.timestamp('expires-at')
+    if (expiresAt !== undefined) input.expiresAt = expiresAt
+    const conditions = parseConditions(args)
+    if (conditions !== undefined) input.conditions = conditions
+    return async ({ client, json, out }) => {
+      const grant = await client.createGrant(input)
+      printGrant(out, json, grant, `created grant ${grant.id}`)
+    }
+  },
+}
+
+const disable: Command = {
+  name: 'grants disable',
+  summary: 'disable a grant (it stays on record)',
+  usage: 'grants disable <id> [--json]',
+  help: `Disables a grant: it grants nothing from now on, and stays on record so ledger entries keep
+pointing at it. Tokens already issued stay valid until they expire: to cut them off, also run
+'sts revoke grant <id>'.`,
+  options: {},
+  positionals: ['id'],
+  parse(args) {
+    const [id] = args.positionals as [string]
+    return async ({ client, json, out }) => {
+      const grant = await client.disableGrant(id)
+      if (json) return printJson(out, grant)
+      out.stdout(`disabled grant ${grant.id} (owner ${grant.owner}, subject ${grant.subject})\n`)
+    }
+  },
+}
+
+/** `--condition name=glob`, repeatable; a name given twice collects its globs into a list (any may match). */
+function parseConditions(args: ParsedArgs): Record<string, string | string[]> | undefined {
+  const given = args.list('condition')
+  if (given.length === 0) return undefined
+  const conditions: Record<string, string[]> = {}
+  for (const condition of given) {
+    const at = condition.indexOf('=')
+    const name = condition.slice(0, at)
+    const glob = condition.slice(at + 1)
+    if (at <= 0 || glob === '') {
+      args.problems.push(`--condition must be name=glob, e.g. --condition 'podName=api-*', not ${JSON.stringify(condition)}`)
+      continue
+    }
+    ;(conditions[name] ??= []).push(glob)
+  }
+  return Object.fromEntries(Object.entries(conditions).map(([name, globs]) => [name, globs.length === 1 ? globs[0]! : globs]))
+}
+
+export const grantCommands: CommandGroup = {
+  name: 'grants',
+  summary: 'who may get which tokens',
+  commands: [list, show, create, disable],
+}

@@ -1,0 +1,46 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import { AdminTokenInput, adminTokenToJson } from '../../admin-tokens/admin-token.js'
+import type { AdminTokenStore } from '../../admin-tokens/admin-token-store.js'
+import { NotFoundProblem, ProblemError, ValidationProblem } from '../../errors.js'
+import type { Clock } from '../../lib/clock.js'
+import { actorOf } from './admin-auth.js'
+import { parseOrProblem } from './validation.js'
+
+export interface AdminTokenRoutesOptions {
+  tokens: AdminTokenStore
+  clock: Clock
+  authenticate: (request: FastifyRequest) => Promise<void>
+  routeConfig: Record<string, unknown>
+}
+
+/** /v1/admin-tokens: admin tokens scoped to roles, for resource servers, pipelines and responders. */
+export async function adminTokenRoutes(app: FastifyInstance, options: AdminTokenRoutesOptions): Promise<void> {
+  const { tokens, clock } = options
+  app.addHook('preParsing', async (request) => options.authenticate(request))
+  const config = { config: { ...options.routeConfig, role: 'admin-tokens:write' as const } }
+
+  app.post('/v1/admin-tokens', config, async (request, reply) => {
+    const input = parseOrProblem(AdminTokenInput, request.body, 'admin token')
+    // No token can make a token more powerful than itself.
+    const beyond = input.roles.filter((role) => !request.admin?.roles.has(role))
+    if (beyond.length > 0) throw new ProblemError('Forbidden', `the admin token ${request.admin?.name} cannot grant roles it does not have: ${beyond.join(', ')}`, 403)
+    const now = new Date(clock.now())
+    const expiresAt = input.expiresAt === undefined ? null : new Date(input.expiresAt)
+    if (expiresAt !== null && expiresAt <= now) throw new ValidationProblem('expiresAt must be in the future', [{ path: 'expiresAt', message: 'must be in the future' }])
+    const { token, secret } = await tokens.create({ name: input.name, roles: input.roles, expiresAt }, now, actorOf(request))
+    request.log.info({ adminTokenId: token.id, name: token.name, roles: token.roles }, 'admin token created')
+    // The only time the secret is ever shown: it is not stored, and never logged.
+    return reply.code(201).header('cache-control', 'no-store').send({ adminToken: adminTokenToJson(token), token: secret })
+  })
+
+  app.get('/v1/admin-tokens', config, async () => ({ adminTokens: (await tokens.list()).map(adminTokenToJson) }))
+
+  app.delete('/v1/admin-tokens/:id', config, async (request) => {
+    const { id } = z.object({ id: z.string() }).parse(request.params)
+    const revoked = await tokens.revoke(id, new Date(clock.now()), actorOf(request))
+    if (!revoked) throw new NotFoundProblem(`no usable admin token with id ${id.slice(0, 64)}`)
+    request.log.warn({ adminTokenId: id, name: revoked.name }, 'admin token revoked')
+    return { adminToken: adminTokenToJson(revoked) }
+  })
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import type { SqlAuditLog } from '../../audit/audit-log.js'
+import { parseOrProblem } from './validation.js'
+
+export interface AuditRoutesOptions {
+  audit: SqlAuditLog
+  authenticate: (request: FastifyRequest) => Promise<void>
+  routeConfig: Record<string, unknown>
+}
+
+const AuditQuery = z
+  .object({
+    targetType: z.enum(['grant', 'revocation', 'admin-token']).optional(),
+    targetId: z.string().min(1).max(128).optional(),
+    actor: z.string().min(1).max(128).optional(),
+    cursor: z.string().regex(/^\d{1,18}$/, 'a cursor from an earlier answer').optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
+  .strict()
+
+/** GET /v1/audit: every change made through the admin API, oldest first, who and what, before and after. */
+export async function auditRoutes(app: FastifyInstance, options: AuditRoutesOptions): Promise<void> {
+  app.addHook('preParsing', async (request) => options.authenticate(request))
+  app.get('/v1/audit', { config: { ...options.routeConfig, role: 'audit:read' } }, async (request) => {
+    const query = parseOrProblem(AuditQuery, request.query, 'query')
+    const entries = await options.audit.list({
+      targetType: query.targetType,
+      targetId: query.targetId,
+      actor: query.actor,
+      after: query.cursor === undefined ? undefined : Number(query.cursor),
+      limit: query.limit + 1,
+    })
+    const page = entries.slice(0, query.limit)
+    return {
+      entries: page.map((entry) => ({ ...entry, id: String(entry.id), at: entry.at.toISOString() })),
+      ...(entries.length > query.limit ? { nextCursor: String(page[page.length - 1]!.id) } : {}),
+    }
+  })
+}

@@ -1,0 +1,32 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { ledgerEntryToJson, ledgerFilterOf, LedgerSearchQuery } from '../../ledger/ledger-search.js'
+import type { LedgerStore } from '../../ledger/ledger-store.js'
+import type { Clock } from '../../lib/clock.js'
+import { setOutcome } from '../request-log.js'
+import { parseOrProblem } from './validation.js'
+
+export interface LedgerRoutesOptions {
+  ledger: LedgerStore
+  clock: Clock
+  authenticate: (request: FastifyRequest) => Promise<void>
+  /** Per-route config (the admin rate limit). */
+  routeConfig: Record<string, unknown>
+}
+
+/** The incident view of the ledger: /v1/ledger. Who got which token, when, from which attestation. */
+export async function ledgerRoutes(app: FastifyInstance, options: LedgerRoutesOptions): Promise<void> {
+  const { ledger, clock } = options
+  // After the rate limit (onRequest), so failed guesses of the admin token count against it.
+  app.addHook('preParsing', async (request) => options.authenticate(request))
+  const config = { config: { ...options.routeConfig, role: 'ledger:read' as const } }
+
+  app.get('/v1/ledger', config, async (request) => {
+    const query = parseOrProblem(LedgerSearchQuery, request.query, 'query')
+    const now = new Date(clock.now())
+    const page = await ledger.search(ledgerFilterOf(query), now)
+    // The request log leaves out query strings; who looked for what during an incident is worth keeping.
+    const { cursor: _cursor, ...searched } = query
+    setOutcome(request, { msg: 'ledger searched', query: searched, entries: page.entries.length })
+    return { entries: page.entries.map((entry) => ledgerEntryToJson(entry, now)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
+  })
+}

@@ -1,0 +1,105 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import type { RevocationCache } from '../../revocation/revocation-cache.js'
+import type { RevocationService } from '../../revocation/revocation-service.js'
+import { revocationToJson, type Revocation } from '../../revocation/revocation.js'
+import { parseOrProblem } from './validation.js'
+
+export interface RevocationStreamOptions {
+  service: RevocationService
+  cache: RevocationCache
+  authenticate: (request: FastifyRequest) => Promise<void>
+  routeConfig: Record<string, unknown>
+  /** How often the stream proves it is alive (and re-reads the log, in case a wake-up was missed). */
+  keepAliveMs?: number
+}
+
+const StreamQuery = z.object({ cursor: z.string().regex(/^\d{1,18}$/, 'a cursor from an earlier answer').optional() }).strict()
+const PAGE = 500
+
+/**
+ * GET /v1/revocations/stream: server-sent events, one per change (`revoked` or `lifted`), each with its
+ * cursor as the event id. A client that reconnects with `Last-Event-ID` (or `?cursor=`) gets every
+ * change after it, with no gap: events are read from the durable log in order, and the live feed only
+ * says when to read again.
+ */
+export async function revocationStreamRoute(app: FastifyInstance, options: RevocationStreamOptions): Promise<void> {
+  app.addHook('preParsing', async (request) => options.authenticate(request))
+  const keepAliveMs = options.keepAliveMs ?? 15_000
+
+  app.get('/v1/revocations/stream', { config: { ...options.routeConfig, role: 'revocations:read' } }, async (request, reply) => {
+    const query = parseOrProblem(StreamQuery, request.query, 'query')
+    const lastEventId = request.headers['last-event-id']
+    const resumeFrom = typeof lastEventId === 'string' && /^\d{1,18}$/.test(lastEventId) ? lastEventId : query.cursor
+    // Without a position, the stream starts at the present: read the list first for the past.
+    let position = resumeFrom !== undefined ? Number(resumeFrom) : await options.service.lastPosition()
+
+    reply.hijack()
+    const out = reply.raw
+    out.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      'x-request-id': String(request.id),
+    })
+    out.write(`retry: 1000\n: stream of revocations after ${position}\n\n`)
+
+    let closed = false
+    let reading: Promise<void> | undefined
+    let again = false
+    // A change is announced while its transaction is still committing: the log may not show it yet.
+    let announced = position
+    let retries = 0
+    const send = (revocation: Revocation) => {
+      const event = revocation.liftedAt === null ? 'revoked' : 'lifted'
+      out.write(`id: ${revocation.seq}\nevent: ${event}\ndata: ${JSON.stringify(revocationToJson(revocation))}\n\n`)
+      position = revocation.seq
+    }
+    const readNew = async (): Promise<void> => {
+      for (;;) {
+        const page = await options.service.list({ afterSeq: position, limit: PAGE })
+        if (closed) return
+        page.forEach(send)
+        if (page.length < PAGE) return
+      }
+    }
+    // One read at a time; a wake-up during a read asks for one more pass after it.
+    const wake = (seq?: number) => {
+      if (closed) return
+      if (seq !== undefined) announced = Math.max(announced, seq)
+      if (reading) {
+        again = true
+        return
+      }
+      reading = readNew()
+        .catch((error: unknown) => {
+          request.log.warn({ err: { message: (error as Error).message } }, 'revocation stream cannot read the log; will retry')
+        })
+        .finally(() => {
+          reading = undefined
+          if (again) {
+            again = false
+            wake()
+          } else if (position < announced && retries < 50) {
+            retries++
+            setTimeout(wake, 20).unref()
+          } else {
+            retries = 0
+          }
+        })
+    }
+    const unwatch = options.cache.watch(wake)
+    const timer = setInterval(() => {
+      out.write(': keep-alive\n\n')
+      wake()
+    }, keepAliveMs)
+    // The response's close, not the request's: a request 'closes' as soon as its body has been read.
+    out.on('close', () => {
+      closed = true
+      unwatch()
+      clearInterval(timer)
+    })
+    wake()
+  })
+}

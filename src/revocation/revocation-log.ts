@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto'
+import type { Database, Queryable } from '../db/database.js'
+import { ServiceUnavailableError, StsError } from '../errors.js'
+import type { Revocation, RevocationKind } from './revocation.js'
+
+interface RevocationRow {
+  id: string
+  kind: RevocationKind
+  value: string
+  reason: string
+  created_at: Date
+  created_by: string
+  expires_at: Date | null
+  lifted_at: Date | null
+  lifted_by: string | null
+  lift_reason: string | null
+  seq: string
+}
+
+const COLUMNS = 'id, kind, value, reason, created_at, created_by, expires_at, lifted_at, lifted_by, lift_reason, seq'
+
+export interface RevocationFilter {
+  kind?: RevocationKind
+  value?: string
+  /** true: only those in force at `now`; false: only lifted or expired ones. */
+  active?: boolean
+  /** Only changes after this position. */
+  afterSeq?: number
+  limit: number
+}
+
+/**
+ * The durable record of every revocation (Postgres, or PGlite for a single instance). Writes happen
+ * on a transaction the caller holds, so the audit entry and the distribution to Redis can share it.
+ */
+export class RevocationLog {
+  constructor(private readonly db: Database) {}
+
+  /** A failure of the database itself becomes a ServiceUnavailableError (503); our own errors pass. */
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction(work)
+    } catch (error) {
+      if (error instanceof StsError) throw error
+      throw new ServiceUnavailableError('the revocation log cannot be written', error)
+    }
+  }
+
+  /** The revocation standing for this target, if any (lifted ones do not stand; expired ones still hold the place). */
+  async standing(tx: Queryable, kind: RevocationKind, value: string): Promise<Revocation | undefined> {
+    const rows = await tx.query<RevocationRow>(`SELECT ${COLUMNS} FROM revocations WHERE kind = $1 AND value = $2 AND lifted_at IS NULL`, [kind, value])
+    return rows[0] && toRevocation(rows[0])
+  }
+
+  async insert(tx: Queryable, draft: Omit<Revocation, 'id' | 'seq' | 'liftedAt' | 'liftedBy' | 'liftReason'>): Promise<Revocation> {
+    const rows = await tx.query<RevocationRow>(
+      `INSERT INTO revocations (id, kind, value, reason, created_at, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+      [randomUUID(), draft.kind, draft.value, draft.reason, draft.createdAt, draft.createdBy, draft.expiresAt],
+    )
+    return toRevocation(rows[0]!)
+  }
+
+  /** Lifts a revocation still standing; undefined if there is none with that id or it was lifted already. */
+  async lift(tx: Queryable, id: string, at: Date, by: string, reason: string): Promise<Revocation | undefined> {
+    const rows = await tx.query<RevocationRow>(
+      `UPDATE revocations SET lifted_at = $2, lifted_by = $3, lift_reason = $4, seq = nextval('revocation_seq')
+       WHERE id = $1 AND lifted_at IS NULL RETURNING ${COLUMNS}`,
+      [id, at, by, reason],
+    )
+    return rows[0] && toRevocation(rows[0])
+  }
+
+  /** On `tx` when inside a transaction: PGlite has one connection, and the transaction holds it. */
+  async get(id: string, tx?: Queryable): Promise<Revocation | undefined> {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined
+    if (tx) return (await tx.query<RevocationRow>(`SELECT ${COLUMNS} FROM revocations WHERE id = $1`, [id])).map(toRevocation)[0]
+    const rows = await this.read(`SELECT ${COLUMNS} FROM revocations WHERE id = $1`, [id])
+    return rows[0]
+  }
+
+  /** The position of the latest change, 0 before any. */
+  async lastSeq(): Promise<number> {
+    try {
+      const rows = await this.db.query<{ seq: string }>('SELECT coalesce(max(seq), 0) AS seq FROM revocations')
+      return Number(rows[0]?.seq ?? 0)
+    } catch (error) {
+      throw new ServiceUnavailableError('the revocation log cannot be read', error)
+    }
+  }
+
+  /** Everything in force at `now`: what Redis is rebuilt from. */
+  async listInForce(now: Date): Promise<Revocation[]> {
+    return this.read(`SELECT ${COLUMNS} FROM revocations WHERE lifted_at IS NULL AND (expires_at IS NULL OR expires_at > $1) ORDER BY seq`, [now])
+  }
+
+  /** In the order of their last change, so a poller can resume after the last position it saw. */
+  async list(filter: RevocationFilter, now: Date): Promise<Revocation[]> {
+    const where: string[] = []
+    const params: unknown[] = []
+    const add = (clause: string, ...values: unknown[]) => {
+      let text = clause
+      for (const value of values) {
+        params.push(value)
+        text = text.replace('?', `$${params.length}`)
+      }
+      where.push(text)
+    }
+    if (filter.kind !== undefined) add('kind = ?', filter.kind)
+    if (filter.value !== undefined) add('value = ?', filter.value)
+    if (filter.active === true) add('lifted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)', now)
+    if (filter.active === false) add('(lifted_at IS NOT NULL OR expires_at <= ?)', now)
+    if (filter.afterSeq !== undefined) add('seq > ?', filter.afterSeq)
+    params.push(filter.limit)
+    return this.read(`SELECT ${COLUMNS} FROM revocations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT $${params.length}`, params)
+  }
+
+  private async read(sql: string, params: unknown[]): Promise<Revocation[]> {
+    try {
+      return (await this.db.query<RevocationRow>(sql, params)).map(toRevocation)
+    } catch (error) {
+      throw new ServiceUnavailableError('the revocation log cannot be read', error)
+    }
+  }
+}
+
+function toRevocation(row: RevocationRow): Revocation {
+  return {
+    id: row.id,
+    kind: row.kind,
+    value: row.value,
+    reason: row.reason,
+    createdAt: new Date(row.created_at),
+    createdBy: row.created_by,
+    expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
+    liftedAt: row.lifted_at === null ? null : new Date(row.lifted_at),
+    liftedBy: row.lifted_by,
+    liftReason: row.lift_reason,
+    seq: Number(row.seq),
+  }
+}

@@ -1,0 +1,103 @@
+import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
+import { NotFoundProblem, ValidationProblem } from '../errors.js'
+import type { LiveTokenCounter } from '../ledger/live-tokens.js'
+import type { Clock } from '../lib/clock.js'
+import type { RevocationBus } from './revocation-bus.js'
+import type { RevocationFilter, RevocationLog } from './revocation-log.js'
+import { inForce, revocationToJson, type Revocation, type RevocationInput } from './revocation.js'
+
+export interface RevocationOutcome {
+  revocation: Revocation
+  /** Unexpired tokens on the ledger that this revocation covers. */
+  liveTokensCutOff: number
+  /** True when the target was already revoked: the standing revocation is answered, nothing new is made. */
+  alreadyRevoked: boolean
+}
+
+/**
+ * Revoking and lifting. The durable row, its audit entry and the publication to every instance
+ * happen together: the Postgres transaction commits only after Redis took the change, so a revocation
+ * is never on record without being in force, nor in force without being on record (short of Postgres
+ * failing at the very commit, when it stays in force: the safe side).
+ */
+export class RevocationService {
+  constructor(
+    private readonly log: RevocationLog,
+    private readonly bus: RevocationBus,
+    private readonly audit: SqlAuditLog,
+    private readonly liveTokens: LiveTokenCounter,
+    private readonly clock: Clock,
+  ) {}
+
+  async revoke(input: RevocationInput, actor: Actor): Promise<RevocationOutcome> {
+    const now = new Date(this.clock.now())
+    const expiresAt = await this.expiryFor(input, now)
+    const attempt = () =>
+      this.log.transaction(async (tx) => {
+        const standing = await this.log.standing(tx, input.kind, input.value)
+        if (standing && inForce(standing, now.getTime())) return { revocation: standing, alreadyRevoked: true }
+        // An expired one no longer stands: it makes room for the new one, on the record like any lift.
+        if (standing) {
+          const expired = (await this.log.lift(tx, standing.id, now, 'seed-sts', 'expired'))!
+          await this.audit.record(tx, entry({ name: 'seed-sts', requestId: actor.requestId }, now, 'revocation.lift', expired, revocationToJson(standing), revocationToJson(expired)))
+          await this.bus.publish(expired)
+        }
+        const revocation = await this.log.insert(tx, { ...input, reason: input.reason, expiresAt, createdAt: now, createdBy: actor.name })
+        await this.audit.record(tx, entry(actor, now, 'revocation.create', revocation, null, revocationToJson(revocation)))
+        await this.bus.publish(revocation)
+        return { revocation, alreadyRevoked: false }
+      })
+    // Two responders revoking the same thing at once: the second finds the first's revocation standing.
+    const outcome = await attempt().catch((error: unknown) => {
+      if (isUniqueViolation(error)) return attempt()
+      throw error
+    })
+    return { ...outcome, liveTokensCutOff: await this.liveTokens.count(outcome.revocation, now) }
+  }
+
+  async lift(id: string, reason: string, actor: Actor): Promise<Revocation> {
+    const now = new Date(this.clock.now())
+    return this.log.transaction(async (tx) => {
+      const before = await this.log.get(id, tx)
+      const lifted = before && (await this.log.lift(tx, id, now, actor.name, reason))
+      if (!lifted || !before) throw new NotFoundProblem(`no standing revocation with id ${id.slice(0, 64)}`)
+      await this.audit.record(tx, entry(actor, now, 'revocation.lift', lifted, revocationToJson(before), revocationToJson(lifted)))
+      await this.bus.publish(lifted)
+      return lifted
+    })
+  }
+
+  async get(id: string): Promise<Revocation> {
+    const revocation = await this.log.get(id)
+    if (!revocation) throw new NotFoundProblem(`no revocation with id ${id.slice(0, 64)}`)
+    return revocation
+  }
+
+  /** The position of the latest change: where a stream of what happens next starts. */
+  lastPosition(): Promise<number> {
+    return this.log.lastSeq()
+  }
+
+  list(filter: RevocationFilter): Promise<Revocation[]> {
+    return this.log.list(filter, new Date(this.clock.now()))
+  }
+
+  /** A token revocation need not outlive the token: it expires with it, unless told otherwise. */
+  private async expiryFor(input: RevocationInput, now: Date): Promise<Date | null> {
+    if (input.expiresAt !== undefined) {
+      const expiresAt = new Date(input.expiresAt)
+      if (expiresAt <= now) throw new ValidationProblem('expiresAt must be in the future', [{ path: 'expiresAt', message: 'must be in the future' }])
+      return expiresAt
+    }
+    return input.kind === 'token' ? ((await this.liveTokens.tokenExpiry(input.value)) ?? null) : null
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const cause = error instanceof Error && 'cause' in error ? error.cause : error
+  return typeof cause === 'object' && cause !== null && (cause as { code?: unknown }).code === '23505'
+}
+
+function entry(actor: Actor, at: Date, action: string, revocation: Revocation, before: unknown, after: unknown) {
+  return { at, actor: actor.name, action, targetType: 'revocation', targetId: revocation.id, before, after, requestId: actor.requestId }
+}

@@ -1,0 +1,136 @@
+import t from 'tap'
+import { NOW, TRUST_DOMAIN } from '../helpers/service.js'
+import { aligned, cells, startCli } from './fixtures/harness.js'
+
+const PAYMENTS = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/*`
+const SEARCH = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/search/sa/indexer`
+const LONG = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/a-namespace-with-a-rather-long-name/sa/the-batch-reconciler`
+const iso = (millis: number) => new Date(millis).toISOString().replace(/\.000Z$/, 'Z')
+
+t.test('grants create prints the grant it created, every field, and the service stored exactly that', async (t) => {
+  const { sts, cli } = await startCli(t)
+  const created = await cli(
+    'grants', 'create',
+    '--subject', PAYMENTS,
+    '--audience', 'ledger-api', '--audience', 'audit-api',
+    '--scope', 'ledger:read', '--scope', 'ledger:write',
+    '--max-ttl', '600',
+    '--owner', 'team-payments',
+    '--description', 'payments reach the ledger',
+    '--expires-at', '2027-01-01T00:00:00Z',
+    '--condition', 'podName=api-*', '--condition', 'nodeName=node-a', '--condition', 'nodeName=node-b',
+  )
+  t.equal(created.code, 0, created.stderr)
+  t.equal(created.stderr, '')
+  const id = /^created grant ([0-9a-f-]{36})\n/.exec(created.stdout)?.[1]
+  t.ok(id, 'the first line names the new grant')
+  t.equal(
+    created.stdout,
+    [
+      `created grant ${id}`,
+      `id             ${id}`,
+      `subject        ${PAYMENTS}`,
+      'conditions     podName=api-* nodeName=node-a,node-b',
+      'audiences      ledger-api,audit-api',
+      'scopes         ledger:read,ledger:write',
+      'maxTtlSeconds  600',
+      'owner          team-payments',
+      'description    payments reach the ledger',
+      'enabled        true',
+      'expiresAt      2027-01-01T00:00:00Z',
+      'version        1',
+      `createdAt      ${iso(NOW)}`,
+      `updatedAt      ${iso(NOW)}`,
+      '',
+    ].join('\n'),
+  )
+  const stored = (await sts.app.inject({ method: 'GET', url: `/v1/grants/${id}`, headers: sts.admin })).json()
+  t.match(stored, {
+    subject: PAYMENTS,
+    conditions: { podName: 'api-*', nodeName: ['node-a', 'node-b'] },
+    audiences: ['ledger-api', 'audit-api'],
+    scopes: ['ledger:read', 'ledger:write'],
+    maxTtlSeconds: 600,
+    owner: 'team-payments',
+    description: 'payments reach the ledger',
+    expiresAt: '2027-01-01T00:00:00.000Z',
+    enabled: true,
+  })
+})
+
+t.test('grants create --json prints the API answer; what is left out takes the service defaults', async (t) => {
+  const { sts, cli } = await startCli(t)
+  const created = await cli('grants', 'create', '--subject', PAYMENTS, '--audience', 'ledger-api', '--owner', 'team-payments', '--json')
+  t.equal(created.code, 0, created.stderr)
+  const grant = JSON.parse(created.stdout)
+  t.same(grant, (await sts.app.inject({ method: 'GET', url: `/v1/grants/${grant.id}`, headers: sts.admin })).json())
+  t.match(grant, { conditions: {}, scopes: [], maxTtlSeconds: 3600, description: '', enabled: true, version: 1 })
+  t.equal(grant.expiresAt, new Date(NOW + 90 * 86_400_000).toISOString())
+  t.ok(created.stdout.endsWith('}\n'), 'one JSON document and a newline')
+})
+
+t.test('grants show, in table and JSON form; grants disable', async (t) => {
+  const { sts, cli, json } = await startCli(t)
+  const grant = await sts.createGrant({ subject: SEARCH, audiences: ['search-api'], owner: 'team-search' })
+
+  const shown = await cli('grants', 'show', grant.id as string)
+  t.equal(shown.code, 0, shown.stderr)
+  t.match(shown.stdout, new RegExp(`^id             ${grant.id}\nsubject        ${SEARCH}\nconditions     -\naudiences      search-api\nscopes         -\n`))
+  t.match(shown.stdout, /\nenabled        true\n/)
+  t.same(await json('grants', 'show', grant.id as string), grant)
+
+  const disabled = await cli('grants', 'disable', grant.id as string)
+  t.equal(disabled.code, 0, disabled.stderr)
+  t.equal(disabled.stdout, `disabled grant ${grant.id} (owner team-search, subject ${SEARCH})\n`)
+  t.match(await json('grants', 'show', grant.id as string), { id: grant.id, enabled: false, version: 2 }, 'it stays on record, disabled')
+  t.match((await cli('grants', 'show', grant.id as string)).stdout, /\nenabled        false\n/)
+
+  const again = await json('grants', 'disable', grant.id as string)
+  t.match(again, { id: grant.id, enabled: false }, '--json prints the disabled grant')
+})
+
+t.test('grants list: an aligned table, filters, JSON, paging with --limit, --cursor and --all', async (t) => {
+  const { sts, cli, json } = await startCli(t)
+  const ids: string[] = []
+  for (const [subject, owner] of [[PAYMENTS, 'team-payments'], [SEARCH, 'team-search'], [LONG, 'team-payments']] as const) {
+    sts.clock.advance(1000)
+    ids.push((await sts.createGrant({ subject, owner, audiences: ['ledger-api'], scopes: ['ledger:read'], maxTtlSeconds: 300 })).id as string)
+  }
+
+  const listed = await cli('grants', 'list')
+  t.equal(listed.code, 0, listed.stderr)
+  t.equal(listed.stderr, '', 'one page holds them all: nothing more to say')
+  t.ok(aligned(listed.stdout), `columns are aligned:\n${listed.stdout}`)
+  t.notMatch(listed.stdout, / \n/, 'no trailing spaces')
+  const rows = cells(listed.stdout)
+  t.same(rows[0], ['ID', 'ENABLED', 'OWNER', 'SUBJECT', 'AUDIENCES', 'SCOPES', 'TTL', 'EXPIRES'])
+  const expires = iso(NOW + 1000 + 90 * 86_400_000)
+  t.same(rows[1], [ids[0], 'yes', 'team-payments', PAYMENTS, 'ledger-api', 'ledger:read', '300s', expires])
+  t.same(rows.map((row) => row[0]), ['ID', ...ids], 'oldest first')
+  const long = rows[3]![3]!
+  t.equal([...long].length, 64, 'a long subject is cut to the column width')
+  t.match(long, /^spiffe:\/\/example\.org\/k8s\/prod\/ns[^…]*…[^…]*\/sa\/the-batch-reconciler$/, 'keeping both ends')
+
+  t.same(cells((await cli('grants', 'list', '--owner', 'team-search')).stdout).map((row) => row[0]), ['ID', ids[1]])
+  t.same(cells((await cli('grants', 'list', '--subject', PAYMENTS)).stdout).map((row) => row[0]), ['ID', ids[0]])
+  const none = await cli('grants', 'list', '--owner', 'team-nobody')
+  t.same(none, { code: 0, stdout: '', stderr: 'no grants\n' })
+
+  const all = await json<{ grants: { id: string }[] }>('grants', 'list')
+  t.same(all, (await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: sts.admin })).json(), '--json is the API answer')
+
+  const firstPage = await cli('grants', 'list', '--limit', '2')
+  t.same(cells(firstPage.stdout).map((row) => row[0]), ['ID', ids[0], ids[1]])
+  const cursor = /^more grants: add --all, or --cursor (\S+)\n$/.exec(firstPage.stderr)?.[1]
+  t.ok(cursor, `says there is more, and how to get it: ${firstPage.stderr}`)
+  const page = await json<{ grants: { id: string }[]; nextCursor?: string }>('grants', 'list', '--limit', '2')
+  t.equal(page.nextCursor, cursor, '--json keeps nextCursor')
+  t.same(cells((await cli('grants', 'list', '--limit', '2', '--cursor', cursor!)).stdout).map((row) => row[0]), ['ID', ids[2]])
+
+  const everything = await cli('grants', 'list', '--limit', '1', '--all')
+  t.equal(everything.stderr, '')
+  t.same(cells(everything.stdout).map((row) => row[0]), ['ID', ...ids], '--all follows nextCursor to the end')
+  const everythingJson = await json<{ grants: { id: string }[]; nextCursor?: string }>('grants', 'list', '--limit', '1', '--all')
+  t.same(everythingJson.grants.map((grant) => grant.id), ids)
+  t.notOk('nextCursor' in everythingJson)
+})

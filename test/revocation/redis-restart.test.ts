@@ -1,0 +1,71 @@
+import { Redis } from 'ioredis'
+import t from 'tap'
+import { createTestCluster } from '../helpers/cluster.js'
+import { startOwnRedis } from '../helpers/redis-server.js'
+import { freshPostgresDatabase, uniqueRedisPrefix } from '../helpers/servers.js'
+import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+
+/** Nothing revoked is forgotten when Redis restarts empty: it is rebuilt from Postgres. */
+t.test('Redis restarting empty: the revocations come back from Postgres, on every instance', async (t) => {
+  const redis = await startOwnRedis(t)
+  const prefix = uniqueRedisPrefix()
+  const shared = { databaseUrl: await freshPostgresDatabase(t), redisUrl: redis.url, redisKeyPrefix: prefix, cluster: await createTestCluster('prod', Math.floor(NOW / 1000)) }
+  const a = await startTestService(t, shared)
+  const b = await startTestService(t, shared)
+  await a.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/**`, audiences: ['ledger-api'], owner: 'team-payments' })
+  const exchange = async (sts: typeof a, namespace: string) =>
+    (
+      await sts.exchange({
+        grant_type: TOKEN_EXCHANGE,
+        subject_token: await shared.cluster.serviceAccountToken({ namespace }),
+        subject_token_type: JWT_TOKEN_TYPE,
+      })
+    ).statusCode
+
+  const revoked = await a.app.inject({
+    method: 'POST',
+    url: '/v1/revocations',
+    headers: a.admin,
+    payload: { kind: 'subject', value: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`, reason: 'leaked' },
+  })
+  t.equal(revoked.statusCode, 201)
+  for (let i = 0; i < 100 && (await exchange(b, 'payments')) !== 400; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+
+  await redis.stop()
+  await redis.start()
+
+  // Both instances reconnect, find Redis empty, and one of them refills it from Postgres.
+  const inspector = new Redis(redis.url)
+  t.teardown(() => inspector.disconnect())
+  let stored: Record<string, string> = {}
+  for (let i = 0; i < 100 && Object.keys(stored).length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    stored = await inspector.hgetall(`${prefix}revocations`)
+  }
+  t.same(Object.keys(stored), [revoked.json().revocation.id], 'the revocation is back in Redis')
+  t.ok(await inspector.get(`${prefix}revocations:ready`), 'marked as rebuilt')
+
+  for (const [name, sts] of [['a', a], ['b', b]] as const) {
+    let current = false
+    for (let i = 0; i < 100 && !current; i++) {
+      current = sts.services.revocations.isCurrent() && (await exchange(sts, 'search')) === 200
+      if (!current) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    t.ok(current, `instance ${name} is back in touch and issues tokens`)
+    t.equal(await exchange(sts, 'payments'), 400, `instance ${name} still refuses the revoked identity`)
+  }
+
+  const second = await b.app.inject({
+    method: 'POST',
+    url: '/v1/revocations',
+    headers: b.admin,
+    payload: { kind: 'source', value: 'k8s:prod:node:node-a', reason: 'node compromised' },
+  })
+  t.equal(second.statusCode, 201)
+  let refused = false
+  for (let i = 0; i < 100 && !refused; i++) {
+    refused = (await exchange(a, 'search')) === 400
+    if (!refused) await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  t.ok(refused, 'revocations made after the restart still reach every instance')
+})

@@ -1,0 +1,78 @@
+import t from 'tap'
+import type { Test } from 'tap'
+import { SqlAuditLog } from '../../src/audit/audit-log.js'
+import type { Database } from '../../src/db/database.js'
+import { LiveTokenCounter } from '../../src/ledger/live-tokens.js'
+import { FixedClock } from '../../src/lib/clock.js'
+import { createLogger } from '../../src/lib/logger.js'
+import { RedisRevocationBus } from '../../src/revocation/redis-revocation-bus.js'
+import { LocalRevocationBus, type RevocationBus } from '../../src/revocation/revocation-bus.js'
+import { RevocationCache } from '../../src/revocation/revocation-cache.js'
+import { RevocationLog } from '../../src/revocation/revocation-log.js'
+import { RevocationService } from '../../src/revocation/revocation-service.js'
+import { BACKENDS } from '../helpers/databases.js'
+import { REDIS_URL, uniqueRedisPrefix } from '../helpers/servers.js'
+
+const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
+const ACTOR = { name: 'responder', requestId: null }
+const api = { kind: 'subject', value: 'spiffe://example.org/k8s/prod/ns/payments/sa/api' } as const
+
+interface Instance {
+  cache: RevocationCache
+  service: RevocationService
+}
+
+type Open = (t: Test, db: Database, clock: FixedClock, prefix: string) => RevocationBus
+
+const BUSES: Record<string, { database: keyof typeof BACKENDS; open: Open }> = {
+  redis: {
+    database: 'postgres',
+    open: (_t, db, clock, prefix) =>
+      new RedisRevocationBus({ url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000, heartbeatMs: 100, maxStalenessMs: 5000 }, new RevocationLog(db), clock, createLogger('silent')),
+  },
+  local: { database: 'pglite', open: (_t, db, clock) => new LocalRevocationBus(new RevocationLog(db), clock) },
+}
+
+async function instance(t: Test, open: Open, db: Database, clock: FixedClock, prefix: string): Promise<Instance> {
+  const bus = open(t, db, clock, prefix)
+  t.teardown(() => bus.close())
+  const cache = new RevocationCache(clock, bus.maxStalenessMs)
+  await bus.start(cache)
+  return { cache, service: new RevocationService(new RevocationLog(db), bus, new SqlAuditLog(db), new LiveTokenCounter(db), clock) }
+}
+
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return true
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  return false
+}
+
+for (const [name, { database, open }] of Object.entries(BUSES)) {
+  t.test(`revocation bus contract on ${name}`, async (t) => {
+    const db = await BACKENDS[database](t)
+    const clock = new FixedClock(T0)
+    const prefix = uniqueRedisPrefix()
+    const a = await instance(t, open, db, clock, prefix)
+
+    t.equal(await a.cache.findRevoked([api]), undefined, 'nothing revoked at first')
+    const { revocation } = await a.service.revoke({ ...api, reason: 'leaked' }, ACTOR)
+    t.ok(await eventually(async () => (await a.cache.findRevoked([api]))?.id === revocation.id), 'a revocation is in force on the instance that made it')
+
+    const timed = await a.service.revoke({ kind: 'source', value: 'k8s:prod', reason: 'for a minute', expiresAt: new Date(T0 + 60_000).toISOString() }, ACTOR)
+    t.ok(await eventually(async () => (await a.cache.findRevoked([{ kind: 'source', value: 'k8s:prod' }])) !== undefined))
+
+    // A later instance (or a restart) loads the set in force from the bus's shared state.
+    const b = await instance(t, open, db, clock, prefix)
+    t.equal((await b.cache.findRevoked([api]))?.id, revocation.id, 'a new instance starts with the revocations in force')
+    clock.advance(60_000)
+    t.equal(await b.cache.findRevoked([{ kind: 'source', value: 'k8s:prod' }]), undefined, 'an expired revocation no longer applies')
+    t.equal(timed.revocation.expiresAt?.getTime(), T0 + 60_000)
+
+    await a.service.lift(revocation.id, 'rotated', ACTOR)
+    t.ok(await eventually(async () => (await a.cache.findRevoked([api])) === undefined), 'a lift applies where it was made')
+    const c = await instance(t, open, db, clock, prefix)
+    t.equal(await c.cache.findRevoked([api]), undefined, 'and a lifted revocation is not loaded again')
+  })
+}
