@@ -25,6 +25,7 @@ import { LocalRevocationBus, type RevocationBus } from './revocation/revocation-
 import { RevocationCache } from './revocation/revocation-cache.js'
 import { RevocationLog } from './revocation/revocation-log.js'
 import { RevocationService } from './revocation/revocation-service.js'
+import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './replay/replay-guard.js'
 import { TokenSigner } from './tokens/token-signer.js'
 
 /** Everything the HTTP layer needs, built once. */
@@ -85,7 +86,10 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const ledger = new BatchingLedger(new SqlLedgerStore(database))
     const grants = new SqlGrantStore(database, audit)
     const grantCatalog = new GrantCatalog(grants, clock, config.grants.cacheTtlMs)
+    const replay = await openReplayGuard(config, clock)
+    closers.push(() => replay.close())
     const exchange = new TokenExchange({
+      replay,
       attestors,
       grants: grantCatalog,
       revocations,
@@ -149,6 +153,18 @@ function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: Re
     'revocations reach this process only: run a single instance, or set REDIS_URL so every instance sees every revocation',
   )
   return new LocalRevocationBus(log, clock)
+}
+
+async function openReplayGuard(config: Config, clock: Clock): Promise<ReplayGuard> {
+  if (!config.redis.url) return new MemoryReplayGuard(clock)
+  const guard = new RedisReplayGuard({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs }, clock)
+  try {
+    await guard.ready()
+  } catch (error) {
+    await guard.close()
+    throw error
+  }
+  return guard
 }
 
 async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {

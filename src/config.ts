@@ -35,6 +35,11 @@ const KubernetesAttestorConfig = z
     jwksCacheSeconds: z.number().int().positive().default(300),
     /** The least time between two fetches of the JWKS prompted by an unknown `kid`. */
     jwksRefreshCooldownSeconds: z.number().int().nonnegative().default(30),
+    /**
+     * Accept each token once only. Off by default: the kubelet hands a pod the same projected token
+     * for most of its hour, and the pod exchanges it again at every refresh.
+     */
+    singleUse: z.boolean().default(false),
   })
   .strict()
   .refine((a) => [a.jwks, a.jwksFile, a.jwksUri].filter((v) => v !== undefined).length === 1, {

@@ -22,6 +22,11 @@ export interface AttestedIdentity {
   sources: AttestationSource[]
   /** When the attestation itself stops being valid, if it says. */
   expiresAt?: Date
+  /**
+   * Present when the attestation may be used once only: `key` names it (e.g. its issuer and `jti`),
+   * and the claim on it is kept `until` the attestation could no longer be accepted anyway.
+   */
+  singleUse?: { key: string; until: Date }
 }
 
 export interface Attestor {

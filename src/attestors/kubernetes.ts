@@ -4,6 +4,7 @@ import type { Clock } from '../lib/clock.js'
 import type { AttestationSource, AttestedIdentity, JwksFetcher, JwtAttestor } from './attestor.js'
 import { RemoteKeySet, StaticKeySet } from './jwks-key-set.js'
 import { JwtVerifier, parseUntrustedJwt, type JwtPayload, type KeyResolver, type UntrustedJwt } from './jwt-verifier.js'
+import { singleUseOf } from './single-use.js'
 import { quoteUntrusted } from './untrusted.js'
 
 /**
@@ -66,7 +67,8 @@ export function createKubernetesAttestor(config: KubernetesAttestorConfig, deps:
     },
     async attestJwt(jwt: UntrustedJwt): Promise<AttestedIdentity> {
       const { payload } = await verifier.verify(jwt, refuseLegacyToken)
-      return toIdentity(payload, config, deps.trustDomain)
+      const identity = toIdentity(payload, config, deps.trustDomain)
+      return config.singleUse ? { ...identity, singleUse: singleUseOf(jwt, payload, config.issuer, deps.skewSeconds) } : identity
     },
   }
 }

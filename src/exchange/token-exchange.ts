@@ -5,6 +5,7 @@ import type { GrantCatalog } from '../grants/grant-catalog.js'
 import { decide, type GrantDecision } from '../grants/grant-matcher.js'
 import type { LedgerStore } from '../ledger/ledger-store.js'
 import type { Clock } from '../lib/clock.js'
+import type { ReplayGuard } from '../replay/replay-guard.js'
 import type { RevocationChecker } from '../revocation/revocation-cache.js'
 import type { RevocationTarget } from '../revocation/revocation.js'
 import type { AccessTokenClaims, TokenSigner } from '../tokens/token-signer.js'
@@ -19,6 +20,7 @@ export interface TokenExchangeDependencies {
   grants: GrantCatalog
   revocations: RevocationChecker
   ledger: LedgerStore
+  replay: ReplayGuard
   signer: TokenSigner
   clock: Clock
   issuer: string
@@ -51,6 +53,7 @@ export class TokenExchange {
 
   async exchange(request: ParsedTokenExchange, context: ExchangeContext): Promise<IssuedToken> {
     const identity = await this.deps.attestors.attest(request.subjectToken)
+    await this.ensureFirstUse(identity)
     const now = this.deps.clock.now()
     const decision = decide(identity, await this.deps.grants.active(), new Date(now), request.audience, request.scopes)
     await this.ensureNotRevoked(identity, decision)
@@ -78,6 +81,14 @@ export class TokenExchange {
       jti: claims.jti,
       subject: identity.subject,
       audience: decision.audience,
+    }
+  }
+
+  /** A single-use attestation is claimed before anything is granted, so a replay gets nothing at all. */
+  private async ensureFirstUse(identity: AttestedIdentity): Promise<void> {
+    if (!identity.singleUse) return
+    if (!(await this.deps.replay.claim(identity.singleUse.key, identity.singleUse.until))) {
+      throw new InvalidGrantError('this attestation was already used: single-use attestations are accepted once')
     }
   }
 

@@ -207,3 +207,21 @@ t.test('the same exchange works on the embedded backends (PGlite, in-process rev
 function decodePayload(token: unknown): Record<string, unknown> {
   return JSON.parse(Buffer.from(String(token).split('.')[1]!, 'base64url').toString('utf8'))
 }
+
+t.test('a cluster configured for single-use tokens accepts each token once', async (t) => {
+  const sts = await startTestService(t)
+  // Reconfigure: the same cluster, single-use on.
+  const single = await startTestService(t, {
+    databaseUrl: sts.databaseUrl,
+    cluster: sts.cluster,
+    config: { attestors: [{ kind: 'kubernetes', name: 'prod', issuer: sts.cluster.issuer, jwks: sts.cluster.jwks, singleUse: true }] },
+  })
+  await single.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], owner: 'team-payments' })
+  const request = { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE }
+  t.equal((await single.exchange(request)).statusCode, 200)
+  t.same((await single.exchange(request)).body, { error: 'invalid_grant', error_description: 'this attestation was already used: single-use attestations are accepted once' })
+  t.equal((await sts.exchange(request)).statusCode, 200, 'a cluster without single use accepts the same token again')
+  const fresh = await sts.cluster.serviceAccountToken({ issuedAt: Math.floor(sts.clock.now() / 1000) - 1 })
+  t.equal((await single.exchange({ ...request, subject_token: fresh })).statusCode, 200, 'a new token is a new attestation')
+  t.equal((await single.services.ledger.search({ limit: 10 }, new Date(single.clock.now()))).entries.length, 3, 'no ledger row for the replay')
+})
