@@ -49,7 +49,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   })
 
   await app.register(healthRoutes, { database: services.database, revocations: services.revocations })
-  await app.register(discoveryRoutes, { issuer: config.issuer, keys: services.keys })
+  await app.register(discoveryRoutes, { issuer: config.issuer, keys: services.keys, subjectTokenTypes: services.attestors.subjectTokenTypes() })
   await app.register(tokenRoute, {
     exchange: services.exchange,
     maxAttestationBytes: config.limits.maxAttestationBytes,

@@ -33,6 +33,11 @@ export interface Attestor {
   readonly name: string
   readonly kind: string
   /**
+   * The `subject_token_type`s it takes, for attestations that are not JWTs (chosen by type, not by
+   * issuer). JWT attestors leave it out.
+   */
+  readonly tokenTypes?: readonly string[]
+  /**
    * Verifies an attestation and returns the identity it proves. Throws InvalidGrantError (with a
    * description safe to show the caller) for anything not acceptable, ServiceUnavailableError when an
    * outside dependency (a JWKS endpoint) cannot be reached and no cached key answers.

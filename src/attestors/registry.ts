@@ -1,20 +1,21 @@
 import { ConfigError, type AttestorConfig } from '../config.js'
-import { InvalidGrantError } from '../errors.js'
-import type { AttestedIdentity, JwtAttestor } from './attestor.js'
+import { InvalidGrantError, InvalidRequestError } from '../errors.js'
+import { JWT_SUBJECT_TOKEN_TYPES } from '../exchange/token-request.js'
+import type { AttestedIdentity, Attestor, JwtAttestor } from './attestor.js'
 import { parseUntrustedJwt, untrustedIssuerOf } from './jwt-verifier.js'
 import { createKubernetesAttestor, type KubernetesAttestorDeps } from './kubernetes.js'
 import { quoteUntrusted } from './untrusted.js'
 
 /**
- * The configured attestors, and the one place that knows which kinds exist. A new kind (GCP, AWS,
- * Azure, GitHub, generic OIDC) is one file exporting a factory plus one line in CATALOG.
+ * The configured attestors, and the one place that knows which kinds exist. A new kind is one file
+ * exporting a factory plus one line in CATALOG.
  */
 
 /** What every attestor may need from the composition root; each kind takes the part it uses. */
 export type AttestorDeps = KubernetesAttestorDeps
 
 type AttestorKind = AttestorConfig['kind']
-type AttestorFactory<K extends AttestorKind> = (config: Extract<AttestorConfig, { kind: K }>, deps: AttestorDeps) => JwtAttestor
+type AttestorFactory<K extends AttestorKind> = (config: Extract<AttestorConfig, { kind: K }>, deps: AttestorDeps) => Attestor
 
 const CATALOG: { readonly [K in AttestorKind]: AttestorFactory<K> } = {
   kubernetes: createKubernetesAttestor,
@@ -23,12 +24,18 @@ const CATALOG: { readonly [K in AttestorKind]: AttestorFactory<K> } = {
 export interface AttestorSummary {
   name: string
   kind: string
-  issuer: string
+  /** The issuer of a JWT attestor, or the token types of another. */
+  accepts: string
 }
 
 export interface AttestorRegistry {
-  /** Verifies a subject token with the attestor configured for its issuer. */
-  attest(subjectToken: string): Promise<AttestedIdentity>
+  /**
+   * Verifies a subject token: a JWT with the attestor configured for its issuer, anything else with
+   * the attestor configured for its token type.
+   */
+  attest(subjectToken: string, subjectTokenType: string): Promise<AttestedIdentity>
+  /** The subject token types the configured attestors take, for discovery. */
+  subjectTokenTypes(): string[]
   /** The configured attestors, for the start-up log line. */
   list(): AttestorSummary[]
 }
@@ -38,31 +45,58 @@ export interface AttestorRegistry {
  * const attestors = createAttestorRegistry(config.attestors, { trustDomain: config.trustDomain,
  *   audience: config.audience, clock: systemClock, skewSeconds: config.clockSkewSeconds,
  *   maxAttestationBytes: config.limits.maxAttestationBytes, fetchJwks: createHttpJwksFetcher(5000) })
- * const identity = await attestors.attest(subjectToken)
+ * const identity = await attestors.attest(subjectToken, 'urn:ietf:params:oauth:token-type:jwt')
  */
 export function createAttestorRegistry(configs: readonly AttestorConfig[], deps: AttestorDeps): AttestorRegistry {
   const byIssuer = new Map<string, JwtAttestor>()
+  const byTokenType = new Map<string, Attestor>()
   for (const config of configs) {
     // Safe: CATALOG's type pairs each kind with the factory for that kind's configuration.
-    const create = CATALOG[config.kind] as (config: AttestorConfig, deps: AttestorDeps) => JwtAttestor
+    const create = CATALOG[config.kind] as (config: AttestorConfig, deps: AttestorDeps) => Attestor
     const attestor = create(config, deps)
-    const taken = byIssuer.get(attestor.issuer)
-    if (taken !== undefined) {
-      throw new ConfigError([`attestor ${attestor.name}: issuer ${JSON.stringify(attestor.issuer)} is already used by attestor ${taken.name}`])
+    if (isJwtAttestor(attestor)) {
+      const taken = byIssuer.get(attestor.issuer)
+      if (taken !== undefined) {
+        throw new ConfigError([`attestor ${attestor.name}: issuer ${JSON.stringify(attestor.issuer)} is already used by attestor ${taken.name}`])
+      }
+      byIssuer.set(attestor.issuer, attestor)
     }
-    byIssuer.set(attestor.issuer, attestor)
+    for (const type of attestor.tokenTypes ?? []) {
+      const taken = byTokenType.get(type)
+      if (taken !== undefined) {
+        throw new ConfigError([`attestor ${attestor.name}: ${type} is already taken by attestor ${taken.name}; list everything it should allow in one attestor`])
+      }
+      byTokenType.set(type, attestor)
+    }
   }
   return {
-    async attest(subjectToken) {
-      // Untrusted: the unverified `iss` only picks which attestor verifies the token, with its own keys.
-      const jwt = parseUntrustedJwt(subjectToken, deps.maxAttestationBytes)
-      const issuer = untrustedIssuerOf(jwt)
-      const attestor = byIssuer.get(issuer)
-      if (attestor === undefined) throw new InvalidGrantError(`no attestor is configured for issuer ${quoteUntrusted(issuer, 100)}`)
-      return attestor.attestJwt(jwt)
+    async attest(subjectToken, subjectTokenType) {
+      if (JWT_SUBJECT_TOKEN_TYPES.includes(subjectTokenType)) {
+        // Untrusted: the unverified `iss` only picks which attestor verifies the token, with its own keys.
+        const jwt = parseUntrustedJwt(subjectToken, deps.maxAttestationBytes)
+        const issuer = untrustedIssuerOf(jwt)
+        const attestor = byIssuer.get(issuer)
+        if (attestor === undefined) throw new InvalidGrantError(`no attestor is configured for issuer ${quoteUntrusted(issuer, 100)}`)
+        return attestor.attestJwt(jwt)
+      }
+      const attestor = byTokenType.get(subjectTokenType)
+      if (attestor === undefined) throw new InvalidRequestError(`no attestor is configured for subject_token_type ${quoteUntrusted(subjectTokenType, 100)}`)
+      return attestor.attest(subjectToken)
+    },
+    subjectTokenTypes() {
+      return [...(byIssuer.size > 0 ? JWT_SUBJECT_TOKEN_TYPES : []), ...byTokenType.keys()]
     },
     list() {
-      return [...byIssuer.values()].map(({ name, kind, issuer }) => ({ name, kind, issuer }))
+      return configs.length === 0
+        ? []
+        : [
+            ...[...byIssuer.values()].map(({ name, kind, issuer }) => ({ name, kind, accepts: issuer })),
+            ...[...new Set(byTokenType.values())].filter((a) => !isJwtAttestor(a)).map((a) => ({ name: a.name, kind: a.kind, accepts: (a.tokenTypes ?? []).join(' ') })),
+          ]
     },
   }
+}
+
+function isJwtAttestor(attestor: Attestor): attestor is JwtAttestor {
+  return 'issuer' in attestor && 'attestJwt' in attestor
 }

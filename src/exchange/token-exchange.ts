@@ -12,7 +12,7 @@ import type { AccessTokenClaims, TokenSigner } from '../tokens/token-signer.js'
 import type { ParsedTokenExchange } from './token-request.js'
 
 export interface AttestationVerifier {
-  attest(attestation: string): Promise<AttestedIdentity>
+  attest(attestation: string, attestationType: string): Promise<AttestedIdentity>
 }
 
 export interface TokenExchangeDependencies {
@@ -52,7 +52,7 @@ export class TokenExchange {
   constructor(private readonly deps: TokenExchangeDependencies) {}
 
   async exchange(request: ParsedTokenExchange, context: ExchangeContext): Promise<IssuedToken> {
-    const identity = await this.deps.attestors.attest(request.subjectToken)
+    const identity = await this.deps.attestors.attest(request.subjectToken, request.subjectTokenType)
     await this.ensureFirstUse(identity)
     const now = this.deps.clock.now()
     const decision = decide(identity, await this.deps.grants.active(), new Date(now), request.audience, request.scopes)

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify'
-import { SUPPORTED_REQUESTED_TOKEN_TYPES, SUPPORTED_SUBJECT_TOKEN_TYPES, TOKEN_EXCHANGE_GRANT } from '../exchange/token-request.js'
+import { SUPPORTED_REQUESTED_TOKEN_TYPES, TOKEN_EXCHANGE_GRANT } from '../exchange/token-request.js'
 import type { KeyStore } from '../keys/key-store.js'
 
 export interface DiscoveryOptions {
   issuer: string
   keys: KeyStore
+  /** The subject token types the configured attestors take. */
+  subjectTokenTypes: string[]
 }
 
 /** RFC 8414 metadata (also at the OpenID path, where most client libraries look) and the JWKS. */
@@ -18,7 +20,7 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOp
     // No authorization endpoint: workloads never go through a browser.
     response_types_supported: [],
     token_endpoint_auth_methods_supported: ['none'],
-    subject_token_types_supported: [...SUPPORTED_SUBJECT_TOKEN_TYPES],
+    subject_token_types_supported: options.subjectTokenTypes,
     requested_token_types_supported: [...SUPPORTED_REQUESTED_TOKEN_TYPES],
     access_token_signing_alg_values_supported: [...new Set(options.keys.publicJwks().keys.map((key) => key.alg))],
   }

@@ -4,6 +4,8 @@ import { createAttestorRegistry } from '../../src/attestors/registry.js'
 import { ConfigError } from '../../src/config.js'
 import { assertRefused, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, k8sClaims, kubernetesConfig, makeKey, signToken } from '../fixtures/attestors/helpers.js'
 
+const JWT = 'urn:ietf:params:oauth:token-type:jwt'
+
 const STAGING = 'https://staging.k8s.example.test'
 const prodKey = await makeKey('ES256', 'prod-1')
 const stagingKey = await makeKey('ES256', 'staging-1')
@@ -16,46 +18,46 @@ const registry = createAttestorRegistry(
 
 t.test('lists the configured attestors', async (t) => {
   t.same(registry.list(), [
-    { name: 'prod', kind: 'kubernetes', issuer: ISSUER },
-    { name: 'staging', kind: 'kubernetes', issuer: STAGING },
+    { name: 'prod', kind: 'kubernetes', accepts: ISSUER },
+    { name: 'staging', kind: 'kubernetes', accepts: STAGING },
   ])
 })
 
 t.test('routes each token to the attestor of its issuer', async (t) => {
-  const prod = await registry.attest(await signToken(prodKey, k8sClaims()))
+  const prod = await registry.attest(await signToken(prodKey, k8sClaims()), JWT)
   t.match(prod, { subject: 'spiffe://example.org/k8s/prod/ns/payments/sa/api', attestor: 'prod', kind: 'kubernetes' })
-  const staging = await registry.attest(await signToken(stagingKey, k8sClaims({ iss: STAGING })))
+  const staging = await registry.attest(await signToken(stagingKey, k8sClaims({ iss: STAGING })), JWT)
   t.match(staging, { subject: 'spiffe://example.org/k8s/staging/ns/payments/sa/api', attestor: 'staging', claims: { issuer: STAGING } })
 })
 
 t.test('the unverified issuer picks the attestor, never the keys', async (t) => {
-  await assertRefused(t, registry.attest(await signToken(stagingKey, k8sClaims())), /^no key with kid "staging-1" is trusted for issuer "https:\/\/k8s.example.test"$/)
-  await assertRefused(t, registry.attest(await signToken(stagingKey, k8sClaims(), { kid: 'prod-1' })), /^the token signature is invalid$/)
+  await assertRefused(t, registry.attest(await signToken(stagingKey, k8sClaims()), JWT), /^no key with kid "staging-1" is trusted for issuer "https:\/\/k8s.example.test"$/)
+  await assertRefused(t, registry.attest(await signToken(stagingKey, k8sClaims(), { kid: 'prod-1' }), JWT), /^the token signature is invalid$/)
 })
 
 t.test('refuses a token from an issuer nobody configured, without fetching anything', async (t) => {
   const before = fetcher.calls.length
-  await assertRefused(t, registry.attest(await signToken(prodKey, k8sClaims({ iss: 'https://evil.test' }))), /^no attestor is configured for issuer "https:\/\/evil.test"$/)
-  const long = await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { iss: `https://${'e'.repeat(2000)}.test` })), /^no attestor is configured for issuer "https:\/\/eeee.*…" \(2013 characters\)$/)
+  await assertRefused(t, registry.attest(await signToken(prodKey, k8sClaims({ iss: 'https://evil.test' })), JWT), /^no attestor is configured for issuer "https:\/\/evil.test"$/)
+  const long = await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { iss: `https://${'e'.repeat(2000)}.test` }), JWT), /^no attestor is configured for issuer "https:\/\/eeee.*…" \(2013 characters\)$/)
   t.ok(long.message.length < 200, 'a long issuer is cut short')
-  await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { sub: 'x' })), /^the token has no issuer \("iss" is \(none\)\)$/)
-  await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { iss: ['a', 'b'] })), /"iss" is \(a list\)/)
+  await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { sub: 'x' }), JWT), /^the token has no issuer \("iss" is \(none\)\)$/)
+  await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { iss: ['a', 'b'] }), JWT), /"iss" is \(a list\)/)
   t.equal(fetcher.calls.length, before, 'no JWKS was fetched')
 })
 
 t.test('refuses what is not a JWT before routing', async (t) => {
-  await assertRefused(t, registry.attest(''), /^the attestation is empty$/)
-  await assertRefused(t, registry.attest('garbage'), /not a JWT/)
-  await assertRefused(t, registry.attest(`${b64('{"alg":"RSA-OAEP","enc":"A256GCM"}')}.a.b.c.d`), /^encrypted tokens \(JWE\) are not accepted$/)
-  await assertRefused(t, registry.attest(`${b64('{}')}.${b64('not json')}.${b64('x')}`), /^the token payload is not valid JSON$/)
-  await assertRefused(t, registry.attest(`${b64('{}')}.${b64('[1]')}.${b64('x')}`), /^the token payload is not a JSON object$/)
-  await assertRefused(t, registry.attest(await signToken(prodKey, k8sClaims({ padding: 'x'.repeat(4096) }))), /^the attestation is larger than 4096 bytes$/)
+  await assertRefused(t, registry.attest('', JWT), /^the attestation is empty$/)
+  await assertRefused(t, registry.attest('garbage', JWT), /not a JWT/)
+  await assertRefused(t, registry.attest(`${b64('{"alg":"RSA-OAEP","enc":"A256GCM"}')}.a.b.c.d`, JWT), /^encrypted tokens \(JWE\) are not accepted$/)
+  await assertRefused(t, registry.attest(`${b64('{}')}.${b64('not json')}.${b64('x')}`, JWT), /^the token payload is not valid JSON$/)
+  await assertRefused(t, registry.attest(`${b64('{}')}.${b64('[1]')}.${b64('x')}`, JWT), /^the token payload is not a JSON object$/)
+  await assertRefused(t, registry.attest(await signToken(prodKey, k8sClaims({ padding: 'x'.repeat(4096) })), JWT), /^the attestation is larger than 4096 bytes$/)
 })
 
 t.test('with no attestors, every token is refused', async (t) => {
   const empty = createAttestorRegistry([], deps)
   t.same(empty.list(), [])
-  await assertRefused(t, empty.attest(await signToken(prodKey, k8sClaims())), /^no attestor is configured for issuer "https:\/\/k8s.example.test"$/)
+  await assertRefused(t, empty.attest(await signToken(prodKey, k8sClaims()), JWT), /^no attestor is configured for issuer "https:\/\/k8s.example.test"$/)
 })
 
 t.test('two attestors cannot share an issuer', async (t) => {
@@ -63,4 +65,11 @@ t.test('two attestors cannot share an issuer', async (t) => {
     () => createAttestorRegistry([kubernetesConfig({ name: 'a', jwks: jwks(prodKey) }), kubernetesConfig({ name: 'b', jwks: jwks(prodKey) })], deps),
     new ConfigError([`attestor b: issuer "${ISSUER}" is already used by attestor a`]),
   )
+})
+
+t.test('a token type no attestor takes is refused as a bad request', async (t) => {
+  const error = await registry.attest('{"pkcs7":"MIAG"}', 'urn:seed-sts:token-type:aws-instance-identity').catch((e: unknown) => e)
+  t.match(error, { error: 'invalid_request', message: 'no attestor is configured for subject_token_type "urn:seed-sts:token-type:aws-instance-identity"' })
+  t.same(registry.subjectTokenTypes(), [JWT, 'urn:ietf:params:oauth:token-type:id_token'])
+  t.same(createAttestorRegistry([], deps).subjectTokenTypes(), [], 'with no attestors, no types')
 })

@@ -24,7 +24,7 @@ t.test('malformed token requests', async (t) => {
       'an unsupported subject_token_type',
       form({ ...valid, subject_token_type: 'urn:ietf:params:oauth:token-type:saml2' }),
       400,
-      { error: 'invalid_request', error_description: 'subject_token_type must be one of urn:ietf:params:oauth:token-type:jwt, urn:ietf:params:oauth:token-type:id_token' },
+      { error: 'invalid_request', error_description: 'subject_token_type must be one of urn:ietf:params:oauth:token-type:jwt, urn:ietf:params:oauth:token-type:id_token, urn:seed-sts:token-type:aws-instance-identity, urn:seed-sts:token-type:azure-attested-data' },
     ],
     ['a parameter sent twice', `${form(valid)}&subject_token=again`, 400, { error: 'invalid_request', error_description: 'subject_token must appear once' }],
     ['two audiences', `${form(valid)}&audience=a&audience=b`, 400, { error: 'invalid_target', error_description: 'one audience per request' }],
@@ -36,6 +36,7 @@ t.test('malformed token requests', async (t) => {
     ['an unknown content type', form(valid), 415, { error: 'invalid_request' }, 'text/plain'],
     ['an empty body', '', 400, { error: 'invalid_request', error_description: 'grant_type is required' }],
     ['garbage for an attestation', form({ ...valid, subject_token: 'not-a-jwt' }), 400, { error: 'invalid_grant' }],
+    ['a known token type no attestor takes', form({ ...valid, subject_token_type: 'urn:seed-sts:token-type:aws-instance-identity' }), 400, { error: 'invalid_request', error_description: 'no attestor is configured for subject_token_type "urn:seed-sts:token-type:aws-instance-identity"' }],
     ['an attestation of another issuer', form({ ...valid, subject_token: forgeIssuer(attestation, 'https://evil.example') }), 400, { error: 'invalid_grant' }],
     ['a tampered attestation', form({ ...valid, subject_token: tamper(attestation) }), 400, { error: 'invalid_grant' }],
   ]

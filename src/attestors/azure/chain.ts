@@ -1,0 +1,98 @@
+import { InvalidGrantError } from '../../errors.js'
+import { quoteUntrusted } from '../untrusted.js'
+import type { CertificateInfo } from './certificates.js'
+
+/**
+ * Chain validation for the certificate that signed attested data, on node:crypto: each link's
+ * signature (`X509Certificate.verify`), names and key identifiers (`checkIssued`, which also wants
+ * keyCertSign when the issuer has a key usage), validity at the given instant, basic constraints and
+ * path length. No revocation check: Microsoft's signer certificates live months, not years, and an
+ * attestation lives hours.
+ *
+ * TRUST BOUNDARY: the signer certificate comes from the (untrusted) envelope; trust starts at the
+ * configured roots, and the chain must pass through a configured intermediate, so a certificate some
+ * other customer of a public root obtained is never enough.
+ */
+
+export interface TrustStore {
+  roots: readonly CertificateInfo[]
+  intermediates: readonly CertificateInfo[]
+}
+
+/** More than Microsoft uses (one) and enough for a cross-signed intermediate (two). */
+const MAX_INTERMEDIATES = 3
+
+/**
+ * Returns the chain `[signer, ...intermediates, root]` or throws InvalidGrantError saying which link
+ * failed.
+ *
+ * @example
+ * const chain = verifyChain(signer, { roots, intermediates }, new Date(clock.now()))
+ */
+export function verifyChain(signer: CertificateInfo, trust: TrustStore, at: Date): CertificateInfo[] {
+  checkUsable(signer, `the signer certificate ${quoteUntrusted(signer.label)}`, at)
+  const issuers = trust.intermediates.filter((ca) => signer.x509.checkIssued(ca.x509))
+  if (issuers.length === 0) {
+    if (signer.x509.checkIssued(signer.x509)) {
+      throw new InvalidGrantError(`the signer certificate ${quoteUntrusted(signer.label)} is self-signed, not issued by a configured Microsoft CA`)
+    }
+    throw new InvalidGrantError(
+      `the signer certificate was issued by ${quoteUntrusted(signer.issuerLabel)}, which is not a configured intermediate ` +
+        '(add that CA certificate to intermediates; see keys/azure/README.md)',
+    )
+  }
+  return firstChain(issuers, (ca) => climb([signer, ca], trust, at))
+}
+
+/** `path` ends with an intermediate that names the certificate before it as issued by it. */
+function climb(path: CertificateInfo[], trust: TrustStore, at: Date): CertificateInfo[] {
+  const ca = path.at(-1)!
+  const child = path.at(-2)!
+  const what = `intermediate ${JSON.stringify(ca.label)}`
+  checkLink(child, ca, what, path.length - 2, at)
+  const roots = trust.roots.filter((root) => ca.x509.checkIssued(root.x509))
+  if (roots.length > 0) {
+    return firstChain(roots, (root) => {
+      checkLink(ca, root, `root ${JSON.stringify(root.label)}`, path.length - 1, at)
+      return [...path, root]
+    })
+  }
+  const next = trust.intermediates.filter((issuer) => !path.includes(issuer) && ca.x509.checkIssued(issuer.x509))
+  if (next.length === 0 || path.length - 1 >= MAX_INTERMEDIATES) {
+    throw new InvalidGrantError(`${what} was issued by ${JSON.stringify(ca.issuerLabel)}, which is not a configured root`)
+  }
+  return firstChain(next, (issuer) => climb([...path, issuer], trust, at))
+}
+
+/** `issuer` signed `child`, is usable at `at`, and may have `intermediatesBelow` intermediates under it. */
+function checkLink(child: CertificateInfo, issuer: CertificateInfo, what: string, intermediatesBelow: number, at: Date): void {
+  if (!child.x509.verify(issuer.x509.publicKey)) {
+    throw new InvalidGrantError(`the signature of ${quoteUntrusted(child.label)} does not verify with the key of ${what}`)
+  }
+  checkUsable(issuer, what, at)
+  if (!issuer.isCa) throw new InvalidGrantError(`${what} is not a CA certificate (basic constraints), so it cannot issue certificates`)
+  if (issuer.pathLength !== undefined && intermediatesBelow > issuer.pathLength) {
+    throw new InvalidGrantError(`${what} allows ${issuer.pathLength} intermediates below it, but the chain has ${intermediatesBelow}`)
+  }
+}
+
+function checkUsable(cert: CertificateInfo, what: string, at: Date): void {
+  if (at < cert.notBefore) throw new InvalidGrantError(`${what} is not valid before ${cert.notBefore.toISOString()}`)
+  if (at > cert.notAfter) throw new InvalidGrantError(`${what} expired at ${cert.notAfter.toISOString()}`)
+  if (cert.unknownCriticalExtensions.length > 0) {
+    throw new InvalidGrantError(`${what} has critical extensions this service does not process (${cert.unknownCriticalExtensions.join(', ').slice(0, 80)})`)
+  }
+}
+
+/** The first candidate that yields a chain; when none does, the first candidate's refusal. */
+function firstChain(candidates: readonly CertificateInfo[], attempt: (candidate: CertificateInfo) => CertificateInfo[]): CertificateInfo[] {
+  let refusal: unknown
+  for (const candidate of candidates) {
+    try {
+      return attempt(candidate)
+    } catch (error) {
+      refusal ??= error
+    }
+  }
+  throw refusal
+}

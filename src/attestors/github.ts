@@ -1,0 +1,157 @@
+import { z } from 'zod'
+import { InvalidGrantError } from '../errors.js'
+import type { AttestationSource, AttestedIdentity, JwtAttestor } from './attestor.js'
+import { parseUntrustedJwt, type JwtPayload, type UntrustedJwt } from './jwt-verifier.js'
+import { AttestorName, checkKeySource, createIssuerVerifier, IssuerUrl, jwtIssuerFields, type JwtAttestorDeps } from './jwt-attestor-config.js'
+import { quoteUntrusted } from './untrusted.js'
+
+/**
+ * GitHub Actions OIDC tokens: what a job with `permissions: id-token: write` gets from
+ * `core.getIDToken(<audience>)`. The identity is the repository:
+ * `spiffe://<trustDomain>/github/<owner>/<repo>`; the workflow, ref, environment and the rest are claims
+ * for grant conditions, under the names GitHub gives them (snake_case, as in GitHub's documentation).
+ *
+ * Owner and repository names can be deleted and registered again by somebody else; their numeric ids
+ * cannot. The allow-list can pin `ownerIds`, and grants can pin `repository_id` / `repository_owner_id`.
+ */
+
+export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com'
+const GITHUB_DOT_COM_TOKEN_HOST = 'token.actions.githubusercontent.com'
+
+/** GitHub logins: letters, digits and "-" (Enterprise Managed Users add "_<shortcode>"). */
+const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/
+const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/
+const NUMERIC_ID = /^[0-9]{1,20}$/
+const JTI = /^[\x21-\x7E]{1,256}$/
+
+const NumericId = z
+  .union([z.string().regex(/^[1-9][0-9]{0,19}$/), z.number().int().positive()], { error: 'must be a numeric GitHub id, e.g. 3963394' })
+  .transform(String)
+
+export const GitHubAttestorConfig = z
+  .object({
+    kind: z.literal('github'),
+    name: AttestorName.default('github'),
+    /** github.com, a github.com enterprise's own issuer (`.../<enterprise>`), or GHES (`https://<host>/_services/token`). */
+    ...jwtIssuerFields(IssuerUrl.default(GITHUB_ISSUER), { algorithms: ['RS256'], maxTokenLifetimeSeconds: 3600 }),
+    /** `repository_owner` values accepted (compared without regard to case, as GitHub does). */
+    owners: z.array(z.string().regex(OWNER, 'must be a GitHub user or organization name')).min(1).optional(),
+    /** `repository_owner_id` values accepted: these survive renames and cannot be re-registered. */
+    ownerIds: z.array(NumericId).min(1).optional(),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    checkKeySource(config, ctx, defaultJwksUri(config.issuer))
+    const host = new URL(config.issuer).hostname
+    if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(host)) {
+      ctx.addIssue({ code: 'custom', path: ['issuer'], message: `the issuer host ${JSON.stringify(host)} must be a DNS name: it becomes part of SPIFFE IDs` })
+    }
+    if (config.owners === undefined && config.ownerIds === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['owners'], message: 'give owners or ownerIds (or both): without them every repository on GitHub could attest' })
+    }
+  })
+export type GitHubAttestorConfig = z.infer<typeof GitHubAttestorConfig>
+
+/** The claims exposed to grant conditions, each under GitHub's own name. */
+export const GITHUB_CLAIMS = [
+  'sub', 'repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'repository_visibility',
+  'ref', 'ref_type', 'ref_protected', 'environment', 'workflow', 'workflow_ref', 'job_workflow_ref', 'job_workflow_sha',
+  'sha', 'event_name', 'actor', 'actor_id', 'run_id', 'run_attempt', 'runner_environment', 'jti',
+] as const
+
+/**
+ * @example
+ * const attestor = createGitHubAttestor(GitHubAttestorConfig.parse({ kind: 'github', ownerIds: ['3963394'] }), deps)
+ * const identity = await attestor.attest(idToken) // in the job: core.getIDToken('seed-sts')
+ * // identity.subject === 'spiffe://example.org/github/qoomon/sandbox', identity.claims.ref === 'refs/heads/main'
+ */
+export function createGitHubAttestor(config: GitHubAttestorConfig, deps: JwtAttestorDeps): JwtAttestor {
+  const verifier = createIssuerVerifier(config, deps, defaultJwksUri(config.issuer))
+  const policy: OwnerPolicy = {
+    owners: config.owners === undefined ? undefined : new Set(config.owners.map((owner) => owner.toLowerCase())),
+    ownerIds: config.ownerIds === undefined ? undefined : new Set(config.ownerIds),
+    // Repositories of one GitHub Enterprise Server are not those of github.com: keep the names apart.
+    instance: instanceOf(config.issuer),
+  }
+  return {
+    name: config.name,
+    kind: 'github',
+    issuer: config.issuer,
+    async attest(attestation: string): Promise<AttestedIdentity> {
+      return this.attestJwt(parseUntrustedJwt(attestation, deps.maxAttestationBytes))
+    },
+    async attestJwt(jwt: UntrustedJwt): Promise<AttestedIdentity> {
+      const { payload } = await verifier.verify(jwt)
+      return toIdentity(payload, config, policy, deps.trustDomain)
+    },
+  }
+}
+
+interface OwnerPolicy {
+  owners: ReadonlySet<string> | undefined
+  ownerIds: ReadonlySet<string> | undefined
+  /** undefined for github.com; the GHES host name otherwise. */
+  instance: string | undefined
+}
+
+/** GitHub publishes each issuer's keys under the issuer (github.com, an enterprise's issuer, GHES alike). */
+function defaultJwksUri(issuer: string): string {
+  return `${issuer.replace(/\/+$/, '')}/.well-known/jwks`
+}
+
+function instanceOf(issuer: string): string | undefined {
+  const host = new URL(issuer).hostname
+  return host === GITHUB_DOT_COM_TOKEN_HOST ? undefined : host
+}
+
+// Below this line the token is verified (GitHub said it), but its names still become part of a SPIFFE
+// ID and source ids: each is checked against what GitHub itself allows.
+
+function toIdentity(payload: JwtPayload, config: GitHubAttestorConfig, policy: OwnerPolicy, trustDomain: string): AttestedIdentity {
+  const owner = required(payload, 'repository_owner', OWNER)
+  const ownerId = required(payload, 'repository_owner_id', NUMERIC_ID)
+  // Each allow-list given must hold: pinning both name and id refuses a re-registered name.
+  if (policy.owners !== undefined && !policy.owners.has(owner.toLowerCase())) {
+    throw new InvalidGrantError(`the repository owner ${JSON.stringify(owner)} is not one of the owners attestor ${JSON.stringify(config.name)} accepts`)
+  }
+  if (policy.ownerIds !== undefined && !policy.ownerIds.has(ownerId)) {
+    throw new InvalidGrantError(`the repository owner id ${JSON.stringify(ownerId)} (${owner}) is not one of the owner ids attestor ${JSON.stringify(config.name)} accepts`)
+  }
+  const repository = required(payload, 'repository', /^[^/]+\/[^/]+$/)
+  const repo = repository.slice(repository.indexOf('/') + 1)
+  if (repository.slice(0, repository.indexOf('/')) !== owner || !REPOSITORY_NAME.test(repo) || repo === '.' || repo === '..') {
+    throw new InvalidGrantError(`the token repository ${quoteUntrusted(repository)} is not a repository of ${JSON.stringify(owner)}`)
+  }
+  const repositoryId = required(payload, 'repository_id', NUMERIC_ID)
+  required(payload, 'jti', JTI)
+
+  const claims: Record<string, string> = {}
+  for (const name of GITHUB_CLAIMS) {
+    const value = payload[name]
+    if (value === undefined) continue
+    if (typeof value !== 'string') throw new InvalidGrantError(`the token claim "${name}" is ${quoteUntrusted(value)}, not a string`)
+    claims[name] = value
+  }
+  const scope = policy.instance === undefined ? 'github' : `github:${policy.instance}`
+  const sources: AttestationSource[] = [
+    { id: `${scope}:${owner}` },
+    { id: `${scope}:repository_owner_id:${ownerId}` },
+    { id: `${scope}:${repository}` },
+    { id: `${scope}:repository_id:${repositoryId}` },
+  ]
+  const path = policy.instance === undefined ? `github/${repository}` : `github/${policy.instance}/${repository}`
+  return {
+    subject: `spiffe://${trustDomain}/${path}`,
+    attestor: config.name,
+    kind: 'github',
+    claims,
+    sources,
+    expiresAt: new Date(payload.exp * 1000),
+  }
+}
+
+function required(payload: JwtPayload, claim: string, form: RegExp): string {
+  const value = payload[claim]
+  if (typeof value !== 'string' || !form.test(value)) throw new InvalidGrantError(`the token claim "${claim}" ${quoteUntrusted(value)} is not valid`)
+  return value
+}

@@ -1,0 +1,134 @@
+import { z } from 'zod'
+import type { JwsAlgorithm as ConfiguredJwsAlgorithm } from '../config.js'
+import { RemoteKeySet, StaticKeySet } from './jwks-key-set.js'
+import { JwtVerifier, type KeyResolver } from './jwt-verifier.js'
+import type { KubernetesAttestorDeps } from './kubernetes.js'
+
+/**
+ * What every attestor of JWTs from an OIDC-style issuer (GCP, GitHub Actions, any OIDC issuer)
+ * configures the same way: the exact issuer, where its keys come from, the algorithms and the longest
+ * token lifetime accepted, and the audience. Each kind adds its own fields and rules on top.
+ *
+ * Its imports from config.ts are types only, so config.ts may import these pieces; but jwks-key-set.ts
+ * takes ConfigError from config.ts at run time, which makes config.ts -> (this module or an attestor)
+ * -> jwks-key-set.ts -> config.ts a cycle until ConfigError lives in a module of its own.
+ */
+
+/** What an attestor of this family needs from the composition root: the Kubernetes attestor's deps. */
+export type JwtAttestorDeps = KubernetesAttestorDeps
+
+/** Asymmetric JWS algorithms only: an HMAC "key" would be a secret the issuer shares with everybody. */
+export const JWS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
+export const JwsAlgorithm = z.enum(JWS_ALGORITHMS)
+export type JwsAlgorithm = z.infer<typeof JwsAlgorithm>
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+// Fails to compile if this list and config.ts's drift apart (until config.ts takes it from here).
+true satisfies Same<JwsAlgorithm, ConfiguredJwsAlgorithm>
+
+const Jwk = z.looseObject({ kty: z.string(), kid: z.string().optional() })
+export const JwksDocument = z.object({ keys: z.array(Jwk).min(1, 'a JWKS needs at least one key') })
+
+/** DNS-1123 label: attestor names appear in source ids and, for some kinds, in SPIFFE IDs. */
+export const AttestorName = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (lowercase letters, digits, "-")')
+
+/** An issuer is compared exactly with `iss`, so it is kept as written (no normalisation). */
+export const IssuerUrl = z.url({ protocol: /^https?$/ })
+
+interface IssuerDefaults {
+  algorithms: [JwsAlgorithm, ...JwsAlgorithm[]]
+  maxTokenLifetimeSeconds: number
+}
+
+/**
+ * The fields every JWT attestor config shares; `issuer` is passed in so a kind can give it a default.
+ *
+ * @example
+ * const GcpAttestorConfig = z.object({ kind: z.literal('gcp'), name: AttestorName.default('gcp'),
+ *   ...jwtIssuerFields(IssuerUrl.default(GOOGLE_ISSUER), { algorithms: ['RS256'], maxTokenLifetimeSeconds: 3600 }) })
+ */
+export function jwtIssuerFields<Issuer extends z.ZodType<string, unknown>>(issuer: Issuer, defaults: IssuerDefaults) {
+  return {
+    issuer,
+    jwks: JwksDocument.optional(),
+    jwksFile: z.string().min(1).optional(),
+    jwksUri: z.url({ protocol: /^https?$/ }).optional(),
+    /** What tokens must be addressed to (`aud`); defaults to the top-level `audience`. */
+    audience: z.string().min(1).optional(),
+    algorithms: z.array(JwsAlgorithm).min(1).default(defaults.algorithms),
+    /** The longest `exp - iat` accepted: a guard against an issuer minting long-lived tokens. */
+    maxTokenLifetimeSeconds: z.number().int().positive().default(defaults.maxTokenLifetimeSeconds),
+    jwksCacheSeconds: z.number().int().positive().default(300),
+    /** The least time between two fetches of the JWKS prompted by an unknown `kid`. */
+    jwksRefreshCooldownSeconds: z.number().int().nonnegative().default(30),
+  }
+}
+
+/** A parsed config with the shared fields. */
+export interface JwtIssuerConfig {
+  name: string
+  issuer: string
+  jwks?: unknown
+  jwksFile?: string | undefined
+  jwksUri?: string | undefined
+  audience?: string | undefined
+  algorithms: readonly JwsAlgorithm[]
+  maxTokenLifetimeSeconds: number
+  jwksCacheSeconds: number
+  jwksRefreshCooldownSeconds: number
+}
+
+type KeySource = Pick<JwtIssuerConfig, 'jwks' | 'jwksFile' | 'jwksUri'>
+
+/**
+ * For `superRefine`: exactly one of jwks, jwksFile and jwksUri, or at most one when the kind has a
+ * default JWKS URI (Google's, GitHub's).
+ */
+export function checkKeySource(config: KeySource, ctx: z.RefinementCtx, defaultJwksUri?: string): void {
+  const given = [config.jwks, config.jwksFile, config.jwksUri].filter((v) => v !== undefined).length
+  if (defaultJwksUri === undefined && given !== 1) {
+    ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of jwks, jwksFile or jwksUri' })
+  } else if (given > 1) {
+    ctx.addIssue({ code: 'custom', path: [], message: 'give at most one of jwks, jwksFile or jwksUri (with none, the issuer\'s published JWKS is fetched)' })
+  }
+}
+
+/**
+ * The verifier for an issuer: its exact `iss`, the audience (the attestor's own, else the service's),
+ * its algorithms and lifetime bound, and keys ONLY from the configuration (inline, file, or the URI
+ * configured or defaulted for the kind), never from anything the token says.
+ */
+export function createIssuerVerifier(config: JwtIssuerConfig, deps: JwtAttestorDeps, defaultJwksUri?: string): JwtVerifier {
+  return new JwtVerifier(
+    {
+      issuer: config.issuer,
+      audience: config.audience ?? deps.audience,
+      algorithms: config.algorithms,
+      maxLifetimeSeconds: config.maxTokenLifetimeSeconds,
+      skewSeconds: deps.skewSeconds,
+      maxBytes: deps.maxAttestationBytes,
+    },
+    keySetFor(config, deps, defaultJwksUri),
+    deps.clock,
+  )
+}
+
+function keySetFor(config: JwtIssuerConfig, deps: JwtAttestorDeps, defaultJwksUri: string | undefined): KeyResolver {
+  if (config.jwks !== undefined) return new StaticKeySet(config.issuer, config.jwks, `attestor ${config.name}: jwks`)
+  if (config.jwksFile !== undefined) return StaticKeySet.fromFile(config.issuer, config.jwksFile, `attestor ${config.name}: jwksFile ${config.jwksFile}`)
+  const uri = config.jwksUri ?? defaultJwksUri
+  // Unreachable after schema validation (checkKeySource): a programming mistake, not a bad token.
+  if (uri === undefined) throw new TypeError(`attestor ${config.name}: no jwks, jwksFile or jwksUri`)
+  return new RemoteKeySet({
+    issuer: config.issuer,
+    uri,
+    fetch: deps.fetchJwks,
+    clock: deps.clock,
+    cacheSeconds: config.jwksCacheSeconds,
+    refreshCooldownSeconds: config.jwksRefreshCooldownSeconds,
+  })
+}
+
+/** A claim that is a JSON object, or undefined. */
+export function objectClaim(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
+}
