@@ -25,6 +25,7 @@ import { LocalRevocationBus, type RevocationBus } from './revocation/revocation-
 import { RevocationCache } from './revocation/revocation-cache.js'
 import { RevocationLog } from './revocation/revocation-log.js'
 import { RevocationService } from './revocation/revocation-service.js'
+import { InstanceRegistrations } from './replay/instance-registrations.js'
 import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './replay/replay-guard.js'
 import { TokenSigner } from './tokens/token-signer.js'
 
@@ -90,6 +91,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     closers.push(() => replay.close())
     const exchange = new TokenExchange({
       replay,
+      registrations: new InstanceRegistrations(database),
       attestors,
       grants: grantCatalog,
       revocations,

@@ -27,6 +27,13 @@ export interface AttestedIdentity {
    * and the claim on it is kept `until` the attestation could no longer be accepted anyway.
    */
   singleUse?: { key: string; until: Date }
+  /**
+   * Present for attestations that never expire (instance identity documents): the instance they name
+   * must be registered, and may attest again only as `mode` allows (see src/replay/instance-registrations.ts).
+   */
+  registration?: { instance: string; nonce?: string; mode: 'nonce' | 'never' | 'always' }
+  /** Present when the attestation may only be presented from this address (e.g. the instance's own IP). */
+  boundAddress?: string
 }
 
 export interface Attestor {

@@ -39,6 +39,8 @@ const ZONE = /^([a-z]+-[a-z]+[0-9]{1,2})-[a-z][a-z0-9]{0,7}$/
 /** RFC 1035 label: what Compute Engine allows for instance names. */
 const INSTANCE_NAME = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/
 const NUMERIC_ID = /^[0-9]{1,20}$/
+/** Service account unique ids are 21 digits today. */
+const ACCOUNT_ID = /^[0-9]{1,32}$/
 const EMAIL = /^[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/
 
 /**
@@ -104,7 +106,7 @@ function toIdentity(payload: JwtPayload, config: GcpAttestorConfig, projects: Re
     instanceId,
     instanceName,
     serviceAccountEmail: required(payload.email, 'service account email', EMAIL),
-    serviceAccountId: required(payload.sub, 'subject (service account id)', NUMERIC_ID),
+    serviceAccountId: required(payload.sub, 'subject (service account id)', ACCOUNT_ID),
   }
   const licenses = gce.license_id
   if (licenses !== undefined) {

@@ -5,6 +5,7 @@ import type { GrantCatalog } from '../grants/grant-catalog.js'
 import { decide, type GrantDecision } from '../grants/grant-matcher.js'
 import type { LedgerStore } from '../ledger/ledger-store.js'
 import type { Clock } from '../lib/clock.js'
+import type { InstanceRegistrations } from '../replay/instance-registrations.js'
 import type { ReplayGuard } from '../replay/replay-guard.js'
 import type { RevocationChecker } from '../revocation/revocation-cache.js'
 import type { RevocationTarget } from '../revocation/revocation.js'
@@ -21,6 +22,7 @@ export interface TokenExchangeDependencies {
   revocations: RevocationChecker
   ledger: LedgerStore
   replay: ReplayGuard
+  registrations: InstanceRegistrations
   signer: TokenSigner
   clock: Clock
   issuer: string
@@ -57,6 +59,7 @@ export class TokenExchange {
     const now = this.deps.clock.now()
     const decision = decide(identity, await this.deps.grants.active(), new Date(now), request.audience, request.scopes)
     await this.ensureNotRevoked(identity, decision)
+    await this.ensureRegistered(identity, context)
     const claims = this.claimsFor(identity, decision, now, request.requestedLifetimeSeconds)
     await this.deps.ledger.record({
       jti: claims.jti,
@@ -90,6 +93,15 @@ export class TokenExchange {
     if (!(await this.deps.replay.claim(identity.singleUse.key, identity.singleUse.until))) {
       throw new InvalidGrantError('this attestation was already used: single-use attestations are accepted once')
     }
+  }
+
+  /** Last before minting, so a refusal for any other reason never uses up an instance's registration. */
+  private async ensureRegistered(identity: AttestedIdentity, context: ExchangeContext): Promise<void> {
+    if (identity.boundAddress !== undefined && identity.boundAddress !== context.clientAddress) {
+      throw new InvalidGrantError(`this attestation is bound to the address ${identity.boundAddress}; the request came from ${context.clientAddress}`)
+    }
+    if (!identity.registration) return
+    await this.deps.registrations.admit({ attestor: identity.attestor, ...identity.registration, clientAddress: context.clientAddress, now: new Date(this.deps.clock.now()) })
   }
 
   private async ensureNotRevoked(identity: AttestedIdentity, decision: GrantDecision): Promise<void> {

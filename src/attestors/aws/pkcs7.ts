@@ -81,7 +81,8 @@ export function verifyPkcs7(der: Uint8Array, profile: Pkcs7Profile, trust: AwsTr
   if (!(signerInfo.sid instanceof pkijs.IssuerAndSerialNumber)) throw refuse('its signer is not named by issuer and serial number')
   const signer = trust.findByIssuerAndSerial(Buffer.from(signerInfo.sid.issuer.valueBeforeDecode), Buffer.from(signerInfo.sid.serialNumber.valueBlock.valueHexView))
   if (signer === undefined) {
-    const serial = Buffer.from(signerInfo.sid.serialNumber.valueBlock.valueHexView).toString('hex').toUpperCase()
+    // As X509Certificate.serialNumber shows it: hex, without the sign byte DER may add.
+    const serial = Buffer.from(signerInfo.sid.serialNumber.valueBlock.valueHexView).toString('hex').toUpperCase().replace(/^(00)+(?=.)/, '')
     throw refuse(`its signer (serial ${serial.slice(0, 40)}) is not a trusted AWS certificate`)
   }
   if (signer.keyType !== profile.keyType || signer.keyBits < profile.minKeyBits) {

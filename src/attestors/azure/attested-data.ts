@@ -66,12 +66,13 @@ export function decodeAttestedDataToken(token: string, maxBytes: number): Buffer
 export function verifyAttestedData(der: Buffer, trust: AttestedDataTrust, at: Date): VerifiedAttestedData {
   const { content, signature, signer } = parseAttestedDataEnvelope(der)
   const key = signer.x509.publicKey
-  if (key.asymmetricKeyType !== 'rsa' || (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
-    throw new InvalidGrantError(`the attested data signer key is not an RSA key of at least ${MIN_RSA_BITS} bits`)
-  }
+  if (key.asymmetricKeyType !== 'rsa') throw new InvalidGrantError('the attested data signer key is not an RSA key')
   if (!signatureMatches(content, signature, signer)) throw new InvalidGrantError('the attested data signature is invalid')
   // The signature is good, but only proves the embedded certificate's key signed: now, whose key it is.
   const chain = verifyChain(signer, trust, at)
+  if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
+    throw new InvalidGrantError(`the attested data signer key is shorter than ${MIN_RSA_BITS} bits`)
+  }
   if (!signer.dnsNames.some((name) => trust.signerNames.some((pattern) => nameMatches(name, pattern)))) {
     throw new InvalidGrantError(
       `the attested data signer ${quoteUntrusted(signer.dnsNames.join(', ') || signer.label, 100)} is not one of ${trust.signerNames.join(', ').slice(0, 100)}`,
