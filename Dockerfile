@@ -25,9 +25,11 @@ COPY --from=build /app/dist ./dist
 # src/db/migrations.ts reads ../../../migrations relative to dist/src/db: /app/migrations.
 COPY --from=build /app/migrations ./migrations
 COPY --from=build /app/deploy ./deploy
+# Public trust material (AWS certificates, Azure roots and intermediates); private keys never enter the image.
+COPY --from=build /app/keys ./keys
 # The signing keys live in /app/keys (config keys.dir, default "keys"). Created here, owned by node and
 # private, so that a named volume mounted on it starts with this owner and mode.
-RUN mkdir -p /app/keys && chown node:node /app/keys && chmod 0700 /app/keys
+RUN mkdir -p /app/keys/signing && chown node:node /app/keys/signing && chmod 0700 /app/keys/signing
 USER node
 EXPOSE 8080
 CMD ["node", "dist/src/server.js"]

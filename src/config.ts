@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+import { AwsAttestorConfig } from './attestors/aws/config.js'
 
 /**
  * The one reader of process.env and of the configuration file. Everything else receives a validated
@@ -46,7 +47,7 @@ const KubernetesAttestorConfig = z
     message: 'give exactly one of jwks, jwksFile or jwksUri',
   })
 
-export const AttestorConfig = z.discriminatedUnion('kind', [KubernetesAttestorConfig])
+export const AttestorConfig = z.discriminatedUnion('kind', [KubernetesAttestorConfig, AwsAttestorConfig])
 export type AttestorConfig = z.infer<typeof AttestorConfig>
 export type KubernetesAttestorConfig = z.infer<typeof KubernetesAttestorConfig>
 
@@ -135,7 +136,8 @@ export const ConfigSchema = z
     }
     const seen = new Map<string, string>()
     config.attestors.forEach((attestor, index) => {
-      for (const [field, value] of [['name', attestor.name], ['issuer', attestor.issuer]] as const) {
+      const keys = [['name', attestor.name], ...('issuer' in attestor ? [['issuer', attestor.issuer]] : [])] as const
+      for (const [field, value] of keys) {
         const key = `${field}:${value}`
         if (seen.has(key)) {
           ctx.addIssue({ code: 'custom', path: ['attestors', index, field], message: `${field} "${value}" is already used by ${seen.get(key)}` })

@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { InvalidGrantError } from '../errors.js'
 import type { AttestedIdentity, JwtAttestor } from './attestor.js'
 import { parseUntrustedJwt, type JwtPayload, type UntrustedJwt } from './jwt-verifier.js'
-import { AttestorName, checkKeySource, createIssuerVerifier, IssuerUrl, jwtIssuerFields, objectClaim, type JwtAttestorDeps } from './jwt-attestor-config.js'
+import { AttestorName, checkKeySource, createIssuerVerifier, IssuerUrl, jwtIssuerFields, objectClaim, withSingleUse, type JwtAttestorDeps } from './jwt-attestor-config.js'
 import { quoteUntrusted } from './untrusted.js'
 
 /**
@@ -26,7 +26,9 @@ export const GcpAttestorConfig = z
   .object({
     kind: z.literal('gcp'),
     name: AttestorName.default('gcp'),
-    ...jwtIssuerFields(IssuerUrl.default(GOOGLE_ISSUER), { algorithms: ['RS256'], maxTokenLifetimeSeconds: 3600 }),
+    // Not single-use by default: the token has no jti, and a VM may present the one its metadata server
+    // gave it more than once within its hour; that hour bounds what a copy is worth.
+    ...jwtIssuerFields(IssuerUrl.default(GOOGLE_ISSUER), { algorithms: ['RS256'], maxTokenLifetimeSeconds: 3600, singleUse: false }),
     /** The projects whose instances may attest; required, so a config cannot trust every VM on GCP. */
     projects: z.array(ProjectId).min(1, 'list the GCP projects whose instances may attest'),
   })
@@ -72,7 +74,7 @@ export function createGcpAttestor(config: GcpAttestorConfig, deps: JwtAttestorDe
     },
     async attestJwt(jwt: UntrustedJwt): Promise<AttestedIdentity> {
       const { payload } = await verifier.verify(jwt, requireComputeEngineClaims)
-      return toIdentity(payload, config, projects, deps.trustDomain)
+      return withSingleUse(toIdentity(payload, config, projects, deps.trustDomain), jwt, payload, config, deps)
     },
   }
 }

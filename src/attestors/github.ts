@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { InvalidGrantError } from '../errors.js'
 import type { AttestationSource, AttestedIdentity, JwtAttestor } from './attestor.js'
 import { parseUntrustedJwt, type JwtPayload, type UntrustedJwt } from './jwt-verifier.js'
-import { AttestorName, checkKeySource, createIssuerVerifier, IssuerUrl, jwtIssuerFields, type JwtAttestorDeps } from './jwt-attestor-config.js'
+import { AttestorName, checkKeySource, createIssuerVerifier, IssuerUrl, jwtIssuerFields, withSingleUse, type JwtAttestorDeps } from './jwt-attestor-config.js'
 import { quoteUntrusted } from './untrusted.js'
 
 /**
@@ -24,8 +24,9 @@ const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/
 const NUMERIC_ID = /^[0-9]{1,20}$/
 const JTI = /^[\x21-\x7E]{1,256}$/
 
+const NOT_AN_ID = 'must be a numeric GitHub id, e.g. 3963394'
 const NumericId = z
-  .union([z.string().regex(/^[1-9][0-9]{0,19}$/), z.number().int().positive()], { error: 'must be a numeric GitHub id, e.g. 3963394' })
+  .union([z.string().regex(/^[1-9][0-9]{0,19}$/, NOT_AN_ID), z.number({ error: NOT_AN_ID }).int(NOT_AN_ID).positive(NOT_AN_ID)], { error: NOT_AN_ID })
   .transform(String)
 
 export const GitHubAttestorConfig = z
@@ -33,7 +34,9 @@ export const GitHubAttestorConfig = z
     kind: z.literal('github'),
     name: AttestorName.default('github'),
     /** github.com, a github.com enterprise's own issuer (`.../<enterprise>`), or GHES (`https://<host>/_services/token`). */
-    ...jwtIssuerFields(IssuerUrl.default(GITHUB_ISSUER), { algorithms: ['RS256'], maxTokenLifetimeSeconds: 3600 }),
+    // Single-use by default: every core.getIDToken() call mints a token with a new jti, so a job that
+    // needs two exchanges asks twice, and a token copied from a log is worth nothing.
+    ...jwtIssuerFields(IssuerUrl.default(GITHUB_ISSUER), { algorithms: ['RS256'], maxTokenLifetimeSeconds: 3600, singleUse: true }),
     /** `repository_owner` values accepted (compared without regard to case, as GitHub does). */
     owners: z.array(z.string().regex(OWNER, 'must be a GitHub user or organization name')).min(1).optional(),
     /** `repository_owner_id` values accepted: these survive renames and cannot be re-registered. */
@@ -82,7 +85,7 @@ export function createGitHubAttestor(config: GitHubAttestorConfig, deps: JwtAtte
     },
     async attestJwt(jwt: UntrustedJwt): Promise<AttestedIdentity> {
       const { payload } = await verifier.verify(jwt)
-      return toIdentity(payload, config, policy, deps.trustDomain)
+      return withSingleUse(toIdentity(payload, config, policy, deps.trustDomain), jwt, payload, config, deps)
     },
   }
 }

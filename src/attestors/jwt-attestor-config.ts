@@ -1,8 +1,10 @@
 import { z } from 'zod'
 import type { JwsAlgorithm as ConfiguredJwsAlgorithm } from '../config.js'
+import type { AttestedIdentity } from './attestor.js'
 import { RemoteKeySet, StaticKeySet } from './jwks-key-set.js'
-import { JwtVerifier, type KeyResolver } from './jwt-verifier.js'
+import { JwtVerifier, type JwtPayload, type KeyResolver, type UntrustedJwt } from './jwt-verifier.js'
 import type { KubernetesAttestorDeps } from './kubernetes.js'
+import { singleUseOf } from './single-use.js'
 
 /**
  * What every attestor of JWTs from an OIDC-style issuer (GCP, GitHub Actions, any OIDC issuer)
@@ -37,6 +39,7 @@ export const IssuerUrl = z.url({ protocol: /^https?$/ })
 interface IssuerDefaults {
   algorithms: [JwsAlgorithm, ...JwsAlgorithm[]]
   maxTokenLifetimeSeconds: number
+  singleUse: boolean
 }
 
 /**
@@ -44,7 +47,7 @@ interface IssuerDefaults {
  *
  * @example
  * const GcpAttestorConfig = z.object({ kind: z.literal('gcp'), name: AttestorName.default('gcp'),
- *   ...jwtIssuerFields(IssuerUrl.default(GOOGLE_ISSUER), { algorithms: ['RS256'], maxTokenLifetimeSeconds: 3600 }) })
+ *   ...jwtIssuerFields(IssuerUrl.default(GOOGLE_ISSUER), { algorithms: ['RS256'], maxTokenLifetimeSeconds: 3600, singleUse: false }) })
  */
 export function jwtIssuerFields<Issuer extends z.ZodType<string, unknown>>(issuer: Issuer, defaults: IssuerDefaults) {
   return {
@@ -60,6 +63,8 @@ export function jwtIssuerFields<Issuer extends z.ZodType<string, unknown>>(issue
     jwksCacheSeconds: z.number().int().positive().default(300),
     /** The least time between two fetches of the JWKS prompted by an unknown `kid`. */
     jwksRefreshCooldownSeconds: z.number().int().nonnegative().default(30),
+    /** Accept each token once only (by its `jti`, else its hash), across all instances, until it expires. */
+    singleUse: z.boolean().default(defaults.singleUse),
   }
 }
 
@@ -75,6 +80,7 @@ export interface JwtIssuerConfig {
   maxTokenLifetimeSeconds: number
   jwksCacheSeconds: number
   jwksRefreshCooldownSeconds: number
+  singleUse: boolean
 }
 
 type KeySource = Pick<JwtIssuerConfig, 'jwks' | 'jwksFile' | 'jwksUri'>
@@ -126,6 +132,11 @@ function keySetFor(config: JwtIssuerConfig, deps: JwtAttestorDeps, defaultJwksUr
     cacheSeconds: config.jwksCacheSeconds,
     refreshCooldownSeconds: config.jwksRefreshCooldownSeconds,
   })
+}
+
+/** The identity, marked single-use when the attestor is configured so (the exchange then claims it once). */
+export function withSingleUse(identity: AttestedIdentity, jwt: UntrustedJwt, payload: JwtPayload, config: JwtIssuerConfig, deps: JwtAttestorDeps): AttestedIdentity {
+  return config.singleUse ? { ...identity, singleUse: singleUseOf(jwt, payload, config.issuer, deps.skewSeconds) } : identity
 }
 
 /** A claim that is a JSON object, or undefined. */

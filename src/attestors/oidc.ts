@@ -3,7 +3,7 @@ import { InvalidGrantError } from '../errors.js'
 import { globMatches } from '../lib/glob.js'
 import type { AttestedIdentity, JwtAttestor } from './attestor.js'
 import { parseUntrustedJwt, type JwtPayload, type UntrustedJwt } from './jwt-verifier.js'
-import { AttestorName, checkKeySource, createIssuerVerifier, IssuerUrl, jwtIssuerFields, objectClaim, type JwtAttestorDeps } from './jwt-attestor-config.js'
+import { AttestorName, checkKeySource, createIssuerVerifier, IssuerUrl, jwtIssuerFields, objectClaim, withSingleUse, type JwtAttestorDeps } from './jwt-attestor-config.js'
 import { quoteUntrusted } from './untrusted.js'
 
 /**
@@ -27,7 +27,7 @@ const CLAIM_PATH = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/
 const CONDITION_CLAIM_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/
 
 const ClaimPath = z.string().regex(CLAIM_PATH, 'must be a claim name or a dot path, e.g. project_path or realm_access.role')
-const ExposedClaim = ClaimPath.refine((path) => CONDITION_CLAIM_NAME.test(exposedName(path)), {
+const ExposedClaim = z.string().refine((path) => CLAIM_PATH.test(path) && CONDITION_CLAIM_NAME.test(exposedName(path)), {
   error: 'must be a claim name or dot path that grant conditions can name: letters, digits, "_" (a "." becomes "_"), starting with a letter, at most 64',
 })
 const Globs = z.union([z.string().min(1).max(512), z.array(z.string().min(1).max(512)).min(1).max(50)])
@@ -36,7 +36,8 @@ export const OidcAttestorConfig = z
   .object({
     kind: z.literal('oidc'),
     name: AttestorName,
-    ...jwtIssuerFields(IssuerUrl, { algorithms: ['RS256', 'ES256'], maxTokenLifetimeSeconds: 3600 }),
+    // Single-use by default (by jti, else by hash); an issuer that hands out one token many times needs `singleUse: false`.
+    ...jwtIssuerFields(IssuerUrl, { algorithms: ['RS256', 'ES256'], maxTokenLifetimeSeconds: 3600, singleUse: true }),
     /**
      * The SPIFFE ID path: fixed text and placeholders `{sub}`, `{claims.<dot.path>}`, `{iss_host}`
      * (the issuer's host name), `{name}` (this attestor's name), e.g. `oidc/{name}/{sub}`.
@@ -106,7 +107,7 @@ export function createOidcAttestor(config: OidcAttestorConfig, deps: JwtAttestor
         if (typeof jti !== 'string' || !JTI.test(jti)) throw new InvalidGrantError(`the token id ("jti") ${quoteUntrusted(jti)} is not valid`)
         claims.jti = jti
       }
-      return {
+      const identity: AttestedIdentity = {
         subject: `spiffe://${deps.trustDomain}/${renderSubject(template, payload)}`,
         attestor: config.name,
         kind: 'oidc',
@@ -114,6 +115,7 @@ export function createOidcAttestor(config: OidcAttestorConfig, deps: JwtAttestor
         sources: [{ id: `oidc:${config.name}` }],
         expiresAt: new Date(payload.exp * 1000),
       }
+      return withSingleUse(identity, jwt, payload, config, deps)
     },
   }
 }

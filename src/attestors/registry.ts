@@ -3,6 +3,7 @@ import { InvalidGrantError, InvalidRequestError } from '../errors.js'
 import { JWT_SUBJECT_TOKEN_TYPES } from '../exchange/token-request.js'
 import type { AttestedIdentity, Attestor, JwtAttestor } from './attestor.js'
 import { parseUntrustedJwt, untrustedIssuerOf } from './jwt-verifier.js'
+import { createAwsAttestor } from './aws/attestor.js'
 import { createKubernetesAttestor, type KubernetesAttestorDeps } from './kubernetes.js'
 import { quoteUntrusted } from './untrusted.js'
 
@@ -19,6 +20,7 @@ type AttestorFactory<K extends AttestorKind> = (config: Extract<AttestorConfig, 
 
 const CATALOG: { readonly [K in AttestorKind]: AttestorFactory<K> } = {
   kubernetes: createKubernetesAttestor,
+  aws: createAwsAttestor,
 }
 
 export interface AttestorSummary {

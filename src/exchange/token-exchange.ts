@@ -97,7 +97,7 @@ export class TokenExchange {
 
   /** Last before minting, so a refusal for any other reason never uses up an instance's registration. */
   private async ensureRegistered(identity: AttestedIdentity, context: ExchangeContext): Promise<void> {
-    if (identity.boundAddress !== undefined && identity.boundAddress !== context.clientAddress) {
+    if (identity.boundAddress !== undefined && identity.boundAddress !== withoutMappedPrefix(context.clientAddress)) {
       throw new InvalidGrantError(`this attestation is bound to the address ${identity.boundAddress}; the request came from ${context.clientAddress}`)
     }
     if (!identity.registration) return
@@ -140,6 +140,11 @@ export class TokenExchange {
 /** The attestation is never stored; its hash ties ledger rows to the attestation that got them. */
 export function fingerprint(attestation: string): string {
   return createHash('sha256').update(attestation).digest('base64url')
+}
+
+/** A dual-stack listener reports IPv4 clients as `::ffff:10.0.0.1`. */
+function withoutMappedPrefix(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
 }
 
 function describe(target: RevocationTarget): string {

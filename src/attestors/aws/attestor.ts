@@ -24,8 +24,8 @@ export interface AwsAttestorDeps {
 }
 
 export interface AwsAttestor extends Attestor {
-  /** The `subject_token_type` this attestor answers to. */
-  readonly tokenType: typeof AWS_INSTANCE_IDENTITY_TOKEN_TYPE
+  /** The `subject_token_type` this attestor answers to: AWS_INSTANCE_IDENTITY_TOKEN_TYPE. */
+  readonly tokenTypes: readonly string[]
 }
 
 /**
@@ -44,9 +44,10 @@ export function createAwsAttestor(config: AwsAttestorConfig, deps: AwsAttestorDe
   return {
     name: config.name,
     kind: 'aws',
-    tokenType: AWS_INSTANCE_IDENTITY_TOKEN_TYPE,
+    tokenTypes: [AWS_INSTANCE_IDENTITY_TOKEN_TYPE],
     async attest(attestation: string): Promise<AttestedIdentity> {
-      const { document } = verifier.verify(parseAwsSubjectToken(attestation, deps.maxAttestationBytes))
+      const subjectToken = parseAwsSubjectToken(attestation, deps.maxAttestationBytes)
+      const { document } = verifier.verify(subjectToken)
       // Verified from here on: the values are AWS's, and now the question is whether we accept them.
       if (!accounts.has(document.accountId)) {
         throw new InvalidGrantError(`account "${document.accountId}" is not allowed by attestor "${config.name}"`)
@@ -55,7 +56,16 @@ export function createAwsAttestor(config: AwsAttestorConfig, deps: AwsAttestorDe
         throw new InvalidGrantError(`region "${document.region}" is not allowed by attestor "${config.name}"`)
       }
       if (config.maxDocumentAgeSeconds !== undefined) checkLaunchAge(document, config, deps)
-      return toIdentity(document, config.name, deps.trustDomain)
+      const identity = toIdentity(document, config.name, deps.trustDomain)
+      // The document never expires: the exchange admits the instance against its registration (the
+      // nonce is the instance's own secret, never part of what AWS signed) and, if configured, its address.
+      identity.registration = { instance: `${document.accountId}/${document.region}/${document.instanceId}`, mode: config.reattestation }
+      if (subjectToken.nonce !== undefined) identity.registration.nonce = subjectToken.nonce
+      if (config.bindToPrivateIp) {
+        if (document.privateIp === undefined) throw new InvalidGrantError(`instance "${document.instanceId}" has no privateIp to bind to (bindToPrivateIp of attestor "${config.name}")`)
+        identity.boundAddress = document.privateIp
+      }
+      return identity
     },
   }
 }

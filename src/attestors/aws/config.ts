@@ -10,8 +10,17 @@ import { z } from 'zod'
  *     accounts: ["111122223333"]          # required: only these accounts' instances are accepted
  *     regions: [eu-west-1, "us-*"]        # optional allow-list; exact names or globs
  *     maxDocumentAgeSeconds: 600          # optional: only instances launched in the last 10 minutes
+ *     reattestation: nonce                # nonce (default) | never | always
+ *     bindToPrivateIp: false              # true: only requests from the document's privateIp
  *     certificates: [keys/aws/aws-rsa2048-eu-west-1.pem]   # optional: default every keys/aws/*.pem
  * ```
+ *
+ * An instance identity document never expires and anyone who reads it can present it, so each
+ * instance is registered on its first attestation (per attestor) and may attest again only as
+ * `reattestation` says: `nonce`, the instance must repeat the nonce it sent first (as Vault's AWS auth
+ * does); `never`, once per instance; `always`, no check (only with other defences, such as
+ * `bindToPrivateIp` or a short `maxDocumentAgeSeconds`). `bindToPrivateIp` suits a service the
+ * instances reach directly inside their VPC; behind NAT or a proxy the addresses differ.
  *
  * `maxDocumentAgeSeconds` compares the document's `pendingTime` with the current time. pendingTime is
  * when the instance was launched (or last started), not when the document was signed, and a document
@@ -33,6 +42,8 @@ export const AwsAttestorConfig = z
     accounts: z.array(accountId).min(1, 'list the AWS accounts whose instances may attest'),
     regions: z.array(regionPattern).min(1).optional(),
     maxDocumentAgeSeconds: z.number().int().positive().optional(),
+    reattestation: z.enum(['nonce', 'never', 'always']).default('nonce'),
+    bindToPrivateIp: z.boolean().default(false),
   })
   .strict()
 

@@ -26,7 +26,7 @@ export interface InstanceIdentityDocument {
 const ACCOUNT_ID = /^[0-9]{12}$/
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/
 /** us-east-1, us-gov-west-1, cn-north-1, eusc-de-east-1. */
-export const REGION = /^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$/
+const REGION = /^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$/
 const PENDING_TIME = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$/
 const INSTANCE_TYPE = /^[a-z0-9][a-z0-9.-]{0,63}$/
 const IMAGE_ID = /^ami-[0-9a-f]{8,17}$/

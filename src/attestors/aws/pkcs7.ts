@@ -78,6 +78,12 @@ export function verifyPkcs7(der: Uint8Array, profile: Pkcs7Profile, trust: AwsTr
   if (digestOid !== profile.digestOid || !profile.signatureOids.includes(signatureOid)) {
     throw refuse(`it is signed with algorithms ${digestOid} and ${signatureOid}; the ${profile.form} form must be signed with ${profile.label}`)
   }
+  // The signature does not cover these; they are checked so that only envelopes shaped like AWS's pass.
+  const digestAlgorithms = signedData.digestAlgorithms
+  if (signedData.version !== 1 || signerInfo.version !== 1) throw refuse('its SignedData or SignerInfo version is not 1')
+  if (digestAlgorithms.length !== 1 || digestAlgorithms[0]!.algorithmId !== digestOid || ![...digestAlgorithms, signerInfo.digestAlgorithm].every(hasNoParameters)) {
+    throw refuse('its digest algorithms do not match its signer')
+  }
   if (!(signerInfo.sid instanceof pkijs.IssuerAndSerialNumber)) throw refuse('its signer is not named by issuer and serial number')
   const signer = trust.findByIssuerAndSerial(Buffer.from(signerInfo.sid.issuer.valueBeforeDecode), Buffer.from(signerInfo.sid.serialNumber.valueBlock.valueHexView))
   if (signer === undefined) {
@@ -127,6 +133,12 @@ export function verifyPkcs7(der: Uint8Array, profile: Pkcs7Profile, trust: AwsTr
   return signingTime === undefined ? { content, signer } : { content, signer, signingTime }
 }
 
+/** A digest AlgorithmIdentifier's parameters: absent or NULL (RFC 5754). */
+function hasNoParameters(algorithm: pkijs.AlgorithmIdentifier): boolean {
+  const parameters: unknown = algorithm.algorithmParams
+  return parameters === undefined || parameters instanceof asn1js.Null
+}
+
 function refuse(why: string): InvalidGrantError {
   return new InvalidGrantError(`the instance identity PKCS#7 is refused: ${why}`)
 }
@@ -172,10 +184,13 @@ function signedAttributesAsSet(attributes: pkijs.SignedAndUnsignedAttributes): B
   return encoded
 }
 
+/** The signed attributes we read; others (AWS sends none) are covered by the signature and ignored. */
+const READ_ATTRIBUTES: ReadonlySet<string> = new Set([OID.contentType, OID.messageDigest, OID.signingTime, OID.algorithmProtection])
+
 function singleValuedAttributes(signedAttributes: pkijs.SignedAndUnsignedAttributes): Map<string, asn1js.AsnType> {
   const byType = new Map<string, asn1js.AsnType>()
   for (const attribute of signedAttributes.attributes) {
-    if (![OID.contentType, OID.messageDigest, OID.signingTime, OID.algorithmProtection].includes(attribute.type as never)) continue
+    if (!READ_ATTRIBUTES.has(attribute.type)) continue
     if (byType.has(attribute.type) || attribute.values.length !== 1) throw refuse(`its signed attribute ${attribute.type} must have exactly one value`)
     byType.set(attribute.type, attribute.values[0] as asn1js.AsnType)
   }
@@ -186,7 +201,7 @@ function singleValuedAttributes(signedAttributes: pkijs.SignedAndUnsignedAttribu
 function checkAlgorithmProtection(value: asn1js.AsnType, digestOid: string, signatureOid: string): void {
   const parts = value instanceof asn1js.Sequence ? value.valueBlock.value : []
   const oidIn = (block: asn1js.AsnType | undefined): string | undefined => {
-    const first = block instanceof asn1js.Constructed || block instanceof asn1js.Sequence ? block.valueBlock.value[0] : undefined
+    const first = block instanceof asn1js.Constructed ? block.valueBlock.value[0] : undefined
     return first instanceof asn1js.ObjectIdentifier ? first.valueBlock.toString() : undefined
   }
   const signatureBlock = parts[1]

@@ -16,12 +16,17 @@ import { quoteUntrusted } from '../untrusted.js'
  *
  * Base64 may be wrapped (IMDS wraps it): whitespace is ignored. For the `signature` form the document
  * text must be byte-for-byte what IMDS served, as a JSON string (its newlines escaped as `\n`); the
- * signature covers those bytes. Nothing else is accepted: no other fields, no PEM armour.
+ * signature covers those bytes. Each shape may also carry `"nonce": "<16 to 256 visible ASCII
+ * characters>"`: a secret the instance chooses once and keeps, which the first attestation registers
+ * and every later one must repeat (an attestor's `reattestation: nonce`, the default). AWS does not
+ * sign it; it is what stops a copied document from being replayed. Nothing else is accepted: no
+ * other fields, no PEM armour.
  *
  * ```sh
  * TOKEN=$(curl -sX PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')
  * IID=http://169.254.169.254/latest/dynamic/instance-identity
- * curl -sH "X-aws-ec2-metadata-token: $TOKEN" $IID/rsa2048 | jq -Rs '{rsa2048: .}'
+ * NONCE=$(cat /var/lib/sts-nonce 2>/dev/null || (umask 077; openssl rand -hex 32 | tee /var/lib/sts-nonce))
+ * curl -sH "X-aws-ec2-metadata-token: $TOKEN" $IID/rsa2048 | jq -Rs --arg nonce "$NONCE" '{rsa2048: ., nonce: $nonce}'
  * # or the signature form (--rawfile keeps the document's bytes exactly)
  * curl -sH "X-aws-ec2-metadata-token: $TOKEN" -o doc $IID/document
  * curl -sH "X-aws-ec2-metadata-token: $TOKEN" -o sig $IID/signature
@@ -31,12 +36,15 @@ import { quoteUntrusted } from '../untrusted.js'
 export const AWS_INSTANCE_IDENTITY_TOKEN_TYPE = 'urn:seed-sts:token-type:aws-instance-identity'
 
 /** A subject token split into its parts; still untrusted: nothing here has been verified. */
-export type InstanceIdentityAttestation =
+export type InstanceIdentityAttestation = (
   | { form: 'pkcs7' | 'rsa2048'; pkcs7: Buffer }
   | { form: 'signature'; document: Buffer; signature: Buffer }
+) & { nonce?: string }
 
 const SHAPES = 'send {"pkcs7": "<base64>"}, {"rsa2048": "<base64>"} or {"document": "<document>", "signature": "<base64>"}'
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+/** Visible ASCII; the registrations store asks for at least 16 characters. */
+const NONCE = /^[\x21-\x7e]{1,256}$/
 
 /**
  * @example
@@ -58,16 +66,24 @@ export function parseAwsSubjectToken(subjectToken: string, maxBytes: number): In
     throw new InvalidGrantError(`the AWS instance identity must be a JSON object; ${SHAPES}`)
   }
   const fields = parsed as Record<string, unknown>
-  const keys = Object.keys(fields).sort().join(',')
+  const nonce = fields.nonce === undefined ? {} : { nonce: nonceField(fields.nonce) }
+  const keys = Object.keys(fields).filter((key) => key !== 'nonce').sort().join(',')
   switch (keys) {
     case 'pkcs7':
     case 'rsa2048':
-      return { form: keys, pkcs7: base64Field(fields, keys) }
+      return { form: keys, pkcs7: base64Field(fields, keys), ...nonce }
     case 'document,signature':
-      return { form: 'signature', document: Buffer.from(stringField(fields, 'document'), 'utf8'), signature: base64Field(fields, 'signature') }
+      return { form: 'signature', document: Buffer.from(stringField(fields, 'document'), 'utf8'), signature: base64Field(fields, 'signature'), ...nonce }
     default:
       throw new InvalidGrantError(`the AWS instance identity has the fields ${quoteUntrusted(keys, 40)}; ${SHAPES}`)
   }
+}
+
+function nonceField(value: unknown): string {
+  if (typeof value !== 'string' || !NONCE.test(value)) {
+    throw new InvalidGrantError('the AWS instance identity field "nonce" must be 1 to 256 visible ASCII characters')
+  }
+  return value
 }
 
 function stringField(fields: Record<string, unknown>, name: string): string {

@@ -65,7 +65,7 @@ export function decodeAttestedDataToken(token: string, maxBytes: number): Buffer
  */
 export function verifyAttestedData(der: Buffer, trust: AttestedDataTrust, at: Date): VerifiedAttestedData {
   const { content, signature, signer } = parseAttestedDataEnvelope(der)
-  const key = signer.x509.publicKey
+  const key = signer.publicKey
   if (key.asymmetricKeyType !== 'rsa') throw new InvalidGrantError('the attested data signer key is not an RSA key')
   if (!signatureMatches(content, signature, signer)) throw new InvalidGrantError('the attested data signature is invalid')
   // The signature is good, but only proves the embedded certificate's key signed: now, whose key it is.
@@ -84,7 +84,7 @@ export function verifyAttestedData(der: Buffer, trust: AttestedDataTrust, at: Da
 /** RSA PKCS#1 v1.5 with SHA-256 directly over the data (no signed attributes); never throws. */
 function signatureMatches(content: Buffer, signature: Buffer, signer: CertificateInfo): boolean {
   try {
-    return verifySignature('sha256', content, { key: signer.x509.publicKey, padding: constants.RSA_PKCS1_PADDING }, signature)
+    return verifySignature('sha256', content, { key: signer.publicKey, padding: constants.RSA_PKCS1_PADDING }, signature)
   } catch {
     return false
   }

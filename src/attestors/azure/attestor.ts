@@ -1,11 +1,15 @@
+import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { InvalidGrantError } from '../../errors.js'
+import { TOKEN_TYPE } from '../../exchange/token-request.js'
 import type { Clock } from '../../lib/clock.js'
 import type { AttestationSource, AttestedIdentity, Attestor, JwksFetcher } from '../attestor.js'
 import { decodeAttestedDataToken, verifyAttestedData, type AttestedDataTrust } from './attested-data.js'
 import { loadCertificates, shippedTrustDirectory } from './certificates.js'
 import type { AzureAttestorConfig } from './config.js'
 import { parseAttestedDocument, type AttestedDocument } from './document.js'
+
+import { createAzureManagedIdentityAttestor } from './managed-identity.js'
 
 export { createAzureManagedIdentityAttestor, type AzureManagedIdentityAttestor } from './managed-identity.js'
 
@@ -24,11 +28,16 @@ export { createAzureManagedIdentityAttestor, type AzureManagedIdentityAttestor }
  *    a configured root, everything valid now. The data must not have expired (`timeStamp.expiresOn`,
  *    six hours after it was fetched, with the clock skew allowed), its `subscriptionId` must be in
  *    `subscriptions` (and its `vmId` in `vms` when given). api-version 2019-04-30 or newer is needed:
- *    older answers carry no subscriptionId and are refused.
+ *    older answers carry no subscriptionId and are refused. Each document is accepted once
+ *    (`singleUse`, default true, keyed by its signed bytes): fetch a new one, with a new `nonce`, for
+ *    every exchange.
  *    Identity: `spiffe://<trustDomain>/azure/<subscriptionId>/vm/<vmId>`; claims `subscriptionId`,
- *    `vmId`, `sku`, `licenseType`, `nonce`, `planName`, `planProduct`, `planPublisher` (those present);
- *    revocable sources `azure:<subscriptionId>` and `azure:<subscriptionId>:vm:<vmId>`.
- *    Trust material ships in keys/azure/ (see its README to add Microsoft's newer intermediates).
+ *    `vmId`, `sku`, `licenseType`, `nonce`, `planName`, `planProduct`, `planPublisher` (those present;
+ *    `nonce` is whatever the VM asked IMDS to sign, for replay checks, not for grants); revocable
+ *    sources `azure:<subscriptionId>` and `azure:<subscriptionId>:vm:<vmId>`.
+ *    Trust material ships in keys/azure/. The intermediates shipped there expired in 2024: they verify
+ *    the published samples only. Add the ones Azure signs with today (keys/azure/README.md says how;
+ *    a refusal names the missing one) or point `roots`/`intermediates` at your own copies.
  *
  * 2. **Managed-identity access tokens** (with `managedIdentity` and `tenants` set): on the VM,
  *    `curl -H Metadata:true "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<audience>"`
@@ -40,7 +49,8 @@ export { createAzureManagedIdentityAttestor, type AzureManagedIdentityAttestor }
  *    Azure names are case-insensitive); any other principal (user-assigned identity, service principal)
  *    `spiffe://<trustDomain>/azure/<tenant>/principal/<objectId>`. A token whose `xms_mirid` names a
  *    subscription outside `subscriptions` is refused. Sources `azure:<tenant>`, `azure:<subscription>`,
- *    `azure:<tenant>:principal:<objectId>`.
+ *    `azure:<tenant>:principal:<objectId>`. Not single-use by default (`managedIdentity.singleUse`):
+ *    IMDS hands out the same cached token for hours.
  *
  * Attested data proves "a VM of this subscription, right now"; a managed-identity token proves "this
  * Entra principal". Prefer attested data for VMs (no Entra app registration needed); use managed
@@ -48,7 +58,7 @@ export { createAzureManagedIdentityAttestor, type AzureManagedIdentityAttestor }
  */
 
 /** The `subject_token_type` of IMDS attested data. */
-export const AZURE_ATTESTED_DATA_TOKEN_TYPE = 'urn:seed-sts:token-type:azure-attested-data'
+export const AZURE_ATTESTED_DATA_TOKEN_TYPE = TOKEN_TYPE.azureAttestedData
 
 export interface AzureAttestorDeps {
   trustDomain: string
@@ -63,6 +73,19 @@ export interface AzureAttestorDeps {
 const API_VERSION_WITH_SUBSCRIPTION = '2019-04-30'
 
 /**
+ * Everything one `kind: azure` configuration accepts: the attested-data attestor (chosen by token
+ * type) and, with `managedIdentity`, the managed-identity attestor (chosen by issuer, for each of its
+ * `issuers`).
+ *
+ * @example
+ * for (const attestor of createAzureAttestors(config, deps)) register(attestor)
+ */
+export function createAzureAttestors(config: AzureAttestorConfig, deps: AzureAttestorDeps): Attestor[] {
+  const attestedData = createAzureAttestedDataAttestor(config, deps)
+  return config.managedIdentity === undefined ? [attestedData] : [attestedData, createAzureManagedIdentityAttestor(config, deps)]
+}
+
+/**
  * @example
  * const attestor = createAzureAttestedDataAttestor(AzureAttestorConfig.parse({ kind: 'azure', name: 'azure',
  *   subscriptions: ['05e8b285-4ce1-46a3-b4c9-f51ba67d6acc'] }), deps)
@@ -73,12 +96,19 @@ export function createAzureAttestedDataAttestor(config: AzureAttestorConfig, dep
   return {
     name: config.name,
     kind: 'azure',
+    tokenTypes: [AZURE_ATTESTED_DATA_TOKEN_TYPE],
     async attest(attestation: string): Promise<AttestedIdentity> {
       const now = deps.clock.now()
       const { content } = verifyAttestedData(decodeAttestedDataToken(attestation, deps.maxAttestationBytes), trust, new Date(now))
       const document = parseAttestedDocument(content)
       checkFreshness(document, now, deps.skewSeconds)
-      return toIdentity(document, config, deps.trustDomain)
+      const identity = toIdentity(document, config, deps.trustDomain)
+      if (!config.singleUse) return identity
+      // Keyed by the signed bytes, not the envelope: bytes outside the signature can change without
+      // changing what was attested, and must not make a copy look new.
+      const digest = createHash('sha256').update(content).digest('base64url')
+      const until = new Date(document.expiresOn.getTime() + deps.skewSeconds * 1000)
+      return { ...identity, singleUse: { key: `azure:${document.subscriptionId}:vm:${document.vmId}|sha256:${digest}`, until } }
     },
   }
 }
@@ -91,6 +121,27 @@ export function loadAzureTrust(config: AzureAttestorConfig): AttestedDataTrust {
     intermediates: loadCertificates(config.intermediates ?? [join(shipped, 'intermediates')], `attestor ${config.name}: intermediates`),
     signerNames: config.signerNames,
   }
+}
+
+/**
+ * What an operator should hear at start-up: configured certificates not valid at `at`, and whether any
+ * intermediate is (if none is, no attested data can verify).
+ *
+ * @example
+ * for (const warning of trustMaterialWarnings(loadAzureTrust(config), new Date())) log.warn(warning)
+ */
+export function trustMaterialWarnings(trust: AttestedDataTrust, at: Date): string[] {
+  const warnings: string[] = []
+  for (const [kind, certificates] of [['root', trust.roots], ['intermediate', trust.intermediates]] as const) {
+    for (const c of certificates) {
+      if (at > c.notAfter) warnings.push(`azure ${kind} ${JSON.stringify(c.label)} expired at ${c.notAfter.toISOString()}`)
+      else if (at < c.notBefore) warnings.push(`azure ${kind} ${JSON.stringify(c.label)} is not valid before ${c.notBefore.toISOString()}`)
+    }
+  }
+  if (!trust.intermediates.some((c) => at >= c.notBefore && at <= c.notAfter)) {
+    warnings.push('no configured azure intermediate is valid now: no attested data can verify; add current ones (see keys/azure/README.md)')
+  }
+  return warnings
 }
 
 function checkFreshness(document: AttestedDocument, now: number, skewSeconds: number): void {

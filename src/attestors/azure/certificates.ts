@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto'
+import { X509Certificate, type KeyObject } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +13,8 @@ import { ConfigError } from '../../config.js'
 
 export interface CertificateInfo {
   x509: X509Certificate
+  /** Read once: node throws on a key it cannot decode, so a certificate we describe always has one. */
+  publicKey: KeyObject
   notBefore: Date
   notAfter: Date
   /** basicConstraints cA: only a CA may issue the next certificate down the chain. */
@@ -49,6 +51,7 @@ export function describeCertificate(cert: Certificate): CertificateInfo {
   const pathLength = constraints instanceof BasicConstraints ? constraints.pathLenConstraint : undefined
   return {
     x509,
+    publicKey: x509.publicKey,
     notBefore: cert.notBefore.value,
     notAfter: cert.notAfter.value,
     isCa: constraints instanceof BasicConstraints && constraints.cA,
@@ -123,6 +126,9 @@ function pemFilesAt(path: string, option: string, problems: string[]): string[] 
   }
 }
 
+/** Where the shipped trust material lives, relative to the package root. */
+const SHIPPED_TRUST_PATH = ['keys', 'azure'] as const
+
 /** keys/azure/ beside the package.json above this module, whether it runs from src/ or dist/src/. */
 export function shippedTrustDirectory(): string {
   let dir = dirname(fileURLToPath(import.meta.url))
@@ -131,5 +137,5 @@ export function shippedTrustDirectory(): string {
     if (parent === dir) throw new ConfigError(['azure attestor: cannot find the shipped trust material (no package.json above the service code)'])
     dir = parent
   }
-  return join(dir, 'keys', 'azure')
+  return join(dir, ...SHIPPED_TRUST_PATH)
 }

@@ -33,7 +33,7 @@ export function verifyChain(signer: CertificateInfo, trust: TrustStore, at: Date
   checkUsable(signer, `the signer certificate ${quoteUntrusted(signer.label)}`, at)
   const issuers = trust.intermediates.filter((ca) => signer.x509.checkIssued(ca.x509))
   if (issuers.length === 0) {
-    if (signer.x509.checkIssued(signer.x509)) {
+    if (signer.x509.subject === signer.x509.issuer && signedBy(signer, signer)) {
       throw new InvalidGrantError(`the signer certificate ${quoteUntrusted(signer.label)} is self-signed, not issued by a configured Microsoft CA`)
     }
     throw new InvalidGrantError(
@@ -66,13 +66,22 @@ function climb(path: CertificateInfo[], trust: TrustStore, at: Date): Certificat
 
 /** `issuer` signed `child`, is usable at `at`, and may have `intermediatesBelow` intermediates under it. */
 function checkLink(child: CertificateInfo, issuer: CertificateInfo, what: string, intermediatesBelow: number, at: Date): void {
-  if (!child.x509.verify(issuer.x509.publicKey)) {
+  if (!signedBy(child, issuer)) {
     throw new InvalidGrantError(`the signature of ${quoteUntrusted(child.label)} does not verify with the key of ${what}`)
   }
   checkUsable(issuer, what, at)
   if (!issuer.isCa) throw new InvalidGrantError(`${what} is not a CA certificate (basic constraints), so it cannot issue certificates`)
   if (issuer.pathLength !== undefined && intermediatesBelow > issuer.pathLength) {
     throw new InvalidGrantError(`${what} allows ${issuer.pathLength} intermediates below it, but the chain has ${intermediatesBelow}`)
+  }
+}
+
+/** Whether `issuer`'s key verifies `child`'s signature; never throws (an unknown algorithm is no match). */
+function signedBy(child: CertificateInfo, issuer: CertificateInfo): boolean {
+  try {
+    return child.x509.verify(issuer.publicKey)
+  } catch {
+    return false
   }
 }
 

@@ -34,6 +34,8 @@ const ManagedIdentityConfig = z
     jwksRefreshCooldownSeconds: z.number().int().nonnegative().default(30),
     /** Managed-identity tokens live about 24 hours; anything longer is refused. */
     maxTokenLifetimeSeconds: z.number().int().positive().default(90_000),
+    /** Off by default: IMDS hands a VM the same cached token for hours, so single use would refuse its second exchange. */
+    singleUse: z.boolean().default(false),
   })
   .strict()
 
@@ -49,6 +51,11 @@ export const AzureAttestorConfig = z
     roots: z.array(z.string().min(1)).min(1).optional(),
     /** PEM files or directories of `*.pem` files; default: the intermediates shipped in keys/azure/intermediates. */
     intermediates: z.array(z.string().min(1)).min(1).optional(),
+    /**
+     * Each attested document (by its signed bytes) is accepted once within its six-hour life; a VM asks
+     * IMDS again, with a new nonce, for each exchange. Turn off only if something re-sends the same one.
+     */
+    singleUse: z.boolean().default(true),
     /** Names the attested data's signer certificate must carry (SAN DNS names, or CN when it has none). */
     signerNames: z.array(signerName).min(1).default([...DEFAULT_SIGNER_NAMES]),
     /** Microsoft Entra tenants whose managed identities may attest; required with `managedIdentity`. */
@@ -59,6 +66,10 @@ export const AzureAttestorConfig = z
   .refine((a) => a.managedIdentity === undefined || a.tenants !== undefined, {
     message: 'managedIdentity needs tenants: the Microsoft Entra tenant ids whose managed identities may attest',
     path: ['tenants'],
+  })
+  .refine((a) => a.tenants === undefined || a.managedIdentity !== undefined, {
+    message: 'tenants are only read for managed-identity tokens: add managedIdentity (managedIdentity: {} takes the defaults)',
+    path: ['managedIdentity'],
   })
 
 export type AzureAttestorConfig = z.infer<typeof AzureAttestorConfig>

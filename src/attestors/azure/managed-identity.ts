@@ -3,6 +3,7 @@ import { InvalidGrantError } from '../../errors.js'
 import type { AttestationSource, AttestedIdentity, JwtAttestor } from '../attestor.js'
 import { RemoteKeySet } from '../jwks-key-set.js'
 import { JwtVerifier, parseUntrustedJwt, untrustedIssuerOf, type JwtPayload, type UntrustedJwt } from '../jwt-verifier.js'
+import { singleUseOf } from '../single-use.js'
 import { quoteUntrusted } from '../untrusted.js'
 import type { AzureAttestorDeps } from './attestor.js'
 import type { AzureAttestorConfig } from './config.js'
@@ -76,7 +77,8 @@ export function createAzureManagedIdentityAttestor(config: AzureAttestorConfig, 
       const entry = verifiers.get(issuer)
       if (entry === undefined) throw new InvalidGrantError(`the token issuer ${quoteUntrusted(issuer, 100)} is not a Microsoft Entra tenant allowed by attestor ${config.name}`)
       const { payload } = await entry.verifier.verify(jwt, refuseDelegatedToken)
-      return toIdentity(payload, entry.tenant, config, deps.trustDomain)
+      const identity = toIdentity(payload, entry.tenant, config, deps.trustDomain)
+      return managedIdentity.singleUse ? { ...identity, singleUse: singleUseOf(jwt, payload, issuer, deps.skewSeconds) } : identity
     },
   }
 }

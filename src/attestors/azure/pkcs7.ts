@@ -1,4 +1,4 @@
-import { fromBER } from 'asn1js'
+import { fromBER, OctetString } from 'asn1js'
 import { Certificate, ContentInfo, IssuerAndSerialNumber, SignedData, id_ContentType_Data, id_ContentType_SignedData } from 'pkijs'
 import { InvalidGrantError } from '../../errors.js'
 import { describeCertificate, type CertificateInfo } from './certificates.js'
@@ -31,7 +31,8 @@ const SIGNATURE_ALGORITHMS = new Set([RSA_ENCRYPTION, SHA256_WITH_RSA])
 export function parseAttestedDataEnvelope(der: Buffer): AttestedDataEnvelope {
   const signedData = readSignedData(der)
   const { encapContentInfo, signerInfos } = signedData
-  if (encapContentInfo.eContentType !== id_ContentType_Data || encapContentInfo.eContent === undefined) {
+  const { eContent } = encapContentInfo
+  if (encapContentInfo.eContentType !== id_ContentType_Data || !(eContent instanceof OctetString)) {
     throw new InvalidGrantError('the attested data envelope does not carry its data (no eContent of type id-data)')
   }
   if (signerInfos.length !== 1) throw new InvalidGrantError(`the attested data envelope has ${signerInfos.length} signers, not one`)
@@ -55,7 +56,7 @@ export function parseAttestedDataEnvelope(der: Buffer): AttestedDataEnvelope {
     throw new InvalidGrantError('the attested data signer certificate cannot be parsed')
   }
   return {
-    content: Buffer.from(encapContentInfo.eContent.getValue()),
+    content: Buffer.from(eContent.getValue()),
     signature: Buffer.from(signerInfo.signature.getValue()),
     signer,
   }
@@ -64,15 +65,17 @@ export function parseAttestedDataEnvelope(der: Buffer): AttestedDataEnvelope {
 function readSignedData(der: Buffer): SignedData {
   const asn1 = fromBER(der)
   if (asn1.offset === -1) throw new InvalidGrantError('the attested data is not a PKCS#7 envelope (not valid DER)')
-  if (asn1.offset !== der.length) throw new InvalidGrantError('the attested data envelope is followed by unexpected bytes')
+  let signedData: SignedData
   try {
     const contentInfo = new ContentInfo({ schema: asn1.result })
     if (contentInfo.contentType !== id_ContentType_SignedData) throw new Error('not SignedData')
-    return new SignedData({ schema: contentInfo.content })
+    signedData = new SignedData({ schema: contentInfo.content })
   } catch {
     // pkijs throws plain Errors about schema mismatches: never shown, never a 500.
     throw new InvalidGrantError('the attested data is not a PKCS#7 SignedData envelope')
   }
+  if (asn1.offset !== der.length) throw new InvalidGrantError('the attested data envelope is followed by unexpected bytes')
+  return signedData
 }
 
 function shortOid(oid: unknown): string {

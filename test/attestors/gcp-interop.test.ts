@@ -1,0 +1,115 @@
+import { createPublicKey } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { createGcpAttestor, GcpAttestorConfig } from '../../src/attestors/gcp.js'
+import { FixedClock } from '../../src/lib/clock.js'
+import { assertRefused, countingFetcher, makeKey, signToken, tamper } from '../fixtures/attestors/helpers.js'
+
+/**
+ * Real GCE instance identity tokens from public repositories, each with the Google JWKS captured when
+ * it was issued (see /work/shared/interop/README.md, section 2). Each is accepted as of its iat + 60 s.
+ */
+
+const interop = fileURLToPath(new URL('../../../shared/interop/gcp-iit/', import.meta.url))
+// Missing samples are a failure, never a skip: without them this file would pass while testing nothing.
+if (!existsSync(interop)) throw new Error(`the interop samples are missing: expected them in ${interop}`)
+const read = (name: string): string => readFileSync(`${interop}${name}`, 'utf8').trim()
+
+interface Sample {
+  token: string
+  keys: string
+  aud: string
+  project: string
+  iat: number
+}
+const samples: Record<string, Sample> = {
+  smallstep: { token: 'smallstep-kops-2019.jwt', keys: 'google-jwks-2019-04-smallstep.json', aud: 'gcp:Kops Provisioner', project: 'kops-dev-2019-01', iat: 1_555_544_268 },
+  candlepin: { token: 'candlepin-rhsm-2021.jwt', keys: 'google-jwks-6a8ba565-osangenis.json', aud: 'https://subscription.rhsm.redhat.com:443/subscription', project: 'fair-kingdom-308514', iat: 1_616_596_223 },
+  istio: { token: 'istio-mesh-expansion-2019.jwt', keys: 'google-jwk-26fc4cd2-derived-from-modulus.json', aud: 'myaudience', project: 'mesh-expansion-235023', iat: 1_556_235_445 },
+  gke: { token: 'gke-registry-2019.jwt', keys: 'google-jwks-9cef5340.json', aud: 'registry.example.org', project: 'gke-test-257811', iat: 1_572_703_227 },
+  ncbi: { token: 'ncbi-logging-2020.jwt', keys: 'google-jwks-744f60e9.json', aud: 'https://www.ncbi.nlm.nih.gov', project: 'gold-optics-262407', iat: 1_596_892_352 },
+}
+
+function attestorFor(sample: Sample, fields: Record<string, unknown> = {}, now = sample.iat + 60) {
+  const config = GcpAttestorConfig.parse({ kind: 'gcp', projects: [sample.project], jwksFile: `${interop}keys/${sample.keys}`, ...fields })
+  return createGcpAttestor(config, {
+    trustDomain: 'example.org',
+    audience: sample.aud,
+    clock: new FixedClock(now * 1000),
+    skewSeconds: 60,
+    maxAttestationBytes: 16_384,
+    fetchJwks: countingFetcher({}).fetch,
+  })
+}
+
+t.test('smallstep kops token (2019): the whole identity', async (t) => {
+  const { smallstep } = samples
+  t.same(await attestorFor(smallstep!).attest(read(smallstep!.token)), {
+    subject: 'spiffe://example.org/gcp/kops-dev-2019-01/us-central1-c/kops-admin',
+    attestor: 'gcp',
+    kind: 'gcp',
+    claims: {
+      projectId: 'kops-dev-2019-01',
+      projectNumber: '847250625900',
+      zone: 'us-central1-c',
+      region: 'us-central1',
+      instanceId: '3015378661047007286',
+      instanceName: 'kops-admin',
+      serviceAccountEmail: '847250625900-compute@developer.gserviceaccount.com',
+      serviceAccountId: '106652250211606546223',
+    },
+    sources: [{ id: 'gcp:kops-dev-2019-01' }, { id: 'gcp:kops-dev-2019-01:us-central1-c' }, { id: 'gcp:kops-dev-2019-01:us-central1-c:3015378661047007286' }],
+    expiresAt: new Date('2019-04-18T00:37:48Z'),
+  })
+})
+
+t.test('every sample is accepted as of its time, with its own audience and project', async (t) => {
+  const expected: Record<string, [subject: string, claims: Record<string, string>]> = {
+    candlepin: ['gcp/fair-kingdom-308514/us-east1-b/instance-1', { instanceId: '2589221140676718026', projectNumber: '161958465613', region: 'us-east1', licenseIds: '5731035067256925298' }],
+    istio: ['gcp/mesh-expansion-235023/us-central1-a/instance-1a', { instanceId: '3860110238946415859', serviceAccountEmail: '1000523393341-compute@developer.gserviceaccount.com' }],
+    gke: ['gcp/gke-test-257811/europe-west2-b/gke-test-default-pool-e36d59bc-86n7', { region: 'europe-west2', licenseIds: '1001010,1001003,166739712233658766,6880041984096540132' }],
+    ncbi: ['gcp/gold-optics-262407/us-central1-a/instance-1', { instanceId: '2911665560261013853', serviceAccountId: '109027309377840089506' }],
+  }
+  for (const [name, [path, claims]] of Object.entries(expected)) {
+    const identity = await attestorFor(samples[name]!).attest(read(samples[name]!.token))
+    t.equal(identity.subject, `spiffe://example.org/${path}`, name)
+    t.match(identity.claims, claims, `${name} claims`)
+    t.equal(identity.expiresAt?.getTime(), (samples[name]!.iat + 3600) * 1000, `${name} expires an hour after it was issued`)
+  }
+})
+
+t.test('the GKE token also verifies with Google\'s X.509 certificate of that day', async (t) => {
+  const jwk = createPublicKey(read('keys/google-cert-9cef5340.pem')).export({ format: 'jwk' })
+  const attestor = attestorFor(samples.gke!, { jwksFile: undefined, jwks: { keys: [{ ...jwk, kid: '9cef5340642b157fa8a4f0d874fe7900362d82db' }] } })
+  t.equal((await attestor.attest(read(samples.gke!.token))).claims.instanceName, 'gke-test-default-pool-e36d59bc-86n7')
+})
+
+t.test('tampered copies are refused', async (t) => {
+  for (const sample of Object.values(samples)) {
+    await assertRefused(t, attestorFor(sample).attest(tamper(read(sample.token))), /^the token signature is invalid$/)
+    const [header, payload, signature] = read(sample.token).split('.') as [string, string, string]
+    await assertRefused(t, attestorFor(sample).attest(`${header}.${payload}.${signature.slice(0, -4)}AAAA`), /^the token signature is invalid$/)
+  }
+})
+
+t.test('a token with Compute Engine claims signed by our own key is refused, whatever kid it names', async (t) => {
+  const { smallstep } = samples
+  const ours = await makeKey('RS256', '3782d3f0bc89008d9d2c01730f765cfb19d3b70e')
+  const claims = JSON.parse(Buffer.from(read(smallstep!.token).split('.')[1]!, 'base64url').toString('utf8'))
+  await assertRefused(t, attestorFor(smallstep!).attest(await signToken(ours, claims)), /^the token signature is invalid$/)
+  await assertRefused(t, attestorFor(smallstep!).attest(await signToken({ ...ours, kid: 'not-google' }, claims)), /^no key with kid "not-google" is trusted for issuer "https:\/\/accounts.google.com"$/)
+})
+
+t.test('each sample is refused when its project, audience, time or keys are not right', async (t) => {
+  const { smallstep, candlepin } = samples
+  const token = read(smallstep!.token)
+  await assertRefused(t, attestorFor(smallstep!, { projects: ['kops-prod-2019-01'] }).attest(token), /^the token project "kops-dev-2019-01" is not one of the projects attestor "gcp" accepts$/)
+  await assertRefused(t, attestorFor(smallstep!, { audience: 'seed-sts' }).attest(token), /^the token is addressed to "gcp:Kops Provisioner", not to "seed-sts"$/)
+  await assertRefused(t, attestorFor(smallstep!, {}, Math.floor(Date.now() / 1000)).attest(token), /^the token expired at 2019-04-18T00:37:48.000Z$/)
+  await assertRefused(t, attestorFor(smallstep!, {}, smallstep!.iat - 120).attest(token), /^the token was issued in the future/)
+  await assertRefused(t, attestorFor(smallstep!, { jwksFile: `${interop}keys/${candlepin!.keys}` }).attest(token), /^no key with kid "3782d3f0bc89008d9d2c01730f765cfb19d3b70e" is trusted for issuer "https:\/\/accounts.google.com"$/)
+  await assertRefused(t, attestorFor(smallstep!, { algorithms: ['ES256'] }).attest(token), /^the token algorithm "RS256" is not accepted \(accepted: ES256\)$/)
+  await assertRefused(t, attestorFor(smallstep!, { issuer: 'https://accounts.google.com/' }).attest(token), /^the token issuer "https:\/\/accounts.google.com" is not "https:\/\/accounts.google.com\/"$/)
+  await assertRefused(t, attestorFor(smallstep!, { maxTokenLifetimeSeconds: 3599 }).attest(token), /^the token is valid for 3600 seconds, longer than the 3599 seconds accepted from this issuer$/)
+})

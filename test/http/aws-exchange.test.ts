@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import t from 'tap'
+import { startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+
+const INTEROP = fileURLToPath(new URL('../../../shared/interop/aws-iid/', import.meta.url))
+const AWS_TYPE = 'urn:seed-sts:token-type:aws-instance-identity'
+// rspamd iid0: account 975050371289, us-east-1, i-0b02d936754a6d637, signed with the 2024 RSA "signature" key.
+const document = readFileSync(`${INTEROP}rspamd-iid0-2024-us-east-1.document.json`, 'utf8')
+const signature = readFileSync(`${INTEROP}rspamd-iid0-2024-us-east-1.signature.b64`, 'utf8').replace(/\s+/g, '')
+const SUBJECT = `spiffe://${TRUST_DOMAIN}/aws/975050371289/us-east-1/i-0b02d936754a6d637`
+
+/** An EC2 instance, end to end: its real identity document in, a token out, on record; copies refused. */
+t.test('an EC2 instance exchanges its signed identity document, bound to its nonce', async (t) => {
+  const sts = await startTestService(t, {
+    now: Date.parse('2024-06-12T12:00:00Z'),
+    config: { attestors: [{ kind: 'aws', name: 'prod-aws', accounts: ['975050371289'], regions: ['us-*'] }] },
+  })
+  await sts.createGrant({
+    subject: `spiffe://${TRUST_DOMAIN}/aws/975050371289/**`,
+    conditions: { region: 'us-east-1', instanceType: 't*' },
+    audiences: ['artifacts'],
+    scopes: ['artifacts:push'],
+    owner: 'team-build',
+  })
+  const exchange = (token: object) =>
+    sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: JSON.stringify(token), subject_token_type: AWS_TYPE, audience: 'artifacts' })
+  const nonce = 'instance-local-secret-7f3a9c1e'
+
+  const first = await exchange({ document, signature, nonce })
+  t.equal(first.statusCode, 200, JSON.stringify(first.body))
+  const claims = JSON.parse(Buffer.from(String(first.body.access_token).split('.')[1]!, 'base64url').toString())
+  t.equal(claims.sub, SUBJECT)
+  t.equal(claims.scope, 'artifacts:push')
+  const entry = await sts.services.ledger.get(claims.jti)
+  t.match(entry, { subject: SUBJECT, attestor: 'prod-aws', attestorKind: 'aws', sources: ['aws:975050371289', 'aws:975050371289:us-east-1', 'aws:975050371289:us-east-1:i-0b02d936754a6d637'] })
+
+  t.equal((await exchange({ document, signature, nonce })).statusCode, 200, 'the instance attests again with its nonce')
+  const copy = await exchange({ document, signature, nonce: 'a-thief-with-a-copied-document' })
+  t.equal(copy.body.error, 'invalid_grant')
+  t.match(copy.body.error_description, /is registered with another nonce: this document may be a copy/)
+  t.match((await exchange({ document, signature })).body, { error: 'invalid_grant', error_description: /a nonce of at least 16 characters is required/ })
+  const tampered = await exchange({ document: document.replace('975050371289', '975050371288'), signature, nonce })
+  t.equal(tampered.body.error, 'invalid_grant', 'a document changed after signing is refused')
+
+  const revoked = await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'source', value: 'aws:975050371289:us-east-1:i-0b02d936754a6d637', reason: 'instance compromised' } })
+  t.equal(revoked.json().liveTokensCutOff, 2)
+  t.match((await exchange({ document, signature, nonce })).body, { error: 'invalid_grant', error_description: 'the attestation source aws:975050371289:us-east-1:i-0b02d936754a6d637 is revoked' })
+
+  const discovery = (await sts.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json()
+  t.ok(discovery.subject_token_types_supported.includes(AWS_TYPE), 'discovery names the token type')
+})
+
+t.test('an account not on the allow-list gets nothing', async (t) => {
+  const sts = await startTestService(t, { now: Date.parse('2024-06-12T12:00:00Z'), config: { attestors: [{ kind: 'aws', name: 'prod-aws', accounts: ['111122223333'] }] } })
+  const response = await sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: JSON.stringify({ document, signature, nonce: 'instance-local-secret-7f3a9c1e' }), subject_token_type: AWS_TYPE })
+  t.same(response.body, { error: 'invalid_grant', error_description: 'account "975050371289" is not allowed by attestor "prod-aws"' })
+})
