@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { InvalidGrantError } from '../../errors.js'
 import { TOKEN_TYPE } from '../../exchange/token-request.js'
-import type { Clock } from '../../lib/clock.js'
-import type { AttestationSource, AttestedIdentity, Attestor, JwksFetcher } from '../attestor.js'
+import type { AttestationSource, AttestedIdentity, Attestor } from '../attestor.js'
+import type { JwtAttestorDeps } from '../jwt-attestor-config.js'
 import { decodeAttestedDataToken, verifyAttestedData, type AttestedDataTrust } from './attested-data.js'
 import { loadCertificates, shippedTrustDirectory } from './certificates.js'
 import type { AzureAttestorConfig } from './config.js'
@@ -60,15 +60,8 @@ export { createAzureManagedIdentityAttestor, type AzureManagedIdentityAttestor }
 /** The `subject_token_type` of IMDS attested data. */
 export const AZURE_ATTESTED_DATA_TOKEN_TYPE = TOKEN_TYPE.azureAttestedData
 
-export interface AzureAttestorDeps {
-  trustDomain: string
-  /** What managed-identity tokens must be addressed to unless `managedIdentity.audience` says otherwise. */
-  audience: string
-  clock: Clock
-  skewSeconds: number
-  maxAttestationBytes: number
-  fetchJwks: JwksFetcher
-}
+/** The deps every JWT attestor takes; `audience` is what managed-identity tokens must be addressed to unless `managedIdentity.audience` says otherwise. */
+export type AzureAttestorDeps = JwtAttestorDeps
 
 const API_VERSION_WITH_SUBSCRIPTION = '2019-04-30'
 
