@@ -83,6 +83,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       fetchJwks: outside.fetchJwks ?? createHttpJwksFetcher(5000),
     })
     if (config.attestors.length === 0) logger.warn('no attestors are configured: every token exchange will be refused')
+    for (const warning of attestors.startupWarnings()) logger.warn(warning)
 
     const ledger = new BatchingLedger(new SqlLedgerStore(database))
     const grants = new SqlGrantStore(database, audit)

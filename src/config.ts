@@ -4,6 +4,15 @@ import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { AwsAttestorConfig } from './attestors/aws/config.js'
+import { AzureAttestorConfig } from './attestors/azure/config.js'
+import { GcpAttestorConfig } from './attestors/gcp.js'
+import { GitHubAttestorConfig } from './attestors/github.js'
+import { AttestorName, checkKeySource, jwtIssuerFields } from './attestors/jwt-attestor-config.js'
+import { OidcAttestorConfig } from './attestors/oidc.js'
+import { ConfigError } from './config-error.js'
+
+export { ConfigError }
+export { JwsAlgorithm } from './attestors/jwt-attestor-config.js'
 
 /**
  * The one reader of process.env and of the configuration file. Everything else receives a validated
@@ -11,43 +20,25 @@ import { AwsAttestorConfig } from './attestors/aws/config.js'
  * listening.
  */
 
-const JWK = z.looseObject({ kty: z.string(), kid: z.string().optional() })
-const JwksDocument = z.object({ keys: z.array(JWK).min(1, 'a JWKS needs at least one key') })
-
-const ASYMMETRIC_JWS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
-export const JwsAlgorithm = z.enum(ASYMMETRIC_JWS_ALGORITHMS)
-export type JwsAlgorithm = z.infer<typeof JwsAlgorithm>
-
-/** DNS-1123 label: what Kubernetes allows for names we put into SPIFFE IDs. */
-const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (lowercase letters, digits, "-")')
-
 const KubernetesAttestorConfig = z
   .object({
     kind: z.literal('kubernetes'),
-    name: dnsLabel,
-    issuer: z.string().min(1),
-    jwks: JwksDocument.optional(),
-    jwksFile: z.string().min(1).optional(),
-    jwksUri: z.url({ protocol: /^https?$/ }).optional(),
-    /** What the projected token must be addressed to; defaults to the top-level `audience`. */
-    audience: z.string().min(1).optional(),
-    algorithms: z.array(JwsAlgorithm).min(1).default(['RS256', 'ES256']),
-    maxTokenLifetimeSeconds: z.number().int().positive().default(86_400),
-    jwksCacheSeconds: z.number().int().positive().default(300),
-    /** The least time between two fetches of the JWKS prompted by an unknown `kid`. */
-    jwksRefreshCooldownSeconds: z.number().int().nonnegative().default(30),
-    /**
-     * Accept each token once only. Off by default: the kubelet hands a pod the same projected token
-     * for most of its hour, and the pod exchanges it again at every refresh.
-     */
-    singleUse: z.boolean().default(false),
+    name: AttestorName,
+    // Not single-use by default: the kubelet hands a pod the same projected token for most of its
+    // hour, and the pod exchanges it again at every refresh.
+    ...jwtIssuerFields(z.string().min(1), { algorithms: ['RS256', 'ES256'], maxTokenLifetimeSeconds: 86_400, singleUse: false }),
   })
   .strict()
-  .refine((a) => [a.jwks, a.jwksFile, a.jwksUri].filter((v) => v !== undefined).length === 1, {
-    message: 'give exactly one of jwks, jwksFile or jwksUri',
-  })
+  .superRefine((config, ctx) => checkKeySource(config, ctx))
 
-export const AttestorConfig = z.discriminatedUnion('kind', [KubernetesAttestorConfig, AwsAttestorConfig])
+export const AttestorConfig = z.discriminatedUnion('kind', [
+  KubernetesAttestorConfig,
+  AwsAttestorConfig,
+  GcpAttestorConfig,
+  AzureAttestorConfig,
+  GitHubAttestorConfig,
+  OidcAttestorConfig,
+])
 export type AttestorConfig = z.infer<typeof AttestorConfig>
 export type KubernetesAttestorConfig = z.infer<typeof KubernetesAttestorConfig>
 
@@ -156,12 +147,6 @@ export const DEVELOPMENT_DEFAULTS = {
   audience: 'seed-sts',
 }
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
-    this.name = 'ConfigError'
-  }
-}
 
 export interface ConfigSource {
   /** Path of the YAML or JSON file, from --config or STS_CONFIG. */

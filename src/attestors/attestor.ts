@@ -50,11 +50,15 @@ export interface Attestor {
    * outside dependency (a JWKS endpoint) cannot be reached and no cached key answers.
    */
   attest(attestation: string): Promise<AttestedIdentity>
+  /** What an operator should hear at start-up (e.g. trust material that has expired), if anything. */
+  startupWarnings?(): string[]
 }
 
 /** An attestor that accepts JWTs is chosen by the JWT's `iss`; the registry routes on this. */
 export interface JwtAttestor extends Attestor {
   readonly issuer: string
+  /** Every issuer it answers for, when more than `issuer` (Azure: two per tenant). */
+  readonly issuers?: readonly string[]
   /** The same as `attest`, for a token the registry has already split and decoded (still untrusted). */
   attestJwt(jwt: UntrustedJwt): Promise<AttestedIdentity>
 }

@@ -1,6 +1,7 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { ConfigError, type JwsAlgorithm } from '../config.js'
+import { ConfigError } from '../config-error.js'
+import type { JwsAlgorithm } from './jwt-attestor-config.js'
 import { InvalidGrantError, ServiceUnavailableError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
 import type { JwksFetcher } from './attestor.js'

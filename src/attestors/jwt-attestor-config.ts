@@ -1,9 +1,9 @@
 import { z } from 'zod'
-import type { JwsAlgorithm as ConfiguredJwsAlgorithm } from '../config.js'
 import type { AttestedIdentity } from './attestor.js'
 import { RemoteKeySet, StaticKeySet } from './jwks-key-set.js'
 import { JwtVerifier, type JwtPayload, type KeyResolver, type UntrustedJwt } from './jwt-verifier.js'
-import type { KubernetesAttestorDeps } from './kubernetes.js'
+import type { Clock } from '../lib/clock.js'
+import type { JwksFetcher } from './attestor.js'
 import { singleUseOf } from './single-use.js'
 
 /**
@@ -11,21 +11,24 @@ import { singleUseOf } from './single-use.js'
  * configures the same way: the exact issuer, where its keys come from, the algorithms and the longest
  * token lifetime accepted, and the audience. Each kind adds its own fields and rules on top.
  *
- * Its imports from config.ts are types only, so config.ts may import these pieces; but jwks-key-set.ts
- * takes ConfigError from config.ts at run time, which makes config.ts -> (this module or an attestor)
- * -> jwks-key-set.ts -> config.ts a cycle until ConfigError lives in a module of its own.
+ * Nothing here imports config.ts at run time, so config.ts builds its attestor union from these pieces.
  */
 
-/** What an attestor of this family needs from the composition root: the Kubernetes attestor's deps. */
-export type JwtAttestorDeps = KubernetesAttestorDeps
+/** What an attestor of this family needs from the composition root. */
+export interface JwtAttestorDeps {
+  trustDomain: string
+  /** What tokens must be addressed to unless the attestor configures its own audience. */
+  audience: string
+  clock: Clock
+  skewSeconds: number
+  maxAttestationBytes: number
+  fetchJwks: JwksFetcher
+}
 
 /** Asymmetric JWS algorithms only: an HMAC "key" would be a secret the issuer shares with everybody. */
 export const JWS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
 export const JwsAlgorithm = z.enum(JWS_ALGORITHMS)
 export type JwsAlgorithm = z.infer<typeof JwsAlgorithm>
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
-// Fails to compile if this list and config.ts's drift apart (until config.ts takes it from here).
-true satisfies Same<JwsAlgorithm, ConfiguredJwsAlgorithm>
 
 const Jwk = z.looseObject({ kty: z.string(), kid: z.string().optional() })
 export const JwksDocument = z.object({ keys: z.array(Jwk).min(1, 'a JWKS needs at least one key') })

@@ -1,5 +1,5 @@
 import { constants, verify as verifySignature, type KeyObject } from 'node:crypto'
-import type { JwsAlgorithm } from '../config.js'
+import type { JwsAlgorithm } from './jwt-attestor-config.js'
 import { InvalidGrantError } from '../errors.js'
 import { epochSeconds, type Clock } from '../lib/clock.js'
 import { quoteUntrusted } from './untrusted.js'

@@ -1,10 +1,8 @@
 import type { KubernetesAttestorConfig } from '../config.js'
 import { InvalidGrantError } from '../errors.js'
-import type { Clock } from '../lib/clock.js'
-import type { AttestationSource, AttestedIdentity, JwksFetcher, JwtAttestor } from './attestor.js'
-import { RemoteKeySet, StaticKeySet } from './jwks-key-set.js'
-import { JwtVerifier, parseUntrustedJwt, type JwtPayload, type KeyResolver, type UntrustedJwt } from './jwt-verifier.js'
-import { singleUseOf } from './single-use.js'
+import type { AttestationSource, AttestedIdentity, JwtAttestor } from './attestor.js'
+import { createIssuerVerifier, objectClaim, withSingleUse, type JwtAttestorDeps } from './jwt-attestor-config.js'
+import { parseUntrustedJwt, type JwtPayload, type UntrustedJwt } from './jwt-verifier.js'
 import { quoteUntrusted } from './untrusted.js'
 
 /**
@@ -13,15 +11,7 @@ import { quoteUntrusted } from './untrusted.js'
  * the service account: `spiffe://<trustDomain>/k8s/<cluster>/ns/<namespace>/sa/<serviceAccount>`.
  */
 
-export interface KubernetesAttestorDeps {
-  trustDomain: string
-  /** What tokens must be addressed to unless the attestor configures its own audience. */
-  audience: string
-  clock: Clock
-  skewSeconds: number
-  maxAttestationBytes: number
-  fetchJwks: JwksFetcher
-}
+export type KubernetesAttestorDeps = JwtAttestorDeps
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
 const DNS_SUBDOMAIN_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
@@ -37,18 +27,7 @@ const LEGACY_CLAIM_PREFIX = 'kubernetes.io/serviceaccount/'
  */
 export function createKubernetesAttestor(config: KubernetesAttestorConfig, deps: KubernetesAttestorDeps): JwtAttestor {
   const audience = config.audience ?? deps.audience
-  const verifier = new JwtVerifier(
-    {
-      issuer: config.issuer,
-      audience,
-      algorithms: config.algorithms,
-      maxLifetimeSeconds: config.maxTokenLifetimeSeconds,
-      skewSeconds: deps.skewSeconds,
-      maxBytes: deps.maxAttestationBytes,
-    },
-    keySetFor(config, deps),
-    deps.clock,
-  )
+  const verifier = createIssuerVerifier(config, deps)
   const refuseLegacyToken = (payload: Record<string, unknown>): void => {
     if (Object.keys(payload).some((claim) => claim.startsWith(LEGACY_CLAIM_PREFIX))) {
       throw new InvalidGrantError(
@@ -67,25 +46,9 @@ export function createKubernetesAttestor(config: KubernetesAttestorConfig, deps:
     },
     async attestJwt(jwt: UntrustedJwt): Promise<AttestedIdentity> {
       const { payload } = await verifier.verify(jwt, refuseLegacyToken)
-      const identity = toIdentity(payload, config, deps.trustDomain)
-      return config.singleUse ? { ...identity, singleUse: singleUseOf(jwt, payload, config.issuer, deps.skewSeconds) } : identity
+      return withSingleUse(toIdentity(payload, config, deps.trustDomain), jwt, payload, config, deps)
     },
   }
-}
-
-function keySetFor(config: KubernetesAttestorConfig, deps: KubernetesAttestorDeps): KeyResolver {
-  if (config.jwksUri !== undefined) {
-    return new RemoteKeySet({
-      issuer: config.issuer,
-      uri: config.jwksUri,
-      fetch: deps.fetchJwks,
-      clock: deps.clock,
-      cacheSeconds: config.jwksCacheSeconds,
-      refreshCooldownSeconds: config.jwksRefreshCooldownSeconds,
-    })
-  }
-  if (config.jwksFile !== undefined) return StaticKeySet.fromFile(config.issuer, config.jwksFile, `attestor ${config.name}: jwksFile ${config.jwksFile}`)
-  return new StaticKeySet(config.issuer, config.jwks, `attestor ${config.name}: jwks`)
 }
 
 // Below this line the token is verified, but its claims still become part of a SPIFFE ID, source ids
@@ -133,10 +96,6 @@ function toIdentity(payload: JwtPayload, config: KubernetesAttestorConfig, trust
     sources,
     expiresAt: new Date(payload.exp * 1000),
   }
-}
-
-function objectClaim(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
 }
 
 function optionalClaim(value: unknown, what: string, valid: (value: string) => boolean): string | undefined {

@@ -1,10 +1,16 @@
-import { ConfigError, type AttestorConfig } from '../config.js'
+import type { AttestorConfig } from '../config.js'
+import { ConfigError } from '../config-error.js'
 import { InvalidGrantError, InvalidRequestError } from '../errors.js'
 import { JWT_SUBJECT_TOKEN_TYPES } from '../exchange/token-request.js'
 import type { AttestedIdentity, Attestor, JwtAttestor } from './attestor.js'
 import { parseUntrustedJwt, untrustedIssuerOf } from './jwt-verifier.js'
 import { createAwsAttestor } from './aws/attestor.js'
-import { createKubernetesAttestor, type KubernetesAttestorDeps } from './kubernetes.js'
+import { createAzureAttestors } from './azure/attestor.js'
+import { createGcpAttestor } from './gcp.js'
+import { createGitHubAttestor } from './github.js'
+import type { JwtAttestorDeps } from './jwt-attestor-config.js'
+import { createKubernetesAttestor } from './kubernetes.js'
+import { createOidcAttestor } from './oidc.js'
 import { quoteUntrusted } from './untrusted.js'
 
 /**
@@ -13,14 +19,19 @@ import { quoteUntrusted } from './untrusted.js'
  */
 
 /** What every attestor may need from the composition root; each kind takes the part it uses. */
-export type AttestorDeps = KubernetesAttestorDeps
+export type AttestorDeps = JwtAttestorDeps
 
 type AttestorKind = AttestorConfig['kind']
-type AttestorFactory<K extends AttestorKind> = (config: Extract<AttestorConfig, { kind: K }>, deps: AttestorDeps) => Attestor
+/** One configuration may yield several attestors (Azure: attested data, and managed-identity tokens). */
+type AttestorFactory<K extends AttestorKind> = (config: Extract<AttestorConfig, { kind: K }>, deps: AttestorDeps) => Attestor | Attestor[]
 
 const CATALOG: { readonly [K in AttestorKind]: AttestorFactory<K> } = {
   kubernetes: createKubernetesAttestor,
   aws: createAwsAttestor,
+  gcp: createGcpAttestor,
+  azure: createAzureAttestors,
+  github: createGitHubAttestor,
+  oidc: createOidcAttestor,
 }
 
 export interface AttestorSummary {
@@ -40,6 +51,8 @@ export interface AttestorRegistry {
   subjectTokenTypes(): string[]
   /** The configured attestors, for the start-up log line. */
   list(): AttestorSummary[]
+  /** What the configured attestors want an operator to hear at start-up. */
+  startupWarnings(): string[]
 }
 
 /**
@@ -54,21 +67,24 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
   const byTokenType = new Map<string, Attestor>()
   for (const config of configs) {
     // Safe: CATALOG's type pairs each kind with the factory for that kind's configuration.
-    const create = CATALOG[config.kind] as (config: AttestorConfig, deps: AttestorDeps) => Attestor
-    const attestor = create(config, deps)
-    if (isJwtAttestor(attestor)) {
-      const taken = byIssuer.get(attestor.issuer)
-      if (taken !== undefined) {
-        throw new ConfigError([`attestor ${attestor.name}: issuer ${JSON.stringify(attestor.issuer)} is already used by attestor ${taken.name}`])
+    const create = CATALOG[config.kind] as (config: AttestorConfig, deps: AttestorDeps) => Attestor | Attestor[]
+    for (const attestor of [create(config, deps)].flat()) {
+      if (isJwtAttestor(attestor)) {
+        for (const issuer of attestor.issuers ?? [attestor.issuer]) {
+          const taken = byIssuer.get(issuer)
+          if (taken !== undefined) {
+            throw new ConfigError([`attestor ${attestor.name}: issuer ${JSON.stringify(issuer)} is already used by attestor ${taken.name}; one issuer, one attestor`])
+          }
+          byIssuer.set(issuer, attestor)
+        }
       }
-      byIssuer.set(attestor.issuer, attestor)
-    }
-    for (const type of attestor.tokenTypes ?? []) {
-      const taken = byTokenType.get(type)
-      if (taken !== undefined) {
-        throw new ConfigError([`attestor ${attestor.name}: ${type} is already taken by attestor ${taken.name}; list everything it should allow in one attestor`])
+      for (const type of attestor.tokenTypes ?? []) {
+        const taken = byTokenType.get(type)
+        if (taken !== undefined) {
+          throw new ConfigError([`attestor ${attestor.name}: ${type} is already taken by attestor ${taken.name}; list everything it should allow in one attestor`])
+        }
+        byTokenType.set(type, attestor)
       }
-      byTokenType.set(type, attestor)
     }
   }
   return {
@@ -88,11 +104,14 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
     subjectTokenTypes() {
       return [...(byIssuer.size > 0 ? JWT_SUBJECT_TOKEN_TYPES : []), ...byTokenType.keys()]
     },
+    startupWarnings() {
+      return [...new Set([...byIssuer.values(), ...byTokenType.values()])].flatMap((attestor) => attestor.startupWarnings?.() ?? [])
+    },
     list() {
       return configs.length === 0
         ? []
         : [
-            ...[...byIssuer.values()].map(({ name, kind, issuer }) => ({ name, kind, accepts: issuer })),
+            ...[...byIssuer].map(([issuer, { name, kind }]) => ({ name, kind, accepts: issuer })),
             ...[...new Set(byTokenType.values())].filter((a) => !isJwtAttestor(a)).map((a) => ({ name: a.name, kind: a.kind, accepts: (a.tokenTypes ?? []).join(' ') })),
           ]
     },

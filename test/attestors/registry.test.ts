@@ -1,12 +1,14 @@
 import t from 'tap'
 import type { KubernetesAttestorDeps } from '../../src/attestors/kubernetes.js'
 import { createAttestorRegistry } from '../../src/attestors/registry.js'
-import { ConfigError } from '../../src/config.js'
+import { ConfigError, parseConfig } from '../../src/config.js'
 import { assertRefused, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, k8sClaims, kubernetesConfig, makeKey, signToken } from '../fixtures/attestors/helpers.js'
 
 const JWT = 'urn:ietf:params:oauth:token-type:jwt'
 
 const STAGING = 'https://staging.k8s.example.test'
+const AZURE_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47'
+const AZURE_SUBSCRIPTION = '05e8b285-4ce1-46a3-b4c9-f51ba67d6acc'
 const prodKey = await makeKey('ES256', 'prod-1')
 const stagingKey = await makeKey('ES256', 'staging-1')
 const fetcher = countingFetcher(jwks(stagingKey))
@@ -63,7 +65,7 @@ t.test('with no attestors, every token is refused', async (t) => {
 t.test('two attestors cannot share an issuer', async (t) => {
   t.throws(
     () => createAttestorRegistry([kubernetesConfig({ name: 'a', jwks: jwks(prodKey) }), kubernetesConfig({ name: 'b', jwks: jwks(prodKey) })], deps),
-    new ConfigError([`attestor b: issuer "${ISSUER}" is already used by attestor a`]),
+    new ConfigError([`attestor b: issuer "${ISSUER}" is already used by attestor a; one issuer, one attestor`]),
   )
 })
 
@@ -72,4 +74,45 @@ t.test('a token type no attestor takes is refused as a bad request', async (t) =
   t.match(error, { error: 'invalid_request', message: 'no attestor is configured for subject_token_type "urn:seed-sts:token-type:aws-instance-identity"' })
   t.same(registry.subjectTokenTypes(), [JWT, 'urn:ietf:params:oauth:token-type:id_token'])
   t.same(createAttestorRegistry([], deps).subjectTokenTypes(), [], 'with no attestors, no types')
+})
+
+t.test('every kind is configured in the one attestors list, and routed by issuer or token type', async (t) => {
+  const config = parseConfig({
+    issuer: 'https://sts.example.org',
+    trustDomain: 'example.org',
+    audience: 'seed-sts',
+    attestors: [
+      { kind: 'kubernetes', name: 'prod', issuer: ISSUER, jwks: jwks(prodKey) },
+      { kind: 'aws', name: 'aws', accounts: ['111122223333'] },
+      { kind: 'gcp', projects: ['payments-prod'] },
+      { kind: 'azure', name: 'azure', subscriptions: [AZURE_SUBSCRIPTION], tenants: [AZURE_TENANT], managedIdentity: {} },
+      { kind: 'github', ownerIds: ['3963394'] },
+      { kind: 'oidc', name: 'gitlab', issuer: 'https://gitlab.com', jwksUri: 'https://gitlab.com/oauth/discovery/keys', subjectTemplate: 'ci/gitlab/{claims.project_id}' },
+    ],
+  })
+  const all = createAttestorRegistry(config.attestors, deps)
+  t.same(all.list(), [
+    { name: 'prod', kind: 'kubernetes', accepts: ISSUER },
+    { name: 'gcp', kind: 'gcp', accepts: 'https://accounts.google.com' },
+    { name: 'azure', kind: 'azure', accepts: `https://sts.windows.net/${AZURE_TENANT}/` },
+    { name: 'azure', kind: 'azure', accepts: `https://login.microsoftonline.com/${AZURE_TENANT}/v2.0` },
+    { name: 'github', kind: 'github', accepts: 'https://token.actions.githubusercontent.com' },
+    { name: 'gitlab', kind: 'oidc', accepts: 'https://gitlab.com' },
+    { name: 'aws', kind: 'aws', accepts: 'urn:seed-sts:token-type:aws-instance-identity' },
+    { name: 'azure', kind: 'azure', accepts: 'urn:seed-sts:token-type:azure-attested-data' },
+  ])
+  t.same(all.subjectTokenTypes(), [JWT, 'urn:ietf:params:oauth:token-type:id_token', 'urn:seed-sts:token-type:aws-instance-identity', 'urn:seed-sts:token-type:azure-attested-data'])
+  await assertRefused(t, all.attest(await signToken(prodKey, k8sClaims({ iss: 'https://sts.windows.net/00000000-0000-0000-0000-000000000000/' })), JWT), /^no attestor is configured for issuer/)
+})
+
+t.test('one issuer or token type, one attestor: a second of a kind with a default is refused', async (t) => {
+  t.throws(
+    () => parseConfig({ issuer: 'https://sts.example.org', trustDomain: 'example.org', audience: 'seed-sts', attestors: [{ kind: 'github', name: 'a', owners: ['acme'] }, { kind: 'github', name: 'b', owners: ['other'] }] }),
+    /attestors\.1\.issuer: issuer "https:\/\/token\.actions\.githubusercontent\.com" is already used by attestors\.0/,
+  )
+  const twoAws = parseConfig({ issuer: 'https://sts.example.org', trustDomain: 'example.org', audience: 'seed-sts', attestors: [{ kind: 'aws', name: 'a', accounts: ['111122223333'] }, { kind: 'aws', name: 'b', accounts: ['444455556666'] }] })
+  t.throws(() => createAttestorRegistry(twoAws.attestors, deps), /^invalid configuration:\n  - attestor b: urn:seed-sts:token-type:aws-instance-identity is already taken by attestor a; list everything it should allow in one attestor$/)
+  const azure = (name: string) => ({ kind: 'azure', name, subscriptions: [AZURE_SUBSCRIPTION], tenants: [AZURE_TENANT], managedIdentity: {} })
+  const twoAzure = parseConfig({ issuer: 'https://sts.example.org', trustDomain: 'example.org', audience: 'seed-sts', attestors: [azure('a'), azure('b')] })
+  t.throws(() => createAttestorRegistry(twoAzure.attestors, deps), /attestor b: urn:seed-sts:token-type:azure-attested-data is already taken by attestor a/)
 })

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
+import type { JwksFetcher } from '../../src/attestors/attestor.js'
 import { composeServices, type Services } from '../../src/compose.js'
 import { parseConfig } from '../../src/config.js'
 import { FixedClock } from '../../src/lib/clock.js'
@@ -41,6 +42,8 @@ export interface TestServiceOptions {
   cluster?: TestCluster
   /** Collects the service's log lines (at info level) instead of discarding them. */
   logLines?: string[]
+  /** Answers JWKS fetches (Entra's, Google's...) in place of the network. */
+  fetchJwks?: JwksFetcher
 }
 
 export const NOW = Date.UTC(2026, 10, 23, 12, 0, 0)
@@ -68,7 +71,7 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
   })
   const lines = options.logLines
   const logger = lines ? createLogger('info', { write: (line: string) => lines.push(line) }) : createLogger('silent')
-  const services = await composeServices(config, logger, { clock })
+  const services = await composeServices(config, logger, { clock, ...(options.fetchJwks ? { fetchJwks: options.fetchJwks } : {}) })
   const app = await buildApp(services)
   t.teardown(async () => {
     await app.close()

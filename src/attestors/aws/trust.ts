@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as pkijs from 'pkijs'
-import { ConfigError } from '../../config.js'
+import { ConfigError } from '../../config-error.js'
 
 /**
  * AWS's published instance-identity certificates: the trust anchors, and the only certificates we ever

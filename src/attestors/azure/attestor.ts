@@ -90,6 +90,7 @@ export function createAzureAttestedDataAttestor(config: AzureAttestorConfig, dep
     name: config.name,
     kind: 'azure',
     tokenTypes: [AZURE_ATTESTED_DATA_TOKEN_TYPE],
+    startupWarnings: () => trustMaterialWarnings(trust, new Date(deps.clock.now())).map((warning) => `attestor ${config.name}: ${warning}`),
     async attest(attestation: string): Promise<AttestedIdentity> {
       const now = deps.clock.now()
       const { content } = verifyAttestedData(decodeAttestedDataToken(attestation, deps.maxAttestationBytes), trust, new Date(now))

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AltName, BasicConstraints, Certificate } from 'pkijs'
-import { ConfigError } from '../../config.js'
+import { ConfigError } from '../../config-error.js'
 
 /**
  * X.509 certificates as the Azure attestor needs them: parsed once (pkijs reads the extensions node

@@ -1,4 +1,4 @@
-import { ConfigError } from '../../config.js'
+import { ConfigError } from '../../config-error.js'
 import { InvalidGrantError } from '../../errors.js'
 import type { AttestationSource, AttestedIdentity, JwtAttestor } from '../attestor.js'
 import { RemoteKeySet } from '../jwks-key-set.js'
