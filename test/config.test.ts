@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
@@ -98,4 +98,20 @@ t.test('the file comes from --config or STS_CONFIG', async (t) => {
   t.equal(configSourceFromProcess(['--config=c.yaml'], {}).file, 'c.yaml')
   t.equal(configSourceFromProcess([], { STS_CONFIG: 'b.yaml' }).file, 'b.yaml')
   t.equal(configSourceFromProcess([], {}).file, undefined)
+})
+
+t.test('the shipped compose configuration, and every attestor example in it, is valid', async (t) => {
+  const file = new URL('../deploy/compose-config.yaml', import.meta.url)
+  const shipped = loadConfig({ file: file.pathname, env: {} }).config
+  t.same(shipped.attestors.map((a) => a.kind), ['kubernetes'])
+  // Uncomment the examples ("  # - kind: ..." and their "  #   key: ..." lines), keep nested comments.
+  const text = readFileSync(file, 'utf8')
+  const at = text.indexOf('  # Other kinds')
+  const examples = text
+    .slice(at)
+    .split('\n')
+    .map((line) => (/^ {2}# (- |  [a-z])/.test(line) ? `  ${line.slice(4)}` : line))
+    .join('\n')
+  const all = loadConfig({ file: writeTemp(t, 'all.yaml', text.slice(0, at) + examples), env: {} }).config
+  t.same(all.attestors.map((a) => a.kind), ['kubernetes', 'aws', 'gcp', 'azure', 'github', 'oidc'])
 })
