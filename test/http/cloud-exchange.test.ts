@@ -143,12 +143,26 @@ t.test('an Azure managed identity exchanges its Entra token; the VM it belongs t
   t.same(otherTenant.body, { error: 'invalid_grant', error_description: 'no attestor is configured for issuer "https://sts.windows.net/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee/"' })
 })
 
-t.test('the service warns at start when its Azure trust material has expired', async (t) => {
-  const logLines: string[] = []
-  await startTestService(t, { logLines, config: { attestors: [{ kind: 'azure', name: 'azure', subscriptions: ['05e8b285-4ce1-46a3-b4c9-f51ba67d6acc'] }] } })
-  const warnings = logLines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 40).map((entry) => entry.msg)
-  t.ok(warnings.some((msg) => /^attestor azure: azure intermediate "Microsoft RSA TLS CA 01" expired at 2024-10-08/.test(msg)), warnings.join('\n'))
-  t.ok(warnings.some((msg) => /^attestor azure: no configured azure intermediate is valid now/.test(msg)))
+t.test('an Azure VM in 2026: attested data verified through the current Microsoft chain', async (t) => {
+  const subscription = '05e8b285-4ce1-46a3-b4c9-f51ba67d6acc'
+  const sts = await startTestService(t, { now: Date.parse('2026-06-25T19:00:00Z'), config: { attestors: [{ kind: 'azure', name: 'azure', subscriptions: [subscription] }] } })
+  await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/azure/${subscription}/vm/*`, conditions: { sku: '20_04-lts-*' }, audiences: ['vault'], owner: 'team-infra' })
+  const issued = await sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: read('azure-attested/coder-2026-eastus.pkcs7.b64'), subject_token_type: AZURE_TYPE })
+  t.equal(issued.statusCode, 200, JSON.stringify(issued.body))
+  t.equal(claimsOf(issued.body.access_token).sub, `spiffe://${TRUST_DOMAIN}/azure/${subscription}/vm/dc18de58-292f-4794-9a5d-a4192bad0039`)
+})
+
+t.test('the service warns at start about Azure trust material that is not valid now', async (t) => {
+  const warningsOf = async (attestor: Record<string, unknown>): Promise<string[]> => {
+    const logLines: string[] = []
+    await startTestService(t, { logLines, config: { attestors: [{ kind: 'azure', name: 'azure', subscriptions: ['05e8b285-4ce1-46a3-b4c9-f51ba67d6acc'], ...attestor }] } })
+    return logLines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 40).map((entry) => entry.msg)
+  }
+  const shipped = await warningsOf({})
+  t.ok(shipped.some((msg) => /^attestor azure: azure intermediate "Microsoft RSA TLS CA 01" expired at 2024-10-08/.test(msg)), shipped.join('\n'))
+  t.notOk(shipped.some((msg) => /no configured azure intermediate is valid now/.test(msg)), 'the shipped OCSP intermediates are valid until 2029')
+  const old = await warningsOf({ intermediates: [`${INTEROP}azure-attested/intermediates`] })
+  t.ok(old.some((msg) => /^attestor azure: no configured azure intermediate is valid now/.test(msg)), old.join('\n'))
 })
 
 t.test('any OIDC issuer: the identity from a template, conditions on the claims it exposes, each token once', async (t) => {

@@ -35,9 +35,9 @@ export { createAzureManagedIdentityAttestor, type AzureManagedIdentityAttestor }
  *    `vmId`, `sku`, `licenseType`, `nonce`, `planName`, `planProduct`, `planPublisher` (those present;
  *    `nonce` is whatever the VM asked IMDS to sign, for replay checks, not for grants); revocable
  *    sources `azure:<subscriptionId>` and `azure:<subscriptionId>:vm:<vmId>`.
- *    Trust material ships in keys/azure/. The intermediates shipped there expired in 2024: they verify
- *    the published samples only. Add the ones Azure signs with today (keys/azure/README.md says how;
- *    a refusal names the missing one) or point `roots`/`intermediates` at your own copies.
+ *    Trust material ships in keys/azure/ (the 2025-2029 Microsoft TLS G2 chain, and the expired
+ *    intermediates of the published samples). When Azure rotates to a CA not there, a refusal names
+ *    it (keys/azure/README.md says how to add it), or point `roots`/`intermediates` at your own copies.
  *
  * 2. **Managed-identity access tokens** (with `managedIdentity` and `tenants` set): on the VM,
  *    `curl -H Metadata:true "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=<audience>"`

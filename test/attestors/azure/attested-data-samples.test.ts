@@ -1,10 +1,11 @@
 import { createHash, X509Certificate, verify } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { decodeAttestedDataToken, verifyAttestedData } from '../../../src/attestors/azure/attested-data.js'
 import { AZURE_ATTESTED_DATA_TOKEN_TYPE, createAzureAttestedDataAttestor, loadAzureTrust } from '../../../src/attestors/azure/attestor.js'
 import { parseAttestedDataEnvelope } from '../../../src/attestors/azure/pkcs7.js'
 import { assertRefused } from '../../fixtures/attestors/helpers.js'
-import { azureConfig, azureDeps, CANDLEPIN, EASTUS_2026, GOVCLOUD, MSDOCS, sample, tamperContent } from './helpers.js'
+import { azureConfig, azureDeps, CANDLEPIN, EASTUS_2026, GOVCLOUD, MSDOCS, SAMPLES, sample, tamperContent } from './helpers.js'
 
 // Real attested data published by others, each verified "as of" its own time with the shipped trust
 // material (keys/azure/). See /work/shared/interop/README.md section 5.
@@ -12,9 +13,14 @@ import { azureConfig, azureDeps, CANDLEPIN, EASTUS_2026, GOVCLOUD, MSDOCS, sampl
 const trust = loadAzureTrust(azureConfig())
 const der = (file: string): Buffer => decodeAttestedDataToken(sample(file), 16_384)
 
-t.test('the shipped trust material: two roots, two intermediates', async (t) => {
+t.test('the shipped trust material: two roots; the intermediates of the 2021, 2023 and 2026 signers', async (t) => {
   t.same(trust.roots.map((c) => c.label).sort(), ['Baltimore CyberTrust Root', 'DigiCert Global Root G2'])
-  t.same(trust.intermediates.map((c) => c.label).sort(), ['Microsoft Azure TLS Issuing CA 05', 'Microsoft RSA TLS CA 01'])
+  t.same(trust.intermediates.map((c) => c.label).sort(), [
+    'Microsoft Azure TLS Issuing CA 05',
+    'Microsoft RSA TLS CA 01',
+    ...['02', '04', '06', '08', '10', '12', '14', '16'].map((n) => `Microsoft TLS G2 RSA CA OCSP ${n}`),
+    'Microsoft TLS RSA Root G2',
+  ])
   t.equal(AZURE_ATTESTED_DATA_TOKEN_TYPE, 'urn:seed-sts:token-type:azure-attested-data')
 })
 
@@ -102,11 +108,23 @@ t.test('a tampered sample is refused: a valid chain does not make a bad signatur
   await assertRefused(t, attestor.attest(flipped.toString('base64')), /^the attested data signature is invalid$/)
 })
 
-t.test('coder 2026 eastus: the signature verifies, but its intermediate is not shipped', async (t) => {
+t.test('coder 2026 eastus: through OCSP 02 and the cross-signed Microsoft TLS RSA Root G2 to DigiCert Global Root G2', async (t) => {
+  const verified = verifyAttestedData(der(EASTUS_2026.file), trust, new Date(EASTUS_2026.at))
+  t.equal(verified.content.toString('utf8'), sample('coder-2026-eastus.content.json'), 'the exact signed bytes')
+  t.same(verified.chain.map((c) => c.label), ['metadata.azure.com', 'Microsoft TLS G2 RSA CA OCSP 02', 'Microsoft TLS RSA Root G2', 'DigiCert Global Root G2'])
+  const attestor = createAzureAttestedDataAttestor(azureConfig({ subscriptions: [EASTUS_2026.subscriptionId] }), azureDeps(EASTUS_2026.at))
+  t.match(await attestor.attest(sample(EASTUS_2026.file)), {
+    subject: `spiffe://example.org/azure/${EASTUS_2026.subscriptionId}/vm/dc18de58-292f-4794-9a5d-a4192bad0039`,
+    claims: { subscriptionId: EASTUS_2026.subscriptionId, vmId: 'dc18de58-292f-4794-9a5d-a4192bad0039', sku: '20_04-lts-gen2' },
+  })
+  await assertRefused(t, attestor.attest(tamperContent(sample(EASTUS_2026.file))), /^the attested data signature is invalid$/)
+})
+
+t.test('coder 2026 eastus without its intermediates: the refusal names the CA to add', async (t) => {
   const envelope = parseAttestedDataEnvelope(der(EASTUS_2026.file))
   t.ok(verify('sha256', envelope.content, envelope.signer.x509.publicKey, envelope.signature), 'the signature itself is good')
-  t.equal(envelope.content.toString('utf8'), sample('coder-2026-eastus.content.json'))
-  const attestor = createAzureAttestedDataAttestor(azureConfig({ subscriptions: [EASTUS_2026.subscriptionId] }), azureDeps(EASTUS_2026.at))
+  const oldIntermediates = fileURLToPath(new URL('intermediates/', SAMPLES))
+  const attestor = createAzureAttestedDataAttestor(azureConfig({ subscriptions: [EASTUS_2026.subscriptionId], intermediates: [oldIntermediates] }), azureDeps(EASTUS_2026.at))
   await assertRefused(
     t,
     attestor.attest(sample(EASTUS_2026.file)),

@@ -72,7 +72,7 @@ t.test('trust material: files, bundles and directories; unreadable material stop
   writeFileSync(bundle, `# two roots\n${shipped('roots/baltimore-cybertrust-root.pem')}\n${shipped('roots/digicert-global-root-g2.pem')}`)
   const trust = loadAzureTrust(azureConfig({ roots: [bundle], intermediates: [new URL('intermediates', KEYS).pathname] }))
   t.equal(trust.roots.length, 2, 'a bundle file gives each of its certificates')
-  t.equal(trust.intermediates.length, 2, 'a directory gives each of its *.pem files')
+  t.equal(trust.intermediates.length, 11, 'a directory gives each of its *.pem files')
 
   const empty = join(dir, 'empty.pem')
   writeFileSync(empty, 'nothing here\n')
@@ -92,14 +92,19 @@ t.test('trust material: files, bundles and directories; unreadable material stop
 
 t.test('start-up warnings say when the trust material has expired', async (t) => {
   const trust = loadAzureTrust(azureConfig())
-  t.same(trustMaterialWarnings(trust, new Date(GOVCLOUD.at)), [], 'all valid in 2023')
+  const notYet = (n: string) => new RegExp(`^azure intermediate "Microsoft TLS G2 RSA CA OCSP ${n}" is not valid before 2025-08`)
+  const ocsp = ['02', '04', '06', '08', '10', '12', '14', '16']
+  t.match(trustMaterialWarnings(trust, new Date(GOVCLOUD.at)).sort(), [...ocsp.map(notYet), /^azure intermediate "Microsoft TLS RSA Root G2" is not valid before 2025-05-21/], 'in 2023 only the 2025 ones are not valid yet')
   t.same(trustMaterialWarnings(trust, new Date('2026-11-23T00:00:00Z')), [
     'azure root "Baltimore CyberTrust Root" expired at 2025-05-12T23:59:00.000Z',
     'azure intermediate "Microsoft Azure TLS Issuing CA 05" expired at 2024-06-27T23:59:59.000Z',
     'azure intermediate "Microsoft RSA TLS CA 01" expired at 2024-10-08T07:00:00.000Z',
-    'no configured azure intermediate is valid now: no attested data can verify; add current ones (see keys/azure/README.md)',
-  ])
-  t.match(trustMaterialWarnings(trust, new Date('2019-01-01T00:00:00Z')), [/^azure intermediate "Microsoft Azure TLS Issuing CA 05" is not valid before 2020-07-29/, /not valid before/, /^no configured azure intermediate is valid now/])
+  ], 'in November 2026 the old ones have expired, and the OCSP intermediates verify')
+  t.match(trustMaterialWarnings(trust, new Date('2030-01-01T00:00:00Z')).at(-1), /^no configured azure intermediate is valid now: no attested data can verify/)
+  const in2019 = trustMaterialWarnings(trust, new Date('2019-01-01T00:00:00Z'))
+  t.match(in2019[0], /^azure intermediate "Microsoft Azure TLS Issuing CA 05" is not valid before 2020-07-29/)
+  t.equal(in2019.filter((w) => w.includes('is not valid before')).length, 11, 'every intermediate is named')
+  t.match(in2019.at(-1), /^no configured azure intermediate is valid now/)
 })
 
 t.test('one configuration, one or two attestors: attested data by token type, managed identities by issuer', async (t) => {
