@@ -33,9 +33,11 @@ The value is a SPIFFE ID or a glob, e.g. 'spiffe://example.org/k8s/prod/ns/payme
   },
   source: {
     placeholder: '<source-id>',
-    summary: 'revoke an attestation source: a cluster, a node or a pod',
+    summary: 'revoke an attestation source: a cluster, node, pod, cloud account, instance, repository...',
     about: `Stops every token attested through the source, e.g. k8s:prod (a cluster),
-k8s:prod:node:node-a (a node) or k8s:prod:pod:<pod uid> (a pod).`,
+k8s:prod:node:node-a (a node), k8s:prod:pod:<pod uid> (a pod), aws:111122223333 (an AWS account),
+aws:111122223333:eu-west-1:i-0abc123 (an instance), gcp:<project>, azure:<subscription>,
+github:repository_id:<id> (a repository). The README lists each attestor's sources.`,
   },
 }
 
