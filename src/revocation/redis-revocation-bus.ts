@@ -134,11 +134,16 @@ export class RedisRevocationBus implements RevocationBus {
     const token = randomUUID()
     if ((await this.client.set(this.keys.lock, token, 'PX', 15_000, 'NX')) === 'OK') {
       const revocations = await this.log.listInForce(new Date(this.clock.now()))
-      // No DEL first: a revocation published while this runs must not be wiped out.
+      // No DEL first: a revocation published while this runs must not be wiped out. The hash and the
+      // ready marker go in one transaction, so whoever sees the marker sees every revocation.
+      const transaction = this.client.multi()
       if (revocations.length > 0) {
-        await this.client.hset(this.keys.set, Object.fromEntries(revocations.map((r) => [r.id, JSON.stringify(revocationToJson(r))])))
+        transaction.hset(this.keys.set, Object.fromEntries(revocations.map((r) => [r.id, JSON.stringify(revocationToJson(r))])))
       }
-      await this.client.set(this.keys.ready, new Date(this.clock.now()).toISOString())
+      transaction.set(this.keys.ready, new Date(this.clock.now()).toISOString())
+      const results = await transaction.exec()
+      const failed = results?.find(([error]) => error)
+      if (!results || failed) throw failed?.[0] ?? new Error('the rebuild transaction was discarded')
       await this.client.del(this.keys.lock)
       this.logger.warn({ revocations: revocations.length }, 'Redis had no revocations: rebuilt them from Postgres')
       return
