@@ -1,19 +1,17 @@
 import { createPublicKey } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { createGcpAttestor, GcpAttestorConfig } from '../../src/attestors/gcp.js'
 import { FixedClock } from '../../src/lib/clock.js'
 import { assertRefused, countingFetcher, makeKey, signToken, tamper } from '../fixtures/attestors/helpers.js'
+import { interopDir } from '../helpers/interop.js'
 
 /**
  * Real GCE instance identity tokens from public repositories, each with the Google JWKS captured when
  * it was issued (see /work/shared/interop/README.md, section 2). Each is accepted as of its iat + 60 s.
  */
 
-const interop = fileURLToPath(new URL('../../../shared/interop/gcp-iit/', import.meta.url))
-// Missing samples are a failure, never a skip: without them this file would pass while testing nothing.
-if (!existsSync(interop)) throw new Error(`the interop samples are missing: expected them in ${interop}`)
+const interop = interopDir('gcp-iit')
 const read = (name: string): string => readFileSync(`${interop}${name}`, 'utf8').trim()
 
 interface Sample {

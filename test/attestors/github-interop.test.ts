@@ -1,19 +1,17 @@
 import { createPublicKey } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { createGitHubAttestor, GitHubAttestorConfig } from '../../src/attestors/github.js'
 import { FixedClock } from '../../src/lib/clock.js'
 import { assertRefused, countingFetcher, makeKey, signToken, tamper } from '../fixtures/attestors/helpers.js'
+import { interopDir } from '../helpers/interop.js'
 
 /**
  * Real GitHub Actions OIDC tokens from public repositories, with GitHub's 2023 JWKS (see
  * /work/shared/interop/README.md, section 4). Each is accepted as of its iat + 60 s.
  */
 
-const interop = fileURLToPath(new URL('../../../shared/interop/github-oidc/', import.meta.url))
-// Missing samples are a failure, never a skip: without them this file would pass while testing nothing.
-if (!existsSync(interop)) throw new Error(`the interop samples are missing: expected them in ${interop}`)
+const interop = interopDir('github-oidc')
 const read = (name: string): string => readFileSync(`${interop}${name}`, 'utf8').trim()
 const JWKS_FILE = `${interop}keys/github-actions-jwks-2023-from-rubygems.json`
 

@@ -1,10 +1,10 @@
 import { createPublicKey } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { createKubernetesAttestor, type KubernetesAttestorDeps } from '../../src/attestors/kubernetes.js'
 import { FixedClock } from '../../src/lib/clock.js'
 import { assertRefused, countingFetcher, kubernetesConfig, tamper } from '../fixtures/attestors/helpers.js'
+import { interopDir } from '../helpers/interop.js'
 
 /**
  * Real service-account tokens from public repositories (see /work/shared/interop/README.md, section 3).
@@ -12,9 +12,7 @@ import { assertRefused, countingFetcher, kubernetesConfig, tamper } from '../fix
  * proves nothing about Kubernetes.
  */
 
-const interop = fileURLToPath(new URL('../../../shared/interop/k8s-sat/', import.meta.url))
-// Missing samples are a failure, never a skip: without them this file would pass while testing nothing.
-if (!existsSync(interop)) throw new Error(`the interop samples are missing: expected them in ${interop}`)
+const interop = interopDir('k8s-sat')
 const read = (name: string): string => readFileSync(`${interop}${name}`, 'utf8').trim()
 const readJson = (name: string): unknown => JSON.parse(read(name))
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+import { interopDir } from '../helpers/interop.js'
 
-const INTEROP = fileURLToPath(new URL('../../../shared/interop/aws-iid/', import.meta.url))
+const INTEROP = interopDir('aws-iid')
 const AWS_TYPE = 'urn:seed-sts:token-type:aws-instance-identity'
 // rspamd iid0: account 975050371289, us-east-1, i-0b02d936754a6d637, signed with the 2024 RSA "signature" key.
 const document = readFileSync(`${INTEROP}rspamd-iid0-2024-us-east-1.document.json`, 'utf8')

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { countingFetcher, jwks, makeKey, signToken } from '../fixtures/attestors/helpers.js'
 import { STS_AUDIENCE } from '../helpers/cluster.js'
+import { INTEROP_DIR, interopDir } from '../helpers/interop.js'
 import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../helpers/service.js'
 
 /**
@@ -12,9 +12,8 @@ import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type Te
  * refused. See /work/shared/interop/README.md for where each sample comes from.
  */
 
-const INTEROP = fileURLToPath(new URL('../../../shared/interop/', import.meta.url))
-// Missing samples are a failure, never a skip: without them this file would pass while testing nothing.
-if (!existsSync(INTEROP)) throw new Error(`the interop samples are missing: expected them in ${INTEROP}`)
+const INTEROP = `${INTEROP_DIR}/`
+for (const kind of ['gcp-iit', 'github-oidc', 'azure-attested']) interopDir(kind) // missing samples fail the file, never skip it
 const read = (path: string): string => readFileSync(`${INTEROP}${path}`, 'utf8').trim()
 const AZURE_TYPE = 'urn:seed-sts:token-type:azure-attested-data'
 

@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { AzureAttestorDeps } from '../../../src/attestors/azure/attestor.js'
 import { AzureAttestorConfig, type AzureAttestorConfigInput } from '../../../src/attestors/azure/config.js'
 import { FixedClock } from '../../../src/lib/clock.js'
+import { interopDir } from '../../helpers/interop.js'
 
 /** The real, published samples (see /work/shared/interop/README.md section 5). */
-export const SAMPLES = new URL('../../../../shared/interop/azure-attested/', import.meta.url)
+export const SAMPLES = pathToFileURL(interopDir('azure-attested'))
 
 /** A sample's text; a missing sample fails the test file, it never skips it. */
 export function sample(name: string): string {
