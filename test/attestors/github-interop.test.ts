@@ -8,7 +8,7 @@ import { interopDir } from '../helpers/interop.js'
 
 /**
  * Real GitHub Actions OIDC tokens from public repositories, with GitHub's 2023 JWKS (see
- * /work/shared/interop/README.md, section 4). Each is accepted as of its iat + 60 s.
+ * test/fixtures/interop/README.md, section 4). Each is accepted as of its iat + 60 s.
  */
 
 const interop = interopDir('github-oidc')

@@ -7,7 +7,7 @@ import { assertRefused, countingFetcher, kubernetesConfig, tamper } from '../fix
 import { interopDir } from '../helpers/interop.js'
 
 /**
- * Real service-account tokens from public repositories (see /work/shared/interop/README.md, section 3).
+ * Real service-account tokens from public repositories (see test/fixtures/interop/README.md, section 3).
  * They must be accepted as of their own time: an attestor that only accepts tokens we minted ourselves
  * proves nothing about Kubernetes.
  */

@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /**
- * The team's real attestation samples (shared/interop, with a README of where each came from): from
- * STS_INTEROP_DIR when set (.ci/run sets it for a clone that is not beside shared/), else
- * ../shared/interop beside this repository.
+ * Real attestation samples published by others, copied into this repository with their sources and
+ * licences (test/fixtures/interop/README.md), so a clone of the repository alone runs every test.
  */
-export const INTEROP_DIR = resolve(process.env.STS_INTEROP_DIR ?? fileURLToPath(new URL('../../../shared/interop/', import.meta.url)))
+export const INTEROP_DIR = fileURLToPath(new URL('../fixtures/interop/', import.meta.url)).replace(/\/$/, '')
 
 /**
  * The folder of one kind of sample, with a trailing separator. Missing samples are a failure, never a
@@ -15,6 +14,6 @@ export const INTEROP_DIR = resolve(process.env.STS_INTEROP_DIR ?? fileURLToPath(
  */
 export function interopDir(kind: string): string {
   const dir = join(INTEROP_DIR, kind)
-  if (!existsSync(dir)) throw new Error(`the interop samples are missing: expected them in ${dir} (set STS_INTEROP_DIR to the shared/interop folder)`)
+  if (!existsSync(dir)) throw new Error(`the interop samples are missing: expected them in ${dir}`)
   return `${dir}/`
 }

@@ -9,7 +9,7 @@ import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type Te
  * GCP, GitHub Actions, Azure and a generic OIDC issuer, each end to end over the HTTP API with real
  * Postgres and Redis: configured in the service config, a real published attestation in (at its own
  * time), a grant matching its normalized claims, a token out and on record; copies and revoked sources
- * refused. See /work/shared/interop/README.md for where each sample comes from.
+ * refused. See test/fixtures/interop/README.md for where each sample comes from.
  */
 
 const INTEROP = `${INTEROP_DIR}/`

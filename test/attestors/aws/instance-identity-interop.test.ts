@@ -31,7 +31,6 @@ const PKCS7_SAMPLES = [
   { file: 'mozilla-2016-us-east-1.pkcs7.pem', content: 'mozilla-2016-us-east-1.content.json', signed: '2016-04-08T03:01:44Z', accountId: '121659014334', instanceId: 'i-f79fe56c', region: 'us-east-1', zone: 'us-east-1a' },
   { file: 'vault-2016-us-east-1.pkcs7.b64', content: 'vault-2016-us-east-1.content.json', signed: '2016-04-05T16:27:00Z', accountId: '241656615859', instanceId: 'i-de0f1344', region: 'us-east-1', zone: 'us-east-1c' },
   { file: 'ncbi-2019-us-east-1.pkcs7.b64', content: 'ncbi-2019-us-east-1.content.json', signed: '2019-06-25T16:52:28Z', accountId: '250813660784', instanceId: 'i-06a91ac746b572ef4', region: 'us-east-1', zone: 'us-east-1a' },
-  { file: 'terraform-2020-ap-southeast-2.pkcs7.b64', content: 'terraform-2020-ap-southeast-2.content.json', signed: '2020-04-04T04:22:09Z', accountId: '578612111946', instanceId: 'i-02c8559ebebf6ad0b', region: 'ap-southeast-2', zone: 'ap-southeast-2a' },
 ]
 
 for (const s of PKCS7_SAMPLES) {

@@ -8,7 +8,7 @@ import { assertRefused } from '../../fixtures/attestors/helpers.js'
 import { azureConfig, azureDeps, CANDLEPIN, EASTUS_2026, GOVCLOUD, MSDOCS, SAMPLES, sample, tamperContent } from './helpers.js'
 
 // Real attested data published by others, each verified "as of" its own time with the shipped trust
-// material (keys/azure/). See /work/shared/interop/README.md section 5.
+// material (keys/azure/). See test/fixtures/interop/README.md section 5.
 
 const trust = loadAzureTrust(azureConfig())
 const der = (file: string): Buffer => decodeAttestedDataToken(sample(file), 16_384)

@@ -5,13 +5,13 @@ import { AzureAttestorConfig, type AzureAttestorConfigInput } from '../../../src
 import { FixedClock } from '../../../src/lib/clock.js'
 import { interopDir } from '../../helpers/interop.js'
 
-/** The real, published samples (see /work/shared/interop/README.md section 5). */
+/** The real, published samples (see test/fixtures/interop/README.md section 5). */
 export const SAMPLES = pathToFileURL(interopDir('azure-attested'))
 
 /** A sample's text; a missing sample fails the test file, it never skips it. */
 export function sample(name: string): string {
   const url = new URL(name, SAMPLES)
-  if (!existsSync(url)) throw new Error(`interop sample missing: ${fileURLToPath(url)} (see shared/interop/README.md section 5)`)
+  if (!existsSync(url)) throw new Error(`interop sample missing: ${fileURLToPath(url)} (see test/fixtures/interop/README.md section 5)`)
   return readFileSync(url, 'utf8')
 }
 
