@@ -7,6 +7,7 @@ import { FileKeyStore } from '../src/keys/file-key-store.js'
 import { createLogger } from '../src/lib/logger.js'
 import { TokenSigner } from '../src/tokens/token-signer.js'
 import { checkLedger, prepareRedis, recreateDatabase } from './bench/backends.js'
+import { measureGlobWorstCases } from './bench/globs.js'
 import { measureExchangeCeiling, measureRawCrypto, type Rate, type RawCryptoRates } from './bench/ceiling.js'
 import { BENCH_CLUSTER_NAME, createBenchCluster, mintWorkloadTokens, type BenchCluster, type BenchWorkload } from './bench/cluster.js'
 import { driveLoad, percentile, type LoadResult, type LoadTarget } from './bench/load.js'
@@ -56,6 +57,8 @@ async function main(): Promise<number> {
   try {
     const prepared = await prepare(options, workDir)
     const { ceiling, rawCrypto } = await measureInProcess(prepared, options)
+    const globs = measureGlobWorstCases()
+    for (const glob of globs) say(`glob worst case: ${glob.name}: ${fixed(glob.microsPerMatch, 1)} µs a match, ${fixed(glob.growthAtTenTimes, 1)}x for a value 10x longer`)
 
     const cpuProfileDir = options.cpuProfile ? mkdtempSync(join(tmpdir(), 'seed-sts-bench-profile-')) : undefined
     const adminToken = randomBytes(24).toString('hex')
@@ -91,7 +94,7 @@ async function main(): Promise<number> {
     const profile = cpuProfileDir ? summariseCpuProfile(cpuProfileDir) : undefined
     if (profile) print(`\n${formatProfile(profile)}`)
     else if (cpuProfileDir) say(`no CPU profile was written to ${cpuProfileDir}`)
-    const summary = formatSummary({ date: new Date(), machine, redisVersion: prepared.redisVersion, options, measured, ceiling, rawCrypto, ledger, cpu, busyBefore, profile, revocation: second?.reach })
+    const summary = formatSummary({ date: new Date(), machine, redisVersion: prepared.redisVersion, options, measured, ceiling, rawCrypto, ledger, cpu, busyBefore, profile, revocation: second?.reach, globs })
     print(`\nSummary (paste into the README as a code block):\n\n${summary}\n`)
     for (const failure of failures) process.stderr.write(`bench: FAILED: ${failure}\n`)
     return failures.length === 0 ? 0 : 1

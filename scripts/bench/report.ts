@@ -1,6 +1,7 @@
 import type { LedgerCheck } from './backends.js'
 import type { Rate, RawCryptoRates } from './ceiling.js'
 import { percentile, type LoadResult } from './load.js'
+import type { GlobCase } from './globs.js'
 import type { CpuSplit, Machine } from './machine.js'
 import type { BenchOptions } from './options.js'
 import type { ProfileSummary } from './profile.js'
@@ -25,6 +26,7 @@ export interface BenchFigures {
   profile?: ProfileSummary
   /** Absent when BENCH_REVOCATIONS=0. */
   revocation?: RevocationReach
+  globs?: GlobCase[]
 }
 
 export function exchangesPerSecond(result: LoadResult): number {
@@ -50,6 +52,9 @@ export function formatSummary(f: BenchFigures): string {
     `cpu       ${formatCpu(f.cpu)}`,
   ]
   if (f.revocation !== undefined) lines.push(`revocation  ${formatRevocationReach(f.revocation)}`)
+  for (const glob of f.globs ?? []) {
+    lines.push(`globs     ${glob.name}: ${fixed(glob.microsPerMatch, 1)} µs a match; a value 10x longer takes ${fixed(glob.growthAtTenTimes, 1)}x the time (linear: about 10)`)
+  }
   if (f.busyBefore !== undefined && f.cpu !== undefined) {
     // Other programs take CPU from the service, Postgres and the load generator alike: say so.
     const quiet = f.busyBefore < NOISE_PERCENT && f.cpu.other < NOISE_PERCENT

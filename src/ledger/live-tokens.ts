@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js'
 import { ServiceUnavailableError } from '../errors.js'
-import { globToRegExp, isGlob } from '../lib/glob.js'
+import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import type { RevocationTarget } from '../revocation/revocation.js'
 
 /**
@@ -18,7 +18,7 @@ export class LiveTokenCounter {
       grant: 'grant_ids @> ARRAY[$1::uuid]',
       source: 'sources @> ARRAY[$1::text]',
     }[target.kind]
-    const value = target.kind === 'subject' && isGlob(target.value) ? globToRegExp(target.value).source : target.value
+    const value = target.kind === 'subject' && isGlob(target.value) ? globToSqlPattern(target.value) : target.value
     try {
       const rows = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger WHERE ${condition} AND expires_at > $2`, [value, now])
       return rows[0]?.n ?? 0

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js'
 import { ServiceUnavailableError, ValidationProblem } from '../errors.js'
-import { globToRegExp, isGlob } from '../lib/glob.js'
+import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import type { BatchLedgerStore } from './batching-ledger.js'
 import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter, type LedgerPage } from './ledger-store.js'
 
@@ -81,7 +81,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     if (filter.subject !== undefined) {
       // The glob's own anchored regex, so SQL and src/lib/glob.ts agree (test/ledger/ledger-glob.test.ts
       // holds them to it). A plain SPIFFE ID stays an equality, which the subject index answers directly.
-      if (isGlob(filter.subject)) add('subject ~ ?', globToRegExp(filter.subject).source)
+      if (isGlob(filter.subject)) add('subject ~ ?', globToSqlPattern(filter.subject))
       else add('subject = ?', filter.subject)
     }
     // `@>` rather than `= ANY(...)`: the containment operators are the ones the GIN indexes serve.
