@@ -55,8 +55,11 @@ export function grantApplies(grant: Grant, identity: AttestedIdentity, now: Date
   if (!grant.enabled || grant.expiresAt.getTime() <= now.getTime()) return false
   if (!globMatches(grant.subject, identity.subject)) return false
   return Object.entries(grant.conditions).every(([claim, expected]) => {
+    // Only the attestation's own claims: never an inherited property such as `toString`, whose text
+    // a glob could match.
+    if (!Object.hasOwn(identity.claims, claim)) return false
     const actual = identity.claims[claim]
-    if (actual === undefined) return false
+    if (typeof actual !== 'string') return false
     const globs = Array.isArray(expected) ? expected : [expected]
     return globs.some((glob) => globMatches(glob, actual))
   })
