@@ -3,6 +3,7 @@ import { InvalidGrantError } from '../errors.js'
 import type { AttestationSource, AttestedIdentity, JwtAttestor } from './attestor.js'
 import { parseUntrustedJwt, type JwtPayload, type UntrustedJwt } from './jwt-verifier.js'
 import { AttestorName, checkKeySource, createIssuerVerifier, IssuerUrl, jwtIssuerFields, withSingleUse, type JwtAttestorDeps } from './jwt-attestor-config.js'
+import { canonicalGitHubClaim } from './github-names.js'
 import { RESERVED_FIRST_SEGMENTS } from './oidc.js'
 import { quoteUntrusted } from './untrusted.js'
 
@@ -148,7 +149,7 @@ function toIdentity(payload: JwtPayload, config: GitHubAttestorConfig, policy: O
     const value = payload[name]
     if (value === undefined) continue
     if (typeof value !== 'string') throw new InvalidGrantError(`the token claim "${name}" is ${quoteUntrusted(value)}, not a string`)
-    claims[name] = canonicalClaim(name, value)
+    claims[name] = canonicalGitHubClaim(name, value)
   }
   // One name, one spelling: GitHub resolves `ACME/App` and `acme/app` to the same repository.
   const name = repository.toLowerCase()
@@ -166,25 +167,6 @@ function toIdentity(payload: JwtPayload, config: GitHubAttestorConfig, policy: O
     claims,
     sources,
     expiresAt: new Date(payload.exp * 1000),
-  }
-}
-
-/** GitHub names that GitHub itself compares without case, lower-cased; everything else as GitHub gave it. */
-function canonicalClaim(name: string, value: string): string {
-  switch (name) {
-    case 'repository':
-    case 'repository_owner':
-    case 'actor':
-    case 'environment':
-      return value.toLowerCase()
-    case 'workflow_ref':
-    case 'job_workflow_ref': {
-      // `<owner>/<repo>/<path>@<ref>`: the repository is case-insensitive, the path and ref are not.
-      const [owner, repo, ...rest] = value.split('/')
-      return rest.length === 0 ? value : [owner!.toLowerCase(), repo!.toLowerCase(), ...rest].join('/')
-    }
-    default:
-      return value
   }
 }
 

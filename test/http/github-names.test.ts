@@ -35,7 +35,9 @@ t.test('a token for ACME/Api gets the lower-case identity, and is refused once g
   const sts = await startTestService(t, { config: { attestors: [github(), github({ name: 'acme-corp', issuer: ENTERPRISE })] } })
   const exchange = async (claims?: Record<string, unknown>) =>
     sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: await token(claims), subject_token_type: JWT_TOKEN_TYPE, audience: 'deploy' })
-  await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/github/acme/api`, conditions: { repository: 'acme/api' }, audiences: ['deploy'], owner: 'team-release' })
+  // An operator writing GitHub's spelling gets the one the service mints.
+  const grant = await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/github/ACME/Api`, conditions: { repository: 'ACME/Api', ref: 'refs/heads/main' }, audiences: ['deploy'], owner: 'team-release' })
+  t.match(grant, { subject: `spiffe://${TRUST_DOMAIN}/github/acme/api`, conditions: { repository: 'acme/api', ref: 'refs/heads/main' } })
 
   const issued = await exchange()
   t.equal(issued.statusCode, 200, JSON.stringify(issued.body))
@@ -55,4 +57,7 @@ t.test('a token for ACME/Api gets the lower-case identity, and is refused once g
   for (const spelling of [{}, { repository: 'acme/api', repository_owner: 'acme' }, { repository: 'Acme/API', repository_owner: 'Acme' }]) {
     t.same((await exchange(spelling)).body, { error: 'invalid_grant', error_description: 'the attestation source github:acme/api is revoked' }, JSON.stringify(spelling))
   }
+  const subject = await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'subject', value: `spiffe://${TRUST_DOMAIN}/github/ACME/*`, reason: 'incident 4711' } })
+  t.match(subject.json(), { revocation: { kind: 'subject', value: `spiffe://${TRUST_DOMAIN}/github/acme/*` } }, 'a revocation typed in GitHub\'s spelling is stored in the minted one')
+  t.same((await exchange()).body, { error: 'invalid_grant', error_description: `the identity spiffe://${TRUST_DOMAIN}/github/acme/* is revoked` })
 })
