@@ -48,6 +48,9 @@ t.test('a token for ACME/Api gets the lower-case identity, and is refused once g
     sources: ['github:acme', 'github:repository_owner_id:1946610', 'github:acme/api', 'github:repository_id:620393838'],
   })
 
+  const search = await sts.app.inject({ method: 'GET', url: `/v1/ledger?source=github:ACME/Api&subject=spiffe://${TRUST_DOMAIN}/github/ACME/*`, headers: sts.admin })
+  t.same(search.json().entries.map((entry: { jti: string }) => entry.jti), [claims.jti], 'the ledger is searched in the minted spelling')
+
   // The enterprise issuer's token for the same repository is another identity: github.com's grant does not answer it.
   t.same((await exchange({ iss: ENTERPRISE })).body, { error: 'invalid_grant', error_description: `no grant allows spiffe://${TRUST_DOMAIN}/acme-corp/acme/api to get a token` })
 
