@@ -8,6 +8,7 @@ import { AzureAttestorConfig } from './attestors/azure/config.js'
 import { GcpAttestorConfig } from './attestors/gcp.js'
 import { GitHubAttestorConfig } from './attestors/github.js'
 import { AttestorName, checkKeySource, jwtIssuerFields } from './attestors/jwt-attestor-config.js'
+import { namespaceOf, namespaceOverlaps } from './attestors/namespace.js'
 import { OidcAttestorConfig } from './attestors/oidc.js'
 import { ConfigError } from './config-error.js'
 
@@ -136,6 +137,8 @@ export const ConfigSchema = z
         seen.set(key, `attestors.${index}`)
       }
     })
+    const namespaces = config.attestors.map((attestor) => ({ name: attestor.name, namespace: namespaceOf(attestor) }))
+    for (const { index, problem } of namespaceOverlaps(namespaces)) ctx.addIssue({ code: 'custom', path: ['attestors', index], message: problem })
   })
 
 export type Config = z.infer<typeof ConfigSchema>

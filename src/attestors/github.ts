@@ -3,20 +3,32 @@ import { InvalidGrantError } from '../errors.js'
 import type { AttestationSource, AttestedIdentity, JwtAttestor } from './attestor.js'
 import { parseUntrustedJwt, type JwtPayload, type UntrustedJwt } from './jwt-verifier.js'
 import { AttestorName, checkKeySource, createIssuerVerifier, IssuerUrl, jwtIssuerFields, withSingleUse, type JwtAttestorDeps } from './jwt-attestor-config.js'
+import { canonicalGitHubClaim } from './github-names.js'
+import { RESERVED_FIRST_SEGMENTS } from './oidc.js'
 import { quoteUntrusted } from './untrusted.js'
 
 /**
  * GitHub Actions OIDC tokens: what a job with `permissions: id-token: write` gets from
  * `core.getIDToken(<audience>)`. The identity is the repository:
- * `spiffe://<trustDomain>/github/<owner>/<repo>`; the workflow, ref, environment and the rest are claims
- * for grant conditions, under the names GitHub gives them (snake_case, as in GitHub's documentation).
+ * `spiffe://<trustDomain>/github/<owner>/<repo>` for github.com's issuer, and
+ * `spiffe://<trustDomain>/<name>/<owner>/<repo>` for any other (an enterprise's issuer on github.com,
+ * GitHub Enterprise Server), named by the attestor: two issuers never mint the same identity, and
+ * their source ids (`github:...`, `<name>:...`) never meet. The workflow, ref, environment and the rest
+ * are claims for grant conditions, under the names GitHub gives them (snake_case, as in GitHub's
+ * documentation).
+ *
+ * GitHub compares owner, repository, actor and environment names without regard to case, so they are
+ * lower-cased wherever they name something (identity, source ids, claims, the `owner/repo` of the
+ * workflow refs): `ACME/api` and `acme/api` are one repository, one identity, one revocation. `sub`,
+ * refs and workflow paths keep GitHub's case.
  *
  * Owner and repository names can be deleted and registered again by somebody else; their numeric ids
  * cannot. The allow-list can pin `ownerIds`, and grants can pin `repository_id` / `repository_owner_id`.
  */
 
 export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com'
-const GITHUB_DOT_COM_TOKEN_HOST = 'token.actions.githubusercontent.com'
+/** Names a github attestor for another issuer may not take: they begin other kinds' identities or source ids. */
+const TAKEN_NAMES = [...RESERVED_FIRST_SEGMENTS, 'oidc']
 
 /** GitHub logins: letters, digits and "-" (Enterprise Managed Users add "_<shortcode>"). */
 const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/
@@ -45,9 +57,12 @@ export const GitHubAttestorConfig = z
   .strict()
   .superRefine((config, ctx) => {
     checkKeySource(config, ctx, defaultJwksUri(config.issuer))
-    const host = new URL(config.issuer).hostname
-    if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(host)) {
-      ctx.addIssue({ code: 'custom', path: ['issuer'], message: `the issuer host ${JSON.stringify(host)} must be a DNS name: it becomes part of SPIFFE IDs` })
+    if (config.issuer !== GITHUB_ISSUER && TAKEN_NAMES.includes(config.name)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['name'],
+        message: `an attestor for an issuer other than github.com's mints spiffe://<trustDomain>/<name>/<owner>/<repo>: give it a name of its own (not ${TAKEN_NAMES.join(', ')})`,
+      })
     }
     if (config.owners === undefined && config.ownerIds === undefined) {
       ctx.addIssue({ code: 'custom', path: ['owners'], message: 'give owners or ownerIds (or both): without them every repository on GitHub could attest' })
@@ -73,8 +88,7 @@ export function createGitHubAttestor(config: GitHubAttestorConfig, deps: JwtAtte
   const policy: OwnerPolicy = {
     owners: config.owners === undefined ? undefined : new Set(config.owners.map((owner) => owner.toLowerCase())),
     ownerIds: config.ownerIds === undefined ? undefined : new Set(config.ownerIds),
-    // Repositories of one GitHub Enterprise Server are not those of github.com: keep the names apart.
-    instance: instanceOf(config.issuer),
+    namespace: githubNamespace(config),
   }
   return {
     name: config.name,
@@ -93,18 +107,20 @@ export function createGitHubAttestor(config: GitHubAttestorConfig, deps: JwtAtte
 interface OwnerPolicy {
   owners: ReadonlySet<string> | undefined
   ownerIds: ReadonlySet<string> | undefined
-  /** undefined for github.com; the GHES host name otherwise. */
-  instance: string | undefined
+  namespace: { identity: string; source: string }
+}
+
+/**
+ * `github` for github.com's own issuer; the attestor's name for any other, whose repositories are not
+ * github.com's (GHES) or must not answer to github.com's grants and revocations (an enterprise issuer).
+ */
+export function githubNamespace(config: Pick<GitHubAttestorConfig, 'name' | 'issuer'>): { identity: string; source: string } {
+  return config.issuer === GITHUB_ISSUER ? { identity: 'github', source: 'github' } : { identity: config.name, source: config.name }
 }
 
 /** GitHub publishes each issuer's keys under the issuer (github.com, an enterprise's issuer, GHES alike). */
 function defaultJwksUri(issuer: string): string {
   return `${issuer.replace(/\/+$/, '')}/.well-known/jwks`
-}
-
-function instanceOf(issuer: string): string | undefined {
-  const host = new URL(issuer).hostname
-  return host === GITHUB_DOT_COM_TOKEN_HOST ? undefined : host
 }
 
 // Below this line the token is verified (GitHub said it), but its names still become part of a SPIFFE
@@ -122,7 +138,7 @@ function toIdentity(payload: JwtPayload, config: GitHubAttestorConfig, policy: O
   }
   const repository = required(payload, 'repository', /^[^/]+\/[^/]+$/)
   const repo = repository.slice(repository.indexOf('/') + 1)
-  if (repository.slice(0, repository.indexOf('/')) !== owner || !REPOSITORY_NAME.test(repo) || repo === '.' || repo === '..') {
+  if (repository.slice(0, repository.indexOf('/')).toLowerCase() !== owner.toLowerCase() || !REPOSITORY_NAME.test(repo) || repo === '.' || repo === '..') {
     throw new InvalidGrantError(`the token repository ${quoteUntrusted(repository)} is not a repository of ${JSON.stringify(owner)}`)
   }
   const repositoryId = required(payload, 'repository_id', NUMERIC_ID)
@@ -133,18 +149,19 @@ function toIdentity(payload: JwtPayload, config: GitHubAttestorConfig, policy: O
     const value = payload[name]
     if (value === undefined) continue
     if (typeof value !== 'string') throw new InvalidGrantError(`the token claim "${name}" is ${quoteUntrusted(value)}, not a string`)
-    claims[name] = value
+    claims[name] = canonicalGitHubClaim(name, value)
   }
-  const scope = policy.instance === undefined ? 'github' : `github:${policy.instance}`
+  // One name, one spelling: GitHub resolves `ACME/App` and `acme/app` to the same repository.
+  const name = repository.toLowerCase()
+  const { identity, source } = policy.namespace
   const sources: AttestationSource[] = [
-    { id: `${scope}:${owner}` },
-    { id: `${scope}:repository_owner_id:${ownerId}` },
-    { id: `${scope}:${repository}` },
-    { id: `${scope}:repository_id:${repositoryId}` },
+    { id: `${source}:${owner.toLowerCase()}` },
+    { id: `${source}:repository_owner_id:${ownerId}` },
+    { id: `${source}:${name}` },
+    { id: `${source}:repository_id:${repositoryId}` },
   ]
-  const path = policy.instance === undefined ? `github/${repository}` : `github/${policy.instance}/${repository}`
   return {
-    subject: `spiffe://${trustDomain}/${path}`,
+    subject: `spiffe://${trustDomain}/${identity}/${name}`,
     attestor: config.name,
     kind: 'github',
     claims,

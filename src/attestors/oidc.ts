@@ -13,12 +13,14 @@ import { quoteUntrusted } from './untrusted.js'
  * are exposed to grant conditions.
  *
  * Trust boundary: a claim value becomes part of a SPIFFE ID only if it is one plain path segment
- * (1 to 128 of A-Z a-z 0-9 . _ -, never "." or ".."), and the first segment of the template is fixed
- * text no other kind uses, so no issuer can render an identity in another attestor's namespace.
+ * (1 to 128 of A-Z a-z 0-9 . _ -, never "." or ".."). The template's leading whole segments of fixed
+ * text (`ci/gitlab` above) are the attestor's namespace: its first segment is none of the built-in
+ * kinds', and no other attestor's namespace may equal or begin it, or be begun by it (namespace.ts).
+ * Claim values keep the case the issuer gives them: only the issuer knows whether case matters.
  */
 
 /** First path segments of the built-in kinds: an OIDC template may not start with one. */
-const RESERVED_FIRST_SEGMENTS = ['k8s', 'gcp', 'github', 'aws', 'azure'] as const
+export const RESERVED_FIRST_SEGMENTS = ['k8s', 'gcp', 'github', 'aws', 'azure'] as const
 const SEGMENT_TEXT = /^[A-Za-z0-9._-]+$/
 const SEGMENT_VALUE = /^[A-Za-z0-9._-]{1,128}$/
 const JTI = /^[\x21-\x7E]{1,256}$/
@@ -112,12 +114,32 @@ export function createOidcAttestor(config: OidcAttestorConfig, deps: JwtAttestor
         attestor: config.name,
         kind: 'oidc',
         claims,
-        sources: [{ id: `oidc:${config.name}` }],
+        sources: [{ id: oidcNamespace(config).source }],
         expiresAt: new Date(payload.exp * 1000),
       }
       return withSingleUse(identity, jwt, payload, config, deps)
     },
   }
+}
+
+/**
+ * The attestor's namespace: the template's leading segments that are fixed text (`{name}` and
+ * `{iss_host}` are fixed for an attestor), and `oidc:<name>` for source ids.
+ *
+ * @example
+ * oidcNamespace({ name: 'gitlab', issuer: 'https://gitlab.com', subjectTemplate: 'ci/gitlab/{claims.project_id}' })
+ * // { identity: 'ci/gitlab', source: 'oidc:gitlab' }
+ */
+export function oidcNamespace(config: Pick<OidcAttestorConfig, 'name' | 'issuer' | 'subjectTemplate'>): { identity: string; source: string } {
+  const template = compileSubjectTemplate(config.subjectTemplate, config)
+  // Unreachable after schema validation: a programming mistake, not a bad configuration.
+  if (typeof template === 'string') throw new TypeError(`attestor ${config.name}: subjectTemplate: ${template}`)
+  const fixed: string[] = []
+  for (const parts of template) {
+    if (!parts.every((part) => typeof part === 'string')) break
+    fixed.push(parts.join(''))
+  }
+  return { identity: fixed.join('/'), source: `oidc:${config.name}` }
 }
 
 function exposedName(path: string): string {
@@ -130,7 +152,7 @@ export function compileSubjectTemplate(text: string, config: { name: string; iss
   if (segments.some((segment) => segment === '')) return 'must be a path: no leading, trailing or doubled "/"'
   const first = segments[0]!
   if (!SEGMENT_TEXT.test(first)) return `must start with fixed text, e.g. "oidc/{name}/{sub}" (found ${JSON.stringify(first)})`
-  if ((RESERVED_FIRST_SEGMENTS as readonly string[]).includes(first)) {
+  if ((RESERVED_FIRST_SEGMENTS as readonly string[]).includes(first.toLowerCase())) {
     return `must not start with "${first}/", which belongs to the built-in ${first} attestor`
   }
   const template: Template = []

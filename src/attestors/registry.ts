@@ -10,6 +10,7 @@ import { createGcpAttestor } from './gcp.js'
 import { createGitHubAttestor } from './github.js'
 import type { JwtAttestorDeps } from './jwt-attestor-config.js'
 import { createKubernetesAttestor } from './kubernetes.js'
+import { isInNamespace, namespaceOf, namespaceOverlaps, type AttestorNamespace } from './namespace.js'
 import { createOidcAttestor } from './oidc.js'
 import { quoteUntrusted } from './untrusted.js'
 
@@ -65,10 +66,12 @@ export interface AttestorRegistry {
 export function createAttestorRegistry(configs: readonly AttestorConfig[], deps: AttestorDeps): AttestorRegistry {
   const byIssuer = new Map<string, JwtAttestor>()
   const byTokenType = new Map<string, Attestor>()
+  const namespaces = new Map<Attestor, AttestorNamespace>()
   for (const config of configs) {
     // Safe: CATALOG's type pairs each kind with the factory for that kind's configuration.
     const create = CATALOG[config.kind] as (config: AttestorConfig, deps: AttestorDeps) => Attestor | Attestor[]
     for (const attestor of [create(config, deps)].flat()) {
+      namespaces.set(attestor, namespaceOf(config))
       if (isJwtAttestor(attestor)) {
         for (const issuer of attestor.issuers ?? [attestor.issuer]) {
           const taken = byIssuer.get(issuer)
@@ -87,6 +90,15 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
       }
     }
   }
+  const overlaps = namespaceOverlaps(configs.map((config) => ({ name: config.name, namespace: namespaceOf(config) })))
+  if (overlaps.length > 0) throw new ConfigError(overlaps.map(({ problem }) => problem))
+  /** Trust boundary kept by construction: an identity outside its attestor's namespace is a bug, never issued. */
+  const checked = (attestor: Attestor) => (identity: AttestedIdentity): AttestedIdentity => {
+    if (!isInNamespace(identity, namespaces.get(attestor)!, deps.trustDomain)) {
+      throw new Error(`attestor ${attestor.name} minted ${identity.subject} (sources ${identity.sources.map((s) => s.id).join(' ')}) outside its namespace`)
+    }
+    return identity
+  }
   return {
     async attest(subjectToken, subjectTokenType) {
       if (JWT_SUBJECT_TOKEN_TYPES.includes(subjectTokenType)) {
@@ -95,11 +107,11 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
         const issuer = untrustedIssuerOf(jwt)
         const attestor = byIssuer.get(issuer)
         if (attestor === undefined) throw new InvalidGrantError(`no attestor is configured for issuer ${quoteUntrusted(issuer, 100)}`)
-        return attestor.attestJwt(jwt)
+        return attestor.attestJwt(jwt).then(checked(attestor))
       }
       const attestor = byTokenType.get(subjectTokenType)
       if (attestor === undefined) throw new InvalidRequestError(`no attestor is configured for subject_token_type ${quoteUntrusted(subjectTokenType, 100)}`)
-      return attestor.attest(subjectToken)
+      return attestor.attest(subjectToken).then(checked(attestor))
     },
     subjectTokenTypes() {
       return [...(byIssuer.size > 0 ? JWT_SUBJECT_TOKEN_TYPES : []), ...byTokenType.keys()]

@@ -44,7 +44,9 @@ export class RedisRevocationBus implements RevocationBus {
   ) {
     this.maxStalenessMs = options.maxStalenessMs
     const p = options.keyPrefix
-    this.keys = { set: `${p}revocations`, ready: `${p}revocations:ready`, lock: `${p}revocations:rebuild`, channel: `${p}revocations:changes` }
+    // The marker names the last migration that rewrote revocations (007 lower-cased GitHub names): an
+    // instance that finds none rebuilds the set from Postgres, so no value of before stays in force.
+    this.keys = { set: `${p}revocations`, ready: `${p}revocations:ready:007`, lock: `${p}revocations:rebuild`, channel: `${p}revocations:changes` }
     const connection = {
       commandTimeout: options.commandTimeoutMs,
       // Never queue while disconnected: a write during an outage fails at once, and so closed.

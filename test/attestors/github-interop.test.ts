@@ -132,6 +132,6 @@ t.test('each sample is refused when its audience, time or algorithm is not right
   await assertRefused(t, sandbox(undefined, Math.floor(Date.now() / 1000)).attest(qoomon), /^the token expired at 2023-10-01T12:50:47.000Z$/)
   await assertRefused(t, sandbox(undefined, QOOMON_IAT - 700).attest(qoomon), /^the token is not valid before 2023-10-01T12:35:47.000Z$/)
   await assertRefused(t, sandbox({ ownerIds: ['3963394'], algorithms: ['PS256'] }).attest(qoomon), /^the token algorithm "RS256" is not accepted \(accepted: PS256\)$/)
-  await assertRefused(t, sandbox({ ownerIds: ['3963394'], issuer: 'https://ghes.example.org/_services/token' }).attest(qoomon), /^the token issuer "https:\/\/token.actions.githubusercontent.com" is not "https:\/\/ghes.example.org\/_services\/token"$/)
+  await assertRefused(t, sandbox({ ownerIds: ['3963394'], name: 'ghes', issuer: 'https://ghes.example.org/_services/token' }).attest(qoomon), /^the token issuer "https:\/\/token.actions.githubusercontent.com" is not "https:\/\/ghes.example.org\/_services\/token"$/)
   await assertRefused(t, sandbox({ ownerIds: ['3963394'], maxTokenLifetimeSeconds: 299 }).attest(qoomon), /^the token is valid for 300 seconds, longer than the 299 seconds accepted from this issuer$/)
 })

@@ -96,7 +96,7 @@ t.test('a workflow token gives the repository identity, with GitHub\'s claims un
 t.test('owners: only those listed, without regard to case; ownerIds: only those ids', async (t) => {
   await assertRefused(t, attestor.attest(await signToken(github, ghClaims({ repository: 'evil/app', repository_owner: 'evil' }))), /^the repository owner "evil" is not one of the owners attestor "github" accepts$/)
   const upper = createGitHubAttestor(githubConfig({ owners: ['ACME'] }), deps())
-  t.equal((await upper.attest(await signToken(github, ghClaims()))).subject, 'spiffe://example.org/github/acme/app', 'names keep the case GitHub gives them')
+  t.equal((await upper.attest(await signToken(github, ghClaims()))).subject, 'spiffe://example.org/github/acme/app', 'the allow-list is compared without case')
   // The name "acme" deleted and registered again by somebody else: same name, another id.
   const pinned = createGitHubAttestor(githubConfig({ owners: ['acme'], ownerIds: [1946610] }), deps())
   t.ok(await pinned.attest(await signToken(github, ghClaims())))
@@ -123,16 +123,46 @@ t.test('owner, repository and ids must be what GitHub allows', async (t) => {
   await refuse({ jti: undefined }, /^the token claim "jti" \(none\) is not valid$/)
 })
 
-t.test('GitHub Enterprise Server: its own issuer, JWKS and names', async (t) => {
+t.test('a name GitHub compares without case gets one spelling: identity, source ids and claims lower-cased', async (t) => {
+  const mixed = ghClaims({
+    sub: 'repo:ACME/Api:environment:Production',
+    repository: 'ACME/Api',
+    repository_owner: 'ACME',
+    actor: 'OctoCat',
+    environment: 'Production',
+    workflow_ref: 'ACME/Api/.github/workflows/Deploy.yml@refs/heads/Main',
+    job_workflow_ref: 'ACME/Platform/.github/workflows/Deploy.yml@refs/tags/V1',
+    ref: 'refs/heads/Main',
+    workflow: 'Deploy',
+  })
+  const identity = await attestor.attest(await signToken(github, mixed))
+  t.equal(identity.subject, 'spiffe://example.org/github/acme/api')
+  t.same(identity.sources, [{ id: 'github:acme' }, { id: 'github:repository_owner_id:1946610' }, { id: 'github:acme/api' }, { id: 'github:repository_id:620393838' }])
+  t.same(
+    [identity.claims.repository, identity.claims.repository_owner, identity.claims.actor, identity.claims.environment, identity.claims.workflow_ref, identity.claims.job_workflow_ref],
+    ['acme/api', 'acme', 'octocat', 'production', 'acme/api/.github/workflows/Deploy.yml@refs/heads/Main', 'acme/platform/.github/workflows/Deploy.yml@refs/tags/V1'],
+    'the owner/repo of a workflow ref is lower-cased, its path and ref are not',
+  )
+  t.same([identity.claims.sub, identity.claims.ref, identity.claims.workflow], ['repo:ACME/Api:environment:Production', 'refs/heads/Main', 'Deploy'], 'sub, refs and workflow names keep GitHub\'s case')
+})
+
+t.test('another issuer mints under its attestor\'s name: never github.com\'s identities or source ids', async (t) => {
   const fetcher = countingFetcher(jwks(github))
   const ghes = createGitHubAttestor(githubConfig({ name: 'ghes', issuer: GHES, jwks: undefined }), deps({ fetchJwks: fetcher.fetch }))
   const identity = await ghes.attest(await signToken(github, ghClaims({ iss: GHES })))
-  t.equal(identity.subject, 'spiffe://example.org/github/ghes.example.org/acme/app', 'not the github.com repository of the same name')
-  t.same(identity.sources.map((s) => s.id), ['github:ghes.example.org:acme', 'github:ghes.example.org:repository_owner_id:1946610', 'github:ghes.example.org:acme/app', 'github:ghes.example.org:repository_id:620393838'])
+  t.equal(identity.subject, 'spiffe://example.org/ghes/acme/app', 'not the github.com repository of the same name')
+  t.same(identity.sources.map((s) => s.id), ['ghes:acme', 'ghes:repository_owner_id:1946610', 'ghes:acme/app', 'ghes:repository_id:620393838'])
   t.same(fetcher.calls, ['https://ghes.example.org/_services/token/.well-known/jwks'])
   await assertRefused(t, ghes.attest(await signToken(github, ghClaims())), /^the token issuer "https:\/\/token.actions.githubusercontent.com" is not "https:\/\/ghes.example.org\/_services\/token"$/)
-  const enterprise = createGitHubAttestor(githubConfig({ issuer: `${GITHUB_ISSUER}/acme-corp`, jwks: undefined }), deps({ fetchJwks: fetcher.fetch }))
-  t.equal((await enterprise.attest(await signToken(github, ghClaims({ iss: `${GITHUB_ISSUER}/acme-corp` })))).subject, 'spiffe://example.org/github/acme/app', 'an enterprise issuer on github.com names github.com repositories')
+  // An enterprise's own issuer on github.com: the same repositories, but another issuer's word.
+  const enterprise = createGitHubAttestor(githubConfig({ name: 'acme-corp', issuer: `${GITHUB_ISSUER}/acme-corp`, jwks: undefined }), deps({ fetchJwks: fetcher.fetch }))
+  const fromEnterprise = await enterprise.attest(await signToken(github, ghClaims({ iss: `${GITHUB_ISSUER}/acme-corp` })))
+  const fromGitHub = await attestor.attest(await signToken(github, ghClaims()))
+  t.same(
+    [fromEnterprise.subject, fromEnterprise.sources.map((s) => s.id)],
+    ['spiffe://example.org/acme-corp/acme/app', ['acme-corp:acme', 'acme-corp:repository_owner_id:1946610', 'acme-corp:acme/app', 'acme-corp:repository_id:620393838']],
+  )
+  t.same([fromGitHub.subject, fromGitHub.sources.map((s) => s.id)], ['spiffe://example.org/github/acme/app', ['github:acme', 'github:repository_owner_id:1946610', 'github:acme/app', 'github:repository_id:620393838']])
   t.equal(fetcher.calls[1], `${GITHUB_ISSUER}/acme-corp/.well-known/jwks`)
 })
 
@@ -180,6 +210,8 @@ t.test('the configuration: defaults, and every problem named', async (t) => {
     'ownerIds.1: must be a numeric GitHub id, e.g. 3963394',
   ])
   t.same(problems({ owners: ['acme'], jwks: jwks(github), jwksFile: '/etc/jwks.json' }), [': give at most one of jwks, jwksFile or jwksUri (with none, the issuer\'s published JWKS is fetched)'])
-  t.same(problems({ owners: ['acme'], issuer: 'https://[::1]/_services/token' }), ['issuer: the issuer host "[::1]" must be a DNS name: it becomes part of SPIFFE IDs'])
+  t.same(problems({ owners: ['acme'], issuer: GHES }), ['name: an attestor for an issuer other than github.com\'s mints spiffe://<trustDomain>/<name>/<owner>/<repo>: give it a name of its own (not k8s, gcp, github, aws, azure, oidc)'])
+  t.same(problems({ owners: ['acme'], issuer: GHES, name: 'k8s' }), problems({ owners: ['acme'], issuer: GHES }), 'nor another kind\'s')
+  t.same(problems({ owners: ['acme'], issuer: GHES, name: 'ghes' }), [])
   t.same(problems({ owners: ['acme'], repositories: ['acme/app'] }), [': Unrecognized key: "repositories"'])
 })

@@ -137,6 +137,7 @@ t.test('the configuration: defaults, and every problem named', async (t) => {
   t.same(template('{sub}/ci'), ['subjectTemplate: must start with fixed text, e.g. "oidc/{name}/{sub}" (found "{sub}")'])
   t.same(template('k8s/prod/ns/{sub}/sa/default'), ['subjectTemplate: must not start with "k8s/", which belongs to the built-in k8s attestor'])
   t.same(template('github/{sub}'), ['subjectTemplate: must not start with "github/", which belongs to the built-in github attestor'])
+  t.same(template('GitHub/{sub}'), ['subjectTemplate: must not start with "GitHub/", which belongs to the built-in GitHub attestor'], 'in any case')
   t.same(template('ci/{email}'), ['subjectTemplate: {email} is not a placeholder: use {sub}, {claims.<name or dot path>}, {iss_host} or {name}'])
   t.same(template('ci/{claims.a..b}'), ['subjectTemplate: {claims.a..b} is not a placeholder: use {sub}, {claims.<name or dot path>}, {iss_host} or {name}'])
   t.same(template('ci/a b/{sub}'), ['subjectTemplate: "a b" cannot be part of a SPIFFE ID path (only A-Z a-z 0-9 . _ - and placeholders in {})'])

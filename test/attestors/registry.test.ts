@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { KubernetesAttestorDeps } from '../../src/attestors/kubernetes.js'
 import { createAttestorRegistry } from '../../src/attestors/registry.js'
-import { ConfigError, parseConfig } from '../../src/config.js'
+import { AttestorConfig, ConfigError, parseConfig } from '../../src/config.js'
 import { assertRefused, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, k8sClaims, kubernetesConfig, makeKey, signToken } from '../fixtures/attestors/helpers.js'
 
 const JWT = 'urn:ietf:params:oauth:token-type:jwt'
@@ -110,9 +110,10 @@ t.test('one issuer or token type, one attestor: a second of a kind with a defaul
     () => parseConfig({ issuer: 'https://sts.example.org', trustDomain: 'example.org', audience: 'seed-sts', attestors: [{ kind: 'github', name: 'a', owners: ['acme'] }, { kind: 'github', name: 'b', owners: ['other'] }] }),
     /attestors\.1\.issuer: issuer "https:\/\/token\.actions\.githubusercontent\.com" is already used by attestors\.0/,
   )
-  const twoAws = parseConfig({ issuer: 'https://sts.example.org', trustDomain: 'example.org', audience: 'seed-sts', attestors: [{ kind: 'aws', name: 'a', accounts: ['111122223333'] }, { kind: 'aws', name: 'b', accounts: ['444455556666'] }] })
-  t.throws(() => createAttestorRegistry(twoAws.attestors, deps), /^invalid configuration:\n  - attestor b: urn:seed-sts:token-type:aws-instance-identity is already taken by attestor a; list everything it should allow in one attestor$/)
+  // Built without parseConfig (which refuses them already: one namespace, namespace.test.ts), the registry refuses them too.
+  const twoAws = [{ kind: 'aws', name: 'a', accounts: ['111122223333'] }, { kind: 'aws', name: 'b', accounts: ['444455556666'] }].map((c) => AttestorConfig.parse(c))
+  t.throws(() => createAttestorRegistry(twoAws, deps), /^invalid configuration:\n  - attestor b: urn:seed-sts:token-type:aws-instance-identity is already taken by attestor a; list everything it should allow in one attestor$/)
   const azure = (name: string) => ({ kind: 'azure', name, subscriptions: [AZURE_SUBSCRIPTION], tenants: [AZURE_TENANT], managedIdentity: {} })
-  const twoAzure = parseConfig({ issuer: 'https://sts.example.org', trustDomain: 'example.org', audience: 'seed-sts', attestors: [azure('a'), azure('b')] })
-  t.throws(() => createAttestorRegistry(twoAzure.attestors, deps), /attestor b: urn:seed-sts:token-type:azure-attested-data is already taken by attestor a/)
+  const twoAzure = [azure('a'), azure('b')].map((c) => AttestorConfig.parse(c))
+  t.throws(() => createAttestorRegistry(twoAzure, deps), /attestor b: urn:seed-sts:token-type:azure-attested-data is already taken by attestor a/)
 })

@@ -43,7 +43,7 @@ t.test('Redis restarting empty: the revocations come back from Postgres, on ever
     stored = await inspector.hgetall(`${prefix}revocations`)
   }
   t.same(Object.keys(stored), [revoked.json().revocation.id], 'the revocation is back in Redis')
-  t.ok(await inspector.get(`${prefix}revocations:ready`), 'marked as rebuilt')
+  t.ok(await inspector.get(`${prefix}revocations:ready:007`), 'marked as rebuilt')
 
   for (const [name, sts] of [['a', a], ['b', b]] as const) {
     let current = false

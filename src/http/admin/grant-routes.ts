@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
+import { canonicalGitHubConditions, canonicalGitHubSubject } from '../../attestors/github-names.js'
 import { NotFoundProblem, PreconditionFailedProblem, PreconditionRequiredProblem, ValidationProblem } from '../../errors.js'
 import { GrantInput, GrantListQuery, GrantReplacement, grantToJson, type Grant } from '../../grants/grant.js'
 import type { GrantCatalog } from '../../grants/grant-catalog.js'
@@ -30,7 +31,7 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
   const write = { config: { ...options.routeConfig, role: 'grants:write' as const } }
 
   app.post('/v1/grants', write, async (request, reply) => {
-    const input = parseOrProblem(GrantInput, request.body, 'grant')
+    const input = canonicalNames(parseOrProblem(GrantInput, request.body, 'grant'))
     const now = new Date(clock.now())
     const expiresAt = input.expiresAt ? new Date(input.expiresAt) : new Date(now.getTime() + options.defaultLifetimeDays * 86_400_000)
     const grant = await store.create(draftOf({ ...input, expiresAt }, now), now, actorOf(request))
@@ -55,7 +56,7 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
     if (ifMatch === undefined) {
       throw new PreconditionRequiredProblem("send If-Match with the ETag of the grant you read, so no one else's change is lost")
     }
-    const { id: bodyId, version: _version, createdAt: _createdAt, updatedAt: _updatedAt, ...input } = parseOrProblem(GrantReplacement, request.body, 'grant')
+    const { id: bodyId, version: _version, createdAt: _createdAt, updatedAt: _updatedAt, ...input } = canonicalNames(parseOrProblem(GrantReplacement, request.body, 'grant'))
     if (bodyId !== undefined && bodyId !== id) {
       throw new ValidationProblem('the body is another grant', [{ path: 'id', message: `must be ${id} or left out` }])
     }
@@ -81,6 +82,11 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
     request.log.info({ grantId: id }, 'grant disabled')
     return sendGrant(reply, grant)
   })
+}
+
+/** GitHub names in one spelling, the one the service mints (src/attestors/github-names.ts). */
+function canonicalNames<G extends { subject: string; conditions: Record<string, string | string[]> }>(grant: G): G {
+  return { ...grant, subject: canonicalGitHubSubject(grant.subject), conditions: canonicalGitHubConditions(grant.subject, grant.conditions) }
 }
 
 function draftOf(draft: GrantDraft, now: Date): GrantDraft {

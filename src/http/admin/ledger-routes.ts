@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { canonicalGitHubSource, canonicalGitHubSubject } from '../../attestors/github-names.js'
 import { ledgerEntryToJson, ledgerFilterOf, LedgerSearchQuery } from '../../ledger/ledger-search.js'
 import type { LedgerStore } from '../../ledger/ledger-store.js'
 import type { Clock } from '../../lib/clock.js'
@@ -21,7 +22,13 @@ export async function ledgerRoutes(app: FastifyInstance, options: LedgerRoutesOp
   const config = { config: { ...options.routeConfig, role: 'ledger:read' as const } }
 
   app.get('/v1/ledger', config, async (request) => {
-    const query = parseOrProblem(LedgerSearchQuery, request.query, 'query')
+    const parsed = parseOrProblem(LedgerSearchQuery, request.query, 'query')
+    // GitHub names in the spelling the service mints them in (src/attestors/github-names.ts).
+    const query = {
+      ...parsed,
+      ...(parsed.subject === undefined ? {} : { subject: canonicalGitHubSubject(parsed.subject) }),
+      ...(parsed.source === undefined ? {} : { source: canonicalGitHubSource(parsed.source) }),
+    }
     const now = new Date(clock.now())
     const page = await ledger.search(ledgerFilterOf(query), now)
     // The request log leaves out query strings; who looked for what during an incident is worth keeping.

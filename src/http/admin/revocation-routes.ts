@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
+import { canonicalGitHubSource, canonicalGitHubSubject } from '../../attestors/github-names.js'
 import { LiftInput, RevocationInput, RevocationListQuery, revocationToJson } from '../../revocation/revocation.js'
 import type { Actor } from '../../audit/audit-log.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
@@ -22,7 +23,11 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
   const write = { config: { ...options.routeConfig, role: 'revocations:write' as const } }
 
   app.post('/v1/revocations', write, async (request, reply) => {
-    const input = parseOrProblem(RevocationInput, request.body, 'revocation')
+    const parsed = parseOrProblem(RevocationInput, request.body, 'revocation')
+    // GitHub names in the spelling the service mints them in (src/attestors/github-names.ts): revoking
+    // github:ACME/Api revokes the repository, not a spelling no token carries.
+    const value = parsed.kind === 'source' ? canonicalGitHubSource(parsed.value) : parsed.kind === 'subject' ? canonicalGitHubSubject(parsed.value) : parsed.value
+    const input = { ...parsed, value }
     const outcome = await service.revoke(input, options.actorOf(request))
     request.log.warn(
       { revocationId: outcome.revocation.id, kind: input.kind, value: input.value, liveTokensCutOff: outcome.liveTokensCutOff, alreadyRevoked: outcome.alreadyRevoked },
