@@ -36,6 +36,7 @@ export interface RegistrationPage {
 }
 
 const Instant = z.iso.datetime({ offset: true })
+const LastSeen = z.object({ lastSeenBefore: Instant.optional(), lastSeenAfter: Instant.optional() })
 
 export const RegistrationListQuery = z
   .object({
@@ -48,6 +49,12 @@ export const RegistrationListQuery = z
     limit: z.coerce.number().int().min(1).max(500).default(100),
   })
   .strict()
+  .refine((q) => q.lastSeenBefore === undefined || q.lastSeenAfter === undefined || Date.parse(q.lastSeenBefore) > Date.parse(q.lastSeenAfter), {
+    path: ['lastSeenBefore'],
+    message: 'must be after lastSeenAfter',
+    // Also when other parameters are wrong, so every problem is reported at once.
+    when: ({ value }) => LastSeen.safeParse(value).success,
+  })
 
 export type RegistrationListQuery = z.infer<typeof RegistrationListQuery>
 

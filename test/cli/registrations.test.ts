@@ -108,6 +108,6 @@ t.test('usage errors: exit 2, every problem at once, nothing sent', async (t) =>
       'usage: sts registrations list [--attestor A] [--instance I] [--last-seen-before ISO] [--last-seen-after ISO] [--limit N] [--cursor C] [--all] [--json]\n',
   })
   const refused = await cli('registrations', 'list', '--last-seen-before', '2026-11-01', '--last-seen-after', '2026-11-20')
-  t.same(refused, { code: 1, stdout: '', stderr: 'sts: lastSeenBefore must be after lastSeenAfter\n  lastSeenBefore: must be after lastSeenAfter\n' }, 'the API refuses: exit 1')
+  t.same(refused, { code: 1, stdout: '', stderr: 'sts: the query is not valid: lastSeenBefore: must be after lastSeenAfter\n  lastSeenBefore: must be after lastSeenAfter\n' }, 'the API refuses: exit 1')
   t.equal((await harness.sts.services.registrations.list({ limit: 10 })).registrations.length, 3, 'nothing was forgotten')
 })

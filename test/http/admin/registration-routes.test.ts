@@ -107,7 +107,9 @@ t.test('refusals: 400, 401, 403, 404 with their whole bodies', async (t) => {
 
   const badQuery = await call('GET', '/v1/registrations?lastSeenBefore=yesterday&limit=0&colour=red', admin)
   t.equal(badQuery.statusCode, 400)
-  t.same(badQuery.json().errors.map((e: { path: string }) => e.path), ['lastSeenBefore', 'limit', '(query)'])
+  t.same(badQuery.json().errors.map((e: { path: string }) => e.path), ['lastSeenBefore', 'limit', '(query)'], 'every problem at once')
+  const alsoBackwards = await call('GET', `/v1/registrations?lastSeenBefore=${at(5).toISOString()}&lastSeenAfter=${at(1).toISOString()}&limit=0`, admin)
+  t.same(alsoBackwards.json().errors.map((e: { path: string }) => e.path), ['limit', 'lastSeenBefore'], 'the order of the period too, beside other problems')
   const backwards = await call('GET', `/v1/registrations?lastSeenBefore=${at(5).toISOString()}&lastSeenAfter=${at(1).toISOString()}`, admin)
   t.same(backwards.json().errors, [{ path: 'lastSeenBefore', message: 'must be after lastSeenAfter' }])
   t.same((await call('GET', '/v1/registrations?cursor=bogus', admin)).json().errors, [{ path: 'cursor', message: 'invalid cursor' }])
