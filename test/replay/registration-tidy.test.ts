@@ -56,6 +56,14 @@ t.test('a run is bounded: batches of tidyBatchSize, a few per run; the next run 
   t.equal(await tidy.runOnce(), 4)
   t.same((await registrations.list({ limit: 10 })).registrations.map((r) => r.instance), ['i-4'], 'the oldest first')
   t.equal(await tidy.runOnce(), 1)
+
+  // Stopped (as on close), its timer runs no more.
+  const timed = new RegistrationTidy({ registrations, clock, logger: createLogger('silent'), tidyAfterDays: 30, intervalMs: 20, batchSize: 2 })
+  timed.start()
+  await timed.stop()
+  await admit('i-after-stop', NOW - 40 * DAY)
+  await sleep(200)
+  t.ok(await registrations.get('prod-aws', 'i-after-stop'), 'a stopped tidy forgets nothing')
 })
 
 t.test('each instance tidies on its timer; tidyAfterDays 0 turns the tidy off', async (t) => {
