@@ -9,6 +9,7 @@ import { grantRoutes } from './http/admin/grant-routes.js'
 import { revocationRoutes } from './http/admin/revocation-routes.js'
 import { revocationStreamRoute } from './http/admin/revocation-stream.js'
 import { ledgerRoutes } from './http/admin/ledger-routes.js'
+import { registrationRoutes } from './http/admin/registration-routes.js'
 import { discoveryRoutes } from './http/discovery-routes.js'
 import { registerErrorHandling } from './http/error-handler.js'
 import { registerFormBodyParser } from './http/form-body.js'
@@ -79,6 +80,13 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   })
   await app.register(revocationRoutes, {
     service: services.revocationService,
+    authenticate,
+    actorOf,
+    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
+  })
+  await app.register(registrationRoutes, {
+    registrations: services.registrations,
+    clock: services.clock,
     authenticate,
     actorOf,
     routeConfig: rateLimit(config.limits.adminRequestsPerMinute),

@@ -26,6 +26,7 @@ import { RevocationCache } from './revocation/revocation-cache.js'
 import { RevocationLog } from './revocation/revocation-log.js'
 import { RevocationService } from './revocation/revocation-service.js'
 import { InstanceRegistrations } from './replay/instance-registrations.js'
+import { RegistrationTidy } from './replay/registration-tidy.js'
 import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './replay/replay-guard.js'
 import { TokenSigner } from './tokens/token-signer.js'
 
@@ -43,6 +44,10 @@ export interface Services {
   revocationService: RevocationService
   audit: SqlAuditLog
   adminTokens: AdminTokenStore
+  /** Instance registrations (AWS, Azure): what the admin API lists and forgets. */
+  registrations: InstanceRegistrations
+  /** Forgets registrations unused for `registrations.tidyAfterDays`; undefined when that is 0. */
+  registrationTidy: RegistrationTidy | undefined
   keys: KeyStore
   attestors: AttestorRegistry
   exchange: TokenExchange
@@ -90,9 +95,12 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const grantCatalog = new GrantCatalog(grants, clock, config.grants.cacheTtlMs)
     const replay = await openReplayGuard(config, clock)
     closers.push(() => replay.close())
+    const registrations = new InstanceRegistrations(database, audit)
+    const registrationTidy = startRegistrationTidy(config, registrations, clock, logger)
+    if (registrationTidy) closers.push(() => registrationTidy.stop())
     const exchange = new TokenExchange({
       replay,
-      registrations: new InstanceRegistrations(database),
+      registrations,
       attestors,
       grants: grantCatalog,
       revocations,
@@ -115,6 +123,8 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       revocationService,
       audit,
       adminTokens: new AdminTokenStore(database, audit),
+      registrations,
+      registrationTidy,
       keys,
       attestors,
       exchange,
@@ -168,6 +178,14 @@ async function openReplayGuard(config: Config, clock: Clock): Promise<ReplayGuar
     throw error
   }
   return guard
+}
+
+function startRegistrationTidy(config: Config, registrations: InstanceRegistrations, clock: Clock, logger: Logger): RegistrationTidy | undefined {
+  const { tidyAfterDays, tidyIntervalSeconds, tidyBatchSize } = config.registrations
+  if (tidyAfterDays === 0) return undefined
+  const tidy = new RegistrationTidy({ registrations, clock, logger, tidyAfterDays, intervalMs: tidyIntervalSeconds * 1000, batchSize: tidyBatchSize })
+  tidy.start()
+  return tidy
 }
 
 async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {

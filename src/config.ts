@@ -100,6 +100,17 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ defaultLifetimeDays: 90, cacheTtlMs: 1000 }),
+    registrations: z
+      .object({
+        /** Instance registrations unused this long are forgotten by the tidy; 0 never forgets them. */
+        tidyAfterDays: z.number().int().nonnegative().max(3650).default(30),
+        /** How often each instance runs the tidy. */
+        tidyIntervalSeconds: z.number().int().positive().default(3600),
+        /** Registrations forgotten per statement. */
+        tidyBatchSize: z.number().int().min(1).max(10_000).default(500),
+      })
+      .strict()
+      .default({ tidyAfterDays: 30, tidyIntervalSeconds: 3600, tidyBatchSize: 500 }),
     limits: z
       .object({
         maxAttestationBytes: z.number().int().positive().default(16_384),

@@ -22,6 +22,7 @@ t.test('a minimal configuration gets the documented defaults', async (t) => {
     host: '0.0.0.0',
     tokens: { defaultTtlSeconds: 300, maxTtlSeconds: 3600 },
     grants: { defaultLifetimeDays: 90, cacheTtlMs: 1000 },
+    registrations: { tidyAfterDays: 30, tidyIntervalSeconds: 3600, tidyBatchSize: 500 },
     keys: { dir: 'keys', algorithm: 'ES256' },
     clockSkewSeconds: 60,
     attestors: [],
@@ -49,6 +50,12 @@ t.test('every problem is reported at once, each naming its key', async (t) => {
     t.match(text, expected)
   }
   t.match(error.message, /^invalid configuration:\n {2}- /)
+})
+
+t.test('registrations: the tidy can be turned off, and bad values are named', async (t) => {
+  t.same(parseConfig({ ...MINIMAL, registrations: { tidyAfterDays: 0 } }).registrations, { tidyAfterDays: 0, tidyIntervalSeconds: 3600, tidyBatchSize: 500 })
+  const error = t.throws(() => parseConfig({ ...MINIMAL, registrations: { tidyAfterDays: -1, tidyIntervalSeconds: 0, tidyBatchSize: 0, tidyAfter: 3 } })) as ConfigError
+  t.same(error.problems.map((p) => p.split(':')[0]), ['registrations.tidyAfterDays', 'registrations.tidyIntervalSeconds', 'registrations.tidyBatchSize', 'registrations'])
 })
 
 t.test('two attestors may not share a name or an issuer', async (t) => {

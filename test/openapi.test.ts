@@ -6,6 +6,7 @@ import { SUPPORTED_REQUESTED_TOKEN_TYPES, SUPPORTED_SUBJECT_TOKEN_TYPES, TOKEN_E
 import { ADMIN_ROLES, AdminTokenInput } from '../src/admin-tokens/admin-token.js'
 import { GrantInput, GrantListQuery, GrantReplacement } from '../src/grants/grant.js'
 import { LedgerSearchQuery } from '../src/ledger/ledger-search.js'
+import { ForgetInput, RegistrationListQuery } from '../src/replay/registration.js'
 import { LiftInput, RevocationInput, RevocationListQuery } from '../src/revocation/revocation.js'
 import { adminOperations, bodyOf, conforms, deref, doc, documentedOperations, essentials, expectAnswer, sameObjectSchema, sameQuery, schemas, servedRoutes, validate, type Node } from './helpers/openapi-check.js'
 import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from './helpers/service.js'
@@ -81,14 +82,16 @@ t.test('GrantInput, GrantReplacement and the grant query are the zod schemas the
 })
 
 t.test('the revocation, ledger and admin token requests are the zod schemas the handlers validate with', async (t) => {
-  const bodies = { RevocationInput, LiftInput, AdminTokenInput }
+  const bodies = { RevocationInput, LiftInput, AdminTokenInput, ForgetInput }
   for (const [name, schema] of Object.entries(bodies)) sameObjectSchema(t, name, schemas[name], z.toJSONSchema(schema, { io: 'input' }))
   t.equal(bodyOf('/v1/revocations', 'post'), '#/components/schemas/RevocationInput')
   t.equal(bodyOf('/v1/revocations/{id}', 'delete'), '#/components/schemas/LiftInput')
   t.equal(bodyOf('/v1/admin-tokens', 'post'), '#/components/schemas/AdminTokenInput')
+  t.equal(bodyOf('/v1/registrations/{attestor}/{instance}', 'delete'), '#/components/schemas/ForgetInput')
   t.same(schemas.AdminToken.properties.roles.items.enum, ADMIN_ROLES, 'an AdminToken has the roles there are')
   sameQuery(t, '/v1/revocations', z.toJSONSchema(RevocationListQuery, { io: 'input' }))
   sameQuery(t, '/v1/ledger', z.toJSONSchema(LedgerSearchQuery, { io: 'input' }))
+  sameQuery(t, '/v1/registrations', z.toJSONSchema(RegistrationListQuery, { io: 'input' }))
 })
 
 t.test('the token request parameters are the ones parsed', async (t) => {
@@ -188,7 +191,7 @@ t.test('without a granted scope the token response has no scope; expires_in sets
 })
 
 t.test('the admin API answers 429 as documented, before checking the token', async (t) => {
-  t.equal(adminOperations.length, 16, 'the admin operations')
+  t.equal(adminOperations.length, 19, 'the admin operations')
   for (const [route, operation] of adminOperations) t.ok(operation.responses['429'], `${route} documents 429`)
 
   const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 1 } } })
@@ -312,4 +315,24 @@ t.test('the ledger, introspection, admin tokens and the audit log answer as docu
   t.same(audit.entries.map((e) => e.action), ['grant.create', 'admin-token.create'])
   await call('GET', `/v1/audit?cursor=${audit.nextCursor}`, 200, '/v1/audit')
   await call('GET', '/v1/audit?targetType=key', 400, '/v1/audit')
+})
+
+t.test('registrations answer as documented', async (t) => {
+  const sts = await startTestService(t)
+  const call = adminCaller(t, sts)
+  for (const instance of ['111122223333/eu-west-1/i-0abc', '111122223333/eu-west-1/i-0def']) {
+    await sts.services.registrations.admit({ attestor: 'prod-aws', instance, nonce: 'a-nonce-the-instance-keeps-01', mode: 'nonce', clientAddress: '10.0.0.7', now: new Date(sts.clock.now()) })
+  }
+  const page = (await call('GET', '/v1/registrations?limit=1&attestor=prod-aws&instance=111122223333%2F*%2F*', 200, '/v1/registrations')).json() as { nextCursor?: string }
+  t.type(page.nextCursor, 'string', 'a first page of two registrations has a nextCursor')
+  await call('GET', `/v1/registrations?cursor=${page.nextCursor}`, 200, '/v1/registrations')
+  await call('GET', '/v1/registrations?lastSeenAfter=soon', 400, '/v1/registrations')
+  const url = `/v1/registrations/prod-aws/${encodeURIComponent('111122223333/eu-west-1/i-0abc')}`
+  await call('GET', url, 200, '/v1/registrations/{attestor}/{instance}')
+  await call('DELETE', url, 400, '/v1/registrations/{attestor}/{instance}', {})
+  await call('DELETE', url, 200, '/v1/registrations/{attestor}/{instance}', { reason: 'instance rebuilt' })
+  await call('DELETE', url, 404, '/v1/registrations/{attestor}/{instance}', { reason: 'again' })
+  await call('GET', url, 404, '/v1/registrations/{attestor}/{instance}')
+  const audit = (await call('GET', '/v1/audit?targetType=registration', 200, '/v1/audit')).json() as { entries: { action: string }[] }
+  t.same(audit.entries.map((e) => e.action), ['registration.forget'])
 })

@@ -7,6 +7,8 @@ export const ADMIN_ROLES = [
   'revocations:read',
   'revocations:write',
   'ledger:read',
+  'registrations:read',
+  'registrations:write',
   'audit:read',
   'introspect',
   'admin-tokens:write',

@@ -40,6 +40,17 @@ export class SqlAuditLog {
     )
   }
 
+  /** Several entries in one statement (a batch of automatic changes), on the change's transaction. */
+  async recordMany(tx: Queryable, entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return
+    const params: unknown[] = []
+    const rows = entries.map((entry) => {
+      const values = [entry.at, entry.actor, entry.action, entry.targetType, entry.targetId, json(entry.before), json(entry.after), entry.requestId]
+      return `(${values.map((value) => `$${params.push(value)}`).join(', ')})`
+    })
+    await tx.query(`INSERT INTO audit_log (at, actor, action, target_type, target_id, before, after, request_id) VALUES ${rows.join(', ')}`, params)
+  }
+
   async list(filter: { targetType?: string; targetId?: string; actor?: string; after?: number; limit: number }): Promise<AuditRecord[]> {
     const where: string[] = []
     const params: unknown[] = []

@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import type { GrantInput as GrantInputSchema, grantToJson } from '../grants/grant.js'
 import type { ledgerEntryToJson } from '../ledger/ledger-search.js'
+import type { registrationToJson } from '../replay/registration.js'
 import { REVOCATION_KINDS, type RevocationInput as RevocationInputSchema, type RevocationKind, type revocationToJson } from '../revocation/revocation.js'
 import { ApiError, UnreachableError, type Problem } from './errors.js'
 
@@ -25,6 +26,7 @@ export interface RevocationResult {
 }
 
 export type LedgerEntry = ReturnType<typeof ledgerEntryToJson>
+export type Registration = ReturnType<typeof registrationToJson>
 
 export interface GrantQuery { owner?: string; subject?: string; limit?: number; cursor?: string }
 export interface RevocationQuery { kind?: RevocationKind; active?: boolean; cursor?: string }
@@ -40,6 +42,16 @@ export interface LedgerQuery {
   cursor?: string
 }
 
+export interface RegistrationQuery {
+  attestor?: string
+  instance?: string
+  lastSeenBefore?: string
+  lastSeenAfter?: string
+  limit?: number
+  cursor?: string
+}
+
+export interface RegistrationPage { registrations: Registration[]; nextCursor?: string }
 export interface GrantPage { grants: Grant[]; nextCursor?: string }
 export interface RevocationPage { revocations: Revocation[]; nextCursor?: string }
 export interface LedgerPage { entries: LedgerEntry[]; nextCursor?: string }
@@ -100,6 +112,19 @@ export class AdminClient {
     return listOf(await this.request('GET', '/v1/ledger', { query: { ...rest, live: live ? true : undefined } }), 'entries')
   }
 
+  async listRegistrations(query: RegistrationQuery): Promise<RegistrationPage> {
+    return listOf(await this.request('GET', '/v1/registrations', { query: { ...query } }), 'registrations')
+  }
+
+  async getRegistration(attestor: string, instance: string): Promise<{ registration: Registration }> {
+    return objectOf(await this.request('GET', registrationPath(attestor, instance)), 'registration')
+  }
+
+  /** `DELETE /v1/registrations/{attestor}/{instance}`: the instance registers afresh at its next attestation. */
+  async forgetRegistration(attestor: string, instance: string, reason: string): Promise<{ registration: Registration }> {
+    return objectOf(await this.request('DELETE', registrationPath(attestor, instance), { body: { reason } }), 'registration')
+  }
+
   private async request(method: string, path: string, { query, body }: { query?: Query; body?: unknown } = {}): Promise<unknown> {
     const url = new URL(this.options.baseUrl + path)
     for (const [name, value] of Object.entries(query ?? {})) {
@@ -125,6 +150,11 @@ export class AdminClient {
     }
     return json
   }
+}
+
+/** An AWS instance is `account/region/instance-id`: its slashes are encoded, so it stays one path segment. */
+function registrationPath(attestor: string, instance: string): string {
+  return `/v1/registrations/${encodeURIComponent(attestor)}/${encodeURIComponent(instance)}`
 }
 
 function parseJson(text: string): unknown {

@@ -9,12 +9,13 @@ import { loadCliConfig, type CliEnvironment } from './config.js'
 import { ApiError, ExitCode, UnreachableError, UsageError } from './errors.js'
 import { grantCommands } from './grants.js'
 import { ledgerCommand } from './ledger.js'
+import { registrationCommands } from './registrations.js'
 import { revocationCommands, revokeCommands } from './revocations.js'
 import { printable } from './table.js'
 
 /** The command line of the admin API: `sts <command> [options]`. */
 
-const ENTRIES: readonly (CommandGroup | Command)[] = [grantCommands, revokeCommands, revocationCommands, ledgerCommand]
+const ENTRIES: readonly (CommandGroup | Command)[] = [grantCommands, revokeCommands, revocationCommands, ledgerCommand, registrationCommands]
 
 export interface CliIo extends Output {
   /** The fetch to call the service with; the global one by default. */

@@ -1,6 +1,17 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { Queryable } from '../db/database.js'
-import { InvalidGrantError, ServiceUnavailableError } from '../errors.js'
+import type { Actor, AuditEntry, SqlAuditLog } from '../audit/audit-log.js'
+import type { Database } from '../db/database.js'
+import { InvalidGrantError, ServiceUnavailableError, ValidationProblem } from '../errors.js'
+import { globToRegExp, isGlob } from '../lib/glob.js'
+import {
+  decodeRegistrationCursor,
+  encodeRegistrationCursor,
+  registrationId,
+  registrationToJson,
+  type Registration,
+  type RegistrationFilter,
+  type RegistrationPage,
+} from './registration.js'
 
 /**
  * How an attested instance may attest again:
@@ -25,9 +36,33 @@ export interface RegistrationRequest {
 
 const MIN_NONCE_LENGTH = 16
 
-/** Registrations in Postgres (or PGlite), one row per instance, updated under a row lock. */
+interface RegistrationRow {
+  attestor: string
+  instance: string
+  nonce_sha256: string | null
+  first_seen: Date
+  last_seen: Date
+  last_address: string | null
+  attestations: string | number
+}
+
+const COLUMNS = 'attestor, instance, nonce_sha256, first_seen, last_seen, last_address, attestations'
+
+/** What a tidy did: the registrations it forgot. */
+export interface TidyOutcome {
+  forgotten: Registration[]
+}
+
+/**
+ * Registrations in Postgres (or PGlite), one row per instance, updated under a row lock. Operators
+ * read and forget them through the admin API; every forgetting is on the audit log, on the same
+ * transaction as the delete.
+ */
 export class InstanceRegistrations {
-  constructor(private readonly db: Queryable & { transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> }) {}
+  constructor(
+    private readonly db: Pick<Database, 'query' | 'exec' | 'transaction'>,
+    private readonly audit: SqlAuditLog,
+  ) {}
 
   /** Registers a first attestation or checks a later one; throws InvalidGrantError when refused. */
   async admit(request: RegistrationRequest): Promise<void> {
@@ -48,7 +83,13 @@ export class InstanceRegistrations {
           'SELECT nonce_sha256 FROM instance_registrations WHERE attestor = $1 AND instance = $2 FOR UPDATE',
           [request.attestor, request.instance],
         )
-        refusal = refusalFor(request, row?.nonce_sha256 ?? null, nonceHash)
+        // Forgotten (by an operator or the tidy) between the insert and the lock: the next attestation
+        // registers afresh; this one is refused rather than guessed about.
+        if (row === undefined) {
+          refusal = `instance ${request.instance} was forgotten while it attested: try again`
+          return
+        }
+        refusal = refusalFor(request, row.nonce_sha256, nonceHash)
         if (refusal) return
         await tx.query(
           'UPDATE instance_registrations SET last_seen = $3, last_address = $4, attestations = attestations + 1 WHERE attestor = $1 AND instance = $2',
@@ -61,13 +102,112 @@ export class InstanceRegistrations {
     if (refusal) throw new InvalidGrantError(refusal)
   }
 
-  /** Forgets an instance, so it can register afresh (after a legitimate loss of its nonce). */
-  async forget(attestor: string, instance: string): Promise<boolean> {
+  async get(attestor: string, instance: string): Promise<Registration | undefined> {
+    const rows = await this.read(`SELECT ${COLUMNS} FROM instance_registrations WHERE attestor = $1 AND instance = $2`, [attestor, instance])
+    return rows[0]
+  }
+
+  /** A page in (attestor, instance) order. */
+  async list(filter: RegistrationFilter): Promise<RegistrationPage> {
+    const after = filter.cursor === undefined ? undefined : decodeRegistrationCursor(filter.cursor)
+    if (filter.lastSeenBefore && filter.lastSeenAfter && filter.lastSeenBefore <= filter.lastSeenAfter) {
+      throw new ValidationProblem('lastSeenBefore must be after lastSeenAfter', [{ path: 'lastSeenBefore', message: 'must be after lastSeenAfter' }])
+    }
+    const where: string[] = []
+    const params: unknown[] = []
+    const add = (clause: string, ...values: unknown[]) => where.push(clause.replace(/\?/g, () => `$${params.push(values.shift())}`))
+    if (filter.attestor !== undefined) add('attestor = ?', filter.attestor)
+    if (filter.instance !== undefined) {
+      // The glob's own anchored regex, as the ledger search does, so SQL and src/lib/glob.ts agree.
+      if (isGlob(filter.instance)) add('instance ~ ?', globToRegExp(filter.instance).source)
+      else add('instance = ?', filter.instance)
+    }
+    if (filter.lastSeenBefore !== undefined) add('last_seen < ?', filter.lastSeenBefore)
+    if (filter.lastSeenAfter !== undefined) add('last_seen >= ?', filter.lastSeenAfter)
+    if (after !== undefined) add('(attestor, instance) > (?, ?)', after.attestor, after.instance)
+    params.push(filter.limit + 1)
+    const rows = await this.read(
+      `SELECT ${COLUMNS} FROM instance_registrations ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY attestor, instance LIMIT $${params.length}`,
+      params,
+    )
+    const registrations = rows.slice(0, filter.limit)
+    const last = registrations[registrations.length - 1]
+    return rows.length > filter.limit && last ? { registrations, nextCursor: encodeRegistrationCursor(last) } : { registrations }
+  }
+
+  /**
+   * Forgets an instance, so it can register afresh (after a legitimate loss of its nonce), and says
+   * so on the audit log. Undefined when there was no such registration.
+   */
+  async forget(attestor: string, instance: string, reason: string, now: Date, actor: Actor): Promise<Registration | undefined> {
     try {
-      return (await this.db.query('DELETE FROM instance_registrations WHERE attestor = $1 AND instance = $2 RETURNING instance', [attestor, instance])).length > 0
+      return await this.db.transaction(async (tx) => {
+        const rows = await tx.query<RegistrationRow>(`DELETE FROM instance_registrations WHERE attestor = $1 AND instance = $2 RETURNING ${COLUMNS}`, [attestor, instance])
+        const forgotten = rows[0] && toRegistration(rows[0])
+        if (forgotten) await this.audit.record(tx, forgetting(forgotten, now, actor, 'registration.forget', reason))
+        return forgotten
+      })
     } catch (error) {
       throw new ServiceUnavailableError('instance registrations cannot be changed', error)
     }
+  }
+
+  /**
+   * Forgets at most `limit` registrations last seen before `lastSeenBefore`, oldest first, each on the
+   * audit log as an automatic action of `actor`. Rows another instance is tidying are skipped, not
+   * waited for, so every instance can run the tidy.
+   */
+  async tidy(lastSeenBefore: Date, limit: number, now: Date, actor: Actor, reason: string): Promise<TidyOutcome> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const rows = await tx.query<RegistrationRow>(
+          `DELETE FROM instance_registrations WHERE (attestor, instance) IN (
+             SELECT attestor, instance FROM instance_registrations WHERE last_seen < $1 ORDER BY last_seen LIMIT $2 FOR UPDATE SKIP LOCKED
+           ) RETURNING ${COLUMNS}`,
+          [lastSeenBefore, limit],
+        )
+        const forgotten = rows.map(toRegistration)
+        await this.audit.recordMany(tx, forgotten.map((registration) => forgetting(registration, now, actor, 'registration.tidy', reason)))
+        return { forgotten }
+      })
+    } catch (error) {
+      throw new ServiceUnavailableError('instance registrations cannot be tidied', error)
+    }
+  }
+
+  private async read(sql: string, params: unknown[]): Promise<Registration[]> {
+    try {
+      return (await this.db.query<RegistrationRow>(sql, params)).map(toRegistration)
+    } catch (error) {
+      throw new ServiceUnavailableError('instance registrations cannot be read', error)
+    }
+  }
+}
+
+function forgetting(registration: Registration, at: Date, actor: Actor, action: string, reason: string): AuditEntry {
+  return {
+    at,
+    actor: actor.name,
+    action,
+    targetType: 'registration',
+    targetId: registrationId(registration.attestor, registration.instance),
+    before: registrationToJson(registration),
+    // Nothing is left after: the entry keeps why.
+    after: { reason },
+    requestId: actor.requestId,
+  }
+}
+
+function toRegistration(row: RegistrationRow): Registration {
+  return {
+    attestor: row.attestor,
+    instance: row.instance,
+    nonceBound: row.nonce_sha256 !== null,
+    firstSeen: new Date(row.first_seen),
+    lastSeen: new Date(row.last_seen),
+    lastAddress: row.last_address,
+    attestations: Number(row.attestations),
   }
 }
 

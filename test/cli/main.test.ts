@@ -29,7 +29,7 @@ t.test('--help at every level: exit 0, on stdout, without a token', async (t) =>
         '  3  the service could not be reached (connection refused, DNS, timeout)\n',
       'the exit codes scripts rely on are documented',
     )
-    for (const command of ['grants list', 'grants show', 'grants create', 'grants disable', 'revoke subject', 'revoke token', 'revoke grant', 'revoke source', 'revocations list', 'revocations lift', 'ledger']) {
+    for (const command of ['grants list', 'grants show', 'grants create', 'grants disable', 'revoke subject', 'revoke token', 'revoke grant', 'revoke source', 'revocations list', 'revocations lift', 'ledger', 'registrations list', 'registrations show', 'registrations forget']) {
       t.match(result.stdout, `\n  ${command} `, `lists ${command}`)
     }
     t.match(result.stdout, /STS_ADMIN_TOKEN/)

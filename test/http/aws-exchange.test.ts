@@ -56,3 +56,44 @@ t.test('an account not on the allow-list gets nothing', async (t) => {
   const response = await sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: JSON.stringify({ document, signature, nonce: 'instance-local-secret-7f3a9c1e' }), subject_token_type: AWS_TYPE })
   t.same(response.body, { error: 'invalid_grant', error_description: 'account "975050371289" is not allowed by attestor "prod-aws"' })
 })
+
+t.test('an instance that lost its nonce is locked out until an operator forgets its registration, then registers afresh', async (t) => {
+  const sts = await startTestService(t, {
+    now: Date.parse('2024-06-12T12:00:00Z'),
+    config: { attestors: [{ kind: 'aws', name: 'prod-aws', accounts: ['975050371289'], regions: ['us-*'] }] },
+  })
+  await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/aws/975050371289/**`, audiences: ['artifacts'], owner: 'team-build' })
+  const exchange = (nonce: string) =>
+    sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: JSON.stringify({ document, signature, nonce }), subject_token_type: AWS_TYPE, audience: 'artifacts' })
+  t.equal((await exchange('nonce-before-the-rebuild-0001')).statusCode, 200)
+
+  const rebuilt = 'nonce-after-the-rebuild-00002'
+  t.same((await exchange(rebuilt)).body, {
+    error: 'invalid_grant',
+    error_description: 'instance 975050371289/us-east-1/i-0b02d936754a6d637 is registered with another nonce: this document may be a copy (if the instance lost its nonce, an operator must forget its registration)',
+  })
+  // The instance of an AWS registration is account/region/instance id: one path segment, encoded.
+  const instance = '975050371289/us-east-1/i-0b02d936754a6d637'
+  const url = `/v1/registrations/prod-aws/${encodeURIComponent(instance)}`
+  const shown = await sts.app.inject({ method: 'GET', url, headers: sts.admin })
+  t.same(shown.json(), {
+    registration: {
+      attestor: 'prod-aws',
+      instance,
+      nonceBound: true,
+      firstSeen: '2024-06-12T12:00:00.000Z',
+      lastSeen: '2024-06-12T12:00:00.000Z',
+      lastAddress: '127.0.0.1',
+      attestations: 1,
+    },
+  })
+  const listed = await sts.app.inject({ method: 'GET', url: `/v1/registrations?attestor=prod-aws&instance=${encodeURIComponent('975050371289/*/i-0b02*')}`, headers: sts.admin })
+  t.same(listed.json(), { registrations: [shown.json().registration] }, 'a glob over account/region/instance')
+  const forgotten = await sts.app.inject({ method: 'DELETE', url, headers: sts.admin, payload: { reason: 'instance rebuilt, nonce lost (CHG-88)' } })
+  t.equal(forgotten.statusCode, 200)
+
+  sts.clock.advance(60_000)
+  t.equal((await exchange(rebuilt)).statusCode, 200, 'the forgotten instance registers afresh with its new nonce')
+  t.match((await exchange('nonce-before-the-rebuild-0001')).body, { error: 'invalid_grant' }, 'and the old nonce no longer works')
+  t.match((await sts.app.inject({ method: 'GET', url, headers: sts.admin })).json(), { registration: { firstSeen: '2024-06-12T12:01:00.000Z', attestations: 1 } })
+})

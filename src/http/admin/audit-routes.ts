@@ -11,7 +11,7 @@ export interface AuditRoutesOptions {
 
 const AuditQuery = z
   .object({
-    targetType: z.enum(['grant', 'revocation', 'admin-token']).optional(),
+    targetType: z.enum(['grant', 'revocation', 'admin-token', 'registration']).optional(),
     targetId: z.string().min(1).max(128).optional(),
     actor: z.string().min(1).max(128).optional(),
     cursor: z.string().regex(/^\d{1,18}$/, 'a cursor from an earlier answer').optional(),

@@ -1,0 +1,63 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { z } from 'zod'
+import type { Actor } from '../../audit/audit-log.js'
+import { NotFoundProblem } from '../../errors.js'
+import type { Clock } from '../../lib/clock.js'
+import type { InstanceRegistrations } from '../../replay/instance-registrations.js'
+import { ForgetInput, RegistrationListQuery, registrationToJson } from '../../replay/registration.js'
+import { parseOrProblem } from './validation.js'
+
+export interface RegistrationRoutesOptions {
+  registrations: InstanceRegistrations
+  clock: Clock
+  authenticate: (request: FastifyRequest) => Promise<void>
+  actorOf: (request: FastifyRequest) => Actor
+  routeConfig: Record<string, unknown>
+}
+
+const Params = z.object({ attestor: z.string(), instance: z.string() })
+
+/**
+ * The instance registration admin API: /v1/registrations. Forgetting a registration lets the instance
+ * register afresh, with a new nonce, at its next attestation: the way back for an instance that lost
+ * its nonce, and the way in for whoever holds a copy of its document, so it says why on the audit log.
+ */
+export async function registrationRoutes(app: FastifyInstance, options: RegistrationRoutesOptions): Promise<void> {
+  const { registrations } = options
+  app.addHook('preParsing', async (request) => options.authenticate(request))
+  const read = { config: { ...options.routeConfig, role: 'registrations:read' as const } }
+  const write = { config: { ...options.routeConfig, role: 'registrations:write' as const } }
+
+  app.get('/v1/registrations', read, async (request) => {
+    const query = parseOrProblem(RegistrationListQuery, request.query, 'query')
+    const page = await registrations.list({
+      attestor: query.attestor,
+      instance: query.instance,
+      lastSeenBefore: query.lastSeenBefore === undefined ? undefined : new Date(query.lastSeenBefore),
+      lastSeenAfter: query.lastSeenAfter === undefined ? undefined : new Date(query.lastSeenAfter),
+      cursor: query.cursor,
+      limit: query.limit,
+    })
+    return { registrations: page.registrations.map(registrationToJson), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
+  })
+
+  app.get('/v1/registrations/:attestor/:instance', read, async (request) => {
+    const { attestor, instance } = Params.parse(request.params)
+    const registration = await registrations.get(attestor, instance)
+    if (!registration) throw notFound(attestor, instance)
+    return { registration: registrationToJson(registration) }
+  })
+
+  app.delete('/v1/registrations/:attestor/:instance', write, async (request) => {
+    const { attestor, instance } = Params.parse(request.params)
+    const { reason } = parseOrProblem(ForgetInput, request.body, 'request')
+    const forgotten = await registrations.forget(attestor, instance, reason, new Date(options.clock.now()), options.actorOf(request))
+    if (!forgotten) throw notFound(attestor, instance)
+    request.log.warn({ attestor, instance }, 'instance registration forgotten: the instance registers afresh at its next attestation')
+    return { registration: registrationToJson(forgotten) }
+  })
+}
+
+function notFound(attestor: string, instance: string): NotFoundProblem {
+  return new NotFoundProblem(`no registration of instance ${instance.slice(0, 128)} with attestor ${attestor.slice(0, 64)}`)
+}
