@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Actor, AuditEntry, SqlAuditLog } from '../audit/audit-log.js'
 import type { Database } from '../db/database.js'
 import { InvalidGrantError, ServiceUnavailableError, ValidationProblem } from '../errors.js'
-import { globToRegExp, isGlob } from '../lib/glob.js'
+import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import {
   decodeRegistrationCursor,
   encodeRegistrationCursor,
@@ -119,7 +119,7 @@ export class InstanceRegistrations {
     if (filter.attestor !== undefined) add('attestor = ?', filter.attestor)
     if (filter.instance !== undefined) {
       // The glob's own anchored regex, as the ledger search does, so SQL and src/lib/glob.ts agree.
-      if (isGlob(filter.instance)) add('instance ~ ?', globToRegExp(filter.instance).source)
+      if (isGlob(filter.instance)) add('instance ~ ?', globToSqlPattern(filter.instance))
       else add('instance = ?', filter.instance)
     }
     if (filter.lastSeenBefore !== undefined) add('last_seen < ?', filter.lastSeenBefore)
