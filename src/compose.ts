@@ -129,7 +129,11 @@ export async function composeServices(config: Config, logger: Logger, outside: O
 async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   if (config.database.url) {
     logger.info({ ledger: 'postgres' }, 'ledger and grants on Postgres (DATABASE_URL)')
-    return createPostgresDatabase({ url: config.database.url, poolSize: config.database.poolSize })
+    return createPostgresDatabase({
+      url: config.database.url,
+      poolSize: config.database.poolSize,
+      onIdleError: (error) => logger.warn({ err: { message: error.message } }, 'an idle database connection was lost; the pool replaces it'),
+    })
   }
   logger.info({ ledger: 'pglite', dataDir: config.database.dataDir }, 'ledger and grants on embedded PGlite: single instance only; set DATABASE_URL for Postgres')
   return createPGliteDatabase(config.database.dataDir === 'memory://' ? undefined : config.database.dataDir)

@@ -18,6 +18,9 @@ async function main(): Promise<void> {
   }
   const { config } = loaded
   const logger = createLogger(config.logLevel)
+  // A promise nobody awaited failing is a defect to log, not a reason to drop every request in flight.
+  // (Store faults are handled where they happen: src/db/postgres.ts.)
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'))
   if (loaded.usedDevelopmentDefaults && isPrimary()) {
     logger.warn({ issuer: config.issuer, trustDomain: config.trustDomain }, 'no configuration file (STS_CONFIG or --config): running on development defaults')
   }
