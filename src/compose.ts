@@ -8,6 +8,7 @@ import { migrate } from './db/migrations.js'
 import { createPGliteDatabase } from './db/pglite.js'
 import { createPostgresDatabase } from './db/postgres.js'
 import { TokenExchange } from './exchange/token-exchange.js'
+import { trustProxyWarnings } from './http/trust-proxy.js'
 import { GrantCatalog } from './grants/grant-catalog.js'
 import type { GrantStore } from './grants/grant-store.js'
 import { SqlGrantStore } from './grants/sql-grant-store.js'
@@ -84,6 +85,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     })
     if (config.attestors.length === 0) logger.warn('no attestors are configured: every token exchange will be refused')
     for (const warning of attestors.startupWarnings()) logger.warn(warning)
+    for (const warning of trustProxyWarnings(config)) logger.warn({ trustProxy: config.trustProxy }, warning)
 
     const ledger = new BatchingLedger(new SqlLedgerStore(database))
     const grants = new SqlGrantStore(database, audit)
