@@ -18,6 +18,7 @@ import type { LedgerStore } from './ledger/ledger-store.js'
 import { BatchingLedger } from './ledger/batching-ledger.js'
 import { SqlLedgerStore } from './ledger/sql-ledger-store.js'
 import { systemClock, type Clock } from './lib/clock.js'
+import { Drain } from './lib/drain.js'
 import { AdminTokenStore } from './admin-tokens/admin-token-store.js'
 import { SqlAuditLog } from './audit/audit-log.js'
 import { LiveTokenCounter } from './ledger/live-tokens.js'
@@ -47,6 +48,8 @@ export interface Services {
   keys: KeyStore
   attestors: AttestorRegistry
   exchange: TokenExchange
+  /** Begun on SIGTERM: readiness fails, new requests are refused, streams end, requests in flight finish. */
+  drain: Drain
   close(): Promise<void>
 }
 
@@ -120,6 +123,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       keys,
       attestors,
       exchange,
+      drain: new Drain(),
       close: () => closeAll(closers),
     }
   } catch (error) {
