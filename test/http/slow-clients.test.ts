@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
+import { parseConfig } from '../../src/config.js'
 import { httpRequest, openRaw } from '../helpers/raw-http.js'
 import { startTestService } from '../helpers/service.js'
 import { openSse } from '../helpers/sse.js'
@@ -65,4 +66,13 @@ t.test('the revocation stream outlives the request timeout: only receiving the r
   const revoked = await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'subject', value: 'spiffe://example.org/gone', reason: 'test' } })
   t.equal(revoked.statusCode, 201)
   t.match(await stream.next(5000), { event: 'revoked', data: /spiffe:\/\/example\.org\/gone/ }, 'the stream is still open and delivers')
+})
+
+t.test('the timeouts have defaults and are checked against each other', async (t) => {
+  const base = { issuer: 'https://sts.example', trustDomain: 'example.org', audience: 'sts' }
+  const config = parseConfig(base)
+  t.same(config.http, { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000 })
+  t.same(config.shutdown, { drainSeconds: 10 })
+  t.throws(() => parseConfig({ ...base, http: { requestTimeoutMs: 1000, headersTimeoutMs: 2000 } }), { message: /http\.headersTimeoutMs: headersTimeoutMs cannot exceed requestTimeoutMs/ })
+  t.throws(() => parseConfig({ ...base, shutdown: { drainSeconds: 0 } }), { message: /shutdown\.drainSeconds/ })
 })
