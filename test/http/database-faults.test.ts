@@ -1,6 +1,7 @@
 import pg from 'pg'
 import t from 'tap'
-import { POSTGRES_ADMIN_URL } from '../helpers/servers.js'
+import { freshPostgresDatabase, POSTGRES_ADMIN_URL } from '../helpers/servers.js'
+import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
 
 const SUBJECT = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`
@@ -79,4 +80,36 @@ t.test('backends terminated during every kind of write: 503s for the requests hi
   t.equal(ready.statusCode, 200, 'ready again')
   t.equal((await admin('POST', '/v1/grants', { subject: `${SUBJECT}-after`, audiences: ['ledger-api'], owner: 'team-payments' })).status, 201)
   t.equal((await sts.exchange(request)).statusCode, 200, 'issues again')
+})
+
+t.test('the network to Postgres cut while requests are in flight: 503s, then service again once it is back', async (t) => {
+  const direct = new URL(await freshPostgresDatabase(t))
+  const proxy = await startTcpProxy(direct.hostname, Number(direct.port || 5432))
+  t.teardown(() => proxy.close())
+  const viaProxy = new URL(proxy.url('postgres'))
+  viaProxy.username = direct.username
+  viaProxy.pathname = direct.pathname
+  const sts = await startTestService(t, { databaseUrl: viaProxy.toString() })
+  await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], owner: 'team-payments' })
+  const request = { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE }
+  const statuses: number[] = []
+  const traffic = Promise.all(
+    Array.from({ length: 60 }, async (_, i) => {
+      await new Promise((resolve) => setTimeout(resolve, i * 5))
+      const grant = sts.app.inject({ method: 'POST', url: '/v1/grants', headers: sts.admin, payload: { subject: `${SUBJECT}-${i}`, audiences: ['ledger-api'], owner: 'team-payments' } })
+      statuses.push((await sts.exchange(request)).statusCode, (await grant).statusCode)
+    }),
+  )
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  proxy.cut()
+  await traffic
+  t.ok(statuses.includes(503), 'requests after the cut fail closed')
+  t.same(statuses.filter((status) => ![200, 201, 503].includes(status)), [], 'and nothing else')
+  proxy.restore()
+  let status = 0
+  for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    status = (await sts.exchange(request)).statusCode
+  }
+  t.equal(status, 200, 'the same process issues again')
 })
