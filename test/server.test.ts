@@ -129,6 +129,7 @@ t.test('SIGTERM drains within shutdown.drainSeconds, whatever the clients do', a
   finishing.write('d&x=1')
   const finished = await new Promise<string>((resolve) => finishing.socket.once('data', (chunk) => resolve(chunk.toString())))
   t.match(finished, /^HTTP\/1\.1 400 /, 'a request in flight is answered')
+  t.match(finished, /\r\nconnection: close\r\n/i, 'and its connection is not kept')
 
   const outcome = await Promise.race([started.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 2000 + 5000))])
   t.equal(outcome, 0, 'exits 0 within the drain time and a margin')
