@@ -30,9 +30,10 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
   })
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', (error) => options.onIdleError?.(error))
-  // Nor may any other client: pg-pool listens on a client only while it is idle or inside pool.query,
-  // and a second error (the FATAL after the socket error, or the other way round) can come after its
-  // one-shot listener is gone. The caller of the query that failed has its error already.
+  // Nor may any other client. pg-pool listens on a client only while it is idle or inside pool.query
+  // (once), and under pg_terminate_backend in a loop a client with no listener at all was seen to emit
+  // the 57P01 FATAL: an unhandled 'error' event. The query that failed has its error already; this
+  // listener only keeps the event from ending the process.
   pool.on('connect', (client) => client.on('error', () => {}))
 
   const queryOn = (client: pg.Pool | pg.PoolClient): Queryable => ({
