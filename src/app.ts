@@ -12,6 +12,7 @@ import { ledgerRoutes } from './http/admin/ledger-routes.js'
 import { registrationRoutes } from './http/admin/registration-routes.js'
 import { discoveryRoutes } from './http/discovery-routes.js'
 import { registerErrorHandling } from './http/error-handler.js'
+import { registerDraining } from './http/draining.js'
 import { registerFormBodyParser } from './http/form-body.js'
 import { healthRoutes } from './http/health-routes.js'
 import { introspectRoute } from './http/introspect-route.js'
@@ -29,17 +30,29 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     loggerInstance: services.logger as FastifyBaseLogger,
     bodyLimit: config.limits.maxBodyBytes,
     trustProxy: config.trustProxy,
+    // Slow clients cannot hold a connection: the request (headers and body) must arrive in time. Node
+    // applies these to receiving the request only, so a long response (the revocation stream) is not cut.
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    http: {
+      requestTimeout: config.http.requestTimeoutMs,
+      headersTimeout: config.http.headersTimeoutMs,
+      // Node checks the two timeouts every 30 s by default: far too coarse for a 10 s bound.
+      connectionsCheckingInterval: checkingInterval(config.http.requestTimeoutMs, config.http.headersTimeoutMs),
+    },
     requestIdHeader: false,
     genReqId: (request) => {
       const given = request.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
-    // While draining, requests still in flight are answered by our handlers, in our error formats.
+    // While draining, requests still in flight are answered by our handlers, and new ones are refused
+    // in our own error formats (src/http/draining.ts), not Fastify's.
     return503OnClosing: false,
     // One line per request instead (src/http/request-log.ts).
     logController: new LogController({ disableRequestLogging: true }),
   })
   registerRequestLog(app)
+  registerDraining(app, services.drain)
 
   registerErrorHandling(app)
   registerFormBodyParser(app)
@@ -75,6 +88,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(revocationStreamRoute, {
     service: services.revocationService,
     cache: services.revocations,
+    drain: services.drain,
     authenticate,
     routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
   })
@@ -99,4 +113,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(auditRoutes, { audit: services.audit, authenticate, routeConfig: rateLimit(config.limits.adminRequestsPerMinute) })
   await app.register(adminTokenRoutes, { tokens: services.adminTokens, clock: services.clock, authenticate, routeConfig: rateLimit(config.limits.adminRequestsPerMinute) })
   return app
+}
+
+/** A quarter of the shorter timeout, between 100 ms and Node's default of 30 s. */
+function checkingInterval(requestTimeoutMs: number, headersTimeoutMs: number): number {
+  const shorter = requestTimeoutMs === 0 ? headersTimeoutMs : Math.min(requestTimeoutMs, headersTimeoutMs)
+  return Math.min(30_000, Math.max(100, Math.floor(shorter / 4)))
 }

@@ -8,6 +8,7 @@ import { migrate } from './db/migrations.js'
 import { createPGliteDatabase } from './db/pglite.js'
 import { createPostgresDatabase } from './db/postgres.js'
 import { TokenExchange } from './exchange/token-exchange.js'
+import { trustProxyWarnings } from './http/trust-proxy.js'
 import { GrantCatalog } from './grants/grant-catalog.js'
 import type { GrantStore } from './grants/grant-store.js'
 import { SqlGrantStore } from './grants/sql-grant-store.js'
@@ -17,6 +18,7 @@ import type { LedgerStore } from './ledger/ledger-store.js'
 import { BatchingLedger } from './ledger/batching-ledger.js'
 import { SqlLedgerStore } from './ledger/sql-ledger-store.js'
 import { systemClock, type Clock } from './lib/clock.js'
+import { Drain } from './lib/drain.js'
 import { AdminTokenStore } from './admin-tokens/admin-token-store.js'
 import { SqlAuditLog } from './audit/audit-log.js'
 import { LiveTokenCounter } from './ledger/live-tokens.js'
@@ -51,6 +53,8 @@ export interface Services {
   keys: KeyStore
   attestors: AttestorRegistry
   exchange: TokenExchange
+  /** Begun on SIGTERM: readiness fails, new requests are refused, streams end, requests in flight finish. */
+  drain: Drain
   close(): Promise<void>
 }
 
@@ -89,6 +93,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     })
     if (config.attestors.length === 0) logger.warn('no attestors are configured: every token exchange will be refused')
     for (const warning of attestors.startupWarnings()) logger.warn(warning)
+    for (const warning of trustProxyWarnings(config)) logger.warn({ trustProxy: config.trustProxy }, warning)
 
     const ledger = new BatchingLedger(new SqlLedgerStore(database))
     const grants = new SqlGrantStore(database, audit)
@@ -128,6 +133,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       keys,
       attestors,
       exchange,
+      drain: new Drain(),
       close: () => closeAll(closers),
     }
   } catch (error) {
@@ -139,7 +145,11 @@ export async function composeServices(config: Config, logger: Logger, outside: O
 async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   if (config.database.url) {
     logger.info({ ledger: 'postgres' }, 'ledger and grants on Postgres (DATABASE_URL)')
-    return createPostgresDatabase({ url: config.database.url, poolSize: config.database.poolSize })
+    return createPostgresDatabase({
+      url: config.database.url,
+      poolSize: config.database.poolSize,
+      onIdleError: (error) => logger.warn({ err: { message: error.message } }, 'an idle database connection was lost; the pool replaces it'),
+    })
   }
   logger.info({ ledger: 'pglite', dataDir: config.database.dataDir }, 'ledger and grants on embedded PGlite: single instance only; set DATABASE_URL for Postgres')
   return createPGliteDatabase(config.database.dataDir === 'memory://' ? undefined : config.database.dataDir)

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
@@ -45,6 +46,22 @@ export type KubernetesAttestorConfig = z.infer<typeof KubernetesAttestorConfig>
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
+/** A proxy Fastify may believe about X-Forwarded-For (proxy-addr's syntax): an address, a CIDR or a named range. */
+const TrustedProxy = z
+  .string()
+  .refine((value) => isTrustedProxy(value.trim()), 'must be an IP address, a CIDR (10.0.0.0/8), or one of loopback, linklocal, uniquelocal')
+const TrustedProxies = z.string().refine((value) => value.split(',').every((part) => isTrustedProxy(part.trim())), {
+  message: 'must be a comma-separated list of IP addresses, CIDRs (10.0.0.0/8), or loopback, linklocal, uniquelocal',
+})
+
+function isTrustedProxy(value: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(value)) return true
+  const [address, bits, ...rest] = value.split('/')
+  const version = isIP(address ?? '')
+  if (version === 0 || rest.length > 0) return false
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128))
+}
+
 export const ConfigSchema = z
   .object({
     issuer: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
@@ -54,8 +71,12 @@ export const ConfigSchema = z
     host: z.string().default('0.0.0.0'),
     port: z.number().int().min(0).max(65_535).default(8080),
     logLevel: z.enum(LOG_LEVELS).default('info'),
-    /** Trust `X-Forwarded-For` from proxies in front: true, or a comma-separated list of addresses/CIDRs. */
-    trustProxy: z.union([z.boolean(), z.string()]).default(false),
+    /**
+     * Trust `X-Forwarded-For` from the proxies in front: a list of their addresses or CIDRs (an array, or
+     * one comma-separated string; `loopback`, `linklocal` and `uniquelocal` name those ranges), or
+     * `true` for any peer at all, which lets every client choose the address it is seen from.
+     */
+    trustProxy: z.union([z.boolean(), TrustedProxies, z.array(TrustedProxy).min(1)]).default(false),
     database: z
       .object({
         url: z.string().min(1).optional(),
@@ -124,6 +145,28 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ maxAttestationBytes: 16_384, maxBodyBytes: 65_536, tokenRequestsPerMinute: 6000, adminRequestsPerMinute: 600, introspectionRequestsPerMinute: 60_000 }),
+    http: z
+      .object({
+        /** The whole request, headers and body, must arrive within this; 0 turns it off. Responses (streams) are not bound by it. */
+        requestTimeoutMs: z.number().int().nonnegative().default(30_000),
+        /** The request's headers must arrive within this. */
+        headersTimeoutMs: z.number().int().positive().default(10_000),
+        /** An idle keep-alive connection is closed after this; above the idle timeout of a load balancer in front. */
+        keepAliveTimeoutMs: z.number().int().positive().default(72_000),
+      })
+      .strict()
+      .default({ requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000 })
+      .refine((h) => h.requestTimeoutMs === 0 || h.headersTimeoutMs <= h.requestTimeoutMs, {
+        message: 'headersTimeoutMs cannot exceed requestTimeoutMs',
+        path: ['headersTimeoutMs'],
+      }),
+    shutdown: z
+      .object({
+        /** On SIGTERM, how long requests in flight may take to finish before their connections are closed. */
+        drainSeconds: z.number().positive().max(3600).default(10),
+      })
+      .strict()
+      .default({ drainSeconds: 10 }),
     clockSkewSeconds: z.number().int().nonnegative().max(600).default(60),
     /** Processes serving on the shared port; `auto` is one per core. */
     workers: z

@@ -4,7 +4,7 @@ import { ConfigError, configSourceFromProcess, loadConfig } from './config.js'
 import { createLogger } from './lib/logger.js'
 import { isPrimary, runWorkers } from './workers.js'
 
-/** Load config -> build services and app -> listen; SIGTERM/SIGINT drain and close. */
+/** Load config -> build services and app -> listen; SIGTERM/SIGINT drain and close within shutdown.drainSeconds. */
 async function main(): Promise<void> {
   let loaded
   try {
@@ -18,6 +18,9 @@ async function main(): Promise<void> {
   }
   const { config } = loaded
   const logger = createLogger(config.logLevel)
+  // A promise nobody awaited failing is a defect to log, not a reason to drop every request in flight.
+  // (Store faults are handled where they happen: src/db/postgres.ts.)
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'))
   if (loaded.usedDevelopmentDefaults && isPrimary()) {
     logger.warn({ issuer: config.issuer, trustDomain: config.trustDomain }, 'no configuration file (STS_CONFIG or --config): running on development defaults')
   }
@@ -33,14 +36,33 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (closing) return
     closing = true
-    logger.info({ signal }, 'draining and shutting down')
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed')
+    const drainMs = config.shutdown.drainSeconds * 1000
+    logger.info({ signal, drainSeconds: config.shutdown.drainSeconds, requestsInFlight: services.drain.requestsInFlight }, 'draining and shutting down')
+    // Whatever the clients do, the process ends: at the deadline every connection still open is
+    // closed, and if closing still hangs (a store that does not answer), it exits anyway.
+    const deadline = setTimeout(() => {
+      logger.warn({ requestsInFlight: services.drain.requestsInFlight }, 'drain time is up: closing the connections still open')
+      app.server.closeAllConnections()
+      // And any connection made since, until the listener is closed.
+      setInterval(() => app.server.closeAllConnections(), 250).unref()
+      setTimeout(() => {
+        logger.error('could not close within the drain time; exiting')
         process.exit(1)
-      },
-    )
+      }, 3000).unref()
+    }, drainMs)
+    deadline.unref()
+    // Readiness turns 503 and new requests are refused at once; streams get a last event and end.
+    services.drain.begin()
+    services.drain
+      .settled()
+      .then(() => app.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed')
+          process.exit(1)
+        },
+      )
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))

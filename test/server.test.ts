@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { createTestCluster, STS_AUDIENCE } from './helpers/cluster.js'
+import { httpRequest, openRaw } from './helpers/raw-http.js'
 import { freePort, freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './helpers/servers.js'
+import { openSse } from './helpers/sse.js'
 
 /** The service as it is started in production: the compiled server, a config file, signals. */
 const SERVER = new URL('../dist/src/server.js', import.meta.url).pathname
@@ -89,6 +91,51 @@ t.test('the server starts from a config file, issues tokens, and drains on SIGTE
   t.equal(await started.exited, 0, 'exits 0 after draining')
   t.match(started.output(), /draining and shutting down/)
   t.notMatch(started.output(), new RegExp(ADMIN_TOKEN), 'the admin token is never logged')
+})
+
+t.test('SIGTERM drains within shutdown.drainSeconds, whatever the clients do', async (t) => {
+  const { config } = await baseConfig(t)
+  const started = await start(t, { ...config, shutdown: { drainSeconds: 2 } })
+  await ready(started)
+  const stream = await openSse(`${started.url}/v1/revocations/stream`, { authorization: `Bearer ${ADMIN_TOKEN}` })
+  t.equal(stream.status, 200)
+  const form = { 'content-type': 'application/x-www-form-urlencoded' }
+  // Two clients that sent half a body: one finishes during the drain, one never does.
+  const finishing = await openRaw(started.url)
+  finishing.write(httpRequest('POST', '/oauth2/token', form, 'grant_type=password&x=1').slice(0, -5))
+  const stalled = await openRaw(started.url)
+  stalled.write(httpRequest('POST', '/oauth2/token', form, 'grant_type=password&x=1').slice(0, -5))
+  // Two kept-alive connections, idle when the signal comes.
+  const oauthClient = await openRaw(started.url)
+  const adminClient = await openRaw(started.url)
+  t.equal((await oauthClient.request(httpRequest('GET', '/healthz', {}))).status, 200)
+  t.equal((await adminClient.request(httpRequest('GET', '/healthz', {}))).status, 200)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+
+  const signalledAt = Date.now()
+  started.child.kill('SIGTERM')
+  t.match(await stream.next(5000), { event: 'shutdown', data: /reconnect with Last-Event-ID/ }, 'the stream gets a last event')
+
+  const token = await oauthClient.request(httpRequest('POST', '/oauth2/token', form, 'grant_type=password'))
+  t.equal(token.status, 503, 'a request on a kept-alive connection is answered, not reset')
+  t.equal(token.headers.connection, 'close')
+  t.same(JSON.parse(token.body), { error: 'temporarily_unavailable', error_description: 'the service is shutting down; retry on another instance' })
+  await oauthClient.closed
+  const readiness = await adminClient.request(httpRequest('GET', '/readyz', {}))
+  t.equal(readiness.status, 503, 'not ready any more')
+  t.equal(readiness.headers.connection, 'close')
+  t.match(JSON.parse(readiness.body), { type: 'about:blank', title: 'Service unavailable', status: 503, detail: 'the service is shutting down; retry on another instance', instance: '/readyz' })
+
+  finishing.write('d&x=1')
+  const finished = await new Promise<string>((resolve) => finishing.socket.once('data', (chunk) => resolve(chunk.toString())))
+  t.match(finished, /^HTTP\/1\.1 400 /, 'a request in flight is answered')
+  t.match(finished, /\r\nconnection: close\r\n/i, 'and its connection is not kept')
+
+  const outcome = await Promise.race([started.exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 2000 + 5000))])
+  t.equal(outcome, 0, 'exits 0 within the drain time and a margin')
+  t.ok(Date.now() - signalledAt < 7000)
+  t.match(await stalled.closed, '', 'the stalled client was cut off at the deadline')
+  t.match(started.output(), /drain time is up: closing the connections still open/)
 })
 
 t.test('with workers, several processes serve one port and all stop on SIGTERM', async (t) => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
+import type { Drain } from '../../lib/drain.js'
 import type { RevocationCache } from '../../revocation/revocation-cache.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
 import { revocationToJson, type Revocation } from '../../revocation/revocation.js'
@@ -8,6 +9,8 @@ import { parseOrProblem } from './validation.js'
 export interface RevocationStreamOptions {
   service: RevocationService
   cache: RevocationCache
+  /** When the process drains, each stream sends a final `shutdown` event and ends. */
+  drain: Drain
   authenticate: (request: FastifyRequest) => Promise<void>
   routeConfig: Record<string, unknown>
   /** How often the stream proves it is alive (and re-reads the log, in case a wake-up was missed). */
@@ -94,10 +97,16 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
       out.write(': keep-alive\n\n')
       wake()
     }, keepAliveMs)
+    // The process is stopping: say so, and end the stream; the client resumes elsewhere with Last-Event-ID.
+    const undrain = options.drain.onBegin(() => {
+      if (closed) return
+      out.end(`event: shutdown\ndata: ${JSON.stringify({ reason: 'the server is shutting down; reconnect with Last-Event-ID to resume', cursor: String(position) })}\n\n`)
+    })
     // The response's close, not the request's: a request 'closes' as soon as its body has been read.
     out.on('close', () => {
       closed = true
       unwatch()
+      undrain()
       clearInterval(timer)
     })
     wake()
