@@ -1,5 +1,7 @@
 import pg from 'pg'
 import t, { type Test } from 'tap'
+import { SqlAuditLog } from '../../src/audit/audit-log.js'
+import type { Database } from '../../src/db/database.js'
 import { createPostgresDatabase } from '../../src/db/postgres.js'
 import { migrate } from '../../src/db/migrations.js'
 import { ServiceUnavailableError } from '../../src/errors.js'
@@ -75,9 +77,8 @@ t.test('data errors are not faults of the connection', async (t) => {
 
 t.test('instance registrations: a backend terminated during the check is a 503', async (t) => {
   const { db, terminate } = await setUp(t)
-  const registrations = new InstanceRegistrations({
-    query: (sql, params) => db.query(sql, params),
-    exec: (sql) => db.exec(sql),
+  const flaky: Database = {
+    ...db,
     // The registration's own transaction, with its backend terminated after its first statement.
     transaction: (work) =>
       db.transaction(async (tx) => {
@@ -86,11 +87,12 @@ t.test('instance registrations: a backend terminated during the check is a 503',
         await pause(200)
         return work(tx)
       }),
-  })
+  }
+  const registrations = new InstanceRegistrations(flaky, new SqlAuditLog(db))
   const request = { attestor: 'aws', instance: 'i-0123456789abcdef0', mode: 'always' as const, now: new Date(), clientAddress: '10.0.0.1' }
   const error = await registrations.admit(request).catch((e: unknown) => e)
   t.type(error, ServiceUnavailableError)
   t.equal((error as Error).message, 'instance registrations cannot be checked')
-  await new InstanceRegistrations(db).admit(request)
+  await new InstanceRegistrations(db, new SqlAuditLog(db)).admit(request)
   t.pass('admitted once the database answers')
 })
