@@ -29,7 +29,8 @@ import { RevocationLog } from './revocation/revocation-log.js'
 import { RevocationService } from './revocation/revocation-service.js'
 import { InstanceRegistrations } from './replay/instance-registrations.js'
 import { RegistrationTidy } from './replay/registration-tidy.js'
-import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './replay/replay-guard.js'
+import { RedisReplayGuard, type ReplayGuard } from './replay/replay-guard.js'
+import { SqlReplayGuard } from './replay/sql-replay-guard.js'
 import { TokenSigner } from './tokens/token-signer.js'
 
 /** Everything the HTTP layer needs, built once. */
@@ -98,7 +99,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const ledger = new BatchingLedger(new SqlLedgerStore(database))
     const grants = new SqlGrantStore(database, audit)
     const grantCatalog = new GrantCatalog(grants, clock, config.grants.cacheTtlMs)
-    const replay = await openReplayGuard(config, clock)
+    const replay = await openReplayGuard(config, database, clock, logger)
     closers.push(() => replay.close())
     const registrations = new InstanceRegistrations(database, audit)
     const registrationTidy = startRegistrationTidy(config, registrations, clock, logger)
@@ -178,9 +179,14 @@ function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: Re
   return new LocalRevocationBus(log, clock)
 }
 
-async function openReplayGuard(config: Config, clock: Clock): Promise<ReplayGuard> {
-  if (!config.redis.url) return new MemoryReplayGuard(clock)
-  const guard = new RedisReplayGuard({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs }, clock)
+/**
+ * Claims are rows in the database on every backend (PGlite too), so they outlive Redis; with Redis,
+ * it answers repeated replays first.
+ */
+async function openReplayGuard(config: Config, database: Database, clock: Clock, logger: Logger): Promise<ReplayGuard> {
+  const record = new SqlReplayGuard(database, clock, { onPruneError: (error) => logger.warn({ err: error }, 'expired attestation claims could not be pruned; retrying later') })
+  if (!config.redis.url) return record
+  const guard = new RedisReplayGuard({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs }, record, clock)
   try {
     await guard.ready()
   } catch (error) {

@@ -20,6 +20,12 @@ export interface AttestedIdentity {
   claims: Record<string, string>
   /** What the identity came from, outermost first; each can be revoked. */
   sources: AttestationSource[]
+  /**
+   * SHA-256 (base64url) of what the attestation's issuer signed (src/attestors/single-use.ts
+   * fingerprintOf): the same for every spelling of one attestation, so ledger rows of one attestation
+   * share it. Attestors that cannot say leave it out, and the exchange hashes the attestation's text.
+   */
+  fingerprint?: string
   /** When the attestation itself stops being valid, if it says. */
   expiresAt?: Date
   /**

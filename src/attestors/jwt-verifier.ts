@@ -144,8 +144,18 @@ function splitCompact(token: string, maxBytes: number): [string, string, string]
   if (!parts.every((part) => BASE64URL.test(part))) {
     throw new InvalidGrantError('the attestation is not a JWT: each part must be non-empty base64url')
   }
+  // One token, one spelling: the decoder ignores the spare bits of the last character (and a lone
+  // trailing character), so without this check one signed token could be presented in 16 spellings,
+  // each looking like a new attestation to anything keyed on its text.
+  for (const [index, part] of parts.entries()) {
+    if (Buffer.from(part, 'base64url').toString('base64url') !== part) {
+      throw new InvalidGrantError(`the attestation is not a JWT: its ${PART_NAMES[index]} is not canonical base64url (its unused trailing bits must be zero)`)
+    }
+  }
   return parts as [string, string, string]
 }
+
+const PART_NAMES = ['header', 'payload', 'signature'] as const
 
 function decodeJsonObject(part: string, what: 'header' | 'payload'): Record<string, unknown> {
   let value: unknown

@@ -12,6 +12,7 @@ import type { JwtAttestorDeps } from './jwt-attestor-config.js'
 import { createKubernetesAttestor } from './kubernetes.js'
 import { isInNamespace, namespaceOf, namespaceOverlaps, type AttestorNamespace } from './namespace.js'
 import { createOidcAttestor } from './oidc.js'
+import { jwsFingerprint } from './single-use.js'
 import { quoteUntrusted } from './untrusted.js'
 
 /**
@@ -107,7 +108,8 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
         const issuer = untrustedIssuerOf(jwt)
         const attestor = byIssuer.get(issuer)
         if (attestor === undefined) throw new InvalidGrantError(`no attestor is configured for issuer ${quoteUntrusted(issuer, 100)}`)
-        return attestor.attestJwt(jwt).then(checked(attestor))
+        const identity = checked(attestor)(await attestor.attestJwt(jwt))
+        return { ...identity, fingerprint: identity.fingerprint ?? jwsFingerprint(jwt) }
       }
       const attestor = byTokenType.get(subjectTokenType)
       if (attestor === undefined) throw new InvalidRequestError(`no attestor is configured for subject_token_type ${quoteUntrusted(subjectTokenType, 100)}`)

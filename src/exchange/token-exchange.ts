@@ -59,14 +59,15 @@ export class TokenExchange {
     const now = this.deps.clock.now()
     const decision = decide(identity, await this.deps.grants.active(), new Date(now), request.audience, request.scopes)
     await this.ensureNotRevoked(identity, decision)
-    await this.ensureRegistered(identity, context)
+    // Every check that can refuse the request runs before the registration, which may be spent for good.
     const claims = this.claimsFor(identity, decision, now, request.requestedLifetimeSeconds)
+    await this.ensureRegistered(identity, context)
     await this.deps.ledger.record({
       jti: claims.jti,
       subject: identity.subject,
       attestor: identity.attestor,
       attestorKind: identity.kind,
-      attestationFingerprint: fingerprint(request.subjectToken),
+      attestationFingerprint: identity.fingerprint ?? fingerprint(request.subjectToken),
       sources: identity.sources.map((source) => source.id),
       audience: decision.audience,
       scopes: decision.scopes,
@@ -95,7 +96,10 @@ export class TokenExchange {
     }
   }
 
-  /** Last before minting, so a refusal for any other reason never uses up an instance's registration. */
+  /**
+   * Last before recording and signing (after the lifetime check in claimsFor too), so a refusal for any
+   * other reason never uses up an instance's registration.
+   */
   private async ensureRegistered(identity: AttestedIdentity, context: ExchangeContext): Promise<void> {
     if (identity.boundAddress !== undefined && identity.boundAddress !== withoutMappedPrefix(context.clientAddress)) {
       throw new InvalidGrantError(`this attestation is bound to the address ${identity.boundAddress}; the request came from ${context.clientAddress}`)
@@ -137,7 +141,10 @@ export class TokenExchange {
   }
 }
 
-/** The attestation is never stored; its hash ties ledger rows to the attestation that got them. */
+/**
+ * The attestation is never stored; its hash ties ledger rows to the attestation that got them. Only
+ * for attestors that give no fingerprint of what was signed (AttestedIdentity.fingerprint).
+ */
 export function fingerprint(attestation: string): string {
   return createHash('sha256').update(attestation).digest('base64url')
 }

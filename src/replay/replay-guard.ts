@@ -4,7 +4,8 @@ import type { Clock } from '../lib/clock.js'
 
 /**
  * Single use of attestations: an attestation that says it is single-use (a JWT with a `jti`, an
- * attested document with a nonce) is accepted once within its lifetime, on any instance.
+ * attested document with a nonce) is accepted once within its lifetime, on any instance. The record
+ * is SqlReplayGuard (src/replay/sql-replay-guard.ts); Redis may only sit in front of it.
  */
 export interface ReplayGuard {
   /**
@@ -21,12 +22,18 @@ export interface RedisReplayGuardOptions {
   commandTimeoutMs: number
 }
 
-/** Claims in Redis (`SET NX` with the claim's own expiry), shared by every instance. */
+/**
+ * Redis in front of the record of claims: a claim Redis remembers is refused at once, without a
+ * database round trip (a replay storm stays off Postgres); anything else is decided by the record,
+ * and then remembered in Redis with the claim's own expiry. Redis losing its data, or being
+ * unreachable, costs only the shortcut: the record still refuses every replay.
+ */
 export class RedisReplayGuard implements ReplayGuard {
   private readonly redis: Redis
 
   constructor(
     private readonly options: RedisReplayGuardOptions,
+    private readonly record: ReplayGuard,
     private readonly clock: Clock,
   ) {
     this.redis = new Redis(options.url, {
@@ -51,32 +58,25 @@ export class RedisReplayGuard implements ReplayGuard {
     const ttl = until.getTime() - this.clock.now()
     // Already past its lifetime: the attestation itself is refused elsewhere; nothing to remember.
     if (ttl <= 0) return true
+    const redisKey = `${this.options.keyPrefix}replay:${key}`
+    if (await this.remembers(redisKey)) return false
+    const first = await this.record.claim(key, until)
+    // Claimed now either way (by this request or an earlier one): the next replay stops at Redis.
+    await this.redis.set(redisKey, '1', 'PX', ttl).catch(() => {})
+    return first
+  }
+
+  /** A shortcut only: without an answer from Redis, the record decides. */
+  private async remembers(redisKey: string): Promise<boolean> {
     try {
-      return (await this.redis.set(`${this.options.keyPrefix}replay:${key}`, '1', 'PX', ttl, 'NX')) === 'OK'
-    } catch (error) {
-      throw new ServiceUnavailableError('replay protection cannot be checked', error)
+      return (await this.redis.exists(redisKey)) === 1
+    } catch {
+      return false
     }
   }
 
   async close(): Promise<void> {
     this.redis.disconnect()
+    await this.record.close()
   }
-}
-
-/** Claims in this process: for a single instance without Redis. */
-export class MemoryReplayGuard implements ReplayGuard {
-  private readonly claims = new Map<string, number>()
-
-  constructor(private readonly clock: Clock) {}
-
-  async claim(key: string, until: Date): Promise<boolean> {
-    const now = this.clock.now()
-    if (this.claims.size > 100_000) for (const [k, expiry] of this.claims) if (expiry <= now) this.claims.delete(k)
-    const held = this.claims.get(key)
-    if (held !== undefined && held > now) return false
-    this.claims.set(key, until.getTime())
-    return true
-  }
-
-  async close(): Promise<void> {}
 }

@@ -170,6 +170,32 @@ t.test('refuses what is not a compact JWS', async (t) => {
   await assertRefused(t, verifier().verify(handSign(es256, { alg: 'ES256', kid: 'ec-1' }, 'null')), /payload is not a JSON object/)
 })
 
+t.test('refuses a part that is not canonical base64url: one token, one spelling', async (t) => {
+  // A `sub` long enough that the payload, like the header and the signature, ends in a partial group.
+  let good = ''
+  for (let extra = 0; good === '' || good.split('.')[1]!.length % 4 === 0; extra++) good = await signToken(es256, { ...claims, sub: `workload${'-'.repeat(extra)}` })
+  const [h, p, s] = good.split('.') as [string, string, string]
+  // Flip a spare bit of the last character: the decoder ignores it, the bytes are the same.
+  const respell = (part: string): string => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    // The lowest bit of a partial last group is always spare.
+    return `${part.slice(0, -1)}${alphabet[alphabet.indexOf(part.at(-1)!) ^ 1]}`
+  }
+  const parts = { header: h, payload: p, signature: s }
+  for (const name of ['header', 'payload', 'signature'] as const) {
+    const part = parts[name]
+    t.not(part.length % 4, 0, `the ${name} has spare bits to flip`)
+    const other = respell(part)
+    t.same(Buffer.from(other, 'base64url'), Buffer.from(part, 'base64url'), `the respelled ${name} decodes to the same bytes`)
+    const token = Object.values({ ...parts, [name]: other }).join('.')
+    await assertRefused(t, verifier().verify(token), new RegExp(`^the attestation is not a JWT: its ${name} is not canonical base64url \\(its unused trailing bits must be zero\\)$`))
+  }
+  // A lone trailing character carries no whole byte: the decoder drops it.
+  t.equal(`${s}AAA`.length % 4, 1)
+  await assertRefused(t, verifier().verify(`${h}.${p}.${s}AAA`), /its signature is not canonical base64url/)
+  t.ok(await verifier().verify(good), 'the canonical spelling is accepted')
+})
+
 t.test('lets the caller inspect the payload before the claim checks', async (t) => {
   const seen: unknown[] = []
   const token = await signToken(es256, { ...claims, exp: NOW - 3600, legacy: true })

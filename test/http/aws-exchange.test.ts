@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
@@ -96,4 +97,41 @@ t.test('an instance that lost its nonce is locked out until an operator forgets 
   t.equal((await exchange(rebuilt)).statusCode, 200, 'the forgotten instance registers afresh with its new nonce')
   t.match((await exchange('nonce-before-the-rebuild-0001')).body, { error: 'invalid_grant' }, 'and the old nonce no longer works')
   t.match((await sts.app.inject({ method: 'GET', url, headers: sts.admin })).json(), { registration: { firstSeen: '2024-06-12T12:01:00.000Z', attestations: 1 } })
+})
+
+t.test('with reattestation: never, a refused request does not spend the registration', async (t) => {
+  const sts = await startTestService(t, {
+    now: Date.parse('2024-06-12T12:00:00Z'),
+    config: { attestors: [{ kind: 'aws', name: 'prod-aws', accounts: ['975050371289'], reattestation: 'never' }] },
+  })
+  await sts.createGrant({ subject: SUBJECT, audiences: ['artifacts'], maxTtlSeconds: 600, owner: 'team-build' })
+  const exchange = (params: Record<string, string>, subjectToken: object = { document, signature }) =>
+    sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: JSON.stringify(subjectToken), subject_token_type: AWS_TYPE, audience: 'artifacts', ...params })
+
+  const tooLong = await exchange({ expires_in: '601' })
+  t.equal(tooLong.statusCode, 400)
+  t.same(tooLong.body, { error: 'invalid_request', error_description: 'expires_in 601 is longer than the 600 seconds allowed for this token' })
+  const retry = await exchange({ expires_in: '600' })
+  t.equal(retry.statusCode, 200, String(retry.body.error_description ?? 'issued'))
+  t.equal(retry.body.expires_in, 600)
+  // Wrapped as IMDS serves it: the same signed document, so the same attestation, refused as such.
+  const wrapped = signature.replace(/(.{64})/g, '$1\n')
+  t.same((await exchange({}, { document, signature: wrapped })).body, {
+    error: 'invalid_grant',
+    error_description: 'instance 975050371289/us-east-1/i-0b02d936754a6d637 has attested already, and this attestor allows one attestation per instance',
+  })
+})
+
+t.test('the ledger fingerprints the signed document, however its signature is wrapped', async (t) => {
+  const sts = await startTestService(t, { now: Date.parse('2024-06-12T12:00:00Z'), config: { attestors: [{ kind: 'aws', name: 'prod-aws', accounts: ['975050371289'], reattestation: 'always' }] } })
+  await sts.createGrant({ subject: SUBJECT, audiences: ['artifacts'], owner: 'team-build' })
+  const jtis: string[] = []
+  for (const form of [signature, signature.replace(/(.{64})/g, '$1\n'), ` ${signature.replace(/(.{76})/g, '$1\r\n')} `]) {
+    const issued = await sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: JSON.stringify({ document, signature: form }), subject_token_type: AWS_TYPE, audience: 'artifacts' })
+    t.equal(issued.statusCode, 200, String(issued.body.error_description ?? 'issued'))
+    jtis.push(JSON.parse(Buffer.from(String(issued.body.access_token).split('.')[1]!, 'base64url').toString()).jti)
+  }
+  const fingerprints = await Promise.all(jtis.map(async (jti) => (await sts.services.ledger.get(jti))?.attestationFingerprint))
+  const signed = createHash('sha256').update(document).digest('base64url')
+  t.same(fingerprints, [signed, signed, signed])
 })

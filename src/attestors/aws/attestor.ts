@@ -2,6 +2,7 @@ import { InvalidGrantError } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
 import { globMatches } from '../../lib/glob.js'
 import type { AttestedIdentity, Attestor } from '../attestor.js'
+import { fingerprintOf } from '../single-use.js'
 import type { AwsAttestorConfig } from './config.js'
 import type { InstanceIdentityDocument } from './document.js'
 import { createInstanceIdentityVerifier } from './instance-identity.js'
@@ -47,7 +48,7 @@ export function createAwsAttestor(config: AwsAttestorConfig, deps: AwsAttestorDe
     tokenTypes: [AWS_INSTANCE_IDENTITY_TOKEN_TYPE],
     async attest(attestation: string): Promise<AttestedIdentity> {
       const subjectToken = parseAwsSubjectToken(attestation, deps.maxAttestationBytes)
-      const { document } = verifier.verify(subjectToken)
+      const { document, signedBytes } = verifier.verify(subjectToken)
       // Verified from here on: the values are AWS's, and now the question is whether we accept them.
       if (!accounts.has(document.accountId)) {
         throw new InvalidGrantError(`account "${document.accountId}" is not allowed by attestor "${config.name}"`)
@@ -56,7 +57,8 @@ export function createAwsAttestor(config: AwsAttestorConfig, deps: AwsAttestorDe
         throw new InvalidGrantError(`region "${document.region}" is not allowed by attestor "${config.name}"`)
       }
       if (config.maxDocumentAgeSeconds !== undefined) checkLaunchAge(document, config, deps)
-      const identity = toIdentity(document, config.name, deps.trustDomain)
+      // Keyed by the signed document, not the JSON wrapping or base64 line breaks around it.
+      const identity: AttestedIdentity = { ...toIdentity(document, config.name, deps.trustDomain), fingerprint: fingerprintOf(signedBytes) }
       // The document never expires: the exchange admits the instance against its registration (the
       // nonce is the instance's own secret, never part of what AWS signed) and, if configured, its address.
       identity.registration = { instance: `${document.accountId}/${document.region}/${document.instanceId}`, mode: config.reattestation }

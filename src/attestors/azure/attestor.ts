@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { InvalidGrantError } from '../../errors.js'
 import { TOKEN_TYPE } from '../../exchange/token-request.js'
 import type { AttestationSource, AttestedIdentity, Attestor } from '../attestor.js'
 import type { JwtAttestorDeps } from '../jwt-attestor-config.js'
+import { fingerprintOf } from '../single-use.js'
 import { decodeAttestedDataToken, verifyAttestedData, type AttestedDataTrust } from './attested-data.js'
 import { loadCertificates, shippedTrustDirectory } from './certificates.js'
 import type { AzureAttestorConfig } from './config.js'
@@ -96,11 +96,11 @@ export function createAzureAttestedDataAttestor(config: AzureAttestorConfig, dep
       const { content } = verifyAttestedData(decodeAttestedDataToken(attestation, deps.maxAttestationBytes), trust, new Date(now))
       const document = parseAttestedDocument(content)
       checkFreshness(document, now, deps.skewSeconds)
-      const identity = toIdentity(document, config, deps.trustDomain)
-      if (!config.singleUse) return identity
       // Keyed by the signed bytes, not the envelope: bytes outside the signature can change without
       // changing what was attested, and must not make a copy look new.
-      const digest = createHash('sha256').update(content).digest('base64url')
+      const digest = fingerprintOf(content)
+      const identity: AttestedIdentity = { ...toIdentity(document, config, deps.trustDomain), fingerprint: digest }
+      if (!config.singleUse) return identity
       const until = new Date(document.expiresOn.getTime() + deps.skewSeconds * 1000)
       return { ...identity, singleUse: { key: `azure:${document.subscriptionId}:vm:${document.vmId}|sha256:${digest}`, until } }
     },

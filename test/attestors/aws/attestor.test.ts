@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
@@ -40,6 +41,8 @@ t.test('an instance identity document gives the instance identity, from the ship
     },
     sources: [{ id: 'aws:241656615859' }, { id: 'aws:241656615859:us-east-1' }, { id: 'aws:241656615859:us-east-1:i-de0f1344' }],
     registration: { instance: '241656615859/us-east-1/i-de0f1344', mode: 'nonce' },
+    // The SHA-256 of the PKCS#7 content, the document AWS signed, kept beside the sample.
+    fingerprint: createHash('sha256').update(sample('vault-2016-us-east-1.content.json')).digest('base64url'),
   })
 })
 
@@ -61,6 +64,8 @@ t.test('the rsa2048 and signature forms of one document give the same identity',
     },
     sources: [{ id: 'aws:189292791360' }, { id: 'aws:189292791360:ap-southeast-2' }, { id: 'aws:189292791360:ap-southeast-2:i-0c5541936caf78c12' }],
     registration: { instance: '189292791360/ap-southeast-2/i-0c5541936caf78c12', mode: 'nonce' },
+    // What AWS signed, the same document in both forms: one attestation, one fingerprint in the ledger.
+    fingerprint: createHash('sha256').update(sample('metaphor-2026-ap-southeast-2.document.json')).digest('base64url'),
   }
   t.same(await attestor.attest(METAPHOR), expected)
   t.same(await attestor.attest(METAPHOR_SIGNATURE), expected)

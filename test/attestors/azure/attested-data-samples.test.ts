@@ -54,6 +54,7 @@ t.test('coder 2023 govcloud: accepted as of its time, to DigiCert Global Root G2
     claims: { subscriptionId: GOVCLOUD.subscriptionId, vmId: GOVCLOUD.vmId, sku: '18.04-LTS', nonce: '20230308-230933' },
     sources: [{ id: `azure:${GOVCLOUD.subscriptionId}` }, { id: `azure:${GOVCLOUD.subscriptionId}:vm:${GOVCLOUD.vmId}` }],
     expiresAt: new Date(GOVCLOUD.expiresOn),
+    fingerprint: createHash('sha256').update(sample('coder-2023-govcloud.content.json')).digest('base64url'),
     singleUse: {
       key: `azure:${GOVCLOUD.subscriptionId}:vm:${GOVCLOUD.vmId}|sha256:${createHash('sha256').update(sample('coder-2023-govcloud.content.json')).digest('base64url')}`,
       until: new Date(Date.parse(GOVCLOUD.expiresOn) + 60_000),
@@ -73,6 +74,7 @@ t.test('coder 2023 govcloud: accepted as of its time, to DigiCert Global Root G2
   const copy = await attestor.attest(rewrapped.toString('base64'))
   t.not(rewrapped.toString('base64'), sample(GOVCLOUD.file).trim())
   t.equal(copy.singleUse?.key, fromJson.singleUse?.key, 'a re-wrapped copy has the same single-use key')
+  t.equal(copy.fingerprint, fromJson.fingerprint, 'and the same fingerprint in the ledger')
 })
 
 t.test('a subscription or VM not allowed is refused, naming it', async (t) => {
