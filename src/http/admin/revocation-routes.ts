@@ -31,7 +31,12 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
     return reply
       .code(outcome.alreadyRevoked ? 200 : 201)
       .header('location', `/v1/revocations/${outcome.revocation.id}`)
-      .send({ revocation: revocationToJson(outcome.revocation), liveTokensCutOff: outcome.liveTokensCutOff, alreadyRevoked: outcome.alreadyRevoked })
+      .send({
+        revocation: revocationToJson(outcome.revocation),
+        liveTokensCutOff: outcome.liveTokensCutOff,
+        ...(outcome.liveTokensCutOffUnavailable === undefined ? {} : { liveTokensCutOffUnavailable: outcome.liveTokensCutOffUnavailable }),
+        alreadyRevoked: outcome.alreadyRevoked,
+      })
   })
 
   app.get('/v1/revocations', read, async (request) => {
