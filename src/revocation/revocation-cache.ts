@@ -149,6 +149,7 @@ export class RevocationCache implements RevocationChecker, RevocationBusListener
 
   contact(): void {
     this.lastContact = this.monotonic()
+    if (this.clock.now() >= this.nextExpiry) this.dropExpired()
   }
 
   lost(reason: string): void {
