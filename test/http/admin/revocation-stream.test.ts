@@ -46,3 +46,23 @@ t.test('the stream needs the admin token', async (t) => {
   const bad = await sts.app.inject({ method: 'GET', url: '/v1/revocations/stream?cursor=abc', headers: sts.admin })
   t.equal(bad.statusCode, 400)
 })
+
+t.test('a stream whose admin token is revoked is closed with a final event, and delivers nothing more', async (t) => {
+  const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 0 } } })
+  const address = await sts.app.listen({ host: '127.0.0.1', port: 0 })
+  const revoke = async (value: string) =>
+    (await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'subject', value, reason: 'leak' } })).json().revocation
+  const created = (await sts.app.inject({ method: 'POST', url: '/v1/admin-tokens', headers: sts.admin, payload: { name: 'resource-server', roles: ['revocations:read'] } })).json()
+  const stream = await openSse(`${address}/v1/revocations/stream`, { authorization: `Bearer ${created.token}` })
+  t.teardown(() => stream.close())
+  const first = await revoke(`spiffe://${TRUST_DOMAIN}/k8s/prod/ns/a/sa/api`)
+  t.same(await stream.next(), { id: first.cursor, event: 'revoked', data: JSON.stringify(first) })
+
+  const revoked = await sts.app.inject({ method: 'DELETE', url: `/v1/admin-tokens/${created.adminToken.id}`, headers: sts.admin })
+  t.equal(revoked.statusCode, 200)
+  // Past the window a looked-up token is trusted for, as for any other request.
+  sts.clock.advance(5001)
+  await revoke(`spiffe://${TRUST_DOMAIN}/k8s/prod/ns/b/sa/api`)
+  t.same(await stream.next(), { event: 'closed', data: JSON.stringify({ reason: 'the admin token is not valid' }) }, 'the last event says why')
+  await t.rejects(stream.next(), new Error('the stream ended'), 'and the stream ends')
+})
