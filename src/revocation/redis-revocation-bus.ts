@@ -48,7 +48,7 @@ export class RedisRevocationBus implements RevocationBus {
   /** The last publication applied here (its version): what this instance acknowledges. */
   private appliedVersion = '0'
   /** A durable position this instance was found behind at the last heartbeat. */
-  private behindAt: number | undefined
+  private behindAt: bigint | undefined
   private readonly ackWaiters = new Set<() => void>()
   private firstSnapshot: { resolve: () => void; reject: (error: unknown) => void } | undefined
 
@@ -202,7 +202,7 @@ export class RedisRevocationBus implements RevocationBus {
   }
 
   /** The set, once it vouches for everything the durable log holds; rebuilt from it when behind. */
-  private async loadSet(): Promise<{ revocations: Revocation[]; seq: number; version: string }> {
+  private async loadSet(): Promise<{ revocations: Revocation[]; seq: bigint; version: string }> {
     const durable = await this.log.lastSeq()
     let fields = await this.client.hgetall(this.keys.set)
     if (!vouchesFor(fields[SEQ_FIELD], durable)) {
@@ -214,7 +214,7 @@ export class RedisRevocationBus implements RevocationBus {
     const all = Object.entries(fields)
       .filter(([id]) => !id.startsWith('~'))
       .map(([, json]) => revocationFromJson(JSON.parse(json)))
-    return { revocations: all.filter((r) => inForce(r, now)), seq: Number(fields[SEQ_FIELD]), version: fields[VERSION_FIELD] ?? '0' }
+    return { revocations: all.filter((r) => inForce(r, now)), seq: BigInt(fields[SEQ_FIELD]!), version: fields[VERSION_FIELD] ?? '0' }
   }
 
   private receive(message: string): void {
@@ -261,7 +261,7 @@ export class RedisRevocationBus implements RevocationBus {
         void this.resynchronise()
         return
       }
-      const applied = this.listener?.highestSeq() ?? 0
+      const applied = this.listener?.highestSeq() ?? 0n
       if (this.behindAt !== undefined && applied < this.behindAt) {
         this.lose(`this instance missed revocations (applied up to ${applied}, the log is at ${this.behindAt}); reloading`)
         void this.resynchronise()
@@ -276,6 +276,6 @@ export class RedisRevocationBus implements RevocationBus {
   }
 }
 
-function vouchesFor(marker: string | undefined, durable: number): boolean {
-  return marker !== undefined && /^\d+$/.test(marker) && BigInt(marker) >= BigInt(durable)
+function vouchesFor(marker: string | undefined, durable: bigint): boolean {
+  return marker !== undefined && /^\d+$/.test(marker) && BigInt(marker) >= durable
 }

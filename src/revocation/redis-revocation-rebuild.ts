@@ -26,17 +26,17 @@ export async function rebuildRevocationSet(client: Redis, keys: RevocationKeys, 
   try {
     const durable = await log.lastSeq()
     const marker = await client.hget(keys.set, SEQ_FIELD)
-    const from = marker !== null && /^\d+$/.test(marker) ? Number(marker) : undefined
+    const from = marker !== null && /^\d+$/.test(marker) ? BigInt(marker) : undefined
     const changes = from === undefined ? await log.listInForce(new Date(clock.now())) : await changesAfter(log, from, clock)
     let highest = durable
     for (let i = 0; i < changes.length; i += PAGE) {
       const chunk = changes.slice(i, i + PAGE)
-      for (const revocation of chunk) highest = Math.max(highest, revocation.seq)
+      for (const revocation of chunk) if (revocation.seq > highest) highest = revocation.seq
       await SCRIPTS.rebuild.run(client, [keys.set, keys.expiry], ['', JSON.stringify(chunk.map((r) => toChange(r, clock.now())))])
     }
     await SCRIPTS.rebuild.run(client, [keys.set, keys.expiry], [String(highest), '[]'])
     logger.warn(
-      { revocations: changes.length, from: marker, to: highest },
+      { revocations: changes.length, from: marker, to: String(highest) },
       from === undefined ? 'Redis had no vouched-for revocation set: rebuilt it from Postgres' : 'the revocation set in Redis was behind Postgres: caught it up',
     )
   } finally {
@@ -44,7 +44,7 @@ export async function rebuildRevocationSet(client: Redis, keys: RevocationKeys, 
   }
 }
 
-async function changesAfter(log: RevocationLog, from: number, clock: Clock): Promise<Revocation[]> {
+async function changesAfter(log: RevocationLog, from: bigint, clock: Clock): Promise<Revocation[]> {
   const changes: Revocation[] = []
   let after = from
   for (;;) {

@@ -19,14 +19,14 @@ export interface RevocationBusListener {
    * A change this instance holds from after that position (its own, applied before the snapshot was
    * read) is kept; without a position the snapshot replaces everything.
    */
-  snapshot(revocations: Revocation[], completeUpTo?: number): void
+  snapshot(revocations: Revocation[], completeUpTo?: bigint): void
   change(revocation: Revocation): void
   /** The backend answered just now (a heartbeat, a message). */
   contact(): void
   /** The copy can no longer be vouched for (the subscription dropped): fail closed until the next snapshot. */
   lost(reason: string): void
   /** The highest durable position applied: what reconciliation compares with the durable log. */
-  highestSeq(): number
+  highestSeq(): bigint
 }
 
 /** Lifted revocations remembered so a late duplicate of an older change is ignored; the oldest are forgotten. */
@@ -44,14 +44,14 @@ export class RevocationCache implements RevocationChecker, RevocationBusListener
   private exact = new Map<string, Revocation>()
   private subjectGlobs: Revocation[] = []
   /** The position of the last lift seen of a revocation, in the order seen; bounded. */
-  private readonly tombstones = new Map<string, number>()
-  private applied = 0
+  private readonly tombstones = new Map<string, bigint>()
+  private applied = 0n
   /** The earliest expiry among the entries: when the next sweep is due. */
   private nextExpiry = Number.POSITIVE_INFINITY
   private lastContact = Number.NEGATIVE_INFINITY
   private loaded = false
   private suspended: string | undefined
-  private readonly watchers = new Set<(seq?: number) => void>()
+  private readonly watchers = new Set<(seq?: bigint) => void>()
 
   /**
    * `clock` is wall time (when revocations expire); `monotonic` measures how long since contact, and
@@ -83,7 +83,7 @@ export class RevocationCache implements RevocationChecker, RevocationBusListener
    * from the durable log. A wake-up carries no revocation on purpose: the log, not the message, is
    * what streams must not miss.
    */
-  watch(wake: (seq?: number) => void): () => void {
+  watch(wake: (seq?: bigint) => void): () => void {
     this.watchers.add(wake)
     return () => this.watchers.delete(wake)
   }
@@ -98,30 +98,30 @@ export class RevocationCache implements RevocationChecker, RevocationBusListener
     return { revocations: this.entries.size, tombstones: this.tombstones.size }
   }
 
-  highestSeq(): number {
+  highestSeq(): bigint {
     return this.applied
   }
 
-  snapshot(revocations: Revocation[], completeUpTo?: number): void {
+  snapshot(revocations: Revocation[], completeUpTo?: bigint): void {
     const now = this.clock.now()
     const entries = new Map<string, Revocation>()
     for (const revocation of revocations) {
-      if ((this.tombstones.get(revocation.id) ?? -1) >= revocation.seq) continue
+      if ((this.tombstones.get(revocation.id) ?? -1n) >= revocation.seq) continue
       if (inForce(revocation, now)) entries.set(revocation.id, revocation)
     }
     // Applied here after the snapshot was read (this instance's own changes): the snapshot cannot know them.
     if (completeUpTo !== undefined) {
       for (const held of this.entries.values()) {
-        if (held.seq > completeUpTo && (entries.get(held.id)?.seq ?? -1) < held.seq && inForce(held, now)) entries.set(held.id, held)
+        if (held.seq > completeUpTo && (entries.get(held.id)?.seq ?? -1n) < held.seq && inForce(held, now)) entries.set(held.id, held)
       }
       for (const [id, seq] of this.tombstones) {
-        if (seq > completeUpTo && (entries.get(id)?.seq ?? -1) < seq) entries.delete(id)
+        if (seq > completeUpTo && (entries.get(id)?.seq ?? -1n) < seq) entries.delete(id)
       }
     }
     this.entries = entries
     this.reindex()
-    this.applied = Math.max(this.applied, completeUpTo ?? 0)
-    for (const revocation of entries.values()) this.applied = Math.max(this.applied, revocation.seq)
+    if (completeUpTo !== undefined && completeUpTo > this.applied) this.applied = completeUpTo
+    for (const revocation of entries.values()) if (revocation.seq > this.applied) this.applied = revocation.seq
     this.loaded = true
     this.suspended = undefined
     this.contact()
@@ -129,9 +129,9 @@ export class RevocationCache implements RevocationChecker, RevocationBusListener
   }
 
   change(revocation: Revocation): void {
-    const prior = this.entries.get(revocation.id)?.seq ?? this.tombstones.get(revocation.id) ?? -1
+    const prior = this.entries.get(revocation.id)?.seq ?? this.tombstones.get(revocation.id) ?? -1n
     if (prior >= revocation.seq) return
-    this.applied = Math.max(this.applied, revocation.seq)
+    if (revocation.seq > this.applied) this.applied = revocation.seq
     const key = keyOf(revocation)
     if (this.exact.get(key)?.id === revocation.id) this.exact.delete(key)
     this.subjectGlobs = this.subjectGlobs.filter((r) => r.id !== revocation.id)
@@ -182,7 +182,7 @@ export class RevocationCache implements RevocationChecker, RevocationBusListener
     if (revocation.expiresAt) this.nextExpiry = Math.min(this.nextExpiry, revocation.expiresAt.getTime())
   }
 
-  private wake(seq?: number): void {
+  private wake(seq?: bigint): void {
     for (const wake of this.watchers) wake(seq)
   }
 

@@ -99,7 +99,7 @@ export class RevocationService {
   }
 
   /** The position of the latest change: where a stream of what happens next starts. */
-  lastPosition(): Promise<number> {
+  lastPosition(): Promise<bigint> {
     return this.log.lastSeq()
   }
 

@@ -5,7 +5,7 @@ import { RevocationCache } from '../../src/revocation/revocation-cache.js'
 import type { Revocation } from '../../src/revocation/revocation.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
-let nextSeq = 1
+let nextSeq = 1n
 
 function revocation(kind: Revocation['kind'], value: string, overrides: Partial<Revocation> = {}): Revocation {
   return {

@@ -39,7 +39,8 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
     const lastEventId = request.headers['last-event-id']
     const resumeFrom = typeof lastEventId === 'string' && /^\d{1,18}$/.test(lastEventId) ? lastEventId : query.cursor
     // Without a position, the stream starts at the present: read the list first for the past.
-    let position = resumeFrom !== undefined ? Number(resumeFrom) : await options.service.lastPosition()
+    // A bigint, never a number: a cursor beyond 2^53 keeps every digit.
+    let position = resumeFrom !== undefined ? BigInt(resumeFrom) : await options.service.lastPosition()
 
     reply.hijack()
     const out = reply.raw
@@ -86,9 +87,9 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
       }
     }
     // One read at a time; a wake-up during a read asks for one more pass after it.
-    const wake = (seq?: number) => {
+    const wake = (seq?: bigint) => {
       if (closed) return
-      if (seq !== undefined) announced = Math.max(announced, seq)
+      if (seq !== undefined && seq > announced) announced = seq
       if (reading) {
         again = true
         return
