@@ -32,7 +32,7 @@ const PAGE = 500
 export async function revocationStreamRoute(app: FastifyInstance, options: RevocationStreamOptions): Promise<void> {
   app.addHook('preParsing', async (request) => options.authenticate(request))
   const keepAliveMs = options.keepAliveMs ?? 15_000
-  const recheckMs = options.recheckMs ?? 1000
+  const recheckMs = options.recheckMs ?? 250
 
   app.get('/v1/revocations/stream', { config: { ...options.routeConfig, role: 'revocations:read' } }, async (request, reply) => {
     const query = parseOrProblem(StreamQuery, request.query, 'query')
