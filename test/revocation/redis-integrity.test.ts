@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis'
+import pg from 'pg'
 import t, { type Test } from 'tap'
 import { createTestCluster } from '../helpers/cluster.js'
 import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from '../helpers/servers.js'
@@ -127,4 +128,35 @@ t.test('from the moment the API answers, no instance mints for the revoked, even
     for (const proxy of proxies) proxy.delay(0)
   }
   t.same(rounds, [0, 1, 2].map(() => [200, 200, 201, 400, 400]), 'issued before; refused by both at the first exchange after the answer')
+})
+
+t.test('running instances repair a lost hash, and pick up a change that reached only Postgres, within the staleness bound', async (t) => {
+  const { shared, prefix, inspector, exchange, revoke, stored } = await setup(t)
+  const a = await startTestService(t, shared)
+  await a.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/**`, audiences: ['ledger-api'], owner: 'team-payments' })
+  const revoked = await revoke(a, 'payments')
+  await inspector.del(`${prefix}revocations`)
+  let fields: Record<string, string> = {}
+  for (let i = 0; i < 60 && fields['~seq'] === undefined; i++) {
+    await sleep(50)
+    fields = await stored()
+  }
+  t.same(Object.keys(fields).filter((f) => !f.startsWith('~')), [revoked.id], 'the hash is back without any instance starting')
+
+  // A revocation on record that neither Redis nor the channel carried (a lost message, a write lost in a failover).
+  const db = new pg.Client({ connectionString: shared.databaseUrl })
+  await db.connect()
+  t.teardown(() => db.end())
+  await db.query(
+    "INSERT INTO revocations (id, kind, value, reason, created_at, created_by) VALUES (gen_random_uuid(), 'subject', $1, 'lost on the way', now(), 'responder')",
+    [subjectOf('search')],
+  )
+  t.equal(await exchange(a, 'search'), 200, 'not known at first')
+  let status = 200
+  for (let i = 0; i < 60 && status !== 400; i++) {
+    await sleep(50)
+    status = await exchange(a, 'search')
+  }
+  t.equal(status, 400, 'found behind the durable log, reloaded, and refused')
+  t.equal(await exchange(a, 'payments'), 400, 'the rest still refused')
 })
