@@ -145,7 +145,8 @@ export class RedisRevocationBus implements RevocationBus {
         const answer = (await SCRIPTS.behind.run(this.client, [this.keys.instances, this.keys.acks], [receipt.version ?? '0', this.maxStalenessMs])) as string[]
         behind = answer.filter((id) => id !== this.instanceId)
       } catch {
-        // Redis cannot tell: wait out the bound, after which the silent have failed closed.
+        // Redis cannot tell who has it: wait out the bound, after which the silent have failed closed.
+        behind = ['(unknown: Redis did not answer)']
       }
       if (behind.length === 0 || performance.now() >= deadline) return { silent: behind }
       await woken
