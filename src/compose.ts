@@ -81,7 +81,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const revocations = new RevocationCache(clock, bus.maxStalenessMs)
     await bus.start(revocations)
     const audit = new SqlAuditLog(database)
-    const revocationService = new RevocationService(revocationLog, bus, audit, new LiveTokenCounter(database), clock)
+    const revocationService = new RevocationService(revocationLog, bus, audit, new LiveTokenCounter(database), clock, logger)
 
     const keys = await FileKeyStore.open(config.keys.dir, config.keys.algorithm, logger)
     const attestors = createAttestorRegistry(config.attestors, {

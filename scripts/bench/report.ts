@@ -74,7 +74,9 @@ export function formatRevocationReach(r: RevocationReach): string {
     `tokens issued after the API answered: ${thousands(r.issuedAfterAnswer)}` +
     (r.issuedAfterAnswer > 0 ? ` (in ${thousands(r.roundsIssuedAfterAnswer)} rounds)` : '') +
     // Refused at the first poll: the figure is one exchange's round trip on the other instance, an upper bound.
-    `; refused at the first exchange after the answer in ${thousands(r.refusedAtFirstPoll)} of ${thousands(r.rounds)}`
+    `; refused at the first exchange after the answer in ${thousands(r.refusedAtFirstPoll)} of ${thousands(r.rounds)}` +
+    // The price of that promise: the API answers once every live instance has acknowledged the change.
+    `; POST /v1/revocations answered in p50 ${fixed(percentile(r.apiMs, 50), 1)} ms, p99 ${fixed(percentile(r.apiMs, 99), 1)} ms`
   )
 }
 

@@ -19,8 +19,10 @@ export type RevocationInput = z.input<typeof RevocationInputSchema>
 
 export interface RevocationResult {
   revocation: Revocation
-  /** Tokens on the ledger, not yet expired, that the revocation now stops. */
-  liveTokensCutOff: number
+  /** Tokens on the ledger, not yet expired, that the revocation now stops; null when they could not be counted. */
+  liveTokensCutOff: number | null
+  /** Why they could not be counted (the revocation is in force all the same). */
+  liveTokensCutOffUnavailable?: string
   /** True when the target was revoked already: `revocation` is the standing one, unchanged (answered 200). */
   alreadyRevoked?: boolean
 }

@@ -3,16 +3,18 @@ import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { ServiceUnavailableError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
-import type { RevocationBus } from './revocation-bus.js'
+import type { PublishReceipt, RevocationBus } from './revocation-bus.js'
 import type { RevocationBusListener } from './revocation-cache.js'
 import type { RevocationLog } from './revocation-log.js'
+import { rebuildRevocationSet, type RevocationKeys } from './redis-revocation-rebuild.js'
+import { SCRIPTS, SEQ_FIELD, VERSION_FIELD } from './redis-revocation-scripts.js'
 import { inForce, revocationFromJson, revocationToJson, type Revocation } from './revocation.js'
 
 export interface RedisRevocationBusOptions {
   url: string
   keyPrefix: string
   commandTimeoutMs: number
-  /** How often the subscription is pinged; each answer is contact. */
+  /** How often the subscription is pinged and the set reconciled with the durable log; each success is contact. */
   heartbeatMs: number
   /** Out of touch longer than this, the instance fails closed until it has caught up. */
   maxStalenessMs: number
@@ -20,20 +22,34 @@ export interface RedisRevocationBusOptions {
 
 /**
  * Revocations in Redis: a hash of those in force (the working set every instance loads on
- * (re)connect) and a channel every change is published on. Redis may lose everything (a restart
- * without persistence): a missing `ready` marker means the hash must be rebuilt from the durable log
- * in Postgres, which one instance does under a lock while the others wait for the marker.
+ * (re)connect) and a channel every change is published on. The hash vouches for itself with a marker
+ * inside it (see redis-revocation-scripts.ts): a hash lost, emptied or restored from an older snapshot
+ * is found behind the durable log in Postgres at the next load or heartbeat and rebuilt from it.
+ *
+ * An instance whose subscription drops refuses to issue from that moment until it has reloaded. Each
+ * instance acknowledges every change it applied (and beats) through Redis, so the instance that
+ * publishes a change can wait until every live instance has it before the API answers.
  */
 export class RedisRevocationBus implements RevocationBus {
   readonly maxStalenessMs: number
+  readonly instanceId = randomUUID()
   private readonly client: Redis
   private readonly subscriber: Redis
-  private readonly keys: { set: string; ready: string; lock: string; channel: string }
+  private readonly keys: RevocationKeys & { instances: string; acks: string; channel: string; ackChannel: string }
   private listener: RevocationBusListener | undefined
-  private buffered: Revocation[] | undefined
+  private buffered: { version: string; revocation: Revocation }[] | undefined
   private heartbeat: NodeJS.Timeout | undefined
   /** The loaded set matches Redis: false from a lost connection until the next full load. */
   private synchronised = false
+  private resynchronising = false
+  /** Counts dropped subscriptions: a reload that saw one happen meanwhile does not count. */
+  private drops = 0
+  private reloadAgain = false
+  /** The last publication applied here (its version): what this instance acknowledges. */
+  private appliedVersion = '0'
+  /** A durable position this instance was found behind at the last heartbeat. */
+  private behindAt: bigint | undefined
+  private readonly ackWaiters = new Set<() => void>()
   private firstSnapshot: { resolve: () => void; reject: (error: unknown) => void } | undefined
 
   constructor(
@@ -44,9 +60,15 @@ export class RedisRevocationBus implements RevocationBus {
   ) {
     this.maxStalenessMs = options.maxStalenessMs
     const p = options.keyPrefix
-    // The marker names the last migration that rewrote revocations (007 lower-cased GitHub names): an
-    // instance that finds none rebuilds the set from Postgres, so no value of before stays in force.
-    this.keys = { set: `${p}revocations`, ready: `${p}revocations:ready:007`, lock: `${p}revocations:rebuild`, channel: `${p}revocations:changes` }
+    this.keys = {
+      set: `${p}revocations`,
+      expiry: `${p}revocations:expiry`,
+      lock: `${p}revocations:rebuild`,
+      instances: `${p}revocations:instances`,
+      acks: `${p}revocations:acks`,
+      channel: `${p}revocations:changes`,
+      ackChannel: `${p}revocations:acks`,
+    }
     const connection = {
       commandTimeout: options.commandTimeoutMs,
       // Never queue while disconnected: a write during an outage fails at once, and so closed.
@@ -59,11 +81,14 @@ export class RedisRevocationBus implements RevocationBus {
     // Connection errors surface through failed commands and missed heartbeats; the clients reconnect.
     this.client.on('error', () => {})
     this.subscriber.on('error', () => {})
-    this.subscriber.on('message', (_channel: string, message: string) => this.receive(message))
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === this.keys.ackChannel) for (const wake of this.ackWaiters) wake()
+      else this.receive(message)
+    })
     this.subscriber.on('ready', () => void this.resynchronise())
     this.subscriber.on('close', () => {
-      if (this.synchronised) this.logger.warn('lost the connection to Redis: revocations are served from memory until it is back or they go stale')
-      this.synchronised = false
+      this.drops++
+      this.lose('the subscription to the revocation store (Redis) dropped; reloading')
     })
   }
 
@@ -80,104 +105,178 @@ export class RedisRevocationBus implements RevocationBus {
     return first.finally(() => clearTimeout(timeout))
   }
 
-  async publish(revocation: Revocation): Promise<void> {
+  /** Into the hash and onto the channel in one script; then into this instance's own copy at once. */
+  async publish(revocation: Revocation): Promise<PublishReceipt> {
     const json = JSON.stringify(revocationToJson(revocation))
-    const transaction = this.client.multi()
-    if (revocation.liftedAt === null) transaction.hset(this.keys.set, revocation.id, json)
-    else transaction.hdel(this.keys.set, revocation.id)
-    transaction.publish(this.keys.channel, json)
+    const args = [revocation.id, json, String(revocation.seq), revocation.expiresAt?.getTime() ?? '', revocation.liftedAt === null ? '0' : '1']
+    const keys = [this.keys.set, this.keys.expiry, this.keys.channel]
+    let version: unknown
     try {
-      const results = await transaction.exec()
-      const failed = results?.find(([error]) => error)
-      if (!results || failed) throw failed?.[0] ?? new Error('transaction discarded')
+      version = await SCRIPTS.publish.run(this.client, keys, args).catch(async (error: unknown) => {
+        if (!(error as Error).message.startsWith('NOTREADY')) throw error
+        // The set lost its marker: whatever is in it cannot be vouched for. Rebuild, then publish.
+        await rebuildRevocationSet(this.client, this.keys, this.log, this.clock, this.logger)
+        return SCRIPTS.publish.run(this.client, keys, args)
+      })
     } catch (error) {
       throw new ServiceUnavailableError('the revocation store (Redis) cannot be written', error)
+    }
+    this.listener?.change(revocation)
+    return { version: String(version) }
+  }
+
+  /**
+   * Resolves once every instance with a current heartbeat has acknowledged `receipt`, or after
+   * `maxStalenessMs`: an instance silent that long has failed closed. Never throws: the change is made.
+   */
+  async awaitApplied(receipt: PublishReceipt): Promise<{ silent: string[] }> {
+    const deadline = performance.now() + this.maxStalenessMs
+    let behind: string[] = []
+    for (;;) {
+      const woken = new Promise<void>((resolve) => {
+        const wake = () => {
+          this.ackWaiters.delete(wake)
+          resolve()
+        }
+        this.ackWaiters.add(wake)
+        setTimeout(wake, Math.min(100, Math.max(0, deadline - performance.now()))).unref()
+      })
+      try {
+        const answer = (await SCRIPTS.behind.run(this.client, [this.keys.instances, this.keys.acks], [receipt.version ?? '0', this.maxStalenessMs])) as string[]
+        behind = answer.filter((id) => id !== this.instanceId)
+      } catch {
+        // Redis cannot tell who has it: wait out the bound, after which the silent have failed closed.
+        behind = ['(unknown: Redis did not answer)']
+      }
+      if (behind.length === 0 || performance.now() >= deadline) return { silent: behind }
+      await woken
     }
   }
 
   async close(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat)
+    for (const wake of this.ackWaiters) wake()
+    await this.client.zrem(this.keys.instances, this.instanceId).catch(() => {})
     this.client.disconnect()
     this.subscriber.disconnect()
   }
 
+  private lose(reason: string): void {
+    if (this.synchronised) this.logger.warn(reason)
+    this.synchronised = false
+    this.listener?.lost(reason)
+  }
+
   /** After every (re)connect: listen first, then load the whole set, then replay what came meanwhile. */
   private async resynchronise(): Promise<void> {
+    if (this.resynchronising) {
+      this.reloadAgain = true
+      return
+    }
+    this.resynchronising = true
+    this.reloadAgain = false
+    const drops = this.drops
     this.buffered = []
     try {
-      await this.subscriber.subscribe(this.keys.channel)
-      const revocations = await this.loadSet()
-      this.listener?.snapshot(revocations)
-      for (const change of this.buffered) this.listener?.change(change)
+      await this.subscriber.subscribe(this.keys.channel, this.keys.ackChannel)
+      const { revocations, seq, version } = await this.loadSet()
+      if (drops !== this.drops) throw new Error('the subscription dropped while the set was loading')
+      this.listener?.snapshot(revocations, seq)
+      this.appliedVersion = version
+      for (const change of this.buffered) this.apply(change.version, change.revocation)
       this.buffered = undefined
       this.synchronised = true
+      this.behindAt = undefined
       this.logger.info({ revocations: revocations.length }, 'revocations loaded from Redis')
       this.firstSnapshot?.resolve()
+      await this.acknowledge()
     } catch (error) {
       this.buffered = undefined
       this.logger.error({ err: { message: (error as Error).message } }, 'cannot load the revocations from Redis; retrying')
       setTimeout(() => {
         if (this.subscriber.status === 'ready') void this.resynchronise()
       }, 500).unref()
+    } finally {
+      this.resynchronising = false
+      if (this.reloadAgain && this.subscriber.status === 'ready') void this.resynchronise()
     }
   }
 
-  private async loadSet(): Promise<Revocation[]> {
-    if ((await this.client.get(this.keys.ready)) === null) await this.rebuild()
+  /** The set, once it vouches for everything the durable log holds; rebuilt from it when behind. */
+  private async loadSet(): Promise<{ revocations: Revocation[]; seq: bigint; version: string }> {
+    const durable = await this.log.lastSeq()
+    let fields = await this.client.hgetall(this.keys.set)
+    if (!vouchesFor(fields[SEQ_FIELD], durable)) {
+      await rebuildRevocationSet(this.client, this.keys, this.log, this.clock, this.logger)
+      fields = await this.client.hgetall(this.keys.set)
+      if (!vouchesFor(fields[SEQ_FIELD], durable)) throw new Error('the revocation set in Redis is still behind the durable log after a rebuild')
+    }
     const now = this.clock.now()
-    const all = Object.values(await this.client.hgetall(this.keys.set)).map((json) => revocationFromJson(JSON.parse(json)))
-    const stale = all.filter((r) => !inForce(r, now)).map((r) => r.id)
-    if (stale.length > 0) await this.client.hdel(this.keys.set, ...stale)
-    return all.filter((r) => inForce(r, now))
-  }
-
-  /** Redis came back empty: refill it from Postgres. One instance does it; the others wait. */
-  private async rebuild(): Promise<void> {
-    const token = randomUUID()
-    if ((await this.client.set(this.keys.lock, token, 'PX', 15_000, 'NX')) === 'OK') {
-      const revocations = await this.log.listInForce(new Date(this.clock.now()))
-      // No DEL first: a revocation published while this runs must not be wiped out. The hash and the
-      // ready marker go in one transaction, so whoever sees the marker sees every revocation.
-      const transaction = this.client.multi()
-      if (revocations.length > 0) {
-        transaction.hset(this.keys.set, Object.fromEntries(revocations.map((r) => [r.id, JSON.stringify(revocationToJson(r))])))
-      }
-      transaction.set(this.keys.ready, new Date(this.clock.now()).toISOString())
-      const results = await transaction.exec()
-      const failed = results?.find(([error]) => error)
-      if (!results || failed) throw failed?.[0] ?? new Error('the rebuild transaction was discarded')
-      await this.client.del(this.keys.lock)
-      this.logger.warn({ revocations: revocations.length }, 'Redis had no revocations: rebuilt them from Postgres')
-      return
-    }
-    for (let waited = 0; waited < 15_000; waited += 100) {
-      await new Promise((resolve) => setTimeout(resolve, 100))
-      if ((await this.client.get(this.keys.ready)) !== null) return
-    }
-    throw new Error('another instance is rebuilding the revocations in Redis and has not finished')
+    const all = Object.entries(fields)
+      .filter(([id]) => !id.startsWith('~'))
+      .map(([, json]) => revocationFromJson(JSON.parse(json)))
+    return { revocations: all.filter((r) => inForce(r, now)), seq: BigInt(fields[SEQ_FIELD]!), version: fields[VERSION_FIELD] ?? '0' }
   }
 
   private receive(message: string): void {
-    let revocation: Revocation
+    let change: { version: string; revocation: Revocation }
     try {
-      revocation = revocationFromJson(JSON.parse(message))
+      const parsed = JSON.parse(message) as { v: string; r: Parameters<typeof revocationFromJson>[0] }
+      change = { version: parsed.v, revocation: revocationFromJson(parsed.r) }
     } catch {
       this.logger.error('ignored a malformed message on the revocation channel')
       return
     }
     this.listener?.contact()
-    if (this.buffered) this.buffered.push(revocation)
-    else this.listener?.change(revocation)
+    if (this.buffered) this.buffered.push(change)
+    else {
+      this.apply(change.version, change.revocation)
+      void this.acknowledge()
+    }
   }
 
+  private apply(version: string, revocation: Revocation): void {
+    this.listener?.change(revocation)
+    if (BigInt(version) > BigInt(this.appliedVersion)) this.appliedVersion = version
+  }
+
+  private async acknowledge(): Promise<void> {
+    if (!this.synchronised) return
+    const keys = [this.keys.instances, this.keys.acks, this.keys.ackChannel]
+    await SCRIPTS.ack.run(this.client, keys, [this.instanceId, this.appliedVersion, 10 * this.maxStalenessMs]).catch(() => {})
+  }
+
+  /**
+   * Contact only counts once the subscription answers and the set in Redis and in memory are found as
+   * far along as the durable log. Behind twice running, this instance reloads (failing closed meanwhile).
+   */
   private async beat(): Promise<void> {
-    // Contact only counts once the set is loaded and the subscription carries changes.
     if (!this.synchronised) return
     try {
       await this.subscriber.ping()
+      const durable = await this.log.lastSeq()
+      const marker = await this.client.hget(this.keys.set, SEQ_FIELD)
+      await SCRIPTS.sweep.run(this.client, [this.keys.set, this.keys.expiry], [this.clock.now()])
+      if (!vouchesFor(marker ?? undefined, durable)) {
+        this.lose(`the revocation set in Redis is behind the durable log (${marker ?? 'no marker'} < ${durable}); rebuilding`)
+        void this.resynchronise()
+        return
+      }
+      const applied = this.listener?.highestSeq() ?? 0n
+      if (this.behindAt !== undefined && applied < this.behindAt) {
+        this.lose(`this instance missed revocations (applied up to ${applied}, the log is at ${this.behindAt}); reloading`)
+        void this.resynchronise()
+        return
+      }
+      this.behindAt = applied < durable ? durable : undefined
       this.listener?.contact()
+      await this.acknowledge()
     } catch {
       // Missed: the staleness bound decides when this matters.
     }
   }
+}
+
+function vouchesFor(marker: string | undefined, durable: bigint): boolean {
+  return marker !== undefined && /^\d+$/.test(marker) && BigInt(marker) >= durable
 }

@@ -3,6 +3,11 @@ import type { RevocationBusListener } from './revocation-cache.js'
 import type { RevocationLog } from './revocation-log.js'
 import type { Revocation } from './revocation.js'
 
+/** What a publication returns, to wait on: its position in the order of publications, if the bus has one. */
+export interface PublishReceipt {
+  version?: string
+}
+
 /**
  * How revocations reach every instance: a snapshot of all in force on (re)connect, then each change
  * as it is made. Redis for several instances; in-process for one.
@@ -10,8 +15,16 @@ import type { Revocation } from './revocation.js'
 export interface RevocationBus {
   /** Resolves once the listener has its first snapshot; throws ServiceUnavailableError if it cannot. */
   start(listener: RevocationBusListener): Promise<void>
-  /** Puts a revocation (or its lift) into the shared set and tells every instance, this one included. */
-  publish(revocation: Revocation): Promise<void>
+  /**
+   * Puts a revocation (or its lift) into the shared set and tells every instance; this one applies it
+   * before this resolves.
+   */
+  publish(revocation: Revocation): Promise<PublishReceipt>
+  /**
+   * Resolves once every other live instance has applied the publication, or after `maxStalenessMs`
+   * (an instance silent that long has failed closed), naming those that stayed silent. Never throws.
+   */
+  awaitApplied(receipt: PublishReceipt): Promise<{ silent: string[] }>
   /** How long the cache may go without contact before it fails closed. */
   readonly maxStalenessMs: number
   close(): Promise<void>
@@ -35,8 +48,13 @@ export class LocalRevocationBus implements RevocationBus {
     listener.snapshot(await this.log.listInForce(new Date(this.clock.now())))
   }
 
-  async publish(revocation: Revocation): Promise<void> {
+  async publish(revocation: Revocation): Promise<PublishReceipt> {
     this.listener?.change(revocation)
+    return {}
+  }
+
+  async awaitApplied(): Promise<{ silent: string[] }> {
+    return { silent: [] }
   }
 
   async close(): Promise<void> {}

@@ -25,7 +25,7 @@ export interface RevocationFilter {
   /** true: only those in force at `now`; false: only lifted or expired ones. */
   active?: boolean
   /** Only changes after this position. */
-  afterSeq?: number
+  afterSeq?: bigint
   limit: number
 }
 
@@ -79,10 +79,10 @@ export class RevocationLog {
   }
 
   /** The position of the latest change, 0 before any. */
-  async lastSeq(): Promise<number> {
+  async lastSeq(): Promise<bigint> {
     try {
       const rows = await this.db.query<{ seq: string }>('SELECT coalesce(max(seq), 0) AS seq FROM revocations')
-      return Number(rows[0]?.seq ?? 0)
+      return BigInt(rows[0]?.seq ?? 0)
     } catch (error) {
       throw new ServiceUnavailableError('the revocation log cannot be read', error)
     }
@@ -109,7 +109,7 @@ export class RevocationLog {
     if (filter.value !== undefined) add('value = ?', filter.value)
     if (filter.active === true) add('lifted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)', now)
     if (filter.active === false) add('(lifted_at IS NOT NULL OR expires_at <= ?)', now)
-    if (filter.afterSeq !== undefined) add('seq > ?', filter.afterSeq)
+    if (filter.afterSeq !== undefined) add('seq > ?', String(filter.afterSeq))
     params.push(filter.limit)
     return this.read(`SELECT ${COLUMNS} FROM revocations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT $${params.length}`, params)
   }
@@ -135,6 +135,6 @@ function toRevocation(row: RevocationRow): Revocation {
     liftedAt: row.lifted_at === null ? null : new Date(row.lifted_at),
     liftedBy: row.lifted_by,
     liftReason: row.lift_reason,
-    seq: Number(row.seq),
+    seq: BigInt(row.seq),
   }
 }

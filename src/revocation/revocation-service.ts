@@ -1,15 +1,18 @@
 import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
-import { NotFoundProblem, ValidationProblem } from '../errors.js'
+import { NotFoundProblem, ServiceUnavailableError, ValidationProblem } from '../errors.js'
 import type { LiveTokenCounter } from '../ledger/live-tokens.js'
+import type { Logger } from 'pino'
 import type { Clock } from '../lib/clock.js'
-import type { RevocationBus } from './revocation-bus.js'
+import type { PublishReceipt, RevocationBus } from './revocation-bus.js'
 import type { RevocationFilter, RevocationLog } from './revocation-log.js'
 import { inForce, revocationToJson, type Revocation, type RevocationInput } from './revocation.js'
 
 export interface RevocationOutcome {
   revocation: Revocation
-  /** Unexpired tokens on the ledger that this revocation covers. */
-  liveTokensCutOff: number
+  /** Unexpired tokens on the ledger that this revocation covers; null when they could not be counted. */
+  liveTokensCutOff: number | null
+  /** Why `liveTokensCutOff` is null: the revocation is in force all the same. */
+  liveTokensCutOffUnavailable?: string
   /** True when the target was already revoked: the standing revocation is answered, nothing new is made. */
   alreadyRevoked: boolean
 }
@@ -18,7 +21,9 @@ export interface RevocationOutcome {
  * Revoking and lifting. The durable row, its audit entry and the publication to every instance
  * happen together: the Postgres transaction commits only after Redis took the change, so a revocation
  * is never on record without being in force, nor in force without being on record (short of Postgres
- * failing at the very commit, when it stays in force: the safe side).
+ * failing at the very commit, when it stays in force: the safe side). The answer waits until every
+ * live instance has applied the change (or the staleness bound has passed, when the silent ones have
+ * failed closed): from the moment it answers, no instance mints for what was revoked.
  */
 export class RevocationService {
   constructor(
@@ -27,13 +32,14 @@ export class RevocationService {
     private readonly audit: SqlAuditLog,
     private readonly liveTokens: LiveTokenCounter,
     private readonly clock: Clock,
+    private readonly logger?: Logger,
   ) {}
 
   async revoke(input: RevocationInput, actor: Actor): Promise<RevocationOutcome> {
     const now = new Date(this.clock.now())
     const expiresAt = await this.expiryFor(input, now)
     const attempt = () =>
-      this.log.transaction(async (tx) => {
+      this.log.transaction(async (tx): Promise<{ revocation: Revocation; alreadyRevoked: boolean; receipt?: PublishReceipt }> => {
         const standing = await this.log.standing(tx, input.kind, input.value)
         if (standing && inForce(standing, now.getTime())) return { revocation: standing, alreadyRevoked: true }
         // An expired one no longer stands: it makes room for the new one, on the record like any lift.
@@ -44,27 +50,46 @@ export class RevocationService {
         }
         const revocation = await this.log.insert(tx, { ...input, reason: input.reason, expiresAt, createdAt: now, createdBy: actor.name })
         await this.audit.record(tx, entry(actor, now, 'revocation.create', revocation, null, revocationToJson(revocation)))
-        await this.bus.publish(revocation)
-        return { revocation, alreadyRevoked: false }
+        return { revocation, alreadyRevoked: false, receipt: await this.bus.publish(revocation) }
       })
     // Two responders revoking the same thing at once: the second finds the first's revocation standing.
     const outcome = await attempt().catch((error: unknown) => {
       if (isUniqueViolation(error)) return attempt()
       throw error
     })
-    return { ...outcome, liveTokensCutOff: await this.liveTokens.count(outcome.revocation, now) }
+    const [, counted] = await Promise.all([outcome.receipt && this.awaitApplied(outcome.receipt, outcome.revocation), this.countCutOff(outcome.revocation, now)])
+    return { revocation: outcome.revocation, alreadyRevoked: outcome.alreadyRevoked, ...counted }
+  }
+
+  /** The change is made and in force here: counting is only information, and its failure is said, not raised. */
+  private async countCutOff(revocation: Revocation, now: Date): Promise<Pick<RevocationOutcome, 'liveTokensCutOff' | 'liveTokensCutOffUnavailable'>> {
+    try {
+      return { liveTokensCutOff: await this.liveTokens.count(revocation, now) }
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableError)) throw error
+      this.logger?.warn({ revocationId: revocation.id, err: { message: causeOf(error) } }, 'revoked, but the live tokens it cuts off could not be counted')
+      return { liveTokensCutOff: null, liveTokensCutOffUnavailable: 'the live tokens could not be counted in time (the token ledger did not answer); the revocation is in force all the same' }
+    }
+  }
+
+  private async awaitApplied(receipt: PublishReceipt, revocation: Revocation): Promise<void> {
+    const { silent } = await this.bus.awaitApplied(receipt)
+    if (silent.length > 0) {
+      this.logger?.warn({ revocationId: revocation.id, silent }, 'instances did not acknowledge the change within the staleness bound: they have failed closed')
+    }
   }
 
   async lift(id: string, reason: string, actor: Actor): Promise<Revocation> {
     const now = new Date(this.clock.now())
-    return this.log.transaction(async (tx) => {
+    const { lifted, receipt } = await this.log.transaction(async (tx) => {
       const before = await this.log.get(id, tx)
       const lifted = before && (await this.log.lift(tx, id, now, actor.name, reason))
       if (!lifted || !before) throw new NotFoundProblem(`no standing revocation with id ${id.slice(0, 64)}`)
       await this.audit.record(tx, entry(actor, now, 'revocation.lift', lifted, revocationToJson(before), revocationToJson(lifted)))
-      await this.bus.publish(lifted)
-      return lifted
+      return { lifted, receipt: await this.bus.publish(lifted) }
     })
+    await this.awaitApplied(receipt, lifted)
+    return lifted
   }
 
   async get(id: string): Promise<Revocation> {
@@ -74,7 +99,7 @@ export class RevocationService {
   }
 
   /** The position of the latest change: where a stream of what happens next starts. */
-  lastPosition(): Promise<number> {
+  lastPosition(): Promise<bigint> {
     return this.log.lastSeq()
   }
 
@@ -91,6 +116,10 @@ export class RevocationService {
     }
     return input.kind === 'token' ? ((await this.liveTokens.tokenExpiry(input.value)) ?? null) : null
   }
+}
+
+function causeOf(error: Error): string {
+  return error.cause instanceof Error ? error.cause.message : error.message
 }
 
 function isUniqueViolation(error: unknown): boolean {

@@ -20,8 +20,8 @@ export interface Revocation extends RevocationTarget {
   liftedAt: Date | null
   liftedBy: string | null
   liftReason: string | null
-  /** Position in the stream of changes; a lift moves it to the end. */
-  seq: number
+  /** Position in the stream of changes; a lift moves it to the end. A bigint: positions keep every digit. */
+  seq: bigint
 }
 
 export function inForce(revocation: Revocation, nowMillis: number): boolean {
@@ -94,6 +94,6 @@ export function revocationFromJson(json: ReturnType<typeof revocationToJson>): R
     liftedAt: json.liftedAt === null ? null : new Date(json.liftedAt),
     liftedBy: json.liftedBy,
     liftReason: json.liftReason,
-    seq: Number(json.cursor),
+    seq: BigInt(json.cursor),
   }
 }

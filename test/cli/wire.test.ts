@@ -89,6 +89,12 @@ t.test('each command sends the request of the contract, with the bearer token', 
       stdout: `revoked token 0b7c6d5e-0000-4000-8000-000000000001 (id ${REVOCATION.id}): 0 live tokens cut off\n`,
     },
     {
+      argv: ['revoke', 'subject', REVOCATION.value, '--reason', 'incident 42'],
+      request: { method: 'POST', path: '/v1/revocations', body: { kind: 'subject', value: REVOCATION.value, reason: 'incident 42' } },
+      answer: { status: 201, body: { revocation: REVOCATION, liveTokensCutOff: null, liveTokensCutOffUnavailable: 'the live tokens could not be counted in time' } },
+      stdout: `revoked subject ${REVOCATION.value} (id ${REVOCATION.id}): in force, but the live tokens could not be counted in time\n`,
+    },
+    {
       argv: ['revoke', 'grant', 'g-1', '--reason', 'too broad'],
       request: { method: 'POST', path: '/v1/revocations', body: { kind: 'grant', value: 'g-1', reason: 'too broad' } },
       answer: { status: 201, body: { revocation: { ...REVOCATION, kind: 'grant', value: 'g-1' }, liveTokensCutOff: 1 } },

@@ -28,7 +28,7 @@ t.test('when the ledger cannot be written, the exchange fails with 503 and no to
   t.equal(rows[0].n, 1, 'exactly one row: the token that was issued')
 })
 
-t.test('out of touch with Redis beyond the bound, the exchange fails closed, and recovers without a restart', async (t) => {
+t.test('out of touch with Redis, the exchange fails closed at once, and recovers without a restart', async (t) => {
   const redis = new URL(REDIS_URL)
   const proxy = await startTcpProxy(redis.hostname, Number(redis.port || 6379))
   t.teardown(() => proxy.close())
@@ -38,13 +38,11 @@ t.test('out of touch with Redis beyond the bound, the exchange fails closed, and
   t.equal((await sts.exchange(request)).statusCode, 200)
 
   proxy.cut()
+  // A dropped subscription may have missed a change: refused from that moment, not only after the bound.
   await new Promise((resolve) => setTimeout(resolve, 50))
-  t.equal((await sts.exchange(request)).statusCode, 200, 'a blip shorter than the bound is served from memory')
-
-  await new Promise((resolve) => setTimeout(resolve, 1600))
   const refused = await sts.exchange(request)
   t.equal(refused.statusCode, 503)
-  t.match(refused.body, { error: 'temporarily_unavailable', error_description: /^revocation state cannot be checked: no word from the revocation store for 1\.\d s$/ })
+  t.same(refused.body, { error: 'temporarily_unavailable', error_description: 'revocation state cannot be checked: the subscription to the revocation store (Redis) dropped; reloading' })
   const ready = await sts.app.inject({ method: 'GET', url: '/readyz' })
   t.equal(ready.statusCode, 503, 'readiness says so too')
   t.equal(ready.headers['content-type'], 'application/problem+json; charset=utf-8')
@@ -56,7 +54,7 @@ t.test('out of touch with Redis beyond the bound, the exchange fails closed, and
     status = (await sts.exchange(request)).statusCode
   }
   t.equal(status, 200, 'serves again once Redis is reachable and the revocations are reloaded')
-  t.equal((await sts.services.ledger.search({ limit: 10 }, new Date(sts.clock.now()))).entries.length, 3, 'the ledger holds only the issued tokens')
+  t.equal((await sts.services.ledger.search({ limit: 10 }, new Date(sts.clock.now()))).entries.length, 2, 'the ledger holds only the issued tokens')
 })
 
 t.test('when Postgres cannot be reached, the exchange fails closed', async (t) => {

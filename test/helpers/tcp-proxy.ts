@@ -9,12 +9,15 @@ export interface TcpProxy {
   /** Drops every open connection and refuses new ones. */
   cut(): void
   restore(): void
+  /** Holds back what the server sends by `ms` from now on (0: no more), as a slow network would. */
+  delay(ms: number): void
   close(): Promise<void>
 }
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>()
   let open = true
+  let delayMs = 0
   const server: Server = createServer((client) => {
     if (!open) {
       client.destroy()
@@ -30,7 +33,12 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
         upstream.destroy()
       })
     }
-    client.pipe(upstream).pipe(client)
+    client.pipe(upstream)
+    upstream.on('data', (chunk: Buffer) => {
+      if (delayMs === 0) client.write(chunk)
+      else setTimeout(() => client.write(chunk), delayMs)
+    })
+    upstream.on('end', () => client.end())
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port
@@ -43,6 +51,9 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     cut,
     restore() {
       open = true
+    },
+    delay(ms) {
+      delayMs = ms
     },
     close() {
       cut()

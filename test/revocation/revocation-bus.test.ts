@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis'
 import t from 'tap'
 import type { Test } from 'tap'
 import { SqlAuditLog } from '../../src/audit/audit-log.js'
@@ -76,3 +77,24 @@ for (const [name, { database, open }] of Object.entries(BUSES)) {
     t.equal(await c.cache.findRevoked([api]), undefined, 'and a lifted revocation is not loaded again')
   })
 }
+
+t.test('on Redis, an expired revocation leaves the shared set and every instance when it expires', async (t) => {
+  const db = await BACKENDS.postgres(t)
+  const clock = new FixedClock(T0)
+  const prefix = uniqueRedisPrefix()
+  const open: Open = (_t, db, clock, prefix) =>
+    new RedisRevocationBus({ url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000, heartbeatMs: 50, maxStalenessMs: 5000 }, new RevocationLog(db), clock, createLogger('silent'))
+  const a = await instance(t, open, db, clock, prefix)
+  const b = await instance(t, open, db, clock, prefix)
+  const inspector = new Redis(REDIS_URL)
+  t.teardown(() => inspector.disconnect())
+  const timed = await a.service.revoke({ kind: 'token', value: '2f0c6d1e-0000-4000-8000-000000000001', reason: 'pasted in a ticket', expiresAt: new Date(T0 + 60_000).toISOString() }, ACTOR)
+  const kept = await a.service.revoke({ ...api, reason: 'leaked' }, ACTOR)
+  const held = async () => Object.keys(await inspector.hgetall(`${prefix}revocations`)).filter((f) => !f.startsWith('~')).sort()
+  t.same(await held(), [timed.revocation.id, kept.revocation.id].sort())
+  t.same([a.cache.size(), b.cache.size()], [{ revocations: 2, tombstones: 0 }, { revocations: 2, tombstones: 0 }])
+  clock.advance(60_000)
+  t.ok(await eventually(async () => (await held()).length === 1 && a.cache.size().revocations === 1 && b.cache.size().revocations === 1), 'gone from Redis and from both instances')
+  t.same(await held(), [kept.revocation.id])
+  t.same(await inspector.zrange(`${prefix}revocations:expiry`, 0, -1), [], 'and from the expiry index')
+})

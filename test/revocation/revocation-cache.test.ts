@@ -5,7 +5,7 @@ import { RevocationCache } from '../../src/revocation/revocation-cache.js'
 import type { Revocation } from '../../src/revocation/revocation.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
-let nextSeq = 1
+let nextSeq = 1n
 
 function revocation(kind: Revocation['kind'], value: string, overrides: Partial<Revocation> = {}): Revocation {
   return {
@@ -77,4 +77,26 @@ t.test('without a snapshot, or out of touch beyond the bound, every check fails 
   t.equal(cache.isCurrent(), false)
   cache.contact()
   t.equal(await cache.findRevoked([api]), undefined, 'contact makes it current again')
+})
+
+t.test('expired revocations leave memory when they expire, and the lifts remembered are bounded', async (t) => {
+  const clock = new FixedClock(T0)
+  const cache = new RevocationCache(clock, Number.POSITIVE_INFINITY)
+  const token = revocation('token', '2f0c6d1e-0000-4000-8000-000000000002', { expiresAt: new Date(T0 + 60_000) })
+  const subject = revocation('subject', api.value)
+  cache.snapshot([subject])
+  cache.change(token)
+  t.same(cache.size(), { revocations: 2, tombstones: 0 })
+  clock.advance(60_000)
+  cache.contact()
+  t.same(cache.size(), { revocations: 1, tombstones: 0 }, 'the expired token revocation is gone at the next contact')
+  cache.change({ ...token, seq: token.seq })
+  t.same(cache.size(), { revocations: 1, tombstones: 0 }, 'and a late copy of it does not come back')
+
+  for (let i = 0; i < 10_005; i++) {
+    const revoked = revocation('grant', `7c1d2e3f-0000-4000-8000-${String(i).padStart(12, '0')}`)
+    cache.change(revoked)
+    cache.change({ ...revoked, liftedAt: new Date(T0), liftedBy: 'responder', liftReason: 'done', seq: nextSeq++ })
+  }
+  t.same(cache.size(), { revocations: 1, tombstones: 10_000 }, 'at most 10 000 lifts are remembered')
 })

@@ -36,13 +36,18 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
     return reply
       .code(outcome.alreadyRevoked ? 200 : 201)
       .header('location', `/v1/revocations/${outcome.revocation.id}`)
-      .send({ revocation: revocationToJson(outcome.revocation), liveTokensCutOff: outcome.liveTokensCutOff, alreadyRevoked: outcome.alreadyRevoked })
+      .send({
+        revocation: revocationToJson(outcome.revocation),
+        liveTokensCutOff: outcome.liveTokensCutOff,
+        ...(outcome.liveTokensCutOffUnavailable === undefined ? {} : { liveTokensCutOffUnavailable: outcome.liveTokensCutOffUnavailable }),
+        alreadyRevoked: outcome.alreadyRevoked,
+      })
   })
 
   app.get('/v1/revocations', read, async (request) => {
     const query = parseOrProblem(RevocationListQuery, request.query, 'query')
     const after = query.cursor ?? query.since
-    const revocations = await service.list({ kind: query.kind, value: query.value, active: query.active, afterSeq: after === undefined ? undefined : Number(after), limit: query.limit + 1 })
+    const revocations = await service.list({ kind: query.kind, value: query.value, active: query.active, afterSeq: after === undefined ? undefined : BigInt(after), limit: query.limit + 1 })
     const page = revocations.slice(0, query.limit)
     const cursor = page.length > 0 ? String(page[page.length - 1]!.seq) : (after ?? '0')
     return {

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import type { Drain } from '../../lib/drain.js'
 import type { RevocationCache } from '../../revocation/revocation-cache.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
+import { ProblemError } from '../../errors.js'
 import { revocationToJson, type Revocation } from '../../revocation/revocation.js'
 import { parseOrProblem } from './validation.js'
 
@@ -15,6 +16,11 @@ export interface RevocationStreamOptions {
   routeConfig: Record<string, unknown>
   /** How often the stream proves it is alive (and re-reads the log, in case a wake-up was missed). */
   keepAliveMs?: number
+  /**
+   * How often the admin token is checked again while the stream is open (besides before every batch
+   * of events). The authenticator trusts a looked-up token for its own window (5 s), like any request.
+   */
+  recheckMs?: number
 }
 
 const StreamQuery = z.object({ cursor: z.string().regex(/^\d{1,18}$/, 'a cursor from an earlier answer').optional() }).strict()
@@ -29,13 +35,15 @@ const PAGE = 500
 export async function revocationStreamRoute(app: FastifyInstance, options: RevocationStreamOptions): Promise<void> {
   app.addHook('preParsing', async (request) => options.authenticate(request))
   const keepAliveMs = options.keepAliveMs ?? 15_000
+  const recheckMs = options.recheckMs ?? 250
 
   app.get('/v1/revocations/stream', { config: { ...options.routeConfig, role: 'revocations:read' } }, async (request, reply) => {
     const query = parseOrProblem(StreamQuery, request.query, 'query')
     const lastEventId = request.headers['last-event-id']
     const resumeFrom = typeof lastEventId === 'string' && /^\d{1,18}$/.test(lastEventId) ? lastEventId : query.cursor
     // Without a position, the stream starts at the present: read the list first for the past.
-    let position = resumeFrom !== undefined ? Number(resumeFrom) : await options.service.lastPosition()
+    // A bigint, never a number: a cursor beyond 2^53 keeps every digit.
+    let position = resumeFrom !== undefined ? BigInt(resumeFrom) : await options.service.lastPosition()
 
     reply.hijack()
     const out = reply.raw
@@ -59,18 +67,32 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
       out.write(`id: ${revocation.seq}\nevent: ${event}\ndata: ${JSON.stringify(revocationToJson(revocation))}\n\n`)
       position = revocation.seq
     }
+    // A token revoked (or expired) while the stream is open loses it: checked again within the same
+    // trust window as any request, and always before events go out.
+    const stillAllowed = async (): Promise<boolean> => {
+      try {
+        await options.authenticate(request)
+        return true
+      } catch (error) {
+        if (!(error instanceof ProblemError) || closed) throw error
+        closed = true
+        out.end(`event: closed\ndata: ${JSON.stringify({ reason: error.message })}\n\n`)
+        request.log.warn({ reason: error.message }, 'revocation stream closed: its admin token is no longer allowed')
+        return false
+      }
+    }
     const readNew = async (): Promise<void> => {
       for (;;) {
         const page = await options.service.list({ afterSeq: position, limit: PAGE })
-        if (closed) return
+        if (closed || (page.length > 0 && !(await stillAllowed()))) return
         page.forEach(send)
         if (page.length < PAGE) return
       }
     }
     // One read at a time; a wake-up during a read asks for one more pass after it.
-    const wake = (seq?: number) => {
+    const wake = (seq?: bigint) => {
       if (closed) return
-      if (seq !== undefined) announced = Math.max(announced, seq)
+      if (seq !== undefined && seq > announced) announced = seq
       if (reading) {
         again = true
         return
@@ -102,12 +124,18 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
       if (closed) return
       out.end(`event: shutdown\ndata: ${JSON.stringify({ reason: 'the server is shutting down; reconnect with Last-Event-ID to resume', cursor: String(position) })}\n\n`)
     })
+    const recheck = setInterval(() => {
+      stillAllowed().catch(() => {
+        // The token store cannot answer now: no events go out until it can (readNew checks first).
+      })
+    }, recheckMs)
     // The response's close, not the request's: a request 'closes' as soon as its body has been read.
     out.on('close', () => {
       closed = true
       unwatch()
       undrain()
       clearInterval(timer)
+      clearInterval(recheck)
     })
     wake()
   })

@@ -1,3 +1,4 @@
+import pg from 'pg'
 import t from 'tap'
 import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../../helpers/service.js'
 
@@ -109,4 +110,42 @@ t.test('revoking again after a revocation expired makes a new one, and the old o
   t.match((await sts.services.revocationService.get(first.id)), { liftedBy: 'seed-sts', liftReason: 'expired' })
   const audit = await sts.services.audit.list({ targetType: 'revocation', limit: 10 })
   t.same(audit.map((e) => [e.action, e.actor]), [['revocation.create', 'bootstrap'], ['revocation.lift', 'seed-sts'], ['revocation.create', 'bootstrap']])
+})
+
+t.test('a revocation in force is answered 201 even when its live tokens cannot be counted', async (t) => {
+  const sts = await startTestService(t)
+  await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/**`, audiences: ['ledger-api'], owner: 'team-payments' })
+  const request = { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE }
+  t.equal((await sts.exchange(request)).statusCode, 200)
+
+  // A real fault after the commit: the ledger is locked, so counting waits until it is cancelled (as a
+  // statement timeout would), while the revocation itself touches no ledger row and commits.
+  const locker = new pg.Client({ connectionString: sts.databaseUrl })
+  const watcher = new pg.Client({ connectionString: sts.databaseUrl })
+  await Promise.all([locker.connect(), watcher.connect()])
+  t.teardown(() => Promise.all([locker.end(), watcher.end()]))
+  await locker.query('BEGIN')
+  await locker.query('LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE')
+  const answer = sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'subject', value: SUBJECT, reason: 'credentials leaked (INC-1234)' } })
+  let cancelled = false
+  for (let i = 0; i < 200 && !cancelled; i++) {
+    const { rows } = await watcher.query(
+      "SELECT pg_cancel_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT count(*)%FROM ledger%'",
+    )
+    cancelled = rows.length > 0
+    if (!cancelled) await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  t.ok(cancelled, 'the count was waiting on the ledger, after the revocation was committed')
+  const created = await answer
+  await locker.query('ROLLBACK')
+  t.equal(created.statusCode, 201)
+  const { revocation, ...rest } = created.json()
+  t.same(rest, {
+    liveTokensCutOff: null,
+    liveTokensCutOffUnavailable: 'the live tokens could not be counted in time (the token ledger did not answer); the revocation is in force all the same',
+    alreadyRevoked: false,
+  })
+  t.match(revocation, { kind: 'subject', value: SUBJECT, liftedAt: null })
+  t.same((await sts.exchange(request)).body, { error: 'invalid_grant', error_description: `the identity ${SUBJECT} is revoked` }, 'and it is enforced')
+  t.same((await sts.app.inject({ method: 'GET', url: `/v1/revocations/${revocation.id}`, headers: sts.admin })).json(), { revocation }, 'and on record')
 })

@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import type { Clock } from '../lib/clock.js'
+import type { RevocationLog } from './revocation-log.js'
+import { SCRIPTS, SEQ_FIELD, type RebuildChange } from './redis-revocation-scripts.js'
+import { inForce, revocationToJson, type Revocation } from './revocation.js'
+
+export interface RevocationKeys {
+  set: string
+  expiry: string
+  lock: string
+}
+
+const PAGE = 500
+
+/**
+ * Brings the revocation set in Redis up to the durable log in Postgres. One instance does it, under a
+ * lock; the others wait until the set vouches for the log. With a marker (a hash restored from an
+ * older snapshot), the changes after it are applied in order, lifts included; without one, everything
+ * in force is written. The marker is moved last, so whoever sees it sees every revocation it vouches for.
+ */
+export async function rebuildRevocationSet(client: Redis, keys: RevocationKeys, log: RevocationLog, clock: Clock, logger: Logger): Promise<void> {
+  const token = randomUUID()
+  if ((await client.set(keys.lock, token, 'PX', 15_000, 'NX')) !== 'OK') return waitForRebuild(client, keys, log)
+  try {
+    const durable = await log.lastSeq()
+    const marker = await client.hget(keys.set, SEQ_FIELD)
+    const from = marker !== null && /^\d+$/.test(marker) ? BigInt(marker) : undefined
+    const changes = from === undefined ? await log.listInForce(new Date(clock.now())) : await changesAfter(log, from, clock)
+    let highest = durable
+    for (let i = 0; i < changes.length; i += PAGE) {
+      const chunk = changes.slice(i, i + PAGE)
+      for (const revocation of chunk) if (revocation.seq > highest) highest = revocation.seq
+      await SCRIPTS.rebuild.run(client, [keys.set, keys.expiry], ['', JSON.stringify(chunk.map((r) => toChange(r, clock.now())))])
+    }
+    await SCRIPTS.rebuild.run(client, [keys.set, keys.expiry], [String(highest), '[]'])
+    logger.warn(
+      { revocations: changes.length, from: marker, to: String(highest) },
+      from === undefined ? 'Redis had no vouched-for revocation set: rebuilt it from Postgres' : 'the revocation set in Redis was behind Postgres: caught it up',
+    )
+  } finally {
+    if ((await client.get(keys.lock).catch(() => null)) === token) await client.del(keys.lock).catch(() => {})
+  }
+}
+
+async function changesAfter(log: RevocationLog, from: bigint, clock: Clock): Promise<Revocation[]> {
+  const changes: Revocation[] = []
+  let after = from
+  for (;;) {
+    const page = await log.list({ afterSeq: after, limit: PAGE }, new Date(clock.now()))
+    changes.push(...page)
+    if (page.length < PAGE) return changes
+    after = page[page.length - 1]!.seq
+  }
+}
+
+async function waitForRebuild(client: Redis, keys: RevocationKeys, log: RevocationLog): Promise<void> {
+  const durable = await log.lastSeq()
+  for (let waited = 0; waited < 15_000; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const marker = await client.hget(keys.set, SEQ_FIELD)
+    if (marker !== null && /^\d+$/.test(marker) && BigInt(marker) >= BigInt(durable)) return
+  }
+  throw new Error('another instance is rebuilding the revocations in Redis and has not finished')
+}
+
+function toChange(revocation: Revocation, now: number): RebuildChange {
+  return {
+    id: revocation.id,
+    json: JSON.stringify(revocationToJson(revocation)),
+    seq: String(revocation.seq),
+    exp: revocation.expiresAt ? String(revocation.expiresAt.getTime()) : '',
+    gone: inForce(revocation, now) ? '0' : '1',
+  }
+}
