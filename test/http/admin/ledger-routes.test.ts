@@ -55,7 +55,8 @@ t.test('the incident view: who got which token, when, from which attestation, an
         subject: `${PAYMENTS}/api`,
         attestor: 'prod',
         attestorKind: 'kubernetes',
-        attestationFingerprint: createHash('sha256').update(api.attestation).digest('base64url'),
+        // What was signed (header.payload), not the attestation's spelling or its signature.
+        attestationFingerprint: createHash('sha256').update(api.attestation.slice(0, api.attestation.lastIndexOf('.'))).digest('base64url'),
         sources: ['k8s:prod', 'k8s:prod:node:node-a', `k8s:prod:pod:${POD_API.uid}`],
         audience: 'ledger-api',
         scopes: ['ledger:read'],
