@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
 import type { Database } from '../db/database.js'
-import { ProblemError, ServiceUnavailableError } from '../errors.js'
+import { ProblemError, storeFailure } from '../errors.js'
+import { UUID_PATTERN } from '../lib/ids.js'
 import { adminTokenToJson, type AdminRole, type AdminToken } from './admin-token.js'
 
 interface AdminTokenRow {
@@ -47,7 +48,7 @@ export class AdminTokenStore {
   }
 
   async revoke(id: string, now: Date, actor: Actor): Promise<AdminToken | undefined> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined
+    if (!UUID_PATTERN.test(id)) return undefined
     return this.run(async () =>
       this.db.transaction(async (tx) => {
         const rows = await tx.query<AdminTokenRow>(`UPDATE admin_tokens SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`, [id, now, actor.name])
@@ -75,7 +76,7 @@ export class AdminTokenStore {
       return await work()
     } catch (error) {
       if (error instanceof ProblemError) throw error
-      throw new ServiceUnavailableError('the admin token store cannot be reached', error)
+      throw storeFailure('the admin token store cannot be reached', error)
     }
   }
 }

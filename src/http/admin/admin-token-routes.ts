@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { z } from 'zod'
 import { AdminTokenInput, adminTokenToJson } from '../../admin-tokens/admin-token.js'
 import type { AdminTokenStore } from '../../admin-tokens/admin-token-store.js'
 import { NotFoundProblem, ProblemError, ValidationProblem } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
+import { IdParams } from '../../lib/ids.js'
 import { actorOf } from './admin-auth.js'
 import { parseOrProblem } from './validation.js'
 
@@ -37,7 +37,7 @@ export async function adminTokenRoutes(app: FastifyInstance, options: AdminToken
   app.get('/v1/admin-tokens', config, async () => ({ adminTokens: (await tokens.list()).map(adminTokenToJson) }))
 
   app.delete('/v1/admin-tokens/:id', config, async (request) => {
-    const { id } = z.object({ id: z.string() }).parse(request.params)
+    const { id } = parseOrProblem(IdParams, request.params, 'path')
     const revoked = await tokens.revoke(id, new Date(clock.now()), actorOf(request))
     if (!revoked) throw new NotFoundProblem(`no usable admin token with id ${id.slice(0, 64)}`)
     request.log.warn({ adminTokenId: id, name: revoked.name }, 'admin token revoked')

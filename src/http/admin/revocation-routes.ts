@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { z } from 'zod'
+import { IdParams } from '../../lib/ids.js'
 import { LiftInput, RevocationInput, RevocationListQuery, revocationToJson } from '../../revocation/revocation.js'
 import type { Actor } from '../../audit/audit-log.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
@@ -11,8 +11,6 @@ export interface RevocationRoutesOptions {
   actorOf: (request: FastifyRequest) => Actor
   routeConfig: Record<string, unknown>
 }
-
-const IdParams = z.object({ id: z.string() })
 
 /** The revocation admin API: /v1/revocations. */
 export async function revocationRoutes(app: FastifyInstance, options: RevocationRoutesOptions): Promise<void> {
@@ -49,12 +47,13 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
   })
 
   app.get('/v1/revocations/:id', read, async (request) => {
-    return { revocation: revocationToJson(await service.get(IdParams.parse(request.params).id)) }
+    return { revocation: revocationToJson(await service.get(parseOrProblem(IdParams, request.params, 'path').id)) }
   })
 
   app.delete('/v1/revocations/:id', write, async (request) => {
+    const { id } = parseOrProblem(IdParams, request.params, 'path')
     const { reason } = parseOrProblem(LiftInput, request.body, 'lift')
-    const lifted = await service.lift(IdParams.parse(request.params).id, reason, options.actorOf(request))
+    const lifted = await service.lift(id, reason, options.actorOf(request))
     request.log.warn({ revocationId: lifted.id, kind: lifted.kind, value: lifted.value }, 'revocation lifted')
     return { revocation: revocationToJson(lifted) }
   })
