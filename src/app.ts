@@ -84,7 +84,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
   })
   await app.register(introspectRoute, {
-    introspection: new TokenIntrospection(config.issuer, services.keys, services.ledger, services.revocations, services.clock),
+    introspection: new TokenIntrospection(config.issuer, services.keys, services.ledger, services.revocations, services.clock, services.logger),
     authenticate,
     routeConfig: rateLimit(config.limits.introspectionRequestsPerMinute),
   })
