@@ -16,7 +16,8 @@ import { healthRoutes } from './http/health-routes.js'
 import { introspectRoute } from './http/introspect-route.js'
 import { TokenIntrospection } from './tokens/introspection.js'
 import { registerRequestLog } from './http/request-log.js'
-import { rateLimit, tokenRoute } from './http/token-route.js'
+import { authFailureBudget, requestBudget } from './http/rate-limits.js'
+import { tokenRoute } from './http/token-route.js'
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
@@ -44,6 +45,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerFormBodyParser(app)
   await app.register(rateLimitPlugin, {
     global: false,
+    // With REDIS_URL, budgets are counted in Redis and hold across instances; else per instance.
+    ...(services.rateLimitRedis ? { redis: services.rateLimitRedis, nameSpace: 'rate-limit:' } : {}),
+    // Fail closed: a store that cannot count refuses (our limiters turn its error into a 503).
+    skipOnError: false,
     // Our error handler renders the refusal in the endpoint's own error format.
     errorResponseBuilder: (_request, context) => Object.assign(new Error(`rate limit exceeded: retry in ${Math.ceil(context.ttl / 1000)} s`), { statusCode: 429 }),
   })
@@ -57,38 +62,42 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   })
   app.decorateRequest('admin', null)
   const authenticate = adminAuthenticator({ bootstrapToken: config.admin.token, tokens: services.adminTokens, clock: services.clock })
-  await app.register(grantRoutes, {
-    store: services.grants,
-    catalog: services.grantCatalog,
-    clock: services.clock,
-    defaultLifetimeDays: config.grants.defaultLifetimeDays,
-    authenticate,
-    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
+  // Failed authentications are counted once per address, whichever admin route or introspection saw them.
+  const failures = authFailureBudget(app, config.limits.adminAuthFailuresPerMinute)
+  const budgeted = (scope: FastifyInstance, requests: ReturnType<typeof requestBudget>) => {
+    // onRequest: before the token is looked at, so failed guesses are counted and refused too.
+    if (failures) scope.addHook('onRequest', failures.check)
+    if (requests) scope.addHook('onRequest', requests)
+    if (failures) scope.addHook('onResponse', failures.count)
+  }
+
+  // The admin API is one scope with one request budget per client address, whichever route it calls
+  // (an open revocation stream is one request: it counts once).
+  await app.register(async (admin) => {
+    budgeted(admin, requestBudget(admin, 'admin', config.limits.adminRequestsPerMinute))
+    const routeConfig = {}
+    await admin.register(grantRoutes, {
+      store: services.grants,
+      catalog: services.grantCatalog,
+      clock: services.clock,
+      defaultLifetimeDays: config.grants.defaultLifetimeDays,
+      authenticate,
+      routeConfig,
+    })
+    await admin.register(ledgerRoutes, { ledger: services.ledger, clock: services.clock, authenticate, routeConfig })
+    await admin.register(revocationStreamRoute, { service: services.revocationService, cache: services.revocations, authenticate, routeConfig })
+    await admin.register(revocationRoutes, { service: services.revocationService, authenticate, actorOf, routeConfig })
+    await admin.register(auditRoutes, { audit: services.audit, authenticate, routeConfig })
+    await admin.register(adminTokenRoutes, { tokens: services.adminTokens, clock: services.clock, authenticate, routeConfig })
   })
-  await app.register(ledgerRoutes, {
-    ledger: services.ledger,
-    clock: services.clock,
-    authenticate,
-    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
+  // Introspection has its own, larger budget: resource servers call it for every request they serve.
+  await app.register(async (scope) => {
+    budgeted(scope, requestBudget(scope, 'introspection', config.limits.introspectionRequestsPerMinute))
+    await scope.register(introspectRoute, {
+      introspection: new TokenIntrospection(config.issuer, services.keys, services.ledger, services.revocations, services.clock, services.logger),
+      authenticate,
+      routeConfig: {},
+    })
   })
-  await app.register(revocationStreamRoute, {
-    service: services.revocationService,
-    cache: services.revocations,
-    authenticate,
-    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
-  })
-  await app.register(revocationRoutes, {
-    service: services.revocationService,
-    authenticate,
-    actorOf,
-    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
-  })
-  await app.register(introspectRoute, {
-    introspection: new TokenIntrospection(config.issuer, services.keys, services.ledger, services.revocations, services.clock, services.logger),
-    authenticate,
-    routeConfig: rateLimit(config.limits.introspectionRequestsPerMinute),
-  })
-  await app.register(auditRoutes, { audit: services.audit, authenticate, routeConfig: rateLimit(config.limits.adminRequestsPerMinute) })
-  await app.register(adminTokenRoutes, { tokens: services.adminTokens, clock: services.clock, authenticate, routeConfig: rateLimit(config.limits.adminRequestsPerMinute) })
   return app
 }

@@ -28,6 +28,7 @@ import { RevocationService } from './revocation/revocation-service.js'
 import { InstanceRegistrations } from './replay/instance-registrations.js'
 import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './replay/replay-guard.js'
 import { TokenSigner } from './tokens/token-signer.js'
+import { Redis } from 'ioredis'
 
 /** Everything the HTTP layer needs, built once. */
 export interface Services {
@@ -46,6 +47,8 @@ export interface Services {
   keys: KeyStore
   attestors: AttestorRegistry
   exchange: TokenExchange
+  /** Where request budgets are counted when REDIS_URL is set, so they hold across instances. */
+  rateLimitRedis?: Redis
   close(): Promise<void>
 }
 
@@ -90,6 +93,8 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const grantCatalog = new GrantCatalog(grants, clock, config.grants.cacheTtlMs)
     const replay = await openReplayGuard(config, clock)
     closers.push(() => replay.close())
+    const rateLimitRedis = openRateLimitRedis(config)
+    if (rateLimitRedis) closers.push(async () => void (await rateLimitRedis.quit()))
     const exchange = new TokenExchange({
       replay,
       registrations: new InstanceRegistrations(database),
@@ -118,6 +123,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       keys,
       attestors,
       exchange,
+      ...(rateLimitRedis ? { rateLimitRedis } : {}),
       close: () => closeAll(closers),
     }
   } catch (error) {
@@ -168,6 +174,20 @@ async function openReplayGuard(config: Config, clock: Clock): Promise<ReplayGuar
     throw error
   }
   return guard
+}
+
+/** A connection of its own for the rate limits: a slow or failed count never queues behind revocations. */
+function openRateLimitRedis(config: Config): Redis | undefined {
+  if (!config.redis.url) return undefined
+  const redis = new Redis(config.redis.url, {
+    keyPrefix: config.redis.keyPrefix,
+    commandTimeout: config.redis.commandTimeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+  })
+  // Failures surface on the commands (a 503); the connection's own errors would only be noise.
+  redis.on('error', () => {})
+  return redis
 }
 
 async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {
