@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import rateLimitPlugin from '@fastify/rate-limit'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { sourceFormsOf } from './attestors/source-forms.js'
 import type { Services } from './compose.js'
 import { actorOf, adminAuthenticator } from './http/admin/admin-auth.js'
 import { adminTokenRoutes } from './http/admin/admin-token-routes.js'
@@ -20,6 +21,8 @@ import { authFailureBudget, requestBudget } from './http/rate-limits.js'
 import { tokenRoute } from './http/token-route.js'
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+/** Marks a request id the client chose. */
+export const CLIENT_REQUEST_ID_PREFIX = 'client:'
 
 /** Builds the HTTP application around already-built services. Never listens: server.ts does. */
 export async function buildApp(services: Services): Promise<FastifyInstance> {
@@ -30,9 +33,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     bodyLimit: config.limits.maxBodyBytes,
     trustProxy: config.trustProxy,
     requestIdHeader: false,
+    // The id on the ledger, the audit log and every log line. A client's own X-Request-Id is kept
+    // (tracing across services needs it) but always marked `client:`, so it can never pass for, or
+    // collide with, one we made (a bare UUID).
     genReqId: (request) => {
       const given = request.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+      return typeof given === 'string' && REQUEST_ID.test(given) ? `${CLIENT_REQUEST_ID_PREFIX}${given}` : randomUUID()
     },
     // While draining, requests still in flight are answered by our handlers, in our error formats.
     return503OnClosing: false,
@@ -86,7 +92,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     })
     await admin.register(ledgerRoutes, { ledger: services.ledger, clock: services.clock, authenticate, routeConfig })
     await admin.register(revocationStreamRoute, { service: services.revocationService, cache: services.revocations, authenticate, routeConfig })
-    await admin.register(revocationRoutes, { service: services.revocationService, authenticate, actorOf, routeConfig })
+    await admin.register(revocationRoutes, { service: services.revocationService, authenticate, actorOf, sourceForms: sourceFormsOf(config.attestors), routeConfig })
     await admin.register(auditRoutes, { audit: services.audit, authenticate, routeConfig })
     await admin.register(adminTokenRoutes, { tokens: services.adminTokens, clock: services.clock, authenticate, routeConfig })
   })

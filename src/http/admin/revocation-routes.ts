@@ -3,12 +3,16 @@ import { IdParams } from '../../lib/ids.js'
 import { LiftInput, RevocationInput, RevocationListQuery, revocationToJson } from '../../revocation/revocation.js'
 import type { Actor } from '../../audit/audit-log.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
+import { matchesSourceForm, type SourceForm } from '../../attestors/source-forms.js'
+import { ValidationProblem } from '../../errors.js'
 import { parseOrProblem } from './validation.js'
 
 export interface RevocationRoutesOptions {
   service: RevocationService
   authenticate: (request: FastifyRequest) => Promise<void>
   actorOf: (request: FastifyRequest) => Actor
+  /** The configured attestors' source forms: a `source` revocation must be able to match one. */
+  sourceForms: readonly SourceForm[]
   routeConfig: Record<string, unknown>
 }
 
@@ -21,6 +25,12 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
 
   app.post('/v1/revocations', write, async (request, reply) => {
     const input = parseOrProblem(RevocationInput, request.body, 'revocation')
+    if (input.kind === 'source' && !matchesSourceForm(options.sourceForms, input.value)) {
+      // A typo here would be a revocation that matches nothing while responders believe it holds.
+      const forms = options.sourceForms.flatMap((form) => form.shows)
+      const message = forms.length === 0 ? 'matches no source: no attestor is configured' : `matches no configured attestor's sources, which look like ${forms.join(', ')}`
+      throw new ValidationProblem(`the revocation is not valid: value: ${message}`, [{ path: 'value', message }])
+    }
     const outcome = await service.revoke(input, options.actorOf(request))
     request.log.warn(
       { revocationId: outcome.revocation.id, kind: input.kind, value: input.value, liveTokensCutOff: outcome.liveTokensCutOff, alreadyRevoked: outcome.alreadyRevoked },
