@@ -139,10 +139,12 @@ export class PreconditionRequiredProblem extends ProblemError {
 /**
  * SQLSTATE classes that say the statement or its data is wrong, not that the store is away:
  * 0A feature not supported, 21 cardinality, 22 data exception (a NUL byte, `invalid input syntax`
- * for a uuid), 23 integrity constraint, 42 syntax error or access rule, 44 check option. Retrying
- * cannot help, and calling them an outage would send responders after a healthy database.
+ * for a uuid), 23 integrity constraint, 44 check option. Retrying cannot help, and calling them an
+ * outage would send responders after a healthy database. Class 42 is left out on purpose: besides
+ * our syntax errors it holds a table gone missing or privileges revoked, which are the store's
+ * state, not the request's, and stay a 503.
  */
-const DATA_ERROR_CLASSES = new Set(['0A', '21', '22', '23', '42', '44'])
+const DATA_ERROR_CLASSES = new Set(['0A', '21', '22', '23', '44'])
 
 /**
  * The store refused what we sent it. Input is validated before any store (src/http/admin/validation.ts),
