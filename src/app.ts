@@ -51,10 +51,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerFormBodyParser(app)
   await app.register(rateLimitPlugin, {
     global: false,
-    // With REDIS_URL, budgets are counted in Redis and hold across instances; else per instance.
-    ...(services.rateLimitRedis ? { redis: services.rateLimitRedis, nameSpace: 'rate-limit:' } : {}),
-    // Fail closed: a store that cannot count refuses (our limiters turn its error into a 503).
-    skipOnError: false,
+    // The token endpoint's per-instance limit; the admin budgets are src/http/rate-limits.ts.
     // Our error handler renders the refusal in the endpoint's own error format.
     errorResponseBuilder: (_request, context) => Object.assign(new Error(`rate limit exceeded: retry in ${Math.ceil(context.ttl / 1000)} s`), { statusCode: 429 }),
   })
@@ -69,7 +66,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   app.decorateRequest('admin', null)
   const authenticate = adminAuthenticator({ bootstrapToken: config.admin.token, tokens: services.adminTokens, clock: services.clock })
   // Failed authentications are counted once per address, whichever admin route or introspection saw them.
-  const failures = authFailureBudget(app, config.limits.adminAuthFailuresPerMinute)
+  const failures = authFailureBudget(services.rateLimits, config.limits.adminAuthFailuresPerMinute)
   const budgeted = (scope: FastifyInstance, requests: ReturnType<typeof requestBudget>) => {
     // onRequest: before the token is looked at, so failed guesses are counted and refused too.
     if (failures) scope.addHook('onRequest', failures.check)
@@ -80,7 +77,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   // The admin API is one scope with one request budget per client address, whichever route it calls
   // (an open revocation stream is one request: it counts once).
   await app.register(async (admin) => {
-    budgeted(admin, requestBudget(admin, 'admin', config.limits.adminRequestsPerMinute))
+    budgeted(admin, requestBudget(services.rateLimits, 'admin', config.limits.adminRequestsPerMinute))
     const routeConfig = {}
     await admin.register(grantRoutes, {
       store: services.grants,
@@ -98,7 +95,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   })
   // Introspection has its own, larger budget: resource servers call it for every request they serve.
   await app.register(async (scope) => {
-    budgeted(scope, requestBudget(scope, 'introspection', config.limits.introspectionRequestsPerMinute))
+    budgeted(scope, requestBudget(services.rateLimits, 'introspection', config.limits.introspectionRequestsPerMinute))
     await scope.register(introspectRoute, {
       introspection: new TokenIntrospection(config.issuer, services.keys, services.ledger, services.revocations, services.clock, services.logger),
       authenticate,

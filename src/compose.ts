@@ -29,6 +29,8 @@ import { InstanceRegistrations } from './replay/instance-registrations.js'
 import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './replay/replay-guard.js'
 import { TokenSigner } from './tokens/token-signer.js'
 import { Redis } from 'ioredis'
+import { ServiceUnavailableError } from './errors.js'
+import { MemoryBudgetCounter, RedisBudgetCounter, type BudgetCounter } from './http/budget-counter.js'
 
 /** Everything the HTTP layer needs, built once. */
 export interface Services {
@@ -47,7 +49,9 @@ export interface Services {
   keys: KeyStore
   attestors: AttestorRegistry
   exchange: TokenExchange
-  /** Where request budgets are counted when REDIS_URL is set, so they hold across instances. */
+  /** Where the admin API's request budgets are counted: in Redis with REDIS_URL (across instances), else here. */
+  rateLimits: BudgetCounter
+  /** The Redis connection the budgets are counted on, with REDIS_URL. */
   rateLimitRedis?: Redis
   close(): Promise<void>
 }
@@ -93,8 +97,9 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const grantCatalog = new GrantCatalog(grants, clock, config.grants.cacheTtlMs)
     const replay = await openReplayGuard(config, clock)
     closers.push(() => replay.close())
-    const rateLimitRedis = openRateLimitRedis(config)
-    if (rateLimitRedis) closers.push(async () => void (await rateLimitRedis.quit()))
+    const rateLimitRedis = await openRateLimitRedis(config)
+    if (rateLimitRedis) closers.push(async () => rateLimitRedis.disconnect())
+    const rateLimits = rateLimitRedis ? new RedisBudgetCounter(rateLimitRedis) : new MemoryBudgetCounter()
     const exchange = new TokenExchange({
       replay,
       registrations: new InstanceRegistrations(database),
@@ -123,6 +128,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       keys,
       attestors,
       exchange,
+      rateLimits,
       ...(rateLimitRedis ? { rateLimitRedis } : {}),
       close: () => closeAll(closers),
     }
@@ -177,7 +183,7 @@ async function openReplayGuard(config: Config, clock: Clock): Promise<ReplayGuar
 }
 
 /** A connection of its own for the rate limits: a slow or failed count never queues behind revocations. */
-function openRateLimitRedis(config: Config): Redis | undefined {
+async function openRateLimitRedis(config: Config): Promise<Redis | undefined> {
   if (!config.redis.url) return undefined
   const redis = new Redis(config.redis.url, {
     keyPrefix: config.redis.keyPrefix,
@@ -187,6 +193,18 @@ function openRateLimitRedis(config: Config): Redis | undefined {
   })
   // Failures surface on the commands (a 503); the connection's own errors would only be noise.
   redis.on('error', () => {})
+  // Start-up waits for it, as for replay protection, rather than refusing the first admin requests.
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 5000)
+    redis.once('ready', () => {
+      clearTimeout(timer)
+      resolve(true)
+    })
+  })
+  if (!ready) {
+    redis.disconnect()
+    throw new ServiceUnavailableError(`the rate limit store (Redis) is not reachable (status ${redis.status})`)
+  }
   return redis
 }
 
