@@ -2,6 +2,7 @@ import t from 'tap'
 import { createTestCluster } from '../../helpers/cluster.js'
 import { freshPostgresDatabase, uniqueRedisPrefix } from '../../helpers/servers.js'
 import { NOW, startTestService } from '../../helpers/service.js'
+import { openSse } from '../../helpers/sse.js'
 
 /** One GET on each of several admin routes, with `authorization`, from `remoteAddress`. */
 const ROUTES = ['/v1/grants', '/v1/revocations', '/v1/ledger', '/v1/audit', '/v1/admin-tokens', '/v1/grants/0b8f3c2e-0000-4000-8000-000000000000']
@@ -49,4 +50,19 @@ t.test('with Redis, the budget holds across instances; when Redis cannot count, 
   const down = await a.app.inject({ method: 'GET', url: '/v1/grants', headers: a.admin, remoteAddress: '10.0.0.7' })
   t.equal(down.statusCode, 503, 'no counting, no admin API: never an unlimited one')
   t.same(down.json(), { type: 'about:blank', title: 'Service unavailable', status: 503, detail: 'the rate limit store cannot be reached', instance: '/v1/grants' })
+})
+
+t.test('an open revocation stream counts once against the admin budget, however many events it carries', async (t) => {
+  const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 4, adminAuthFailuresPerMinute: 0 } } })
+  const url = await sts.app.listen({ host: '127.0.0.1', port: 0 })
+  const stream = await openSse(`${url}/v1/revocations/stream`, sts.admin)
+  t.teardown(() => stream.close())
+  t.equal(stream.status, 200)
+  for (const value of ['k8s:prod:node:a', 'k8s:prod:node:b']) {
+    const revoked = await fetch(`${url}/v1/revocations`, { method: 'POST', headers: { ...sts.admin, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'source', value, reason: 'x' }) })
+    t.equal(revoked.status, 201)
+    t.match(JSON.parse((await stream.next(5000)).data!), { value })
+  }
+  t.equal((await fetch(`${url}/v1/grants`, { headers: sts.admin })).status, 200, 'the fourth request of the minute')
+  t.equal((await fetch(`${url}/v1/grants`, { headers: sts.admin })).status, 429, 'the fifth: the stream was one of four')
 })
