@@ -139,12 +139,13 @@ export class PreconditionRequiredProblem extends ProblemError {
 /**
  * SQLSTATE classes that say the statement or its data is wrong, not that the store is away:
  * 0A feature not supported, 21 cardinality, 22 data exception (a NUL byte, `invalid input syntax`
- * for a uuid), 23 integrity constraint, 44 check option. Retrying cannot help, and calling them an
- * outage would send responders after a healthy database. Class 42 is left out on purpose: besides
- * our syntax errors it holds a table gone missing or privileges revoked, which are the store's
- * state, not the request's, and stay a 503.
+ * for a uuid), 44 check option. Retrying cannot help, and calling them an outage would send
+ * responders after a healthy database. Left out on purpose, so they stay a 503: class 42, which
+ * besides our syntax errors holds a table gone missing or privileges revoked (the store's state,
+ * not the request's), and class 23, whose conflicts (a duplicate jti, a concurrent insert) a retry
+ * does clear.
  */
-const DATA_ERROR_CLASSES = new Set(['0A', '21', '22', '23', '44'])
+const DATA_ERROR_CLASSES = new Set(['0A', '21', '22', '44'])
 
 /**
  * The store refused what we sent it. Input is validated before any store (src/http/admin/validation.ts),
