@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import rateLimitPlugin from '@fastify/rate-limit'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { sourceFormsOf } from './attestors/source-forms.js'
 import type { Services } from './compose.js'
 import { actorOf, adminAuthenticator } from './http/admin/admin-auth.js'
 import { adminTokenRoutes } from './http/admin/admin-token-routes.js'
@@ -18,9 +19,12 @@ import { healthRoutes } from './http/health-routes.js'
 import { introspectRoute } from './http/introspect-route.js'
 import { TokenIntrospection } from './tokens/introspection.js'
 import { registerRequestLog } from './http/request-log.js'
-import { rateLimit, tokenRoute } from './http/token-route.js'
+import { authFailureBudget, requestBudget } from './http/rate-limits.js'
+import { tokenRoute } from './http/token-route.js'
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+/** Marks a request id the client chose. */
+export const CLIENT_REQUEST_ID_PREFIX = 'client:'
 
 /** Builds the HTTP application around already-built services. Never listens: server.ts does. */
 export async function buildApp(services: Services): Promise<FastifyInstance> {
@@ -41,9 +45,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       connectionsCheckingInterval: checkingInterval(config.http.requestTimeoutMs, config.http.headersTimeoutMs),
     },
     requestIdHeader: false,
+    // The id on the ledger, the audit log and every log line. A client's own X-Request-Id is kept
+    // (tracing across services needs it) but always marked `client:`, so it can never pass for, or
+    // collide with, one we made (a bare UUID).
     genReqId: (request) => {
       const given = request.headers['x-request-id']
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+      return typeof given === 'string' && REQUEST_ID.test(given) ? `${CLIENT_REQUEST_ID_PREFIX}${given}` : randomUUID()
     },
     // While draining, requests still in flight are answered by our handlers, and new ones are refused
     // in our own error formats (src/http/draining.ts), not Fastify's.
@@ -58,6 +65,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerFormBodyParser(app)
   await app.register(rateLimitPlugin, {
     global: false,
+    // The token endpoint's per-instance limit; the admin budgets are src/http/rate-limits.ts.
     // Our error handler renders the refusal in the endpoint's own error format.
     errorResponseBuilder: (_request, context) => Object.assign(new Error(`rate limit exceeded: retry in ${Math.ceil(context.ttl / 1000)} s`), { statusCode: 429 }),
   })
@@ -71,47 +79,44 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   })
   app.decorateRequest('admin', null)
   const authenticate = adminAuthenticator({ bootstrapToken: config.admin.token, tokens: services.adminTokens, clock: services.clock })
-  await app.register(grantRoutes, {
-    store: services.grants,
-    catalog: services.grantCatalog,
-    clock: services.clock,
-    defaultLifetimeDays: config.grants.defaultLifetimeDays,
-    authenticate,
-    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
+  // Failed authentications are counted once per address, whichever admin route or introspection saw them.
+  const failures = authFailureBudget(services.rateLimits, config.limits.adminAuthFailuresPerMinute)
+  const budgeted = (scope: FastifyInstance, requests: ReturnType<typeof requestBudget>) => {
+    // onRequest: before the token is looked at, so failed guesses are counted and refused too.
+    if (failures) scope.addHook('onRequest', failures.check)
+    if (requests) scope.addHook('onRequest', requests)
+    if (failures) scope.addHook('onResponse', failures.count)
+  }
+
+  // The admin API is one scope with one request budget per client address, whichever route it calls
+  // (an open revocation stream is one request: it counts once).
+  await app.register(async (admin) => {
+    budgeted(admin, requestBudget(services.rateLimits, 'admin', config.limits.adminRequestsPerMinute))
+    const routeConfig = {}
+    await admin.register(grantRoutes, {
+      store: services.grants,
+      catalog: services.grantCatalog,
+      clock: services.clock,
+      defaultLifetimeDays: config.grants.defaultLifetimeDays,
+      authenticate,
+      routeConfig,
+    })
+    await admin.register(ledgerRoutes, { ledger: services.ledger, clock: services.clock, authenticate, routeConfig })
+    await admin.register(revocationStreamRoute, { service: services.revocationService, cache: services.revocations, drain: services.drain, authenticate, routeConfig })
+    await admin.register(revocationRoutes, { service: services.revocationService, authenticate, actorOf, sourceForms: sourceFormsOf(config.attestors), routeConfig })
+    await admin.register(registrationRoutes, { registrations: services.registrations, clock: services.clock, authenticate, actorOf, routeConfig })
+    await admin.register(auditRoutes, { audit: services.audit, authenticate, routeConfig })
+    await admin.register(adminTokenRoutes, { tokens: services.adminTokens, clock: services.clock, authenticate, routeConfig })
   })
-  await app.register(ledgerRoutes, {
-    ledger: services.ledger,
-    clock: services.clock,
-    authenticate,
-    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
+  // Introspection has its own, larger budget: resource servers call it for every request they serve.
+  await app.register(async (scope) => {
+    budgeted(scope, requestBudget(services.rateLimits, 'introspection', config.limits.introspectionRequestsPerMinute))
+    await scope.register(introspectRoute, {
+      introspection: new TokenIntrospection(config.issuer, services.keys, services.ledger, services.revocations, services.clock, services.logger),
+      authenticate,
+      routeConfig: {},
+    })
   })
-  await app.register(revocationStreamRoute, {
-    service: services.revocationService,
-    cache: services.revocations,
-    drain: services.drain,
-    authenticate,
-    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
-  })
-  await app.register(revocationRoutes, {
-    service: services.revocationService,
-    authenticate,
-    actorOf,
-    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
-  })
-  await app.register(registrationRoutes, {
-    registrations: services.registrations,
-    clock: services.clock,
-    authenticate,
-    actorOf,
-    routeConfig: rateLimit(config.limits.adminRequestsPerMinute),
-  })
-  await app.register(introspectRoute, {
-    introspection: new TokenIntrospection(config.issuer, services.keys, services.ledger, services.revocations, services.clock),
-    authenticate,
-    routeConfig: rateLimit(config.limits.introspectionRequestsPerMinute),
-  })
-  await app.register(auditRoutes, { audit: services.audit, authenticate, routeConfig: rateLimit(config.limits.adminRequestsPerMinute) })
-  await app.register(adminTokenRoutes, { tokens: services.adminTokens, clock: services.clock, authenticate, routeConfig: rateLimit(config.limits.adminRequestsPerMinute) })
   return app
 }
 

@@ -32,6 +32,9 @@ import { RegistrationTidy } from './replay/registration-tidy.js'
 import { RedisReplayGuard, type ReplayGuard } from './replay/replay-guard.js'
 import { SqlReplayGuard } from './replay/sql-replay-guard.js'
 import { TokenSigner } from './tokens/token-signer.js'
+import { Redis } from 'ioredis'
+import { ServiceUnavailableError } from './errors.js'
+import { MemoryBudgetCounter, RedisBudgetCounter, type BudgetCounter } from './http/budget-counter.js'
 
 /** Everything the HTTP layer needs, built once. */
 export interface Services {
@@ -56,6 +59,10 @@ export interface Services {
   exchange: TokenExchange
   /** Begun on SIGTERM: readiness fails, new requests are refused, streams end, requests in flight finish. */
   drain: Drain
+  /** Where the admin API's request budgets are counted: in Redis with REDIS_URL (across instances), else here. */
+  rateLimits: BudgetCounter
+  /** The Redis connection the budgets are counted on, with REDIS_URL. */
+  rateLimitRedis?: Redis
   close(): Promise<void>
 }
 
@@ -104,6 +111,9 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const registrations = new InstanceRegistrations(database, audit)
     const registrationTidy = startRegistrationTidy(config, registrations, clock, logger)
     if (registrationTidy) closers.push(() => registrationTidy.stop())
+    const rateLimitRedis = await openRateLimitRedis(config)
+    if (rateLimitRedis) closers.push(async () => rateLimitRedis.disconnect())
+    const rateLimits = rateLimitRedis ? new RedisBudgetCounter(rateLimitRedis) : new MemoryBudgetCounter()
     const exchange = new TokenExchange({
       replay,
       registrations,
@@ -135,6 +145,8 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       attestors,
       exchange,
       drain: new Drain(),
+      rateLimits,
+      ...(rateLimitRedis ? { rateLimitRedis } : {}),
       close: () => closeAll(closers),
     }
   } catch (error) {
@@ -202,6 +214,32 @@ function startRegistrationTidy(config: Config, registrations: InstanceRegistrati
   const tidy = new RegistrationTidy({ registrations, clock, logger, tidyAfterDays, intervalMs: tidyIntervalSeconds * 1000, batchSize: tidyBatchSize })
   tidy.start()
   return tidy
+}
+
+/** A connection of its own for the rate limits: a slow or failed count never queues behind revocations. */
+async function openRateLimitRedis(config: Config): Promise<Redis | undefined> {
+  if (!config.redis.url) return undefined
+  const redis = new Redis(config.redis.url, {
+    keyPrefix: config.redis.keyPrefix,
+    commandTimeout: config.redis.commandTimeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+  })
+  // Failures surface on the commands (a 503); the connection's own errors would only be noise.
+  redis.on('error', () => {})
+  // Start-up waits for it, as for replay protection, rather than refusing the first admin requests.
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 5000)
+    redis.once('ready', () => {
+      clearTimeout(timer)
+      resolve(true)
+    })
+  })
+  if (!ready) {
+    redis.disconnect()
+    throw new ServiceUnavailableError(`the rate limit store (Redis) is not reachable (status ${redis.status})`)
+  }
+  return redis
 }
 
 async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {

@@ -142,9 +142,11 @@ export const ConfigSchema = z
         adminRequestsPerMinute: z.number().int().nonnegative().default(600),
         /** Introspection requests per client address per minute; 0 turns the limit off. */
         introspectionRequestsPerMinute: z.number().int().nonnegative().default(60_000),
+        /** Failed authentications (401s) per client address per minute, admin API and introspection together; 0 turns it off. */
+        adminAuthFailuresPerMinute: z.number().int().nonnegative().default(20),
       })
       .strict()
-      .default({ maxAttestationBytes: 16_384, maxBodyBytes: 65_536, tokenRequestsPerMinute: 6000, adminRequestsPerMinute: 600, introspectionRequestsPerMinute: 60_000 }),
+      .default({ maxAttestationBytes: 16_384, maxBodyBytes: 65_536, tokenRequestsPerMinute: 6000, adminRequestsPerMinute: 600, introspectionRequestsPerMinute: 60_000, adminAuthFailuresPerMinute: 20 }),
     http: z
       .object({
         /** The whole request, headers and body, must arrive within this; 0 turns it off. Responses (streams) are not bound by it. */

@@ -133,3 +133,51 @@ export class PreconditionRequiredProblem extends ProblemError {
     super('Precondition required', detail, 428)
   }
 }
+
+// --- Store failures: an outage, or a bug ---------------------------------------------------------
+
+/**
+ * SQLSTATE classes that say the statement or its data is wrong, not that the store is away:
+ * 0A feature not supported, 21 cardinality, 22 data exception (a NUL byte, `invalid input syntax`
+ * for a uuid), 44 check option. Retrying cannot help, and calling them an outage would send
+ * responders after a healthy database. Left out on purpose, so they stay a 503: class 42, which
+ * besides our syntax errors holds a table gone missing or privileges revoked (the store's state,
+ * not the request's), and class 23, whose conflicts (a duplicate jti, a concurrent insert) a retry
+ * does clear.
+ */
+const DATA_ERROR_CLASSES = new Set(['0A', '21', '22', '44'])
+
+/**
+ * The store refused what we sent it. Input is validated before any store (src/http/admin/validation.ts),
+ * so this is our bug: a 500 whose detail is logged and never shown.
+ */
+export class StoreDataError extends StsError {
+  constructor(
+    message: string,
+    readonly sqlState: string,
+    cause: unknown,
+  ) {
+    super(`${message}: the store refused the statement (SQLSTATE ${sqlState})`, 500)
+    this.cause = cause
+  }
+}
+
+/**
+ * What a failed store call becomes. Only a data error the database answered with is a bug
+ * (StoreDataError, 500); anything else (refused or dropped connections, timeouts, a full pool, a
+ * server shutting down, serialization failures) is the store being unable to answer, and fails
+ * closed as 503. Errors we raised on purpose pass through unchanged.
+ */
+export function storeFailure(unavailable: string, error: unknown): StsError {
+  if (error instanceof StsError) return error
+  const sqlState = sqlStateOf(error)
+  if (sqlState !== undefined && DATA_ERROR_CLASSES.has(sqlState.slice(0, 2))) return new StoreDataError(unavailable, sqlState, error)
+  return new ServiceUnavailableError(unavailable, error)
+}
+
+/** A SQLSTATE answered by the database (pg's and PGlite's errors carry `code` and `severity`); not a Node system error code. */
+function sqlStateOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined
+  const { code, severity } = error as { code?: unknown; severity?: unknown }
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && typeof severity === 'string' ? code : undefined
+}

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
 import type { Database } from '../db/database.js'
-import { ProblemError, ServiceUnavailableError } from '../errors.js'
+import { ProblemError, storeFailure } from '../errors.js'
+import { UUID_PATTERN } from '../lib/ids.js'
 import { adminTokenToJson, type AdminRole, type AdminToken } from './admin-token.js'
 
 interface AdminTokenRow {
@@ -34,7 +35,9 @@ export class AdminTokenStore {
            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
           [randomUUID(), input.name, sha256(secret), [...new Set(input.roles)].sort(), now, actor.name, input.expiresAt],
         )
-        if (!rows[0]) throw new ProblemError('Conflict', `an admin token named ${input.name} exists already; revoke it first`, 409)
+        if (!rows[0]) {
+          throw new ProblemError('Conflict', `an admin token named ${input.name} exists or existed: a name is never reused, so the audit log names one token`, 409)
+        }
         const token = toToken(rows[0])
         await this.audit.record(tx, { at: now, actor: actor.name, action: 'admin-token.create', targetType: 'admin-token', targetId: token.id, before: null, after: adminTokenToJson(token), requestId: actor.requestId })
         return { token, secret }
@@ -46,10 +49,17 @@ export class AdminTokenStore {
     return this.run(async () => (await this.db.query<AdminTokenRow>(`SELECT ${COLUMNS} FROM admin_tokens ORDER BY created_at, id`)).map(toToken))
   }
 
-  async revoke(id: string, now: Date, actor: Actor): Promise<AdminToken | undefined> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined
+  /**
+   * Revokes a usable token, if `mayRevoke` allows it (checked on the locked row, so no change of the
+   * token slips in between); a refusal is `mayRevoke`'s to throw.
+   */
+  async revoke(id: string, now: Date, actor: Actor, mayRevoke: (token: AdminToken) => void = () => {}): Promise<AdminToken | undefined> {
+    if (!UUID_PATTERN.test(id)) return undefined
     return this.run(async () =>
       this.db.transaction(async (tx) => {
+        const current = await tx.query<AdminTokenRow>(`SELECT ${COLUMNS} FROM admin_tokens WHERE id = $1 AND revoked_at IS NULL FOR UPDATE`, [id])
+        if (!current[0]) return undefined
+        mayRevoke(toToken(current[0]))
         const rows = await tx.query<AdminTokenRow>(`UPDATE admin_tokens SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`, [id, now, actor.name])
         if (!rows[0]) return undefined
         const token = toToken(rows[0])
@@ -75,7 +85,7 @@ export class AdminTokenStore {
       return await work()
     } catch (error) {
       if (error instanceof ProblemError) throw error
-      throw new ServiceUnavailableError('the admin token store cannot be reached', error)
+      throw storeFailure('the admin token store cannot be reached', error)
     }
   }
 }

@@ -32,9 +32,24 @@ export interface AdminIdentity {
   roles: ReadonlySet<AdminRole>
 }
 
+/** Whether `caller` holds every role of `token`: what it takes to see or revoke it (the bootstrap token holds all). */
+export function holdsRolesOf(caller: AdminIdentity, token: AdminToken): boolean {
+  return token.roles.every((role) => caller.roles.has(role))
+}
+
+/** The name the configured bootstrap token (STS_ADMIN_TOKEN) acts under in the audit log. */
+export const BOOTSTRAP_ACTOR = 'bootstrap'
+/** The name the service's own automatic actions (such as lifting an expired revocation) are recorded under. */
+export const SERVICE_ACTOR = 'seed-sts'
+/** Names no admin token may take: the audit log must tell the bootstrap token and the service from any token. */
+export const RESERVED_NAMES: readonly string[] = [BOOTSTRAP_ACTOR, SERVICE_ACTOR, 'unknown']
+
 export const AdminTokenInput = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'a short lowercase name, e.g. payments-resource-server'),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'a short lowercase name, e.g. payments-resource-server')
+      .refine((name) => !RESERVED_NAMES.includes(name), `is reserved: no admin token may be named ${RESERVED_NAMES.join(', ')}`),
     roles: z.array(z.enum(ADMIN_ROLES)).min(1).max(ADMIN_ROLES.length),
     expiresAt: z.iso.datetime({ offset: true }).optional(),
   })

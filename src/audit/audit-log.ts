@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database.js'
-import { ServiceUnavailableError } from '../errors.js'
+import { storeFailure } from '../errors.js'
 
 /** Who made a change: the admin token's name, and the request it came in. */
 export interface Actor {
@@ -87,7 +87,7 @@ export class SqlAuditLog {
         requestId: row.request_id,
       }))
     } catch (error) {
-      throw new ServiceUnavailableError('the audit log cannot be read', error)
+      throw storeFailure('the audit log cannot be read', error)
     }
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { Uuid } from '../lib/ids.js'
 
 /**
  * The grant model and its request schemas: the one source for admin API validation, the handler
@@ -55,10 +56,10 @@ export const GrantReplacement = z
     description: Description,
     expiresAt: ExpiresAt,
     enabled: z.boolean(),
-    id: z.string().optional(),
+    id: Uuid.optional(),
     version: z.number().optional(),
-    createdAt: z.string().optional(),
-    updatedAt: z.string().optional(),
+    createdAt: z.string().max(64).optional(),
+    updatedAt: z.string().max(64).optional(),
   })
   .strict()
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
 import type { Database, Queryable } from '../db/database.js'
-import { ServiceUnavailableError, ValidationProblem } from '../errors.js'
+import { storeFailure, ValidationProblem } from '../errors.js'
 import { grantToJson, type Grant } from './grant.js'
 import type { GrantDraft, GrantPage, GrantStore } from './grant-store.js'
 
@@ -137,7 +137,7 @@ export class SqlGrantStore implements GrantStore {
       })
     } catch (error) {
       if (error instanceof ValidationProblem) throw error
-      throw new ServiceUnavailableError('the grant store cannot be reached', error)
+      throw storeFailure('the grant store cannot be reached', error)
     }
   }
 
@@ -145,7 +145,7 @@ export class SqlGrantStore implements GrantStore {
     try {
       return await this.db.query<GrantRow>(sql, params)
     } catch (error) {
-      throw new ServiceUnavailableError('the grant store cannot be reached', error)
+      throw storeFailure('the grant store cannot be reached', error)
     }
   }
 }

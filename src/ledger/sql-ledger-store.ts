@@ -1,5 +1,5 @@
 import type { Queryable } from '../db/database.js'
-import { ServiceUnavailableError, ValidationProblem } from '../errors.js'
+import { storeFailure, ValidationProblem } from '../errors.js'
 import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import type { BatchLedgerStore } from './batching-ledger.js'
 import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter, type LedgerPage } from './ledger-store.js'
@@ -58,7 +58,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     try {
       await this.db.query(`INSERT INTO ledger (${COLUMNS}) VALUES ${rows.join(', ')}`, params)
     } catch (error) {
-      throw new ServiceUnavailableError('the token ledger cannot be written', error)
+      throw storeFailure('the token ledger cannot be written', error)
     }
   }
 
@@ -110,7 +110,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     try {
       rows = await this.db.query<LedgerRow>(sql, params)
     } catch (error) {
-      throw new ServiceUnavailableError('the token ledger cannot be read', error)
+      throw storeFailure('the token ledger cannot be read', error)
     }
     return rows.map(toEntry)
   }

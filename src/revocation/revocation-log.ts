@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Database, Queryable } from '../db/database.js'
-import { ServiceUnavailableError, StsError } from '../errors.js'
+import { storeFailure, StsError } from '../errors.js'
 import type { Revocation, RevocationKind } from './revocation.js'
 
 interface RevocationRow {
@@ -36,13 +36,13 @@ export interface RevocationFilter {
 export class RevocationLog {
   constructor(private readonly db: Database) {}
 
-  /** A failure of the database itself becomes a ServiceUnavailableError (503); our own errors pass. */
+  /** A failure of the database itself becomes a 503 (storeFailure: a data error is a 500); our own errors pass. */
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     try {
       return await this.db.transaction(work)
     } catch (error) {
       if (error instanceof StsError) throw error
-      throw new ServiceUnavailableError('the revocation log cannot be written', error)
+      throw storeFailure('the revocation log cannot be written', error)
     }
   }
 
@@ -84,7 +84,7 @@ export class RevocationLog {
       const rows = await this.db.query<{ seq: string }>('SELECT coalesce(max(seq), 0) AS seq FROM revocations')
       return BigInt(rows[0]?.seq ?? 0)
     } catch (error) {
-      throw new ServiceUnavailableError('the revocation log cannot be read', error)
+      throw storeFailure('the revocation log cannot be read', error)
     }
   }
 
@@ -118,7 +118,7 @@ export class RevocationLog {
     try {
       return (await this.db.query<RevocationRow>(sql, params)).map(toRevocation)
     } catch (error) {
-      throw new ServiceUnavailableError('the revocation log cannot be read', error)
+      throw storeFailure('the revocation log cannot be read', error)
     }
   }
 }

@@ -3,8 +3,9 @@ import { InvalidGrantError, ServiceUnavailableError } from '../errors.js'
 import { StaticKeySet } from '../attestors/jwks-key-set.js'
 import { parseUntrustedJwt, signatureMatches } from '../attestors/jwt-verifier.js'
 import type { KeyStore } from '../keys/key-store.js'
-import type { LedgerStore } from '../ledger/ledger-store.js'
+import type { LedgerEntry, LedgerStore } from '../ledger/ledger-store.js'
 import type { Clock } from '../lib/clock.js'
+import type { Logger } from 'pino'
 import type { RevocationChecker } from '../revocation/revocation-cache.js'
 import type { RevocationTarget } from '../revocation/revocation.js'
 
@@ -18,9 +19,12 @@ const MAX_TOKEN_BYTES = 8192
 
 /**
  * Says whether one of our access tokens is active: signed by one of our keys, ours by issuer, not
- * expired, on the ledger, and not revoked (its jti, its subject, the grants it came from, the sources
- * of its attestation). Anything else is simply inactive; only revocation state that cannot be checked
- * is an error, so a resource server never mistakes "cannot tell" for "active".
+ * expired, on the ledger with the same subject, audience, scope, expiry and issue time, and not
+ * revoked (its jti, its subject, the grants it came from, the sources of its attestation). The answer
+ * comes from the ledger, not from the token: a token whose claims differ from what we recorded when we
+ * issued it was not issued by us as it stands (a leaked signing key, or a bug), and is inactive.
+ * Anything else is simply inactive; only revocation state that cannot be checked is an error, so a
+ * resource server never mistakes "cannot tell" for "active".
  */
 export class TokenIntrospection {
   /** Our own published keys: every key whose tokens may still be live. */
@@ -32,6 +36,7 @@ export class TokenIntrospection {
     private readonly ledger: LedgerStore,
     private readonly revocations: RevocationChecker,
     private readonly clock: Clock,
+    private readonly logger: Pick<Logger, 'warn'>,
   ) {
     this.keys = new StaticKeySet(issuer, keys.publicJwks(), 'the service keys')
   }
@@ -41,6 +46,13 @@ export class TokenIntrospection {
     if (!claims) return { active: false }
     const entry = await this.ledger.get(claims.jti)
     if (!entry) return { active: false }
+    const disagreeing = disagreements(claims, entry)
+    if (disagreeing.length > 0) {
+      // Only our signing key makes a token that verifies: this one was signed with it but not as we
+      // issued it. Worth a responder's attention; the token itself is never logged.
+      this.logger.warn({ jti: claims.jti, kid: claims.kid, disagreeing }, 'introspected token disagrees with its ledger entry: answered inactive')
+      return { active: false }
+    }
     const targets: RevocationTarget[] = [
       { kind: 'token', value: entry.jti },
       { kind: 'subject', value: entry.subject },
@@ -48,7 +60,8 @@ export class TokenIntrospection {
       ...entry.sources.map((id): RevocationTarget => ({ kind: 'source', value: id })),
     ]
     if (await this.revocations.findRevoked(targets)) return { active: false }
-    return { active: true, ...claims, token_type: 'Bearer' }
+    const { kid: _kid, ...answer } = claims
+    return { active: true, ...answer, token_type: 'Bearer' }
   }
 
   private async verify(token: string) {
@@ -61,12 +74,27 @@ export class TokenIntrospection {
       const { iss, sub, aud, scope, client_id, exp, iat, nbf, jti } = jwt.payload
       const now = Math.floor(this.clock.now() / 1000)
       if (iss !== this.issuer || typeof sub !== 'string' || typeof aud !== 'string' || typeof client_id !== 'string' || typeof jti !== 'string') return undefined
-      if (typeof exp !== 'number' || typeof iat !== 'number' || typeof nbf !== 'number' || exp <= now || nbf > now) return undefined
-      return { iss, sub, aud, client_id, exp, iat, nbf, jti, ...(typeof scope === 'string' ? { scope } : {}) }
+      if (typeof exp !== 'number' || typeof iat !== 'number' || typeof nbf !== 'number' || exp <= now || nbf > now || iat > now) return undefined
+      if (scope !== undefined && typeof scope !== 'string') return undefined
+      return { iss, sub, aud, client_id, exp, iat, nbf, jti, kid, ...(typeof scope === 'string' ? { scope } : {}) }
     } catch (error) {
       if (error instanceof ServiceUnavailableError) throw error
       if (error instanceof InvalidGrantError) return undefined
       throw error
     }
   }
+}
+
+/** The claims that differ from the ledger entry written when the token was issued. */
+function disagreements(claims: { sub: string; aud: string; scope?: string; exp: number; iat: number; client_id: string }, entry: LedgerEntry): string[] {
+  const expected = {
+    sub: entry.subject,
+    aud: entry.audience,
+    // As src/exchange/token-exchange.ts writes it: space-separated, left out when nothing was granted.
+    scope: entry.scopes.length > 0 ? entry.scopes.join(' ') : undefined,
+    exp: Math.floor(entry.expiresAt.getTime() / 1000),
+    iat: Math.floor(entry.issuedAt.getTime() / 1000),
+    client_id: entry.subject,
+  }
+  return (Object.keys(expected) as Array<keyof typeof expected>).filter((name) => claims[name] !== expected[name])
 }

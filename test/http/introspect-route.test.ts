@@ -58,3 +58,38 @@ t.test('introspection (RFC 7662) says active for a live token and false once any
   const missing = await sts.app.inject({ method: 'POST', url: '/oauth2/introspect', headers: resourceServer, payload: 'token_type_hint=access_token' })
   t.same(missing.json(), { error: 'invalid_request', error_description: 'token is required, once' })
 })
+
+t.test('introspection answers from the ledger: a token signed with our key that disagrees with its ledger entry is inactive', async (t) => {
+  const logLines: string[] = []
+  const sts = await startTestService(t, { logLines })
+  await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], scopes: ['ledger:read', 'ledger:write'], owner: 'team-payments' })
+  const issued = await sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE, scope: 'ledger:read' })
+  const token = String(issued.body.access_token)
+  const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString())
+  const headers = { ...sts.admin, 'content-type': 'application/x-www-form-urlencoded' }
+  const introspect = async (candidate: string) =>
+    (await sts.app.inject({ method: 'POST', url: '/oauth2/introspect', headers, payload: new URLSearchParams({ token: candidate }).toString() })).json()
+  t.same(await introspect(token), { active: true, ...payload, token_type: 'Bearer' }, 'the real token is active')
+
+  // Signed with the service's own key (as a leaked key or a bug would), reusing the real jti.
+  const ourKey = new TokenSigner(sts.services.keys.signingKey())
+  const other = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/admin`
+  const forgeries: Array<[string, Record<string, unknown>, string]> = [
+    ['another sub', { ...payload, sub: other }, 'sub'],
+    ['another sub and client', { ...payload, sub: other, client_id: other }, 'sub,client_id'],
+    ['another audience', { ...payload, aud: 'billing-api' }, 'aud'],
+    ['a wider scope', { ...payload, scope: 'ledger:read ledger:write' }, 'scope'],
+    ['no scope where one was granted', { ...payload, scope: undefined }, 'scope'],
+    ['a later exp', { ...payload, exp: payload.exp + 3600 }, 'exp'],
+    ['another iat', { ...payload, iat: payload.iat - 60, nbf: payload.nbf - 60 }, 'iat'],
+  ]
+  for (const [what, claims, disagreeing] of forgeries) {
+    const forged = ourKey.sign(JSON.parse(JSON.stringify(claims)))
+    t.same(await introspect(forged), { active: false }, `${what}: inactive`)
+    const warning = logLines.map((line) => JSON.parse(line)).find((line) => line.msg === 'introspected token disagrees with its ledger entry: answered inactive' && line.disagreeing.join(',') === disagreeing)
+    t.ok(warning, `${what}: a warning names ${disagreeing}`)
+    t.equal(warning?.jti, payload.jti)
+    t.notOk(logLines.some((line) => line.includes(forged)), `${what}: the token is never logged`)
+  }
+  t.same(await introspect(token), { active: true, ...payload, token_type: 'Bearer' }, 'the real token is still active')
+})

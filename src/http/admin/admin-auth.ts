@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { ADMIN_ROLES, type AdminIdentity, type AdminRole } from '../../admin-tokens/admin-token.js'
+import { ADMIN_ROLES, BOOTSTRAP_ACTOR, type AdminIdentity, type AdminRole } from '../../admin-tokens/admin-token.js'
 import type { AdminTokenStore } from '../../admin-tokens/admin-token-store.js'
 import { ProblemError, UnauthorizedProblem } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
@@ -24,7 +24,7 @@ export interface AdminAuthOptions {
   cacheMs?: number
 }
 
-const BOOTSTRAP: AdminIdentity = { name: 'bootstrap', roles: new Set(ADMIN_ROLES) }
+const BOOTSTRAP: AdminIdentity = { name: BOOTSTRAP_ACTOR, roles: new Set(ADMIN_ROLES) }
 const BEARER = /^Bearer ([\x21-\x7E]+)$/i
 
 /**

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { z } from 'zod'
-import { AdminTokenInput, adminTokenToJson } from '../../admin-tokens/admin-token.js'
+import { AdminTokenInput, adminTokenToJson, holdsRolesOf } from '../../admin-tokens/admin-token.js'
 import type { AdminTokenStore } from '../../admin-tokens/admin-token-store.js'
 import { NotFoundProblem, ProblemError, ValidationProblem } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
+import { IdParams } from '../../lib/ids.js'
 import { actorOf } from './admin-auth.js'
 import { parseOrProblem } from './validation.js'
 
@@ -34,11 +34,19 @@ export async function adminTokenRoutes(app: FastifyInstance, options: AdminToken
     return reply.code(201).header('cache-control', 'no-store').send({ adminToken: adminTokenToJson(token), token: secret })
   })
 
-  app.get('/v1/admin-tokens', config, async () => ({ adminTokens: (await tokens.list()).map(adminTokenToJson) }))
+  // Symmetric with creating: a token sees and revokes only tokens whose every role it holds itself,
+  // so a narrow admin-tokens:write token can neither map nor cut off more powerful ones.
+  app.get('/v1/admin-tokens', config, async (request) => ({
+    adminTokens: (await tokens.list()).filter((token) => request.admin !== null && holdsRolesOf(request.admin, token)).map(adminTokenToJson),
+  }))
 
   app.delete('/v1/admin-tokens/:id', config, async (request) => {
-    const { id } = z.object({ id: z.string() }).parse(request.params)
-    const revoked = await tokens.revoke(id, new Date(clock.now()), actorOf(request))
+    const { id } = parseOrProblem(IdParams, request.params, 'path')
+    const revoked = await tokens.revoke(id, new Date(clock.now()), actorOf(request), (token) => {
+      if (request.admin !== null && holdsRolesOf(request.admin, token)) return
+      const beyond = token.roles.filter((role) => !request.admin?.roles.has(role))
+      throw new ProblemError('Forbidden', `the admin token ${request.admin?.name} cannot revoke an admin token with roles it does not have: ${beyond.join(', ')}`, 403)
+    })
     if (!revoked) throw new NotFoundProblem(`no usable admin token with id ${id.slice(0, 64)}`)
     request.log.warn({ adminTokenId: id, name: revoked.name }, 'admin token revoked')
     return { adminToken: adminTokenToJson(revoked) }

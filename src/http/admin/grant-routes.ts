@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { z } from 'zod'
 import { canonicalGitHubConditions, canonicalGitHubSubject } from '../../attestors/github-names.js'
 import { NotFoundProblem, PreconditionFailedProblem, PreconditionRequiredProblem, ValidationProblem } from '../../errors.js'
 import { GrantInput, GrantListQuery, GrantReplacement, grantToJson, type Grant } from '../../grants/grant.js'
 import type { GrantCatalog } from '../../grants/grant-catalog.js'
 import type { GrantDraft, GrantStore } from '../../grants/grant-store.js'
 import type { Clock } from '../../lib/clock.js'
+import { IdParams } from '../../lib/ids.js'
 import { actorOf } from './admin-auth.js'
 import { parseOrProblem } from './validation.js'
 
@@ -18,8 +18,6 @@ export interface GrantRoutesOptions {
   /** Per-route config (the admin rate limit). */
   routeConfig: Record<string, unknown>
 }
-
-const IdParams = z.object({ id: z.string() })
 
 /** The grants admin API: /v1/grants. */
 export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOptions): Promise<void> {
@@ -107,7 +105,7 @@ async function mustExist(lookup: Promise<Grant | undefined>, id: string): Promis
 }
 
 function idOf(request: FastifyRequest): string {
-  return IdParams.parse(request.params).id
+  return parseOrProblem(IdParams, request.params, 'path').id
 }
 
 /** RFC 9110 section 13.1.1: `*` or a list of entity tags, compared strongly (a weak tag never matches). */

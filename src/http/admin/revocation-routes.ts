@@ -1,19 +1,21 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { z } from 'zod'
 import { canonicalGitHubSource, canonicalGitHubSubject } from '../../attestors/github-names.js'
+import { IdParams } from '../../lib/ids.js'
 import { LiftInput, RevocationInput, RevocationListQuery, revocationToJson } from '../../revocation/revocation.js'
 import type { Actor } from '../../audit/audit-log.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
+import { matchesSourceForm, type SourceForm } from '../../attestors/source-forms.js'
+import { ValidationProblem } from '../../errors.js'
 import { parseOrProblem } from './validation.js'
 
 export interface RevocationRoutesOptions {
   service: RevocationService
   authenticate: (request: FastifyRequest) => Promise<void>
   actorOf: (request: FastifyRequest) => Actor
+  /** The configured attestors' source forms: a `source` revocation must be able to match one. */
+  sourceForms: readonly SourceForm[]
   routeConfig: Record<string, unknown>
 }
-
-const IdParams = z.object({ id: z.string() })
 
 /** The revocation admin API: /v1/revocations. */
 export async function revocationRoutes(app: FastifyInstance, options: RevocationRoutesOptions): Promise<void> {
@@ -28,6 +30,12 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
     // github:ACME/Api revokes the repository, not a spelling no token carries.
     const value = parsed.kind === 'source' ? canonicalGitHubSource(parsed.value) : parsed.kind === 'subject' ? canonicalGitHubSubject(parsed.value) : parsed.value
     const input = { ...parsed, value }
+    if (input.kind === 'source' && !matchesSourceForm(options.sourceForms, input.value)) {
+      // A typo here would be a revocation that matches nothing while responders believe it holds.
+      const forms = options.sourceForms.flatMap((form) => form.shows)
+      const message = forms.length === 0 ? 'matches no source: no attestor is configured' : `matches no configured attestor's sources, which look like ${forms.join(', ')}`
+      throw new ValidationProblem(`the revocation is not valid: value: ${message}`, [{ path: 'value', message }])
+    }
     const outcome = await service.revoke(input, options.actorOf(request))
     request.log.warn(
       { revocationId: outcome.revocation.id, kind: input.kind, value: input.value, liveTokensCutOff: outcome.liveTokensCutOff, alreadyRevoked: outcome.alreadyRevoked },
@@ -59,12 +67,13 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
   })
 
   app.get('/v1/revocations/:id', read, async (request) => {
-    return { revocation: revocationToJson(await service.get(IdParams.parse(request.params).id)) }
+    return { revocation: revocationToJson(await service.get(parseOrProblem(IdParams, request.params, 'path').id)) }
   })
 
   app.delete('/v1/revocations/:id', write, async (request) => {
+    const { id } = parseOrProblem(IdParams, request.params, 'path')
     const { reason } = parseOrProblem(LiftInput, request.body, 'lift')
-    const lifted = await service.lift(IdParams.parse(request.params).id, reason, options.actorOf(request))
+    const lifted = await service.lift(id, reason, options.actorOf(request))
     request.log.warn({ revocationId: lifted.id, kind: lifted.kind, value: lifted.value }, 'revocation lifted')
     return { revocation: revocationToJson(lifted) }
   })

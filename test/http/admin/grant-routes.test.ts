@@ -85,10 +85,13 @@ t.test('grants: create, read, replace with If-Match, list, disable', async (t) =
   t.equal(disabled.json().enabled, false)
   t.equal((await call('GET', `/v1/grants/${grant.id}`)).json().enabled, false, 'a disabled grant stays on record')
 
-  for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid', "1'; DROP TABLE grants; --"]) {
-    const missing = await call('GET', `/v1/grants/${encodeURIComponent(id)}`)
-    t.equal(missing.statusCode, 404, `no grant ${id}`)
-    t.equal(missing.json().title, 'Not found')
+  const unknown = await call('GET', '/v1/grants/00000000-0000-4000-8000-000000000000')
+  t.equal(unknown.statusCode, 404, 'no grant with that id')
+  t.equal(unknown.json().title, 'Not found')
+  for (const id of ['not-a-uuid', "1'; DROP TABLE grants; --"]) {
+    const malformed = await call('GET', `/v1/grants/${encodeURIComponent(id)}`)
+    t.equal(malformed.statusCode, 400, `${id} is not an id`)
+    t.same(malformed.json().errors, [{ path: 'id', message: 'must be a UUID, e.g. 0b8f3c2e-0000-4000-8000-000000000000' }])
   }
 })
 

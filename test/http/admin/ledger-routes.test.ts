@@ -64,7 +64,7 @@ t.test('the incident view: who got which token, when, from which attestation, an
         issuedAt: new Date(start).toISOString(),
         expiresAt: new Date(start + 300_000).toISOString(),
         clientAddress: '127.0.0.1',
-        requestId: 'req-api',
+        requestId: 'client:req-api',
         live: true,
       },
     ],

@@ -86,7 +86,7 @@ t.test('bad revocations are refused with every problem named', async (t) => {
   const past = await post({ kind: 'source', value: 'k8s:prod', reason: 'x', expiresAt: new Date(sts.clock.now() - 1).toISOString() })
   t.same(past.json().errors, [{ path: 'expiresAt', message: 'must be in the future' }])
   t.equal((await sts.app.inject({ method: 'GET', url: '/v1/revocations/00000000-0000-4000-8000-000000000000', headers: sts.admin })).statusCode, 404)
-  t.equal((await sts.app.inject({ method: 'DELETE', url: '/v1/revocations/not-a-uuid', headers: sts.admin, payload: { reason: 'x' } })).statusCode, 404)
+  t.equal((await sts.app.inject({ method: 'DELETE', url: '/v1/revocations/not-a-uuid', headers: sts.admin, payload: { reason: 'x' } })).statusCode, 400, 'not an id: refused before any store')
   t.equal((await sts.app.inject({ method: 'GET', url: '/v1/revocations' })).statusCode, 401)
   t.same(await sts.services.audit.list({ limit: 10 }), [], 'nothing refused is on the audit log')
 })

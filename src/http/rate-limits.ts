@@ -1,0 +1,58 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { ServiceUnavailableError } from '../errors.js'
+import type { BudgetCount, BudgetCounter } from './budget-counter.js'
+
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+const MINUTE = 60_000
+
+/**
+ * A request budget per client address, ONE bucket for every route it is hooked on. (@fastify/rate-limit's
+ * per-route config keeps a bucket per route, whatever `groupId` says: 22 admin routes at 10 a minute
+ * were 220 guesses a minute.) The key names the budget, so budgets sharing a counter never mix.
+ *
+ * A counter that cannot answer (Redis, with REDIS_URL) fails closed: 503, like every other store. A
+ * limit that silently stops limiting while Redis is down is the moment an attacker wants.
+ */
+export function requestBudget(counter: BudgetCounter, name: string, perMinute: number): Hook | undefined {
+  if (perMinute <= 0) return undefined
+  return async (request, reply) => {
+    const spent = await ask(() => counter.hit(`${name}:${request.ip}`, MINUTE))
+    if (spent.count > perMinute) throw tooMany(reply, spent, 'rate limit exceeded')
+  }
+}
+
+/**
+ * A stricter budget of failed authentications (401s) per client address, shared by every scope it is
+ * hooked on (the admin API and introspection): once spent, the address is refused before its token is
+ * even looked at, so guessing admin tokens stays slow however many routes there are. Successful
+ * requests do not spend it.
+ */
+export function authFailureBudget(counter: BudgetCounter, perMinute: number): { check: Hook; count: Hook } | undefined {
+  if (perMinute <= 0) return undefined
+  const key = (request: FastifyRequest) => `auth-failures:${request.ip}`
+  return {
+    check: async (request, reply) => {
+      const spent = await ask(() => counter.peek(key(request)))
+      if (spent.count >= perMinute) throw tooMany(reply, spent, 'too many failed authentications from this address')
+    },
+    count: async (request, reply) => {
+      if (reply.statusCode !== 401) return
+      // After the answer is sent: a counter failure here is logged, and the next check fails closed.
+      await counter.hit(key(request), MINUTE).catch((error: unknown) => request.log.warn({ err: error }, 'a failed authentication could not be counted'))
+    },
+  }
+}
+
+async function ask(count: () => Promise<BudgetCount>): Promise<BudgetCount> {
+  try {
+    return await count()
+  } catch (error) {
+    throw new ServiceUnavailableError('the rate limit store cannot be reached', error)
+  }
+}
+
+function tooMany(reply: FastifyReply, spent: BudgetCount, what: string): Error {
+  const seconds = Math.max(1, Math.ceil(spent.resetMs / 1000))
+  reply.header('retry-after', String(seconds))
+  return Object.assign(new Error(`${what}: retry in ${seconds} s`), { statusCode: 429 })
+}

@@ -1,0 +1,30 @@
+import t from 'tap'
+import pg from 'pg'
+import { ServiceUnavailableError, StoreDataError, storeFailure, ValidationProblem } from '../../src/errors.js'
+import { freshPostgresDatabase } from '../helpers/servers.js'
+
+/** A data error from the store is our bug (500), not an outage (503); an unreachable store is an outage. */
+t.test('storeFailure tells a data error from an unreachable store', async (t) => {
+  const url = await freshPostgresDatabase(t)
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  t.teardown(() => client.end())
+  const dataError = await client.query('SELECT $1::uuid', ['-'.repeat(36)]).catch((error: unknown) => error)
+  const failure = storeFailure('the grant store cannot be reached', dataError)
+  t.ok(failure instanceof StoreDataError, 'invalid input syntax (SQLSTATE 22P02) is a data error')
+  t.equal(failure.statusCode, 500)
+  t.equal(failure.expose, false, 'its detail is logged, not shown')
+  t.equal(failure.message, 'the grant store cannot be reached: the store refused the statement (SQLSTATE 22P02)')
+  const nul = await client.query('SELECT $1::text', ['a\u0000b']).catch((error: unknown) => error)
+  t.equal((storeFailure('the audit log cannot be read', nul) as StoreDataError).sqlState, '22021', 'a NUL byte is a data error too')
+
+  const refused = await new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:1/test', connectionTimeoutMillis: 2000 }).connect().catch((error: unknown) => error)
+  const outage = storeFailure('the grant store cannot be reached', refused)
+  t.ok(outage instanceof ServiceUnavailableError, 'a refused connection is an outage')
+  t.equal(outage.statusCode, 503)
+  t.equal(outage.message, 'the grant store cannot be reached')
+  t.ok(storeFailure('x', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })) instanceof ServiceUnavailableError, 'a Node system error code is not a SQLSTATE')
+  t.ok(storeFailure('x', new Error('Connection terminated unexpectedly')) instanceof ServiceUnavailableError)
+  const ours = new ValidationProblem('no', [])
+  t.equal(storeFailure('x', ours), ours, 'our own errors pass through')
+})
