@@ -1,9 +1,7 @@
 import type { Logger } from 'pino'
+import { SERVICE_ACTOR } from '../admin-tokens/admin-token.js'
 import type { Clock } from '../lib/clock.js'
 import type { InstanceRegistrations } from './instance-registrations.js'
-
-/** Who the audit log names for what the service does by itself. */
-export const SERVICE_ACTOR = 'seed-sts'
 
 export interface RegistrationTidyOptions {
   registrations: InstanceRegistrations

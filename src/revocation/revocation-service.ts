@@ -1,3 +1,4 @@
+import { SERVICE_ACTOR } from '../admin-tokens/admin-token.js'
 import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
 import { NotFoundProblem, ServiceUnavailableError, ValidationProblem } from '../errors.js'
 import type { LiveTokenCounter } from '../ledger/live-tokens.js'
@@ -44,8 +45,8 @@ export class RevocationService {
         if (standing && inForce(standing, now.getTime())) return { revocation: standing, alreadyRevoked: true }
         // An expired one no longer stands: it makes room for the new one, on the record like any lift.
         if (standing) {
-          const expired = (await this.log.lift(tx, standing.id, now, 'seed-sts', 'expired'))!
-          await this.audit.record(tx, entry({ name: 'seed-sts', requestId: actor.requestId }, now, 'revocation.lift', expired, revocationToJson(standing), revocationToJson(expired)))
+          const expired = (await this.log.lift(tx, standing.id, now, SERVICE_ACTOR, 'expired'))!
+          await this.audit.record(tx, entry({ name: SERVICE_ACTOR, requestId: actor.requestId }, now, 'revocation.lift', expired, revocationToJson(standing), revocationToJson(expired)))
           await this.bus.publish(expired)
         }
         const revocation = await this.log.insert(tx, { ...input, reason: input.reason, expiresAt, createdAt: now, createdBy: actor.name })

@@ -100,3 +100,41 @@ t.test('expired revocations leave memory when they expire, and the lifts remembe
   }
   t.same(cache.size(), { revocations: 1, tombstones: 10_000 }, 'at most 10 000 lifts are remembered')
 })
+
+t.test('every target of an exchange is checked: its identity, each grant and each source, whichever is revoked', async (t) => {
+  const grantId = '7c1d2e3f-0000-4000-8000-0000000000aa'
+  const otherGrant = '7c1d2e3f-0000-4000-8000-0000000000bb'
+  const exchange = [api, { kind: 'grant', value: otherGrant }, { kind: 'grant', value: grantId }, { kind: 'source', value: 'k8s:prod' }, { kind: 'source', value: 'k8s:prod:node:node-a' }] as const
+  const cases: [string, Revocation][] = [
+    ['the identity', revocation('subject', api.value)],
+    ['a glob over the identity', revocation('subject', 'spiffe://example.org/k8s/*/ns/payments/sa/*')],
+    ['the second of two grants', revocation('grant', grantId)],
+    ['the cluster', revocation('source', 'k8s:prod')],
+    ['the node, the last target', revocation('source', 'k8s:prod:node:node-a')],
+  ]
+  for (const [what, revoked] of cases) {
+    const cache = new RevocationCache(new FixedClock(T0), 5000)
+    cache.snapshot([revoked])
+    t.same(await cache.findRevoked([...exchange]), revoked, what)
+  }
+  const cache = new RevocationCache(new FixedClock(T0), 5000)
+  cache.snapshot([revocation('source', 'k8s:staging'), revocation('grant', '7c1d2e3f-0000-4000-8000-0000000000cc'), revocation('subject', 'spiffe://example.org/k8s/prod/ns/search/**')])
+  t.equal(await cache.findRevoked([...exchange]), undefined, 'revocations of other things refuse nothing')
+})
+
+t.test('an expired or lifted revocation refuses nothing, exact or glob, at the millisecond it ends', async (t) => {
+  const clock = new FixedClock(T0)
+  const cache = new RevocationCache(clock, Number.POSITIVE_INFINITY)
+  const until = new Date(T0 + 60_000)
+  const exact = revocation('subject', api.value, { expiresAt: until })
+  const glob = revocation('subject', 'spiffe://example.org/k8s/prod/**', { expiresAt: new Date(T0 + 120_000) })
+  const lifted = revocation('source', 'k8s:prod', { liftedAt: new Date(T0 - 1000), liftedBy: 'responder', liftReason: 'all clear' })
+  cache.snapshot([exact, glob, lifted])
+  t.equal(await cache.findRevoked([{ kind: 'source', value: 'k8s:prod' }]), undefined, 'a lifted revocation')
+  clock.set(T0 + 59_999)
+  t.equal(await cache.findRevoked([api]), exact, 'the exact one, a millisecond before it ends')
+  clock.set(T0 + 60_000)
+  t.equal(await cache.findRevoked([api]), glob, 'then only the glob')
+  clock.set(T0 + 120_000)
+  t.equal(await cache.findRevoked([api]), undefined, 'then nothing')
+})

@@ -80,7 +80,7 @@ t.test('list, show and forget registrations; forgetting is audited', async (t) =
       targetId: 'prod-aws/i-0bbb',
       before: REGISTRATION_0BBB,
       after: { reason: 'rebuilt from its image: nonce lost (CHG-88)' },
-      requestId: 'req-forget-1',
+      requestId: 'client:req-forget-1',
     },
   ])
 })
