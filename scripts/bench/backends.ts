@@ -63,7 +63,7 @@ export interface LedgerCheck {
 
 /**
  * The durable-ledger claim: exactly one row per 200 answer, each found by the x-request-id the bench
- * sent with it (the service records it), and no row for anything else.
+ * sent with it (the service records it, marked `client:`), and no row for anything else.
  */
 export async function checkLedger(databaseUrl: string, answeredRequestIds: readonly string[]): Promise<LedgerCheck> {
   const client = new pg.Client({ connectionString: databaseUrl })
@@ -71,7 +71,7 @@ export async function checkLedger(databaseUrl: string, answeredRequestIds: reado
   try {
     const { rows } = await client.query<{ rows: number; matched: number; version: string }>(
       `SELECT count(*)::int AS rows,
-              (SELECT count(*)::int FROM ledger WHERE request_id = ANY($1::text[])) AS matched,
+              (SELECT count(*)::int FROM ledger WHERE request_id = ANY($1::text[]) OR substr(request_id, 8) = ANY($1::text[]) AND request_id LIKE 'client:%') AS matched,
               current_setting('server_version') AS version
          FROM ledger`,
       [answeredRequestIds],
