@@ -10,15 +10,17 @@ import type { Drain } from '../lib/drain.js'
  * for them, and their responses close their connections too.
  */
 export function registerDraining(app: FastifyInstance, drain: Drain): void {
-  app.addHook('onRequest', async (_request, reply) => {
+  // Callback style, not async: this runs on every request, the token endpoint's included.
+  app.addHook('onRequest', (_request, reply, next) => {
     if (drain.draining) {
       reply.header('connection', 'close')
-      throw new ServiceUnavailableError('the service is shutting down; retry on another instance')
+      next(new ServiceUnavailableError('the service is shutting down; retry on another instance'))
+      return
     }
-    const done = drain.track()
-    // 'finish' when the response is sent; 'close' when the connection went first (or was closed at the deadline).
-    reply.raw.once('finish', done)
-    reply.raw.once('close', done)
+    // A response emits 'close' once it has been sent, or when its connection went first (or was closed
+    // at the deadline): either way the request no longer holds the drain.
+    reply.raw.once('close', drain.track())
+    next()
   })
   // A request that was in flight when the drain began is answered as usual, and told not to come back on this connection.
   app.addHook('onSend', (_request, reply, payload, next) => {
