@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import { ServiceUnavailableError } from '../errors.js'
 import type { Drain } from '../lib/drain.js'
@@ -10,6 +11,7 @@ import type { Drain } from '../lib/drain.js'
  * for them, and their responses close their connections too.
  */
 export function registerDraining(app: FastifyInstance, drain: Drain): void {
+  const inFlight = new Set<ServerResponse>()
   // Callback style, not async: this runs on every request, the token endpoint's included.
   app.addHook('onRequest', (_request, reply, next) => {
     if (drain.draining) {
@@ -17,14 +19,20 @@ export function registerDraining(app: FastifyInstance, drain: Drain): void {
       next(new ServiceUnavailableError('the service is shutting down; retry on another instance'))
       return
     }
+    const response = reply.raw
+    const done = drain.track()
+    inFlight.add(response)
     // A response emits 'close' once it has been sent, or when its connection went first (or was closed
     // at the deadline): either way the request no longer holds the drain.
-    reply.raw.once('close', drain.track())
+    response.once('close', () => {
+      inFlight.delete(response)
+      done()
+    })
     next()
   })
-  // A request that was in flight when the drain began is answered as usual, and told not to come back on this connection.
-  app.addHook('onSend', (_request, reply, payload, next) => {
-    if (drain.draining) reply.header('connection', 'close')
-    next(null, payload)
+  // A request that was in flight when the drain began is answered as usual, and told not to come back
+  // on this connection (set here once, rather than checked by a hook on every response).
+  drain.onBegin(() => {
+    for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close')
   })
 }
