@@ -18,6 +18,7 @@ import type { LedgerStore } from './ledger/ledger-store.js'
 import { BatchingLedger } from './ledger/batching-ledger.js'
 import { SqlLedgerStore } from './ledger/sql-ledger-store.js'
 import { systemClock, type Clock } from './lib/clock.js'
+import { waitForRedis } from './lib/redis-ready.js'
 import { Drain } from './lib/drain.js'
 import { AdminTokenStore } from './admin-tokens/admin-token-store.js'
 import { SqlAuditLog } from './audit/audit-log.js'
@@ -33,7 +34,6 @@ import { RedisReplayGuard, type ReplayGuard } from './replay/replay-guard.js'
 import { SqlReplayGuard } from './replay/sql-replay-guard.js'
 import { TokenSigner } from './tokens/token-signer.js'
 import { Redis } from 'ioredis'
-import { ServiceUnavailableError } from './errors.js'
 import { MemoryBudgetCounter, RedisBudgetCounter, type BudgetCounter } from './http/budget-counter.js'
 
 /** Everything the HTTP layer needs, built once. */
@@ -228,16 +228,11 @@ async function openRateLimitRedis(config: Config): Promise<Redis | undefined> {
   // Failures surface on the commands (a 503); the connection's own errors would only be noise.
   redis.on('error', () => {})
   // Start-up waits for it, as for replay protection, rather than refusing the first admin requests.
-  const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), 5000)
-    redis.once('ready', () => {
-      clearTimeout(timer)
-      resolve(true)
-    })
-  })
-  if (!ready) {
+  try {
+    await waitForRedis(redis, 'the rate limit store')
+  } catch (error) {
     redis.disconnect()
-    throw new ServiceUnavailableError(`the rate limit store (Redis) is not reachable (status ${redis.status})`)
+    throw error
   }
   return redis
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { UUID_PATTERN } from '../lib/ids.js'
 import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
 import type { Database, Queryable } from '../db/database.js'
 import { storeFailure, ValidationProblem } from '../errors.js'
@@ -22,7 +23,6 @@ interface GrantRow {
 }
 
 const COLUMNS = 'id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled, version, created_at, updated_at'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** Grants on Postgres or PGlite: the same SQL on both. */
 export class SqlGrantStore implements GrantStore {
@@ -44,7 +44,7 @@ export class SqlGrantStore implements GrantStore {
   }
 
   async get(id: string): Promise<Grant | undefined> {
-    if (!UUID.test(id)) return undefined
+    if (!UUID_PATTERN.test(id)) return undefined
     const rows = await this.run(`SELECT ${COLUMNS} FROM grants WHERE id = $1`, [id])
     return rows[0] && toGrant(rows[0])
   }
@@ -74,7 +74,7 @@ export class SqlGrantStore implements GrantStore {
   }
 
   async replace(id: string, draft: GrantDraft, expectedVersion: number, now: Date, actor: Actor): Promise<Grant | undefined | 'conflict'> {
-    if (!UUID.test(id)) return undefined
+    if (!UUID_PATTERN.test(id)) return undefined
     const replaced = await this.audited(actor, now, 'grant.replace', async (tx) => {
       const before = await lockedGrant(tx, id)
       if (!before || before.version !== expectedVersion) return { before, after: undefined }
@@ -91,7 +91,7 @@ export class SqlGrantStore implements GrantStore {
   }
 
   async disable(id: string, now: Date, actor: Actor): Promise<Grant | undefined> {
-    if (!UUID.test(id)) return undefined
+    if (!UUID_PATTERN.test(id)) return undefined
     let unchanged: Grant | undefined
     const disabled = await this.audited(actor, now, 'grant.disable', async (tx) => {
       const before = await lockedGrant(tx, id)
@@ -195,7 +195,7 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
     const date = new Date(String(createdAt))
-    if (typeof id === 'string' && UUID.test(id) && !Number.isNaN(date.getTime())) return { createdAt: date, id }
+    if (typeof id === 'string' && UUID_PATTERN.test(id) && !Number.isNaN(date.getTime())) return { createdAt: date, id }
   } catch {
     // fall through to the problem below
   }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js'
+import { UUID_PATTERN } from '../lib/ids.js'
 import { storeFailure, ValidationProblem } from '../errors.js'
 import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import type { BatchLedgerStore } from './batching-ledger.js'
@@ -22,7 +23,6 @@ interface LedgerRow {
 
 const COLUMNS =
   'jti, subject, attestor, attestor_kind, attestation_fingerprint, sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id'
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** The ledger on Postgres or PGlite: the same SQL on both. */
 export class SqlLedgerStore implements BatchLedgerStore {
@@ -73,7 +73,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     }
     const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor)
     // grant_ids is uuid[]: anything else matches nothing, and sent as is would make the query fail.
-    if (filter.grant !== undefined && !UUID.test(filter.grant)) return { entries: [] }
+    if (filter.grant !== undefined && !UUID_PATTERN.test(filter.grant)) return { entries: [] }
 
     const where: string[] = []
     const params: unknown[] = []

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
-import { ServiceUnavailableError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
+import { waitForRedis } from '../lib/redis-ready.js'
 
 /**
  * Single use of attestations: an attestation that says it is single-use (a JWT with a `jti`, an
@@ -47,11 +47,8 @@ export class RedisReplayGuard implements ReplayGuard {
   }
 
   /** Resolves once connected; start-up waits for it rather than failing its first exchanges. */
-  async ready(timeoutMs = 5000): Promise<void> {
-    for (const started = Date.now(); this.redis.status !== 'ready'; ) {
-      if (Date.now() - started > timeoutMs) throw new ServiceUnavailableError(`replay protection (Redis) is not reachable (status ${this.redis.status})`)
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+  ready(timeoutMs = 5000): Promise<void> {
+    return waitForRedis(this.redis, 'replay protection', timeoutMs)
   }
 
   async claim(key: string, until: Date): Promise<boolean> {
