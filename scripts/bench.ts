@@ -31,7 +31,8 @@ import { freePort, launchService, redactUrl, waitUntilReady, type RunningService
  * BENCH_SERVICE_ACCOUNTS (1000), BENCH_CEILING_SECONDS (3), BENCH_DATABASE_URL (a database on the
  * Postgres server to use; `sts_bench` is created beside it), BENCH_REDIS_URL, BENCH_CPU_PROF=1 (profile
  * the service and print where its time went; the revocation rounds run on it too, so its idle share
- * grows), BENCH_REVOCATIONS (200; 0 skips the second instance).
+ * grows), BENCH_REVOCATIONS (200; 0 skips the second instance), BENCH_SERVICE_SCRIPT (another build's
+ * dist/src/server.js, to compare two commits with the same load generator).
  */
 
 const STS_AUDIENCE = 'seed-sts-bench'
@@ -70,10 +71,11 @@ async function main(): Promise<number> {
       adminToken,
       workDir,
       workers: options.workers,
+      serverScript: options.serviceScript,
     }
     const service = (running.service = launchService({ ...launch, cpuProfileDir }))
     await waitUntilReady(service, 20_000)
-    say(`service pid ${service.pid} ready at ${service.baseUrl}${cpuProfileDir ? ' (under --cpu-prof)' : ''}`)
+    say(`service pid ${service.pid} ready at ${service.baseUrl}${cpuProfileDir ? ' (under --cpu-prof)' : ''}${options.serviceScript ? ` (${options.serviceScript})` : ''}`)
     await createGrant(service.baseUrl, adminToken)
     const preflightId = await preflight(service.baseUrl, prepared.config.issuer, prepared.workloads[0]!)
 

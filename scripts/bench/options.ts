@@ -21,6 +21,11 @@ export interface BenchOptions {
   workers: number
   /** Run the service under `node --cpu-prof` and summarise where its time went. */
   cpuProfile: boolean
+  /**
+   * Another build's `dist/src/server.js` to run as the service (BENCH_SERVICE_SCRIPT), so two commits
+   * are measured by the same load generator, back to back in one session.
+   */
+  serviceScript?: string
   /** Rounds of revoke-on-one-instance, refused-on-the-other; 0 skips the second instance altogether. */
   revocations: number
 }
@@ -53,6 +58,7 @@ export function benchOptionsFrom(env: Record<string, string | undefined>): Bench
     workers: number('BENCH_WORKERS', 1, true, 1),
     cpuProfile: env.BENCH_CPU_PROF === '1' || env.BENCH_CPU_PROF === 'true',
     revocations: number('BENCH_REVOCATIONS', 200, true, 0),
+    serviceScript: env.BENCH_SERVICE_SCRIPT || undefined,
   }
   if (problems.length > 0) throw new BenchOptionsError(`invalid benchmark settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   return options

@@ -51,6 +51,7 @@ export function formatSummary(f: BenchFigures): string {
       (f.ledger.ok ? 'every issued token is on the ledger, and nothing else' : 'MISMATCH'),
     `cpu       ${formatCpu(f.cpu)}`,
   ]
+  if (f.cpu !== undefined && m.ok > 0) lines.push(`cost      ${formatCostPerExchange(f.cpu, m)}`)
   if (f.revocation !== undefined) lines.push(`revocation  ${formatRevocationReach(f.revocation)}`)
   for (const glob of f.globs ?? []) {
     lines.push(`globs     ${glob.name}: ${fixed(glob.microsPerMatch, 1)} µs a match; a value 10x longer takes ${fixed(glob.growthAtTenTimes, 1)}x the time (linear: about 10)`)
@@ -98,6 +99,15 @@ function formatCpu(cpu: CpuSplit | undefined): string {
     `in % of one core: service ${fixed(cpu.service, 0)}, Postgres ${fixed(cpu.postgres, 0)}, Redis ${fixed(cpu.redis, 0)}, ` +
     `load generator ${fixed(cpu.client, 0)}, other ${fixed(cpu.other, 0)}${others ? ` (${others})` : ''}; machine busy ${fixed(cpu.machine, 0)} of ${cpu.cores * 100}`
   )
+}
+
+/**
+ * CPU time spent per answered exchange. Other load on a shared machine takes the service's turns on a
+ * core and so lowers its rate, but barely changes the work each exchange costs: compare two commits on this.
+ */
+function formatCostPerExchange(cpu: CpuSplit, m: LoadResult): string {
+  const micros = (percent: number): string => fixed((percent / 100) * m.elapsedSeconds * 1e6 / m.ok, 0)
+  return `CPU per exchange: service ${micros(cpu.service)} µs, Postgres ${micros(cpu.postgres)} µs, Redis ${micros(cpu.redis)} µs, load generator ${micros(cpu.client)} µs`
 }
 
 export function thousands(value: number): string {

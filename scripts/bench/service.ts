@@ -18,6 +18,8 @@ export interface ServiceLaunch {
   adminToken: string
   workDir: string
   workers: number
+  /** The service's entry point: this build's by default, another build's to compare two commits in one session. */
+  serverScript?: string
   /** When set, the service runs under `node --cpu-prof` and writes its profile here on exit. */
   cpuProfileDir?: string
 }
@@ -62,7 +64,7 @@ export function launchService(launch: ServiceLaunch): RunningService {
     NODE_ENV: 'production',
   })
   const profile = launch.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${launch.cpuProfileDir}`] : []
-  const child = spawn(process.execPath, [...profile, SERVER_SCRIPT], { cwd: launch.workDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...profile, launch.serverScript ?? SERVER_SCRIPT], { cwd: launch.workDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const log = keepRecentLines(child)
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }))
