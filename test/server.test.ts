@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { createTestCluster, STS_AUDIENCE } from './helpers/cluster.js'
-import { httpRequest, openRaw } from './helpers/raw-http.js'
-import { freePort, freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './helpers/servers.js'
-import { openSse } from './helpers/sse.js'
+import { createTestCluster, STS_AUDIENCE } from './support/cluster.js'
+import { httpRequest, openRaw } from './support/raw-http.js'
+import { freePort, freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './support/servers.js'
+import { openSse } from './support/sse.js'
 
 /** The service as it is started in production: the compiled server, a config file, signals. */
 const SERVER = new URL('../dist/src/server.js', import.meta.url).pathname

@@ -6,7 +6,7 @@ import { createPostgresDatabase } from '../../src/db/postgres.js'
 import { migrate } from '../../src/db/migrations.js'
 import { ServiceUnavailableError } from '../../src/errors.js'
 import { InstanceRegistrations } from '../../src/replay/instance-registrations.js'
-import { freshPostgresDatabase, POSTGRES_ADMIN_URL } from '../helpers/servers.js'
+import { freshPostgresDatabase, POSTGRES_ADMIN_URL } from '../support/servers.js'
 
 /** Connection faults are 503s for the call they hit; data errors stay what they are. */
 async function setUp(t: Test) {

@@ -1,8 +1,8 @@
 import pg from 'pg'
 import t from 'tap'
-import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
-import { REDIS_URL } from '../helpers/servers.js'
-import { startTcpProxy } from '../helpers/tcp-proxy.js'
+import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
+import { REDIS_URL } from '../support/servers.js'
+import { startTcpProxy } from '../support/tcp-proxy.js'
 
 const SUBJECT = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`
 

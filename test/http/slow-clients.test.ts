@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { parseConfig } from '../../src/config.js'
-import { httpRequest, openRaw } from '../helpers/raw-http.js'
-import { startTestService } from '../helpers/service.js'
-import { openSse } from '../helpers/sse.js'
+import { httpRequest, openRaw } from '../support/raw-http.js'
+import { startTestService } from '../support/service.js'
+import { openSse } from '../support/sse.js'
 
 /** The timeouts are short here; the bounds checked are generous: they prove "it ends", not when. */
 const HTTP = { requestTimeoutMs: 1000, headersTimeoutMs: 500, keepAliveTimeoutMs: 1000 }

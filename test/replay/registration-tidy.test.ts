@@ -7,7 +7,7 @@ import { FixedClock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/lib/logger.js'
 import { InstanceRegistrations } from '../../src/replay/instance-registrations.js'
 import { RegistrationTidy } from '../../src/replay/registration-tidy.js'
-import { NOW, startTestService } from '../helpers/service.js'
+import { NOW, startTestService } from '../support/service.js'
 
 const DAY = 86_400_000
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import { ServiceUnavailableError } from '../../src/errors.js'
 import { FixedClock } from '../../src/lib/clock.js'
 import { SqlReplayGuard } from '../../src/replay/sql-replay-guard.js'
-import { BACKENDS } from '../helpers/databases.js'
+import { BACKENDS } from '../support/databases.js'
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0)
 const at = (seconds: number): Date => new Date(NOW + seconds * 1000)

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import t, { type Test } from 'tap'
-import { createTestCluster } from '../helpers/cluster.js'
-import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from '../helpers/servers.js'
-import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../helpers/service.js'
-import { startTcpProxy } from '../helpers/tcp-proxy.js'
+import { createTestCluster } from '../support/cluster.js'
+import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from '../support/servers.js'
+import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../support/service.js'
+import { startTcpProxy } from '../support/tcp-proxy.js'
 
 /** The revocation set in Redis vouches only for what it holds: lost or restored old, it is found out and rebuilt from Postgres. */
 const subjectOf = (namespace: string) => `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/${namespace}/sa/api`

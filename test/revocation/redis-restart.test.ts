@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
-import { createTestCluster } from '../helpers/cluster.js'
-import { startOwnRedis } from '../helpers/redis-server.js'
-import { freshPostgresDatabase, uniqueRedisPrefix } from '../helpers/servers.js'
-import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+import { createTestCluster } from '../support/cluster.js'
+import { startOwnRedis } from '../support/redis-server.js'
+import { freshPostgresDatabase, uniqueRedisPrefix } from '../support/servers.js'
+import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
 
 /** Nothing revoked is forgotten when Redis restarts empty: it is rebuilt from Postgres. */
 t.test('Redis restarting empty: the revocations come back from Postgres, on every instance', async (t) => {

@@ -11,8 +11,8 @@ import { LocalRevocationBus, type RevocationBus } from '../../src/revocation/rev
 import { RevocationCache } from '../../src/revocation/revocation-cache.js'
 import { RevocationLog } from '../../src/revocation/revocation-log.js'
 import { RevocationService } from '../../src/revocation/revocation-service.js'
-import { BACKENDS } from '../helpers/databases.js'
-import { REDIS_URL, uniqueRedisPrefix } from '../helpers/servers.js'
+import { BACKENDS } from '../support/databases.js'
+import { REDIS_URL, uniqueRedisPrefix } from '../support/servers.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
 const ACTOR = { name: 'responder', requestId: null }

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { createTestCluster } from '../helpers/cluster.js'
-import { freshPostgresDatabase, uniqueRedisPrefix } from '../helpers/servers.js'
-import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+import { createTestCluster } from '../support/cluster.js'
+import { freshPostgresDatabase, uniqueRedisPrefix } from '../support/servers.js'
+import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
 
 
 /** Two instances of the service on one Postgres and one Redis: what one revokes, the other enforces. */
