@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { createTestCluster, STS_AUDIENCE } from './support/cluster.js'
+import { freePort } from './support/ports.js'
 import { httpRequest, openRaw } from './support/raw-http.js'
-import { freePort, freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './support/servers.js'
+import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './support/servers.js'
 import { openSse } from './support/sse.js'
 
 /** The service as it is started in production: the compiled server, a config file, signals. */

@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { ADMIN_TOKEN, TRUST_DOMAIN } from '../support/service.js'
-import { freePort } from '../support/servers.js'
+import { freePort } from '../support/ports.js'
 import { runCli, startCli } from '../support/cli-harness.js'
 
 const TOKEN_ENV = { STS_URL: 'http://127.0.0.1:9', STS_ADMIN_TOKEN: ADMIN_TOKEN }

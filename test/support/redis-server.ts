@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
-import { freePort } from './servers.js'
+import { freePort } from './ports.js'
 
 /**
  * A Redis server of the test's own, keeping nothing on disk, so a test can restart it and get an
