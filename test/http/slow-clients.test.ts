@@ -9,6 +9,8 @@ import { openSse } from '../support/sse.js'
 const HTTP = { requestTimeoutMs: 1000, headersTimeoutMs: 500, keepAliveTimeoutMs: 1000 }
 const within = <T>(ms: number, promise: Promise<T>) =>
   Promise.race([promise, new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), ms).unref())])
+// Time let pass on purpose, never a wait for something to happen: the slow clients' pace, and long
+// enough for a stream to outlive several request timeouts.
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function listening(t: Test) {
