@@ -9,8 +9,8 @@ WORKDIR /app
 # The lockfile alone decides the dependency layer, so source edits do not reinstall node_modules.
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-# Everything .dockerignore lets through: tsconfig*, src/, scripts/, migrations/ (and test/, in case a
-# script imports a helper from it).
+# Everything .dockerignore lets through: tsconfig*, src/, scripts/, migrations/ and test/ (the bench and
+# the demo import test/support/cluster.ts and ports.ts, which tsconfig.build.json builds with them).
 COPY . .
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 

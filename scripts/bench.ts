@@ -6,10 +6,11 @@ import { parseConfig, type Config } from '../src/config.js'
 import { FileKeyStore } from '../src/keys/file-key-store.js'
 import { createLogger } from '../src/lib/logger.js'
 import { TokenSigner } from '../src/tokens/token-signer.js'
+import type { FakeCluster } from '../test/support/cluster.js'
+import { freePort } from '../test/support/ports.js'
 import { checkLedger, prepareRedis, recreateDatabase } from './bench/backends.js'
 import { measureGlobWorstCases } from './bench/globs.js'
 import { measureExchangeCeiling, measureRawCrypto, type Rate, type RawCryptoRates } from './bench/ceiling.js'
-import { BENCH_CLUSTER_NAME, createBenchCluster, mintWorkloadTokens, type BenchCluster, type BenchWorkload } from './bench/cluster.js'
 import { driveLoad, percentile, type LoadResult, type LoadTarget } from './bench/load.js'
 import { cpuSnapshot, cpuSplit, describeMachine, machineBusyPercent, type CpuSplit } from './bench/machine.js'
 import { BENCH_DATABASE, BENCH_REDIS_PREFIX, benchOptionsFrom, BenchOptionsError, type BenchOptions } from './bench/options.js'
@@ -17,7 +18,8 @@ import { summariseCpuProfile } from './bench/profile.js'
 import { exchangesPerSecond, fixed, formatProfile, formatSummary, thousands } from './bench/report.js'
 import { BENCH_TRUST_DOMAIN, createGrant, exchangeBody, preflight, SCOPE, subjectOf, TARGET_AUDIENCE } from './bench/requests.js'
 import { measureRevocationReach, type RevocationReach } from './bench/revocation.js'
-import { freePort, launchService, redactUrl, waitUntilReady, type RunningService, type ServiceLaunch } from './bench/service.js'
+import { launchService, redactUrl, waitUntilReady, type RunningService, type ServiceLaunch } from './bench/service.js'
+import { BENCH_CLUSTER_NAME, createBenchCluster, mintWorkloadTokens, publicKeyOf, type BenchWorkload } from './bench/workloads.js'
 
 /**
  * `npm run bench`: how many token exchanges per second the real service (`node dist/src/server.js` on
@@ -39,7 +41,7 @@ const STS_AUDIENCE = 'seed-sts-bench'
 
 interface Prepared {
   config: Config
-  cluster: BenchCluster
+  cluster: FakeCluster
   workloads: BenchWorkload[]
   databaseUrl: string
   redisVersion: string
@@ -118,7 +120,7 @@ async function prepare(options: BenchOptions, workDir: string): Promise<Prepared
   const redisVersion = await prepareRedis(options.redisUrl, BENCH_REDIS_PREFIX)
   const databaseUrl = await recreateDatabase(options.adminDatabaseUrl, BENCH_DATABASE)
   say(`database ${BENCH_DATABASE} recreated on ${redactUrl(options.adminDatabaseUrl)}; Redis at ${redactUrl(options.redisUrl)} (keys under "${BENCH_REDIS_PREFIX}")`)
-  const cluster = createBenchCluster()
+  const cluster = await createBenchCluster()
   const config = writeConfig(workDir, cluster)
   say(`minting ${options.serviceAccounts} projected service-account tokens (RS256), one per workload`)
   const workloads = await mintWorkloadTokens(cluster, options.serviceAccounts, STS_AUDIENCE)
@@ -126,7 +128,7 @@ async function prepare(options: BenchOptions, workDir: string): Promise<Prepared
 }
 
 /** The configuration an operator would write: one Kubernetes cluster, its JWKS inline, limits off. */
-function writeConfig(workDir: string, cluster: BenchCluster): Config {
+function writeConfig(workDir: string, cluster: FakeCluster): Config {
   const file = {
     issuer: 'https://sts.bench.example',
     trustDomain: BENCH_TRUST_DOMAIN,
@@ -151,7 +153,7 @@ async function measureInProcess(prepared: Prepared, options: BenchOptions): Prom
   const subject = subjectOf(workloads[0]!)
   const iat = Math.floor(Date.now() / 1000)
   const sample = new TokenSigner(signingKey).sign({ iss: config.issuer, sub: subject, aud: TARGET_AUDIENCE, exp: iat + 300, iat, nbf: iat, jti: randomUUID(), client_id: subject, scope: SCOPE })
-  const rawCrypto = await measureRawCrypto(workloads[0]!.token, prepared.cluster.publicKey, signingKey.privateKey, sample.slice(0, sample.lastIndexOf('.')), 1)
+  const rawCrypto = await measureRawCrypto(workloads[0]!.token, publicKeyOf(prepared.cluster), signingKey.privateKey, sample.slice(0, sample.lastIndexOf('.')), 1)
   return { ceiling, rawCrypto }
 }
 

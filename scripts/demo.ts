@@ -10,7 +10,7 @@ import { composeServices, type Services } from '../src/compose.js'
 import { DEVELOPMENT_DEFAULTS, parseConfig, type Config } from '../src/config.js'
 import { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE } from '../src/exchange/token-request.js'
 import { createLogger } from '../src/lib/logger.js'
-import { createDemoCluster, DEMO_CLUSTER_ISSUER, type DemoCluster } from './demo/cluster.js'
+import { createFakeCluster, type FakeCluster } from '../test/support/cluster.js'
 import { send, type DemoResponse } from './demo/http.js'
 import { LogTap } from './demo/log-tap.js'
 import { abbreviate, block, curlFor, print, redacted, registerSecret, say, show, step, type CurlRequest } from './demo/output.js'
@@ -23,6 +23,8 @@ import { abbreviate, block, curlFor, print, redacted, registerSecret, say, show,
  */
 
 const CLUSTER_NAME = 'demo'
+/** What kube-apiserver's `--service-account-issuer` would be set to. */
+const CLUSTER_ISSUER = 'https://kubernetes.default.svc.cluster.local'
 const AUDIENCE = 'ledger-api'
 
 interface Running {
@@ -58,21 +60,22 @@ async function main(): Promise<void> {
   say(`Finished in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: README.md, and docker-compose.yml for two replicas on Postgres and Redis.`)
 }
 
-async function createCluster(): Promise<DemoCluster> {
+async function createCluster(): Promise<FakeCluster> {
   step(
     1,
     'A Kubernetes cluster and its service-account signing key',
     'kube-apiserver signs every service-account token with its own private key (RS256, as here) and publishes',
     'the public half as a JWKS at <issuer>/openid/v1/jwks. We stand in for a cluster whose issuer is',
-    `${DEMO_CLUSTER_ISSUER}. Its JWKS (public, safe to share):`,
+    `${CLUSTER_ISSUER}. Its JWKS (public, safe to share):`,
   )
-  const cluster = await createDemoCluster()
+  // New uids and a jti in every token, as the pods of a real cluster have.
+  const cluster = await createFakeCluster({ name: CLUSTER_NAME, issuer: CLUSTER_ISSUER, algorithm: 'RS256', ids: 'unique' })
   show(shortenModulus(cluster.jwks))
   say('(the 2048-bit modulus "n" is shortened here; the service is given it whole)')
   return cluster
 }
 
-async function startService(cluster: DemoCluster, workDir: string, tap: LogTap, started: (app: FastifyInstance) => void): Promise<Running> {
+async function startService(cluster: FakeCluster, workDir: string, tap: LogTap, started: (app: FastifyInstance) => void): Promise<Running> {
   step(
     2,
     'Start the real service, trusting that cluster',
@@ -135,8 +138,8 @@ async function createGrant({ config, address, adminToken }: Running, tap: LogTap
   tap.showNew('The service logged:')
 }
 
-async function mintServiceAccountToken(cluster: DemoCluster, config: Config, namespace: string): Promise<string> {
-  return registerSecret(await cluster.serviceAccountToken({ namespace, serviceAccount: 'api', audience: config.audience }))
+async function mintServiceAccountToken(cluster: FakeCluster, config: Config, namespace: string): Promise<string> {
+  return registerSecret(await cluster.serviceAccountToken({ namespace, serviceAccount: 'api', audience: [config.audience] }))
 }
 
 async function exchange(running: Running, serviceAccountToken: string, tap: LogTap): Promise<string> {
@@ -196,7 +199,7 @@ async function showLedgerEntry({ services }: Running, jti: string): Promise<void
   show(entry)
 }
 
-async function showRefusals(running: Running, cluster: DemoCluster, serviceAccountToken: string): Promise<void> {
+async function showRefusals(running: Running, cluster: FakeCluster, serviceAccountToken: string): Promise<void> {
   step(
     7,
     'Refusals',

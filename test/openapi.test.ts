@@ -8,9 +8,9 @@ import { GrantInput, GrantListQuery, GrantReplacement } from '../src/grants/gran
 import { LedgerSearchQuery } from '../src/ledger/ledger-search.js'
 import { ForgetInput, RegistrationListQuery } from '../src/replay/registration.js'
 import { LiftInput, RevocationInput, RevocationListQuery } from '../src/revocation/revocation.js'
-import { adminOperations, bodyOf, conforms, deref, doc, documentedOperations, essentials, expectAnswer, sameObjectSchema, sameQuery, schemas, servedRoutes, validate, type Node } from './helpers/openapi-check.js'
-import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from './helpers/service.js'
-import { openSse } from './helpers/sse.js'
+import { adminOperations, bodyOf, conforms, deref, doc, documentedOperations, essentials, expectAnswer, sameObjectSchema, sameQuery, schemas, servedRoutes, validate, type Node } from './support/openapi-check.js'
+import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from './support/service.js'
+import { openSse } from './support/sse.js'
 
 /**
  * Keeps openapi.yaml true: the routes it lists are the routes the app serves, its request schemas

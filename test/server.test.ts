@@ -3,10 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { createTestCluster, STS_AUDIENCE } from './helpers/cluster.js'
-import { httpRequest, openRaw } from './helpers/raw-http.js'
-import { freePort, freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './helpers/servers.js'
-import { openSse } from './helpers/sse.js'
+import { createTestCluster, STS_AUDIENCE } from './support/cluster.js'
+import { eventually } from './support/eventually.js'
+import { freePort } from './support/ports.js'
+import { httpRequest, openRaw } from './support/raw-http.js'
+import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './support/servers.js'
+import { openSse } from './support/sse.js'
 
 /** The service as it is started in production: the compiled server, a config file, signals. */
 const SERVER = new URL('../dist/src/server.js', import.meta.url).pathname
@@ -39,14 +41,16 @@ async function start(t: Test, config: Record<string, unknown>, env: Record<strin
   return { child, url: `http://127.0.0.1:${port}`, output: () => output, exited }
 }
 
-async function ready(started: Started): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (started.child.exitCode !== null) throw new Error(`the service exited: ${started.output()}`)
-    const ok = await fetch(`${started.url}/readyz`).then((r) => r.ok, () => false)
-    if (ok) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`the service did not become ready: ${started.output()}`)
+async function ready(t: Test, started: Started): Promise<void> {
+  const answered = await eventually(
+    t,
+    async () => {
+      if (started.child.exitCode !== null) throw new Error(`the service exited: ${started.output()}`)
+      return fetch(`${started.url}/readyz`).then((r) => r.ok, () => false)
+    },
+    { intervalMs: 100, timeoutMs: 20_000, what: 'the service answers /readyz' },
+  )
+  if (!answered) throw new Error(`the service did not become ready: ${started.output()}`)
 }
 
 async function exchangeOnce(t: Test, started: Started, cluster: Awaited<ReturnType<typeof createTestCluster>>): Promise<void> {
@@ -85,7 +89,7 @@ async function baseConfig(t: Test) {
 t.test('the server starts from a config file, issues tokens, and drains on SIGTERM', async (t) => {
   const { cluster, config } = await baseConfig(t)
   const started = await start(t, config)
-  await ready(started)
+  await ready(t, started)
   await exchangeOnce(t, started, cluster)
   started.child.kill('SIGTERM')
   t.equal(await started.exited, 0, 'exits 0 after draining')
@@ -96,7 +100,7 @@ t.test('the server starts from a config file, issues tokens, and drains on SIGTE
 t.test('SIGTERM drains within shutdown.drainSeconds, whatever the clients do', async (t) => {
   const { config } = await baseConfig(t)
   const started = await start(t, { ...config, shutdown: { drainSeconds: 2 } })
-  await ready(started)
+  await ready(t, started)
   const stream = await openSse(`${started.url}/v1/revocations/stream`, { authorization: `Bearer ${ADMIN_TOKEN}` })
   t.equal(stream.status, 200)
   const form = { 'content-type': 'application/x-www-form-urlencoded' }
@@ -110,6 +114,8 @@ t.test('SIGTERM drains within shutdown.drainSeconds, whatever the clients do', a
   const adminClient = await openRaw(started.url)
   t.equal((await oauthClient.request(httpRequest('GET', '/healthz', {}))).status, 200)
   t.equal((await adminClient.request(httpRequest('GET', '/healthz', {}))).status, 200)
+  // A pause on purpose: nothing outside the process shows that it has read the two half bodies (and so
+  // holds two requests in flight), and on loopback 300 ms is ample for it.
   await new Promise((resolve) => setTimeout(resolve, 300))
 
   const signalledAt = Date.now()
@@ -141,11 +147,11 @@ t.test('SIGTERM drains within shutdown.drainSeconds, whatever the clients do', a
 t.test('with workers, several processes serve one port and all stop on SIGTERM', async (t) => {
   const { cluster, config } = await baseConfig(t)
   const started = await start(t, { ...config, workers: 2 })
-  await ready(started)
+  await ready(t, started)
   await exchangeOnce(t, started, cluster)
   const readyWorkers = () => new Set(started.output().split('\n').filter((l) => l.includes('seed-sts is ready')).map((l) => JSON.parse(l).pid))
   // /readyz answers as soon as one worker listens; the other may still be starting.
-  for (let i = 0; i < 100 && readyWorkers().size < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+  await eventually(t, () => readyWorkers().size, { until: (workers) => workers >= 2, intervalMs: 100, timeoutMs: 10_000 })
   const pids = readyWorkers()
   t.equal(pids.size, 2, 'two workers are ready')
   started.child.kill('SIGTERM')

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
 import { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE } from '../../src/exchange/token-request.js'
-import { BENCH_CLUSTER_NAME, type BenchWorkload } from './cluster.js'
+import { BENCH_CLUSTER_NAME, type BenchWorkload } from './workloads.js'
 
 /** What the bench asks of the service over HTTP: the grant the workloads need, and their exchanges. */
 

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 
 /**
@@ -33,19 +32,6 @@ export interface RunningService {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   /** SIGTERM, as an orchestrator would; SIGKILL after `graceMs`. Says whether it left cleanly (exit 0). */
   stop(graceMs?: number): Promise<{ clean: boolean; description: string }>
-}
-
-/** A port nobody listens on right now (the kernel's pick); the service binds it a moment later. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 export function launchService(launch: ServiceLaunch): RunningService {

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { createGcpAttestor, GcpAttestorConfig } from '../../src/attestors/gcp.js'
 import { FixedClock } from '../../src/lib/clock.js'
-import { assertRefused, countingFetcher, makeKey, signToken, tamper } from '../fixtures/attestors/helpers.js'
-import { interopDir } from '../helpers/interop.js'
+import { assertRefused, countingFetcher, makeKey, signToken, tamper } from '../support/attestors/jwt-attestations.js'
+import { interopDir } from '../support/interop.js'
 
 /**
  * Real GCE instance identity tokens from public repositories, each with the Google JWKS captured when

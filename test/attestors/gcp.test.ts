@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createGcpAttestor, GcpAttestorConfig, GOOGLE_ISSUER, GOOGLE_JWKS_URI } from '../../src/attestors/gcp.js'
 import type { JwtAttestorDeps } from '../../src/attestors/jwt-attestor-config.js'
-import { assertRefused, AUDIENCE, countingFetcher, frozenClock, handSign, jwks, makeKey, NOW, signToken, tamper } from '../fixtures/attestors/helpers.js'
+import { assertRefused, AUDIENCE, countingFetcher, frozenClock, handSign, jwks, makeKey, NOW, signToken, tamper } from '../support/attestors/jwt-attestations.js'
 
 // `google` stands in for Google's signing key; `serviceAccount` for a key any GCP user can mint.
 const google = await makeKey('RS256', 'google-1')

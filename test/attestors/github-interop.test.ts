@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { createGitHubAttestor, GitHubAttestorConfig } from '../../src/attestors/github.js'
 import { FixedClock } from '../../src/lib/clock.js'
-import { assertRefused, countingFetcher, makeKey, signToken, tamper } from '../fixtures/attestors/helpers.js'
-import { interopDir } from '../helpers/interop.js'
+import { assertRefused, countingFetcher, makeKey, signToken, tamper } from '../support/attestors/jwt-attestations.js'
+import { interopDir } from '../support/interop.js'
 
 /**
  * Real GitHub Actions OIDC tokens from public repositories, with GitHub's 2023 JWKS (see

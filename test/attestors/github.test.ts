@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createGitHubAttestor, GITHUB_ISSUER, GitHubAttestorConfig } from '../../src/attestors/github.js'
 import type { JwtAttestorDeps } from '../../src/attestors/jwt-attestor-config.js'
-import { assertRefused, AUDIENCE, countingFetcher, frozenClock, handSign, jwks, makeKey, NOW, signToken, tamper } from '../fixtures/attestors/helpers.js'
+import { assertRefused, AUDIENCE, countingFetcher, frozenClock, handSign, jwks, makeKey, NOW, signToken, tamper } from '../support/attestors/jwt-attestations.js'
 
 const github = await makeKey('RS256', 'gh-1')
 const other = await makeKey('RS256', 'gh-2')

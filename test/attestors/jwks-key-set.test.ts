@@ -6,7 +6,7 @@ import t from 'tap'
 import { createHttpJwksFetcher, importJwks, RemoteKeySet, StaticKeySet } from '../../src/attestors/jwks-key-set.js'
 import { ConfigError } from '../../src/config.js'
 import { InvalidGrantError, ServiceUnavailableError } from '../../src/errors.js'
-import { assertRefused, countingFetcher, frozenClock, ISSUER, jwks, makeKey } from '../fixtures/attestors/helpers.js'
+import { assertRefused, countingFetcher, frozenClock, ISSUER, jwks, makeKey } from '../support/attestors/jwt-attestations.js'
 
 const ec = await makeKey('ES256', 'ec-1')
 const ec2 = await makeKey('ES256', 'ec-2')

@@ -4,7 +4,7 @@ import { RemoteKeySet, StaticKeySet } from '../../src/attestors/jwks-key-set.js'
 import { JwtVerifier, parseUntrustedJwt, untrustedIssuerOf, type JwtVerificationPolicy, type KeyResolver } from '../../src/attestors/jwt-verifier.js'
 import type { JwsAlgorithm } from '../../src/config.js'
 import { InvalidGrantError } from '../../src/errors.js'
-import { assertRefused, AUDIENCE, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, makeKey, NOW, signToken, tamper, type TestKey } from '../fixtures/attestors/helpers.js'
+import { assertRefused, AUDIENCE, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, makeKey, NOW, signToken, tamper, type TestKey } from '../support/attestors/jwt-attestations.js'
 
 const policy: JwtVerificationPolicy = {
   issuer: ISSUER,

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { createKubernetesAttestor, type KubernetesAttestorDeps } from '../../src/attestors/kubernetes.js'
 import { FixedClock } from '../../src/lib/clock.js'
-import { assertRefused, countingFetcher, kubernetesConfig, tamper } from '../fixtures/attestors/helpers.js'
-import { interopDir } from '../helpers/interop.js'
+import { assertRefused, countingFetcher, kubernetesConfig, tamper } from '../support/attestors/jwt-attestations.js'
+import { interopDir } from '../support/interop.js'
 
 /**
  * Real service-account tokens from public repositories (see test/fixtures/interop/README.md, section 3).

@@ -5,7 +5,7 @@ import t from 'tap'
 import { createKubernetesAttestor, type KubernetesAttestorDeps } from '../../src/attestors/kubernetes.js'
 import type { KubernetesAttestorConfig } from '../../src/config.js'
 import { InvalidGrantError } from '../../src/errors.js'
-import { assertRefused, AUDIENCE, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, k8sClaims, kubernetesConfig, makeKey, NOW, signToken, tamper } from '../fixtures/attestors/helpers.js'
+import { assertRefused, AUDIENCE, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, k8sClaims, kubernetesConfig, makeKey, NOW, signToken, tamper } from '../support/attestors/jwt-attestations.js'
 
 const ec = await makeKey('ES256', 'ec-1')
 const rsa = await makeKey('RS256', 'rsa-1')

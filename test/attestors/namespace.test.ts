@@ -2,7 +2,7 @@ import t from 'tap'
 import { namespaceOf } from '../../src/attestors/namespace.js'
 import { createAttestorRegistry } from '../../src/attestors/registry.js'
 import { AttestorConfig, ConfigError, parseConfig } from '../../src/config.js'
-import { countingFetcher, frozenClock, jwks, makeKey } from '../fixtures/attestors/helpers.js'
+import { countingFetcher, frozenClock, jwks, makeKey } from '../support/attestors/jwt-attestations.js'
 
 /**
  * Two attestors never mint the same identity or source id: each has a namespace of its own, and a

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { JwtAttestorDeps } from '../../src/attestors/jwt-attestor-config.js'
 import { createOidcAttestor, OidcAttestorConfig } from '../../src/attestors/oidc.js'
-import { assertRefused, AUDIENCE, countingFetcher, frozenClock, handSign, jwks, makeKey, NOW, signToken, tamper } from '../fixtures/attestors/helpers.js'
+import { assertRefused, AUDIENCE, countingFetcher, frozenClock, handSign, jwks, makeKey, NOW, signToken, tamper } from '../support/attestors/jwt-attestations.js'
 
 const ec = await makeKey('ES256', 'ec-1')
 const rsa = await makeKey('RS256', 'rsa-1')

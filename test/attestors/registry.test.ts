@@ -2,7 +2,7 @@ import t from 'tap'
 import type { KubernetesAttestorDeps } from '../../src/attestors/kubernetes.js'
 import { createAttestorRegistry } from '../../src/attestors/registry.js'
 import { AttestorConfig, ConfigError, parseConfig } from '../../src/config.js'
-import { assertRefused, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, k8sClaims, kubernetesConfig, makeKey, signToken } from '../fixtures/attestors/helpers.js'
+import { assertRefused, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, k8sClaims, kubernetesConfig, makeKey, signToken } from '../support/attestors/jwt-attestations.js'
 
 const JWT = 'urn:ietf:params:oauth:token-type:jwt'
 

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { NOW, TRUST_DOMAIN } from '../helpers/service.js'
-import { aligned, cells, startCli } from './fixtures/harness.js'
+import { NOW, TRUST_DOMAIN } from '../support/service.js'
+import { aligned, cells, startCli } from '../support/cli-harness.js'
 
 const PAYMENTS = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/*`
 const SEARCH = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/search/sa/indexer`

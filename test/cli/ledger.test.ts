@@ -1,6 +1,6 @@
 import t from 'tap'
-import { NOW, TRUST_DOMAIN } from '../helpers/service.js'
-import { aligned, cells, startCli } from './fixtures/harness.js'
+import { NOW, TRUST_DOMAIN } from '../support/service.js'
+import { aligned, cells, startCli } from '../support/cli-harness.js'
 
 /**
  * `sts ledger` against the real service and the ledger API contract:

@@ -1,8 +1,8 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
-import { ADMIN_TOKEN, TRUST_DOMAIN } from '../helpers/service.js'
-import { freePort } from '../helpers/servers.js'
-import { runCli, startCli } from './fixtures/harness.js'
+import { ADMIN_TOKEN, TRUST_DOMAIN } from '../support/service.js'
+import { freePort } from '../support/ports.js'
+import { runCli, startCli } from '../support/cli-harness.js'
 
 const TOKEN_ENV = { STS_URL: 'http://127.0.0.1:9', STS_ADMIN_TOKEN: ADMIN_TOKEN }
 

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { NOW } from '../helpers/service.js'
-import { aligned, cells, startCli, type CliHarness } from './fixtures/harness.js'
+import { NOW } from '../support/service.js'
+import { aligned, cells, startCli, type CliHarness } from '../support/cli-harness.js'
 
 /**
  * `sts registrations` against the real service and the registration API contract:

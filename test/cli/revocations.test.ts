@@ -1,7 +1,7 @@
 import t from 'tap'
-import { JWT_TOKEN_TYPE, NOW, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
-import type { ServiceAccountTokenOptions } from '../helpers/cluster.js'
-import { aligned, cells, startCli, type CliHarness } from './fixtures/harness.js'
+import { JWT_TOKEN_TYPE, NOW, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
+import type { ServiceAccountTokenOptions } from '../support/cluster.js'
+import { aligned, cells, startCli, type CliHarness } from '../support/cli-harness.js'
 
 /**
  * `sts revoke` and `sts revocations` against the real service and the revocation API contract:

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import { runCli } from './fixtures/harness.js'
+import { runCli } from '../support/cli-harness.js'
 
 /**
  * The CLI's side of the wire, byte for byte, against a stand-in HTTP server: what it sends for each

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { migrate, readMigrations } from '../../src/db/migrations.js'
 import { createPostgresDatabase } from '../../src/db/postgres.js'
-import { freshPostgresDatabase } from '../helpers/servers.js'
+import { freshPostgresDatabase } from '../support/servers.js'
 
 /** Migration 007: rows written with GitHub's mixed case get the one lower-case spelling the service now mints. */
 t.test('mixed-case GitHub names in grants, revocations and the ledger are lower-cased; nothing else changes', async (t) => {

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { migrate, readMigrations } from '../../src/db/migrations.js'
 import { createPostgresDatabase } from '../../src/db/postgres.js'
-import { freshPostgresDatabase } from '../helpers/servers.js'
+import { freshPostgresDatabase } from '../support/servers.js'
 
 t.test('instances starting together apply each migration exactly once', async (t) => {
   const url = await freshPostgresDatabase(t)

@@ -6,7 +6,8 @@ import { createPostgresDatabase } from '../../src/db/postgres.js'
 import { migrate } from '../../src/db/migrations.js'
 import { ServiceUnavailableError } from '../../src/errors.js'
 import { InstanceRegistrations } from '../../src/replay/instance-registrations.js'
-import { freshPostgresDatabase, POSTGRES_ADMIN_URL } from '../helpers/servers.js'
+import { eventually } from '../support/eventually.js'
+import { freshPostgresDatabase, POSTGRES_ADMIN_URL } from '../support/servers.js'
 
 /** Connection faults are 503s for the call they hit; data errors stay what they are. */
 async function setUp(t: Test) {
@@ -21,19 +22,20 @@ async function setUp(t: Test) {
   const terminate = async (pid: number) => {
     const { rows } = await admin.query('SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE pid = $1 AND datname = $2', [pid, new URL(url).pathname.slice(1)])
     t.equal(rows.length, 1, `backend ${pid} is ours and terminated`)
+    // A backend told its client why before leaving pg_stat_activity: once it is gone from there, that
+    // message is in our socket, and the poll phase that reads it ends before the next setImmediate.
+    await eventually(t, async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rows.length === 0, { what: `backend ${pid} has exited` })
+    await new Promise((resolve) => setImmediate(resolve))
   }
   return { db, terminate }
 }
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 t.test('a backend terminated between two statements of a transaction: a 503 for it, no crash, the next one works', async (t) => {
   const { db, terminate } = await setUp(t)
   const failed = db.transaction(async (tx) => {
     const [row] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
-    await terminate(row!.pid)
     // The connection dies while we hold it and no query is running: the checked-out client emits 'error'.
-    await pause(200)
+    await terminate(row!.pid)
     await tx.query('SELECT 1')
   })
   const error = await failed.catch((e: unknown) => e)
@@ -50,14 +52,12 @@ t.test('withConnection and plain queries: terminated backends are 503s', async (
     .withConnection(async (conn) => {
       const [row] = await conn.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
       await terminate(row!.pid)
-      await pause(200)
       return conn.query('SELECT 1')
     })
     .catch((e: unknown) => e)
   t.type(viaConnection, ServiceUnavailableError)
   const [row] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
   await terminate(row!.pid)
-  await pause(200)
   // The pool dropped the idle client whose backend went away; a query gets a fresh connection.
   t.same(await db.query('SELECT 1 AS one'), [{ one: 1 }])
   const stopped = await db.query('SELECT pg_terminate_backend(pg_backend_pid())').catch((e: unknown) => e)
@@ -84,7 +84,6 @@ t.test('instance registrations: a backend terminated during the check is a 503',
       db.transaction(async (tx) => {
         const [row] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
         await terminate(row!.pid)
-        await pause(200)
         return work(tx)
       }),
   }

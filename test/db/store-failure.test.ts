@@ -1,7 +1,7 @@
 import t from 'tap'
 import pg from 'pg'
 import { ServiceUnavailableError, StoreDataError, storeFailure, ValidationProblem } from '../../src/errors.js'
-import { freshPostgresDatabase } from '../helpers/servers.js'
+import { freshPostgresDatabase } from '../support/servers.js'
 
 /** A data error from the store is our bug (500), not an outage (503); an unreachable store is an outage. */
 t.test('storeFailure tells a data error from an unreachable store', async (t) => {

@@ -1,8 +1,9 @@
 import pg from 'pg'
 import t from 'tap'
-import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
-import { REDIS_URL } from '../helpers/servers.js'
-import { startTcpProxy } from '../helpers/tcp-proxy.js'
+import { eventually } from '../support/eventually.js'
+import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
+import { REDIS_URL } from '../support/servers.js'
+import { startTcpProxy } from '../support/tcp-proxy.js'
 
 const SUBJECT = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`
 
@@ -38,8 +39,9 @@ t.test('out of touch with Redis, the exchange fails closed at once, and recovers
   t.equal((await sts.exchange(request)).statusCode, 200)
 
   proxy.cut()
-  // A dropped subscription may have missed a change: refused from that moment, not only after the bound.
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  // A dropped subscription may have missed a change: refused from that moment, not only after the bound
+  // (1.5 s), hence the deadline under it.
+  await eventually(t, () => !sts.services.revocations.isCurrent(), { timeoutMs: 1000, what: 'the instance knows the subscription dropped' })
   const refused = await sts.exchange(request)
   t.equal(refused.statusCode, 503)
   t.same(refused.body, { error: 'temporarily_unavailable', error_description: 'revocation state cannot be checked: the subscription to the revocation store (Redis) dropped; reloading' })
@@ -48,11 +50,7 @@ t.test('out of touch with Redis, the exchange fails closed at once, and recovers
   t.equal(ready.headers['content-type'], 'application/problem+json; charset=utf-8')
 
   proxy.restore()
-  let status = 0
-  for (let attempt = 0; attempt < 60 && status !== 200; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    status = (await sts.exchange(request)).statusCode
-  }
+  const status = await eventually(t, async () => (await sts.exchange(request)).statusCode, { until: (answer) => answer === 200, intervalMs: 100, timeoutMs: 10_000 })
   t.equal(status, 200, 'serves again once Redis is reachable and the revocations are reloaded')
   t.equal((await sts.services.ledger.search({ limit: 10 }, new Date(sts.clock.now()))).entries.length, 2, 'the ledger holds only the issued tokens')
 })

@@ -2,7 +2,7 @@ import t from 'tap'
 import type { GrantDraft } from '../../src/grants/grant-store.js'
 import { SqlAuditLog } from '../../src/audit/audit-log.js'
 import { SqlGrantStore } from '../../src/grants/sql-grant-store.js'
-import { BACKENDS } from '../helpers/databases.js'
+import { BACKENDS } from '../support/databases.js'
 
 const T0 = new Date(Date.UTC(2026, 10, 23, 12, 0, 0))
 const later = (ms: number) => new Date(T0.getTime() + ms)

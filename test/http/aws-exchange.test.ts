@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
-import { interopDir } from '../helpers/interop.js'
+import { startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
+import { interopDir } from '../support/interop.js'
 
 const INTEROP = interopDir('aws-iid')
 const AWS_TYPE = 'urn:seed-sts:token-type:aws-instance-identity'

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { countingFetcher, jwks, makeKey, signToken } from '../fixtures/attestors/helpers.js'
-import { STS_AUDIENCE } from '../helpers/cluster.js'
-import { INTEROP_DIR, interopDir } from '../helpers/interop.js'
-import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../helpers/service.js'
+import { countingFetcher, jwks, makeKey, signToken } from '../support/attestors/jwt-attestations.js'
+import { STS_AUDIENCE } from '../support/cluster.js'
+import { INTEROP_DIR, interopDir } from '../support/interop.js'
+import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../support/service.js'
 
 /**
  * GCP, GitHub Actions, Azure and a generic OIDC issuer, each end to end over the HTTP API with real

@@ -1,8 +1,9 @@
 import pg from 'pg'
 import t from 'tap'
-import { freshPostgresDatabase, POSTGRES_ADMIN_URL } from '../helpers/servers.js'
-import { startTcpProxy } from '../helpers/tcp-proxy.js'
-import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+import { eventually } from '../support/eventually.js'
+import { freshPostgresDatabase, POSTGRES_ADMIN_URL } from '../support/servers.js'
+import { startTcpProxy } from '../support/tcp-proxy.js'
+import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
 
 const SUBJECT = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`
 
@@ -23,6 +24,7 @@ async function startKilling(databaseUrl: string): Promise<{ stop(): Promise<numb
         [name],
       )
       killed += rows[0]!.n
+      // The faults' pace, on purpose: at random moments, so they land in every kind of write.
       await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80))
     }
   })()
@@ -95,21 +97,18 @@ t.test('the network to Postgres cut while requests are in flight: 503s, then ser
   const statuses: number[] = []
   const traffic = Promise.all(
     Array.from({ length: 60 }, async (_, i) => {
+      // Spread over 300 ms on purpose, so the cut falls amid the traffic.
       await new Promise((resolve) => setTimeout(resolve, i * 5))
       const grant = sts.app.inject({ method: 'POST', url: '/v1/grants', headers: sts.admin, payload: { subject: `${SUBJECT}-${i}`, audiences: ['ledger-api'], owner: 'team-payments' } })
       statuses.push((await sts.exchange(request)).statusCode, (await grant).statusCode)
     }),
   )
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await eventually(t, () => statuses.length > 0, { what: 'the first requests answered before the cut' })
   proxy.cut()
   await traffic
   t.ok(statuses.includes(503), 'requests after the cut fail closed')
   t.same(statuses.filter((status) => ![200, 201, 503].includes(status)), [], 'and nothing else')
   proxy.restore()
-  let status = 0
-  for (let attempt = 0; attempt < 50 && status !== 200; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    status = (await sts.exchange(request)).statusCode
-  }
+  const status = await eventually(t, async () => (await sts.exchange(request)).statusCode, { until: (answer) => answer === 200, intervalMs: 100, timeoutMs: 10_000 })
   t.equal(status, 200, 'the same process issues again')
 })

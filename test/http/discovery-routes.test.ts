@@ -1,8 +1,8 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import * as oauth from 'openid-client'
 import t from 'tap'
-import { freePort } from '../helpers/servers.js'
-import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+import { freePort } from '../support/ports.js'
+import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
 
 /** "A standard OAuth client library must be able to discover the service and perform the exchange." */
 for (const algorithm of ['oidc', 'oauth2'] as const) {

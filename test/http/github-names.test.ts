@@ -1,8 +1,8 @@
 import t from 'tap'
 import { GITHUB_ISSUER } from '../../src/attestors/github.js'
-import { jwks, makeKey, signToken } from '../fixtures/attestors/helpers.js'
-import { STS_AUDIENCE } from '../helpers/cluster.js'
-import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+import { jwks, makeKey, signToken } from '../support/attestors/jwt-attestations.js'
+import { STS_AUDIENCE } from '../support/cluster.js'
+import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
 
 /**
  * One GitHub repository, one identity, whatever case its token spells the names in; and github.com

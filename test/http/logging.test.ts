@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ADMIN_TOKEN, JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+import { ADMIN_TOKEN, JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
 
 t.test('the log tells what happened and never holds a token, an attestation or the admin token', async (t) => {
   const logLines: string[] = []

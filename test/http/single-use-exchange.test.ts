@@ -1,10 +1,10 @@
 import { createHash, createPublicKey, verify } from 'node:crypto'
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
-import { jwks, makeKey, signToken, type TestKey } from '../fixtures/attestors/helpers.js'
-import { STS_AUDIENCE } from '../helpers/cluster.js'
-import { startOwnRedis } from '../helpers/redis-server.js'
-import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService, type TestServiceOptions } from '../helpers/service.js'
+import { jwks, makeKey, signToken, type TestKey } from '../support/attestors/jwt-attestations.js'
+import { STS_AUDIENCE } from '../support/cluster.js'
+import { startOwnRedis } from '../support/redis-server.js'
+import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService, type TestServiceOptions } from '../support/service.js'
 
 /**
  * Single use end to end, over the HTTP API: one attestation gets one token, whichever of its valid

@@ -1,14 +1,16 @@
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { parseConfig } from '../../src/config.js'
-import { httpRequest, openRaw } from '../helpers/raw-http.js'
-import { startTestService } from '../helpers/service.js'
-import { openSse } from '../helpers/sse.js'
+import { httpRequest, openRaw } from '../support/raw-http.js'
+import { startTestService } from '../support/service.js'
+import { openSse } from '../support/sse.js'
 
 /** The timeouts are short here; the bounds checked are generous: they prove "it ends", not when. */
 const HTTP = { requestTimeoutMs: 1000, headersTimeoutMs: 500, keepAliveTimeoutMs: 1000 }
 const within = <T>(ms: number, promise: Promise<T>) =>
   Promise.race([promise, new Promise<'still open'>((resolve) => setTimeout(() => resolve('still open'), ms).unref())])
+// Time let pass on purpose, never a wait for something to happen: the slow clients' pace, and long
+// enough for a stream to outlive several request timeouts.
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function listening(t: Test) {

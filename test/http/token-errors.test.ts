@@ -1,5 +1,5 @@
 import t from 'tap'
-import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
 
 /** Bad input gets a precise RFC 6749 error, never a 500, never a token, never a ledger row. */
 t.test('malformed token requests', async (t) => {

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ConfigError, parseConfig } from '../../src/config.js'
-import { startTestService } from '../helpers/service.js'
+import { startTestService } from '../support/service.js'
 
 const AWS = { kind: 'aws', name: 'vpc-aws', accounts: ['975050371289'], bindToPrivateIp: true }
 const warnings = (lines: string[]) => lines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 40)

@@ -4,7 +4,7 @@ import { ServiceUnavailableError } from '../../src/errors.js'
 import { BatchingLedger } from '../../src/ledger/batching-ledger.js'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
 import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
-import { BACKENDS } from '../helpers/databases.js'
+import { BACKENDS } from '../support/databases.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
 

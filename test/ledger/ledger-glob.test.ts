@@ -2,7 +2,7 @@ import t from 'tap'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
 import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
 import { globMatches } from '../../src/lib/glob.js'
-import { BACKENDS } from '../helpers/databases.js'
+import { BACKENDS } from '../support/databases.js'
 
 /**
  * A subject glob is matched in SQL with the anchored regex src/lib/glob.ts builds. Postgres regexes

@@ -3,7 +3,7 @@ import t from 'tap'
 import { ServiceUnavailableError, ValidationProblem } from '../../src/errors.js'
 import type { LedgerEntry, LedgerFilter } from '../../src/ledger/ledger-store.js'
 import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
-import { BACKENDS } from '../helpers/databases.js'
+import { BACKENDS } from '../support/databases.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
 const MINUTE = 60_000

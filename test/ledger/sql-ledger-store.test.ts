@@ -3,7 +3,7 @@ import t from 'tap'
 import { ServiceUnavailableError } from '../../src/errors.js'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
 import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
-import { BACKENDS } from '../helpers/databases.js'
+import { BACKENDS } from '../support/databases.js'
 
 /** The write side of the ledger; what can be found in it is test/ledger/ledger-search.test.ts. */
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)

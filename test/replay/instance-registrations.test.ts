@@ -2,7 +2,7 @@ import t from 'tap'
 import { SqlAuditLog } from '../../src/audit/audit-log.js'
 import { InvalidGrantError, ValidationProblem } from '../../src/errors.js'
 import { InstanceRegistrations, type RegistrationRequest } from '../../src/replay/instance-registrations.js'
-import { BACKENDS } from '../helpers/databases.js'
+import { BACKENDS } from '../support/databases.js'
 
 const T0 = new Date(Date.UTC(2026, 10, 23, 12, 0, 0))
 const NONCE = 'a-secret-the-instance-keeps-0123'

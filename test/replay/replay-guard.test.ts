@@ -4,9 +4,9 @@ import { ServiceUnavailableError } from '../../src/errors.js'
 import { FixedClock } from '../../src/lib/clock.js'
 import { RedisReplayGuard } from '../../src/replay/replay-guard.js'
 import { SqlReplayGuard } from '../../src/replay/sql-replay-guard.js'
-import { BACKENDS } from '../helpers/databases.js'
-import { startOwnRedis } from '../helpers/redis-server.js'
-import { REDIS_URL, uniqueRedisPrefix } from '../helpers/servers.js'
+import { BACKENDS } from '../support/databases.js'
+import { startOwnRedis } from '../support/redis-server.js'
+import { REDIS_URL, uniqueRedisPrefix } from '../support/servers.js'
 
 /** Redis in front of the record of claims (Postgres): a shortcut for replays, never the only record. */
 

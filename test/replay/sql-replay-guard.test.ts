@@ -2,7 +2,8 @@ import t from 'tap'
 import { ServiceUnavailableError } from '../../src/errors.js'
 import { FixedClock } from '../../src/lib/clock.js'
 import { SqlReplayGuard } from '../../src/replay/sql-replay-guard.js'
-import { BACKENDS } from '../helpers/databases.js'
+import { BACKENDS } from '../support/databases.js'
+import { eventually } from '../support/eventually.js'
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0)
 const at = (seconds: number): Date => new Date(NOW + seconds * 1000)
@@ -86,9 +87,9 @@ t.test('pruning runs on its timer, and a failed run is reported, not thrown', as
   await guard.claim('old', at(10))
   await guard.claim('live', at(100))
   clock.set(at(50).getTime())
-  for (let i = 0; i < 100 && (await db.query('SELECT key FROM attestation_claims')).length > 1; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  await eventually(t, async () => (await db.query('SELECT key FROM attestation_claims')).length <= 1, { intervalMs: 20, what: 'the timer pruned the expired claim' })
   t.same(await db.query('SELECT key FROM attestation_claims'), [{ key: 'live' }])
   await db.exec('ALTER TABLE attestation_claims RENAME TO attestation_claims_away')
-  for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  await eventually(t, () => errors.length > 0, { intervalMs: 20, what: 'the failed run was reported' })
   t.match(errors[0], new ServiceUnavailableError('expired attestation claims cannot be pruned'))
 })

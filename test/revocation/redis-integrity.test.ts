@@ -1,14 +1,14 @@
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import t, { type Test } from 'tap'
-import { createTestCluster } from '../helpers/cluster.js'
-import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from '../helpers/servers.js'
-import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../helpers/service.js'
-import { startTcpProxy } from '../helpers/tcp-proxy.js'
+import { createTestCluster } from '../support/cluster.js'
+import { eventually } from '../support/eventually.js'
+import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from '../support/servers.js'
+import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../support/service.js'
+import { startTcpProxy } from '../support/tcp-proxy.js'
 
 /** The revocation set in Redis vouches only for what it holds: lost or restored old, it is found out and rebuilt from Postgres. */
 const subjectOf = (namespace: string) => `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/${namespace}/sa/api`
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function setup(t: Test, redisUrl = REDIS_URL) {
   const prefix = uniqueRedisPrefix()
@@ -61,11 +61,7 @@ t.test('Redis restored from an older snapshot: both instances reload, find it be
   proxy.restore()
 
   for (const [name, sts] of [['a', a], ['b', b]] as const) {
-    let statuses: number[] = []
-    for (let i = 0; i < 100 && !(sts.services.revocations.isCurrent() && statuses[0] === 200); i++) {
-      await sleep(50)
-      statuses = [await exchange(sts, 'search')]
-    }
+    const statuses = [await eventually(t, () => exchange(sts, 'search'), { until: (status) => sts.services.revocations.isCurrent() && status === 200, intervalMs: 50, timeoutMs: 10_000 })]
     statuses.push(...(await Promise.all(['old', 'new-1', 'new-2', 'new-3'].map((ns) => exchange(sts, ns)))))
     t.same(statuses, [200, 400, 400, 400, 400], `instance ${name} issues again, and to none of the revoked`)
   }
@@ -84,21 +80,17 @@ t.test('a subscription that drops fails closed at once, and serves again once re
   t.equal(await exchange(sts, 'search'), 200)
   proxy.cut()
   // Well within the staleness bound (3 s): the old code served from memory all that time.
-  let refused: Awaited<ReturnType<TestService['exchange']>> | undefined
-  for (let i = 0; i < 20 && refused?.statusCode !== 503; i++) {
-    refused = await sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: await shared.cluster.serviceAccountToken({ namespace: 'search' }), subject_token_type: JWT_TOKEN_TYPE })
-    if (refused.statusCode !== 503) await sleep(10)
-  }
-  t.same(refused?.body, {
+  const refused = await eventually(
+    t,
+    async () => sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: await shared.cluster.serviceAccountToken({ namespace: 'search' }), subject_token_type: JWT_TOKEN_TYPE }),
+    { until: (response) => response.statusCode === 503, timeoutMs: 1000 },
+  )
+  t.same(refused.body, {
     error: 'temporarily_unavailable',
     error_description: 'revocation state cannot be checked: the subscription to the revocation store (Redis) dropped; reloading',
   })
   proxy.restore()
-  let status = 0
-  for (let i = 0; i < 60 && status !== 200; i++) {
-    await sleep(100)
-    status = await exchange(sts, 'search')
-  }
+  const status = await eventually(t, () => exchange(sts, 'search'), { until: (answer) => answer === 200, intervalMs: 100, timeoutMs: 10_000 })
   t.equal(status, 200, 'serves again once reloaded')
 })
 
@@ -115,13 +107,13 @@ t.test('from the moment the API answers, no instance mints for the revoked, even
     const namespace = `round-${round}`
     // Each round starts just after both subscriptions reconnected, then Redis is slow to deliver.
     for (const proxy of proxies) proxy.cut()
-    for (let i = 0; i < 100 && (a.services.revocations.isCurrent() || b.services.revocations.isCurrent()); i++) await sleep(10)
+    await eventually(t, () => !a.services.revocations.isCurrent() && !b.services.revocations.isCurrent(), { what: 'both instances know they are cut off' })
     for (const proxy of proxies) proxy.restore()
-    let before: number[] = []
-    for (let i = 0; i < 100 && before.join() !== '200,200'; i++) {
-      await sleep(20)
-      if (a.services.revocations.isCurrent() && b.services.revocations.isCurrent()) before = [await exchange(a, namespace), await exchange(b, namespace)]
-    }
+    const before = await eventually(
+      t,
+      async () => (a.services.revocations.isCurrent() && b.services.revocations.isCurrent() ? [await exchange(a, namespace), await exchange(b, namespace)] : []),
+      { until: (statuses) => statuses.join() === '200,200', intervalMs: 20, timeoutMs: 10_000 },
+    )
     for (const proxy of proxies) proxy.delay(150)
     const revoked = await a.app.inject({ method: 'POST', url: '/v1/revocations', headers: a.admin, payload: { kind: 'subject', value: subjectOf(namespace), reason: 'leaked' } })
     rounds.push([...before, revoked.statusCode, await exchange(a, namespace), await exchange(b, namespace)])
@@ -136,11 +128,8 @@ t.test('running instances repair a lost hash, and pick up a change that reached 
   await a.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/**`, audiences: ['ledger-api'], owner: 'team-payments' })
   const revoked = await revoke(a, 'payments')
   await inspector.del(`${prefix}revocations`)
-  let fields: Record<string, string> = {}
-  for (let i = 0; i < 60 && fields['~seq'] === undefined; i++) {
-    await sleep(50)
-    fields = await stored()
-  }
+  // Within the staleness bound (3 s) and a heartbeat, with room for a busy machine.
+  const fields = await eventually(t, stored, { until: (hash) => hash['~seq'] !== undefined, intervalMs: 50, timeoutMs: 5000 })
   t.same(Object.keys(fields).filter((f) => !f.startsWith('~')), [revoked.id], 'the hash is back without any instance starting')
 
   // A revocation on record that neither Redis nor the channel carried (a lost message, a write lost in a failover).
@@ -152,11 +141,7 @@ t.test('running instances repair a lost hash, and pick up a change that reached 
     [subjectOf('search')],
   )
   // Unknown to every instance until one compares its copy with the durable log.
-  let status = 200
-  for (let i = 0; i < 60 && status !== 400; i++) {
-    await sleep(50)
-    status = await exchange(a, 'search')
-  }
+  const status = await eventually(t, () => exchange(a, 'search'), { until: (answer) => answer === 400, intervalMs: 50, timeoutMs: 5000 })
   t.equal(status, 400, 'found behind the durable log, reloaded, and refused')
   t.equal(await exchange(a, 'payments'), 400, 'the rest still refused')
 })

@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
-import { createTestCluster } from '../helpers/cluster.js'
-import { startOwnRedis } from '../helpers/redis-server.js'
-import { freshPostgresDatabase, uniqueRedisPrefix } from '../helpers/servers.js'
-import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+import { createTestCluster } from '../support/cluster.js'
+import { eventually } from '../support/eventually.js'
+import { startOwnRedis } from '../support/redis-server.js'
+import { freshPostgresDatabase, uniqueRedisPrefix } from '../support/servers.js'
+import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
 
 /** Nothing revoked is forgotten when Redis restarts empty: it is rebuilt from Postgres. */
 t.test('Redis restarting empty: the revocations come back from Postgres, on every instance', async (t) => {
@@ -29,7 +30,7 @@ t.test('Redis restarting empty: the revocations come back from Postgres, on ever
     payload: { kind: 'subject', value: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`, reason: 'leaked' },
   })
   t.equal(revoked.statusCode, 201)
-  for (let i = 0; i < 100 && (await exchange(b, 'payments')) !== 400; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  await eventually(t, () => exchange(b, 'payments'), { until: (status) => status === 400, what: 'instance b refuses the revoked identity' })
 
   await redis.stop()
   await redis.start()
@@ -37,21 +38,13 @@ t.test('Redis restarting empty: the revocations come back from Postgres, on ever
   // Both instances reconnect, find Redis empty, and one of them refills it from Postgres.
   const inspector = new Redis(redis.url)
   t.teardown(() => inspector.disconnect())
-  let stored: Record<string, string> = {}
   // Until the marker is in: the rebuild writes the revocations and the marker in one step.
-  for (let i = 0; i < 100 && stored['~seq'] === undefined; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    stored = await inspector.hgetall(`${prefix}revocations`)
-  }
+  const stored = await eventually(t, () => inspector.hgetall(`${prefix}revocations`), { until: (fields) => fields['~seq'] !== undefined, intervalMs: 50, timeoutMs: 10_000 })
   t.same(Object.keys(stored).filter((field) => !field.startsWith('~')), [revoked.json().revocation.id], 'the revocation is back in Redis')
   t.equal(stored['~seq'], revoked.json().revocation.cursor, 'and the set vouches for the durable log up to it')
 
   for (const [name, sts] of [['a', a], ['b', b]] as const) {
-    let current = false
-    for (let i = 0; i < 100 && !current; i++) {
-      current = sts.services.revocations.isCurrent() && (await exchange(sts, 'search')) === 200
-      if (!current) await new Promise((resolve) => setTimeout(resolve, 50))
-    }
+    const current = await eventually(t, async () => sts.services.revocations.isCurrent() && (await exchange(sts, 'search')) === 200, { intervalMs: 50, timeoutMs: 10_000 })
     t.ok(current, `instance ${name} is back in touch and issues tokens`)
     t.equal(await exchange(sts, 'payments'), 400, `instance ${name} still refuses the revoked identity`)
   }
@@ -63,16 +56,18 @@ t.test('Redis restarting empty: the revocations come back from Postgres, on ever
     payload: { kind: 'source', value: 'k8s:prod:node:node-a', reason: 'node compromised' },
   })
   t.equal(second.statusCode, 201)
-  let refused = false
   // The answer came once every live instance had applied it; a busy machine may still have instance a
   // resynchronising (503) for a moment, but it never issues (200) for the node again.
   const statuses: number[] = []
-  for (let i = 0; i < 100 && !refused; i++) {
-    const status = await exchange(a, 'search')
-    statuses.push(status)
-    refused = status === 400
-    if (!refused) await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  const refused = await eventually(
+    t,
+    async () => {
+      const status = await exchange(a, 'search')
+      statuses.push(status)
+      return status === 400
+    },
+    { intervalMs: 50, timeoutMs: 10_000 },
+  )
   t.notOk(statuses.includes(200), 'no token for the revoked node after the answer')
   t.ok(refused, 'revocations made after the restart still reach every instance')
 })

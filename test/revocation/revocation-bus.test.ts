@@ -11,8 +11,9 @@ import { LocalRevocationBus, type RevocationBus } from '../../src/revocation/rev
 import { RevocationCache } from '../../src/revocation/revocation-cache.js'
 import { RevocationLog } from '../../src/revocation/revocation-log.js'
 import { RevocationService } from '../../src/revocation/revocation-service.js'
-import { BACKENDS } from '../helpers/databases.js'
-import { REDIS_URL, uniqueRedisPrefix } from '../helpers/servers.js'
+import { BACKENDS } from '../support/databases.js'
+import { eventually } from '../support/eventually.js'
+import { REDIS_URL, uniqueRedisPrefix } from '../support/servers.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
 const ACTOR = { name: 'responder', requestId: null }
@@ -42,14 +43,6 @@ async function instance(t: Test, open: Open, db: Database, clock: FixedClock, pr
   return { cache, service: new RevocationService(new RevocationLog(db), bus, new SqlAuditLog(db), new LiveTokenCounter(db), clock) }
 }
 
-async function eventually(check: () => Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return true
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-  return false
-}
-
 for (const [name, { database, open }] of Object.entries(BUSES)) {
   t.test(`revocation bus contract on ${name}`, async (t) => {
     const db = await BACKENDS[database](t)
@@ -59,10 +52,10 @@ for (const [name, { database, open }] of Object.entries(BUSES)) {
 
     t.equal(await a.cache.findRevoked([api]), undefined, 'nothing revoked at first')
     const { revocation } = await a.service.revoke({ ...api, reason: 'leaked' }, ACTOR)
-    t.ok(await eventually(async () => (await a.cache.findRevoked([api]))?.id === revocation.id), 'a revocation is in force on the instance that made it')
+    t.ok(await eventually(t, async () => (await a.cache.findRevoked([api]))?.id === revocation.id), 'a revocation is in force on the instance that made it')
 
     const timed = await a.service.revoke({ kind: 'source', value: 'k8s:prod', reason: 'for a minute', expiresAt: new Date(T0 + 60_000).toISOString() }, ACTOR)
-    t.ok(await eventually(async () => (await a.cache.findRevoked([{ kind: 'source', value: 'k8s:prod' }])) !== undefined))
+    t.ok(await eventually(t, async () => (await a.cache.findRevoked([{ kind: 'source', value: 'k8s:prod' }])) !== undefined))
 
     // A later instance (or a restart) loads the set in force from the bus's shared state.
     const b = await instance(t, open, db, clock, prefix)
@@ -72,7 +65,7 @@ for (const [name, { database, open }] of Object.entries(BUSES)) {
     t.equal(timed.revocation.expiresAt?.getTime(), T0 + 60_000)
 
     await a.service.lift(revocation.id, 'rotated', ACTOR)
-    t.ok(await eventually(async () => (await a.cache.findRevoked([api])) === undefined), 'a lift applies where it was made')
+    t.ok(await eventually(t, async () => (await a.cache.findRevoked([api])) === undefined), 'a lift applies where it was made')
     const c = await instance(t, open, db, clock, prefix)
     t.equal(await c.cache.findRevoked([api]), undefined, 'and a lifted revocation is not loaded again')
   })
@@ -94,7 +87,7 @@ t.test('on Redis, an expired revocation leaves the shared set and every instance
   t.same(await held(), [timed.revocation.id, kept.revocation.id].sort())
   t.same([a.cache.size(), b.cache.size()], [{ revocations: 2, tombstones: 0 }, { revocations: 2, tombstones: 0 }])
   clock.advance(60_000)
-  t.ok(await eventually(async () => (await held()).length === 1 && a.cache.size().revocations === 1 && b.cache.size().revocations === 1), 'gone from Redis and from both instances')
+  t.ok(await eventually(t, async () => (await held()).length === 1 && a.cache.size().revocations === 1 && b.cache.size().revocations === 1), 'gone from Redis and from both instances')
   t.same(await held(), [kept.revocation.id])
   t.same(await inspector.zrange(`${prefix}revocations:expiry`, 0, -1), [], 'and from the expiry index')
 })

@@ -1,7 +1,8 @@
 import t from 'tap'
-import { createTestCluster } from '../helpers/cluster.js'
-import { freshPostgresDatabase, uniqueRedisPrefix } from '../helpers/servers.js'
-import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../helpers/service.js'
+import { createTestCluster } from '../support/cluster.js'
+import { eventually } from '../support/eventually.js'
+import { freshPostgresDatabase, uniqueRedisPrefix } from '../support/servers.js'
+import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
 
 
 /** Two instances of the service on one Postgres and one Redis: what one revokes, the other enforces. */
@@ -45,10 +46,6 @@ t.test('a revocation made through one instance is enforced by the other within m
   const id = revoked.json().revocation.id
   const lifted = await b.app.inject({ method: 'DELETE', url: `/v1/revocations/${id}`, headers: b.admin, payload: { reason: 'keys rotated, all clear' } })
   t.equal(lifted.statusCode, 200)
-  let after = 400
-  for (let i = 0; i < 100 && after !== 200; i++) {
-    after = (await a.exchange(request)).statusCode
-    if (after !== 200) await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+  const after = await eventually(t, async () => (await a.exchange(request)).statusCode, { until: (status) => status === 200 })
   t.equal(after, 200, 'a lift made through b reaches a')
 })

@@ -6,8 +6,8 @@ import { createAwsAttestor, type AwsAttestorDeps } from '../../../src/attestors/
 import { AwsAttestorConfig } from '../../../src/attestors/aws/config.js'
 import { ConfigError } from '../../../src/config.js'
 import type { FixedClock } from '../../../src/lib/clock.js'
-import { assertRefused } from '../../fixtures/attestors/helpers.js'
-import { asOf, derOf, sample, SHIPPED, token } from './fixtures/helpers.js'
+import { assertRefused } from '../../support/attestors/jwt-attestations.js'
+import { asOf, derOf, sample, SHIPPED, token } from '../../support/attestors/aws-iid.js'
 
 const VAULT = token.pkcs7(derOf('vault-2016-us-east-1.pkcs7.b64'))
 const VAULT_TIME = asOf('2016-04-05T16:28:00Z')

@@ -5,8 +5,8 @@ import t from 'tap'
 import { createInstanceIdentityVerifier } from '../../../src/attestors/aws/instance-identity.js'
 import { parseAwsSubjectToken } from '../../../src/attestors/aws/subject-token.js'
 import { FixedClock } from '../../../src/lib/clock.js'
-import { assertRefused } from '../../fixtures/attestors/helpers.js'
-import { buildPkcs7, forgedDocument, insideValidity, makeSigner, OID, shippedPem, signDocument, token } from './fixtures/helpers.js'
+import { assertRefused } from '../../support/attestors/jwt-attestations.js'
+import { buildPkcs7, forgedDocument, insideValidity, makeSigner, OID, shippedPem, signDocument, token } from '../../support/attestors/aws-iid.js'
 
 /**
  * Documents signed with keys of our own. Against AWS's certificates every one must be refused; with

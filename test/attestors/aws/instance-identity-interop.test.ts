@@ -2,8 +2,8 @@ import t from 'tap'
 import { createInstanceIdentityVerifier } from '../../../src/attestors/aws/instance-identity.js'
 import { parseAwsSubjectToken } from '../../../src/attestors/aws/subject-token.js'
 import type { FixedClock } from '../../../src/lib/clock.js'
-import { assertRefused } from '../../fixtures/attestors/helpers.js'
-import { asOf, base64Of, derOf, flipBit, replaceBytes, sample, shippedPem, token } from './fixtures/helpers.js'
+import { assertRefused } from '../../support/attestors/jwt-attestations.js'
+import { asOf, base64Of, derOf, flipBit, replaceBytes, sample, shippedPem, token } from '../../support/attestors/aws-iid.js'
 
 /**
  * Real instance identity documents published by others (see the interop README, section 1), verified

@@ -3,8 +3,8 @@ import { createAwsAttestor } from '../../../src/attestors/aws/attestor.js'
 import { AwsAttestorConfig } from '../../../src/attestors/aws/config.js'
 import { AWS_INSTANCE_IDENTITY_TOKEN_TYPE, parseAwsSubjectToken } from '../../../src/attestors/aws/subject-token.js'
 import { StsError } from '../../../src/errors.js'
-import { assertRefused } from '../../fixtures/attestors/helpers.js'
-import { asOf, derOf, sample, token } from './fixtures/helpers.js'
+import { assertRefused } from '../../support/attestors/jwt-attestations.js'
+import { asOf, derOf, sample, token } from '../../support/attestors/aws-iid.js'
 
 /**
  * Whatever a caller sends, the answer is an InvalidGrantError with a short description: never a crash,

@@ -1,9 +1,9 @@
 import t from 'tap'
 import { decodeAttestedDataToken, verifyAttestedData } from '../../../src/attestors/azure/attested-data.js'
 import { createAzureAttestedDataAttestor, loadAzureTrust } from '../../../src/attestors/azure/attestor.js'
-import { assertRefused } from '../../fixtures/attestors/helpers.js'
-import { attestedDocument, azureConfig, azureDeps, GOVCLOUD, tamperContent } from './helpers.js'
-import { CA_EXTENSIONS, createTestPki, INTERMEDIATE_EXTENSIONS, signerExtensions, type Issued } from './pki.js'
+import { assertRefused } from '../../support/attestors/jwt-attestations.js'
+import { attestedDocument, azureConfig, azureDeps, GOVCLOUD, tamperContent } from '../../support/attestors/azure-attested.js'
+import { CA_EXTENSIONS, createTestPki, INTERMEDIATE_EXTENSIONS, signerExtensions, type Issued } from '../../support/attestors/openssl-pki.js'
 
 // Chain cases no real sample covers, with a CA of our own: root -> "Test Issuing CA" -> metadata.azure.com.
 

@@ -3,9 +3,9 @@ import t from 'tap'
 import { createAzureAttestedDataAttestor } from '../../../src/attestors/azure/attestor.js'
 import { parseAzureTimestamp } from '../../../src/attestors/azure/document.js'
 import { InvalidGrantError } from '../../../src/errors.js'
-import { assertRefused } from '../../fixtures/attestors/helpers.js'
-import { attestedDocument, azureConfig, azureDeps, GOVCLOUD, imdsTime, sample } from './helpers.js'
-import { createTestPki, INTERMEDIATE_EXTENSIONS, signerExtensions } from './pki.js'
+import { assertRefused } from '../../support/attestors/jwt-attestations.js'
+import { attestedDocument, azureConfig, azureDeps, GOVCLOUD, imdsTime, sample } from '../../support/attestors/azure-attested.js'
+import { createTestPki, INTERMEDIATE_EXTENSIONS, signerExtensions } from '../../support/attestors/openssl-pki.js'
 
 // Malformed subject tokens and malformed (but validly signed) attested data: always invalid_grant.
 

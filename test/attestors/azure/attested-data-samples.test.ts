@@ -4,8 +4,8 @@ import t from 'tap'
 import { decodeAttestedDataToken, verifyAttestedData } from '../../../src/attestors/azure/attested-data.js'
 import { AZURE_ATTESTED_DATA_TOKEN_TYPE, createAzureAttestedDataAttestor, loadAzureTrust } from '../../../src/attestors/azure/attestor.js'
 import { parseAttestedDataEnvelope } from '../../../src/attestors/azure/pkcs7.js'
-import { assertRefused } from '../../fixtures/attestors/helpers.js'
-import { azureConfig, azureDeps, CANDLEPIN, EASTUS_2026, GOVCLOUD, MSDOCS, SAMPLES, sample, tamperContent } from './helpers.js'
+import { assertRefused } from '../../support/attestors/jwt-attestations.js'
+import { azureConfig, azureDeps, CANDLEPIN, EASTUS_2026, GOVCLOUD, MSDOCS, SAMPLES, sample, tamperContent } from '../../support/attestors/azure-attested.js'
 
 // Real attested data published by others, each verified "as of" its own time with the shipped trust
 // material (keys/azure/). See test/fixtures/interop/README.md section 5.

@@ -6,7 +6,7 @@ import t from 'tap'
 import { AZURE_ATTESTED_DATA_TOKEN_TYPE, createAzureAttestors, loadAzureTrust, trustMaterialWarnings } from '../../../src/attestors/azure/attestor.js'
 import { AzureAttestorConfig, DEFAULT_SIGNER_NAMES, ENTRA_JWKS_URI } from '../../../src/attestors/azure/config.js'
 import { ConfigError } from '../../../src/config.js'
-import { azureConfig, azureDeps, GOVCLOUD } from './helpers.js'
+import { azureConfig, azureDeps, GOVCLOUD } from '../../support/attestors/azure-attested.js'
 
 const KEYS = new URL('../../../keys/azure/', import.meta.url)
 const SUBSCRIPTION = GOVCLOUD.subscriptionId

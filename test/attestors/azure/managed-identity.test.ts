@@ -3,8 +3,8 @@ import { createAzureManagedIdentityAttestor } from '../../../src/attestors/azure
 import { ENTRA_JWKS_URI } from '../../../src/attestors/azure/config.js'
 import { ConfigError } from '../../../src/config.js'
 import { ServiceUnavailableError } from '../../../src/errors.js'
-import { assertRefused, countingFetcher, frozenClock, jwks, makeKey, NOW, signToken } from '../../fixtures/attestors/helpers.js'
-import { azureConfig, azureDeps } from './helpers.js'
+import { assertRefused, countingFetcher, frozenClock, jwks, makeKey, NOW, signToken } from '../../support/attestors/jwt-attestations.js'
+import { azureConfig, azureDeps } from '../../support/attestors/azure-attested.js'
 
 // Managed-identity access tokens from Microsoft Entra. No real sample exists: keys of our own stand in
 // for Entra's, served by a fake JWKS fetcher.

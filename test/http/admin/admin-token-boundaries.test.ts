@@ -1,8 +1,8 @@
 import t from 'tap'
 import { migrate, readMigrations } from '../../../src/db/migrations.js'
 import { createPostgresDatabase } from '../../../src/db/postgres.js'
-import { freshPostgresDatabase } from '../../helpers/servers.js'
-import { startTestService } from '../../helpers/service.js'
+import { freshPostgresDatabase } from '../../support/servers.js'
+import { startTestService } from '../../support/service.js'
 
 const RESERVED = 'is reserved: no admin token may be named bootstrap, seed-sts, unknown'
 

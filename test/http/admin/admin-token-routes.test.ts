@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startTestService, TRUST_DOMAIN } from '../../helpers/service.js'
+import { startTestService, TRUST_DOMAIN } from '../../support/service.js'
 
 t.test('scoped admin tokens: made once, limited to their roles, revocable, audited', async (t) => {
   const sts = await startTestService(t)

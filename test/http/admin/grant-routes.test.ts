@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ADMIN_TOKEN, startTestService, TRUST_DOMAIN } from '../../helpers/service.js'
+import { ADMIN_TOKEN, startTestService, TRUST_DOMAIN } from '../../support/service.js'
 
 const SUBJECT_GLOB = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/*`
 const GRANT = { subject: SUBJECT_GLOB, audiences: ['ledger-api'], scopes: ['ledger:read'], owner: 'team-payments' }

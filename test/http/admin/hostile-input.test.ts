@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startTestService, TRUST_DOMAIN } from '../../helpers/service.js'
+import { startTestService, TRUST_DOMAIN } from '../../support/service.js'
 
 /**
  * Bad input is a 400 problem that says what is wrong, never a 503 that looks like an outage: a NUL

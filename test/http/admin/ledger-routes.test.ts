@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
-import { ADMIN_TOKEN, JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../../helpers/service.js'
+import { ADMIN_TOKEN, JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../../support/service.js'
 
 const PAYMENTS = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa`
 const POD_API = { name: 'api-7d9f8b-x2x4q', uid: '9a8b7c6d-0000-4000-8000-000000000002' }

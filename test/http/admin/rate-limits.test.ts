@@ -1,8 +1,8 @@
 import t from 'tap'
-import { createTestCluster } from '../../helpers/cluster.js'
-import { freshPostgresDatabase, uniqueRedisPrefix } from '../../helpers/servers.js'
-import { NOW, startTestService } from '../../helpers/service.js'
-import { openSse } from '../../helpers/sse.js'
+import { createTestCluster } from '../../support/cluster.js'
+import { freshPostgresDatabase, uniqueRedisPrefix } from '../../support/servers.js'
+import { NOW, startTestService } from '../../support/service.js'
+import { openSse } from '../../support/sse.js'
 
 /** One GET on each of several admin routes, with `authorization`, from `remoteAddress`. */
 const ROUTES = ['/v1/grants', '/v1/revocations', '/v1/ledger', '/v1/audit', '/v1/admin-tokens', '/v1/grants/0b8f3c2e-0000-4000-8000-000000000000']

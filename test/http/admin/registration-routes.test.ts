@@ -1,5 +1,5 @@
 import t from 'tap'
-import { startTestService, NOW, type TestService } from '../../helpers/service.js'
+import { startTestService, NOW, type TestService } from '../../support/service.js'
 
 const DAY = 86_400_000
 const at = (daysAgo: number) => new Date(NOW - daysAgo * DAY)

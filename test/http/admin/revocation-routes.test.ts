@@ -1,6 +1,7 @@
 import pg from 'pg'
 import t from 'tap'
-import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../../helpers/service.js'
+import { eventually } from '../../support/eventually.js'
+import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../../support/service.js'
 
 const SUBJECT = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`
 
@@ -127,14 +128,12 @@ t.test('a revocation in force is answered 201 even when its live tokens cannot b
   await locker.query('BEGIN')
   await locker.query('LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE')
   const answer = sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'subject', value: SUBJECT, reason: 'credentials leaked (INC-1234)' } })
-  let cancelled = false
-  for (let i = 0; i < 200 && !cancelled; i++) {
+  const cancelled = await eventually(t, async () => {
     const { rows } = await watcher.query(
       "SELECT pg_cancel_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT count(*)%FROM ledger%'",
     )
-    cancelled = rows.length > 0
-    if (!cancelled) await new Promise((resolve) => setTimeout(resolve, 10))
-  }
+    return rows.length > 0
+  })
   t.ok(cancelled, 'the count was waiting on the ledger, after the revocation was committed')
   const created = await answer
   await locker.query('ROLLBACK')

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../../helpers/service.js'
+import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../../support/service.js'
 
 const FORMS = "matches no configured attestor's sources, which look like k8s:prod, k8s:prod:node:<node>, k8s:prod:pod:<uid>"
 

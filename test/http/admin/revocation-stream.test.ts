@@ -1,7 +1,7 @@
 import pg from 'pg'
 import t from 'tap'
-import { openSse } from '../../helpers/sse.js'
-import { startTestService, TRUST_DOMAIN } from '../../helpers/service.js'
+import { openSse } from '../../support/sse.js'
+import { startTestService, TRUST_DOMAIN } from '../../support/service.js'
 
 t.test('the revocation stream delivers changes as they happen and resumes from its cursor without a gap', async (t) => {
   const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 0 } } })

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
-import { freePort } from './servers.js'
+import { eventually } from './eventually.js'
+import { freePort } from './ports.js'
 
 /**
  * A Redis server of the test's own, keeping nothing on disk, so a test can restart it and get an
@@ -18,15 +19,18 @@ export async function startOwnRedis(t: Test): Promise<OwnRedis> {
   let child: ChildProcess | undefined
   const start = async () => {
     child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-    for (let i = 0; i < 100; i++) {
-      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-      probe.on('error', () => {})
-      const ok = await probe.connect().then(() => probe.ping(), () => undefined)
-      probe.disconnect()
-      if (ok === 'PONG') return
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    throw new Error(`redis-server did not start on port ${port}`)
+    const answering = await eventually(
+      t,
+      async () => {
+        const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+        probe.on('error', () => {})
+        const answer = await probe.connect().then(() => probe.ping(), () => undefined)
+        probe.disconnect()
+        return answer === 'PONG'
+      },
+      { intervalMs: 50, what: `redis-server answers on port ${port}` },
+    )
+    if (!answering) throw new Error(`redis-server did not start on port ${port}`)
   }
   const stop = async () => {
     if (!child || child.exitCode !== null) return

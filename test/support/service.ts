@@ -9,7 +9,7 @@ import { composeServices, type Services } from '../../src/compose.js'
 import { parseConfig } from '../../src/config.js'
 import { FixedClock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/lib/logger.js'
-import { createTestCluster, STS_AUDIENCE, type TestCluster } from './cluster.js'
+import { createTestCluster, STS_AUDIENCE, type FakeCluster } from './cluster.js'
 import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './servers.js'
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
@@ -19,7 +19,7 @@ export const TRUST_DOMAIN = 'example.org'
 export interface TestService {
   app: FastifyInstance
   services: Services
-  cluster: TestCluster
+  cluster: FakeCluster
   clock: FixedClock
   databaseUrl?: string
   admin: { authorization: string }
@@ -39,7 +39,7 @@ export interface TestServiceOptions {
   config?: Record<string, unknown>
   now?: number
   /** Share one fake cluster between instances (by default each gets its own). */
-  cluster?: TestCluster
+  cluster?: FakeCluster
   /** Collects the service's log lines (at info level) instead of discarding them. */
   logLines?: string[]
   /** Answers JWKS fetches (Entra's, Google's...) in place of the network. */

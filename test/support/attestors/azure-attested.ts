@@ -3,7 +3,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { AzureAttestorDeps } from '../../../src/attestors/azure/attestor.js'
 import { AzureAttestorConfig, type AzureAttestorConfigInput } from '../../../src/attestors/azure/config.js'
 import { FixedClock } from '../../../src/lib/clock.js'
-import { interopDir } from '../../helpers/interop.js'
+import { interopDir } from '../interop.js'
 
 /** The real, published samples (see test/fixtures/interop/README.md section 5). */
 export const SAMPLES = pathToFileURL(interopDir('azure-attested'))

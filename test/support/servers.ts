@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { createServer, type AddressInfo } from 'node:net'
 import pg from 'pg'
 import type { Test } from 'tap'
 
@@ -31,15 +30,6 @@ export async function freshPostgresDatabase(t: Test): Promise<string> {
   const url = new URL(POSTGRES_ADMIN_URL)
   url.pathname = `/${name}`
   return url.toString()
-}
-
-/** A port free on the loopback interface right now, for a server whose URL must be known before it listens. */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 /** A key prefix no other test uses, so test files can share one Redis. */
