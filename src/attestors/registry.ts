@@ -1,7 +1,7 @@
 import type { AttestorConfig } from '../config.js'
 import { ConfigError } from '../config-error.js'
 import { InvalidGrantError, InvalidRequestError } from '../errors.js'
-import { JWT_SUBJECT_TOKEN_TYPES } from '../exchange/token-request.js'
+import { JWT_TOKEN_TYPES } from '../oauth/token-types.js'
 import type { AttestedIdentity, Attestor, JwtAttestor } from './attestor.js'
 import { parseUntrustedJwt, untrustedIssuerOf } from './jwt-verifier.js'
 import { createAwsAttestor } from './aws/attestor.js'
@@ -102,7 +102,7 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
   }
   return {
     async attest(subjectToken, subjectTokenType) {
-      if (JWT_SUBJECT_TOKEN_TYPES.includes(subjectTokenType)) {
+      if (JWT_TOKEN_TYPES.includes(subjectTokenType)) {
         // Untrusted: the unverified `iss` only picks which attestor verifies the token, with its own keys.
         const jwt = parseUntrustedJwt(subjectToken, deps.maxAttestationBytes)
         const issuer = untrustedIssuerOf(jwt)
@@ -116,7 +116,7 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
       return attestor.attest(subjectToken).then(checked(attestor))
     },
     subjectTokenTypes() {
-      return [...(byIssuer.size > 0 ? JWT_SUBJECT_TOKEN_TYPES : []), ...byTokenType.keys()]
+      return [...(byIssuer.size > 0 ? JWT_TOKEN_TYPES : []), ...byTokenType.keys()]
     },
     startupWarnings() {
       return [...new Set([...byIssuer.values(), ...byTokenType.values()])].flatMap((attestor) => attestor.startupWarnings?.() ?? [])

@@ -13,6 +13,9 @@ import { parseAttestedDataEnvelope } from './pkcs7.js'
  * Microsoft docs sample).
  */
 
+/** The `subject_token_type` of IMDS attested data: Seed STS's own. */
+export const AZURE_ATTESTED_DATA_TOKEN_TYPE = 'urn:seed-sts:token-type:azure-attested-data'
+
 export interface AttestedDataTrust extends TrustStore {
   /** Names the signer must carry: `metadata.azure.com`, `*.metadata.azure.com`, ... */
   signerNames: readonly string[]

@@ -1,10 +1,9 @@
 import { join } from 'node:path'
 import { InvalidGrantError } from '../../errors.js'
-import { TOKEN_TYPE } from '../../exchange/token-request.js'
 import type { AttestationSource, AttestedIdentity, Attestor } from '../attestor.js'
 import type { JwtAttestorDeps } from '../jwt-attestor-config.js'
 import { fingerprintOf } from '../single-use.js'
-import { decodeAttestedDataToken, verifyAttestedData, type AttestedDataTrust } from './attested-data.js'
+import { AZURE_ATTESTED_DATA_TOKEN_TYPE, decodeAttestedDataToken, verifyAttestedData, type AttestedDataTrust } from './attested-data.js'
 import { loadCertificates, shippedTrustDirectory } from './certificates.js'
 import type { AzureAttestorConfig } from './config.js'
 import { parseAttestedDocument, type AttestedDocument } from './document.js'
@@ -56,9 +55,6 @@ export { createAzureManagedIdentityAttestor, type AzureManagedIdentityAttestor }
  * Entra principal". Prefer attested data for VMs (no Entra app registration needed); use managed
  * identities for App Service, Functions, AKS workload identity and user-assigned identities.
  */
-
-/** The `subject_token_type` of IMDS attested data. */
-export const AZURE_ATTESTED_DATA_TOKEN_TYPE = TOKEN_TYPE.azureAttestedData
 
 /** The deps every JWT attestor takes; `audience` is what managed-identity tokens must be addressed to unless `managedIdentity.audience` says otherwise. */
 export type AzureAttestorDeps = JwtAttestorDeps
