@@ -1,6 +1,5 @@
 import type { Logger } from 'pino'
-import type { JwksFetcher } from './attestors/attestor.js'
-import { createHttpJwksFetcher } from './attestors/jwks-key-set.js'
+import { createHttpJwksFetcher, type JwksFetcher } from './jose/jwks-fetcher.js'
 import { createAttestorRegistry, type AttestorRegistry } from './attestors/registry.js'
 import type { Config } from './config.js'
 import type { Database } from './db/database.js'

@@ -69,7 +69,4 @@ export interface JwtAttestor extends Attestor {
   attestJwt(jwt: UntrustedJwt): Promise<AttestedIdentity>
 }
 
-import type { UntrustedJwt } from './jwt-verifier.js'
-
-/** Where JWKS documents come from: injected so tests never reach the network. */
-export type JwksFetcher = (url: string) => Promise<unknown>
+import type { UntrustedJwt } from '../jose/compact-jws.js'

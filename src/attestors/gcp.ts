@@ -1,9 +1,10 @@
 import { z } from 'zod'
 import { InvalidGrantError } from '../errors.js'
 import type { AttestedIdentity, JwtAttestor } from './attestor.js'
-import { parseUntrustedJwt, type JwtPayload, type UntrustedJwt } from './jwt-verifier.js'
+import { parseUntrustedJwt, type UntrustedJwt } from '../jose/compact-jws.js'
+import type { JwtPayload } from '../jose/jwt-verifier.js'
 import { AttestorName, checkKeySource, createIssuerVerifier, IssuerUrl, jwtIssuerFields, objectClaim, withSingleUse, type JwtAttestorDeps } from './jwt-attestor-config.js'
-import { quoteUntrusted } from './untrusted.js'
+import { quoteUntrusted } from '../lib/untrusted.js'
 
 /**
  * GCP instance identity tokens: the JWT a Compute Engine VM (or GKE node) gets from its metadata

@@ -1,11 +1,12 @@
 import { z } from 'zod'
 import { InvalidGrantError } from '../errors.js'
 import type { AttestationSource, AttestedIdentity, JwtAttestor } from './attestor.js'
-import { parseUntrustedJwt, type JwtPayload, type UntrustedJwt } from './jwt-verifier.js'
+import { parseUntrustedJwt, type UntrustedJwt } from '../jose/compact-jws.js'
+import type { JwtPayload } from '../jose/jwt-verifier.js'
 import { AttestorName, checkKeySource, createIssuerVerifier, IssuerUrl, jwtIssuerFields, withSingleUse, type JwtAttestorDeps } from './jwt-attestor-config.js'
 import { canonicalGitHubClaim } from './github-names.js'
 import { RESERVED_FIRST_SEGMENTS } from './oidc.js'
-import { quoteUntrusted } from './untrusted.js'
+import { quoteUntrusted } from '../lib/untrusted.js'
 
 /**
  * GitHub Actions OIDC tokens: what a job with `permissions: id-token: write` gets from

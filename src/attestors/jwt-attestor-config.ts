@@ -1,9 +1,11 @@
 import { z } from 'zod'
 import type { AttestedIdentity } from './attestor.js'
-import { RemoteKeySet, StaticKeySet } from './jwks-key-set.js'
-import { JwtVerifier, type JwtPayload, type KeyResolver, type UntrustedJwt } from './jwt-verifier.js'
+import { JWS_ALGORITHMS } from '../jose/algorithms.js'
+import type { UntrustedJwt } from '../jose/compact-jws.js'
+import type { JwksFetcher } from '../jose/jwks-fetcher.js'
+import { RemoteKeySet, StaticKeySet } from '../jose/jwks-key-set.js'
+import { JwtVerifier, type JwtPayload, type KeyResolver } from '../jose/jwt-verifier.js'
 import type { Clock } from '../lib/clock.js'
-import type { JwksFetcher } from './attestor.js'
 import { singleUseOf } from './single-use.js'
 
 /**
@@ -25,8 +27,6 @@ export interface JwtAttestorDeps {
   fetchJwks: JwksFetcher
 }
 
-/** Asymmetric JWS algorithms only: an HMAC "key" would be a secret the issuer shares with everybody. */
-export const JWS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
 export const JwsAlgorithm = z.enum(JWS_ALGORITHMS)
 export type JwsAlgorithm = z.infer<typeof JwsAlgorithm>
 

@@ -2,8 +2,9 @@ import type { KubernetesAttestorConfig } from '../config.js'
 import { InvalidGrantError } from '../errors.js'
 import type { AttestationSource, AttestedIdentity, JwtAttestor } from './attestor.js'
 import { createIssuerVerifier, objectClaim, withSingleUse, type JwtAttestorDeps } from './jwt-attestor-config.js'
-import { parseUntrustedJwt, type JwtPayload, type UntrustedJwt } from './jwt-verifier.js'
-import { quoteUntrusted } from './untrusted.js'
+import { parseUntrustedJwt, type UntrustedJwt } from '../jose/compact-jws.js'
+import type { JwtPayload } from '../jose/jwt-verifier.js'
+import { quoteUntrusted } from '../lib/untrusted.js'
 
 /**
  * Kubernetes projected service-account tokens (the `serviceAccountToken` volume, `kubectl create

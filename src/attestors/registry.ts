@@ -3,7 +3,7 @@ import { ConfigError } from '../config-error.js'
 import { InvalidGrantError, InvalidRequestError } from '../errors.js'
 import { JWT_TOKEN_TYPES } from '../oauth/token-types.js'
 import type { AttestedIdentity, Attestor, JwtAttestor } from './attestor.js'
-import { parseUntrustedJwt, untrustedIssuerOf } from './jwt-verifier.js'
+import { parseUntrustedJwt, untrustedIssuerOf } from '../jose/compact-jws.js'
 import { createAwsAttestor } from './aws/attestor.js'
 import { createAzureAttestors } from './azure/attestor.js'
 import { createGcpAttestor } from './gcp.js'
@@ -13,7 +13,7 @@ import { createKubernetesAttestor } from './kubernetes.js'
 import { isInNamespace, namespaceOf, namespaceOverlaps, type AttestorNamespace } from './namespace.js'
 import { createOidcAttestor } from './oidc.js'
 import { jwsFingerprint } from './single-use.js'
-import { quoteUntrusted } from './untrusted.js'
+import { quoteUntrusted } from '../lib/untrusted.js'
 
 /**
  * The configured attestors, and the one place that knows which kinds exist. A new kind is one file

@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
-import { RemoteKeySet, StaticKeySet } from '../../src/attestors/jwks-key-set.js'
-import { JwtVerifier, parseUntrustedJwt, untrustedIssuerOf, type JwtVerificationPolicy, type KeyResolver } from '../../src/attestors/jwt-verifier.js'
-import type { JwsAlgorithm } from '../../src/config.js'
+import type { JwsAlgorithm } from '../../src/jose/algorithms.js'
+import { parseUntrustedJwt, untrustedIssuerOf } from '../../src/jose/compact-jws.js'
+import { RemoteKeySet, StaticKeySet } from '../../src/jose/jwks-key-set.js'
+import { JwtVerifier, type JwtVerificationPolicy, type KeyResolver } from '../../src/jose/jwt-verifier.js'
 import { InvalidGrantError } from '../../src/errors.js'
 import { assertRefused, AUDIENCE, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, makeKey, NOW, signToken, tamper, type TestKey } from '../fixtures/attestors/helpers.js'
 

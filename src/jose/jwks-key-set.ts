@@ -1,12 +1,12 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { ConfigError } from '../config-error.js'
-import type { JwsAlgorithm } from './jwt-attestor-config.js'
 import { InvalidGrantError, ServiceUnavailableError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
-import type { JwksFetcher } from './attestor.js'
+import { quoteUntrusted } from '../lib/untrusted.js'
+import type { JwsAlgorithm } from './algorithms.js'
+import type { JwksFetcher } from './jwks-fetcher.js'
 import type { KeyResolver } from './jwt-verifier.js'
-import { quoteUntrusted } from './untrusted.js'
 
 /**
  * The keys an issuer signs attestations with: a static set from the configuration, or a remote JWKS
@@ -233,52 +233,4 @@ export class RemoteKeySet implements KeyResolver {
       }
     }
   }
-}
-
-const MAX_JWKS_BYTES = 1024 * 1024
-
-/**
- * A JwksFetcher over global fetch: refuses non-2xx answers, answers that are not JSON, and bodies
- * larger than `maxBytes`; gives up after `timeoutMs`.
- */
-export function createHttpJwksFetcher(timeoutMs: number, maxBytes = MAX_JWKS_BYTES): JwksFetcher {
-  return async (url) => {
-    const response = await fetch(url, {
-      signal: AbortSignal.timeout(timeoutMs),
-      headers: { accept: 'application/jwk-set+json, application/json' },
-    })
-    if (!response.ok) {
-      await response.body?.cancel()
-      throw new Error(`GET ${url} answered HTTP ${response.status}`)
-    }
-    const type = response.headers.get('content-type') ?? ''
-    if (!/[/+]json\b/i.test(type)) {
-      await response.body?.cancel()
-      throw new Error(`GET ${url} answered ${type ? `content type ${type}` : 'no content type'}, not JSON`)
-    }
-    return JSON.parse(await readBounded(response, maxBytes, url))
-  }
-}
-
-async function readBounded(response: Response, maxBytes: number, url: string): Promise<string> {
-  const tooLarge = (): Error => new Error(`GET ${url} answered more than ${maxBytes} bytes`)
-  if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
-    await response.body?.cancel()
-    throw tooLarge()
-  }
-  if (response.body === null) return ''
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > maxBytes) {
-      await reader.cancel()
-      throw tooLarge()
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }
