@@ -7,8 +7,10 @@ import { parseUntrustedJwt, type UntrustedJwt } from './compact-jws.js'
 
 /**
  * Strict verification of a compact JWS attestation with node:crypto, on the hot path of every token
- * exchange. Everything in a token is untrusted until its signature is checked, so cheap structural and
- * claim checks run first, and nothing the token says can make us fetch or trust a key it names.
+ * exchange, in the order of jose's jwsVerify: first the cheap checks of the header's form (algorithm,
+ * headers that name a key or an extension, the form of `kid`), then the signature, with a key from the
+ * configuration only, and only then the claims. Until the signature verifies nothing the payload says
+ * is believed or repeated back, so a forged token is refused for its signature whatever its claims say.
  */
 
 export interface JwtVerificationPolicy {
@@ -76,9 +78,9 @@ export class JwtVerifier {
   ) {}
 
   /**
-   * Verifies `token` and returns its header and claims. `inspect` sees the (still unverified) payload
-   * before the claim checks, so a caller can recognise a kind of token it wants to refuse with a
-   * better message than "no exp".
+   * Verifies `token` and returns its header and claims. `inspect` sees the payload once the signature
+   * has verified and before the claim checks, so a caller can recognise a kind of token it wants to
+   * refuse with a better message than "no exp".
    *
    * @example
    * const { payload } = await new JwtVerifier(policy, keySet, systemClock).verify(token)
@@ -86,13 +88,14 @@ export class JwtVerifier {
   async verify(token: string | UntrustedJwt, inspect?: (payload: Record<string, unknown>) => void): Promise<VerifiedJwt> {
     const jwt = typeof token === 'string' ? parseUntrustedJwt(token, this.policy.maxBytes) : token
     const header = checkHeader(jwt.header, this.policy.algorithms)
-    const { payload } = jwt
-    inspect?.(payload)
-    checkClaims(payload, this.policy, epochSeconds(this.clock))
     const key = await this.keys.resolve(header.alg, header.kid)
     if (!signatureMatches(header.alg, key, Buffer.from(jwt.signingInput, 'latin1'), Buffer.from(jwt.encodedSignature, 'base64url'))) {
       throw new InvalidGrantError('the token signature is invalid')
     }
+    // The issuer's word from here on: what remains is whether we accept what it said.
+    const { payload } = jwt
+    inspect?.(payload)
+    checkClaims(payload, this.policy, epochSeconds(this.clock))
     return { header, payload }
   }
 }

@@ -100,9 +100,26 @@ t.test('Compute Engine claims signed by anyone but the configured Google keys ar
   // What the Vault bypass did: a service account key signs a JWT with made-up Compute Engine claims.
   await assertRefused(t, attestor.attest(await signToken(serviceAccount, iitClaims(), { kid: 'google-1' })), /^the token signature is invalid$/)
   await assertRefused(t, attestor.attest(await signToken(serviceAccount, iitClaims())), /^no key with kid "sa-key-1" is trusted for issuer "https:\/\/accounts.google.com"$/)
-  await assertRefused(t, attestor.attest(await signToken(serviceAccount, iitClaims({ iss: '847250625900-compute@developer.gserviceaccount.com' }))), /^the token issuer "847250625900-compute@developer.gserviceaccount.com" is not "https:\/\/accounts.google.com"$/)
+  // Refused for its key, before its issuer is read: nothing a token claims counts until Google's key verifies it.
+  await assertRefused(t, attestor.attest(await signToken(serviceAccount, iitClaims({ iss: '847250625900-compute@developer.gserviceaccount.com' }))), /^no key with kid "sa-key-1" is trusted for issuer "https:\/\/accounts.google.com"$/)
   await assertRefused(t, attestor.attest(await signToken(serviceAccount, iitClaims(), { jwk: serviceAccount.jwk })), /^the token names its own key \("jwk" header\)/)
   await assertRefused(t, attestor.attest(tamper(await signToken(google, iitClaims()))), /^the token signature is invalid$/)
+})
+
+t.test('a token with a bad signature is refused for its signature, whatever else is wrong with it', async (t) => {
+  // `serviceAccount` signs under the kid of Google's key: only the signature check can tell.
+  const forge = (claims: Record<string, unknown>): Promise<string> => signToken(serviceAccount, claims, { kid: 'google-1' })
+  const bad: [string, Record<string, unknown>][] = [
+    ['another issuer', iitClaims({ iss: '847250625900-compute@developer.gserviceaccount.com' })],
+    ['another audience', iitClaims({ aud: 'https://vault.example.org' })],
+    ['an expiry long past', iitClaims({ iat: NOW - 7200, exp: NOW - 3600 })],
+    ['no Compute Engine claims', iitClaims({ google: undefined })],
+    ['a project not accepted', iitClaims({}, { project_id: 'someone-else' })],
+  ]
+  for (const [what, claims] of bad) {
+    await assertRefused(t, attestor.attest(await forge(claims)), /^the token signature is invalid$/)
+    t.pass(`refused for its signature, not for ${what}`)
+  }
 })
 
 t.test('issuer, audience, time, algorithm and size are checked', async (t) => {

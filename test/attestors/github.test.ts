@@ -188,6 +188,22 @@ t.test('signature, issuer, audience, time, algorithm and size are checked', asyn
   t.ok(await own.attest(await signToken(github, ghClaims({ aud: 'https://github.com/acme' }))), 'the attestor\'s own audience')
 })
 
+t.test('a token with a bad signature is refused for its signature, whatever else is wrong with it', async (t) => {
+  // `other` signs under the kid of GitHub's key: only the signature check can tell.
+  const forge = (claims: Record<string, unknown>): Promise<string> => signToken(other, claims, { kid: 'gh-1' })
+  const bad: [string, Record<string, unknown>][] = [
+    ['another issuer', ghClaims({ iss: 'https://token.actions.githubusercontent.com.evil.test' })],
+    ['another audience', ghClaims({ aud: 'https://github.com/acme' })],
+    ['an expiry long past', ghClaims({ iat: NOW - 7200, exp: NOW - 3600 })],
+    ['an owner not accepted', ghClaims({ repository_owner: 'evil', repository: 'evil/app' })],
+    ['no jti', ghClaims({ jti: undefined })],
+  ]
+  for (const [what, claims] of bad) {
+    await assertRefused(t, attestor.attest(await forge(claims)), /^the token signature is invalid$/)
+    t.pass(`refused for its signature, not for ${what}`)
+  }
+})
+
 t.test('the configuration: defaults, and every problem named', async (t) => {
   t.same(GitHubAttestorConfig.parse({ kind: 'github', ownerIds: ['1946610', 3963394] }), {
     kind: 'github',

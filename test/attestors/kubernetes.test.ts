@@ -126,6 +126,23 @@ t.test('the attestor refuses what the verifier refuses', async (t) => {
   await assertRefused(t, attestor.attest(handSign(ec, header, '["not","an","object"]')), /payload is not a JSON object/)
 })
 
+t.test('a token with a bad signature is refused for its signature, whatever else is wrong with it', async (t) => {
+  // `rotated` signs under the kid of a trusted key: only the signature check can tell.
+  const forge = (claims: Record<string, unknown>): Promise<string> => signToken(rotated, claims, { kid: 'ec-1' })
+  const bad: [string, Record<string, unknown>][] = [
+    ['another issuer', k8sClaims({ iss: 'https://other.test' })],
+    ['another audience', k8sClaims({ aud: ['https://kubernetes.default.svc'] })],
+    ['an expiry long past', k8sClaims({ iat: NOW - 7200, exp: NOW - 3600 })],
+    ['no kubernetes.io claim', k8sClaims({ 'kubernetes.io': undefined })],
+    ['a namespace Kubernetes does not allow', k8sClaims({ 'kubernetes.io': { namespace: '../x', serviceaccount: { name: 'api' } } })],
+    ['the claims of a legacy Secret-based token', { iss: ISSUER, sub: 'system:serviceaccount:payments:api', 'kubernetes.io/serviceaccount/namespace': 'payments' }],
+  ]
+  for (const [what, claims] of bad) {
+    await assertRefused(t, attestor.attest(await forge(claims)), /^the token signature is invalid$/)
+    t.pass(`refused for its signature, not for ${what}`)
+  }
+})
+
 t.test('with a jwksUri: one refetch for an unknown kid, none within the cooldown', async (t) => {
   const fetcher = countingFetcher(jwks(ec))
   const clock = frozenClock()

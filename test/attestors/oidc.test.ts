@@ -113,6 +113,21 @@ t.test('signature, issuer, audience, time, algorithm and size are checked', asyn
   t.ok(await edOnly.attest(await signToken(ed, ciClaims({ aud: 'https://sts.example.org' }))), 'configured algorithms and audience')
 })
 
+t.test('a token with a bad signature is refused for its signature, whatever else is wrong with it', async (t) => {
+  // `stranger` signs under the kid of the issuer's key: only the signature check can tell.
+  const bad: [string, Record<string, unknown>][] = [
+    ['another issuer', ciClaims({ iss: 'https://gitlab.com' })],
+    ['another audience', ciClaims({ aud: 'https://gitlab.example.org' })],
+    ['an expiry long past', ciClaims({ iat: NOW - 7200, exp: NOW - 3600 })],
+    ['a required claim that does not match', ciClaims({ namespace_path: 'evil' })],
+    ['no claim for the identity template', ciClaims({ project_id: undefined })],
+  ]
+  for (const [what, claims] of bad) {
+    await assertRefused(t, attestor.attest(await signToken(stranger, claims)), /^the token signature is invalid$/)
+    t.pass(`refused for its signature, not for ${what}`)
+  }
+})
+
 t.test('the JWKS URI is fetched when configured', async (t) => {
   const fetcher = countingFetcher(jwks(ec))
   const remote = createOidcAttestor(oidcConfig({ jwks: undefined, jwksUri: `${ISSUER}/oauth/discovery/keys` }), deps({ fetchJwks: fetcher.fetch }))

@@ -197,7 +197,7 @@ t.test('refuses a part that is not canonical base64url: one token, one spelling'
   t.ok(await verifier().verify(good), 'the canonical spelling is accepted')
 })
 
-t.test('lets the caller inspect the payload before the claim checks', async (t) => {
+t.test('lets the caller inspect the payload once the signature verifies, before the claim checks', async (t) => {
   const seen: unknown[] = []
   const token = await signToken(es256, { ...claims, exp: NOW - 3600, legacy: true })
   const inspect = (payload: Record<string, unknown>): void => {
@@ -206,6 +206,34 @@ t.test('lets the caller inspect the payload before the claim checks', async (t) 
   }
   await assertRefused(t, verifier().verify(token, inspect), /^legacy tokens are refused$/)
   t.same(seen, [true])
+  await assertRefused(t, verifier().verify(await signToken(impostor, { ...claims, legacy: true }), inspect), /^the token signature is invalid$/)
+  t.same(seen, [true], 'a payload whose signature fails is never shown to the caller')
+})
+
+t.test('signatures are compared before the claim set (as in jose)', async (t) => {
+  // `impostor` signs under the kid of a trusted key: the header passes, the signature cannot.
+  const forged: [string, string][] = [
+    ['a wrong issuer', await signToken(impostor, { ...claims, iss: 'https://evil.test' })],
+    ['a wrong audience', await signToken(impostor, { ...claims, aud: 'evil-audience' })],
+    ['no audience', await signToken(impostor, { ...claims, aud: undefined })],
+    ['no expiry', await signToken(impostor, { ...claims, exp: undefined })],
+    ['an expiry long past', await signToken(impostor, { ...claims, iat: NOW - 7200, exp: NOW - 3600 })],
+    ['a not-before in the future', await signToken(impostor, { ...claims, nbf: NOW + 3600 })],
+    ['an issue time in the future', await signToken(impostor, { ...claims, iat: NOW + 3600 })],
+    ['too long a lifetime', await signToken(impostor, { ...claims, exp: NOW + 10 * 86_400 })],
+    ['an expiry that is not a number', handSign(impostor, { alg: 'ES256', kid: 'ec-1' }, `{"iss":"${ISSUER}","aud":"${AUDIENCE}","exp":1e400}`)],
+    ['a payload of nothing but bad claims', handSign(impostor, { alg: 'ES256', kid: 'ec-1' }, { iss: 7, aud: ['x', 8], exp: 'soon', nbf: null })],
+  ]
+  for (const [what, token] of forged) {
+    await assertRefused(t, verifier().verify(token), /^the token signature is invalid$/, InvalidGrantError)
+    t.pass(`refused for its signature, not for ${what}`)
+  }
+  // The cheap checks of the header's form still come first: no key is looked up for them.
+  const fetcher = countingFetcher(jwks(es256))
+  const remote = new RemoteKeySet({ issuer: ISSUER, uri: 'https://k8s.example.test/openid/v1/jwks', fetch: fetcher.fetch, clock: frozenClock(), cacheSeconds: 300, refreshCooldownSeconds: 0 })
+  await assertRefused(t, verifier({ algorithms: ['RS256'] }, remote).verify(await signToken(impostor, { ...claims, iss: 'https://evil.test' })), /^the token algorithm "ES256" is not accepted/)
+  await assertRefused(t, verifier({}, remote).verify(handSign(impostor, { alg: 'ES256', kid: '../x' }, { ...claims, exp: 0 })), /^the token key id "..\/x" is not valid/)
+  t.same(fetcher.calls, [], 'no key was looked up for a header refused by its form')
 })
 
 t.test('untrustedIssuerOf reads iss without verifying, for routing', async (t) => {
