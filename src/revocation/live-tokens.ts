@@ -1,7 +1,7 @@
 import type { Queryable } from '../db/database.js'
 import { storeFailure } from '../errors.js'
 import { globToSqlPattern, isGlob } from '../lib/glob.js'
-import type { RevocationTarget } from '../revocation/revocation.js'
+import type { RevocationTarget } from './revocation.js'
 
 /**
  * How many tokens a revocation cuts off: the ledger rows it covers that have not expired yet. A
