@@ -3,14 +3,17 @@ import { InvalidRequestError, InvalidScopeError, InvalidTargetError, Unsupported
 import { ScopeToken } from '../grants/grant.js'
 import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js'
 import { TOKEN_TYPE } from '../oauth/token-types.js'
-import { AWS_INSTANCE_IDENTITY_TOKEN_TYPE } from '../attestors/aws/subject-token.js'
-import { AZURE_ATTESTED_DATA_TOKEN_TYPE } from '../attestors/azure/attested-data.js'
+import { ATTESTATION_TOKEN_TYPES } from '../attestors/catalog.js'
 
 /** Re-exported for src/http/discovery-routes.ts, which imports it from here until it imports src/oauth/. */
 export { TOKEN_EXCHANGE_GRANT }
 
-/** Every subject token type Seed STS knows; which are accepted depends on the attestors configured. */
-export const SUPPORTED_SUBJECT_TOKEN_TYPES = [TOKEN_TYPE.jwt, TOKEN_TYPE.idToken, AWS_INSTANCE_IDENTITY_TOKEN_TYPE, AZURE_ATTESTED_DATA_TOKEN_TYPE] as const
+/**
+ * Every subject token type Seed STS knows: those the attestor kinds are presented as (the catalog's);
+ * which are accepted depends on the attestors configured. A type accepted for another reason (our own
+ * access tokens, later) is added here beside the catalog's, not through it.
+ */
+export const SUPPORTED_SUBJECT_TOKEN_TYPES: readonly string[] = [...ATTESTATION_TOKEN_TYPES]
 export const SUPPORTED_REQUESTED_TOKEN_TYPES = [TOKEN_TYPE.accessToken, TOKEN_TYPE.jwt] as const
 
 /** The token exchange request (RFC 8693 section 2.1) after the form body is parsed. */

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createAzureManagedIdentityAttestor } from '../../../src/attestors/azure/attestor.js'
+import { createAzureManagedIdentityAttestor } from '../../../src/attestors/azure/managed-identity.js'
 import { ENTRA_JWKS_URI } from '../../../src/attestors/azure/config.js'
 import { ConfigError } from '../../../src/config.js'
 import { ServiceUnavailableError } from '../../../src/errors.js'

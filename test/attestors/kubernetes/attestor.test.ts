@@ -2,10 +2,11 @@ import { createHmac } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { createKubernetesAttestor, type KubernetesAttestorDeps } from '../../src/attestors/kubernetes.js'
-import type { KubernetesAttestorConfig } from '../../src/config.js'
-import { InvalidGrantError } from '../../src/errors.js'
-import { assertRefused, AUDIENCE, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, k8sClaims, kubernetesConfig, makeKey, NOW, signToken, tamper } from '../fixtures/attestors/helpers.js'
+import type { AttestorDeps } from '../../../src/attestors/attestor.js'
+import { createKubernetesAttestor } from '../../../src/attestors/kubernetes/attestor.js'
+import type { KubernetesAttestorConfig } from '../../../src/attestors/kubernetes/config.js'
+import { InvalidGrantError } from '../../../src/errors.js'
+import { assertRefused, AUDIENCE, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, k8sClaims, kubernetesConfig, makeKey, NOW, signToken, tamper } from '../../fixtures/attestors/helpers.js'
 
 const ec = await makeKey('ES256', 'ec-1')
 const rsa = await makeKey('RS256', 'rsa-1')
@@ -13,7 +14,7 @@ const ed = await makeKey('EdDSA', 'ed-1')
 const rotated = await makeKey('ES256', 'ec-2')
 const JWKS_URI = 'https://k8s.example.test/openid/v1/jwks'
 
-function deps(overrides: Partial<KubernetesAttestorDeps> = {}): KubernetesAttestorDeps {
+function deps(overrides: Partial<AttestorDeps> = {}): AttestorDeps {
   return { trustDomain: 'example.org', audience: AUDIENCE, clock: frozenClock(), skewSeconds: 60, maxAttestationBytes: 16_384, fetchJwks: countingFetcher(jwks(ec)).fetch, ...overrides }
 }
 const inlineConfig: KubernetesAttestorConfig = kubernetesConfig({ jwks: jwks(ec, rsa, ed), algorithms: ['ES256', 'RS256', 'EdDSA'] })

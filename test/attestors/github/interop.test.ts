@@ -1,10 +1,11 @@
 import { createPublicKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { createGitHubAttestor, GitHubAttestorConfig } from '../../src/attestors/github.js'
-import { FixedClock } from '../../src/lib/clock.js'
-import { assertRefused, countingFetcher, makeKey, signToken, tamper } from '../fixtures/attestors/helpers.js'
-import { interopDir } from '../helpers/interop.js'
+import { createGitHubAttestor } from '../../../src/attestors/github/attestor.js'
+import { GitHubAttestorConfig } from '../../../src/attestors/github/config.js'
+import { FixedClock } from '../../../src/lib/clock.js'
+import { assertRefused, countingFetcher, makeKey, signToken, tamper } from '../../fixtures/attestors/helpers.js'
+import { interopDir } from '../../helpers/interop.js'
 
 /**
  * Real GitHub Actions OIDC tokens from public repositories, with GitHub's 2023 JWKS (see

@@ -1,18 +1,15 @@
-import type { KubernetesAttestorConfig } from '../config.js'
-import { InvalidGrantError } from '../errors.js'
-import type { AttestationSource, AttestedIdentity, JwtAttestor } from './attestor.js'
-import { createIssuerVerifier, objectClaim, withSingleUse, type JwtAttestorDeps } from './jwt-attestor-config.js'
-import { parseUntrustedJwt, type UntrustedJwt } from '../jose/compact-jws.js'
-import type { JwtPayload } from '../jose/jwt-verifier.js'
-import { quoteUntrusted } from '../lib/untrusted.js'
+import { InvalidGrantError } from '../../errors.js'
+import type { JwtPayload } from '../../jose/jwt-verifier.js'
+import { quoteUntrusted } from '../../lib/untrusted.js'
+import type { AttestationSource, AttestedIdentity, AttestorDeps, JwtAttestor } from '../attestor.js'
+import { createJwtAttestor, objectClaim } from '../jwt-attestor.js'
+import type { KubernetesAttestorConfig } from './config.js'
 
 /**
  * Kubernetes projected service-account tokens (the `serviceAccountToken` volume, `kubectl create
  * token`): audience-bound, expiring JWTs signed by the cluster's service-account issuer. The identity is
  * the service account: `spiffe://<trustDomain>/k8s/<cluster>/ns/<namespace>/sa/<serviceAccount>`.
  */
-
-export type KubernetesAttestorDeps = JwtAttestorDeps
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
 const DNS_SUBDOMAIN_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
@@ -22,13 +19,13 @@ const LEGACY_CLAIM_PREFIX = 'kubernetes.io/serviceaccount/'
 
 /**
  * @example
- * const attestor = createKubernetesAttestor(config.attestors[0], { trustDomain, audience, clock: systemClock,
+ * const attestor = createKubernetesAttestor(KubernetesAttestorConfig.parse(entry), { trustDomain, audience, clock: systemClock,
  *   skewSeconds: 60, maxAttestationBytes: 16_384, fetchJwks: createHttpJwksFetcher(5000) })
  * const identity = await attestor.attest(projectedToken)
  */
-export function createKubernetesAttestor(config: KubernetesAttestorConfig, deps: KubernetesAttestorDeps): JwtAttestor {
+export function createKubernetesAttestor(config: KubernetesAttestorConfig, deps: AttestorDeps): JwtAttestor {
   const audience = config.audience ?? deps.audience
-  const verifier = createIssuerVerifier(config, deps)
+  // Signed by the cluster, but never expiring and bound to no audience: refused with a way forward.
   const refuseLegacyToken = (payload: Record<string, unknown>): void => {
     if (Object.keys(payload).some((claim) => claim.startsWith(LEGACY_CLAIM_PREFIX))) {
       throw new InvalidGrantError(
@@ -38,18 +35,11 @@ export function createKubernetesAttestor(config: KubernetesAttestorConfig, deps:
       )
     }
   }
-  return {
-    name: config.name,
+  return createJwtAttestor(config, deps, {
     kind: 'kubernetes',
-    issuer: config.issuer,
-    async attest(attestation: string): Promise<AttestedIdentity> {
-      return this.attestJwt(parseUntrustedJwt(attestation, deps.maxAttestationBytes))
-    },
-    async attestJwt(jwt: UntrustedJwt): Promise<AttestedIdentity> {
-      const { payload } = await verifier.verify(jwt, refuseLegacyToken)
-      return withSingleUse(toIdentity(payload, config, deps.trustDomain), jwt, payload, config, deps)
-    },
-  }
+    inspect: refuseLegacyToken,
+    identify: (payload) => toIdentity(payload, config, deps.trustDomain),
+  })
 }
 
 // Below this line the token is verified, but its claims still become part of a SPIFFE ID, source ids

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { createGcpAttestor, GcpAttestorConfig } from '../../src/attestors/gcp.js'
-import { FixedClock } from '../../src/lib/clock.js'
-import { assertRefused, countingFetcher, makeKey, signToken, tamper } from '../fixtures/attestors/helpers.js'
-import { interopDir } from '../helpers/interop.js'
+import { createGcpAttestor } from '../../../src/attestors/gcp/attestor.js'
+import { GcpAttestorConfig } from '../../../src/attestors/gcp/config.js'
+import { FixedClock } from '../../../src/lib/clock.js'
+import { assertRefused, countingFetcher, makeKey, signToken, tamper } from '../../fixtures/attestors/helpers.js'
+import { interopDir } from '../../helpers/interop.js'
 
 /**
  * Real GCE instance identity tokens from public repositories, each with the Google JWKS captured when

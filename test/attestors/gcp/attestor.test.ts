@@ -1,7 +1,8 @@
 import t from 'tap'
-import { createGcpAttestor, GcpAttestorConfig, GOOGLE_ISSUER, GOOGLE_JWKS_URI } from '../../src/attestors/gcp.js'
-import type { JwtAttestorDeps } from '../../src/attestors/jwt-attestor-config.js'
-import { assertRefused, AUDIENCE, countingFetcher, frozenClock, handSign, jwks, makeKey, NOW, signToken, tamper } from '../fixtures/attestors/helpers.js'
+import type { AttestorDeps } from '../../../src/attestors/attestor.js'
+import { createGcpAttestor } from '../../../src/attestors/gcp/attestor.js'
+import { GcpAttestorConfig, GOOGLE_ISSUER, GOOGLE_JWKS_URI } from '../../../src/attestors/gcp/config.js'
+import { assertRefused, AUDIENCE, countingFetcher, frozenClock, handSign, jwks, makeKey, NOW, signToken, tamper } from '../../fixtures/attestors/helpers.js'
 
 // `google` stands in for Google's signing key; `serviceAccount` for a key any GCP user can mint.
 const google = await makeKey('RS256', 'google-1')
@@ -9,7 +10,7 @@ const serviceAccount = await makeKey('RS256', 'sa-key-1')
 const ec = await makeKey('ES256', 'ec-1')
 const PROJECT = 'payments-prod'
 
-function deps(overrides: Partial<JwtAttestorDeps> = {}): JwtAttestorDeps {
+function deps(overrides: Partial<AttestorDeps> = {}): AttestorDeps {
   return { trustDomain: 'example.org', audience: AUDIENCE, clock: frozenClock(), skewSeconds: 60, maxAttestationBytes: 16_384, fetchJwks: countingFetcher(jwks(google)).fetch, ...overrides }
 }
 function gcpConfig(fields: Record<string, unknown> = {}): GcpAttestorConfig {

@@ -1,31 +1,12 @@
 import { z } from 'zod'
-import type { AttestedIdentity } from './attestor.js'
 import { JWS_ALGORITHMS } from '../jose/algorithms.js'
-import type { UntrustedJwt } from '../jose/compact-jws.js'
-import type { JwksFetcher } from '../jose/jwks-fetcher.js'
-import { RemoteKeySet, StaticKeySet } from '../jose/jwks-key-set.js'
-import { JwtVerifier, type JwtPayload, type KeyResolver } from '../jose/jwt-verifier.js'
-import type { Clock } from '../lib/clock.js'
-import { singleUseOf } from './single-use.js'
 
 /**
  * What every attestor of JWTs from an OIDC-style issuer (GCP, GitHub Actions, any OIDC issuer)
  * configures the same way: the exact issuer, where its keys come from, the algorithms and the longest
- * token lifetime accepted, and the audience. Each kind adds its own fields and rules on top.
- *
- * Nothing here imports config.ts at run time, so config.ts builds its attestor union from these pieces.
+ * token lifetime accepted, and the audience. Each kind's config.ts adds its own fields, defaults and
+ * rules on top; jwt-attestor.ts builds the attestor around them.
  */
-
-/** What an attestor of this family needs from the composition root. */
-export interface JwtAttestorDeps {
-  trustDomain: string
-  /** What tokens must be addressed to unless the attestor configures its own audience. */
-  audience: string
-  clock: Clock
-  skewSeconds: number
-  maxAttestationBytes: number
-  fetchJwks: JwksFetcher
-}
 
 export const JwsAlgorithm = z.enum(JWS_ALGORITHMS)
 export type JwsAlgorithm = z.infer<typeof JwsAlgorithm>
@@ -99,50 +80,4 @@ export function checkKeySource(config: KeySource, ctx: z.RefinementCtx, defaultJ
   } else if (given > 1) {
     ctx.addIssue({ code: 'custom', path: [], message: 'give at most one of jwks, jwksFile or jwksUri (with none, the issuer\'s published JWKS is fetched)' })
   }
-}
-
-/**
- * The verifier for an issuer: its exact `iss`, the audience (the attestor's own, else the service's),
- * its algorithms and lifetime bound, and keys ONLY from the configuration (inline, file, or the URI
- * configured or defaulted for the kind), never from anything the token says.
- */
-export function createIssuerVerifier(config: JwtIssuerConfig, deps: JwtAttestorDeps, defaultJwksUri?: string): JwtVerifier {
-  return new JwtVerifier(
-    {
-      issuer: config.issuer,
-      audience: config.audience ?? deps.audience,
-      algorithms: config.algorithms,
-      maxLifetimeSeconds: config.maxTokenLifetimeSeconds,
-      skewSeconds: deps.skewSeconds,
-      maxBytes: deps.maxAttestationBytes,
-    },
-    keySetFor(config, deps, defaultJwksUri),
-    deps.clock,
-  )
-}
-
-function keySetFor(config: JwtIssuerConfig, deps: JwtAttestorDeps, defaultJwksUri: string | undefined): KeyResolver {
-  if (config.jwks !== undefined) return new StaticKeySet(config.issuer, config.jwks, `attestor ${config.name}: jwks`)
-  if (config.jwksFile !== undefined) return StaticKeySet.fromFile(config.issuer, config.jwksFile, `attestor ${config.name}: jwksFile ${config.jwksFile}`)
-  const uri = config.jwksUri ?? defaultJwksUri
-  // Unreachable after schema validation (checkKeySource): a programming mistake, not a bad token.
-  if (uri === undefined) throw new TypeError(`attestor ${config.name}: no jwks, jwksFile or jwksUri`)
-  return new RemoteKeySet({
-    issuer: config.issuer,
-    uri,
-    fetch: deps.fetchJwks,
-    clock: deps.clock,
-    cacheSeconds: config.jwksCacheSeconds,
-    refreshCooldownSeconds: config.jwksRefreshCooldownSeconds,
-  })
-}
-
-/** The identity, marked single-use when the attestor is configured so (the exchange then claims it once). */
-export function withSingleUse(identity: AttestedIdentity, jwt: UntrustedJwt, payload: JwtPayload, config: JwtIssuerConfig, deps: JwtAttestorDeps): AttestedIdentity {
-  return config.singleUse ? { ...identity, singleUse: singleUseOf(jwt, payload, config.issuer, deps.skewSeconds) } : identity
-}
-
-/** A claim that is a JSON object, or undefined. */
-export function objectClaim(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined
 }

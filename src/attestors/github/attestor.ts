@@ -1,12 +1,10 @@
-import { z } from 'zod'
-import { InvalidGrantError } from '../errors.js'
-import type { AttestationSource, AttestedIdentity, JwtAttestor } from './attestor.js'
-import { parseUntrustedJwt, type UntrustedJwt } from '../jose/compact-jws.js'
-import type { JwtPayload } from '../jose/jwt-verifier.js'
-import { AttestorName, checkKeySource, createIssuerVerifier, IssuerUrl, jwtIssuerFields, withSingleUse, type JwtAttestorDeps } from './jwt-attestor-config.js'
-import { canonicalGitHubClaim } from './github-names.js'
-import { RESERVED_FIRST_SEGMENTS } from './oidc.js'
-import { quoteUntrusted } from '../lib/untrusted.js'
+import { InvalidGrantError } from '../../errors.js'
+import type { JwtPayload } from '../../jose/jwt-verifier.js'
+import { quoteUntrusted } from '../../lib/untrusted.js'
+import type { AttestationSource, AttestedIdentity, AttestorDeps, JwtAttestor } from '../attestor.js'
+import { createJwtAttestor } from '../jwt-attestor.js'
+import { defaultJwksUri, GITHUB_ISSUER, OWNER, type GitHubAttestorConfig } from './config.js'
+import { canonicalGitHubClaim } from './names.js'
 
 /**
  * GitHub Actions OIDC tokens: what a job with `permissions: id-token: write` gets from
@@ -27,49 +25,9 @@ import { quoteUntrusted } from '../lib/untrusted.js'
  * cannot. The allow-list can pin `ownerIds`, and grants can pin `repository_id` / `repository_owner_id`.
  */
 
-export const GITHUB_ISSUER = 'https://token.actions.githubusercontent.com'
-/** Names a github attestor for another issuer may not take: they begin other kinds' identities or source ids. */
-const TAKEN_NAMES = [...RESERVED_FIRST_SEGMENTS, 'oidc']
-
-/** GitHub logins: letters, digits and "-" (Enterprise Managed Users add "_<shortcode>"). */
-const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/
 const REPOSITORY_NAME = /^[A-Za-z0-9._-]{1,100}$/
 const NUMERIC_ID = /^[0-9]{1,20}$/
 const JTI = /^[\x21-\x7E]{1,256}$/
-
-const NOT_AN_ID = 'must be a numeric GitHub id, e.g. 3963394'
-const NumericId = z
-  .union([z.string().regex(/^[1-9][0-9]{0,19}$/, NOT_AN_ID), z.number({ error: NOT_AN_ID }).int(NOT_AN_ID).positive(NOT_AN_ID)], { error: NOT_AN_ID })
-  .transform(String)
-
-export const GitHubAttestorConfig = z
-  .object({
-    kind: z.literal('github'),
-    name: AttestorName.default('github'),
-    /** github.com, a github.com enterprise's own issuer (`.../<enterprise>`), or GHES (`https://<host>/_services/token`). */
-    // Single-use by default: every core.getIDToken() call mints a token with a new jti, so a job that
-    // needs two exchanges asks twice, and a token copied from a log is worth nothing.
-    ...jwtIssuerFields(IssuerUrl.default(GITHUB_ISSUER), { algorithms: ['RS256'], maxTokenLifetimeSeconds: 3600, singleUse: true }),
-    /** `repository_owner` values accepted (compared without regard to case, as GitHub does). */
-    owners: z.array(z.string().regex(OWNER, 'must be a GitHub user or organization name')).min(1).optional(),
-    /** `repository_owner_id` values accepted: these survive renames and cannot be re-registered. */
-    ownerIds: z.array(NumericId).min(1).optional(),
-  })
-  .strict()
-  .superRefine((config, ctx) => {
-    checkKeySource(config, ctx, defaultJwksUri(config.issuer))
-    if (config.issuer !== GITHUB_ISSUER && TAKEN_NAMES.includes(config.name)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['name'],
-        message: `an attestor for an issuer other than github.com's mints spiffe://<trustDomain>/<name>/<owner>/<repo>: give it a name of its own (not ${TAKEN_NAMES.join(', ')})`,
-      })
-    }
-    if (config.owners === undefined && config.ownerIds === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['owners'], message: 'give owners or ownerIds (or both): without them every repository on GitHub could attest' })
-    }
-  })
-export type GitHubAttestorConfig = z.infer<typeof GitHubAttestorConfig>
 
 /** The claims exposed to grant conditions, each under GitHub's own name. */
 export const GITHUB_CLAIMS = [
@@ -84,25 +42,17 @@ export const GITHUB_CLAIMS = [
  * const identity = await attestor.attest(idToken) // in the job: core.getIDToken('seed-sts')
  * // identity.subject === 'spiffe://example.org/github/qoomon/sandbox', identity.claims.ref === 'refs/heads/main'
  */
-export function createGitHubAttestor(config: GitHubAttestorConfig, deps: JwtAttestorDeps): JwtAttestor {
-  const verifier = createIssuerVerifier(config, deps, defaultJwksUri(config.issuer))
+export function createGitHubAttestor(config: GitHubAttestorConfig, deps: AttestorDeps): JwtAttestor {
   const policy: OwnerPolicy = {
     owners: config.owners === undefined ? undefined : new Set(config.owners.map((owner) => owner.toLowerCase())),
     ownerIds: config.ownerIds === undefined ? undefined : new Set(config.ownerIds),
     namespace: githubNamespace(config),
   }
-  return {
-    name: config.name,
+  return createJwtAttestor(config, deps, {
     kind: 'github',
-    issuer: config.issuer,
-    async attest(attestation: string): Promise<AttestedIdentity> {
-      return this.attestJwt(parseUntrustedJwt(attestation, deps.maxAttestationBytes))
-    },
-    async attestJwt(jwt: UntrustedJwt): Promise<AttestedIdentity> {
-      const { payload } = await verifier.verify(jwt)
-      return withSingleUse(toIdentity(payload, config, policy, deps.trustDomain), jwt, payload, config, deps)
-    },
-  }
+    defaultJwksUri: defaultJwksUri(config.issuer),
+    identify: (payload) => toIdentity(payload, config, policy, deps.trustDomain),
+  })
 }
 
 interface OwnerPolicy {
@@ -117,11 +67,6 @@ interface OwnerPolicy {
  */
 export function githubNamespace(config: Pick<GitHubAttestorConfig, 'name' | 'issuer'>): { identity: string; source: string } {
   return config.issuer === GITHUB_ISSUER ? { identity: 'github', source: 'github' } : { identity: config.name, source: config.name }
-}
-
-/** GitHub publishes each issuer's keys under the issuer (github.com, an enterprise's issuer, GHES alike). */
-function defaultJwksUri(issuer: string): string {
-  return `${issuer.replace(/\/+$/, '')}/.well-known/jwks`
 }
 
 // Below this line the token is verified (GitHub said it), but its names still become part of a SPIFFE

@@ -1,10 +1,9 @@
-import { z } from 'zod'
-import { InvalidGrantError } from '../errors.js'
-import type { AttestedIdentity, JwtAttestor } from './attestor.js'
-import { parseUntrustedJwt, type UntrustedJwt } from '../jose/compact-jws.js'
-import type { JwtPayload } from '../jose/jwt-verifier.js'
-import { AttestorName, checkKeySource, createIssuerVerifier, IssuerUrl, jwtIssuerFields, objectClaim, withSingleUse, type JwtAttestorDeps } from './jwt-attestor-config.js'
-import { quoteUntrusted } from '../lib/untrusted.js'
+import { InvalidGrantError } from '../../errors.js'
+import type { JwtPayload } from '../../jose/jwt-verifier.js'
+import { quoteUntrusted } from '../../lib/untrusted.js'
+import type { AttestedIdentity, AttestorDeps, JwtAttestor } from '../attestor.js'
+import { createJwtAttestor, objectClaim } from '../jwt-attestor.js'
+import { GOOGLE_JWKS_URI, PROJECT_ID, type GcpAttestorConfig } from './config.js'
 
 /**
  * GCP instance identity tokens: the JWT a Compute Engine VM (or GKE node) gets from its metadata
@@ -15,27 +14,6 @@ import { quoteUntrusted } from '../lib/untrusted.js'
  * account can sign a JWT with the same claims using its own key (the Vault bypass, CVE-2020-16251), so
  * keys come only from the configuration (Google's JWKS by default) and the issuer must be Google's.
  */
-
-export const GOOGLE_ISSUER = 'https://accounts.google.com'
-export const GOOGLE_JWKS_URI = 'https://www.googleapis.com/oauth2/v3/certs'
-
-/** GCP project ids: 6 to 30 of a-z 0-9 -, starting with a letter. Domain-scoped ids (`example.com:p`) are not accepted. */
-const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/
-const ProjectId = z.string().regex(PROJECT_ID, 'must be a GCP project id (6 to 30 lowercase letters, digits or "-", starting with a letter)')
-
-export const GcpAttestorConfig = z
-  .object({
-    kind: z.literal('gcp'),
-    name: AttestorName.default('gcp'),
-    // Not single-use by default: the token has no jti, and a VM may present the one its metadata server
-    // gave it more than once within its hour; that hour bounds what a copy is worth.
-    ...jwtIssuerFields(IssuerUrl.default(GOOGLE_ISSUER), { algorithms: ['RS256'], maxTokenLifetimeSeconds: 3600, singleUse: false }),
-    /** The projects whose instances may attest; required, so a config cannot trust every VM on GCP. */
-    projects: z.array(ProjectId).min(1, 'list the GCP projects whose instances may attest'),
-  })
-  .strict()
-  .superRefine((config, ctx) => checkKeySource(config, ctx, GOOGLE_JWKS_URI))
-export type GcpAttestorConfig = z.infer<typeof GcpAttestorConfig>
 
 /** `us-central1-c` -> region `us-central1`; the zone letter may grow (`-ai1a`), the region form is fixed. */
 const ZONE = /^([a-z]+-[a-z]+[0-9]{1,2})-[a-z][a-z0-9]{0,7}$/
@@ -53,11 +31,10 @@ const EMAIL = /^[A-Za-z0-9._+-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/
  * const identity = await attestor.attest(instanceIdentityToken)
  * // identity.subject === 'spiffe://example.org/gcp/payments-prod/europe-west1-b/api-1'
  */
-export function createGcpAttestor(config: GcpAttestorConfig, deps: JwtAttestorDeps): JwtAttestor {
-  const verifier = createIssuerVerifier(config, deps, GOOGLE_JWKS_URI)
+export function createGcpAttestor(config: GcpAttestorConfig, deps: AttestorDeps): JwtAttestor {
   const projects = new Set(config.projects)
   const audience = config.audience ?? deps.audience
-  // Untrusted payload, read only to refuse with a useful message: a plain Google ID token is not an instance token.
+  // A plain Google ID token is not an instance token: refused with how to ask for one.
   const requireComputeEngineClaims = (payload: Record<string, unknown>): void => {
     if (computeEngineClaims(payload) === undefined) {
       throw new InvalidGrantError(
@@ -66,18 +43,12 @@ export function createGcpAttestor(config: GcpAttestorConfig, deps: JwtAttestorDe
       )
     }
   }
-  return {
-    name: config.name,
+  return createJwtAttestor(config, deps, {
     kind: 'gcp',
-    issuer: config.issuer,
-    async attest(attestation: string): Promise<AttestedIdentity> {
-      return this.attestJwt(parseUntrustedJwt(attestation, deps.maxAttestationBytes))
-    },
-    async attestJwt(jwt: UntrustedJwt): Promise<AttestedIdentity> {
-      const { payload } = await verifier.verify(jwt, requireComputeEngineClaims)
-      return withSingleUse(toIdentity(payload, config, projects, deps.trustDomain), jwt, payload, config, deps)
-    },
-  }
+    defaultJwksUri: GOOGLE_JWKS_URI,
+    inspect: requireComputeEngineClaims,
+    identify: (payload) => toIdentity(payload, config, projects, deps.trustDomain),
+  })
 }
 
 function computeEngineClaims(payload: Record<string, unknown>): Record<string, unknown> | undefined {

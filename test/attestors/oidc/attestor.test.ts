@@ -1,7 +1,8 @@
 import t from 'tap'
-import type { JwtAttestorDeps } from '../../src/attestors/jwt-attestor-config.js'
-import { createOidcAttestor, OidcAttestorConfig } from '../../src/attestors/oidc.js'
-import { assertRefused, AUDIENCE, countingFetcher, frozenClock, handSign, jwks, makeKey, NOW, signToken, tamper } from '../fixtures/attestors/helpers.js'
+import type { AttestorDeps } from '../../../src/attestors/attestor.js'
+import { createOidcAttestor } from '../../../src/attestors/oidc/attestor.js'
+import { OidcAttestorConfig } from '../../../src/attestors/oidc/config.js'
+import { assertRefused, AUDIENCE, countingFetcher, frozenClock, handSign, jwks, makeKey, NOW, signToken, tamper } from '../../fixtures/attestors/helpers.js'
 
 const ec = await makeKey('ES256', 'ec-1')
 const rsa = await makeKey('RS256', 'rsa-1')
@@ -9,7 +10,7 @@ const ed = await makeKey('EdDSA', 'ed-1')
 const stranger = await makeKey('ES256', 'ec-1')
 const ISSUER = 'https://gitlab.example.org'
 
-function deps(overrides: Partial<JwtAttestorDeps> = {}): JwtAttestorDeps {
+function deps(overrides: Partial<AttestorDeps> = {}): AttestorDeps {
   return { trustDomain: 'example.org', audience: AUDIENCE, clock: frozenClock(), skewSeconds: 60, maxAttestationBytes: 16_384, fetchJwks: countingFetcher(jwks(ec)).fetch, ...overrides }
 }
 function oidcConfig(fields: Record<string, unknown> = {}): OidcAttestorConfig {

@@ -1,10 +1,11 @@
 import { createPublicKey } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
-import { createKubernetesAttestor, type KubernetesAttestorDeps } from '../../src/attestors/kubernetes.js'
-import { FixedClock } from '../../src/lib/clock.js'
-import { assertRefused, countingFetcher, kubernetesConfig, tamper } from '../fixtures/attestors/helpers.js'
-import { interopDir } from '../helpers/interop.js'
+import type { AttestorDeps } from '../../../src/attestors/attestor.js'
+import { createKubernetesAttestor } from '../../../src/attestors/kubernetes/attestor.js'
+import { FixedClock } from '../../../src/lib/clock.js'
+import { assertRefused, countingFetcher, kubernetesConfig, tamper } from '../../fixtures/attestors/helpers.js'
+import { interopDir } from '../../helpers/interop.js'
 
 /**
  * Real service-account tokens from public repositories (see test/fixtures/interop/README.md, section 3).
@@ -30,7 +31,7 @@ function asOf(seconds: number): FixedClock {
   return new FixedClock(seconds * 1000)
 }
 
-function deps(clock: FixedClock, overrides: Partial<KubernetesAttestorDeps> = {}): KubernetesAttestorDeps {
+function deps(clock: FixedClock, overrides: Partial<AttestorDeps> = {}): AttestorDeps {
   return { trustDomain: 'example.org', audience: 'seed-sts', clock, skewSeconds: 60, maxAttestationBytes: 16_384, fetchJwks: countingFetcher({}).fetch, ...overrides }
 }
 

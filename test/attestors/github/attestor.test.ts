@@ -1,14 +1,15 @@
 import t from 'tap'
-import { createGitHubAttestor, GITHUB_ISSUER, GitHubAttestorConfig } from '../../src/attestors/github.js'
-import type { JwtAttestorDeps } from '../../src/attestors/jwt-attestor-config.js'
-import { assertRefused, AUDIENCE, countingFetcher, frozenClock, handSign, jwks, makeKey, NOW, signToken, tamper } from '../fixtures/attestors/helpers.js'
+import type { AttestorDeps } from '../../../src/attestors/attestor.js'
+import { createGitHubAttestor } from '../../../src/attestors/github/attestor.js'
+import { GITHUB_ISSUER, GitHubAttestorConfig } from '../../../src/attestors/github/config.js'
+import { assertRefused, AUDIENCE, countingFetcher, frozenClock, handSign, jwks, makeKey, NOW, signToken, tamper } from '../../fixtures/attestors/helpers.js'
 
 const github = await makeKey('RS256', 'gh-1')
 const other = await makeKey('RS256', 'gh-2')
 const ec = await makeKey('ES256', 'ec-1')
 const GHES = 'https://ghes.example.org/_services/token'
 
-function deps(overrides: Partial<JwtAttestorDeps> = {}): JwtAttestorDeps {
+function deps(overrides: Partial<AttestorDeps> = {}): AttestorDeps {
   return { trustDomain: 'example.org', audience: AUDIENCE, clock: frozenClock(), skewSeconds: 60, maxAttestationBytes: 16_384, fetchJwks: countingFetcher(jwks(github)).fetch, ...overrides }
 }
 function githubConfig(fields: Record<string, unknown> = {}): GitHubAttestorConfig {
