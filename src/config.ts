@@ -4,17 +4,11 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
-import { AwsAttestorConfig } from './attestors/aws/config.js'
-import { AzureAttestorConfig } from './attestors/azure/config.js'
-import { GcpAttestorConfig } from './attestors/gcp.js'
-import { GitHubAttestorConfig } from './attestors/github.js'
-import { AttestorName, checkKeySource, jwtIssuerFields } from './attestors/jwt-attestor-config.js'
-import { namespaceOf, namespaceOverlaps } from './attestors/namespace.js'
-import { OidcAttestorConfig } from './attestors/oidc.js'
+import { ATTESTOR_CONFIG_SCHEMAS, namespaceOf } from './attestors/catalog.js'
+import { namespaceOverlaps } from './attestors/namespace.js'
 import { ConfigError } from './config-error.js'
 
 export { ConfigError }
-export { JwsAlgorithm } from './attestors/jwt-attestor-config.js'
 
 /**
  * The one reader of process.env and of the configuration file. Everything else receives a validated
@@ -22,27 +16,9 @@ export { JwsAlgorithm } from './attestors/jwt-attestor-config.js'
  * listening.
  */
 
-const KubernetesAttestorConfig = z
-  .object({
-    kind: z.literal('kubernetes'),
-    name: AttestorName,
-    // Not single-use by default: the kubelet hands a pod the same projected token for most of its
-    // hour, and the pod exchanges it again at every refresh.
-    ...jwtIssuerFields(z.string().min(1), { algorithms: ['RS256', 'ES256'], maxTokenLifetimeSeconds: 86_400, singleUse: false }),
-  })
-  .strict()
-  .superRefine((config, ctx) => checkKeySource(config, ctx))
-
-export const AttestorConfig = z.discriminatedUnion('kind', [
-  KubernetesAttestorConfig,
-  AwsAttestorConfig,
-  GcpAttestorConfig,
-  AzureAttestorConfig,
-  GitHubAttestorConfig,
-  OidcAttestorConfig,
-])
+/** One entry of `attestors`: the schema of the kind its `kind` names, each kind's from the catalog. */
+export const AttestorConfig = z.discriminatedUnion('kind', ATTESTOR_CONFIG_SCHEMAS)
 export type AttestorConfig = z.infer<typeof AttestorConfig>
-export type KubernetesAttestorConfig = z.infer<typeof KubernetesAttestorConfig>
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 

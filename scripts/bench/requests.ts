@@ -1,5 +1,6 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
-import { TOKEN_EXCHANGE_GRANT, TOKEN_TYPE } from '../../src/exchange/token-request.js'
+import { TOKEN_EXCHANGE_GRANT } from '../../src/oauth/grant-types.js'
+import { TOKEN_TYPE } from '../../src/oauth/token-types.js'
 import { BENCH_CLUSTER_NAME, type BenchWorkload } from './workloads.js'
 
 /** What the bench asks of the service over HTTP: the grant the workloads need, and their exchanges. */

@@ -1,7 +1,12 @@
+import type { UntrustedJwt } from '../jose/compact-jws.js'
+import type { JwksFetcher } from '../jose/jwks-fetcher.js'
+import type { Clock } from '../lib/clock.js'
+
 /**
  * The whole attestor contract, SPIRE-style: take an attestation, prove it, say who presented it.
  * Attestors never mint tokens or touch our stores; outside calls (JWKS fetches) go through injected
- * fetchers so tests run with fixed keys and a fixed clock.
+ * fetchers so tests run with fixed keys and a fixed clock. Each kind of attestor describes itself to
+ * the catalog in its folder's kind.ts (see attestor-kind.ts).
  */
 
 /** A thing an incident responder can revoke as a whole: a cluster, a node, a pod, later an account. */
@@ -69,7 +74,13 @@ export interface JwtAttestor extends Attestor {
   attestJwt(jwt: UntrustedJwt): Promise<AttestedIdentity>
 }
 
-import type { UntrustedJwt } from './jwt-verifier.js'
-
-/** Where JWKS documents come from: injected so tests never reach the network. */
-export type JwksFetcher = (url: string) => Promise<unknown>
+/** What an attestor may need from the composition root; each kind takes the part it uses. */
+export interface AttestorDeps {
+  trustDomain: string
+  /** What tokens must be addressed to unless the attestor configures its own audience. */
+  audience: string
+  clock: Clock
+  skewSeconds: number
+  maxAttestationBytes: number
+  fetchJwks: JwksFetcher
+}

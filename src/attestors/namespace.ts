@@ -1,7 +1,4 @@
-import type { AttestorConfig } from '../config.js'
 import type { AttestedIdentity } from './attestor.js'
-import { githubNamespace } from './github.js'
-import { oidcNamespace } from './oidc.js'
 
 /**
  * Where each configured attestor's identities and source ids live. Every attestor mints SPIFFE IDs
@@ -10,6 +7,7 @@ import { oidcNamespace } from './oidc.js'
  * one begin the other. So no issuer can speak for another attestor's identities, or be revoked by
  * another's sources, whatever its tokens say and without reading templates: the namespaces are
  * compared as text at start, and every identity minted is checked to lie in its attestor's namespace.
+ * Each kind says where its attestors' namespaces are (its kind.ts); catalog.ts's namespaceOf asks it.
  */
 export interface AttestorNamespace {
   /** Whole leading path segments of every SPIFFE ID path it mints: `k8s/prod`, `github`, `ci/gitlab`. */
@@ -19,26 +17,12 @@ export interface AttestorNamespace {
 }
 
 /**
- * Built-in kinds keep the identities they always had: `k8s/<name>` and `oidc` sources per attestor;
- * `aws`, `gcp`, `azure` and github.com's `github` per kind, so at most one attestor of those.
- *
- * @example
- * namespaceOf({ kind: 'kubernetes', name: 'prod', ... }) // { identity: 'k8s/prod', source: 'k8s:prod' }
+ * First path segments that kinds fix for their identities (each kind's `identityRoot`): no attestor
+ * whose namespace the configuration chooses (an OIDC template, a GitHub Enterprise name) may begin
+ * with one, even when no attestor of that kind is configured yet. The catalog's test holds this list
+ * to the kinds' own.
  */
-export function namespaceOf(config: AttestorConfig): AttestorNamespace {
-  switch (config.kind) {
-    case 'kubernetes':
-      return { identity: `k8s/${config.name}`, source: `k8s:${config.name}` }
-    case 'aws':
-    case 'gcp':
-    case 'azure':
-      return { identity: config.kind, source: config.kind }
-    case 'github':
-      return githubNamespace(config)
-    case 'oidc':
-      return oidcNamespace(config)
-  }
-}
+export const RESERVED_FIRST_SEGMENTS = ['k8s', 'gcp', 'github', 'aws', 'azure'] as const
 
 /**
  * Every pair of attestors whose namespaces overlap (equal, or one a whole-segment prefix of the

@@ -1,40 +1,17 @@
-import type { AttestorConfig } from '../config.js'
 import { ConfigError } from '../config-error.js'
 import { InvalidGrantError, InvalidRequestError } from '../errors.js'
-import { JWT_SUBJECT_TOKEN_TYPES } from '../exchange/token-request.js'
-import type { AttestedIdentity, Attestor, JwtAttestor } from './attestor.js'
-import { parseUntrustedJwt, untrustedIssuerOf } from './jwt-verifier.js'
-import { createAwsAttestor } from './aws/attestor.js'
-import { createAzureAttestors } from './azure/attestor.js'
-import { createGcpAttestor } from './gcp.js'
-import { createGitHubAttestor } from './github.js'
-import type { JwtAttestorDeps } from './jwt-attestor-config.js'
-import { createKubernetesAttestor } from './kubernetes.js'
-import { isInNamespace, namespaceOf, namespaceOverlaps, type AttestorNamespace } from './namespace.js'
-import { createOidcAttestor } from './oidc.js'
+import { parseUntrustedJwt, untrustedIssuerOf } from '../jose/compact-jws.js'
+import { quoteUntrusted } from '../lib/untrusted.js'
+import { JWT_TOKEN_TYPES } from '../oauth/token-types.js'
+import type { AttestedIdentity, Attestor, AttestorDeps, JwtAttestor } from './attestor.js'
+import { kindOf, namespaceOf, type AttestorConfig } from './catalog.js'
+import { isInNamespace, namespaceOverlaps, type AttestorNamespace } from './namespace.js'
 import { jwsFingerprint } from './single-use.js'
-import { quoteUntrusted } from './untrusted.js'
 
 /**
- * The configured attestors, and the one place that knows which kinds exist. A new kind is one file
- * exporting a factory plus one line in CATALOG.
+ * The configured attestors, each built by its kind (catalog.ts), and the routing of an attestation to
+ * the one that verifies it: a JWT by its issuer, anything else by its token type.
  */
-
-/** What every attestor may need from the composition root; each kind takes the part it uses. */
-export type AttestorDeps = JwtAttestorDeps
-
-type AttestorKind = AttestorConfig['kind']
-/** One configuration may yield several attestors (Azure: attested data, and managed-identity tokens). */
-type AttestorFactory<K extends AttestorKind> = (config: Extract<AttestorConfig, { kind: K }>, deps: AttestorDeps) => Attestor | Attestor[]
-
-const CATALOG: { readonly [K in AttestorKind]: AttestorFactory<K> } = {
-  kubernetes: createKubernetesAttestor,
-  aws: createAwsAttestor,
-  gcp: createGcpAttestor,
-  azure: createAzureAttestors,
-  github: createGitHubAttestor,
-  oidc: createOidcAttestor,
-}
 
 export interface AttestorSummary {
   name: string
@@ -69,9 +46,7 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
   const byTokenType = new Map<string, Attestor>()
   const namespaces = new Map<Attestor, AttestorNamespace>()
   for (const config of configs) {
-    // Safe: CATALOG's type pairs each kind with the factory for that kind's configuration.
-    const create = CATALOG[config.kind] as (config: AttestorConfig, deps: AttestorDeps) => Attestor | Attestor[]
-    for (const attestor of [create(config, deps)].flat()) {
+    for (const attestor of [kindOf(config).create(config, deps)].flat()) {
       namespaces.set(attestor, namespaceOf(config))
       if (isJwtAttestor(attestor)) {
         for (const issuer of attestor.issuers ?? [attestor.issuer]) {
@@ -102,7 +77,7 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
   }
   return {
     async attest(subjectToken, subjectTokenType) {
-      if (JWT_SUBJECT_TOKEN_TYPES.includes(subjectTokenType)) {
+      if (JWT_TOKEN_TYPES.includes(subjectTokenType)) {
         // Untrusted: the unverified `iss` only picks which attestor verifies the token, with its own keys.
         const jwt = parseUntrustedJwt(subjectToken, deps.maxAttestationBytes)
         const issuer = untrustedIssuerOf(jwt)
@@ -116,7 +91,7 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
       return attestor.attest(subjectToken).then(checked(attestor))
     },
     subjectTokenTypes() {
-      return [...(byIssuer.size > 0 ? JWT_SUBJECT_TOKEN_TYPES : []), ...byTokenType.keys()]
+      return [...(byIssuer.size > 0 ? JWT_TOKEN_TYPES : []), ...byTokenType.keys()]
     },
     startupWarnings() {
       return [...new Set([...byIssuer.values(), ...byTokenType.values()])].flatMap((attestor) => attestor.startupWarnings?.() ?? [])

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { JwtPayload, UntrustedJwt } from './jwt-verifier.js'
+import type { UntrustedJwt } from '../jose/compact-jws.js'
+import type { JwtPayload } from '../jose/jwt-verifier.js'
 
 /**
  * The SHA-256 (base64url) of exactly what an issuer signed: one attestation has one fingerprint,

@@ -1,10 +1,9 @@
-import type { AttestorConfig } from '../config.js'
-import { namespaceOf } from './namespace.js'
+import { kindOf, namespaceOf, type AttestorConfig } from './catalog.js'
 
 /**
  * What the attestation sources of a configured attestor look like: the ids attestors put in
- * `AttestedIdentity.sources` (see each attestor's `attest`), so a `source` revocation can be checked
- * against what could ever match. `exact` is a whole source id; `prefix` starts every other one.
+ * `AttestedIdentity.sources` (each kind says so in its kind.ts), so a `source` revocation can be
+ * checked against what could ever match. `exact` is a whole source id; `prefix` starts every other one.
  */
 export interface SourceForm {
   exact?: string
@@ -19,22 +18,9 @@ export interface SourceForm {
  */
 export function sourceFormsOf(configs: readonly AttestorConfig[]): SourceForm[] {
   return configs.map((config): SourceForm => {
-    const ns = namespaceOf(config).source
-    const form = (shows: string[], exact?: string): SourceForm => ({ ...(exact !== undefined ? { exact } : {}), prefix: `${ns}:`, shows })
-    switch (config.kind) {
-      case 'kubernetes':
-        return form([ns, `${ns}:node:<node>`, `${ns}:pod:<uid>`], ns)
-      case 'oidc':
-        return form([ns], ns)
-      case 'aws':
-        return form([`${ns}:<account>[:<region>[:<instance>]]`])
-      case 'gcp':
-        return form([`${ns}:<project>[:<zone>[:<instance>]]`])
-      case 'azure':
-        return form([`${ns}:<subscription or tenant>[:vm:<vm>|:principal:<object>]`])
-      case 'github':
-        return form([`${ns}:<owner>[/<repository>]`, `${ns}:repository_id:<id>`, `${ns}:repository_owner_id:<id>`])
-    }
+    const namespace = namespaceOf(config).source
+    const { namespaceIsASource, shows } = kindOf(config).sourceForms(namespace)
+    return { ...(namespaceIsASource ? { exact: namespace } : {}), prefix: `${namespace}:`, shows }
   })
 }
 

@@ -1,23 +1,19 @@
 import { z } from 'zod'
 import { InvalidRequestError, InvalidScopeError, InvalidTargetError, UnsupportedGrantTypeError } from '../errors.js'
 import { ScopeToken } from '../grants/grant.js'
+import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js'
+import { TOKEN_TYPE } from '../oauth/token-types.js'
+import { ATTESTATION_TOKEN_TYPES } from '../attestors/catalog.js'
 
-export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
-export const TOKEN_TYPE = {
-  jwt: 'urn:ietf:params:oauth:token-type:jwt',
-  idToken: 'urn:ietf:params:oauth:token-type:id_token',
-  accessToken: 'urn:ietf:params:oauth:token-type:access_token',
-  /** Seed STS's own: an AWS EC2 instance identity document with its signature. */
-  awsInstanceIdentity: 'urn:seed-sts:token-type:aws-instance-identity',
-  /** Seed STS's own: Azure IMDS attested data (PKCS#7). */
-  azureAttestedData: 'urn:seed-sts:token-type:azure-attested-data',
-} as const
+/** Re-exported for src/http/discovery-routes.ts, which imports it from here until it imports src/oauth/. */
+export { TOKEN_EXCHANGE_GRANT }
 
-/** JWT attestations (projected SA tokens, OIDC ID tokens): the attestor is chosen by the token's `iss`. */
-export const JWT_SUBJECT_TOKEN_TYPES: readonly string[] = [TOKEN_TYPE.jwt, TOKEN_TYPE.idToken]
-
-/** Every subject token type Seed STS knows; which are accepted depends on the attestors configured. */
-export const SUPPORTED_SUBJECT_TOKEN_TYPES = [TOKEN_TYPE.jwt, TOKEN_TYPE.idToken, TOKEN_TYPE.awsInstanceIdentity, TOKEN_TYPE.azureAttestedData] as const
+/**
+ * Every subject token type Seed STS knows: those the attestor kinds are presented as (the catalog's);
+ * which are accepted depends on the attestors configured. A type accepted for another reason (our own
+ * access tokens, later) is added here beside the catalog's, not through it.
+ */
+export const SUPPORTED_SUBJECT_TOKEN_TYPES: readonly string[] = [...ATTESTATION_TOKEN_TYPES]
 export const SUPPORTED_REQUESTED_TOKEN_TYPES = [TOKEN_TYPE.accessToken, TOKEN_TYPE.jwt] as const
 
 /** The token exchange request (RFC 8693 section 2.1) after the form body is parsed. */

@@ -1,7 +1,7 @@
 import { SERVICE_ACTOR } from '../admin-tokens/admin-token.js'
 import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
 import { NotFoundProblem, ServiceUnavailableError, ValidationProblem } from '../errors.js'
-import type { LiveTokenCounter } from '../ledger/live-tokens.js'
+import type { LiveTokenCounter } from './live-tokens.js'
 import type { Logger } from 'pino'
 import type { Clock } from '../lib/clock.js'
 import type { PublishReceipt, RevocationBus } from './revocation-bus.js'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { namespaceOf } from '../../src/attestors/namespace.js'
+import { namespaceOf } from '../../src/attestors/catalog.js'
 import { createAttestorRegistry } from '../../src/attestors/registry.js'
 import { AttestorConfig, ConfigError, parseConfig } from '../../src/config.js'
 import { countingFetcher, frozenClock, jwks, makeKey } from '../support/attestors/jwt-attestations.js'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { KubernetesAttestorDeps } from '../../src/attestors/kubernetes.js'
+import type { AttestorDeps } from '../../src/attestors/attestor.js'
 import { createAttestorRegistry } from '../../src/attestors/registry.js'
 import { AttestorConfig, ConfigError, parseConfig } from '../../src/config.js'
 import { assertRefused, b64, countingFetcher, frozenClock, handSign, ISSUER, jwks, k8sClaims, kubernetesConfig, makeKey, signToken } from '../support/attestors/jwt-attestations.js'
@@ -12,7 +12,7 @@ const AZURE_SUBSCRIPTION = '05e8b285-4ce1-46a3-b4c9-f51ba67d6acc'
 const prodKey = await makeKey('ES256', 'prod-1')
 const stagingKey = await makeKey('ES256', 'staging-1')
 const fetcher = countingFetcher(jwks(stagingKey))
-const deps: KubernetesAttestorDeps = { trustDomain: 'example.org', audience: 'seed-sts', clock: frozenClock(), skewSeconds: 60, maxAttestationBytes: 4096, fetchJwks: fetcher.fetch }
+const deps: AttestorDeps = { trustDomain: 'example.org', audience: 'seed-sts', clock: frozenClock(), skewSeconds: 60, maxAttestationBytes: 4096, fetchJwks: fetcher.fetch }
 const registry = createAttestorRegistry(
   [kubernetesConfig({ name: 'prod', jwks: jwks(prodKey) }), kubernetesConfig({ name: 'staging', issuer: STAGING, jwksUri: `${STAGING}/openid/v1/jwks` })],
   deps,

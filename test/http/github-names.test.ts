@@ -1,5 +1,5 @@
 import t from 'tap'
-import { GITHUB_ISSUER } from '../../src/attestors/github.js'
+import { GITHUB_ISSUER } from '../../src/attestors/github/config.js'
 import { jwks, makeKey, signToken } from '../support/attestors/jwt-attestations.js'
 import { STS_AUDIENCE } from '../support/cluster.js'
 import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'

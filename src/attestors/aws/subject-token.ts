@@ -1,5 +1,5 @@
 import { InvalidGrantError } from '../../errors.js'
-import { quoteUntrusted } from '../untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted.js'
 
 /**
  * ## AWS EC2 instance identity: the subject token

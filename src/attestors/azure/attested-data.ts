@@ -1,6 +1,6 @@
 import { constants, verify as verifySignature } from 'node:crypto'
 import { InvalidGrantError } from '../../errors.js'
-import { quoteUntrusted } from '../untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted.js'
 import { nameMatches, type CertificateInfo } from './certificates.js'
 import { verifyChain, type TrustStore } from './chain.js'
 import { parseAttestedDataEnvelope } from './pkcs7.js'
@@ -12,6 +12,9 @@ import { parseAttestedDataEnvelope } from './pkcs7.js'
  * checking the signature without the chain would accept anyone's self-signed certificate (the
  * Microsoft docs sample).
  */
+
+/** The `subject_token_type` of IMDS attested data: Seed STS's own. */
+export const AZURE_ATTESTED_DATA_TOKEN_TYPE = 'urn:seed-sts:token-type:azure-attested-data'
 
 export interface AttestedDataTrust extends TrustStore {
   /** Names the signer must carry: `metadata.azure.com`, `*.metadata.azure.com`, ... */

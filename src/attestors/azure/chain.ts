@@ -1,5 +1,5 @@
 import { InvalidGrantError } from '../../errors.js'
-import { quoteUntrusted } from '../untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted.js'
 import type { CertificateInfo } from './certificates.js'
 
 /**

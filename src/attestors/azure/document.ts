@@ -1,5 +1,5 @@
 import { InvalidGrantError } from '../../errors.js'
-import { quoteUntrusted } from '../untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted.js'
 
 /**
  * The attested data JSON, parsed. Call only on bytes whose signature and chain were verified: the

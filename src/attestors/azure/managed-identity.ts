@@ -1,11 +1,11 @@
 import { ConfigError } from '../../config-error.js'
 import { InvalidGrantError } from '../../errors.js'
-import type { AttestationSource, AttestedIdentity, JwtAttestor } from '../attestor.js'
-import { RemoteKeySet } from '../jwks-key-set.js'
-import { JwtVerifier, parseUntrustedJwt, untrustedIssuerOf, type JwtPayload, type UntrustedJwt } from '../jwt-verifier.js'
+import type { AttestationSource, AttestedIdentity, AttestorDeps, JwtAttestor } from '../attestor.js'
+import { parseUntrustedJwt, untrustedIssuerOf, type UntrustedJwt } from '../../jose/compact-jws.js'
+import { RemoteKeySet } from '../../jose/jwks-key-set.js'
+import { JwtVerifier, type JwtPayload } from '../../jose/jwt-verifier.js'
 import { singleUseOf } from '../single-use.js'
-import { quoteUntrusted } from '../untrusted.js'
-import type { AzureAttestorDeps } from './attestor.js'
+import { quoteUntrusted } from '../../lib/untrusted.js'
 import type { AzureAttestorConfig } from './config.js'
 
 /**
@@ -34,7 +34,7 @@ const SPIFFE_SEGMENT = /^[a-z0-9._-]+$/
  * const attestor = createAzureManagedIdentityAttestor(azureConfig, deps)
  * attestor.issuers // ['https://sts.windows.net/<tenant>/', 'https://login.microsoftonline.com/<tenant>/v2.0']
  */
-export function createAzureManagedIdentityAttestor(config: AzureAttestorConfig, deps: AzureAttestorDeps): AzureManagedIdentityAttestor {
+export function createAzureManagedIdentityAttestor(config: AzureAttestorConfig, deps: AttestorDeps): AzureManagedIdentityAttestor {
   const { managedIdentity, tenants } = config
   if (managedIdentity === undefined || tenants === undefined) {
     throw new ConfigError([`attestor ${config.name}: managed-identity tokens need managedIdentity and tenants`])

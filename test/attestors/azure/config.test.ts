@@ -3,8 +3,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { AZURE_ATTESTED_DATA_TOKEN_TYPE, createAzureAttestors, loadAzureTrust, trustMaterialWarnings } from '../../../src/attestors/azure/attestor.js'
+import { AZURE_ATTESTED_DATA_TOKEN_TYPE } from '../../../src/attestors/azure/attested-data.js'
+import { loadAzureTrust, trustMaterialWarnings } from '../../../src/attestors/azure/attestor.js'
 import { AzureAttestorConfig, DEFAULT_SIGNER_NAMES, ENTRA_JWKS_URI } from '../../../src/attestors/azure/config.js'
+import { createAzureAttestors } from '../../../src/attestors/azure/kind.js'
 import { ConfigError } from '../../../src/config.js'
 import { azureConfig, azureDeps, GOVCLOUD } from '../../support/attestors/azure-attested.js'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createAzureManagedIdentityAttestor } from '../../../src/attestors/azure/attestor.js'
+import { createAzureManagedIdentityAttestor } from '../../../src/attestors/azure/managed-identity.js'
 import { ENTRA_JWKS_URI } from '../../../src/attestors/azure/config.js'
 import { ConfigError } from '../../../src/config.js'
 import { ServiceUnavailableError } from '../../../src/errors.js'
@@ -110,6 +110,21 @@ t.test('only app-only RS256 tokens signed by Entra, not expired, are accepted', 
   await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ exp: NOW - 61 }))), /^the token expired at/)
   await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ iat: NOW, exp: NOW + 90_001 }))), /^the token is valid for 90001 seconds, longer than the 90000 seconds accepted from this issuer$/)
   await assertRefused(t, attestor.attest('not-a-jwt'), /not a JWT/)
+})
+
+t.test('a token with a bad signature is refused for its signature, whatever else is wrong with it', async (t) => {
+  // `impostor` signs under the kid of Entra's key: only the signature check can tell.
+  const bad: [string, Record<string, unknown>][] = [
+    ['another audience', miClaims({ aud: 'https://management.azure.com/' })],
+    ['an expiry long past', miClaims({ iat: NOW - 7200, exp: NOW - 3600 })],
+    ['a user\'s delegated token', miClaims({ scp: 'user_impersonation' })],
+    ['another tenant', miClaims({ tid: OTHER_TENANT })],
+    ['a subscription not allowed', miClaims({ xms_mirid: VM_RESOURCE.replace(SUBSCRIPTION, '11111111-2222-3333-4444-555555555555') })],
+  ]
+  for (const [what, claims] of bad) {
+    await assertRefused(t, attestor.attest(await signToken(impostor, claims)), /^the token signature is invalid$/)
+    t.pass(`refused for its signature, not for ${what}`)
+  }
 })
 
 t.test('not single-use by default (IMDS re-sends one cached token for hours); single-use when configured', async (t) => {

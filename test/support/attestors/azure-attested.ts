@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import type { AzureAttestorDeps } from '../../../src/attestors/azure/attestor.js'
+import type { AttestorDeps } from '../../../src/attestors/attestor.js'
 import { AzureAttestorConfig, type AzureAttestorConfigInput } from '../../../src/attestors/azure/config.js'
 import { FixedClock } from '../../../src/lib/clock.js'
 import { interopDir } from '../interop.js'
@@ -30,7 +30,7 @@ export function azureConfig(fields: Partial<AzureAttestorConfigInput> = {}): Azu
   return AzureAttestorConfig.parse({ kind: 'azure', name: 'azure', subscriptions: [GOVCLOUD.subscriptionId], ...fields })
 }
 
-export function azureDeps(at: string | number, overrides: Partial<AzureAttestorDeps> = {}): AzureAttestorDeps {
+export function azureDeps(at: string | number, overrides: Partial<AttestorDeps> = {}): AttestorDeps {
   return {
     trustDomain: 'example.org',
     audience: 'api://seed-sts',

@@ -1,0 +1,15 @@
+import { JWT_TOKEN_TYPES } from '../../oauth/token-types.js'
+import type { AttestorKind } from '../attestor-kind.js'
+import { createOidcAttestor } from './attestor.js'
+import { OidcAttestorConfig } from './config.js'
+import { oidcNamespace } from './subject-template.js'
+
+/** Any OIDC issuer with a JWKS; each attestor's namespace is the fixed start of its subject template. */
+export const oidc = {
+  kind: 'oidc',
+  configSchema: OidcAttestorConfig,
+  tokenTypes: JWT_TOKEN_TYPES,
+  create: createOidcAttestor,
+  namespace: (config) => oidcNamespace(config),
+  sourceForms: (source) => ({ namespaceIsASource: true, shows: [source] }),
+} satisfies AttestorKind<typeof OidcAttestorConfig>
