@@ -3,6 +3,7 @@ import rateLimitPlugin from '@fastify/rate-limit'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { sourceFormsOf } from './attestors/source-forms.js'
 import type { Services } from './compose.js'
+import { RateLimitedError } from './errors.js'
 import { actorOf, adminAuthenticator } from './http/admin/admin-auth.js'
 import { adminTokenRoutes } from './http/admin/admin-token-routes.js'
 import { auditRoutes } from './http/admin/audit-routes.js'
@@ -12,7 +13,7 @@ import { revocationStreamRoute } from './http/admin/revocation-stream.js'
 import { ledgerRoutes } from './http/admin/ledger-routes.js'
 import { registrationRoutes } from './http/admin/registration-routes.js'
 import { discoveryRoutes } from './http/discovery-routes.js'
-import { registerErrorHandling } from './http/error-handler.js'
+import { useOAuthErrors, useProblemErrors } from './http/error-handler.js'
 import { registerDraining } from './http/draining.js'
 import { registerFormBodyParser } from './http/form-body.js'
 import { healthRoutes } from './http/health-routes.js'
@@ -61,22 +62,18 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerRequestLog(app)
   registerDraining(app, services.drain)
 
-  registerErrorHandling(app)
+  // Problem JSON (RFC 9457) unless a scope says otherwise: the OAuth scope below does.
+  useProblemErrors(app)
   registerFormBodyParser(app)
   await app.register(rateLimitPlugin, {
     global: false,
     // The token endpoint's per-instance limit; the admin budgets are src/http/rate-limits.ts.
     // Our error handler renders the refusal in the endpoint's own error format.
-    errorResponseBuilder: (_request, context) => Object.assign(new Error(`rate limit exceeded: retry in ${Math.ceil(context.ttl / 1000)} s`), { statusCode: 429 }),
+    errorResponseBuilder: (_request, context) => new RateLimitedError(`rate limit exceeded: retry in ${Math.ceil(context.ttl / 1000)} s`, 'rate_limited'),
   })
 
   await app.register(healthRoutes, { database: services.database, revocations: services.revocations })
   await app.register(discoveryRoutes, { issuer: config.issuer, keys: services.keys, subjectTokenTypes: services.attestors.subjectTokenTypes() })
-  await app.register(tokenRoute, {
-    exchange: services.exchange,
-    maxAttestationBytes: config.limits.maxAttestationBytes,
-    requestsPerMinute: config.limits.tokenRequestsPerMinute,
-  })
   app.decorateRequest('admin', null)
   const authenticate = adminAuthenticator({ bootstrapToken: config.admin.token, tokens: services.adminTokens, clock: services.clock })
   // Failed authentications are counted once per address, whichever admin route or introspection saw them.
@@ -108,15 +105,28 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     await admin.register(auditRoutes, { audit: services.audit, authenticate, routeConfig })
     await admin.register(adminTokenRoutes, { tokens: services.adminTokens, clock: services.clock, authenticate, routeConfig })
   })
-  // Introspection has its own, larger budget: resource servers call it for every request they serve.
-  await app.register(async (scope) => {
-    budgeted(scope, requestBudget(services.rateLimits, 'introspection', config.limits.introspectionRequestsPerMinute))
-    await scope.register(introspectRoute, {
-      introspection: new TokenIntrospection(config.issuer, services.keys, services.ledger, services.revocations, services.clock, services.logger),
-      authenticate,
-      routeConfig: {},
-    })
-  })
+  // The OAuth endpoints: RFC 6749 error bodies for their routes, and for any path under /oauth2 that
+  // no route serves.
+  await app.register(
+    async (oauth) => {
+      useOAuthErrors(oauth)
+      await oauth.register(tokenRoute, {
+        exchange: services.exchange,
+        maxAttestationBytes: config.limits.maxAttestationBytes,
+        requestsPerMinute: config.limits.tokenRequestsPerMinute,
+      })
+      // Introspection has its own, larger budget: resource servers call it for every request they serve.
+      await oauth.register(async (scope) => {
+        budgeted(scope, requestBudget(services.rateLimits, 'introspection', config.limits.introspectionRequestsPerMinute))
+        await scope.register(introspectRoute, {
+          introspection: new TokenIntrospection(config.issuer, services.keys, services.ledger, services.revocations, services.clock, services.logger),
+          authenticate,
+          routeConfig: {},
+        })
+      })
+    },
+    { prefix: '/oauth2' },
+  )
   return app
 }
 

@@ -103,7 +103,7 @@ export class JwtVerifier {
     checkClaims(payload, this.policy, epochSeconds(this.clock))
     const key = await this.keys.resolve(header.alg, header.kid)
     if (!signatureMatches(header.alg, key, Buffer.from(jwt.signingInput, 'latin1'), Buffer.from(jwt.encodedSignature, 'base64url'))) {
-      throw new InvalidGrantError('the token signature is invalid')
+      throw new InvalidGrantError('the token signature is invalid', 'signature_invalid')
     }
     return { header, payload }
   }
@@ -127,29 +127,29 @@ export function parseUntrustedJwt(token: string, maxBytes: number): UntrustedJwt
 export function untrustedIssuerOf(jwt: UntrustedJwt): string {
   const { payload } = jwt
   if (typeof payload.iss !== 'string' || payload.iss === '') {
-    throw new InvalidGrantError(`the token has no issuer ("iss" is ${quoteUntrusted(payload.iss)})`)
+    throw new InvalidGrantError(`the token has no issuer ("iss" is ${quoteUntrusted(payload.iss)})`, 'claim_missing')
   }
   return payload.iss
 }
 
 function splitCompact(token: string, maxBytes: number): [string, string, string] {
-  if (typeof token !== 'string' || token === '') throw new InvalidGrantError('the attestation is empty')
+  if (typeof token !== 'string' || token === '') throw new InvalidGrantError('the attestation is empty', 'attestation_malformed')
   // Counting UTF-16 units is enough: anything outside ASCII fails the base64url check below.
-  if (token.length > maxBytes) throw new InvalidGrantError(`the attestation is larger than ${maxBytes} bytes`)
+  if (token.length > maxBytes) throw new InvalidGrantError(`the attestation is larger than ${maxBytes} bytes`, 'attestation_too_large')
   const parts = token.split('.')
-  if (parts.length === 5) throw new InvalidGrantError('encrypted tokens (JWE) are not accepted')
+  if (parts.length === 5) throw new InvalidGrantError('encrypted tokens (JWE) are not accepted', 'header_not_accepted')
   if (parts.length !== 3) {
-    throw new InvalidGrantError(`the attestation is not a JWT: expected 3 parts separated by dots, found ${parts.length}`)
+    throw new InvalidGrantError(`the attestation is not a JWT: expected 3 parts separated by dots, found ${parts.length}`, 'attestation_malformed')
   }
   if (!parts.every((part) => BASE64URL.test(part))) {
-    throw new InvalidGrantError('the attestation is not a JWT: each part must be non-empty base64url')
+    throw new InvalidGrantError('the attestation is not a JWT: each part must be non-empty base64url', 'attestation_malformed')
   }
   // One token, one spelling: the decoder ignores the spare bits of the last character (and a lone
   // trailing character), so without this check one signed token could be presented in 16 spellings,
   // each looking like a new attestation to anything keyed on its text.
   for (const [index, part] of parts.entries()) {
     if (!isCanonicalBase64url(part)) {
-      throw new InvalidGrantError(`the attestation is not a JWT: its ${PART_NAMES[index]} is not canonical base64url (its unused trailing bits must be zero)`)
+      throw new InvalidGrantError(`the attestation is not a JWT: its ${PART_NAMES[index]} is not canonical base64url (its unused trailing bits must be zero)`, 'attestation_malformed')
     }
   }
   return parts as [string, string, string]
@@ -176,10 +176,10 @@ function decodeJsonObject(part: string, what: 'header' | 'payload'): Record<stri
   try {
     value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'))
   } catch {
-    throw new InvalidGrantError(`the token ${what} is not valid JSON`)
+    throw new InvalidGrantError(`the token ${what} is not valid JSON`, 'attestation_malformed')
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidGrantError(`the token ${what} is not a JSON object`)
+    throw new InvalidGrantError(`the token ${what} is not a JSON object`, 'attestation_malformed')
   }
   return value as Record<string, unknown>
 }
@@ -187,43 +187,43 @@ function decodeJsonObject(part: string, what: 'header' | 'payload'): Record<stri
 function checkHeader(header: Record<string, unknown>, algorithms: readonly JwsAlgorithm[]): JwtHeader {
   const { alg, kid } = header
   if (!(algorithms as readonly unknown[]).includes(alg)) {
-    throw new InvalidGrantError(`the token algorithm ${quoteUntrusted(alg, 32)} is not accepted (accepted: ${algorithms.join(', ')})`)
+    throw new InvalidGrantError(`the token algorithm ${quoteUntrusted(alg, 32)} is not accepted (accepted: ${algorithms.join(', ')})`, 'algorithm_not_accepted')
   }
   for (const name of KEY_HEADERS) {
     if (Object.hasOwn(header, name)) {
-      throw new InvalidGrantError(`the token names its own key ("${name}" header); keys come only from the issuer's configured JWKS`)
+      throw new InvalidGrantError(`the token names its own key ("${name}" header); keys come only from the issuer's configured JWKS`, 'header_not_accepted')
     }
   }
-  if (Object.hasOwn(header, 'crit')) throw new InvalidGrantError('the token has a "crit" header; no JWS extensions are supported')
-  if (Object.hasOwn(header, 'b64')) throw new InvalidGrantError('the token has a "b64" header; unencoded payloads are not accepted')
+  if (Object.hasOwn(header, 'crit')) throw new InvalidGrantError('the token has a "crit" header; no JWS extensions are supported', 'header_not_accepted')
+  if (Object.hasOwn(header, 'b64')) throw new InvalidGrantError('the token has a "b64" header; unencoded payloads are not accepted', 'header_not_accepted')
   // Checked before any key lookup, so no kid reaches a cache, a log query or a JWKS refresh unless it is plain.
   if (kid !== undefined && (typeof kid !== 'string' || !KID.test(kid) || kid.includes('..'))) {
-    throw new InvalidGrantError(`the token key id ${quoteUntrusted(kid)} is not valid (at most 128 of A-Z a-z 0-9 _ = + . -)`)
+    throw new InvalidGrantError(`the token key id ${quoteUntrusted(kid)} is not valid (at most 128 of A-Z a-z 0-9 _ = + . -)`, 'header_not_accepted')
   }
   return header as JwtHeader
 }
 
 function checkClaims(payload: Record<string, unknown>, policy: JwtVerificationPolicy, now: number): asserts payload is JwtPayload {
   if (payload.iss !== policy.issuer) {
-    throw new InvalidGrantError(`the token issuer ${quoteUntrusted(payload.iss)} is not ${JSON.stringify(policy.issuer)}`)
+    throw new InvalidGrantError(`the token issuer ${quoteUntrusted(payload.iss)} is not ${JSON.stringify(policy.issuer)}`, 'issuer_mismatch')
   }
   const { aud } = payload
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? (aud as string[]) : undefined
-  if (audiences === undefined) throw new InvalidGrantError(`the token audience ("aud") is missing or malformed: ${quoteUntrusted(aud)}`)
+  if (audiences === undefined) throw new InvalidGrantError(`the token audience ("aud") is missing or malformed: ${quoteUntrusted(aud)}`, 'audience_mismatch')
   if (!audiences.includes(policy.audience)) {
-    throw new InvalidGrantError(`the token is addressed to ${quoteUntrusted(audiences.join(', '))}, not to ${JSON.stringify(policy.audience)}`)
+    throw new InvalidGrantError(`the token is addressed to ${quoteUntrusted(audiences.join(', '))}, not to ${JSON.stringify(policy.audience)}`, 'audience_mismatch')
   }
-  if (payload.exp === undefined) throw new InvalidGrantError('the token has no expiry ("exp"); only expiring tokens are accepted')
+  if (payload.exp === undefined) throw new InvalidGrantError('the token has no expiry ("exp"); only expiring tokens are accepted', 'expiry_missing')
   const exp = numericDate(payload, 'exp')!
   const nbf = numericDate(payload, 'nbf')
   const iat = numericDate(payload, 'iat')
   const skew = policy.skewSeconds
-  if (nbf !== undefined && nbf > now + skew) throw new InvalidGrantError(`the token is not valid before ${formatTime(nbf)}`)
-  if (iat !== undefined && iat > now + skew) throw new InvalidGrantError(`the token was issued in the future (${formatTime(iat)})`)
-  if (now >= exp + skew) throw new InvalidGrantError(`the token expired at ${formatTime(exp)}`)
+  if (nbf !== undefined && nbf > now + skew) throw new InvalidGrantError(`the token is not valid before ${formatTime(nbf)}`, 'token_not_yet_valid')
+  if (iat !== undefined && iat > now + skew) throw new InvalidGrantError(`the token was issued in the future (${formatTime(iat)})`, 'token_not_yet_valid')
+  if (now >= exp + skew) throw new InvalidGrantError(`the token expired at ${formatTime(exp)}`, 'token_expired')
   const lifetime = exp - (iat ?? nbf ?? now)
   if (lifetime > policy.maxLifetimeSeconds) {
-    throw new InvalidGrantError(`the token is valid for ${lifetime} seconds, longer than the ${policy.maxLifetimeSeconds} seconds accepted from this issuer`)
+    throw new InvalidGrantError(`the token is valid for ${lifetime} seconds, longer than the ${policy.maxLifetimeSeconds} seconds accepted from this issuer`, 'token_lifetime_too_long')
   }
 }
 
@@ -232,7 +232,7 @@ function numericDate(payload: Record<string, unknown>, claim: 'exp' | 'nbf' | 'i
   if (value === undefined) return undefined
   // JSON.parse turns 1e400 into Infinity: refuse it here rather than compute with it.
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new InvalidGrantError(`the token "${claim}" claim is not a finite number of seconds`)
+    throw new InvalidGrantError(`the token "${claim}" claim is not a finite number of seconds`, 'claim_invalid')
   }
   return value
 }

@@ -94,9 +94,9 @@ export function createOidcAttestor(config: OidcAttestorConfig, deps: JwtAttestor
       // Verified from here on; the values are still checked before they name anything.
       for (const { path, globs } of required) {
         const value = scalarClaim(payload, path)
-        if (value === undefined) throw new InvalidGrantError(`the token has no "${path}" claim, which attestor ${JSON.stringify(config.name)} requires`)
+        if (value === undefined) throw new InvalidGrantError(`the token has no "${path}" claim, which attestor ${JSON.stringify(config.name)} requires`, 'claim_missing')
         if (!globs.some((glob) => globMatches(glob, value))) {
-          throw new InvalidGrantError(`the token claim "${path}" is ${quoteUntrusted(value)}, which attestor ${JSON.stringify(config.name)} does not accept`)
+          throw new InvalidGrantError(`the token claim "${path}" is ${quoteUntrusted(value)}, which attestor ${JSON.stringify(config.name)} does not accept`, 'claim_not_allowed')
         }
       }
       const claims: Record<string, string> = {}
@@ -106,7 +106,7 @@ export function createOidcAttestor(config: OidcAttestorConfig, deps: JwtAttestor
       }
       const { jti } = payload
       if (jti !== undefined) {
-        if (typeof jti !== 'string' || !JTI.test(jti)) throw new InvalidGrantError(`the token id ("jti") ${quoteUntrusted(jti)} is not valid`)
+        if (typeof jti !== 'string' || !JTI.test(jti)) throw new InvalidGrantError(`the token id ("jti") ${quoteUntrusted(jti)} is not valid`, 'claim_invalid')
         claims.jti = jti
       }
       const identity: AttestedIdentity = {
@@ -187,7 +187,7 @@ function renderSubject(template: Template, payload: JwtPayload): string {
   return template
     .map((parts) => {
       const segment = parts.map((part) => (typeof part === 'string' ? part : segmentValue(payload, part.claim))).join('')
-      if (segment === '.' || segment === '..') throw new InvalidGrantError(`the token claims render the identity path segment "${segment}", which is not accepted`)
+      if (segment === '.' || segment === '..') throw new InvalidGrantError(`the token claims render the identity path segment "${segment}", which is not accepted`, 'claim_invalid')
       return segment
     })
     .join('/')
@@ -195,10 +195,10 @@ function renderSubject(template: Template, payload: JwtPayload): string {
 
 function segmentValue(payload: JwtPayload, path: string): string {
   const value = claimAt(payload, path)
-  if (value === undefined) throw new InvalidGrantError(`the token has no "${path}" claim, which the identity template needs`)
+  if (value === undefined) throw new InvalidGrantError(`the token has no "${path}" claim, which the identity template needs`, 'claim_missing')
   const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value
   if (typeof text !== 'string' || !SEGMENT_VALUE.test(text)) {
-    throw new InvalidGrantError(`the token claim "${path}" is ${quoteUntrusted(value)}, which cannot be part of an identity (1 to 128 of A-Z a-z 0-9 . _ -)`)
+    throw new InvalidGrantError(`the token claim "${path}" is ${quoteUntrusted(value)}, which cannot be part of an identity (1 to 128 of A-Z a-z 0-9 . _ -)`, 'claim_invalid')
   }
   return text
 }
@@ -209,7 +209,7 @@ function scalarClaim(payload: JwtPayload, path: string): string | undefined {
   if (value === undefined) return undefined
   if (typeof value === 'string') return value
   if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return String(value)
-  throw new InvalidGrantError(`the token claim "${path}" is ${quoteUntrusted(value)}; only strings, numbers and booleans can be matched`)
+  throw new InvalidGrantError(`the token claim "${path}" is ${quoteUntrusted(value)}; only strings, numbers and booleans can be matched`, 'claim_invalid')
 }
 
 function claimAt(payload: JwtPayload, path: string): unknown {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { InvalidRequestError } from '../errors.js'
+import { InvalidRequestError, UnsupportedMediaTypeError } from '../errors.js'
 import type { TokenIntrospection } from '../tokens/introspection.js'
 import { setOutcome } from './request-log.js'
 
@@ -10,14 +10,15 @@ export interface IntrospectRouteOptions {
   routeConfig: Record<string, unknown>
 }
 
-/** POST /oauth2/introspect: OAuth 2.0 Token Introspection (RFC 7662). */
+/** POST /oauth2/introspect: OAuth 2.0 Token Introspection (RFC 7662). Registered in the OAuth scope, under /oauth2. */
 export async function introspectRoute(app: FastifyInstance, options: IntrospectRouteOptions): Promise<void> {
   app.addHook('preParsing', async (request) => options.authenticate(request))
-  app.post('/oauth2/introspect', { config: { ...options.routeConfig, role: 'introspect' } }, async (request, reply) => {
-    if (!(request.body instanceof Map)) throw new InvalidRequestError('the body must be application/x-www-form-urlencoded', 415)
+  app.post('/introspect', { config: { ...options.routeConfig, role: 'introspect' } }, async (request, reply) => {
+    if (!(request.body instanceof Map)) throw new UnsupportedMediaTypeError('the body must be application/x-www-form-urlencoded')
     const params = request.body as Map<string, string[]>
     const token = params.get('token')
-    if (!token || token.length !== 1 || token[0] === '') throw new InvalidRequestError('token is required, once')
+    if (!token || token[0] === '') throw new InvalidRequestError('token is required, once', 'parameter_missing')
+    if (token.length !== 1) throw new InvalidRequestError('token is required, once', 'parameter_repeated')
     const result = await options.introspection.introspect(token[0]!)
     setOutcome(request, { msg: 'token introspected', active: result.active, ...(result.active ? { jti: result.jti } : {}), by: request.admin?.name })
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(result)

@@ -201,7 +201,7 @@ t.test('lets the caller inspect the payload before the claim checks', async (t) 
   const token = await signToken(es256, { ...claims, exp: NOW - 3600, legacy: true })
   const inspect = (payload: Record<string, unknown>): void => {
     seen.push(payload.legacy)
-    if (payload.legacy) throw new InvalidGrantError('legacy tokens are refused')
+    if (payload.legacy) throw new InvalidGrantError('legacy tokens are refused', 'token_kind_not_accepted')
   }
   await assertRefused(t, verifier().verify(token, inspect), /^legacy tokens are refused$/)
   t.same(seen, [true])
@@ -220,8 +220,8 @@ t.test('untrustedIssuerOf reads iss without verifying, for routing', async (t) =
   }
   const noIss = handSign(es256, { alg: 'ES256' }, { aud: AUDIENCE })
   t.type(error(() => decodeUntrustedIssuer(noIss, 16_384)), InvalidGrantError)
-  t.match(error(() => decodeUntrustedIssuer(noIss, 16_384)), { error: 'invalid_grant', message: 'the token has no issuer ("iss" is (none))' })
+  t.match(error(() => decodeUntrustedIssuer(noIss, 16_384)), { code: 'invalid_grant', reason: 'claim_missing', message: 'the token has no issuer ("iss" is (none))' })
   t.match(error(() => decodeUntrustedIssuer(handSign(es256, { alg: 'ES256' }, { iss: 7 }), 16_384)), { message: 'the token has no issuer ("iss" is (a number))' })
-  t.match(error(() => decodeUntrustedIssuer('a.b.c.d.e', 16_384)), { error: 'invalid_grant', message: 'encrypted tokens (JWE) are not accepted' })
-  t.match(error(() => decodeUntrustedIssuer(noIss, 10)), { error: 'invalid_grant', message: 'the attestation is larger than 10 bytes' })
+  t.match(error(() => decodeUntrustedIssuer('a.b.c.d.e', 16_384)), { code: 'invalid_grant', reason: 'header_not_accepted', message: 'encrypted tokens (JWE) are not accepted' })
+  t.match(error(() => decodeUntrustedIssuer(noIss, 10)), { code: 'invalid_grant', reason: 'attestation_too_large', message: 'the attestation is larger than 10 bytes' })
 })

@@ -71,7 +71,7 @@ t.test('two attestors cannot share an issuer', async (t) => {
 
 t.test('a token type no attestor takes is refused as a bad request', async (t) => {
   const error = await registry.attest('{"pkcs7":"MIAG"}', 'urn:seed-sts:token-type:aws-instance-identity').catch((e: unknown) => e)
-  t.match(error, { error: 'invalid_request', message: 'no attestor is configured for subject_token_type "urn:seed-sts:token-type:aws-instance-identity"' })
+  t.match(error, { code: 'invalid_request', reason: 'token_type_unsupported', message: 'no attestor is configured for subject_token_type "urn:seed-sts:token-type:aws-instance-identity"' })
   t.same(registry.subjectTokenTypes(), [JWT, 'urn:ietf:params:oauth:token-type:id_token'])
   t.same(createAttestorRegistry([], deps).subjectTokenTypes(), [], 'with no attestors, no types')
 })

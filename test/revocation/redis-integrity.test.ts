@@ -92,6 +92,7 @@ t.test('a subscription that drops fails closed at once, and serves again once re
   t.same(refused?.body, {
     error: 'temporarily_unavailable',
     error_description: 'revocation state cannot be checked: the subscription to the revocation store (Redis) dropped; reloading',
+    error_reason: 'revocations_unavailable',
   })
   proxy.restore()
   let status = 0

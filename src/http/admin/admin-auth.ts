@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { ADMIN_ROLES, BOOTSTRAP_ACTOR, type AdminIdentity, type AdminRole } from '../../admin-tokens/admin-token.js'
 import type { AdminTokenStore } from '../../admin-tokens/admin-token-store.js'
-import { ProblemError, UnauthorizedProblem } from '../../errors.js'
+import { ForbiddenError, UnauthenticatedError } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
 
 declare module 'fastify' {
@@ -53,16 +53,17 @@ export function adminAuthenticator(options: AdminAuthOptions): (request: Fastify
   return async (request) => {
     const header = request.headers.authorization
     const match = typeof header === 'string' ? BEARER.exec(header) : null
-    if (!match) throw new UnauthorizedProblem('an admin bearer token is required (Authorization: Bearer <token>)')
+    if (!match) throw new UnauthenticatedError('an admin bearer token is required (Authorization: Bearer <token>)', 'admin_token_missing')
     const identity = await identify(match[1]!)
     if (!identity) {
-      throw new UnauthorizedProblem(
+      throw new UnauthenticatedError(
         expected === undefined ? 'the admin token is not valid (and no bootstrap token is configured: STS_ADMIN_TOKEN)' : 'the admin token is not valid',
+        'admin_token_invalid',
       )
     }
     const role = request.routeOptions.config.role
     if (role === undefined) throw new Error(`route ${request.routeOptions.url} names no admin role`)
-    if (!identity.roles.has(role)) throw new ProblemError('Forbidden', `the admin token ${identity.name} does not have the role ${role}`, 403)
+    if (!identity.roles.has(role)) throw new ForbiddenError(`the admin token ${identity.name} does not have the role ${role}`, 'role_missing')
     request.admin = identity
   }
 }

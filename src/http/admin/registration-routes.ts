@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import type { Actor } from '../../audit/audit-log.js'
-import { NotFoundProblem } from '../../errors.js'
+import { NotFoundError } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
 import type { InstanceRegistrations } from '../../replay/instance-registrations.js'
 import { ForgetInput, RegistrationListQuery, registrationToJson } from '../../replay/registration.js'
@@ -58,6 +58,6 @@ export async function registrationRoutes(app: FastifyInstance, options: Registra
   })
 }
 
-function notFound(attestor: string, instance: string): NotFoundProblem {
-  return new NotFoundProblem(`no registration of instance ${instance.slice(0, 128)} with attestor ${attestor.slice(0, 64)}`)
+function notFound(attestor: string, instance: string): NotFoundError {
+  return new NotFoundError(`no registration of instance ${instance.slice(0, 128)} with attestor ${attestor.slice(0, 64)}`, 'registration_not_found')
 }

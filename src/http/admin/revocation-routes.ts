@@ -5,7 +5,7 @@ import { LiftInput, RevocationInput, RevocationListQuery, revocationToJson } fro
 import type { Actor } from '../../audit/audit-log.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
 import { matchesSourceForm, type SourceForm } from '../../attestors/source-forms.js'
-import { ValidationProblem } from '../../errors.js'
+import { InvalidInputError } from '../../errors.js'
 import { parseOrProblem } from './validation.js'
 
 export interface RevocationRoutesOptions {
@@ -34,7 +34,7 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
       // A typo here would be a revocation that matches nothing while responders believe it holds.
       const forms = options.sourceForms.flatMap((form) => form.shows)
       const message = forms.length === 0 ? 'matches no source: no attestor is configured' : `matches no configured attestor's sources, which look like ${forms.join(', ')}`
-      throw new ValidationProblem(`the revocation is not valid: value: ${message}`, [{ path: 'value', message }])
+      throw new InvalidInputError(`the revocation is not valid: value: ${message}`, [{ path: 'value', message }])
     }
     const outcome = await service.revoke(input, options.actorOf(request))
     request.log.warn(

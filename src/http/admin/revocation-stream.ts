@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { Drain } from '../../lib/drain.js'
 import type { RevocationCache } from '../../revocation/revocation-cache.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
-import { ProblemError } from '../../errors.js'
+import { ForbiddenError, UnauthenticatedError } from '../../errors.js'
 import { revocationToJson, type Revocation } from '../../revocation/revocation.js'
 import { parseOrProblem } from './validation.js'
 
@@ -74,7 +74,7 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
         await options.authenticate(request)
         return true
       } catch (error) {
-        if (!(error instanceof ProblemError) || closed) throw error
+        if (!(error instanceof UnauthenticatedError || error instanceof ForbiddenError) || closed) throw error
         closed = true
         out.end(`event: closed\ndata: ${JSON.stringify({ reason: error.message })}\n\n`)
         request.log.warn({ reason: error.message }, 'revocation stream closed: its admin token is no longer allowed')
