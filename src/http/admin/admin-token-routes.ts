@@ -1,24 +1,21 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { AdminTokenInput, adminTokenToJson, holdsRolesOf } from '../../admin-tokens/admin-token.js'
 import type { AdminTokenStore } from '../../admin-tokens/admin-token-store.js'
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
 import { IdParams } from '../../lib/ids.js'
-import { actorOf } from './admin-auth.js'
+import { actorOf } from './admin-scope.js'
 import { parseOrProblem } from './validation.js'
 
 export interface AdminTokenRoutesOptions {
   tokens: AdminTokenStore
   clock: Clock
-  authenticate: (request: FastifyRequest) => Promise<void>
-  routeConfig: Record<string, unknown>
 }
 
 /** /v1/admin-tokens: admin tokens scoped to roles, for resource servers, pipelines and responders. */
 export async function adminTokenRoutes(app: FastifyInstance, options: AdminTokenRoutesOptions): Promise<void> {
   const { tokens, clock } = options
-  app.addHook('preParsing', async (request) => options.authenticate(request))
-  const config = { config: { ...options.routeConfig, role: 'admin-tokens:write' as const } }
+  const config = { config: { role: 'admin-tokens:write' as const } }
 
   app.post('/v1/admin-tokens', config, async (request, reply) => {
     const input = parseOrProblem(AdminTokenInput, request.body, 'admin token')

@@ -6,7 +6,7 @@ import type { GrantCatalog } from '../../grants/grant-catalog.js'
 import type { GrantDraft, GrantStore } from '../../grants/grant-store.js'
 import type { Clock } from '../../lib/clock.js'
 import { IdParams } from '../../lib/ids.js'
-import { actorOf } from './admin-auth.js'
+import { actorOf } from './admin-scope.js'
 import { parseOrProblem } from './validation.js'
 
 export interface GrantRoutesOptions {
@@ -14,19 +14,13 @@ export interface GrantRoutesOptions {
   catalog: GrantCatalog
   clock: Clock
   defaultLifetimeDays: number
-  authenticate: (request: FastifyRequest) => Promise<void>
-  /** Per-route config (the admin rate limit). */
-  routeConfig: Record<string, unknown>
 }
 
 /** The grants admin API: /v1/grants. */
 export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOptions): Promise<void> {
   const { store, catalog, clock } = options
-  // After the rate limit (onRequest), so failed guesses of the admin token count against it, and
-  // before the body is parsed, so no unauthenticated body is read.
-  app.addHook('preParsing', async (request) => options.authenticate(request))
-  const read = { config: { ...options.routeConfig, role: 'grants:read' as const } }
-  const write = { config: { ...options.routeConfig, role: 'grants:write' as const } }
+  const read = { config: { role: 'grants:read' as const } }
+  const write = { config: { role: 'grants:write' as const } }
 
   app.post('/v1/grants', write, async (request, reply) => {
     const input = canonicalNames(parseOrProblem(GrantInput, request.body, 'grant'))
