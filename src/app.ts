@@ -1,25 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import rateLimitPlugin from '@fastify/rate-limit'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
-import { sourceFormsOf } from './attestors/source-forms.js'
 import type { Services } from './compose.js'
-import { actorOf, adminAuthenticator } from './http/admin/admin-auth.js'
-import { adminTokenRoutes } from './http/admin/admin-token-routes.js'
-import { auditRoutes } from './http/admin/audit-routes.js'
-import { grantRoutes } from './http/admin/grant-routes.js'
-import { revocationRoutes } from './http/admin/revocation-routes.js'
-import { revocationStreamRoute } from './http/admin/revocation-stream.js'
-import { ledgerRoutes } from './http/admin/ledger-routes.js'
-import { registrationRoutes } from './http/admin/registration-routes.js'
+import { RateLimitedError } from './errors.js'
+import { adminApi } from './http/admin/admin-api.js'
+import { guardAdminScope } from './http/admin/admin-scope.js'
 import { discoveryRoutes } from './http/discovery-routes.js'
-import { registerErrorHandling } from './http/error-handler.js'
+import { useOAuthErrors, useProblemErrors } from './http/error-handler.js'
 import { registerDraining } from './http/draining.js'
 import { registerFormBodyParser } from './http/form-body.js'
 import { healthRoutes } from './http/health-routes.js'
 import { introspectRoute } from './http/introspect-route.js'
-import { TokenIntrospection } from './tokens/introspection.js'
 import { registerRequestLog } from './http/request-log.js'
-import { authFailureBudget, requestBudget } from './http/rate-limits.js'
 import { tokenRoute } from './http/token-route.js'
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -61,61 +53,58 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerRequestLog(app)
   registerDraining(app, services.drain)
 
-  registerErrorHandling(app)
+  // Problem JSON (RFC 9457) unless a scope says otherwise: the OAuth scope below does.
+  useProblemErrors(app)
   registerFormBodyParser(app)
   await app.register(rateLimitPlugin, {
     global: false,
     // The token endpoint's per-instance limit; the admin budgets are src/http/rate-limits.ts.
     // Our error handler renders the refusal in the endpoint's own error format.
-    errorResponseBuilder: (_request, context) => Object.assign(new Error(`rate limit exceeded: retry in ${Math.ceil(context.ttl / 1000)} s`), { statusCode: 429 }),
+    errorResponseBuilder: (_request, context) => new RateLimitedError(`rate limit exceeded: retry in ${Math.ceil(context.ttl / 1000)} s`, 'rate_limited'),
   })
 
   await app.register(healthRoutes, { database: services.database, revocations: services.revocations })
   await app.register(discoveryRoutes, { issuer: config.issuer, keys: services.keys, subjectTokenTypes: services.attestors.subjectTokenTypes() })
-  await app.register(tokenRoute, {
-    exchange: services.exchange,
-    maxAttestationBytes: config.limits.maxAttestationBytes,
-    requestsPerMinute: config.limits.tokenRequestsPerMinute,
-  })
-  app.decorateRequest('admin', null)
-  const authenticate = adminAuthenticator({ bootstrapToken: config.admin.token, tokens: services.adminTokens, clock: services.clock })
-  // Failed authentications are counted once per address, whichever admin route or introspection saw them.
-  const failures = authFailureBudget(services.rateLimits, config.limits.adminAuthFailuresPerMinute)
-  const budgeted = (scope: FastifyInstance, requests: ReturnType<typeof requestBudget>) => {
-    // onRequest: before the token is looked at, so failed guesses are counted and refused too.
-    if (failures) scope.addHook('onRequest', failures.check)
-    if (requests) scope.addHook('onRequest', requests)
-    if (failures) scope.addHook('onResponse', failures.count)
-  }
-
-  // The admin API is one scope with one request budget per client address, whichever route it calls
-  // (an open revocation stream is one request: it counts once).
-  await app.register(async (admin) => {
-    budgeted(admin, requestBudget(services.rateLimits, 'admin', config.limits.adminRequestsPerMinute))
-    const routeConfig = {}
-    await admin.register(grantRoutes, {
-      store: services.grants,
-      catalog: services.grantCatalog,
-      clock: services.clock,
-      defaultLifetimeDays: config.grants.defaultLifetimeDays,
-      authenticate,
-      routeConfig,
-    })
-    await admin.register(ledgerRoutes, { ledger: services.ledger, clock: services.clock, authenticate, routeConfig })
-    await admin.register(revocationStreamRoute, { service: services.revocationService, cache: services.revocations, drain: services.drain, authenticate, routeConfig })
-    await admin.register(revocationRoutes, { service: services.revocationService, authenticate, actorOf, sourceForms: sourceFormsOf(config.attestors), routeConfig })
-    await admin.register(registrationRoutes, { registrations: services.registrations, clock: services.clock, authenticate, actorOf, routeConfig })
-    await admin.register(auditRoutes, { audit: services.audit, authenticate, routeConfig })
-    await admin.register(adminTokenRoutes, { tokens: services.adminTokens, clock: services.clock, authenticate, routeConfig })
-  })
-  // Introspection has its own, larger budget: resource servers call it for every request they serve.
-  await app.register(async (scope) => {
-    budgeted(scope, requestBudget(services.rateLimits, 'introspection', config.limits.introspectionRequestsPerMinute))
-    await scope.register(introspectRoute, {
-      introspection: new TokenIntrospection(config.issuer, services.keys, services.ledger, services.revocations, services.clock, services.logger),
-      authenticate,
-      routeConfig: {},
-    })
+  // The OAuth endpoints: RFC 6749 error bodies for their routes, and for any path under /oauth2 that
+  // no route serves.
+  await app.register(
+    async (oauth) => {
+      useOAuthErrors(oauth)
+      await oauth.register(tokenRoute, {
+        exchange: services.exchange,
+        maxAttestationBytes: config.limits.maxAttestationBytes,
+        requestsPerMinute: config.limits.tokenRequestsPerMinute,
+      })
+      // Introspection is guarded like the admin API, with its own, larger budget: resource servers
+      // call it for every request they serve.
+      await oauth.register(async (introspection) => {
+        guardAdminScope(introspection, {
+          verifier: services.adminTokenVerifier,
+          counter: services.rateLimits,
+          budget: { name: 'introspection', perMinute: config.limits.introspectionRequestsPerMinute },
+          authFailuresPerMinute: config.limits.adminAuthFailuresPerMinute,
+        })
+        await introspection.register(introspectRoute, { introspection: services.introspection })
+      })
+    },
+    { prefix: '/oauth2' },
+  )
+  await app.register(adminApi, {
+    verifier: services.adminTokenVerifier,
+    rateLimits: services.rateLimits,
+    limits: config.limits,
+    clock: services.clock,
+    drain: services.drain,
+    grants: services.grants,
+    grantCatalog: services.grantCatalog,
+    defaultGrantLifetimeDays: config.grants.defaultLifetimeDays,
+    ledger: services.ledger,
+    revocationService: services.revocationService,
+    revocations: services.revocations,
+    sourceForms: services.sourceForms,
+    registrations: services.registrations,
+    audit: services.audit,
+    adminTokens: services.adminTokens,
   })
   return app
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { createHttpJwksFetcher, type JwksFetcher } from './jose/jwks-fetcher.js'
 import { createAttestorRegistry, type AttestorRegistry } from './attestors/registry.js'
+import { sourceFormsOf, type SourceForm } from './attestors/source-forms.js'
 import type { Config } from './config.js'
 import type { Database } from './db/database.js'
 import { migrate } from './db/migrations.js'
@@ -20,6 +21,7 @@ import { systemClock, type Clock } from './lib/clock.js'
 import { waitForRedis } from './lib/redis-ready.js'
 import { Drain } from './lib/drain.js'
 import { AdminTokenStore } from './admin-tokens/admin-token-store.js'
+import { AdminTokenVerifier } from './admin-tokens/admin-token-verifier.js'
 import { SqlAuditLog } from './audit/audit-log.js'
 import { LiveTokenCounter } from './revocation/live-tokens.js'
 import { RedisRevocationBus } from './revocation/redis-revocation-bus.js'
@@ -31,6 +33,7 @@ import { InstanceRegistrations } from './replay/instance-registrations.js'
 import { RegistrationTidy } from './replay/registration-tidy.js'
 import { RedisReplayGuard, type ReplayGuard } from './replay/replay-guard.js'
 import { SqlReplayGuard } from './replay/sql-replay-guard.js'
+import { TokenIntrospection } from './tokens/introspection.js'
 import { TokenSigner } from './tokens/token-signer.js'
 import { Redis } from 'ioredis'
 import { MemoryBudgetCounter, RedisBudgetCounter, type BudgetCounter } from './http/budget-counter.js'
@@ -49,6 +52,8 @@ export interface Services {
   revocationService: RevocationService
   audit: SqlAuditLog
   adminTokens: AdminTokenStore
+  /** Who an admin bearer token stands for: the admin API and introspection authenticate with it. */
+  adminTokenVerifier: AdminTokenVerifier
   /** Instance registrations (AWS, Azure): what the admin API lists and forgets. */
   registrations: InstanceRegistrations
   /** Forgets registrations unused for `registrations.tidyAfterDays`; undefined when that is 0. */
@@ -56,6 +61,9 @@ export interface Services {
   keys: KeyStore
   attestors: AttestorRegistry
   exchange: TokenExchange
+  introspection: TokenIntrospection
+  /** The configured attestors' source forms: what a `source` revocation must be able to match. */
+  sourceForms: readonly SourceForm[]
   /** Begun on SIGTERM: readiness fails, new requests are refused, streams end, requests in flight finish. */
   drain: Drain
   /** Where the admin API's request budgets are counted: in Redis with REDIS_URL (across instances), else here. */
@@ -126,6 +134,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       defaultTtlSeconds: config.tokens.defaultTtlSeconds,
       maxTtlSeconds: config.tokens.maxTtlSeconds,
     })
+    const adminTokens = new AdminTokenStore(database, audit)
     return {
       config,
       logger,
@@ -137,12 +146,15 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       revocations,
       revocationService,
       audit,
-      adminTokens: new AdminTokenStore(database, audit),
+      adminTokens,
+      adminTokenVerifier: new AdminTokenVerifier({ bootstrapToken: config.admin.token, tokens: adminTokens, clock }),
       registrations,
       registrationTidy,
       keys,
       attestors,
       exchange,
+      introspection: new TokenIntrospection(config.issuer, keys, ledger, revocations, clock, logger),
+      sourceForms: sourceFormsOf(config.attestors),
       drain: new Drain(),
       rateLimits,
       ...(rateLimitRedis ? { rateLimitRedis } : {}),

@@ -1,72 +1,154 @@
+import type { ErrorReason } from './error-reasons.js'
+
+export type { ErrorReason } from './error-reasons.js'
+
 /**
- * Every error we raise on purpose. Each carries the HTTP status it maps to and whether its message is
- * safe to show the caller (`expose`). The HTTP error handler (src/http/error-handler.ts) is the one
- * place that turns them into RFC 6749 or RFC 9457 bodies; anything not listed here becomes a generic
- * server error with nothing of its message shown.
+ * Every error we raise on purpose, in the domain's words: a stable `code` (what kind of failure) and a
+ * stable `reason` (which one), never an HTTP status. Stores, services and attestors throw these; the
+ * HTTP layer alone (src/http/error-handler.ts) decides the status and renders an RFC 6749 or RFC 9457
+ * body, depending on the route. Anything not raised through here is a defect: a generic server error
+ * with nothing of its message shown. Modelled on jose's errors (`code`, `reason`).
  */
+export type ErrorCode =
+  | RefusalCode
+  /** Admin input that fails validation; `errors` names every field. */
+  | 'invalid_input'
+  | 'unsupported_media_type'
+  /** No credentials, or credentials that are not valid. */
+  | 'unauthenticated'
+  /** Valid credentials without the right to do this. */
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'precondition_failed'
+  | 'precondition_required'
+  | 'rate_limited'
+  /** A store or a dependency cannot answer now: we fail closed, and the caller may retry. */
+  | 'unavailable'
+  /** Our own defect, such as a statement the database refused; its message is never shown. */
+  | 'internal'
+
 export class StsError extends Error {
-  readonly statusCode: number
-  readonly expose: boolean
-  constructor(message: string, statusCode: number) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly reason: ErrorReason,
+  ) {
     super(message)
     this.name = new.target.name
-    this.statusCode = statusCode
-    this.expose = statusCode < 500 || statusCode === 503
   }
 }
 
-// --- OAuth 2.0 errors (RFC 6749 section 5.2, RFC 8693 section 2.2.2) -----------------------------
+// --- Refusals of a token request, in the RFC's own codes (RFC 6749 section 5.2, RFC 8693 2.2.2) ------
 
-export type OAuthErrorCode =
-  | 'invalid_request'
-  | 'invalid_client'
-  | 'invalid_grant'
-  | 'invalid_scope'
-  | 'invalid_target'
-  | 'unsupported_grant_type'
-  | 'invalid_token'
-  | 'insufficient_scope'
-  | 'temporarily_unavailable'
-  | 'server_error'
+export type RefusalCode = 'invalid_request' | 'invalid_grant' | 'invalid_scope' | 'invalid_target' | 'unsupported_grant_type'
 
-export class OAuthError extends StsError {
+/** The token request is refused; its code is the OAuth `error` a client sees. */
+export class RefusalError extends StsError {
   constructor(
-    readonly error: OAuthErrorCode,
-    description: string,
-    statusCode = 400,
+    override readonly code: RefusalCode,
+    message: string,
+    reason: ErrorReason,
   ) {
-    super(description, statusCode)
+    super(code, message, reason)
   }
 }
 
-export class InvalidRequestError extends OAuthError {
-  constructor(description: string, statusCode = 400) {
-    super('invalid_request', description, statusCode)
+export class InvalidRequestError extends RefusalError {
+  constructor(message: string, reason: ErrorReason) {
+    super('invalid_request', message, reason)
   }
 }
 
 /** The attestation is not acceptable: bad signature, wrong issuer, expired, revoked, not granted... */
-export class InvalidGrantError extends OAuthError {
-  constructor(description: string) {
-    super('invalid_grant', description)
+export class InvalidGrantError extends RefusalError {
+  constructor(message: string, reason: ErrorReason) {
+    super('invalid_grant', message, reason)
   }
 }
 
-export class InvalidScopeError extends OAuthError {
-  constructor(description: string) {
-    super('invalid_scope', description)
+export class InvalidScopeError extends RefusalError {
+  constructor(message: string, reason: ErrorReason) {
+    super('invalid_scope', message, reason)
   }
 }
 
-export class InvalidTargetError extends OAuthError {
-  constructor(description: string) {
-    super('invalid_target', description)
+export class InvalidTargetError extends RefusalError {
+  constructor(message: string, reason: ErrorReason) {
+    super('invalid_target', message, reason)
   }
 }
 
-export class UnsupportedGrantTypeError extends OAuthError {
-  constructor(description: string) {
-    super('unsupported_grant_type', description)
+export class UnsupportedGrantTypeError extends RefusalError {
+  constructor(message: string, reason: ErrorReason) {
+    super('unsupported_grant_type', message, reason)
+  }
+}
+
+// --- Refusals of other requests (the admin API, introspection's credentials) -----------------------
+
+export interface FieldError {
+  path: string
+  message: string
+}
+
+/** Input that fails validation; every invalid field at once. */
+export class InvalidInputError extends StsError {
+  constructor(
+    message: string,
+    readonly errors: FieldError[],
+  ) {
+    super('invalid_input', message, 'input_invalid')
+  }
+}
+
+export class UnsupportedMediaTypeError extends StsError {
+  constructor(message: string) {
+    super('unsupported_media_type', message, 'media_type_unsupported')
+  }
+}
+
+export class UnauthenticatedError extends StsError {
+  constructor(message: string, reason: ErrorReason) {
+    super('unauthenticated', message, reason)
+  }
+}
+
+export class ForbiddenError extends StsError {
+  constructor(message: string, reason: ErrorReason) {
+    super('forbidden', message, reason)
+  }
+}
+
+export class NotFoundError extends StsError {
+  constructor(message: string, reason: ErrorReason) {
+    super('not_found', message, reason)
+  }
+}
+
+export class ConflictError extends StsError {
+  constructor(message: string, reason: ErrorReason) {
+    super('conflict', message, reason)
+  }
+}
+
+/** The change was made against a version that is no longer current. */
+export class PreconditionFailedError extends StsError {
+  constructor(message: string, reason: ErrorReason) {
+    super('precondition_failed', message, reason)
+  }
+}
+
+/** The change must say which version it was made against. */
+export class PreconditionRequiredError extends StsError {
+  constructor(message: string, reason: ErrorReason) {
+    super('precondition_required', message, reason)
+  }
+}
+
+export class RateLimitedError extends StsError {
+  constructor(message: string, reason: ErrorReason) {
+    super('rate_limited', message, reason)
   }
 }
 
@@ -74,63 +156,14 @@ export class UnsupportedGrantTypeError extends OAuthError {
 
 /**
  * A store (ledger, grants, revocation) or an outside dependency could not answer. We never guess:
- * the token endpoint answers 503 temporarily_unavailable and the admin API a 503 problem.
+ * the token endpoint answers 503 temporarily_unavailable and the admin API a 503 problem. (The reason
+ * comes last because the database's connection-fault classifier, src/db/connection-faults.ts, raises
+ * this with a cause and no reason.)
  */
 export class ServiceUnavailableError extends StsError {
-  constructor(
-    message: string,
-    cause?: unknown,
-  ) {
-    super(message, 503)
+  constructor(message: string, cause?: unknown, reason: ErrorReason = 'service_unavailable') {
+    super('unavailable', message, reason)
     if (cause !== undefined) this.cause = cause
-  }
-}
-
-// --- Admin API problems (RFC 9457) ---------------------------------------------------------------
-
-export interface ProblemField {
-  path: string
-  message: string
-}
-
-export class ProblemError extends StsError {
-  constructor(
-    readonly title: string,
-    detail: string,
-    statusCode: number,
-    readonly errors?: ProblemField[],
-  ) {
-    super(detail, statusCode)
-  }
-}
-
-export class ValidationProblem extends ProblemError {
-  constructor(detail: string, errors: ProblemField[]) {
-    super('Invalid request', detail, 400, errors)
-  }
-}
-
-export class UnauthorizedProblem extends ProblemError {
-  constructor(detail: string) {
-    super('Unauthorized', detail, 401)
-  }
-}
-
-export class NotFoundProblem extends ProblemError {
-  constructor(detail: string) {
-    super('Not found', detail, 404)
-  }
-}
-
-export class PreconditionFailedProblem extends ProblemError {
-  constructor(detail: string) {
-    super('Precondition failed', detail, 412)
-  }
-}
-
-export class PreconditionRequiredProblem extends ProblemError {
-  constructor(detail: string) {
-    super('Precondition required', detail, 428)
   }
 }
 
@@ -157,7 +190,7 @@ export class StoreDataError extends StsError {
     readonly sqlState: string,
     cause: unknown,
   ) {
-    super(`${message}: the store refused the statement (SQLSTATE ${sqlState})`, 500)
+    super('internal', `${message}: the store refused the statement (SQLSTATE ${sqlState})`, 'internal_error')
     this.cause = cause
   }
 }
@@ -166,13 +199,15 @@ export class StoreDataError extends StsError {
  * What a failed store call becomes. Only a data error the database answered with is a bug
  * (StoreDataError, 500); anything else (refused or dropped connections, timeouts, a full pool, a
  * server shutting down, serialization failures) is the store being unable to answer, and fails
- * closed as 503. Errors we raised on purpose pass through unchanged.
+ * closed as 503 with `reason`. Errors we raised on purpose pass through unchanged, except that an
+ * outage the database layer reported without a reason of its own becomes this store's outage.
  */
-export function storeFailure(unavailable: string, error: unknown): StsError {
+export function storeFailure(unavailable: string, error: unknown, reason: ErrorReason): StsError {
+  if (error instanceof ServiceUnavailableError && error.reason === 'service_unavailable') return new ServiceUnavailableError(error.message, error.cause, reason)
   if (error instanceof StsError) return error
   const sqlState = sqlStateOf(error)
   if (sqlState !== undefined && DATA_ERROR_CLASSES.has(sqlState.slice(0, 2))) return new StoreDataError(unavailable, sqlState, error)
-  return new ServiceUnavailableError(unavailable, error)
+  return new ServiceUnavailableError(unavailable, error, reason)
 }
 
 /** A SQLSTATE answered by the database (pg's and PGlite's errors carry `code` and `severity`); not a Node system error code. */

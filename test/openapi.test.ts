@@ -40,10 +40,12 @@ function adminCaller(t: Test, sts: TestService) {
 }
 
 t.test('the hand-written validator refuses what does not match', async (t) => {
-  const problem = { type: 'about:blank', title: 'Not found', status: 404, detail: 'no grant', instance: '/v1/grants/x' }
+  const problem = { type: 'about:blank', title: 'Not found', status: 404, detail: 'no grant', instance: '/v1/grants/x', reason: 'grant_not_found' }
   t.same(validate(schemas.Problem, problem), [])
   t.same(validate(schemas.Problem, { ...problem, status: '404', extra: 1 }), ['$.status is string, not integer', '$.extra is not documented'])
-  t.same(validate(schemas.TokenErrorUnavailable, { error: 'invalid_grant', error_description: 'x' }), ['$.error is "invalid_grant", not "temporarily_unavailable"'])
+  t.same(validate(schemas.TokenErrorUnavailable, { error: 'invalid_grant', error_description: 'x', error_reason: 'ledger_unavailable' }), ['$.error is "invalid_grant", not "temporarily_unavailable"'])
+  t.same(validate(schemas.TokenError, { error: 'invalid_grant', error_description: 'x' }), ['$.error_reason is missing'])
+  t.match(validate(schemas.Problem, { ...problem, reason: 'no_such_reason' }), ['$.reason is "no_such_reason", not one of parameter_missing, '])
   t.same(validate({ type: 'number' }, 3), [], 'a JSON Schema number includes integers')
   t.same(validate({ type: 'number' }, '3'), ['$ is string, not number'])
   t.same(validate(schemas.Revocation.properties.expiresAt, null), [], 'a type may list null')
@@ -188,7 +190,11 @@ t.test('without a granted scope the token response has no scope; expires_in sets
   t.equal(claims.exp! - claims.iat!, 60)
   const tooLong = await sts.app.inject(form({ ...request, expires_in: '121' }))
   conforms(t, tooLong, '/oauth2/token', 'post')
-  t.same(tooLong.json(), { error: 'invalid_request', error_description: 'expires_in 121 is longer than the 120 seconds allowed for this token' }, "the grant's maxTtlSeconds is the most a client gets")
+  t.same(
+    tooLong.json(),
+    { error: 'invalid_request', error_description: 'expires_in 121 is longer than the 120 seconds allowed for this token', error_reason: 'requested_lifetime_too_long' },
+    "the grant's maxTtlSeconds is the most a client gets",
+  )
 })
 
 t.test('the admin API answers 429 as documented, before checking the token', async (t) => {
@@ -249,8 +255,9 @@ t.test('each admin operation documents the role its route needs', async (t) => {
     // A token with every role but the documented one: the refusal names the role the route is configured with.
     const [method, path] = route.split(' ') as ['GET', string]
     const refused = await expectAnswer(t, sts.app, { method, url: path.replace('{id}', UNKNOWN_ID), headers: { authorization: allBut.get(role)! } }, 403, path)
-    const said = refused.json() as { detail?: string; error_description?: string }
+    const said = refused.json() as { detail?: string; error_description?: string; reason?: string; error_reason?: string }
     t.equal(said.detail ?? said.error_description, `the admin token ${name} does not have the role ${role}`)
+    t.equal(said.reason ?? said.error_reason, 'role_missing')
   }
 })
 

@@ -125,12 +125,12 @@ t.test('SIGTERM drains within shutdown.drainSeconds, whatever the clients do', a
   const token = await oauthClient.request(httpRequest('POST', '/oauth2/token', form, 'grant_type=password'))
   t.equal(token.status, 503, 'a request on a kept-alive connection is answered, not reset')
   t.equal(token.headers.connection, 'close')
-  t.same(JSON.parse(token.body), { error: 'temporarily_unavailable', error_description: 'the service is shutting down; retry on another instance' })
+  t.same(JSON.parse(token.body), { error: 'temporarily_unavailable', error_description: 'the service is shutting down; retry on another instance', error_reason: 'shutting_down' })
   await oauthClient.closed
   const readiness = await adminClient.request(httpRequest('GET', '/readyz', {}))
   t.equal(readiness.status, 503, 'not ready any more')
   t.equal(readiness.headers.connection, 'close')
-  t.match(JSON.parse(readiness.body), { type: 'about:blank', title: 'Service unavailable', status: 503, detail: 'the service is shutting down; retry on another instance', instance: '/readyz' })
+  t.match(JSON.parse(readiness.body), { type: 'about:blank', title: 'Service unavailable', status: 503, detail: 'the service is shutting down; retry on another instance', instance: '/readyz', reason: 'shutting_down' })
 
   finishing.write('d&x=1')
   const finished = await new Promise<string>((resolve) => finishing.socket.once('data', (chunk) => resolve(chunk.toString())))

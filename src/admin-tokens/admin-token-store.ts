@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
 import type { Database } from '../db/database.js'
-import { ProblemError, storeFailure } from '../errors.js'
+import { ConflictError, storeFailure } from '../errors.js'
 import { UUID_PATTERN } from '../lib/ids.js'
 import { adminTokenToJson, type AdminRole, type AdminToken } from './admin-token.js'
 
@@ -36,7 +36,7 @@ export class AdminTokenStore {
           [randomUUID(), input.name, sha256(secret), [...new Set(input.roles)].sort(), now, actor.name, input.expiresAt],
         )
         if (!rows[0]) {
-          throw new ProblemError('Conflict', `an admin token named ${input.name} exists or existed: a name is never reused, so the audit log names one token`, 409)
+          throw new ConflictError(`an admin token named ${input.name} exists or existed: a name is never reused, so the audit log names one token`, 'admin_token_name_taken')
         }
         const token = toToken(rows[0])
         await this.audit.record(tx, { at: now, actor: actor.name, action: 'admin-token.create', targetType: 'admin-token', targetId: token.id, before: null, after: adminTokenToJson(token), requestId: actor.requestId })
@@ -84,8 +84,8 @@ export class AdminTokenStore {
     try {
       return await work()
     } catch (error) {
-      if (error instanceof ProblemError) throw error
-      throw storeFailure('the admin token store cannot be reached', error)
+      // Refusals raised inside (a name taken, a revocation not allowed) pass through storeFailure as they are.
+      throw storeFailure('the admin token store cannot be reached', error, 'admin_tokens_unavailable')
     }
   }
 }

@@ -82,12 +82,12 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
         const jwt = parseUntrustedJwt(subjectToken, deps.maxAttestationBytes)
         const issuer = untrustedIssuerOf(jwt)
         const attestor = byIssuer.get(issuer)
-        if (attestor === undefined) throw new InvalidGrantError(`no attestor is configured for issuer ${quoteUntrusted(issuer, 100)}`)
+        if (attestor === undefined) throw new InvalidGrantError(`no attestor is configured for issuer ${quoteUntrusted(issuer, 100)}`, 'issuer_unknown')
         const identity = checked(attestor)(await attestor.attestJwt(jwt))
         return { ...identity, fingerprint: identity.fingerprint ?? jwsFingerprint(jwt) }
       }
       const attestor = byTokenType.get(subjectTokenType)
-      if (attestor === undefined) throw new InvalidRequestError(`no attestor is configured for subject_token_type ${quoteUntrusted(subjectTokenType, 100)}`)
+      if (attestor === undefined) throw new InvalidRequestError(`no attestor is configured for subject_token_type ${quoteUntrusted(subjectTokenType, 100)}`, 'token_type_unsupported')
       return attestor.attest(subjectToken).then(checked(attestor))
     },
     subjectTokenTypes() {

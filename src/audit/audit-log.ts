@@ -87,7 +87,7 @@ export class SqlAuditLog {
         requestId: row.request_id,
       }))
     } catch (error) {
-      throw storeFailure('the audit log cannot be read', error)
+      throw storeFailure('the audit log cannot be read', error, 'audit_unavailable')
     }
   }
 }

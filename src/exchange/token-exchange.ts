@@ -92,7 +92,7 @@ export class TokenExchange {
   private async ensureFirstUse(identity: AttestedIdentity): Promise<void> {
     if (!identity.singleUse) return
     if (!(await this.deps.replay.claim(identity.singleUse.key, identity.singleUse.until))) {
-      throw new InvalidGrantError('this attestation was already used: single-use attestations are accepted once')
+      throw new InvalidGrantError('this attestation was already used: single-use attestations are accepted once', 'replayed')
     }
   }
 
@@ -102,7 +102,7 @@ export class TokenExchange {
    */
   private async ensureRegistered(identity: AttestedIdentity, context: ExchangeContext): Promise<void> {
     if (identity.boundAddress !== undefined && identity.boundAddress !== withoutMappedPrefix(context.clientAddress)) {
-      throw new InvalidGrantError(`this attestation is bound to the address ${identity.boundAddress}; the request came from ${context.clientAddress}`)
+      throw new InvalidGrantError(`this attestation is bound to the address ${identity.boundAddress}; the request came from ${context.clientAddress}`, 'address_mismatch')
     }
     if (!identity.registration) return
     await this.deps.registrations.admit({ attestor: identity.attestor, ...identity.registration, clientAddress: context.clientAddress, now: new Date(this.deps.clock.now()) })
@@ -115,14 +115,14 @@ export class TokenExchange {
       ...identity.sources.map((source): RevocationTarget => ({ kind: 'source', value: source.id })),
     ]
     const revoked = await this.deps.revocations.findRevoked(targets)
-    if (revoked) throw new InvalidGrantError(`${describe(revoked)} is revoked`)
+    if (revoked) throw new InvalidGrantError(`${describe(revoked)} is revoked`, 'revoked')
   }
 
   private claimsFor(identity: AttestedIdentity, decision: GrantDecision, nowMillis: number, requested?: number): AccessTokenClaims {
     const iat = Math.floor(nowMillis / 1000)
     const allowed = Math.min(decision.maxTtlSeconds, this.deps.maxTtlSeconds)
     if (requested !== undefined && requested > allowed) {
-      throw new InvalidRequestError(`expires_in ${requested} is longer than the ${allowed} seconds allowed for this token`)
+      throw new InvalidRequestError(`expires_in ${requested} is longer than the ${allowed} seconds allowed for this token`, 'requested_lifetime_too_long')
     }
     const ttl = requested ?? Math.min(this.deps.defaultTtlSeconds, allowed)
     const claims: AccessTokenClaims = {

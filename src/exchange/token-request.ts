@@ -58,30 +58,34 @@ const IGNORED = new Set(['client_id'])
  */
 export function parseTokenRequest(params: Map<string, string[]>, maxAttestationBytes: number): ParsedTokenExchange {
   const grantType = params.get('grant_type')
-  if (!grantType) throw new InvalidRequestError('grant_type is required')
-  if (grantType.length > 1) throw new InvalidRequestError('grant_type must appear once')
+  if (!grantType) throw new InvalidRequestError('grant_type is required', 'parameter_missing')
+  if (grantType.length > 1) throw new InvalidRequestError('grant_type must appear once', 'parameter_repeated')
   if (grantType[0] !== TOKEN_EXCHANGE_GRANT) {
-    throw new UnsupportedGrantTypeError(`only ${TOKEN_EXCHANGE_GRANT} is supported`)
+    throw new UnsupportedGrantTypeError(`only ${TOKEN_EXCHANGE_GRANT} is supported`, 'grant_type_unsupported')
   }
   if (params.has('actor_token') || params.has('actor_token_type')) {
-    throw new InvalidRequestError('delegation (actor_token) is not supported')
+    throw new InvalidRequestError('delegation (actor_token) is not supported', 'delegation_unsupported')
   }
-  if (params.has('resource')) throw new InvalidTargetError('resource is not supported: name the target service with audience')
-  if ((params.get('audience')?.length ?? 0) > 1) throw new InvalidTargetError('one audience per request')
+  if (params.has('resource')) throw new InvalidTargetError('resource is not supported: name the target service with audience', 'resource_unsupported')
+  if ((params.get('audience')?.length ?? 0) > 1) throw new InvalidTargetError('one audience per request', 'parameter_repeated')
 
   const single: Record<string, string> = {}
   for (const [name, values] of params) {
     if (name === 'grant_type' || IGNORED.has(name)) continue
-    if (values.length > 1) throw new InvalidRequestError(`${clip(name)} must appear once`)
+    if (values.length > 1) throw new InvalidRequestError(`${clip(name)} must appear once`, 'parameter_repeated')
     single[name] = values[0]!
   }
   const subjectToken = single.subject_token
   if (subjectToken !== undefined && Buffer.byteLength(subjectToken) > maxAttestationBytes) {
-    throw new InvalidRequestError(`subject_token is larger than ${maxAttestationBytes} bytes`)
+    throw new InvalidRequestError(`subject_token is larger than ${maxAttestationBytes} bytes`, 'attestation_too_large')
   }
 
   const parsed = TokenExchangeRequest.safeParse(single)
-  if (!parsed.success) throw new InvalidRequestError(parsed.error.issues[0]!.message)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    // RFC 6749 section 3.1: a parameter sent without a value is treated as if it were left out.
+    throw new InvalidRequestError(issue.message, single[String(issue.path[0])] ? 'parameter_invalid' : 'parameter_missing')
+  }
   const request = parsed.data
   return {
     subjectToken: request.subject_token,
@@ -97,7 +101,7 @@ function parseScopes(scope: string | undefined): string[] {
   if (scope === undefined) return []
   const scopes = [...new Set(scope.split(' ').filter((s) => s.length > 0))]
   const malformed = scopes.find((s) => !ScopeToken.safeParse(s).success)
-  if (malformed !== undefined) throw new InvalidScopeError(`scope "${clip(malformed)}" is not a valid scope token`)
+  if (malformed !== undefined) throw new InvalidScopeError(`scope "${clip(malformed)}" is not a valid scope token`, 'scope_malformed')
   return scopes
 }
 

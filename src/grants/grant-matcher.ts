@@ -19,13 +19,13 @@ export interface GrantDecision {
 export function decide(identity: AttestedIdentity, grants: Grant[], now: Date, audience: string | undefined, requestedScopes: string[]): GrantDecision {
   const matching = grants.filter((grant) => grantApplies(grant, identity, now))
   if (matching.length === 0) {
-    throw new InvalidGrantError(`no grant allows ${identity.subject} to get a token`)
+    throw new InvalidGrantError(`no grant allows ${identity.subject} to get a token`, 'not_granted')
   }
 
   const target = audience ?? onlyAudience(matching, identity.subject)
   const forAudience = matching.filter((grant) => grant.audiences.includes(target))
   if (forAudience.length === 0) {
-    throw new InvalidTargetError(`audience "${clip(target)}" is not granted to ${identity.subject}`)
+    throw new InvalidTargetError(`audience "${clip(target)}" is not granted to ${identity.subject}`, 'audience_not_granted')
   }
 
   let scopes: string[]
@@ -37,7 +37,7 @@ export function decide(identity: AttestedIdentity, grants: Grant[], now: Date, a
     const granted = new Set(forAudience.flatMap((grant) => grant.scopes))
     const refused = requestedScopes.filter((scope) => !granted.has(scope))
     if (refused.length > 0) {
-      throw new InvalidScopeError(`scope ${refused.map((s) => `"${clip(s)}"`).join(', ')} is not granted to ${identity.subject} for audience "${clip(target)}"`)
+      throw new InvalidScopeError(`scope ${refused.map((s) => `"${clip(s)}"`).join(', ')} is not granted to ${identity.subject} for audience "${clip(target)}"`, 'scope_not_granted')
     }
     scopes = requestedScopes
     contributing = forAudience.filter((grant) => grant.scopes.some((scope) => requestedScopes.includes(scope)))
@@ -68,7 +68,7 @@ export function grantApplies(grant: Grant, identity: AttestedIdentity, now: Date
 function onlyAudience(matching: Grant[], subject: string): string {
   const audiences = [...new Set(matching.flatMap((grant) => grant.audiences))]
   if (audiences.length === 1) return audiences[0]!
-  throw new InvalidRequestError(`the audience parameter is required: ${subject} is granted ${audiences.length} audiences`)
+  throw new InvalidRequestError(`the audience parameter is required: ${subject} is granted ${audiences.length} audiences`, 'audience_required')
 }
 
 function clip(value: string): string {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { UUID_PATTERN } from '../lib/ids.js'
 import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
 import type { Database, Queryable } from '../db/database.js'
-import { storeFailure, ValidationProblem } from '../errors.js'
+import { InvalidInputError, storeFailure } from '../errors.js'
 import { grantToJson, type Grant } from './grant.js'
 import type { GrantDraft, GrantPage, GrantStore } from './grant-store.js'
 
@@ -136,8 +136,7 @@ export class SqlGrantStore implements GrantStore {
         return after
       })
     } catch (error) {
-      if (error instanceof ValidationProblem) throw error
-      throw storeFailure('the grant store cannot be reached', error)
+      throw storeFailure('the grant store cannot be reached', error, 'grants_unavailable')
     }
   }
 
@@ -145,7 +144,7 @@ export class SqlGrantStore implements GrantStore {
     try {
       return await this.db.query<GrantRow>(sql, params)
     } catch (error) {
-      throw storeFailure('the grant store cannot be reached', error)
+      throw storeFailure('the grant store cannot be reached', error, 'grants_unavailable')
     }
   }
 }
@@ -199,5 +198,5 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   } catch {
     // fall through to the problem below
   }
-  throw new ValidationProblem('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }])
+  throw new InvalidInputError('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }])
 }

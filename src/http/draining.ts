@@ -5,8 +5,8 @@ import type { Drain } from '../lib/drain.js'
 
 /**
  * While the process drains, every new request (on a kept-alive connection, or a new one before the
- * listener closes) is answered rather than reset: 503 in the endpoint's own error format (OAuth JSON on
- * /oauth2/*, problem JSON elsewhere) with `Connection: close`, so the client goes to another instance.
+ * listener closes) is answered rather than reset: 503 in the route's own error format (OAuth JSON in
+ * the OAuth scope, problem JSON elsewhere) with `Connection: close`, so the client goes to another instance.
  * Requests that came before the drain are counted until their response is done, so the drain can wait
  * for them, and their responses close their connections too.
  */
@@ -16,7 +16,7 @@ export function registerDraining(app: FastifyInstance, drain: Drain): void {
   app.addHook('onRequest', (_request, reply, next) => {
     if (drain.draining) {
       reply.header('connection', 'close')
-      next(new ServiceUnavailableError('the service is shutting down; retry on another instance'))
+      next(new ServiceUnavailableError('the service is shutting down; retry on another instance', undefined, 'shutting_down'))
       return
     }
     const response = reply.raw

@@ -15,7 +15,7 @@ export async function healthRoutes(app: FastifyInstance, options: HealthOptions)
     try {
       await options.database.query('SELECT 1')
     } catch (error) {
-      throw new ServiceUnavailableError('the ledger database is not reachable', error)
+      throw new ServiceUnavailableError('the ledger database is not reachable', error, 'database_unavailable')
     }
     await options.revocations.findRevoked([{ kind: 'subject', value: 'readiness-probe' }])
     return { status: 'ready' }

@@ -1,23 +1,24 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { InvalidRequestError } from '../errors.js'
+import type { FastifyInstance } from 'fastify'
+import { InvalidRequestError, UnsupportedMediaTypeError } from '../errors.js'
 import type { TokenIntrospection } from '../tokens/introspection.js'
 import { setOutcome } from './request-log.js'
 
 export interface IntrospectRouteOptions {
   introspection: TokenIntrospection
-  /** The admin authenticator: resource servers use an admin token with the `introspect` role. */
-  authenticate: (request: FastifyRequest) => Promise<void>
-  routeConfig: Record<string, unknown>
 }
 
-/** POST /oauth2/introspect: OAuth 2.0 Token Introspection (RFC 7662). */
+/**
+ * POST /oauth2/introspect: OAuth 2.0 Token Introspection (RFC 7662). Registered in an admin scope
+ * (src/http/admin/admin-scope.ts): resource servers call it with an admin token that has the
+ * `introspect` role.
+ */
 export async function introspectRoute(app: FastifyInstance, options: IntrospectRouteOptions): Promise<void> {
-  app.addHook('preParsing', async (request) => options.authenticate(request))
-  app.post('/oauth2/introspect', { config: { ...options.routeConfig, role: 'introspect' } }, async (request, reply) => {
-    if (!(request.body instanceof Map)) throw new InvalidRequestError('the body must be application/x-www-form-urlencoded', 415)
+  app.post('/introspect', { config: { role: 'introspect' } }, async (request, reply) => {
+    if (!(request.body instanceof Map)) throw new UnsupportedMediaTypeError('the body must be application/x-www-form-urlencoded')
     const params = request.body as Map<string, string[]>
     const token = params.get('token')
-    if (!token || token.length !== 1 || token[0] === '') throw new InvalidRequestError('token is required, once')
+    if (!token || token[0] === '') throw new InvalidRequestError('token is required, once', 'parameter_missing')
+    if (token.length !== 1) throw new InvalidRequestError('token is required, once', 'parameter_repeated')
     const result = await options.introspection.introspect(token[0]!)
     setOutcome(request, { msg: 'token introspected', active: result.active, ...(result.active ? { jti: result.jti } : {}), by: request.admin?.name })
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(result)

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { ServiceUnavailableError } from '../errors.js'
+import type { ErrorReason } from '../error-reasons.js'
+import { RateLimitedError, ServiceUnavailableError } from '../errors.js'
 import type { BudgetCount, BudgetCounter } from './budget-counter.js'
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
@@ -17,7 +18,7 @@ export function requestBudget(counter: BudgetCounter, name: string, perMinute: n
   if (perMinute <= 0) return undefined
   return async (request, reply) => {
     const spent = await ask(() => counter.hit(`${name}:${request.ip}`, MINUTE))
-    if (spent.count > perMinute) throw tooMany(reply, spent, 'rate limit exceeded')
+    if (spent.count > perMinute) throw tooMany(reply, spent, 'rate limit exceeded', 'rate_limited')
   }
 }
 
@@ -33,7 +34,7 @@ export function authFailureBudget(counter: BudgetCounter, perMinute: number): { 
   return {
     check: async (request, reply) => {
       const spent = await ask(() => counter.peek(key(request)))
-      if (spent.count >= perMinute) throw tooMany(reply, spent, 'too many failed authentications from this address')
+      if (spent.count >= perMinute) throw tooMany(reply, spent, 'too many failed authentications from this address', 'too_many_auth_failures')
     },
     count: async (request, reply) => {
       if (reply.statusCode !== 401) return
@@ -47,12 +48,12 @@ async function ask(count: () => Promise<BudgetCount>): Promise<BudgetCount> {
   try {
     return await count()
   } catch (error) {
-    throw new ServiceUnavailableError('the rate limit store cannot be reached', error)
+    throw new ServiceUnavailableError('the rate limit store cannot be reached', error, 'rate_limit_unavailable')
   }
 }
 
-function tooMany(reply: FastifyReply, spent: BudgetCount, what: string): Error {
+function tooMany(reply: FastifyReply, spent: BudgetCount, what: string, reason: ErrorReason): RateLimitedError {
   const seconds = Math.max(1, Math.ceil(spent.resetMs / 1000))
   reply.header('retry-after', String(seconds))
-  return Object.assign(new Error(`${what}: retry in ${seconds} s`), { statusCode: 429 })
+  return new RateLimitedError(`${what}: retry in ${seconds} s`, reason)
 }

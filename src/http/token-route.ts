@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { InvalidRequestError } from '../errors.js'
+import { UnsupportedMediaTypeError } from '../errors.js'
 import type { TokenExchange } from '../exchange/token-exchange.js'
 import { parseTokenRequest } from '../exchange/token-request.js'
 import { setOutcome } from './request-log.js'
@@ -10,15 +10,13 @@ export interface TokenRouteOptions {
   requestsPerMinute: number
 }
 
-/** POST /oauth2/token: OAuth 2.0 Token Exchange (RFC 8693). */
+/** POST /oauth2/token: OAuth 2.0 Token Exchange (RFC 8693). Registered in the OAuth scope, under /oauth2. */
 export async function tokenRoute(app: FastifyInstance, options: TokenRouteOptions): Promise<void> {
   app.post(
-    '/oauth2/token',
+    '/token',
     { config: rateLimit(options.requestsPerMinute) },
     async (request, reply) => {
-      if (!(request.body instanceof Map)) {
-        throw new InvalidRequestError('the body must be application/x-www-form-urlencoded', 415)
-      }
+      if (!(request.body instanceof Map)) throw new UnsupportedMediaTypeError('the body must be application/x-www-form-urlencoded')
       const tokenRequest = parseTokenRequest(request.body as Map<string, string[]>, options.maxAttestationBytes)
       const issued = await options.exchange.exchange(tokenRequest, { clientAddress: request.ip, requestId: String(request.id) })
       setOutcome(request, { msg: 'token issued', jti: issued.jti, sub: issued.subject, aud: issued.audience, scope: issued.scope })

@@ -36,29 +36,29 @@ export function parseUntrustedJwt(token: string, maxBytes: number): UntrustedJwt
 export function untrustedIssuerOf(jwt: UntrustedJwt): string {
   const { payload } = jwt
   if (typeof payload.iss !== 'string' || payload.iss === '') {
-    throw new InvalidGrantError(`the token has no issuer ("iss" is ${quoteUntrusted(payload.iss)})`)
+    throw new InvalidGrantError(`the token has no issuer ("iss" is ${quoteUntrusted(payload.iss)})`, 'claim_missing')
   }
   return payload.iss
 }
 
 function splitCompact(token: string, maxBytes: number): [string, string, string] {
-  if (typeof token !== 'string' || token === '') throw new InvalidGrantError('the attestation is empty')
+  if (typeof token !== 'string' || token === '') throw new InvalidGrantError('the attestation is empty', 'attestation_malformed')
   // Counting UTF-16 units is enough: anything outside ASCII fails the base64url check below.
-  if (token.length > maxBytes) throw new InvalidGrantError(`the attestation is larger than ${maxBytes} bytes`)
+  if (token.length > maxBytes) throw new InvalidGrantError(`the attestation is larger than ${maxBytes} bytes`, 'attestation_too_large')
   const parts = token.split('.')
-  if (parts.length === 5) throw new InvalidGrantError('encrypted tokens (JWE) are not accepted')
+  if (parts.length === 5) throw new InvalidGrantError('encrypted tokens (JWE) are not accepted', 'header_not_accepted')
   if (parts.length !== 3) {
-    throw new InvalidGrantError(`the attestation is not a JWT: expected 3 parts separated by dots, found ${parts.length}`)
+    throw new InvalidGrantError(`the attestation is not a JWT: expected 3 parts separated by dots, found ${parts.length}`, 'attestation_malformed')
   }
   if (!parts.every((part) => BASE64URL.test(part))) {
-    throw new InvalidGrantError('the attestation is not a JWT: each part must be non-empty base64url')
+    throw new InvalidGrantError('the attestation is not a JWT: each part must be non-empty base64url', 'attestation_malformed')
   }
   // One token, one spelling: the decoder ignores the spare bits of the last character (and a lone
   // trailing character), so without this check one signed token could be presented in 16 spellings,
   // each looking like a new attestation to anything keyed on its text.
   for (const [index, part] of parts.entries()) {
     if (!isCanonicalBase64url(part)) {
-      throw new InvalidGrantError(`the attestation is not a JWT: its ${PART_NAMES[index]} is not canonical base64url (its unused trailing bits must be zero)`)
+      throw new InvalidGrantError(`the attestation is not a JWT: its ${PART_NAMES[index]} is not canonical base64url (its unused trailing bits must be zero)`, 'attestation_malformed')
     }
   }
   return parts as [string, string, string]
@@ -85,10 +85,10 @@ function decodeJsonObject(part: string, what: 'header' | 'payload'): Record<stri
   try {
     value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'))
   } catch {
-    throw new InvalidGrantError(`the token ${what} is not valid JSON`)
+    throw new InvalidGrantError(`the token ${what} is not valid JSON`, 'attestation_malformed')
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidGrantError(`the token ${what} is not a JSON object`)
+    throw new InvalidGrantError(`the token ${what} is not a JSON object`, 'attestation_malformed')
   }
   return value as Record<string, unknown>
 }

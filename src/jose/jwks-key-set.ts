@@ -109,14 +109,14 @@ class KeyIndex {
     if (kid === undefined) {
       const candidates = this.keys.filter(fits)
       if (candidates.length > 1) {
-        throw new InvalidGrantError(`the token has no key id ("kid") and issuer ${JSON.stringify(this.issuer)} has ${candidates.length} keys that could verify it`)
+        throw new InvalidGrantError(`the token has no key id ("kid") and issuer ${JSON.stringify(this.issuer)} has ${candidates.length} keys that could verify it`, 'key_unknown')
       }
       return candidates[0]?.key
     }
     const named = this.byKid.get(kid)
     if (named === undefined) return undefined
     const match = named.find(fits)
-    if (match === undefined) throw new InvalidGrantError(`the key ${JSON.stringify(kid)} of issuer ${JSON.stringify(this.issuer)} cannot verify ${alg} tokens`)
+    if (match === undefined) throw new InvalidGrantError(`the key ${JSON.stringify(kid)} of issuer ${JSON.stringify(this.issuer)} cannot verify ${alg} tokens`, 'key_unknown')
     return match.key
   }
 
@@ -125,6 +125,7 @@ class KeyIndex {
       kid === undefined
         ? `no key trusted for issuer ${JSON.stringify(this.issuer)} can verify ${alg} tokens`
         : `no key with kid ${JSON.stringify(kid)} is trusted for issuer ${JSON.stringify(this.issuer)}`,
+        'key_unknown',
     )
   }
 }
@@ -229,7 +230,7 @@ export class RemoteKeySet implements KeyResolver {
     } catch (error) {
       // Keep serving the last good set: a JWKS outage must not refuse every workload of the cluster.
       if (this.index === undefined) {
-        throw new ServiceUnavailableError(`the signing keys of issuer ${JSON.stringify(issuer)} cannot be fetched right now`, error)
+        throw new ServiceUnavailableError(`the signing keys of issuer ${JSON.stringify(issuer)} cannot be fetched right now`, error, 'jwks_unavailable')
       }
     }
   }

@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/database.js'
 import { UUID_PATTERN } from '../lib/ids.js'
-import { storeFailure, ValidationProblem } from '../errors.js'
+import { InvalidInputError, storeFailure } from '../errors.js'
 import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import type { BatchLedgerStore } from './batching-ledger.js'
 import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter, type LedgerPage } from './ledger-store.js'
@@ -58,7 +58,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     try {
       await this.db.query(`INSERT INTO ledger (${COLUMNS}) VALUES ${rows.join(', ')}`, params)
     } catch (error) {
-      throw storeFailure('the token ledger cannot be written', error)
+      throw storeFailure('the token ledger cannot be written', error, 'ledger_unavailable')
     }
   }
 
@@ -110,7 +110,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     try {
       rows = await this.db.query<LedgerRow>(sql, params)
     } catch (error) {
-      throw storeFailure('the token ledger cannot be read', error)
+      throw storeFailure('the token ledger cannot be read', error, 'ledger_unavailable')
     }
     return rows.map(toEntry)
   }
@@ -151,5 +151,5 @@ function decodeCursor(cursor: string): { issuedAt: Date; jti: string } {
   } catch {
     // fall through to the problem below
   }
-  throw new ValidationProblem('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }])
+  throw new InvalidInputError('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }])
 }

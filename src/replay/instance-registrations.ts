@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Actor, AuditEntry, SqlAuditLog } from '../audit/audit-log.js'
 import type { Database } from '../db/database.js'
-import { InvalidGrantError, ServiceUnavailableError, ValidationProblem } from '../errors.js'
+import { InvalidGrantError, InvalidInputError, ServiceUnavailableError, type ErrorReason } from '../errors.js'
 import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import {
   decodeRegistrationCursor,
@@ -67,10 +67,10 @@ export class InstanceRegistrations {
   /** Registers a first attestation or checks a later one; throws InvalidGrantError when refused. */
   async admit(request: RegistrationRequest): Promise<void> {
     if (request.mode === 'nonce' && (request.nonce === undefined || request.nonce.length < MIN_NONCE_LENGTH)) {
-      throw new InvalidGrantError(`a nonce of at least ${MIN_NONCE_LENGTH} characters is required: the instance keeps it, and must present it again at every attestation`)
+      throw new InvalidGrantError(`a nonce of at least ${MIN_NONCE_LENGTH} characters is required: the instance keeps it, and must present it again at every attestation`, 'nonce_required')
     }
     const nonceHash = request.nonce === undefined ? null : sha256(request.nonce)
-    let refusal: string | undefined
+    let refusal: Refusal | undefined
     try {
       await this.db.transaction(async (tx) => {
         const inserted = await tx.query(
@@ -86,7 +86,7 @@ export class InstanceRegistrations {
         // Forgotten (by an operator or the tidy) between the insert and the lock: the next attestation
         // registers afresh; this one is refused rather than guessed about.
         if (row === undefined) {
-          refusal = `instance ${request.instance} was forgotten while it attested: try again`
+          refusal = { message: `instance ${request.instance} was forgotten while it attested: try again`, reason: 'registration_changed' }
           return
         }
         refusal = refusalFor(request, row.nonce_sha256, nonceHash)
@@ -97,9 +97,9 @@ export class InstanceRegistrations {
         )
       })
     } catch (error) {
-      throw new ServiceUnavailableError('instance registrations cannot be checked', error)
+      throw new ServiceUnavailableError('instance registrations cannot be checked', error, 'registrations_unavailable')
     }
-    if (refusal) throw new InvalidGrantError(refusal)
+    if (refusal) throw new InvalidGrantError(refusal.message, refusal.reason)
   }
 
   async get(attestor: string, instance: string): Promise<Registration | undefined> {
@@ -111,7 +111,7 @@ export class InstanceRegistrations {
   async list(filter: RegistrationFilter): Promise<RegistrationPage> {
     const after = filter.cursor === undefined ? undefined : decodeRegistrationCursor(filter.cursor)
     if (filter.lastSeenBefore && filter.lastSeenAfter && filter.lastSeenBefore <= filter.lastSeenAfter) {
-      throw new ValidationProblem('lastSeenBefore must be after lastSeenAfter', [{ path: 'lastSeenBefore', message: 'must be after lastSeenAfter' }])
+      throw new InvalidInputError('lastSeenBefore must be after lastSeenAfter', [{ path: 'lastSeenBefore', message: 'must be after lastSeenAfter' }])
     }
     const where: string[] = []
     const params: unknown[] = []
@@ -149,7 +149,7 @@ export class InstanceRegistrations {
         return forgotten
       })
     } catch (error) {
-      throw new ServiceUnavailableError('instance registrations cannot be changed', error)
+      throw new ServiceUnavailableError('instance registrations cannot be changed', error, 'registrations_unavailable')
     }
   }
 
@@ -172,7 +172,7 @@ export class InstanceRegistrations {
         return { forgotten }
       })
     } catch (error) {
-      throw new ServiceUnavailableError('instance registrations cannot be tidied', error)
+      throw new ServiceUnavailableError('instance registrations cannot be tidied', error, 'registrations_unavailable')
     }
   }
 
@@ -180,7 +180,7 @@ export class InstanceRegistrations {
     try {
       return (await this.db.query<RegistrationRow>(sql, params)).map(toRegistration)
     } catch (error) {
-      throw new ServiceUnavailableError('instance registrations cannot be read', error)
+      throw new ServiceUnavailableError('instance registrations cannot be read', error, 'registrations_unavailable')
     }
   }
 }
@@ -211,12 +211,20 @@ function toRegistration(row: RegistrationRow): Registration {
   }
 }
 
-function refusalFor(request: RegistrationRequest, registered: string | null, presented: string | null): string | undefined {
+interface Refusal {
+  message: string
+  reason: ErrorReason
+}
+
+function refusalFor(request: RegistrationRequest, registered: string | null, presented: string | null): Refusal | undefined {
   const instance = `instance ${request.instance}`
   if (request.mode === 'always') return undefined
-  if (request.mode === 'never') return `${instance} has attested already, and this attestor allows one attestation per instance`
+  if (request.mode === 'never') return { message: `${instance} has attested already, and this attestor allows one attestation per instance`, reason: 'instance_already_attested' }
   if (registered === null || presented === null || !timingSafeEqual(Buffer.from(registered, 'hex'), Buffer.from(presented, 'hex'))) {
-    return `${instance} is registered with another nonce: this document may be a copy (if the instance lost its nonce, an operator must forget its registration)`
+    return {
+      message: `${instance} is registered with another nonce: this document may be a copy (if the instance lost its nonce, an operator must forget its registration)`,
+      reason: 'nonce_mismatch',
+    }
   }
   return undefined
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { ValidationProblem } from '../errors.js'
+import { InvalidInputError } from '../errors.js'
 
 /**
  * An instance registration as operators see it (the admin API, the `sts` CLI), and its request
@@ -90,5 +90,5 @@ export function decodeRegistrationCursor(cursor: string): { attestor: string; in
   } catch {
     // fall through to the problem below
   }
-  throw new ValidationProblem('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }])
+  throw new InvalidInputError('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }])
 }

@@ -60,7 +60,7 @@ export class SqlReplayGuard implements ReplayGuard {
       )
       return rows.length > 0
     } catch (error) {
-      throw new ServiceUnavailableError('replay protection cannot be checked', error)
+      throw new ServiceUnavailableError('replay protection cannot be checked', error, 'replay_guard_unavailable')
     }
   }
 
@@ -93,7 +93,7 @@ export class SqlReplayGuard implements ReplayGuard {
         if (rows.length < pruneBatchSize) break
       }
     } catch (error) {
-      throw new ServiceUnavailableError('expired attestation claims cannot be pruned', error)
+      throw new ServiceUnavailableError('expired attestation claims cannot be pruned', error, 'replay_guard_unavailable')
     }
     return removed
   }

@@ -23,7 +23,7 @@ export class LiveTokenCounter {
       const rows = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger WHERE ${condition} AND expires_at > $2`, [value, now])
       return rows[0]?.n ?? 0
     } catch (error) {
-      throw storeFailure('the token ledger cannot be read', error)
+      throw storeFailure('the token ledger cannot be read', error, 'ledger_unavailable')
     }
   }
 
@@ -33,7 +33,7 @@ export class LiveTokenCounter {
       const rows = await this.db.query<{ expires_at: Date }>('SELECT expires_at FROM ledger WHERE jti = $1', [jti])
       return rows[0] ? new Date(rows[0].expires_at) : undefined
     } catch (error) {
-      throw storeFailure('the token ledger cannot be read', error)
+      throw storeFailure('the token ledger cannot be read', error, 'ledger_unavailable')
     }
   }
 }

@@ -99,7 +99,7 @@ export class RedisRevocationBus implements RevocationBus {
     const first = new Promise<void>((resolve, reject) => (this.firstSnapshot = { resolve, reject }))
     if (this.subscriber.status === 'ready') void this.resynchronise()
     const timeout = setTimeout(
-      () => this.firstSnapshot?.reject(new ServiceUnavailableError(`the revocation store (Redis) is not reachable (status ${this.subscriber.status})`)),
+      () => this.firstSnapshot?.reject(new ServiceUnavailableError(`the revocation store (Redis) is not reachable (status ${this.subscriber.status})`, undefined, 'revocations_unavailable')),
       5000,
     )
     return first.finally(() => clearTimeout(timeout))
@@ -119,7 +119,7 @@ export class RedisRevocationBus implements RevocationBus {
         return SCRIPTS.publish.run(this.client, keys, args)
       })
     } catch (error) {
-      throw new ServiceUnavailableError('the revocation store (Redis) cannot be written', error)
+      throw new ServiceUnavailableError('the revocation store (Redis) cannot be written', error, 'revocations_unavailable')
     }
     this.listener?.change(revocation)
     return { version: String(version) }

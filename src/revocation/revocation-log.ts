@@ -42,7 +42,7 @@ export class RevocationLog {
       return await this.db.transaction(work)
     } catch (error) {
       if (error instanceof StsError) throw error
-      throw storeFailure('the revocation log cannot be written', error)
+      throw storeFailure('the revocation log cannot be written', error, 'revocations_unavailable')
     }
   }
 
@@ -84,7 +84,7 @@ export class RevocationLog {
       const rows = await this.db.query<{ seq: string }>('SELECT coalesce(max(seq), 0) AS seq FROM revocations')
       return BigInt(rows[0]?.seq ?? 0)
     } catch (error) {
-      throw storeFailure('the revocation log cannot be read', error)
+      throw storeFailure('the revocation log cannot be read', error, 'revocations_unavailable')
     }
   }
 
@@ -118,7 +118,7 @@ export class RevocationLog {
     try {
       return (await this.db.query<RevocationRow>(sql, params)).map(toRevocation)
     } catch (error) {
-      throw storeFailure('the revocation log cannot be read', error)
+      throw storeFailure('the revocation log cannot be read', error, 'revocations_unavailable')
     }
   }
 }

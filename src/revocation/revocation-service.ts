@@ -1,6 +1,6 @@
 import { SERVICE_ACTOR } from '../admin-tokens/admin-token.js'
 import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
-import { NotFoundProblem, ServiceUnavailableError, ValidationProblem } from '../errors.js'
+import { InvalidInputError, NotFoundError, ServiceUnavailableError } from '../errors.js'
 import type { LiveTokenCounter } from './live-tokens.js'
 import type { Logger } from 'pino'
 import type { Clock } from '../lib/clock.js'
@@ -85,7 +85,7 @@ export class RevocationService {
     const { lifted, receipt } = await this.log.transaction(async (tx) => {
       const before = await this.log.get(id, tx)
       const lifted = before && (await this.log.lift(tx, id, now, actor.name, reason))
-      if (!lifted || !before) throw new NotFoundProblem(`no standing revocation with id ${id.slice(0, 64)}`)
+      if (!lifted || !before) throw new NotFoundError(`no standing revocation with id ${id.slice(0, 64)}`, 'revocation_not_found')
       await this.audit.record(tx, entry(actor, now, 'revocation.lift', lifted, revocationToJson(before), revocationToJson(lifted)))
       return { lifted, receipt: await this.bus.publish(lifted) }
     })
@@ -95,7 +95,7 @@ export class RevocationService {
 
   async get(id: string): Promise<Revocation> {
     const revocation = await this.log.get(id)
-    if (!revocation) throw new NotFoundProblem(`no revocation with id ${id.slice(0, 64)}`)
+    if (!revocation) throw new NotFoundError(`no revocation with id ${id.slice(0, 64)}`, 'revocation_not_found')
     return revocation
   }
 
@@ -112,7 +112,7 @@ export class RevocationService {
   private async expiryFor(input: RevocationInput, now: Date): Promise<Date | null> {
     if (input.expiresAt !== undefined) {
       const expiresAt = new Date(input.expiresAt)
-      if (expiresAt <= now) throw new ValidationProblem('expiresAt must be in the future', [{ path: 'expiresAt', message: 'must be in the future' }])
+      if (expiresAt <= now) throw new InvalidInputError('expiresAt must be in the future', [{ path: 'expiresAt', message: 'must be in the future' }])
       return expiresAt
     }
     return input.kind === 'token' ? ((await this.liveTokens.tokenExpiry(input.value)) ?? null) : null

@@ -33,33 +33,33 @@ t.test('routes each token to the attestor of its issuer', async (t) => {
 })
 
 t.test('the unverified issuer picks the attestor, never the keys', async (t) => {
-  await assertRefused(t, registry.attest(await signToken(stagingKey, k8sClaims()), JWT), /^no key with kid "staging-1" is trusted for issuer "https:\/\/k8s.example.test"$/)
-  await assertRefused(t, registry.attest(await signToken(stagingKey, k8sClaims(), { kid: 'prod-1' }), JWT), /^the token signature is invalid$/)
+  await assertRefused(t, registry.attest(await signToken(stagingKey, k8sClaims()), JWT), 'key_unknown', /^no key with kid "staging-1" is trusted for issuer "https:\/\/k8s.example.test"$/)
+  await assertRefused(t, registry.attest(await signToken(stagingKey, k8sClaims(), { kid: 'prod-1' }), JWT), 'signature_invalid', /^the token signature is invalid$/)
 })
 
 t.test('refuses a token from an issuer nobody configured, without fetching anything', async (t) => {
   const before = fetcher.calls.length
-  await assertRefused(t, registry.attest(await signToken(prodKey, k8sClaims({ iss: 'https://evil.test' })), JWT), /^no attestor is configured for issuer "https:\/\/evil.test"$/)
-  const long = await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { iss: `https://${'e'.repeat(2000)}.test` }), JWT), /^no attestor is configured for issuer "https:\/\/eeee.*…" \(2013 characters\)$/)
+  await assertRefused(t, registry.attest(await signToken(prodKey, k8sClaims({ iss: 'https://evil.test' })), JWT), 'issuer_unknown', /^no attestor is configured for issuer "https:\/\/evil.test"$/)
+  const long = await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { iss: `https://${'e'.repeat(2000)}.test` }), JWT), 'issuer_unknown', /^no attestor is configured for issuer "https:\/\/eeee.*…" \(2013 characters\)$/)
   t.ok(long.message.length < 200, 'a long issuer is cut short')
-  await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { sub: 'x' }), JWT), /^the token has no issuer \("iss" is \(none\)\)$/)
-  await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { iss: ['a', 'b'] }), JWT), /"iss" is \(a list\)/)
+  await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { sub: 'x' }), JWT), 'claim_missing', /^the token has no issuer \("iss" is \(none\)\)$/)
+  await assertRefused(t, registry.attest(handSign(prodKey, { alg: 'ES256' }, { iss: ['a', 'b'] }), JWT), 'claim_missing', /"iss" is \(a list\)/)
   t.equal(fetcher.calls.length, before, 'no JWKS was fetched')
 })
 
 t.test('refuses what is not a JWT before routing', async (t) => {
-  await assertRefused(t, registry.attest('', JWT), /^the attestation is empty$/)
-  await assertRefused(t, registry.attest('garbage', JWT), /not a JWT/)
-  await assertRefused(t, registry.attest(`${b64('{"alg":"RSA-OAEP","enc":"A256GCM"}')}.a.b.c.d`, JWT), /^encrypted tokens \(JWE\) are not accepted$/)
-  await assertRefused(t, registry.attest(`${b64('{}')}.${b64('not json')}.${b64('x')}`, JWT), /^the token payload is not valid JSON$/)
-  await assertRefused(t, registry.attest(`${b64('{}')}.${b64('[1]')}.${b64('x')}`, JWT), /^the token payload is not a JSON object$/)
-  await assertRefused(t, registry.attest(await signToken(prodKey, k8sClaims({ padding: 'x'.repeat(4096) })), JWT), /^the attestation is larger than 4096 bytes$/)
+  await assertRefused(t, registry.attest('', JWT), 'attestation_malformed', /^the attestation is empty$/)
+  await assertRefused(t, registry.attest('garbage', JWT), 'attestation_malformed', /not a JWT/)
+  await assertRefused(t, registry.attest(`${b64('{"alg":"RSA-OAEP","enc":"A256GCM"}')}.a.b.c.d`, JWT), 'header_not_accepted', /^encrypted tokens \(JWE\) are not accepted$/)
+  await assertRefused(t, registry.attest(`${b64('{}')}.${b64('not json')}.${b64('x')}`, JWT), 'attestation_malformed', /^the token payload is not valid JSON$/)
+  await assertRefused(t, registry.attest(`${b64('{}')}.${b64('[1]')}.${b64('x')}`, JWT), 'attestation_malformed', /^the token payload is not a JSON object$/)
+  await assertRefused(t, registry.attest(await signToken(prodKey, k8sClaims({ padding: 'x'.repeat(4096) })), JWT), 'attestation_too_large', /^the attestation is larger than 4096 bytes$/)
 })
 
 t.test('with no attestors, every token is refused', async (t) => {
   const empty = createAttestorRegistry([], deps)
   t.same(empty.list(), [])
-  await assertRefused(t, empty.attest(await signToken(prodKey, k8sClaims()), JWT), /^no attestor is configured for issuer "https:\/\/k8s.example.test"$/)
+  await assertRefused(t, empty.attest(await signToken(prodKey, k8sClaims()), JWT), 'issuer_unknown', /^no attestor is configured for issuer "https:\/\/k8s.example.test"$/)
 })
 
 t.test('two attestors cannot share an issuer', async (t) => {
@@ -71,7 +71,7 @@ t.test('two attestors cannot share an issuer', async (t) => {
 
 t.test('a token type no attestor takes is refused as a bad request', async (t) => {
   const error = await registry.attest('{"pkcs7":"MIAG"}', 'urn:seed-sts:token-type:aws-instance-identity').catch((e: unknown) => e)
-  t.match(error, { error: 'invalid_request', message: 'no attestor is configured for subject_token_type "urn:seed-sts:token-type:aws-instance-identity"' })
+  t.match(error, { code: 'invalid_request', reason: 'token_type_unsupported', message: 'no attestor is configured for subject_token_type "urn:seed-sts:token-type:aws-instance-identity"' })
   t.same(registry.subjectTokenTypes(), [JWT, 'urn:ietf:params:oauth:token-type:id_token'])
   t.same(createAttestorRegistry([], deps).subjectTokenTypes(), [], 'with no attestors, no types')
 })
@@ -102,7 +102,7 @@ t.test('every kind is configured in the one attestors list, and routed by issuer
     { name: 'azure', kind: 'azure', accepts: 'urn:seed-sts:token-type:azure-attested-data' },
   ])
   t.same(all.subjectTokenTypes(), [JWT, 'urn:ietf:params:oauth:token-type:id_token', 'urn:seed-sts:token-type:aws-instance-identity', 'urn:seed-sts:token-type:azure-attested-data'])
-  await assertRefused(t, all.attest(await signToken(prodKey, k8sClaims({ iss: 'https://sts.windows.net/00000000-0000-0000-0000-000000000000/' })), JWT), /^no attestor is configured for issuer/)
+  await assertRefused(t, all.attest(await signToken(prodKey, k8sClaims({ iss: 'https://sts.windows.net/00000000-0000-0000-0000-000000000000/' })), JWT), 'issuer_unknown', /^no attestor is configured for issuer/)
 })
 
 t.test('one issuer or token type, one attestor: a second of a kind with a default is refused', async (t) => {

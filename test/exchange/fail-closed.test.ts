@@ -20,7 +20,7 @@ t.test('when the ledger cannot be written, the exchange fails with 503 and no to
   await db.query('ALTER TABLE ledger RENAME TO ledger_away')
   const refused = await sts.exchange(request)
   t.equal(refused.statusCode, 503)
-  t.same(refused.body, { error: 'temporarily_unavailable', error_description: 'the token ledger cannot be written' })
+  t.same(refused.body, { error: 'temporarily_unavailable', error_description: 'the token ledger cannot be written', error_reason: 'ledger_unavailable' })
 
   await db.query('ALTER TABLE ledger_away RENAME TO ledger')
   const recovered = await sts.exchange(request)
@@ -44,7 +44,11 @@ t.test('out of touch with Redis, the exchange fails closed at once, and recovers
   await eventually(t, () => !sts.services.revocations.isCurrent(), { timeoutMs: 1000, what: 'the instance knows the subscription dropped' })
   const refused = await sts.exchange(request)
   t.equal(refused.statusCode, 503)
-  t.same(refused.body, { error: 'temporarily_unavailable', error_description: 'revocation state cannot be checked: the subscription to the revocation store (Redis) dropped; reloading' })
+  t.same(refused.body, {
+    error: 'temporarily_unavailable',
+    error_description: 'revocation state cannot be checked: the subscription to the revocation store (Redis) dropped; reloading',
+    error_reason: 'revocations_unavailable',
+  })
   const ready = await sts.app.inject({ method: 'GET', url: '/readyz' })
   t.equal(ready.statusCode, 503, 'readiness says so too')
   t.equal(ready.headers['content-type'], 'application/problem+json; charset=utf-8')
@@ -62,6 +66,7 @@ t.test('when Postgres cannot be reached, the exchange fails closed', async (t) =
   await sts.services.database.close()
   const refused = await sts.exchange(request)
   t.equal(refused.statusCode, 503)
-  t.equal(refused.body.error, 'temporarily_unavailable')
+  // The first store the exchange reads (the grants) is the one that says so.
+  t.match(refused.body, { error: 'temporarily_unavailable', error_reason: 'grants_unavailable' })
   t.notOk('access_token' in refused.body)
 })

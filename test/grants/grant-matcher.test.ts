@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { AttestedIdentity } from '../../src/attestors/attestor.js'
-import { InvalidGrantError, InvalidRequestError, InvalidScopeError, InvalidTargetError } from '../../src/errors.js'
+import { InvalidGrantError, InvalidRequestError, InvalidScopeError, InvalidTargetError, type ErrorReason, type RefusalError } from '../../src/errors.js'
 import type { Grant } from '../../src/grants/grant.js'
 import { decide, type GrantDecision } from '../../src/grants/grant-matcher.js'
 
@@ -43,7 +43,7 @@ interface Row {
   identity?: AttestedIdentity
   audience?: string
   scopes?: string[]
-  expected: GrantDecision | { refused: new (message: string) => Error; message: string }
+  expected: GrantDecision | { refused: new (message: string, reason: ErrorReason) => RefusalError; reason: ErrorReason; message: string }
 }
 
 const g = {
@@ -61,7 +61,7 @@ const g = {
   onBuiltin: grant('00000000-0000-4000-8000-00000000000c', { conditions: { toString: '**' }, scopes: ['ledger:builtin'] }),
   onConstructor: grant('00000000-0000-4000-8000-00000000000d', { conditions: { constructor: '*' }, scopes: ['ledger:builtin'] }),
 }
-const noGrant = { refused: InvalidGrantError, message: `no grant allows ${API} to get a token` }
+const noGrant = { refused: InvalidGrantError, reason: 'not_granted' as const, message: `no grant allows ${API} to get a token` }
 
 const rows: Row[] = [
   {
@@ -102,7 +102,7 @@ const rows: Row[] = [
   {
     name: 'two audiences granted and none named: the audience is required',
     grants: [g.read, g.billing],
-    expected: { refused: InvalidRequestError, message: `the audience parameter is required: ${API} is granted 2 audiences` },
+    expected: { refused: InvalidRequestError, reason: 'audience_required', message: `the audience parameter is required: ${API} is granted 2 audiences` },
   },
   { name: 'no grants at all', grants: [], expected: noGrant },
   { name: 'an expired grant gives nothing', grants: [g.expired], expected: noGrant },
@@ -117,13 +117,13 @@ const rows: Row[] = [
     name: 'asking for the scope of an expired grant is refused, not narrowed',
     grants: [g.read, g.expired],
     scopes: ['ledger:read', 'ledger:admin'],
-    expected: { refused: InvalidScopeError, message: `scope "ledger:admin" is not granted to ${API} for audience "ledger-api"` },
+    expected: { refused: InvalidScopeError, reason: 'scope_not_granted', message: `scope "ledger:admin" is not granted to ${API} for audience "ledger-api"` },
   },
   {
     name: 'an audience not granted',
     grants: [g.read],
     audience: 'billing-api',
-    expected: { refused: InvalidTargetError, message: `audience "billing-api" is not granted to ${API}` },
+    expected: { refused: InvalidTargetError, reason: 'audience_not_granted', message: `audience "billing-api" is not granted to ${API}` },
   },
   {
     name: 'a condition that holds',
@@ -162,7 +162,7 @@ for (const row of rows) {
   t.test(row.name, async (t) => {
     const run = () => decide(row.identity ?? identity(), row.grants, NOW, row.audience, row.scopes ?? [])
     if ('refused' in row.expected) {
-      const { refused, message } = row.expected
+      const { refused, reason, message } = row.expected
       let caught: unknown
       try {
         run()
@@ -170,6 +170,8 @@ for (const row of rows) {
         caught = error
       }
       t.ok(caught instanceof refused, `refused with ${refused.name}`)
+      t.equal((caught as RefusalError | undefined)?.reason, reason)
+      // The description names what was refused (clipped): it is what an operator reads in the log.
       t.equal((caught as Error | undefined)?.message, message)
     } else {
       t.same(run(), row.expected)

@@ -38,15 +38,18 @@ t.test('an EC2 instance exchanges its signed identity document, bound to its non
 
   t.equal((await exchange({ document, signature, nonce })).statusCode, 200, 'the instance attests again with its nonce')
   const copy = await exchange({ document, signature, nonce: 'a-thief-with-a-copied-document' })
-  t.equal(copy.body.error, 'invalid_grant')
-  t.match(copy.body.error_description, /is registered with another nonce: this document may be a copy/)
-  t.match((await exchange({ document, signature })).body, { error: 'invalid_grant', error_description: /a nonce of at least 16 characters is required/ })
+  t.match(copy.body, { error: 'invalid_grant', error_reason: 'nonce_mismatch' })
+  t.match((await exchange({ document, signature })).body, { error: 'invalid_grant', error_reason: 'nonce_required' })
   const tampered = await exchange({ document: document.replace('975050371289', '975050371288'), signature, nonce })
-  t.equal(tampered.body.error, 'invalid_grant', 'a document changed after signing is refused')
+  t.match(tampered.body, { error: 'invalid_grant', error_reason: 'signature_invalid' }, 'a document changed after signing is refused')
 
   const revoked = await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'source', value: 'aws:975050371289:us-east-1:i-0b02d936754a6d637', reason: 'instance compromised' } })
   t.equal(revoked.json().liveTokensCutOff, 2)
-  t.match((await exchange({ document, signature, nonce })).body, { error: 'invalid_grant', error_description: 'the attestation source aws:975050371289:us-east-1:i-0b02d936754a6d637 is revoked' })
+  t.same((await exchange({ document, signature, nonce })).body, {
+    error: 'invalid_grant',
+    error_description: 'the attestation source aws:975050371289:us-east-1:i-0b02d936754a6d637 is revoked',
+    error_reason: 'revoked',
+  })
 
   const discovery = (await sts.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json()
   t.ok(discovery.subject_token_types_supported.includes(AWS_TYPE), 'discovery names the token type')
@@ -55,7 +58,7 @@ t.test('an EC2 instance exchanges its signed identity document, bound to its non
 t.test('an account not on the allow-list gets nothing', async (t) => {
   const sts = await startTestService(t, { now: Date.parse('2024-06-12T12:00:00Z'), config: { attestors: [{ kind: 'aws', name: 'prod-aws', accounts: ['111122223333'] }] } })
   const response = await sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: JSON.stringify({ document, signature, nonce: 'instance-local-secret-7f3a9c1e' }), subject_token_type: AWS_TYPE })
-  t.same(response.body, { error: 'invalid_grant', error_description: 'account "975050371289" is not allowed by attestor "prod-aws"' })
+  t.same(response.body, { error: 'invalid_grant', error_description: 'account "975050371289" is not allowed by attestor "prod-aws"', error_reason: 'claim_not_allowed' })
 })
 
 t.test('an instance that lost its nonce is locked out until an operator forgets its registration, then registers afresh', async (t) => {
@@ -72,6 +75,7 @@ t.test('an instance that lost its nonce is locked out until an operator forgets 
   t.same((await exchange(rebuilt)).body, {
     error: 'invalid_grant',
     error_description: 'instance 975050371289/us-east-1/i-0b02d936754a6d637 is registered with another nonce: this document may be a copy (if the instance lost its nonce, an operator must forget its registration)',
+    error_reason: 'nonce_mismatch',
   })
   // The instance of an AWS registration is account/region/instance id: one path segment, encoded.
   const instance = '975050371289/us-east-1/i-0b02d936754a6d637'
@@ -95,7 +99,7 @@ t.test('an instance that lost its nonce is locked out until an operator forgets 
 
   sts.clock.advance(60_000)
   t.equal((await exchange(rebuilt)).statusCode, 200, 'the forgotten instance registers afresh with its new nonce')
-  t.match((await exchange('nonce-before-the-rebuild-0001')).body, { error: 'invalid_grant' }, 'and the old nonce no longer works')
+  t.match((await exchange('nonce-before-the-rebuild-0001')).body, { error: 'invalid_grant', error_reason: 'nonce_mismatch' }, 'and the old nonce no longer works')
   t.match((await sts.app.inject({ method: 'GET', url, headers: sts.admin })).json(), { registration: { firstSeen: '2024-06-12T12:01:00.000Z', attestations: 1 } })
 })
 
@@ -110,7 +114,7 @@ t.test('with reattestation: never, a refused request does not spend the registra
 
   const tooLong = await exchange({ expires_in: '601' })
   t.equal(tooLong.statusCode, 400)
-  t.same(tooLong.body, { error: 'invalid_request', error_description: 'expires_in 601 is longer than the 600 seconds allowed for this token' })
+  t.same(tooLong.body, { error: 'invalid_request', error_description: 'expires_in 601 is longer than the 600 seconds allowed for this token', error_reason: 'requested_lifetime_too_long' })
   const retry = await exchange({ expires_in: '600' })
   t.equal(retry.statusCode, 200, String(retry.body.error_description ?? 'issued'))
   t.equal(retry.body.expires_in, 600)
@@ -119,6 +123,7 @@ t.test('with reattestation: never, a refused request does not spend the registra
   t.same((await exchange({}, { document, signature: wrapped })).body, {
     error: 'invalid_grant',
     error_description: 'instance 975050371289/us-east-1/i-0b02d936754a6d637 has attested already, and this attestor allows one attestation per instance',
+    error_reason: 'instance_already_attested',
   })
 })
 

@@ -52,15 +52,15 @@ t.test('a token for ACME/Api gets the lower-case identity, and is refused once g
   t.same(search.json().entries.map((entry: { jti: string }) => entry.jti), [claims.jti], 'the ledger is searched in the minted spelling')
 
   // The enterprise issuer's token for the same repository is another identity: github.com's grant does not answer it.
-  t.same((await exchange({ iss: ENTERPRISE })).body, { error: 'invalid_grant', error_description: `no grant allows spiffe://${TRUST_DOMAIN}/acme-corp/acme/api to get a token` })
+  t.same((await exchange({ iss: ENTERPRISE })).body, { error: 'invalid_grant', error_description: `no grant allows spiffe://${TRUST_DOMAIN}/acme-corp/acme/api to get a token`, error_reason: 'not_granted' })
 
   const revoked = await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'source', value: 'github:acme/api', reason: 'incident 4711' } })
   t.equal(revoked.statusCode, 201, revoked.body)
   t.equal(revoked.json().liveTokensCutOff, 1)
   for (const spelling of [{}, { repository: 'acme/api', repository_owner: 'acme' }, { repository: 'Acme/API', repository_owner: 'Acme' }]) {
-    t.same((await exchange(spelling)).body, { error: 'invalid_grant', error_description: 'the attestation source github:acme/api is revoked' }, JSON.stringify(spelling))
+    t.same((await exchange(spelling)).body, { error: 'invalid_grant', error_description: 'the attestation source github:acme/api is revoked', error_reason: 'revoked' }, JSON.stringify(spelling))
   }
   const subject = await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'subject', value: `spiffe://${TRUST_DOMAIN}/github/ACME/*`, reason: 'incident 4711' } })
   t.match(subject.json(), { revocation: { kind: 'subject', value: `spiffe://${TRUST_DOMAIN}/github/acme/*` } }, 'a revocation typed in GitHub\'s spelling is stored in the minted one')
-  t.same((await exchange()).body, { error: 'invalid_grant', error_description: `the identity spiffe://${TRUST_DOMAIN}/github/acme/* is revoked` })
+  t.same((await exchange()).body, { error: 'invalid_grant', error_description: `the identity spiffe://${TRUST_DOMAIN}/github/acme/* is revoked`, error_reason: 'revoked' })
 })

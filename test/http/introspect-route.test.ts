@@ -49,14 +49,19 @@ t.test('introspection (RFC 7662) says active for a live token and false once any
 
   const anonymous = await introspect(token, { 'content-type': 'application/x-www-form-urlencoded' })
   t.equal(anonymous.status, 401)
-  t.same(anonymous.body, { error: 'invalid_token', error_description: 'an admin bearer token is required (Authorization: Bearer <token>)' })
+  t.same(anonymous.body, { error: 'invalid_token', error_description: 'an admin bearer token is required (Authorization: Bearer <token>)', error_reason: 'admin_token_missing' })
   t.equal(anonymous.challenge, 'Bearer error="invalid_token"')
   const wrongRole = await sts.app.inject({ method: 'POST', url: '/v1/admin-tokens', headers: sts.admin, payload: { name: 'grant-reader', roles: ['grants:read'] } })
   const forbidden = await introspect(token, { authorization: `Bearer ${wrongRole.json().token}`, 'content-type': 'application/x-www-form-urlencoded' })
   t.equal(forbidden.status, 403)
-  t.equal(forbidden.body.error, 'insufficient_scope')
+  t.match(forbidden.body, { error: 'insufficient_scope', error_reason: 'role_missing' })
   const missing = await sts.app.inject({ method: 'POST', url: '/oauth2/introspect', headers: resourceServer, payload: 'token_type_hint=access_token' })
-  t.same(missing.json(), { error: 'invalid_request', error_description: 'token is required, once' })
+  t.same(missing.json(), { error: 'invalid_request', error_description: 'token is required, once', error_reason: 'parameter_missing' })
+  const twice = await sts.app.inject({ method: 'POST', url: '/oauth2/introspect', headers: resourceServer, payload: `token=${token}&token=${token}` })
+  t.same(twice.json(), { error: 'invalid_request', error_description: 'token is required, once', error_reason: 'parameter_repeated' })
+  const json = await sts.app.inject({ method: 'POST', url: '/oauth2/introspect', headers: { authorization: resourceServer.authorization }, payload: { token } })
+  t.equal(json.statusCode, 415)
+  t.same(json.json(), { error: 'invalid_request', error_description: 'the body must be application/x-www-form-urlencoded', error_reason: 'media_type_unsupported' })
 })
 
 t.test('introspection answers from the ledger: a token signed with our key that disagrees with its ledger entry is inactive', async (t) => {

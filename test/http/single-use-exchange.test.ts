@@ -13,7 +13,7 @@ import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type Te
 
 const NOW = Date.parse('2026-11-23T12:00:00Z') / 1000
 const ISSUER = 'https://ci.example.test'
-const ALREADY_USED = { error: 'invalid_grant', error_description: 'this attestation was already used: single-use attestations are accepted once' }
+const ALREADY_USED = { error: 'invalid_grant', error_description: 'this attestation was already used: single-use attestations are accepted once', error_reason: 'replayed' }
 const rsa = await makeKey('RS256', 'rsa-1')
 const ec = await makeKey('ES256', 'ec-1')
 
@@ -57,7 +57,11 @@ t.test('an RS256 attestation has one accepted spelling, and is used once', async
   const all = spellings(token)
   t.equal(all[0], token, 'a correct encoder leaves the spare bits zero')
   t.equal(new Set(all.map((spelling) => Buffer.from(spelling.split('.')[2]!, 'base64url').toString('hex'))).size, 1, 'all 16 decode to the one signature')
-  const nonCanonical = { error: 'invalid_grant', error_description: 'the attestation is not a JWT: its signature is not canonical base64url (its unused trailing bits must be zero)' }
+  const nonCanonical = {
+    error: 'invalid_grant',
+    error_description: 'the attestation is not a JWT: its signature is not canonical base64url (its unused trailing bits must be zero)',
+    error_reason: 'attestation_malformed',
+  }
 
   t.same((await exchange(sts, all[5]!)).body, nonCanonical, 'refused for its spelling, before it could claim anything')
   const first = await exchange(sts, token)

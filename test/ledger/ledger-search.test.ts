@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
-import { ServiceUnavailableError, ValidationProblem } from '../../src/errors.js'
+import { InvalidInputError, ServiceUnavailableError } from '../../src/errors.js'
 import type { LedgerEntry, LedgerFilter } from '../../src/ledger/ledger-store.js'
 import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
 import { BACKENDS } from '../support/databases.js'
@@ -130,7 +130,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
         cursorOf(['2026-11-23T12:00:00.000Z', 7]),
       ]
       for (const cursor of bad) {
-        await t.rejects(ledger.search({ limit: 10, cursor }, NOW), new ValidationProblem('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }]), cursor)
+        await t.rejects(ledger.search({ limit: 10, cursor }, NOW), new InvalidInputError('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }]), cursor)
       }
     })
 
@@ -141,7 +141,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     await t.test('a ledger that cannot be read fails closed', async (t) => {
       await db.query('ALTER TABLE ledger RENAME TO ledger_away')
       t.teardown(() => db.query('ALTER TABLE ledger_away RENAME TO ledger'))
-      await t.rejects(ledger.search({ limit: 10 }, NOW), new ServiceUnavailableError('the token ledger cannot be read'))
+      await t.rejects(ledger.search({ limit: 10 }, NOW), new ServiceUnavailableError('the token ledger cannot be read', undefined, 'ledger_unavailable'))
     })
   })
 

@@ -73,8 +73,8 @@ for (const [backend, open] of Object.entries(BACKENDS)) t.test(backend, async (t
     const guard = new SqlReplayGuard(db, new FixedClock(NOW), { pruneIntervalMs: 0 })
     t.teardown(() => guard.close())
     await db.exec('ALTER TABLE attestation_claims RENAME TO attestation_claims_away')
-    await t.rejects(guard.claim('k', at(300)), new ServiceUnavailableError('replay protection cannot be checked'))
-    await t.rejects(guard.prune(), new ServiceUnavailableError('expired attestation claims cannot be pruned'))
+    await t.rejects(guard.claim('k', at(300)), new ServiceUnavailableError('replay protection cannot be checked', undefined, 'replay_guard_unavailable'))
+    await t.rejects(guard.prune(), new ServiceUnavailableError('expired attestation claims cannot be pruned', undefined, 'replay_guard_unavailable'))
   })
 })
 
@@ -91,5 +91,5 @@ t.test('pruning runs on its timer, and a failed run is reported, not thrown', as
   t.same(await db.query('SELECT key FROM attestation_claims'), [{ key: 'live' }])
   await db.exec('ALTER TABLE attestation_claims RENAME TO attestation_claims_away')
   await eventually(t, () => errors.length > 0, { intervalMs: 20, what: 'the failed run was reported' })
-  t.match(errors[0], new ServiceUnavailableError('expired attestation claims cannot be pruned'))
+  t.match(errors[0], new ServiceUnavailableError('expired attestation claims cannot be pruned', undefined, 'replay_guard_unavailable'))
 })

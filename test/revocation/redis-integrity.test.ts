@@ -88,6 +88,7 @@ t.test('a subscription that drops fails closed at once, and serves again once re
   t.same(refused.body, {
     error: 'temporarily_unavailable',
     error_description: 'revocation state cannot be checked: the subscription to the revocation store (Redis) dropped; reloading',
+    error_reason: 'revocations_unavailable',
   })
   proxy.restore()
   const status = await eventually(t, () => exchange(sts, 'search'), { until: (answer) => answer === 200, intervalMs: 100, timeoutMs: 10_000 })

@@ -67,13 +67,13 @@ t.test('without a snapshot, or out of touch beyond the bound, every check fails 
   const clock = new FixedClock(T0)
   let monotonic = 0
   const cache = new RevocationCache(clock, 5000, () => monotonic)
-  await t.rejects(cache.findRevoked([api]), new ServiceUnavailableError('revocation state is not loaded yet'))
+  await t.rejects(cache.findRevoked([api]), new ServiceUnavailableError('revocation state is not loaded yet', undefined, 'revocations_unavailable'))
   cache.snapshot([])
   clock.advance(3_600_000)
   monotonic += 5000
   t.equal(await cache.findRevoked([api]), undefined, 'at the bound: still current (and a jump of the wall clock does not count)')
   monotonic += 1
-  await t.rejects(cache.findRevoked([api]), new ServiceUnavailableError('revocation state cannot be checked: no word from the revocation store for 5.0 s'))
+  await t.rejects(cache.findRevoked([api]), new ServiceUnavailableError('revocation state cannot be checked: no word from the revocation store for 5.0 s', undefined, 'revocations_unavailable'))
   t.equal(cache.isCurrent(), false)
   cache.contact()
   t.equal(await cache.findRevoked([api]), undefined, 'contact makes it current again')

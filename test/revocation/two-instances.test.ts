@@ -32,7 +32,7 @@ t.test('a revocation made through one instance is enforced by the other within m
   }
   const elapsed = performance.now() - started
   t.equal(status, 400, 'instance b refuses')
-  t.same(body, { error: 'invalid_grant', error_description: `the identity spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/** is revoked` })
+  t.same(body, { error: 'invalid_grant', error_description: `the identity spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/** is revoked`, error_reason: 'revoked' })
   t.ok(elapsed < 500, `and quickly (${elapsed.toFixed(1)} ms after the API answered)`)
   t.equal((await a.exchange(request)).statusCode, 400, 'instance a refuses too')
   const introspected = await b.app.inject({

@@ -51,10 +51,10 @@ export function createAwsAttestor(config: AwsAttestorConfig, deps: AwsAttestorDe
       const { document, signedBytes } = verifier.verify(subjectToken)
       // Verified from here on: the values are AWS's, and now the question is whether we accept them.
       if (!accounts.has(document.accountId)) {
-        throw new InvalidGrantError(`account "${document.accountId}" is not allowed by attestor "${config.name}"`)
+        throw new InvalidGrantError(`account "${document.accountId}" is not allowed by attestor "${config.name}"`, 'claim_not_allowed')
       }
       if (config.regions !== undefined && !config.regions.some((pattern) => globMatches(pattern, document.region))) {
-        throw new InvalidGrantError(`region "${document.region}" is not allowed by attestor "${config.name}"`)
+        throw new InvalidGrantError(`region "${document.region}" is not allowed by attestor "${config.name}"`, 'claim_not_allowed')
       }
       if (config.maxDocumentAgeSeconds !== undefined) checkLaunchAge(document, config, deps)
       // Keyed by the signed document, not the JSON wrapping or base64 line breaks around it.
@@ -64,7 +64,7 @@ export function createAwsAttestor(config: AwsAttestorConfig, deps: AwsAttestorDe
       identity.registration = { instance: `${document.accountId}/${document.region}/${document.instanceId}`, mode: config.reattestation }
       if (subjectToken.nonce !== undefined) identity.registration.nonce = subjectToken.nonce
       if (config.bindToPrivateIp) {
-        if (document.privateIp === undefined) throw new InvalidGrantError(`instance "${document.instanceId}" has no privateIp to bind to (bindToPrivateIp of attestor "${config.name}")`)
+        if (document.privateIp === undefined) throw new InvalidGrantError(`instance "${document.instanceId}" has no privateIp to bind to (bindToPrivateIp of attestor "${config.name}")`, 'claim_missing')
         identity.boundAddress = document.privateIp
       }
       return identity
@@ -76,11 +76,12 @@ function checkLaunchAge(document: InstanceIdentityDocument, config: AwsAttestorC
   const ageSeconds = (deps.clock.now() - document.pendingTime.getTime()) / 1000
   const launched = document.pendingTime.toISOString()
   if (ageSeconds < -(deps.skewSeconds ?? 60)) {
-    throw new InvalidGrantError(`instance "${document.instanceId}" was launched at ${launched}, which is in the future`)
+    throw new InvalidGrantError(`instance "${document.instanceId}" was launched at ${launched}, which is in the future`, 'token_not_yet_valid')
   }
   if (ageSeconds > config.maxDocumentAgeSeconds!) {
     throw new InvalidGrantError(
       `instance "${document.instanceId}" was launched at ${launched}, more than the ${config.maxDocumentAgeSeconds} seconds ago accepted by attestor "${config.name}"`,
+      'attestation_too_old',
     )
   }
 }

@@ -48,16 +48,16 @@ export function parseInstanceIdentityDocument(bytes: Uint8Array): InstanceIdenti
   try {
     parsed = JSON.parse(utf8.decode(bytes))
   } catch {
-    throw new InvalidGrantError('the signed instance identity document is not JSON')
+    throw new InvalidGrantError('the signed instance identity document is not JSON', 'attestation_malformed')
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new InvalidGrantError('the signed instance identity document is not a JSON object')
+    throw new InvalidGrantError('the signed instance identity document is not a JSON object', 'attestation_malformed')
   }
   const fields = parsed as Record<string, unknown>
   const required = (name: string, shape: RegExp): string => {
     const value = fields[name]
     if (typeof value !== 'string' || !shape.test(value)) {
-      throw new InvalidGrantError(`the instance identity document ${name} ${quoteUntrusted(value)} is not valid`)
+      throw new InvalidGrantError(`the instance identity document ${name} ${quoteUntrusted(value)} is not valid`, 'claim_invalid')
     }
     return value
   }
@@ -65,13 +65,13 @@ export function parseInstanceIdentityDocument(bytes: Uint8Array): InstanceIdenti
     const value = fields[name]
     if (value === undefined || value === null) return undefined
     if (typeof value !== 'string' || !valid(value)) {
-      throw new InvalidGrantError(`the instance identity document ${name} ${quoteUntrusted(value)} is not valid`)
+      throw new InvalidGrantError(`the instance identity document ${name} ${quoteUntrusted(value)} is not valid`, 'claim_invalid')
     }
     return value
   }
   const region = required('region', REGION)
   const pendingTime = new Date(required('pendingTime', PENDING_TIME))
-  if (Number.isNaN(pendingTime.getTime())) throw new InvalidGrantError(`the instance identity document pendingTime ${quoteUntrusted(fields.pendingTime)} is not valid`)
+  if (Number.isNaN(pendingTime.getTime())) throw new InvalidGrantError(`the instance identity document pendingTime ${quoteUntrusted(fields.pendingTime)} is not valid`, 'claim_invalid')
   const document: InstanceIdentityDocument = {
     accountId: required('accountId', ACCOUNT_ID),
     instanceId: required('instanceId', INSTANCE_ID),
@@ -90,7 +90,7 @@ export function parseInstanceIdentityDocument(bytes: Uint8Array): InstanceIdenti
   const codes = fields.marketplaceProductCodes
   if (codes !== undefined && codes !== null) {
     if (!Array.isArray(codes) || codes.length > 64 || !codes.every((code) => typeof code === 'string' && PRODUCT_CODE.test(code))) {
-      throw new InvalidGrantError('the instance identity document marketplaceProductCodes is not a list of product codes')
+      throw new InvalidGrantError('the instance identity document marketplaceProductCodes is not a list of product codes', 'claim_invalid')
     }
     document.marketplaceProductCodes = codes as string[]
   }

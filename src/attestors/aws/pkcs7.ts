@@ -1,7 +1,7 @@
 import { constants, createHash, verify } from 'node:crypto'
 import * as asn1js from 'asn1js'
 import * as pkijs from 'pkijs'
-import { InvalidGrantError } from '../../errors.js'
+import { InvalidGrantError, type ErrorReason } from '../../errors.js'
 import { describeCertificate, validAt, type AwsTrustStore, type TrustedCertificate } from './trust.js'
 
 /**
@@ -67,50 +67,50 @@ export const MAX_PKCS7_BYTES = 16_384
 export function verifyPkcs7(der: Uint8Array, profile: Pkcs7Profile, trust: AwsTrustStore, now: Date, skewSeconds: number): VerifiedPkcs7 {
   const signedData = parseSignedData(der)
   const { encapContentInfo } = signedData
-  if (encapContentInfo.eContentType !== OID.data) throw refuse(`its content type ${encapContentInfo.eContentType} is not id-data`)
-  if (!encapContentInfo.eContent) throw refuse('it carries no content (a detached signature)')
+  if (encapContentInfo.eContentType !== OID.data) throw refuse(`its content type ${encapContentInfo.eContentType} is not id-data`, 'attestation_malformed')
+  if (!encapContentInfo.eContent) throw refuse('it carries no content (a detached signature)', 'attestation_malformed')
   const content = octetStringBytes(encapContentInfo.eContent, 0)
-  if (signedData.signerInfos.length !== 1) throw refuse(`it has ${signedData.signerInfos.length} signers; exactly one is expected`)
+  if (signedData.signerInfos.length !== 1) throw refuse(`it has ${signedData.signerInfos.length} signers; exactly one is expected`, 'attestation_malformed')
   const signerInfo = signedData.signerInfos[0]!
 
   const digestOid = signerInfo.digestAlgorithm.algorithmId
   const signatureOid = signerInfo.signatureAlgorithm.algorithmId
   if (digestOid !== profile.digestOid || !profile.signatureOids.includes(signatureOid)) {
-    throw refuse(`it is signed with algorithms ${digestOid} and ${signatureOid}; the ${profile.form} form must be signed with ${profile.label}`)
+    throw refuse(`it is signed with algorithms ${digestOid} and ${signatureOid}; the ${profile.form} form must be signed with ${profile.label}`, 'algorithm_not_accepted')
   }
   // The signature does not cover these; they are checked so that only envelopes shaped like AWS's pass.
   const digestAlgorithms = signedData.digestAlgorithms
-  if (signedData.version !== 1 || signerInfo.version !== 1) throw refuse('its SignedData or SignerInfo version is not 1')
+  if (signedData.version !== 1 || signerInfo.version !== 1) throw refuse('its SignedData or SignerInfo version is not 1', 'attestation_malformed')
   if (digestAlgorithms.length !== 1 || digestAlgorithms[0]!.algorithmId !== digestOid || ![...digestAlgorithms, signerInfo.digestAlgorithm].every(hasNoParameters)) {
-    throw refuse('its digest algorithms do not match its signer')
+    throw refuse('its digest algorithms do not match its signer', 'attestation_malformed')
   }
-  if (!(signerInfo.sid instanceof pkijs.IssuerAndSerialNumber)) throw refuse('its signer is not named by issuer and serial number')
+  if (!(signerInfo.sid instanceof pkijs.IssuerAndSerialNumber)) throw refuse('its signer is not named by issuer and serial number', 'attestation_malformed')
   const signer = trust.findByIssuerAndSerial(Buffer.from(signerInfo.sid.issuer.valueBeforeDecode), Buffer.from(signerInfo.sid.serialNumber.valueBlock.valueHexView))
   if (signer === undefined) {
     // As X509Certificate.serialNumber shows it: hex, without the sign byte DER may add.
     const serial = Buffer.from(signerInfo.sid.serialNumber.valueBlock.valueHexView).toString('hex').toUpperCase().replace(/^(00)+(?=.)/, '')
-    throw refuse(`its signer (serial ${serial.slice(0, 40)}) is not a trusted AWS certificate`)
+    throw refuse(`its signer (serial ${serial.slice(0, 40)}) is not a trusted AWS certificate`, 'certificate_untrusted')
   }
   if (signer.keyType !== profile.keyType || signer.keyBits < profile.minKeyBits) {
-    throw refuse(`its signer ${describeCertificate(signer)} has a ${signer.keyBits}-bit ${signer.keyType} key, not the ${profile.label} key of the ${profile.form} form`)
+    throw refuse(`its signer ${describeCertificate(signer)} has a ${signer.keyBits}-bit ${signer.keyType} key, not the ${profile.label} key of the ${profile.form} form`, 'algorithm_not_accepted')
   }
 
   const signedAttributes = signerInfo.signedAttrs
-  if (signedAttributes === undefined) throw refuse('it has no signed attributes')
+  if (signedAttributes === undefined) throw refuse('it has no signed attributes', 'attestation_malformed')
   const signature = Buffer.from(signerInfo.signature.valueBlock.valueHexView)
   const key = profile.keyType === 'rsa' ? { key: signer.x509.publicKey, padding: constants.RSA_PKCS1_PADDING } : signer.x509.publicKey
-  if (!safeVerify(profile.hash, signedAttributesAsSet(signedAttributes), key, signature)) throw refuse('its signature is invalid')
+  if (!safeVerify(profile.hash, signedAttributesAsSet(signedAttributes), key, signature)) throw refuse('its signature is invalid', 'signature_invalid')
 
   // The attributes are authentic from here on; they bind the content, its type and the algorithms.
   const attributes = singleValuedAttributes(signedAttributes)
   const contentType = attributes.get(OID.contentType)
   if (!(contentType instanceof asn1js.ObjectIdentifier) || contentType.valueBlock.toString() !== OID.data) {
-    throw refuse('its signed contentType attribute is missing or is not id-data')
+    throw refuse('its signed contentType attribute is missing or is not id-data', 'attestation_malformed')
   }
   const messageDigest = attributes.get(OID.messageDigest)
-  if (!(messageDigest instanceof asn1js.OctetString) || messageDigest.idBlock.isConstructed) throw refuse('its signed messageDigest attribute is missing')
+  if (!(messageDigest instanceof asn1js.OctetString) || messageDigest.idBlock.isConstructed) throw refuse('its signed messageDigest attribute is missing', 'attestation_malformed')
   if (!createHash(profile.hash).update(content).digest().equals(Buffer.from(messageDigest.valueBlock.valueHexView))) {
-    throw refuse('its content does not match the signed messageDigest')
+    throw refuse('its content does not match the signed messageDigest', 'signature_invalid')
   }
   const protection = attributes.get(OID.algorithmProtection)
   if (protection !== undefined) checkAlgorithmProtection(protection, digestOid, signatureOid)
@@ -124,11 +124,11 @@ export function verifyPkcs7(der: Uint8Array, profile: Pkcs7Profile, trust: AwsTr
   // backdate it, which is why a retired or compromised key is removed from the trust list, not left
   // to expire. A signingTime in the future is refused outright.
   if (signingTime !== undefined && signingTime.getTime() > now.getTime() + skewSeconds * 1000) {
-    throw refuse(`it was signed at ${signingTime.toISOString()}, which is in the future`)
+    throw refuse(`it was signed at ${signingTime.toISOString()}, which is in the future`, 'token_not_yet_valid')
   }
   const at = signingTime ?? now
   if (!validAt(signer, at)) {
-    throw refuse(`its signing certificate ${describeCertificate(signer)} is not valid at ${at.toISOString()} (valid ${signer.notBefore.toISOString()} to ${signer.notAfter.toISOString()})`)
+    throw refuse(`its signing certificate ${describeCertificate(signer)} is not valid at ${at.toISOString()} (valid ${signer.notBefore.toISOString()} to ${signer.notAfter.toISOString()})`, at > signer.notAfter ? 'certificate_expired' : 'certificate_not_yet_valid')
   }
   return signingTime === undefined ? { content, signer } : { content, signer, signingTime }
 }
@@ -139,35 +139,35 @@ function hasNoParameters(algorithm: pkijs.AlgorithmIdentifier): boolean {
   return parameters === undefined || parameters instanceof asn1js.Null
 }
 
-function refuse(why: string): InvalidGrantError {
-  return new InvalidGrantError(`the instance identity PKCS#7 is refused: ${why}`)
+function refuse(why: string, reason: ErrorReason): InvalidGrantError {
+  return new InvalidGrantError(`the instance identity PKCS#7 is refused: ${why}`, reason)
 }
 
 /** Parses BER (indefinite lengths allowed) and refuses anything but one SignedData with nothing after it. */
 function parseSignedData(der: Uint8Array): pkijs.SignedData {
-  if (der.byteLength > MAX_PKCS7_BYTES) throw refuse(`it is larger than ${MAX_PKCS7_BYTES} bytes`)
+  if (der.byteLength > MAX_PKCS7_BYTES) throw refuse(`it is larger than ${MAX_PKCS7_BYTES} bytes`, 'attestation_too_large')
   let contentInfo: pkijs.ContentInfo
   try {
     const parsed = asn1js.fromBER(der)
-    if (parsed.offset === -1) throw refuse('it is not valid ASN.1')
-    if (parsed.offset !== der.byteLength) throw refuse('it has data after its end')
+    if (parsed.offset === -1) throw refuse('it is not valid ASN.1', 'attestation_malformed')
+    if (parsed.offset !== der.byteLength) throw refuse('it has data after its end', 'attestation_malformed')
     contentInfo = new pkijs.ContentInfo({ schema: parsed.result })
   } catch (error) {
     // A RangeError (stack depth) or pkijs's own schema errors: the input is malformed, nothing more.
     if (error instanceof InvalidGrantError) throw error
-    throw refuse('it is not a well-formed PKCS#7 message')
+    throw refuse('it is not a well-formed PKCS#7 message', 'attestation_malformed')
   }
-  if (contentInfo.contentType !== OID.signedData) throw refuse(`its content type ${contentInfo.contentType} is not signedData`)
+  if (contentInfo.contentType !== OID.signedData) throw refuse(`its content type ${contentInfo.contentType} is not signedData`, 'attestation_malformed')
   try {
     return new pkijs.SignedData({ schema: contentInfo.content })
   } catch {
-    throw refuse('it is not a well-formed SignedData')
+    throw refuse('it is not a well-formed SignedData', 'attestation_malformed')
   }
 }
 
 /** An OCTET STRING's bytes; BER may split it into (nested) constructed pieces. */
 function octetStringBytes(block: asn1js.AsnType, depth: number): Buffer {
-  if (!(block instanceof asn1js.OctetString) || depth > 8) throw refuse('its content is not an OCTET STRING')
+  if (!(block instanceof asn1js.OctetString) || depth > 8) throw refuse('its content is not an OCTET STRING', 'attestation_malformed')
   if (!block.idBlock.isConstructed) return Buffer.from(block.valueBlock.valueHexView)
   return Buffer.concat(block.valueBlock.value.map((piece) => octetStringBytes(piece, depth + 1)))
 }
@@ -180,7 +180,7 @@ function octetStringBytes(block: asn1js.AsnType, depth: number): Buffer {
 function signedAttributesAsSet(attributes: pkijs.SignedAndUnsignedAttributes): Buffer {
   // pkijs keeps the received bytes in encodedValue, with the tag already replaced by SET (0x31).
   const encoded = Buffer.from(attributes.encodedValue)
-  if (encoded[0] !== 0x31 || encoded[1] === 0x80) throw refuse('its signed attributes are not DER-encoded')
+  if (encoded[0] !== 0x31 || encoded[1] === 0x80) throw refuse('its signed attributes are not DER-encoded', 'attestation_malformed')
   return encoded
 }
 
@@ -191,7 +191,7 @@ function singleValuedAttributes(signedAttributes: pkijs.SignedAndUnsignedAttribu
   const byType = new Map<string, asn1js.AsnType>()
   for (const attribute of signedAttributes.attributes) {
     if (!READ_ATTRIBUTES.has(attribute.type)) continue
-    if (byType.has(attribute.type) || attribute.values.length !== 1) throw refuse(`its signed attribute ${attribute.type} must have exactly one value`)
+    if (byType.has(attribute.type) || attribute.values.length !== 1) throw refuse(`its signed attribute ${attribute.type} must have exactly one value`, 'attestation_malformed')
     byType.set(attribute.type, attribute.values[0] as asn1js.AsnType)
   }
   return byType
@@ -207,15 +207,15 @@ function checkAlgorithmProtection(value: asn1js.AsnType, digestOid: string, sign
   const signatureBlock = parts[1]
   const signatureIsTagged = signatureBlock !== undefined && signatureBlock.idBlock.tagClass === 3 && signatureBlock.idBlock.tagNumber === 1
   if (parts.length !== 2 || oidIn(parts[0]) !== digestOid || !signatureIsTagged || oidIn(signatureBlock) !== signatureOid) {
-    throw refuse('its CMSAlgorithmProtection attribute does not match its algorithms')
+    throw refuse('its CMSAlgorithmProtection attribute does not match its algorithms', 'attestation_malformed')
   }
 }
 
 function timeValue(value: asn1js.AsnType | undefined): Date | undefined {
   if (value === undefined) return undefined
-  if (!(value instanceof asn1js.UTCTime || value instanceof asn1js.GeneralizedTime)) throw refuse('its signingTime attribute is not a time')
+  if (!(value instanceof asn1js.UTCTime || value instanceof asn1js.GeneralizedTime)) throw refuse('its signingTime attribute is not a time', 'attestation_malformed')
   const time = value.toDate()
-  if (Number.isNaN(time.getTime())) throw refuse('its signingTime attribute is not a valid time')
+  if (Number.isNaN(time.getTime())) throw refuse('its signingTime attribute is not a valid time', 'attestation_malformed')
   return time
 }
 

@@ -54,16 +54,16 @@ const NONCE = /^[\x21-\x7e]{1,256}$/
 export function parseAwsSubjectToken(subjectToken: string, maxBytes: number): InstanceIdentityAttestation {
   // A string has at least as many UTF-8 bytes as UTF-16 units: the cheap test first, for huge inputs.
   if (subjectToken.length > maxBytes || Buffer.byteLength(subjectToken) > maxBytes) {
-    throw new InvalidGrantError(`the AWS instance identity is larger than the ${maxBytes} bytes accepted`)
+    throw new InvalidGrantError(`the AWS instance identity is larger than the ${maxBytes} bytes accepted`, 'attestation_too_large')
   }
   let parsed: unknown
   try {
     parsed = JSON.parse(subjectToken)
   } catch {
-    throw new InvalidGrantError(`the AWS instance identity is not JSON; ${SHAPES}`)
+    throw new InvalidGrantError(`the AWS instance identity is not JSON; ${SHAPES}`, 'attestation_malformed')
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new InvalidGrantError(`the AWS instance identity must be a JSON object; ${SHAPES}`)
+    throw new InvalidGrantError(`the AWS instance identity must be a JSON object; ${SHAPES}`, 'attestation_malformed')
   }
   const fields = parsed as Record<string, unknown>
   const nonce = fields.nonce === undefined ? {} : { nonce: nonceField(fields.nonce) }
@@ -75,13 +75,13 @@ export function parseAwsSubjectToken(subjectToken: string, maxBytes: number): In
     case 'document,signature':
       return { form: 'signature', document: Buffer.from(stringField(fields, 'document'), 'utf8'), signature: base64Field(fields, 'signature'), ...nonce }
     default:
-      throw new InvalidGrantError(`the AWS instance identity has the fields ${quoteUntrusted(keys, 40)}; ${SHAPES}`)
+      throw new InvalidGrantError(`the AWS instance identity has the fields ${quoteUntrusted(keys, 40)}; ${SHAPES}`, 'attestation_malformed')
   }
 }
 
 function nonceField(value: unknown): string {
   if (typeof value !== 'string' || !NONCE.test(value)) {
-    throw new InvalidGrantError('the AWS instance identity field "nonce" must be 1 to 256 visible ASCII characters')
+    throw new InvalidGrantError('the AWS instance identity field "nonce" must be 1 to 256 visible ASCII characters', 'attestation_malformed')
   }
   return value
 }
@@ -89,7 +89,7 @@ function nonceField(value: unknown): string {
 function stringField(fields: Record<string, unknown>, name: string): string {
   const value = fields[name]
   if (typeof value !== 'string' || value.length === 0) {
-    throw new InvalidGrantError(`the AWS instance identity field "${name}" must be a non-empty string, not ${quoteUntrusted(value, 16)}`)
+    throw new InvalidGrantError(`the AWS instance identity field "${name}" must be a non-empty string, not ${quoteUntrusted(value, 16)}`, 'attestation_malformed')
   }
   return value
 }
@@ -98,7 +98,7 @@ function base64Field(fields: Record<string, unknown>, name: string): Buffer {
   const compact = stringField(fields, name).replace(/\s+/g, '')
   // Buffer.from(…, 'base64') skips what it does not understand; check the alphabet and padding first.
   if (compact.length === 0 || compact.length % 4 !== 0 || !BASE64.test(compact)) {
-    throw new InvalidGrantError(`the AWS instance identity field "${name}" is not valid base64`)
+    throw new InvalidGrantError(`the AWS instance identity field "${name}" is not valid base64`, 'attestation_malformed')
   }
   return Buffer.from(compact, 'base64')
 }

@@ -38,8 +38,8 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
  * allowed).
  */
 export function decodeAttestedDataToken(token: string, maxBytes: number): Buffer {
-  if (typeof token !== 'string' || token.trim() === '') throw new InvalidGrantError('the attestation is empty')
-  if (token.length > maxBytes) throw new InvalidGrantError(`the attestation is larger than ${maxBytes} bytes`)
+  if (typeof token !== 'string' || token.trim() === '') throw new InvalidGrantError('the attestation is empty', 'attestation_malformed')
+  if (token.length > maxBytes) throw new InvalidGrantError(`the attestation is larger than ${maxBytes} bytes`, 'attestation_too_large')
   const text = token.trim()
   let encoded: unknown = text
   if (text.startsWith('{')) {
@@ -47,15 +47,15 @@ export function decodeAttestedDataToken(token: string, maxBytes: number): Buffer
     try {
       response = JSON.parse(text)
     } catch {
-      throw new InvalidGrantError('the attestation looks like JSON but is not valid JSON')
+      throw new InvalidGrantError('the attestation looks like JSON but is not valid JSON', 'attestation_malformed')
     }
     const { encoding, signature } = (response ?? {}) as Record<string, unknown>
-    if (encoding !== 'pkcs7') throw new InvalidGrantError(`the attested data encoding is ${quoteUntrusted(encoding)}, not "pkcs7"`)
+    if (encoding !== 'pkcs7') throw new InvalidGrantError(`the attested data encoding is ${quoteUntrusted(encoding)}, not "pkcs7"`, 'attestation_malformed')
     encoded = signature
   }
   const base64 = typeof encoded === 'string' ? encoded.replace(/\s+/g, '') : undefined
   if (base64 === undefined || !BASE64.test(base64) || base64.length % 4 !== 0) {
-    throw new InvalidGrantError('the attested data is neither the IMDS response JSON nor the base64 of its "signature"')
+    throw new InvalidGrantError('the attested data is neither the IMDS response JSON nor the base64 of its "signature"', 'attestation_malformed')
   }
   return Buffer.from(base64, 'base64')
 }
@@ -69,16 +69,17 @@ export function decodeAttestedDataToken(token: string, maxBytes: number): Buffer
 export function verifyAttestedData(der: Buffer, trust: AttestedDataTrust, at: Date): VerifiedAttestedData {
   const { content, signature, signer } = parseAttestedDataEnvelope(der)
   const key = signer.publicKey
-  if (key.asymmetricKeyType !== 'rsa') throw new InvalidGrantError('the attested data signer key is not an RSA key')
-  if (!signatureMatches(content, signature, signer)) throw new InvalidGrantError('the attested data signature is invalid')
+  if (key.asymmetricKeyType !== 'rsa') throw new InvalidGrantError('the attested data signer key is not an RSA key', 'algorithm_not_accepted')
+  if (!signatureMatches(content, signature, signer)) throw new InvalidGrantError('the attested data signature is invalid', 'signature_invalid')
   // The signature is good, but only proves the embedded certificate's key signed: now, whose key it is.
   const chain = verifyChain(signer, trust, at)
   if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
-    throw new InvalidGrantError(`the attested data signer key is shorter than ${MIN_RSA_BITS} bits`)
+    throw new InvalidGrantError(`the attested data signer key is shorter than ${MIN_RSA_BITS} bits`, 'algorithm_not_accepted')
   }
   if (!signer.dnsNames.some((name) => trust.signerNames.some((pattern) => nameMatches(name, pattern)))) {
     throw new InvalidGrantError(
       `the attested data signer ${quoteUntrusted(signer.dnsNames.join(', ') || signer.label, 100)} is not one of ${trust.signerNames.join(', ').slice(0, 100)}`,
+      'certificate_untrusted',
     )
   }
   return { content, signer, chain }

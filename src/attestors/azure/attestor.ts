@@ -77,10 +77,10 @@ export function trustMaterialWarnings(trust: AttestedDataTrust, at: Date): strin
 function checkFreshness(document: AttestedDocument, now: number, skewSeconds: number): void {
   const skew = skewSeconds * 1000
   if (document.createdOn.getTime() > now + skew) {
-    throw new InvalidGrantError(`the attested data was created in the future (${document.createdOn.toISOString()})`)
+    throw new InvalidGrantError(`the attested data was created in the future (${document.createdOn.toISOString()})`, 'token_not_yet_valid')
   }
   if (now >= document.expiresOn.getTime() + skew) {
-    throw new InvalidGrantError(`the attested data expired at ${document.expiresOn.toISOString()}; fetch it again from IMDS`)
+    throw new InvalidGrantError(`the attested data expired at ${document.expiresOn.toISOString()}; fetch it again from IMDS`, 'token_expired')
   }
 }
 
@@ -91,13 +91,14 @@ function toIdentity(document: AttestedDocument, config: AzureAttestorConfig, tru
   if (subscriptionId === undefined) {
     throw new InvalidGrantError(
       `the attested data has no subscriptionId, so its subscription cannot be checked; request it with api-version=${API_VERSION_WITH_SUBSCRIPTION} or newer`,
+      'claim_missing',
     )
   }
   if (!config.subscriptions.includes(subscriptionId)) {
-    throw new InvalidGrantError(`subscription ${JSON.stringify(subscriptionId)} is not allowed by attestor ${config.name}`)
+    throw new InvalidGrantError(`subscription ${JSON.stringify(subscriptionId)} is not allowed by attestor ${config.name}`, 'claim_not_allowed')
   }
   if (config.vms !== undefined && !config.vms.includes(vmId)) {
-    throw new InvalidGrantError(`VM ${JSON.stringify(vmId)} of subscription ${JSON.stringify(subscriptionId)} is not allowed by attestor ${config.name}`)
+    throw new InvalidGrantError(`VM ${JSON.stringify(vmId)} of subscription ${JSON.stringify(subscriptionId)} is not allowed by attestor ${config.name}`, 'claim_not_allowed')
   }
   const optional: Record<string, string | undefined> = {
     sku: document.sku,

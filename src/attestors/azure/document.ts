@@ -33,16 +33,16 @@ export function parseAttestedDocument(content: Buffer): AttestedDocument {
   try {
     value = JSON.parse(content.toString('utf8'))
   } catch {
-    throw new InvalidGrantError('the attested data is not valid JSON')
+    throw new InvalidGrantError('the attested data is not valid JSON', 'attestation_malformed')
   }
   const document = asObject(value)
-  if (document === undefined) throw new InvalidGrantError('the attested data is not a JSON object')
+  if (document === undefined) throw new InvalidGrantError('the attested data is not a JSON object', 'attestation_malformed')
   const vmId = guidField(document, 'vmId')
-  if (vmId === undefined) throw new InvalidGrantError('the attested data has no "vmId"')
+  if (vmId === undefined) throw new InvalidGrantError('the attested data has no "vmId"', 'claim_missing')
   const timeStamp = asObject(document.timeStamp)
-  if (timeStamp === undefined) throw new InvalidGrantError('the attested data has no "timeStamp", so its freshness cannot be checked')
+  if (timeStamp === undefined) throw new InvalidGrantError('the attested data has no "timeStamp", so its freshness cannot be checked', 'claim_missing')
   const plan = document.plan === undefined ? undefined : asObject(document.plan)
-  if (document.plan !== undefined && plan === undefined) throw new InvalidGrantError('the attested data "plan" is not an object')
+  if (document.plan !== undefined && plan === undefined) throw new InvalidGrantError('the attested data "plan" is not an object', 'claim_invalid')
   return {
     vmId,
     subscriptionId: guidField(document, 'subscriptionId'),
@@ -58,7 +58,7 @@ export function parseAttestedDocument(content: Buffer): AttestedDocument {
 /** Parses `MM/DD/YY HH:MM:SS +HHMM` (years 2000-2099); throws InvalidGrantError naming `field`. */
 export function parseAzureTimestamp(value: unknown, field: string): Date {
   const match = typeof value === 'string' ? TIMESTAMP.exec(value) : null
-  if (match === null) throw new InvalidGrantError(`the attested data "${field}" ${quoteUntrusted(value, 40)} is not a time like "06/25/26 18:56:45 -0000"`)
+  if (match === null) throw new InvalidGrantError(`the attested data "${field}" ${quoteUntrusted(value, 40)} is not a time like "06/25/26 18:56:45 -0000"`, 'claim_invalid')
   const [month, day, year, hour, minute, second, sign, offsetHours, offsetMinutes] = match.slice(1).map((part, i) => (i === 6 ? part : Number(part))) as [
     number, number, number, number, number, number, string, number, number,
   ]
@@ -66,7 +66,7 @@ export function parseAzureTimestamp(value: unknown, field: string): Date {
   const check = new Date(local)
   // Date.UTC rolls 02/30 over into March: a date that does not round-trip does not exist.
   if (check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59 || offsetMinutes > 59) {
-    throw new InvalidGrantError(`the attested data "${field}" ${quoteUntrusted(value, 40)} is not a valid time`)
+    throw new InvalidGrantError(`the attested data "${field}" ${quoteUntrusted(value, 40)} is not a valid time`, 'claim_invalid')
   }
   const offset = (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes) * 60_000
   return new Date(local - offset)
@@ -80,7 +80,7 @@ function guidField(object: Record<string, unknown>, name: string): string | unde
   const value = object[name]
   if (value === undefined || value === '') return undefined
   if (typeof value !== 'string' || !GUID.test(value.toLowerCase())) {
-    throw new InvalidGrantError(`the attested data "${name}" ${quoteUntrusted(value)} is not a GUID`)
+    throw new InvalidGrantError(`the attested data "${name}" ${quoteUntrusted(value)} is not a GUID`, 'claim_invalid')
   }
   return value.toLowerCase()
 }
@@ -90,7 +90,7 @@ function textField(object: Record<string, unknown>, name: string, prefix = ''): 
   const value = object[name]
   if (value === undefined || value === '') return undefined
   if (typeof value !== 'string' || !TEXT.test(value)) {
-    throw new InvalidGrantError(`the attested data "${prefix}${name}" ${quoteUntrusted(value)} is not printable text of at most 128 characters`)
+    throw new InvalidGrantError(`the attested data "${prefix}${name}" ${quoteUntrusted(value)} is not printable text of at most 128 characters`, 'claim_invalid')
   }
   return value
 }

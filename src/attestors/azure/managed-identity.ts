@@ -75,7 +75,7 @@ export function createAzureManagedIdentityAttestor(config: AzureAttestorConfig, 
       // Untrusted: the unverified `iss` only picks the verifier, which then requires exactly that issuer.
       const issuer = untrustedIssuerOf(jwt)
       const entry = verifiers.get(issuer)
-      if (entry === undefined) throw new InvalidGrantError(`the token issuer ${quoteUntrusted(issuer, 100)} is not a Microsoft Entra tenant allowed by attestor ${config.name}`)
+      if (entry === undefined) throw new InvalidGrantError(`the token issuer ${quoteUntrusted(issuer, 100)} is not a Microsoft Entra tenant allowed by attestor ${config.name}`, 'issuer_unknown')
       const { payload } = await entry.verifier.verify(jwt, refuseDelegatedToken)
       const identity = toIdentity(payload, entry.tenant, config, deps.trustDomain)
       return managedIdentity.singleUse ? { ...identity, singleUse: singleUseOf(jwt, payload, issuer, deps.skewSeconds) } : identity
@@ -86,7 +86,7 @@ export function createAzureManagedIdentityAttestor(config: AzureAttestorConfig, 
 /** A token acting for a signed-in user carries `scp`: a person, not a workload. */
 function refuseDelegatedToken(payload: Record<string, unknown>): void {
   if (payload.scp !== undefined || payload.idtyp === 'user') {
-    throw new InvalidGrantError('the token was issued to a user (delegated "scp"); only app-only tokens of managed identities and service principals are accepted')
+    throw new InvalidGrantError('the token was issued to a user (delegated "scp"); only app-only tokens of managed identities and service principals are accepted', 'token_kind_not_accepted')
   }
 }
 
@@ -94,10 +94,10 @@ function refuseDelegatedToken(payload: Record<string, unknown>): void {
 
 function toIdentity(payload: JwtPayload, tenant: string, config: AzureAttestorConfig, trustDomain: string): AttestedIdentity {
   if (typeof payload.tid !== 'string' || payload.tid.toLowerCase() !== tenant) {
-    throw new InvalidGrantError(`the token tenant ("tid") ${quoteUntrusted(payload.tid)} does not match its issuer's tenant ${JSON.stringify(tenant)}`)
+    throw new InvalidGrantError(`the token tenant ("tid") ${quoteUntrusted(payload.tid)} does not match its issuer's tenant ${JSON.stringify(tenant)}`, 'claim_invalid')
   }
   const oid = typeof payload.oid === 'string' ? payload.oid.toLowerCase() : undefined
-  if (oid === undefined || !GUID.test(oid)) throw new InvalidGrantError(`the token object id ("oid") ${quoteUntrusted(payload.oid)} is not a GUID`)
+  if (oid === undefined || !GUID.test(oid)) throw new InvalidGrantError(`the token object id ("oid") ${quoteUntrusted(payload.oid)} is not a GUID`, 'claim_invalid')
   const claims: Record<string, string> = { tenantId: tenant, objectId: oid }
   const appId = payload.appid ?? payload.azp
   if (typeof appId === 'string' && GUID.test(appId.toLowerCase())) claims.appId = appId.toLowerCase()
@@ -107,10 +107,10 @@ function toIdentity(payload: JwtPayload, tenant: string, config: AzureAttestorCo
   const resourceId = payload.xms_mirid
   if (resourceId !== undefined) {
     const resource = typeof resourceId === 'string' ? RESOURCE_ID.exec(resourceId) : null
-    if (resource === null) throw new InvalidGrantError(`the token resource id ("xms_mirid") ${quoteUntrusted(resourceId, 100)} is not an Azure resource id`)
+    if (resource === null) throw new InvalidGrantError(`the token resource id ("xms_mirid") ${quoteUntrusted(resourceId, 100)} is not an Azure resource id`, 'claim_invalid')
     const subscription = resource[1]!.toLowerCase()
     if (!config.subscriptions.includes(subscription)) {
-      throw new InvalidGrantError(`subscription ${JSON.stringify(subscription)} is not allowed by attestor ${config.name}`)
+      throw new InvalidGrantError(`subscription ${JSON.stringify(subscription)} is not allowed by attestor ${config.name}`, 'claim_not_allowed')
     }
     Object.assign(claims, { subscriptionId: subscription, resourceGroup: resource[2]!.toLowerCase(), resourceId: (resourceId as string).toLowerCase() })
     sources.push({ id: `azure:${subscription}` })

@@ -77,15 +77,15 @@ function toIdentity(payload: JwtPayload, config: GitHubAttestorConfig, policy: O
   const ownerId = required(payload, 'repository_owner_id', NUMERIC_ID)
   // Each allow-list given must hold: pinning both name and id refuses a re-registered name.
   if (policy.owners !== undefined && !policy.owners.has(owner.toLowerCase())) {
-    throw new InvalidGrantError(`the repository owner ${JSON.stringify(owner)} is not one of the owners attestor ${JSON.stringify(config.name)} accepts`)
+    throw new InvalidGrantError(`the repository owner ${JSON.stringify(owner)} is not one of the owners attestor ${JSON.stringify(config.name)} accepts`, 'claim_not_allowed')
   }
   if (policy.ownerIds !== undefined && !policy.ownerIds.has(ownerId)) {
-    throw new InvalidGrantError(`the repository owner id ${JSON.stringify(ownerId)} (${owner}) is not one of the owner ids attestor ${JSON.stringify(config.name)} accepts`)
+    throw new InvalidGrantError(`the repository owner id ${JSON.stringify(ownerId)} (${owner}) is not one of the owner ids attestor ${JSON.stringify(config.name)} accepts`, 'claim_not_allowed')
   }
   const repository = required(payload, 'repository', /^[^/]+\/[^/]+$/)
   const repo = repository.slice(repository.indexOf('/') + 1)
   if (repository.slice(0, repository.indexOf('/')).toLowerCase() !== owner.toLowerCase() || !REPOSITORY_NAME.test(repo) || repo === '.' || repo === '..') {
-    throw new InvalidGrantError(`the token repository ${quoteUntrusted(repository)} is not a repository of ${JSON.stringify(owner)}`)
+    throw new InvalidGrantError(`the token repository ${quoteUntrusted(repository)} is not a repository of ${JSON.stringify(owner)}`, 'claim_invalid')
   }
   const repositoryId = required(payload, 'repository_id', NUMERIC_ID)
   required(payload, 'jti', JTI)
@@ -94,7 +94,7 @@ function toIdentity(payload: JwtPayload, config: GitHubAttestorConfig, policy: O
   for (const name of GITHUB_CLAIMS) {
     const value = payload[name]
     if (value === undefined) continue
-    if (typeof value !== 'string') throw new InvalidGrantError(`the token claim "${name}" is ${quoteUntrusted(value)}, not a string`)
+    if (typeof value !== 'string') throw new InvalidGrantError(`the token claim "${name}" is ${quoteUntrusted(value)}, not a string`, 'claim_invalid')
     claims[name] = canonicalGitHubClaim(name, value)
   }
   // One name, one spelling: GitHub resolves `ACME/App` and `acme/app` to the same repository.
@@ -118,6 +118,6 @@ function toIdentity(payload: JwtPayload, config: GitHubAttestorConfig, policy: O
 
 function required(payload: JwtPayload, claim: string, form: RegExp): string {
   const value = payload[claim]
-  if (typeof value !== 'string' || !form.test(value)) throw new InvalidGrantError(`the token claim "${claim}" ${quoteUntrusted(value)} is not valid`)
+  if (typeof value !== 'string' || !form.test(value)) throw new InvalidGrantError(`the token claim "${claim}" ${quoteUntrusted(value)} is not valid`, 'claim_invalid')
   return value
 }

@@ -42,9 +42,9 @@ export function createOidcAttestor(config: OidcAttestorConfig, deps: AttestorDep
     identify: (payload) => {
       for (const { path, globs } of required) {
         const value = scalarClaim(payload, path)
-        if (value === undefined) throw new InvalidGrantError(`the token has no "${path}" claim, which attestor ${JSON.stringify(config.name)} requires`)
+        if (value === undefined) throw new InvalidGrantError(`the token has no "${path}" claim, which attestor ${JSON.stringify(config.name)} requires`, 'claim_missing')
         if (!globs.some((glob) => globMatches(glob, value))) {
-          throw new InvalidGrantError(`the token claim "${path}" is ${quoteUntrusted(value)}, which attestor ${JSON.stringify(config.name)} does not accept`)
+          throw new InvalidGrantError(`the token claim "${path}" is ${quoteUntrusted(value)}, which attestor ${JSON.stringify(config.name)} does not accept`, 'claim_not_allowed')
         }
       }
       const claims: Record<string, string> = {}
@@ -54,7 +54,7 @@ export function createOidcAttestor(config: OidcAttestorConfig, deps: AttestorDep
       }
       const { jti } = payload
       if (jti !== undefined) {
-        if (typeof jti !== 'string' || !JTI.test(jti)) throw new InvalidGrantError(`the token id ("jti") ${quoteUntrusted(jti)} is not valid`)
+        if (typeof jti !== 'string' || !JTI.test(jti)) throw new InvalidGrantError(`the token id ("jti") ${quoteUntrusted(jti)} is not valid`, 'claim_invalid')
         claims.jti = jti
       }
       return {

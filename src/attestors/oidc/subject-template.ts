@@ -79,7 +79,7 @@ export function renderSubject(template: Template, payload: JwtPayload): string {
   return template
     .map((parts) => {
       const segment = parts.map((part) => (typeof part === 'string' ? part : segmentValue(payload, part.claim))).join('')
-      if (segment === '.' || segment === '..') throw new InvalidGrantError(`the token claims render the identity path segment "${segment}", which is not accepted`)
+      if (segment === '.' || segment === '..') throw new InvalidGrantError(`the token claims render the identity path segment "${segment}", which is not accepted`, 'claim_invalid')
       return segment
     })
     .join('/')
@@ -87,10 +87,10 @@ export function renderSubject(template: Template, payload: JwtPayload): string {
 
 function segmentValue(payload: JwtPayload, path: string): string {
   const value = claimAt(payload, path)
-  if (value === undefined) throw new InvalidGrantError(`the token has no "${path}" claim, which the identity template needs`)
+  if (value === undefined) throw new InvalidGrantError(`the token has no "${path}" claim, which the identity template needs`, 'claim_missing')
   const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value
   if (typeof text !== 'string' || !SEGMENT_VALUE.test(text)) {
-    throw new InvalidGrantError(`the token claim "${path}" is ${quoteUntrusted(value)}, which cannot be part of an identity (1 to 128 of A-Z a-z 0-9 . _ -)`)
+    throw new InvalidGrantError(`the token claim "${path}" is ${quoteUntrusted(value)}, which cannot be part of an identity (1 to 128 of A-Z a-z 0-9 . _ -)`, 'claim_invalid')
   }
   return text
 }

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { canonicalGitHubConditions, canonicalGitHubSubject } from '../../attestors/github-names.js'
-import { NotFoundProblem, PreconditionFailedProblem, PreconditionRequiredProblem, ValidationProblem } from '../../errors.js'
+import { InvalidInputError, NotFoundError, PreconditionFailedError, PreconditionRequiredError } from '../../errors.js'
 import { GrantInput, GrantListQuery, GrantReplacement, grantToJson, type Grant } from '../../grants/grant.js'
 import type { GrantCatalog } from '../../grants/grant-catalog.js'
 import type { GrantDraft, GrantStore } from '../../grants/grant-store.js'
 import type { Clock } from '../../lib/clock.js'
 import { IdParams } from '../../lib/ids.js'
-import { actorOf } from './admin-auth.js'
+import { actorOf } from './admin-scope.js'
 import { parseOrProblem } from './validation.js'
 
 export interface GrantRoutesOptions {
@@ -14,19 +14,13 @@ export interface GrantRoutesOptions {
   catalog: GrantCatalog
   clock: Clock
   defaultLifetimeDays: number
-  authenticate: (request: FastifyRequest) => Promise<void>
-  /** Per-route config (the admin rate limit). */
-  routeConfig: Record<string, unknown>
 }
 
 /** The grants admin API: /v1/grants. */
 export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOptions): Promise<void> {
   const { store, catalog, clock } = options
-  // After the rate limit (onRequest), so failed guesses of the admin token count against it, and
-  // before the body is parsed, so no unauthenticated body is read.
-  app.addHook('preParsing', async (request) => options.authenticate(request))
-  const read = { config: { ...options.routeConfig, role: 'grants:read' as const } }
-  const write = { config: { ...options.routeConfig, role: 'grants:write' as const } }
+  const read = { config: { role: 'grants:read' as const } }
+  const write = { config: { role: 'grants:write' as const } }
 
   app.post('/v1/grants', write, async (request, reply) => {
     const input = canonicalNames(parseOrProblem(GrantInput, request.body, 'grant'))
@@ -52,20 +46,20 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
     const id = idOf(request)
     const ifMatch = request.headers['if-match']
     if (ifMatch === undefined) {
-      throw new PreconditionRequiredProblem("send If-Match with the ETag of the grant you read, so no one else's change is lost")
+      throw new PreconditionRequiredError("send If-Match with the ETag of the grant you read, so no one else's change is lost", 'if_match_required')
     }
     const { id: bodyId, version: _version, createdAt: _createdAt, updatedAt: _updatedAt, ...input } = canonicalNames(parseOrProblem(GrantReplacement, request.body, 'grant'))
     if (bodyId !== undefined && bodyId !== id) {
-      throw new ValidationProblem('the body is another grant', [{ path: 'id', message: `must be ${id} or left out` }])
+      throw new InvalidInputError('the body is another grant', [{ path: 'id', message: `must be ${id} or left out` }])
     }
     const current = await mustExist(store.get(id), id)
     if (!etagMatches(ifMatch, current.version)) {
-      throw new PreconditionFailedProblem(`grant ${id} is at version ${current.version}, not the one in If-Match; read it again and retry`)
+      throw new PreconditionFailedError(`grant ${id} is at version ${current.version}, not the one in If-Match; read it again and retry`, 'version_mismatch')
     }
     const now = new Date(clock.now())
     const result = await store.replace(id, draftOf({ ...input, expiresAt: new Date(input.expiresAt) }, now), current.version, now, actorOf(request))
     if (result === 'conflict') {
-      throw new PreconditionFailedProblem(`grant ${id} changed while it was being replaced; read it again and retry`)
+      throw new PreconditionFailedError(`grant ${id} changed while it was being replaced; read it again and retry`, 'version_mismatch')
     }
     const grant = await mustExist(Promise.resolve(result), id)
     catalog.invalidate()
@@ -89,7 +83,7 @@ function canonicalNames<G extends { subject: string; conditions: Record<string, 
 
 function draftOf(draft: GrantDraft, now: Date): GrantDraft {
   if (draft.expiresAt.getTime() <= now.getTime()) {
-    throw new ValidationProblem('expiresAt must be in the future', [{ path: 'expiresAt', message: 'must be in the future' }])
+    throw new InvalidInputError('expiresAt must be in the future', [{ path: 'expiresAt', message: 'must be in the future' }])
   }
   return draft
 }
@@ -100,7 +94,7 @@ function sendGrant(reply: FastifyReply, grant: Grant): FastifyReply {
 
 async function mustExist(lookup: Promise<Grant | undefined>, id: string): Promise<Grant> {
   const grant = await lookup
-  if (!grant) throw new NotFoundProblem(`no grant with id ${id.slice(0, 64)}`)
+  if (!grant) throw new NotFoundError(`no grant with id ${id.slice(0, 64)}`, 'grant_not_found')
   return grant
 }
 

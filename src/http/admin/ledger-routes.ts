@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { canonicalGitHubSource, canonicalGitHubSubject } from '../../attestors/github-names.js'
 import { ledgerEntryToJson, ledgerFilterOf, LedgerSearchQuery } from '../../ledger/ledger-search.js'
 import type { LedgerStore } from '../../ledger/ledger-store.js'
@@ -9,17 +9,12 @@ import { parseOrProblem } from './validation.js'
 export interface LedgerRoutesOptions {
   ledger: LedgerStore
   clock: Clock
-  authenticate: (request: FastifyRequest) => Promise<void>
-  /** Per-route config (the admin rate limit). */
-  routeConfig: Record<string, unknown>
 }
 
 /** The incident view of the ledger: /v1/ledger. Who got which token, when, from which attestation. */
 export async function ledgerRoutes(app: FastifyInstance, options: LedgerRoutesOptions): Promise<void> {
   const { ledger, clock } = options
-  // After the rate limit (onRequest), so failed guesses of the admin token count against it.
-  app.addHook('preParsing', async (request) => options.authenticate(request))
-  const config = { config: { ...options.routeConfig, role: 'ledger:read' as const } }
+  const config = { config: { role: 'ledger:read' as const } }
 
   app.get('/v1/ledger', config, async (request) => {
     const parsed = parseOrProblem(LedgerSearchQuery, request.query, 'query')

@@ -1,18 +1,15 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import type { Actor } from '../../audit/audit-log.js'
-import { NotFoundProblem } from '../../errors.js'
+import { NotFoundError } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
 import type { InstanceRegistrations } from '../../replay/instance-registrations.js'
 import { ForgetInput, RegistrationListQuery, registrationToJson } from '../../replay/registration.js'
+import { actorOf } from './admin-scope.js'
 import { parseOrProblem } from './validation.js'
 
 export interface RegistrationRoutesOptions {
   registrations: InstanceRegistrations
   clock: Clock
-  authenticate: (request: FastifyRequest) => Promise<void>
-  actorOf: (request: FastifyRequest) => Actor
-  routeConfig: Record<string, unknown>
 }
 
 const Params = z.object({ attestor: z.string(), instance: z.string() })
@@ -24,9 +21,8 @@ const Params = z.object({ attestor: z.string(), instance: z.string() })
  */
 export async function registrationRoutes(app: FastifyInstance, options: RegistrationRoutesOptions): Promise<void> {
   const { registrations } = options
-  app.addHook('preParsing', async (request) => options.authenticate(request))
-  const read = { config: { ...options.routeConfig, role: 'registrations:read' as const } }
-  const write = { config: { ...options.routeConfig, role: 'registrations:write' as const } }
+  const read = { config: { role: 'registrations:read' as const } }
+  const write = { config: { role: 'registrations:write' as const } }
 
   app.get('/v1/registrations', read, async (request) => {
     const query = parseOrProblem(RegistrationListQuery, request.query, 'query')
@@ -51,13 +47,13 @@ export async function registrationRoutes(app: FastifyInstance, options: Registra
   app.delete('/v1/registrations/:attestor/:instance', write, async (request) => {
     const { attestor, instance } = Params.parse(request.params)
     const { reason } = parseOrProblem(ForgetInput, request.body, 'request')
-    const forgotten = await registrations.forget(attestor, instance, reason, new Date(options.clock.now()), options.actorOf(request))
+    const forgotten = await registrations.forget(attestor, instance, reason, new Date(options.clock.now()), actorOf(request))
     if (!forgotten) throw notFound(attestor, instance)
     request.log.warn({ attestor, instance }, 'instance registration forgotten: the instance registers afresh at its next attestation')
     return { registration: registrationToJson(forgotten) }
   })
 }
 
-function notFound(attestor: string, instance: string): NotFoundProblem {
-  return new NotFoundProblem(`no registration of instance ${instance.slice(0, 128)} with attestor ${attestor.slice(0, 64)}`)
+function notFound(attestor: string, instance: string): NotFoundError {
+  return new NotFoundError(`no registration of instance ${instance.slice(0, 128)} with attestor ${attestor.slice(0, 64)}`, 'registration_not_found')
 }

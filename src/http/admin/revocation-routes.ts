@@ -1,28 +1,24 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { canonicalGitHubSource, canonicalGitHubSubject } from '../../attestors/github-names.js'
 import { IdParams } from '../../lib/ids.js'
 import { LiftInput, RevocationInput, RevocationListQuery, revocationToJson } from '../../revocation/revocation.js'
-import type { Actor } from '../../audit/audit-log.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
 import { matchesSourceForm, type SourceForm } from '../../attestors/source-forms.js'
-import { ValidationProblem } from '../../errors.js'
+import { InvalidInputError } from '../../errors.js'
+import { actorOf } from './admin-scope.js'
 import { parseOrProblem } from './validation.js'
 
 export interface RevocationRoutesOptions {
   service: RevocationService
-  authenticate: (request: FastifyRequest) => Promise<void>
-  actorOf: (request: FastifyRequest) => Actor
   /** The configured attestors' source forms: a `source` revocation must be able to match one. */
   sourceForms: readonly SourceForm[]
-  routeConfig: Record<string, unknown>
 }
 
 /** The revocation admin API: /v1/revocations. */
 export async function revocationRoutes(app: FastifyInstance, options: RevocationRoutesOptions): Promise<void> {
   const { service } = options
-  app.addHook('preParsing', async (request) => options.authenticate(request))
-  const read = { config: { ...options.routeConfig, role: 'revocations:read' as const } }
-  const write = { config: { ...options.routeConfig, role: 'revocations:write' as const } }
+  const read = { config: { role: 'revocations:read' as const } }
+  const write = { config: { role: 'revocations:write' as const } }
 
   app.post('/v1/revocations', write, async (request, reply) => {
     const parsed = parseOrProblem(RevocationInput, request.body, 'revocation')
@@ -34,9 +30,9 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
       // A typo here would be a revocation that matches nothing while responders believe it holds.
       const forms = options.sourceForms.flatMap((form) => form.shows)
       const message = forms.length === 0 ? 'matches no source: no attestor is configured' : `matches no configured attestor's sources, which look like ${forms.join(', ')}`
-      throw new ValidationProblem(`the revocation is not valid: value: ${message}`, [{ path: 'value', message }])
+      throw new InvalidInputError(`the revocation is not valid: value: ${message}`, [{ path: 'value', message }])
     }
-    const outcome = await service.revoke(input, options.actorOf(request))
+    const outcome = await service.revoke(input, actorOf(request))
     request.log.warn(
       { revocationId: outcome.revocation.id, kind: input.kind, value: input.value, liveTokensCutOff: outcome.liveTokensCutOff, alreadyRevoked: outcome.alreadyRevoked },
       outcome.alreadyRevoked ? 'already revoked' : 'revoked',
@@ -73,7 +69,7 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
   app.delete('/v1/revocations/:id', write, async (request) => {
     const { id } = parseOrProblem(IdParams, request.params, 'path')
     const { reason } = parseOrProblem(LiftInput, request.body, 'lift')
-    const lifted = await service.lift(id, reason, options.actorOf(request))
+    const lifted = await service.lift(id, reason, actorOf(request))
     request.log.warn({ revocationId: lifted.id, kind: lifted.kind, value: lifted.value }, 'revocation lifted')
     return { revocation: revocationToJson(lifted) }
   })

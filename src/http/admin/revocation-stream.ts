@@ -1,10 +1,12 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import type { Drain } from '../../lib/drain.js'
 import type { RevocationCache } from '../../revocation/revocation-cache.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
-import { ProblemError } from '../../errors.js'
+import type { AdminTokenVerifier } from '../../admin-tokens/admin-token-verifier.js'
+import { ForbiddenError, UnauthenticatedError } from '../../errors.js'
 import { revocationToJson, type Revocation } from '../../revocation/revocation.js'
+import { authenticateAdmin } from './admin-scope.js'
 import { parseOrProblem } from './validation.js'
 
 export interface RevocationStreamOptions {
@@ -12,8 +14,8 @@ export interface RevocationStreamOptions {
   cache: RevocationCache
   /** When the process drains, each stream sends a final `shutdown` event and ends. */
   drain: Drain
-  authenticate: (request: FastifyRequest) => Promise<void>
-  routeConfig: Record<string, unknown>
+  /** The stream checks its admin token again while it is open (the scope checked it once, at the start). */
+  verifier: AdminTokenVerifier
   /** How often the stream proves it is alive (and re-reads the log, in case a wake-up was missed). */
   keepAliveMs?: number
   /**
@@ -33,11 +35,10 @@ const PAGE = 500
  * says when to read again.
  */
 export async function revocationStreamRoute(app: FastifyInstance, options: RevocationStreamOptions): Promise<void> {
-  app.addHook('preParsing', async (request) => options.authenticate(request))
   const keepAliveMs = options.keepAliveMs ?? 15_000
   const recheckMs = options.recheckMs ?? 250
 
-  app.get('/v1/revocations/stream', { config: { ...options.routeConfig, role: 'revocations:read' } }, async (request, reply) => {
+  app.get('/v1/revocations/stream', { config: { role: 'revocations:read' } }, async (request, reply) => {
     const query = parseOrProblem(StreamQuery, request.query, 'query')
     const lastEventId = request.headers['last-event-id']
     const resumeFrom = typeof lastEventId === 'string' && /^\d{1,18}$/.test(lastEventId) ? lastEventId : query.cursor
@@ -71,10 +72,10 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
     // trust window as any request, and always before events go out.
     const stillAllowed = async (): Promise<boolean> => {
       try {
-        await options.authenticate(request)
+        await authenticateAdmin(options.verifier, request)
         return true
       } catch (error) {
-        if (!(error instanceof ProblemError) || closed) throw error
+        if (!(error instanceof UnauthenticatedError || error instanceof ForbiddenError) || closed) throw error
         closed = true
         out.end(`event: closed\ndata: ${JSON.stringify({ reason: error.message })}\n\n`)
         request.log.warn({ reason: error.message }, 'revocation stream closed: its admin token is no longer allowed')

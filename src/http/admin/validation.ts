@@ -1,5 +1,5 @@
 import type { z } from 'zod'
-import { ValidationProblem, type ProblemField } from '../../errors.js'
+import { InvalidInputError, type FieldError } from '../../errors.js'
 
 const NO_NUL = 'must not contain a NUL character'
 
@@ -15,14 +15,14 @@ export function parseOrProblem<Schema extends z.ZodType>(schema: Schema, value: 
   if (result.success && nuls.length === 0) return result.data
   const fallback = what === 'query' ? '(query)' : what === 'path' ? '(path)' : '(body)'
   const flagged = new Set(nuls.map((nul) => nul.path))
-  const errors: ProblemField[] = [
+  const errors: FieldError[] = [
     ...nuls.map((nul) => ({ path: nul.path || fallback, message: NO_NUL })),
     ...(result.success ? [] : result.error.issues)
       .map((issue) => ({ path: issue.path.join('.') || fallback, message: issue.message }))
       // A field with a NUL in it is reported once, for the NUL.
       .filter((error) => !flagged.has(error.path)),
   ]
-  throw new ValidationProblem(`the ${what} is not valid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors)
+  throw new InvalidInputError(`the ${what} is not valid: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, errors)
 }
 
 function nulsIn(value: unknown, path: string[]): Array<{ path: string }> {

@@ -73,14 +73,14 @@ t.test('the rsa2048 and signature forms of one document give the same identity',
 
 t.test('accounts and regions not allowed are refused by name', async (t) => {
   const onlyOther = createAwsAttestor(config({ accounts: ['111122223333'] }), deps(VAULT_TIME))
-  await assertRefused(t, onlyOther.attest(VAULT), /^account "241656615859" is not allowed by attestor "prod-aws"$/)
+  await assertRefused(t, onlyOther.attest(VAULT), 'claim_not_allowed', /^account "241656615859" is not allowed by attestor "prod-aws"$/)
   const europe = createAwsAttestor(config({ regions: ['eu-west-1', 'eu-*'] }), deps(VAULT_TIME))
-  await assertRefused(t, europe.attest(VAULT), /^region "us-east-1" is not allowed by attestor "prod-aws"$/)
+  await assertRefused(t, europe.attest(VAULT), 'claim_not_allowed', /^region "us-east-1" is not allowed by attestor "prod-aws"$/)
   const us = createAwsAttestor(config({ regions: ['eu-west-1', 'us-*'] }), deps(VAULT_TIME))
   t.equal((await us.attest(VAULT)).claims.region, 'us-east-1', 'a glob allows a family of regions')
   const exact = createAwsAttestor(config({ regions: ['us-east-1'] }), deps(METAPHOR_TIME))
-  await assertRefused(t, exact.attest(METAPHOR), /^region "ap-southeast-2" is not allowed by attestor "prod-aws"$/)
-  await assertRefused(t, exact.attest(METAPHOR_SIGNATURE), /^region "ap-southeast-2" is not allowed/)
+  await assertRefused(t, exact.attest(METAPHOR), 'claim_not_allowed', /^region "ap-southeast-2" is not allowed by attestor "prod-aws"$/)
+  await assertRefused(t, exact.attest(METAPHOR_SIGNATURE), 'claim_not_allowed', /^region "ap-southeast-2" is not allowed/)
 })
 
 t.test('maxDocumentAgeSeconds accepts only instances launched recently', async (t) => {
@@ -88,12 +88,12 @@ t.test('maxDocumentAgeSeconds accepts only instances launched recently', async (
   const young = createAwsAttestor(config({ maxDocumentAgeSeconds: 600 }), deps(asOf('2016-04-05T16:36:55Z')))
   t.equal((await young.attest(VAULT)).subject, 'spiffe://example.org/aws/241656615859/us-east-1/i-de0f1344', 'launched exactly 600 s ago')
   const later = createAwsAttestor(config({ maxDocumentAgeSeconds: 600 }), deps(asOf('2016-04-05T16:36:56Z')))
-  await assertRefused(t, later.attest(VAULT), /^instance "i-de0f1344" was launched at 2016-04-05T16:26:55.000Z, more than the 600 seconds ago accepted by attestor "prod-aws"$/)
+  await assertRefused(t, later.attest(VAULT), 'attestation_too_old', /^instance "i-de0f1344" was launched at 2016-04-05T16:26:55.000Z, more than the 600 seconds ago accepted by attestor "prod-aws"$/)
   const unbounded = createAwsAttestor(config(), deps(asOf('2030-01-01T00:00:00Z')))
   t.equal((await unbounded.attest(VAULT)).claims.instanceId, 'i-de0f1344', 'off by default: a document never expires')
   // The signature form has no signing time; a launch time far ahead of our clock is refused when the age is checked.
   const early = createAwsAttestor(config({ maxDocumentAgeSeconds: 600 }), deps(asOf('2026-02-16T00:30:00Z')))
-  await assertRefused(t, early.attest(METAPHOR_SIGNATURE), /^instance "i-0c5541936caf78c12" was launched at 2026-02-16T00:38:27.000Z, which is in the future$/)
+  await assertRefused(t, early.attest(METAPHOR_SIGNATURE), 'token_not_yet_valid', /^instance "i-0c5541936caf78c12" was launched at 2026-02-16T00:38:27.000Z, which is in the future$/)
 })
 
 t.test('replay defences: the registration the exchange admits, and the address binding', async (t) => {
@@ -110,8 +110,8 @@ t.test('replay defences: the registration the exchange admits, and the address b
 
 t.test('configured certificates replace the shipped ones', async (t) => {
   const usOnly = createAwsAttestor(config({ certificates: [join(SHIPPED, 'aws-dsa-pkcs7-us-east-1.pem'), join(SHIPPED, 'aws-rsa2048-us-east-1.pem')] }), deps(METAPHOR_TIME))
-  await assertRefused(t, usOnly.attest(METAPHOR), /its signer \(serial BD9B3A06FE76AF6B\) is not a trusted AWS certificate$/)
-  await assertRefused(t, usOnly.attest(METAPHOR_SIGNATURE), /does not verify with any trusted AWS certificate$/)
+  await assertRefused(t, usOnly.attest(METAPHOR), 'certificate_untrusted', /its signer \(serial BD9B3A06FE76AF6B\) is not a trusted AWS certificate$/)
+  await assertRefused(t, usOnly.attest(METAPHOR_SIGNATURE), 'signature_invalid', /does not verify with any trusted AWS certificate$/)
   const dir = t.testdir({})
   const bundle = join(dir, 'bundle.pem')
   writeFileSync(bundle, ['aws-rsa2048-us-east-1.pem', 'aws-rsa2048-ap-southeast-2.pem'].map((f) => sample(`certs/${f}`)).join('\n'))

@@ -2,7 +2,7 @@ import t from 'tap'
 import { createAwsAttestor } from '../../../src/attestors/aws/attestor.js'
 import { AwsAttestorConfig } from '../../../src/attestors/aws/config.js'
 import { AWS_INSTANCE_IDENTITY_TOKEN_TYPE, parseAwsSubjectToken } from '../../../src/attestors/aws/subject-token.js'
-import { StsError } from '../../../src/errors.js'
+import { StsError, type ErrorReason } from '../../../src/errors.js'
 import { assertRefused } from '../../support/attestors/jwt-attestations.js'
 import { asOf, derOf, sample, token } from '../../support/attestors/aws-iid.js'
 
@@ -56,14 +56,14 @@ t.test('subject tokens that are not one of the three shapes', async (t) => {
     [`{"pkcs7": "AAAA", "nonce": "${'n'.repeat(257)}"}`, /field "nonce" must be 1 to 256 visible ASCII characters$/],
   ]
   for (const [subjectToken, description] of cases) {
-    await assertRefused(t, attestor.attest(subjectToken), description)
+    await assertRefused(t, attestor.attest(subjectToken), 'attestation_malformed', description)
   }
   t.match((await attestor.attest('[]').catch((e: unknown) => e)) as Error, { message: SHAPES }, 'the description says what to send')
 })
 
 t.test('malformed PKCS#7 envelopes', async (t) => {
   const envelope = (description: string) => new RegExp(`^the instance identity PKCS#7 is refused: ${description}$`)
-  const cases: Array<[Buffer, RegExp]> = [
+  const cases: Array<[Buffer, RegExp, ErrorReason?]> = [
     [vault.subarray(0, vault.length / 2), envelope('it is not valid ASN.1')],
     [vault.subarray(0, vault.length - 1), envelope('it is not valid ASN.1')],
     [Buffer.concat([vault, Buffer.from([0x00])]), envelope('it has data after its end')],
@@ -73,7 +73,7 @@ t.test('malformed PKCS#7 envelopes', async (t) => {
     [Buffer.from('308006092a864886f70d010702a0803080020101310030800000000000000000', 'hex'), envelope('it is not a well-formed SignedData')],
     [Buffer.alloc(8_000, 0xff), envelope('it is not valid ASN.1')],
     // 8000 nested indefinite-length SEQUENCEs: deep enough to trouble a recursive parser.
-    [Buffer.concat([Buffer.alloc(12_000).fill(Buffer.from([0x30, 0x80])), Buffer.alloc(12_000)]), envelope('it is larger than 16384 bytes')],
+    [Buffer.concat([Buffer.alloc(12_000).fill(Buffer.from([0x30, 0x80])), Buffer.alloc(12_000)]), envelope('it is larger than 16384 bytes'), 'attestation_too_large'],
     [Buffer.concat([Buffer.alloc(8_000).fill(Buffer.from([0x30, 0x80])), Buffer.alloc(8_000)]), envelope('it is not (valid ASN.1|a well-formed PKCS#7 message)')],
   ]
   const lenient = createAwsAttestor(AwsAttestorConfig.parse({ kind: 'aws', name: 'prod-aws', accounts: ['241656615859'] }), {
@@ -81,9 +81,9 @@ t.test('malformed PKCS#7 envelopes', async (t) => {
     clock: asOf('2016-04-05T16:28:00Z'),
     maxAttestationBytes: 64_000,
   })
-  for (const [der, description] of cases) {
-    await assertRefused(t, lenient.attest(token.pkcs7(der)), description)
-    await assertRefused(t, lenient.attest(token.rsa2048(der)), description)
+  for (const [der, description, reason = 'attestation_malformed'] of cases) {
+    await assertRefused(t, lenient.attest(token.pkcs7(der)), reason, description)
+    await assertRefused(t, lenient.attest(token.rsa2048(der)), reason, description)
   }
 })
 
@@ -91,13 +91,13 @@ t.test('oversized subject tokens are refused before parsing', async (t) => {
   const tooLarge = /^the AWS instance identity is larger than the 16384 bytes accepted$/
   const tenMegabytes = 'A'.repeat(10 * 1024 * 1024)
   const started = process.hrtime.bigint()
-  await assertRefused(t, attestor.attest(tenMegabytes), tooLarge)
-  await assertRefused(t, attestor.attest(JSON.stringify({ pkcs7: tenMegabytes })), tooLarge)
-  await assertRefused(t, attestor.attest(JSON.stringify({ document: sample('vault-2016-us-east-1.content.json').padEnd(16_300, ' '), signature: 'AAAA' })), tooLarge)
-  await assertRefused(t, attestor.attest(`{"pkcs7": "${'é'.repeat(9_000)}"}`), tooLarge)
+  await assertRefused(t, attestor.attest(tenMegabytes), 'attestation_too_large', tooLarge)
+  await assertRefused(t, attestor.attest(JSON.stringify({ pkcs7: tenMegabytes })), 'attestation_too_large', tooLarge)
+  await assertRefused(t, attestor.attest(JSON.stringify({ document: sample('vault-2016-us-east-1.content.json').padEnd(16_300, ' '), signature: 'AAAA' })), 'attestation_too_large', tooLarge)
+  await assertRefused(t, attestor.attest(`{"pkcs7": "${'é'.repeat(9_000)}"}`), 'attestation_too_large', tooLarge)
   t.ok(process.hrtime.bigint() - started < 2_000_000_000n, 'refused quickly')
   const signatureTooLong = JSON.stringify({ document: '{}', signature: Buffer.alloc(1024).toString('base64') })
-  await assertRefused(t, attestor.attest(signatureTooLong), /^the instance identity signature is too long to be an RSA signature$/)
+  await assertRefused(t, attestor.attest(signatureTooLong), 'attestation_malformed', /^the instance identity signature is too long to be an RSA signature$/)
 })
 
 t.test('nothing but StsErrors escape, and nothing signed can change, whatever the bytes', async (t) => {

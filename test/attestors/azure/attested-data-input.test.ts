@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { createAzureAttestedDataAttestor } from '../../../src/attestors/azure/attestor.js'
 import { parseAzureTimestamp } from '../../../src/attestors/azure/document.js'
-import { InvalidGrantError } from '../../../src/errors.js'
+import { InvalidGrantError, type ErrorReason } from '../../../src/errors.js'
 import { assertRefused } from '../../support/attestors/jwt-attestations.js'
 import { attestedDocument, azureConfig, azureDeps, GOVCLOUD, imdsTime, sample } from '../../support/attestors/azure-attested.js'
 import { createTestPki, INTERMEDIATE_EXTENSIONS, signerExtensions } from '../../support/attestors/openssl-pki.js'
@@ -22,10 +22,10 @@ const signed = (content: string | Record<string, unknown>): Promise<unknown> =>
 t.test('subject tokens that are not attested data', async (t) => {
   const govcloud = sample(GOVCLOUD.file).trim()
   const der = Buffer.from(govcloud, 'base64')
-  const cases: [string, RegExp][] = [
+  const cases: [string, RegExp, ErrorReason?][] = [
     ['', /^the attestation is empty$/],
     ['  \n ', /^the attestation is empty$/],
-    ['A'.repeat(16_385), /^the attestation is larger than 16384 bytes$/],
+    ['A'.repeat(16_385), /^the attestation is larger than 16384 bytes$/, 'attestation_too_large'],
     ['{"encoding":"pkcs7",', /^the attestation looks like JSON but is not valid JSON$/],
     ['{}', /^the attested data encoding is \(none\), not "pkcs7"$/],
     ['{"encoding":"json","signature":"AAAA"}', /^the attested data encoding is "json", not "pkcs7"$/],
@@ -41,7 +41,7 @@ t.test('subject tokens that are not attested data', async (t) => {
     [Buffer.from(pemBody(intermediate.pem), 'base64').toString('base64'), /^the attested data is not a PKCS#7 SignedData envelope$/],
     [Buffer.from([0x30, 0x03, 0x02, 0x01, 0x01]).toString('base64'), /^the attested data is not a PKCS#7 SignedData envelope$/],
   ]
-  for (const [token, expected] of cases) await assertRefused(t, attestor.attest(token), expected)
+  for (const [token, expected, reason = 'attestation_malformed'] of cases) await assertRefused(t, attestor.attest(token), reason, expected)
   const wrapped = govcloud.replace(/(.{64})/g, '$1\n')
   const atItsTime = createAzureAttestedDataAttestor(azureConfig(), azureDeps(GOVCLOUD.at))
   t.ok(await atItsTime.attest(wrapped), 'base64 wrapped over several lines is accepted')
@@ -71,24 +71,24 @@ t.test('any single corrupted byte of a real envelope: refused, or the very same 
 
 t.test('envelopes Azure never produces', async (t) => {
   const other = pki.issue('other', intermediate, { subject: '/CN=metadata.azure.com', extensions: signerExtensions('metadata.azure.com'), key: signer.key })
-  await assertRefused(t, attestor.attest(signTwice(other)), /^the attested data envelope has 2 signers, not one$/)
-  await assertRefused(t, attestor.attest(signWithoutCertificate()), /^the attested data envelope does not embed the certificate that signed it$/)
+  await assertRefused(t, attestor.attest(signTwice(other)), 'attestation_malformed', /^the attested data envelope has 2 signers, not one$/)
+  await assertRefused(t, attestor.attest(signWithoutCertificate()), 'attestation_malformed', /^the attested data envelope does not embed the certificate that signed it$/)
 })
 
 t.test('attested data that is not what IMDS writes is refused, even validly signed', async (t) => {
-  await assertRefused(t, signed('not json'), /^the attested data is not valid JSON$/)
-  await assertRefused(t, signed('["a"]'), /^the attested data is not a JSON object$/)
-  await assertRefused(t, signed({ vmId: '' }), /^the attested data has no "vmId"$/)
-  await assertRefused(t, signed({ vmId: '../../etc' }), /^the attested data "vmId" "..\/..\/etc" is not a GUID$/)
-  await assertRefused(t, signed({ subscriptionId: 7 }), /^the attested data "subscriptionId" \(a number\) is not a GUID$/)
-  await assertRefused(t, signed({ timeStamp: undefined }), /^the attested data has no "timeStamp", so its freshness cannot be checked$/)
-  await assertRefused(t, signed({ timeStamp: { createdOn: imdsTime(now), expiresOn: '2026-11-23T10:00:00Z' } }), /^the attested data "timeStamp.expiresOn" "2026-11-23T10:00:00Z" is not a time like "06\/25\/26 18:56:45 -0000"$/)
-  await assertRefused(t, signed({ timeStamp: { expiresOn: imdsTime(now) } }), /^the attested data "timeStamp.createdOn" \(none\) is not a time like/)
-  await assertRefused(t, signed({ sku: 'a\nb' }), /^the attested data "sku" "a\\nb" is not printable text of at most 128 characters$/)
-  await assertRefused(t, signed({ nonce: 'n'.repeat(129) }), /^the attested data "nonce" "n{64}…" \(129 characters\) is not printable text of at most 128 characters$/)
-  await assertRefused(t, signed({ plan: 'marketplace' }), /^the attested data "plan" is not an object$/)
-  await assertRefused(t, signed({ plan: { name: ['x'] } }), /^the attested data "plan.name" \(a list\) is not printable text/)
-  await assertRefused(t, signed({ subscriptionId: undefined }), /^the attested data has no subscriptionId/)
+  await assertRefused(t, signed('not json'), 'attestation_malformed', /^the attested data is not valid JSON$/)
+  await assertRefused(t, signed('["a"]'), 'attestation_malformed', /^the attested data is not a JSON object$/)
+  await assertRefused(t, signed({ vmId: '' }), 'claim_missing', /^the attested data has no "vmId"$/)
+  await assertRefused(t, signed({ vmId: '../../etc' }), 'claim_invalid', /^the attested data "vmId" "..\/..\/etc" is not a GUID$/)
+  await assertRefused(t, signed({ subscriptionId: 7 }), 'claim_invalid', /^the attested data "subscriptionId" \(a number\) is not a GUID$/)
+  await assertRefused(t, signed({ timeStamp: undefined }), 'claim_missing', /^the attested data has no "timeStamp", so its freshness cannot be checked$/)
+  await assertRefused(t, signed({ timeStamp: { createdOn: imdsTime(now), expiresOn: '2026-11-23T10:00:00Z' } }), 'claim_invalid', /^the attested data "timeStamp.expiresOn" "2026-11-23T10:00:00Z" is not a time like "06\/25\/26 18:56:45 -0000"$/)
+  await assertRefused(t, signed({ timeStamp: { expiresOn: imdsTime(now) } }), 'claim_invalid', /^the attested data "timeStamp.createdOn" \(none\) is not a time like/)
+  await assertRefused(t, signed({ sku: 'a\nb' }), 'claim_invalid', /^the attested data "sku" "a\\nb" is not printable text of at most 128 characters$/)
+  await assertRefused(t, signed({ nonce: 'n'.repeat(129) }), 'claim_invalid', /^the attested data "nonce" "n{64}…" \(129 characters\) is not printable text of at most 128 characters$/)
+  await assertRefused(t, signed({ plan: 'marketplace' }), 'claim_invalid', /^the attested data "plan" is not an object$/)
+  await assertRefused(t, signed({ plan: { name: ['x'] } }), 'claim_invalid', /^the attested data "plan.name" \(a list\) is not printable text/)
+  await assertRefused(t, signed({ subscriptionId: undefined }), 'claim_missing', /^the attested data has no subscriptionId/)
 })
 
 t.test('claims: GUIDs lowercased, empty fields left out, plan fields kept', async (t) => {

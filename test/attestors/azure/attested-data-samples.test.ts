@@ -40,6 +40,7 @@ t.test('candlepin 2021 is refused by the attestor: no subscriptionId in that api
     await assertRefused(
       t,
       attestor.attest(token),
+      'claim_missing',
       /^the attested data has no subscriptionId, so its subscription cannot be checked; request it with api-version=2019-04-30 or newer$/,
     )
   }
@@ -79,9 +80,9 @@ t.test('coder 2023 govcloud: accepted as of its time, to DigiCert Global Root G2
 
 t.test('a subscription or VM not allowed is refused, naming it', async (t) => {
   const other = createAzureAttestedDataAttestor(azureConfig({ subscriptions: [EASTUS_2026.subscriptionId] }), azureDeps(GOVCLOUD.at))
-  await assertRefused(t, other.attest(sample(GOVCLOUD.file)), /^subscription "0afbfffa-5df9-4a3b-987e-fe7577624272" is not allowed by attestor azure$/)
+  await assertRefused(t, other.attest(sample(GOVCLOUD.file)), 'claim_not_allowed', /^subscription "0afbfffa-5df9-4a3b-987e-fe7577624272" is not allowed by attestor azure$/)
   const pinned = createAzureAttestedDataAttestor(azureConfig({ vms: ['11111111-2222-3333-4444-555555555555'] }), azureDeps(GOVCLOUD.at))
-  await assertRefused(t, pinned.attest(sample(GOVCLOUD.file)), /^VM "990878d4-068a-4ac4-9ee9-1231d2218ef2" of subscription "0afbfffa-5df9-4a3b-987e-fe7577624272" is not allowed by attestor azure$/)
+  await assertRefused(t, pinned.attest(sample(GOVCLOUD.file)), 'claim_not_allowed', /^VM "990878d4-068a-4ac4-9ee9-1231d2218ef2" of subscription "0afbfffa-5df9-4a3b-987e-fe7577624272" is not allowed by attestor azure$/)
   const upper = createAzureAttestedDataAttestor(azureConfig({ subscriptions: [GOVCLOUD.subscriptionId.toUpperCase()], vms: [GOVCLOUD.vmId.toUpperCase()] }), azureDeps(GOVCLOUD.at))
   t.ok(await upper.attest(sample(GOVCLOUD.file)), 'allow-lists compare GUIDs case-insensitively')
 })
@@ -91,23 +92,23 @@ t.test('expired attested data is refused; the clock skew is allowed', async (t) 
   const justInSkew = createAzureAttestedDataAttestor(azureConfig(), azureDeps(expiresOn + 59_000))
   t.ok(await justInSkew.attest(sample(GOVCLOUD.file)), 'accepted 59 s after expiresOn with 60 s of skew')
   const late = createAzureAttestedDataAttestor(azureConfig(), azureDeps(expiresOn + 60_000))
-  await assertRefused(t, late.attest(sample(GOVCLOUD.file)), /^the attested data expired at 2023-03-08T23:09:33.000Z; fetch it again from IMDS$/)
+  await assertRefused(t, late.attest(sample(GOVCLOUD.file)), 'token_expired', /^the attested data expired at 2023-03-08T23:09:33.000Z; fetch it again from IMDS$/)
   const early = createAzureAttestedDataAttestor(azureConfig(), azureDeps(Date.parse('2023-03-08T17:09:33Z') - 61_000))
-  await assertRefused(t, early.attest(sample(GOVCLOUD.file)), /^the attested data was created in the future \(2023-03-08T17:09:33.000Z\)$/)
+  await assertRefused(t, early.attest(sample(GOVCLOUD.file)), 'token_not_yet_valid', /^the attested data was created in the future \(2023-03-08T17:09:33.000Z\)$/)
   const signerExpired = createAzureAttestedDataAttestor(azureConfig(), azureDeps('2024-02-01T00:00:00Z'))
-  await assertRefused(t, signerExpired.attest(sample(GOVCLOUD.file)), /^the signer certificate "metadata.azure.us" expired at 2024-01-29T19:01:18.000Z$/)
+  await assertRefused(t, signerExpired.attest(sample(GOVCLOUD.file)), 'certificate_expired', /^the signer certificate "metadata.azure.us" expired at 2024-01-29T19:01:18.000Z$/)
 })
 
 t.test('a tampered sample is refused: a valid chain does not make a bad signature good (coder/coder #25303)', async (t) => {
   const attestor = createAzureAttestedDataAttestor(azureConfig(), azureDeps(GOVCLOUD.at))
-  await assertRefused(t, attestor.attest(tamperContent(sample(GOVCLOUD.file))), /^the attested data signature is invalid$/)
+  await assertRefused(t, attestor.attest(tamperContent(sample(GOVCLOUD.file))), 'signature_invalid', /^the attested data signature is invalid$/)
   t.throws(() => verifyAttestedData(decodeAttestedDataToken(tamperContent(sample(CANDLEPIN.file)), 16_384), trust, new Date(CANDLEPIN.at)), {
     name: 'InvalidGrantError',
     message: 'the attested data signature is invalid',
   })
   const flipped = der(GOVCLOUD.file)
   flipped[flipped.length - 1] ^= 0x01
-  await assertRefused(t, attestor.attest(flipped.toString('base64')), /^the attested data signature is invalid$/)
+  await assertRefused(t, attestor.attest(flipped.toString('base64')), 'signature_invalid', /^the attested data signature is invalid$/)
 })
 
 t.test('coder 2026 eastus: through OCSP 02 and the cross-signed Microsoft TLS RSA Root G2 to DigiCert Global Root G2', async (t) => {
@@ -119,7 +120,7 @@ t.test('coder 2026 eastus: through OCSP 02 and the cross-signed Microsoft TLS RS
     subject: `spiffe://example.org/azure/${EASTUS_2026.subscriptionId}/vm/dc18de58-292f-4794-9a5d-a4192bad0039`,
     claims: { subscriptionId: EASTUS_2026.subscriptionId, vmId: 'dc18de58-292f-4794-9a5d-a4192bad0039', sku: '20_04-lts-gen2' },
   })
-  await assertRefused(t, attestor.attest(tamperContent(sample(EASTUS_2026.file))), /^the attested data signature is invalid$/)
+  await assertRefused(t, attestor.attest(tamperContent(sample(EASTUS_2026.file))), 'signature_invalid', /^the attested data signature is invalid$/)
 })
 
 t.test('coder 2026 eastus without its intermediates: the refusal names the CA to add', async (t) => {
@@ -130,6 +131,7 @@ t.test('coder 2026 eastus without its intermediates: the refusal names the CA to
   await assertRefused(
     t,
     attestor.attest(sample(EASTUS_2026.file)),
+    'certificate_untrusted',
     /^the signer certificate was issued by "Microsoft TLS G2 RSA CA OCSP 02", which is not a configured intermediate \(add that CA certificate to intermediates; see keys\/azure\/README.md\)$/,
   )
 })
@@ -139,7 +141,7 @@ t.test('the Microsoft docs sample: a good signature by a self-signed test certif
   t.ok(verify('sha256', envelope.content, envelope.signer.x509.publicKey, envelope.signature), 'the signature itself is good')
   t.ok(envelope.signer.x509.checkIssued(new X509Certificate(envelope.signer.x509.raw)), 'its signer is self-signed')
   const attestor = createAzureAttestedDataAttestor(azureConfig(), azureDeps(MSDOCS.at))
-  await assertRefused(t, attestor.attest(sample(MSDOCS.file)), /^the signer certificate "testsubdomain.metadata.azure.com" is self-signed, not issued by a configured Microsoft CA$/)
+  await assertRefused(t, attestor.attest(sample(MSDOCS.file)), 'certificate_untrusted', /^the signer certificate "testsubdomain.metadata.azure.com" is self-signed, not issued by a configured Microsoft CA$/)
 })
 
 t.test('Government names are accepted by default and can be left out', async (t) => {
@@ -147,6 +149,7 @@ t.test('Government names are accepted by default and can be left out', async (t)
   await assertRefused(
     t,
     publicOnly.attest(sample(GOVCLOUD.file)),
+    'certificate_untrusted',
     /^the attested data signer "usgovvirginia.metadata.azure.us, metadata.azure.us" is not one of metadata.azure.com, \*.metadata.azure.com$/,
   )
 })

@@ -89,27 +89,27 @@ t.test('any other principal becomes principal/<objectId>', async (t) => {
 })
 
 t.test('tenant, issuer, audience and subscription are checked', async (t) => {
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ iss: `https://sts.windows.net/${OTHER_TENANT}/`, tid: OTHER_TENANT }))), new RegExp(`^the token issuer "https://sts.windows.net/${OTHER_TENANT}/" is not a Microsoft Entra tenant allowed by attestor azure$`))
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ iss: `https://sts.windows.net/${TENANT}` }))), /is not a Microsoft Entra tenant allowed/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ iss: `https://login.microsoftonline.com/${TENANT}/` }))), /is not a Microsoft Entra tenant allowed/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ tid: OTHER_TENANT }))), new RegExp(`^the token tenant \\("tid"\\) "${OTHER_TENANT}" does not match its issuer's tenant "${TENANT}"$`))
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ aud: 'https://management.azure.com/' }))), /^the token is addressed to "https:\/\/management.azure.com\/", not to "api:\/\/seed-sts"$/)
+  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ iss: `https://sts.windows.net/${OTHER_TENANT}/`, tid: OTHER_TENANT }))), 'issuer_unknown', new RegExp(`^the token issuer "https://sts.windows.net/${OTHER_TENANT}/" is not a Microsoft Entra tenant allowed by attestor azure$`))
+  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ iss: `https://sts.windows.net/${TENANT}` }))), 'issuer_unknown', /is not a Microsoft Entra tenant allowed/)
+  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ iss: `https://login.microsoftonline.com/${TENANT}/` }))), 'issuer_unknown', /is not a Microsoft Entra tenant allowed/)
+  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ tid: OTHER_TENANT }))), 'claim_invalid', new RegExp(`^the token tenant \\("tid"\\) "${OTHER_TENANT}" does not match its issuer's tenant "${TENANT}"$`))
+  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ aud: 'https://management.azure.com/' }))), 'audience_mismatch', /^the token is addressed to "https:\/\/management.azure.com\/", not to "api:\/\/seed-sts"$/)
   const own = createAzureManagedIdentityAttestor(azureConfig({ subscriptions: [SUBSCRIPTION], tenants: [TENANT], managedIdentity: { audience: 'c0ffee00-0000-4000-8000-000000000000' } }), azureDeps(NOW * 1000, { fetchJwks: fetcher.fetch }))
   t.ok(await own.attest(await signToken(entra, miClaims({ aud: 'c0ffee00-0000-4000-8000-000000000000' }))), 'managedIdentity.audience overrides the top-level one')
   const elsewhere = VM_RESOURCE.replace(SUBSCRIPTION, '11111111-2222-3333-4444-555555555555')
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ xms_mirid: elsewhere }))), /^subscription "11111111-2222-3333-4444-555555555555" is not allowed by attestor azure$/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ xms_mirid: '/subscriptions/x' }))), /^the token resource id \("xms_mirid"\) "\/subscriptions\/x" is not an Azure resource id$/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ oid: 'someone' }))), /^the token object id \("oid"\) "someone" is not a GUID$/)
+  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ xms_mirid: elsewhere }))), 'claim_not_allowed', /^subscription "11111111-2222-3333-4444-555555555555" is not allowed by attestor azure$/)
+  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ xms_mirid: '/subscriptions/x' }))), 'claim_invalid', /^the token resource id \("xms_mirid"\) "\/subscriptions\/x" is not an Azure resource id$/)
+  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ oid: 'someone' }))), 'claim_invalid', /^the token object id \("oid"\) "someone" is not a GUID$/)
 })
 
 t.test('only app-only RS256 tokens signed by Entra, not expired, are accepted', async (t) => {
-  await assertRefused(t, attestor.attest(await signToken(impostor, miClaims())), /^the token signature is invalid$/)
-  await assertRefused(t, attestor.attest(await signToken(ec, miClaims())), /^the token algorithm "ES256" is not accepted \(accepted: RS256\)$/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ scp: 'user_impersonation' }))), /^the token was issued to a user \(delegated "scp"\); only app-only tokens/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ idtyp: 'user' }))), /^the token was issued to a user/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ exp: NOW - 61 }))), /^the token expired at/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ iat: NOW, exp: NOW + 90_001 }))), /^the token is valid for 90001 seconds, longer than the 90000 seconds accepted from this issuer$/)
-  await assertRefused(t, attestor.attest('not-a-jwt'), /not a JWT/)
+  await assertRefused(t, attestor.attest(await signToken(impostor, miClaims())), 'signature_invalid', /^the token signature is invalid$/)
+  await assertRefused(t, attestor.attest(await signToken(ec, miClaims())), 'algorithm_not_accepted', /^the token algorithm "ES256" is not accepted \(accepted: RS256\)$/)
+  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ scp: 'user_impersonation' }))), 'token_kind_not_accepted', /^the token was issued to a user \(delegated "scp"\); only app-only tokens/)
+  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ idtyp: 'user' }))), 'token_kind_not_accepted', /^the token was issued to a user/)
+  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ exp: NOW - 61 }))), 'token_expired', /^the token expired at/)
+  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ iat: NOW, exp: NOW + 90_001 }))), 'token_lifetime_too_long', /^the token is valid for 90001 seconds, longer than the 90000 seconds accepted from this issuer$/)
+  await assertRefused(t, attestor.attest('not-a-jwt'), 'attestation_malformed', /not a JWT/)
 })
 
 t.test('a token with a bad signature is refused for its signature, whatever else is wrong with it', async (t) => {
@@ -122,7 +122,7 @@ t.test('a token with a bad signature is refused for its signature, whatever else
     ['a subscription not allowed', miClaims({ xms_mirid: VM_RESOURCE.replace(SUBSCRIPTION, '11111111-2222-3333-4444-555555555555') })],
   ]
   for (const [what, claims] of bad) {
-    await assertRefused(t, attestor.attest(await signToken(impostor, claims)), /^the token signature is invalid$/)
+    await assertRefused(t, attestor.attest(await signToken(impostor, claims)), 'signature_invalid', /^the token signature is invalid$/)
     t.pass(`refused for its signature, not for ${what}`)
   }
 })
@@ -140,7 +140,7 @@ t.test('an unreachable Entra key set is a 503, not a refusal', async (t) => {
     throw new Error('connect ECONNREFUSED')
   }
   const offline = createAzureManagedIdentityAttestor(config, azureDeps(NOW * 1000, { clock: frozenClock(), fetchJwks: down.fetch }))
-  await assertRefused(t, offline.attest(await signToken(entra, miClaims())), /^the signing keys of issuer "Microsoft Entra ID" cannot be fetched right now$/, ServiceUnavailableError)
+  await assertRefused(t, offline.attest(await signToken(entra, miClaims())), 'jwks_unavailable', /^the signing keys of issuer "Microsoft Entra ID" cannot be fetched right now$/, ServiceUnavailableError)
 })
 
 t.test('without managedIdentity and tenants there is no managed-identity attestor', async (t) => {

@@ -67,23 +67,23 @@ t.test('an instance identity token gives the instance identity, its claims and s
 t.test('license ids (licenses=TRUE) are joined with ","', async (t) => {
   const identity = await attestor.attest(await signToken(google, iitClaims({}, { license_id: ['1001010', '166739712233658766'] })))
   t.equal(identity.claims.licenseIds, '1001010,166739712233658766')
-  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({}, { license_id: ['cos', 5] }))), /^the token license ids \(a list\) are not a list of numeric ids$/)
+  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({}, { license_id: ['cos', 5] }))), 'claim_invalid', /^the token license ids \(a list\) are not a list of numeric ids$/)
 })
 
 t.test('only the configured projects', async (t) => {
-  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({}, { project_id: 'payments-dev' }))), /^the token project "payments-dev" is not one of the projects attestor "gcp" accepts$/)
+  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({}, { project_id: 'payments-dev' }))), 'claim_not_allowed', /^the token project "payments-dev" is not one of the projects attestor "gcp" accepts$/)
   const two = createGcpAttestor(gcpConfig({ projects: ['payments-dev', PROJECT] }), deps())
   t.equal((await two.attest(await signToken(google, iitClaims({}, { project_id: 'payments-dev' })))).claims.projectId, 'payments-dev')
 })
 
 t.test('a token without Compute Engine claims is refused with the way to get one', async (t) => {
-  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ google: undefined }))), /^the token has no "google.compute_engine" claims; request the instance identity token with format=full \(metadata path instance\/service-accounts\/default\/identity\?audience=seed-sts&format=full\)$/)
-  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ google: { compute_engine: 'x' } }))), /no "google.compute_engine" claims/)
+  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ google: undefined }))), 'token_kind_not_accepted', /^the token has no "google.compute_engine" claims; request the instance identity token with format=full \(metadata path instance\/service-accounts\/default\/identity\?audience=seed-sts&format=full\)$/)
+  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ google: { compute_engine: 'x' } }))), 'token_kind_not_accepted', /no "google.compute_engine" claims/)
 })
 
 t.test('every name that reaches the identity is one GCP allows', async (t) => {
   const refuse = async (gce: Record<string, unknown>, description: RegExp): Promise<void> => {
-    await assertRefused(t, attestor.attest(await signToken(google, iitClaims({}, gce))), description)
+    await assertRefused(t, attestor.attest(await signToken(google, iitClaims({}, gce))), 'claim_invalid', description)
   }
   for (const name of ['api/1', '*', 'API-1', '1api', 'api-', '', 'a'.repeat(64), '..', 7, undefined]) await refuse({ instance_name: name }, /^the token instance name .* is not valid$/)
   for (const zone of ['europe-west1', 'europe-west1-*', 'europe-west1-b/x', '../../x', 'Europe-west1-b', undefined]) await refuse({ zone }, /^the token zone .* is not valid$/)
@@ -92,19 +92,19 @@ t.test('every name that reaches the identity is one GCP allows', async (t) => {
   for (const number of [1.5, -1, '84725062590x', null]) await refuse({ project_number: number }, /^the token project number .* is not valid$/)
   t.equal((await attestor.attest(await signToken(google, iitClaims({}, { project_number: '847250625900' })))).claims.projectNumber, '847250625900', 'a numeric string is a project number too')
   await refuse({ instance_creation_timestamp: undefined }, /^the token instance creation timestamp \(none\) is not a number of seconds$/)
-  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ email: undefined }))), /^the token service account email \(none\) is not valid$/)
-  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ email: 'a*b' }))), /service account email "a\*b" is not valid/)
-  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ sub: 'robot' }))), /^the token subject \(service account id\) "robot" is not valid$/)
+  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ email: undefined }))), 'claim_invalid', /^the token service account email \(none\) is not valid$/)
+  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ email: 'a*b' }))), 'claim_invalid', /service account email "a\*b" is not valid/)
+  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ sub: 'robot' }))), 'claim_invalid', /^the token subject \(service account id\) "robot" is not valid$/)
 })
 
 t.test('Compute Engine claims signed by anyone but the configured Google keys are refused (CVE-2020-16251 class)', async (t) => {
   // What the Vault bypass did: a service account key signs a JWT with made-up Compute Engine claims.
-  await assertRefused(t, attestor.attest(await signToken(serviceAccount, iitClaims(), { kid: 'google-1' })), /^the token signature is invalid$/)
-  await assertRefused(t, attestor.attest(await signToken(serviceAccount, iitClaims())), /^no key with kid "sa-key-1" is trusted for issuer "https:\/\/accounts.google.com"$/)
+  await assertRefused(t, attestor.attest(await signToken(serviceAccount, iitClaims(), { kid: 'google-1' })), 'signature_invalid', /^the token signature is invalid$/)
+  await assertRefused(t, attestor.attest(await signToken(serviceAccount, iitClaims())), 'key_unknown', /^no key with kid "sa-key-1" is trusted for issuer "https:\/\/accounts.google.com"$/)
   // Refused for its key, before its issuer is read: nothing a token claims counts until Google's key verifies it.
-  await assertRefused(t, attestor.attest(await signToken(serviceAccount, iitClaims({ iss: '847250625900-compute@developer.gserviceaccount.com' }))), /^no key with kid "sa-key-1" is trusted for issuer "https:\/\/accounts.google.com"$/)
-  await assertRefused(t, attestor.attest(await signToken(serviceAccount, iitClaims(), { jwk: serviceAccount.jwk })), /^the token names its own key \("jwk" header\)/)
-  await assertRefused(t, attestor.attest(tamper(await signToken(google, iitClaims()))), /^the token signature is invalid$/)
+  await assertRefused(t, attestor.attest(await signToken(serviceAccount, iitClaims({ iss: '847250625900-compute@developer.gserviceaccount.com' }))), 'key_unknown', /^no key with kid "sa-key-1" is trusted for issuer "https:\/\/accounts.google.com"$/)
+  await assertRefused(t, attestor.attest(await signToken(serviceAccount, iitClaims(), { jwk: serviceAccount.jwk })), 'header_not_accepted', /^the token names its own key \("jwk" header\)/)
+  await assertRefused(t, attestor.attest(tamper(await signToken(google, iitClaims()))), 'signature_invalid', /^the token signature is invalid$/)
 })
 
 t.test('a token with a bad signature is refused for its signature, whatever else is wrong with it', async (t) => {
@@ -118,20 +118,20 @@ t.test('a token with a bad signature is refused for its signature, whatever else
     ['a project not accepted', iitClaims({}, { project_id: 'someone-else' })],
   ]
   for (const [what, claims] of bad) {
-    await assertRefused(t, attestor.attest(await forge(claims)), /^the token signature is invalid$/)
+    await assertRefused(t, attestor.attest(await forge(claims)), 'signature_invalid', /^the token signature is invalid$/)
     t.pass(`refused for its signature, not for ${what}`)
   }
 })
 
 t.test('issuer, audience, time, algorithm and size are checked', async (t) => {
-  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ iss: 'accounts.google.com' }))), /^the token issuer "accounts.google.com" is not "https:\/\/accounts.google.com"$/)
-  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ aud: 'https://vault.example.org' }))), /^the token is addressed to "https:\/\/vault.example.org", not to "seed-sts"$/)
-  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ iat: NOW - 3700, exp: NOW - 100 }))), /^the token expired at 2025-06-15T16:25:00.000Z$/)
-  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ exp: NOW + 3600 }))), /^the token is valid for 3660 seconds, longer than the 3600 seconds accepted from this issuer$/)
-  await assertRefused(t, attestor.attest(await signToken(ec, iitClaims())), /^the token algorithm "ES256" is not accepted \(accepted: RS256\)$/)
-  await assertRefused(t, attestor.attest(await signToken({ ...google, alg: 'PS256' }, iitClaims())), /^the token algorithm "PS256" is not accepted \(accepted: RS256\)$/)
-  await assertRefused(t, attestor.attest(handSign(ec, { alg: 'none' }, iitClaims())), /algorithm "none" is not accepted/)
-  await assertRefused(t, attestor.attest('a'.repeat(16_385)), /^the attestation is larger than 16384 bytes$/)
+  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ iss: 'accounts.google.com' }))), 'issuer_mismatch', /^the token issuer "accounts.google.com" is not "https:\/\/accounts.google.com"$/)
+  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ aud: 'https://vault.example.org' }))), 'audience_mismatch', /^the token is addressed to "https:\/\/vault.example.org", not to "seed-sts"$/)
+  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ iat: NOW - 3700, exp: NOW - 100 }))), 'token_expired', /^the token expired at 2025-06-15T16:25:00.000Z$/)
+  await assertRefused(t, attestor.attest(await signToken(google, iitClaims({ exp: NOW + 3600 }))), 'token_lifetime_too_long', /^the token is valid for 3660 seconds, longer than the 3600 seconds accepted from this issuer$/)
+  await assertRefused(t, attestor.attest(await signToken(ec, iitClaims())), 'algorithm_not_accepted', /^the token algorithm "ES256" is not accepted \(accepted: RS256\)$/)
+  await assertRefused(t, attestor.attest(await signToken({ ...google, alg: 'PS256' }, iitClaims())), 'algorithm_not_accepted', /^the token algorithm "PS256" is not accepted \(accepted: RS256\)$/)
+  await assertRefused(t, attestor.attest(handSign(ec, { alg: 'none' }, iitClaims())), 'algorithm_not_accepted', /algorithm "none" is not accepted/)
+  await assertRefused(t, attestor.attest('a'.repeat(16_385)), 'attestation_too_large', /^the attestation is larger than 16384 bytes$/)
   const own = createGcpAttestor(gcpConfig({ audience: 'https://sts.example.org' }), deps())
   t.equal((await own.attest(await signToken(google, iitClaims({ aud: 'https://sts.example.org' })))).claims.instanceName, 'api-1', 'the attestor\'s own audience')
 })

@@ -95,20 +95,20 @@ t.test('a workflow token gives the repository identity, with GitHub\'s claims un
 })
 
 t.test('owners: only those listed, without regard to case; ownerIds: only those ids', async (t) => {
-  await assertRefused(t, attestor.attest(await signToken(github, ghClaims({ repository: 'evil/app', repository_owner: 'evil' }))), /^the repository owner "evil" is not one of the owners attestor "github" accepts$/)
+  await assertRefused(t, attestor.attest(await signToken(github, ghClaims({ repository: 'evil/app', repository_owner: 'evil' }))), 'claim_not_allowed', /^the repository owner "evil" is not one of the owners attestor "github" accepts$/)
   const upper = createGitHubAttestor(githubConfig({ owners: ['ACME'] }), deps())
   t.equal((await upper.attest(await signToken(github, ghClaims()))).subject, 'spiffe://example.org/github/acme/app', 'the allow-list is compared without case')
   // The name "acme" deleted and registered again by somebody else: same name, another id.
   const pinned = createGitHubAttestor(githubConfig({ owners: ['acme'], ownerIds: [1946610] }), deps())
   t.ok(await pinned.attest(await signToken(github, ghClaims())))
-  await assertRefused(t, pinned.attest(await signToken(github, ghClaims({ repository_owner_id: '99999999' }))), /^the repository owner id "99999999" \(acme\) is not one of the owner ids attestor "github" accepts$/)
+  await assertRefused(t, pinned.attest(await signToken(github, ghClaims({ repository_owner_id: '99999999' }))), 'claim_not_allowed', /^the repository owner id "99999999" \(acme\) is not one of the owner ids attestor "github" accepts$/)
   const idsOnly = createGitHubAttestor(githubConfig({ owners: undefined, ownerIds: ['1946610'] }), deps())
   t.equal((await idsOnly.attest(await signToken(github, ghClaims({ repository: 'acme-renamed/app', repository_owner: 'acme-renamed' })))).subject, 'spiffe://example.org/github/acme-renamed/app', 'an id survives a rename')
 })
 
 t.test('owner, repository and ids must be what GitHub allows', async (t) => {
   const refuse = async (claims: Record<string, unknown>, description: RegExp): Promise<void> => {
-    await assertRefused(t, attestor.attest(await signToken(github, ghClaims(claims))), description)
+    await assertRefused(t, attestor.attest(await signToken(github, ghClaims(claims))), 'claim_invalid', description)
   }
   await refuse({ repository: 'other/app' }, /^the token repository "other\/app" is not a repository of "acme"$/)
   await refuse({ repository: 'acme/..' }, /repository "acme\/\.\." is not a repository of "acme"/)
@@ -154,7 +154,7 @@ t.test('another issuer mints under its attestor\'s name: never github.com\'s ide
   t.equal(identity.subject, 'spiffe://example.org/ghes/acme/app', 'not the github.com repository of the same name')
   t.same(identity.sources.map((s) => s.id), ['ghes:acme', 'ghes:repository_owner_id:1946610', 'ghes:acme/app', 'ghes:repository_id:620393838'])
   t.same(fetcher.calls, ['https://ghes.example.org/_services/token/.well-known/jwks'])
-  await assertRefused(t, ghes.attest(await signToken(github, ghClaims())), /^the token issuer "https:\/\/token.actions.githubusercontent.com" is not "https:\/\/ghes.example.org\/_services\/token"$/)
+  await assertRefused(t, ghes.attest(await signToken(github, ghClaims())), 'issuer_mismatch', /^the token issuer "https:\/\/token.actions.githubusercontent.com" is not "https:\/\/ghes.example.org\/_services\/token"$/)
   // An enterprise's own issuer on github.com: the same repositories, but another issuer's word.
   const enterprise = createGitHubAttestor(githubConfig({ name: 'acme-corp', issuer: `${GITHUB_ISSUER}/acme-corp`, jwks: undefined }), deps({ fetchJwks: fetcher.fetch }))
   const fromEnterprise = await enterprise.attest(await signToken(github, ghClaims({ iss: `${GITHUB_ISSUER}/acme-corp` })))
@@ -175,16 +175,16 @@ t.test('GitHub\'s JWKS is fetched by default', async (t) => {
 })
 
 t.test('signature, issuer, audience, time, algorithm and size are checked', async (t) => {
-  await assertRefused(t, attestor.attest(await signToken(other, ghClaims(), { kid: 'gh-1' })), /^the token signature is invalid$/)
-  await assertRefused(t, attestor.attest(tamper(await signToken(github, ghClaims()))), /^the token signature is invalid$/)
-  await assertRefused(t, attestor.attest(await signToken(github, ghClaims({ iss: 'https://token.actions.githubusercontent.com.evil.test' }))), /^the token issuer "https:\/\/token.actions.githubusercontent.com.evil.test" is not "https:\/\/token.actions.githubusercontent.com"$/)
-  await assertRefused(t, attestor.attest(await signToken(github, ghClaims({ aud: 'https://github.com/acme' }))), /^the token is addressed to "https:\/\/github.com\/acme", not to "seed-sts"$/)
-  await assertRefused(t, attestor.attest(await signToken(github, ghClaims({ iat: NOW - 400, exp: NOW - 100 }))), /^the token expired at 2025-06-15T16:25:00.000Z$/)
-  await assertRefused(t, attestor.attest(await signToken(github, ghClaims({ nbf: NOW + 120 }))), /^the token is not valid before/)
-  await assertRefused(t, attestor.attest(await signToken(github, ghClaims({ exp: NOW + 3600 }))), /^the token is valid for 3660 seconds, longer than the 3600 seconds accepted from this issuer$/)
-  await assertRefused(t, attestor.attest(await signToken(ec, ghClaims())), /^the token algorithm "ES256" is not accepted \(accepted: RS256\)$/)
-  await assertRefused(t, attestor.attest(handSign(ec, { alg: 'HS256' }, ghClaims())), /algorithm "HS256" is not accepted/)
-  await assertRefused(t, attestor.attest(`${'a'.repeat(16_385)}`), /^the attestation is larger than 16384 bytes$/)
+  await assertRefused(t, attestor.attest(await signToken(other, ghClaims(), { kid: 'gh-1' })), 'signature_invalid', /^the token signature is invalid$/)
+  await assertRefused(t, attestor.attest(tamper(await signToken(github, ghClaims()))), 'signature_invalid', /^the token signature is invalid$/)
+  await assertRefused(t, attestor.attest(await signToken(github, ghClaims({ iss: 'https://token.actions.githubusercontent.com.evil.test' }))), 'issuer_mismatch', /^the token issuer "https:\/\/token.actions.githubusercontent.com.evil.test" is not "https:\/\/token.actions.githubusercontent.com"$/)
+  await assertRefused(t, attestor.attest(await signToken(github, ghClaims({ aud: 'https://github.com/acme' }))), 'audience_mismatch', /^the token is addressed to "https:\/\/github.com\/acme", not to "seed-sts"$/)
+  await assertRefused(t, attestor.attest(await signToken(github, ghClaims({ iat: NOW - 400, exp: NOW - 100 }))), 'token_expired', /^the token expired at 2025-06-15T16:25:00.000Z$/)
+  await assertRefused(t, attestor.attest(await signToken(github, ghClaims({ nbf: NOW + 120 }))), 'token_not_yet_valid', /^the token is not valid before/)
+  await assertRefused(t, attestor.attest(await signToken(github, ghClaims({ exp: NOW + 3600 }))), 'token_lifetime_too_long', /^the token is valid for 3660 seconds, longer than the 3600 seconds accepted from this issuer$/)
+  await assertRefused(t, attestor.attest(await signToken(ec, ghClaims())), 'algorithm_not_accepted', /^the token algorithm "ES256" is not accepted \(accepted: RS256\)$/)
+  await assertRefused(t, attestor.attest(handSign(ec, { alg: 'HS256' }, ghClaims())), 'algorithm_not_accepted', /algorithm "HS256" is not accepted/)
+  await assertRefused(t, attestor.attest(`${'a'.repeat(16_385)}`), 'attestation_too_large', /^the attestation is larger than 16384 bytes$/)
   const own = createGitHubAttestor(githubConfig({ audience: 'https://github.com/acme' }), deps())
   t.ok(await own.attest(await signToken(github, ghClaims({ aud: 'https://github.com/acme' }))), 'the attestor\'s own audience')
 })
@@ -200,7 +200,7 @@ t.test('a token with a bad signature is refused for its signature, whatever else
     ['no jti', ghClaims({ jti: undefined })],
   ]
   for (const [what, claims] of bad) {
-    await assertRefused(t, attestor.attest(await forge(claims)), /^the token signature is invalid$/)
+    await assertRefused(t, attestor.attest(await forge(claims)), 'signature_invalid', /^the token signature is invalid$/)
     t.pass(`refused for its signature, not for ${what}`)
   }
 })

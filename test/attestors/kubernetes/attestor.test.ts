@@ -51,7 +51,7 @@ t.test('RS256 and EdDSA tokens are accepted when configured', async (t) => {
     t.equal((await attestor.attest(await signToken(key, k8sClaims()))).subject, 'spiffe://example.org/k8s/prod/ns/payments/sa/api', key.alg)
   }
   const defaults = createKubernetesAttestor(kubernetesConfig({ jwks: jwks(ec, ed) }), deps())
-  await assertRefused(t, defaults.attest(await signToken(ed, k8sClaims())), /^the token algorithm "EdDSA" is not accepted \(accepted: RS256, ES256\)$/)
+  await assertRefused(t, defaults.attest(await signToken(ed, k8sClaims())), 'algorithm_not_accepted', /^the token algorithm "EdDSA" is not accepted \(accepted: RS256, ES256\)$/)
 })
 
 t.test('a token bound to no pod or node gives only the claims it has', async (t) => {
@@ -63,8 +63,8 @@ t.test('a token bound to no pod or node gives only the claims it has', async (t)
 t.test('the audience is the attestor\'s own, else the service\'s', async (t) => {
   const own = createKubernetesAttestor(kubernetesConfig({ jwks: jwks(ec), audience: 'sts.prod' }), deps())
   t.ok(await own.attest(await signToken(ec, k8sClaims({ aud: ['sts.prod'] }))))
-  await assertRefused(t, own.attest(await signToken(ec, k8sClaims())), /^the token is addressed to "seed-sts", not to "sts.prod"$/)
-  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ aud: ['https://kubernetes.default.svc'] }))), /not to "seed-sts"/)
+  await assertRefused(t, own.attest(await signToken(ec, k8sClaims())), 'audience_mismatch', /^the token is addressed to "seed-sts", not to "sts.prod"$/)
+  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ aud: ['https://kubernetes.default.svc'] }))), 'audience_mismatch', /not to "seed-sts"/)
 })
 
 t.test('a legacy Secret-based token is refused with a way forward', async (t) => {
@@ -76,55 +76,55 @@ t.test('a legacy Secret-based token is refused with a way forward', async (t) =>
     'kubernetes.io/serviceaccount/service-account.name': 'api',
     'kubernetes.io/serviceaccount/service-account.uid': '11111111-2222-3333-4444-555555555555',
   })
-  await assertRefused(t, attestor.attest(legacy), /^this is a legacy Secret-based service-account token, which never expires and is not bound to an audience; use a projected service-account token instead \(a serviceAccountToken volume with audience "seed-sts", or kubectl create token <service-account> --audience "seed-sts"\)$/)
+  await assertRefused(t, attestor.attest(legacy), 'token_kind_not_accepted', /^this is a legacy Secret-based service-account token, which never expires and is not bound to an audience; use a projected service-account token instead \(a serviceAccountToken volume with audience "seed-sts", or kubectl create token <service-account> --audience "seed-sts"\)$/)
 })
 
 t.test('namespace and service account must be names Kubernetes allows', async (t) => {
   const token = (namespace: unknown, name: unknown, sub = `system:serviceaccount:${String(namespace)}:${String(name)}`): Promise<string> =>
     signToken(ec, k8sClaims({ sub, 'kubernetes.io': { namespace, serviceaccount: { name } } }))
   for (const namespace of ['../x', 'Payments', 'a/b', '*', '', 'a'.repeat(64), 'a.b', 7, undefined]) {
-    await assertRefused(t, attestor.attest(await token(namespace, 'api')), /^the token namespace .* is not a valid Kubernetes namespace name$/)
+    await assertRefused(t, attestor.attest(await token(namespace, 'api')), 'claim_invalid', /^the token namespace .* is not a valid Kubernetes namespace name$/)
   }
   for (const name of ['a/b', '*', '..', 'a..b', '.a', '-a', 'A', 'x'.repeat(254), '', ['api'], undefined]) {
-    await assertRefused(t, attestor.attest(await token('payments', name)), /^the token service account .* is not a valid Kubernetes service account name$/)
+    await assertRefused(t, attestor.attest(await token('payments', name)), 'claim_invalid', /^the token service account .* is not a valid Kubernetes service account name$/)
   }
   t.equal((await attestor.attest(await token('payments', 'api.v2'))).subject, 'spiffe://example.org/k8s/prod/ns/payments/sa/api.v2', 'a DNS subdomain is a valid service account name')
-  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ 'kubernetes.io': undefined }))), /^the token has no "kubernetes.io" claim; it is not a projected service-account token$/)
-  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ sub: 'system:serviceaccount:payments:admin' }))), /^the token subject "system:serviceaccount:payments:admin" does not match its namespace and service account \(expected "system:serviceaccount:payments:api"\)$/)
-  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ sub: undefined }))), /^the token subject \(none\) does not match/)
+  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ 'kubernetes.io': undefined }))), 'claim_missing', /^the token has no "kubernetes.io" claim; it is not a projected service-account token$/)
+  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ sub: 'system:serviceaccount:payments:admin' }))), 'claim_invalid', /^the token subject "system:serviceaccount:payments:admin" does not match its namespace and service account \(expected "system:serviceaccount:payments:api"\)$/)
+  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ sub: undefined }))), 'claim_invalid', /^the token subject \(none\) does not match/)
 })
 
 t.test('pod and node claims, when present, must be well-formed', async (t) => {
   const with_ = (k8s: Record<string, unknown>): Promise<string> =>
     signToken(ec, k8sClaims({ 'kubernetes.io': { namespace: 'payments', serviceaccount: { name: 'api' }, ...k8s } }))
-  await assertRefused(t, attestor.attest(await with_({ pod: { name: 'p', uid: '../../x' } })), /^the token pod uid "..\/..\/x" is not valid$/)
-  await assertRefused(t, attestor.attest(await with_({ node: { name: 'node 1' } })), /^the token node name "node 1" is not valid$/)
-  await assertRefused(t, attestor.attest(await with_({ pod: { name: 'a*' } })), /pod name "a\*" is not valid/)
-  await assertRefused(t, attestor.attest(await with_({ serviceaccount: { name: 'api', uid: 5 } })), /service account uid \(a number\) is not valid/)
+  await assertRefused(t, attestor.attest(await with_({ pod: { name: 'p', uid: '../../x' } })), 'claim_invalid', /^the token pod uid "..\/..\/x" is not valid$/)
+  await assertRefused(t, attestor.attest(await with_({ node: { name: 'node 1' } })), 'claim_invalid', /^the token node name "node 1" is not valid$/)
+  await assertRefused(t, attestor.attest(await with_({ pod: { name: 'a*' } })), 'claim_invalid', /pod name "a\*" is not valid/)
+  await assertRefused(t, attestor.attest(await with_({ serviceaccount: { name: 'api', uid: 5 } })), 'claim_invalid', /service account uid \(a number\) is not valid/)
 })
 
 t.test('the attestor refuses what the verifier refuses', async (t) => {
   const claims = k8sClaims()
   const header = { alg: 'ES256', kid: 'ec-1' }
-  await assertRefused(t, attestor.attest(await signToken(rotated, k8sClaims(), { kid: 'ec-1' })), /^the token signature is invalid$/)
-  await assertRefused(t, attestor.attest(tamper(await signToken(ec, claims))), /signature is invalid/)
-  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ iss: 'https://other.test' }))), /^the token issuer "https:\/\/other.test" is not "https:\/\/k8s.example.test"$/)
-  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ exp: NOW - 61 }))), /^the token expired at/)
-  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ nbf: NOW + 120 }))), /^the token is not valid before/)
-  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ iat: NOW + 120 }))), /^the token was issued in the future/)
-  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ iat: NOW, exp: NOW + 86_401 }))), /^the token is valid for 86401 seconds, longer than the 86400 seconds accepted from this issuer$/)
+  await assertRefused(t, attestor.attest(await signToken(rotated, k8sClaims(), { kid: 'ec-1' })), 'signature_invalid', /^the token signature is invalid$/)
+  await assertRefused(t, attestor.attest(tamper(await signToken(ec, claims))), 'signature_invalid', /signature is invalid/)
+  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ iss: 'https://other.test' }))), 'issuer_mismatch', /^the token issuer "https:\/\/other.test" is not "https:\/\/k8s.example.test"$/)
+  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ exp: NOW - 61 }))), 'token_expired', /^the token expired at/)
+  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ nbf: NOW + 120 }))), 'token_not_yet_valid', /^the token is not valid before/)
+  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ iat: NOW + 120 }))), 'token_not_yet_valid', /^the token was issued in the future/)
+  await assertRefused(t, attestor.attest(await signToken(ec, k8sClaims({ iat: NOW, exp: NOW + 86_401 }))), 'token_lifetime_too_long', /^the token is valid for 86401 seconds, longer than the 86400 seconds accepted from this issuer$/)
   const longLived = createKubernetesAttestor(kubernetesConfig({ jwks: jwks(ec), maxTokenLifetimeSeconds: 172_800 }), deps())
   t.ok(await longLived.attest(await signToken(ec, k8sClaims({ iat: NOW, exp: NOW + 86_401 }))), 'maxTokenLifetimeSeconds is honoured')
-  await assertRefused(t, attestor.attest(handSign(ec, header, JSON.stringify(claims).replace(/"exp":\d+/, '"exp":1e400'))), /"exp" claim is not a finite number/)
-  await assertRefused(t, attestor.attest(`${b64(JSON.stringify({ alg: 'none' }))}.${b64(JSON.stringify(claims))}.${b64('-')}`), /algorithm "none" is not accepted/)
+  await assertRefused(t, attestor.attest(handSign(ec, header, JSON.stringify(claims).replace(/"exp":\d+/, '"exp":1e400'))), 'claim_invalid', /"exp" claim is not a finite number/)
+  await assertRefused(t, attestor.attest(`${b64(JSON.stringify({ alg: 'none' }))}.${b64(JSON.stringify(claims))}.${b64('-')}`), 'algorithm_not_accepted', /algorithm "none" is not accepted/)
   const hsInput = `${b64(JSON.stringify({ alg: 'HS256', kid: 'rsa-1' }))}.${b64(JSON.stringify(claims))}`
-  await assertRefused(t, attestor.attest(`${hsInput}.${b64(createHmac('sha256', JSON.stringify(rsa.jwk)).update(hsInput).digest())}`), /algorithm "HS256" is not accepted/)
-  await assertRefused(t, attestor.attest('eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d'), /^encrypted tokens \(JWE\) are not accepted$/)
-  await assertRefused(t, attestor.attest(`${'a'.repeat(16_385)}`), /larger than 16384 bytes/)
-  await assertRefused(t, attestor.attest('%%%.***.!!!'), /not a JWT/)
-  await assertRefused(t, attestor.attest(`${b64('{}')}.${b64(JSON.stringify(claims))}.${b64('x')}`), /algorithm \(none\) is not accepted/)
-  await assertRefused(t, attestor.attest(`${b64('{}')}.${b64('[]')}.${b64('x')}`), /payload is not a JSON object/)
-  await assertRefused(t, attestor.attest(handSign(ec, header, '["not","an","object"]')), /payload is not a JSON object/)
+  await assertRefused(t, attestor.attest(`${hsInput}.${b64(createHmac('sha256', JSON.stringify(rsa.jwk)).update(hsInput).digest())}`), 'algorithm_not_accepted', /algorithm "HS256" is not accepted/)
+  await assertRefused(t, attestor.attest('eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d'), 'header_not_accepted', /^encrypted tokens \(JWE\) are not accepted$/)
+  await assertRefused(t, attestor.attest(`${'a'.repeat(16_385)}`), 'attestation_too_large', /larger than 16384 bytes/)
+  await assertRefused(t, attestor.attest('%%%.***.!!!'), 'attestation_malformed', /not a JWT/)
+  await assertRefused(t, attestor.attest(`${b64('{}')}.${b64(JSON.stringify(claims))}.${b64('x')}`), 'algorithm_not_accepted', /algorithm \(none\) is not accepted/)
+  await assertRefused(t, attestor.attest(`${b64('{}')}.${b64('[]')}.${b64('x')}`), 'attestation_malformed', /payload is not a JSON object/)
+  await assertRefused(t, attestor.attest(handSign(ec, header, '["not","an","object"]')), 'attestation_malformed', /payload is not a JSON object/)
 })
 
 t.test('a token with a bad signature is refused for its signature, whatever else is wrong with it', async (t) => {
@@ -139,7 +139,7 @@ t.test('a token with a bad signature is refused for its signature, whatever else
     ['the claims of a legacy Secret-based token', { iss: ISSUER, sub: 'system:serviceaccount:payments:api', 'kubernetes.io/serviceaccount/namespace': 'payments' }],
   ]
   for (const [what, claims] of bad) {
-    await assertRefused(t, attestor.attest(await forge(claims)), /^the token signature is invalid$/)
+    await assertRefused(t, attestor.attest(await forge(claims)), 'signature_invalid', /^the token signature is invalid$/)
     t.pass(`refused for its signature, not for ${what}`)
   }
 })
@@ -152,10 +152,10 @@ t.test('with a jwksUri: one refetch for an unknown kid, none within the cooldown
   t.ok(await remote.attest(await signToken(ec, k8sClaims())))
   t.same(fetcher.calls, [JWKS_URI])
   clock.advance(60_000)
-  await assertRefused(t, remote.attest(await signToken(rotated, k8sClaims())), /^no key with kid "ec-2" is trusted for issuer "https:\/\/k8s.example.test"$/)
+  await assertRefused(t, remote.attest(await signToken(rotated, k8sClaims())), 'key_unknown', /^no key with kid "ec-2" is trusted for issuer "https:\/\/k8s.example.test"$/)
   t.equal(fetcher.calls.length, 2, 'one refetch for the unknown kid')
   clock.advance(10_000)
-  await assertRefused(t, remote.attest(await signToken(rotated, k8sClaims(), { kid: 'ec-3' })), /no key with kid "ec-3"/)
+  await assertRefused(t, remote.attest(await signToken(rotated, k8sClaims(), { kid: 'ec-3' })), 'key_unknown', /no key with kid "ec-3"/)
   t.equal(fetcher.calls.length, 2, 'a second unknown kid within the 30 s cooldown fetches nothing')
   fetcher.answer = async () => jwks(ec, rotated)
   clock.advance(20_000)
@@ -168,12 +168,12 @@ t.test('with a jwksUri: hostile headers never cause a fetch', async (t) => {
   const remote = createKubernetesAttestor(kubernetesConfig({ jwksUri: JWKS_URI }), deps({ fetchJwks: fetcher.fetch }))
   const claims = k8sClaims()
   for (const kid of ['../../etc/passwd', "' OR 1=1 --", 'k'.repeat(10_240)]) {
-    await assertRefused(t, remote.attest(handSign(ec, { alg: 'ES256', kid }, claims)), /^the token key id .* is not valid/)
+    await assertRefused(t, remote.attest(handSign(ec, { alg: 'ES256', kid }, claims)), 'header_not_accepted', /^the token key id .* is not valid/)
   }
   for (const extra of [{ jwk: ec.jwk }, { jku: 'https://evil.test/jwks' }, { x5u: 'https://evil.test/x.pem' }, { x5c: ['MIIB'] }]) {
-    await assertRefused(t, remote.attest(handSign(ec, { alg: 'ES256', kid: 'ec-1', ...extra }, claims)), /^the token names its own key/)
+    await assertRefused(t, remote.attest(handSign(ec, { alg: 'ES256', kid: 'ec-1', ...extra }, claims)), 'header_not_accepted', /^the token names its own key/)
   }
-  await assertRefused(t, remote.attest(handSign(ec, { alg: 'ES256', kid: 'ec-1', crit: ['foo'], foo: true }, claims)), /"crit" header/)
+  await assertRefused(t, remote.attest(handSign(ec, { alg: 'ES256', kid: 'ec-1', crit: ['foo'], foo: true }, claims)), 'header_not_accepted', /"crit" header/)
   t.same(fetcher.calls, [], 'the fetcher was never called')
 })
 
@@ -182,7 +182,7 @@ t.test('with a jwksFile: the keys come from the file', async (t) => {
   writeFileSync(file, JSON.stringify(jwks(rsa)))
   const fromFile = createKubernetesAttestor(kubernetesConfig({ jwksFile: file }), deps())
   t.ok(await fromFile.attest(await signToken(rsa, k8sClaims())))
-  await assertRefused(t, fromFile.attest(await signToken(ec, k8sClaims())), /no key with kid "ec-1"/, InvalidGrantError)
+  await assertRefused(t, fromFile.attest(await signToken(ec, k8sClaims())), 'key_unknown', /no key with kid "ec-1"/, InvalidGrantError)
   t.throws(() => createKubernetesAttestor(kubernetesConfig({ jwksFile: '/nonexistent/jwks.json' }), deps()), {
     name: 'ConfigError',
     problems: [/^attestor prod: jwksFile \/nonexistent\/jwks.json: cannot read a JWKS \(ENOENT/],

@@ -53,7 +53,7 @@ t.test('the identity is rendered from the template; the listed claims are expose
   t.notOk('jti' in withoutJti.claims, 'no jti, no jti claim')
   t.match(withoutJti.singleUse?.key, /^https:\/\/gitlab\.example\.org\|sha256:/, 'without a jti, the token\'s hash names it')
   t.equal((await createOidcAttestor(oidcConfig({ singleUse: false }), deps()).attest(await signToken(ec, ciClaims()))).singleUse, undefined, 'singleUse: false')
-  await assertRefused(t, attestor.attest(await signToken(ec, ciClaims({ jti: 7 }))), /^the token id \("jti"\) \(a number\) is not valid$/)
+  await assertRefused(t, attestor.attest(await signToken(ec, ciClaims({ jti: 7 }))), 'claim_invalid', /^the token id \("jti"\) \(a number\) is not valid$/)
 })
 
 t.test('templates: placeholders, fixed text, and several segments', async (t) => {
@@ -68,48 +68,48 @@ t.test('templates: placeholders, fixed text, and several segments', async (t) =>
 t.test('a claim value that cannot be one path segment is refused with a clear message', async (t) => {
   const bySub = createOidcAttestor(oidcConfig({ subjectTemplate: 'oidc/{name}/{sub}' }), deps())
   for (const sub of ['acme/app', '*', 'a b', 'user@example.org', 'a:b', '', 'x'.repeat(129), 'é']) {
-    await assertRefused(t, bySub.attest(await signToken(ec, ciClaims({ sub }))), /^the token claim "sub" is .*, which cannot be part of an identity \(1 to 128 of A-Z a-z 0-9 \. _ -\)$/)
+    await assertRefused(t, bySub.attest(await signToken(ec, ciClaims({ sub }))), 'claim_invalid', /^the token claim "sub" is .*, which cannot be part of an identity \(1 to 128 of A-Z a-z 0-9 \. _ -\)$/)
   }
   for (const sub of [1.5, true, { a: 1 }, ['x'], null]) {
-    await assertRefused(t, bySub.attest(await signToken(ec, ciClaims({ sub }))), /^the token claim "sub" is \(.*\), which cannot be part of an identity/)
+    await assertRefused(t, bySub.attest(await signToken(ec, ciClaims({ sub }))), 'claim_invalid', /^the token claim "sub" is \(.*\), which cannot be part of an identity/)
   }
   for (const sub of ['.', '..']) {
-    await assertRefused(t, bySub.attest(await signToken(ec, ciClaims({ sub }))), /^the token claims render the identity path segment "\.\.?", which is not accepted$/)
+    await assertRefused(t, bySub.attest(await signToken(ec, ciClaims({ sub }))), 'claim_invalid', /^the token claims render the identity path segment "\.\.?", which is not accepted$/)
   }
-  await assertRefused(t, bySub.attest(await signToken(ec, ciClaims({ sub: undefined }))), /^the token has no "sub" claim, which the identity template needs$/)
-  await assertRefused(t, attestor.attest(await signToken(ec, ciClaims({ project_id: '4/2' }))), /^the token claim "project_id" is "4\/2", which cannot be part/)
+  await assertRefused(t, bySub.attest(await signToken(ec, ciClaims({ sub: undefined }))), 'claim_missing', /^the token has no "sub" claim, which the identity template needs$/)
+  await assertRefused(t, attestor.attest(await signToken(ec, ciClaims({ project_id: '4/2' }))), 'claim_invalid', /^the token claim "project_id" is "4\/2", which cannot be part/)
 })
 
 t.test('required claims must match their globs', async (t) => {
   const strict = createOidcAttestor(oidcConfig({ requiredClaims: { namespace_path: 'acme', ref: ['main', 'release/*'], ref_protected: 'true', 'pipeline.source': 'push' } }), deps())
   t.ok(await strict.attest(await signToken(ec, ciClaims())))
   t.ok(await strict.attest(await signToken(ec, ciClaims({ ref: 'release/1.2' }))), 'one glob of a list is enough')
-  await assertRefused(t, strict.attest(await signToken(ec, ciClaims({ ref: 'release/1.2/x' }))), /^the token claim "ref" is "release\/1.2\/x", which attestor "gitlab" does not accept$/)
-  await assertRefused(t, strict.attest(await signToken(ec, ciClaims({ namespace_path: 'acme-evil' }))), /^the token claim "namespace_path" is "acme-evil", which attestor "gitlab" does not accept$/)
-  await assertRefused(t, strict.attest(await signToken(ec, ciClaims({ ref_protected: false }))), /claim "ref_protected" is "false"/)
-  await assertRefused(t, strict.attest(await signToken(ec, ciClaims({ namespace_path: undefined }))), /^the token has no "namespace_path" claim, which attestor "gitlab" requires$/)
-  await assertRefused(t, strict.attest(await signToken(ec, ciClaims({ pipeline: { id: '1' } }))), /^the token has no "pipeline.source" claim/)
-  await assertRefused(t, strict.attest(await signToken(ec, ciClaims({ ref: ['main'] }))), /^the token claim "ref" is \(a list\); only strings, numbers and booleans can be matched$/)
+  await assertRefused(t, strict.attest(await signToken(ec, ciClaims({ ref: 'release/1.2/x' }))), 'claim_not_allowed', /^the token claim "ref" is "release\/1.2\/x", which attestor "gitlab" does not accept$/)
+  await assertRefused(t, strict.attest(await signToken(ec, ciClaims({ namespace_path: 'acme-evil' }))), 'claim_not_allowed', /^the token claim "namespace_path" is "acme-evil", which attestor "gitlab" does not accept$/)
+  await assertRefused(t, strict.attest(await signToken(ec, ciClaims({ ref_protected: false }))), 'claim_not_allowed', /claim "ref_protected" is "false"/)
+  await assertRefused(t, strict.attest(await signToken(ec, ciClaims({ namespace_path: undefined }))), 'claim_missing', /^the token has no "namespace_path" claim, which attestor "gitlab" requires$/)
+  await assertRefused(t, strict.attest(await signToken(ec, ciClaims({ pipeline: { id: '1' } }))), 'claim_missing', /^the token has no "pipeline.source" claim/)
+  await assertRefused(t, strict.attest(await signToken(ec, ciClaims({ ref: ['main'] }))), 'claim_invalid', /^the token claim "ref" is \(a list\); only strings, numbers and booleans can be matched$/)
   const proto = createOidcAttestor(oidcConfig({ requiredClaims: { 'constructor.name': 'Object' } }), deps())
-  await assertRefused(t, proto.attest(await signToken(ec, ciClaims())), /no "constructor.name" claim/)
+  await assertRefused(t, proto.attest(await signToken(ec, ciClaims())), 'claim_missing', /no "constructor.name" claim/)
 })
 
 t.test('an exposed claim that is not a string, number or boolean is refused', async (t) => {
   const listed = createOidcAttestor(oidcConfig({ claims: ['groups'] }), deps())
-  await assertRefused(t, listed.attest(await signToken(ec, ciClaims())), /^the token claim "groups" is \(a list\); only strings, numbers and booleans can be matched$/)
+  await assertRefused(t, listed.attest(await signToken(ec, ciClaims())), 'claim_invalid', /^the token claim "groups" is \(a list\); only strings, numbers and booleans can be matched$/)
 })
 
 t.test('signature, issuer, audience, time, algorithm and size are checked', async (t) => {
-  await assertRefused(t, attestor.attest(await signToken(stranger, ciClaims())), /^the token signature is invalid$/)
-  await assertRefused(t, attestor.attest(tamper(await signToken(ec, ciClaims()))), /^the token signature is invalid$/)
-  await assertRefused(t, attestor.attest(await signToken(ec, ciClaims({ iss: 'https://gitlab.com' }))), /^the token issuer "https:\/\/gitlab.com" is not "https:\/\/gitlab.example.org"$/)
-  await assertRefused(t, attestor.attest(await signToken(ec, ciClaims({ aud: 'https://gitlab.example.org' }))), /^the token is addressed to "https:\/\/gitlab.example.org", not to "seed-sts"$/)
-  await assertRefused(t, attestor.attest(await signToken(ec, ciClaims({ iat: NOW - 400, exp: NOW - 100 }))), /^the token expired at 2025-06-15T16:25:00.000Z$/)
-  await assertRefused(t, attestor.attest(await signToken(ec, ciClaims({ exp: NOW + 3600 }))), /^the token is valid for 3660 seconds, longer than the 3600 seconds accepted from this issuer$/)
+  await assertRefused(t, attestor.attest(await signToken(stranger, ciClaims())), 'signature_invalid', /^the token signature is invalid$/)
+  await assertRefused(t, attestor.attest(tamper(await signToken(ec, ciClaims()))), 'signature_invalid', /^the token signature is invalid$/)
+  await assertRefused(t, attestor.attest(await signToken(ec, ciClaims({ iss: 'https://gitlab.com' }))), 'issuer_mismatch', /^the token issuer "https:\/\/gitlab.com" is not "https:\/\/gitlab.example.org"$/)
+  await assertRefused(t, attestor.attest(await signToken(ec, ciClaims({ aud: 'https://gitlab.example.org' }))), 'audience_mismatch', /^the token is addressed to "https:\/\/gitlab.example.org", not to "seed-sts"$/)
+  await assertRefused(t, attestor.attest(await signToken(ec, ciClaims({ iat: NOW - 400, exp: NOW - 100 }))), 'token_expired', /^the token expired at 2025-06-15T16:25:00.000Z$/)
+  await assertRefused(t, attestor.attest(await signToken(ec, ciClaims({ exp: NOW + 3600 }))), 'token_lifetime_too_long', /^the token is valid for 3660 seconds, longer than the 3600 seconds accepted from this issuer$/)
   t.ok(await attestor.attest(await signToken(rsa, ciClaims())), 'RS256 by default')
-  await assertRefused(t, attestor.attest(await signToken(ed, ciClaims())), /^the token algorithm "EdDSA" is not accepted \(accepted: RS256, ES256\)$/)
-  await assertRefused(t, attestor.attest(handSign(ec, { alg: 'HS256', kid: 'ec-1' }, ciClaims())), /algorithm "HS256" is not accepted/)
-  await assertRefused(t, createOidcAttestor(oidcConfig(), deps({ maxAttestationBytes: 512 })).attest(await signToken(ec, ciClaims())), /^the attestation is larger than 512 bytes$/)
+  await assertRefused(t, attestor.attest(await signToken(ed, ciClaims())), 'algorithm_not_accepted', /^the token algorithm "EdDSA" is not accepted \(accepted: RS256, ES256\)$/)
+  await assertRefused(t, attestor.attest(handSign(ec, { alg: 'HS256', kid: 'ec-1' }, ciClaims())), 'algorithm_not_accepted', /algorithm "HS256" is not accepted/)
+  await assertRefused(t, createOidcAttestor(oidcConfig(), deps({ maxAttestationBytes: 512 })).attest(await signToken(ec, ciClaims())), 'attestation_too_large', /^the attestation is larger than 512 bytes$/)
   const edOnly = createOidcAttestor(oidcConfig({ algorithms: ['EdDSA'], audience: 'https://sts.example.org' }), deps())
   t.ok(await edOnly.attest(await signToken(ed, ciClaims({ aud: 'https://sts.example.org' }))), 'configured algorithms and audience')
 })
@@ -124,7 +124,7 @@ t.test('a token with a bad signature is refused for its signature, whatever else
     ['no claim for the identity template', ciClaims({ project_id: undefined })],
   ]
   for (const [what, claims] of bad) {
-    await assertRefused(t, attestor.attest(await signToken(stranger, claims)), /^the token signature is invalid$/)
+    await assertRefused(t, attestor.attest(await signToken(stranger, claims)), 'signature_invalid', /^the token signature is invalid$/)
     t.pass(`refused for its signature, not for ${what}`)
   }
 })

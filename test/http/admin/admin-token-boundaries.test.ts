@@ -21,6 +21,7 @@ t.test('the audit log names who acted, unforgeably: reserved names are refused a
       status: 400,
       detail: `the admin token is not valid: name: ${RESERVED}`,
       instance: '/v1/admin-tokens',
+      reason: 'input_invalid',
       errors: [{ path: 'name', message: RESERVED }],
     })
   }
@@ -35,6 +36,7 @@ t.test('the audit log names who acted, unforgeably: reserved names are refused a
     status: 409,
     detail: 'an admin token named ci-pipeline exists or existed: a name is never reused, so the audit log names one token',
     instance: '/v1/admin-tokens',
+    reason: 'admin_token_name_taken',
   })
   const actors = (await call('GET', '/v1/audit?actor=ci-pipeline', bootstrap)).json()
   t.same(actors.entries, [], 'nothing was done in its name')
@@ -70,6 +72,7 @@ t.test('role boundaries on admin tokens are symmetric: a token sees and revokes 
     status: 403,
     detail: 'the admin token minter cannot revoke an admin token with roles it does not have: revocations:read, revocations:write',
     instance: `/v1/admin-tokens/${responder.adminToken.id}`,
+    reason: 'roles_beyond_own',
   })
   t.equal((await call('GET', '/v1/revocations', `Bearer ${responder.token}`)).statusCode, 200, 'the responder still works')
   t.equal((await call('DELETE', `/v1/admin-tokens/${introspector.adminToken.id}`, asMinter)).statusCode, 200, 'one within its roles it revokes')

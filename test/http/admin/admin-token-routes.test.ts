@@ -21,17 +21,18 @@ t.test('scoped admin tokens: made once, limited to their roles, revocable, audit
   t.equal((await call('GET', '/v1/revocations', scoped)).statusCode, 200, 'a role it has')
   const forbidden = await call('GET', '/v1/grants', scoped)
   t.equal(forbidden.statusCode, 403, 'a role it lacks')
-  t.match(forbidden.json(), { title: 'Forbidden', detail: 'the admin token ledger-resource-server does not have the role grants:read' })
+  t.match(forbidden.json(), { title: 'Forbidden', detail: 'the admin token ledger-resource-server does not have the role grants:read', reason: 'role_missing' })
   t.equal((await call('POST', '/v1/revocations', scoped, { kind: 'source', value: 'k8s:prod', reason: 'x' })).statusCode, 403, 'reading is not writing')
   t.equal((await call('POST', '/v1/admin-tokens', scoped, { name: 'escalate', roles: ['grants:write'] })).statusCode, 403, 'no admin-tokens role, no tokens')
   const minter = (await call('POST', '/v1/admin-tokens', bootstrap, { name: 'minter', roles: ['admin-tokens:write', 'introspect'] })).json().token
   const escalation = await call('POST', '/v1/admin-tokens', `Bearer ${minter}`, { name: 'escalate', roles: ['introspect', 'grants:write'] })
   t.equal(escalation.statusCode, 403, 'no token can make a more powerful one')
-  t.equal(escalation.json().detail, 'the admin token minter cannot grant roles it does not have: grants:write')
+  t.match(escalation.json(), { detail: 'the admin token minter cannot grant roles it does not have: grants:write', reason: 'roles_beyond_own' })
   t.equal((await call('POST', '/v1/admin-tokens', `Bearer ${minter}`, { name: 'introspector', roles: ['introspect'] })).statusCode, 201, 'its own roles it can pass on')
 
   const duplicate = await call('POST', '/v1/admin-tokens', bootstrap, { name: 'ledger-resource-server', roles: ['introspect'] })
   t.equal(duplicate.statusCode, 409)
+  t.equal(duplicate.json().reason, 'admin_token_name_taken')
 
   const revoked = await call('DELETE', `/v1/admin-tokens/${adminToken.id}`, bootstrap)
   t.equal(revoked.statusCode, 200)

@@ -6,17 +6,17 @@ const GRANT = { subject: SUBJECT_GLOB, audiences: ['ledger-api'], scopes: ['ledg
 
 t.test('the admin API refuses callers without the admin token', async (t) => {
   const sts = await startTestService(t)
-  const cases: [string, Record<string, string>, string][] = [
-    ['no Authorization header', {}, 'an admin bearer token is required (Authorization: Bearer <token>)'],
-    ['a wrong token', { authorization: 'Bearer not-the-admin-token' }, 'the admin token is not valid'],
-    ['another scheme', { authorization: `Basic ${ADMIN_TOKEN}` }, 'an admin bearer token is required (Authorization: Bearer <token>)'],
+  const cases: [string, Record<string, string>, string, string][] = [
+    ['no Authorization header', {}, 'an admin bearer token is required (Authorization: Bearer <token>)', 'admin_token_missing'],
+    ['a wrong token', { authorization: 'Bearer not-the-admin-token' }, 'the admin token is not valid', 'admin_token_invalid'],
+    ['another scheme', { authorization: `Basic ${ADMIN_TOKEN}` }, 'an admin bearer token is required (Authorization: Bearer <token>)', 'admin_token_missing'],
   ]
-  for (const [name, headers, detail] of cases) {
+  for (const [name, headers, detail, reason] of cases) {
     const response = await sts.app.inject({ method: 'GET', url: '/v1/grants', headers })
     t.equal(response.statusCode, 401, name)
     t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8')
     t.match(response.headers['www-authenticate'], /^Bearer /)
-    t.same(response.json(), { type: 'about:blank', title: 'Unauthorized', status: 401, detail, instance: '/v1/grants' }, name)
+    t.same(response.json(), { type: 'about:blank', title: 'Unauthorized', status: 401, detail, instance: '/v1/grants', reason }, name)
   }
 })
 
@@ -24,7 +24,7 @@ t.test('with no bootstrap token configured and no scoped tokens, the admin API a
   const sts = await startTestService(t, { config: { admin: {} } })
   const response = await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: { authorization: 'Bearer anything-at-all-here-1234567890' } })
   t.equal(response.statusCode, 401)
-  t.equal(response.json().detail, 'the admin token is not valid (and no bootstrap token is configured: STS_ADMIN_TOKEN)')
+  t.match(response.json(), { detail: 'the admin token is not valid (and no bootstrap token is configured: STS_ADMIN_TOKEN)', reason: 'admin_token_invalid' })
 })
 
 t.test('grants: create, read, replace with If-Match, list, disable', async (t) => {
@@ -54,10 +54,11 @@ t.test('grants: create, read, replace with If-Match, list, disable', async (t) =
 
   const missingIfMatch = await call('PUT', `/v1/grants/${grant.id}`, { ...grant, scopes: ['ledger:write'] })
   t.equal(missingIfMatch.statusCode, 428)
-  t.equal(missingIfMatch.json().title, 'Precondition required')
+  t.match(missingIfMatch.json(), { title: 'Precondition required', reason: 'if_match_required' })
 
   const partial = await call('PUT', `/v1/grants/${grant.id}`, { ...GRANT, scopes: ['ledger:write'] }, { 'if-match': '"1"' })
   t.equal(partial.statusCode, 400, 'a replacement is a whole grant: nothing left out is silently defaulted')
+  t.equal(partial.json().reason, 'input_invalid')
   t.same(partial.json().errors.map((e: { path: string }) => e.path).sort(), ['conditions', 'description', 'enabled', 'expiresAt', 'maxTtlSeconds'])
 
   sts.clock.advance(1000)
@@ -71,14 +72,16 @@ t.test('grants: create, read, replace with If-Match, list, disable', async (t) =
 
   const stale = await call('PUT', `/v1/grants/${grant.id}`, grant, { 'if-match': '"1"' })
   t.equal(stale.statusCode, 412, 'a writer holding an old ETag cannot overwrite a newer change')
-  t.equal(stale.json().detail, `grant ${grant.id} is at version 2, not the one in If-Match; read it again and retry`)
+  t.match(stale.json(), { title: 'Precondition failed', detail: `grant ${grant.id} is at version 2, not the one in If-Match; read it again and retry`, reason: 'version_mismatch' })
   t.equal((await call('PUT', `/v1/grants/${grant.id}`, grant, { 'if-match': 'W/"2"' })).statusCode, 412, 'a weak ETag never matches')
   t.equal((await call('PUT', `/v1/grants/${grant.id}`, grant, { 'if-match': '"7", "2"' })).statusCode, 200, 'one of a list matches')
   t.equal((await call('PUT', `/v1/grants/${grant.id}`, grant, { 'if-match': '*' })).statusCode, 200, '* matches any version')
   const otherId = await call('PUT', `/v1/grants/${grant.id}`, { ...grant, id: '00000000-0000-4000-8000-000000000000' }, { 'if-match': '*' })
   t.equal(otherId.statusCode, 400, 'the body cannot be another grant')
+  t.match(otherId.json(), { reason: 'input_invalid', errors: [{ path: 'id' }] })
   const missing = await call('PUT', '/v1/grants/00000000-0000-4000-8000-000000000000', { ...grant, id: undefined }, { 'if-match': '*' })
   t.equal(missing.statusCode, 404)
+  t.equal(missing.json().reason, 'grant_not_found')
 
   const disabled = await call('DELETE', `/v1/grants/${grant.id}`)
   t.equal(disabled.statusCode, 200)
@@ -87,7 +90,7 @@ t.test('grants: create, read, replace with If-Match, list, disable', async (t) =
 
   const unknown = await call('GET', '/v1/grants/00000000-0000-4000-8000-000000000000')
   t.equal(unknown.statusCode, 404, 'no grant with that id')
-  t.equal(unknown.json().title, 'Not found')
+  t.match(unknown.json(), { title: 'Not found', reason: 'grant_not_found' })
   for (const id of ['not-a-uuid', "1'; DROP TABLE grants; --"]) {
     const malformed = await call('GET', `/v1/grants/${encodeURIComponent(id)}`)
     t.equal(malformed.statusCode, 400, `${id} is not an id`)
@@ -105,7 +108,7 @@ t.test('grant validation reports every problem at once', async (t) => {
   })
   t.equal(response.statusCode, 400)
   const problem = response.json()
-  t.equal(problem.title, 'Invalid request')
+  t.match(problem, { title: 'Invalid request', reason: 'input_invalid' })
   t.same(
     problem.errors.map((e: { path: string }) => e.path).sort(),
     ['(body)', 'audiences', 'maxTtlSeconds', 'owner', 'scopes.0', 'subject'],
@@ -124,6 +127,7 @@ t.test('grant validation reports every problem at once', async (t) => {
   const notJson = await sts.app.inject({ method: 'POST', url: '/v1/grants', headers: { ...sts.admin, 'content-type': 'application/json' }, payload: '{"subject":' })
   t.equal(notJson.statusCode, 400)
   t.equal(notJson.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.match(notJson.json(), { title: 'Bad request', reason: 'body_malformed' })
 })
 
 t.test('listing pages through grants with a cursor and filters by owner and subject', async (t) => {
@@ -167,6 +171,6 @@ t.test('the admin API is rate limited per client, failed guesses of the token in
   const limited = await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: sts.admin })
   t.equal(limited.statusCode, 429, 'even the right token waits once the limit is spent')
   t.equal(limited.headers['content-type'], 'application/problem+json; charset=utf-8')
-  t.match(limited.json(), { title: 'Too many requests', status: 429, detail: /^rate limit exceeded: retry in \d+ s$/ })
+  t.match(limited.json(), { title: 'Too many requests', status: 429, detail: /^rate limit exceeded: retry in \d+ s$/, reason: 'rate_limited' })
   t.ok(limited.headers['retry-after'])
 })

@@ -17,6 +17,7 @@ const grant = { subject: SUBJECT, audiences: ['ledger-api'], owner: 'team-paymen
 const invalid = (what: string, errors: Array<[string, string]>) => ({
   title: 'Invalid request',
   detail: `the ${what} is not valid: ${errors.map(([path, message]) => `${path}: ${message}`).join('; ')}`,
+  reason: 'input_invalid',
   errors: errors.map(([path, message]) => ({ path, message })),
 })
 const noNul = 'must not contain a NUL character'

@@ -105,7 +105,7 @@ t.test('the ledger API refuses callers without the admin token', async (t) => {
     const response = await sts.app.inject({ method: 'GET', url: `/v1/ledger?subject=${encodeURIComponent(`${PAYMENTS}/*`)}`, headers })
     t.equal(response.statusCode, 401)
     t.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8')
-    t.match(response.json(), { type: 'about:blank', title: 'Unauthorized', status: 401, instance: '/v1/ledger' })
+    t.match(response.json(), { type: 'about:blank', title: 'Unauthorized', status: 401, instance: '/v1/ledger', reason: /^admin_token_(missing|invalid)$/ })
   }
   const bad = await sts.app.inject({ method: 'GET', url: '/v1/ledger?colour=red', headers: {} })
   t.equal(bad.statusCode, 401, 'the token is checked before the query')
@@ -126,6 +126,7 @@ t.test('a query that is not valid is a 400 problem naming every parameter at fau
     status: 400,
     detail: 'the query is not valid: (query): Unrecognized key: "colour"',
     instance: '/v1/ledger',
+    reason: 'input_invalid',
     errors: [{ path: '(query)', message: 'Unrecognized key: "colour"' }],
   })
   t.same(await problem('cursor=bogus'), {
@@ -134,6 +135,7 @@ t.test('a query that is not valid is a 400 problem naming every parameter at fau
     status: 400,
     detail: 'the cursor is not one this API handed out',
     instance: '/v1/ledger',
+    reason: 'input_invalid',
     errors: [{ path: 'cursor', message: 'invalid cursor' }],
   })
   const SPIFFE = 'must be a SPIFFE ID or a glob of them, e.g. spiffe://example.org/k8s/prod/ns/payments/sa/*'

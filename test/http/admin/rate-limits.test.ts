@@ -15,7 +15,7 @@ t.test('one request budget per client across the whole admin API, not one per ro
   t.same(statuses, [200, 200, 200, 200, 200, 429], 'the sixth request, on a sixth route, finds the budget spent')
   const limited = await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'source', value: 'k8s:prod', reason: 'x' } })
   t.equal(limited.statusCode, 429)
-  t.match(limited.json(), { type: 'about:blank', title: 'Too many requests', status: 429, detail: /^rate limit exceeded: retry in \d+ s$/, instance: '/v1/revocations' })
+  t.match(limited.json(), { type: 'about:blank', title: 'Too many requests', status: 429, detail: /^rate limit exceeded: retry in \d+ s$/, instance: '/v1/revocations', reason: 'rate_limited' })
   t.match(limited.headers['retry-after'], /^\d+$/)
   const elsewhere = await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: sts.admin, remoteAddress: '10.0.0.9' })
   t.equal(elsewhere.statusCode, 200, 'another client has its own budget')
@@ -31,10 +31,10 @@ t.test('failed authentications have a stricter budget of their own, across admin
   t.same([(await guess('/v1/grants')).statusCode, (await guess('/oauth2/introspect')).statusCode, (await guess('/v1/audit')).statusCode], [401, 401, 401])
   const refused = await sts.app.inject({ method: 'GET', url: '/v1/ledger', headers: sts.admin })
   t.equal(refused.statusCode, 429, 'the right token is refused too once the address has guessed enough')
-  t.match(refused.json(), { title: 'Too many requests', status: 429, detail: /^too many failed authentications from this address: retry in \d+ s$/ })
+  t.match(refused.json(), { title: 'Too many requests', status: 429, detail: /^too many failed authentications from this address: retry in \d+ s$/, reason: 'too_many_auth_failures' })
   const introspection = await sts.app.inject({ method: 'POST', url: '/oauth2/introspect', headers: { ...sts.admin, ...introspectForm }, payload: 'token=x' })
   t.equal(introspection.statusCode, 429)
-  t.match(introspection.json(), { error: 'temporarily_unavailable', error_description: /^too many failed authentications from this address: retry in \d+ s$/ })
+  t.match(introspection.json(), { error: 'temporarily_unavailable', error_description: /^too many failed authentications from this address: retry in \d+ s$/, error_reason: 'too_many_auth_failures' })
   t.equal((await sts.app.inject({ method: 'GET', url: '/v1/ledger', headers: sts.admin, remoteAddress: '10.0.0.9' })).statusCode, 200, 'not other clients')
 })
 
@@ -49,7 +49,7 @@ t.test('with Redis, the budget holds across instances; when Redis cannot count, 
   a.services.rateLimitRedis!.disconnect()
   const down = await a.app.inject({ method: 'GET', url: '/v1/grants', headers: a.admin, remoteAddress: '10.0.0.7' })
   t.equal(down.statusCode, 503, 'no counting, no admin API: never an unlimited one')
-  t.same(down.json(), { type: 'about:blank', title: 'Service unavailable', status: 503, detail: 'the rate limit store cannot be reached', instance: '/v1/grants' })
+  t.same(down.json(), { type: 'about:blank', title: 'Service unavailable', status: 503, detail: 'the rate limit store cannot be reached', instance: '/v1/grants', reason: 'rate_limit_unavailable' })
 })
 
 t.test('an open revocation stream counts once against the admin budget, however many events it carries', async (t) => {

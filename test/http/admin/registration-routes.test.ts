@@ -65,6 +65,7 @@ t.test('list, show and forget registrations; forgetting is audited', async (t) =
     status: 404,
     detail: 'no registration of instance i-0bbb with attestor prod-aws',
     instance: '/v1/registrations/prod-aws/i-0bbb',
+    reason: 'registration_not_found',
   })
   const twice = await call('DELETE', '/v1/registrations/prod-aws/i-0bbb', { reason: 'again' })
   t.equal(twice.statusCode, 404, 'forgetting twice finds nothing')
@@ -98,6 +99,7 @@ t.test('refusals: 400, 401, 403, 404 with their whole bodies', async (t) => {
     status: 400,
     detail: 'the request is not valid: reason: Invalid input: expected string, received undefined',
     instance: '/v1/registrations/prod-aws/i-0aaa',
+    reason: 'input_invalid',
     errors: [{ path: 'reason', message: 'Invalid input: expected string, received undefined' }],
   }, 'forgetting must say why')
   t.same((await call('DELETE', '/v1/registrations/prod-aws/i-0aaa', admin, { reason: '  ' })).json().errors, [{ path: 'reason', message: 'say why the registration is forgotten' }])
@@ -120,6 +122,7 @@ t.test('refusals: 400, 401, 403, 404 with their whole bodies', async (t) => {
     status: 404,
     detail: 'no registration of instance i-none with attestor prod-aws',
     instance: '/v1/registrations/prod-aws/i-none',
+    reason: 'registration_not_found',
   })
 
   t.same((await call('GET', '/v1/registrations', undefined)).json(), {
@@ -128,6 +131,7 @@ t.test('refusals: 400, 401, 403, 404 with their whole bodies', async (t) => {
     status: 401,
     detail: 'an admin bearer token is required (Authorization: Bearer <token>)',
     instance: '/v1/registrations',
+    reason: 'admin_token_missing',
   })
   const reader = (await call('POST' as 'GET', '/v1/admin-tokens', admin, { name: 'registration-reader', roles: ['registrations:read'] })).json().token
   const scoped = `Bearer ${reader}`
@@ -138,6 +142,7 @@ t.test('refusals: 400, 401, 403, 404 with their whole bodies', async (t) => {
     status: 403,
     detail: 'the admin token registration-reader does not have the role registrations:write',
     instance: '/v1/registrations/prod-aws/i-0aaa',
+    reason: 'role_missing',
   }, 'reading is not forgetting')
   const granter = (await call('POST' as 'GET', '/v1/admin-tokens', admin, { name: 'grant-reader', roles: ['grants:read'] })).json().token
   t.equal((await call('GET', '/v1/registrations', `Bearer ${granter}`)).statusCode, 403, 'another role is not this one')

@@ -55,7 +55,9 @@ t.test('revoke, list, read and lift; every change on the audit log', async (t) =
   t.match(lifted.json().revocation, { liftedBy: 'bootstrap', liftReason: 'credentials rotated', liftedAt: new Date(sts.clock.now()).toISOString() })
   t.ok(Number(lifted.json().revocation.cursor) > Number(listed.cursor), 'a lift is a new change for pollers')
   t.same((await call('GET', `/v1/revocations?since=${listed.cursor}`)).json().revocations.map((r: { id: string }) => r.id), [revocation.id])
-  t.equal((await call('DELETE', `/v1/revocations/${revocation.id}`, { reason: 'again' })).statusCode, 404, 'a lifted revocation cannot be lifted twice')
+  const twice = await call('DELETE', `/v1/revocations/${revocation.id}`, { reason: 'again' })
+  t.equal(twice.statusCode, 404, 'a lifted revocation cannot be lifted twice')
+  t.match(twice.json(), { title: 'Not found', detail: `no standing revocation with id ${revocation.id}`, reason: 'revocation_not_found' })
   t.same((await call('GET', '/v1/revocations?active=true')).json().revocations.map((r: { id: string }) => r.id), [token.json().revocation.id])
 
   const audit = await sts.services.audit.list({ targetType: 'revocation', limit: 10 })
@@ -145,6 +147,6 @@ t.test('a revocation in force is answered 201 even when its live tokens cannot b
     alreadyRevoked: false,
   })
   t.match(revocation, { kind: 'subject', value: SUBJECT, liftedAt: null })
-  t.same((await sts.exchange(request)).body, { error: 'invalid_grant', error_description: `the identity ${SUBJECT} is revoked` }, 'and it is enforced')
+  t.same((await sts.exchange(request)).body, { error: 'invalid_grant', error_description: `the identity ${SUBJECT} is revoked`, error_reason: 'revoked' }, 'and it is enforced')
   t.same((await sts.app.inject({ method: 'GET', url: `/v1/revocations/${revocation.id}`, headers: sts.admin })).json(), { revocation }, 'and on record')
 })

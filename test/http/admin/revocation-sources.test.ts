@@ -15,6 +15,7 @@ t.test('a source revocation that cannot match any configured attestor is a 400 t
       status: 400,
       detail: `the revocation is not valid: value: ${FORMS}`,
       instance: '/v1/revocations',
+      reason: 'input_invalid',
       errors: [{ path: 'value', message: FORMS }],
     })
   }

@@ -44,8 +44,10 @@ t.test('the stream needs the admin token', async (t) => {
   const sts = await startTestService(t)
   const response = await sts.app.inject({ method: 'GET', url: '/v1/revocations/stream' })
   t.equal(response.statusCode, 401)
+  t.equal(response.json().reason, 'admin_token_missing')
   const bad = await sts.app.inject({ method: 'GET', url: '/v1/revocations/stream?cursor=abc', headers: sts.admin })
   t.equal(bad.statusCode, 400)
+  t.match(bad.json(), { reason: 'input_invalid', errors: [{ path: 'cursor' }] })
 })
 
 t.test('a stream whose admin token is revoked is closed with a final event, and delivers nothing more', async (t) => {

@@ -1,0 +1,55 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { Clock } from '../lib/clock.js'
+import { ADMIN_ROLES, BOOTSTRAP_ACTOR, type AdminIdentity } from './admin-token.js'
+import type { AdminTokenStore } from './admin-token-store.js'
+
+export interface AdminTokenVerifierOptions {
+  /** STS_ADMIN_TOKEN: every role. */
+  bootstrapToken: string | undefined
+  tokens: AdminTokenStore
+  clock: Clock
+  /** How long a looked-up scoped token is trusted before it is looked up again. */
+  cacheMs?: number
+}
+
+const BOOTSTRAP: AdminIdentity = { name: BOOTSTRAP_ACTOR, roles: new Set(ADMIN_ROLES) }
+
+/**
+ * Who an admin bearer secret stands for. The bootstrap token is compared in constant time (both sides
+ * hashed first, so neither length nor content leaks through timing); scoped tokens are found by their
+ * SHA-256, and an answer (a token or none) is trusted for `cacheMs`, so a revoked token stops working
+ * within that window on every instance.
+ */
+export class AdminTokenVerifier {
+  private readonly expected: Buffer | undefined
+  private readonly cacheMs: number
+  private readonly cache = new Map<string, { identity: AdminIdentity | null; until: number }>()
+
+  constructor(private readonly options: AdminTokenVerifierOptions) {
+    this.expected = options.bootstrapToken === undefined ? undefined : digest(options.bootstrapToken)
+    this.cacheMs = options.cacheMs ?? 5000
+  }
+
+  /** Whether STS_ADMIN_TOKEN is configured: a refusal says so when it is not, to spare an operator the search. */
+  get hasBootstrapToken(): boolean {
+    return this.expected !== undefined
+  }
+
+  /** The identity of `secret`, or null when it is no usable admin token. Throws ServiceUnavailableError when the store cannot answer. */
+  async identify(secret: string): Promise<AdminIdentity | null> {
+    if (this.expected !== undefined && timingSafeEqual(digest(secret), this.expected)) return BOOTSTRAP
+    const now = this.options.clock.now()
+    const key = digest(secret).toString('hex')
+    const cached = this.cache.get(key)
+    if (cached && cached.until > now) return cached.identity
+    const token = await this.options.tokens.findUsable(secret, new Date(now))
+    const identity = token ? { name: token.name, roles: new Set(token.roles) } : null
+    if (this.cache.size > 10_000) this.cache.clear()
+    this.cache.set(key, { identity, until: now + this.cacheMs })
+    return identity
+  }
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest()
+}

@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify'
+import type { AdminTokenStore } from '../../admin-tokens/admin-token-store.js'
+import type { SqlAuditLog } from '../../audit/audit-log.js'
+import type { GrantCatalog } from '../../grants/grant-catalog.js'
+import type { GrantStore } from '../../grants/grant-store.js'
+import type { LedgerStore } from '../../ledger/ledger-store.js'
+import type { InstanceRegistrations } from '../../replay/instance-registrations.js'
+import type { AdminTokenVerifier } from '../../admin-tokens/admin-token-verifier.js'
+import type { RevocationCache } from '../../revocation/revocation-cache.js'
+import type { RevocationService } from '../../revocation/revocation-service.js'
+import type { SourceForm } from '../../attestors/source-forms.js'
+import type { Clock } from '../../lib/clock.js'
+import type { Drain } from '../../lib/drain.js'
+import type { BudgetCounter } from '../budget-counter.js'
+import { adminTokenRoutes } from './admin-token-routes.js'
+import { guardAdminScope } from './admin-scope.js'
+import { auditRoutes } from './audit-routes.js'
+import { grantRoutes } from './grant-routes.js'
+import { ledgerRoutes } from './ledger-routes.js'
+import { registrationRoutes } from './registration-routes.js'
+import { revocationRoutes } from './revocation-routes.js'
+import { revocationStreamRoute } from './revocation-stream.js'
+
+export interface AdminApiOptions {
+  verifier: AdminTokenVerifier
+  rateLimits: BudgetCounter
+  limits: { adminRequestsPerMinute: number; adminAuthFailuresPerMinute: number }
+  clock: Clock
+  drain: Drain
+  grants: GrantStore
+  grantCatalog: GrantCatalog
+  defaultGrantLifetimeDays: number
+  ledger: LedgerStore
+  revocationService: RevocationService
+  revocations: RevocationCache
+  /** The configured attestors' source forms: a `source` revocation must be able to match one. */
+  sourceForms: readonly SourceForm[]
+  registrations: InstanceRegistrations
+  audit: SqlAuditLog
+  adminTokens: AdminTokenStore
+}
+
+/**
+ * The admin API (/v1/...): one scope, guarded once (authentication, roles, one request budget per
+ * client address whichever route it calls, the failed-authentication budget); each route file
+ * declares its routes and their roles. An open revocation stream is one request: it counts once.
+ */
+export async function adminApi(admin: FastifyInstance, options: AdminApiOptions): Promise<void> {
+  const { clock } = options
+  guardAdminScope(admin, {
+    verifier: options.verifier,
+    counter: options.rateLimits,
+    budget: { name: 'admin', perMinute: options.limits.adminRequestsPerMinute },
+    authFailuresPerMinute: options.limits.adminAuthFailuresPerMinute,
+  })
+  await admin.register(grantRoutes, { store: options.grants, catalog: options.grantCatalog, clock, defaultLifetimeDays: options.defaultGrantLifetimeDays })
+  await admin.register(ledgerRoutes, { ledger: options.ledger, clock })
+  await admin.register(revocationStreamRoute, { service: options.revocationService, cache: options.revocations, drain: options.drain, verifier: options.verifier })
+  await admin.register(revocationRoutes, { service: options.revocationService, sourceForms: options.sourceForms })
+  await admin.register(registrationRoutes, { registrations: options.registrations, clock })
+  await admin.register(auditRoutes, { audit: options.audit })
+  await admin.register(adminTokenRoutes, { tokens: options.adminTokens, clock })
+}
