@@ -5,9 +5,6 @@ import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js'
 import { TOKEN_TYPE } from '../oauth/token-types.js'
 import { ATTESTATION_TOKEN_TYPES } from '../attestors/catalog.js'
 
-/** Re-exported for src/http/discovery-routes.ts, which imports it from here until it imports src/oauth/. */
-export { TOKEN_EXCHANGE_GRANT }
-
 /**
  * Every subject token type Seed STS knows: those the attestor kinds are presented as (the catalog's);
  * which are accepted depends on the attestors configured. A type accepted for another reason (our own

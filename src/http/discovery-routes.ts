@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
-import { SUPPORTED_REQUESTED_TOKEN_TYPES, TOKEN_EXCHANGE_GRANT } from '../exchange/token-request.js'
+import { SUPPORTED_REQUESTED_TOKEN_TYPES } from '../exchange/token-request.js'
+import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js'
 import type { KeyStore } from '../keys/key-store.js'
 
 export interface DiscoveryOptions {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { canonicalGitHubConditions, canonicalGitHubSubject } from '../../attestors/github-names.js'
+import { canonicalGitHubConditions, canonicalGitHubSubject } from '../../attestors/github/names.js'
 import { InvalidInputError, NotFoundError, PreconditionFailedError, PreconditionRequiredError } from '../../errors.js'
 import { GrantInput, GrantListQuery, GrantReplacement, grantToJson, type Grant } from '../../grants/grant.js'
 import type { GrantCatalog } from '../../grants/grant-catalog.js'

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { canonicalGitHubSource, canonicalGitHubSubject } from '../../attestors/github-names.js'
+import { canonicalGitHubSource, canonicalGitHubSubject } from '../../attestors/github/names.js'
 import { ledgerEntryToJson, ledgerFilterOf, LedgerSearchQuery } from '../../ledger/ledger-search.js'
 import type { LedgerStore } from '../../ledger/ledger-store.js'
 import type { Clock } from '../../lib/clock.js'

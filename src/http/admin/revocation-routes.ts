@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { canonicalGitHubSource, canonicalGitHubSubject } from '../../attestors/github-names.js'
+import { canonicalGitHubSource, canonicalGitHubSubject } from '../../attestors/github/names.js'
 import { IdParams } from '../../lib/ids.js'
 import { LiftInput, RevocationInput, RevocationListQuery, revocationToJson } from '../../revocation/revocation.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
