@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Database, Queryable } from '../db/database.js'
 import { storeFailure, StsError } from '../errors.js'
+import { UUID_PATTERN } from '../lib/ids.js'
 import type { Revocation, RevocationKind } from './revocation.js'
 
 interface RevocationRow {
@@ -72,7 +73,7 @@ export class RevocationLog {
 
   /** On `tx` when inside a transaction: PGlite has one connection, and the transaction holds it. */
   async get(id: string, tx?: Queryable): Promise<Revocation | undefined> {
-    if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined
+    if (!UUID_PATTERN.test(id)) return undefined
     if (tx) return (await tx.query<RevocationRow>(`SELECT ${COLUMNS} FROM revocations WHERE id = $1`, [id])).map(toRevocation)[0]
     const rows = await this.read(`SELECT ${COLUMNS} FROM revocations WHERE id = $1`, [id])
     return rows[0]

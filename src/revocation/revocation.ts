@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { isLowerCaseUuid } from '../lib/ids.js'
 
 /** What can be revoked: a token (its jti), a subject (or a glob of them), a grant, an attestation source. */
 export const REVOCATION_KINDS = ['token', 'subject', 'grant', 'source'] as const
@@ -28,8 +29,6 @@ export function inForce(revocation: Revocation, nowMillis: number): boolean {
   return revocation.liftedAt === null && (revocation.expiresAt === null || revocation.expiresAt.getTime() > nowMillis)
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
-
 /** POST /v1/revocations. */
 export const RevocationInput = z
   .object({
@@ -41,7 +40,7 @@ export const RevocationInput = z
   .strict()
   .superRefine((input, ctx) => {
     const problem =
-      (input.kind === 'token' || input.kind === 'grant') && !UUID.test(input.value)
+      (input.kind === 'token' || input.kind === 'grant') && !isLowerCaseUuid(input.value)
         ? `a ${input.kind} is named by its id, a UUID`
         : input.kind === 'subject' && !/^spiffe:\/\/[^/]+\/\S*$/.test(input.value)
           ? 'a subject is a SPIFFE ID or a glob of them, e.g. spiffe://example.org/k8s/prod/ns/payments/**'

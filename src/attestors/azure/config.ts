@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { UUID_PATTERN } from '../../lib/ids.js'
 
 /**
  * The configuration of one `kind: 'azure'` attestor: which Azure subscriptions (and optionally which
@@ -11,7 +12,7 @@ import { z } from 'zod'
 /** Azure subscription, tenant, VM and object ids are GUIDs; Azure writes them in lower case. */
 const guid = z
   .string()
-  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a GUID, e.g. 05e8b285-4ce1-46a3-b4c9-f51ba67d6acc')
+  .regex(UUID_PATTERN, 'must be a GUID, e.g. 05e8b285-4ce1-46a3-b4c9-f51ba67d6acc')
   .transform((id) => id.toLowerCase())
 
 /** `metadata.azure.com`, or `*.metadata.azure.com` for one label in front of it. */

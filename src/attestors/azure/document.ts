@@ -1,4 +1,5 @@
 import { InvalidGrantError } from '../../errors.js'
+import { UUID_PATTERN } from '../../lib/ids.js'
 import { quoteUntrusted } from '../../lib/untrusted.js'
 
 /**
@@ -22,7 +23,6 @@ export interface AttestedDocument {
   expiresOn: Date
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 /** Printable ASCII, bounded: enough for every SKU, license type, plan and nonce Azure produces. */
 const TEXT = /^[\x20-\x7e]{0,128}$/
 /** `MM/DD/YY HH:MM:SS -0000`, as IMDS writes `timeStamp.createdOn` and `expiresOn`. */
@@ -79,7 +79,7 @@ function asObject(value: unknown): Record<string, unknown> | undefined {
 function guidField(object: Record<string, unknown>, name: string): string | undefined {
   const value = object[name]
   if (value === undefined || value === '') return undefined
-  if (typeof value !== 'string' || !GUID.test(value.toLowerCase())) {
+  if (typeof value !== 'string' || !UUID_PATTERN.test(value)) {
     throw new InvalidGrantError(`the attested data "${name}" ${quoteUntrusted(value)} is not a GUID`, 'claim_invalid')
   }
   return value.toLowerCase()

@@ -1,5 +1,6 @@
 import { ConfigError } from '../../config-error.js'
 import { InvalidGrantError } from '../../errors.js'
+import { UUID_PATTERN } from '../../lib/ids.js'
 import type { AttestationSource, AttestedIdentity, AttestorDeps, JwtAttestor } from '../attestor.js'
 import { parseUntrustedJwt, untrustedIssuerOf, type UntrustedJwt } from '../../jose/compact-jws.js'
 import { RemoteKeySet } from '../../jose/jwks-key-set.js'
@@ -21,7 +22,6 @@ export interface AzureManagedIdentityAttestor extends JwtAttestor {
   readonly issuers: readonly string[]
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 /** A system-assigned identity's resource id names its VM. */
 const VM_RESOURCE_ID = /^\/subscriptions\/([0-9a-fA-F-]{36})\/resourcegroups\/([^/]{1,90})\/providers\/Microsoft\.Compute\/virtualMachines\/([^/]{1,64})$/i
 /** Any other resource id (user-assigned identities, App Service, ...): only its subscription is read. */
@@ -97,10 +97,10 @@ function toIdentity(payload: JwtPayload, tenant: string, config: AzureAttestorCo
     throw new InvalidGrantError(`the token tenant ("tid") ${quoteUntrusted(payload.tid)} does not match its issuer's tenant ${JSON.stringify(tenant)}`, 'claim_invalid')
   }
   const oid = typeof payload.oid === 'string' ? payload.oid.toLowerCase() : undefined
-  if (oid === undefined || !GUID.test(oid)) throw new InvalidGrantError(`the token object id ("oid") ${quoteUntrusted(payload.oid)} is not a GUID`, 'claim_invalid')
+  if (oid === undefined || !UUID_PATTERN.test(oid)) throw new InvalidGrantError(`the token object id ("oid") ${quoteUntrusted(payload.oid)} is not a GUID`, 'claim_invalid')
   const claims: Record<string, string> = { tenantId: tenant, objectId: oid }
   const appId = payload.appid ?? payload.azp
-  if (typeof appId === 'string' && GUID.test(appId.toLowerCase())) claims.appId = appId.toLowerCase()
+  if (typeof appId === 'string' && UUID_PATTERN.test(appId)) claims.appId = appId.toLowerCase()
   const sources: AttestationSource[] = [{ id: `azure:${tenant}` }]
   let subject = `spiffe://${trustDomain}/azure/${tenant}/principal/${oid}`
 
