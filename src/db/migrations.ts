@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { shippedPath } from '../lib/package-root.js'
 import type { Database } from './database.js'
 
 export interface Migration {
@@ -10,7 +10,7 @@ export interface Migration {
   checksum: string
 }
 
-export function readMigrations(dir = defaultMigrationsDir()): Migration[] {
+export function readMigrations(dir = shippedPath('migrations')): Migration[] {
   return readdirSync(dir)
     .filter((name) => /^\d{3,}_[\w-]+\.sql$/.test(name))
     .sort()
@@ -65,15 +65,4 @@ export async function migrate(db: Database, migrations = readMigrations()): Prom
       await conn.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]).catch(() => {})
     }
   })
-}
-
-/** migrations/ beside the package.json above this module, whether it runs from src/ or dist/src/. */
-function defaultMigrationsDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir)
-    if (parent === dir) throw new Error('cannot find the migrations directory: no package.json above the service code')
-    dir = parent
-  }
-  return join(dir, 'migrations')
 }

@@ -1,9 +1,9 @@
 import { X509Certificate, type KeyObject } from 'node:crypto'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import * as pkijs from 'pkijs'
 import { ConfigError } from '../../config-error.js'
+import { shippedPath } from '../../lib/package-root.js'
 
 /**
  * AWS's published instance-identity certificates: the trust anchors, and the only certificates we ever
@@ -100,18 +100,9 @@ export function describeCertificate(certificate: TrustedCertificate): string {
   return `serial ${certificate.x509.serialNumber} (${certificate.x509.subject.replaceAll('\n', ', ')})`
 }
 
-/**
- * The `*.pem` files shipped in keys/aws/, found beside the package.json above this module whether it
- * runs from src/ or dist/src/. Read when an attestor is built, never at import.
- */
+/** The `*.pem` files shipped in keys/aws/. Read when an attestor is built, never at import. */
 export function defaultAwsCertificateFiles(): string[] {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir)
-    if (parent === dir) throw new ConfigError(['cannot find the shipped AWS certificates: no package.json above the service code'])
-    dir = parent
-  }
-  const certs = join(dir, 'keys', 'aws')
+  const certs = shippedPath('keys', 'aws')
   const files = existsSync(certs) ? readdirSync(certs).filter((name) => name.endsWith('.pem')).sort() : []
   if (files.length === 0) throw new ConfigError([`the shipped AWS certificates are missing: no *.pem in ${certs}; set certificates in the attestor configuration`])
   return files.map((name) => join(certs, name))

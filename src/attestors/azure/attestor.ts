@@ -1,9 +1,10 @@
 import { join } from 'node:path'
 import { InvalidGrantError } from '../../errors.js'
+import { shippedPath } from '../../lib/package-root.js'
 import type { AttestationSource, AttestedIdentity, Attestor, AttestorDeps } from '../attestor.js'
 import { fingerprintOf } from '../single-use.js'
 import { AZURE_ATTESTED_DATA_TOKEN_TYPE, decodeAttestedDataToken, verifyAttestedData, type AttestedDataTrust } from './attested-data.js'
-import { loadCertificates, shippedTrustDirectory } from './certificates.js'
+import { loadCertificates } from './certificates.js'
 import type { AzureAttestorConfig } from './config.js'
 import { parseAttestedDocument, type AttestedDocument } from './document.js'
 
@@ -45,7 +46,7 @@ export function createAzureAttestedDataAttestor(config: AzureAttestorConfig, dep
 
 /** The configured (or shipped) roots and intermediates, read once; throws ConfigError naming the option. */
 export function loadAzureTrust(config: AzureAttestorConfig): AttestedDataTrust {
-  const shipped = config.roots === undefined || config.intermediates === undefined ? shippedTrustDirectory() : ''
+  const shipped = config.roots === undefined || config.intermediates === undefined ? shippedPath('keys', 'azure') : ''
   return {
     roots: loadCertificates(config.roots ?? [join(shipped, 'roots')], `attestor ${config.name}: roots`),
     intermediates: loadCertificates(config.intermediates ?? [join(shipped, 'intermediates')], `attestor ${config.name}: intermediates`),

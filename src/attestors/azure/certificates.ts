@@ -1,7 +1,6 @@
 import { X509Certificate, type KeyObject } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join } from 'node:path'
 import { AltName, BasicConstraints, Certificate } from 'pkijs'
 import { ConfigError } from '../../config-error.js'
 
@@ -124,18 +123,4 @@ function pemFilesAt(path: string, option: string, problems: string[]): string[] 
     problems.push(`${option}: cannot read ${path} (${(error as Error).message})`)
     return []
   }
-}
-
-/** Where the shipped trust material lives, relative to the package root. */
-const SHIPPED_TRUST_PATH = ['keys', 'azure'] as const
-
-/** keys/azure/ beside the package.json above this module, whether it runs from src/ or dist/src/. */
-export function shippedTrustDirectory(): string {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir)
-    if (parent === dir) throw new ConfigError(['azure attestor: cannot find the shipped trust material (no package.json above the service code)'])
-    dir = parent
-  }
-  return join(dir, ...SHIPPED_TRUST_PATH)
 }
