@@ -1,7 +1,7 @@
 import { ConfigError } from '../config-error.js'
 import { InvalidGrantError, InvalidRequestError } from '../errors.js'
 import { parseUntrustedJwt, untrustedIssuerOf } from '../jose/compact-jws.js'
-import { quoteUntrusted } from '../lib/untrusted.js'
+import { quoteUntrusted } from '../lib/untrusted-text.js'
 import { JWT_TOKEN_TYPES } from '../oauth/token-types.js'
 import type { AttestedIdentity, Attestor, AttestorDeps, JwtAttestor } from './attestor.js'
 import { kindOf, namespaceOf, type AttestorConfig } from './catalog.js'

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { InvalidRequestError, InvalidScopeError, InvalidTargetError, UnsupportedGrantTypeError } from '../errors.js'
 import { ScopeToken } from '../grants/grant.js'
+import { clipUntrusted } from '../lib/untrusted-text.js'
 import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js'
 import { TOKEN_TYPE } from '../oauth/token-types.js'
 import { ATTESTATION_TOKEN_TYPES } from '../attestors/catalog.js'
@@ -69,7 +70,7 @@ export function parseTokenRequest(params: Map<string, string[]>, maxAttestationB
   const single: Record<string, string> = {}
   for (const [name, values] of params) {
     if (name === 'grant_type' || IGNORED.has(name)) continue
-    if (values.length > 1) throw new InvalidRequestError(`${clip(name)} must appear once`, 'parameter_repeated')
+    if (values.length > 1) throw new InvalidRequestError(`${clipUntrusted(name)} must appear once`, 'parameter_repeated')
     single[name] = values[0]!
   }
   const subjectToken = single.subject_token
@@ -98,10 +99,6 @@ function parseScopes(scope: string | undefined): string[] {
   if (scope === undefined) return []
   const scopes = [...new Set(scope.split(' ').filter((s) => s.length > 0))]
   const malformed = scopes.find((s) => !ScopeToken.safeParse(s).success)
-  if (malformed !== undefined) throw new InvalidScopeError(`scope "${clip(malformed)}" is not a valid scope token`, 'scope_malformed')
+  if (malformed !== undefined) throw new InvalidScopeError(`scope "${clipUntrusted(malformed)}" is not a valid scope token`, 'scope_malformed')
   return scopes
-}
-
-function clip(value: string): string {
-  return value.length > 64 ? `${value.slice(0, 64)}...` : value
 }

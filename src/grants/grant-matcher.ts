@@ -1,6 +1,7 @@
 import type { AttestedIdentity } from '../attestors/attestor.js'
 import { InvalidGrantError, InvalidRequestError, InvalidScopeError, InvalidTargetError } from '../errors.js'
 import { globMatches } from '../lib/glob.js'
+import { clipUntrusted } from '../lib/untrusted-text.js'
 import type { Grant } from './grant.js'
 
 export interface GrantDecision {
@@ -25,7 +26,7 @@ export function decide(identity: AttestedIdentity, grants: Grant[], now: Date, a
   const target = audience ?? onlyAudience(matching, identity.subject)
   const forAudience = matching.filter((grant) => grant.audiences.includes(target))
   if (forAudience.length === 0) {
-    throw new InvalidTargetError(`audience "${clip(target)}" is not granted to ${identity.subject}`, 'audience_not_granted')
+    throw new InvalidTargetError(`audience "${clipUntrusted(target, 100)}" is not granted to ${identity.subject}`, 'audience_not_granted')
   }
 
   let scopes: string[]
@@ -37,7 +38,7 @@ export function decide(identity: AttestedIdentity, grants: Grant[], now: Date, a
     const granted = new Set(forAudience.flatMap((grant) => grant.scopes))
     const refused = requestedScopes.filter((scope) => !granted.has(scope))
     if (refused.length > 0) {
-      throw new InvalidScopeError(`scope ${refused.map((s) => `"${clip(s)}"`).join(', ')} is not granted to ${identity.subject} for audience "${clip(target)}"`, 'scope_not_granted')
+      throw new InvalidScopeError(`scope ${refused.map((s) => `"${clipUntrusted(s, 100)}"`).join(', ')} is not granted to ${identity.subject} for audience "${clipUntrusted(target, 100)}"`, 'scope_not_granted')
     }
     scopes = requestedScopes
     contributing = forAudience.filter((grant) => grant.scopes.some((scope) => requestedScopes.includes(scope)))
@@ -69,8 +70,4 @@ function onlyAudience(matching: Grant[], subject: string): string {
   const audiences = [...new Set(matching.flatMap((grant) => grant.audiences))]
   if (audiences.length === 1) return audiences[0]!
   throw new InvalidRequestError(`the audience parameter is required: ${subject} is granted ${audiences.length} audiences`, 'audience_required')
-}
-
-function clip(value: string): string {
-  return value.length > 100 ? `${value.slice(0, 100)}...` : value
 }

@@ -1,5 +1,5 @@
 import { InvalidGrantError } from '../errors.js'
-import { quoteUntrusted } from '../lib/untrusted.js'
+import { quoteUntrusted } from '../lib/untrusted-text.js'
 
 /**
  * A compact JWS split and decoded once, and nothing more: everything in it is UNTRUSTED until a

@@ -1,7 +1,7 @@
 import { constants, verify as verifySignature, type KeyObject } from 'node:crypto'
 import { InvalidGrantError } from '../errors.js'
 import { epochSeconds, type Clock } from '../lib/clock.js'
-import { quoteUntrusted } from '../lib/untrusted.js'
+import { quoteUntrusted } from '../lib/untrusted-text.js'
 import type { JwsAlgorithm } from './algorithms.js'
 import { parseUntrustedJwt, type UntrustedJwt } from './compact-jws.js'
 

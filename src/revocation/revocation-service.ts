@@ -4,6 +4,7 @@ import { InvalidInputError, NotFoundError, ServiceUnavailableError } from '../er
 import type { LiveTokenCounter } from './live-tokens.js'
 import type { Logger } from 'pino'
 import type { Clock } from '../lib/clock.js'
+import { clipUntrusted } from '../lib/untrusted-text.js'
 import type { PublishReceipt, RevocationBus } from './revocation-bus.js'
 import type { RevocationFilter, RevocationLog } from './revocation-log.js'
 import { inForce, revocationToJson, type Revocation, type RevocationInput } from './revocation.js'
@@ -85,7 +86,7 @@ export class RevocationService {
     const { lifted, receipt } = await this.log.transaction(async (tx) => {
       const before = await this.log.get(id, tx)
       const lifted = before && (await this.log.lift(tx, id, now, actor.name, reason))
-      if (!lifted || !before) throw new NotFoundError(`no standing revocation with id ${id.slice(0, 64)}`, 'revocation_not_found')
+      if (!lifted || !before) throw new NotFoundError(`no standing revocation with id ${clipUntrusted(id)}`, 'revocation_not_found')
       await this.audit.record(tx, entry(actor, now, 'revocation.lift', lifted, revocationToJson(before), revocationToJson(lifted)))
       return { lifted, receipt: await this.bus.publish(lifted) }
     })
@@ -95,7 +96,7 @@ export class RevocationService {
 
   async get(id: string): Promise<Revocation> {
     const revocation = await this.log.get(id)
-    if (!revocation) throw new NotFoundError(`no revocation with id ${id.slice(0, 64)}`, 'revocation_not_found')
+    if (!revocation) throw new NotFoundError(`no revocation with id ${clipUntrusted(id)}`, 'revocation_not_found')
     return revocation
   }
 

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { InvalidGrantError } from '../../errors.js'
-import { quoteUntrusted } from '../../lib/untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted-text.js'
 
 /**
  * The instance identity document: parsed only from bytes whose signature has been verified. Its values

@@ -2,6 +2,7 @@ import { constants, createHash, verify } from 'node:crypto'
 import * as asn1js from 'asn1js'
 import * as pkijs from 'pkijs'
 import { InvalidGrantError, type ErrorReason } from '../../errors.js'
+import { clipUntrusted } from '../../lib/untrusted-text.js'
 import { describeCertificate, validAt, type AwsTrustStore, type TrustedCertificate } from './trust.js'
 
 /**
@@ -89,7 +90,7 @@ export function verifyPkcs7(der: Uint8Array, profile: Pkcs7Profile, trust: AwsTr
   if (signer === undefined) {
     // As X509Certificate.serialNumber shows it: hex, without the sign byte DER may add.
     const serial = Buffer.from(signerInfo.sid.serialNumber.valueBlock.valueHexView).toString('hex').toUpperCase().replace(/^(00)+(?=.)/, '')
-    throw refuse(`its signer (serial ${serial.slice(0, 40)}) is not a trusted AWS certificate`, 'certificate_untrusted')
+    throw refuse(`its signer (serial ${clipUntrusted(serial, 40)}) is not a trusted AWS certificate`, 'certificate_untrusted')
   }
   if (signer.keyType !== profile.keyType || signer.keyBits < profile.minKeyBits) {
     throw refuse(`its signer ${describeCertificate(signer)} has a ${signer.keyBits}-bit ${signer.keyType} key, not the ${profile.label} key of the ${profile.form} form`, 'algorithm_not_accepted')

@@ -1,5 +1,5 @@
 import { InvalidGrantError } from '../../errors.js'
-import { quoteUntrusted } from '../../lib/untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted-text.js'
 
 /**
  * ## AWS EC2 instance identity: the subject token

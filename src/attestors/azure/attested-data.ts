@@ -1,6 +1,6 @@
 import { constants, verify as verifySignature } from 'node:crypto'
 import { InvalidGrantError } from '../../errors.js'
-import { quoteUntrusted } from '../../lib/untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted-text.js'
 import { nameMatches, type CertificateInfo } from './certificates.js'
 import { verifyChain, type TrustStore } from './chain.js'
 import { parseAttestedDataEnvelope } from './pkcs7.js'

@@ -1,5 +1,5 @@
 import { InvalidGrantError } from '../../errors.js'
-import { quoteUntrusted } from '../../lib/untrusted.js'
+import { clipUntrusted, quoteUntrusted } from '../../lib/untrusted-text.js'
 import type { CertificateInfo } from './certificates.js'
 
 /**
@@ -90,7 +90,7 @@ function checkUsable(cert: CertificateInfo, what: string, at: Date): void {
   if (at < cert.notBefore) throw new InvalidGrantError(`${what} is not valid before ${cert.notBefore.toISOString()}`, 'certificate_not_yet_valid')
   if (at > cert.notAfter) throw new InvalidGrantError(`${what} expired at ${cert.notAfter.toISOString()}`, 'certificate_expired')
   if (cert.unknownCriticalExtensions.length > 0) {
-    throw new InvalidGrantError(`${what} has critical extensions this service does not process (${cert.unknownCriticalExtensions.join(', ').slice(0, 80)})`, 'certificate_untrusted')
+    throw new InvalidGrantError(`${what} has critical extensions this service does not process (${clipUntrusted(cert.unknownCriticalExtensions.join(', '), 80)})`, 'certificate_untrusted')
   }
 }
 

@@ -1,6 +1,6 @@
 import { InvalidGrantError } from '../../errors.js'
 import { UUID_PATTERN } from '../../lib/ids.js'
-import { quoteUntrusted } from '../../lib/untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted-text.js'
 
 /**
  * The attested data JSON, parsed. Call only on bytes whose signature and chain were verified: the

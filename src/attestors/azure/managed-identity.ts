@@ -6,7 +6,7 @@ import { parseUntrustedJwt, untrustedIssuerOf, type UntrustedJwt } from '../../j
 import { RemoteKeySet } from '../../jose/jwks-key-set.js'
 import { JwtVerifier, type JwtPayload } from '../../jose/jwt-verifier.js'
 import { singleUseOf } from '../single-use.js'
-import { quoteUntrusted } from '../../lib/untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted-text.js'
 import type { AzureAttestorConfig } from './config.js'
 
 /**

@@ -1,6 +1,6 @@
 import { InvalidGrantError } from '../../errors.js'
 import type { JwtPayload } from '../../jose/jwt-verifier.js'
-import { quoteUntrusted } from '../../lib/untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted-text.js'
 import type { AttestedIdentity, AttestorDeps, JwtAttestor } from '../attestor.js'
 import { createJwtAttestor, objectClaim } from '../jwt-attestor.js'
 import { GOOGLE_JWKS_URI, PROJECT_ID, type GcpAttestorConfig } from './config.js'

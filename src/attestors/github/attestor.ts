@@ -1,6 +1,6 @@
 import { InvalidGrantError } from '../../errors.js'
 import type { JwtPayload } from '../../jose/jwt-verifier.js'
-import { quoteUntrusted } from '../../lib/untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted-text.js'
 import type { AttestationSource, AttestedIdentity, AttestorDeps, JwtAttestor } from '../attestor.js'
 import { createJwtAttestor } from '../jwt-attestor.js'
 import { defaultJwksUri, GITHUB_ISSUER, OWNER, type GitHubAttestorConfig } from './config.js'

@@ -1,6 +1,6 @@
 import { InvalidGrantError } from '../../errors.js'
 import { globMatches } from '../../lib/glob.js'
-import { quoteUntrusted } from '../../lib/untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted-text.js'
 import type { AttestorDeps, JwtAttestor } from '../attestor.js'
 import { createJwtAttestor } from '../jwt-attestor.js'
 import { exposedName, scalarClaim } from './claims.js'

@@ -1,6 +1,6 @@
 import { InvalidGrantError } from '../../errors.js'
 import type { JwtPayload } from '../../jose/jwt-verifier.js'
-import { quoteUntrusted } from '../../lib/untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted-text.js'
 import { objectClaim } from '../jwt-attestor.js'
 
 /** How an OIDC attestor's configuration names a claim: its name, or a dot path into objects (`realm_access.role`). */

@@ -1,6 +1,6 @@
 import { InvalidGrantError } from '../../errors.js'
 import type { JwtPayload } from '../../jose/jwt-verifier.js'
-import { quoteUntrusted } from '../../lib/untrusted.js'
+import { quoteUntrusted } from '../../lib/untrusted-text.js'
 import { RESERVED_FIRST_SEGMENTS } from '../namespace.js'
 import { CLAIM_PATH, claimAt } from './claims.js'
 
