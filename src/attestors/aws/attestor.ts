@@ -1,13 +1,14 @@
 import { InvalidGrantError } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
 import { globMatches } from '../../lib/glob.js'
+import { shippedPath } from '../../lib/package-root.js'
 import type { AttestedIdentity, Attestor } from '../attestor.js'
 import { fingerprintOf } from '../single-use.js'
 import type { AwsAttestorConfig } from './config.js'
 import type { InstanceIdentityDocument } from './document.js'
 import { createInstanceIdentityVerifier } from './instance-identity.js'
 import { AWS_INSTANCE_IDENTITY_TOKEN_TYPE, parseAwsSubjectToken } from './subject-token.js'
-import { AwsTrustStore, defaultAwsCertificateFiles } from './trust.js'
+import { AwsTrustStore } from './trust.js'
 
 /**
  * EC2 instances, by their instance identity document (see subject-token.ts for what they send). The
@@ -39,7 +40,7 @@ export interface AwsAttestor extends Attestor {
 export function createAwsAttestor(config: AwsAttestorConfig, deps: AwsAttestorDeps): AwsAttestor {
   // Read once, at start-up: a missing or unreadable certificate stops the service with a ConfigError.
   const source = `attestor ${config.name}: certificates`
-  const trust = AwsTrustStore.fromFiles(config.certificates ?? defaultAwsCertificateFiles(), source)
+  const trust = AwsTrustStore.fromFiles(config.certificates ?? [shippedPath('keys', 'aws')], source)
   const verifier = createInstanceIdentityVerifier({ certificates: trust, clock: deps.clock, skewSeconds: deps.skewSeconds ?? 60 })
   const accounts = new Set(config.accounts)
   return {

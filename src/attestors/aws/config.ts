@@ -37,7 +37,7 @@ export const AwsAttestorConfig = z
   .object({
     kind: z.literal('aws'),
     name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a DNS label (lowercase letters, digits, "-")'),
-    /** PEM files of AWS's published certificates; default: every keys/aws/*.pem shipped with the service. */
+    /** PEM files (or directories of them) of AWS's published certificates; default: every keys/aws/*.pem shipped with the service. */
     certificates: z.array(z.string().min(1)).min(1).optional(),
     accounts: z.array(accountId).min(1, 'list the AWS accounts whose instances may attest'),
     regions: z.array(regionPattern).min(1).optional(),

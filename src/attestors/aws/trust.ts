@@ -1,9 +1,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import * as pkijs from 'pkijs'
 import { ConfigError } from '../../config-error.js'
-import { shippedPath } from '../../lib/package-root.js'
+import { certificatesInPem, loadCertificateFiles } from '../../lib/pem-certificates.js'
 
 /**
  * AWS's published instance-identity certificates: the trust anchors, and the only certificates we ever
@@ -39,36 +37,16 @@ export class AwsTrustStore {
    */
   static from(certificates: ReadonlyArray<string | X509Certificate>, source = 'AWS certificates'): AwsTrustStore {
     const problems: string[] = []
-    const parsed: TrustedCertificate[] = []
-    certificates.forEach((entry, index) => {
-      const where = `${source}[${index}]`
-      const x509s = typeof entry === 'string' ? pemCertificates(entry, where, problems) : [entry]
-      for (const x509 of x509s) {
-        try {
-          parsed.push(describe(x509))
-        } catch (error) {
-          problems.push(`${where}: cannot read the certificate (${(error as Error).message})`)
-        }
-      }
-    })
+    const texts = certificates.map((entry, index) => ({ name: `entry ${index + 1}`, text: typeof entry === 'string' ? entry : entry.toString() }))
+    const parsed = certificatesInPem(texts, source, problems, describe)
     if (parsed.length === 0 && problems.length === 0) problems.push(`${source}: no certificate is configured`)
     if (problems.length > 0) throw new ConfigError(problems)
     return new AwsTrustStore(parsed)
   }
 
-  /** Reads PEM files (each may hold several certificates); every unreadable file is reported. */
+  /** Reads PEM files, or directories of `*.pem` files (each file may hold several certificates); every problem is reported. */
   static fromFiles(paths: readonly string[], source = 'AWS certificates'): AwsTrustStore {
-    const problems: string[] = []
-    const texts = paths.flatMap((path) => {
-      try {
-        return [readFileSync(path, 'utf8')]
-      } catch (error) {
-        problems.push(`${source}: cannot read ${path} (${(error as Error).message})`)
-        return []
-      }
-    })
-    if (problems.length > 0) throw new ConfigError(problems)
-    return AwsTrustStore.from(texts, source)
+    return new AwsTrustStore(loadCertificateFiles(paths, source, describe))
   }
 
   /** The certificate a SignerInfo names; exact DER comparison, so a look-alike name never matches. */
@@ -98,29 +76,6 @@ export function validAt(certificate: TrustedCertificate, at: Date): boolean {
 /** `serial 96BA48D9E55E1A67 (O=Amazon Web Services LLC, ...)`, for error messages. */
 export function describeCertificate(certificate: TrustedCertificate): string {
   return `serial ${certificate.x509.serialNumber} (${certificate.x509.subject.replaceAll('\n', ', ')})`
-}
-
-/** The `*.pem` files shipped in keys/aws/. Read when an attestor is built, never at import. */
-export function defaultAwsCertificateFiles(): string[] {
-  const certs = shippedPath('keys', 'aws')
-  const files = existsSync(certs) ? readdirSync(certs).filter((name) => name.endsWith('.pem')).sort() : []
-  if (files.length === 0) throw new ConfigError([`the shipped AWS certificates are missing: no *.pem in ${certs}; set certificates in the attestor configuration`])
-  return files.map((name) => join(certs, name))
-}
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
-
-function pemCertificates(text: string, where: string, problems: string[]): X509Certificate[] {
-  const blocks = text.match(PEM_CERTIFICATE) ?? []
-  if (blocks.length === 0) problems.push(`${where}: no PEM certificate (-----BEGIN CERTIFICATE-----) found`)
-  return blocks.flatMap((block) => {
-    try {
-      return [new X509Certificate(block)]
-    } catch (error) {
-      problems.push(`${where}: cannot parse a certificate (${(error as Error).message})`)
-      return []
-    }
-  })
 }
 
 function describe(x509: X509Certificate): TrustedCertificate {

@@ -1,8 +1,6 @@
 import { X509Certificate, type KeyObject } from 'node:crypto'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
 import { AltName, BasicConstraints, Certificate } from 'pkijs'
-import { ConfigError } from '../../config-error.js'
+import { loadCertificateFiles } from '../../lib/pem-certificates.js'
 
 /**
  * X.509 certificates as the Azure attestor needs them: parsed once (pkijs reads the extensions node
@@ -77,50 +75,11 @@ export function nameMatches(name: string, pattern: string): boolean {
   return name.endsWith(suffix) && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(label)
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g
-
 /**
  * Reads every certificate in `paths` (PEM files, or directories whose `*.pem` files are read).
  * Throws ConfigError naming `option` and the file for anything unreadable: trust material is checked
  * once, at start-up.
  */
 export function loadCertificates(paths: readonly string[], option: string): CertificateInfo[] {
-  const certificates: CertificateInfo[] = []
-  const problems: string[] = []
-  for (const path of paths) {
-    for (const file of pemFilesAt(path, option, problems)) {
-      let text: string
-      try {
-        text = readFileSync(file, 'utf8')
-      } catch (error) {
-        problems.push(`${option}: cannot read ${file} (${(error as Error).message})`)
-        continue
-      }
-      const blocks = [...text.matchAll(PEM_CERTIFICATE)]
-      if (blocks.length === 0) problems.push(`${option}: ${file} holds no PEM certificate`)
-      blocks.forEach((block, index) => {
-        try {
-          certificates.push(describeCertificate(Certificate.fromBER(Buffer.from(block[1]!.replace(/\s+/g, ''), 'base64'))))
-        } catch (error) {
-          problems.push(`${option}: certificate ${index + 1} of ${file} cannot be parsed (${(error as Error).message})`)
-        }
-      })
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(problems)
-  if (certificates.length === 0) throw new ConfigError([`${option}: no certificate found in ${paths.join(', ')}`])
-  return certificates
-}
-
-function pemFilesAt(path: string, option: string, problems: string[]): string[] {
-  try {
-    if (!statSync(path).isDirectory()) return [path]
-    return readdirSync(path)
-      .filter((name) => name.endsWith('.pem'))
-      .sort()
-      .map((name) => join(path, name))
-  } catch (error) {
-    problems.push(`${option}: cannot read ${path} (${(error as Error).message})`)
-    return []
-  }
+  return loadCertificateFiles(paths, option, (x509) => describeCertificate(Certificate.fromBER(x509.raw)))
 }

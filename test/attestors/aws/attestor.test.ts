@@ -131,8 +131,8 @@ t.test('configuration problems stop the service with a ConfigError naming them',
     return []
   }
   t.match(problems(['missing.pem', 'missing2.pem']), [new RegExp(`^attestor prod-aws: certificates: cannot read ${join(dir, 'missing.pem')} \\(ENOENT`), /missing2\.pem \(ENOENT/])
-  t.same(problems(['empty.pem']), ['attestor prod-aws: certificates[0]: no PEM certificate (-----BEGIN CERTIFICATE-----) found'])
-  t.match(problems(['garbage.pem']), [/^attestor prod-aws: certificates\[0\]: cannot parse a certificate/])
+  t.same(problems(['empty.pem']), [`attestor prod-aws: certificates: ${join(dir, 'empty.pem')} holds no PEM certificate`])
+  t.match(problems(['garbage.pem']), [new RegExp(`^attestor prod-aws: certificates: certificate 1 of ${join(dir, 'garbage.pem')} cannot be parsed`)])
 })
 
 t.test('the configuration schema', async (t) => {
