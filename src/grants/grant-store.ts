@@ -1,20 +1,22 @@
 import type { Actor } from '../audit/audit-log.js'
+import type { Page, PageRequest } from '../lib/page.js'
 import type { Grant } from './grant.js'
 
 /** A grant as the store writes it: everything but what the store itself assigns. */
 export type GrantDraft = Omit<Grant, 'id' | 'version' | 'createdAt' | 'updatedAt'>
 
-export interface GrantPage {
-  grants: Grant[]
-  /** Pass back as `cursor` for the next page; absent on the last page. */
-  nextCursor?: string
+/** What a list of grants is narrowed to; every field given must hold. */
+export interface GrantFilter {
+  owner?: string
+  subject?: string
 }
 
 export interface GrantStore {
   /** Every change is written with its audit entry, on one transaction. */
   create(draft: GrantDraft, now: Date, actor: Actor): Promise<Grant>
   get(id: string): Promise<Grant | undefined>
-  list(filter: { owner?: string; subject?: string; cursor?: string; limit: number }): Promise<GrantPage>
+  /** A page in creation order (createdAt, then id). Throws InvalidInputError for a cursor it did not hand out. */
+  list(filter: GrantFilter & PageRequest): Promise<Page<Grant>>
   /**
    * Replaces a grant if its version is still `expectedVersion`. Answers `undefined` when there is no
    * such grant and `'conflict'` when someone changed it first.

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto'
 import { UUID_PATTERN } from '../lib/ids.js'
 import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
 import type { Database, Queryable } from '../db/database.js'
-import { InvalidInputError, storeFailure } from '../errors.js'
+import { decodeCursor, encodeCursor, pageOf, SqlConditions } from '../db/sql.js'
+import type { Page, PageRequest } from '../lib/page.js'
+import { storeFailure } from '../errors.js'
 import { grantToJson, type Grant } from './grant.js'
-import type { GrantDraft, GrantPage, GrantStore } from './grant-store.js'
+import type { GrantDraft, GrantFilter, GrantStore } from './grant-store.js'
 
 interface GrantRow {
   id: string
@@ -49,28 +51,17 @@ export class SqlGrantStore implements GrantStore {
     return rows[0] && toGrant(rows[0])
   }
 
-  async list(filter: { owner?: string; subject?: string; cursor?: string; limit: number }): Promise<GrantPage> {
-    const where: string[] = []
-    const params: unknown[] = []
-    const add = (clause: string, value: unknown) => {
-      params.push(value)
-      where.push(clause.replace('?', `$${params.length}`))
-    }
-    if (filter.owner !== undefined) add('owner = ?', filter.owner)
-    if (filter.subject !== undefined) add('subject = ?', filter.subject)
+  async list(filter: GrantFilter & PageRequest): Promise<Page<Grant>> {
+    const conditions = new SqlConditions()
+    if (filter.owner !== undefined) conditions.add('owner = ?', filter.owner)
+    if (filter.subject !== undefined) conditions.add('subject = ?', filter.subject)
     if (filter.cursor !== undefined) {
-      const after = decodeCursor(filter.cursor)
-      params.push(after.createdAt, after.id)
-      where.push(`(created_at, id) > ($${params.length - 1}, $${params.length})`)
+      const after = decodeCursor(filter.cursor, positionOf)
+      conditions.add('(created_at, id) > (?, ?)', after.createdAt, after.id)
     }
-    params.push(filter.limit + 1)
-    const rows = await this.run(
-      `SELECT ${COLUMNS} FROM grants ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT $${params.length}`,
-      params,
-    )
-    const grants = rows.slice(0, filter.limit).map(toGrant)
-    const last = grants[grants.length - 1]
-    return rows.length > filter.limit && last ? { grants, nextCursor: encodeCursor(last) } : { grants }
+    const limit = conditions.param(filter.limit + 1)
+    const rows = await this.run(`SELECT ${COLUMNS} FROM grants ${conditions.where} ORDER BY created_at, id LIMIT ${limit}`, conditions.params)
+    return pageOf(rows.map(toGrant), filter.limit, (last) => encodeCursor([last.createdAt.toISOString(), last.id]))
   }
 
   async replace(id: string, draft: GrantDraft, expectedVersion: number, now: Date, actor: Actor): Promise<Grant | undefined | 'conflict'> {
@@ -186,17 +177,8 @@ function toGrant(row: GrantRow): Grant {
   }
 }
 
-function encodeCursor(grant: Grant): string {
-  return Buffer.from(JSON.stringify([grant.createdAt.toISOString(), grant.id])).toString('base64url')
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    const date = new Date(String(createdAt))
-    if (typeof id === 'string' && UUID_PATTERN.test(id) && !Number.isNaN(date.getTime())) return { createdAt: date, id }
-  } catch {
-    // fall through to the problem below
-  }
-  throw new InvalidInputError('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }])
+/** Pages are in (createdAt, id) order; a cursor is the position of the last grant handed out. */
+function positionOf([createdAt, id]: readonly unknown[]): { createdAt: Date; id: string } | undefined {
+  const date = new Date(String(createdAt))
+  return typeof id === 'string' && UUID_PATTERN.test(id) && !Number.isNaN(date.getTime()) ? { createdAt: date, id } : undefined
 }

@@ -1,4 +1,5 @@
-import type { LedgerEntry, LedgerFilter, LedgerPage, LedgerStore } from './ledger-store.js'
+import type { Page, PageRequest } from '../lib/page.js'
+import type { LedgerEntry, LedgerFilter, LedgerStore } from './ledger-store.js'
 
 /** A store that can write several entries in one statement (one transaction, all or none). */
 export interface BatchLedgerStore extends LedgerStore {
@@ -42,7 +43,7 @@ export class BatchingLedger implements LedgerStore {
   }
 
   /** Reads go straight to the store: what it answers is what has been committed. */
-  search(filter: LedgerFilter, now: Date): Promise<LedgerPage> {
+  search(filter: LedgerFilter & PageRequest, now: Date): Promise<Page<LedgerEntry>> {
     return this.store.search(filter, now)
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import type { PageRequest } from '../lib/page.js'
 import type { LedgerEntry, LedgerFilter } from './ledger-store.js'
 
 /**
@@ -38,7 +39,7 @@ export const LedgerSearchQuery = z
 export type LedgerSearchQuery = z.infer<typeof LedgerSearchQuery>
 
 /** The store's filter for a validated query. */
-export function ledgerFilterOf(query: LedgerSearchQuery): LedgerFilter {
+export function ledgerFilterOf(query: LedgerSearchQuery): LedgerFilter & PageRequest {
   return {
     subject: query.subject,
     grant: query.grant,

@@ -1,3 +1,5 @@
+import type { Page, PageRequest } from '../lib/page.js'
+
 /** One issued token, as responders need to see it. Never the token, never the attestation. */
 export interface LedgerEntry {
   jti: string
@@ -31,17 +33,6 @@ export interface LedgerFilter {
   until?: Date
   /** `true`: only entries not yet expired at `now`; `false`: only those expired by then. */
   live?: boolean
-  /** A `nextCursor` from an earlier page with the same filter. */
-  cursor?: string
-  /** 1 to MAX_LEDGER_PAGE. */
-  limit: number
-}
-
-export interface LedgerPage {
-  /** Newest first: `issuedAt` descending, then `jti` descending. */
-  entries: LedgerEntry[]
-  /** Pass back as `cursor` for the next page; absent on the last page. */
-  nextCursor?: string
 }
 
 export const MAX_LEDGER_PAGE = 1000
@@ -51,8 +42,9 @@ export interface LedgerStore {
   record(entry: LedgerEntry): Promise<void>
   get(jti: string): Promise<LedgerEntry | undefined>
   /**
-   * One page of the entries matching `filter`, newest first; `now` decides what `live` means.
-   * Throws ValidationProblem for a cursor it did not hand out, ServiceUnavailableError if it cannot read.
+   * One page of the entries matching `filter`, newest first (`issuedAt` descending, then `jti`
+   * descending); `now` decides what `live` means. `limit` is 1 to MAX_LEDGER_PAGE.
+   * Throws InvalidInputError for a cursor it did not hand out, ServiceUnavailableError if it cannot read.
    */
-  search(filter: LedgerFilter, now: Date): Promise<LedgerPage>
+  search(filter: LedgerFilter & PageRequest, now: Date): Promise<Page<LedgerEntry>>
 }

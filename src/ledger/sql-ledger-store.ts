@@ -1,9 +1,11 @@
 import type { Queryable } from '../db/database.js'
+import { decodeCursor, encodeCursor, pageOf, SqlConditions } from '../db/sql.js'
+import type { Page, PageRequest } from '../lib/page.js'
 import { UUID_PATTERN } from '../lib/ids.js'
-import { InvalidInputError, storeFailure } from '../errors.js'
+import { storeFailure } from '../errors.js'
 import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import type { BatchLedgerStore } from './batching-ledger.js'
-import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter, type LedgerPage } from './ledger-store.js'
+import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter } from './ledger-store.js'
 
 interface LedgerRow {
   jti: string
@@ -67,42 +69,34 @@ export class SqlLedgerStore implements BatchLedgerStore {
     return rows[0]
   }
 
-  async search(filter: LedgerFilter, now: Date): Promise<LedgerPage> {
+  async search(filter: LedgerFilter & PageRequest, now: Date): Promise<Page<LedgerEntry>> {
     if (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > MAX_LEDGER_PAGE) {
       throw new TypeError(`limit must be a whole number from 1 to ${MAX_LEDGER_PAGE}, not ${filter.limit}`)
     }
-    const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor)
+    const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor, positionOf)
     // grant_ids is uuid[]: anything else matches nothing, and sent as is would make the query fail.
-    if (filter.grant !== undefined && !UUID_PATTERN.test(filter.grant)) return { entries: [] }
+    if (filter.grant !== undefined && !UUID_PATTERN.test(filter.grant)) return { items: [] }
 
-    const where: string[] = []
-    const params: unknown[] = []
-    const add = (clause: string, ...values: unknown[]) => where.push(clause.replace(/\?/g, () => `$${params.push(values.shift())}`))
+    const conditions = new SqlConditions()
     if (filter.subject !== undefined) {
       // The glob's own anchored regex, so SQL and src/lib/glob.ts agree (test/ledger/ledger-glob.test.ts
       // holds them to it). A plain SPIFFE ID stays an equality, which the subject index answers directly.
-      if (isGlob(filter.subject)) add('subject ~ ?', globToSqlPattern(filter.subject))
-      else add('subject = ?', filter.subject)
+      if (isGlob(filter.subject)) conditions.add('subject ~ ?', globToSqlPattern(filter.subject))
+      else conditions.add('subject = ?', filter.subject)
     }
     // `@>` rather than `= ANY(...)`: the containment operators are the ones the GIN indexes serve.
-    if (filter.grant !== undefined) add('grant_ids @> ARRAY[?::uuid]', filter.grant)
-    if (filter.source !== undefined) add('sources @> ARRAY[?::text]', filter.source)
-    if (filter.audience !== undefined) add('audience = ?', filter.audience)
-    if (filter.since !== undefined) add('issued_at >= ?', filter.since)
-    if (filter.until !== undefined) add('issued_at < ?', filter.until)
-    if (filter.live === true) add('expires_at > ?', now)
-    if (filter.live === false) add('expires_at <= ?', now)
-    if (after !== undefined) add('(issued_at, jti) < (?, ?)', after.issuedAt, after.jti)
-    params.push(filter.limit + 1)
+    if (filter.grant !== undefined) conditions.add('grant_ids @> ARRAY[?::uuid]', filter.grant)
+    if (filter.source !== undefined) conditions.add('sources @> ARRAY[?::text]', filter.source)
+    if (filter.audience !== undefined) conditions.add('audience = ?', filter.audience)
+    if (filter.since !== undefined) conditions.add('issued_at >= ?', filter.since)
+    if (filter.until !== undefined) conditions.add('issued_at < ?', filter.until)
+    if (filter.live === true) conditions.add('expires_at > ?', now)
+    if (filter.live === false) conditions.add('expires_at <= ?', now)
+    if (after !== undefined) conditions.add('(issued_at, jti) < (?, ?)', after.issuedAt, after.jti)
+    const limit = conditions.param(filter.limit + 1)
 
-    const rows = await this.read(
-      `SELECT ${COLUMNS} FROM ledger ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY issued_at DESC, jti DESC LIMIT $${params.length}`,
-      params,
-    )
-    const entries = rows.slice(0, filter.limit)
-    const last = entries[entries.length - 1]
-    return rows.length > filter.limit && last ? { entries, nextCursor: encodeCursor(last) } : { entries }
+    const rows = await this.read(`SELECT ${COLUMNS} FROM ledger ${conditions.where} ORDER BY issued_at DESC, jti DESC LIMIT ${limit}`, conditions.params)
+    return pageOf(rows, filter.limit, (last) => encodeCursor([last.issuedAt.toISOString(), last.jti]))
   }
 
   private async read(sql: string, params: unknown[]): Promise<LedgerEntry[]> {
@@ -135,21 +129,12 @@ function toEntry(row: LedgerRow): LedgerEntry {
 }
 
 /**
- * The position after `entry` in the newest-first order. Milliseconds are exact: every row is written
- * from a JavaScript Date, so `issued_at` never carries finer precision than the cursor does.
+ * Pages are newest first, (issuedAt, jti) descending; a cursor is the position of the last entry handed
+ * out. Milliseconds are exact: every row is written from a JavaScript Date, so `issued_at` never
+ * carries finer precision than the cursor does.
  */
-function encodeCursor(entry: LedgerEntry): string {
-  return Buffer.from(JSON.stringify([entry.issuedAt.toISOString(), entry.jti])).toString('base64url')
-}
-
-function decodeCursor(cursor: string): { issuedAt: Date; jti: string } {
-  try {
-    const [issuedAt, jti] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    const date = new Date(String(issuedAt))
-    const exact = !Number.isNaN(date.getTime()) && date.toISOString() === issuedAt
-    if (exact && typeof jti === 'string' && jti.length > 0 && jti.length <= 256) return { issuedAt: date, jti }
-  } catch {
-    // fall through to the problem below
-  }
-  throw new InvalidInputError('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }])
+function positionOf([issuedAt, jti]: readonly unknown[]): { issuedAt: Date; jti: string } | undefined {
+  const date = new Date(String(issuedAt))
+  const exact = !Number.isNaN(date.getTime()) && date.toISOString() === issuedAt
+  return exact && typeof jti === 'string' && jti.length > 0 && jti.length <= 256 ? { issuedAt: date, jti } : undefined
 }

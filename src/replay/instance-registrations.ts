@@ -1,17 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Actor, AuditEntry, SqlAuditLog } from '../audit/audit-log.js'
 import type { Database } from '../db/database.js'
+import { decodeCursor, encodeCursor, pageOf, SqlConditions } from '../db/sql.js'
 import { InvalidGrantError, InvalidInputError, ServiceUnavailableError, type ErrorReason } from '../errors.js'
 import { globToSqlPattern, isGlob } from '../lib/glob.js'
-import {
-  decodeRegistrationCursor,
-  encodeRegistrationCursor,
-  registrationId,
-  registrationToJson,
-  type Registration,
-  type RegistrationFilter,
-  type RegistrationPage,
-} from './registration.js'
+import type { Page, PageRequest } from '../lib/page.js'
+import { registrationId, registrationToJson, type Registration, type RegistrationFilter } from './registration.js'
 
 /**
  * How an attested instance may attest again:
@@ -107,33 +101,25 @@ export class InstanceRegistrations {
     return rows[0]
   }
 
-  /** A page in (attestor, instance) order. */
-  async list(filter: RegistrationFilter): Promise<RegistrationPage> {
-    const after = filter.cursor === undefined ? undefined : decodeRegistrationCursor(filter.cursor)
+  /** A page in (attestor, instance) order. Throws InvalidInputError for a cursor it did not hand out. */
+  async list(filter: RegistrationFilter & PageRequest): Promise<Page<Registration>> {
+    const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor, positionOf)
     if (filter.lastSeenBefore && filter.lastSeenAfter && filter.lastSeenBefore <= filter.lastSeenAfter) {
       throw new InvalidInputError('lastSeenBefore must be after lastSeenAfter', [{ path: 'lastSeenBefore', message: 'must be after lastSeenAfter' }])
     }
-    const where: string[] = []
-    const params: unknown[] = []
-    const add = (clause: string, ...values: unknown[]) => where.push(clause.replace(/\?/g, () => `$${params.push(values.shift())}`))
-    if (filter.attestor !== undefined) add('attestor = ?', filter.attestor)
+    const conditions = new SqlConditions()
+    if (filter.attestor !== undefined) conditions.add('attestor = ?', filter.attestor)
     if (filter.instance !== undefined) {
       // The glob's own anchored regex, as the ledger search does, so SQL and src/lib/glob.ts agree.
-      if (isGlob(filter.instance)) add('instance ~ ?', globToSqlPattern(filter.instance))
-      else add('instance = ?', filter.instance)
+      if (isGlob(filter.instance)) conditions.add('instance ~ ?', globToSqlPattern(filter.instance))
+      else conditions.add('instance = ?', filter.instance)
     }
-    if (filter.lastSeenBefore !== undefined) add('last_seen < ?', filter.lastSeenBefore)
-    if (filter.lastSeenAfter !== undefined) add('last_seen >= ?', filter.lastSeenAfter)
-    if (after !== undefined) add('(attestor, instance) > (?, ?)', after.attestor, after.instance)
-    params.push(filter.limit + 1)
-    const rows = await this.read(
-      `SELECT ${COLUMNS} FROM instance_registrations ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY attestor, instance LIMIT $${params.length}`,
-      params,
-    )
-    const registrations = rows.slice(0, filter.limit)
-    const last = registrations[registrations.length - 1]
-    return rows.length > filter.limit && last ? { registrations, nextCursor: encodeRegistrationCursor(last) } : { registrations }
+    if (filter.lastSeenBefore !== undefined) conditions.add('last_seen < ?', filter.lastSeenBefore)
+    if (filter.lastSeenAfter !== undefined) conditions.add('last_seen >= ?', filter.lastSeenAfter)
+    if (after !== undefined) conditions.add('(attestor, instance) > (?, ?)', after.attestor, after.instance)
+    const limit = conditions.param(filter.limit + 1)
+    const rows = await this.read(`SELECT ${COLUMNS} FROM instance_registrations ${conditions.where} ORDER BY attestor, instance LIMIT ${limit}`, conditions.params)
+    return pageOf(rows, filter.limit, (last) => encodeCursor([last.attestor, last.instance]))
   }
 
   /**
@@ -231,4 +217,9 @@ function refusalFor(request: RegistrationRequest, registered: string | null, pre
 
 function sha256(value: string): string {
   return createHash('sha256').update(value).digest('hex')
+}
+
+/** Pages are in (attestor, instance) order; a cursor is the last registration handed out. */
+function positionOf([attestor, instance]: readonly unknown[]): { attestor: string; instance: string } | undefined {
+  return typeof attestor === 'string' && typeof instance === 'string' ? { attestor, instance } : undefined
 }

@@ -1,5 +1,4 @@
 import { z } from 'zod'
-import { InvalidInputError } from '../errors.js'
 
 /**
  * An instance registration as operators see it (the admin API, the `sts` CLI), and its request
@@ -26,13 +25,6 @@ export interface RegistrationFilter {
   instance?: string
   lastSeenBefore?: Date
   lastSeenAfter?: Date
-  cursor?: string
-  limit: number
-}
-
-export interface RegistrationPage {
-  registrations: Registration[]
-  nextCursor?: string
 }
 
 const Instant = z.iso.datetime({ offset: true })
@@ -76,19 +68,4 @@ export function registrationToJson(registration: Registration) {
 /** The audit log's name for a registration. */
 export function registrationId(attestor: string, instance: string): string {
   return `${attestor}/${instance}`
-}
-
-/** Pages are in (attestor, instance) order; a cursor is the last one handed out. */
-export function encodeRegistrationCursor(registration: Registration): string {
-  return Buffer.from(JSON.stringify([registration.attestor, registration.instance])).toString('base64url')
-}
-
-export function decodeRegistrationCursor(cursor: string): { attestor: string; instance: string } {
-  try {
-    const [attestor, instance] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[]
-    if (typeof attestor === 'string' && typeof instance === 'string') return { attestor, instance }
-  } catch {
-    // fall through to the problem below
-  }
-  throw new InvalidInputError('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }])
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js'
+import { SqlConditions } from '../db/sql.js'
 import { storeFailure } from '../errors.js'
 import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import type { RevocationTarget } from './revocation.js'
@@ -12,15 +13,16 @@ export class LiveTokenCounter {
 
   async count(target: RevocationTarget, now: Date): Promise<number> {
     const condition = {
-      token: 'jti = $1',
-      subject: isGlob(target.value) ? 'subject ~ $1' : 'subject = $1',
+      token: 'jti = ?',
+      subject: isGlob(target.value) ? 'subject ~ ?' : 'subject = ?',
       // Containment, so the GIN indexes on the arrays answer it.
-      grant: 'grant_ids @> ARRAY[$1::uuid]',
-      source: 'sources @> ARRAY[$1::text]',
+      grant: 'grant_ids @> ARRAY[?::uuid]',
+      source: 'sources @> ARRAY[?::text]',
     }[target.kind]
     const value = target.kind === 'subject' && isGlob(target.value) ? globToSqlPattern(target.value) : target.value
+    const conditions = new SqlConditions().add(condition, value).add('expires_at > ?', now)
     try {
-      const rows = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger WHERE ${condition} AND expires_at > $2`, [value, now])
+      const rows = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger ${conditions.where}`, conditions.params)
       return rows[0]?.n ?? 0
     } catch (error) {
       throw storeFailure('the token ledger cannot be read', error, 'ledger_unavailable')

@@ -109,5 +109,5 @@ t.test('usage errors: exit 2, every problem at once, nothing sent', async (t) =>
   })
   const refused = await cli('registrations', 'list', '--last-seen-before', '2026-11-01', '--last-seen-after', '2026-11-20')
   t.same(refused, { code: 1, stdout: '', stderr: 'sts: the query is not valid: lastSeenBefore: must be after lastSeenAfter\n  lastSeenBefore: must be after lastSeenAfter\n' }, 'the API refuses: exit 1')
-  t.equal((await harness.sts.services.registrations.list({ limit: 10 })).registrations.length, 3, 'nothing was forgotten')
+  t.equal((await harness.sts.services.registrations.list({ limit: 10 })).items.length, 3, 'nothing was forgotten')
 })

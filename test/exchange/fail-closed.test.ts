@@ -56,7 +56,7 @@ t.test('out of touch with Redis, the exchange fails closed at once, and recovers
   proxy.restore()
   const status = await eventually(t, async () => (await sts.exchange(request)).statusCode, { until: (answer) => answer === 200, intervalMs: 100, timeoutMs: 10_000 })
   t.equal(status, 200, 'serves again once Redis is reachable and the revocations are reloaded')
-  t.equal((await sts.services.ledger.search({ limit: 10 }, new Date(sts.clock.now()))).entries.length, 2, 'the ledger holds only the issued tokens')
+  t.equal((await sts.services.ledger.search({ limit: 10 }, new Date(sts.clock.now()))).items.length, 2, 'the ledger holds only the issued tokens')
 })
 
 t.test('when Postgres cannot be reached, the exchange fails closed', async (t) => {

@@ -69,9 +69,9 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       const ids: string[] = []
       for (let i = 0; i < 3; i++) ids.push((await store.create(draft({ owner }), later(i), ACTOR)).id)
       const first = await store.list({ owner, limit: 2 })
-      t.same(first.grants.map((g) => g.id), ids.slice(0, 2))
+      t.same(first.items.map((g) => g.id), ids.slice(0, 2))
       const second = await store.list({ owner, limit: 2, cursor: first.nextCursor })
-      t.same(second.grants.map((g) => g.id), ids.slice(2))
+      t.same(second.items.map((g) => g.id), ids.slice(2))
       t.equal(second.nextCursor, undefined)
     })
   })

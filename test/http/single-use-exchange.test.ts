@@ -68,7 +68,7 @@ t.test('an RS256 attestation has one accepted spelling, and is used once', async
   t.equal(first.statusCode, 200, String(first.body.error_description ?? 'issued'))
   const answers = await Promise.all(all.map(async (spelling) => (await exchange(sts, spelling)).body))
   t.same(answers, [ALREADY_USED, ...Array.from({ length: 15 }, () => nonCanonical)], 'after the first use, every spelling is refused')
-  const { entries } = await sts.services.ledger.search({ limit: 10 }, new Date(sts.clock.now()))
+  const { items: entries } = await sts.services.ledger.search({ limit: 10 }, new Date(sts.clock.now()))
   t.same(entries.map((entry) => [entry.jti, entry.attestationFingerprint]), [[jtiOf(first.body.access_token), signingInputHash(token)]], 'one token, fingerprinted by what was signed')
 })
 
@@ -104,7 +104,7 @@ t.test('a single-use attestation stays used after Redis loses its data', async (
   t.same(await client.dbsize(), 0, 'Redis is empty')
   t.same((await exchange(sts, token)).body, ALREADY_USED, 'the claim in Postgres refuses the replay')
   t.equal((await exchange(sts, await job(rsa, 'job-2'))).statusCode, 200, 'another attestation is still accepted')
-  t.equal((await sts.services.ledger.search({ limit: 10 }, new Date(sts.clock.now()))).entries.length, 2, 'no ledger row for the replay')
+  t.equal((await sts.services.ledger.search({ limit: 10 }, new Date(sts.clock.now()))).items.length, 2, 'no ledger row for the replay')
 })
 
 t.test('the embedded backends (PGlite, no Redis) keep the same record', async (t) => {

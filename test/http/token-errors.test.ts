@@ -63,7 +63,7 @@ t.test('malformed token requests', async (t) => {
     }
   })
 
-  t.same((await sts.services.ledger.search({ limit: 100 }, new Date(sts.clock.now()))).entries, [], 'no refusal left a ledger row')
+  t.same((await sts.services.ledger.search({ limit: 100 }, new Date(sts.clock.now()))).items, [], 'no refusal left a ledger row')
 })
 
 function forgeIssuer(token: string, issuer: string): string {

@@ -79,7 +79,7 @@ t.test('what the grants allow decides the token, and nothing outside them is giv
     t.equal(response.statusCode, 400)
     t.same(response.body, { error: 'invalid_grant', error_description: `no grant allows ${SUBJECT} to get a token`, error_reason: 'not_granted' })
     t.equal(response.headers['cache-control'], 'no-store')
-    t.same((await sts.services.ledger.search({ limit: 100 }, new Date(sts.clock.now()))).entries, [])
+    t.same((await sts.services.ledger.search({ limit: 100 }, new Date(sts.clock.now()))).items, [])
   })
 
   const grant = await sts.createGrant({
@@ -187,7 +187,7 @@ t.test('revoked subjects, grants and attestation sources get no token', async (t
     await sts.services.revocationService.lift(revocation.id, 'test over', responder)
   }
   t.equal((await sts.exchange(request)).statusCode, 200, 'lifting the revocations restores access')
-  t.equal(((await sts.services.ledger.search({ limit: 100 }, new Date(sts.clock.now()))).entries).length, 1, 'only the issued token is on the ledger')
+  t.equal(((await sts.services.ledger.search({ limit: 100 }, new Date(sts.clock.now()))).items).length, 1, 'only the issued token is on the ledger')
 })
 
 t.test('the same exchange works on the embedded backends (PGlite, in-process revocations)', async (t) => {
@@ -224,5 +224,5 @@ t.test('a cluster configured for single-use tokens accepts each token once', asy
   t.equal((await sts.exchange(request)).statusCode, 200, 'a cluster without single use accepts the same token again')
   const fresh = await sts.cluster.serviceAccountToken({ issuedAt: Math.floor(sts.clock.now() / 1000) - 1 })
   t.equal((await single.exchange({ ...request, subject_token: fresh })).statusCode, 200, 'a new token is a new attestation')
-  t.equal((await single.services.ledger.search({ limit: 10 }, new Date(single.clock.now()))).entries.length, 3, 'no ledger row for the replay')
+  t.equal((await single.services.ledger.search({ limit: 10 }, new Date(single.clock.now()))).items.length, 3, 'no ledger row for the replay')
 })

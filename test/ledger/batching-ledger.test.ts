@@ -56,7 +56,7 @@ t.test('a batch that cannot be written fails every request in it, and writes non
   t.same(results.map((r) => r.status), ['rejected', 'rejected', 'rejected'])
   for (const result of results) t.type((result as PromiseRejectedResult).reason, ServiceUnavailableError)
   t.equal(await ledger.get(batch[0]!.jti), undefined, 'no partial batch')
-  t.same((await ledger.search({ limit: 10 }, new Date(T0))).entries.map((e) => e.jti), [taken.jti])
+  t.same((await ledger.search({ limit: 10 }, new Date(T0))).items.map((e) => e.jti), [taken.jti])
 
   t.same(await Promise.all([ledger.record(entry()), ledger.record(entry())]), [undefined, undefined], 'the next batch is written as usual')
 })
@@ -67,9 +67,9 @@ t.test('searching goes straight to the store, and finds what has been committed'
   const entries = [entry(), entry(), entry()]
   await Promise.all(entries.map((e) => ledger.record(e)))
   const page = await ledger.search({ grant: entries[1]!.grantIds[0], limit: 10 }, new Date(T0))
-  t.same(page, { entries: [entries[1]] })
+  t.same(page, { items: [entries[1]] })
   const live = await ledger.search({ live: true, limit: 2 }, new Date(T0))
-  t.equal(live.entries.length, 2)
+  t.equal(live.items.length, 2)
   t.type(live.nextCursor, 'string', 'the store pages, the batching layer passes its cursor on')
-  t.same((await ledger.search({ live: true, limit: 2, cursor: live.nextCursor }, new Date(T0))).entries.length, 1)
+  t.same((await ledger.search({ live: true, limit: 2, cursor: live.nextCursor }, new Date(T0))).items.length, 1)
 })

@@ -77,7 +77,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     await ledger.recordMany(ALL.map((name, i) => entry(name, SUBJECTS[name], i)))
     for (const [glob, expected] of CASES) {
       const page = await ledger.search({ subject: glob, limit: 100 }, new Date(T0))
-      t.same(page.entries.map((e) => e.jti).sort(), [...expected].sort(), glob)
+      t.same(page.items.map((e) => e.jti).sort(), [...expected].sort(), glob)
     }
   })
 }

@@ -59,11 +59,11 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       entry({ ...rest, jti: name, issuedAt: new Date(T0 + issued * MINUTE), expiresAt: new Date(T0 + expires * MINUTE) }),
     )
     await ledger.recordMany(recorded)
-    const names = async (filter: Omit<LedgerFilter, 'limit'>, now = NOW) => (await ledger.search({ limit: 100, ...filter }, now)).entries.map((e) => e.jti)
+    const names = async (filter: Omit<LedgerFilter, 'limit'>, now = NOW) => (await ledger.search({ limit: 100, ...filter }, now)).items.map((e) => e.jti)
 
     await t.test('no filter: everything, newest first, each entry whole', async (t) => {
       const page = await ledger.search({ limit: 100 }, NOW)
-      t.same(page, { entries: NEWEST_FIRST.map((name) => recorded.find((e) => e.jti === name)) })
+      t.same(page, { items: NEWEST_FIRST.map((name) => recorded.find((e) => e.jti === name)) })
     })
 
     await t.test('subject: an exact SPIFFE ID or a glob, never a prefix or suffix match', async (t) => {
@@ -150,7 +150,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     // Twelve tokens issued in the same millisecond, the rest a second apart: the jti breaks the tie.
     const entries = Array.from({ length: 30 }, (_, i) => entry({ issuedAt: new Date(i < 12 ? T0 : T0 - (i - 11) * 1000), sources: ['k8s:prod', i % 3 ? NODE_A : NODE_B] }))
     await ledger.recordMany(entries)
-    const everything = (await ledger.search({ limit: 1000 }, NOW)).entries.map((e) => e.jti)
+    const everything = (await ledger.search({ limit: 1000 }, NOW)).items.map((e) => e.jti)
     t.same([...everything].sort(), entries.map((e) => e.jti).sort(), 'one page holds them all')
 
     const walk = async (filter: Omit<LedgerFilter, 'limit' | 'cursor'>, limit: number, between?: () => Promise<void>) => {
@@ -158,7 +158,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       let cursor: string | undefined
       do {
         const page = await ledger.search({ ...filter, limit, cursor }, NOW)
-        pages.push(page.entries.map((e) => e.jti))
+        pages.push(page.items.map((e) => e.jti))
         cursor = page.nextCursor
         if (pages.length === 1) await between?.()
       } while (cursor !== undefined && pages.length < 100)
@@ -172,13 +172,13 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       t.ok(pages.every((page) => page.length === limit || page === pages[pages.length - 1]), `limit ${limit}: full pages`)
     }
 
-    const fromNodeB = (await ledger.search({ source: NODE_B, limit: 1000 }, NOW)).entries.map((e) => e.jti)
+    const fromNodeB = (await ledger.search({ source: NODE_B, limit: 1000 }, NOW)).items.map((e) => e.jti)
     t.equal(fromNodeB.length, 10)
     t.same((await walk({ source: NODE_B }, 3)).flat(), fromNodeB, 'a filtered answer pages the same way')
 
     const newer = entry({ issuedAt: new Date(T0 + 1000) })
     const pages = await walk({}, 4, () => ledger.record(newer))
     t.same(pages.flat(), everything, 'a token issued between pages neither repeats nor shifts what follows')
-    t.equal((await ledger.search({ limit: 1 }, NOW)).entries[0]?.jti, newer.jti, 'it heads the next first page')
+    t.equal((await ledger.search({ limit: 1 }, NOW)).items[0]?.jti, newer.jti, 'it heads the next first page')
   })
 }

@@ -79,7 +79,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     t.equal(await registrations.get('prod-aws', 'i-none'), undefined)
 
     const names = async (filter: Partial<Parameters<InstanceRegistrations['list']>[0]>) =>
-      (await registrations.list({ limit: 100, ...filter })).registrations.map((r) => `${r.attestor}/${r.instance}`)
+      (await registrations.list({ limit: 100, ...filter })).items.map((r) => `${r.attestor}/${r.instance}`)
     t.same(await names({}), ['prod-aws/i-0aaa', 'prod-aws/i-0bbb', 'prod-aws/i-1ccc', 'prod-azure/0b8f3c2e-1111-4000-8000-000000000000'])
     t.same(await names({ attestor: 'prod-azure' }), ['prod-azure/0b8f3c2e-1111-4000-8000-000000000000'])
     t.same(await names({ instance: 'i-0*' }), ['prod-aws/i-0aaa', 'prod-aws/i-0bbb'], 'an instance glob')
@@ -92,10 +92,10 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     await t.rejects(registrations.list({ limit: 10, cursor: 'not-a-cursor' }), InvalidInputError)
 
     const first = await registrations.list({ limit: 3 })
-    t.equal(first.registrations.length, 3)
+    t.equal(first.items.length, 3)
     t.type(first.nextCursor, 'string')
     const second = await registrations.list({ limit: 3, cursor: first.nextCursor })
-    t.same(second.registrations.map((r) => r.instance), ['0b8f3c2e-1111-4000-8000-000000000000'])
+    t.same(second.items.map((r) => r.instance), ['0b8f3c2e-1111-4000-8000-000000000000'])
     t.equal(second.nextCursor, undefined, 'the last page has no nextCursor')
 
     const forgotten = await registrations.forget('prod-aws', 'i-0bbb', 'nonce lost in a rebuild', T0, { name: 'ops', requestId: 'req-7' })

@@ -29,7 +29,7 @@ t.test('the tidy forgets only registrations unused for tidyAfterDays, as seed-st
   await admit('i-new', NOW)
 
   t.equal(await tidy.runOnce(), 2)
-  const left = (await sts.services.registrations.list({ limit: 10 })).registrations.map((r) => r.instance)
+  const left = (await sts.services.registrations.list({ limit: 10 })).items.map((r) => r.instance)
   t.same(left, ['i-busy', 'i-new'], 'a registration is kept while its instance attests')
   const audit = await sts.services.audit.list({ targetType: 'registration', limit: 10 })
   t.same(audit.map((e) => [e.actor, e.action, e.targetId, e.at.getTime(), e.after, e.requestId]), [
@@ -55,7 +55,7 @@ t.test('a run is bounded: batches of tidyBatchSize, a few per run; the next run 
   const clock = new FixedClock(NOW)
   const tidy = new RegistrationTidy({ registrations, clock, logger: createLogger('silent'), tidyAfterDays: 30, intervalMs: 60_000, batchSize: 2, maxBatchesPerRun: 2 })
   t.equal(await tidy.runOnce(), 4)
-  t.same((await registrations.list({ limit: 10 })).registrations.map((r) => r.instance), ['i-4'], 'the oldest first')
+  t.same((await registrations.list({ limit: 10 })).items.map((r) => r.instance), ['i-4'], 'the oldest first')
   t.equal(await tidy.runOnce(), 1)
 
   // Stopped (as on close), its timer runs no more.

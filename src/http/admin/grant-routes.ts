@@ -35,7 +35,7 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
   app.get('/v1/grants', read, async (request) => {
     const query = parseOrProblem(GrantListQuery, request.query, 'query')
     const page = await store.list(query)
-    return { grants: page.grants.map(grantToJson), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
+    return { grants: page.items.map(grantToJson), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
   })
 
   app.get('/v1/grants/:id', read, async (request, reply) => {

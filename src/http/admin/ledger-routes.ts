@@ -28,7 +28,7 @@ export async function ledgerRoutes(app: FastifyInstance, options: LedgerRoutesOp
     const page = await ledger.search(ledgerFilterOf(query), now)
     // The request log leaves out query strings; who looked for what during an incident is worth keeping.
     const { cursor: _cursor, ...searched } = query
-    setOutcome(request, { msg: 'ledger searched', query: searched, entries: page.entries.length })
-    return { entries: page.entries.map((entry) => ledgerEntryToJson(entry, now)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
+    setOutcome(request, { msg: 'ledger searched', query: searched, entries: page.items.length })
+    return { entries: page.items.map((entry) => ledgerEntryToJson(entry, now)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
   })
 }

@@ -34,7 +34,7 @@ export async function registrationRoutes(app: FastifyInstance, options: Registra
       cursor: query.cursor,
       limit: query.limit,
     })
-    return { registrations: page.registrations.map(registrationToJson), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
+    return { registrations: page.items.map(registrationToJson), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
   })
 
   app.get('/v1/registrations/:attestor/:instance', read, async (request) => {

@@ -1,0 +1,97 @@
+import { InvalidInputError } from '../errors.js'
+import type { Page } from '../lib/page.js'
+
+/**
+ * What every SQL store shares: a WHERE clause built from the filters a caller set, the cursors its
+ * pages hand out, and the page itself.
+ */
+
+/**
+ * Conditions joined with AND, each bound to numbered parameters in the order they were added. Values
+ * are only ever parameters, never SQL text; in a condition, `?` is always a placeholder.
+ *
+ * @example
+ * const conditions = new SqlConditions()
+ * if (filter.owner !== undefined) conditions.add('owner = ?', filter.owner)
+ * const limit = conditions.param(filter.limit + 1)
+ * await db.query(`SELECT ${COLUMNS} FROM grants ${conditions.where} ORDER BY created_at, id LIMIT ${limit}`, conditions.params)
+ */
+export class SqlConditions {
+  readonly params: unknown[] = []
+  private readonly conditions: string[] = []
+
+  /** Adds `condition`, each `?` in it bound to the next of `values`. */
+  add(condition: string, ...values: unknown[]): this {
+    const placeholders = condition.split('?').length - 1
+    if (placeholders !== values.length) throw new TypeError(`${condition} has ${placeholders} placeholders for ${values.length} values`)
+    let next = 0
+    // Parenthesised, so a condition with an OR in it cannot change what its neighbours mean.
+    this.conditions.push(`(${condition.replace(/\?/g, () => this.param(values[next++]))})`)
+    return this
+  }
+
+  /** Binds one more parameter, such as a LIMIT, and answers its placeholder. */
+  param(value: unknown): string {
+    return `$${this.params.push(value)}`
+  }
+
+  /** `WHERE a AND b`, or nothing when no condition was added. */
+  get where(): string {
+    return this.conditions.length === 0 ? '' : `WHERE ${this.conditions.join(' AND ')}`
+  }
+}
+
+/**
+ * A page of `rows` read with `LIMIT limit + 1`: the extra row is not handed out, it only says that
+ * there is a next page, which starts after the page's last item.
+ */
+export function pageOf<T>(rows: readonly T[], limit: number, cursorAfter: (last: T) => string): Page<T> {
+  const items = rows.slice(0, limit)
+  const last = items[items.length - 1]
+  return rows.length > limit && last !== undefined ? { items, nextCursor: cursorAfter(last) } : { items }
+}
+
+/**
+ * An opaque cursor: the sort key of the last row handed out (a keyset position), as base64url of a
+ * JSON array of strings. Opaque to clients, who only pass it back.
+ */
+export function encodeCursor(position: readonly string[]): string {
+  return Buffer.from(JSON.stringify(position)).toString('base64url')
+}
+
+/**
+ * The position an opaque cursor holds. `read` checks its parts and answers the position, or
+ * undefined when they are not one this store hands out; anything else is an InvalidInputError.
+ */
+export function decodeCursor<Position>(cursor: string, read: (parts: readonly unknown[]) => Position | undefined): Position {
+  let parts: unknown
+  try {
+    parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
+  } catch {
+    throw invalidCursor()
+  }
+  const position = Array.isArray(parts) ? read(parts) : undefined
+  if (position === undefined) throw invalidCursor()
+  return position
+}
+
+/** The largest bigint Postgres holds: the bound of every sequence position. */
+const MAX_BIGINT = 2n ** 63n - 1n
+
+/**
+ * A position in an append-only sequence (an audit entry's id, a revocation's change position). Its
+ * cursor is the number itself, in decimal: what clients have always been shown, and what a poller
+ * or a stream resumes from.
+ */
+export function sequenceCursor(position: bigint | number): string {
+  return String(position)
+}
+
+export function decodeSequenceCursor(cursor: string): bigint {
+  if (!/^\d{1,19}$/.test(cursor) || BigInt(cursor) > MAX_BIGINT) throw invalidCursor()
+  return BigInt(cursor)
+}
+
+function invalidCursor(): InvalidInputError {
+  return new InvalidInputError('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }])
+}
