@@ -1,5 +1,7 @@
 import type { Queryable } from '../db/database.js'
+import { decodeSequenceCursor, pageOf, sequenceCursor, SqlConditions } from '../db/sql.js'
 import { storeFailure } from '../errors.js'
+import type { Page, PageRequest } from '../lib/page.js'
 
 /** Who made a change: the admin token's name, and the request it came in. */
 export interface Actor {
@@ -23,6 +25,13 @@ export interface AuditEntry {
 
 export interface AuditRecord extends AuditEntry {
   id: number
+}
+
+/** What a list of audit entries is narrowed to; every field given must hold. */
+export interface AuditFilter {
+  targetType?: string
+  targetId?: string
+  actor?: string
 }
 
 /**
@@ -51,44 +60,47 @@ export class SqlAuditLog {
     await tx.query(`INSERT INTO audit_log (at, actor, action, target_type, target_id, before, after, request_id) VALUES ${rows.join(', ')}`, params)
   }
 
-  async list(filter: { targetType?: string; targetId?: string; actor?: string; after?: number; limit: number }): Promise<AuditRecord[]> {
-    const where: string[] = []
-    const params: unknown[] = []
-    const add = (clause: string, value: unknown) => {
-      params.push(value)
-      where.push(clause.replace('?', `$${params.length}`))
-    }
-    if (filter.targetType !== undefined) add('target_type = ?', filter.targetType)
-    if (filter.targetId !== undefined) add('target_id = ?', filter.targetId)
-    if (filter.actor !== undefined) add('actor = ?', filter.actor)
-    if (filter.after !== undefined) add('id > ?', filter.after)
-    params.push(filter.limit)
+  /** A page, oldest first (by id). Throws ValidationProblem for a cursor it did not hand out. */
+  async list(filter: AuditFilter & PageRequest): Promise<Page<AuditRecord>> {
+    const conditions = new SqlConditions()
+    if (filter.targetType !== undefined) conditions.add('target_type = ?', filter.targetType)
+    if (filter.targetId !== undefined) conditions.add('target_id = ?', filter.targetId)
+    if (filter.actor !== undefined) conditions.add('actor = ?', filter.actor)
+    if (filter.cursor !== undefined) conditions.add('id > ?', String(decodeSequenceCursor(filter.cursor)))
+    const limit = conditions.param(filter.limit + 1)
+    let rows: AuditRow[]
     try {
-      const rows = await this.db.query<{
-        id: string
-        at: Date
-        actor: string
-        action: string
-        target_type: string
-        target_id: string
-        before: unknown
-        after: unknown
-        request_id: string | null
-      }>(`SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT $${params.length}`, params)
-      return rows.map((row) => ({
-        id: Number(row.id),
-        at: new Date(row.at),
-        actor: row.actor,
-        action: row.action,
-        targetType: row.target_type,
-        targetId: row.target_id,
-        before: row.before,
-        after: row.after,
-        requestId: row.request_id,
-      }))
+      rows = await this.db.query<AuditRow>(`SELECT * FROM audit_log ${conditions.where} ORDER BY id LIMIT ${limit}`, conditions.params)
     } catch (error) {
       throw storeFailure('the audit log cannot be read', error, 'audit_unavailable')
     }
+    return pageOf(rows.map(toRecord), filter.limit, (last) => sequenceCursor(last.id))
+  }
+}
+
+interface AuditRow {
+  id: string
+  at: Date
+  actor: string
+  action: string
+  target_type: string
+  target_id: string
+  before: unknown
+  after: unknown
+  request_id: string | null
+}
+
+function toRecord(row: AuditRow): AuditRecord {
+  return {
+    id: Number(row.id),
+    at: new Date(row.at),
+    actor: row.actor,
+    action: row.action,
+    targetType: row.target_type,
+    targetId: row.target_id,
+    before: row.before,
+    after: row.after,
+    requestId: row.request_id,
   }
 }
 

@@ -46,13 +46,13 @@ export async function rebuildRevocationSet(client: Redis, keys: RevocationKeys, 
 
 async function changesAfter(log: RevocationLog, from: bigint, clock: Clock): Promise<Revocation[]> {
   const changes: Revocation[] = []
-  let after = from
-  for (;;) {
-    const page = await log.list({ afterSeq: after, limit: PAGE }, new Date(clock.now()))
-    changes.push(...page)
-    if (page.length < PAGE) return changes
-    after = page[page.length - 1]!.seq
+  let cursor: string | undefined = String(from)
+  while (cursor !== undefined) {
+    const page = await log.list({ cursor, limit: PAGE }, new Date(clock.now()))
+    changes.push(...page.items)
+    cursor = page.nextCursor
   }
+  return changes
 }
 
 async function waitForRebuild(client: Redis, keys: RevocationKeys, log: RevocationLog): Promise<void> {

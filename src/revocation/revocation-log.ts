@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Database, Queryable } from '../db/database.js'
+import { decodeSequenceCursor, pageOf, sequenceCursor, SqlConditions } from '../db/sql.js'
 import { storeFailure, StsError } from '../errors.js'
 import { UUID_PATTERN } from '../lib/ids.js'
+import type { Page, PageRequest } from '../lib/page.js'
 import type { Revocation, RevocationKind } from './revocation.js'
 
 interface RevocationRow {
@@ -25,9 +27,15 @@ export interface RevocationFilter {
   value?: string
   /** true: only those in force at `now`; false: only lifted or expired ones. */
   active?: boolean
-  /** Only changes after this position. */
-  afterSeq?: bigint
-  limit: number
+}
+
+/** Changes in the order they happened; the cursor of a page is a position in that order. */
+export interface RevocationPage extends Page<Revocation> {
+  /**
+   * Where a poller (or a stream) resumes: the position of the last change on this page; on an empty
+   * page, the cursor it was asked for, as given, or `0` from the start.
+   */
+  position: string
 }
 
 /**
@@ -94,25 +102,22 @@ export class RevocationLog {
     return this.read(`SELECT ${COLUMNS} FROM revocations WHERE lifted_at IS NULL AND (expires_at IS NULL OR expires_at > $1) ORDER BY seq`, [now])
   }
 
-  /** In the order of their last change, so a poller can resume after the last position it saw. */
-  async list(filter: RevocationFilter, now: Date): Promise<Revocation[]> {
-    const where: string[] = []
-    const params: unknown[] = []
-    const add = (clause: string, ...values: unknown[]) => {
-      let text = clause
-      for (const value of values) {
-        params.push(value)
-        text = text.replace('?', `$${params.length}`)
-      }
-      where.push(text)
-    }
-    if (filter.kind !== undefined) add('kind = ?', filter.kind)
-    if (filter.value !== undefined) add('value = ?', filter.value)
-    if (filter.active === true) add('lifted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)', now)
-    if (filter.active === false) add('(lifted_at IS NOT NULL OR expires_at <= ?)', now)
-    if (filter.afterSeq !== undefined) add('seq > ?', String(filter.afterSeq))
-    params.push(filter.limit)
-    return this.read(`SELECT ${COLUMNS} FROM revocations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT $${params.length}`, params)
+  /**
+   * In the order of their last change, so a poller can resume after the last position it saw. Throws
+   * ValidationProblem for a cursor that is not a position.
+   */
+  async list(filter: RevocationFilter & PageRequest, now: Date): Promise<RevocationPage> {
+    const conditions = new SqlConditions()
+    if (filter.kind !== undefined) conditions.add('kind = ?', filter.kind)
+    if (filter.value !== undefined) conditions.add('value = ?', filter.value)
+    if (filter.active === true) conditions.add('lifted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)', now)
+    if (filter.active === false) conditions.add('lifted_at IS NOT NULL OR expires_at <= ?', now)
+    if (filter.cursor !== undefined) conditions.add('seq > ?', String(decodeSequenceCursor(filter.cursor)))
+    const limit = conditions.param(filter.limit + 1)
+    const rows = await this.read(`SELECT ${COLUMNS} FROM revocations ${conditions.where} ORDER BY seq LIMIT ${limit}`, conditions.params)
+    const page = pageOf(rows, filter.limit, (last) => sequenceCursor(last.seq))
+    const last = page.items[page.items.length - 1]
+    return { ...page, position: last === undefined ? (filter.cursor ?? '0') : sequenceCursor(last.seq) }
   }
 
   private async read(sql: string, params: unknown[]): Promise<Revocation[]> {

@@ -4,9 +4,10 @@ import { InvalidInputError, NotFoundError, ServiceUnavailableError } from '../er
 import type { LiveTokenCounter } from './live-tokens.js'
 import type { Logger } from 'pino'
 import type { Clock } from '../lib/clock.js'
+import type { PageRequest } from '../lib/page.js'
 import { clipUntrusted } from '../lib/untrusted-text.js'
 import type { PublishReceipt, RevocationBus } from './revocation-bus.js'
-import type { RevocationFilter, RevocationLog } from './revocation-log.js'
+import type { RevocationFilter, RevocationLog, RevocationPage } from './revocation-log.js'
 import { inForce, revocationToJson, type Revocation, type RevocationInput } from './revocation.js'
 
 export interface RevocationOutcome {
@@ -105,7 +106,7 @@ export class RevocationService {
     return this.log.lastSeq()
   }
 
-  list(filter: RevocationFilter): Promise<Revocation[]> {
+  list(filter: RevocationFilter & PageRequest): Promise<RevocationPage> {
     return this.log.list(filter, new Date(this.clock.now()))
   }
 

@@ -83,7 +83,7 @@ t.test('list, show and forget registrations', async (t) => {
   const asJson = await json<{ registration: { instance: string } }>('registrations', 'forget', 'prod-aws', OLD, '--reason', 'terminated')
   t.equal(asJson.registration.instance, OLD)
 
-  const audit = await harness.sts.services.audit.list({ targetType: 'registration', limit: 10 })
+  const { items: audit } = await harness.sts.services.audit.list({ targetType: 'registration', limit: 10 })
   t.same(audit.map((e) => [e.action, e.targetId, e.actor, e.after]), [
     ['registration.forget', `prod-aws/${EC2}`, 'bootstrap', { reason: 'rebuilt: nonce lost (CHG-88)' }],
     ['registration.forget', `prod-aws/${OLD}`, 'bootstrap', { reason: 'terminated' }],

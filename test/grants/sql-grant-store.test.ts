@@ -48,7 +48,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       const created = await store.create(draft(), T0, ACTOR)
       t.match(await store.disable(created.id, later(1000), ACTOR), { enabled: false, version: 2 })
       t.match(await store.disable(created.id, later(2000), ACTOR), { enabled: false, version: 2, updatedAt: later(1000) })
-      const entries = await audit.list({ targetType: 'grant', targetId: created.id, limit: 10 })
+      const { items: entries } = await audit.list({ targetType: 'grant', targetId: created.id, limit: 10 })
       t.same(entries.map((e) => [e.action, e.actor, e.requestId]), [['grant.create', 'platform-team', 'req-1'], ['grant.disable', 'platform-team', 'req-1']], 'one audit entry per change, none for no change')
       t.match(entries[1], { before: { enabled: true, version: 1 }, after: { enabled: false, version: 2 } })
     })

@@ -101,9 +101,9 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     const forgotten = await registrations.forget('prod-aws', 'i-0bbb', 'nonce lost in a rebuild', T0, { name: 'ops', requestId: 'req-7' })
     t.equal(forgotten?.instance, 'i-0bbb')
     t.equal(await registrations.forget('prod-aws', 'i-0bbb', 'again', T0, { name: 'ops', requestId: 'req-8' }), undefined, 'forgetting twice finds nothing')
-    t.same(await audit.list({ targetType: 'registration', limit: 10 }), [
+    t.same((await audit.list({ targetType: 'registration', limit: 10 })).items, [
       {
-        id: Number((await audit.list({ limit: 1 }))[0]!.id),
+        id: Number((await audit.list({ limit: 1 })).items[0]!.id),
         at: T0,
         actor: 'ops',
         action: 'registration.forget',
@@ -121,7 +121,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     t.same(rest.forgotten.map((r) => r.instance), ['i-1ccc'])
     t.same((await registrations.tidy(ago(30), 100, T0, { name: 'seed-sts', requestId: null }, 'unused')).forgotten, [], 'nothing stale is left')
     t.same(await names({}), ['prod-azure/0b8f3c2e-1111-4000-8000-000000000000'], 'only stale registrations are tidied')
-    const tidyEntries = (await audit.list({ targetType: 'registration', limit: 10 })).slice(1)
+    const tidyEntries = (await audit.list({ targetType: 'registration', limit: 10 })).items.slice(1)
     t.same(tidyEntries.map((e) => [e.actor, e.action, e.targetId, e.after, e.requestId]), [
       ['seed-sts', 'registration.tidy', 'prod-aws/i-0aaa', { reason: 'unused' }, null],
       ['seed-sts', 'registration.tidy', 'prod-aws/i-1ccc', { reason: 'unused' }, null],

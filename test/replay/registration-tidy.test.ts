@@ -31,7 +31,7 @@ t.test('the tidy forgets only registrations unused for tidyAfterDays, as seed-st
   t.equal(await tidy.runOnce(), 2)
   const left = (await sts.services.registrations.list({ limit: 10 })).items.map((r) => r.instance)
   t.same(left, ['i-busy', 'i-new'], 'a registration is kept while its instance attests')
-  const audit = await sts.services.audit.list({ targetType: 'registration', limit: 10 })
+  const { items: audit } = await sts.services.audit.list({ targetType: 'registration', limit: 10 })
   t.same(audit.map((e) => [e.actor, e.action, e.targetId, e.at.getTime(), e.after, e.requestId]), [
     ['seed-sts', 'registration.tidy', 'prod-aws/i-gone', NOW, { reason: 'unused for more than 30 days (registrations.tidyAfterDays)' }, null],
     ['seed-sts', 'registration.tidy', 'prod-aws/i-stopped', NOW, { reason: 'unused for more than 30 days (registrations.tidyAfterDays)' }, null],

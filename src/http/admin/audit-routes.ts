@@ -21,17 +21,10 @@ const AuditQuery = z
 export async function auditRoutes(app: FastifyInstance, options: AuditRoutesOptions): Promise<void> {
   app.get('/v1/audit', { config: { role: 'audit:read' } }, async (request) => {
     const query = parseOrProblem(AuditQuery, request.query, 'query')
-    const entries = await options.audit.list({
-      targetType: query.targetType,
-      targetId: query.targetId,
-      actor: query.actor,
-      after: query.cursor === undefined ? undefined : Number(query.cursor),
-      limit: query.limit + 1,
-    })
-    const page = entries.slice(0, query.limit)
+    const page = await options.audit.list(query)
     return {
-      entries: page.map((entry) => ({ ...entry, id: String(entry.id), at: entry.at.toISOString() })),
-      ...(entries.length > query.limit ? { nextCursor: String(page[page.length - 1]!.id) } : {}),
+      entries: page.items.map((entry) => ({ ...entry, id: String(entry.id), at: entry.at.toISOString() })),
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
     }
   })
 }

@@ -50,15 +50,12 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
 
   app.get('/v1/revocations', read, async (request) => {
     const query = parseOrProblem(RevocationListQuery, request.query, 'query')
-    const after = query.cursor ?? query.since
-    const revocations = await service.list({ kind: query.kind, value: query.value, active: query.active, afterSeq: after === undefined ? undefined : BigInt(after), limit: query.limit + 1 })
-    const page = revocations.slice(0, query.limit)
-    const cursor = page.length > 0 ? String(page[page.length - 1]!.seq) : (after ?? '0')
+    const page = await service.list({ kind: query.kind, value: query.value, active: query.active, cursor: query.cursor ?? query.since, limit: query.limit })
     return {
-      revocations: page.map(revocationToJson),
+      revocations: page.items.map(revocationToJson),
       // Where to poll from next: changes after this position.
-      cursor,
-      ...(revocations.length > query.limit ? { nextCursor: cursor } : {}),
+      cursor: page.position,
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
     }
   })
 

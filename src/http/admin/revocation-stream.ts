@@ -84,10 +84,10 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
     }
     const readNew = async (): Promise<void> => {
       for (;;) {
-        const page = await options.service.list({ afterSeq: position, limit: PAGE })
-        if (closed || (page.length > 0 && !(await stillAllowed()))) return
-        page.forEach(send)
-        if (page.length < PAGE) return
+        const page = await options.service.list({ cursor: String(position), limit: PAGE })
+        if (closed || (page.items.length > 0 && !(await stillAllowed()))) return
+        page.items.forEach(send)
+        if (page.nextCursor === undefined) return
       }
     }
     // One read at a time; a wake-up during a read asks for one more pass after it.

@@ -146,5 +146,5 @@ t.test('refusals: 400, 401, 403, 404 with their whole bodies', async (t) => {
   }, 'reading is not forgetting')
   const granter = (await call('POST' as 'GET', '/v1/admin-tokens', admin, { name: 'grant-reader', roles: ['grants:read'] })).json().token
   t.equal((await call('GET', '/v1/registrations', `Bearer ${granter}`)).statusCode, 403, 'another role is not this one')
-  t.same(await sts.services.audit.list({ targetType: 'registration', limit: 10 }), [], 'nothing refused is on the audit log')
+  t.same((await sts.services.audit.list({ targetType: 'registration', limit: 10 })).items, [], 'nothing refused is on the audit log')
 })

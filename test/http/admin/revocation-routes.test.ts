@@ -60,7 +60,7 @@ t.test('revoke, list, read and lift; every change on the audit log', async (t) =
   t.match(twice.json(), { title: 'Not found', detail: `no standing revocation with id ${revocation.id}`, reason: 'revocation_not_found' })
   t.same((await call('GET', '/v1/revocations?active=true')).json().revocations.map((r: { id: string }) => r.id), [token.json().revocation.id])
 
-  const audit = await sts.services.audit.list({ targetType: 'revocation', limit: 10 })
+  const { items: audit } = await sts.services.audit.list({ targetType: 'revocation', limit: 10 })
   t.same(audit.map((e) => [e.action, e.targetId, e.actor]), [
     ['revocation.create', revocation.id, 'bootstrap'],
     ['revocation.create', token.json().revocation.id, 'bootstrap'],
@@ -91,7 +91,7 @@ t.test('bad revocations are refused with every problem named', async (t) => {
   t.equal((await sts.app.inject({ method: 'GET', url: '/v1/revocations/00000000-0000-4000-8000-000000000000', headers: sts.admin })).statusCode, 404)
   t.equal((await sts.app.inject({ method: 'DELETE', url: '/v1/revocations/not-a-uuid', headers: sts.admin, payload: { reason: 'x' } })).statusCode, 400, 'not an id: refused before any store')
   t.equal((await sts.app.inject({ method: 'GET', url: '/v1/revocations' })).statusCode, 401)
-  t.same(await sts.services.audit.list({ limit: 10 }), [], 'nothing refused is on the audit log')
+  t.same((await sts.services.audit.list({ limit: 10 })).items, [], 'nothing refused is on the audit log')
 })
 
 t.test('two responders revoking the same thing at once: one revocation, both told', async (t) => {
@@ -111,7 +111,7 @@ t.test('revoking again after a revocation expired makes a new one, and the old o
   t.equal(second.statusCode, 201)
   t.not(second.json().revocation.id, first.id)
   t.match((await sts.services.revocationService.get(first.id)), { liftedBy: 'seed-sts', liftReason: 'expired' })
-  const audit = await sts.services.audit.list({ targetType: 'revocation', limit: 10 })
+  const { items: audit } = await sts.services.audit.list({ targetType: 'revocation', limit: 10 })
   t.same(audit.map((e) => [e.action, e.actor]), [['revocation.create', 'bootstrap'], ['revocation.lift', 'seed-sts'], ['revocation.create', 'bootstrap']])
 })
 
