@@ -20,16 +20,20 @@ import { SqlLedgerStore } from './ledger/sql-ledger-store.js'
 import { systemClock, type Clock } from './lib/clock.js'
 import { waitForRedis } from './lib/redis-ready.js'
 import { Drain } from './lib/drain.js'
-import { AdminTokenStore } from './admin-tokens/admin-token-store.js'
+import type { AdminTokenStore } from './admin-tokens/admin-token-store.js'
+import { SqlAdminTokenStore } from './admin-tokens/sql-admin-token-store.js'
 import { AdminTokenVerifier } from './admin-tokens/admin-token-verifier.js'
-import { SqlAuditLog } from './audit/audit-log.js'
-import { LiveTokenCounter } from './revocation/live-tokens.js'
+import type { AuditLog } from './audit/audit-log.js'
+import { SqlAuditLog } from './audit/sql-audit-log.js'
+import { SqlLiveTokenCounter } from './revocation/sql-live-token-counter.js'
 import { RedisRevocationBus } from './revocation/redis-revocation-bus.js'
 import { LocalRevocationBus, type RevocationBus } from './revocation/revocation-bus.js'
 import { RevocationCache } from './revocation/revocation-cache.js'
-import { RevocationLog } from './revocation/revocation-log.js'
+import type { RevocationLog } from './revocation/revocation-log.js'
+import { SqlRevocationLog } from './revocation/sql-revocation-log.js'
 import { RevocationService } from './revocation/revocation-service.js'
-import { InstanceRegistrations } from './replay/instance-registrations.js'
+import type { RegistrationStore } from './replay/registration-store.js'
+import { SqlRegistrationStore } from './replay/sql-registration-store.js'
 import { RegistrationTidy } from './replay/registration-tidy.js'
 import { RedisReplayGuard, type ReplayGuard } from './replay/replay-guard.js'
 import { SqlReplayGuard } from './replay/sql-replay-guard.js'
@@ -50,12 +54,12 @@ export interface Services {
   /** This instance's copy of the revocations in force: what the hot path checks. */
   revocations: RevocationCache
   revocationService: RevocationService
-  audit: SqlAuditLog
+  audit: AuditLog
   adminTokens: AdminTokenStore
   /** Who an admin bearer token stands for: the admin API and introspection authenticate with it. */
   adminTokenVerifier: AdminTokenVerifier
   /** Instance registrations (AWS, Azure): what the admin API lists and forgets. */
-  registrations: InstanceRegistrations
+  registrations: RegistrationStore
   /** Forgets registrations unused for `registrations.tidyAfterDays`; undefined when that is 0. */
   registrationTidy: RegistrationTidy | undefined
   keys: KeyStore
@@ -89,13 +93,13 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const applied = await migrate(database)
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied')
 
-    const revocationLog = new RevocationLog(database)
+    const revocationLog = new SqlRevocationLog(database)
     const bus = openRevocationBus(config, logger, clock, revocationLog)
     closers.push(() => bus.close())
     const revocations = new RevocationCache(clock, bus.maxStalenessMs)
     await bus.start(revocations)
     const audit = new SqlAuditLog(database)
-    const revocationService = new RevocationService(revocationLog, bus, audit, new LiveTokenCounter(database), clock, logger)
+    const revocationService = new RevocationService(revocationLog, bus, audit, new SqlLiveTokenCounter(database), clock, logger)
 
     const keys = await FileKeyStore.open(config.keys.dir, config.keys.algorithm, logger)
     const attestors = createAttestorRegistry(config.attestors, {
@@ -115,7 +119,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const grantCatalog = new GrantCatalog(grants, clock, config.grants.cacheTtlMs)
     const replay = await openReplayGuard(config, database, clock, logger)
     closers.push(() => replay.close())
-    const registrations = new InstanceRegistrations(database, audit)
+    const registrations = new SqlRegistrationStore(database, audit)
     const registrationTidy = startRegistrationTidy(config, registrations, clock, logger)
     if (registrationTidy) closers.push(() => registrationTidy.stop())
     const rateLimitRedis = await openRateLimitRedis(config)
@@ -134,7 +138,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       defaultTtlSeconds: config.tokens.defaultTtlSeconds,
       maxTtlSeconds: config.tokens.maxTtlSeconds,
     })
-    const adminTokens = new AdminTokenStore(database, audit)
+    const adminTokens = new SqlAdminTokenStore(database, audit)
     return {
       config,
       logger,
@@ -219,7 +223,7 @@ async function openReplayGuard(config: Config, database: Database, clock: Clock,
   return guard
 }
 
-function startRegistrationTidy(config: Config, registrations: InstanceRegistrations, clock: Clock, logger: Logger): RegistrationTidy | undefined {
+function startRegistrationTidy(config: Config, registrations: RegistrationStore, clock: Clock, logger: Logger): RegistrationTidy | undefined {
   const { tidyAfterDays, tidyIntervalSeconds, tidyBatchSize } = config.registrations
   if (tidyAfterDays === 0) return undefined
   const tidy = new RegistrationTidy({ registrations, clock, logger, tidyAfterDays, intervalMs: tidyIntervalSeconds * 1000, batchSize: tidyBatchSize })

@@ -40,7 +40,7 @@ export interface AttestedIdentity {
   singleUse?: { key: string; until: Date }
   /**
    * Present for attestations that never expire (instance identity documents): the instance they name
-   * must be registered, and may attest again only as `mode` allows (see src/replay/instance-registrations.ts).
+   * must be registered, and may attest again only as `mode` allows (see src/replay/registration-store.ts).
    */
   registration?: { instance: string; nonce?: string; mode: 'nonce' | 'never' | 'always' }
   /** Present when the attestation may only be presented from this address (e.g. the instance's own IP). */

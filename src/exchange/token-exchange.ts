@@ -5,7 +5,7 @@ import type { GrantCatalog } from '../grants/grant-catalog.js'
 import { decide, type GrantDecision } from '../grants/grant-matcher.js'
 import type { LedgerStore } from '../ledger/ledger-store.js'
 import type { Clock } from '../lib/clock.js'
-import type { InstanceRegistrations } from '../replay/instance-registrations.js'
+import type { RegistrationStore } from '../replay/registration-store.js'
 import type { ReplayGuard } from '../replay/replay-guard.js'
 import type { RevocationChecker } from '../revocation/revocation-cache.js'
 import type { RevocationTarget } from '../revocation/revocation.js'
@@ -22,7 +22,7 @@ export interface TokenExchangeDependencies {
   revocations: RevocationChecker
   ledger: LedgerStore
   replay: ReplayGuard
-  registrations: InstanceRegistrations
+  registrations: RegistrationStore
   signer: TokenSigner
   clock: Clock
   issuer: string

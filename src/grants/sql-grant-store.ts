@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { UUID_PATTERN } from '../lib/ids.js'
-import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
+import type { Actor, AuditLog } from '../audit/audit-log.js'
 import type { Database, Queryable } from '../db/database.js'
 import { decodeCursor, encodeCursor, pageOf, SqlConditions } from '../db/sql.js'
 import type { Page, PageRequest } from '../lib/page.js'
@@ -30,7 +30,7 @@ const COLUMNS = 'id, subject, conditions, audiences, scopes, max_ttl_seconds, ow
 export class SqlGrantStore implements GrantStore {
   constructor(
     private readonly db: Database,
-    private readonly audit: SqlAuditLog,
+    private readonly audit: AuditLog,
   ) {}
 
   async create(draft: GrantDraft, now: Date, actor: Actor): Promise<Grant> {

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino'
 import { SERVICE_ACTOR } from '../admin-tokens/admin-token.js'
 import type { Clock } from '../lib/clock.js'
-import type { InstanceRegistrations } from './instance-registrations.js'
+import type { RegistrationStore } from './registration-store.js'
 
 export interface RegistrationTidyOptions {
-  registrations: InstanceRegistrations
+  registrations: RegistrationStore
   clock: Clock
   logger: Logger
   /** Registrations last seen longer ago than this are forgotten. */

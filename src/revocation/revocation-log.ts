@@ -1,26 +1,6 @@
-import { randomUUID } from 'node:crypto'
-import type { Database, Queryable } from '../db/database.js'
-import { decodeSequenceCursor, pageOf, sequenceCursor, SqlConditions } from '../db/sql.js'
-import { storeFailure, StsError } from '../errors.js'
-import { UUID_PATTERN } from '../lib/ids.js'
+import type { Queryable } from '../db/database.js'
 import type { Page, PageRequest } from '../lib/page.js'
 import type { Revocation, RevocationKind } from './revocation.js'
-
-interface RevocationRow {
-  id: string
-  kind: RevocationKind
-  value: string
-  reason: string
-  created_at: Date
-  created_by: string
-  expires_at: Date | null
-  lifted_at: Date | null
-  lifted_by: string | null
-  lift_reason: string | null
-  seq: string
-}
-
-const COLUMNS = 'id, kind, value, reason, created_at, created_by, expires_at, lifted_at, lifted_by, lift_reason, seq'
 
 export interface RevocationFilter {
   kind?: RevocationKind
@@ -39,108 +19,26 @@ export interface RevocationPage extends Page<Revocation> {
 }
 
 /**
- * The durable record of every revocation (Postgres, or PGlite for a single instance). Writes happen
- * on a transaction the caller holds, so the audit entry and the distribution to Redis can share it.
+ * The durable record of every revocation. Writes happen on a transaction the caller holds (`tx`), so
+ * the audit entry and the distribution to Redis can share it.
  */
-export class RevocationLog {
-  constructor(private readonly db: Database) {}
-
-  /** A failure of the database itself becomes a 503 (storeFailure: a data error is a 500); our own errors pass. */
-  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
-    try {
-      return await this.db.transaction(work)
-    } catch (error) {
-      if (error instanceof StsError) throw error
-      throw storeFailure('the revocation log cannot be written', error, 'revocations_unavailable')
-    }
-  }
-
+export interface RevocationLog {
+  /** Runs `work` on one transaction; a failure of the store itself becomes a ServiceUnavailableError, our own errors pass. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>
   /** The revocation standing for this target, if any (lifted ones do not stand; expired ones still hold the place). */
-  async standing(tx: Queryable, kind: RevocationKind, value: string): Promise<Revocation | undefined> {
-    const rows = await tx.query<RevocationRow>(`SELECT ${COLUMNS} FROM revocations WHERE kind = $1 AND value = $2 AND lifted_at IS NULL`, [kind, value])
-    return rows[0] && toRevocation(rows[0])
-  }
-
-  async insert(tx: Queryable, draft: Omit<Revocation, 'id' | 'seq' | 'liftedAt' | 'liftedBy' | 'liftReason'>): Promise<Revocation> {
-    const rows = await tx.query<RevocationRow>(
-      `INSERT INTO revocations (id, kind, value, reason, created_at, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
-      [randomUUID(), draft.kind, draft.value, draft.reason, draft.createdAt, draft.createdBy, draft.expiresAt],
-    )
-    return toRevocation(rows[0]!)
-  }
-
+  standing(tx: Queryable, kind: RevocationKind, value: string): Promise<Revocation | undefined>
+  insert(tx: Queryable, draft: Omit<Revocation, 'id' | 'seq' | 'liftedAt' | 'liftedBy' | 'liftReason'>): Promise<Revocation>
   /** Lifts a revocation still standing; undefined if there is none with that id or it was lifted already. */
-  async lift(tx: Queryable, id: string, at: Date, by: string, reason: string): Promise<Revocation | undefined> {
-    const rows = await tx.query<RevocationRow>(
-      `UPDATE revocations SET lifted_at = $2, lifted_by = $3, lift_reason = $4, seq = nextval('revocation_seq')
-       WHERE id = $1 AND lifted_at IS NULL RETURNING ${COLUMNS}`,
-      [id, at, by, reason],
-    )
-    return rows[0] && toRevocation(rows[0])
-  }
-
+  lift(tx: Queryable, id: string, at: Date, by: string, reason: string): Promise<Revocation | undefined>
   /** On `tx` when inside a transaction: PGlite has one connection, and the transaction holds it. */
-  async get(id: string, tx?: Queryable): Promise<Revocation | undefined> {
-    if (!UUID_PATTERN.test(id)) return undefined
-    if (tx) return (await tx.query<RevocationRow>(`SELECT ${COLUMNS} FROM revocations WHERE id = $1`, [id])).map(toRevocation)[0]
-    const rows = await this.read(`SELECT ${COLUMNS} FROM revocations WHERE id = $1`, [id])
-    return rows[0]
-  }
-
+  get(id: string, tx?: Queryable): Promise<Revocation | undefined>
   /** The position of the latest change, 0 before any. */
-  async lastSeq(): Promise<bigint> {
-    try {
-      const rows = await this.db.query<{ seq: string }>('SELECT coalesce(max(seq), 0) AS seq FROM revocations')
-      return BigInt(rows[0]?.seq ?? 0)
-    } catch (error) {
-      throw storeFailure('the revocation log cannot be read', error, 'revocations_unavailable')
-    }
-  }
-
+  lastSeq(): Promise<bigint>
   /** Everything in force at `now`: what Redis is rebuilt from. */
-  async listInForce(now: Date): Promise<Revocation[]> {
-    return this.read(`SELECT ${COLUMNS} FROM revocations WHERE lifted_at IS NULL AND (expires_at IS NULL OR expires_at > $1) ORDER BY seq`, [now])
-  }
-
+  listInForce(now: Date): Promise<Revocation[]>
   /**
    * In the order of their last change, so a poller can resume after the last position it saw. Throws
-   * ValidationProblem for a cursor that is not a position.
+   * InvalidInputError for a cursor that is not a position.
    */
-  async list(filter: RevocationFilter & PageRequest, now: Date): Promise<RevocationPage> {
-    const conditions = new SqlConditions()
-    if (filter.kind !== undefined) conditions.add('kind = ?', filter.kind)
-    if (filter.value !== undefined) conditions.add('value = ?', filter.value)
-    if (filter.active === true) conditions.add('lifted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)', now)
-    if (filter.active === false) conditions.add('lifted_at IS NOT NULL OR expires_at <= ?', now)
-    if (filter.cursor !== undefined) conditions.add('seq > ?', String(decodeSequenceCursor(filter.cursor)))
-    const limit = conditions.param(filter.limit + 1)
-    const rows = await this.read(`SELECT ${COLUMNS} FROM revocations ${conditions.where} ORDER BY seq LIMIT ${limit}`, conditions.params)
-    const page = pageOf(rows, filter.limit, (last) => sequenceCursor(last.seq))
-    const last = page.items[page.items.length - 1]
-    return { ...page, position: last === undefined ? (filter.cursor ?? '0') : sequenceCursor(last.seq) }
-  }
-
-  private async read(sql: string, params: unknown[]): Promise<Revocation[]> {
-    try {
-      return (await this.db.query<RevocationRow>(sql, params)).map(toRevocation)
-    } catch (error) {
-      throw storeFailure('the revocation log cannot be read', error, 'revocations_unavailable')
-    }
-  }
-}
-
-function toRevocation(row: RevocationRow): Revocation {
-  return {
-    id: row.id,
-    kind: row.kind,
-    value: row.value,
-    reason: row.reason,
-    createdAt: new Date(row.created_at),
-    createdBy: row.created_by,
-    expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
-    liftedAt: row.lifted_at === null ? null : new Date(row.lifted_at),
-    liftedBy: row.lifted_by,
-    liftReason: row.lift_reason,
-    seq: BigInt(row.seq),
-  }
+  list(filter: RevocationFilter & PageRequest, now: Date): Promise<RevocationPage>
 }

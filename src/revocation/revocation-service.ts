@@ -1,7 +1,7 @@
 import { SERVICE_ACTOR } from '../admin-tokens/admin-token.js'
-import type { Actor, SqlAuditLog } from '../audit/audit-log.js'
+import type { Actor, AuditLog } from '../audit/audit-log.js'
 import { InvalidInputError, NotFoundError, ServiceUnavailableError } from '../errors.js'
-import type { LiveTokenCounter } from './live-tokens.js'
+import type { LiveTokenCounter } from './live-token-counter.js'
 import type { Logger } from 'pino'
 import type { Clock } from '../lib/clock.js'
 import type { PageRequest } from '../lib/page.js'
@@ -32,7 +32,7 @@ export class RevocationService {
   constructor(
     private readonly log: RevocationLog,
     private readonly bus: RevocationBus,
-    private readonly audit: SqlAuditLog,
+    private readonly audit: AuditLog,
     private readonly liveTokens: LiveTokenCounter,
     private readonly clock: Clock,
     private readonly logger?: Logger,

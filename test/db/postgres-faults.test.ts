@@ -1,11 +1,11 @@
 import pg from 'pg'
 import t, { type Test } from 'tap'
-import { SqlAuditLog } from '../../src/audit/audit-log.js'
+import { SqlAuditLog } from '../../src/audit/sql-audit-log.js'
 import type { Database } from '../../src/db/database.js'
 import { createPostgresDatabase } from '../../src/db/postgres.js'
 import { migrate } from '../../src/db/migrations.js'
 import { ServiceUnavailableError } from '../../src/errors.js'
-import { InstanceRegistrations } from '../../src/replay/instance-registrations.js'
+import { SqlRegistrationStore } from '../../src/replay/sql-registration-store.js'
 import { eventually } from '../support/eventually.js'
 import { freshPostgresDatabase, POSTGRES_ADMIN_URL } from '../support/servers.js'
 
@@ -87,11 +87,11 @@ t.test('instance registrations: a backend terminated during the check is a 503',
         return work(tx)
       }),
   }
-  const registrations = new InstanceRegistrations(flaky, new SqlAuditLog(db))
+  const registrations = new SqlRegistrationStore(flaky, new SqlAuditLog(db))
   const request = { attestor: 'aws', instance: 'i-0123456789abcdef0', mode: 'always' as const, now: new Date(), clientAddress: '10.0.0.1' }
   const error = await registrations.admit(request).catch((e: unknown) => e)
   t.type(error, ServiceUnavailableError)
   t.equal((error as Error).message, 'instance registrations cannot be checked')
-  await new InstanceRegistrations(db, new SqlAuditLog(db)).admit(request)
+  await new SqlRegistrationStore(db, new SqlAuditLog(db)).admit(request)
   t.pass('admitted once the database answers')
 })

@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { GrantDraft } from '../../src/grants/grant-store.js'
-import { SqlAuditLog } from '../../src/audit/audit-log.js'
+import { SqlAuditLog } from '../../src/audit/sql-audit-log.js'
 import { SqlGrantStore } from '../../src/grants/sql-grant-store.js'
 import { BACKENDS } from '../support/databases.js'
 

@@ -1,18 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { SqlAuditLog } from '../../src/audit/audit-log.js'
+import { SqlAuditLog } from '../../src/audit/sql-audit-log.js'
 import { createPGliteDatabase } from '../../src/db/pglite.js'
 import { migrate } from '../../src/db/migrations.js'
 import { FixedClock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/lib/logger.js'
-import { InstanceRegistrations } from '../../src/replay/instance-registrations.js'
+import type { RegistrationStore } from '../../src/replay/registration-store.js'
+import { SqlRegistrationStore } from '../../src/replay/sql-registration-store.js'
 import { RegistrationTidy } from '../../src/replay/registration-tidy.js'
 import { eventually } from '../support/eventually.js'
 import { NOW, startTestService } from '../support/service.js'
 
 const DAY = 86_400_000
 
-function admitter(registrations: InstanceRegistrations) {
+function admitter(registrations: RegistrationStore) {
   return (instance: string, at: number) =>
     registrations.admit({ attestor: 'prod-aws', instance, nonce: `nonce-of-${instance}-0123456789`, mode: 'nonce', clientAddress: '10.0.0.7', now: new Date(at) })
 }
@@ -49,7 +50,7 @@ t.test('a run is bounded: batches of tidyBatchSize, a few per run; the next run 
   const db = await createPGliteDatabase()
   t.teardown(() => db.close())
   await migrate(db)
-  const registrations = new InstanceRegistrations(db, new SqlAuditLog(db))
+  const registrations = new SqlRegistrationStore(db, new SqlAuditLog(db))
   const admit = admitter(registrations)
   for (let i = 0; i < 5; i++) await admit(`i-${i}`, NOW - 40 * DAY + i)
   const clock = new FixedClock(NOW)

@@ -1,15 +1,15 @@
 import { Redis } from 'ioredis'
 import t from 'tap'
 import type { Test } from 'tap'
-import { SqlAuditLog } from '../../src/audit/audit-log.js'
+import { SqlAuditLog } from '../../src/audit/sql-audit-log.js'
 import type { Database } from '../../src/db/database.js'
-import { LiveTokenCounter } from '../../src/revocation/live-tokens.js'
+import { SqlLiveTokenCounter } from '../../src/revocation/sql-live-token-counter.js'
 import { FixedClock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/lib/logger.js'
 import { RedisRevocationBus } from '../../src/revocation/redis-revocation-bus.js'
 import { LocalRevocationBus, type RevocationBus } from '../../src/revocation/revocation-bus.js'
 import { RevocationCache } from '../../src/revocation/revocation-cache.js'
-import { RevocationLog } from '../../src/revocation/revocation-log.js'
+import { SqlRevocationLog } from '../../src/revocation/sql-revocation-log.js'
 import { RevocationService } from '../../src/revocation/revocation-service.js'
 import { BACKENDS } from '../support/databases.js'
 import { eventually } from '../support/eventually.js'
@@ -30,9 +30,9 @@ const BUSES: Record<string, { database: keyof typeof BACKENDS; open: Open }> = {
   redis: {
     database: 'postgres',
     open: (_t, db, clock, prefix) =>
-      new RedisRevocationBus({ url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000, heartbeatMs: 100, maxStalenessMs: 5000 }, new RevocationLog(db), clock, createLogger('silent')),
+      new RedisRevocationBus({ url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000, heartbeatMs: 100, maxStalenessMs: 5000 }, new SqlRevocationLog(db), clock, createLogger('silent')),
   },
-  local: { database: 'pglite', open: (_t, db, clock) => new LocalRevocationBus(new RevocationLog(db), clock) },
+  local: { database: 'pglite', open: (_t, db, clock) => new LocalRevocationBus(new SqlRevocationLog(db), clock) },
 }
 
 async function instance(t: Test, open: Open, db: Database, clock: FixedClock, prefix: string): Promise<Instance> {
@@ -40,7 +40,7 @@ async function instance(t: Test, open: Open, db: Database, clock: FixedClock, pr
   t.teardown(() => bus.close())
   const cache = new RevocationCache(clock, bus.maxStalenessMs)
   await bus.start(cache)
-  return { cache, service: new RevocationService(new RevocationLog(db), bus, new SqlAuditLog(db), new LiveTokenCounter(db), clock) }
+  return { cache, service: new RevocationService(new SqlRevocationLog(db), bus, new SqlAuditLog(db), new SqlLiveTokenCounter(db), clock) }
 }
 
 for (const [name, { database, open }] of Object.entries(BUSES)) {
@@ -76,7 +76,7 @@ t.test('on Redis, an expired revocation leaves the shared set and every instance
   const clock = new FixedClock(T0)
   const prefix = uniqueRedisPrefix()
   const open: Open = (_t, db, clock, prefix) =>
-    new RedisRevocationBus({ url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000, heartbeatMs: 50, maxStalenessMs: 5000 }, new RevocationLog(db), clock, createLogger('silent'))
+    new RedisRevocationBus({ url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000, heartbeatMs: 50, maxStalenessMs: 5000 }, new SqlRevocationLog(db), clock, createLogger('silent'))
   const a = await instance(t, open, db, clock, prefix)
   const b = await instance(t, open, db, clock, prefix)
   const inspector = new Redis(REDIS_URL)

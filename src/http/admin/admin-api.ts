@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import type { AdminTokenStore } from '../../admin-tokens/admin-token-store.js'
-import type { SqlAuditLog } from '../../audit/audit-log.js'
+import type { AuditLog } from '../../audit/audit-log.js'
 import type { GrantCatalog } from '../../grants/grant-catalog.js'
 import type { GrantStore } from '../../grants/grant-store.js'
 import type { LedgerStore } from '../../ledger/ledger-store.js'
-import type { InstanceRegistrations } from '../../replay/instance-registrations.js'
+import type { RegistrationStore } from '../../replay/registration-store.js'
 import type { AdminTokenVerifier } from '../../admin-tokens/admin-token-verifier.js'
 import type { RevocationCache } from '../../revocation/revocation-cache.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
@@ -35,8 +35,8 @@ export interface AdminApiOptions {
   revocations: RevocationCache
   /** The configured attestors' source forms: a `source` revocation must be able to match one. */
   sourceForms: readonly SourceForm[]
-  registrations: InstanceRegistrations
-  audit: SqlAuditLog
+  registrations: RegistrationStore
+  audit: AuditLog
   adminTokens: AdminTokenStore
 }
 

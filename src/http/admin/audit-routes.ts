@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import type { SqlAuditLog } from '../../audit/audit-log.js'
+import type { AuditLog } from '../../audit/audit-log.js'
 import { parseOrProblem } from './validation.js'
 
 export interface AuditRoutesOptions {
-  audit: SqlAuditLog
+  audit: AuditLog
 }
 
 const AuditQuery = z

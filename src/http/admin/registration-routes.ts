@@ -2,13 +2,13 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { NotFoundError } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
-import type { InstanceRegistrations } from '../../replay/instance-registrations.js'
+import type { RegistrationStore } from '../../replay/registration-store.js'
 import { ForgetInput, RegistrationListQuery, registrationToJson } from '../../replay/registration.js'
 import { actorOf } from './admin-scope.js'
 import { parseOrProblem } from './validation.js'
 
 export interface RegistrationRoutesOptions {
-  registrations: InstanceRegistrations
+  registrations: RegistrationStore
   clock: Clock
 }
 

@@ -1,32 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { Actor, AuditEntry, SqlAuditLog } from '../audit/audit-log.js'
+import type { Actor, AuditEntry, AuditLog } from '../audit/audit-log.js'
 import type { Database } from '../db/database.js'
 import { decodeCursor, encodeCursor, pageOf, SqlConditions } from '../db/sql.js'
 import { InvalidGrantError, InvalidInputError, ServiceUnavailableError, type ErrorReason } from '../errors.js'
 import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import type { Page, PageRequest } from '../lib/page.js'
 import { registrationId, registrationToJson, type Registration, type RegistrationFilter } from './registration.js'
-
-/**
- * How an attested instance may attest again:
- * - `nonce`: the first attestation registers the nonce the instance chose; every later one must bring
- *   the same nonce (a copied document without it gets nothing, and a thief who registers first locks
- *   the real instance out, which is loud);
- * - `never`: one attestation per instance, ever;
- * - `always`: no binding (the document alone suffices: only with other defences).
- */
-export type ReattestationMode = 'nonce' | 'never' | 'always'
-
-export interface RegistrationRequest {
-  /** The attestor's name: registrations are per attestor. */
-  attestor: string
-  /** E.g. the EC2 instance id. */
-  instance: string
-  nonce?: string
-  mode: ReattestationMode
-  clientAddress: string
-  now: Date
-}
+import type { RegistrationRequest, RegistrationStore, TidyOutcome } from './registration-store.js'
 
 const MIN_NONCE_LENGTH = 16
 
@@ -42,23 +22,13 @@ interface RegistrationRow {
 
 const COLUMNS = 'attestor, instance, nonce_sha256, first_seen, last_seen, last_address, attestations'
 
-/** What a tidy did: the registrations it forgot. */
-export interface TidyOutcome {
-  forgotten: Registration[]
-}
-
-/**
- * Registrations in Postgres (or PGlite), one row per instance, updated under a row lock. Operators
- * read and forget them through the admin API; every forgetting is on the audit log, on the same
- * transaction as the delete.
- */
-export class InstanceRegistrations {
+/** Registrations on Postgres or PGlite (the same SQL on both), one row per instance, updated under a row lock. */
+export class SqlRegistrationStore implements RegistrationStore {
   constructor(
     private readonly db: Pick<Database, 'query' | 'exec' | 'transaction'>,
-    private readonly audit: SqlAuditLog,
+    private readonly audit: AuditLog,
   ) {}
 
-  /** Registers a first attestation or checks a later one; throws InvalidGrantError when refused. */
   async admit(request: RegistrationRequest): Promise<void> {
     if (request.mode === 'nonce' && (request.nonce === undefined || request.nonce.length < MIN_NONCE_LENGTH)) {
       throw new InvalidGrantError(`a nonce of at least ${MIN_NONCE_LENGTH} characters is required: the instance keeps it, and must present it again at every attestation`, 'nonce_required')
@@ -101,7 +71,6 @@ export class InstanceRegistrations {
     return rows[0]
   }
 
-  /** A page in (attestor, instance) order. Throws InvalidInputError for a cursor it did not hand out. */
   async list(filter: RegistrationFilter & PageRequest): Promise<Page<Registration>> {
     const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor, positionOf)
     if (filter.lastSeenBefore && filter.lastSeenAfter && filter.lastSeenBefore <= filter.lastSeenAfter) {
@@ -122,10 +91,6 @@ export class InstanceRegistrations {
     return pageOf(rows, filter.limit, (last) => encodeCursor([last.attestor, last.instance]))
   }
 
-  /**
-   * Forgets an instance, so it can register afresh (after a legitimate loss of its nonce), and says
-   * so on the audit log. Undefined when there was no such registration.
-   */
   async forget(attestor: string, instance: string, reason: string, now: Date, actor: Actor): Promise<Registration | undefined> {
     try {
       return await this.db.transaction(async (tx) => {
@@ -139,11 +104,7 @@ export class InstanceRegistrations {
     }
   }
 
-  /**
-   * Forgets at most `limit` registrations last seen before `lastSeenBefore`, oldest first, each on the
-   * audit log as an automatic action of `actor`. Rows another instance is tidying are skipped, not
-   * waited for, so every instance can run the tidy.
-   */
+  /** Rows another instance is tidying are skipped, not waited for, so every instance can run the tidy. */
   async tidy(lastSeenBefore: Date, limit: number, now: Date, actor: Actor, reason: string): Promise<TidyOutcome> {
     try {
       return await this.db.transaction(async (tx) => {

@@ -3,12 +3,13 @@ import { SqlConditions } from '../db/sql.js'
 import { storeFailure } from '../errors.js'
 import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import type { RevocationTarget } from './revocation.js'
+import type { LiveTokenCounter } from './live-token-counter.js'
 
 /**
- * How many tokens a revocation cuts off: the ledger rows it covers that have not expired yet. A
- * subject glob is matched in SQL with the same anchored expression the service matches with.
+ * Counts on the ledger table (Postgres or PGlite). A subject glob is matched in SQL with the same
+ * anchored expression the service matches with.
  */
-export class LiveTokenCounter {
+export class SqlLiveTokenCounter implements LiveTokenCounter {
   constructor(private readonly db: Queryable) {}
 
   async count(target: RevocationTarget, now: Date): Promise<number> {
@@ -29,7 +30,6 @@ export class LiveTokenCounter {
     }
   }
 
-  /** When the token with this jti expires, if the ledger knows it. */
   async tokenExpiry(jti: string): Promise<Date | undefined> {
     try {
       const rows = await this.db.query<{ expires_at: Date }>('SELECT expires_at FROM ledger WHERE jti = $1', [jti])

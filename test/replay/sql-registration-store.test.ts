@@ -1,7 +1,8 @@
 import t from 'tap'
-import { SqlAuditLog } from '../../src/audit/audit-log.js'
+import { SqlAuditLog } from '../../src/audit/sql-audit-log.js'
 import { InvalidGrantError, InvalidInputError, type ErrorReason } from '../../src/errors.js'
-import { InstanceRegistrations, type RegistrationRequest } from '../../src/replay/instance-registrations.js'
+import type { RegistrationRequest } from '../../src/replay/registration-store.js'
+import { SqlRegistrationStore } from '../../src/replay/sql-registration-store.js'
 import { BACKENDS } from '../support/databases.js'
 
 const T0 = new Date(Date.UTC(2026, 10, 23, 12, 0, 0))
@@ -10,7 +11,7 @@ const NONCE = 'a-secret-the-instance-keeps-0123'
 for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`instance registration contract on ${backend}`, async (t) => {
     const db = await open(t)
-    const registrations = new InstanceRegistrations(db, new SqlAuditLog(db))
+    const registrations = new SqlRegistrationStore(db, new SqlAuditLog(db))
     const request = (overrides: Partial<RegistrationRequest> = {}): RegistrationRequest => ({
       attestor: 'prod-aws',
       instance: 'i-0b02d936754a6d637',
@@ -57,7 +58,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`registrations listed, read, forgotten and tidied on ${backend}`, async (t) => {
     const db = await open(t)
     const audit = new SqlAuditLog(db)
-    const registrations = new InstanceRegistrations(db, audit)
+    const registrations = new SqlRegistrationStore(db, audit)
     const admit = (attestor: string, instance: string, now: Date, mode: 'nonce' | 'always' = 'nonce') =>
       registrations.admit({ attestor, instance, nonce: mode === 'nonce' ? `nonce-of-${instance}-0123456789` : undefined, mode, clientAddress: '10.0.0.7', now })
     await admit('prod-aws', 'i-0aaa', ago(40))
@@ -78,7 +79,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     t.equal((await registrations.get('prod-azure', '0b8f3c2e-1111-4000-8000-000000000000'))?.nonceBound, false)
     t.equal(await registrations.get('prod-aws', 'i-none'), undefined)
 
-    const names = async (filter: Partial<Parameters<InstanceRegistrations['list']>[0]>) =>
+    const names = async (filter: Partial<Parameters<SqlRegistrationStore['list']>[0]>) =>
       (await registrations.list({ limit: 100, ...filter })).items.map((r) => `${r.attestor}/${r.instance}`)
     t.same(await names({}), ['prod-aws/i-0aaa', 'prod-aws/i-0bbb', 'prod-aws/i-1ccc', 'prod-azure/0b8f3c2e-1111-4000-8000-000000000000'])
     t.same(await names({ attestor: 'prod-azure' }), ['prod-azure/0b8f3c2e-1111-4000-8000-000000000000'])
