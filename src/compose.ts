@@ -18,7 +18,7 @@ import type { LedgerStore } from './ledger/ledger-store.js'
 import { BatchingLedger } from './ledger/batching-ledger.js'
 import { SqlLedgerStore } from './ledger/sql-ledger-store.js'
 import { systemClock, type Clock } from './lib/clock.js'
-import { waitForRedis } from './lib/redis-ready.js'
+import { openRedis, waitForRedis } from './lib/redis-connection.js'
 import { Drain } from './lib/drain.js'
 import type { AdminTokenStore } from './admin-tokens/admin-token-store.js'
 import { SqlAdminTokenStore } from './admin-tokens/sql-admin-token-store.js'
@@ -35,11 +35,12 @@ import { RevocationService } from './revocation/revocation-service.js'
 import type { RegistrationStore } from './replay/registration-store.js'
 import { SqlRegistrationStore } from './replay/sql-registration-store.js'
 import { RegistrationTidy } from './replay/registration-tidy.js'
-import { RedisReplayGuard, type ReplayGuard } from './replay/replay-guard.js'
+import { RedisReplayGuard } from './replay/redis-replay-guard.js'
+import type { ReplayGuard } from './replay/replay-guard.js'
 import { SqlReplayGuard } from './replay/sql-replay-guard.js'
 import { TokenIntrospection } from './tokens/introspection.js'
 import { TokenSigner } from './tokens/token-signer.js'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { MemoryBudgetCounter, RedisBudgetCounter, type BudgetCounter } from './http/budget-counter.js'
 
 /** Everything the HTTP layer needs, built once. */
@@ -124,7 +125,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     if (registrationTidy) closers.push(() => registrationTidy.stop())
     const rateLimitRedis = await openRateLimitRedis(config)
     if (rateLimitRedis) closers.push(async () => rateLimitRedis.disconnect())
-    const rateLimits = rateLimitRedis ? new RedisBudgetCounter(rateLimitRedis) : new MemoryBudgetCounter()
+    const rateLimits = rateLimitRedis ? new RedisBudgetCounter(rateLimitRedis, `${config.redis.keyPrefix}rate-limit:`) : new MemoryBudgetCounter()
     const exchange = new TokenExchange({
       replay,
       registrations,
@@ -234,14 +235,7 @@ function startRegistrationTidy(config: Config, registrations: RegistrationStore,
 /** A connection of its own for the rate limits: a slow or failed count never queues behind revocations. */
 async function openRateLimitRedis(config: Config): Promise<Redis | undefined> {
   if (!config.redis.url) return undefined
-  const redis = new Redis(config.redis.url, {
-    keyPrefix: config.redis.keyPrefix,
-    commandTimeout: config.redis.commandTimeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-  })
-  // Failures surface on the commands (a 503); the connection's own errors would only be noise.
-  redis.on('error', () => {})
+  const redis = openRedis({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs })
   // Start-up waits for it, as for replay protection, rather than refusing the first admin requests.
   try {
     await waitForRedis(redis, 'the rate limit store')

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { ServiceUnavailableError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
+import { openRedis, type RedisConnectionOptions } from '../lib/redis-connection.js'
 import type { PublishReceipt, RevocationBus } from './revocation-bus.js'
 import type { RevocationBusListener } from './revocation-cache.js'
 import type { RevocationLog } from './revocation-log.js'
@@ -10,10 +11,8 @@ import { rebuildRevocationSet, type RevocationKeys } from './redis-revocation-re
 import { SCRIPTS, SEQ_FIELD, VERSION_FIELD } from './redis-revocation-scripts.js'
 import { inForce, revocationFromJson, revocationToJson, type Revocation } from './revocation.js'
 
-export interface RedisRevocationBusOptions {
-  url: string
+export interface RedisRevocationBusOptions extends RedisConnectionOptions {
   keyPrefix: string
-  commandTimeoutMs: number
   /** How often the subscription is pinged and the set reconciled with the durable log; each success is contact. */
   heartbeatMs: number
   /** Out of touch longer than this, the instance fails closed until it has caught up. */
@@ -69,18 +68,10 @@ export class RedisRevocationBus implements RevocationBus {
       channel: `${p}revocations:changes`,
       ackChannel: `${p}revocations:acks`,
     }
-    const connection = {
-      commandTimeout: options.commandTimeoutMs,
-      // Never queue while disconnected: a write during an outage fails at once, and so closed.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (attempt: number) => Math.min(attempt * 100, 1000),
-    }
-    this.client = new Redis(options.url, connection)
-    this.subscriber = new Redis(options.url, { ...connection, autoResubscribe: false })
-    // Connection errors surface through failed commands and missed heartbeats; the clients reconnect.
-    this.client.on('error', () => {})
-    this.subscriber.on('error', () => {})
+    // Never queued while disconnected (src/lib/redis-connection.ts): a write during an outage fails at once, and so closed.
+    this.client = openRedis(options)
+    // Resubscribing is resynchronise's job: it reloads the set after every (re)connect.
+    this.subscriber = openRedis(options, { autoResubscribe: false })
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.keys.ackChannel) for (const wake of this.ackWaiters) wake()
       else this.receive(message)
