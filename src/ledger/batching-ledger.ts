@@ -47,8 +47,6 @@ export class BatchingLedger implements LedgerStore {
     return this.store.search(filter, now)
   }
 
-  /** @deprecated Use `search`. */
-
   private flush(): void {
     this.scheduled = false
     const batch = this.pending

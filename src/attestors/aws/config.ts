@@ -1,32 +1,13 @@
 import { z } from 'zod'
 
 /**
- * Configuration of one `aws` attestor, an entry of `attestors` in STS_CONFIG:
+ * Configuration of one `aws` attestor, an entry of `attestors`. The options, with an example: README.md,
+ * "AWS EC2 attestor".
  *
- * ```yaml
- * attestors:
- *   - kind: aws
- *     name: prod-aws
- *     accounts: ["111122223333"]          # required: only these accounts' instances are accepted
- *     regions: [eu-west-1, "us-*"]        # optional allow-list; exact names or globs
- *     maxDocumentAgeSeconds: 600          # optional: only instances launched in the last 10 minutes
- *     reattestation: nonce                # nonce (default) | never | always
- *     bindToPrivateIp: false              # true: only requests from the document's privateIp
- *     certificates: [keys/aws/aws-rsa2048-eu-west-1.pem]   # optional: default every keys/aws/*.pem
- * ```
- *
- * An instance identity document never expires and anyone who reads it can present it, so each
- * instance is registered on its first attestation (per attestor) and may attest again only as
- * `reattestation` says: `nonce`, the instance must repeat the nonce it sent first (as Vault's AWS auth
- * does); `never`, once per instance; `always`, no check (only with other defences, such as
- * `bindToPrivateIp` or a short `maxDocumentAgeSeconds`). `bindToPrivateIp` suits a service the
- * instances reach directly inside their VPC; behind NAT or a proxy the addresses differ.
- *
- * `maxDocumentAgeSeconds` compares the document's `pendingTime` with the current time. pendingTime is
- * when the instance was launched (or last started), not when the document was signed, and a document
- * never expires: an instance keeps presenting the same one for its whole life. So the option is off by
- * default, and setting it means "only instances launched within this time may attest", which suits
- * autoscaled instances that attest once at boot; it is a replay defence, not a freshness check.
+ * `maxDocumentAgeSeconds` compares the document's `pendingTime` with now. pendingTime is when the
+ * instance was launched (or last started), not when the document was signed, and a document never
+ * expires: the option means "only instances launched this recently", a replay defence for instances
+ * that attest once at boot, not a freshness check. So it is off by default.
  */
 
 const accountId = z.string().regex(/^[0-9]{12}$/, 'must be a 12-digit AWS account id (a string, quoted in YAML)')

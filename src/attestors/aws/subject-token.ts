@@ -2,36 +2,13 @@ import { InvalidGrantError } from '../../errors.js'
 import { quoteUntrusted } from '../../lib/untrusted-text.js'
 
 /**
- * ## AWS EC2 instance identity: the subject token
- *
- * `subject_token_type=urn:seed-sts:token-type:aws-instance-identity`, and `subject_token` a JSON object
- * carrying one of the three forms the instance metadata service (IMDS) publishes under
- * `http://169.254.169.254/latest/dynamic/instance-identity/`:
- *
- * | form        | subject_token                                                   | signed with                  |
- * |-------------|-----------------------------------------------------------------|------------------------------|
- * | `pkcs7`     | `{"pkcs7": "<base64 of .../pkcs7>"}`                            | DSA with SHA-1 (PKCS#7)      |
- * | `rsa2048`   | `{"rsa2048": "<base64 of .../rsa2048>"}`                        | RSA-2048 with SHA-256 (PKCS#7) |
- * | `signature` | `{"document": "<.../document, exactly as served>", "signature": "<base64 of .../signature>"}` | RSA with SHA-256 |
- *
- * Base64 may be wrapped (IMDS wraps it): whitespace is ignored. For the `signature` form the document
- * text must be byte-for-byte what IMDS served, as a JSON string (its newlines escaped as `\n`); the
- * signature covers those bytes. Each shape may also carry `"nonce": "<16 to 256 visible ASCII
- * characters>"`: a secret the instance chooses once and keeps, which the first attestation registers
- * and every later one must repeat (an attestor's `reattestation: nonce`, the default). AWS does not
- * sign it; it is what stops a copied document from being replayed. Nothing else is accepted: no
- * other fields, no PEM armour.
- *
- * ```sh
- * TOKEN=$(curl -sX PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')
- * IID=http://169.254.169.254/latest/dynamic/instance-identity
- * NONCE=$(cat /var/lib/sts-nonce 2>/dev/null || (umask 077; openssl rand -hex 32 | tee /var/lib/sts-nonce))
- * curl -sH "X-aws-ec2-metadata-token: $TOKEN" $IID/rsa2048 | jq -Rs --arg nonce "$NONCE" '{rsa2048: ., nonce: $nonce}'
- * # or the signature form (--rawfile keeps the document's bytes exactly)
- * curl -sH "X-aws-ec2-metadata-token: $TOKEN" -o doc $IID/document
- * curl -sH "X-aws-ec2-metadata-token: $TOKEN" -o sig $IID/signature
- * jq -n --rawfile document doc --rawfile signature sig '{document: $document, signature: $signature}'
- * ```
+ * The subject token of `urn:seed-sts:token-type:aws-instance-identity`: a JSON object in one of the
+ * three forms IMDS publishes, with the instance's nonce (README.md, "AWS EC2 attestor", shows them and
+ * how an instance fetches them). Base64 may be wrapped, as IMDS wraps it. The `document` of the
+ * `signature` form must be the bytes IMDS served, as a JSON string: the signature covers those bytes.
+ * Nothing else is accepted (no other fields, no PEM armour): the less an unverified token may vary,
+ * the less there is to get wrong. AWS does not sign the nonce; it is what stops a copied document
+ * from being replayed (src/replay/registration-store.ts).
  */
 export const AWS_INSTANCE_IDENTITY_TOKEN_TYPE = 'urn:seed-sts:token-type:aws-instance-identity'
 

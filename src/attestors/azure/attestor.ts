@@ -104,6 +104,8 @@ function toIdentity(document: AttestedDocument, config: AzureAttestorConfig, tru
   const optional: Record<string, string | undefined> = {
     sku: document.sku,
     licenseType: document.licenseType,
+    // Whatever the VM asked IMDS to sign: for the VM's own replay checks, not something to grant on.
+    // Whatever the VM asked IMDS to sign: for the VM's own replay checks, not something to grant on.
     nonce: document.nonce,
     planName: document.plan?.name,
     planProduct: document.plan?.product,
