@@ -4,6 +4,7 @@ import type { AdminTokenStore } from '../../admin-tokens/admin-token-store.js'
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
 import { IdParams } from '../../lib/ids.js'
+import { clipUntrusted } from '../../lib/untrusted-text.js'
 import { actorOf } from './admin-scope.js'
 import { parseOrProblem } from './validation.js'
 
@@ -44,7 +45,7 @@ export async function adminTokenRoutes(app: FastifyInstance, options: AdminToken
       const beyond = token.roles.filter((role) => !request.admin?.roles.has(role))
       throw new ForbiddenError(`the admin token ${request.admin?.name} cannot revoke an admin token with roles it does not have: ${beyond.join(', ')}`, 'roles_beyond_own')
     })
-    if (!revoked) throw new NotFoundError(`no usable admin token with id ${id.slice(0, 64)}`, 'admin_token_not_found')
+    if (!revoked) throw new NotFoundError(`no usable admin token with id ${clipUntrusted(id)}`, 'admin_token_not_found')
     request.log.warn({ adminTokenId: id, name: revoked.name }, 'admin token revoked')
     return { adminToken: adminTokenToJson(revoked) }
   })

@@ -6,6 +6,7 @@ import type { GrantCatalog } from '../../grants/grant-catalog.js'
 import type { GrantDraft, GrantStore } from '../../grants/grant-store.js'
 import type { Clock } from '../../lib/clock.js'
 import { IdParams } from '../../lib/ids.js'
+import { clipUntrusted } from '../../lib/untrusted-text.js'
 import { actorOf } from './admin-scope.js'
 import { parseOrProblem } from './validation.js'
 
@@ -94,7 +95,7 @@ function sendGrant(reply: FastifyReply, grant: Grant): FastifyReply {
 
 async function mustExist(lookup: Promise<Grant | undefined>, id: string): Promise<Grant> {
   const grant = await lookup
-  if (!grant) throw new NotFoundError(`no grant with id ${id.slice(0, 64)}`, 'grant_not_found')
+  if (!grant) throw new NotFoundError(`no grant with id ${clipUntrusted(id)}`, 'grant_not_found')
   return grant
 }
 

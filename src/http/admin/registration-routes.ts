@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { NotFoundError } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
+import { clipUntrusted } from '../../lib/untrusted-text.js'
 import type { RegistrationStore } from '../../replay/registration-store.js'
 import { ForgetInput, RegistrationListQuery, registrationToJson } from '../../replay/registration.js'
 import { actorOf } from './admin-scope.js'
@@ -55,5 +56,5 @@ export async function registrationRoutes(app: FastifyInstance, options: Registra
 }
 
 function notFound(attestor: string, instance: string): NotFoundError {
-  return new NotFoundError(`no registration of instance ${instance.slice(0, 128)} with attestor ${attestor.slice(0, 64)}`, 'registration_not_found')
+  return new NotFoundError(`no registration of instance ${clipUntrusted(instance, 128)} with attestor ${clipUntrusted(attestor)}`, 'registration_not_found')
 }
