@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { shippedPath } from '../lib/package-root.js'
+import { packageRoot } from '../lib/package-root.js'
 import type { Database } from './database.js'
 
 export interface Migration {
@@ -10,7 +10,7 @@ export interface Migration {
   checksum: string
 }
 
-export function readMigrations(dir = shippedPath('migrations')): Migration[] {
+export function readMigrations(dir = join(packageRoot(), 'migrations')): Migration[] {
   return readdirSync(dir)
     .filter((name) => /^\d{3,}_[\w-]+\.sql$/.test(name))
     .sort()

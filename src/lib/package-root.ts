@@ -4,7 +4,11 @@ import { fileURLToPath } from 'node:url'
 
 /**
  * The directory of the package.json above `from` (this module, by default): the service's root, whether
- * it runs from src/ or from dist/src/. Looked up when called, never at import.
+ * it runs from src/ or from dist/src/, and so where the files shipped with it are (migrations/,
+ * keys/aws/...). Looked up when called, never at import.
+ *
+ * @example
+ * readdirSync(join(packageRoot(), 'migrations'))
  */
 export function packageRoot(from = fileURLToPath(import.meta.url)): string {
   for (let dir = dirname(from); ; ) {
@@ -14,14 +18,4 @@ export function packageRoot(from = fileURLToPath(import.meta.url)): string {
     if (parent === dir) throw new Error(`cannot find the files shipped with the service: no package.json above ${dirname(from)}`)
     dir = parent
   }
-}
-
-/**
- * A file or directory shipped with the service (migrations/, keys/aws/...), by its path from the root.
- *
- * @example
- * readdirSync(shippedPath('migrations'))
- */
-export function shippedPath(...segments: string[]): string {
-  return join(packageRoot(), ...segments)
 }

@@ -17,7 +17,7 @@ export interface PemText {
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g
 
 /** PEM files, or directories whose `*.pem` files are read in name order; unreadable paths go to `problems`. */
-export function readPemFiles(paths: readonly string[], option: string, problems: string[]): PemText[] {
+function readPemFiles(paths: readonly string[], option: string, problems: string[]): PemText[] {
   return paths.flatMap((path) => {
     try {
       const files = statSync(path).isDirectory()
@@ -62,7 +62,8 @@ export function certificatesInPem<T>(texts: readonly PemText[], option: string, 
  */
 export function loadCertificateFiles<T>(paths: readonly string[], option: string, describe: (x509: X509Certificate) => T): T[] {
   const problems: string[] = []
-  const certificates = certificatesInPem(readPemFiles(paths, option, problems), option, problems, describe)
+  // Path by path, so the problems are reported in the order the paths are configured.
+  const certificates = paths.flatMap((path) => certificatesInPem(readPemFiles([path], option, problems), option, problems, describe))
   if (problems.length > 0) throw new ConfigError(problems)
   if (certificates.length === 0) throw new ConfigError([`${option}: no certificate found in ${paths.join(', ')}`])
   return certificates

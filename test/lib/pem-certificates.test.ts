@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { ConfigError } from '../../src/config-error.js'
-import { certificatesInPem, loadCertificateFiles, readPemFiles } from '../../src/lib/pem-certificates.js'
+import { certificatesInPem, loadCertificateFiles } from '../../src/lib/pem-certificates.js'
 
 const ROOTS = new URL('../../keys/azure/roots/', import.meta.url)
 const BALTIMORE = readFileSync(new URL('baltimore-cybertrust-root.pem', ROOTS), 'utf8')
@@ -21,31 +21,29 @@ t.test('what a set of paths holds: each certificate, in order, and every problem
     nothing: { 'notes.txt': 'not read' },
   })
   const at = (name: string) => join(dir, name)
-  const cases: { paths: string[]; names: string[]; problems: (string | RegExp)[]; why: string }[] = [
-    { paths: ['one.pem'], names: ['Baltimore CyberTrust Root'], problems: [], why: 'a file with one certificate' },
-    { paths: ['bundle.pem'], names: ['DigiCert Global Root G2', 'Baltimore CyberTrust Root'], problems: [], why: 'a bundle gives each of its certificates, in order' },
-    { paths: ['trust'], names: ['DigiCert Global Root G2', 'Baltimore CyberTrust Root'], problems: [], why: "a directory gives its *.pem files' certificates, in name order" },
-    { paths: ['nothing'], names: [], problems: [], why: 'a directory without *.pem files gives nothing, and says nothing itself' },
-    { paths: ['empty.pem'], names: [], problems: [`${OPTION}: ${at('empty.pem')} holds no PEM certificate`], why: 'a file without a certificate' },
-    {
-      paths: ['broken.pem'],
-      names: ['Baltimore CyberTrust Root'],
-      problems: [new RegExp(`^${OPTION}: certificate 2 of ${at('broken.pem')} cannot be parsed \\(`)],
-      why: 'a certificate that cannot be parsed, named by its place in the file',
-    },
-    {
-      paths: ['missing.pem', 'one.pem', 'missing-too.pem'],
-      names: ['Baltimore CyberTrust Root'],
-      problems: [new RegExp(`^${OPTION}: cannot read ${at('missing.pem')} \\(ENOENT`), new RegExp(`^${OPTION}: cannot read ${at('missing-too.pem')} \\(ENOENT`)],
-      why: 'every unreadable path is reported, and the readable ones still read',
-    },
+  const loaded: [string[], string[], string][] = [
+    [['one.pem'], ['Baltimore CyberTrust Root'], 'a file with one certificate'],
+    [['bundle.pem'], ['DigiCert Global Root G2', 'Baltimore CyberTrust Root'], 'a bundle gives each of its certificates, in order'],
+    [['trust'], ['DigiCert Global Root G2', 'Baltimore CyberTrust Root'], "a directory gives its *.pem files' certificates, in name order"],
+    [['one.pem', 'trust'], ['Baltimore CyberTrust Root', 'DigiCert Global Root G2', 'Baltimore CyberTrust Root'], 'paths in the order given'],
   ]
-  for (const { paths, names, problems, why } of cases) {
-    const found: string[] = []
-    const certificates = certificatesInPem(readPemFiles(paths.map(at), OPTION, found), OPTION, found, commonName)
-    t.same(certificates, names, `${why}: certificates`)
-    t.match(found, problems, `${why}: problems`)
-    t.equal(found.length, problems.length, `${why}: no other problem`)
+  for (const [paths, names, why] of loaded) t.same(loadCertificateFiles(paths.map(at), OPTION, commonName), names, why)
+
+  const refused: [string[], (string | RegExp)[], string][] = [
+    [['empty.pem'], [`${OPTION}: ${at('empty.pem')} holds no PEM certificate`], 'a file without a certificate'],
+    [['broken.pem'], [new RegExp(`^${OPTION}: certificate 2 of ${at('broken.pem')} cannot be parsed \\(`)], 'a certificate that cannot be parsed, named by its place in the file'],
+    [
+      ['missing.pem', 'one.pem', 'empty.pem', 'missing-too.pem'],
+      [new RegExp(`^${OPTION}: cannot read ${at('missing.pem')} \\(ENOENT`), /empty\.pem holds no PEM certificate$/, new RegExp(`^${OPTION}: cannot read ${at('missing-too.pem')} \\(ENOENT`)],
+      'every problem at once, in the order of the paths',
+    ],
+    [['nothing'], [`${OPTION}: no certificate found in ${at('nothing')}`], 'a directory without *.pem files holds no certificate'],
+  ]
+  for (const [paths, problems, why] of refused) {
+    const error = t.throws(() => loadCertificateFiles(paths.map(at), OPTION, commonName), why) as ConfigError
+    t.ok(error instanceof ConfigError, `${why}: a configuration problem`)
+    t.match(error.problems, problems, why)
+    t.equal(error.problems.length, problems.length, `${why}: no other problem`)
   }
 })
 
@@ -57,15 +55,4 @@ t.test('PEM text given inline is named as the caller says, and describe can refu
   })
   t.same(described, ['DigiCert Global Root G2'])
   t.same(problems, ['AWS certificates: certificate 1 of entry 1 cannot be parsed (not this one)', 'AWS certificates: entry 2 holds no PEM certificate'])
-})
-
-t.test('configured trust material: a ConfigError with every problem, or when there is no certificate at all', async (t) => {
-  const dir = t.testdir({ 'one.pem': BALTIMORE, 'empty.pem': '', nothing: {} })
-  t.same(loadCertificateFiles([join(dir, 'one.pem')], OPTION, commonName), ['Baltimore CyberTrust Root'])
-  const every = t.throws(() => loadCertificateFiles([join(dir, 'missing.pem'), join(dir, 'empty.pem'), join(dir, 'one.pem')], OPTION, commonName)) as ConfigError
-  t.ok(every instanceof ConfigError)
-  t.match(every.problems, [/cannot read .*missing\.pem \(ENOENT/, /empty\.pem holds no PEM certificate$/])
-  t.equal(every.problems.length, 2)
-  const none = t.throws(() => loadCertificateFiles([join(dir, 'nothing')], OPTION, commonName)) as ConfigError
-  t.same(none.problems, [`${OPTION}: no certificate found in ${join(dir, 'nothing')}`])
 })

@@ -1,7 +1,8 @@
+import { join } from 'node:path'
 import { InvalidGrantError } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
 import { globMatches } from '../../lib/glob.js'
-import { shippedPath } from '../../lib/package-root.js'
+import { packageRoot } from '../../lib/package-root.js'
 import type { AttestedIdentity, Attestor } from '../attestor.js'
 import { fingerprintOf } from '../single-use.js'
 import type { AwsAttestorConfig } from './config.js'
@@ -40,7 +41,7 @@ export interface AwsAttestor extends Attestor {
 export function createAwsAttestor(config: AwsAttestorConfig, deps: AwsAttestorDeps): AwsAttestor {
   // Read once, at start-up: a missing or unreadable certificate stops the service with a ConfigError.
   const source = `attestor ${config.name}: certificates`
-  const trust = AwsTrustStore.fromFiles(config.certificates ?? [shippedPath('keys', 'aws')], source)
+  const trust = AwsTrustStore.fromFiles(config.certificates ?? [join(packageRoot(), 'keys', 'aws')], source)
   const verifier = createInstanceIdentityVerifier({ certificates: trust, clock: deps.clock, skewSeconds: deps.skewSeconds ?? 60 })
   const accounts = new Set(config.accounts)
   return {

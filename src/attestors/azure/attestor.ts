@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { InvalidGrantError } from '../../errors.js'
-import { shippedPath } from '../../lib/package-root.js'
+import { packageRoot } from '../../lib/package-root.js'
 import type { AttestationSource, AttestedIdentity, Attestor, AttestorDeps } from '../attestor.js'
 import { fingerprintOf } from '../single-use.js'
 import { AZURE_ATTESTED_DATA_TOKEN_TYPE, decodeAttestedDataToken, verifyAttestedData, type AttestedDataTrust } from './attested-data.js'
@@ -46,7 +46,7 @@ export function createAzureAttestedDataAttestor(config: AzureAttestorConfig, dep
 
 /** The configured (or shipped) roots and intermediates, read once; throws ConfigError naming the option. */
 export function loadAzureTrust(config: AzureAttestorConfig): AttestedDataTrust {
-  const shipped = config.roots === undefined || config.intermediates === undefined ? shippedPath('keys', 'azure') : ''
+  const shipped = config.roots === undefined || config.intermediates === undefined ? join(packageRoot(), 'keys', 'azure') : ''
   return {
     roots: loadCertificates(config.roots ?? [join(shipped, 'roots')], `attestor ${config.name}: roots`),
     intermediates: loadCertificates(config.intermediates ?? [join(shipped, 'intermediates')], `attestor ${config.name}: intermediates`),
