@@ -79,7 +79,7 @@ async function main(): Promise<number> {
     await waitUntilReady(service, 20_000)
     say(`service pid ${service.pid} ready at ${service.baseUrl}${cpuProfileDir ? ' (under --cpu-prof)' : ''}${options.serviceScript ? ` (${options.serviceScript})` : ''}`)
     await createGrant(service.baseUrl, adminToken)
-    const preflightId = await preflight(service.baseUrl, prepared.config.issuer, prepared.workloads[0]!)
+    const preflightId = await preflight(service.baseUrl, prepared.config.issuer, prepared.workloads[0])
 
     const { warmup, measured, cpu } = await driveExchanges(service, prepared.workloads, options, machine.cores)
     const ledger = await checkLedger(prepared.databaseUrl, [preflightId, ...(warmup?.okRequestIds ?? []), ...measured.okRequestIds])
@@ -150,10 +150,10 @@ async function measureInProcess(prepared: Prepared, options: BenchOptions): Prom
   const signingKey = (await FileKeyStore.open(config.keys.dir, config.keys.algorithm, createLogger('silent'))).signingKey()
   say(`measuring the ceiling: attest + sign in this process, one core, ${options.ceilingSeconds} s`)
   const ceiling = await measureExchangeCeiling(config, workloads.map((w) => w.token), signingKey, options.ceilingSeconds)
-  const subject = subjectOf(workloads[0]!)
+  const subject = subjectOf(workloads[0])
   const iat = Math.floor(Date.now() / 1000)
   const sample = new TokenSigner(signingKey).sign({ iss: config.issuer, sub: subject, aud: TARGET_AUDIENCE, exp: iat + 300, iat, nbf: iat, jti: randomUUID(), client_id: subject, scope: SCOPE })
-  const rawCrypto = await measureRawCrypto(workloads[0]!.token, publicKeyOf(prepared.cluster), signingKey.privateKey, sample.slice(0, sample.lastIndexOf('.')), 1)
+  const rawCrypto = await measureRawCrypto(workloads[0].token, publicKeyOf(prepared.cluster), signingKey.privateKey, sample.slice(0, sample.lastIndexOf('.')), 1)
   return { ceiling, rawCrypto }
 }
 

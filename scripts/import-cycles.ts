@@ -124,11 +124,11 @@ function cyclesOf(graph: ImportGraph): ImportCycle[] {
     } while (member !== node)
     if (component.length > 1 || (graph[node] ?? []).includes(node)) {
       const members = component.sort()
-      cycles.push({ members, example: exampleCycle(graph, members[0]!, new Set(members)).join(' -> ') })
+      cycles.push({ members, example: exampleCycle(graph, members[0], new Set(members)).join(' -> ') })
     }
   }
   for (const node of Object.keys(graph).sort()) if (!index.has(node)) visit(node)
-  return cycles.sort((a, b) => a.members[0]!.localeCompare(b.members[0]!))
+  return cycles.sort((a, b) => a.members[0].localeCompare(b.members[0]))
 }
 
 /** The shortest way from `start` back to itself through `members` (breadth first). */
@@ -141,7 +141,7 @@ function exampleCycle(graph: ImportGraph, start: string, members: ReadonlySet<st
       if (!members.has(next)) continue
       if (next === start) {
         const path = [node]
-        while (path[0] !== start) path.unshift(cameFrom.get(path[0]!)!)
+        while (path[0] !== start) path.unshift(cameFrom.get(path[0])!)
         return [...path, start]
       }
       if (!cameFrom.has(next)) {

@@ -199,7 +199,7 @@ export interface LoadedConfig {
 export function configSourceFromProcess(argv = process.argv.slice(2), env = process.env): ConfigSource {
   const flag = argv.findIndex((a) => a === '--config' || a.startsWith('--config='))
   let file = env.STS_CONFIG
-  if (flag >= 0) file = argv[flag]!.includes('=') ? argv[flag]!.slice('--config='.length) : argv[flag + 1]
+  if (flag >= 0) file = argv[flag].includes('=') ? argv[flag].slice('--config='.length) : argv[flag + 1]
   return { file: file || undefined, env }
 }
 

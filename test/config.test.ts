@@ -117,7 +117,7 @@ t.test('the shipped compose configuration, and every attestor example in it, is 
   const examples = text
     .slice(at)
     .split('\n')
-    .map((line) => (/^ {2}# (- |  [a-z])/.test(line) ? `  ${line.slice(4)}` : line))
+    .map((line) => (/^ {2}# (- | {2}[a-z])/.test(line) ? `  ${line.slice(4)}` : line))
     .join('\n')
   const all = loadConfig({ file: writeTemp(t, 'all.yaml', text.slice(0, at) + examples), env: {} }).config
   t.same(all.attestors.map((a) => a.kind), ['kubernetes', 'aws', 'gcp', 'azure', 'github', 'oidc'])

@@ -76,9 +76,9 @@ export async function checkLedger(databaseUrl: string, answeredRequestIds: reado
          FROM ledger`,
       [answeredRequestIds],
     )
-    const { rows: total, matched, version } = rows[0]!
+    const { rows: total, matched, version } = rows[0]
     const answered200 = answeredRequestIds.length
-    return { rows: total, answered200, matched, ok: total === answered200 && matched === answered200, postgresVersion: version.split(' ')[0]! }
+    return { rows: total, answered200, matched, ok: total === answered200 && matched === answered200, postgresVersion: version.split(' ')[0] }
   } finally {
     await client.end()
   }

@@ -53,7 +53,7 @@ export async function measureExchangeCeiling(config: Config, tokens: readonly st
   })
   const signer = new TokenSigner(key)
   return rateOf(seconds, async (i) => {
-    const identity = await attestors.attest(tokens[i % tokens.length]!, 'urn:ietf:params:oauth:token-type:jwt')
+    const identity = await attestors.attest(tokens[i % tokens.length], 'urn:ietf:params:oauth:token-type:jwt')
     const iat = Math.floor(systemClock.now() / 1000)
     const claims: AccessTokenClaims = {
       iss: config.issuer,

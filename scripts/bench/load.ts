@@ -60,7 +60,7 @@ export async function driveLoad(target: LoadTarget, run: LoadRun): Promise<LoadR
     while (performance.now() < deadline) {
       const n = sequence++
       const requestId = `${run.requestIdPrefix}-${n}`
-      const body = target.bodies[n % target.bodies.length]!
+      const body = target.bodies[n % target.bodies.length]
       const sent = performance.now()
       const answer = await send(agent, target, body, requestId, run.requestTimeoutMs ?? 10_000)
       if ('error' in answer) {
@@ -116,5 +116,5 @@ function send(agent: Agent, target: LoadTarget, body: Buffer, requestId: string,
 export function percentile(values: Float64Array, p: number): number {
   if (values.length === 0) return Number.NaN
   const sorted = Float64Array.from(values).sort()
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]
 }

@@ -64,12 +64,12 @@ export function cpuSnapshot(): CpuSnapshot {
       const cpu = processCpu(Number(entry))
       if (cpu !== undefined) snapshot.processes.set(Number(entry), cpu)
     }
-    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/)
+    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/)
     const values = ticks.map(Number)
     // user nice system idle iowait irq softirq steal: idle and iowait are the not-busy part.
     const total = values.slice(0, 8).reduce((a, b) => a + b, 0)
     snapshot.machineTotal = total / USER_HZ
-    snapshot.machineBusy = (total - values[3]! - values[4]!) / USER_HZ
+    snapshot.machineBusy = (total - values[3] - values[4]) / USER_HZ
   } catch {
     // Not Linux: no split.
   }

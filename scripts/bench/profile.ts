@@ -109,10 +109,10 @@ function ownArea(url: string): string {
   const modules = url.lastIndexOf('/node_modules/')
   if (modules >= 0) {
     const rest = url.slice(modules + '/node_modules/'.length).split('/')
-    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!
+    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]
   }
   const dist = url.indexOf('/dist/src/')
-  if (dist >= 0) return `seed-sts ${url.slice(dist + '/dist/src/'.length).split('/')[0]!.replace(/\.js$/, '')}`
+  if (dist >= 0) return `seed-sts ${url.slice(dist + '/dist/src/'.length).split('/')[0].replace(/\.js$/, '')}`
   return shortUrl(url)
 }
 

@@ -66,7 +66,7 @@ export async function measureRevocationReach(run: RevocationRun): Promise<Revoca
   const started = performance.now()
   try {
     for (let round = 0; round < run.rounds; round++) {
-      const target = run.targets[round % run.targets.length]!
+      const target = run.targets[round % run.targets.length]
       let poll = 0
       const exchange = () => other.call('POST', '/oauth2/token', { 'x-request-id': `bench-revocation-${round}-${poll++}` }, target.body, FORM)
 

@@ -35,7 +35,7 @@ export class SqlAdminTokenStore implements AdminTokenStore {
            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
           [randomUUID(), input.name, sha256(secret), [...new Set(input.roles)].sort(), now, actor.name, input.expiresAt],
         )
-        if (!rows[0]) {
+        if (rows.length === 0) {
           throw new ConflictError(`an admin token named ${input.name} exists or existed: a name is never reused, so the audit log names one token`, 'admin_token_name_taken')
         }
         const token = toToken(rows[0])
@@ -54,10 +54,10 @@ export class SqlAdminTokenStore implements AdminTokenStore {
     return this.run(async () =>
       this.db.transaction(async (tx) => {
         const current = await tx.query<AdminTokenRow>(`SELECT ${COLUMNS} FROM admin_tokens WHERE id = $1 AND revoked_at IS NULL FOR UPDATE`, [id])
-        if (!current[0]) return undefined
+        if (current.length === 0) return undefined
         mayRevoke(toToken(current[0]))
         const rows = await tx.query<AdminTokenRow>(`UPDATE admin_tokens SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`, [id, now, actor.name])
-        if (!rows[0]) return undefined
+        if (rows.length === 0) return undefined
         const token = toToken(rows[0])
         await this.audit.record(tx, { at: now, actor: actor.name, action: 'admin-token.revoke', targetType: 'admin-token', targetId: id, before: { ...adminTokenToJson(token), revokedAt: null, revokedBy: null }, after: adminTokenToJson(token), requestId: actor.requestId })
         return token
@@ -72,7 +72,7 @@ export class SqlAdminTokenStore implements AdminTokenStore {
         [sha256(secret), now],
       ),
     )
-    return rows[0] && toToken(rows[0])
+    return rows.map(toToken).at(0)
   }
 
   private async run<T>(work: () => Promise<T>): Promise<T> {

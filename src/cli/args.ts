@@ -106,7 +106,7 @@ export function parseCommandLine(args: readonly string[], options: OptionSpecs):
     seen.add(token.name)
   }
   if (problems.length > 0) throw new UsageError(problems)
-  return new ParsedArgs(parsed.values as Record<string, Value>, parsed.positionals)
+  return new ParsedArgs(parsed.values, parsed.positionals)
 }
 
 function describeParseError(error: unknown): string {

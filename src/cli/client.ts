@@ -167,12 +167,17 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** A field of an answer we did not write: its text if it is text, its JSON otherwise. */
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value)
+}
+
 /** The answer's problem details; a proxy's HTML error page or an empty body still gets a useful line. */
 function problemOf(json: unknown, response: Response): Problem {
   const body = isObject(json) ? json : {}
   const detail = typeof body.detail === 'string' && body.detail !== '' ? body.detail : typeof body.title === 'string' ? body.title : undefined
   const errors = Array.isArray(body.errors)
-    ? body.errors.filter(isObject).map((e) => ({ path: String(e.path ?? ''), message: String(e.message ?? '') }))
+    ? body.errors.filter(isObject).map((e) => ({ path: textOf(e.path), message: textOf(e.message) }))
     : undefined
   return {
     ...(typeof body.type === 'string' ? { type: body.type } : {}),

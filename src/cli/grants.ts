@@ -178,7 +178,7 @@ function parseConditions(args: ParsedArgs): Record<string, string | string[]> | 
     }
     ;(conditions[name] ??= []).push(glob)
   }
-  return Object.fromEntries(Object.entries(conditions).map(([name, globs]) => [name, globs.length === 1 ? globs[0]! : globs]))
+  return Object.fromEntries(Object.entries(conditions).map(([name, globs]) => [name, globs.length === 1 ? globs[0] : globs]))
 }
 
 export const grantCommands: CommandGroup = {

@@ -42,7 +42,7 @@ async function dispatch(argv: readonly string[], env: CliEnvironment, io: CliIo)
   const words = commandWords(argv)
   const helpWord = words[0]?.value === 'help'
   const [first, second] = helpWord ? words.slice(1) : words
-  const consumed = new Set([...(helpWord ? [words[0]!.index] : [])])
+  const consumed = new Set([...(helpWord ? [words[0].index] : [])])
   const rest = () => argv.filter((_, i) => !consumed.has(i))
   const wantsHelp = () => helpWord || rest().some((arg) => arg === '--help' || arg === '-h')
 

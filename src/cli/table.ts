@@ -16,10 +16,10 @@ export function renderTable<Row>(columns: readonly Column<Row>[], rows: readonly
   const cells = rows.map((row) =>
     columns.map((column) => truncate(printable(column.value(row)) || '-', column.max ?? Infinity, column.cut ?? 'end')),
   )
-  const widths = columns.map((column, i) => Math.max(width(column.header), ...cells.map((line) => width(line[i]!))))
+  const widths = columns.map((column, i) => Math.max(width(column.header), ...cells.map((line) => width(line[i]))))
   const lines = [columns.map((column) => column.header), ...cells].map((line) =>
     line
-      .map((cell, i) => (i === line.length - 1 ? cell : cell + ' '.repeat(widths[i]! - width(cell))))
+      .map((cell, i) => (i === line.length - 1 ? cell : cell + ' '.repeat(widths[i] - width(cell))))
       .join('  ')
       .trimEnd(),
   )
@@ -50,6 +50,7 @@ export function truncate(value: string, max: number, cut: 'end' | 'middle' = 'en
  */
 export function printable(value: string | null | undefined): string {
   // A field an older or newer service does not send shows as `-`, rather than stopping the output.
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what must not reach a terminal
   return (value ?? '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => {
     const code = ch.charCodeAt(0)
     return code === 0x0a ? '\\n' : code === 0x09 ? '\\t' : `\\u${code.toString(16).padStart(4, '0')}`

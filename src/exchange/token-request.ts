@@ -80,7 +80,7 @@ export function parseTokenRequest(params: Map<string, string[]>, maxAttestationB
 
   const parsed = TokenExchangeRequest.safeParse(single)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!
+    const issue = parsed.error.issues[0]
     // RFC 6749 section 3.1: a parameter sent without a value is treated as if it were left out.
     throw new InvalidRequestError(issue.message, single[String(issue.path[0])] ? 'parameter_invalid' : 'parameter_missing')
   }

@@ -68,6 +68,6 @@ export function grantApplies(grant: Grant, identity: AttestedIdentity, now: Date
 
 function onlyAudience(matching: Grant[], subject: string): string {
   const audiences = [...new Set(matching.flatMap((grant) => grant.audiences))]
-  if (audiences.length === 1) return audiences[0]!
+  if (audiences.length === 1) return audiences[0]
   throw new InvalidRequestError(`the audience parameter is required: ${subject} is granted ${audiences.length} audiences`, 'audience_required')
 }

@@ -40,7 +40,7 @@ export class SqlGrantStore implements GrantStore {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) RETURNING ${COLUMNS}`,
         [randomUUID(), ...draftParams(draft), now],
       )
-      return { before: undefined, after: toGrant(rows[0]!) }
+      return { before: undefined, after: toGrant(rows[0]) }
     })
     return created!
   }
@@ -48,7 +48,7 @@ export class SqlGrantStore implements GrantStore {
   async get(id: string): Promise<Grant | undefined> {
     if (!UUID_PATTERN.test(id)) return undefined
     const rows = await this.run(`SELECT ${COLUMNS} FROM grants WHERE id = $1`, [id])
-    return rows[0] && toGrant(rows[0])
+    return rows.map(toGrant).at(0)
   }
 
   async list(filter: GrantFilter & PageRequest): Promise<Page<Grant>> {
@@ -75,7 +75,7 @@ export class SqlGrantStore implements GrantStore {
          WHERE id = $1 RETURNING ${COLUMNS}`,
         [id, ...draftParams(draft), now],
       )
-      return { before, after: toGrant(rows[0]!) }
+      return { before, after: toGrant(rows[0]) }
     })
     if (replaced) return replaced
     return (await this.get(id)) ? 'conflict' : undefined
@@ -92,7 +92,7 @@ export class SqlGrantStore implements GrantStore {
         return { before, after: undefined }
       }
       const rows = await tx.query<GrantRow>(`UPDATE grants SET enabled = false, version = version + 1, updated_at = $2 WHERE id = $1 RETURNING ${COLUMNS}`, [id, now])
-      return { before, after: toGrant(rows[0]!) }
+      return { before, after: toGrant(rows[0]) }
     })
     return disabled ?? unchanged
   }
@@ -142,7 +142,7 @@ export class SqlGrantStore implements GrantStore {
 
 async function lockedGrant(tx: Queryable, id: string): Promise<Grant | undefined> {
   const rows = await tx.query<GrantRow>(`SELECT ${COLUMNS} FROM grants WHERE id = $1 FOR UPDATE`, [id])
-  return rows[0] && toGrant(rows[0])
+  return rows.map(toGrant).at(0)
 }
 
 function draftParams(draft: GrantDraft): unknown[] {

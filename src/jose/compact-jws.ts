@@ -73,9 +73,9 @@ const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
  * last character unused, which must be zero.
  */
 export function isCanonicalBase64url(part: string): boolean {
-  const spare = [0, -1, 0x0f, 0x03][part.length % 4]!
+  const spare = [0, -1, 0x0f, 0x03][part.length % 4]
   if (spare === -1) return false
-  return spare === 0 || (BASE64URL_ALPHABET.indexOf(part[part.length - 1]!) & spare) === 0
+  return spare === 0 || (BASE64URL_ALPHABET.indexOf(part[part.length - 1]) & spare) === 0
 }
 
 const PART_NAMES = ['header', 'payload', 'signature'] as const

@@ -22,7 +22,7 @@ export function createHttpJwksFetcher(timeoutMs: number, maxBytes = MAX_JWKS_BYT
       await response.body?.cancel()
       throw new Error(`GET ${url} answered ${type ? `content type ${type}` : 'no content type'}, not JSON`)
     }
-    return JSON.parse(await readBounded(response, maxBytes, url))
+    return JSON.parse(await readBounded(response, maxBytes, url)) as unknown
   }
 }
 
@@ -33,7 +33,7 @@ async function readBounded(response: Response, maxBytes: number, url: string): P
     throw tooLarge()
   }
   if (response.body === null) return ''
-  const reader = response.body.getReader()
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader()
   const chunks: Uint8Array[] = []
   let size = 0
   for (;;) {

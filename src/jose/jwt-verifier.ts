@@ -124,7 +124,7 @@ function checkClaims(payload: Record<string, unknown>, policy: JwtVerificationPo
     throw new InvalidGrantError(`the token issuer ${quoteUntrusted(payload.iss)} is not ${JSON.stringify(policy.issuer)}`, 'issuer_mismatch')
   }
   const { aud } = payload
-  const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? (aud as string[]) : undefined
+  const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? (aud) : undefined
   if (audiences === undefined) throw new InvalidGrantError(`the token audience ("aud") is missing or malformed: ${quoteUntrusted(aud)}`, 'audience_mismatch')
   if (!audiences.includes(policy.audience)) {
     throw new InvalidGrantError(`the token is addressed to ${quoteUntrusted(audiences.join(', '))}, not to ${JSON.stringify(policy.audience)}`, 'audience_mismatch')

@@ -26,7 +26,7 @@ export class FileKeyStore implements KeyStore {
       if (file) logger.warn({ file }, 'no signing key was found, so a new one was generated; keep this directory private and back it up')
     }
     const keys = await Promise.all(listKeyFiles(dir).map((name) => loadKey(join(dir, name))))
-    const active = keys[keys.length - 1]!
+    const active = keys[keys.length - 1]
     logger.info({ kid: active.kid, alg: active.alg, published: keys.length }, 'signing keys loaded')
     return new FileKeyStore(active, { keys: keys.map((k) => k.publicJwk) })
   }

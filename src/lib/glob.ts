@@ -102,7 +102,7 @@ function build(glob: string): CompiledGlob {
   const words = Math.ceil(states / 32)
   const mask = () => new Uint32Array(words)
   const set = (bits: Uint32Array, state: number) => {
-    bits[state >>> 5]! |= 1 << (state & 31)
+    bits[state >>> 5] |= 1 << (state & 31)
   }
   const automaton: CompiledGlob = {
     prefix: literalRun(tokens, 0, 1),
@@ -141,7 +141,7 @@ function build(glob: string): CompiledGlob {
 function literalRun(tokens: Token[], from: number, step: 1 | -1): string {
   const codes: number[] = []
   for (let i = from; i >= 0 && i < tokens.length; i += step) {
-    const token = tokens[i]!
+    const token = tokens[i]
     if (token.kind !== 'char') break
     codes.push(token.code)
   }
@@ -158,15 +158,15 @@ function run(automaton: CompiledGlob, value: string): boolean {
 
 /** Globs of up to 31 tokens (nearly all): the live states are the bits of one number. */
 function runOneWord(automaton: CompiledGlob, ascii: Int32Array, value: string, from: number, to: number): boolean {
-  const one = automaton.one[0]!
-  const star = automaton.star[0]!
-  const globstar = automaton.globstar[0]!
+  const one = automaton.one[0]
+  const star = automaton.star[0]
+  const globstar = automaton.globstar[0]
   const stars = star | globstar
   let live = 1 << automaton.startState
   live |= (live & stars) << 1
   for (let i = from; i < to; i++) {
     const code = value.charCodeAt(i)
-    const literal = code < 128 ? ascii[code]! : (automaton.byChar.get(code)?.[0] ?? 0)
+    const literal = code < 128 ? ascii[code] : (automaton.byChar.get(code)?.[0] ?? 0)
     const slash = code === SLASH
     // States that consume the character move one token on; stars consume it and stay.
     const advancing = live & (literal | (slash ? 0 : one))
@@ -190,28 +190,28 @@ function runWords(automaton: CompiledGlob, value: string, from: number, to: numb
     let carry = 0
     let any = 0
     for (let w = 0; w < words; w++) {
-      const live = active[w]!
-      const advancing = live & ((literal ? literal[w]! : 0) | (slash ? 0 : automaton.one[w]!))
-      const staying = live & (automaton.globstar[w]! | (slash ? 0 : automaton.star[w]!))
+      const live = active[w]
+      const advancing = live & ((literal ? literal[w] : 0) | (slash ? 0 : automaton.one[w]))
+      const staying = live & (automaton.globstar[w] | (slash ? 0 : automaton.star[w]))
       const moved = ((advancing << 1) | carry) >>> 0
       carry = advancing >>> 31
       next[w] = (moved | staying) >>> 0
-      any |= next[w]!
+      any |= next[w]
     }
     if (any === 0) return false
     closeOverStars(automaton, next)
     ;[active, next] = [next, active]
   }
-  return (active[automaton.acceptState >>> 5]! & (1 << (automaton.acceptState & 31))) !== 0
+  return (active[automaton.acceptState >>> 5] & (1 << (automaton.acceptState & 31))) !== 0
 }
 
 /** A star may match nothing: a live star state also makes the state after it live. */
 function closeOverStars(automaton: CompiledGlob, bits: Uint32Array): void {
   let carry = 0
   for (let w = 0; w < automaton.words; w++) {
-    const stars = bits[w]! & (automaton.star[w]! | automaton.globstar[w]!)
+    const stars = bits[w] & (automaton.star[w] | automaton.globstar[w])
     const skipped = ((stars << 1) | carry) >>> 0
     carry = stars >>> 31
-    bits[w] = (bits[w]! | skipped) >>> 0
+    bits[w] = (bits[w] | skipped) >>> 0
   }
 }

@@ -40,6 +40,6 @@ export function createLogger(level: string, destination?: { write(line: string):
         }),
       },
     },
-    destination as pino.DestinationStream | undefined,
+    destination,
   )
 }

@@ -44,7 +44,7 @@ export function certificatesInPem<T>(texts: readonly PemText[], option: string, 
     if (blocks.length === 0) problems.push(`${option}: ${name} holds no PEM certificate`)
     return blocks.flatMap((block, index) => {
       try {
-        return [describe(new X509Certificate(Buffer.from(block[1]!.replace(/\s+/g, ''), 'base64')))]
+        return [describe(new X509Certificate(Buffer.from(block[1].replace(/\s+/g, ''), 'base64')))]
       } catch (error) {
         problems.push(`${option}: certificate ${index + 1} of ${name} cannot be parsed (${(error as Error).message})`)
         return []

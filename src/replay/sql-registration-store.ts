@@ -95,7 +95,7 @@ export class SqlRegistrationStore implements RegistrationStore {
     try {
       return await this.db.transaction(async (tx) => {
         const rows = await tx.query<RegistrationRow>(`DELETE FROM instance_registrations WHERE attestor = $1 AND instance = $2 RETURNING ${COLUMNS}`, [attestor, instance])
-        const forgotten = rows[0] && toRegistration(rows[0])
+        const forgotten = rows.map(toRegistration).at(0)
         if (forgotten) await this.audit.record(tx, forgetting(forgotten, now, actor, 'registration.forget', reason))
         return forgotten
       })

@@ -205,8 +205,8 @@ export class RedisRevocationBus implements RevocationBus {
     const now = this.clock.now()
     const all = Object.entries(fields)
       .filter(([id]) => !id.startsWith('~'))
-      .map(([, json]) => revocationFromJson(JSON.parse(json)))
-    return { revocations: all.filter((r) => inForce(r, now)), seq: BigInt(fields[SEQ_FIELD]!), version: fields[VERSION_FIELD] ?? '0' }
+      .map(([, json]) => revocationFromJson(JSON.parse(json) as Parameters<typeof revocationFromJson>[0]))
+    return { revocations: all.filter((r) => inForce(r, now)), seq: BigInt(fields[SEQ_FIELD]), version: fields[VERSION_FIELD] ?? '0' }
   }
 
   private receive(message: string): void {

@@ -86,8 +86,8 @@ export class RevocationService {
     const now = new Date(this.clock.now())
     const { lifted, receipt } = await this.log.transaction(async (tx) => {
       const before = await this.log.get(id, tx)
-      const lifted = before && (await this.log.lift(tx, id, now, actor.name, reason))
-      if (!lifted || !before) throw new NotFoundError(`no standing revocation with id ${clipUntrusted(id)}`, 'revocation_not_found')
+      const lifted = before === undefined ? undefined : await this.log.lift(tx, id, now, actor.name, reason)
+      if (before === undefined || lifted === undefined) throw new NotFoundError(`no standing revocation with id ${clipUntrusted(id)}`, 'revocation_not_found')
       await this.audit.record(tx, entry(actor, now, 'revocation.lift', lifted, revocationToJson(before), revocationToJson(lifted)))
       return { lifted, receipt: await this.bus.publish(lifted) }
     })

@@ -33,7 +33,7 @@ export class SqlLiveTokenCounter implements LiveTokenCounter {
   async tokenExpiry(jti: string): Promise<Date | undefined> {
     try {
       const rows = await this.db.query<{ expires_at: Date }>('SELECT expires_at FROM ledger WHERE jti = $1', [jti])
-      return rows[0] ? new Date(rows[0].expires_at) : undefined
+      return rows.map((row) => new Date(row.expires_at)).at(0)
     } catch (error) {
       throw storeFailure('the token ledger cannot be read', error, 'ledger_unavailable')
     }

@@ -39,7 +39,7 @@ export class SqlRevocationLog implements RevocationLog {
 
   async standing(tx: Queryable, kind: RevocationKind, value: string): Promise<Revocation | undefined> {
     const rows = await tx.query<RevocationRow>(`SELECT ${COLUMNS} FROM revocations WHERE kind = $1 AND value = $2 AND lifted_at IS NULL`, [kind, value])
-    return rows[0] && toRevocation(rows[0])
+    return rows.map(toRevocation).at(0)
   }
 
   async insert(tx: Queryable, draft: Omit<Revocation, 'id' | 'seq' | 'liftedAt' | 'liftedBy' | 'liftReason'>): Promise<Revocation> {
@@ -47,7 +47,7 @@ export class SqlRevocationLog implements RevocationLog {
       `INSERT INTO revocations (id, kind, value, reason, created_at, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
       [randomUUID(), draft.kind, draft.value, draft.reason, draft.createdAt, draft.createdBy, draft.expiresAt],
     )
-    return toRevocation(rows[0]!)
+    return toRevocation(rows[0])
   }
 
   async lift(tx: Queryable, id: string, at: Date, by: string, reason: string): Promise<Revocation | undefined> {
@@ -56,14 +56,14 @@ export class SqlRevocationLog implements RevocationLog {
        WHERE id = $1 AND lifted_at IS NULL RETURNING ${COLUMNS}`,
       [id, at, by, reason],
     )
-    return rows[0] && toRevocation(rows[0])
+    return rows.map(toRevocation).at(0)
   }
 
   async get(id: string, tx?: Queryable): Promise<Revocation | undefined> {
     if (!UUID_PATTERN.test(id)) return undefined
-    if (tx) return (await tx.query<RevocationRow>(`SELECT ${COLUMNS} FROM revocations WHERE id = $1`, [id])).map(toRevocation)[0]
+    if (tx) return (await tx.query<RevocationRow>(`SELECT ${COLUMNS} FROM revocations WHERE id = $1`, [id])).map(toRevocation).at(0)
     const rows = await this.read(`SELECT ${COLUMNS} FROM revocations WHERE id = $1`, [id])
-    return rows[0]
+    return rows.at(0)
   }
 
   async lastSeq(): Promise<bigint> {

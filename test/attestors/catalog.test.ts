@@ -61,7 +61,7 @@ t.test('every kind\'s source forms lie in its namespace', async (t) => {
   const forms = sourceFormsOf(configs)
   configs.forEach((config, index) => {
     const { source } = namespaceOf(config)
-    const form = forms[index]!
+    const form = forms[index]
     t.equal(form.prefix, `${source}:`, `${config.kind}: every source id but the namespace itself begins "${source}:"`)
     if (form.exact !== undefined) t.equal(form.exact, source, `${config.kind}: the namespace itself is a source`)
     t.ok(form.shows.length > 0 && form.shows.every((shown) => shown === source || shown.startsWith(`${source}:`)), `${config.kind}: what people are shown is in the namespace`)

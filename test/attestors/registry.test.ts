@@ -112,7 +112,7 @@ t.test('one issuer or token type, one attestor: a second of a kind with a defaul
   )
   // Built without parseConfig (which refuses them already: one namespace, namespace.test.ts), the registry refuses them too.
   const twoAws = [{ kind: 'aws', name: 'a', accounts: ['111122223333'] }, { kind: 'aws', name: 'b', accounts: ['444455556666'] }].map((c) => AttestorConfig.parse(c))
-  t.throws(() => createAttestorRegistry(twoAws, deps), /^invalid configuration:\n  - attestor b: urn:seed-sts:token-type:aws-instance-identity is already taken by attestor a; list everything it should allow in one attestor$/)
+  t.throws(() => createAttestorRegistry(twoAws, deps), /^invalid configuration:\n {2}- attestor b: urn:seed-sts:token-type:aws-instance-identity is already taken by attestor a; list everything it should allow in one attestor$/)
   const azure = (name: string) => ({ kind: 'azure', name, subscriptions: [AZURE_SUBSCRIPTION], tenants: [AZURE_TENANT], managedIdentity: {} })
   const twoAzure = [azure('a'), azure('b')].map((c) => AttestorConfig.parse(c))
   t.throws(() => createAttestorRegistry(twoAzure, deps), /attestor b: urn:seed-sts:token-type:azure-attested-data is already taken by attestor a/)

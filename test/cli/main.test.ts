@@ -35,13 +35,13 @@ t.test('--help at every level: exit 0, on stdout, without a token', async (t) =>
     t.match(result.stdout, /STS_ADMIN_TOKEN/)
   }
   const cases: [string[], RegExp][] = [
-    [['grants', '--help'], /^usage: sts grants <command> \[options\]\n[^]*\n  grants create +create a grant\n/],
+    [['grants', '--help'], /^usage: sts grants <command> \[options\]\n[^]*\n {2}grants create +create a grant\n/],
     [['grants', 'list', '--help'], /^usage: sts grants list \[--owner O\] \[--subject S\] .*\[--all\] \[--json\]\n/],
-    [['help', 'grants', 'create'], /^usage: sts grants create --subject S --audience A [^]*\n  --condition name=glob /],
+    [['help', 'grants', 'create'], /^usage: sts grants create --subject S --audience A [^]*\n {2}--condition name=glob /],
     [['grants', 'create', '--bogus', '--help'], /^usage: sts grants create /],
     [['revoke', 'subject', '-h'], /^usage: sts revoke subject <spiffe-id-or-glob> --reason R \[--expires-at ISO\] \[--json\]\n/],
     [['revocations', 'lift', '--help'], /^usage: sts revocations lift <id> --reason R \[--json\]\n/],
-    [['ledger', '--help'], /^usage: sts ledger \[--subject S\] [^]*\n  --live +only tokens not yet expired\n/],
+    [['ledger', '--help'], /^usage: sts ledger \[--subject S\] [^]*\n {2}--live +only tokens not yet expired\n/],
   ]
   for (const [argv, usage] of cases) {
     const result = await runCli(argv, {})

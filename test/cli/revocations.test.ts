@@ -73,7 +73,7 @@ t.test('revoke a subject, see it listed, lift it', async (t) => {
   t.ok(aligned(table.stdout), `aligned:\n${table.stdout}`)
   const rows = cells(table.stdout)
   t.same(rows[0], ['ID', 'KIND', 'VALUE', 'CREATED', 'BY', 'EXPIRES', 'LIFTED', 'REASON'])
-  t.same(rows[1], [id, 'subject', API, '2026-11-23T12:00:00Z', listed.revocations[0]!.createdBy, '-', '-', `${reason.slice(0, 39)}…`])
+  t.same(rows[1], [id, 'subject', API, '2026-11-23T12:00:00Z', listed.revocations[0].createdBy, '-', '-', `${reason.slice(0, 39)}…`])
 
   const twice = await cli('revoke', 'subject', API, '--reason', 'paged twice')
   t.same(twice, { code: 0, stderr: '', stdout: `already revoked subject ${API} (id ${id}) since 2026-11-23T12:00:00Z: ${reason}\n` }, 'revoking again is no error')

@@ -159,7 +159,7 @@ t.test('each command sends the request of the contract, with the bearer token', 
     const name = `sts ${argv.join(' ')}`
     t.equal(result.code, 0, `${name}: ${result.stderr}`)
     t.equal(service.requests.length, 1, name)
-    const sent = service.requests[0]!
+    const sent = service.requests[0]
     t.match(sent, request, name)
     if ('body' in request) t.same(sent.body, request.body, `${name}: exactly this body`)
     if ('query' in request) t.same(sent.query, request.query, `${name}: exactly this query`)

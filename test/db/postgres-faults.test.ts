@@ -35,7 +35,7 @@ t.test('a backend terminated between two statements of a transaction: a 503 for 
   const failed = db.transaction(async (tx) => {
     const [row] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
     // The connection dies while we hold it and no query is running: the checked-out client emits 'error'.
-    await terminate(row!.pid)
+    await terminate(row.pid)
     await tx.query('SELECT 1')
   })
   const error = await failed.catch((e: unknown) => e)
@@ -51,13 +51,13 @@ t.test('withConnection and plain queries: terminated backends are 503s', async (
   const viaConnection = await db
     .withConnection(async (conn) => {
       const [row] = await conn.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
-      await terminate(row!.pid)
+      await terminate(row.pid)
       return conn.query('SELECT 1')
     })
     .catch((e: unknown) => e)
   t.type(viaConnection, ServiceUnavailableError)
   const [row] = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
-  await terminate(row!.pid)
+  await terminate(row.pid)
   // The pool dropped the idle client whose backend went away; a query gets a fresh connection.
   t.same(await db.query('SELECT 1 AS one'), [{ one: 1 }])
   const stopped = await db.query('SELECT pg_terminate_backend(pg_backend_pid())').catch((e: unknown) => e)
@@ -83,7 +83,7 @@ t.test('instance registrations: a backend terminated during the check is a 503',
     transaction: (work) =>
       db.transaction(async (tx) => {
         const [row] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
-        await terminate(row!.pid)
+        await terminate(row.pid)
         return work(tx)
       }),
   }

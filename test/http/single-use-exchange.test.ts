@@ -30,7 +30,7 @@ async function start(t: Test, options: TestServiceOptions = {}, attestor: Record
 
 const job = (key: TestKey, sub = 'job-1') => signToken(key, { iss: ISSUER, aud: STS_AUDIENCE, sub, iat: NOW - 10, exp: NOW + 300 })
 const exchange = (sts: TestService, subjectToken: string) => sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: JWT_TOKEN_TYPE })
-const jtiOf = (accessToken: unknown): string => JSON.parse(Buffer.from(String(accessToken).split('.')[1]!, 'base64url').toString()).jti
+const jtiOf = (accessToken: unknown): string => JSON.parse(Buffer.from(String(accessToken).split('.')[1], 'base64url').toString()).jti
 const signingInputHash = (token: string): string => createHash('sha256').update(token.split('.').slice(0, 2).join('.')).digest('base64url')
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
@@ -56,14 +56,14 @@ t.test('an RS256 attestation has one accepted spelling, and is used once', async
   const token = await job(rsa)
   const all = spellings(token)
   t.equal(all[0], token, 'a correct encoder leaves the spare bits zero')
-  t.equal(new Set(all.map((spelling) => Buffer.from(spelling.split('.')[2]!, 'base64url').toString('hex'))).size, 1, 'all 16 decode to the one signature')
+  t.equal(new Set(all.map((spelling) => Buffer.from(spelling.split('.')[2], 'base64url').toString('hex'))).size, 1, 'all 16 decode to the one signature')
   const nonCanonical = {
     error: 'invalid_grant',
     error_description: 'the attestation is not a JWT: its signature is not canonical base64url (its unused trailing bits must be zero)',
     error_reason: 'attestation_malformed',
   }
 
-  t.same((await exchange(sts, all[5]!)).body, nonCanonical, 'refused for its spelling, before it could claim anything')
+  t.same((await exchange(sts, all[5])).body, nonCanonical, 'refused for its spelling, before it could claim anything')
   const first = await exchange(sts, token)
   t.equal(first.statusCode, 200, String(first.body.error_description ?? 'issued'))
   const answers = await Promise.all(all.map(async (spelling) => (await exchange(sts, spelling)).body))
@@ -77,7 +77,7 @@ t.test('an ES256 attestation and its high-s/low-s twin are one attestation', asy
   const twin = ecdsaTwin(token)
   const [header, payload] = token.split('.')
   t.not(twin, token)
-  t.ok(verify('sha256', Buffer.from(`${header}.${payload}`), { key: createPublicKey({ key: ec.jwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' }, Buffer.from(twin.split('.')[2]!, 'base64url')), 'the twin is a valid signature')
+  t.ok(verify('sha256', Buffer.from(`${header}.${payload}`), { key: createPublicKey({ key: ec.jwk, format: 'jwk' }), dsaEncoding: 'ieee-p1363' }, Buffer.from(twin.split('.')[2], 'base64url')), 'the twin is a valid signature')
 
   const single = await start(t)
   t.equal((await exchange(single, token)).statusCode, 200)

@@ -10,7 +10,7 @@ t.test('malformed token requests', async (t) => {
 
   const post = async (payload: string, contentType = 'application/x-www-form-urlencoded') => {
     const response = await sts.app.inject({ method: 'POST', url: '/oauth2/token', headers: { 'content-type': contentType }, payload })
-    return { status: response.statusCode, body: response.json() as Record<string, unknown>, headers: response.headers }
+    return { status: response.statusCode, body: response.json<Record<string, unknown>>(), headers: response.headers }
   }
   const form = (params: Record<string, string>) => new URLSearchParams(params).toString()
   const without = (name: string) => Object.fromEntries(Object.entries(valid).filter(([key]) => key !== name))

@@ -18,7 +18,7 @@ t.test('with no key, one is generated, private to its owner, and said so in the 
   const store = await FileKeyStore.open(dir, 'ES256', logger, new Date(Date.UTC(2026, 10, 23, 8, 0, 0)))
   const files = readdirSync(dir)
   t.same(files, ['sts-20261123T080000Z.key.pem'])
-  t.equal(statSync(join(dir, files[0]!)).mode & 0o777, 0o600)
+  t.equal(statSync(join(dir, files[0])).mode & 0o777, 0o600)
   t.match(lines.join(''), /no signing key was found, so a new one was generated/)
   t.notMatch(lines.join(''), /PRIVATE KEY/, 'the key itself is never logged')
 
@@ -26,7 +26,7 @@ t.test('with no key, one is generated, private to its owner, and said so in the 
   t.equal(jwks.keys.length, 1)
   const [jwk] = jwks.keys
   t.match(jwk, { kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: store.signingKey().kid })
-  t.notOk('d' in jwk!, 'only the public part is published')
+  t.notOk('d' in jwk, 'only the public part is published')
 })
 
 t.test('a restart reuses the key; instances starting together agree on one', async (t) => {
@@ -36,7 +36,7 @@ t.test('a restart reuses the key; instances starting together agree on one', asy
   t.equal(new Set(stores.map((s) => s.signingKey().kid)).size, 1, 'one kid among concurrent starters')
   t.equal(readdirSync(dir).filter((f) => f.endsWith('.key.pem')).length, 1, 'one key file, no leftovers')
   const restarted = await FileKeyStore.open(dir, 'ES256', logger)
-  t.equal(restarted.signingKey().kid, stores[0]!.signingKey().kid)
+  t.equal(restarted.signingKey().kid, stores[0].signingKey().kid)
 })
 
 t.test('with several keys, all are published and the newest signs', async (t) => {

@@ -41,7 +41,7 @@ t.test('entries recorded together are written together, and each caller learns w
   const entries = Array.from({ length: 120 }, () => entry())
   await Promise.all(entries.map((e) => ledger.record(e)))
   t.equal(statements, 3, '120 concurrent records in batches of at most 50')
-  for (const e of [entries[0]!, entries[77]!, entries[119]!]) t.same(await ledger.get(e.jti), e, 'each reads back exactly')
+  for (const e of [entries[0], entries[77], entries[119]]) t.same(await ledger.get(e.jti), e, 'each reads back exactly')
   const [{ n }] = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM ledger')
   t.equal(n, 120)
 })
@@ -55,7 +55,7 @@ t.test('a batch that cannot be written fails every request in it, and writes non
   const results = await Promise.allSettled(batch.map((e) => ledger.record(e)))
   t.same(results.map((r) => r.status), ['rejected', 'rejected', 'rejected'])
   for (const result of results) t.type((result as PromiseRejectedResult).reason, ServiceUnavailableError)
-  t.equal(await ledger.get(batch[0]!.jti), undefined, 'no partial batch')
+  t.equal(await ledger.get(batch[0].jti), undefined, 'no partial batch')
   t.same((await ledger.search({ limit: 10 }, new Date(T0))).items.map((e) => e.jti), [taken.jti])
 
   t.same(await Promise.all([ledger.record(entry()), ledger.record(entry())]), [undefined, undefined], 'the next batch is written as usual')
@@ -66,7 +66,7 @@ t.test('searching goes straight to the store, and finds what has been committed'
   const ledger = new BatchingLedger(new SqlLedgerStore(db))
   const entries = [entry(), entry(), entry()]
   await Promise.all(entries.map((e) => ledger.record(e)))
-  const page = await ledger.search({ grant: entries[1]!.grantIds[0], limit: 10 }, new Date(T0))
+  const page = await ledger.search({ grant: entries[1].grantIds[0], limit: 10 }, new Date(T0))
   t.same(page, { items: [entries[1]] })
   const live = await ledger.search({ live: true, limit: 2 }, new Date(T0))
   t.equal(live.items.length, 2)

@@ -148,7 +148,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`ledger pages on ${backend}: no gaps, no repeats, ties on issuedAt included`, async (t) => {
     const ledger = new SqlLedgerStore(await open(t))
     // Twelve tokens issued in the same millisecond, the rest a second apart: the jti breaks the tie.
-    const entries = Array.from({ length: 30 }, (_, i) => entry({ issuedAt: new Date(i < 12 ? T0 : T0 - (i - 11) * 1000), sources: ['k8s:prod', i % 3 ? NODE_A : NODE_B] }))
+    const entries = Array.from({ length: 30 }, (_, i) => entry({ issuedAt: new Date(i < 12 ? T0 : T0 - (i - 11) * 1000), sources: ['k8s:prod', i % 3 !== 0 ? NODE_A : NODE_B] }))
     await ledger.recordMany(entries)
     const everything = (await ledger.search({ limit: 1000 }, NOW)).items.map((e) => e.jti)
     t.same([...everything].sort(), entries.map((e) => e.jti).sort(), 'one page holds them all')

@@ -53,7 +53,7 @@ t.test('stars may match nothing, adjacent stars are one star, and ? is exactly o
 function reference(glob: string, value: string): boolean {
   let source = '^'
   for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i]!
+    const ch = glob[i]
     if (ch === '*') {
       if (glob[i + 1] === '*') {
         source += '.*'

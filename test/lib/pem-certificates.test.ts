@@ -9,7 +9,7 @@ const BALTIMORE = readFileSync(new URL('baltimore-cybertrust-root.pem', ROOTS), 
 const DIGICERT = readFileSync(new URL('digicert-global-root-g2.pem', ROOTS), 'utf8')
 const BROKEN = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'
 const OPTION = 'attestor test: roots'
-const commonName = (x509: { subject: string }) => /CN=([^\n]+)/.exec(x509.subject)![1]!
+const commonName = (x509: { subject: string }) => /CN=([^\n]+)/.exec(x509.subject)![1]
 
 t.test('what a set of paths holds: each certificate, in order, and every problem naming its file', async (t) => {
   const dir = t.testdir({

@@ -104,7 +104,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     t.equal(await registrations.forget('prod-aws', 'i-0bbb', 'again', T0, { name: 'ops', requestId: 'req-8' }), undefined, 'forgetting twice finds nothing')
     t.same((await audit.list({ targetType: 'registration', limit: 10 })).items, [
       {
-        id: Number((await audit.list({ limit: 1 })).items[0]!.id),
+        id: Number((await audit.list({ limit: 1 })).items[0].id),
         at: T0,
         actor: 'ops',
         action: 'registration.forget',

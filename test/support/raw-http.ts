@@ -41,7 +41,7 @@ export async function openRaw(url: string): Promise<RawConnection> {
         if (buffer.length >= end + 4 + length) {
           const body = buffer.slice(end + 4, end + 4 + length)
           buffer = buffer.slice(end + 4 + length)
-          return { status: Number(statusLine!.split(' ')[1]), headers, body }
+          return { status: Number(statusLine.split(' ')[1]), headers, body }
         }
       }
       if (socket.destroyed || socket.readableEnded) throw new Error(`the connection closed before a whole response: ${JSON.stringify(buffer)}`)

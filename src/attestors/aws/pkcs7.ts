@@ -72,7 +72,7 @@ export function verifyPkcs7(der: Uint8Array, profile: Pkcs7Profile, trust: AwsTr
   if (!encapContentInfo.eContent) throw refuse('it carries no content (a detached signature)', 'attestation_malformed')
   const content = octetStringBytes(encapContentInfo.eContent, 0)
   if (signedData.signerInfos.length !== 1) throw refuse(`it has ${signedData.signerInfos.length} signers; exactly one is expected`, 'attestation_malformed')
-  const signerInfo = signedData.signerInfos[0]!
+  const signerInfo = signedData.signerInfos[0]
 
   const digestOid = signerInfo.digestAlgorithm.algorithmId
   const signatureOid = signerInfo.signatureAlgorithm.algorithmId
@@ -82,7 +82,7 @@ export function verifyPkcs7(der: Uint8Array, profile: Pkcs7Profile, trust: AwsTr
   // The signature does not cover these; they are checked so that only envelopes shaped like AWS's pass.
   const digestAlgorithms = signedData.digestAlgorithms
   if (signedData.version !== 1 || signerInfo.version !== 1) throw refuse('its SignedData or SignerInfo version is not 1', 'attestation_malformed')
-  if (digestAlgorithms.length !== 1 || digestAlgorithms[0]!.algorithmId !== digestOid || ![...digestAlgorithms, signerInfo.digestAlgorithm].every(hasNoParameters)) {
+  if (digestAlgorithms.length !== 1 || digestAlgorithms[0].algorithmId !== digestOid || ![...digestAlgorithms, signerInfo.digestAlgorithm].every(hasNoParameters)) {
     throw refuse('its digest algorithms do not match its signer', 'attestation_malformed')
   }
   if (!(signerInfo.sid instanceof pkijs.IssuerAndSerialNumber)) throw refuse('its signer is not named by issuer and serial number', 'attestation_malformed')

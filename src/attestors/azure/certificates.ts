@@ -40,8 +40,9 @@ export function describeCertificate(cert: Certificate): CertificateInfo {
   const der = Buffer.from(cert.toSchema().toBER())
   const x509 = new X509Certificate(der)
   const extensions = cert.extensions ?? []
-  const constraints = extensions.find((e) => e.extnID === BASIC_CONSTRAINTS)?.parsedValue
-  const altNames = extensions.find((e) => e.extnID === SUBJECT_ALT_NAME)?.parsedValue
+  // pkijs types parsed extension values as any: each is narrowed by instanceof below.
+  const constraints: unknown = extensions.find((e) => e.extnID === BASIC_CONSTRAINTS)?.parsedValue
+  const altNames: unknown = extensions.find((e) => e.extnID === SUBJECT_ALT_NAME)?.parsedValue
   const sanDnsNames =
     altNames instanceof AltName ? altNames.altNames.filter((n) => n.type === DNS_NAME && typeof n.value === 'string').map((n) => n.value as string) : []
   const commonNames = cert.subject.typesAndValues.filter((tv) => tv.type === COMMON_NAME).map((tv) => String(tv.value.valueBlock.value))

@@ -66,7 +66,7 @@ export function createAzureManagedIdentityAttestor(config: AzureAttestorConfig, 
   return {
     name: config.name,
     kind: 'azure',
-    issuer: issuers[0]!,
+    issuer: issuers[0],
     issuers,
     async attest(attestation: string): Promise<AttestedIdentity> {
       return this.attestJwt(parseUntrustedJwt(attestation, deps.maxAttestationBytes))
@@ -108,15 +108,15 @@ function toIdentity(payload: JwtPayload, tenant: string, config: AzureAttestorCo
   if (resourceId !== undefined) {
     const resource = typeof resourceId === 'string' ? RESOURCE_ID.exec(resourceId) : null
     if (resource === null) throw new InvalidGrantError(`the token resource id ("xms_mirid") ${quoteUntrusted(resourceId, 100)} is not an Azure resource id`, 'claim_invalid')
-    const subscription = resource[1]!.toLowerCase()
+    const subscription = resource[1].toLowerCase()
     if (!config.subscriptions.includes(subscription)) {
       throw new InvalidGrantError(`subscription ${JSON.stringify(subscription)} is not allowed by attestor ${config.name}`, 'claim_not_allowed')
     }
-    Object.assign(claims, { subscriptionId: subscription, resourceGroup: resource[2]!.toLowerCase(), resourceId: (resourceId as string).toLowerCase() })
+    Object.assign(claims, { subscriptionId: subscription, resourceGroup: resource[2].toLowerCase(), resourceId: (resourceId as string).toLowerCase() })
     sources.push({ id: `azure:${subscription}` })
     const vm = VM_RESOURCE_ID.exec(resourceId as string)
     if (vm !== null) {
-      const [group, name] = [vm[2]!.toLowerCase(), vm[3]!.toLowerCase()]
+      const [group, name] = [vm[2].toLowerCase(), vm[3].toLowerCase()]
       claims.vmName = name
       // A name a SPIFFE ID cannot hold (Azure allows parentheses in group names) keeps the principal form.
       if (SPIFFE_SEGMENT.test(group) && SPIFFE_SEGMENT.test(name)) subject = `spiffe://${trustDomain}/azure/${tenant}/${subscription}/${group}/${name}`

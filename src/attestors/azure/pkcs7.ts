@@ -36,7 +36,7 @@ export function parseAttestedDataEnvelope(der: Buffer): AttestedDataEnvelope {
     throw new InvalidGrantError('the attested data envelope does not carry its data (no eContent of type id-data)', 'attestation_malformed')
   }
   if (signerInfos.length !== 1) throw new InvalidGrantError(`the attested data envelope has ${signerInfos.length} signers, not one`, 'attestation_malformed')
-  const signerInfo = signerInfos[0]!
+  const signerInfo = signerInfos[0]
   // With signed attributes the signature would cover them, not the data: not Azure's form, so refused.
   if (signerInfo.signedAttrs !== undefined) throw new InvalidGrantError('the attested data envelope has signed attributes, which Azure never sends', 'attestation_malformed')
   const digest = signerInfo.digestAlgorithm.algorithmId
@@ -44,7 +44,7 @@ export function parseAttestedDataEnvelope(der: Buffer): AttestedDataEnvelope {
   if (!DIGEST_ALGORITHMS.has(digest) || !SIGNATURE_ALGORITHMS.has(scheme)) {
     throw new InvalidGrantError(`the attested data is signed with ${shortOid(digest)} / ${shortOid(scheme)}, not RSA with SHA-256`, 'algorithm_not_accepted')
   }
-  const { sid } = signerInfo
+  const sid: unknown = signerInfo.sid
   if (!(sid instanceof IssuerAndSerialNumber)) throw new InvalidGrantError('the attested data signer is not named by issuer and serial number', 'attestation_malformed')
   const embedded = (signedData.certificates ?? []).filter((c): c is Certificate => c instanceof Certificate)
   const certificate = embedded.find((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber))

@@ -77,7 +77,7 @@ function toIdentity(payload: JwtPayload, config: GcpAttestorConfig, projects: Re
     projectId,
     projectNumber,
     zone,
-    region: ZONE.exec(zone)![1]!,
+    region: ZONE.exec(zone)![1],
     instanceId,
     instanceName,
     serviceAccountEmail: required(payload.email, 'service account email', EMAIL),

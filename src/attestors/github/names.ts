@@ -21,7 +21,7 @@ export function canonicalGitHubClaim(claim: string, value: string): string {
   if (WORKFLOW_REF_CLAIMS.has(claim)) {
     // `<owner>/<repo>/<path>@<ref>`: the repository is case-insensitive, the path and ref are not.
     const [owner, repo, ...rest] = value.split('/')
-    return rest.length === 0 ? value : [owner!.toLowerCase(), repo!.toLowerCase(), ...rest].join('/')
+    return rest.length === 0 ? value : [owner.toLowerCase(), repo.toLowerCase(), ...rest].join('/')
   }
   return value
 }

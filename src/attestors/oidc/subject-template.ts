@@ -41,7 +41,7 @@ export function oidcNamespace(config: { name: string; issuer: string; subjectTem
 export function compileSubjectTemplate(text: string, config: { name: string; issuer: string }): Template | string {
   const segments = text.split('/')
   if (segments.some((segment) => segment === '')) return 'must be a path: no leading, trailing or doubled "/"'
-  const first = segments[0]!
+  const first = segments[0]
   if (!SEGMENT_TEXT.test(first)) return `must start with fixed text, e.g. "oidc/{name}/{sub}" (found ${JSON.stringify(first)})`
   if ((RESERVED_FIRST_SEGMENTS as readonly string[]).includes(first.toLowerCase())) {
     return `must not start with "${first}/", which belongs to the built-in ${first} attestor`
@@ -55,7 +55,7 @@ export function compileSubjectTemplate(text: string, config: { name: string; iss
         parts.push(text)
         continue
       }
-      const part = placeholderPart(placeholder!, config)
+      const part = placeholderPart(placeholder, config)
       if (typeof part === 'string' && !SEGMENT_TEXT.test(part)) return `{${placeholder}} is ${JSON.stringify(part)}, which cannot be part of a SPIFFE ID path`
       if (part === undefined) return `{${placeholder}} is not a placeholder: use {sub}, {claims.<name or dot path>}, {iss_host} or {name}`
       parts.push(part)

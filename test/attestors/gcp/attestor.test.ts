@@ -88,6 +88,7 @@ t.test('every name that reaches the identity is one GCP allows', async (t) => {
   for (const name of ['api/1', '*', 'API-1', '1api', 'api-', '', 'a'.repeat(64), '..', 7, undefined]) await refuse({ instance_name: name }, /^the token instance name .* is not valid$/)
   for (const zone of ['europe-west1', 'europe-west1-*', 'europe-west1-b/x', '../../x', 'Europe-west1-b', undefined]) await refuse({ zone }, /^the token zone .* is not valid$/)
   for (const id of ['example.com:payments-prod', 'payments/prod', 'Payments-prod', 'p*', 3]) await refuse({ project_id: id }, /^the token project id .* is not valid$/)
+  // eslint-disable-next-line no-loss-of-precision -- a numeric instance id, as a JSON number that lost its digits would arrive
   for (const id of ['30153786610470072x', '', 3015378661047007286, '1'.repeat(21)]) await refuse({ instance_id: id }, /^the token instance id .* is not valid$/)
   for (const number of [1.5, -1, '84725062590x', null]) await refuse({ project_number: number }, /^the token project number .* is not valid$/)
   t.equal((await attestor.attest(await signToken(google, iitClaims({}, { project_number: '847250625900' })))).claims.projectNumber, '847250625900', 'a numeric string is a project number too')

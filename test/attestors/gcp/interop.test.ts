@@ -40,7 +40,7 @@ function attestorFor(sample: Sample, fields: Record<string, unknown> = {}, now =
 
 t.test('smallstep kops token (2019): the whole identity', async (t) => {
   const { smallstep } = samples
-  t.same(await attestorFor(smallstep!).attest(read(smallstep!.token)), {
+  t.same(await attestorFor(smallstep).attest(read(smallstep.token)), {
     subject: 'spiffe://example.org/gcp/kops-dev-2019-01/us-central1-c/kops-admin',
     attestor: 'gcp',
     kind: 'gcp',
@@ -64,10 +64,10 @@ t.test('every sample is accepted as of its time, with its own audience and proje
     candlepin: ['gcp/fair-kingdom-308514/us-east1-b/instance-1', { instanceId: '2589221140676718026', projectNumber: '161958465613', region: 'us-east1', licenseIds: '5731035067256925298' }],
   }
   for (const [name, [path, claims]] of Object.entries(expected)) {
-    const identity = await attestorFor(samples[name]!).attest(read(samples[name]!.token))
+    const identity = await attestorFor(samples[name]).attest(read(samples[name].token))
     t.equal(identity.subject, `spiffe://example.org/${path}`, name)
     t.match(identity.claims, claims, `${name} claims`)
-    t.equal(identity.expiresAt?.getTime(), (samples[name]!.iat + 3600) * 1000, `${name} expires an hour after it was issued`)
+    t.equal(identity.expiresAt?.getTime(), (samples[name].iat + 3600) * 1000, `${name} expires an hour after it was issued`)
   }
 })
 
@@ -82,20 +82,20 @@ t.test('tampered copies are refused', async (t) => {
 t.test('a token with Compute Engine claims signed by our own key is refused, whatever kid it names', async (t) => {
   const { smallstep } = samples
   const ours = await makeKey('RS256', '3782d3f0bc89008d9d2c01730f765cfb19d3b70e')
-  const claims = JSON.parse(Buffer.from(read(smallstep!.token).split('.')[1]!, 'base64url').toString('utf8'))
-  await assertRefused(t, attestorFor(smallstep!).attest(await signToken(ours, claims)), 'signature_invalid', /^the token signature is invalid$/)
-  await assertRefused(t, attestorFor(smallstep!).attest(await signToken({ ...ours, kid: 'not-google' }, claims)), 'key_unknown', /^no key with kid "not-google" is trusted for issuer "https:\/\/accounts.google.com"$/)
+  const claims = JSON.parse(Buffer.from(read(smallstep.token).split('.')[1], 'base64url').toString('utf8'))
+  await assertRefused(t, attestorFor(smallstep).attest(await signToken(ours, claims)), 'signature_invalid', /^the token signature is invalid$/)
+  await assertRefused(t, attestorFor(smallstep).attest(await signToken({ ...ours, kid: 'not-google' }, claims)), 'key_unknown', /^no key with kid "not-google" is trusted for issuer "https:\/\/accounts.google.com"$/)
 })
 
 t.test('each sample is refused when its project, audience, time or keys are not right', async (t) => {
   const { smallstep, candlepin } = samples
-  const token = read(smallstep!.token)
-  await assertRefused(t, attestorFor(smallstep!, { projects: ['kops-prod-2019-01'] }).attest(token), 'claim_not_allowed', /^the token project "kops-dev-2019-01" is not one of the projects attestor "gcp" accepts$/)
-  await assertRefused(t, attestorFor(smallstep!, { audience: 'seed-sts' }).attest(token), 'audience_mismatch', /^the token is addressed to "gcp:Kops Provisioner", not to "seed-sts"$/)
-  await assertRefused(t, attestorFor(smallstep!, {}, Math.floor(Date.now() / 1000)).attest(token), 'token_expired', /^the token expired at 2019-04-18T00:37:48.000Z$/)
-  await assertRefused(t, attestorFor(smallstep!, {}, smallstep!.iat - 120).attest(token), 'token_not_yet_valid', /^the token was issued in the future/)
-  await assertRefused(t, attestorFor(smallstep!, { jwksFile: `${interop}keys/${candlepin!.keys}` }).attest(token), 'key_unknown', /^no key with kid "3782d3f0bc89008d9d2c01730f765cfb19d3b70e" is trusted for issuer "https:\/\/accounts.google.com"$/)
-  await assertRefused(t, attestorFor(smallstep!, { algorithms: ['ES256'] }).attest(token), 'algorithm_not_accepted', /^the token algorithm "RS256" is not accepted \(accepted: ES256\)$/)
-  await assertRefused(t, attestorFor(smallstep!, { issuer: 'https://accounts.google.com/' }).attest(token), 'issuer_mismatch', /^the token issuer "https:\/\/accounts.google.com" is not "https:\/\/accounts.google.com\/"$/)
-  await assertRefused(t, attestorFor(smallstep!, { maxTokenLifetimeSeconds: 3599 }).attest(token), 'token_lifetime_too_long', /^the token is valid for 3600 seconds, longer than the 3599 seconds accepted from this issuer$/)
+  const token = read(smallstep.token)
+  await assertRefused(t, attestorFor(smallstep, { projects: ['kops-prod-2019-01'] }).attest(token), 'claim_not_allowed', /^the token project "kops-dev-2019-01" is not one of the projects attestor "gcp" accepts$/)
+  await assertRefused(t, attestorFor(smallstep, { audience: 'seed-sts' }).attest(token), 'audience_mismatch', /^the token is addressed to "gcp:Kops Provisioner", not to "seed-sts"$/)
+  await assertRefused(t, attestorFor(smallstep, {}, Math.floor(Date.now() / 1000)).attest(token), 'token_expired', /^the token expired at 2019-04-18T00:37:48.000Z$/)
+  await assertRefused(t, attestorFor(smallstep, {}, smallstep.iat - 120).attest(token), 'token_not_yet_valid', /^the token was issued in the future/)
+  await assertRefused(t, attestorFor(smallstep, { jwksFile: `${interop}keys/${candlepin.keys}` }).attest(token), 'key_unknown', /^no key with kid "3782d3f0bc89008d9d2c01730f765cfb19d3b70e" is trusted for issuer "https:\/\/accounts.google.com"$/)
+  await assertRefused(t, attestorFor(smallstep, { algorithms: ['ES256'] }).attest(token), 'algorithm_not_accepted', /^the token algorithm "RS256" is not accepted \(accepted: ES256\)$/)
+  await assertRefused(t, attestorFor(smallstep, { issuer: 'https://accounts.google.com/' }).attest(token), 'issuer_mismatch', /^the token issuer "https:\/\/accounts.google.com" is not "https:\/\/accounts.google.com\/"$/)
+  await assertRefused(t, attestorFor(smallstep, { maxTokenLifetimeSeconds: 3599 }).attest(token), 'token_lifetime_too_long', /^the token is valid for 3600 seconds, longer than the 3599 seconds accepted from this issuer$/)
 })

@@ -123,7 +123,7 @@ t.test('tampered copies are refused', async (t) => {
 
 t.test('the same claims signed by our own key under GitHub\'s kid are refused', async (t) => {
   const ours = await makeKey('RS256', '78167F727DEC5D801DD1C8784C704A1C880EC0E1')
-  const claims = JSON.parse(Buffer.from(qoomon.split('.')[1]!, 'base64url').toString('utf8'))
+  const claims = JSON.parse(Buffer.from(qoomon.split('.')[1], 'base64url').toString('utf8'))
   await assertRefused(t, sandbox().attest(await signToken(ours, claims)), 'signature_invalid', /^the token signature is invalid$/)
 })
 

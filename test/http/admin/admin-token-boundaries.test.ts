@@ -50,7 +50,7 @@ t.test('role boundaries on admin tokens are symmetric: a token sees and revokes 
   const make = async (by: string, name: string, roles: string[]) => {
     const response = await call('POST', '/v1/admin-tokens', by, { name, roles })
     t.equal(response.statusCode, 201, `${name} made`)
-    return response.json() as { adminToken: { id: string; name: string }; token: string }
+    return response.json<{ adminToken: { id: string; name: string }; token: string }>()
   }
   const responder = await make(bootstrap, 'responder', ['revocations:read', 'revocations:write', 'admin-tokens:write'])
   const minter = await make(bootstrap, 'minter', ['admin-tokens:write', 'introspect'])

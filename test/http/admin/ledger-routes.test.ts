@@ -23,7 +23,7 @@ async function issue(sts: TestService, requestId: string, serviceAccount: 'api' 
     payload: new URLSearchParams({ grant_type: TOKEN_EXCHANGE, subject_token: attestation, subject_token_type: JWT_TOKEN_TYPE, ...params }).toString(),
   })
   if (response.statusCode !== 200) throw new Error(`no token: ${response.statusCode} ${response.body}`)
-  const claims = JSON.parse(Buffer.from(String(response.json().access_token).split('.')[1]!, 'base64url').toString('utf8')) as { jti: string }
+  const claims = JSON.parse(Buffer.from(String(response.json().access_token).split('.')[1], 'base64url').toString('utf8')) as { jti: string }
   return { jti: claims.jti, attestation, requestId }
 }
 
@@ -43,7 +43,7 @@ t.test('the incident view: who got which token, when, from which attestation, an
   const search = async (query: string) => {
     const response = await sts.app.inject({ method: 'GET', url: `/v1/ledger${query}`, headers: sts.admin })
     t.equal(response.statusCode, 200, query)
-    return response.json() as { entries: Record<string, unknown>[]; nextCursor?: string }
+    return response.json<{ entries: Record<string, unknown>[]; nextCursor?: string }>()
   }
   const jtis = async (query: string) => (await search(query)).entries.map((e) => e.jti)
 

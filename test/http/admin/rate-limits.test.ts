@@ -25,7 +25,7 @@ t.test('one request budget per client across the whole admin API, not one per ro
 
 t.test('failed authentications have a stricter budget of their own, across admin routes and introspection', async (t) => {
   const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 0, adminAuthFailuresPerMinute: 3 } } })
-  for (let i = 0; i < 20; i++) t.equal((await sts.app.inject({ method: 'GET', url: ROUTES[i % ROUTES.length]!, headers: sts.admin })).statusCode === 429, false)
+  for (let i = 0; i < 20; i++) t.equal((await sts.app.inject({ method: 'GET', url: ROUTES[i % ROUTES.length], headers: sts.admin })).statusCode === 429, false)
   t.pass('successes do not spend it')
   const guess = (url: string) => sts.app.inject({ method: url === '/oauth2/introspect' ? 'POST' : 'GET', url, headers: { authorization: 'Bearer a-guess-at-the-admin-token', ...introspectForm }, payload: 'token=x' })
   t.same([(await guess('/v1/grants')).statusCode, (await guess('/oauth2/introspect')).statusCode, (await guess('/v1/audit')).statusCode], [401, 401, 401])
