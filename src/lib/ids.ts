@@ -8,7 +8,11 @@ export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
  * over-long string) is refused here with a 400 rather than handed to Postgres, whose `uuid` type
  * would refuse it with a data error.
  */
-export const Uuid = z.string().regex(UUID_PATTERN, 'must be a UUID, e.g. 0b8f3c2e-0000-4000-8000-000000000000')
+export const Uuid = z
+  .string()
+  .regex(UUID_PATTERN, 'must be a UUID, e.g. 0b8f3c2e-0000-4000-8000-000000000000')
+  // The API description says `format: uuid`, which is this pattern.
+  .meta({ format: 'uuid' })
 
 /** The `{id}` of an admin API path. */
 export const IdParams = z.object({ id: Uuid })
