@@ -13,6 +13,3 @@ export const Uuid = z
   .regex(UUID_PATTERN, 'must be a UUID, e.g. 0b8f3c2e-0000-4000-8000-000000000000')
   // The API description says `format: uuid`, which is this pattern.
   .meta({ format: 'uuid' })
-
-/** The `{id}` of an admin API path. */
-export const IdParams = z.object({ id: Uuid })
