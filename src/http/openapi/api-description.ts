@@ -64,6 +64,7 @@ export function describeApi(routes: readonly DocumentedRoute[]): JsonObject {
     if (route.fastifyKeys.length > 0)
       throw new Error(`${what} gives Fastify a schema (${route.fastifyKeys.join(', ')}): declare it in the operation instead`)
     const tag = API_TAGS.findIndex((t) => t.name === operation.tags[0])
+    if (tag < 0) throw new Error(`${what} is tagged ${operation.tags[0]}, which base-document.ts does not describe`)
     const path = route.url.replace(/:(\w+)/g, '{$1}')
     const item = paths.get(path) ?? { tag, operations: [] }
     item.operations.push([route.method.toLowerCase(), describeOperation(operation, route.role, components)])
@@ -228,16 +229,19 @@ class Components {
       if (typeof node !== 'object' || node === null) return
       const ref = typeof node.$ref === 'string' ? /^#\/components\/(\w+)\/(\w+)$/.exec(node.$ref) : null
       if (ref && !seen[ref[1]!]!.includes(ref[2]!)) {
+        const component = this.declared[ref[1] as ComponentKind | 'schemas'].get(ref[2]!)
+        if (!component) throw new Error(`${node.$ref} is referred to, but nothing declares it`)
         seen[ref[1]!]!.push(ref[2]!)
-        visit(this.declared[ref[1] as ComponentKind | 'schemas'].get(ref[2]!) ?? null)
+        visit(component)
       }
       Object.values(node).forEach(visit)
     }
     visit(document)
     for (const name of this.declared.schemas.keys()) if (!seen.schemas!.includes(name)) visit({ $ref: `#/components/schemas/${name}` })
-    const section = (kind: ComponentKind | 'schemas') =>
-      Object.fromEntries(seen[kind]!.map((name) => [name, this.declared[kind].get(name)!]))
-    return { headers: section('headers'), responses: section('responses'), examples: section('examples'), schemas: section('schemas') }
+    const kinds = (['headers', 'responses', 'examples', 'schemas'] as const).filter((kind) => seen[kind]!.length > 0)
+    return Object.fromEntries(
+      kinds.map((kind) => [kind, Object.fromEntries(seen[kind]!.map((name) => [name, this.declared[kind].get(name)!]))]),
+    )
   }
 
   private declare(kind: ComponentKind, name: string, source: unknown, describe: () => JsonObject): void {

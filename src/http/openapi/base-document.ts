@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import { prose } from '../../lib/prose.js'
+import { RevocationJson } from '../../revocation/revocation.js'
 import { AccessTokenClaims, AccessTokenHeader } from '../../tokens/access-token.js'
 import { RevocationEvent } from '../admin/revocation-operations.js'
 import type { ApiTag } from './operation.js'
@@ -121,5 +122,8 @@ export const API_SECURITY_SCHEMES = {
   },
 }
 
-/** Schemas no request or response body is, documented for the clients that read them: the token's parts, a stream event. */
-export const UNREFERENCED_SCHEMAS: z.ZodType[] = [AccessTokenHeader, AccessTokenClaims, RevocationEvent]
+/**
+ * Schemas no request or response body is, documented for the clients that read them: the token's
+ * parts, a stream event (whose data refers to Revocation by name, so Revocation comes with it).
+ */
+export const UNREFERENCED_SCHEMAS: z.ZodType[] = [AccessTokenHeader, AccessTokenClaims, RevocationEvent, RevocationJson]

@@ -2,15 +2,17 @@ import type { z } from 'zod'
 
 /**
  * How a route documents itself: its OpenAPI operation, declared in the route's `schema` next to the
- * route (each route file has a sibling `*-operations.ts`). src/http/openapi/api-description.ts turns
- * the routes' operations into openapi.yaml; nothing else is written by hand but the base document
- * (base-document.ts) and the parts many routes share (shared-components.ts).
+ * route (each route file has its `*-operations.ts` beside it). src/http/openapi/api-description.ts
+ * turns the routes' operations into openapi.yaml; nothing else is written by hand but the base
+ * document (base-document.ts) and the parts many routes share (src/http/problem-responses.ts,
+ * response-headers.ts, admin/admin-responses.ts).
  *
  * The zod schemas named here are the ones the handlers validate with (parseOrProblem and
  * parseTokenRequest), or the ones the wire shapes are typed with: declared once, used for both.
  * Fastify itself never sees them: the keys below are not Fastify's `body`, `querystring`, `params`,
- * `headers` or `response`, so Fastify neither validates nor serializes with them, and each
- * handler keeps validating in the order, and with the error bodies, its tests assert.
+ * `headers` or `response` (the generator refuses a route that uses those), so Fastify neither
+ * validates nor serializes with them, each handler keeps validating in the order, and with the
+ * error bodies, its tests assert, and responses are serialized exactly as before.
  */
 
 /** The tags of the API; base-document.ts describes each and orders the document by them. */

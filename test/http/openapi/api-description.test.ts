@@ -121,6 +121,20 @@ t.test("path parameters every operation shares are the path's, and a component i
   )
 })
 
+t.test('a reference to a component nothing declares, or a tag the base document does not describe, is refused', async (t) => {
+  const dangling = z.string().meta({ contentSchema: { $ref: '#/components/schemas/Nowhere' } })
+  const listing = widget('listWidgets', { responses: { 200: { description: 'All.', content: { 'text/plain': { schema: dangling } } } } })
+  await t.rejects(
+    describe([{ method: 'GET', url: '/widgets', operation: listing }]),
+    /#\/components\/schemas\/Nowhere is referred to, but nothing declares it/,
+  )
+  const untagged = { ...widget('listWidgets'), tags: ['widgets'] } as unknown as Operation
+  await t.rejects(
+    describe([{ method: 'GET', url: '/widgets', operation: untagged }]),
+    /GET \/widgets is tagged widgets, which base-document.ts does not describe/,
+  )
+})
+
 t.test('named zod schemas become components, whatever refers to them', async (t) => {
   const Widget = z.object({ id: z.string(), at: z.iso.datetime().nullable() }).strict().meta({ id: 'Widget', description: 'A widget.' })
   const described = (await describe([
