@@ -11,6 +11,7 @@ import { registerDraining } from './http/draining.js'
 import { registerFormBodyParser } from './http/form-body.js'
 import { healthRoutes } from './http/health-routes.js'
 import { introspectRoute } from './http/introspect-route.js'
+import { registerApiDescription } from './http/openapi/api-description.js'
 import { registerRequestLog } from './http/request-log.js'
 import { tokenRoute } from './http/token-route.js'
 
@@ -52,6 +53,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   })
   registerRequestLog(app)
   registerDraining(app, services.drain)
+  // Before any route: each route's declared operation is recorded for openapi.yaml (`npm run openapi`).
+  registerApiDescription(app)
 
   // Problem JSON (RFC 9457) unless a scope says otherwise: the OAuth scope below does.
   useProblemErrors(app)

@@ -4,7 +4,8 @@ import { createAttestorRegistry } from '../../src/attestors/registry.js'
 import type { Config } from '../../src/config.js'
 import type { SigningKey } from '../../src/keys/key-store.js'
 import { systemClock } from '../../src/lib/clock.js'
-import { TokenSigner, type AccessTokenClaims } from '../../src/tokens/token-signer.js'
+import type { AccessTokenClaims } from '../../src/tokens/access-token.js'
+import { TokenSigner } from '../../src/tokens/token-signer.js'
 
 /**
  * The machine's ceiling for a token exchange: the part of it no store can take away, the attestation

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { Uuid } from '../lib/ids.js'
 
 /** What an admin token may do. The bootstrap token (STS_ADMIN_TOKEN) has every role. */
 export const ADMIN_ROLES = [
@@ -49,13 +50,31 @@ export const AdminTokenInput = z
     name: z
       .string()
       .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'a short lowercase name, e.g. payments-resource-server')
-      .refine((name) => !RESERVED_NAMES.includes(name), `is reserved: no admin token may be named ${RESERVED_NAMES.join(', ')}`),
-    roles: z.array(z.enum(ADMIN_ROLES)).min(1).max(ADMIN_ROLES.length),
-    expiresAt: z.iso.datetime({ offset: true }).optional(),
+      .refine((name) => !RESERVED_NAMES.includes(name), `is reserved: no admin token may be named ${RESERVED_NAMES.join(', ')}`)
+      .describe('What the audit log and refusals call it, such as `payments-resource-server`.'),
+    roles: z.array(z.enum(ADMIN_ROLES)).min(1).max(ADMIN_ROLES.length).describe('What it may do (see the `adminToken` security scheme).'),
+    expiresAt: z.iso.datetime({ offset: true }).optional().describe('When it stops working; RFC 3339, in the future. Without it, never.'),
   })
   .strict()
+  .meta({ id: 'AdminTokenInput', description: 'The token to make, as sent to `POST /v1/admin-tokens`. Unknown keys are refused.' })
 
-export function adminTokenToJson(token: AdminToken) {
+/** What an admin token looks like on the wire: never its secret. */
+export const AdminTokenJson = z
+  .object({
+    id: Uuid,
+    name: z.string(),
+    roles: z.array(z.enum(ADMIN_ROLES)),
+    createdAt: z.iso.datetime(),
+    createdBy: z.string(),
+    expiresAt: z.iso.datetime().nullable(),
+    revokedAt: z.iso.datetime().nullable(),
+    revokedBy: z.string().nullable(),
+  })
+  .strict()
+  .meta({ id: 'AdminToken', description: 'An admin token as stored, without its secret.' })
+export type AdminTokenJson = z.infer<typeof AdminTokenJson>
+
+export function adminTokenToJson(token: AdminToken): AdminTokenJson {
   return {
     id: token.id,
     name: token.name,

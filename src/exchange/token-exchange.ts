@@ -9,7 +9,8 @@ import type { RegistrationStore } from '../replay/registration-store.js'
 import type { ReplayGuard } from '../replay/replay-guard.js'
 import type { RevocationChecker } from '../revocation/revocation-cache.js'
 import type { RevocationTarget } from '../revocation/revocation.js'
-import type { AccessTokenClaims, TokenSigner } from '../tokens/token-signer.js'
+import type { AccessTokenClaims } from '../tokens/access-token.js'
+import type { TokenSigner } from '../tokens/token-signer.js'
 import type { ParsedTokenExchange } from './token-request.js'
 
 export interface AttestationVerifier {

@@ -5,6 +5,7 @@ import { clipUntrusted } from '../lib/untrusted-text.js'
 import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js'
 import { TOKEN_TYPE } from '../oauth/token-types.js'
 import { ATTESTATION_TOKEN_TYPES } from '../attestors/catalog.js'
+import { prose } from '../lib/prose.js'
 
 /**
  * Every subject token type Seed STS knows: those the attestor kinds are presented as (the catalog's);
@@ -16,24 +17,75 @@ export const SUPPORTED_REQUESTED_TOKEN_TYPES = [TOKEN_TYPE.accessToken, TOKEN_TY
 
 /** The token exchange request (RFC 8693 section 2.1) after the form body is parsed. */
 export const TokenExchangeRequest = z.object({
-  subject_token: z.string({ error: 'subject_token is required' }).min(1, 'subject_token is required'),
-  subject_token_type: z.enum(SUPPORTED_SUBJECT_TOKEN_TYPES, {
-    error: (issue) =>
-      issue.input === undefined
-        ? 'subject_token_type is required'
-        : `subject_token_type must be one of ${SUPPORTED_SUBJECT_TOKEN_TYPES.join(', ')}`,
-  }),
+  subject_token: z
+    .string({ error: 'subject_token is required' })
+    .min(1, 'subject_token is required')
+    .describe(prose`
+      The attestation, addressed to the STS audience where it has one: a JWT (a Kubernetes
+      projected service-account token, a GCP instance identity token requested with
+      \`format=full\`, an Azure managed-identity access token, a GitHub Actions OIDC token,
+      any configured OIDC issuer's token); for \`aws-instance-identity\` a JSON object
+      \`{"document", "signature", "nonce"}\`, \`{"pkcs7", "nonce"}\` or \`{"rsa2048", "nonce"}\`
+      from the instance metadata service; for \`azure-attested-data\` the IMDS
+      \`/metadata/attested/document\` response or its \`signature\`. At most
+      \`limits.maxAttestationBytes\` (16384 by default) bytes, otherwise \`invalid_request\`.
+      It is never stored; the ledger keeps its SHA-256.
+    `),
+  subject_token_type: z
+    .enum(SUPPORTED_SUBJECT_TOKEN_TYPES, {
+      error: (issue) =>
+        issue.input === undefined
+          ? 'subject_token_type is required'
+          : `subject_token_type must be one of ${SUPPORTED_SUBJECT_TOKEN_TYPES.join(', ')}`,
+    })
+    .describe(prose`
+      What \`subject_token\` is. \`jwt\` and \`id_token\` are verified the same way, as a JWT, by
+      the attestor configured for its \`iss\`. The \`urn:seed-sts:token-type:*\` types are Seed
+      STS's own, for attestations that are not JWTs; each is taken by the attestor configured
+      for it. A type no configured attestor takes is refused with \`invalid_request\`; discovery
+      lists the accepted ones in \`subject_token_types_supported\`.
+    `),
   requested_token_type: z
     .enum(SUPPORTED_REQUESTED_TOKEN_TYPES, { error: `requested_token_type must be one of ${SUPPORTED_REQUESTED_TOKEN_TYPES.join(', ')}` })
-    .default(TOKEN_TYPE.accessToken),
-  audience: z.string().min(1, 'audience must not be empty').max(512, 'audience is too long').optional(),
-  scope: z.string().max(4096, 'scope is too long').optional(),
+    .default(TOKEN_TYPE.accessToken)
+    .describe(prose`
+      The type of token wanted. Either way the token issued is the same RFC 9068 JWT
+      access token; \`issued_token_type\` in the response echoes this value.
+    `),
+  audience: z
+    .string()
+    .min(1, 'audience must not be empty')
+    .max(512, 'audience is too long')
+    .optional()
+    .describe(prose`
+      The service the token is for; becomes the token's \`aud\`. Exactly one per request
+      (sent twice: \`invalid_target\`). May be omitted when the matching grants name
+      exactly one audience.
+    `),
+  scope: z
+    .string()
+    .max(4096, 'scope is too long')
+    .optional()
+    .describe(prose`
+      Space-separated scopes wanted (RFC 6749 scope tokens; duplicates are dropped).
+      Each must be granted for the audience, otherwise \`invalid_scope\`. Omit it to get
+      every scope granted for the audience.
+    `),
   /** A Seed STS extension: the lifetime the client wants, in seconds; refused if the grants allow less. */
   expires_in: z
     .string()
     .regex(/^[1-9][0-9]{0,5}$/, 'expires_in must be a whole number of seconds')
+    // Before the transform: the API description shows what the client sends, a string of digits.
+    .meta({ examples: ['60'] })
     .transform(Number)
-    .optional(),
+    .optional()
+    .describe(prose`
+      A Seed STS extension: the lifetime wanted, in whole seconds (1 to 999999, no sign,
+      no leading zero, otherwise \`invalid_request\`). One longer than the least
+      \`maxTtlSeconds\` of the contributing grants or than \`tokens.maxTtlSeconds\` is
+      refused with \`invalid_request\`, such as \`expires_in 7200 is longer than the 600
+      seconds allowed for this token\`. Omit it to get the default lifetime (see above).
+    `),
 })
 
 export type TokenExchangeRequest = z.infer<typeof TokenExchangeRequest>
@@ -49,6 +101,34 @@ export interface ParsedTokenExchange {
 
 /** Parameters we know and ignore: public clients may name themselves. */
 const IGNORED = new Set(['client_id'])
+
+const UNSUPPORTED_DELEGATION = 'Not supported (no delegation); its presence is refused with `invalid_request`.'
+
+/**
+ * The form as a client sends it, for the API description: what parseTokenRequest checks itself
+ * (`grant_type`, the parameters it ignores or refuses, repeated parameters) around TokenExchangeRequest.
+ */
+export const TokenExchangeForm = z
+  .object({
+    grant_type: z.literal(TOKEN_EXCHANGE_GRANT).describe('Always the token exchange grant type. Must appear once.'),
+    ...TokenExchangeRequest.shape,
+    client_id: z
+      .string()
+      .optional()
+      .meta({
+        description:
+          'Accepted and ignored, so public-client libraries that always send it work. ' +
+          "The token's `client_id` claim is the workload's identity.",
+        'x-seed-sts-ignored': true,
+      }),
+    actor_token: z.never().optional().meta({ description: UNSUPPORTED_DELEGATION, 'x-seed-sts-refused-with': 'invalid_request' }),
+    actor_token_type: z.never().optional().meta({ description: UNSUPPORTED_DELEGATION, 'x-seed-sts-refused-with': 'invalid_request' }),
+    resource: z.never().optional().meta({
+      description: 'Not supported; name the target service with `audience`. Its presence is refused with `invalid_target`.',
+      'x-seed-sts-refused-with': 'invalid_target',
+    }),
+  })
+  .catchall(z.unknown().describe('Other parameters are ignored, but every parameter may appear only once (`invalid_request`).'))
 
 /**
  * Reads the form parameters into a request, or throws the RFC 6749 / RFC 8693 error that says

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { SUPPORTED_REQUESTED_TOKEN_TYPES } from '../exchange/token-request.js'
 import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js'
 import type { KeyStore } from '../keys/key-store.js'
+import { discoveryOperations } from './discovery-operations.js'
 
 export interface DiscoveryOptions {
   issuer: string
@@ -26,9 +27,9 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOp
     access_token_signing_alg_values_supported: [...new Set(options.keys.publicJwks().keys.map((key) => key.alg))],
   }
   const sendMetadata = async () => metadata
-  app.get('/.well-known/oauth-authorization-server', sendMetadata)
-  app.get('/.well-known/openid-configuration', sendMetadata)
-  app.get('/.well-known/jwks.json', async (_request, reply) => {
+  app.get('/.well-known/oauth-authorization-server', { schema: discoveryOperations.authorizationServerMetadata }, sendMetadata)
+  app.get('/.well-known/openid-configuration', { schema: discoveryOperations.openIdConfiguration }, sendMetadata)
+  app.get('/.well-known/jwks.json', { schema: discoveryOperations.jwks }, async (_request, reply) => {
     return reply.header('cache-control', 'public, max-age=300').send(options.keys.publicJwks())
   })
 }

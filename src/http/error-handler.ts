@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { ServiceUnavailableError } from '../errors.js'
+import type { ProblemBody } from './error-bodies.js'
 import { failureOf, oauthCodeOf, problemTitleOf, type Failure } from './error-mapping.js'
 import { setOutcome } from './request-log.js'
 
@@ -53,19 +54,18 @@ function sendOAuthError(reply: FastifyReply, failure: Failure): FastifyReply {
 
 function sendProblem(reply: FastifyReply, request: FastifyRequest, failure: Failure): FastifyReply {
   if (failure.status === 401) reply.header('www-authenticate', 'Bearer realm="seed-sts-admin"')
-  return reply
-    .code(failure.status)
-    .type('application/problem+json')
-    .send({
-      type: 'about:blank',
-      title: problemTitleOf(failure),
-      status: failure.status,
-      detail: failure.message,
-      instance: request.url.split('?')[0],
-      // An extension member (RFC 9457 section 3.2): the machine-readable reason, as in OAuth bodies.
-      reason: failure.reason,
-      ...(failure.errors ? { errors: failure.errors } : {}),
-    })
+  // Typed as the API description documents it (error-bodies.ts): a member added here is documented there.
+  const problem: ProblemBody = {
+    type: 'about:blank',
+    title: problemTitleOf(failure),
+    status: failure.status,
+    detail: failure.message,
+    instance: request.url.split('?')[0]!,
+    // An extension member (RFC 9457 section 3.2): the machine-readable reason, as in OAuth bodies.
+    reason: failure.reason,
+    ...(failure.errors ? { errors: failure.errors } : {}),
+  }
+  return reply.code(failure.status).type('application/problem+json').send(problem)
 }
 
 function describeCause(cause: unknown): string | undefined {

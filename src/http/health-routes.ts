@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Database } from '../db/database.js'
 import { ServiceUnavailableError } from '../errors.js'
 import type { RevocationChecker } from '../revocation/revocation-cache.js'
+import { healthOperations } from './health-operations.js'
 
 export interface HealthOptions {
   database: Database
@@ -10,8 +11,8 @@ export interface HealthOptions {
 
 /** /healthz: the process answers. /readyz: it can issue tokens (ledger and revocation state reachable). */
 export async function healthRoutes(app: FastifyInstance, options: HealthOptions): Promise<void> {
-  app.get('/healthz', async () => ({ status: 'ok' }))
-  app.get('/readyz', async () => {
+  app.get('/healthz', { schema: healthOperations.liveness }, async () => ({ status: 'ok' }))
+  app.get('/readyz', { schema: healthOperations.readiness }, async () => {
     try {
       await options.database.query('SELECT 1')
     } catch (error) {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { InvalidRequestError, UnsupportedMediaTypeError } from '../errors.js'
 import type { TokenIntrospection } from '../tokens/introspection.js'
+import { introspectOperation, type IntrospectionResponse } from './introspect-operation.js'
 import { setOutcome } from './request-log.js'
 
 export interface IntrospectRouteOptions {
@@ -13,13 +14,13 @@ export interface IntrospectRouteOptions {
  * `introspect` role.
  */
 export async function introspectRoute(app: FastifyInstance, options: IntrospectRouteOptions): Promise<void> {
-  app.post('/introspect', { config: { role: 'introspect' } }, async (request, reply) => {
+  app.post('/introspect', { config: { role: 'introspect' }, schema: introspectOperation }, async (request, reply) => {
     if (!(request.body instanceof Map)) throw new UnsupportedMediaTypeError('the body must be application/x-www-form-urlencoded')
     const params = request.body as Map<string, string[]>
     const token = params.get('token')
     if (!token || token[0] === '') throw new InvalidRequestError('token is required, once', 'parameter_missing')
     if (token.length !== 1) throw new InvalidRequestError('token is required, once', 'parameter_repeated')
-    const result = await options.introspection.introspect(token[0]!)
+    const result: IntrospectionResponse = await options.introspection.introspect(token[0]!)
     setOutcome(request, { msg: 'token introspected', active: result.active, ...(result.active ? { jti: result.jti } : {}), by: request.admin?.name })
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(result)
   })

@@ -3,6 +3,7 @@ import { UnsupportedMediaTypeError } from '../errors.js'
 import type { TokenExchange } from '../exchange/token-exchange.js'
 import { parseTokenRequest } from '../exchange/token-request.js'
 import { setOutcome } from './request-log.js'
+import { tokenOperation } from './token-operation.js'
 
 export interface TokenRouteOptions {
   exchange: TokenExchange
@@ -14,7 +15,7 @@ export interface TokenRouteOptions {
 export async function tokenRoute(app: FastifyInstance, options: TokenRouteOptions): Promise<void> {
   app.post(
     '/token',
-    { config: rateLimit(options.requestsPerMinute) },
+    { config: rateLimit(options.requestsPerMinute), schema: tokenOperation },
     async (request, reply) => {
       if (!(request.body instanceof Map)) throw new UnsupportedMediaTypeError('the body must be application/x-www-form-urlencoded')
       const tokenRequest = parseTokenRequest(request.body as Map<string, string[]>, options.maxAttestationBytes)

@@ -1,5 +1,7 @@
 import { z } from 'zod'
 import type { PageRequest } from '../lib/page.js'
+import { Uuid } from '../lib/ids.js'
+import { prose } from '../lib/prose.js'
 import type { LedgerEntry, LedgerFilter } from './ledger-store.js'
 
 /**
@@ -18,15 +20,32 @@ export const LedgerSearchQuery = z
       .string()
       .max(512)
       .regex(/^spiffe:\/\/[\x21-\x2E\x30-\x7E]+\/[\x21-\x7E]*$/, 'must be a SPIFFE ID or a glob of them, e.g. spiffe://example.org/k8s/prod/ns/payments/sa/*')
-      .optional(),
-    grant: z.uuid('must be a grant id (a UUID)').optional(),
-    source: z.string().min(1).max(512).optional(),
-    audience: z.string().min(1).max(512).optional(),
-    since: Instant.optional(),
-    until: Instant.optional(),
-    live: z.enum(['true', 'false']).optional(),
-    cursor: z.string().max(512).optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
+      .optional()
+      .describe(prose`
+        A SPIFFE ID, or a glob of them with the syntax of a grant's \`subject\` (\`*\` within a path
+        segment, \`**\` across segments, \`?\` one character; the whole ID must match). Printable
+        ASCII only.
+      `),
+    grant: z.uuid('must be a grant id (a UUID)').optional().describe('Only tokens this grant contributed to (among others).'),
+    source: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe(
+        'Only tokens whose attestation came from this source, such as `k8s:prod:node:node-a` ' +
+          "(GitHub names of `github:...` are lower-cased first, as with `subject`'s `spiffe://<td>/github/...`).",
+      ),
+    audience: z.string().min(1).max(512).optional().describe('Only tokens for this audience, compared exactly.'),
+    since: Instant.optional().describe('Only tokens issued at or after this instant (RFC 3339).'),
+    until: Instant.optional().describe('Only tokens issued before this instant (RFC 3339); must be after `since`.'),
+    live: z.enum(['true', 'false']).optional().describe('`true`: only tokens not expired yet; `false`: only expired ones.'),
+    cursor: z
+      .string()
+      .max(512)
+      .optional()
+      .describe('The `nextCursor` of the previous page. Opaque; one not handed out by this API is a 400.'),
+    limit: z.coerce.number().int().min(1).max(500).default(100).describe('Page size.'),
   })
   .strict()
   .refine((q) => q.since === undefined || q.until === undefined || Date.parse(q.until) > Date.parse(q.since), {
@@ -53,8 +72,37 @@ export function ledgerFilterOf(query: LedgerSearchQuery): LedgerFilter & PageReq
   }
 }
 
-/** What a ledger entry looks like on the wire; `live` says whether the token is still unexpired at `now`. */
-export function ledgerEntryToJson(entry: LedgerEntry, now: Date) {
+/** What a ledger entry looks like on the wire. */
+export const LedgerEntryJson = z
+  .object({
+    jti: Uuid.describe("The token's `jti`: revoke the token with it."),
+    subject: z.string().describe("The workload identity, the token's `sub`."),
+    attestor: z.string().describe('The name of the configured attestor that verified the attestation.'),
+    attestorKind: z.string().meta({ examples: ['kubernetes'] }),
+    attestationFingerprint: z
+      .string()
+      .describe(
+        "SHA-256 of what the attestation's issuer signed (a JWT's header and payload, an AWS document, Azure attested content), " +
+          'base64url: the tokens one attestation got share it, however it was spelled.',
+      ),
+    sources: z
+      .array(z.string())
+      .describe('Where the attestation came from, broadest first, such as `k8s:prod`, `k8s:prod:node:node-a`, `k8s:prod:pod:<pod uid>`.'),
+    audience: z.string(),
+    scopes: z.array(z.string()),
+    grantIds: z.array(Uuid).describe('The grants that allowed the token.'),
+    issuedAt: z.iso.datetime(),
+    expiresAt: z.iso.datetime(),
+    clientAddress: z.string().nullable().describe('The address the request came from (see `trustProxy`).'),
+    requestId: z.string().nullable().describe('The `X-Request-Id` of the token request.'),
+    live: z.boolean().describe('Not expired yet, as of this answer.'),
+  })
+  .strict()
+  .meta({ id: 'LedgerEntry', description: 'One issued token, as recorded before it was returned. The token itself is never stored.' })
+export type LedgerEntryJson = z.infer<typeof LedgerEntryJson>
+
+/** A ledger entry on the wire; `live` says whether the token is still unexpired at `now`. */
+export function ledgerEntryToJson(entry: LedgerEntry, now: Date): LedgerEntryJson {
   return {
     jti: entry.jti,
     subject: entry.subject,

@@ -22,7 +22,8 @@ export function isLowerCaseUuid(value: string): boolean {
  * over-long string) is refused here with a 400 rather than handed to Postgres, whose `uuid` type
  * would refuse it with a data error.
  */
-export const Uuid = z.string().regex(UUID_PATTERN, 'must be a UUID, e.g. 0b8f3c2e-0000-4000-8000-000000000000')
-
-/** The `{id}` of an admin API path. */
-export const IdParams = z.object({ id: Uuid })
+export const Uuid = z
+  .string()
+  .regex(UUID_PATTERN, 'must be a UUID, e.g. 0b8f3c2e-0000-4000-8000-000000000000')
+  // The API description says `format: uuid`, which is this pattern.
+  .meta({ format: 'uuid' })

@@ -1,5 +1,7 @@
 import { z } from 'zod'
 import { isLowerCaseUuid } from '../lib/ids.js'
+import { Uuid } from '../lib/ids.js'
+import { prose } from '../lib/prose.js'
 
 /** What can be revoked: a token (its jti), a subject (or a glob of them), a grant, an attestation source. */
 export const REVOCATION_KINDS = ['token', 'subject', 'grant', 'source'] as const
@@ -32,10 +34,25 @@ export function inForce(revocation: Revocation, nowMillis: number): boolean {
 /** POST /v1/revocations. */
 export const RevocationInput = z
   .object({
-    kind: z.enum(REVOCATION_KINDS),
-    value: z.string().min(1).max(512),
-    reason: z.string().trim().min(1, 'say why: responders after you will ask').max(2000),
-    expiresAt: z.iso.datetime({ offset: true }).optional(),
+    kind: z.enum(REVOCATION_KINDS).describe('What `value` names.'),
+    value: z.string().min(1).max(512).describe(prose`
+      A token's \`jti\` or a grant's id (UUIDs), a SPIFFE ID or a glob of them
+      (\`spiffe://example.org/k8s/prod/ns/payments/**\`), or an attestation source (\`k8s:prod\`,
+      \`k8s:prod:node:node-a\`, \`k8s:prod:pod:<pod uid>\`, \`aws:111122223333\`, \`gcp:<project>\`,
+      \`azure:<subscription>\`, \`github:repository_id:<id>\`, ...; each attestor's sources are in the
+      README). Compared exactly, except a subject glob; GitHub names of github.com's namespace
+      (\`github:...\`, \`spiffe://<td>/github/...\`) are lower-cased first.
+    `),
+    reason: z
+      .string()
+      .trim()
+      .min(1, 'say why: responders after you will ask')
+      .max(2000)
+      .describe('Why, for the responders after you. Surrounding spaces are trimmed; it must not be empty.'),
+    expiresAt: z.iso.datetime({ offset: true }).optional().describe(prose`
+      When the revocation stops counting; RFC 3339, in the future. Without it a \`token\`
+      revocation expires with the token and the others never do.
+    `),
   })
   .strict()
   .superRefine((input, ctx) => {
@@ -47,25 +64,71 @@ export const RevocationInput = z
           : undefined
     if (problem) ctx.addIssue({ code: 'custom', path: ['value'], message: problem })
   })
+  .meta({ id: 'RevocationInput', description: 'What to revoke, as sent to `POST /v1/revocations`. Unknown keys are refused.' })
 
 export type RevocationInput = z.infer<typeof RevocationInput>
 
 /** DELETE /v1/revocations/{id}. */
-export const LiftInput = z.object({ reason: z.string().trim().min(1, 'say why the revocation is lifted').max(2000) }).strict()
+export const LiftInput = z
+  .object({
+    reason: z
+      .string()
+      .trim()
+      .min(1, 'say why the revocation is lifted')
+      .max(2000)
+      .describe('Surrounding spaces are trimmed; it must not be empty.'),
+  })
+  .strict()
+  .meta({ id: 'LiftInput', description: 'Why a revocation is lifted, as sent to `DELETE /v1/revocations/{id}`.' })
 
 export const RevocationListQuery = z
   .object({
-    kind: z.enum(REVOCATION_KINDS).optional(),
-    value: z.string().min(1).max(512).optional(),
-    active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    kind: z.enum(REVOCATION_KINDS).optional().describe('Only revocations of this kind.'),
+    value: z.string().min(1).max(512).optional().describe('Only revocations whose `value` is exactly this (a glob is compared literally).'),
+    active: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional()
+      .describe('`true`: only those in force now; `false`: only lifted or expired ones.'),
     /** Changes after this position (a `cursor` from an earlier answer); for polling. */
-    since: z.string().regex(/^\d{1,18}$/, 'a cursor from an earlier answer').optional(),
-    cursor: z.string().regex(/^\d{1,18}$/, 'a cursor from an earlier answer').optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
+    since: z
+      .string()
+      .regex(/^\d{1,18}$/, 'a cursor from an earlier answer')
+      .optional()
+      .describe('Only changes after this position (a `cursor` from an earlier answer).'),
+    cursor: z.string().regex(/^\d{1,18}$/, 'a cursor from an earlier answer').optional().describe('The `nextCursor` of the previous page.'),
+    limit: z.coerce.number().int().min(1).max(500).default(100).describe('Page size.'),
   })
   .strict()
 
-export function revocationToJson(revocation: Revocation) {
+const Instant = z.iso.datetime()
+
+/** What a revocation looks like on the wire. */
+export const RevocationJson = z
+  .object({
+    id: Uuid,
+    kind: z.enum(REVOCATION_KINDS),
+    value: z.string().describe('See `RevocationInput`.'),
+    reason: z.string(),
+    createdAt: Instant,
+    createdBy: z.string().describe('The name of the admin token that made it (`bootstrap` for the bootstrap token).'),
+    expiresAt: Instant.nullable().describe('When it stops counting; null: never.'),
+    liftedAt: Instant.nullable(),
+    liftedBy: z.string().nullable().describe('Who lifted it; `seed-sts` when an expired one made room for a new revocation of its target.'),
+    liftReason: z.string().nullable(),
+    cursor: z
+      .string()
+      .regex(/^\d+$/)
+      .describe('Its position in the order of changes: the `id` of its stream event, a value for `since`.'),
+  })
+  .strict()
+  .meta({
+    id: 'Revocation',
+    description: 'A revocation and its whole life. It counts while `liftedAt` is null and `expiresAt` is null or in the future.',
+  })
+export type RevocationJson = z.infer<typeof RevocationJson>
+
+export function revocationToJson(revocation: Revocation): RevocationJson {
   return {
     id: revocation.id,
     kind: revocation.kind,
@@ -81,7 +144,7 @@ export function revocationToJson(revocation: Revocation) {
   }
 }
 
-export function revocationFromJson(json: ReturnType<typeof revocationToJson>): Revocation {
+export function revocationFromJson(json: RevocationJson): Revocation {
   return {
     id: json.id,
     kind: json.kind,

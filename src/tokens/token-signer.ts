@@ -1,18 +1,6 @@
 import { sign } from 'node:crypto'
 import type { SigningKey } from '../keys/key-store.js'
-
-/** RFC 9068 access token claims, exactly as they go into the JWT. */
-export interface AccessTokenClaims {
-  iss: string
-  sub: string
-  aud: string
-  exp: number
-  iat: number
-  nbf: number
-  jti: string
-  client_id: string
-  scope?: string
-}
+import type { AccessTokenClaims } from './access-token.js'
 
 /**
  * Signs JWT access tokens (RFC 9068: `typ: at+jwt`) with node:crypto directly: this runs once per

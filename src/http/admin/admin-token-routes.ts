@@ -3,9 +3,9 @@ import { AdminTokenInput, adminTokenToJson, holdsRolesOf } from '../../admin-tok
 import type { AdminTokenStore } from '../../admin-tokens/admin-token-store.js'
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
-import { IdParams } from '../../lib/ids.js'
 import { clipUntrusted } from '../../lib/untrusted-text.js'
 import { actorOf } from './admin-scope.js'
+import { AdminTokenIdParams, adminTokenOperations } from './admin-token-operations.js'
 import { parseOrProblem } from './validation.js'
 
 export interface AdminTokenRoutesOptions {
@@ -16,9 +16,9 @@ export interface AdminTokenRoutesOptions {
 /** /v1/admin-tokens: admin tokens scoped to roles, for resource servers, pipelines and responders. */
 export async function adminTokenRoutes(app: FastifyInstance, options: AdminTokenRoutesOptions): Promise<void> {
   const { tokens, clock } = options
-  const config = { config: { role: 'admin-tokens:write' as const } }
+  const config = { role: 'admin-tokens:write' as const }
 
-  app.post('/v1/admin-tokens', config, async (request, reply) => {
+  app.post('/v1/admin-tokens', { config, schema: adminTokenOperations.create }, async (request, reply) => {
     const input = parseOrProblem(AdminTokenInput, request.body, 'admin token')
     // No token can make a token more powerful than itself.
     const beyond = input.roles.filter((role) => !request.admin?.roles.has(role))
@@ -34,12 +34,12 @@ export async function adminTokenRoutes(app: FastifyInstance, options: AdminToken
 
   // Symmetric with creating: a token sees and revokes only tokens whose every role it holds itself,
   // so a narrow admin-tokens:write token can neither map nor cut off more powerful ones.
-  app.get('/v1/admin-tokens', config, async (request) => ({
+  app.get('/v1/admin-tokens', { config, schema: adminTokenOperations.list }, async (request) => ({
     adminTokens: (await tokens.list()).filter((token) => request.admin !== null && holdsRolesOf(request.admin, token)).map(adminTokenToJson),
   }))
 
-  app.delete('/v1/admin-tokens/:id', config, async (request) => {
-    const { id } = parseOrProblem(IdParams, request.params, 'path')
+  app.delete('/v1/admin-tokens/:id', { config, schema: adminTokenOperations.revoke }, async (request) => {
+    const { id } = parseOrProblem(AdminTokenIdParams, request.params, 'path')
     const revoked = await tokens.revoke(id, new Date(clock.now()), actorOf(request), (token) => {
       if (request.admin !== null && holdsRolesOf(request.admin, token)) return
       const beyond = token.roles.filter((role) => !request.admin?.roles.has(role))

@@ -5,9 +5,9 @@ import { GrantInput, GrantListQuery, GrantReplacement, grantToJson, type Grant }
 import type { GrantCatalog } from '../../grants/grant-catalog.js'
 import type { GrantDraft, GrantStore } from '../../grants/grant-store.js'
 import type { Clock } from '../../lib/clock.js'
-import { IdParams } from '../../lib/ids.js'
 import { clipUntrusted } from '../../lib/untrusted-text.js'
 import { actorOf } from './admin-scope.js'
+import { GrantIdParams, grantOperations } from './grant-operations.js'
 import { parseOrProblem } from './validation.js'
 
 export interface GrantRoutesOptions {
@@ -20,10 +20,10 @@ export interface GrantRoutesOptions {
 /** The grants admin API: /v1/grants. */
 export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOptions): Promise<void> {
   const { store, catalog, clock } = options
-  const read = { config: { role: 'grants:read' as const } }
-  const write = { config: { role: 'grants:write' as const } }
+  const read = { role: 'grants:read' as const }
+  const write = { role: 'grants:write' as const }
 
-  app.post('/v1/grants', write, async (request, reply) => {
+  app.post('/v1/grants', { config: write, schema: grantOperations.create }, async (request, reply) => {
     const input = canonicalNames(parseOrProblem(GrantInput, request.body, 'grant'))
     const now = new Date(clock.now())
     const expiresAt = input.expiresAt ? new Date(input.expiresAt) : new Date(now.getTime() + options.defaultLifetimeDays * 86_400_000)
@@ -33,17 +33,17 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
     return sendGrant(reply.code(201).header('location', `/v1/grants/${grant.id}`), grant)
   })
 
-  app.get('/v1/grants', read, async (request) => {
+  app.get('/v1/grants', { config: read, schema: grantOperations.list }, async (request) => {
     const query = parseOrProblem(GrantListQuery, request.query, 'query')
     const page = await store.list(query)
     return { grants: page.items.map(grantToJson), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
   })
 
-  app.get('/v1/grants/:id', read, async (request, reply) => {
+  app.get('/v1/grants/:id', { config: read, schema: grantOperations.read }, async (request, reply) => {
     return sendGrant(reply, await mustExist(store.get(idOf(request)), idOf(request)))
   })
 
-  app.put('/v1/grants/:id', write, async (request, reply) => {
+  app.put('/v1/grants/:id', { config: write, schema: grantOperations.replace }, async (request, reply) => {
     const id = idOf(request)
     const ifMatch = request.headers['if-match']
     if (ifMatch === undefined) {
@@ -68,7 +68,7 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
     return sendGrant(reply, grant)
   })
 
-  app.delete('/v1/grants/:id', write, async (request, reply) => {
+  app.delete('/v1/grants/:id', { config: write, schema: grantOperations.disable }, async (request, reply) => {
     const id = idOf(request)
     const grant = await mustExist(store.disable(id, new Date(clock.now()), actorOf(request)), id)
     catalog.invalidate()
@@ -100,7 +100,7 @@ async function mustExist(lookup: Promise<Grant | undefined>, id: string): Promis
 }
 
 function idOf(request: FastifyRequest): string {
-  return parseOrProblem(IdParams, request.params, 'path').id
+  return parseOrProblem(GrantIdParams, request.params, 'path').id
 }
 
 /** RFC 9110 section 13.1.1: `*` or a list of entity tags, compared strongly (a weak tag never matches). */

@@ -4,6 +4,7 @@ import { ledgerEntryToJson, ledgerFilterOf, LedgerSearchQuery } from '../../ledg
 import type { LedgerStore } from '../../ledger/ledger-store.js'
 import type { Clock } from '../../lib/clock.js'
 import { setOutcome } from '../request-log.js'
+import { ledgerOperations } from './ledger-operations.js'
 import { parseOrProblem } from './validation.js'
 
 export interface LedgerRoutesOptions {
@@ -14,9 +15,7 @@ export interface LedgerRoutesOptions {
 /** The incident view of the ledger: /v1/ledger. Who got which token, when, from which attestation. */
 export async function ledgerRoutes(app: FastifyInstance, options: LedgerRoutesOptions): Promise<void> {
   const { ledger, clock } = options
-  const config = { config: { role: 'ledger:read' as const } }
-
-  app.get('/v1/ledger', config, async (request) => {
+  app.get('/v1/ledger', { config: { role: 'ledger:read' }, schema: ledgerOperations.search }, async (request) => {
     const parsed = parseOrProblem(LedgerSearchQuery, request.query, 'query')
     // GitHub names in the spelling the service mints them in (src/attestors/github-names.ts).
     const query = {

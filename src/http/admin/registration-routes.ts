@@ -1,19 +1,17 @@
 import type { FastifyInstance } from 'fastify'
-import { z } from 'zod'
 import { NotFoundError } from '../../errors.js'
 import type { Clock } from '../../lib/clock.js'
 import { clipUntrusted } from '../../lib/untrusted-text.js'
 import type { RegistrationStore } from '../../replay/registration-store.js'
 import { ForgetInput, RegistrationListQuery, registrationToJson } from '../../replay/registration.js'
 import { actorOf } from './admin-scope.js'
+import { RegistrationParams, registrationOperations } from './registration-operations.js'
 import { parseOrProblem } from './validation.js'
 
 export interface RegistrationRoutesOptions {
   registrations: RegistrationStore
   clock: Clock
 }
-
-const Params = z.object({ attestor: z.string(), instance: z.string() })
 
 /**
  * The instance registration admin API: /v1/registrations. Forgetting a registration lets the instance
@@ -22,10 +20,10 @@ const Params = z.object({ attestor: z.string(), instance: z.string() })
  */
 export async function registrationRoutes(app: FastifyInstance, options: RegistrationRoutesOptions): Promise<void> {
   const { registrations } = options
-  const read = { config: { role: 'registrations:read' as const } }
-  const write = { config: { role: 'registrations:write' as const } }
+  const read = { role: 'registrations:read' as const }
+  const write = { role: 'registrations:write' as const }
 
-  app.get('/v1/registrations', read, async (request) => {
+  app.get('/v1/registrations', { config: read, schema: registrationOperations.list }, async (request) => {
     const query = parseOrProblem(RegistrationListQuery, request.query, 'query')
     const page = await registrations.list({
       attestor: query.attestor,
@@ -38,15 +36,15 @@ export async function registrationRoutes(app: FastifyInstance, options: Registra
     return { registrations: page.items.map(registrationToJson), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
   })
 
-  app.get('/v1/registrations/:attestor/:instance', read, async (request) => {
-    const { attestor, instance } = Params.parse(request.params)
+  app.get('/v1/registrations/:attestor/:instance', { config: read, schema: registrationOperations.read }, async (request) => {
+    const { attestor, instance } = RegistrationParams.parse(request.params)
     const registration = await registrations.get(attestor, instance)
     if (!registration) throw notFound(attestor, instance)
     return { registration: registrationToJson(registration) }
   })
 
-  app.delete('/v1/registrations/:attestor/:instance', write, async (request) => {
-    const { attestor, instance } = Params.parse(request.params)
+  app.delete('/v1/registrations/:attestor/:instance', { config: write, schema: registrationOperations.forget }, async (request) => {
+    const { attestor, instance } = RegistrationParams.parse(request.params)
     const { reason } = parseOrProblem(ForgetInput, request.body, 'request')
     const forgotten = await registrations.forget(attestor, instance, reason, new Date(options.clock.now()), actorOf(request))
     if (!forgotten) throw notFound(attestor, instance)

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import { canonicalGitHubSource, canonicalGitHubSubject } from '../../attestors/github/names.js'
-import { IdParams } from '../../lib/ids.js'
 import { LiftInput, RevocationInput, RevocationListQuery, revocationToJson } from '../../revocation/revocation.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
 import { matchesSourceForm, type SourceForm } from '../../attestors/source-forms.js'
 import { InvalidInputError } from '../../errors.js'
 import { actorOf } from './admin-scope.js'
+import { RevocationIdParams, revocationOperations, type RevocationList, type RevocationOutcome } from './revocation-operations.js'
 import { parseOrProblem } from './validation.js'
 
 export interface RevocationRoutesOptions {
@@ -17,10 +17,10 @@ export interface RevocationRoutesOptions {
 /** The revocation admin API: /v1/revocations. */
 export async function revocationRoutes(app: FastifyInstance, options: RevocationRoutesOptions): Promise<void> {
   const { service } = options
-  const read = { config: { role: 'revocations:read' as const } }
-  const write = { config: { role: 'revocations:write' as const } }
+  const read = { role: 'revocations:read' as const }
+  const write = { role: 'revocations:write' as const }
 
-  app.post('/v1/revocations', write, async (request, reply) => {
+  app.post('/v1/revocations', { config: write, schema: revocationOperations.revoke }, async (request, reply) => {
     const parsed = parseOrProblem(RevocationInput, request.body, 'revocation')
     // GitHub names in the spelling the service mints them in (src/attestors/github-names.ts): revoking
     // github:ACME/Api revokes the repository, not a spelling no token carries.
@@ -37,18 +37,19 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
       { revocationId: outcome.revocation.id, kind: input.kind, value: input.value, liveTokensCutOff: outcome.liveTokensCutOff, alreadyRevoked: outcome.alreadyRevoked },
       outcome.alreadyRevoked ? 'already revoked' : 'revoked',
     )
+    const body: RevocationOutcome = {
+      revocation: revocationToJson(outcome.revocation),
+      liveTokensCutOff: outcome.liveTokensCutOff,
+      ...(outcome.liveTokensCutOffUnavailable === undefined ? {} : { liveTokensCutOffUnavailable: outcome.liveTokensCutOffUnavailable }),
+      alreadyRevoked: outcome.alreadyRevoked,
+    }
     return reply
       .code(outcome.alreadyRevoked ? 200 : 201)
       .header('location', `/v1/revocations/${outcome.revocation.id}`)
-      .send({
-        revocation: revocationToJson(outcome.revocation),
-        liveTokensCutOff: outcome.liveTokensCutOff,
-        ...(outcome.liveTokensCutOffUnavailable === undefined ? {} : { liveTokensCutOffUnavailable: outcome.liveTokensCutOffUnavailable }),
-        alreadyRevoked: outcome.alreadyRevoked,
-      })
+      .send(body)
   })
 
-  app.get('/v1/revocations', read, async (request) => {
+  app.get('/v1/revocations', { config: read, schema: revocationOperations.list }, async (request): Promise<RevocationList> => {
     const query = parseOrProblem(RevocationListQuery, request.query, 'query')
     const page = await service.list({ kind: query.kind, value: query.value, active: query.active, cursor: query.cursor ?? query.since, limit: query.limit })
     return {
@@ -59,12 +60,12 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
     }
   })
 
-  app.get('/v1/revocations/:id', read, async (request) => {
-    return { revocation: revocationToJson(await service.get(parseOrProblem(IdParams, request.params, 'path').id)) }
+  app.get('/v1/revocations/:id', { config: read, schema: revocationOperations.read }, async (request) => {
+    return { revocation: revocationToJson(await service.get(parseOrProblem(RevocationIdParams, request.params, 'path').id)) }
   })
 
-  app.delete('/v1/revocations/:id', write, async (request) => {
-    const { id } = parseOrProblem(IdParams, request.params, 'path')
+  app.delete('/v1/revocations/:id', { config: write, schema: revocationOperations.lift }, async (request) => {
+    const { id } = parseOrProblem(RevocationIdParams, request.params, 'path')
     const { reason } = parseOrProblem(LiftInput, request.body, 'lift')
     const lifted = await service.lift(id, reason, actorOf(request))
     request.log.warn({ revocationId: lifted.id, kind: lifted.kind, value: lifted.value }, 'revocation lifted')

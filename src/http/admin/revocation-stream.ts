@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify'
-import { z } from 'zod'
 import type { Drain } from '../../lib/drain.js'
 import type { RevocationCache } from '../../revocation/revocation-cache.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
@@ -7,6 +6,7 @@ import type { AdminTokenVerifier } from '../../admin-tokens/admin-token-verifier
 import { ForbiddenError, UnauthenticatedError } from '../../errors.js'
 import { revocationToJson, type Revocation } from '../../revocation/revocation.js'
 import { authenticateAdmin } from './admin-scope.js'
+import { revocationOperations, StreamQuery } from './revocation-operations.js'
 import { parseOrProblem } from './validation.js'
 
 export interface RevocationStreamOptions {
@@ -25,7 +25,6 @@ export interface RevocationStreamOptions {
   recheckMs?: number
 }
 
-const StreamQuery = z.object({ cursor: z.string().regex(/^\d{1,18}$/, 'a cursor from an earlier answer').optional() }).strict()
 const PAGE = 500
 
 /**
@@ -38,7 +37,8 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
   const keepAliveMs = options.keepAliveMs ?? 15_000
   const recheckMs = options.recheckMs ?? 250
 
-  app.get('/v1/revocations/stream', { config: { role: 'revocations:read' } }, async (request, reply) => {
+  const route = { config: { role: 'revocations:read' as const }, schema: revocationOperations.stream }
+  app.get('/v1/revocations/stream', route, async (request, reply) => {
     const query = parseOrProblem(StreamQuery, request.query, 'query')
     const lastEventId = request.headers['last-event-id']
     const resumeFrom = typeof lastEventId === 'string' && /^\d{1,18}$/.test(lastEventId) ? lastEventId : query.cursor

@@ -1,0 +1,95 @@
+import { z } from 'zod'
+import { prose } from '../../lib/prose.js'
+import { operation } from '../openapi/operation.js'
+import { ValidationProblem } from '../problem-responses.js'
+import { ADMIN_FAILURES } from './admin-responses.js'
+
+const TARGET_TYPES = ['grant', 'revocation', 'admin-token', 'registration'] as const
+
+/** GET /v1/audit's query. */
+export const AuditQuery = z
+  .object({
+    targetType: z.enum(TARGET_TYPES).optional().describe('Only changes to this kind of thing.'),
+    targetId: z.string().min(1).max(128).optional().describe('Only changes to the thing with this id.'),
+    actor: z
+      .string()
+      .min(1)
+      .max(128)
+      .optional()
+      .describe('Only changes made with the admin token of this name (`bootstrap` for the bootstrap token).'),
+    cursor: z
+      .string()
+      .regex(/^\d{1,18}$/, 'a cursor from an earlier answer')
+      .optional()
+      .describe('The `nextCursor` of the previous page.'),
+    limit: z.coerce.number().int().min(1).max(500).default(100).describe('Page size.'),
+  })
+  .strict()
+
+const Position = z.string().regex(/^\d+$/)
+
+const AuditEntry = z
+  .object({
+    id: Position,
+    at: z.iso.datetime(),
+    actor: z
+      .string()
+      .describe(
+        'The name of the admin token used (`bootstrap` for the bootstrap token); `seed-sts` for ' +
+          'what the service did by itself (the registration tidy).',
+      ),
+    action: z.enum([
+      'grant.create',
+      'grant.replace',
+      'grant.disable',
+      'revocation.create',
+      'revocation.lift',
+      'admin-token.create',
+      'admin-token.revoke',
+      'registration.forget',
+      'registration.tidy',
+    ]),
+    targetType: z.enum(TARGET_TYPES),
+    targetId: z.string().describe('The id of the grant, revocation or admin token; `<attestor>/<instance>` for a registration.'),
+    before: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .describe('The target as it was (a `Grant`, `Revocation` or `AdminToken`); null when it was made.'),
+    after: z.record(z.string(), z.unknown()).nullable().describe('The target as it became.'),
+    requestId: z.string().nullable().describe('The `X-Request-Id` of the request that made the change.'),
+  })
+  .strict()
+  .meta({ id: 'AuditEntry' })
+
+const AuditPage = z
+  .object({
+    entries: z.array(AuditEntry),
+    nextCursor: Position.optional().describe('Present when there may be more; pass it as `cursor`. Absent on the last page.'),
+  })
+  .strict()
+  .meta({ id: 'AuditPage' })
+
+export const auditOperations = {
+  read: operation({
+    tags: ['audit'],
+    operationId: 'readAuditLog',
+    summary: 'Read the audit log',
+    description: prose`
+      Every change made through the admin API, oldest first: who made it (the admin token's name),
+      what (\`action\`), to what (\`targetType\`, \`targetId\`), the state before and after, and the
+      request it came in. An entry is written in the same database transaction as its change, so
+      there is no change without its entry. Changes that change nothing (disabling a disabled
+      grant, revoking a target already revoked) write none. While the answer has a \`nextCursor\`,
+      pass it back as \`cursor\` with the same filters.
+    `,
+    parameters: { query: AuditQuery },
+    responses: {
+      200: {
+        description: 'One page. Unknown query parameters are refused with 400.',
+        content: { 'application/json': { schema: AuditPage } },
+      },
+      400: ValidationProblem,
+      ...ADMIN_FAILURES,
+    },
+  }),
+}

@@ -1,0 +1,117 @@
+import { z } from 'zod'
+import { prose } from '../lib/prose.js'
+import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js'
+import { ACCESS_TOKEN_ALGORITHMS } from '../tokens/access-token.js'
+import { component, operation, type Response } from './openapi/operation.js'
+
+const Jwk = z
+  .object({
+    kty: z.enum(['EC', 'OKP']),
+    kid: z.string(),
+    alg: z.enum(ACCESS_TOKEN_ALGORITHMS),
+    use: z.literal('sig'),
+    crv: z.enum(['P-256', 'Ed25519']),
+    x: z.string(),
+    y: z.string().optional(),
+  })
+  .meta({ id: 'Jwk', description: 'A public signing key. EC keys have `crv` P-256, `x` and `y`; OKP keys `crv` Ed25519 and `x`.' })
+
+const Jwks = z
+  .object({ keys: z.array(Jwk).min(1) })
+  .strict()
+  .meta({ id: 'Jwks' })
+
+const Uri = z.url()
+
+const AuthorizationServerMetadata = z
+  .object({
+    issuer: Uri.describe('The `iss` of every token.'),
+    token_endpoint: Uri,
+    jwks_uri: Uri,
+    introspection_endpoint: Uri.describe('RFC 7662 introspection, with an admin token that has the `introspect` role.'),
+    grant_types_supported: z.array(z.literal(TOKEN_EXCHANGE_GRANT)),
+    response_types_supported: z.array(z.unknown()).max(0).describe('Empty; there is no authorization endpoint.'),
+    token_endpoint_auth_methods_supported: z.array(z.literal('none')),
+    subject_token_types_supported: z.array(z.string()),
+    requested_token_types_supported: z.array(z.string()),
+    access_token_signing_alg_values_supported: z
+      .array(z.enum(ACCESS_TOKEN_ALGORITHMS))
+      .describe('Algorithms of the published keys. Not a registered RFC 8414 name.'),
+  })
+  .strict()
+  .meta({ id: 'AuthorizationServerMetadata' })
+
+const Metadata = component<Response>('responses', 'Metadata', {
+  description: 'RFC 8414 authorization server metadata.',
+  content: {
+    'application/json': {
+      schema: AuthorizationServerMetadata,
+      example: {
+        issuer: 'https://sts.example.org',
+        token_endpoint: 'https://sts.example.org/oauth2/token',
+        jwks_uri: 'https://sts.example.org/.well-known/jwks.json',
+        introspection_endpoint: 'https://sts.example.org/oauth2/introspect',
+        grant_types_supported: ['urn:ietf:params:oauth:grant-type:token-exchange'],
+        response_types_supported: [],
+        token_endpoint_auth_methods_supported: ['none'],
+        subject_token_types_supported: ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'],
+        requested_token_types_supported: ['urn:ietf:params:oauth:token-type:access_token', 'urn:ietf:params:oauth:token-type:jwt'],
+        access_token_signing_alg_values_supported: ['ES256'],
+      },
+    },
+  },
+})
+
+export const discoveryOperations = {
+  jwks: operation({
+    tags: ['discovery'],
+    operationId: 'getJwks',
+    summary: 'The public keys tokens are signed with',
+    description: prose`
+      Every key whose tokens may still be live; the newest signs. Pick the key by the token
+      header's \`kid\`. When a token names a \`kid\` you do not know, refetch this document (keys are
+      rotated by adding one) before refusing the token.
+    `,
+    responses: {
+      200: {
+        description: 'A JSON Web Key Set (RFC 7517).',
+        headers: { 'Cache-Control': { description: 'Cache for five minutes.', required: true, schema: z.literal('public, max-age=300') } },
+        content: {
+          'application/json': {
+            schema: Jwks,
+            example: {
+              keys: [
+                {
+                  kty: 'EC',
+                  crv: 'P-256',
+                  x: 'rNuePENN3nxTbA33rWFPFDAv4o64m93W6sklve4gu7s',
+                  y: 'J5lyYN1lDYl_CEhxKhI7sZN14paQUidSeIz1TB_igrw',
+                  kid: '4ggSJa-0iCyIMR0irMtyP4IJc2vR5a366mHnOKPtfaM',
+                  alg: 'ES256',
+                  use: 'sig',
+                },
+              ],
+            },
+          },
+        },
+      },
+    },
+  }),
+  authorizationServerMetadata: operation({
+    tags: ['discovery'],
+    operationId: 'getAuthorizationServerMetadata',
+    summary: 'Authorization server metadata (RFC 8414)',
+    responses: { 200: Metadata },
+  }),
+  openIdConfiguration: operation({
+    tags: ['discovery'],
+    operationId: 'getOpenIdConfiguration',
+    summary: 'The same metadata at the path OpenID client libraries look at',
+    description: prose`
+      The RFC 8414 document of \`/.well-known/oauth-authorization-server\`, served here because most
+      client libraries discover this path. It is not an OpenID Connect provider configuration: there
+      is no authorization endpoint and no ID token.
+    `,
+    responses: { 200: Metadata },
+  }),
+}

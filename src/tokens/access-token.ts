@@ -1,0 +1,39 @@
+import { z } from 'zod'
+import { Uuid } from '../lib/ids.js'
+
+/**
+ * What an issued access token is made of (RFC 9068): its JOSE header and its claims. The signer mints
+ * exactly these; the API description shows them to the resource servers that verify the tokens.
+ */
+
+export const ACCESS_TOKEN_ALGORITHMS = ['ES256', 'EdDSA'] as const
+
+export const AccessTokenHeader = z
+  .object({
+    alg: z.enum(ACCESS_TOKEN_ALGORITHMS).describe('The signing algorithm of the key that signed it.'),
+    typ: z.literal('at+jwt').describe('RFC 9068 access token. Refuse tokens with another `typ`.'),
+    kid: z.string().describe("The JWKS key that verifies it (the key's RFC 7638 thumbprint)."),
+  })
+  .strict()
+  .meta({ id: 'AccessTokenHeader', description: 'The JOSE header of an issued access token.' })
+
+export const AccessTokenClaims = z
+  .object({
+    iss: z.url().describe('The issuer; equals `issuer` in the metadata.'),
+    sub: z
+      .string()
+      .describe('The workload identity, a SPIFFE ID: `spiffe://<trust domain>/k8s/<cluster>/ns/<namespace>/sa/<service account>`.')
+      .meta({ examples: ['spiffe://example.org/k8s/prod/ns/payments/sa/api'] }),
+    aud: z.string().describe('The one audience the token is for. A string, never an array.'),
+    exp: z.number().int().describe('Expiry, seconds since the epoch.'),
+    iat: z.number().int().describe('Issue time, seconds since the epoch.'),
+    nbf: z.number().int().describe('Not valid before; equals `iat`.'),
+    jti: Uuid.describe("The token's id, the key of its ledger entry and what revoking one token names."),
+    client_id: z.string().describe('The workload is its own client, so this equals `sub`.'),
+    scope: z.string().optional().describe('Space-separated scopes; absent when the token carries none.'),
+  })
+  .strict()
+  .meta({ id: 'AccessTokenClaims', description: 'The claims of an issued access token (RFC 9068 section 2.2), and nothing else.' })
+
+/** RFC 9068 access token claims, exactly as they go into the JWT. */
+export type AccessTokenClaims = z.infer<typeof AccessTokenClaims>
