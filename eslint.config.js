@@ -19,7 +19,14 @@ export default tseslint.config(
       // boolean. Objects that may be absent and strings stay allowed: an empty setting means unset.
       '@typescript-eslint/strict-boolean-expressions': [
         'error',
-        { allowString: true, allowNumber: false, allowNullableObject: true, allowNullableBoolean: true, allowNullableString: true, allowAny: false },
+        {
+          allowString: true,
+          allowNumber: false,
+          allowNullableObject: true,
+          allowNullableBoolean: true,
+          allowNullableString: true,
+          allowAny: false,
+        },
       ],
       // Fastify plugins and hooks are async by contract, with or without an await inside.
       '@typescript-eslint/require-await': 'off',
@@ -30,7 +37,10 @@ export default tseslint.config(
     files: ['test/**/*.ts'],
     rules: {
       // Subtests are tap's to await: t.test() queues the subtest and tap runs it in order.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: 'test', package: '@tapjs/test' }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafeCalls: [{ from: 'package', name: 'test', package: '@tapjs/test' }] },
+      ],
       // Tests read answers as untyped JSON (inject's json(), fetch's json()) and assert on them.
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
@@ -41,6 +51,19 @@ export default tseslint.config(
       '@typescript-eslint/no-base-to-string': 'off',
       // Harnesses hand out closures (cli.run, sts.exchange), not methods that need their object.
       '@typescript-eslint/unbound-method': 'off',
+      // `response.json() as T` states what a test expects the answer to be; JSON is tested as it comes.
+      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
+      '@typescript-eslint/strict-boolean-expressions': [
+        'error',
+        {
+          allowString: true,
+          allowNumber: false,
+          allowNullableObject: true,
+          allowNullableBoolean: true,
+          allowNullableString: true,
+          allowAny: true,
+        },
+      ],
     },
   },
 )

@@ -52,7 +52,8 @@ async function main(): Promise<number> {
   const machine = describeMachine()
   say(`machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}`)
   const busyBefore = await machineBusyPercent(1000, machine.cores)
-  if (busyBefore !== undefined) say(`machine busy before the bench: ${fixed(busyBefore, 0)} % of a core${busyBefore < 20 ? '' : ' (other load: expect lower figures)'}`)
+  if (busyBefore !== undefined)
+    say(`machine busy before the bench: ${fixed(busyBefore, 0)} % of a core${busyBefore < 20 ? '' : ' (other load: expect lower figures)'}`)
 
   const workDir = mkdtempSync(join(tmpdir(), 'seed-sts-bench-'))
   const running: Running = {}
@@ -61,7 +62,10 @@ async function main(): Promise<number> {
     const prepared = await prepare(options, workDir)
     const { ceiling, rawCrypto } = await measureInProcess(prepared, options)
     const globs = measureGlobWorstCases()
-    for (const glob of globs) say(`glob worst case: ${glob.name}: ${fixed(glob.microsPerMatch, 1)} µs a match, ${fixed(glob.growthAtTenTimes, 1)}x for a value 10x longer`)
+    for (const glob of globs)
+      say(
+        `glob worst case: ${glob.name}: ${fixed(glob.microsPerMatch, 1)} µs a match, ${fixed(glob.growthAtTenTimes, 1)}x for a value 10x longer`,
+      )
 
     const cpuProfileDir = options.cpuProfile ? mkdtempSync(join(tmpdir(), 'seed-sts-bench-profile-')) : undefined
     const adminToken = randomBytes(24).toString('hex')
@@ -77,7 +81,9 @@ async function main(): Promise<number> {
     }
     const service = (running.service = launchService({ ...launch, cpuProfileDir }))
     await waitUntilReady(service, 20_000)
-    say(`service pid ${service.pid} ready at ${service.baseUrl}${cpuProfileDir ? ' (under --cpu-prof)' : ''}${options.serviceScript ? ` (${options.serviceScript})` : ''}`)
+    say(
+      `service pid ${service.pid} ready at ${service.baseUrl}${cpuProfileDir ? ' (under --cpu-prof)' : ''}${options.serviceScript ? ` (${options.serviceScript})` : ''}`,
+    )
     await createGrant(service.baseUrl, adminToken)
     const preflightId = await preflight(service.baseUrl, prepared.config.issuer, prepared.workloads[0])
 
@@ -86,7 +92,10 @@ async function main(): Promise<number> {
     const failures: string[] = []
     // After the throughput run, not before: that figure stays one instance alone, as ever, and these
     // rounds, one request at a time, are not slowed by 64 connections of load.
-    const second = options.revocations > 0 ? await measureRevocations(service, { ...launch, port: await freePort() }, running, prepared.workloads, options.revocations) : undefined
+    const second =
+      options.revocations > 0
+        ? await measureRevocations(service, { ...launch, port: await freePort() }, running, prepared.workloads, options.revocations)
+        : undefined
     if (second && !second.stopped.clean) failures.push(`the second instance ${second.stopped.description}`)
 
     const stopped = await service.stop()
@@ -98,13 +107,30 @@ async function main(): Promise<number> {
     const profile = cpuProfileDir ? summariseCpuProfile(cpuProfileDir) : undefined
     if (profile) print(`\n${formatProfile(profile)}`)
     else if (cpuProfileDir) say(`no CPU profile was written to ${cpuProfileDir}`)
-    const summary = formatSummary({ date: new Date(), machine, redisVersion: prepared.redisVersion, options, measured, ceiling, rawCrypto, ledger, cpu, busyBefore, profile, revocation: second?.reach, globs })
+    const summary = formatSummary({
+      date: new Date(),
+      machine,
+      redisVersion: prepared.redisVersion,
+      options,
+      measured,
+      ceiling,
+      rawCrypto,
+      ledger,
+      cpu,
+      busyBefore,
+      profile,
+      revocation: second?.reach,
+      globs,
+    })
     print(`\nSummary (paste into the README as a code block):\n\n${summary}\n`)
     for (const failure of failures) process.stderr.write(`bench: FAILED: ${failure}\n`)
     return failures.length === 0 ? 0 : 1
   } catch (error) {
     process.stderr.write(`bench: FAILED: ${(error as Error).message}\n`)
-    for (const [name, instance] of [['the service', running.service], ['the second instance', running.second]] as const) {
+    for (const [name, instance] of [
+      ['the service', running.service],
+      ['the second instance', running.second],
+    ] as const) {
       const log = instance?.recentLog() ?? []
       if (log.length > 0) process.stderr.write(`last lines from ${name}:\n${log.map((line) => `  ${line}`).join('\n')}\n`)
     }
@@ -119,7 +145,9 @@ async function main(): Promise<number> {
 async function prepare(options: BenchOptions, workDir: string): Promise<Prepared> {
   const redisVersion = await prepareRedis(options.redisUrl, BENCH_REDIS_PREFIX)
   const databaseUrl = await recreateDatabase(options.adminDatabaseUrl, BENCH_DATABASE)
-  say(`database ${BENCH_DATABASE} recreated on ${redactUrl(options.adminDatabaseUrl)}; Redis at ${redactUrl(options.redisUrl)} (keys under "${BENCH_REDIS_PREFIX}")`)
+  say(
+    `database ${BENCH_DATABASE} recreated on ${redactUrl(options.adminDatabaseUrl)}; Redis at ${redactUrl(options.redisUrl)} (keys under "${BENCH_REDIS_PREFIX}")`,
+  )
   const cluster = await createBenchCluster()
   const config = writeConfig(workDir, cluster)
   say(`minting ${options.serviceAccounts} projected service-account tokens (RS256), one per workload`)
@@ -149,11 +177,32 @@ async function measureInProcess(prepared: Prepared, options: BenchOptions): Prom
   // The service's own key loader creates the key; the service then signs with this same key.
   const signingKey = (await FileKeyStore.open(config.keys.dir, config.keys.algorithm, createLogger('silent'))).signingKey()
   say(`measuring the ceiling: attest + sign in this process, one core, ${options.ceilingSeconds} s`)
-  const ceiling = await measureExchangeCeiling(config, workloads.map((w) => w.token), signingKey, options.ceilingSeconds)
+  const ceiling = await measureExchangeCeiling(
+    config,
+    workloads.map((w) => w.token),
+    signingKey,
+    options.ceilingSeconds,
+  )
   const subject = subjectOf(workloads[0])
   const iat = Math.floor(Date.now() / 1000)
-  const sample = new TokenSigner(signingKey).sign({ iss: config.issuer, sub: subject, aud: TARGET_AUDIENCE, exp: iat + 300, iat, nbf: iat, jti: randomUUID(), client_id: subject, scope: SCOPE })
-  const rawCrypto = await measureRawCrypto(workloads[0].token, publicKeyOf(prepared.cluster), signingKey.privateKey, sample.slice(0, sample.lastIndexOf('.')), 1)
+  const sample = new TokenSigner(signingKey).sign({
+    iss: config.issuer,
+    sub: subject,
+    aud: TARGET_AUDIENCE,
+    exp: iat + 300,
+    iat,
+    nbf: iat,
+    jti: randomUUID(),
+    client_id: subject,
+    scope: SCOPE,
+  })
+  const rawCrypto = await measureRawCrypto(
+    workloads[0].token,
+    publicKeyOf(prepared.cluster),
+    signingKey.privateKey,
+    sample.slice(0, sample.lastIndexOf('.')),
+    1,
+  )
   return { ceiling, rawCrypto }
 }
 
@@ -171,7 +220,9 @@ async function measureRevocations(
   const second = (running.second = launchService(launch))
   await waitUntilReady(second, 20_000)
   say(`second instance pid ${second.pid} ready at ${second.baseUrl} (same configuration, database, Redis prefix and keys)`)
-  say(`measuring revocation reach: ${rounds} subjects revoked through ${first.baseUrl}, each until ${second.baseUrl} refuses it, then lifted`)
+  say(
+    `measuring revocation reach: ${rounds} subjects revoked through ${first.baseUrl}, each until ${second.baseUrl} refuses it, then lifted`,
+  )
   const reach = await measureRevocationReach({
     revokerUrl: first.baseUrl,
     otherUrl: second.baseUrl,
@@ -179,7 +230,9 @@ async function measureRevocations(
     targets: workloads.map((w) => ({ subject: subjectOf(w), body: exchangeBody(w.token) })),
     rounds,
   })
-  say(`${rounds} rounds in ${fixed(reach.elapsedSeconds, 1)} s; the revocation API answered in p50 ${fixed(percentile(reach.apiMs, 50), 1)} ms, p99 ${fixed(percentile(reach.apiMs, 99), 1)} ms`)
+  say(
+    `${rounds} rounds in ${fixed(reach.elapsedSeconds, 1)} s; the revocation API answered in p50 ${fixed(percentile(reach.apiMs, 50), 1)} ms, p99 ${fixed(percentile(reach.apiMs, 99), 1)} ms`,
+  )
   const stopped = await second.stop()
   say(`second instance ${stopped.description}`)
   return { reach, stopped }

@@ -58,7 +58,9 @@ async function main(): Promise<void> {
     await app?.close()
     rmSync(workDir, { recursive: true, force: true })
   }
-  say(`Finished in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: README.md, and docker-compose.yml for two replicas on Postgres and Redis.`)
+  say(
+    `Finished in ${((Date.now() - started) / 1000).toFixed(1)} s. Next: README.md, and docker-compose.yml for two replicas on Postgres and Redis.`,
+  )
 }
 
 async function createCluster(): Promise<FakeCluster> {
@@ -173,7 +175,9 @@ async function verifyAccessToken({ config, address }: Running, accessToken: stri
   show(decodeProtectedHeader(accessToken), 'header:')
   show(decodeJwt(accessToken), 'claims:')
   const metadata = await send({ method: 'GET', url: `${address}/.well-known/openid-configuration` })
-  say(`Discovery (/.well-known/openid-configuration) names issuer ${String(metadata.body.issuer)} and jwks_uri ${String(metadata.body.jwks_uri)}.`)
+  say(
+    `Discovery (/.well-known/openid-configuration) names issuer ${String(metadata.body.issuer)} and jwks_uri ${String(metadata.body.jwks_uri)}.`,
+  )
   say(`(The issuer is a name from the configuration: this run keeps the development default and listens on ${address}.)`)
   const jwks = expect(await send({ method: 'GET', url: `${address}/.well-known/jwks.json` }), 200).body as { keys: JWK[] }
   show(jwks, `GET ${address}/.well-known/jwks.json:`)
@@ -201,11 +205,7 @@ async function showLedgerEntry({ services }: Running, jti: string): Promise<void
 }
 
 async function showRefusals(running: Running, cluster: FakeCluster, serviceAccountToken: string): Promise<void> {
-  step(
-    7,
-    'Refusals',
-    'Deny by default, and say why. (a) The same workload asks for a scope its grant does not give:',
-  )
+  step(7, 'Refusals', 'Deny by default, and say why. (a) The same workload asks for a scope its grant does not give:')
   const overreach = tokenRequest(running.address, serviceAccountToken, 'ledger:admin')
   showResponse(overreach, expect(await send(overreach), 400, 'invalid_scope'))
 

@@ -73,7 +73,9 @@ export function importsBetweenSubfolders(graph: ImportGraph, parent: string): st
   return Object.entries(graph).flatMap(([file, imports]) => {
     const from = subfolderOf(file)
     if (from === undefined) return []
-    return imports.filter((target) => subfolderOf(target) !== undefined && subfolderOf(target) !== from).map((target) => `${file} -> ${target}`)
+    return imports
+      .filter((target) => subfolderOf(target) !== undefined && subfolderOf(target) !== from)
+      .map((target) => `${file} -> ${target}`)
   })
 }
 

@@ -23,7 +23,9 @@ export const CLIENT_REQUEST_ID_PREFIX = 'client:'
 export async function buildApp(services: Services): Promise<FastifyInstance> {
   const { config } = services
   const app: FastifyInstance = Fastify({
-    // pino 10's Logger is a superset of what Fastify's types know of.
+    // pino 10's Logger is a superset of what Fastify's types know of; without the assertion the app's
+    // logger type is pino's, which its own instance type then refuses.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: services.logger as FastifyBaseLogger,
     bodyLimit: config.limits.maxBodyBytes,
     trustProxy: config.trustProxy,
@@ -63,11 +65,16 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     global: false,
     // The token endpoint's per-instance limit; the admin budgets are src/http/rate-limits.ts.
     // Our error handler renders the refusal in the endpoint's own error format.
-    errorResponseBuilder: (_request, context) => new RateLimitedError(`rate limit exceeded: retry in ${Math.ceil(context.ttl / 1000)} s`, 'rate_limited'),
+    errorResponseBuilder: (_request, context) =>
+      new RateLimitedError(`rate limit exceeded: retry in ${Math.ceil(context.ttl / 1000)} s`, 'rate_limited'),
   })
 
   await app.register(healthRoutes, { database: services.database, revocations: services.revocations })
-  await app.register(discoveryRoutes, { issuer: config.issuer, keys: services.keys, subjectTokenTypes: services.attestors.subjectTokenTypes() })
+  await app.register(discoveryRoutes, {
+    issuer: config.issuer,
+    keys: services.keys,
+    subjectTokenTypes: services.attestors.subjectTokenTypes(),
+  })
   // The OAuth endpoints: RFC 6749 error bodies for their routes, and for any path under /oauth2 that
   // no route serves.
   await app.register(

@@ -125,7 +125,9 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     if (registrationTidy) closers.push(() => registrationTidy.stop())
     const rateLimitRedis = await openRateLimitRedis(config)
     if (rateLimitRedis) closers.push(async () => rateLimitRedis.disconnect())
-    const rateLimits = rateLimitRedis ? new RedisBudgetCounter(rateLimitRedis, `${config.redis.keyPrefix}rate-limit:`) : new MemoryBudgetCounter()
+    const rateLimits = rateLimitRedis
+      ? new RedisBudgetCounter(rateLimitRedis, `${config.redis.keyPrefix}rate-limit:`)
+      : new MemoryBudgetCounter()
     const exchange = new TokenExchange({
       replay,
       registrations,
@@ -177,10 +179,14 @@ async function openDatabase(config: Config, logger: Logger): Promise<Database> {
     return createPostgresDatabase({
       url: config.database.url,
       poolSize: config.database.poolSize,
-      onIdleError: (error) => logger.warn({ err: { message: error.message } }, 'an idle database connection was lost; the pool replaces it'),
+      onIdleError: (error) =>
+        logger.warn({ err: { message: error.message } }, 'an idle database connection was lost; the pool replaces it'),
     })
   }
-  logger.info({ ledger: 'pglite', dataDir: config.database.dataDir }, 'ledger and grants on embedded PGlite: single instance only; set DATABASE_URL for Postgres')
+  logger.info(
+    { ledger: 'pglite', dataDir: config.database.dataDir },
+    'ledger and grants on embedded PGlite: single instance only; set DATABASE_URL for Postgres',
+  )
   return createPGliteDatabase(config.database.dataDir === 'memory://' ? undefined : config.database.dataDir)
 }
 
@@ -212,9 +218,15 @@ function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: Re
  * it answers repeated replays first.
  */
 async function openReplayGuard(config: Config, database: Database, clock: Clock, logger: Logger): Promise<ReplayGuard> {
-  const record = new SqlReplayGuard(database, clock, { onPruneError: (error) => logger.warn({ err: error }, 'expired attestation claims could not be pruned; retrying later') })
+  const record = new SqlReplayGuard(database, clock, {
+    onPruneError: (error) => logger.warn({ err: error }, 'expired attestation claims could not be pruned; retrying later'),
+  })
   if (!config.redis.url) return record
-  const guard = new RedisReplayGuard({ url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs }, record, clock)
+  const guard = new RedisReplayGuard(
+    { url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs },
+    record,
+    clock,
+  )
   try {
     await guard.ready()
   } catch (error) {
@@ -224,10 +236,22 @@ async function openReplayGuard(config: Config, database: Database, clock: Clock,
   return guard
 }
 
-function startRegistrationTidy(config: Config, registrations: RegistrationStore, clock: Clock, logger: Logger): RegistrationTidy | undefined {
+function startRegistrationTidy(
+  config: Config,
+  registrations: RegistrationStore,
+  clock: Clock,
+  logger: Logger,
+): RegistrationTidy | undefined {
   const { tidyAfterDays, tidyIntervalSeconds, tidyBatchSize } = config.registrations
   if (tidyAfterDays === 0) return undefined
-  const tidy = new RegistrationTidy({ registrations, clock, logger, tidyAfterDays, intervalMs: tidyIntervalSeconds * 1000, batchSize: tidyBatchSize })
+  const tidy = new RegistrationTidy({
+    registrations,
+    clock,
+    logger,
+    tidyAfterDays,
+    intervalMs: tidyIntervalSeconds * 1000,
+    batchSize: tidyBatchSize,
+  })
   tidy.start()
   return tidy
 }

@@ -122,7 +122,14 @@ export const ConfigSchema = z
         adminAuthFailuresPerMinute: z.number().int().nonnegative().default(20),
       })
       .strict()
-      .default({ maxAttestationBytes: 16_384, maxBodyBytes: 65_536, tokenRequestsPerMinute: 6000, adminRequestsPerMinute: 600, introspectionRequestsPerMinute: 60_000, adminAuthFailuresPerMinute: 20 }),
+      .default({
+        maxAttestationBytes: 16_384,
+        maxBodyBytes: 65_536,
+        tokenRequestsPerMinute: 6000,
+        adminRequestsPerMinute: 600,
+        introspectionRequestsPerMinute: 60_000,
+        adminAuthFailuresPerMinute: 20,
+      }),
     http: z
       .object({
         /** The whole request, headers and body, must arrive within this; 0 turns it off. Responses (streams) are not bound by it. */
@@ -156,7 +163,11 @@ export const ConfigSchema = z
   .strict()
   .superRefine((config, ctx) => {
     if (config.workers > 1 && (!config.database.url || !config.redis.url)) {
-      ctx.addIssue({ code: 'custom', path: ['workers'], message: 'several workers need a shared database and Redis: set database.url (DATABASE_URL) and redis.url (REDIS_URL)' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['workers'],
+        message: 'several workers need a shared database and Redis: set database.url (DATABASE_URL) and redis.url (REDIS_URL)',
+      })
     }
     const seen = new Map<string, string>()
     config.attestors.forEach((attestor, index) => {
@@ -164,13 +175,18 @@ export const ConfigSchema = z
       for (const [field, value] of keys) {
         const key = `${field}:${value}`
         if (seen.has(key)) {
-          ctx.addIssue({ code: 'custom', path: ['attestors', index, field], message: `${field} "${value}" is already used by ${seen.get(key)}` })
+          ctx.addIssue({
+            code: 'custom',
+            path: ['attestors', index, field],
+            message: `${field} "${value}" is already used by ${seen.get(key)}`,
+          })
         }
         seen.set(key, `attestors.${index}`)
       }
     })
     const namespaces = config.attestors.map((attestor) => ({ name: attestor.name, namespace: namespaceOf(attestor) }))
-    for (const { index, problem } of namespaceOverlaps(namespaces)) ctx.addIssue({ code: 'custom', path: ['attestors', index], message: problem })
+    for (const { index, problem } of namespaceOverlaps(namespaces))
+      ctx.addIssue({ code: 'custom', path: ['attestors', index], message: problem })
   })
 
 export type Config = z.infer<typeof ConfigSchema>
@@ -181,7 +197,6 @@ export const DEVELOPMENT_DEFAULTS = {
   trustDomain: 'sts.localhost',
   audience: 'seed-sts',
 }
-
 
 export interface ConfigSource {
   /** Path of the YAML or JSON file, from --config or STS_CONFIG. */
@@ -228,7 +243,9 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     parsed = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
   } catch (error) {
-    throw new ConfigError([`configuration file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`])
+    throw new ConfigError([
+      `configuration file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+    ])
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError([`configuration file ${file} must hold an object at its top level`])

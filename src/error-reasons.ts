@@ -25,7 +25,7 @@ export const ERROR_REASONS = {
   attestation_malformed: 'the attestation is not in the form its token type requires',
   algorithm_not_accepted: 'the attestation is signed with an algorithm, or a key type or size, that is not accepted',
   header_not_accepted: 'the attestation has a header that is refused (JWE, a key of its own, crit, b64)',
-  key_unknown: "no trusted key of the issuer can verify the attestation, or several could and it names none",
+  key_unknown: 'no trusted key of the issuer can verify the attestation, or several could and it names none',
   signature_invalid: 'the signature of the attestation does not verify',
   certificate_untrusted: 'the certificate that signed the attestation does not chain to a configured root, or is not the one expected',
   certificate_expired: 'the certificate that signed the attestation has expired',

@@ -203,7 +203,8 @@ export class StoreDataError extends StsError {
  * outage the database layer reported without a reason of its own becomes this store's outage.
  */
 export function storeFailure(unavailable: string, error: unknown, reason: ErrorReason): StsError {
-  if (error instanceof ServiceUnavailableError && error.reason === 'service_unavailable') return new ServiceUnavailableError(error.message, error.cause, reason)
+  if (error instanceof ServiceUnavailableError && error.reason === 'service_unavailable')
+    return new ServiceUnavailableError(error.message, error.cause, reason)
   if (error instanceof StsError) return error
   const sqlState = sqlStateOf(error)
   if (sqlState !== undefined && DATA_ERROR_CLASSES.has(sqlState.slice(0, 2))) return new StoreDataError(unavailable, sqlState, error)

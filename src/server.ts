@@ -22,7 +22,10 @@ async function main(): Promise<void> {
   // (Store faults are handled where they happen: src/db/postgres.ts.)
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'))
   if (loaded.usedDevelopmentDefaults && isPrimary()) {
-    logger.warn({ issuer: config.issuer, trustDomain: config.trustDomain }, 'no configuration file (STS_CONFIG or --config): running on development defaults')
+    logger.warn(
+      { issuer: config.issuer, trustDomain: config.trustDomain },
+      'no configuration file (STS_CONFIG or --config): running on development defaults',
+    )
   }
   if (config.workers > 1 && isPrimary()) {
     runWorkers(config.workers, logger)
@@ -37,7 +40,10 @@ async function main(): Promise<void> {
     if (closing) return
     closing = true
     const drainMs = config.shutdown.drainSeconds * 1000
-    logger.info({ signal, drainSeconds: config.shutdown.drainSeconds, requestsInFlight: services.drain.requestsInFlight }, 'draining and shutting down')
+    logger.info(
+      { signal, drainSeconds: config.shutdown.drainSeconds, requestsInFlight: services.drain.requestsInFlight },
+      'draining and shutting down',
+    )
     // Whatever the clients do, the process ends: at the deadline every connection still open is
     // closed, and if closing still hangs (a store that does not answer), it exits anyway.
     const deadline = setTimeout(() => {

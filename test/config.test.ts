@@ -46,16 +46,32 @@ t.test('every problem is reported at once, each naming its key', async (t) => {
   ) as ConfigError
   t.type(error, ConfigError)
   const text = error.problems.join('\n')
-  for (const expected of [/^issuer: /m, /^trustDomain: must be a lowercase DNS name/m, /^tokens: defaultTtlSeconds cannot exceed maxTtlSeconds/m, /^attestors\.0: give exactly one of jwks, jwksFile or jwksUri/m, /^attestors\.2\.kind: /m, /surprise/]) {
+  for (const expected of [
+    /^issuer: /m,
+    /^trustDomain: must be a lowercase DNS name/m,
+    /^tokens: defaultTtlSeconds cannot exceed maxTtlSeconds/m,
+    /^attestors\.0: give exactly one of jwks, jwksFile or jwksUri/m,
+    /^attestors\.2\.kind: /m,
+    /surprise/,
+  ]) {
     t.match(text, expected)
   }
   t.match(error.message, /^invalid configuration:\n {2}- /)
 })
 
 t.test('registrations: the tidy can be turned off, and bad values are named', async (t) => {
-  t.same(parseConfig({ ...MINIMAL, registrations: { tidyAfterDays: 0 } }).registrations, { tidyAfterDays: 0, tidyIntervalSeconds: 3600, tidyBatchSize: 500 })
-  const error = t.throws(() => parseConfig({ ...MINIMAL, registrations: { tidyAfterDays: -1, tidyIntervalSeconds: 0, tidyBatchSize: 0, tidyAfter: 3 } })) as ConfigError
-  t.same(error.problems.map((p) => p.split(':')[0]), ['registrations.tidyAfterDays', 'registrations.tidyIntervalSeconds', 'registrations.tidyBatchSize', 'registrations'])
+  t.same(parseConfig({ ...MINIMAL, registrations: { tidyAfterDays: 0 } }).registrations, {
+    tidyAfterDays: 0,
+    tidyIntervalSeconds: 3600,
+    tidyBatchSize: 500,
+  })
+  const error = t.throws(() =>
+    parseConfig({ ...MINIMAL, registrations: { tidyAfterDays: -1, tidyIntervalSeconds: 0, tidyBatchSize: 0, tidyAfter: 3 } }),
+  ) as ConfigError
+  t.same(
+    error.problems.map((p) => p.split(':')[0]),
+    ['registrations.tidyAfterDays', 'registrations.tidyIntervalSeconds', 'registrations.tidyBatchSize', 'registrations'],
+  )
 })
 
 t.test('two attestors may not share a name or an issuer', async (t) => {
@@ -68,7 +84,15 @@ t.test('YAML and JSON files, with the environment on top', async (t) => {
   const yamlFile = writeTemp(t, 'sts.yaml', 'issuer: https://sts.example.org\ntrustDomain: example.org\naudience: sts\nport: 9000\n')
   const loaded = loadConfig({
     file: yamlFile,
-    env: { PORT: '9100', HOST: '127.0.0.1', DATABASE_URL: 'postgres://db/sts', REDIS_URL: 'redis://cache:6379', STS_ISSUER: 'https://sts.prod.example.org', STS_ADMIN_TOKEN: 'a'.repeat(32), LOG_LEVEL: 'warn' },
+    env: {
+      PORT: '9100',
+      HOST: '127.0.0.1',
+      DATABASE_URL: 'postgres://db/sts',
+      REDIS_URL: 'redis://cache:6379',
+      STS_ISSUER: 'https://sts.prod.example.org',
+      STS_ADMIN_TOKEN: 'a'.repeat(32),
+      LOG_LEVEL: 'warn',
+    },
   })
   t.match(loaded.config, {
     port: 9100,
@@ -87,11 +111,23 @@ t.test('YAML and JSON files, with the environment on top', async (t) => {
 
 t.test('files that cannot be used say why', async (t) => {
   const problemsOf = (load: () => unknown) => (t.throws(load) as ConfigError).problems
-  t.match(problemsOf(() => loadConfig({ file: '/nonexistent/sts.yaml', env: {} })), [/^cannot read configuration file \/nonexistent\/sts.yaml/])
-  t.match(problemsOf(() => loadConfig({ file: writeTemp(t, 'bad.yaml', 'issuer: [unclosed'), env: {} })), [/is not valid YAML/])
-  t.match(problemsOf(() => loadConfig({ file: writeTemp(t, 'list.yaml', '- a\n- b\n'), env: {} })), [/must hold an object at its top level/])
+  t.match(
+    problemsOf(() => loadConfig({ file: '/nonexistent/sts.yaml', env: {} })),
+    [/^cannot read configuration file \/nonexistent\/sts.yaml/],
+  )
+  t.match(
+    problemsOf(() => loadConfig({ file: writeTemp(t, 'bad.yaml', 'issuer: [unclosed'), env: {} })),
+    [/is not valid YAML/],
+  )
+  t.match(
+    problemsOf(() => loadConfig({ file: writeTemp(t, 'list.yaml', '- a\n- b\n'), env: {} })),
+    [/must hold an object at its top level/],
+  )
   const short = writeTemp(t, 'short.yaml', 'issuer: https://a.example\ntrustDomain: a.example\naudience: a\n')
-  t.same(problemsOf(() => loadConfig({ file: short, env: { STS_ADMIN_TOKEN: 'short' } })), ['admin.token: the admin token must be at least 24 characters'])
+  t.same(
+    problemsOf(() => loadConfig({ file: short, env: { STS_ADMIN_TOKEN: 'short' } })),
+    ['admin.token: the admin token must be at least 24 characters'],
+  )
 })
 
 t.test('without a file the development defaults run, and say so', async (t) => {
@@ -110,7 +146,10 @@ t.test('the file comes from --config or STS_CONFIG', async (t) => {
 t.test('the shipped compose configuration, and every attestor example in it, is valid', async (t) => {
   const file = new URL('../deploy/compose-config.yaml', import.meta.url)
   const shipped = loadConfig({ file: file.pathname, env: {} }).config
-  t.same(shipped.attestors.map((a) => a.kind), ['kubernetes'])
+  t.same(
+    shipped.attestors.map((a) => a.kind),
+    ['kubernetes'],
+  )
   // Uncomment the examples ("  # - kind: ..." and their "  #   key: ..." lines), keep nested comments.
   const text = readFileSync(file, 'utf8')
   const at = text.indexOf('  # Other kinds')
@@ -120,5 +159,8 @@ t.test('the shipped compose configuration, and every attestor example in it, is 
     .map((line) => (/^ {2}# (- | {2}[a-z])/.test(line) ? `  ${line.slice(4)}` : line))
     .join('\n')
   const all = loadConfig({ file: writeTemp(t, 'all.yaml', text.slice(0, at) + examples), env: {} }).config
-  t.same(all.attestors.map((a) => a.kind), ['kubernetes', 'aws', 'gcp', 'azure', 'github', 'oidc'])
+  t.same(
+    all.attestors.map((a) => a.kind),
+    ['kubernetes', 'aws', 'gcp', 'azure', 'github', 'oidc'],
+  )
 })

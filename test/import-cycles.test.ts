@@ -25,12 +25,16 @@ t.test('the leaves of src/ import nothing above them', async (t) => {
   const outside = (folder: string, allowed: string[]): string[] =>
     Object.entries(src)
       .filter(([file]) => file.startsWith(`${folder}/`))
-      .flatMap(([file, imports]) => imports.filter((target) => !target.startsWith(`${folder}/`) && !allowed.some((a) => target === a || target.startsWith(`${a}/`))).map((target) => `${file} -> ${target}`))
+      .flatMap(([file, imports]) =>
+        imports
+          .filter((target) => !target.startsWith(`${folder}/`) && !allowed.some((a) => target === a || target.startsWith(`${a}/`)))
+          .map((target) => `${file} -> ${target}`),
+      )
   t.same(outside('oauth', []), [], 'src/oauth/ imports nothing of ours')
   t.same(outside('jose', ['lib', 'errors.ts', 'config-error.ts']), [], 'src/jose/ imports only src/lib/ and the error classes')
 })
 
-t.test('no attestor kind imports another kind\'s folder', async (t) => {
+t.test("no attestor kind imports another kind's folder", async (t) => {
   t.same(importsBetweenSubfolders(src, 'attestors'), [])
 })
 
@@ -61,9 +65,16 @@ t.test('cycles are found however long, and reported one way round', async (t) =>
     ],
     folders: [{ members: ['x', 'y'], example: 'x -> y -> x' }],
   })
-  t.same(findImportCycles({ 'a/one.ts': ['b/two.ts'], 'b/two.ts': [], 'b/three.ts': ['c/four.ts'], 'c/four.ts': [] }), { files: [], folders: [] }, 'a chain is no cycle')
   t.same(
-    importsBetweenSubfolders({ 'k/aws/kind.ts': ['k/attestor.ts', 'k/aws/config.ts', 'k/gcp/config.ts'], 'k/gcp/config.ts': ['k/namespace.ts'] }, 'k'),
+    findImportCycles({ 'a/one.ts': ['b/two.ts'], 'b/two.ts': [], 'b/three.ts': ['c/four.ts'], 'c/four.ts': [] }),
+    { files: [], folders: [] },
+    'a chain is no cycle',
+  )
+  t.same(
+    importsBetweenSubfolders(
+      { 'k/aws/kind.ts': ['k/attestor.ts', 'k/aws/config.ts', 'k/gcp/config.ts'], 'k/gcp/config.ts': ['k/namespace.ts'] },
+      'k',
+    ),
     ['k/aws/kind.ts -> k/gcp/config.ts'],
   )
 })

@@ -46,7 +46,10 @@ async function ready(t: Test, started: Started): Promise<void> {
     t,
     async () => {
       if (started.child.exitCode !== null) throw new Error(`the service exited: ${started.output()}`)
-      return fetch(`${started.url}/readyz`).then((r) => r.ok, () => false)
+      return fetch(`${started.url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
     },
     { intervalMs: 100, timeoutMs: 20_000, what: 'the service answers /readyz' },
   )
@@ -125,12 +128,23 @@ t.test('SIGTERM drains within shutdown.drainSeconds, whatever the clients do', a
   const token = await oauthClient.request(httpRequest('POST', '/oauth2/token', form, 'grant_type=password'))
   t.equal(token.status, 503, 'a request on a kept-alive connection is answered, not reset')
   t.equal(token.headers.connection, 'close')
-  t.same(JSON.parse(token.body), { error: 'temporarily_unavailable', error_description: 'the service is shutting down; retry on another instance', error_reason: 'shutting_down' })
+  t.same(JSON.parse(token.body), {
+    error: 'temporarily_unavailable',
+    error_description: 'the service is shutting down; retry on another instance',
+    error_reason: 'shutting_down',
+  })
   await oauthClient.closed
   const readiness = await adminClient.request(httpRequest('GET', '/readyz', {}))
   t.equal(readiness.status, 503, 'not ready any more')
   t.equal(readiness.headers.connection, 'close')
-  t.match(JSON.parse(readiness.body), { type: 'about:blank', title: 'Service unavailable', status: 503, detail: 'the service is shutting down; retry on another instance', instance: '/readyz', reason: 'shutting_down' })
+  t.match(JSON.parse(readiness.body), {
+    type: 'about:blank',
+    title: 'Service unavailable',
+    status: 503,
+    detail: 'the service is shutting down; retry on another instance',
+    instance: '/readyz',
+    reason: 'shutting_down',
+  })
 
   finishing.write('d&x=1')
   const finished = await new Promise<string>((resolve) => finishing.socket.once('data', (chunk) => resolve(chunk.toString())))
@@ -149,7 +163,14 @@ t.test('with workers, several processes serve one port and all stop on SIGTERM',
   const started = await start(t, { ...config, workers: 2 })
   await ready(t, started)
   await exchangeOnce(t, started, cluster)
-  const readyWorkers = () => new Set(started.output().split('\n').filter((l) => l.includes('seed-sts is ready')).map((l) => JSON.parse(l).pid))
+  const readyWorkers = () =>
+    new Set(
+      started
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('seed-sts is ready'))
+        .map((l) => JSON.parse(l).pid),
+    )
   // /readyz answers as soon as one worker listens; the other may still be starting.
   await eventually(t, () => readyWorkers().size, { until: (workers) => workers >= 2, intervalMs: 100, timeoutMs: 10_000 })
   const pids = readyWorkers()

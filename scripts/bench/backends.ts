@@ -78,7 +78,13 @@ export async function checkLedger(databaseUrl: string, answeredRequestIds: reado
     )
     const { rows: total, matched, version } = rows[0]
     const answered200 = answeredRequestIds.length
-    return { rows: total, answered200, matched, ok: total === answered200 && matched === answered200, postgresVersion: version.split(' ')[0] }
+    return {
+      rows: total,
+      answered200,
+      matched,
+      ok: total === answered200 && matched === answered200,
+      postgresVersion: version.split(' ')[0],
+    }
   } finally {
     await client.end()
   }

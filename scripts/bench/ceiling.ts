@@ -77,7 +77,13 @@ export interface RawCryptoRates {
 }
 
 /** node:crypto alone, for reference: the RS256 verify of a real attestation, the ES256 sign of a real access token. */
-export async function measureRawCrypto(attestation: string, clusterKey: KeyObject, signingKey: KeyObject, accessTokenInput: string, seconds: number): Promise<RawCryptoRates> {
+export async function measureRawCrypto(
+  attestation: string,
+  clusterKey: KeyObject,
+  signingKey: KeyObject,
+  accessTokenInput: string,
+  seconds: number,
+): Promise<RawCryptoRates> {
   const dot = attestation.lastIndexOf('.')
   const signedPart = Buffer.from(attestation.slice(0, dot), 'latin1')
   const signature = Buffer.from(attestation.slice(dot + 1), 'base64url')

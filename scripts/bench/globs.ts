@@ -17,8 +17,16 @@ const TD = 'spiffe://bench.example/'
  * match: a backtracking matcher takes seconds to minutes on each (twelve `**` took over two minutes).
  */
 const CASES: { name: string; glob: string; value: (scale: number) => string }[] = [
-  { name: 'subject glob of twelve **b then X, a subject with one b', glob: `${TD}${'**b'.repeat(12)}X`, value: (n) => `${TD}${'a/'.repeat(100 * n)}bX` },
-  { name: 'condition *deploy*deploy*prod, a claim of deploys then /prod', glob: '*deploy*deploy*prod', value: (n) => `${'deploy'.repeat(170 * n)}/prod` },
+  {
+    name: 'subject glob of twelve **b then X, a subject with one b',
+    glob: `${TD}${'**b'.repeat(12)}X`,
+    value: (n) => `${TD}${'a/'.repeat(100 * n)}bX`,
+  },
+  {
+    name: 'condition *deploy*deploy*prod, a claim of deploys then /prod',
+    glob: '*deploy*deploy*prod',
+    value: (n) => `${'deploy'.repeat(170 * n)}/prod`,
+  },
   { name: 'forty *a then b, a run of a then /ab', glob: `${'*a'.repeat(40)}b`, value: (n) => `${'a'.repeat(1000 * n)}/ab` },
 ]
 

@@ -64,7 +64,12 @@ export function summariseCpuProfile(dir: string, top = 15): ProfileSummary | und
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)
       .map(([name, hits]) => ({ name, percent: (100 * hits) / Math.max(1, busy) }))
-  return { file: join(dir, file), busyPercent: (100 * busy) / Math.max(1, total), functions: shares(byFunction, top), areas: shares(byArea, 12) }
+  return {
+    file: join(dir, file),
+    busyPercent: (100 * busy) / Math.max(1, total),
+    functions: shares(byFunction, top),
+    areas: shares(byArea, 12),
+  }
 }
 
 /** Who a frame works for: itself if it is our code or a package's, else the nearest such caller. */
@@ -82,7 +87,8 @@ class OwnerIndex {
     if (known !== undefined) return known
     const { functionName, url } = node.callFrame
     let area: string
-    if (functionName.startsWith('(') && url === '') area = functionName // (garbage collector), (program)
+    if (functionName.startsWith('(') && url === '')
+      area = functionName // (garbage collector), (program)
     else if (url.startsWith('node:internal/crypto')) area = 'node:crypto'
     else if (isOwner(url)) area = ownArea(url)
     else {
@@ -112,7 +118,11 @@ function ownArea(url: string): string {
     return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]
   }
   const dist = url.indexOf('/dist/src/')
-  if (dist >= 0) return `seed-sts ${url.slice(dist + '/dist/src/'.length).split('/')[0].replace(/\.js$/, '')}`
+  if (dist >= 0)
+    return `seed-sts ${url
+      .slice(dist + '/dist/src/'.length)
+      .split('/')[0]
+      .replace(/\.js$/, '')}`
   return shortUrl(url)
 }
 

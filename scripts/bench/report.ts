@@ -54,7 +54,9 @@ export function formatSummary(f: BenchFigures): string {
   if (f.cpu !== undefined && m.ok > 0) lines.push(`cost      ${formatCostPerExchange(f.cpu, m)}`)
   if (f.revocation !== undefined) lines.push(`revocation  ${formatRevocationReach(f.revocation)}`)
   for (const glob of f.globs ?? []) {
-    lines.push(`globs     ${glob.name}: ${fixed(glob.microsPerMatch, 1)} µs a match; a value 10x longer takes ${fixed(glob.growthAtTenTimes, 1)}x the time (linear: about 10)`)
+    lines.push(
+      `globs     ${glob.name}: ${fixed(glob.microsPerMatch, 1)} µs a match; a value 10x longer takes ${fixed(glob.growthAtTenTimes, 1)}x the time (linear: about 10)`,
+    )
   }
   if (f.busyBefore !== undefined && f.cpu !== undefined) {
     // Other programs take CPU from the service, Postgres and the load generator alike: say so.
@@ -106,7 +108,7 @@ function formatCpu(cpu: CpuSplit | undefined): string {
  * core and so lowers its rate, but barely changes the work each exchange costs: compare two commits on this.
  */
 function formatCostPerExchange(cpu: CpuSplit, m: LoadResult): string {
-  const micros = (percent: number): string => fixed((percent / 100) * m.elapsedSeconds * 1e6 / m.ok, 0)
+  const micros = (percent: number): string => fixed(((percent / 100) * m.elapsedSeconds * 1e6) / m.ok, 0)
   return `CPU per exchange: service ${micros(cpu.service)} µs, Postgres ${micros(cpu.postgres)} µs, Redis ${micros(cpu.redis)} µs, load generator ${micros(cpu.client)} µs`
 }
 

@@ -23,7 +23,8 @@ export async function createGrant(baseUrl: string, adminToken: string): Promise<
       description: 'npm run bench',
     }),
   })
-  if (response.status !== 201) throw new Error(`the grant was not created: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`)
+  if (response.status !== 201)
+    throw new Error(`the grant was not created: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`)
 }
 
 /** The RFC 8693 form body a workload posts to /oauth2/token. */
@@ -59,7 +60,9 @@ export async function preflight(baseUrl: string, issuer: string, workload: Bench
   const jwks = (await (await fetch(`${baseUrl}/.well-known/jwks.json`)).json()) as JSONWebKeySet
   const { payload } = await jwtVerify(accessToken ?? '', createLocalJWKSet(jwks), { issuer, audience: TARGET_AUDIENCE, typ: 'at+jwt' })
   if (payload.sub !== subjectOf(workload) || payload.scope !== SCOPE) {
-    throw new Error(`the pre-flight token says sub ${JSON.stringify(payload.sub)} scope ${JSON.stringify(payload.scope)}, expected ${subjectOf(workload)} ${SCOPE}`)
+    throw new Error(
+      `the pre-flight token says sub ${JSON.stringify(payload.sub)} scope ${JSON.stringify(payload.scope)}, expected ${subjectOf(workload)} ${SCOPE}`,
+    )
   }
   return requestId
 }

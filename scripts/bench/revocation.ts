@@ -68,15 +68,27 @@ export async function measureRevocationReach(run: RevocationRun): Promise<Revoca
     for (let round = 0; round < run.rounds; round++) {
       const target = run.targets[round % run.targets.length]
       let poll = 0
-      const exchange = () => other.call('POST', '/oauth2/token', { 'x-request-id': `bench-revocation-${round}-${poll++}` }, target.body, FORM)
+      const exchange = () =>
+        other.call('POST', '/oauth2/token', { 'x-request-id': `bench-revocation-${round}-${poll++}` }, target.body, FORM)
 
       // B must accept this subject now, or its refusal afterwards would prove nothing.
       const before = await exchange()
-      if (before.status !== 200) throw new Error(`round ${round}: instance B refused ${target.subject} before it was revoked: HTTP ${before.status} ${before.body.slice(0, 300)}`)
+      if (before.status !== 200)
+        throw new Error(
+          `round ${round}: instance B refused ${target.subject} before it was revoked: HTTP ${before.status} ${before.body.slice(0, 300)}`,
+        )
 
       const sent = performance.now()
-      const revoked = await revoker.call('POST', '/v1/revocations', admin, json({ kind: 'subject', value: target.subject, reason: `npm run bench: revocation reach, round ${round}` }))
-      if (revoked.status !== 201) throw new Error(`round ${round}: the revocation of ${target.subject} was answered HTTP ${revoked.status}: ${revoked.body.slice(0, 300)}`)
+      const revoked = await revoker.call(
+        'POST',
+        '/v1/revocations',
+        admin,
+        json({ kind: 'subject', value: target.subject, reason: `npm run bench: revocation reach, round ${round}` }),
+      )
+      if (revoked.status !== 201)
+        throw new Error(
+          `round ${round}: the revocation of ${target.subject} was answered HTTP ${revoked.status}: ${revoked.body.slice(0, 300)}`,
+        )
       api.push(revoked.at - sent)
       const id = (JSON.parse(revoked.body) as { revocation: { id: string } }).revocation.id
 
@@ -88,23 +100,38 @@ export async function measureRevocationReach(run: RevocationRun): Promise<Revoca
           if (polls === 0) result.refusedAtFirstPoll++
           break
         }
-        if (answer.status !== 200) throw new Error(`round ${round}: instance B answered HTTP ${answer.status} while the revocation spread: ${answer.body.slice(0, 300)}`)
+        if (answer.status !== 200)
+          throw new Error(
+            `round ${round}: instance B answered HTTP ${answer.status} while the revocation spread: ${answer.body.slice(0, 300)}`,
+          )
         issued++
         if (answer.at - revoked.at > timeoutMs) {
-          throw new Error(`round ${round}: instance B still issued tokens to ${target.subject} ${timeoutMs / 1000} s after instance A answered the revocation (${issued} tokens)`)
+          throw new Error(
+            `round ${round}: instance B still issued tokens to ${target.subject} ${timeoutMs / 1000} s after instance A answered the revocation (${issued} tokens)`,
+          )
         }
       }
       result.issuedAfterAnswer += issued
       if (issued > 0) result.roundsIssuedAfterAnswer++
 
       // Lifted, and accepted again on B, before the next round: rounds never overlap.
-      const lifted = await revoker.call('DELETE', `/v1/revocations/${id}`, admin, json({ reason: `npm run bench: round ${round} measured` }))
-      if (lifted.status !== 200) throw new Error(`round ${round}: lifting revocation ${id} was answered HTTP ${lifted.status}: ${lifted.body.slice(0, 300)}`)
+      const lifted = await revoker.call(
+        'DELETE',
+        `/v1/revocations/${id}`,
+        admin,
+        json({ reason: `npm run bench: round ${round} measured` }),
+      )
+      if (lifted.status !== 200)
+        throw new Error(`round ${round}: lifting revocation ${id} was answered HTTP ${lifted.status}: ${lifted.body.slice(0, 300)}`)
       for (;;) {
         const answer = await exchange()
         if (answer.status === 200) break
-        if (!isRevokedRefusal(answer, target.subject)) throw new Error(`round ${round}: instance B answered HTTP ${answer.status} after the lift: ${answer.body.slice(0, 300)}`)
-        if (answer.at - lifted.at > timeoutMs) throw new Error(`round ${round}: instance B still refused ${target.subject} ${timeoutMs / 1000} s after the revocation was lifted`)
+        if (!isRevokedRefusal(answer, target.subject))
+          throw new Error(`round ${round}: instance B answered HTTP ${answer.status} after the lift: ${answer.body.slice(0, 300)}`)
+        if (answer.at - lifted.at > timeoutMs)
+          throw new Error(
+            `round ${round}: instance B still refused ${target.subject} ${timeoutMs / 1000} s after the revocation was lifted`,
+          )
       }
     }
   } finally {
@@ -163,7 +190,9 @@ class KeepAliveClient {
           res.on('error', reject)
         },
       )
-      req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`${method} ${this.url.origin}${path}: no answer within ${this.timeoutMs / 1000} s`)))
+      req.setTimeout(this.timeoutMs, () =>
+        req.destroy(new Error(`${method} ${this.url.origin}${path}: no answer within ${this.timeoutMs / 1000} s`)),
+      )
       req.on('error', reject)
       req.end(body)
     })

@@ -50,7 +50,11 @@ export function launchService(launch: ServiceLaunch): RunningService {
     NODE_ENV: 'production',
   })
   const profile = launch.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${launch.cpuProfileDir}`] : []
-  const child = spawn(process.execPath, [...profile, launch.serverScript ?? SERVER_SCRIPT], { cwd: launch.workDir, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...profile, launch.serverScript ?? SERVER_SCRIPT], {
+    cwd: launch.workDir,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   const log = keepRecentLines(child)
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }))
@@ -104,7 +108,10 @@ async function stopChild(
     return { clean: false, description: `did not exit within ${graceMs / 1000} s of SIGTERM; killed` }
   }
   const clean = outcome.code === 0
-  return { clean, description: clean ? 'exited 0 after SIGTERM' : `ended with ${outcome.signal ?? `exit code ${outcome.code}`} after SIGTERM` }
+  return {
+    clean,
+    description: clean ? 'exited 0 after SIGTERM' : `ended with ${outcome.signal ?? `exit code ${outcome.code}`} after SIGTERM`,
+  }
 }
 
 function keepRecentLines(child: ChildProcess): string[] {

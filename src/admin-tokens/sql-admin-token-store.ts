@@ -26,7 +26,11 @@ export class SqlAdminTokenStore implements AdminTokenStore {
     private readonly audit: AuditLog,
   ) {}
 
-  async create(input: { name: string; roles: AdminRole[]; expiresAt: Date | null }, now: Date, actor: Actor): Promise<{ token: AdminToken; secret: string }> {
+  async create(
+    input: { name: string; roles: AdminRole[]; expiresAt: Date | null },
+    now: Date,
+    actor: Actor,
+  ): Promise<{ token: AdminToken; secret: string }> {
     const secret = `sts_admin_${randomBytes(32).toString('base64url')}`
     return this.run(async () =>
       this.db.transaction(async (tx) => {
@@ -36,30 +40,59 @@ export class SqlAdminTokenStore implements AdminTokenStore {
           [randomUUID(), input.name, sha256(secret), [...new Set(input.roles)].sort(), now, actor.name, input.expiresAt],
         )
         if (rows.length === 0) {
-          throw new ConflictError(`an admin token named ${input.name} exists or existed: a name is never reused, so the audit log names one token`, 'admin_token_name_taken')
+          throw new ConflictError(
+            `an admin token named ${input.name} exists or existed: a name is never reused, so the audit log names one token`,
+            'admin_token_name_taken',
+          )
         }
         const token = toToken(rows[0])
-        await this.audit.record(tx, { at: now, actor: actor.name, action: 'admin-token.create', targetType: 'admin-token', targetId: token.id, before: null, after: adminTokenToJson(token), requestId: actor.requestId })
+        await this.audit.record(tx, {
+          at: now,
+          actor: actor.name,
+          action: 'admin-token.create',
+          targetType: 'admin-token',
+          targetId: token.id,
+          before: null,
+          after: adminTokenToJson(token),
+          requestId: actor.requestId,
+        })
         return { token, secret }
       }),
     )
   }
 
   async list(): Promise<AdminToken[]> {
-    return this.run(async () => (await this.db.query<AdminTokenRow>(`SELECT ${COLUMNS} FROM admin_tokens ORDER BY created_at, id`)).map(toToken))
+    return this.run(async () =>
+      (await this.db.query<AdminTokenRow>(`SELECT ${COLUMNS} FROM admin_tokens ORDER BY created_at, id`)).map(toToken),
+    )
   }
 
   async revoke(id: string, now: Date, actor: Actor, mayRevoke: (token: AdminToken) => void = () => {}): Promise<AdminToken | undefined> {
     if (!UUID_PATTERN.test(id)) return undefined
     return this.run(async () =>
       this.db.transaction(async (tx) => {
-        const current = await tx.query<AdminTokenRow>(`SELECT ${COLUMNS} FROM admin_tokens WHERE id = $1 AND revoked_at IS NULL FOR UPDATE`, [id])
+        const current = await tx.query<AdminTokenRow>(
+          `SELECT ${COLUMNS} FROM admin_tokens WHERE id = $1 AND revoked_at IS NULL FOR UPDATE`,
+          [id],
+        )
         if (current.length === 0) return undefined
         mayRevoke(toToken(current[0]))
-        const rows = await tx.query<AdminTokenRow>(`UPDATE admin_tokens SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`, [id, now, actor.name])
+        const rows = await tx.query<AdminTokenRow>(
+          `UPDATE admin_tokens SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`,
+          [id, now, actor.name],
+        )
         if (rows.length === 0) return undefined
         const token = toToken(rows[0])
-        await this.audit.record(tx, { at: now, actor: actor.name, action: 'admin-token.revoke', targetType: 'admin-token', targetId: id, before: { ...adminTokenToJson(token), revokedAt: null, revokedBy: null }, after: adminTokenToJson(token), requestId: actor.requestId })
+        await this.audit.record(tx, {
+          at: now,
+          actor: actor.name,
+          action: 'admin-token.revoke',
+          targetType: 'admin-token',
+          targetId: id,
+          before: { ...adminTokenToJson(token), revokedAt: null, revokedBy: null },
+          after: adminTokenToJson(token),
+          requestId: actor.requestId,
+        })
         return token
       }),
     )

@@ -18,7 +18,9 @@ import { oidc } from './oidc/kind.js'
  */
 export const ATTESTOR_KINDS = [kubernetes, aws, gcp, azure, github, oidc] as const
 
-type ConfigSchemasOf<Kinds extends readonly AttestorKind<AttestorConfigSchema>[]> = { -readonly [I in keyof Kinds]: Kinds[I]['configSchema'] }
+type ConfigSchemasOf<Kinds extends readonly AttestorKind<AttestorConfigSchema>[]> = {
+  -readonly [I in keyof Kinds]: Kinds[I]['configSchema']
+}
 
 /** Each kind's configuration schema, in catalog order: what config.ts builds its `attestors` union from. */
 // Safe: map keeps the order and length of the tuple the type is mapped from.

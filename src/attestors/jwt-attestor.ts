@@ -66,7 +66,8 @@ function createIssuerVerifier(config: JwtIssuerConfig, deps: AttestorDeps, defau
 
 function keySetFor(config: JwtIssuerConfig, deps: AttestorDeps, defaultJwksUri: string | undefined): KeyResolver {
   if (config.jwks !== undefined) return new StaticKeySet(config.issuer, config.jwks, `attestor ${config.name}: jwks`)
-  if (config.jwksFile !== undefined) return StaticKeySet.fromFile(config.issuer, config.jwksFile, `attestor ${config.name}: jwksFile ${config.jwksFile}`)
+  if (config.jwksFile !== undefined)
+    return StaticKeySet.fromFile(config.issuer, config.jwksFile, `attestor ${config.name}: jwksFile ${config.jwksFile}`)
   const uri = config.jwksUri ?? defaultJwksUri
   // Unreachable after schema validation (checkKeySource): a programming mistake, not a bad token.
   if (uri === undefined) throw new TypeError(`attestor ${config.name}: no jwks, jwksFile or jwksUri`)

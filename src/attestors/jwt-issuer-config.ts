@@ -78,6 +78,10 @@ export function checkKeySource(config: KeySource, ctx: z.RefinementCtx, defaultJ
   if (defaultJwksUri === undefined && given !== 1) {
     ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of jwks, jwksFile or jwksUri' })
   } else if (given > 1) {
-    ctx.addIssue({ code: 'custom', path: [], message: 'give at most one of jwks, jwksFile or jwksUri (with none, the issuer\'s published JWKS is fetched)' })
+    ctx.addIssue({
+      code: 'custom',
+      path: [],
+      message: "give at most one of jwks, jwksFile or jwksUri (with none, the issuer's published JWKS is fetched)",
+    })
   }
 }

@@ -28,7 +28,9 @@ export const RESERVED_FIRST_SEGMENTS = ['k8s', 'gcp', 'github', 'aws', 'azure'] 
  * Every pair of attestors whose namespaces overlap (equal, or one a whole-segment prefix of the
  * other), said so that an operator knows which two and what to change.
  */
-export function namespaceOverlaps(attestors: readonly { name: string; namespace: AttestorNamespace }[]): { index: number; problem: string }[] {
+export function namespaceOverlaps(
+  attestors: readonly { name: string; namespace: AttestorNamespace }[],
+): { index: number; problem: string }[] {
   const found: { index: number; problem: string }[] = []
   attestors.forEach((b, index) => {
     for (const a of attestors.slice(0, index)) {
@@ -37,7 +39,7 @@ export function namespaceOverlaps(attestors: readonly { name: string; namespace:
           index,
           problem:
             `attestors "${a.name}" and "${b.name}" would mint identities in one namespace ("${a.namespace.identity}/..." and "${b.namespace.identity}/..."): ` +
-            'each attestor\'s identities must begin with path segments of its own that neither equal nor begin another\'s',
+            "each attestor's identities must begin with path segments of its own that neither equal nor begin another's",
         })
       }
       if (overlaps(a.namespace.source, b.namespace.source, ':')) {
@@ -45,7 +47,7 @@ export function namespaceOverlaps(attestors: readonly { name: string; namespace:
           index,
           problem:
             `attestors "${a.name}" and "${b.name}" would give source ids in one namespace ("${a.namespace.source}:..." and "${b.namespace.source}:..."): ` +
-            'each attestor\'s source ids must begin with text of its own that neither equals nor begins another\'s',
+            "each attestor's source ids must begin with text of its own that neither equals nor begins another's",
         })
       }
     }

@@ -52,7 +52,9 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
         for (const issuer of attestor.issuers ?? [attestor.issuer]) {
           const taken = byIssuer.get(issuer)
           if (taken !== undefined) {
-            throw new ConfigError([`attestor ${attestor.name}: issuer ${JSON.stringify(issuer)} is already used by attestor ${taken.name}; one issuer, one attestor`])
+            throw new ConfigError([
+              `attestor ${attestor.name}: issuer ${JSON.stringify(issuer)} is already used by attestor ${taken.name}; one issuer, one attestor`,
+            ])
           }
           byIssuer.set(issuer, attestor)
         }
@@ -60,7 +62,9 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
       for (const type of attestor.tokenTypes ?? []) {
         const taken = byTokenType.get(type)
         if (taken !== undefined) {
-          throw new ConfigError([`attestor ${attestor.name}: ${type} is already taken by attestor ${taken.name}; list everything it should allow in one attestor`])
+          throw new ConfigError([
+            `attestor ${attestor.name}: ${type} is already taken by attestor ${taken.name}; list everything it should allow in one attestor`,
+          ])
         }
         byTokenType.set(type, attestor)
       }
@@ -69,12 +73,16 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
   const overlaps = namespaceOverlaps(configs.map((config) => ({ name: config.name, namespace: namespaceOf(config) })))
   if (overlaps.length > 0) throw new ConfigError(overlaps.map(({ problem }) => problem))
   /** Trust boundary kept by construction: an identity outside its attestor's namespace is a bug, never issued. */
-  const checked = (attestor: Attestor) => (identity: AttestedIdentity): AttestedIdentity => {
-    if (!isInNamespace(identity, namespaces.get(attestor)!, deps.trustDomain)) {
-      throw new Error(`attestor ${attestor.name} minted ${identity.subject} (sources ${identity.sources.map((s) => s.id).join(' ')}) outside its namespace`)
+  const checked =
+    (attestor: Attestor) =>
+    (identity: AttestedIdentity): AttestedIdentity => {
+      if (!isInNamespace(identity, namespaces.get(attestor)!, deps.trustDomain)) {
+        throw new Error(
+          `attestor ${attestor.name} minted ${identity.subject} (sources ${identity.sources.map((s) => s.id).join(' ')}) outside its namespace`,
+        )
+      }
+      return identity
     }
-    return identity
-  }
   return {
     async attest(subjectToken, subjectTokenType) {
       if (JWT_TOKEN_TYPES.includes(subjectTokenType)) {
@@ -82,12 +90,17 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
         const jwt = parseUntrustedJwt(subjectToken, deps.maxAttestationBytes)
         const issuer = untrustedIssuerOf(jwt)
         const attestor = byIssuer.get(issuer)
-        if (attestor === undefined) throw new InvalidGrantError(`no attestor is configured for issuer ${quoteUntrusted(issuer, 100)}`, 'issuer_unknown')
+        if (attestor === undefined)
+          throw new InvalidGrantError(`no attestor is configured for issuer ${quoteUntrusted(issuer, 100)}`, 'issuer_unknown')
         const identity = checked(attestor)(await attestor.attestJwt(jwt))
         return { ...identity, fingerprint: identity.fingerprint ?? jwsFingerprint(jwt) }
       }
       const attestor = byTokenType.get(subjectTokenType)
-      if (attestor === undefined) throw new InvalidRequestError(`no attestor is configured for subject_token_type ${quoteUntrusted(subjectTokenType, 100)}`, 'token_type_unsupported')
+      if (attestor === undefined)
+        throw new InvalidRequestError(
+          `no attestor is configured for subject_token_type ${quoteUntrusted(subjectTokenType, 100)}`,
+          'token_type_unsupported',
+        )
       return attestor.attest(subjectToken).then(checked(attestor))
     },
     subjectTokenTypes() {
@@ -101,7 +114,9 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
         ? []
         : [
             ...[...byIssuer].map(([issuer, { name, kind }]) => ({ name, kind, accepts: issuer })),
-            ...[...new Set(byTokenType.values())].filter((a) => !isJwtAttestor(a)).map((a) => ({ name: a.name, kind: a.kind, accepts: (a.tokenTypes ?? []).join(' ') })),
+            ...[...new Set(byTokenType.values())]
+              .filter((a) => !isJwtAttestor(a))
+              .map((a) => ({ name: a.name, kind: a.kind, accepts: (a.tokenTypes ?? []).join(' ') })),
           ]
     },
   }

@@ -21,10 +21,22 @@ export class SqlAuditLog implements AuditLog {
     if (entries.length === 0) return
     const params: unknown[] = []
     const rows = entries.map((entry) => {
-      const values = [entry.at, entry.actor, entry.action, entry.targetType, entry.targetId, json(entry.before), json(entry.after), entry.requestId]
+      const values = [
+        entry.at,
+        entry.actor,
+        entry.action,
+        entry.targetType,
+        entry.targetId,
+        json(entry.before),
+        json(entry.after),
+        entry.requestId,
+      ]
       return `(${values.map((value) => `$${params.push(value)}`).join(', ')})`
     })
-    await tx.query(`INSERT INTO audit_log (at, actor, action, target_type, target_id, before, after, request_id) VALUES ${rows.join(', ')}`, params)
+    await tx.query(
+      `INSERT INTO audit_log (at, actor, action, target_type, target_id, before, after, request_id) VALUES ${rows.join(', ')}`,
+      params,
+    )
   }
 
   async list(filter: AuditFilter & PageRequest): Promise<Page<AuditRecord>> {

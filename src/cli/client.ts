@@ -2,7 +2,12 @@ import type { z } from 'zod'
 import type { GrantInput as GrantInputSchema, grantToJson } from '../grants/grant.js'
 import type { ledgerEntryToJson } from '../ledger/ledger-search.js'
 import type { registrationToJson } from '../replay/registration.js'
-import { REVOCATION_KINDS, type RevocationInput as RevocationInputSchema, type RevocationKind, type revocationToJson } from '../revocation/revocation.js'
+import {
+  REVOCATION_KINDS,
+  type RevocationInput as RevocationInputSchema,
+  type RevocationKind,
+  type revocationToJson,
+} from '../revocation/revocation.js'
 import { ApiError, UnreachableError, type Problem } from './errors.js'
 
 /**
@@ -30,8 +35,17 @@ export interface RevocationResult {
 export type LedgerEntry = ReturnType<typeof ledgerEntryToJson>
 export type Registration = ReturnType<typeof registrationToJson>
 
-export interface GrantQuery { owner?: string; subject?: string; limit?: number; cursor?: string }
-export interface RevocationQuery { kind?: RevocationKind; active?: boolean; cursor?: string }
+export interface GrantQuery {
+  owner?: string
+  subject?: string
+  limit?: number
+  cursor?: string
+}
+export interface RevocationQuery {
+  kind?: RevocationKind
+  active?: boolean
+  cursor?: string
+}
 export interface LedgerQuery {
   subject?: string
   grant?: string
@@ -53,10 +67,22 @@ export interface RegistrationQuery {
   cursor?: string
 }
 
-export interface RegistrationPage { registrations: Registration[]; nextCursor?: string }
-export interface GrantPage { grants: Grant[]; nextCursor?: string }
-export interface RevocationPage { revocations: Revocation[]; nextCursor?: string }
-export interface LedgerPage { entries: LedgerEntry[]; nextCursor?: string }
+export interface RegistrationPage {
+  registrations: Registration[]
+  nextCursor?: string
+}
+export interface GrantPage {
+  grants: Grant[]
+  nextCursor?: string
+}
+export interface RevocationPage {
+  revocations: Revocation[]
+  nextCursor?: string
+}
+export interface LedgerPage {
+  entries: LedgerEntry[]
+  nextCursor?: string
+}
 
 export type Fetch = typeof globalThis.fetch
 
@@ -142,13 +168,18 @@ export class AdminClient {
       response = await this.fetch(url, { method, headers, signal, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
       text = await response.text()
     } catch (error) {
-      throw new UnreachableError(`cannot reach the service at ${this.options.baseUrl} (${describeFetchError(error, this.options.timeoutMs)})`)
+      throw new UnreachableError(
+        `cannot reach the service at ${this.options.baseUrl} (${describeFetchError(error, this.options.timeoutMs)})`,
+      )
     }
     const json = parseJson(text)
     const requestId = response.headers.get('x-request-id') ?? undefined
     if (!response.ok) throw new ApiError(problemOf(json, response), requestId)
     if (json === undefined) {
-      throw new ApiError({ status: response.status, detail: `the service answered ${response.status} with a body that is not JSON` }, requestId)
+      throw new ApiError(
+        { status: response.status, detail: `the service answered ${response.status} with a body that is not JSON` },
+        requestId,
+      )
     }
     return json
   }
@@ -175,7 +206,8 @@ function textOf(value: unknown): string {
 /** The answer's problem details; a proxy's HTML error page or an empty body still gets a useful line. */
 function problemOf(json: unknown, response: Response): Problem {
   const body = isObject(json) ? json : {}
-  const detail = typeof body.detail === 'string' && body.detail !== '' ? body.detail : typeof body.title === 'string' ? body.title : undefined
+  const detail =
+    typeof body.detail === 'string' && body.detail !== '' ? body.detail : typeof body.title === 'string' ? body.title : undefined
   const errors = Array.isArray(body.errors)
     ? body.errors.filter(isObject).map((e) => ({ path: textOf(e.path), message: textOf(e.message) }))
     : undefined

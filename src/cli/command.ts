@@ -52,7 +52,11 @@ export interface Page<T> {
 }
 
 /** One page, or with `all` every page from `cursor` on, following `nextCursor`. */
-export async function collect<T>(all: boolean, cursor: string | undefined, fetchPage: (cursor?: string) => Promise<Page<T>>): Promise<Page<T>> {
+export async function collect<T>(
+  all: boolean,
+  cursor: string | undefined,
+  fetchPage: (cursor?: string) => Promise<Page<T>>,
+): Promise<Page<T>> {
   const first = await fetchPage(cursor)
   if (!all) return first
   const items = [...first.items]

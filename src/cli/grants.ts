@@ -94,7 +94,8 @@ const create: Command = {
   name: 'grants create',
   summary: 'create a grant',
   usage:
-    'grants create --subject S --audience A [--audience A2]... [--scope X]... [--max-ttl N] --owner O [--description D] [--expires-at ISO] [--condition name=glob]... [--json]',
+    'grants create --subject S --audience A [--audience A2]... [--scope X]... [--max-ttl N] --owner O [--description D] ' +
+    '[--expires-at ISO] [--condition name=glob]... [--json]',
   help: `Creates a grant: workloads whose identity matches S may get tokens for the audiences, with the scopes.
 What is left out takes the service's default (no scopes, max TTL 3600 s, expiry 90 days ahead
 unless the service is configured otherwise).

@@ -16,7 +16,8 @@ const ENTRY_COLUMNS: Column<LedgerEntry>[] = [
 export const ledgerCommand: Command = {
   name: 'ledger',
   summary: 'search the ledger of issued tokens',
-  usage: 'ledger [--subject S] [--grant G] [--source X] [--audience A] [--since ISO] [--until ISO] [--live] [--limit N] [--cursor C] [--all] [--json]',
+  usage:
+    'ledger [--subject S] [--grant G] [--source X] [--audience A] [--since ISO] [--until ISO] [--live] [--limit N] [--cursor C] [--all] [--json]',
   help: `Lists issued tokens from the ledger: who got which token, when, through which grants and
 attestation sources. Never the tokens themselves. --json shows every field (sources, grantIds,
 attestor, attestationFingerprint, requestId).

@@ -15,7 +15,13 @@ import { printable } from './table.js'
 
 /** The command line of the admin API: `sts <command> [options]`. */
 
-const ENTRIES: readonly (CommandGroup | Command)[] = [grantCommands, revokeCommands, revocationCommands, ledgerCommand, registrationCommands]
+const ENTRIES: readonly (CommandGroup | Command)[] = [
+  grantCommands,
+  revokeCommands,
+  revocationCommands,
+  ledgerCommand,
+  registrationCommands,
+]
 
 export interface CliIo extends Output {
   /** The fetch to call the service with; the global one by default. */
@@ -63,7 +69,8 @@ async function dispatch(argv: readonly string[], env: CliEnvironment, io: CliIo)
     }
     consumed.add(second.index)
     const found = entry.commands.find((candidate) => candidate.name === `${entry.name} ${second.value}`)
-    if (found === undefined) throw new UsageError([`unknown command '${entry.name} ${printable(second.value)}'; see 'sts ${entry.name} --help'`])
+    if (found === undefined)
+      throw new UsageError([`unknown command '${entry.name} ${printable(second.value)}'; see 'sts ${entry.name} --help'`])
     command = found
   } else {
     command = entry
@@ -94,7 +101,10 @@ async function dispatch(argv: readonly string[], env: CliEnvironment, io: CliIo)
 function commandWords(argv: readonly string[]): { value: string; index: number }[] {
   // Not strict: the command's own options are not known yet. Global options are, so `--url X grants` works.
   const { tokens } = parseArgs({ args: [...argv], options: GLOBAL_OPTIONS, strict: false, allowPositionals: true, tokens: true })
-  return tokens.filter((token) => token.kind === 'positional').slice(0, 3).map((token) => ({ value: token.value, index: token.index }))
+  return tokens
+    .filter((token) => token.kind === 'positional')
+    .slice(0, 3)
+    .map((token) => ({ value: token.value, index: token.index }))
 }
 
 function report(error: unknown, io: CliIo): ExitCode {

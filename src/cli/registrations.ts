@@ -28,7 +28,8 @@ export function renderRegistration(registration: Registration): string {
 const list: Command = {
   name: 'registrations list',
   summary: 'list instance registrations (AWS), by attestor and instance',
-  usage: 'registrations list [--attestor A] [--instance I] [--last-seen-before ISO] [--last-seen-after ISO] [--limit N] [--cursor C] [--all] [--json]',
+  usage:
+    'registrations list [--attestor A] [--instance I] [--last-seen-before ISO] [--last-seen-after ISO] [--limit N] [--cursor C] [--all] [--json]',
   help: `Lists the instances registered by attestors that bind an instance to its first attestation
 (AWS: the instance is account/region/instance-id), in attestor and instance order.
 

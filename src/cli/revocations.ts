@@ -68,7 +68,10 @@ options:
           // Revoking twice is not an error (exit 0): the standing revocation, and its reason, are kept.
           return out.stdout(`already revoked ${target} since ${formatTime(revocation.createdAt)}: ${printable(revocation.reason)}\n`)
         }
-        if (cut === null) return out.stdout(`revoked ${target}: in force, but ${printable(result.liveTokensCutOffUnavailable ?? 'the live tokens could not be counted')}\n`)
+        if (cut === null)
+          return out.stdout(
+            `revoked ${target}: in force, but ${printable(result.liveTokensCutOffUnavailable ?? 'the live tokens could not be counted')}\n`,
+          )
         out.stdout(`revoked ${target}: ${cut} live ${cut === 1 ? 'token' : 'tokens'} cut off\n`)
       }
     },

@@ -7,7 +7,17 @@ import { ServiceUnavailableError } from '../errors.js'
  */
 
 // Socket-level errors of the pg driver (Node's errno codes).
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+])
 
 // SQLSTATEs that say "not now" rather than "not this": the server is shutting down or restarting,
 // the backend was terminated (57P01 admin_shutdown, pg_terminate_backend), a statement timed out

@@ -38,7 +38,10 @@ export async function migrate(db: Database, migrations = readMigrations()): Prom
         applied_at timestamptz NOT NULL DEFAULT now()
       )`)
       const applied = new Map(
-        (await conn.query<{ version: string; checksum: string }>('SELECT version, checksum FROM schema_migrations')).map((r) => [r.version, r.checksum]),
+        (await conn.query<{ version: string; checksum: string }>('SELECT version, checksum FROM schema_migrations')).map((r) => [
+          r.version,
+          r.checksum,
+        ]),
       )
       const done: string[] = []
       for (const migration of migrations) {

@@ -103,10 +103,18 @@ export class TokenExchange {
    */
   private async ensureRegistered(identity: AttestedIdentity, context: ExchangeContext): Promise<void> {
     if (identity.boundAddress !== undefined && identity.boundAddress !== withoutMappedPrefix(context.clientAddress)) {
-      throw new InvalidGrantError(`this attestation is bound to the address ${identity.boundAddress}; the request came from ${context.clientAddress}`, 'address_mismatch')
+      throw new InvalidGrantError(
+        `this attestation is bound to the address ${identity.boundAddress}; the request came from ${context.clientAddress}`,
+        'address_mismatch',
+      )
     }
     if (!identity.registration) return
-    await this.deps.registrations.admit({ attestor: identity.attestor, ...identity.registration, clientAddress: context.clientAddress, now: new Date(this.deps.clock.now()) })
+    await this.deps.registrations.admit({
+      attestor: identity.attestor,
+      ...identity.registration,
+      clientAddress: context.clientAddress,
+      now: new Date(this.deps.clock.now()),
+    })
   }
 
   private async ensureNotRevoked(identity: AttestedIdentity, decision: GrantDecision): Promise<void> {
@@ -123,7 +131,10 @@ export class TokenExchange {
     const iat = Math.floor(nowMillis / 1000)
     const allowed = Math.min(decision.maxTtlSeconds, this.deps.maxTtlSeconds)
     if (requested !== undefined && requested > allowed) {
-      throw new InvalidRequestError(`expires_in ${requested} is longer than the ${allowed} seconds allowed for this token`, 'requested_lifetime_too_long')
+      throw new InvalidRequestError(
+        `expires_in ${requested} is longer than the ${allowed} seconds allowed for this token`,
+        'requested_lifetime_too_long',
+      )
     }
     const ttl = requested ?? Math.min(this.deps.defaultTtlSeconds, allowed)
     const claims: AccessTokenClaims = {

@@ -17,10 +17,7 @@ export const SUPPORTED_REQUESTED_TOKEN_TYPES = [TOKEN_TYPE.accessToken, TOKEN_TY
 
 /** The token exchange request (RFC 8693 section 2.1) after the form body is parsed. */
 export const TokenExchangeRequest = z.object({
-  subject_token: z
-    .string({ error: 'subject_token is required' })
-    .min(1, 'subject_token is required')
-    .describe(prose`
+  subject_token: z.string({ error: 'subject_token is required' }).min(1, 'subject_token is required').describe(prose`
       The attestation, addressed to the STS audience where it has one: a JWT (a Kubernetes
       projected service-account token, a GCP instance identity token requested with
       \`format=full\`, an Azure managed-identity access token, a GitHub Actions OIDC token,
@@ -31,14 +28,12 @@ export const TokenExchangeRequest = z.object({
       \`limits.maxAttestationBytes\` (16384 by default) bytes, otherwise \`invalid_request\`.
       It is never stored; the ledger keeps its SHA-256.
     `),
-  subject_token_type: z
-    .enum(SUPPORTED_SUBJECT_TOKEN_TYPES, {
-      error: (issue) =>
-        issue.input === undefined
-          ? 'subject_token_type is required'
-          : `subject_token_type must be one of ${SUPPORTED_SUBJECT_TOKEN_TYPES.join(', ')}`,
-    })
-    .describe(prose`
+  subject_token_type: z.enum(SUPPORTED_SUBJECT_TOKEN_TYPES, {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'subject_token_type is required'
+        : `subject_token_type must be one of ${SUPPORTED_SUBJECT_TOKEN_TYPES.join(', ')}`,
+  }).describe(prose`
       What \`subject_token\` is. \`jwt\` and \`id_token\` are verified the same way, as a JWT, by
       the attestor configured for its \`iss\`. The \`urn:seed-sts:token-type:*\` types are Seed
       STS's own, for attestations that are not JWTs; each is taken by the attestor configured
@@ -47,26 +42,16 @@ export const TokenExchangeRequest = z.object({
     `),
   requested_token_type: z
     .enum(SUPPORTED_REQUESTED_TOKEN_TYPES, { error: `requested_token_type must be one of ${SUPPORTED_REQUESTED_TOKEN_TYPES.join(', ')}` })
-    .default(TOKEN_TYPE.accessToken)
-    .describe(prose`
+    .default(TOKEN_TYPE.accessToken).describe(prose`
       The type of token wanted. Either way the token issued is the same RFC 9068 JWT
       access token; \`issued_token_type\` in the response echoes this value.
     `),
-  audience: z
-    .string()
-    .min(1, 'audience must not be empty')
-    .max(512, 'audience is too long')
-    .optional()
-    .describe(prose`
+  audience: z.string().min(1, 'audience must not be empty').max(512, 'audience is too long').optional().describe(prose`
       The service the token is for; becomes the token's \`aud\`. Exactly one per request
       (sent twice: \`invalid_target\`). May be omitted when the matching grants name
       exactly one audience.
     `),
-  scope: z
-    .string()
-    .max(4096, 'scope is too long')
-    .optional()
-    .describe(prose`
+  scope: z.string().max(4096, 'scope is too long').optional().describe(prose`
       Space-separated scopes wanted (RFC 6749 scope tokens; duplicates are dropped).
       Each must be granted for the audience, otherwise \`invalid_scope\`. Omit it to get
       every scope granted for the audience.
@@ -78,8 +63,7 @@ export const TokenExchangeRequest = z.object({
     // Before the transform: the API description shows what the client sends, a string of digits.
     .meta({ examples: ['60'] })
     .transform(Number)
-    .optional()
-    .describe(prose`
+    .optional().describe(prose`
       A Seed STS extension: the lifetime wanted, in whole seconds (1 to 999999, no sign,
       no leading zero, otherwise \`invalid_request\`). One longer than the least
       \`maxTtlSeconds\` of the contributing grants or than \`tokens.maxTtlSeconds\` is
@@ -144,7 +128,8 @@ export function parseTokenRequest(params: Map<string, string[]>, maxAttestationB
   if (params.has('actor_token') || params.has('actor_token_type')) {
     throw new InvalidRequestError('delegation (actor_token) is not supported', 'delegation_unsupported')
   }
-  if (params.has('resource')) throw new InvalidTargetError('resource is not supported: name the target service with audience', 'resource_unsupported')
+  if (params.has('resource'))
+    throw new InvalidTargetError('resource is not supported: name the target service with audience', 'resource_unsupported')
   if ((params.get('audience')?.length ?? 0) > 1) throw new InvalidTargetError('one audience per request', 'parameter_repeated')
 
   const single: Record<string, string> = {}
@@ -179,6 +164,7 @@ function parseScopes(scope: string | undefined): string[] {
   if (scope === undefined) return []
   const scopes = [...new Set(scope.split(' ').filter((s) => s.length > 0))]
   const malformed = scopes.find((s) => !ScopeToken.safeParse(s).success)
-  if (malformed !== undefined) throw new InvalidScopeError(`scope "${clipUntrusted(malformed)}" is not a valid scope token`, 'scope_malformed')
+  if (malformed !== undefined)
+    throw new InvalidScopeError(`scope "${clipUntrusted(malformed)}" is not a valid scope token`, 'scope_malformed')
   return scopes
 }

@@ -17,7 +17,13 @@ export interface GrantDecision {
  * Deny by default. A requested audience or scope outside the matching grants is refused, never
  * narrowed: the caller asked for something specific and must learn it was not granted.
  */
-export function decide(identity: AttestedIdentity, grants: Grant[], now: Date, audience: string | undefined, requestedScopes: string[]): GrantDecision {
+export function decide(
+  identity: AttestedIdentity,
+  grants: Grant[],
+  now: Date,
+  audience: string | undefined,
+  requestedScopes: string[],
+): GrantDecision {
   const matching = grants.filter((grant) => grantApplies(grant, identity, now))
   if (matching.length === 0) {
     throw new InvalidGrantError(`no grant allows ${identity.subject} to get a token`, 'not_granted')
@@ -38,7 +44,11 @@ export function decide(identity: AttestedIdentity, grants: Grant[], now: Date, a
     const granted = new Set(forAudience.flatMap((grant) => grant.scopes))
     const refused = requestedScopes.filter((scope) => !granted.has(scope))
     if (refused.length > 0) {
-      throw new InvalidScopeError(`scope ${refused.map((s) => `"${clipUntrusted(s, 100)}"`).join(', ')} is not granted to ${identity.subject} for audience "${clipUntrusted(target, 100)}"`, 'scope_not_granted')
+      throw new InvalidScopeError(
+        `scope ${refused.map((s) => `"${clipUntrusted(s, 100)}"`).join(', ')} is not granted to ${identity.subject} ` +
+          `for audience "${clipUntrusted(target, 100)}"`,
+        'scope_not_granted',
+      )
     }
     scopes = requestedScopes
     contributing = forAudience.filter((grant) => grant.scopes.some((scope) => requestedScopes.includes(scope)))
@@ -69,5 +79,8 @@ export function grantApplies(grant: Grant, identity: AttestedIdentity, now: Date
 function onlyAudience(matching: Grant[], subject: string): string {
   const audiences = [...new Set(matching.flatMap((grant) => grant.audiences))]
   if (audiences.length === 1) return audiences[0]
-  throw new InvalidRequestError(`the audience parameter is required: ${subject} is granted ${audiences.length} audiences`, 'audience_required')
+  throw new InvalidRequestError(
+    `the audience parameter is required: ${subject} is granted ${audiences.length} audiences`,
+    'audience_required',
+  )
 }

@@ -8,7 +8,9 @@ import { prose } from '../lib/prose.js'
  */
 
 /** RFC 6749 scope-token: printable ASCII except space, `"` and `\`. */
-export const ScopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'must be a scope token: printable ASCII, no spaces, quotes or backslashes')
+export const ScopeToken = z
+  .string()
+  .regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/, 'must be a scope token: printable ASCII, no spaces, quotes or backslashes')
 
 const Glob = z.string().min(1).max(512)
 const ClaimName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must be a claim name such as namespace or podName')
@@ -19,7 +21,10 @@ export const GrantConditions = z
   // What the refinement above checks, for the API description (JSON Schema cannot see into it).
   .meta({ maxProperties: 32 })
 
-const Subject = Glob.regex(/^spiffe:\/\/[^/]+\/\S*$/, 'must be a SPIFFE ID or a glob of them, e.g. spiffe://example.org/k8s/prod/ns/payments/sa/*')
+const Subject = Glob.regex(
+  /^spiffe:\/\/[^/]+\/\S*$/,
+  'must be a SPIFFE ID or a glob of them, e.g. spiffe://example.org/k8s/prod/ns/payments/sa/*',
+)
 const Audiences = z.array(z.string().min(1).max(512)).min(1).max(100)
 const Scopes = z.array(ScopeToken).max(100)
 const MaxTtlSeconds = z.number().int().positive().max(86_400)

@@ -24,7 +24,8 @@ interface GrantRow {
   updated_at: Date
 }
 
-const COLUMNS = 'id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled, version, created_at, updated_at'
+const COLUMNS =
+  'id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled, version, created_at, updated_at'
 
 /** Grants on Postgres or PGlite: the same SQL on both. */
 export class SqlGrantStore implements GrantStore {
@@ -36,7 +37,8 @@ export class SqlGrantStore implements GrantStore {
   async create(draft: GrantDraft, now: Date, actor: Actor): Promise<Grant> {
     const created = await this.audited(actor, now, 'grant.create', async (tx) => {
       const rows = await tx.query<GrantRow>(
-        `INSERT INTO grants (id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled, version, created_at, updated_at)
+        `INSERT INTO grants (id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled,
+                             version, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $11) RETURNING ${COLUMNS}`,
         [randomUUID(), ...draftParams(draft), now],
       )
@@ -60,7 +62,10 @@ export class SqlGrantStore implements GrantStore {
       conditions.add('(created_at, id) > (?, ?)', after.createdAt, after.id)
     }
     const limit = conditions.param(filter.limit + 1)
-    const rows = await this.run(`SELECT ${COLUMNS} FROM grants ${conditions.where} ORDER BY created_at, id LIMIT ${limit}`, conditions.params)
+    const rows = await this.run(
+      `SELECT ${COLUMNS} FROM grants ${conditions.where} ORDER BY created_at, id LIMIT ${limit}`,
+      conditions.params,
+    )
     return pageOf(rows.map(toGrant), filter.limit, (last) => encodeCursor([last.createdAt.toISOString(), last.id]))
   }
 
@@ -91,7 +96,10 @@ export class SqlGrantStore implements GrantStore {
         unchanged = before
         return { before, after: undefined }
       }
-      const rows = await tx.query<GrantRow>(`UPDATE grants SET enabled = false, version = version + 1, updated_at = $2 WHERE id = $1 RETURNING ${COLUMNS}`, [id, now])
+      const rows = await tx.query<GrantRow>(
+        `UPDATE grants SET enabled = false, version = version + 1, updated_at = $2 WHERE id = $1 RETURNING ${COLUMNS}`,
+        [id, now],
+      )
       return { before, after: toGrant(rows[0]) }
     })
     return disabled ?? unchanged

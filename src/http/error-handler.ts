@@ -60,7 +60,7 @@ function sendProblem(reply: FastifyReply, request: FastifyRequest, failure: Fail
     title: problemTitleOf(failure),
     status: failure.status,
     detail: failure.message,
-    instance: request.url.split('?')[0]!,
+    instance: request.url.split('?')[0],
     // An extension member (RFC 9457 section 3.2): the machine-readable reason, as in OAuth bodies.
     reason: failure.reason,
     ...(failure.errors ? { errors: failure.errors } : {}),
@@ -69,5 +69,18 @@ function sendProblem(reply: FastifyReply, request: FastifyRequest, failure: Fail
 }
 
 function describeCause(cause: unknown): string | undefined {
-  return cause instanceof Error ? cause.message : cause === undefined ? undefined : String(cause)
+  if (cause instanceof Error) return cause.message
+  // Errors and plain values carry something worth reading; any other object only says what it is.
+  switch (typeof cause) {
+    case 'undefined':
+      return undefined
+    case 'string':
+      return cause
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(cause)
+    default:
+      return Object.prototype.toString.call(cause)
+  }
 }

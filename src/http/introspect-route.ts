@@ -20,8 +20,13 @@ export async function introspectRoute(app: FastifyInstance, options: IntrospectR
     const token = params.get('token')
     if (!token || token[0] === '') throw new InvalidRequestError('token is required, once', 'parameter_missing')
     if (token.length !== 1) throw new InvalidRequestError('token is required, once', 'parameter_repeated')
-    const result: IntrospectionResponse = await options.introspection.introspect(token[0]!)
-    setOutcome(request, { msg: 'token introspected', active: result.active, ...(result.active ? { jti: result.jti } : {}), by: request.admin?.name })
+    const result: IntrospectionResponse = await options.introspection.introspect(token[0])
+    setOutcome(request, {
+      msg: 'token introspected',
+      active: result.active,
+      ...(result.active ? { jti: result.jti } : {}),
+      by: request.admin?.name,
+    })
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').send(result)
   })
 }

@@ -34,12 +34,15 @@ export function authFailureBudget(counter: BudgetCounter, perMinute: number): { 
   return {
     check: async (request, reply) => {
       const spent = await ask(() => counter.peek(key(request)))
-      if (spent.count >= perMinute) throw tooMany(reply, spent, 'too many failed authentications from this address', 'too_many_auth_failures')
+      if (spent.count >= perMinute)
+        throw tooMany(reply, spent, 'too many failed authentications from this address', 'too_many_auth_failures')
     },
     count: async (request, reply) => {
       if (reply.statusCode !== 401) return
       // After the answer is sent: a counter failure here is logged, and the next check fails closed.
-      await counter.hit(key(request), MINUTE).catch((error: unknown) => request.log.warn({ err: error }, 'a failed authentication could not be counted'))
+      await counter
+        .hit(key(request), MINUTE)
+        .catch((error: unknown) => request.log.warn({ err: error }, 'a failed authentication could not be counted'))
     },
   }
 }

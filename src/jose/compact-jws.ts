@@ -48,7 +48,10 @@ function splitCompact(token: string, maxBytes: number): [string, string, string]
   const parts = token.split('.')
   if (parts.length === 5) throw new InvalidGrantError('encrypted tokens (JWE) are not accepted', 'header_not_accepted')
   if (parts.length !== 3) {
-    throw new InvalidGrantError(`the attestation is not a JWT: expected 3 parts separated by dots, found ${parts.length}`, 'attestation_malformed')
+    throw new InvalidGrantError(
+      `the attestation is not a JWT: expected 3 parts separated by dots, found ${parts.length}`,
+      'attestation_malformed',
+    )
   }
   if (!parts.every((part) => BASE64URL.test(part))) {
     throw new InvalidGrantError('the attestation is not a JWT: each part must be non-empty base64url', 'attestation_malformed')
@@ -58,7 +61,10 @@ function splitCompact(token: string, maxBytes: number): [string, string, string]
   // each looking like a new attestation to anything keyed on its text.
   for (const [index, part] of parts.entries()) {
     if (!isCanonicalBase64url(part)) {
-      throw new InvalidGrantError(`the attestation is not a JWT: its ${PART_NAMES[index]} is not canonical base64url (its unused trailing bits must be zero)`, 'attestation_malformed')
+      throw new InvalidGrantError(
+        `the attestation is not a JWT: its ${PART_NAMES[index]} is not canonical base64url (its unused trailing bits must be zero)`,
+        'attestation_malformed',
+      )
     }
   }
   return parts as [string, string, string]

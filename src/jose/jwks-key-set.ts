@@ -16,8 +16,16 @@ import type { KeyResolver } from './jwt-verifier.js'
 type KeyFamily = 'RSA' | 'P-256' | 'P-384' | 'P-521' | 'EdDSA'
 
 const FAMILY_OF_ALGORITHM: Record<JwsAlgorithm, KeyFamily> = {
-  RS256: 'RSA', RS384: 'RSA', RS512: 'RSA', PS256: 'RSA', PS384: 'RSA', PS512: 'RSA',
-  ES256: 'P-256', ES384: 'P-384', ES512: 'P-521', EdDSA: 'EdDSA',
+  RS256: 'RSA',
+  RS384: 'RSA',
+  RS512: 'RSA',
+  PS256: 'RSA',
+  PS384: 'RSA',
+  PS512: 'RSA',
+  ES256: 'P-256',
+  ES384: 'P-384',
+  ES512: 'P-521',
+  EdDSA: 'EdDSA',
 }
 const FAMILY_OF_CURVE: Record<string, KeyFamily> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }
 const MIN_RSA_BITS = 2048
@@ -66,7 +74,8 @@ function importKey(jwk: unknown): TrustedKey | string {
   }
   const family = familyOf(key)
   if (family === undefined) return `a ${key.asymmetricKeyType} key cannot verify any accepted algorithm`
-  if (family === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) return `RSA keys shorter than ${MIN_RSA_BITS} bits are not accepted`
+  if (family === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS)
+    return `RSA keys shorter than ${MIN_RSA_BITS} bits are not accepted`
   return { kid, alg, family, key }
 }
 
@@ -109,14 +118,21 @@ class KeyIndex {
     if (kid === undefined) {
       const candidates = this.keys.filter(fits)
       if (candidates.length > 1) {
-        throw new InvalidGrantError(`the token has no key id ("kid") and issuer ${JSON.stringify(this.issuer)} has ${candidates.length} keys that could verify it`, 'key_unknown')
+        throw new InvalidGrantError(
+          `the token has no key id ("kid") and issuer ${JSON.stringify(this.issuer)} has ${candidates.length} keys that could verify it`,
+          'key_unknown',
+        )
       }
       return candidates[0]?.key
     }
     const named = this.byKid.get(kid)
     if (named === undefined) return undefined
     const match = named.find(fits)
-    if (match === undefined) throw new InvalidGrantError(`the key ${JSON.stringify(kid)} of issuer ${JSON.stringify(this.issuer)} cannot verify ${alg} tokens`, 'key_unknown')
+    if (match === undefined)
+      throw new InvalidGrantError(
+        `the key ${JSON.stringify(kid)} of issuer ${JSON.stringify(this.issuer)} cannot verify ${alg} tokens`,
+        'key_unknown',
+      )
     return match.key
   }
 
@@ -125,7 +141,7 @@ class KeyIndex {
       kid === undefined
         ? `no key trusted for issuer ${JSON.stringify(this.issuer)} can verify ${alg} tokens`
         : `no key with kid ${JSON.stringify(kid)} is trusted for issuer ${JSON.stringify(this.issuer)}`,
-        'key_unknown',
+      'key_unknown',
     )
   }
 }
@@ -230,7 +246,11 @@ export class RemoteKeySet implements KeyResolver {
     } catch (error) {
       // Keep serving the last good set: a JWKS outage must not refuse every workload of the cluster.
       if (this.index === undefined) {
-        throw new ServiceUnavailableError(`the signing keys of issuer ${JSON.stringify(issuer)} cannot be fetched right now`, error, 'jwks_unavailable')
+        throw new ServiceUnavailableError(
+          `the signing keys of issuer ${JSON.stringify(issuer)} cannot be fetched right now`,
+          error,
+          'jwks_unavailable',
+        )
       }
     }
   }

@@ -103,43 +103,67 @@ export class JwtVerifier {
 function checkHeader(header: Record<string, unknown>, algorithms: readonly JwsAlgorithm[]): JwtHeader {
   const { alg, kid } = header
   if (!(algorithms as readonly unknown[]).includes(alg)) {
-    throw new InvalidGrantError(`the token algorithm ${quoteUntrusted(alg, 32)} is not accepted (accepted: ${algorithms.join(', ')})`, 'algorithm_not_accepted')
+    throw new InvalidGrantError(
+      `the token algorithm ${quoteUntrusted(alg, 32)} is not accepted (accepted: ${algorithms.join(', ')})`,
+      'algorithm_not_accepted',
+    )
   }
   for (const name of KEY_HEADERS) {
     if (Object.hasOwn(header, name)) {
-      throw new InvalidGrantError(`the token names its own key ("${name}" header); keys come only from the issuer's configured JWKS`, 'header_not_accepted')
+      throw new InvalidGrantError(
+        `the token names its own key ("${name}" header); keys come only from the issuer's configured JWKS`,
+        'header_not_accepted',
+      )
     }
   }
-  if (Object.hasOwn(header, 'crit')) throw new InvalidGrantError('the token has a "crit" header; no JWS extensions are supported', 'header_not_accepted')
-  if (Object.hasOwn(header, 'b64')) throw new InvalidGrantError('the token has a "b64" header; unencoded payloads are not accepted', 'header_not_accepted')
+  if (Object.hasOwn(header, 'crit'))
+    throw new InvalidGrantError('the token has a "crit" header; no JWS extensions are supported', 'header_not_accepted')
+  if (Object.hasOwn(header, 'b64'))
+    throw new InvalidGrantError('the token has a "b64" header; unencoded payloads are not accepted', 'header_not_accepted')
   // Checked before any key lookup, so no kid reaches a cache, a log query or a JWKS refresh unless it is plain.
   if (kid !== undefined && (typeof kid !== 'string' || !KID.test(kid) || kid.includes('..'))) {
-    throw new InvalidGrantError(`the token key id ${quoteUntrusted(kid)} is not valid (at most 128 of A-Z a-z 0-9 _ = + . -)`, 'header_not_accepted')
+    throw new InvalidGrantError(
+      `the token key id ${quoteUntrusted(kid)} is not valid (at most 128 of A-Z a-z 0-9 _ = + . -)`,
+      'header_not_accepted',
+    )
   }
   return header as JwtHeader
 }
 
 function checkClaims(payload: Record<string, unknown>, policy: JwtVerificationPolicy, now: number): asserts payload is JwtPayload {
   if (payload.iss !== policy.issuer) {
-    throw new InvalidGrantError(`the token issuer ${quoteUntrusted(payload.iss)} is not ${JSON.stringify(policy.issuer)}`, 'issuer_mismatch')
+    throw new InvalidGrantError(
+      `the token issuer ${quoteUntrusted(payload.iss)} is not ${JSON.stringify(policy.issuer)}`,
+      'issuer_mismatch',
+    )
   }
   const { aud } = payload
-  const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? (aud) : undefined
-  if (audiences === undefined) throw new InvalidGrantError(`the token audience ("aud") is missing or malformed: ${quoteUntrusted(aud)}`, 'audience_mismatch')
+  const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) && aud.every((a) => typeof a === 'string') ? aud : undefined
+  if (audiences === undefined)
+    throw new InvalidGrantError(`the token audience ("aud") is missing or malformed: ${quoteUntrusted(aud)}`, 'audience_mismatch')
   if (!audiences.includes(policy.audience)) {
-    throw new InvalidGrantError(`the token is addressed to ${quoteUntrusted(audiences.join(', '))}, not to ${JSON.stringify(policy.audience)}`, 'audience_mismatch')
+    throw new InvalidGrantError(
+      `the token is addressed to ${quoteUntrusted(audiences.join(', '))}, not to ${JSON.stringify(policy.audience)}`,
+      'audience_mismatch',
+    )
   }
-  if (payload.exp === undefined) throw new InvalidGrantError('the token has no expiry ("exp"); only expiring tokens are accepted', 'expiry_missing')
+  if (payload.exp === undefined)
+    throw new InvalidGrantError('the token has no expiry ("exp"); only expiring tokens are accepted', 'expiry_missing')
   const exp = numericDate(payload, 'exp')!
   const nbf = numericDate(payload, 'nbf')
   const iat = numericDate(payload, 'iat')
   const skew = policy.skewSeconds
-  if (nbf !== undefined && nbf > now + skew) throw new InvalidGrantError(`the token is not valid before ${formatTime(nbf)}`, 'token_not_yet_valid')
-  if (iat !== undefined && iat > now + skew) throw new InvalidGrantError(`the token was issued in the future (${formatTime(iat)})`, 'token_not_yet_valid')
+  if (nbf !== undefined && nbf > now + skew)
+    throw new InvalidGrantError(`the token is not valid before ${formatTime(nbf)}`, 'token_not_yet_valid')
+  if (iat !== undefined && iat > now + skew)
+    throw new InvalidGrantError(`the token was issued in the future (${formatTime(iat)})`, 'token_not_yet_valid')
   if (now >= exp + skew) throw new InvalidGrantError(`the token expired at ${formatTime(exp)}`, 'token_expired')
   const lifetime = exp - (iat ?? nbf ?? now)
   if (lifetime > policy.maxLifetimeSeconds) {
-    throw new InvalidGrantError(`the token is valid for ${lifetime} seconds, longer than the ${policy.maxLifetimeSeconds} seconds accepted from this issuer`, 'token_lifetime_too_long')
+    throw new InvalidGrantError(
+      `the token is valid for ${lifetime} seconds, longer than the ${policy.maxLifetimeSeconds} seconds accepted from this issuer`,
+      'token_lifetime_too_long',
+    )
   }
 }
 

@@ -47,10 +47,12 @@ function listKeyFiles(dir: string): string[] {
 }
 
 function generateKeyFile(dir: string, algorithm: SigningAlgorithm, now: Date): string | undefined {
-  const { privateKey } =
-    algorithm === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519')
+  const { privateKey } = algorithm === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519')
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
   const file = join(dir, `sts-${stamp}.key.pem`)
   const temp = join(dir, `.sts-${process.pid}-${Date.now()}.key.tmp`)
   writeFileSync(temp, pem, { mode: 0o600 })

@@ -19,9 +19,11 @@ export const LedgerSearchQuery = z
     subject: z
       .string()
       .max(512)
-      .regex(/^spiffe:\/\/[\x21-\x2E\x30-\x7E]+\/[\x21-\x7E]*$/, 'must be a SPIFFE ID or a glob of them, e.g. spiffe://example.org/k8s/prod/ns/payments/sa/*')
-      .optional()
-      .describe(prose`
+      .regex(
+        /^spiffe:\/\/[\x21-\x2E\x30-\x7E]+\/[\x21-\x7E]*$/,
+        'must be a SPIFFE ID or a glob of them, e.g. spiffe://example.org/k8s/prod/ns/payments/sa/*',
+      )
+      .optional().describe(prose`
         A SPIFFE ID, or a glob of them with the syntax of a grant's \`subject\` (\`*\` within a path
         segment, \`**\` across segments, \`?\` one character; the whole ID must match). Printable
         ASCII only.

@@ -95,7 +95,10 @@ export class SqlLedgerStore implements BatchLedgerStore {
     if (after !== undefined) conditions.add('(issued_at, jti) < (?, ?)', after.issuedAt, after.jti)
     const limit = conditions.param(filter.limit + 1)
 
-    const rows = await this.read(`SELECT ${COLUMNS} FROM ledger ${conditions.where} ORDER BY issued_at DESC, jti DESC LIMIT ${limit}`, conditions.params)
+    const rows = await this.read(
+      `SELECT ${COLUMNS} FROM ledger ${conditions.where} ORDER BY issued_at DESC, jti DESC LIMIT ${limit}`,
+      conditions.params,
+    )
     return pageOf(rows, filter.limit, (last) => encodeCursor([last.issuedAt.toISOString(), last.jti]))
   }
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
  * readdirSync(join(packageRoot(), 'migrations'))
  */
 export function packageRoot(from = fileURLToPath(import.meta.url)): string {
-  for (let dir = dirname(from); ; ) {
+  for (let dir = dirname(from); ;) {
     if (existsSync(join(dir, 'package.json'))) return dir
     const parent = dirname(dir)
     // A broken installation, not a configuration problem: nothing an operator sets can fix it.

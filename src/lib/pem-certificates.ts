@@ -38,7 +38,12 @@ function readPemFiles(paths: readonly string[], option: string, problems: string
  * Every certificate in `texts` (each may hold several), passed through `describe`, which throws for a
  * certificate it cannot use; texts without a certificate and certificates that fail go to `problems`.
  */
-export function certificatesInPem<T>(texts: readonly PemText[], option: string, problems: string[], describe: (x509: X509Certificate) => T): T[] {
+export function certificatesInPem<T>(
+  texts: readonly PemText[],
+  option: string,
+  problems: string[],
+  describe: (x509: X509Certificate) => T,
+): T[] {
   return texts.flatMap(({ name, text }) => {
     const blocks = [...text.matchAll(PEM_CERTIFICATE)]
     if (blocks.length === 0) problems.push(`${option}: ${name} holds no PEM certificate`)

@@ -63,7 +63,8 @@ export class RegistrationTidy {
       total += forgotten.length
       if (forgotten.length < batchSize) break
     }
-    if (total > 0) logger.info({ forgotten: total, lastSeenBefore: cutoff.toISOString() }, 'registration tidy forgot unused instance registrations')
+    if (total > 0)
+      logger.info({ forgotten: total, lastSeenBefore: cutoff.toISOString() }, 'registration tidy forgot unused instance registrations')
     return total
   }
 }

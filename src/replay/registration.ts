@@ -39,8 +39,7 @@ export const RegistrationListQuery = z
       .string()
       .max(256)
       .regex(/^[\x21-\x7E]+$/, 'an instance id, or a glob of them such as i-0abc*')
-      .optional()
-      .describe(prose`
+      .optional().describe(prose`
         Only this instance, or a glob of them: \`*\` any run of characters but \`/\`, \`**\` any run,
         \`?\` one character but \`/\`; the whole instance must match, e.g. \`111122223333/eu-west-1/*\`.
       `),
@@ -52,12 +51,15 @@ export const RegistrationListQuery = z
     limit: z.coerce.number().int().min(1).max(500).default(100).describe('Page size.'),
   })
   .strict()
-  .refine((q) => q.lastSeenBefore === undefined || q.lastSeenAfter === undefined || Date.parse(q.lastSeenBefore) > Date.parse(q.lastSeenAfter), {
-    path: ['lastSeenBefore'],
-    message: 'must be after lastSeenAfter',
-    // Also when other parameters are wrong, so every problem is reported at once.
-    when: ({ value }) => LastSeen.safeParse(value).success,
-  })
+  .refine(
+    (q) => q.lastSeenBefore === undefined || q.lastSeenAfter === undefined || Date.parse(q.lastSeenBefore) > Date.parse(q.lastSeenAfter),
+    {
+      path: ['lastSeenBefore'],
+      message: 'must be after lastSeenAfter',
+      // Also when other parameters are wrong, so every problem is reported at once.
+      when: ({ value }) => LastSeen.safeParse(value).success,
+    },
+  )
 
 export type RegistrationListQuery = z.infer<typeof RegistrationListQuery>
 

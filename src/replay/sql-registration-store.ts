@@ -31,7 +31,10 @@ export class SqlRegistrationStore implements RegistrationStore {
 
   async admit(request: RegistrationRequest): Promise<void> {
     if (request.mode === 'nonce' && (request.nonce === undefined || request.nonce.length < MIN_NONCE_LENGTH)) {
-      throw new InvalidGrantError(`a nonce of at least ${MIN_NONCE_LENGTH} characters is required: the instance keeps it, and must present it again at every attestation`, 'nonce_required')
+      throw new InvalidGrantError(
+        `a nonce of at least ${MIN_NONCE_LENGTH} characters is required: the instance keeps it, and must present it again at every attestation`,
+        'nonce_required',
+      )
     }
     const nonceHash = request.nonce === undefined ? null : sha256(request.nonce)
     let refusal: Refusal | undefined
@@ -67,14 +70,19 @@ export class SqlRegistrationStore implements RegistrationStore {
   }
 
   async get(attestor: string, instance: string): Promise<Registration | undefined> {
-    const rows = await this.read(`SELECT ${COLUMNS} FROM instance_registrations WHERE attestor = $1 AND instance = $2`, [attestor, instance])
+    const rows = await this.read(`SELECT ${COLUMNS} FROM instance_registrations WHERE attestor = $1 AND instance = $2`, [
+      attestor,
+      instance,
+    ])
     return rows[0]
   }
 
   async list(filter: RegistrationFilter & PageRequest): Promise<Page<Registration>> {
     const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor, positionOf)
     if (filter.lastSeenBefore && filter.lastSeenAfter && filter.lastSeenBefore <= filter.lastSeenAfter) {
-      throw new InvalidInputError('lastSeenBefore must be after lastSeenAfter', [{ path: 'lastSeenBefore', message: 'must be after lastSeenAfter' }])
+      throw new InvalidInputError('lastSeenBefore must be after lastSeenAfter', [
+        { path: 'lastSeenBefore', message: 'must be after lastSeenAfter' },
+      ])
     }
     const conditions = new SqlConditions()
     if (filter.attestor !== undefined) conditions.add('attestor = ?', filter.attestor)
@@ -87,14 +95,20 @@ export class SqlRegistrationStore implements RegistrationStore {
     if (filter.lastSeenAfter !== undefined) conditions.add('last_seen >= ?', filter.lastSeenAfter)
     if (after !== undefined) conditions.add('(attestor, instance) > (?, ?)', after.attestor, after.instance)
     const limit = conditions.param(filter.limit + 1)
-    const rows = await this.read(`SELECT ${COLUMNS} FROM instance_registrations ${conditions.where} ORDER BY attestor, instance LIMIT ${limit}`, conditions.params)
+    const rows = await this.read(
+      `SELECT ${COLUMNS} FROM instance_registrations ${conditions.where} ORDER BY attestor, instance LIMIT ${limit}`,
+      conditions.params,
+    )
     return pageOf(rows, filter.limit, (last) => encodeCursor([last.attestor, last.instance]))
   }
 
   async forget(attestor: string, instance: string, reason: string, now: Date, actor: Actor): Promise<Registration | undefined> {
     try {
       return await this.db.transaction(async (tx) => {
-        const rows = await tx.query<RegistrationRow>(`DELETE FROM instance_registrations WHERE attestor = $1 AND instance = $2 RETURNING ${COLUMNS}`, [attestor, instance])
+        const rows = await tx.query<RegistrationRow>(
+          `DELETE FROM instance_registrations WHERE attestor = $1 AND instance = $2 RETURNING ${COLUMNS}`,
+          [attestor, instance],
+        )
         const forgotten = rows.map(toRegistration).at(0)
         if (forgotten) await this.audit.record(tx, forgetting(forgotten, now, actor, 'registration.forget', reason))
         return forgotten
@@ -115,7 +129,10 @@ export class SqlRegistrationStore implements RegistrationStore {
           [lastSeenBefore, limit],
         )
         const forgotten = rows.map(toRegistration)
-        await this.audit.recordMany(tx, forgotten.map((registration) => forgetting(registration, now, actor, 'registration.tidy', reason)))
+        await this.audit.recordMany(
+          tx,
+          forgotten.map((registration) => forgetting(registration, now, actor, 'registration.tidy', reason)),
+        )
         return { forgotten }
       })
     } catch (error) {
@@ -166,10 +183,16 @@ interface Refusal {
 function refusalFor(request: RegistrationRequest, registered: string | null, presented: string | null): Refusal | undefined {
   const instance = `instance ${request.instance}`
   if (request.mode === 'always') return undefined
-  if (request.mode === 'never') return { message: `${instance} has attested already, and this attestor allows one attestation per instance`, reason: 'instance_already_attested' }
+  if (request.mode === 'never')
+    return {
+      message: `${instance} has attested already, and this attestor allows one attestation per instance`,
+      reason: 'instance_already_attested',
+    }
   if (registered === null || presented === null || !timingSafeEqual(Buffer.from(registered, 'hex'), Buffer.from(presented, 'hex'))) {
     return {
-      message: `${instance} is registered with another nonce: this document may be a copy (if the instance lost its nonce, an operator must forget its registration)`,
+      message:
+        `${instance} is registered with another nonce: this document may be a copy ` +
+        '(if the instance lost its nonce, an operator must forget its registration)',
       reason: 'nonce_mismatch',
     }
   }

@@ -39,7 +39,10 @@ export class SqlReplayGuard implements ReplayGuard {
   ) {
     this.options = { ...DEFAULTS, ...options }
     if (this.options.pruneIntervalMs > 0) {
-      this.timer = setInterval(() => void this.prune().catch((error: unknown) => this.options.onPruneError?.(error)), this.options.pruneIntervalMs)
+      this.timer = setInterval(
+        () => void this.prune().catch((error: unknown) => this.options.onPruneError?.(error)),
+        this.options.pruneIntervalMs,
+      )
       // Pruning is housekeeping: it must never keep a process alive that is otherwise done.
       this.timer.unref()
     }

@@ -90,7 +90,14 @@ export class RedisRevocationBus implements RevocationBus {
     const first = new Promise<void>((resolve, reject) => (this.firstSnapshot = { resolve, reject }))
     if (this.subscriber.status === 'ready') void this.resynchronise()
     const timeout = setTimeout(
-      () => this.firstSnapshot?.reject(new ServiceUnavailableError(`the revocation store (Redis) is not reachable (status ${this.subscriber.status})`, undefined, 'revocations_unavailable')),
+      () =>
+        this.firstSnapshot?.reject(
+          new ServiceUnavailableError(
+            `the revocation store (Redis) is not reachable (status ${this.subscriber.status})`,
+            undefined,
+            'revocations_unavailable',
+          ),
+        ),
       5000,
     )
     return first.finally(() => clearTimeout(timeout))
@@ -99,7 +106,13 @@ export class RedisRevocationBus implements RevocationBus {
   /** Into the hash and onto the channel in one script; then into this instance's own copy at once. */
   async publish(revocation: Revocation): Promise<PublishReceipt> {
     const json = JSON.stringify(revocationToJson(revocation))
-    const args = [revocation.id, json, String(revocation.seq), revocation.expiresAt?.getTime() ?? '', revocation.liftedAt === null ? '0' : '1']
+    const args = [
+      revocation.id,
+      json,
+      String(revocation.seq),
+      revocation.expiresAt?.getTime() ?? '',
+      revocation.liftedAt === null ? '0' : '1',
+    ]
     const keys = [this.keys.set, this.keys.expiry, this.keys.channel]
     let version: unknown
     try {
@@ -133,7 +146,11 @@ export class RedisRevocationBus implements RevocationBus {
         setTimeout(wake, Math.min(100, Math.max(0, deadline - performance.now()))).unref()
       })
       try {
-        const answer = (await SCRIPTS.behind.run(this.client, [this.keys.instances, this.keys.acks], [receipt.version ?? '0', this.maxStalenessMs])) as string[]
+        const answer = (await SCRIPTS.behind.run(
+          this.client,
+          [this.keys.instances, this.keys.acks],
+          [receipt.version ?? '0', this.maxStalenessMs],
+        )) as string[]
         behind = answer.filter((id) => id !== this.instanceId)
       } catch {
         // Redis cannot tell who has it: wait out the bound, after which the silent have failed closed.
@@ -200,7 +217,8 @@ export class RedisRevocationBus implements RevocationBus {
     if (!vouchesFor(fields[SEQ_FIELD], durable)) {
       await rebuildRevocationSet(this.client, this.keys, this.log, this.clock, this.logger)
       fields = await this.client.hgetall(this.keys.set)
-      if (!vouchesFor(fields[SEQ_FIELD], durable)) throw new Error('the revocation set in Redis is still behind the durable log after a rebuild')
+      if (!vouchesFor(fields[SEQ_FIELD], durable))
+        throw new Error('the revocation set in Redis is still behind the durable log after a rebuild')
     }
     const now = this.clock.now()
     const all = Object.entries(fields)

@@ -20,7 +20,13 @@ const PAGE = 500
  * older snapshot), the changes after it are applied in order, lifts included; without one, everything
  * in force is written. The marker is moved last, so whoever sees it sees every revocation it vouches for.
  */
-export async function rebuildRevocationSet(client: Redis, keys: RevocationKeys, log: RevocationLog, clock: Clock, logger: Logger): Promise<void> {
+export async function rebuildRevocationSet(
+  client: Redis,
+  keys: RevocationKeys,
+  log: RevocationLog,
+  clock: Clock,
+  logger: Logger,
+): Promise<void> {
   const token = randomUUID()
   if ((await client.set(keys.lock, token, 'PX', 15_000, 'NX')) !== 'OK') return waitForRebuild(client, keys, log)
   try {
@@ -37,7 +43,9 @@ export async function rebuildRevocationSet(client: Redis, keys: RevocationKeys, 
     await SCRIPTS.rebuild.run(client, [keys.set, keys.expiry], [String(highest), '[]'])
     logger.warn(
       { revocations: changes.length, from: marker, to: String(highest) },
-      from === undefined ? 'Redis had no vouched-for revocation set: rebuilt it from Postgres' : 'the revocation set in Redis was behind Postgres: caught it up',
+      from === undefined
+        ? 'Redis had no vouched-for revocation set: rebuilt it from Postgres'
+        : 'the revocation set in Redis was behind Postgres: caught it up',
     )
   } finally {
     if ((await client.get(keys.lock).catch(() => null)) === token) await client.del(keys.lock).catch(() => {})

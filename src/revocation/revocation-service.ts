@@ -48,7 +48,17 @@ export class RevocationService {
         // An expired one no longer stands: it makes room for the new one, on the record like any lift.
         if (standing) {
           const expired = (await this.log.lift(tx, standing.id, now, SERVICE_ACTOR, 'expired'))!
-          await this.audit.record(tx, entry({ name: SERVICE_ACTOR, requestId: actor.requestId }, now, 'revocation.lift', expired, revocationToJson(standing), revocationToJson(expired)))
+          await this.audit.record(
+            tx,
+            entry(
+              { name: SERVICE_ACTOR, requestId: actor.requestId },
+              now,
+              'revocation.lift',
+              expired,
+              revocationToJson(standing),
+              revocationToJson(expired),
+            ),
+          )
           await this.bus.publish(expired)
         }
         const revocation = await this.log.insert(tx, { ...input, reason: input.reason, expiresAt, createdAt: now, createdBy: actor.name })
@@ -60,25 +70,41 @@ export class RevocationService {
       if (isUniqueViolation(error)) return attempt()
       throw error
     })
-    const [, counted] = await Promise.all([outcome.receipt && this.awaitApplied(outcome.receipt, outcome.revocation), this.countCutOff(outcome.revocation, now)])
+    const [, counted] = await Promise.all([
+      outcome.receipt && this.awaitApplied(outcome.receipt, outcome.revocation),
+      this.countCutOff(outcome.revocation, now),
+    ])
     return { revocation: outcome.revocation, alreadyRevoked: outcome.alreadyRevoked, ...counted }
   }
 
   /** The change is made and in force here: counting is only information, and its failure is said, not raised. */
-  private async countCutOff(revocation: Revocation, now: Date): Promise<Pick<RevocationOutcome, 'liveTokensCutOff' | 'liveTokensCutOffUnavailable'>> {
+  private async countCutOff(
+    revocation: Revocation,
+    now: Date,
+  ): Promise<Pick<RevocationOutcome, 'liveTokensCutOff' | 'liveTokensCutOffUnavailable'>> {
     try {
       return { liveTokensCutOff: await this.liveTokens.count(revocation, now) }
     } catch (error) {
       if (!(error instanceof ServiceUnavailableError)) throw error
-      this.logger?.warn({ revocationId: revocation.id, err: { message: causeOf(error) } }, 'revoked, but the live tokens it cuts off could not be counted')
-      return { liveTokensCutOff: null, liveTokensCutOffUnavailable: 'the live tokens could not be counted in time (the token ledger did not answer); the revocation is in force all the same' }
+      this.logger?.warn(
+        { revocationId: revocation.id, err: { message: causeOf(error) } },
+        'revoked, but the live tokens it cuts off could not be counted',
+      )
+      return {
+        liveTokensCutOff: null,
+        liveTokensCutOffUnavailable:
+          'the live tokens could not be counted in time (the token ledger did not answer); the revocation is in force all the same',
+      }
     }
   }
 
   private async awaitApplied(receipt: PublishReceipt, revocation: Revocation): Promise<void> {
     const { silent } = await this.bus.awaitApplied(receipt)
     if (silent.length > 0) {
-      this.logger?.warn({ revocationId: revocation.id, silent }, 'instances did not acknowledge the change within the staleness bound: they have failed closed')
+      this.logger?.warn(
+        { revocationId: revocation.id, silent },
+        'instances did not acknowledge the change within the staleness bound: they have failed closed',
+      )
     }
   }
 
@@ -87,7 +113,8 @@ export class RevocationService {
     const { lifted, receipt } = await this.log.transaction(async (tx) => {
       const before = await this.log.get(id, tx)
       const lifted = before === undefined ? undefined : await this.log.lift(tx, id, now, actor.name, reason)
-      if (before === undefined || lifted === undefined) throw new NotFoundError(`no standing revocation with id ${clipUntrusted(id)}`, 'revocation_not_found')
+      if (before === undefined || lifted === undefined)
+        throw new NotFoundError(`no standing revocation with id ${clipUntrusted(id)}`, 'revocation_not_found')
       await this.audit.record(tx, entry(actor, now, 'revocation.lift', lifted, revocationToJson(before), revocationToJson(lifted)))
       return { lifted, receipt: await this.bus.publish(lifted) }
     })
@@ -114,7 +141,8 @@ export class RevocationService {
   private async expiryFor(input: RevocationInput, now: Date): Promise<Date | null> {
     if (input.expiresAt !== undefined) {
       const expiresAt = new Date(input.expiresAt)
-      if (expiresAt <= now) throw new InvalidInputError('expiresAt must be in the future', [{ path: 'expiresAt', message: 'must be in the future' }])
+      if (expiresAt <= now)
+        throw new InvalidInputError('expiresAt must be in the future', [{ path: 'expiresAt', message: 'must be in the future' }])
       return expiresAt
     }
     return input.kind === 'token' ? ((await this.liveTokens.tokenExpiry(input.value)) ?? null) : null

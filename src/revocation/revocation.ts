@@ -96,7 +96,11 @@ export const RevocationListQuery = z
       .regex(/^\d{1,18}$/, 'a cursor from an earlier answer')
       .optional()
       .describe('Only changes after this position (a `cursor` from an earlier answer).'),
-    cursor: z.string().regex(/^\d{1,18}$/, 'a cursor from an earlier answer').optional().describe('The `nextCursor` of the previous page.'),
+    cursor: z
+      .string()
+      .regex(/^\d{1,18}$/, 'a cursor from an earlier answer')
+      .optional()
+      .describe('The `nextCursor` of the previous page.'),
     limit: z.coerce.number().int().min(1).max(500).default(100).describe('Page size.'),
   })
   .strict()
@@ -116,10 +120,7 @@ export const RevocationJson = z
     liftedAt: Instant.nullable(),
     liftedBy: z.string().nullable().describe('Who lifted it; `seed-sts` when an expired one made room for a new revocation of its target.'),
     liftReason: z.string().nullable(),
-    cursor: z
-      .string()
-      .regex(/^\d+$/)
-      .describe('Its position in the order of changes: the `id` of its stream event, a value for `since`.'),
+    cursor: z.string().regex(/^\d+$/).describe('Its position in the order of changes: the `id` of its stream event, a value for `since`.'),
   })
   .strict()
   .meta({

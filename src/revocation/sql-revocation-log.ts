@@ -38,7 +38,10 @@ export class SqlRevocationLog implements RevocationLog {
   }
 
   async standing(tx: Queryable, kind: RevocationKind, value: string): Promise<Revocation | undefined> {
-    const rows = await tx.query<RevocationRow>(`SELECT ${COLUMNS} FROM revocations WHERE kind = $1 AND value = $2 AND lifted_at IS NULL`, [kind, value])
+    const rows = await tx.query<RevocationRow>(`SELECT ${COLUMNS} FROM revocations WHERE kind = $1 AND value = $2 AND lifted_at IS NULL`, [
+      kind,
+      value,
+    ])
     return rows.map(toRevocation).at(0)
   }
 
@@ -76,7 +79,10 @@ export class SqlRevocationLog implements RevocationLog {
   }
 
   async listInForce(now: Date): Promise<Revocation[]> {
-    return this.read(`SELECT ${COLUMNS} FROM revocations WHERE lifted_at IS NULL AND (expires_at IS NULL OR expires_at > $1) ORDER BY seq`, [now])
+    return this.read(
+      `SELECT ${COLUMNS} FROM revocations WHERE lifted_at IS NULL AND (expires_at IS NULL OR expires_at > $1) ORDER BY seq`,
+      [now],
+    )
   }
 
   async list(filter: RevocationFilter & PageRequest, now: Date): Promise<RevocationPage> {

@@ -13,7 +13,19 @@ import type { RevocationTarget } from '../revocation/revocation.js'
 /** RFC 7662 section 2.2: `active`, and for an active token what it says. */
 export type IntrospectionResult =
   | { active: false }
-  | { active: true; iss: string; sub: string; aud: string; scope?: string; client_id: string; token_type: 'Bearer'; exp: number; iat: number; nbf: number; jti: string }
+  | {
+      active: true
+      iss: string
+      sub: string
+      aud: string
+      scope?: string
+      client_id: string
+      token_type: 'Bearer'
+      exp: number
+      iat: number
+      nbf: number
+      jti: string
+    }
 
 const OUR_ALGORITHMS: readonly JwsAlgorithm[] = ['ES256', 'EdDSA']
 const MAX_TOKEN_BYTES = 8192
@@ -51,7 +63,10 @@ export class TokenIntrospection {
     if (disagreeing.length > 0) {
       // Only our signing key makes a token that verifies: this one was signed with it but not as we
       // issued it. Worth a responder's attention; the token itself is never logged.
-      this.logger.warn({ jti: claims.jti, kid: claims.kid, disagreeing }, 'introspected token disagrees with its ledger entry: answered inactive')
+      this.logger.warn(
+        { jti: claims.jti, kid: claims.kid, disagreeing },
+        'introspected token disagrees with its ledger entry: answered inactive',
+      )
       return { active: false }
     }
     const targets: RevocationTarget[] = [
@@ -69,13 +84,25 @@ export class TokenIntrospection {
     try {
       const jwt = parseUntrustedJwt(token, MAX_TOKEN_BYTES)
       const { alg, kid, typ } = jwt.header
-      if (typeof alg !== 'string' || !OUR_ALGORITHMS.includes(alg as JwsAlgorithm) || typ !== 'at+jwt' || typeof kid !== 'string') return undefined
+      if (typeof alg !== 'string' || !OUR_ALGORITHMS.includes(alg as JwsAlgorithm) || typ !== 'at+jwt' || typeof kid !== 'string')
+        return undefined
       const key = await this.keys.resolve(alg as JwsAlgorithm, kid)
-      if (!signatureMatches(alg as JwsAlgorithm, key, Buffer.from(jwt.signingInput, 'latin1'), Buffer.from(jwt.encodedSignature, 'base64url'))) return undefined
+      if (
+        !signatureMatches(alg as JwsAlgorithm, key, Buffer.from(jwt.signingInput, 'latin1'), Buffer.from(jwt.encodedSignature, 'base64url'))
+      )
+        return undefined
       const { iss, sub, aud, scope, client_id, exp, iat, nbf, jti } = jwt.payload
       const now = Math.floor(this.clock.now() / 1000)
-      if (iss !== this.issuer || typeof sub !== 'string' || typeof aud !== 'string' || typeof client_id !== 'string' || typeof jti !== 'string') return undefined
-      if (typeof exp !== 'number' || typeof iat !== 'number' || typeof nbf !== 'number' || exp <= now || nbf > now || iat > now) return undefined
+      if (
+        iss !== this.issuer ||
+        typeof sub !== 'string' ||
+        typeof aud !== 'string' ||
+        typeof client_id !== 'string' ||
+        typeof jti !== 'string'
+      )
+        return undefined
+      if (typeof exp !== 'number' || typeof iat !== 'number' || typeof nbf !== 'number' || exp <= now || nbf > now || iat > now)
+        return undefined
       if (scope !== undefined && typeof scope !== 'string') return undefined
       return { iss, sub, aud, client_id, exp, iat, nbf, jti, kid, ...(typeof scope === 'string' ? { scope } : {}) }
     } catch (error) {
@@ -87,7 +114,10 @@ export class TokenIntrospection {
 }
 
 /** The claims that differ from the ledger entry written when the token was issued. */
-function disagreements(claims: { sub: string; aud: string; scope?: string; exp: number; iat: number; client_id: string }, entry: LedgerEntry): string[] {
+function disagreements(
+  claims: { sub: string; aud: string; scope?: string; exp: number; iat: number; client_id: string },
+  entry: LedgerEntry,
+): string[] {
   const expected = {
     sub: entry.subject,
     aud: entry.audience,

@@ -33,10 +33,13 @@ t.test('the catalog lists each kind once, and the configuration accepts exactly 
   }
   const unknown = AttestorConfig.safeParse({ kind: 'vault', name: 'v' })
   t.notOk(unknown.success, 'a kind the catalog does not list is refused')
-  t.same(unknown.error?.issues.map((issue) => issue.path), [['kind']])
+  t.same(
+    unknown.error?.issues.map((issue) => issue.path),
+    [['kind']],
+  )
 })
 
-t.test('the subject token types the exchange accepts are the catalog\'s, in catalog order, each once', async (t) => {
+t.test("the subject token types the exchange accepts are the catalog's, in catalog order, each once", async (t) => {
   t.same(ATTESTATION_TOKEN_TYPES, [
     'urn:ietf:params:oauth:token-type:jwt',
     'urn:ietf:params:oauth:token-type:id_token',
@@ -48,7 +51,7 @@ t.test('the subject token types the exchange accepts are the catalog\'s, in cata
 
 t.test('a kind that fixes the first segment of its identities has it reserved, and mints under it', async (t) => {
   const roots = ATTESTOR_KINDS.flatMap((kind) => ('identityRoot' in kind ? [kind.identityRoot] : []))
-  t.same([...roots].sort(), [...RESERVED_FIRST_SEGMENTS].sort(), 'RESERVED_FIRST_SEGMENTS is the kinds\' identity roots')
+  t.same([...roots].sort(), [...RESERVED_FIRST_SEGMENTS].sort(), "RESERVED_FIRST_SEGMENTS is the kinds' identity roots")
   for (const kind of ATTESTOR_KINDS) {
     if (!('identityRoot' in kind)) continue
     const { identity } = namespaceOf(AttestorConfig.parse(EXAMPLES[kind.kind]))
@@ -56,7 +59,7 @@ t.test('a kind that fixes the first segment of its identities has it reserved, a
   }
 })
 
-t.test('every kind\'s source forms lie in its namespace', async (t) => {
+t.test("every kind's source forms lie in its namespace", async (t) => {
   const configs = ATTESTOR_KINDS.map((kind) => AttestorConfig.parse(EXAMPLES[kind.kind]))
   const forms = sourceFormsOf(configs)
   configs.forEach((config, index) => {
@@ -64,6 +67,9 @@ t.test('every kind\'s source forms lie in its namespace', async (t) => {
     const form = forms[index]
     t.equal(form.prefix, `${source}:`, `${config.kind}: every source id but the namespace itself begins "${source}:"`)
     if (form.exact !== undefined) t.equal(form.exact, source, `${config.kind}: the namespace itself is a source`)
-    t.ok(form.shows.length > 0 && form.shows.every((shown) => shown === source || shown.startsWith(`${source}:`)), `${config.kind}: what people are shown is in the namespace`)
+    t.ok(
+      form.shows.length > 0 && form.shows.every((shown) => shown === source || shown.startsWith(`${source}:`)),
+      `${config.kind}: what people are shown is in the namespace`,
+    )
   })
 })

@@ -10,15 +10,32 @@ const iso = (millis: number) => new Date(millis).toISOString().replace(/\.000Z$/
 t.test('grants create prints the grant it created, every field, and the service stored exactly that', async (t) => {
   const { sts, cli } = await startCli(t)
   const created = await cli(
-    'grants', 'create',
-    '--subject', PAYMENTS,
-    '--audience', 'ledger-api', '--audience', 'audit-api',
-    '--scope', 'ledger:read', '--scope', 'ledger:write',
-    '--max-ttl', '600',
-    '--owner', 'team-payments',
-    '--description', 'payments reach the ledger',
-    '--expires-at', '2027-01-01T00:00:00Z',
-    '--condition', 'podName=api-*', '--condition', 'nodeName=node-a', '--condition', 'nodeName=node-b',
+    'grants',
+    'create',
+    '--subject',
+    PAYMENTS,
+    '--audience',
+    'ledger-api',
+    '--audience',
+    'audit-api',
+    '--scope',
+    'ledger:read',
+    '--scope',
+    'ledger:write',
+    '--max-ttl',
+    '600',
+    '--owner',
+    'team-payments',
+    '--description',
+    'payments reach the ledger',
+    '--expires-at',
+    '2027-01-01T00:00:00Z',
+    '--condition',
+    'podName=api-*',
+    '--condition',
+    'nodeName=node-a',
+    '--condition',
+    'nodeName=node-b',
   )
   t.equal(created.code, 0, created.stderr)
   t.equal(created.stderr, '')
@@ -75,7 +92,10 @@ t.test('grants show, in table and JSON form; grants disable', async (t) => {
 
   const shown = await cli('grants', 'show', grant.id as string)
   t.equal(shown.code, 0, shown.stderr)
-  t.match(shown.stdout, new RegExp(`^id             ${grant.id}\nsubject        ${SEARCH}\nconditions     -\naudiences      search-api\nscopes         -\n`))
+  t.match(
+    shown.stdout,
+    new RegExp(`^id             ${grant.id}\nsubject        ${SEARCH}\nconditions     -\naudiences      search-api\nscopes         -\n`),
+  )
   t.match(shown.stdout, /\nenabled {8}true\n/)
   t.same(await json('grants', 'show', grant.id as string), grant)
 
@@ -92,9 +112,15 @@ t.test('grants show, in table and JSON form; grants disable', async (t) => {
 t.test('grants list: an aligned table, filters, JSON, paging with --limit, --cursor and --all', async (t) => {
   const { sts, cli, json } = await startCli(t)
   const ids: string[] = []
-  for (const [subject, owner] of [[PAYMENTS, 'team-payments'], [SEARCH, 'team-search'], [LONG, 'team-payments']] as const) {
+  for (const [subject, owner] of [
+    [PAYMENTS, 'team-payments'],
+    [SEARCH, 'team-search'],
+    [LONG, 'team-payments'],
+  ] as const) {
     sts.clock.advance(1000)
-    ids.push((await sts.createGrant({ subject, owner, audiences: ['ledger-api'], scopes: ['ledger:read'], maxTtlSeconds: 300 })).id as string)
+    ids.push(
+      (await sts.createGrant({ subject, owner, audiences: ['ledger-api'], scopes: ['ledger:read'], maxTtlSeconds: 300 })).id as string,
+    )
   }
 
   const listed = await cli('grants', 'list')
@@ -106,13 +132,23 @@ t.test('grants list: an aligned table, filters, JSON, paging with --limit, --cur
   t.same(rows[0], ['ID', 'ENABLED', 'OWNER', 'SUBJECT', 'AUDIENCES', 'SCOPES', 'TTL', 'EXPIRES'])
   const expires = iso(NOW + 1000 + 90 * 86_400_000)
   t.same(rows[1], [ids[0], 'yes', 'team-payments', PAYMENTS, 'ledger-api', 'ledger:read', '300s', expires])
-  t.same(rows.map((row) => row[0]), ['ID', ...ids], 'oldest first')
+  t.same(
+    rows.map((row) => row[0]),
+    ['ID', ...ids],
+    'oldest first',
+  )
   const long = rows[3][3]
   t.equal([...long].length, 64, 'a long subject is cut to the column width')
   t.match(long, /^spiffe:\/\/example\.org\/k8s\/prod\/ns[^…]*…[^…]*\/sa\/the-batch-reconciler$/, 'keeping both ends')
 
-  t.same(cells((await cli('grants', 'list', '--owner', 'team-search')).stdout).map((row) => row[0]), ['ID', ids[1]])
-  t.same(cells((await cli('grants', 'list', '--subject', PAYMENTS)).stdout).map((row) => row[0]), ['ID', ids[0]])
+  t.same(
+    cells((await cli('grants', 'list', '--owner', 'team-search')).stdout).map((row) => row[0]),
+    ['ID', ids[1]],
+  )
+  t.same(
+    cells((await cli('grants', 'list', '--subject', PAYMENTS)).stdout).map((row) => row[0]),
+    ['ID', ids[0]],
+  )
   const none = await cli('grants', 'list', '--owner', 'team-nobody')
   t.same(none, { code: 0, stdout: '', stderr: 'no grants\n' })
 
@@ -120,17 +156,30 @@ t.test('grants list: an aligned table, filters, JSON, paging with --limit, --cur
   t.same(all, (await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: sts.admin })).json(), '--json is the API answer')
 
   const firstPage = await cli('grants', 'list', '--limit', '2')
-  t.same(cells(firstPage.stdout).map((row) => row[0]), ['ID', ids[0], ids[1]])
+  t.same(
+    cells(firstPage.stdout).map((row) => row[0]),
+    ['ID', ids[0], ids[1]],
+  )
   const cursor = /^more grants: add --all, or --cursor (\S+)\n$/.exec(firstPage.stderr)?.[1]
   t.ok(cursor, `says there is more, and how to get it: ${firstPage.stderr}`)
   const page = await json<{ grants: { id: string }[]; nextCursor?: string }>('grants', 'list', '--limit', '2')
   t.equal(page.nextCursor, cursor, '--json keeps nextCursor')
-  t.same(cells((await cli('grants', 'list', '--limit', '2', '--cursor', cursor!)).stdout).map((row) => row[0]), ['ID', ids[2]])
+  t.same(
+    cells((await cli('grants', 'list', '--limit', '2', '--cursor', cursor!)).stdout).map((row) => row[0]),
+    ['ID', ids[2]],
+  )
 
   const everything = await cli('grants', 'list', '--limit', '1', '--all')
   t.equal(everything.stderr, '')
-  t.same(cells(everything.stdout).map((row) => row[0]), ['ID', ...ids], '--all follows nextCursor to the end')
+  t.same(
+    cells(everything.stdout).map((row) => row[0]),
+    ['ID', ...ids],
+    '--all follows nextCursor to the end',
+  )
   const everythingJson = await json<{ grants: { id: string }[]; nextCursor?: string }>('grants', 'list', '--limit', '1', '--all')
-  t.same(everythingJson.grants.map((grant) => grant.id), ids)
+  t.same(
+    everythingJson.grants.map((grant) => grant.id),
+    ids,
+  )
   t.notOk('nextCursor' in everythingJson)
 })

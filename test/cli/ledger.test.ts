@@ -74,8 +74,14 @@ t.test('sts ledger: every issued token, filtered, in table and JSON form, paged'
   const rows = cells(table.stdout)
   t.same(rows[0], ['JTI', 'ISSUED', 'EXPIRES', 'LIVE', 'SUBJECT', 'AUDIENCE', 'SCOPES', 'CLIENT'])
   t.equal(rows.length, 4)
-  t.match(rows.find((row) => row[0] === early), [early, '2026-11-23T12:00:00Z', '2026-11-23T12:00:01Z', 'no', API, 'ledger-api', 'ledger:read', String])
-  t.match(rows.find((row) => row[0] === worker), [worker, '2026-11-23T12:00:02Z', '2026-11-23T12:05:02Z', 'yes', WORKER, 'audit-api', '-', String])
+  t.match(
+    rows.find((row) => row[0] === early),
+    [early, '2026-11-23T12:00:00Z', '2026-11-23T12:00:01Z', 'no', API, 'ledger-api', 'ledger:read', String],
+  )
+  t.match(
+    rows.find((row) => row[0] === worker),
+    [worker, '2026-11-23T12:00:02Z', '2026-11-23T12:05:02Z', 'yes', WORKER, 'audit-api', '-', String],
+  )
 
   const onePage = await cli('ledger', '--limit', '1')
   t.equal(cells(onePage.stdout).length, 2, 'a header and one row')
@@ -86,5 +92,9 @@ t.test('sts ledger: every issued token, filtered, in table and JSON form, paged'
   t.same(paged.entries.map((e) => e.jti).sort(), [early, worker, late].sort(), '--all follows nextCursor')
   t.notOk('nextCursor' in paged)
 
-  t.same(await cli('ledger', '--subject', `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/nobody/sa/none`), { code: 0, stdout: '', stderr: 'no ledger entries\n' })
+  t.same(await cli('ledger', '--subject', `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/nobody/sa/none`), {
+    code: 0,
+    stdout: '',
+    stderr: 'no ledger entries\n',
+  })
 })

@@ -29,7 +29,22 @@ t.test('--help at every level: exit 0, on stdout, without a token', async (t) =>
         '  3  the service could not be reached (connection refused, DNS, timeout)\n',
       'the exit codes scripts rely on are documented',
     )
-    for (const command of ['grants list', 'grants show', 'grants create', 'grants disable', 'revoke subject', 'revoke token', 'revoke grant', 'revoke source', 'revocations list', 'revocations lift', 'ledger', 'registrations list', 'registrations show', 'registrations forget']) {
+    for (const command of [
+      'grants list',
+      'grants show',
+      'grants create',
+      'grants disable',
+      'revoke subject',
+      'revoke token',
+      'revoke grant',
+      'revoke source',
+      'revocations list',
+      'revocations lift',
+      'ledger',
+      'registrations list',
+      'registrations show',
+      'registrations forget',
+    ]) {
       t.match(result.stdout, `\n  ${command} `, `lists ${command}`)
     }
     t.match(result.stdout, /STS_ADMIN_TOKEN/)
@@ -57,11 +72,26 @@ t.test('usage errors exit 2 with every problem on stderr, before any request', a
     [['nope'], "sts: unknown command 'nope'; see 'sts --help'\n"],
     [['grants'], 'sts: missing grants command\n'],
     [['grants', 'bogus'], "sts: unknown command 'grants bogus'; see 'sts grants --help'\n"],
-    [['grants', 'list', '--bogus'], 'sts: unknown option --bogus\nusage: sts grants list [--owner O] [--subject S] [--limit N] [--cursor C] [--all] [--json]\n'],
-    [['grants', 'list', '--owner'], 'sts: --owner needs a value\nusage: sts grants list [--owner O] [--subject S] [--limit N] [--cursor C] [--all] [--json]\n'],
-    [['grants', 'list', '--owner', 'a', '--owner', 'b'], 'sts: --owner may be given once\nusage: sts grants list [--owner O] [--subject S] [--limit N] [--cursor C] [--all] [--json]\n'],
-    [['grants', 'list', '--json=yes'], 'sts: --json takes no value\nusage: sts grants list [--owner O] [--subject S] [--limit N] [--cursor C] [--all] [--json]\n'],
-    [['grants', 'list', '--limit', 'ten'], 'sts: --limit must be a whole number of at least 1, not "ten"\nusage: sts grants list [--owner O] [--subject S] [--limit N] [--cursor C] [--all] [--json]\n'],
+    [
+      ['grants', 'list', '--bogus'],
+      'sts: unknown option --bogus\nusage: sts grants list [--owner O] [--subject S] [--limit N] [--cursor C] [--all] [--json]\n',
+    ],
+    [
+      ['grants', 'list', '--owner'],
+      'sts: --owner needs a value\nusage: sts grants list [--owner O] [--subject S] [--limit N] [--cursor C] [--all] [--json]\n',
+    ],
+    [
+      ['grants', 'list', '--owner', 'a', '--owner', 'b'],
+      'sts: --owner may be given once\nusage: sts grants list [--owner O] [--subject S] [--limit N] [--cursor C] [--all] [--json]\n',
+    ],
+    [
+      ['grants', 'list', '--json=yes'],
+      'sts: --json takes no value\nusage: sts grants list [--owner O] [--subject S] [--limit N] [--cursor C] [--all] [--json]\n',
+    ],
+    [
+      ['grants', 'list', '--limit', 'ten'],
+      'sts: --limit must be a whole number of at least 1, not "ten"\nusage: sts grants list [--owner O] [--subject S] [--limit N] [--cursor C] [--all] [--json]\n',
+    ],
     [['grants', 'show'], 'sts: missing <id>\nusage: sts grants show <id> [--json]\n'],
     [['grants', 'show', 'a', 'b'], "sts: unexpected argument 'b'\nusage: sts grants show <id> [--json]\n"],
     [
@@ -77,14 +107,29 @@ t.test('usage errors exit 2 with every problem on stderr, before any request', a
         '',
       ].join('\n'),
     ],
-    [['revoke', 'subject', `spiffe://${TRUST_DOMAIN}/k8s/prod/**`], 'sts: --reason R is required\nusage: sts revoke subject <spiffe-id-or-glob> --reason R [--expires-at ISO] [--json]\n'],
-    [['revoke', 'token', '--reason', 'leaked'], 'sts: missing <token>\nusage: sts revoke token <jti> --reason R [--expires-at ISO] [--json]\n'],
+    [
+      ['revoke', 'subject', `spiffe://${TRUST_DOMAIN}/k8s/prod/**`],
+      'sts: --reason R is required\nusage: sts revoke subject <spiffe-id-or-glob> --reason R [--expires-at ISO] [--json]\n',
+    ],
+    [
+      ['revoke', 'token', '--reason', 'leaked'],
+      'sts: missing <token>\nusage: sts revoke token <jti> --reason R [--expires-at ISO] [--json]\n',
+    ],
     [['revoke', 'everything', 'x', '--reason', 'r'], "sts: unknown command 'revoke everything'; see 'sts revoke --help'\n"],
-    [['revocations', 'list', '--kind', 'pod'], 'sts: --kind must be one of token, subject, grant, source, not "pod"\nusage: sts revocations list [--kind K] [--active] [--cursor C] [--all] [--json]\n'],
+    [
+      ['revocations', 'list', '--kind', 'pod'],
+      'sts: --kind must be one of token, subject, grant, source, not "pod"\nusage: sts revocations list [--kind K] [--active] [--cursor C] [--all] [--json]\n',
+    ],
     [['revocations', 'lift', 'some-id'], 'sts: --reason R is required\nusage: sts revocations lift <id> --reason R [--json]\n'],
-    [['ledger', '--since', '23/11/2026', '--limit', '0'], 'sts: --since must be an RFC 3339 time such as 2026-11-23T12:00:00Z (or a date), not "23/11/2026"\nsts: --limit must be a whole number of at least 1, not "0"\nusage: sts ledger [--subject S] [--grant G] [--source X] [--audience A] [--since ISO] [--until ISO] [--live] [--limit N] [--cursor C] [--all] [--json]\n'],
+    [
+      ['ledger', '--since', '23/11/2026', '--limit', '0'],
+      'sts: --since must be an RFC 3339 time such as 2026-11-23T12:00:00Z (or a date), not "23/11/2026"\nsts: --limit must be a whole number of at least 1, not "0"\nusage: sts ledger [--subject S] [--grant G] [--source X] [--audience A] [--since ISO] [--until ISO] [--live] [--limit N] [--cursor C] [--all] [--json]\n',
+    ],
     [['grants', 'list', '--url', 'ftp://example.org'], 'sts: --url must be an http:// or https:// URL, not ftp:\n'],
-    [['grants', 'list', '--url', 'not a url', '--timeout', '0'], 'sts: --url is not a URL: "not a url"\nsts: --timeout must be a number of seconds from 0 to 600, not "0"\n'],
+    [
+      ['grants', 'list', '--url', 'not a url', '--timeout', '0'],
+      'sts: --url is not a URL: "not a url"\nsts: --timeout must be a number of seconds from 0 to 600, not "0"\n',
+    ],
   ]
   for (const [argv, stderr] of cases) {
     const result = await runCli(argv, TOKEN_ENV, noFetch(t))
@@ -100,7 +145,11 @@ t.test('usage errors exit 2 with every problem on stderr, before any request', a
 
 t.test('STS_ADMIN_TOKEN is required, checked, and never printed', async (t) => {
   const missing = await runCli(['grants', 'list'], { STS_URL: 'http://127.0.0.1:9' }, noFetch(t))
-  t.same(missing, { code: 2, stdout: '', stderr: 'sts: STS_ADMIN_TOKEN is not set: export the admin API token first (it is never printed)\n' })
+  t.same(missing, {
+    code: 2,
+    stdout: '',
+    stderr: 'sts: STS_ADMIN_TOKEN is not set: export the admin API token first (it is never printed)\n',
+  })
   const empty = await runCli(['grants', 'list'], { STS_ADMIN_TOKEN: '' }, noFetch(t))
   t.equal(empty.code, 2)
 
@@ -108,7 +157,11 @@ t.test('STS_ADMIN_TOKEN is required, checked, and never printed', async (t) => {
   const malformed = await runCli(['grants', 'list'], { STS_ADMIN_TOKEN: secret }, noFetch(t))
   t.same(malformed, { code: 2, stdout: '', stderr: 'sts: STS_ADMIN_TOKEN must be printable ASCII without spaces or line breaks\n' })
 
-  const credentials = await runCli(['grants', 'list', '--url', 'https://admin:hunter2@sts.example.org'], { STS_ADMIN_TOKEN: ADMIN_TOKEN }, noFetch(t))
+  const credentials = await runCli(
+    ['grants', 'list', '--url', 'https://admin:hunter2@sts.example.org'],
+    { STS_ADMIN_TOKEN: ADMIN_TOKEN },
+    noFetch(t),
+  )
   t.equal(credentials.code, 2)
   t.notMatch(credentials.stderr, /hunter2/, 'a password in the URL is not echoed either')
 })
@@ -116,23 +169,48 @@ t.test('STS_ADMIN_TOKEN is required, checked, and never printed', async (t) => {
 t.test('the API refusing exits 1 and prints its problem detail', async (t) => {
   const { sts, cli, url } = await startCli(t)
   const missingId = '00000000-0000-4000-8000-000000000000'
-  for (const argv of [['grants', 'show', missingId], ['grants', 'disable', missingId], ['grants', 'show', missingId, '--json']]) {
+  for (const argv of [
+    ['grants', 'show', missingId],
+    ['grants', 'disable', missingId],
+    ['grants', 'show', missingId, '--json'],
+  ]) {
     const result = await cli(...argv)
     t.same(result, { code: 1, stdout: '', stderr: `sts: no grant with id ${missingId}\n` }, `404: sts ${argv.join(' ')}`)
   }
 
-  const bad = ['grants', 'create', '--subject', 'payments-api', '--audience', 'ledger-api', '--scope', 'read all', '--owner', 'team-payments']
+  const bad = [
+    'grants',
+    'create',
+    '--subject',
+    'payments-api',
+    '--audience',
+    'ledger-api',
+    '--scope',
+    'read all',
+    '--owner',
+    'team-payments',
+  ]
   const refused = await cli(...bad)
   const problem = (
-    await sts.app.inject({ method: 'POST', url: '/v1/grants', headers: sts.admin, payload: { subject: 'payments-api', audiences: ['ledger-api'], scopes: ['read all'], owner: 'team-payments' } })
+    await sts.app.inject({
+      method: 'POST',
+      url: '/v1/grants',
+      headers: sts.admin,
+      payload: { subject: 'payments-api', audiences: ['ledger-api'], scopes: ['read all'], owner: 'team-payments' },
+    })
   ).json()
   t.equal(problem.status, 400)
   t.same(problem.errors.map((e: { path: string }) => e.path).sort(), ['scopes.0', 'subject'])
-  t.same(refused, {
-    code: 1,
-    stdout: '',
-    stderr: `sts: ${problem.detail}\n` + problem.errors.map((e: { path: string; message: string }) => `  ${e.path}: ${e.message}\n`).join(''),
-  }, '400: the detail, then each invalid field')
+  t.same(
+    refused,
+    {
+      code: 1,
+      stdout: '',
+      stderr:
+        `sts: ${problem.detail}\n` + problem.errors.map((e: { path: string; message: string }) => `  ${e.path}: ${e.message}\n`).join(''),
+    },
+    '400: the detail, then each invalid field',
+  )
 
   const badCursor = await cli('grants', 'list', '--cursor', 'bogus')
   t.equal(badCursor.code, 1)
@@ -155,7 +233,11 @@ t.test('a service that cannot be reached exits 3', async (t) => {
 
   const port = await freePort()
   const refused = await runCli(['grants', 'list', '--url', `http://127.0.0.1:${port}`], { STS_ADMIN_TOKEN: ADMIN_TOKEN })
-  t.same(refused, { code: 3, stdout: '', stderr: `sts: cannot reach the service at http://127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port})\n` })
+  t.same(refused, {
+    code: 3,
+    stdout: '',
+    stderr: `sts: cannot reach the service at http://127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port})\n`,
+  })
 
   // .invalid never resolves (RFC 6761); a machine without a resolver times out instead: exit 3 either way.
   const dns = await runCli(['grants', 'list', '--url', 'http://sts.invalid', '--timeout', '5'], { STS_ADMIN_TOKEN: ADMIN_TOKEN })
@@ -172,7 +254,14 @@ t.test('a service that cannot be reached exits 3', async (t) => {
   })
   const address = silent.address() as { port: number }
   const started = Date.now()
-  const timedOut = await runCli(['grants', 'list', '--timeout', '0.3'], { STS_URL: `http://127.0.0.1:${address.port}`, STS_ADMIN_TOKEN: ADMIN_TOKEN })
-  t.same(timedOut, { code: 3, stdout: '', stderr: `sts: cannot reach the service at http://127.0.0.1:${address.port} (no answer within 0.3 s)\n` })
+  const timedOut = await runCli(['grants', 'list', '--timeout', '0.3'], {
+    STS_URL: `http://127.0.0.1:${address.port}`,
+    STS_ADMIN_TOKEN: ADMIN_TOKEN,
+  })
+  t.same(timedOut, {
+    code: 3,
+    stdout: '',
+    stderr: `sts: cannot reach the service at http://127.0.0.1:${address.port} (no answer within 0.3 s)\n`,
+  })
   t.ok(Date.now() - started < 5000, 'gives up after the timeout')
 })

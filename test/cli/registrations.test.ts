@@ -15,7 +15,14 @@ const OLD = '111122223333/eu-west-1/i-0old'
 
 async function seed(harness: CliHarness): Promise<void> {
   const admit = (attestor: string, instance: string, at: number) =>
-    harness.sts.services.registrations.admit({ attestor, instance, nonce: 'a-nonce-the-instance-keeps-01', mode: 'nonce', clientAddress: '10.0.0.7', now: new Date(at) })
+    harness.sts.services.registrations.admit({
+      attestor,
+      instance,
+      nonce: 'a-nonce-the-instance-keeps-01',
+      mode: 'nonce',
+      clientAddress: '10.0.0.7',
+      now: new Date(at),
+    })
   await admit('prod-aws', EC2, NOW - 2 * DAY)
   await admit('prod-aws', EC2, NOW - DAY)
   await admit('prod-aws', OLD, NOW - 20 * DAY)
@@ -38,9 +45,26 @@ t.test('list, show and forget registrations', async (t) => {
     ['staging-aws', '444455556666/us-east-1/i-0stg', 'yes', '2026-11-23T12:00:00Z', '2026-11-23T12:00:00Z', '1', '10.0.0.7'],
   ])
 
-  const filtered = await json<{ registrations: { instance: string }[] }>('registrations', 'list', '--attestor', 'prod-aws', '--instance', '111122223333/*/*', '--last-seen-before', '2026-11-10')
-  t.same(filtered.registrations.map((r) => r.instance), [OLD])
-  t.same((await json<{ registrations: { instance: string }[] }>('registrations', 'list', '--last-seen-after', '2026-11-22T12:00:00Z')).registrations.map((r) => r.instance), [EC2, '444455556666/us-east-1/i-0stg'])
+  const filtered = await json<{ registrations: { instance: string }[] }>(
+    'registrations',
+    'list',
+    '--attestor',
+    'prod-aws',
+    '--instance',
+    '111122223333/*/*',
+    '--last-seen-before',
+    '2026-11-10',
+  )
+  t.same(
+    filtered.registrations.map((r) => r.instance),
+    [OLD],
+  )
+  t.same(
+    (
+      await json<{ registrations: { instance: string }[] }>('registrations', 'list', '--last-seen-after', '2026-11-22T12:00:00Z')
+    ).registrations.map((r) => r.instance),
+    [EC2, '444455556666/us-east-1/i-0stg'],
+  )
 
   const paged = await cli('registrations', 'list', '--limit', '2')
   t.equal(cells(paged.stdout).length, 3)
@@ -78,16 +102,27 @@ t.test('list, show and forget registrations', async (t) => {
     stderr: '',
     stdout: `forgot the registration of instance ${EC2} with attestor prod-aws (last seen 2026-11-22T12:00:00Z): it registers afresh at its next attestation\n`,
   })
-  t.same(await cli('registrations', 'show', 'prod-aws', EC2), { code: 1, stdout: '', stderr: `sts: no registration of instance ${EC2} with attestor prod-aws\n` })
-  t.same(await cli('registrations', 'forget', 'prod-aws', EC2, '--reason', 'again'), { code: 1, stdout: '', stderr: `sts: no registration of instance ${EC2} with attestor prod-aws\n` }, 'forgetting twice is refused')
+  t.same(await cli('registrations', 'show', 'prod-aws', EC2), {
+    code: 1,
+    stdout: '',
+    stderr: `sts: no registration of instance ${EC2} with attestor prod-aws\n`,
+  })
+  t.same(
+    await cli('registrations', 'forget', 'prod-aws', EC2, '--reason', 'again'),
+    { code: 1, stdout: '', stderr: `sts: no registration of instance ${EC2} with attestor prod-aws\n` },
+    'forgetting twice is refused',
+  )
   const asJson = await json<{ registration: { instance: string } }>('registrations', 'forget', 'prod-aws', OLD, '--reason', 'terminated')
   t.equal(asJson.registration.instance, OLD)
 
   const { items: audit } = await harness.sts.services.audit.list({ targetType: 'registration', limit: 10 })
-  t.same(audit.map((e) => [e.action, e.targetId, e.actor, e.after]), [
-    ['registration.forget', `prod-aws/${EC2}`, 'bootstrap', { reason: 'rebuilt: nonce lost (CHG-88)' }],
-    ['registration.forget', `prod-aws/${OLD}`, 'bootstrap', { reason: 'terminated' }],
-  ])
+  t.same(
+    audit.map((e) => [e.action, e.targetId, e.actor, e.after]),
+    [
+      ['registration.forget', `prod-aws/${EC2}`, 'bootstrap', { reason: 'rebuilt: nonce lost (CHG-88)' }],
+      ['registration.forget', `prod-aws/${OLD}`, 'bootstrap', { reason: 'terminated' }],
+    ],
+  )
 })
 
 t.test('usage errors: exit 2, every problem at once, nothing sent', async (t) => {
@@ -97,7 +132,8 @@ t.test('usage errors: exit 2, every problem at once, nothing sent', async (t) =>
   t.same(await cli('registrations', 'forget', 'prod-aws'), {
     code: 2,
     stdout: '',
-    stderr: 'sts: missing <instance>\nsts: --reason R is required\nusage: sts registrations forget <attestor> <instance> --reason R [--json]\n',
+    stderr:
+      'sts: missing <instance>\nsts: --reason R is required\nusage: sts registrations forget <attestor> <instance> --reason R [--json]\n',
   })
   t.same(await cli('registrations', 'list', '--last-seen-before', 'last week', '--limit', '0'), {
     code: 2,
@@ -108,6 +144,14 @@ t.test('usage errors: exit 2, every problem at once, nothing sent', async (t) =>
       'usage: sts registrations list [--attestor A] [--instance I] [--last-seen-before ISO] [--last-seen-after ISO] [--limit N] [--cursor C] [--all] [--json]\n',
   })
   const refused = await cli('registrations', 'list', '--last-seen-before', '2026-11-01', '--last-seen-after', '2026-11-20')
-  t.same(refused, { code: 1, stdout: '', stderr: 'sts: the query is not valid: lastSeenBefore: must be after lastSeenAfter\n  lastSeenBefore: must be after lastSeenAfter\n' }, 'the API refuses: exit 1')
+  t.same(
+    refused,
+    {
+      code: 1,
+      stdout: '',
+      stderr: 'sts: the query is not valid: lastSeenBefore: must be after lastSeenAfter\n  lastSeenBefore: must be after lastSeenAfter\n',
+    },
+    'the API refuses: exit 1',
+  )
   t.equal((await harness.sts.services.registrations.list({ limit: 10 })).items.length, 3, 'nothing was forgotten')
 })

@@ -30,14 +30,23 @@ interface Revocation {
 /** The status of a token exchange: what the workload notices of a revocation. */
 async function exchangeStatus(harness: CliHarness, audience: string, options: ServiceAccountTokenOptions = {}): Promise<number> {
   const subjectToken = await harness.sts.cluster.serviceAccountToken(options)
-  const response = await harness.sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: JWT_TOKEN_TYPE, audience })
+  const response = await harness.sts.exchange({
+    grant_type: TOKEN_EXCHANGE,
+    subject_token: subjectToken,
+    subject_token_type: JWT_TOKEN_TYPE,
+    audience,
+  })
   return response.statusCode
 }
 
 t.test('revoke a subject, see it listed, lift it', async (t) => {
   const harness = await startCli(t)
   const { sts, cli, json } = harness
-  await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/*`, audiences: ['ledger-api'], owner: 'team-payments' })
+  await sts.createGrant({
+    subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/*`,
+    audiences: ['ledger-api'],
+    owner: 'team-payments',
+  })
   await harness.issueToken('ledger-api', { serviceAccount: 'api' })
   await harness.issueToken('ledger-api', { serviceAccount: 'worker' })
 
@@ -45,7 +54,9 @@ t.test('revoke a subject, see it listed, lift it', async (t) => {
   const revoked = await cli('revoke', 'subject', API, '--reason', reason)
   t.equal(revoked.code, 0, revoked.stderr)
   t.equal(revoked.stderr, '')
-  const id = new RegExp(`^revoked subject ${API.replace(/[/.]/g, '\\$&')} \\(id (${UUID})\\): 1 live token cut off\\n$`).exec(revoked.stdout)?.[1]
+  const id = new RegExp(`^revoked subject ${API.replace(/[/.]/g, '\\$&')} \\(id (${UUID})\\): 1 live token cut off\\n$`).exec(
+    revoked.stdout,
+  )?.[1]
   t.ok(id, `says what was revoked, its id and what it cut off: ${revoked.stdout}`)
   t.equal(await exchangeStatus(harness, 'ledger-api', { serviceAccount: 'api' }), 400, 'the revoked identity gets no token')
   t.equal(await exchangeStatus(harness, 'ledger-api', { serviceAccount: 'worker' }), 200, 'another one still does')
@@ -76,7 +87,11 @@ t.test('revoke a subject, see it listed, lift it', async (t) => {
   t.same(rows[1], [id, 'subject', API, '2026-11-23T12:00:00Z', listed.revocations[0].createdBy, '-', '-', `${reason.slice(0, 39)}…`])
 
   const twice = await cli('revoke', 'subject', API, '--reason', 'paged twice')
-  t.same(twice, { code: 0, stderr: '', stdout: `already revoked subject ${API} (id ${id}) since 2026-11-23T12:00:00Z: ${reason}\n` }, 'revoking again is no error')
+  t.same(
+    twice,
+    { code: 0, stderr: '', stdout: `already revoked subject ${API} (id ${id}) since 2026-11-23T12:00:00Z: ${reason}\n` },
+    'revoking again is no error',
+  )
 
   t.equal(cells((await cli('revocations', 'list', '--kind', 'subject', '--active')).stdout).length, 2)
   t.same(await cli('revocations', 'list', '--kind', 'token'), { code: 0, stdout: '', stderr: 'no revocations\n' })
@@ -88,7 +103,9 @@ t.test('revoke a subject, see it listed, lift it', async (t) => {
   t.equal(await exchangeStatus(harness, 'ledger-api', { serviceAccount: 'api' }), 200, 'a lifted revocation no longer refuses')
   t.same(await cli('revocations', 'list', '--active'), { code: 0, stdout: '', stderr: 'no revocations\n' })
   const after = await json<{ revocations: Revocation[] }>('revocations', 'list')
-  t.match(after.revocations, [{ id, liftedAt: new Date(NOW + 2_000).toISOString(), liftedBy: String, liftReason: 'key rotated, contained' }])
+  t.match(after.revocations, [
+    { id, liftedAt: new Date(NOW + 2_000).toISOString(), liftedBy: String, liftReason: 'key rotated, contained' },
+  ])
 
   const again = await cli('revocations', 'lift', id!, '--reason', 'twice', '--json')
   t.equal(again.code, 1, 'a lifted revocation cannot be lifted again')
@@ -99,7 +116,11 @@ t.test('revoke a token, a grant and a source; --json; --expires-at', async (t) =
   const { sts, cli, json } = harness
   await sts.createGrant({ subject: API, audiences: ['ledger-api'], owner: 'team-payments' })
   const workerGrant = await sts.createGrant({ subject: WORKER, audiences: ['audit-api'], owner: 'team-payments' })
-  await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/batch`, audiences: ['ledger-api'], owner: 'team-payments' })
+  await sts.createGrant({
+    subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/batch`,
+    audiences: ['ledger-api'],
+    owner: 'team-payments',
+  })
   const apiJti = await harness.issueToken('ledger-api', { serviceAccount: 'api' })
   await harness.issueToken('audit-api', { serviceAccount: 'worker', node: { name: 'node-b', uid: 'b' } })
   await harness.issueToken('ledger-api', { serviceAccount: 'batch', node: { name: 'node-c', uid: 'c' } })
@@ -110,19 +131,34 @@ t.test('revoke a token, a grant and a source; --json; --expires-at', async (t) =
   const grant = await cli('revoke', 'grant', workerGrant.id as string, '--reason', 'grant too broad', '--json')
   t.equal(grant.code, 0, grant.stderr)
   const result = JSON.parse(grant.stdout)
-  t.match(result, { revocation: { id: String, kind: 'grant', value: workerGrant.id, reason: 'grant too broad', expiresAt: null, liftedAt: null }, liveTokensCutOff: 1 })
+  t.match(result, {
+    revocation: { id: String, kind: 'grant', value: workerGrant.id, reason: 'grant too broad', expiresAt: null, liftedAt: null },
+    liveTokensCutOff: 1,
+  })
   t.equal(await exchangeStatus(harness, 'audit-api', { serviceAccount: 'worker' }), 400, 'the revoked grant no longer grants')
 
   const until = new Date(NOW + 3_600_000).toISOString()
   const source = await cli('revoke', 'source', 'k8s:prod:node:node-c', '--reason', 'node compromised', '--expires-at', until)
-  t.match(source, { code: 0, stderr: '', stdout: new RegExp(`^revoked source k8s:prod:node:node-c \\(id ${UUID}\\): 1 live token cut off\\n$`) })
+  t.match(source, {
+    code: 0,
+    stderr: '',
+    stdout: new RegExp(`^revoked source k8s:prod:node:node-c \\(id ${UUID}\\): 1 live token cut off\\n$`),
+  })
   t.equal(await exchangeStatus(harness, 'ledger-api', { serviceAccount: 'batch', node: { name: 'node-c', uid: 'c' } }), 400)
-  t.equal(await exchangeStatus(harness, 'ledger-api', { serviceAccount: 'batch', node: { name: 'node-d', uid: 'd' } }), 200, 'the same workload on another node still gets tokens')
+  t.equal(
+    await exchangeStatus(harness, 'ledger-api', { serviceAccount: 'batch', node: { name: 'node-d', uid: 'd' } }),
+    200,
+    'the same workload on another node still gets tokens',
+  )
 
   const listed = await json<{ revocations: Revocation[] }>('revocations', 'list', '--kind', 'source')
   t.match(listed.revocations, [{ kind: 'source', value: 'k8s:prod:node:node-c', expiresAt: until }])
   t.equal(listed.revocations.length, 1)
-  t.same((await json<{ revocations: Revocation[] }>('revocations', 'list', '--active')).revocations.map((r) => r.kind).sort(), ['grant', 'source', 'token'])
+  t.same((await json<{ revocations: Revocation[] }>('revocations', 'list', '--active')).revocations.map((r) => r.kind).sort(), [
+    'grant',
+    'source',
+    'token',
+  ])
 })
 
 t.test('revocations list --all follows nextCursor past the first page', async (t) => {
@@ -131,7 +167,12 @@ t.test('revocations list --all follows nextCursor past the first page', async (t
   for (let i = 0; i < 105; i++) {
     const value = `k8s:prod:pod:${String(i).padStart(3, '0')}`
     values.push(value)
-    const response = await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'source', value, reason: 'drill' } })
+    const response = await sts.app.inject({
+      method: 'POST',
+      url: '/v1/revocations',
+      headers: sts.admin,
+      payload: { kind: 'source', value, reason: 'drill' },
+    })
     t.equal(response.statusCode, 201, value)
   }
   const firstPage = await json<{ revocations: Revocation[]; nextCursor?: string }>('revocations', 'list')
@@ -147,8 +188,14 @@ t.test('revocations list --all follows nextCursor past the first page', async (t
 t.test('the API refusing a revocation exits 1 with its detail', async (t) => {
   const { sts, cli } = await startCli(t)
   const cases: [string[], { method: 'POST' | 'DELETE'; url: string; payload: Record<string, unknown> }][] = [
-    [['revoke', 'token', 'not-a-jti', '--reason', 'r'], { method: 'POST', url: '/v1/revocations', payload: { kind: 'token', value: 'not-a-jti', reason: 'r' } }],
-    [['revoke', 'subject', 'payments-api', '--reason', 'r'], { method: 'POST', url: '/v1/revocations', payload: { kind: 'subject', value: 'payments-api', reason: 'r' } }],
+    [
+      ['revoke', 'token', 'not-a-jti', '--reason', 'r'],
+      { method: 'POST', url: '/v1/revocations', payload: { kind: 'token', value: 'not-a-jti', reason: 'r' } },
+    ],
+    [
+      ['revoke', 'subject', 'payments-api', '--reason', 'r'],
+      { method: 'POST', url: '/v1/revocations', payload: { kind: 'subject', value: 'payments-api', reason: 'r' } },
+    ],
     [
       ['revocations', 'lift', '00000000-0000-4000-8000-000000000000', '--reason', 'r'],
       { method: 'DELETE', url: '/v1/revocations/00000000-0000-4000-8000-000000000000', payload: { reason: 'r' } },
@@ -159,10 +206,16 @@ t.test('the API refusing a revocation exits 1 with its detail', async (t) => {
     t.ok(direct.statusCode >= 400 && direct.statusCode < 500, `the API refuses ${argv.join(' ')} (${direct.statusCode})`)
     const problem = direct.json()
     const result = await cli(...argv)
-    t.same(result, {
-      code: 1,
-      stdout: '',
-      stderr: `sts: ${problem.detail}\n` + (problem.errors ?? []).map((e: { path: string; message: string }) => `  ${e.path}: ${e.message}\n`).join(''),
-    }, `sts ${argv.join(' ')}`)
+    t.same(
+      result,
+      {
+        code: 1,
+        stdout: '',
+        stderr:
+          `sts: ${problem.detail}\n` +
+          (problem.errors ?? []).map((e: { path: string; message: string }) => `  ${e.path}: ${e.message}\n`).join(''),
+      },
+      `sts ${argv.join(' ')}`,
+    )
   }
 })

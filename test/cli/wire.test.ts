@@ -33,7 +33,13 @@ async function stub(t: Test, answer: (request: Recorded) => Answer): Promise<{ u
     req.on('data', (chunk) => (text += chunk))
     req.on('end', () => {
       const url = new URL(req.url!, 'http://stub')
-      const recorded = { method: req.method!, path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers, body: text === '' ? undefined : JSON.parse(text) }
+      const recorded = {
+        method: req.method!,
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers: req.headers,
+        body: text === '' ? undefined : JSON.parse(text),
+      }
       requests.push(recorded)
       const { status = 200, body = {}, headers = {} } = answer(recorded)
       const payload = typeof body === 'string' ? body : JSON.stringify(body)
@@ -78,20 +84,39 @@ t.test('each command sends the request of the contract, with the bearer token', 
   const cases: { argv: string[]; request: Partial<Recorded>; answer: Answer; stdout: string }[] = [
     {
       argv: ['revoke', 'subject', REVOCATION.value, '--reason', 'incident 42', '--expires-at', '2026-11-24'],
-      request: { method: 'POST', path: '/v1/revocations', query: {}, body: { kind: 'subject', value: REVOCATION.value, reason: 'incident 42', expiresAt: '2026-11-24T00:00:00Z' } },
+      request: {
+        method: 'POST',
+        path: '/v1/revocations',
+        query: {},
+        body: { kind: 'subject', value: REVOCATION.value, reason: 'incident 42', expiresAt: '2026-11-24T00:00:00Z' },
+      },
       answer: { status: 201, body: { revocation: REVOCATION, liveTokensCutOff: 3 } },
       stdout: `revoked subject ${REVOCATION.value} (id ${REVOCATION.id}): 3 live tokens cut off\n`,
     },
     {
       argv: ['revoke', 'token', '0b7c6d5e-0000-4000-8000-000000000001', '--reason', 'pasted in a ticket'],
-      request: { method: 'POST', path: '/v1/revocations', body: { kind: 'token', value: '0b7c6d5e-0000-4000-8000-000000000001', reason: 'pasted in a ticket' } },
-      answer: { status: 201, body: { revocation: { ...REVOCATION, kind: 'token', value: '0b7c6d5e-0000-4000-8000-000000000001' }, liveTokensCutOff: 0 } },
+      request: {
+        method: 'POST',
+        path: '/v1/revocations',
+        body: { kind: 'token', value: '0b7c6d5e-0000-4000-8000-000000000001', reason: 'pasted in a ticket' },
+      },
+      answer: {
+        status: 201,
+        body: { revocation: { ...REVOCATION, kind: 'token', value: '0b7c6d5e-0000-4000-8000-000000000001' }, liveTokensCutOff: 0 },
+      },
       stdout: `revoked token 0b7c6d5e-0000-4000-8000-000000000001 (id ${REVOCATION.id}): 0 live tokens cut off\n`,
     },
     {
       argv: ['revoke', 'subject', REVOCATION.value, '--reason', 'incident 42'],
       request: { method: 'POST', path: '/v1/revocations', body: { kind: 'subject', value: REVOCATION.value, reason: 'incident 42' } },
-      answer: { status: 201, body: { revocation: REVOCATION, liveTokensCutOff: null, liveTokensCutOffUnavailable: 'the live tokens could not be counted in time' } },
+      answer: {
+        status: 201,
+        body: {
+          revocation: REVOCATION,
+          liveTokensCutOff: null,
+          liveTokensCutOffUnavailable: 'the live tokens could not be counted in time',
+        },
+      },
       stdout: `revoked subject ${REVOCATION.value} (id ${REVOCATION.id}): in force, but the live tokens could not be counted in time\n`,
     },
     {
@@ -102,7 +127,11 @@ t.test('each command sends the request of the contract, with the bearer token', 
     },
     {
       argv: ['revoke', 'source', 'k8s:prod:node:node-a', '--reason', 'node compromised'],
-      request: { method: 'POST', path: '/v1/revocations', body: { kind: 'source', value: 'k8s:prod:node:node-a', reason: 'node compromised' } },
+      request: {
+        method: 'POST',
+        path: '/v1/revocations',
+        body: { kind: 'source', value: 'k8s:prod:node:node-a', reason: 'node compromised' },
+      },
       answer: { status: 201, body: { revocation: { ...REVOCATION, kind: 'source', value: 'k8s:prod:node:node-a' }, liveTokensCutOff: 12 } },
       stdout: `revoked source k8s:prod:node:node-a (id ${REVOCATION.id}): 12 live tokens cut off\n`,
     },
@@ -125,11 +154,40 @@ t.test('each command sends the request of the contract, with the bearer token', 
       stdout: '',
     },
     {
-      argv: ['ledger', '--subject', 'spiffe://example.org/k8s/prod/**', '--grant', 'g-1', '--source', 'k8s:prod', '--audience', 'ledger-api', '--since', '2026-11-23', '--until', '2026-11-24T06:00:00+01:00', '--live', '--limit', '50', '--cursor', 'abc'],
+      argv: [
+        'ledger',
+        '--subject',
+        'spiffe://example.org/k8s/prod/**',
+        '--grant',
+        'g-1',
+        '--source',
+        'k8s:prod',
+        '--audience',
+        'ledger-api',
+        '--since',
+        '2026-11-23',
+        '--until',
+        '2026-11-24T06:00:00+01:00',
+        '--live',
+        '--limit',
+        '50',
+        '--cursor',
+        'abc',
+      ],
       request: {
         method: 'GET',
         path: '/v1/ledger',
-        query: { subject: 'spiffe://example.org/k8s/prod/**', grant: 'g-1', source: 'k8s:prod', audience: 'ledger-api', since: '2026-11-23T00:00:00Z', until: '2026-11-24T06:00:00+01:00', live: 'true', limit: '50', cursor: 'abc' },
+        query: {
+          subject: 'spiffe://example.org/k8s/prod/**',
+          grant: 'g-1',
+          source: 'k8s:prod',
+          audience: 'ledger-api',
+          since: '2026-11-23T00:00:00Z',
+          until: '2026-11-24T06:00:00+01:00',
+          live: 'true',
+          limit: '50',
+          cursor: 'abc',
+        },
       },
       answer: { body: { entries: [] } },
       stdout: '',
@@ -179,7 +237,10 @@ t.test('--all asks for each page with the cursor of the one before, and stops on
   const env = { STS_URL: service.url, STS_ADMIN_TOKEN: TOKEN }
   const all = await runCli(['revocations', 'list', '--all', '--json'], env)
   t.equal(all.code, 0, all.stderr)
-  t.same(service.requests.map((r) => r.query.cursor), [undefined, 'c1', 'c2'])
+  t.same(
+    service.requests.map((r) => r.query.cursor),
+    [undefined, 'c1', 'c2'],
+  )
   t.same(JSON.parse(all.stdout), { revocations: [REVOCATION, { ...REVOCATION, id: 'r2' }, { ...REVOCATION, id: 'r3' }] })
 
   const loop = await stub(t, () => ({ body: { entries: [], nextCursor: 'again' } }))
@@ -190,12 +251,28 @@ t.test('--all asks for each page with the cursor of the one before, and stops on
 
 t.test('answers that are not the API: exit 1, saying what came back', async (t) => {
   const cases: [Answer, string][] = [
-    [{ status: 502, body: '<html><body>Bad Gateway</body></html>', headers: { 'x-request-id': 'req-123' } }, 'sts: the service answered 502 Bad Gateway\nsts: request id req-123 (quote it when reporting this)\n'],
     [
-      { status: 503, body: { type: 'about:blank', title: 'Service unavailable', status: 503, detail: 'the ledger cannot be reached', instance: '/v1/ledger' }, headers: { 'x-request-id': 'req-9' } },
+      { status: 502, body: '<html><body>Bad Gateway</body></html>', headers: { 'x-request-id': 'req-123' } },
+      'sts: the service answered 502 Bad Gateway\nsts: request id req-123 (quote it when reporting this)\n',
+    ],
+    [
+      {
+        status: 503,
+        body: {
+          type: 'about:blank',
+          title: 'Service unavailable',
+          status: 503,
+          detail: 'the ledger cannot be reached',
+          instance: '/v1/ledger',
+        },
+        headers: { 'x-request-id': 'req-9' },
+      },
       'sts: the ledger cannot be reached\nsts: request id req-9 (quote it when reporting this)\n',
     ],
-    [{ status: 429, body: { title: 'Too many requests', status: 429, detail: 'rate limit exceeded: retry in 12 s' } }, 'sts: rate limit exceeded: retry in 12 s\n'],
+    [
+      { status: 429, body: { title: 'Too many requests', status: 429, detail: 'rate limit exceeded: retry in 12 s' } },
+      'sts: rate limit exceeded: retry in 12 s\n',
+    ],
     [{ status: 404, body: '' }, 'sts: the service answered 404 Not Found\n'],
     [{ status: 200, body: 'not json' }, 'sts: the service answered 200 with a body that is not JSON\n'],
     [{ status: 200, body: { something: 'else' } }, 'sts: the service answered JSON without a "entries" list\n'],

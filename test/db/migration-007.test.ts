@@ -8,7 +8,10 @@ t.test('mixed-case GitHub names in grants, revocations and the ledger are lower-
   const db = createPostgresDatabase({ url: await freshPostgresDatabase(t), poolSize: 2 })
   t.teardown(() => db.close())
   const all = readMigrations()
-  await migrate(db, all.filter((m) => m.version < '007'))
+  await migrate(
+    db,
+    all.filter((m) => m.version < '007'),
+  )
 
   const at = '2026-01-01T00:00:00Z'
   const grant = (id: string, subject: string, conditions: object) =>
@@ -28,7 +31,12 @@ t.test('mixed-case GitHub names in grants, revocations and the ledger are lower-
   await grant('00000000-0000-4000-8000-000000000003', 'spiffe://example.org/github/acme/**', { ref: 'refs/heads/main' })
 
   const revoke = (id: string, kind: string, value: string, createdAt: string) =>
-    db.query(`INSERT INTO revocations (id, kind, value, reason, created_at, created_by) VALUES ($1, $2, $3, 'incident', $4, 'admin')`, [id, kind, value, createdAt])
+    db.query(`INSERT INTO revocations (id, kind, value, reason, created_at, created_by) VALUES ($1, $2, $3, 'incident', $4, 'admin')`, [
+      id,
+      kind,
+      value,
+      createdAt,
+    ])
   await revoke('00000000-0000-4000-8000-00000000000a', 'source', 'github:ACME/Api', '2026-01-01T00:00:00Z')
   await revoke('00000000-0000-4000-8000-00000000000b', 'source', 'github:acme/api', '2026-01-02T00:00:00Z')
   await revoke('00000000-0000-4000-8000-00000000000c', 'subject', 'spiffe://example.org/github/ACME/*', '2026-01-01T00:00:00Z')
@@ -42,7 +50,10 @@ t.test('mixed-case GitHub names in grants, revocations and the ledger are lower-
     [at],
   )
 
-  t.same(await migrate(db, all), all.filter((m) => m.version >= '007').map((m) => m.version))
+  t.same(
+    await migrate(db, all),
+    all.filter((m) => m.version >= '007').map((m) => m.version),
+  )
 
   t.same(await db.query('SELECT id, subject, conditions, version FROM grants ORDER BY id'), [
     {
@@ -57,8 +68,18 @@ t.test('mixed-case GitHub names in grants, revocations and the ledger are lower-
       },
       version: 2,
     },
-    { id: '00000000-0000-4000-8000-000000000002', subject: 'spiffe://example.org/ci/gitlab/Group/*', conditions: { repository: 'Keep/Case' }, version: 1 },
-    { id: '00000000-0000-4000-8000-000000000003', subject: 'spiffe://example.org/github/acme/**', conditions: { ref: 'refs/heads/main' }, version: 1 },
+    {
+      id: '00000000-0000-4000-8000-000000000002',
+      subject: 'spiffe://example.org/ci/gitlab/Group/*',
+      conditions: { repository: 'Keep/Case' },
+      version: 1,
+    },
+    {
+      id: '00000000-0000-4000-8000-000000000003',
+      subject: 'spiffe://example.org/github/acme/**',
+      conditions: { ref: 'refs/heads/main' },
+      version: 1,
+    },
   ])
   t.same(await db.query('SELECT id, kind, value, lifted_by, lift_reason FROM revocations ORDER BY id'), [
     { id: '00000000-0000-4000-8000-00000000000a', kind: 'source', value: 'github:acme/api', lifted_by: null, lift_reason: null },
@@ -69,12 +90,28 @@ t.test('mixed-case GitHub names in grants, revocations and the ledger are lower-
       lifted_by: 'migration 007',
       lift_reason: 'the same as revocation 00000000-0000-4000-8000-00000000000a once GitHub names are lower-case',
     },
-    { id: '00000000-0000-4000-8000-00000000000c', kind: 'subject', value: 'spiffe://example.org/github/acme/*', lifted_by: null, lift_reason: null },
+    {
+      id: '00000000-0000-4000-8000-00000000000c',
+      kind: 'subject',
+      value: 'spiffe://example.org/github/acme/*',
+      lifted_by: null,
+      lift_reason: null,
+    },
     { id: '00000000-0000-4000-8000-00000000000d', kind: 'source', value: 'oidc:gitlab', lifted_by: null, lift_reason: null },
-    { id: '00000000-0000-4000-8000-00000000000e', kind: 'subject', value: 'spiffe://example.org/ci/Keep/Case', lifted_by: null, lift_reason: null },
+    {
+      id: '00000000-0000-4000-8000-00000000000e',
+      kind: 'subject',
+      value: 'spiffe://example.org/ci/Keep/Case',
+      lifted_by: null,
+      lift_reason: null,
+    },
   ])
   t.same(await db.query('SELECT jti, subject, sources FROM ledger ORDER BY jti'), [
-    { jti: 'j1', subject: 'spiffe://example.org/github/acme/api', sources: ['github:acme', 'github:repository_owner_id:1', 'github:acme/api', 'github:repository_id:2'] },
+    {
+      jti: 'j1',
+      subject: 'spiffe://example.org/github/acme/api',
+      sources: ['github:acme', 'github:repository_owner_id:1', 'github:acme/api', 'github:repository_id:2'],
+    },
     { jti: 'j2', subject: 'spiffe://example.org/ci/Keep/Case', sources: ['oidc:gitlab'] },
   ])
 })

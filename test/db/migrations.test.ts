@@ -11,7 +11,10 @@ t.test('instances starting together apply each migration exactly once', async (t
   const versions = readMigrations().map((m) => m.version)
   t.same(applied.flat().sort(), versions, 'between them, every migration once')
   const rows = await instances[0].query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version')
-  t.same(rows.map((r) => r.version), versions)
+  t.same(
+    rows.map((r) => r.version),
+    versions,
+  )
   t.same(await migrate(instances[1]), [], 'a later start has nothing to do')
 })
 
@@ -21,7 +24,9 @@ t.test('an applied migration that was edited stops the start', async (t) => {
   const migrations = readMigrations()
   await migrate(db, migrations)
   const edited = migrations.map((m, i) => (i === 0 ? { ...m, checksum: 'edited' } : m))
-  await t.rejects(migrate(db, edited), { message: `migration ${migrations[0].version} was changed after it was applied; add a new migration instead` })
+  await t.rejects(migrate(db, edited), {
+    message: `migration ${migrations[0].version} was changed after it was applied; add a new migration instead`,
+  })
 })
 
 t.test('a failing migration leaves nothing half applied', async (t) => {

@@ -20,11 +20,16 @@ async function setUp(t: Test) {
   t.teardown(() => admin.end())
   // Only a backend of this test's own database is ever terminated.
   const terminate = async (pid: number) => {
-    const { rows } = await admin.query('SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE pid = $1 AND datname = $2', [pid, new URL(url).pathname.slice(1)])
+    const { rows } = await admin.query('SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE pid = $1 AND datname = $2', [
+      pid,
+      new URL(url).pathname.slice(1),
+    ])
     t.equal(rows.length, 1, `backend ${pid} is ours and terminated`)
     // A backend told its client why before leaving pg_stat_activity: once it is gone from there, that
     // message is in our socket, and the poll phase that reads it ends before the next setImmediate.
-    await eventually(t, async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rows.length === 0, { what: `backend ${pid} has exited` })
+    await eventually(t, async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rows.length === 0, {
+      what: `backend ${pid} has exited`,
+    })
     await new Promise((resolve) => setImmediate(resolve))
   }
   return { db, terminate }

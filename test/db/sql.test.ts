@@ -3,7 +3,11 @@ import { createPGliteDatabase } from '../../src/db/pglite.js'
 import { decodeCursor, decodeSequenceCursor, encodeCursor, pageOf, sequenceCursor, SqlConditions } from '../../src/db/sql.js'
 import { InvalidInputError } from '../../src/errors.js'
 
-const INVALID_CURSOR = { message: 'the cursor is not one this API handed out', reason: 'input_invalid', errors: [{ path: 'cursor', message: 'invalid cursor' }] }
+const INVALID_CURSOR = {
+  message: 'the cursor is not one this API handed out',
+  reason: 'input_invalid',
+  errors: [{ path: 'cursor', message: 'invalid cursor' }],
+}
 
 t.test('conditions: each value a numbered parameter, in the order added, each condition kept whole', async (t) => {
   const cases: { build: (c: SqlConditions) => void; where: string; params: unknown[]; why: string }[] = [
@@ -15,14 +19,24 @@ t.test('conditions: each value a numbered parameter, in the order added, each co
       params: ['team-a', 'T', 'ID'],
       why: 'several placeholders in one condition',
     },
-    { build: (c) => c.add('archived').add('kind = ?', 'grant'), where: 'WHERE (archived) AND (kind = $1)', params: ['grant'], why: 'a condition without a value' },
+    {
+      build: (c) => c.add('archived').add('kind = ?', 'grant'),
+      where: 'WHERE (archived) AND (kind = $1)',
+      params: ['grant'],
+      why: 'a condition without a value',
+    },
     {
       build: (c) => c.add('lifted_at IS NOT NULL OR expires_at <= ?', 5).add('kind = ?', 'token'),
       where: 'WHERE (lifted_at IS NOT NULL OR expires_at <= $1) AND (kind = $2)',
       params: [5, 'token'],
       why: 'an OR stays inside its own condition',
     },
-    { build: (c) => c.add('value = ?', "x'; DROP TABLE grants; --"), where: 'WHERE (value = $1)', params: ["x'; DROP TABLE grants; --"], why: 'values never become SQL text' },
+    {
+      build: (c) => c.add('value = ?', "x'; DROP TABLE grants; --"),
+      where: 'WHERE (value = $1)',
+      params: ["x'; DROP TABLE grants; --"],
+      why: 'values never become SQL text',
+    },
   ]
   for (const { build, where, params, why } of cases) {
     const conditions = new SqlConditions()
@@ -39,7 +53,10 @@ t.test('param binds one more value after the conditions, such as a LIMIT', async
 })
 
 t.test('a condition whose placeholders and values disagree is a programming mistake', async (t) => {
-  t.throws(() => new SqlConditions().add('a = ? AND b = ?', 1), { name: 'TypeError', message: 'a = ? AND b = ? has 2 placeholders for 1 values' })
+  t.throws(() => new SqlConditions().add('a = ? AND b = ?', 1), {
+    name: 'TypeError',
+    message: 'a = ? AND b = ? has 2 placeholders for 1 values',
+  })
   t.throws(() => new SqlConditions().add('a = 1', 1), TypeError)
 })
 
@@ -52,7 +69,10 @@ t.test('what the conditions select, on a real database: an OR never widens its n
     `SELECT id FROM (VALUES ('one', 'a', 1), ('two', 'a', 2), ('three', 'b', 3), ('four', 'c', 4)) AS t(id, kind, n) ${conditions.where} ORDER BY n LIMIT ${limit}`,
     conditions.params,
   )
-  t.same(rows.map((row) => row.id), ['two', 'three'])
+  t.same(
+    rows.map((row) => row.id),
+    ['two', 'three'],
+  )
 })
 
 t.test('a page: at most limit items, and a next cursor only when the extra row says there is more', async (t) => {

@@ -20,7 +20,11 @@ t.test('when the ledger cannot be written, the exchange fails with 503 and no to
   await db.query('ALTER TABLE ledger RENAME TO ledger_away')
   const refused = await sts.exchange(request)
   t.equal(refused.statusCode, 503)
-  t.same(refused.body, { error: 'temporarily_unavailable', error_description: 'the token ledger cannot be written', error_reason: 'ledger_unavailable' })
+  t.same(refused.body, {
+    error: 'temporarily_unavailable',
+    error_description: 'the token ledger cannot be written',
+    error_reason: 'ledger_unavailable',
+  })
 
   await db.query('ALTER TABLE ledger_away RENAME TO ledger')
   const recovered = await sts.exchange(request)
@@ -54,9 +58,17 @@ t.test('out of touch with Redis, the exchange fails closed at once, and recovers
   t.equal(ready.headers['content-type'], 'application/problem+json; charset=utf-8')
 
   proxy.restore()
-  const status = await eventually(t, async () => (await sts.exchange(request)).statusCode, { until: (answer) => answer === 200, intervalMs: 100, timeoutMs: 10_000 })
+  const status = await eventually(t, async () => (await sts.exchange(request)).statusCode, {
+    until: (answer) => answer === 200,
+    intervalMs: 100,
+    timeoutMs: 10_000,
+  })
   t.equal(status, 200, 'serves again once Redis is reachable and the revocations are reloaded')
-  t.equal((await sts.services.ledger.search({ limit: 10 }, new Date(sts.clock.now()))).items.length, 2, 'the ledger holds only the issued tokens')
+  t.equal(
+    (await sts.services.ledger.search({ limit: 10 }, new Date(sts.clock.now()))).items.length,
+    2,
+    'the ledger holds only the issued tokens',
+  )
 })
 
 t.test('when Postgres cannot be reached, the exchange fails closed', async (t) => {

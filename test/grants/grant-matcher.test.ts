@@ -1,6 +1,13 @@
 import t from 'tap'
 import type { AttestedIdentity } from '../../src/attestors/attestor.js'
-import { InvalidGrantError, InvalidRequestError, InvalidScopeError, InvalidTargetError, type ErrorReason, type RefusalError } from '../../src/errors.js'
+import {
+  InvalidGrantError,
+  InvalidRequestError,
+  InvalidScopeError,
+  InvalidTargetError,
+  type ErrorReason,
+  type RefusalError,
+} from '../../src/errors.js'
 import type { Grant } from '../../src/grants/grant.js'
 import { decide, type GrantDecision } from '../../src/grants/grant-matcher.js'
 
@@ -33,7 +40,10 @@ function grant(id: string, fields: Partial<Grant>): Grant {
   }
 }
 
-function identity(subject = API, claims: Record<string, string> = { namespace: 'payments', serviceAccount: 'api', podName: 'api-7d9f8b-x2x4q' }): AttestedIdentity {
+function identity(
+  subject = API,
+  claims: Record<string, string> = { namespace: 'payments', serviceAccount: 'api', podName: 'api-7d9f8b-x2x4q' },
+): AttestedIdentity {
   return { subject, attestor: 'prod', kind: 'kubernetes', claims, sources: [{ id: 'k8s:prod' }] }
 }
 
@@ -49,15 +59,28 @@ interface Row {
 const g = {
   read: grant('00000000-0000-4000-8000-000000000001', { scopes: ['ledger:read'], maxTtlSeconds: 900 }),
   write: grant('00000000-0000-4000-8000-000000000002', { scopes: ['ledger:write'], maxTtlSeconds: 600 }),
-  readWide: grant('00000000-0000-4000-8000-000000000003', { subject: `${TD}/k8s/prod/**`, scopes: ['ledger:read', 'ledger:audit'], maxTtlSeconds: 1800 }),
+  readWide: grant('00000000-0000-4000-8000-000000000003', {
+    subject: `${TD}/k8s/prod/**`,
+    scopes: ['ledger:read', 'ledger:audit'],
+    maxTtlSeconds: 1800,
+  }),
   billing: grant('00000000-0000-4000-8000-000000000004', { audiences: ['billing-api'], scopes: ['billing:read'], maxTtlSeconds: 300 }),
   expired: grant('00000000-0000-4000-8000-000000000005', { scopes: ['ledger:admin'], expiresAt: NOW }),
   disabled: grant('00000000-0000-4000-8000-000000000006', { scopes: ['ledger:admin'], enabled: false }),
-  otherService: grant('00000000-0000-4000-8000-000000000007', { subject: `${TD}/k8s/prod/ns/payments/sa/worker`, scopes: ['ledger:admin'] }),
+  otherService: grant('00000000-0000-4000-8000-000000000007', {
+    subject: `${TD}/k8s/prod/ns/payments/sa/worker`,
+    scopes: ['ledger:admin'],
+  }),
   onPod: grant('00000000-0000-4000-8000-000000000008', { conditions: { podName: 'api-*' }, scopes: ['ledger:pods'], maxTtlSeconds: 120 }),
   onMissingClaim: grant('00000000-0000-4000-8000-000000000009', { conditions: { nodeName: '*' }, scopes: ['ledger:nodes'] }),
-  onEitherNamespace: grant('00000000-0000-4000-8000-00000000000a', { conditions: { namespace: ['billing', 'pay*'] }, scopes: ['ledger:ns'] }),
-  onBothClaims: grant('00000000-0000-4000-8000-00000000000b', { conditions: { namespace: 'payments', serviceAccount: 'worker' }, scopes: ['ledger:both'] }),
+  onEitherNamespace: grant('00000000-0000-4000-8000-00000000000a', {
+    conditions: { namespace: ['billing', 'pay*'] },
+    scopes: ['ledger:ns'],
+  }),
+  onBothClaims: grant('00000000-0000-4000-8000-00000000000b', {
+    conditions: { namespace: 'payments', serviceAccount: 'worker' },
+    scopes: ['ledger:both'],
+  }),
   onBuiltin: grant('00000000-0000-4000-8000-00000000000c', { conditions: { toString: '**' }, scopes: ['ledger:builtin'] }),
   onConstructor: grant('00000000-0000-4000-8000-00000000000d', { conditions: { constructor: '*' }, scopes: ['ledger:builtin'] }),
 }
@@ -85,7 +108,12 @@ const rows: Row[] = [
     name: 'scopes from two grants: both contribute, the least lifetime wins',
     grants: [g.read, g.write, g.readWide],
     scopes: ['ledger:write', 'ledger:audit'],
-    expected: { audience: 'ledger-api', scopes: ['ledger:write', 'ledger:audit'], grantIds: [g.write.id, g.readWide.id], maxTtlSeconds: 600 },
+    expected: {
+      audience: 'ledger-api',
+      scopes: ['ledger:write', 'ledger:audit'],
+      grantIds: [g.write.id, g.readWide.id],
+      maxTtlSeconds: 600,
+    },
   },
   {
     name: 'overlapping subjects giving the same scope: both contribute',
@@ -102,7 +130,11 @@ const rows: Row[] = [
   {
     name: 'two audiences granted and none named: the audience is required',
     grants: [g.read, g.billing],
-    expected: { refused: InvalidRequestError, reason: 'audience_required', message: `the audience parameter is required: ${API} is granted 2 audiences` },
+    expected: {
+      refused: InvalidRequestError,
+      reason: 'audience_required',
+      message: `the audience parameter is required: ${API} is granted 2 audiences`,
+    },
   },
   { name: 'no grants at all', grants: [], expected: noGrant },
   { name: 'an expired grant gives nothing', grants: [g.expired], expected: noGrant },
@@ -117,7 +149,11 @@ const rows: Row[] = [
     name: 'asking for the scope of an expired grant is refused, not narrowed',
     grants: [g.read, g.expired],
     scopes: ['ledger:read', 'ledger:admin'],
-    expected: { refused: InvalidScopeError, reason: 'scope_not_granted', message: `scope "ledger:admin" is not granted to ${API} for audience "ledger-api"` },
+    expected: {
+      refused: InvalidScopeError,
+      reason: 'scope_not_granted',
+      message: `scope "ledger:admin" is not granted to ${API} for audience "ledger-api"`,
+    },
   },
   {
     name: 'an audience not granted',

@@ -49,7 +49,14 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       t.match(await store.disable(created.id, later(1000), ACTOR), { enabled: false, version: 2 })
       t.match(await store.disable(created.id, later(2000), ACTOR), { enabled: false, version: 2, updatedAt: later(1000) })
       const { items: entries } = await audit.list({ targetType: 'grant', targetId: created.id, limit: 10 })
-      t.same(entries.map((e) => [e.action, e.actor, e.requestId]), [['grant.create', 'platform-team', 'req-1'], ['grant.disable', 'platform-team', 'req-1']], 'one audit entry per change, none for no change')
+      t.same(
+        entries.map((e) => [e.action, e.actor, e.requestId]),
+        [
+          ['grant.create', 'platform-team', 'req-1'],
+          ['grant.disable', 'platform-team', 'req-1'],
+        ],
+        'one audit entry per change, none for no change',
+      )
       t.match(entries[1], { before: { enabled: true, version: 1 }, after: { enabled: false, version: 2 } })
     })
 
@@ -69,9 +76,15 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       const ids: string[] = []
       for (let i = 0; i < 3; i++) ids.push((await store.create(draft({ owner }), later(i), ACTOR)).id)
       const first = await store.list({ owner, limit: 2 })
-      t.same(first.items.map((g) => g.id), ids.slice(0, 2))
+      t.same(
+        first.items.map((g) => g.id),
+        ids.slice(0, 2),
+      )
       const second = await store.list({ owner, limit: 2, cursor: first.nextCursor })
-      t.same(second.items.map((g) => g.id), ids.slice(2))
+      t.same(
+        second.items.map((g) => g.id),
+        ids.slice(2),
+      )
       t.equal(second.nextCursor, undefined)
     })
   })

@@ -43,7 +43,9 @@ t.test('backends terminated during every kind of write: 503s for the requests hi
   await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], owner: 'team-payments' })
   const request = { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE }
   const admin = (method: 'POST' | 'DELETE', url: string, payload?: object) =>
-    sts.app.inject({ method, url, headers: sts.admin, ...(payload ? { payload } : {}) }).then((r) => ({ status: r.statusCode, body: r.body }))
+    sts.app
+      .inject({ method, url, headers: sts.admin, ...(payload ? { payload } : {}) })
+      .then((r) => ({ status: r.statusCode, body: r.body }))
 
   const killer = await startKilling(sts.databaseUrl!)
   const statuses = new Map<number, number>()
@@ -54,21 +56,27 @@ t.test('backends terminated during every kind of write: 503s for the requests hi
   }
   for (let round = 0; round < 40; round++) {
     await Promise.all([
-      admin('POST', '/v1/grants', { subject: `${SUBJECT}-${round}`, audiences: ['ledger-api'], owner: 'team-payments' }).then(async (created) => {
-        note('grant create', created.status, created.body)
-        if (created.status === 201) {
-          const disabled = await admin('DELETE', `/v1/grants/${JSON.parse(created.body).id}`)
-          note('grant disable', disabled.status, disabled.body)
-        }
-      }),
-      admin('POST', '/v1/revocations', { kind: 'subject', value: `spiffe://${TRUST_DOMAIN}/gone/${round}`, reason: 'fault test' }).then(async (revoked) => {
-        note('revoke', revoked.status, revoked.body)
-        if (revoked.status === 201) {
-          const lifted = await admin('DELETE', `/v1/revocations/${JSON.parse(revoked.body).revocation.id}`, { reason: 'fault test' })
-          note('lift', lifted.status, lifted.body)
-        }
-      }),
-      admin('POST', '/v1/admin-tokens', { name: `fault-${round}`, roles: ['introspect'] }).then((r) => note('admin token', r.status, r.body)),
+      admin('POST', '/v1/grants', { subject: `${SUBJECT}-${round}`, audiences: ['ledger-api'], owner: 'team-payments' }).then(
+        async (created) => {
+          note('grant create', created.status, created.body)
+          if (created.status === 201) {
+            const disabled = await admin('DELETE', `/v1/grants/${JSON.parse(created.body).id}`)
+            note('grant disable', disabled.status, disabled.body)
+          }
+        },
+      ),
+      admin('POST', '/v1/revocations', { kind: 'subject', value: `spiffe://${TRUST_DOMAIN}/gone/${round}`, reason: 'fault test' }).then(
+        async (revoked) => {
+          note('revoke', revoked.status, revoked.body)
+          if (revoked.status === 201) {
+            const lifted = await admin('DELETE', `/v1/revocations/${JSON.parse(revoked.body).revocation.id}`, { reason: 'fault test' })
+            note('lift', lifted.status, lifted.body)
+          }
+        },
+      ),
+      admin('POST', '/v1/admin-tokens', { name: `fault-${round}`, roles: ['introspect'] }).then((r) =>
+        note('admin token', r.status, r.body),
+      ),
       ...Array.from({ length: 4 }, () => sts.exchange(request).then((r) => note('exchange', r.statusCode, JSON.stringify(r.body)))),
     ])
   }
@@ -80,7 +88,10 @@ t.test('backends terminated during every kind of write: 503s for the requests hi
   // The same process, with no restart, serves again.
   const ready = await sts.app.inject({ method: 'GET', url: '/readyz' })
   t.equal(ready.statusCode, 200, 'ready again')
-  t.equal((await admin('POST', '/v1/grants', { subject: `${SUBJECT}-after`, audiences: ['ledger-api'], owner: 'team-payments' })).status, 201)
+  t.equal(
+    (await admin('POST', '/v1/grants', { subject: `${SUBJECT}-after`, audiences: ['ledger-api'], owner: 'team-payments' })).status,
+    201,
+  )
   t.equal((await sts.exchange(request)).statusCode, 200, 'issues again')
 })
 
@@ -99,7 +110,12 @@ t.test('the network to Postgres cut while requests are in flight: 503s, then ser
     Array.from({ length: 60 }, async (_, i) => {
       // Spread over 300 ms on purpose, so the cut falls amid the traffic.
       await new Promise((resolve) => setTimeout(resolve, i * 5))
-      const grant = sts.app.inject({ method: 'POST', url: '/v1/grants', headers: sts.admin, payload: { subject: `${SUBJECT}-${i}`, audiences: ['ledger-api'], owner: 'team-payments' } })
+      const grant = sts.app.inject({
+        method: 'POST',
+        url: '/v1/grants',
+        headers: sts.admin,
+        payload: { subject: `${SUBJECT}-${i}`, audiences: ['ledger-api'], owner: 'team-payments' },
+      })
       statuses.push((await sts.exchange(request)).statusCode, (await grant).statusCode)
     }),
   )
@@ -107,8 +123,16 @@ t.test('the network to Postgres cut while requests are in flight: 503s, then ser
   proxy.cut()
   await traffic
   t.ok(statuses.includes(503), 'requests after the cut fail closed')
-  t.same(statuses.filter((status) => ![200, 201, 503].includes(status)), [], 'and nothing else')
+  t.same(
+    statuses.filter((status) => ![200, 201, 503].includes(status)),
+    [],
+    'and nothing else',
+  )
   proxy.restore()
-  const status = await eventually(t, async () => (await sts.exchange(request)).statusCode, { until: (answer) => answer === 200, intervalMs: 100, timeoutMs: 10_000 })
+  const status = await eventually(t, async () => (await sts.exchange(request)).statusCode, {
+    until: (answer) => answer === 200,
+    intervalMs: 100,
+    timeoutMs: 10_000,
+  })
   t.equal(status, 200, 'the same process issues again')
 })

@@ -11,10 +11,18 @@ for (const algorithm of ['oidc', 'oauth2'] as const) {
     const issuer = `http://127.0.0.1:${port}`
     const sts = await startTestService(t, { config: { issuer } })
     await sts.app.listen({ host: '127.0.0.1', port })
-    await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`, audiences: ['ledger-api'], scopes: ['ledger:read'], owner: 'team-payments' })
+    await sts.createGrant({
+      subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`,
+      audiences: ['ledger-api'],
+      scopes: ['ledger:read'],
+      owner: 'team-payments',
+    })
 
     // allowInsecureRequests only because this test server speaks plain HTTP on loopback.
-    const config = await oauth.discovery(new URL(issuer), 'payments-api', undefined, oauth.None(), { algorithm, execute: [oauth.allowInsecureRequests] })
+    const config = await oauth.discovery(new URL(issuer), 'payments-api', undefined, oauth.None(), {
+      algorithm,
+      execute: [oauth.allowInsecureRequests],
+    })
     t.equal(config.serverMetadata().token_endpoint, `${issuer}/oauth2/token`)
     t.same(config.serverMetadata().grant_types_supported, [TOKEN_EXCHANGE])
 

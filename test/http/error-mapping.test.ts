@@ -44,15 +44,27 @@ t.test('every domain error maps to its status, OAuth code and problem title', as
     t.equal(oauthCodeOf(failure), oauth, `${error.name}: ${oauth} on an OAuth endpoint`)
     t.equal(problemTitleOf(failure), title, `${error.name}: "${title}" in a problem`)
   }
-  t.same(failureOf(new InvalidInputError('m', [{ path: 'a', message: 'b' }])).errors, [{ path: 'a', message: 'b' }], 'invalid input keeps every field')
+  t.same(
+    failureOf(new InvalidInputError('m', [{ path: 'a', message: 'b' }])).errors,
+    [{ path: 'a', message: 'b' }],
+    'invalid input keeps every field',
+  )
 })
 
 t.test('a defect says nothing of itself', async (t) => {
   const expected = { status: 500, reason: 'internal_error', message: 'internal server error' }
   t.same(failureOf(new Error('the secret is hunter2')), expected, 'an error we did not raise on purpose')
-  t.same(failureOf(new StoreDataError('the grant store cannot be reached', '22P02', new Error('invalid input syntax'))), expected, 'a statement the database refused')
+  t.same(
+    failureOf(new StoreDataError('the grant store cannot be reached', '22P02', new Error('invalid input syntax'))),
+    expected,
+    'a statement the database refused',
+  )
   t.same(failureOf('a thrown string'), expected, 'not even an Error')
-  t.same(failureOf(Object.assign(new Error('upstream detail'), { statusCode: 502 })), { ...expected, status: 502 }, "a 5xx of someone else's keeps its status only")
+  t.same(
+    failureOf(Object.assign(new Error('upstream detail'), { statusCode: 502 })),
+    { ...expected, status: 502 },
+    "a 5xx of someone else's keeps its status only",
+  )
   t.equal(oauthCodeOf(failureOf(new Error('x'))), 'server_error')
   t.equal(problemTitleOf(failureOf(new Error('x'))), 'Internal server error')
 })
@@ -62,8 +74,14 @@ t.test("Fastify's own refusals keep their status and message and get a reason", 
   const rows = [
     [fastifyError('FST_ERR_CTP_BODY_TOO_LARGE', 413, 'Request body is too large'), 'body_too_large'],
     [fastifyError('FST_ERR_CTP_INVALID_MEDIA_TYPE', 415, 'Unsupported Media Type'), 'media_type_unsupported'],
-    [fastifyError('FST_ERR_CTP_INVALID_JSON_BODY', 400, "Body is not valid JSON but content-type is set to 'application/json'"), 'body_malformed'],
-    [fastifyError('FST_ERR_CTP_EMPTY_JSON_BODY', 400, 'Body cannot be empty when content-type is set to application/json'), 'body_malformed'],
+    [
+      fastifyError('FST_ERR_CTP_INVALID_JSON_BODY', 400, "Body is not valid JSON but content-type is set to 'application/json'"),
+      'body_malformed',
+    ],
+    [
+      fastifyError('FST_ERR_CTP_EMPTY_JSON_BODY', 400, 'Body cannot be empty when content-type is set to application/json'),
+      'body_malformed',
+    ],
     [fastifyError('FST_ERR_BAD_URL', 400, "'/%' is not a valid url component"), 'request_invalid'],
     [fastifyError('FST_ERR_ROUTE_PARAM_TOO_LONG', 414, 'URI Too Long'), 'request_invalid'],
   ] as const

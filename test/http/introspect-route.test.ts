@@ -9,12 +9,35 @@ t.test('introspection (RFC 7662) says active for a live token and false once any
   const sts = await startTestService(t)
   const grant = await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], scopes: ['ledger:read'], owner: 'team-payments' })
   const issue = async () =>
-    String((await sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE })).body.access_token)
-  const reader = await sts.app.inject({ method: 'POST', url: '/v1/admin-tokens', headers: sts.admin, payload: { name: 'ledger-api', roles: ['introspect'] } })
+    String(
+      (
+        await sts.exchange({
+          grant_type: TOKEN_EXCHANGE,
+          subject_token: await sts.cluster.serviceAccountToken(),
+          subject_token_type: JWT_TOKEN_TYPE,
+        })
+      ).body.access_token,
+    )
+  const reader = await sts.app.inject({
+    method: 'POST',
+    url: '/v1/admin-tokens',
+    headers: sts.admin,
+    payload: { name: 'ledger-api', roles: ['introspect'] },
+  })
   const resourceServer = { authorization: `Bearer ${reader.json().token}`, 'content-type': 'application/x-www-form-urlencoded' }
   const introspect = async (token: string, headers: Record<string, string> = resourceServer) => {
-    const response = await sts.app.inject({ method: 'POST', url: '/oauth2/introspect', headers, payload: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString() })
-    return { status: response.statusCode, body: response.json(), cacheControl: response.headers['cache-control'], challenge: response.headers['www-authenticate'] }
+    const response = await sts.app.inject({
+      method: 'POST',
+      url: '/oauth2/introspect',
+      headers,
+      payload: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+    })
+    return {
+      status: response.statusCode,
+      body: response.json(),
+      cacheControl: response.headers['cache-control'],
+      challenge: response.headers['www-authenticate'],
+    }
   }
 
   const token = await issue()
@@ -29,9 +52,19 @@ t.test('introspection (RFC 7662) says active for a live token and false once any
     const fresh = await issue()
     t.equal((await introspect(fresh)).body.active, true)
     const value = valueFor(JSON.parse(Buffer.from(fresh.split('.')[1], 'base64url').toString()).jti)
-    const revoked = await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind, value, reason: 'test' } })
+    const revoked = await sts.app.inject({
+      method: 'POST',
+      url: '/v1/revocations',
+      headers: sts.admin,
+      payload: { kind, value, reason: 'test' },
+    })
     t.same((await introspect(fresh)).body, { active: false }, `inactive once its ${kind} is revoked`)
-    await sts.app.inject({ method: 'DELETE', url: `/v1/revocations/${revoked.json().revocation.id}`, headers: sts.admin, payload: { reason: 'over' } })
+    await sts.app.inject({
+      method: 'DELETE',
+      url: `/v1/revocations/${revoked.json().revocation.id}`,
+      headers: sts.admin,
+      payload: { reason: 'over' },
+    })
   }
   await revokeAndCheck('token', (jti) => jti)
   await revokeAndCheck('subject', () => `spiffe://${TRUST_DOMAIN}/k8s/prod/**`)
@@ -45,35 +78,79 @@ t.test('introspection (RFC 7662) says active for a live token and false once any
   const ourKid = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).kid
   const forged = new TokenSigner({ kid: ourKid, alg: 'ES256', privateKey }).sign({ ...payload, exp: payload.exp + 3600 })
   t.same((await introspect(forged)).body, { active: false }, 'a token signed by another key is not ours')
-  for (const junk of ['not-a-token', 'a.b.c', `${token}x`]) t.same((await introspect(junk)).body, { active: false }, `junk: ${junk.slice(0, 12)}`)
+  for (const junk of ['not-a-token', 'a.b.c', `${token}x`])
+    t.same((await introspect(junk)).body, { active: false }, `junk: ${junk.slice(0, 12)}`)
 
   const anonymous = await introspect(token, { 'content-type': 'application/x-www-form-urlencoded' })
   t.equal(anonymous.status, 401)
-  t.same(anonymous.body, { error: 'invalid_token', error_description: 'an admin bearer token is required (Authorization: Bearer <token>)', error_reason: 'admin_token_missing' })
+  t.same(anonymous.body, {
+    error: 'invalid_token',
+    error_description: 'an admin bearer token is required (Authorization: Bearer <token>)',
+    error_reason: 'admin_token_missing',
+  })
   t.equal(anonymous.challenge, 'Bearer error="invalid_token"')
-  const wrongRole = await sts.app.inject({ method: 'POST', url: '/v1/admin-tokens', headers: sts.admin, payload: { name: 'grant-reader', roles: ['grants:read'] } })
-  const forbidden = await introspect(token, { authorization: `Bearer ${wrongRole.json().token}`, 'content-type': 'application/x-www-form-urlencoded' })
+  const wrongRole = await sts.app.inject({
+    method: 'POST',
+    url: '/v1/admin-tokens',
+    headers: sts.admin,
+    payload: { name: 'grant-reader', roles: ['grants:read'] },
+  })
+  const forbidden = await introspect(token, {
+    authorization: `Bearer ${wrongRole.json().token}`,
+    'content-type': 'application/x-www-form-urlencoded',
+  })
   t.equal(forbidden.status, 403)
   t.match(forbidden.body, { error: 'insufficient_scope', error_reason: 'role_missing' })
-  const missing = await sts.app.inject({ method: 'POST', url: '/oauth2/introspect', headers: resourceServer, payload: 'token_type_hint=access_token' })
+  const missing = await sts.app.inject({
+    method: 'POST',
+    url: '/oauth2/introspect',
+    headers: resourceServer,
+    payload: 'token_type_hint=access_token',
+  })
   t.same(missing.json(), { error: 'invalid_request', error_description: 'token is required, once', error_reason: 'parameter_missing' })
-  const twice = await sts.app.inject({ method: 'POST', url: '/oauth2/introspect', headers: resourceServer, payload: `token=${token}&token=${token}` })
+  const twice = await sts.app.inject({
+    method: 'POST',
+    url: '/oauth2/introspect',
+    headers: resourceServer,
+    payload: `token=${token}&token=${token}`,
+  })
   t.same(twice.json(), { error: 'invalid_request', error_description: 'token is required, once', error_reason: 'parameter_repeated' })
-  const json = await sts.app.inject({ method: 'POST', url: '/oauth2/introspect', headers: { authorization: resourceServer.authorization }, payload: { token } })
+  const json = await sts.app.inject({
+    method: 'POST',
+    url: '/oauth2/introspect',
+    headers: { authorization: resourceServer.authorization },
+    payload: { token },
+  })
   t.equal(json.statusCode, 415)
-  t.same(json.json(), { error: 'invalid_request', error_description: 'the body must be application/x-www-form-urlencoded', error_reason: 'media_type_unsupported' })
+  t.same(json.json(), {
+    error: 'invalid_request',
+    error_description: 'the body must be application/x-www-form-urlencoded',
+    error_reason: 'media_type_unsupported',
+  })
 })
 
 t.test('introspection answers from the ledger: a token signed with our key that disagrees with its ledger entry is inactive', async (t) => {
   const logLines: string[] = []
   const sts = await startTestService(t, { logLines })
   await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], scopes: ['ledger:read', 'ledger:write'], owner: 'team-payments' })
-  const issued = await sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE, scope: 'ledger:read' })
+  const issued = await sts.exchange({
+    grant_type: TOKEN_EXCHANGE,
+    subject_token: await sts.cluster.serviceAccountToken(),
+    subject_token_type: JWT_TOKEN_TYPE,
+    scope: 'ledger:read',
+  })
   const token = String(issued.body.access_token)
   const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString())
   const headers = { ...sts.admin, 'content-type': 'application/x-www-form-urlencoded' }
   const introspect = async (candidate: string) =>
-    (await sts.app.inject({ method: 'POST', url: '/oauth2/introspect', headers, payload: new URLSearchParams({ token: candidate }).toString() })).json()
+    (
+      await sts.app.inject({
+        method: 'POST',
+        url: '/oauth2/introspect',
+        headers,
+        payload: new URLSearchParams({ token: candidate }).toString(),
+      })
+    ).json()
   t.same(await introspect(token), { active: true, ...payload, token_type: 'Bearer' }, 'the real token is active')
 
   // Signed with the service's own key (as a leaked key or a bug would), reusing the real jti.
@@ -91,10 +168,19 @@ t.test('introspection answers from the ledger: a token signed with our key that 
   for (const [what, claims, disagreeing] of forgeries) {
     const forged = ourKey.sign(JSON.parse(JSON.stringify(claims)))
     t.same(await introspect(forged), { active: false }, `${what}: inactive`)
-    const warning = logLines.map((line) => JSON.parse(line)).find((line) => line.msg === 'introspected token disagrees with its ledger entry: answered inactive' && line.disagreeing.join(',') === disagreeing)
+    const warning = logLines
+      .map((line) => JSON.parse(line))
+      .find(
+        (line) =>
+          line.msg === 'introspected token disagrees with its ledger entry: answered inactive' &&
+          line.disagreeing.join(',') === disagreeing,
+      )
     t.ok(warning, `${what}: a warning names ${disagreeing}`)
     t.equal(warning?.jti, payload.jti)
-    t.notOk(logLines.some((line) => line.includes(forged)), `${what}: the token is never logged`)
+    t.notOk(
+      logLines.some((line) => line.includes(forged)),
+      `${what}: the token is never logged`,
+    )
   }
   t.same(await introspect(token), { active: true, ...payload, token_type: 'Bearer' }, 'the real token is still active')
 })

@@ -8,7 +8,12 @@ t.test('the log tells what happened and never holds a token, an attestation or t
   const attestation = await sts.cluster.serviceAccountToken()
   const issued = await sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: attestation, subject_token_type: JWT_TOKEN_TYPE })
   t.equal(issued.statusCode, 200)
-  const refused = await sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: attestation, subject_token_type: JWT_TOKEN_TYPE, audience: 'billing' })
+  const refused = await sts.exchange({
+    grant_type: TOKEN_EXCHANGE,
+    subject_token: attestation,
+    subject_token_type: JWT_TOKEN_TYPE,
+    audience: 'billing',
+  })
   t.equal(refused.statusCode, 400)
   // A token put where it does not belong, in a query string, must not reach the log either.
   await sts.app.inject({ method: 'GET', url: `/oauth2/token?subject_token=${attestation}` })
@@ -27,9 +32,20 @@ t.test('the log tells what happened and never holds a token, an attestation or t
     t.notOk(log.includes(secret), `${what} is not in the log`)
   }
   const entries = logLines.map((line) => JSON.parse(line))
-  t.ok(entries.some((e) => e.msg === 'token issued' && e.sub === `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api` && typeof e.jti === 'string'), 'issuance is logged')
-  t.ok(entries.some((e) => e.msg === 'token request refused' && e.error === 'invalid_target'), 'refusals are logged with their reason')
-  t.ok(entries.some((e) => e.msg === 'request completed' && e.req?.path === '/oauth2/token' && e.statusCode === 404), 'paths are logged without their query string')
+  t.ok(
+    entries.some(
+      (e) => e.msg === 'token issued' && e.sub === `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api` && typeof e.jti === 'string',
+    ),
+    'issuance is logged',
+  )
+  t.ok(
+    entries.some((e) => e.msg === 'token request refused' && e.error === 'invalid_target'),
+    'refusals are logged with their reason',
+  )
+  t.ok(
+    entries.some((e) => e.msg === 'request completed' && e.req?.path === '/oauth2/token' && e.statusCode === 404),
+    'paths are logged without their query string',
+  )
   const perRequest = entries.filter((e) => e.req !== undefined)
   t.equal(perRequest.length, 5, 'one line per request: the grant, the issue, the refusal, the 404, the 401')
   t.equal(new Set(perRequest.map((e) => e.reqId)).size, 5)

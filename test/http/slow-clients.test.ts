@@ -22,7 +22,12 @@ async function listening(t: Test) {
 t.test('a client sending its body a byte at a time is cut off at the request timeout', async (t) => {
   const { url } = await listening(t)
   const slow = await openRaw(url)
-  slow.write(httpRequest('POST', '/oauth2/token', { 'content-type': 'application/x-www-form-urlencoded' }).replace('content-length: 0', 'content-length: 100'))
+  slow.write(
+    httpRequest('POST', '/oauth2/token', { 'content-type': 'application/x-www-form-urlencoded' }).replace(
+      'content-length: 0',
+      'content-length: 100',
+    ),
+  )
   let sending = true
   void (async () => {
     for (let i = 0; i < 100 && sending && !slow.socket.destroyed; i++) {
@@ -65,7 +70,12 @@ t.test('the revocation stream outlives the request timeout: only receiving the r
   t.equal(stream.status, 200)
   // Several request timeouts and connection checks later...
   await pause(3000)
-  const revoked = await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'subject', value: 'spiffe://example.org/gone', reason: 'test' } })
+  const revoked = await sts.app.inject({
+    method: 'POST',
+    url: '/v1/revocations',
+    headers: sts.admin,
+    payload: { kind: 'subject', value: 'spiffe://example.org/gone', reason: 'test' },
+  })
   t.equal(revoked.statusCode, 201)
   t.match(await stream.next(5000), { event: 'revoked', data: /spiffe:\/\/example\.org\/gone/ }, 'the stream is still open and delivers')
 })
@@ -75,6 +85,8 @@ t.test('the timeouts have defaults and are checked against each other', async (t
   const config = parseConfig(base)
   t.same(config.http, { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000 })
   t.same(config.shutdown, { drainSeconds: 10 })
-  t.throws(() => parseConfig({ ...base, http: { requestTimeoutMs: 1000, headersTimeoutMs: 2000 } }), { message: /http\.headersTimeoutMs: headersTimeoutMs cannot exceed requestTimeoutMs/ })
+  t.throws(() => parseConfig({ ...base, http: { requestTimeoutMs: 1000, headersTimeoutMs: 2000 } }), {
+    message: /http\.headersTimeoutMs: headersTimeoutMs cannot exceed requestTimeoutMs/,
+  })
   t.throws(() => parseConfig({ ...base, shutdown: { drainSeconds: 0 } }), { message: /shutdown\.drainSeconds/ })
 })

@@ -77,7 +77,11 @@ t.test('what the grants allow decides the token, and nothing outside them is giv
   await t.test('no grant at all: invalid_grant, and nothing on the ledger', async (t) => {
     const response = await exchange({ audience: 'ledger-api' })
     t.equal(response.statusCode, 400)
-    t.same(response.body, { error: 'invalid_grant', error_description: `no grant allows ${SUBJECT} to get a token`, error_reason: 'not_granted' })
+    t.same(response.body, {
+      error: 'invalid_grant',
+      error_description: `no grant allows ${SUBJECT} to get a token`,
+      error_reason: 'not_granted',
+    })
     t.equal(response.headers['cache-control'], 'no-store')
     t.same((await sts.services.ledger.search({ limit: 100 }, new Date(sts.clock.now()))).items, [])
   })
@@ -104,9 +108,17 @@ t.test('what the grants allow decides the token, and nothing outside them is giv
     const payload = decodePayload(shorter.body.access_token)
     t.equal((payload.exp as number) - (payload.iat as number), 60)
     const longer = await exchange({ audience: 'ledger-api', expires_in: '121' })
-    t.same(longer.body, { error: 'invalid_request', error_description: 'expires_in 121 is longer than the 120 seconds allowed for this token', error_reason: 'requested_lifetime_too_long' })
+    t.same(longer.body, {
+      error: 'invalid_request',
+      error_description: 'expires_in 121 is longer than the 120 seconds allowed for this token',
+      error_reason: 'requested_lifetime_too_long',
+    })
     const malformed = await exchange({ audience: 'ledger-api', expires_in: '1.5' })
-    t.same(malformed.body, { error: 'invalid_request', error_description: 'expires_in must be a whole number of seconds', error_reason: 'parameter_invalid' })
+    t.same(malformed.body, {
+      error: 'invalid_request',
+      error_description: 'expires_in must be a whole number of seconds',
+      error_reason: 'parameter_invalid',
+    })
   })
 
   await t.test('no audience asked for: the only granted audience', async (t) => {
@@ -126,7 +138,11 @@ t.test('what the grants allow decides the token, and nothing outside them is giv
 
   await t.test('an audience outside the grant is refused', async (t) => {
     const response = await exchange({ audience: 'billing-api' })
-    t.same(response.body, { error: 'invalid_target', error_description: `audience "billing-api" is not granted to ${SUBJECT}`, error_reason: 'audience_not_granted' })
+    t.same(response.body, {
+      error: 'invalid_target',
+      error_description: `audience "billing-api" is not granted to ${SUBJECT}`,
+      error_reason: 'audience_not_granted',
+    })
   })
 
   await t.test('conditions on attestation claims must all hold', async (t) => {
@@ -144,7 +160,11 @@ t.test('what the grants allow decides the token, and nothing outside them is giv
   await t.test('a second grant adds an audience; then the audience must be named', async (t) => {
     await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/**`, audiences: ['metrics'], owner: 'team-observability' })
     const ambiguous = await exchange()
-    t.same(ambiguous.body, { error: 'invalid_request', error_description: `the audience parameter is required: ${SUBJECT} is granted 2 audiences`, error_reason: 'audience_required' })
+    t.same(ambiguous.body, {
+      error: 'invalid_request',
+      error_description: `the audience parameter is required: ${SUBJECT} is granted 2 audiences`,
+      error_reason: 'audience_required',
+    })
     const named = await exchange({ audience: 'metrics' })
     t.equal(named.statusCode, 200)
     t.notOk('scope' in named.body, 'no scope granted: no scope field')
@@ -156,7 +176,11 @@ t.test('what the grants allow decides the token, and nothing outside them is giv
     const deleted = await sts.app.inject({ method: 'DELETE', url: `/v1/grants/${grant.id}`, headers: sts.admin })
     t.equal(deleted.statusCode, 200)
     const response = await exchange({ audience: 'ledger-api' })
-    t.same(response.body, { error: 'invalid_target', error_description: `audience "ledger-api" is not granted to ${SUBJECT}`, error_reason: 'audience_not_granted' })
+    t.same(response.body, {
+      error: 'invalid_target',
+      error_description: `audience "ledger-api" is not granted to ${SUBJECT}`,
+      error_reason: 'audience_not_granted',
+    })
   })
 })
 
@@ -168,7 +192,11 @@ t.test('an expired grant grants nothing', async (t) => {
   const request = { grant_type: TOKEN_EXCHANGE, subject_token: attestation, subject_token_type: JWT_TOKEN_TYPE }
   t.equal((await sts.exchange(request)).statusCode, 200)
   sts.clock.advance(61_000)
-  t.same((await sts.exchange(request)).body, { error: 'invalid_grant', error_description: `no grant allows ${SUBJECT} to get a token`, error_reason: 'not_granted' })
+  t.same((await sts.exchange(request)).body, {
+    error: 'invalid_grant',
+    error_description: `no grant allows ${SUBJECT} to get a token`,
+    error_reason: 'not_granted',
+  })
 })
 
 t.test('revoked subjects, grants and attestation sources get no token', async (t) => {
@@ -187,7 +215,11 @@ t.test('revoked subjects, grants and attestation sources get no token', async (t
     await sts.services.revocationService.lift(revocation.id, 'test over', responder)
   }
   t.equal((await sts.exchange(request)).statusCode, 200, 'lifting the revocations restores access')
-  t.equal(((await sts.services.ledger.search({ limit: 100 }, new Date(sts.clock.now()))).items).length, 1, 'only the issued token is on the ledger')
+  t.equal(
+    (await sts.services.ledger.search({ limit: 100 }, new Date(sts.clock.now()))).items.length,
+    1,
+    'only the issued token is on the ledger',
+  )
 })
 
 t.test('the same exchange works on the embedded backends (PGlite, in-process revocations)', async (t) => {
@@ -220,9 +252,17 @@ t.test('a cluster configured for single-use tokens accepts each token once', asy
   await single.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], owner: 'team-payments' })
   const request = { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE }
   t.equal((await single.exchange(request)).statusCode, 200)
-  t.same((await single.exchange(request)).body, { error: 'invalid_grant', error_description: 'this attestation was already used: single-use attestations are accepted once', error_reason: 'replayed' })
+  t.same((await single.exchange(request)).body, {
+    error: 'invalid_grant',
+    error_description: 'this attestation was already used: single-use attestations are accepted once',
+    error_reason: 'replayed',
+  })
   t.equal((await sts.exchange(request)).statusCode, 200, 'a cluster without single use accepts the same token again')
   const fresh = await sts.cluster.serviceAccountToken({ issuedAt: Math.floor(sts.clock.now() / 1000) - 1 })
   t.equal((await single.exchange({ ...request, subject_token: fresh })).statusCode, 200, 'a new token is a new attestation')
-  t.equal((await single.services.ledger.search({ limit: 10 }, new Date(single.clock.now()))).items.length, 3, 'no ledger row for the replay')
+  t.equal(
+    (await single.services.ledger.search({ limit: 10 }, new Date(single.clock.now()))).items.length,
+    3,
+    'no ledger row for the replay',
+  )
 })

@@ -18,8 +18,15 @@ t.test('trustProxy: true with an attestor bound to the private IP is warned abou
 
 t.test('a list of proxies: no warning, and X-Forwarded-For is believed from those proxies only', async (t) => {
   const lines: string[] = []
-  const sts = await startTestService(t, { backend: 'embedded', logLines: lines, config: { trustProxy: ['10.0.0.0/8', '192.0.2.7'], attestors: [AWS] } })
-  t.same(warnings(lines).filter((entry) => /trustProxy/.test(entry.msg)), [])
+  const sts = await startTestService(t, {
+    backend: 'embedded',
+    logLines: lines,
+    config: { trustProxy: ['10.0.0.0/8', '192.0.2.7'], attestors: [AWS] },
+  })
+  t.same(
+    warnings(lines).filter((entry) => /trustProxy/.test(entry.msg)),
+    [],
+  )
   const seenAs = async (remoteAddress: string) => {
     lines.length = 0
     await sts.app.inject({ method: 'GET', url: '/healthz', remoteAddress, headers: { 'x-forwarded-for': '172.31.5.9' } })

@@ -33,7 +33,13 @@ t.test('imports signature keys and skips, with a reason, those it cannot use', a
       { ...ed.jwk, key_ops: ['verify'] },
     ],
   })
-  t.same(keys.map((k) => [k.kid, k.family, k.alg]), [['ec-1', 'P-256', 'ES256'], ['ed-1', 'EdDSA', 'EdDSA']])
+  t.same(
+    keys.map((k) => [k.kid, k.family, k.alg]),
+    [
+      ['ec-1', 'P-256', 'ES256'],
+      ['ed-1', 'EdDSA', 'EdDSA'],
+    ],
+  )
   t.match(skipped, [
     'key 1 (kid "hmac"): symmetric keys are never accepted',
     'key 2 (kid "enc"): "use" is "enc", not "sig"',
@@ -49,10 +55,22 @@ t.test('imports signature keys and skips, with a reason, those it cannot use', a
 })
 
 t.test('a static key set refuses, at start-up, a JWKS with no usable key', async (t) => {
-  t.throws(() => new StaticKeySet(ISSUER, { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }, 'attestor prod: jwks'), new ConfigError(['attestor prod: jwks: no usable signature key (key 0: symmetric keys are never accepted)']))
-  t.throws(() => new StaticKeySet(ISSUER, { keys: [] }, 'attestor prod: jwks'), new ConfigError(['attestor prod: jwks: no usable signature key (the set is empty)']))
-  t.throws(() => new StaticKeySet(ISSUER, 'nope', 'attestor prod: jwks'), new ConfigError(['attestor prod: jwks: not a JWKS: expected an object with a "keys" array']))
-  t.throws(() => StaticKeySet.fromFile(ISSUER, '/nonexistent/jwks.json'), { name: 'ConfigError', message: /\/nonexistent\/jwks.json: cannot read a JWKS \(ENOENT/ })
+  t.throws(
+    () => new StaticKeySet(ISSUER, { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] }, 'attestor prod: jwks'),
+    new ConfigError(['attestor prod: jwks: no usable signature key (key 0: symmetric keys are never accepted)']),
+  )
+  t.throws(
+    () => new StaticKeySet(ISSUER, { keys: [] }, 'attestor prod: jwks'),
+    new ConfigError(['attestor prod: jwks: no usable signature key (the set is empty)']),
+  )
+  t.throws(
+    () => new StaticKeySet(ISSUER, 'nope', 'attestor prod: jwks'),
+    new ConfigError(['attestor prod: jwks: not a JWKS: expected an object with a "keys" array']),
+  )
+  t.throws(() => StaticKeySet.fromFile(ISSUER, '/nonexistent/jwks.json'), {
+    name: 'ConfigError',
+    message: /\/nonexistent\/jwks.json: cannot read a JWKS \(ENOENT/,
+  })
 })
 
 t.test('a JWKS file is read once, at construction', async (t) => {
@@ -69,18 +87,38 @@ t.test('a key is used only for algorithms it fits', async (t) => {
   t.equal((await keySet.resolve('RS256', 'rsa-1')).asymmetricKeyType, 'rsa')
   t.equal((await keySet.resolve('EdDSA', 'ed-1')).asymmetricKeyType, 'ed25519')
   t.ok(await keySet.resolve('ES384', 'p384'), 'a key without "alg" fits the algorithms of its curve')
-  await assertRefused(t, keySet.resolve('PS256', 'rsa-1'), 'key_unknown', /^the key "rsa-1" of issuer "https:\/\/k8s.example.test" cannot verify PS256 tokens$/)
+  await assertRefused(
+    t,
+    keySet.resolve('PS256', 'rsa-1'),
+    'key_unknown',
+    /^the key "rsa-1" of issuer "https:\/\/k8s.example.test" cannot verify PS256 tokens$/,
+  )
   await assertRefused(t, keySet.resolve('ES256', 'rsa-1'), 'key_unknown', /cannot verify ES256 tokens/)
   await assertRefused(t, keySet.resolve('ES256', 'p384'), 'key_unknown', /^the key "p384" of issuer .* cannot verify ES256 tokens$/)
   await assertRefused(t, keySet.resolve('ES512', 'ec-1'), 'key_unknown', /cannot verify ES512 tokens/)
-  await assertRefused(t, keySet.resolve('ES256', 'missing'), 'key_unknown', /^no key with kid "missing" is trusted for issuer "https:\/\/k8s.example.test"$/)
+  await assertRefused(
+    t,
+    keySet.resolve('ES256', 'missing'),
+    'key_unknown',
+    /^no key with kid "missing" is trusted for issuer "https:\/\/k8s.example.test"$/,
+  )
 })
 
 t.test('a token without kid uses the only key that fits, or is refused', async (t) => {
   const keySet = new StaticKeySet(ISSUER, jwks(ec, ec2, rsa), 'test')
   t.equal((await keySet.resolve('RS256', undefined)).asymmetricKeyType, 'rsa', 'one RSA key: it is the one')
-  await assertRefused(t, keySet.resolve('ES256', undefined), 'key_unknown', /^the token has no key id \("kid"\) and issuer "https:\/\/k8s.example.test" has 2 keys that could verify it$/)
-  await assertRefused(t, keySet.resolve('EdDSA', undefined), 'key_unknown', /^no key trusted for issuer "https:\/\/k8s.example.test" can verify EdDSA tokens$/)
+  await assertRefused(
+    t,
+    keySet.resolve('ES256', undefined),
+    'key_unknown',
+    /^the token has no key id \("kid"\) and issuer "https:\/\/k8s.example.test" has 2 keys that could verify it$/,
+  )
+  await assertRefused(
+    t,
+    keySet.resolve('EdDSA', undefined),
+    'key_unknown',
+    /^no key trusted for issuer "https:\/\/k8s.example.test" can verify EdDSA tokens$/,
+  )
 })
 
 function remote(fetcher: ReturnType<typeof countingFetcher>, clock = frozenClock(), cooldown = 30): RemoteKeySet {
@@ -108,7 +146,12 @@ t.test('an unknown kid causes one refetch, then at most one per cooldown', async
   const keySet = remote(fetcher, clock)
   await keySet.resolve('ES256', 'ec-1')
   clock.advance(30_000)
-  await assertRefused(t, keySet.resolve('ES256', 'unknown-1'), 'key_unknown', /^no key with kid "unknown-1" is trusted for issuer "https:\/\/k8s.example.test"$/)
+  await assertRefused(
+    t,
+    keySet.resolve('ES256', 'unknown-1'),
+    'key_unknown',
+    /^no key with kid "unknown-1" is trusted for issuer "https:\/\/k8s.example.test"$/,
+  )
   t.equal(fetcher.calls.length, 2, 'refetched once for the unknown kid')
   clock.advance(29_000)
   await assertRefused(t, keySet.resolve('ES256', 'unknown-2'), 'key_unknown', /no key with kid "unknown-2"/)
@@ -134,7 +177,10 @@ t.test('concurrent lookups share one in-flight fetch', async (t) => {
   const unknown = Promise.allSettled(['a', 'b', 'c', 'd'].map((kid) => keySet.resolve('ES256', kid)))
   await new Promise((resolve) => setImmediate(resolve))
   release()
-  t.same((await unknown).map((r) => r.status), ['rejected', 'rejected', 'rejected', 'rejected'])
+  t.same(
+    (await unknown).map((r) => r.status),
+    ['rejected', 'rejected', 'rejected', 'rejected'],
+  )
   t.equal(fetcher.calls.length, 2, 'four unknown kids at once: one more fetch')
 })
 
@@ -145,7 +191,13 @@ t.test('with no key set yet, a failing fetch is a 503 and the next lookup tries 
     throw cause
   }
   const keySet = remote(fetcher)
-  const error = await assertRefused(t, keySet.resolve('ES256', 'ec-1'), 'jwks_unavailable', /^the signing keys of issuer "https:\/\/k8s.example.test" cannot be fetched right now$/, ServiceUnavailableError)
+  const error = await assertRefused(
+    t,
+    keySet.resolve('ES256', 'ec-1'),
+    'jwks_unavailable',
+    /^the signing keys of issuer "https:\/\/k8s.example.test" cannot be fetched right now$/,
+    ServiceUnavailableError,
+  )
   t.match(error, { code: 'unavailable', reason: 'jwks_unavailable', cause })
   fetcher.answer = async () => '<html>oops</html>'
   await assertRefused(t, keySet.resolve('ES256', 'ec-1'), 'jwks_unavailable', /cannot be fetched/, ServiceUnavailableError)

@@ -50,5 +50,12 @@ t.test('with several keys, all are published and the newest signs', async (t) =>
   renameSync(join(other, 'sts-20260601T000000Z.key.pem'), join(dir, 'sts-20260601T000000Z.key.pem'))
   const rotated = await FileKeyStore.open(dir, 'ES256', logger)
   t.equal(rotated.signingKey().alg, 'EdDSA', 'the newest key signs')
-  t.same(rotated.publicJwks().keys.map((k) => k.kid).sort(), [first.signingKey().kid, rotated.signingKey().kid].sort(), 'both are published')
+  t.same(
+    rotated
+      .publicJwks()
+      .keys.map((k) => k.kid)
+      .sort(),
+    [first.signingKey().kid, rotated.signingKey().kid].sort(),
+    'both are published',
+  )
 })

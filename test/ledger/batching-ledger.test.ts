@@ -53,10 +53,16 @@ t.test('a batch that cannot be written fails every request in it, and writes non
   await ledger.record(taken)
   const batch = [entry(), entry(taken.jti), entry()]
   const results = await Promise.allSettled(batch.map((e) => ledger.record(e)))
-  t.same(results.map((r) => r.status), ['rejected', 'rejected', 'rejected'])
+  t.same(
+    results.map((r) => r.status),
+    ['rejected', 'rejected', 'rejected'],
+  )
   for (const result of results) t.type((result as PromiseRejectedResult).reason, ServiceUnavailableError)
   t.equal(await ledger.get(batch[0].jti), undefined, 'no partial batch')
-  t.same((await ledger.search({ limit: 10 }, new Date(T0))).items.map((e) => e.jti), [taken.jti])
+  t.same(
+    (await ledger.search({ limit: 10 }, new Date(T0))).items.map((e) => e.jti),
+    [taken.jti],
+  )
 
   t.same(await Promise.all([ledger.record(entry()), ledger.record(entry())]), [undefined, undefined], 'the next batch is written as usual')
 })

@@ -20,12 +20,54 @@ const NODE_B = 'k8s:prod:node:node-b'
 
 /** Issued and expiry times in minutes from T0; the jti is the name, so answers read as names. */
 const FIXTURE = {
-  old: { subject: `${PAYMENTS}/api`, grantIds: [GRANTS.payments], sources: ['k8s:prod', NODE_A], audience: 'ledger-api', issued: -60, expires: -55 },
-  metrics: { subject: `${PAYMENTS}/api`, grantIds: [GRANTS.payments, GRANTS.metrics], sources: ['k8s:prod', NODE_B], audience: 'metrics', issued: -30, expires: 0 },
-  worker: { subject: `${PAYMENTS}/worker`, grantIds: [GRANTS.payments], sources: ['k8s:prod', NODE_B], audience: 'ledger-api', issued: -10, expires: 5 },
-  indexer: { subject: 'spiffe://example.org/k8s/prod/ns/search/sa/indexer', grantIds: [GRANTS.search], sources: ['k8s:prod', NODE_A], audience: 'search-api', issued: -5, expires: 10 },
-  canary: { subject: `${PAYMENTS}/api/canary`, grantIds: [GRANTS.payments], sources: ['k8s:prod', NODE_A], audience: 'ledger-api', issued: -2, expires: 3 },
-  staging: { subject: 'spiffe://example.org/k8s/staging/ns/payments/sa/api', grantIds: [GRANTS.staging], sources: ['k8s:staging', 'k8s:staging:node:node-a'], audience: 'ledger-api', issued: -1, expires: 4 },
+  old: {
+    subject: `${PAYMENTS}/api`,
+    grantIds: [GRANTS.payments],
+    sources: ['k8s:prod', NODE_A],
+    audience: 'ledger-api',
+    issued: -60,
+    expires: -55,
+  },
+  metrics: {
+    subject: `${PAYMENTS}/api`,
+    grantIds: [GRANTS.payments, GRANTS.metrics],
+    sources: ['k8s:prod', NODE_B],
+    audience: 'metrics',
+    issued: -30,
+    expires: 0,
+  },
+  worker: {
+    subject: `${PAYMENTS}/worker`,
+    grantIds: [GRANTS.payments],
+    sources: ['k8s:prod', NODE_B],
+    audience: 'ledger-api',
+    issued: -10,
+    expires: 5,
+  },
+  indexer: {
+    subject: 'spiffe://example.org/k8s/prod/ns/search/sa/indexer',
+    grantIds: [GRANTS.search],
+    sources: ['k8s:prod', NODE_A],
+    audience: 'search-api',
+    issued: -5,
+    expires: 10,
+  },
+  canary: {
+    subject: `${PAYMENTS}/api/canary`,
+    grantIds: [GRANTS.payments],
+    sources: ['k8s:prod', NODE_A],
+    audience: 'ledger-api',
+    issued: -2,
+    expires: 3,
+  },
+  staging: {
+    subject: 'spiffe://example.org/k8s/staging/ns/payments/sa/api',
+    grantIds: [GRANTS.staging],
+    sources: ['k8s:staging', 'k8s:staging:node:node-a'],
+    audience: 'ledger-api',
+    issued: -1,
+    expires: 4,
+  },
 }
 type Name = keyof typeof FIXTURE
 const NEWEST_FIRST: Name[] = ['staging', 'canary', 'indexer', 'worker', 'metrics', 'old']
@@ -59,7 +101,8 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       entry({ ...rest, jti: name, issuedAt: new Date(T0 + issued * MINUTE), expiresAt: new Date(T0 + expires * MINUTE) }),
     )
     await ledger.recordMany(recorded)
-    const names = async (filter: Omit<LedgerFilter, 'limit'>, now = NOW) => (await ledger.search({ limit: 100, ...filter }, now)).items.map((e) => e.jti)
+    const names = async (filter: Omit<LedgerFilter, 'limit'>, now = NOW) =>
+      (await ledger.search({ limit: 100, ...filter }, now)).items.map((e) => e.jti)
 
     await t.test('no filter: everything, newest first, each entry whole', async (t) => {
       const page = await ledger.search({ limit: 100 }, NOW)
@@ -116,7 +159,10 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       t.same(await names({ subject: `${PAYMENTS}/**`, grant: GRANTS.payments, source: NODE_A, live: true }), ['canary'])
       t.same(await names({ audience: 'ledger-api', source: NODE_B }), ['worker'])
       t.same(await names({ subject: `${PAYMENTS}/api`, live: true }), [], 'both api tokens have expired')
-      t.same(await names({ grant: GRANTS.payments, since: new Date(T0 - 30 * MINUTE), until: new Date(T0 - 2 * MINUTE) }), ['worker', 'metrics'])
+      t.same(await names({ grant: GRANTS.payments, since: new Date(T0 - 30 * MINUTE), until: new Date(T0 - 2 * MINUTE) }), [
+        'worker',
+        'metrics',
+      ])
       t.same(await names({ subject: '**', audience: 'metrics', grant: GRANTS.metrics, source: NODE_B, live: false }), ['metrics'])
     })
 
@@ -130,7 +176,11 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
         cursorOf(['2026-11-23T12:00:00.000Z', 7]),
       ]
       for (const cursor of bad) {
-        await t.rejects(ledger.search({ limit: 10, cursor }, NOW), new InvalidInputError('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }]), cursor)
+        await t.rejects(
+          ledger.search({ limit: 10, cursor }, NOW),
+          new InvalidInputError('the cursor is not one this API handed out', [{ path: 'cursor', message: 'invalid cursor' }]),
+          cursor,
+        )
       }
     })
 
@@ -141,14 +191,19 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     await t.test('a ledger that cannot be read fails closed', async (t) => {
       await db.query('ALTER TABLE ledger RENAME TO ledger_away')
       t.teardown(() => db.query('ALTER TABLE ledger_away RENAME TO ledger'))
-      await t.rejects(ledger.search({ limit: 10 }, NOW), new ServiceUnavailableError('the token ledger cannot be read', undefined, 'ledger_unavailable'))
+      await t.rejects(
+        ledger.search({ limit: 10 }, NOW),
+        new ServiceUnavailableError('the token ledger cannot be read', undefined, 'ledger_unavailable'),
+      )
     })
   })
 
   t.test(`ledger pages on ${backend}: no gaps, no repeats, ties on issuedAt included`, async (t) => {
     const ledger = new SqlLedgerStore(await open(t))
     // Twelve tokens issued in the same millisecond, the rest a second apart: the jti breaks the tie.
-    const entries = Array.from({ length: 30 }, (_, i) => entry({ issuedAt: new Date(i < 12 ? T0 : T0 - (i - 11) * 1000), sources: ['k8s:prod', i % 3 !== 0 ? NODE_A : NODE_B] }))
+    const entries = Array.from({ length: 30 }, (_, i) =>
+      entry({ issuedAt: new Date(i < 12 ? T0 : T0 - (i - 11) * 1000), sources: ['k8s:prod', i % 3 !== 0 ? NODE_A : NODE_B] }),
+    )
     await ledger.recordMany(entries)
     const everything = (await ledger.search({ limit: 1000 }, NOW)).items.map((e) => e.jti)
     t.same([...everything].sort(), entries.map((e) => e.jti).sort(), 'one page holds them all')
@@ -169,7 +224,10 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       const pages = await walk({}, limit)
       t.same(pages.flat(), everything, `limit ${limit}: the pages, in order, are the whole answer`)
       t.equal(pages.length, Math.ceil(30 / limit), `limit ${limit}: no empty page at the end`)
-      t.ok(pages.every((page) => page.length === limit || page === pages[pages.length - 1]), `limit ${limit}: full pages`)
+      t.ok(
+        pages.every((page) => page.length === limit || page === pages[pages.length - 1]),
+        `limit ${limit}: full pages`,
+      )
     }
 
     const fromNodeB = (await ledger.search({ source: NODE_B, limit: 1000 }, NOW)).items.map((e) => e.jti)

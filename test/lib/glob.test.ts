@@ -10,7 +10,7 @@ t.test('globs match whole values, one path segment per star', async (t) => {
     ['spiffe://example.org/k8s/prod/**', `${base}/api`, true],
     ['spiffe://example.org/k8s/prod/**', 'spiffe://example.org/k8s/staging/ns/a/sa/b', false],
     [`${base}/api`, `${base}/api`, true],
-    [`${base}/api`, `${base}/api2`, false, ],
+    [`${base}/api`, `${base}/api2`, false],
     [`${base}/api`, `x${base}/api`, false],
     [`${base}/ap?`, `${base}/api`, true],
     [`${base}/ap?`, `${base}/ap/`, false],
@@ -46,7 +46,8 @@ t.test('stars may match nothing, adjacent stars are one star, and ? is exactly o
     ['x\ny', 'x\ny', true],
     ['x*y', 'x\ny', true],
   ]
-  for (const [glob, value, expected] of cases) t.equal(globMatches(glob, value), expected, `${JSON.stringify(glob)} ~ ${JSON.stringify(value)}`)
+  for (const [glob, value, expected] of cases)
+    t.equal(globMatches(glob, value), expected, `${JSON.stringify(glob)} ~ ${JSON.stringify(value)}`)
 })
 
 /** The semantics the matcher keeps, as the regular expression it replaced (fine for short inputs). */

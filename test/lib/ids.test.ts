@@ -28,5 +28,8 @@ t.test('one UUID check: the canonical 8-4-4-4-12 form, and nothing that merely l
 })
 
 t.test('the admin API says what an id must look like', async (t) => {
-  t.same(Uuid.safeParse('not-an-id').error?.issues.map((issue) => issue.message), ['must be a UUID, e.g. 0b8f3c2e-0000-4000-8000-000000000000'])
+  t.same(
+    Uuid.safeParse('not-an-id').error?.issues.map((issue) => issue.message),
+    ['must be a UUID, e.g. 0b8f3c2e-0000-4000-8000-000000000000'],
+  )
 })

@@ -21,7 +21,9 @@ t.test('the root is the nearest directory above with a package.json, however dee
 })
 
 t.test('without a package.json above, it says so rather than guess a directory', async (t) => {
-  t.throws(() => packageRoot('/no-such-directory/module.js'), { message: 'cannot find the files shipped with the service: no package.json above /no-such-directory' })
+  t.throws(() => packageRoot('/no-such-directory/module.js'), {
+    message: 'cannot find the files shipped with the service: no package.json above /no-such-directory',
+  })
 })
 
 t.test("the service's shipped files are found from this checkout", async (t) => {

@@ -25,16 +25,28 @@ t.test('what a set of paths holds: each certificate, in order, and every problem
     [['one.pem'], ['Baltimore CyberTrust Root'], 'a file with one certificate'],
     [['bundle.pem'], ['DigiCert Global Root G2', 'Baltimore CyberTrust Root'], 'a bundle gives each of its certificates, in order'],
     [['trust'], ['DigiCert Global Root G2', 'Baltimore CyberTrust Root'], "a directory gives its *.pem files' certificates, in name order"],
-    [['one.pem', 'trust'], ['Baltimore CyberTrust Root', 'DigiCert Global Root G2', 'Baltimore CyberTrust Root'], 'paths in the order given'],
+    [
+      ['one.pem', 'trust'],
+      ['Baltimore CyberTrust Root', 'DigiCert Global Root G2', 'Baltimore CyberTrust Root'],
+      'paths in the order given',
+    ],
   ]
   for (const [paths, names, why] of loaded) t.same(loadCertificateFiles(paths.map(at), OPTION, commonName), names, why)
 
   const refused: [string[], (string | RegExp)[], string][] = [
     [['empty.pem'], [`${OPTION}: ${at('empty.pem')} holds no PEM certificate`], 'a file without a certificate'],
-    [['broken.pem'], [new RegExp(`^${OPTION}: certificate 2 of ${at('broken.pem')} cannot be parsed \\(`)], 'a certificate that cannot be parsed, named by its place in the file'],
+    [
+      ['broken.pem'],
+      [new RegExp(`^${OPTION}: certificate 2 of ${at('broken.pem')} cannot be parsed \\(`)],
+      'a certificate that cannot be parsed, named by its place in the file',
+    ],
     [
       ['missing.pem', 'one.pem', 'empty.pem', 'missing-too.pem'],
-      [new RegExp(`^${OPTION}: cannot read ${at('missing.pem')} \\(ENOENT`), /empty\.pem holds no PEM certificate$/, new RegExp(`^${OPTION}: cannot read ${at('missing-too.pem')} \\(ENOENT`)],
+      [
+        new RegExp(`^${OPTION}: cannot read ${at('missing.pem')} \\(ENOENT`),
+        /empty\.pem holds no PEM certificate$/,
+        new RegExp(`^${OPTION}: cannot read ${at('missing-too.pem')} \\(ENOENT`),
+      ],
       'every problem at once, in the order of the paths',
     ],
     [['nothing'], [`${OPTION}: no certificate found in ${at('nothing')}`], 'a directory without *.pem files holds no certificate'],
@@ -49,10 +61,21 @@ t.test('what a set of paths holds: each certificate, in order, and every problem
 
 t.test('PEM text given inline is named as the caller says, and describe can refuse a certificate', async (t) => {
   const problems: string[] = []
-  const described = certificatesInPem([{ name: 'entry 1', text: `${BALTIMORE}${DIGICERT}` }, { name: 'entry 2', text: '' }], 'AWS certificates', problems, (x509) => {
-    if (commonName(x509).startsWith('Baltimore')) throw new Error('not this one')
-    return commonName(x509)
-  })
+  const described = certificatesInPem(
+    [
+      { name: 'entry 1', text: `${BALTIMORE}${DIGICERT}` },
+      { name: 'entry 2', text: '' },
+    ],
+    'AWS certificates',
+    problems,
+    (x509) => {
+      if (commonName(x509).startsWith('Baltimore')) throw new Error('not this one')
+      return commonName(x509)
+    },
+  )
   t.same(described, ['DigiCert Global Root G2'])
-  t.same(problems, ['AWS certificates: certificate 1 of entry 1 cannot be parsed (not this one)', 'AWS certificates: entry 2 holds no PEM certificate'])
+  t.same(problems, [
+    'AWS certificates: certificate 1 of entry 1 cannot be parsed (not this one)',
+    'AWS certificates: entry 2 holds no PEM certificate',
+  ])
 })

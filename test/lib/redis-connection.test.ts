@@ -9,8 +9,16 @@ t.test('every connection fails closed the same way: no offline queue, no retry, 
   for (const role of roles) {
     const redis = openRedis({ url: REDIS_URL, commandTimeoutMs: 750 }, role)
     t.teardown(() => redis.disconnect())
-    t.match(redis.options, { commandTimeout: 750, enableOfflineQueue: false, maxRetriesPerRequest: 0, keyPrefix: '', ...role }, JSON.stringify(role))
-    t.same([1, 5, 10, 50].map((attempt) => redis.options.retryStrategy!(attempt)), [100, 500, 1000, 1000], `${JSON.stringify(role)}: reconnects, at least once a second`)
+    t.match(
+      redis.options,
+      { commandTimeout: 750, enableOfflineQueue: false, maxRetriesPerRequest: 0, keyPrefix: '', ...role },
+      JSON.stringify(role),
+    )
+    t.same(
+      [1, 5, 10, 50].map((attempt) => redis.options.retryStrategy!(attempt)),
+      [100, 500, 1000, 1000],
+      `${JSON.stringify(role)}: reconnects, at least once a second`,
+    )
   }
 })
 
@@ -24,13 +32,16 @@ t.test('a connected client answers, and keys are exactly what its user names the
   t.equal(await redis.get(key), '1')
 })
 
-t.test('while Redis cannot be reached, a command fails at once rather than wait for it, and start-up gives up naming the store', async (t) => {
-  const redis = openRedis({ url: `redis://127.0.0.1:${await freePort()}`, commandTimeoutMs: 60_000 })
-  t.teardown(() => redis.disconnect())
-  const started = performance.now()
-  await t.rejects(redis.get('anything'), /Stream isn't writeable|enableOfflineQueue/)
-  t.ok(performance.now() - started < 1000, 'not queued until a reconnect or the command timeout')
-  const refused = await waitForRedis(redis, 'the rate limit store', 200).catch((error: unknown) => error)
-  t.ok(refused instanceof ServiceUnavailableError, 'a 503 at start-up, not a crash of its own')
-  t.match((refused as Error).message, /^the rate limit store \(Redis\) is not reachable \(status (connecting|reconnecting)\)$/)
-})
+t.test(
+  'while Redis cannot be reached, a command fails at once rather than wait for it, and start-up gives up naming the store',
+  async (t) => {
+    const redis = openRedis({ url: `redis://127.0.0.1:${await freePort()}`, commandTimeoutMs: 60_000 })
+    t.teardown(() => redis.disconnect())
+    const started = performance.now()
+    await t.rejects(redis.get('anything'), /Stream isn't writeable|enableOfflineQueue/)
+    t.ok(performance.now() - started < 1000, 'not queued until a reconnect or the command timeout')
+    const refused = await waitForRedis(redis, 'the rate limit store', 200).catch((error: unknown) => error)
+    t.ok(refused instanceof ServiceUnavailableError, 'a 503 at start-up, not a crash of its own')
+    t.match((refused as Error).message, /^the rate limit store \(Redis\) is not reachable \(status (connecting|reconnecting)\)$/)
+  },
+)

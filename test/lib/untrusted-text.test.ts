@@ -18,7 +18,8 @@ t.test('quoteUntrusted: quoted, escaped, bounded, and says what it cut', async (
     [['a'], undefined, '(a list)'],
     [{ a: 1 }, undefined, '(an object)'],
   ]
-  for (const [value, max, expected] of cases) t.equal(quoteUntrusted(value, max), expected, `${JSON.stringify(value) ?? 'undefined'} within ${max ?? 64}`)
+  for (const [value, max, expected] of cases)
+    t.equal(quoteUntrusted(value, max), expected, `${JSON.stringify(value) ?? 'undefined'} within ${max ?? 64}`)
 })
 
 t.test('clipUntrusted: cut at the bound with ..., otherwise untouched', async (t) => {

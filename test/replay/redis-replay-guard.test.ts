@@ -17,7 +17,11 @@ async function openGuard(t: Test, redisUrl = REDIS_URL) {
   const db = await BACKENDS.postgres(t)
   const clock = new FixedClock(NOW)
   const keyPrefix = uniqueRedisPrefix()
-  const guard = new RedisReplayGuard({ url: redisUrl, keyPrefix, commandTimeoutMs: 1000 }, new SqlReplayGuard(db, clock, { pruneIntervalMs: 0 }), clock)
+  const guard = new RedisReplayGuard(
+    { url: redisUrl, keyPrefix, commandTimeoutMs: 1000 },
+    new SqlReplayGuard(db, clock, { pruneIntervalMs: 0 }),
+    clock,
+  )
   t.teardown(() => guard.close())
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 0 })
   redis.on('error', () => {})
@@ -45,7 +49,11 @@ t.test('a replay Redis remembers is refused without the database; anything else 
   t.equal(await guard.claim('seen', until), true)
   await db.exec('ALTER TABLE attestation_claims RENAME TO attestation_claims_away')
   t.equal(await guard.claim('seen', until), false, 'refused from Redis alone')
-  await t.rejects(guard.claim('new', until), new ServiceUnavailableError('replay protection cannot be checked', undefined, 'replay_guard_unavailable'), 'a first use is never let through unrecorded')
+  await t.rejects(
+    guard.claim('new', until),
+    new ServiceUnavailableError('replay protection cannot be checked', undefined, 'replay_guard_unavailable'),
+    'a first use is never let through unrecorded',
+  )
 })
 
 t.test('a Redis that lost its data, or cannot be reached, costs only the shortcut', async (t) => {

@@ -15,7 +15,14 @@ const DAY = 86_400_000
 
 function admitter(registrations: RegistrationStore) {
   return (instance: string, at: number) =>
-    registrations.admit({ attestor: 'prod-aws', instance, nonce: `nonce-of-${instance}-0123456789`, mode: 'nonce', clientAddress: '10.0.0.7', now: new Date(at) })
+    registrations.admit({
+      attestor: 'prod-aws',
+      instance,
+      nonce: `nonce-of-${instance}-0123456789`,
+      mode: 'nonce',
+      clientAddress: '10.0.0.7',
+      now: new Date(at),
+    })
 }
 
 t.test('the tidy forgets only registrations unused for tidyAfterDays, as seed-sts, on the audit log', async (t) => {
@@ -33,10 +40,27 @@ t.test('the tidy forgets only registrations unused for tidyAfterDays, as seed-st
   const left = (await sts.services.registrations.list({ limit: 10 })).items.map((r) => r.instance)
   t.same(left, ['i-busy', 'i-new'], 'a registration is kept while its instance attests')
   const { items: audit } = await sts.services.audit.list({ targetType: 'registration', limit: 10 })
-  t.same(audit.map((e) => [e.actor, e.action, e.targetId, e.at.getTime(), e.after, e.requestId]), [
-    ['seed-sts', 'registration.tidy', 'prod-aws/i-gone', NOW, { reason: 'unused for more than 30 days (registrations.tidyAfterDays)' }, null],
-    ['seed-sts', 'registration.tidy', 'prod-aws/i-stopped', NOW, { reason: 'unused for more than 30 days (registrations.tidyAfterDays)' }, null],
-  ])
+  t.same(
+    audit.map((e) => [e.actor, e.action, e.targetId, e.at.getTime(), e.after, e.requestId]),
+    [
+      [
+        'seed-sts',
+        'registration.tidy',
+        'prod-aws/i-gone',
+        NOW,
+        { reason: 'unused for more than 30 days (registrations.tidyAfterDays)' },
+        null,
+      ],
+      [
+        'seed-sts',
+        'registration.tidy',
+        'prod-aws/i-stopped',
+        NOW,
+        { reason: 'unused for more than 30 days (registrations.tidyAfterDays)' },
+        null,
+      ],
+    ],
+  )
   t.match(audit[0].before, { instance: 'i-gone', lastSeen: new Date(NOW - 45 * DAY).toISOString() })
 
   t.equal(await tidy.runOnce(), 0, 'nothing more to do')
@@ -54,13 +78,32 @@ t.test('a run is bounded: batches of tidyBatchSize, a few per run; the next run 
   const admit = admitter(registrations)
   for (let i = 0; i < 5; i++) await admit(`i-${i}`, NOW - 40 * DAY + i)
   const clock = new FixedClock(NOW)
-  const tidy = new RegistrationTidy({ registrations, clock, logger: createLogger('silent'), tidyAfterDays: 30, intervalMs: 60_000, batchSize: 2, maxBatchesPerRun: 2 })
+  const tidy = new RegistrationTidy({
+    registrations,
+    clock,
+    logger: createLogger('silent'),
+    tidyAfterDays: 30,
+    intervalMs: 60_000,
+    batchSize: 2,
+    maxBatchesPerRun: 2,
+  })
   t.equal(await tidy.runOnce(), 4)
-  t.same((await registrations.list({ limit: 10 })).items.map((r) => r.instance), ['i-4'], 'the oldest first')
+  t.same(
+    (await registrations.list({ limit: 10 })).items.map((r) => r.instance),
+    ['i-4'],
+    'the oldest first',
+  )
   t.equal(await tidy.runOnce(), 1)
 
   // Stopped (as on close), its timer runs no more.
-  const timed = new RegistrationTidy({ registrations, clock, logger: createLogger('silent'), tidyAfterDays: 30, intervalMs: 20, batchSize: 2 })
+  const timed = new RegistrationTidy({
+    registrations,
+    clock,
+    logger: createLogger('silent'),
+    tidyAfterDays: 30,
+    intervalMs: 20,
+    batchSize: 2,
+  })
   timed.start()
   await timed.stop()
   await admit('i-after-stop', NOW - 40 * DAY)

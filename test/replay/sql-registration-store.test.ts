@@ -22,7 +22,10 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       ...overrides,
     })
     const refused = async (promise: Promise<void>, reason: ErrorReason) => {
-      const error = await promise.then(() => undefined, (e: unknown) => e)
+      const error = await promise.then(
+        () => undefined,
+        (e: unknown) => e,
+      )
       t.type(error, InvalidGrantError)
       t.equal((error as InvalidGrantError).reason, reason)
     }
@@ -46,7 +49,9 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     await registrations.admit(request({ nonce: 'a-new-secret-after-a-reboot-456' }))
     t.pass('a forgotten instance registers afresh')
 
-    const racing = await Promise.allSettled([1, 2, 3].map((i) => registrations.admit(request({ instance: 'i-race', nonce: `nonce-of-contender-${i}-xxxxxxxx` }))))
+    const racing = await Promise.allSettled(
+      [1, 2, 3].map((i) => registrations.admit(request({ instance: 'i-race', nonce: `nonce-of-contender-${i}-xxxxxxxx` }))),
+    )
     t.same(racing.map((r) => r.status).sort(), ['fulfilled', 'rejected', 'rejected'], 'of instances racing to register, exactly one wins')
   })
 }
@@ -60,22 +65,33 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     const audit = new SqlAuditLog(db)
     const registrations = new SqlRegistrationStore(db, audit)
     const admit = (attestor: string, instance: string, now: Date, mode: 'nonce' | 'always' = 'nonce') =>
-      registrations.admit({ attestor, instance, nonce: mode === 'nonce' ? `nonce-of-${instance}-0123456789` : undefined, mode, clientAddress: '10.0.0.7', now })
+      registrations.admit({
+        attestor,
+        instance,
+        nonce: mode === 'nonce' ? `nonce-of-${instance}-0123456789` : undefined,
+        mode,
+        clientAddress: '10.0.0.7',
+        now,
+      })
     await admit('prod-aws', 'i-0aaa', ago(40))
     await admit('prod-aws', 'i-0bbb', ago(40))
     await admit('prod-aws', 'i-0bbb', ago(1))
     await admit('prod-aws', 'i-1ccc', ago(31))
     await admit('prod-azure', '0b8f3c2e-1111-4000-8000-000000000000', ago(2), 'always')
 
-    t.same(await registrations.get('prod-aws', 'i-0bbb'), {
-      attestor: 'prod-aws',
-      instance: 'i-0bbb',
-      nonceBound: true,
-      firstSeen: ago(40),
-      lastSeen: ago(1),
-      lastAddress: '10.0.0.7',
-      attestations: 2,
-    }, 'each admitted attestation moves lastSeen and counts')
+    t.same(
+      await registrations.get('prod-aws', 'i-0bbb'),
+      {
+        attestor: 'prod-aws',
+        instance: 'i-0bbb',
+        nonceBound: true,
+        firstSeen: ago(40),
+        lastSeen: ago(1),
+        lastAddress: '10.0.0.7',
+        attestations: 2,
+      },
+      'each admitted attestation moves lastSeen and counts',
+    )
     t.equal((await registrations.get('prod-azure', '0b8f3c2e-1111-4000-8000-000000000000'))?.nonceBound, false)
     t.equal(await registrations.get('prod-aws', 'i-none'), undefined)
 
@@ -87,7 +103,11 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     t.same(await names({ instance: 'i-0.*' }), [], 'a glob is no regex')
     t.same(await names({ instance: 'i-1ccc' }), ['prod-aws/i-1ccc'], 'an exact instance')
     t.same(await names({ lastSeenBefore: ago(30) }), ['prod-aws/i-0aaa', 'prod-aws/i-1ccc'])
-    t.same(await names({ lastSeenAfter: ago(2) }), ['prod-aws/i-0bbb', 'prod-azure/0b8f3c2e-1111-4000-8000-000000000000'], 'after is inclusive')
+    t.same(
+      await names({ lastSeenAfter: ago(2) }),
+      ['prod-aws/i-0bbb', 'prod-azure/0b8f3c2e-1111-4000-8000-000000000000'],
+      'after is inclusive',
+    )
     t.same(await names({ lastSeenAfter: ago(35), lastSeenBefore: ago(2) }), ['prod-aws/i-1ccc'])
     await t.rejects(registrations.list({ limit: 10, lastSeenAfter: ago(2), lastSeenBefore: ago(3) }), InvalidInputError)
     await t.rejects(registrations.list({ limit: 10, cursor: 'not-a-cursor' }), InvalidInputError)
@@ -96,12 +116,19 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     t.equal(first.items.length, 3)
     t.type(first.nextCursor, 'string')
     const second = await registrations.list({ limit: 3, cursor: first.nextCursor })
-    t.same(second.items.map((r) => r.instance), ['0b8f3c2e-1111-4000-8000-000000000000'])
+    t.same(
+      second.items.map((r) => r.instance),
+      ['0b8f3c2e-1111-4000-8000-000000000000'],
+    )
     t.equal(second.nextCursor, undefined, 'the last page has no nextCursor')
 
     const forgotten = await registrations.forget('prod-aws', 'i-0bbb', 'nonce lost in a rebuild', T0, { name: 'ops', requestId: 'req-7' })
     t.equal(forgotten?.instance, 'i-0bbb')
-    t.equal(await registrations.forget('prod-aws', 'i-0bbb', 'again', T0, { name: 'ops', requestId: 'req-8' }), undefined, 'forgetting twice finds nothing')
+    t.equal(
+      await registrations.forget('prod-aws', 'i-0bbb', 'again', T0, { name: 'ops', requestId: 'req-8' }),
+      undefined,
+      'forgetting twice finds nothing',
+    )
     t.same((await audit.list({ targetType: 'registration', limit: 10 })).items, [
       {
         id: Number((await audit.list({ limit: 1 })).items[0].id),
@@ -110,22 +137,44 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
         action: 'registration.forget',
         targetType: 'registration',
         targetId: 'prod-aws/i-0bbb',
-        before: { attestor: 'prod-aws', instance: 'i-0bbb', nonceBound: true, firstSeen: ago(40).toISOString(), lastSeen: ago(1).toISOString(), lastAddress: '10.0.0.7', attestations: 2 },
+        before: {
+          attestor: 'prod-aws',
+          instance: 'i-0bbb',
+          nonceBound: true,
+          firstSeen: ago(40).toISOString(),
+          lastSeen: ago(1).toISOString(),
+          lastAddress: '10.0.0.7',
+          attestations: 2,
+        },
         after: { reason: 'nonce lost in a rebuild' },
         requestId: 'req-7',
       },
     ])
 
     const tidied = await registrations.tidy(ago(30), 1, T0, { name: 'seed-sts', requestId: null }, 'unused')
-    t.same(tidied.forgotten.map((r) => r.instance), ['i-0aaa'], 'a batch is bounded, oldest first')
+    t.same(
+      tidied.forgotten.map((r) => r.instance),
+      ['i-0aaa'],
+      'a batch is bounded, oldest first',
+    )
     const rest = await registrations.tidy(ago(30), 100, T0, { name: 'seed-sts', requestId: null }, 'unused')
-    t.same(rest.forgotten.map((r) => r.instance), ['i-1ccc'])
-    t.same((await registrations.tidy(ago(30), 100, T0, { name: 'seed-sts', requestId: null }, 'unused')).forgotten, [], 'nothing stale is left')
+    t.same(
+      rest.forgotten.map((r) => r.instance),
+      ['i-1ccc'],
+    )
+    t.same(
+      (await registrations.tidy(ago(30), 100, T0, { name: 'seed-sts', requestId: null }, 'unused')).forgotten,
+      [],
+      'nothing stale is left',
+    )
     t.same(await names({}), ['prod-azure/0b8f3c2e-1111-4000-8000-000000000000'], 'only stale registrations are tidied')
     const tidyEntries = (await audit.list({ targetType: 'registration', limit: 10 })).items.slice(1)
-    t.same(tidyEntries.map((e) => [e.actor, e.action, e.targetId, e.after, e.requestId]), [
-      ['seed-sts', 'registration.tidy', 'prod-aws/i-0aaa', { reason: 'unused' }, null],
-      ['seed-sts', 'registration.tidy', 'prod-aws/i-1ccc', { reason: 'unused' }, null],
-    ])
+    t.same(
+      tidyEntries.map((e) => [e.actor, e.action, e.targetId, e.after, e.requestId]),
+      [
+        ['seed-sts', 'registration.tidy', 'prod-aws/i-0aaa', { reason: 'unused' }, null],
+        ['seed-sts', 'registration.tidy', 'prod-aws/i-1ccc', { reason: 'unused' }, null],
+      ],
+    )
   })
 }

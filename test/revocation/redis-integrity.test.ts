@@ -12,13 +12,30 @@ const subjectOf = (namespace: string) => `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/$
 
 async function setup(t: Test, redisUrl = REDIS_URL) {
   const prefix = uniqueRedisPrefix()
-  const shared = { databaseUrl: await freshPostgresDatabase(t), redisUrl, redisKeyPrefix: prefix, cluster: await createTestCluster('prod', Math.floor(NOW / 1000)), config: { redis: { heartbeatMs: 100, maxStalenessMs: 3000 } } }
+  const shared = {
+    databaseUrl: await freshPostgresDatabase(t),
+    redisUrl,
+    redisKeyPrefix: prefix,
+    cluster: await createTestCluster('prod', Math.floor(NOW / 1000)),
+    config: { redis: { heartbeatMs: 100, maxStalenessMs: 3000 } },
+  }
   const inspector = new Redis(REDIS_URL)
   t.teardown(() => inspector.disconnect())
   const exchange = async (sts: TestService, namespace: string) =>
-    (await sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: await shared.cluster.serviceAccountToken({ namespace }), subject_token_type: JWT_TOKEN_TYPE })).statusCode
+    (
+      await sts.exchange({
+        grant_type: TOKEN_EXCHANGE,
+        subject_token: await shared.cluster.serviceAccountToken({ namespace }),
+        subject_token_type: JWT_TOKEN_TYPE,
+      })
+    ).statusCode
   const revoke = async (sts: TestService, namespace: string) => {
-    const response = await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'subject', value: subjectOf(namespace), reason: 'leaked' } })
+    const response = await sts.app.inject({
+      method: 'POST',
+      url: '/v1/revocations',
+      headers: sts.admin,
+      payload: { kind: 'subject', value: subjectOf(namespace), reason: 'leaked' },
+    })
     if (response.statusCode !== 201) throw new Error(`not revoked: ${response.statusCode} ${response.body}`)
     return response.json().revocation as { id: string; cursor: string }
   }
@@ -37,7 +54,11 @@ t.test('the revocations hash deleted (the marker with it): a starting instance r
   t.equal(await exchange(c, 'payments'), 400, 'an instance started after the loss refuses the revoked identity')
   t.equal(await exchange(c, 'search'), 200, 'and issues to others')
   const fields = await stored()
-  t.same(Object.keys(fields).filter((f) => !f.startsWith('~')), [revoked.id], 'the set is back in Redis')
+  t.same(
+    Object.keys(fields).filter((f) => !f.startsWith('~')),
+    [revoked.id],
+    'the set is back in Redis',
+  )
   t.equal(fields['~seq'], revoked.cursor)
   t.equal(await exchange(a, 'payments'), 400, 'the running instance kept it all along')
 })
@@ -60,13 +81,28 @@ t.test('Redis restored from an older snapshot: both instances reload, find it be
   await inspector.hset(`${prefix}revocations`, snapshot)
   proxy.restore()
 
-  for (const [name, sts] of [['a', a], ['b', b]] as const) {
-    const statuses = [await eventually(t, () => exchange(sts, 'search'), { until: (status) => sts.services.revocations.isCurrent() && status === 200, intervalMs: 50, timeoutMs: 10_000 })]
+  for (const [name, sts] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
+    const statuses = [
+      await eventually(t, () => exchange(sts, 'search'), {
+        until: (status) => sts.services.revocations.isCurrent() && status === 200,
+        intervalMs: 50,
+        timeoutMs: 10_000,
+      }),
+    ]
     statuses.push(...(await Promise.all(['old', 'new-1', 'new-2', 'new-3'].map((ns) => exchange(sts, ns)))))
     t.same(statuses, [200, 400, 400, 400, 400], `instance ${name} issues again, and to none of the revoked`)
   }
   const fields = await stored()
-  t.same(Object.keys(fields).filter((f) => !f.startsWith('~')).sort(), [...Object.keys(snapshot).filter((f) => !f.startsWith('~')), ...newest.map((r) => r.id)].sort(), 'Redis holds them all again')
+  t.same(
+    Object.keys(fields)
+      .filter((f) => !f.startsWith('~'))
+      .sort(),
+    [...Object.keys(snapshot).filter((f) => !f.startsWith('~')), ...newest.map((r) => r.id)].sort(),
+    'Redis holds them all again',
+  )
   t.equal(fields['~seq'], newest[2].cursor)
 })
 
@@ -82,7 +118,12 @@ t.test('a subscription that drops fails closed at once, and serves again once re
   // Well within the staleness bound (3 s): the old code served from memory all that time.
   const refused = await eventually(
     t,
-    async () => sts.exchange({ grant_type: TOKEN_EXCHANGE, subject_token: await shared.cluster.serviceAccountToken({ namespace: 'search' }), subject_token_type: JWT_TOKEN_TYPE }),
+    async () =>
+      sts.exchange({
+        grant_type: TOKEN_EXCHANGE,
+        subject_token: await shared.cluster.serviceAccountToken({ namespace: 'search' }),
+        subject_token_type: JWT_TOKEN_TYPE,
+      }),
     { until: (response) => response.statusCode === 503, timeoutMs: 1000 },
   )
   t.same(refused.body, {
@@ -91,13 +132,20 @@ t.test('a subscription that drops fails closed at once, and serves again once re
     error_reason: 'revocations_unavailable',
   })
   proxy.restore()
-  const status = await eventually(t, () => exchange(sts, 'search'), { until: (answer) => answer === 200, intervalMs: 100, timeoutMs: 10_000 })
+  const status = await eventually(t, () => exchange(sts, 'search'), {
+    until: (answer) => answer === 200,
+    intervalMs: 100,
+    timeoutMs: 10_000,
+  })
   t.equal(status, 200, 'serves again once reloaded')
 })
 
 t.test('from the moment the API answers, no instance mints for the revoked, even with Redis slow to tell them', async (t) => {
   const redis = new URL(REDIS_URL)
-  const proxies = [await startTcpProxy(redis.hostname, Number(redis.port || 6379)), await startTcpProxy(redis.hostname, Number(redis.port || 6379))]
+  const proxies = [
+    await startTcpProxy(redis.hostname, Number(redis.port || 6379)),
+    await startTcpProxy(redis.hostname, Number(redis.port || 6379)),
+  ]
   t.teardown(() => Promise.all(proxies.map((p) => p.close())))
   const { shared, exchange } = await setup(t)
   const a = await startTestService(t, { ...shared, redisUrl: proxies[0].url('redis') })
@@ -108,19 +156,33 @@ t.test('from the moment the API answers, no instance mints for the revoked, even
     const namespace = `round-${round}`
     // Each round starts just after both subscriptions reconnected, then Redis is slow to deliver.
     for (const proxy of proxies) proxy.cut()
-    await eventually(t, () => !a.services.revocations.isCurrent() && !b.services.revocations.isCurrent(), { what: 'both instances know they are cut off' })
+    await eventually(t, () => !a.services.revocations.isCurrent() && !b.services.revocations.isCurrent(), {
+      what: 'both instances know they are cut off',
+    })
     for (const proxy of proxies) proxy.restore()
     const before = await eventually(
       t,
-      async () => (a.services.revocations.isCurrent() && b.services.revocations.isCurrent() ? [await exchange(a, namespace), await exchange(b, namespace)] : []),
+      async () =>
+        a.services.revocations.isCurrent() && b.services.revocations.isCurrent()
+          ? [await exchange(a, namespace), await exchange(b, namespace)]
+          : [],
       { until: (statuses) => statuses.join() === '200,200', intervalMs: 20, timeoutMs: 10_000 },
     )
     for (const proxy of proxies) proxy.delay(150)
-    const revoked = await a.app.inject({ method: 'POST', url: '/v1/revocations', headers: a.admin, payload: { kind: 'subject', value: subjectOf(namespace), reason: 'leaked' } })
+    const revoked = await a.app.inject({
+      method: 'POST',
+      url: '/v1/revocations',
+      headers: a.admin,
+      payload: { kind: 'subject', value: subjectOf(namespace), reason: 'leaked' },
+    })
     rounds.push([...before, revoked.statusCode, await exchange(a, namespace), await exchange(b, namespace)])
     for (const proxy of proxies) proxy.delay(0)
   }
-  t.same(rounds, [0, 1, 2].map(() => [200, 200, 201, 400, 400]), 'issued before; refused by both at the first exchange after the answer')
+  t.same(
+    rounds,
+    [0, 1, 2].map(() => [200, 200, 201, 400, 400]),
+    'issued before; refused by both at the first exchange after the answer',
+  )
 })
 
 t.test('running instances repair a lost hash, and pick up a change that reached only Postgres, within the staleness bound', async (t) => {
@@ -131,7 +193,11 @@ t.test('running instances repair a lost hash, and pick up a change that reached 
   await inspector.del(`${prefix}revocations`)
   // Within the staleness bound (3 s) and a heartbeat, with room for a busy machine.
   const fields = await eventually(t, stored, { until: (hash) => hash['~seq'] !== undefined, intervalMs: 50, timeoutMs: 5000 })
-  t.same(Object.keys(fields).filter((f) => !f.startsWith('~')), [revoked.id], 'the hash is back without any instance starting')
+  t.same(
+    Object.keys(fields).filter((f) => !f.startsWith('~')),
+    [revoked.id],
+    'the hash is back without any instance starting',
+  )
 
   // A revocation on record that neither Redis nor the channel carried (a lost message, a write lost in a failover).
   const db = new pg.Client({ connectionString: shared.databaseUrl })

@@ -10,7 +10,12 @@ import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } f
 t.test('Redis restarting empty: the revocations come back from Postgres, on every instance', async (t) => {
   const redis = await startOwnRedis(t)
   const prefix = uniqueRedisPrefix()
-  const shared = { databaseUrl: await freshPostgresDatabase(t), redisUrl: redis.url, redisKeyPrefix: prefix, cluster: await createTestCluster('prod', Math.floor(NOW / 1000)) }
+  const shared = {
+    databaseUrl: await freshPostgresDatabase(t),
+    redisUrl: redis.url,
+    redisKeyPrefix: prefix,
+    cluster: await createTestCluster('prod', Math.floor(NOW / 1000)),
+  }
   const a = await startTestService(t, shared)
   const b = await startTestService(t, shared)
   await a.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/**`, audiences: ['ledger-api'], owner: 'team-payments' })
@@ -39,12 +44,26 @@ t.test('Redis restarting empty: the revocations come back from Postgres, on ever
   const inspector = new Redis(redis.url)
   t.teardown(() => inspector.disconnect())
   // Until the marker is in: the rebuild writes the revocations and the marker in one step.
-  const stored = await eventually(t, () => inspector.hgetall(`${prefix}revocations`), { until: (fields) => fields['~seq'] !== undefined, intervalMs: 50, timeoutMs: 10_000 })
-  t.same(Object.keys(stored).filter((field) => !field.startsWith('~')), [revoked.json().revocation.id], 'the revocation is back in Redis')
+  const stored = await eventually(t, () => inspector.hgetall(`${prefix}revocations`), {
+    until: (fields) => fields['~seq'] !== undefined,
+    intervalMs: 50,
+    timeoutMs: 10_000,
+  })
+  t.same(
+    Object.keys(stored).filter((field) => !field.startsWith('~')),
+    [revoked.json().revocation.id],
+    'the revocation is back in Redis',
+  )
   t.equal(stored['~seq'], revoked.json().revocation.cursor, 'and the set vouches for the durable log up to it')
 
-  for (const [name, sts] of [['a', a], ['b', b]] as const) {
-    const current = await eventually(t, async () => sts.services.revocations.isCurrent() && (await exchange(sts, 'search')) === 200, { intervalMs: 50, timeoutMs: 10_000 })
+  for (const [name, sts] of [
+    ['a', a],
+    ['b', b],
+  ] as const) {
+    const current = await eventually(t, async () => sts.services.revocations.isCurrent() && (await exchange(sts, 'search')) === 200, {
+      intervalMs: 50,
+      timeoutMs: 10_000,
+    })
     t.ok(current, `instance ${name} is back in touch and issues tokens`)
     t.equal(await exchange(sts, 'payments'), 400, `instance ${name} still refuses the revoked identity`)
   }

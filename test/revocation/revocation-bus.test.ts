@@ -30,7 +30,12 @@ const BUSES: Record<string, { database: keyof typeof BACKENDS; open: Open }> = {
   redis: {
     database: 'postgres',
     open: (_t, db, clock, prefix) =>
-      new RedisRevocationBus({ url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000, heartbeatMs: 100, maxStalenessMs: 5000 }, new SqlRevocationLog(db), clock, createLogger('silent')),
+      new RedisRevocationBus(
+        { url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000, heartbeatMs: 100, maxStalenessMs: 5000 },
+        new SqlRevocationLog(db),
+        clock,
+        createLogger('silent'),
+      ),
   },
   local: { database: 'pglite', open: (_t, db, clock) => new LocalRevocationBus(new SqlRevocationLog(db), clock) },
 }
@@ -52,9 +57,15 @@ for (const [name, { database, open }] of Object.entries(BUSES)) {
 
     t.equal(await a.cache.findRevoked([api]), undefined, 'nothing revoked at first')
     const { revocation } = await a.service.revoke({ ...api, reason: 'leaked' }, ACTOR)
-    t.ok(await eventually(t, async () => (await a.cache.findRevoked([api]))?.id === revocation.id), 'a revocation is in force on the instance that made it')
+    t.ok(
+      await eventually(t, async () => (await a.cache.findRevoked([api]))?.id === revocation.id),
+      'a revocation is in force on the instance that made it',
+    )
 
-    const timed = await a.service.revoke({ kind: 'source', value: 'k8s:prod', reason: 'for a minute', expiresAt: new Date(T0 + 60_000).toISOString() }, ACTOR)
+    const timed = await a.service.revoke(
+      { kind: 'source', value: 'k8s:prod', reason: 'for a minute', expiresAt: new Date(T0 + 60_000).toISOString() },
+      ACTOR,
+    )
     t.ok(await eventually(t, async () => (await a.cache.findRevoked([{ kind: 'source', value: 'k8s:prod' }])) !== undefined))
 
     // A later instance (or a restart) loads the set in force from the bus's shared state.
@@ -76,18 +87,43 @@ t.test('on Redis, an expired revocation leaves the shared set and every instance
   const clock = new FixedClock(T0)
   const prefix = uniqueRedisPrefix()
   const open: Open = (_t, db, clock, prefix) =>
-    new RedisRevocationBus({ url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000, heartbeatMs: 50, maxStalenessMs: 5000 }, new SqlRevocationLog(db), clock, createLogger('silent'))
+    new RedisRevocationBus(
+      { url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000, heartbeatMs: 50, maxStalenessMs: 5000 },
+      new SqlRevocationLog(db),
+      clock,
+      createLogger('silent'),
+    )
   const a = await instance(t, open, db, clock, prefix)
   const b = await instance(t, open, db, clock, prefix)
   const inspector = new Redis(REDIS_URL)
   t.teardown(() => inspector.disconnect())
-  const timed = await a.service.revoke({ kind: 'token', value: '2f0c6d1e-0000-4000-8000-000000000001', reason: 'pasted in a ticket', expiresAt: new Date(T0 + 60_000).toISOString() }, ACTOR)
+  const timed = await a.service.revoke(
+    {
+      kind: 'token',
+      value: '2f0c6d1e-0000-4000-8000-000000000001',
+      reason: 'pasted in a ticket',
+      expiresAt: new Date(T0 + 60_000).toISOString(),
+    },
+    ACTOR,
+  )
   const kept = await a.service.revoke({ ...api, reason: 'leaked' }, ACTOR)
-  const held = async () => Object.keys(await inspector.hgetall(`${prefix}revocations`)).filter((f) => !f.startsWith('~')).sort()
+  const held = async () =>
+    Object.keys(await inspector.hgetall(`${prefix}revocations`))
+      .filter((f) => !f.startsWith('~'))
+      .sort()
   t.same(await held(), [timed.revocation.id, kept.revocation.id].sort())
-  t.same([a.cache.size(), b.cache.size()], [{ revocations: 2, tombstones: 0 }, { revocations: 2, tombstones: 0 }])
+  t.same(
+    [a.cache.size(), b.cache.size()],
+    [
+      { revocations: 2, tombstones: 0 },
+      { revocations: 2, tombstones: 0 },
+    ],
+  )
   clock.advance(60_000)
-  t.ok(await eventually(t, async () => (await held()).length === 1 && a.cache.size().revocations === 1 && b.cache.size().revocations === 1), 'gone from Redis and from both instances')
+  t.ok(
+    await eventually(t, async () => (await held()).length === 1 && a.cache.size().revocations === 1 && b.cache.size().revocations === 1),
+    'gone from Redis and from both instances',
+  )
   t.same(await held(), [kept.revocation.id])
   t.same(await inspector.zrange(`${prefix}revocations:expiry`, 0, -1), [], 'and from the expiry index')
 })

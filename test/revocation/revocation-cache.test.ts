@@ -67,13 +67,23 @@ t.test('without a snapshot, or out of touch beyond the bound, every check fails 
   const clock = new FixedClock(T0)
   let monotonic = 0
   const cache = new RevocationCache(clock, 5000, () => monotonic)
-  await t.rejects(cache.findRevoked([api]), new ServiceUnavailableError('revocation state is not loaded yet', undefined, 'revocations_unavailable'))
+  await t.rejects(
+    cache.findRevoked([api]),
+    new ServiceUnavailableError('revocation state is not loaded yet', undefined, 'revocations_unavailable'),
+  )
   cache.snapshot([])
   clock.advance(3_600_000)
   monotonic += 5000
   t.equal(await cache.findRevoked([api]), undefined, 'at the bound: still current (and a jump of the wall clock does not count)')
   monotonic += 1
-  await t.rejects(cache.findRevoked([api]), new ServiceUnavailableError('revocation state cannot be checked: no word from the revocation store for 5.0 s', undefined, 'revocations_unavailable'))
+  await t.rejects(
+    cache.findRevoked([api]),
+    new ServiceUnavailableError(
+      'revocation state cannot be checked: no word from the revocation store for 5.0 s',
+      undefined,
+      'revocations_unavailable',
+    ),
+  )
   t.equal(cache.isCurrent(), false)
   cache.contact()
   t.equal(await cache.findRevoked([api]), undefined, 'contact makes it current again')
@@ -104,7 +114,13 @@ t.test('expired revocations leave memory when they expire, and the lifts remembe
 t.test('every target of an exchange is checked: its identity, each grant and each source, whichever is revoked', async (t) => {
   const grantId = '7c1d2e3f-0000-4000-8000-0000000000aa'
   const otherGrant = '7c1d2e3f-0000-4000-8000-0000000000bb'
-  const exchange = [api, { kind: 'grant', value: otherGrant }, { kind: 'grant', value: grantId }, { kind: 'source', value: 'k8s:prod' }, { kind: 'source', value: 'k8s:prod:node:node-a' }] as const
+  const exchange = [
+    api,
+    { kind: 'grant', value: otherGrant },
+    { kind: 'grant', value: grantId },
+    { kind: 'source', value: 'k8s:prod' },
+    { kind: 'source', value: 'k8s:prod:node:node-a' },
+  ] as const
   const cases: [string, Revocation][] = [
     ['the identity', revocation('subject', api.value)],
     ['a glob over the identity', revocation('subject', 'spiffe://example.org/k8s/*/ns/payments/sa/*')],
@@ -118,7 +134,11 @@ t.test('every target of an exchange is checked: its identity, each grant and eac
     t.same(await cache.findRevoked([...exchange]), revoked, what)
   }
   const cache = new RevocationCache(new FixedClock(T0), 5000)
-  cache.snapshot([revocation('source', 'k8s:staging'), revocation('grant', '7c1d2e3f-0000-4000-8000-0000000000cc'), revocation('subject', 'spiffe://example.org/k8s/prod/ns/search/**')])
+  cache.snapshot([
+    revocation('source', 'k8s:staging'),
+    revocation('grant', '7c1d2e3f-0000-4000-8000-0000000000cc'),
+    revocation('subject', 'spiffe://example.org/k8s/prod/ns/search/**'),
+  ])
   t.equal(await cache.findRevoked([...exchange]), undefined, 'revocations of other things refuse nothing')
 })
 

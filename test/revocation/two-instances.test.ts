@@ -4,14 +4,21 @@ import { eventually } from '../support/eventually.js'
 import { freshPostgresDatabase, uniqueRedisPrefix } from '../support/servers.js'
 import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
 
-
 /** Two instances of the service on one Postgres and one Redis: what one revokes, the other enforces. */
 t.test('a revocation made through one instance is enforced by the other within milliseconds', async (t) => {
-  const shared = { databaseUrl: await freshPostgresDatabase(t), redisKeyPrefix: uniqueRedisPrefix(), cluster: await createTestCluster('prod', Math.floor(NOW / 1000)) }
+  const shared = {
+    databaseUrl: await freshPostgresDatabase(t),
+    redisKeyPrefix: uniqueRedisPrefix(),
+    cluster: await createTestCluster('prod', Math.floor(NOW / 1000)),
+  }
   const a = await startTestService(t, shared)
   const b = await startTestService(t, shared)
   await a.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/**`, audiences: ['ledger-api'], owner: 'team-payments' })
-  const request = { grant_type: TOKEN_EXCHANGE, subject_token: await shared.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE }
+  const request = {
+    grant_type: TOKEN_EXCHANGE,
+    subject_token: await shared.cluster.serviceAccountToken(),
+    subject_token_type: JWT_TOKEN_TYPE,
+  }
   const issued = await b.exchange(request)
   t.equal(issued.statusCode, 200, 'instance b issues before the revocation')
 
@@ -32,7 +39,11 @@ t.test('a revocation made through one instance is enforced by the other within m
   }
   const elapsed = performance.now() - started
   t.equal(status, 400, 'instance b refuses')
-  t.same(body, { error: 'invalid_grant', error_description: `the identity spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/** is revoked`, error_reason: 'revoked' })
+  t.same(body, {
+    error: 'invalid_grant',
+    error_description: `the identity spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/** is revoked`,
+    error_reason: 'revoked',
+  })
   t.ok(elapsed < 500, `and quickly (${elapsed.toFixed(1)} ms after the API answered)`)
   t.equal((await a.exchange(request)).statusCode, 400, 'instance a refuses too')
   const introspected = await b.app.inject({
@@ -44,7 +55,12 @@ t.test('a revocation made through one instance is enforced by the other within m
   t.same(introspected.json(), { active: false }, 'instance b introspects the token it issued before as inactive')
 
   const id = revoked.json().revocation.id
-  const lifted = await b.app.inject({ method: 'DELETE', url: `/v1/revocations/${id}`, headers: b.admin, payload: { reason: 'keys rotated, all clear' } })
+  const lifted = await b.app.inject({
+    method: 'DELETE',
+    url: `/v1/revocations/${id}`,
+    headers: b.admin,
+    payload: { reason: 'keys rotated, all clear' },
+  })
   t.equal(lifted.statusCode, 200)
   const after = await eventually(t, async () => (await a.exchange(request)).statusCode, { until: (status) => status === 200 })
   t.equal(after, 200, 'a lift made through b reaches a')

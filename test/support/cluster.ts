@@ -60,7 +60,14 @@ export async function createFakeCluster(options: FakeClusterOptions = {}): Promi
   const kid = kubernetesKeyId(publicKey)
   const { kty, ...material } = await exportJWK(publicKey)
   const issuer = options.issuer ?? CLUSTER_ISSUER
-  const minting: Minting = { key: privateKey, alg, kid, issuer, now: options.now ?? (() => Math.floor(Date.now() / 1000)), unique: options.ids === 'unique' }
+  const minting: Minting = {
+    key: privateKey,
+    alg,
+    kid,
+    issuer,
+    now: options.now ?? (() => Math.floor(Date.now() / 1000)),
+    unique: options.ids === 'unique',
+  }
   return {
     name: options.name ?? 'test',
     issuer,
@@ -77,7 +84,9 @@ export function createTestCluster(name = 'test', nowSeconds = Math.floor(Date.no
 
 /** kube-apiserver names a key by the SHA-256 of its DER public key, base64url: the same here. */
 function kubernetesKeyId(publicKey: CryptoKey): string {
-  return createHash('sha256').update(KeyObject.from(publicKey).export({ type: 'spki', format: 'der' })).digest('base64url')
+  return createHash('sha256')
+    .update(KeyObject.from(publicKey).export({ type: 'spki', format: 'der' }))
+    .digest('base64url')
 }
 
 interface Minting {

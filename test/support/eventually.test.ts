@@ -20,7 +20,12 @@ t.test('returns the awaited answer as soon as it comes, and fails nothing', asyn
 t.test('past the deadline: the test fails, naming what was awaited and the last answer, which is returned', async (t) => {
   const { failures, test } = recording()
   const started = performance.now()
-  const answer = await eventually(test, async () => 503, { until: (status) => status === 200, timeoutMs: 100, intervalMs: 20, what: 'serves again' })
+  const answer = await eventually(test, async () => 503, {
+    until: (status) => status === 200,
+    timeoutMs: 100,
+    intervalMs: 20,
+    what: 'serves again',
+  })
   const elapsed = performance.now() - started
   t.equal(answer, 503)
   t.same(failures, [{ message: 'serves again: not so after 100 ms', found: 503 }])
@@ -29,6 +34,9 @@ t.test('past the deadline: the test fails, naming what was awaited and the last 
 
 t.test('a check that throws ends the wait with its error', async (t) => {
   const { failures, test } = recording()
-  await t.rejects(eventually(test, () => Promise.reject(new Error('the service exited'))), { message: 'the service exited' })
+  await t.rejects(
+    eventually(test, () => Promise.reject(new Error('the service exited'))),
+    { message: 'the service exited' },
+  )
   t.same(failures, [])
 })

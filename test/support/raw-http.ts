@@ -36,7 +36,9 @@ export async function openRaw(url: string): Promise<RawConnection> {
       const end = buffer.indexOf('\r\n\r\n')
       if (end >= 0) {
         const [statusLine, ...lines] = buffer.slice(0, end).split('\r\n')
-        const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]))
+        const headers = Object.fromEntries(
+          lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+        )
         const length = Number(headers['content-length'] ?? 0)
         if (buffer.length >= end + 4 + length) {
           const body = buffer.slice(end + 4, end + 4 + length)
@@ -44,7 +46,8 @@ export async function openRaw(url: string): Promise<RawConnection> {
           return { status: Number(statusLine.split(' ')[1]), headers, body }
         }
       }
-      if (socket.destroyed || socket.readableEnded) throw new Error(`the connection closed before a whole response: ${JSON.stringify(buffer)}`)
+      if (socket.destroyed || socket.readableEnded)
+        throw new Error(`the connection closed before a whole response: ${JSON.stringify(buffer)}`)
       await new Promise<void>((resolve) => (wake = resolve))
     }
   }
@@ -62,5 +65,7 @@ export async function openRaw(url: string): Promise<RawConnection> {
 /** The text of a request with a body; `Connection` is left to HTTP/1.1's default, keep-alive. */
 export function httpRequest(method: string, path: string, headers: Record<string, string>, body = ''): string {
   const all = { host: 'sts.test', ...headers, ...(body || method === 'POST' ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }
-  return `${method} ${path} HTTP/1.1\r\n${Object.entries(all).map(([name, value]) => `${name}: ${value}`).join('\r\n')}\r\n\r\n${body}`
+  return `${method} ${path} HTTP/1.1\r\n${Object.entries(all)
+    .map(([name, value]) => `${name}: ${value}`)
+    .join('\r\n')}\r\n\r\n${body}`
 }

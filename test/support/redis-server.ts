@@ -24,7 +24,10 @@ export async function startOwnRedis(t: Test): Promise<OwnRedis> {
       async () => {
         const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
         probe.on('error', () => {})
-        const answer = await probe.connect().then(() => probe.ping(), () => undefined)
+        const answer = await probe.connect().then(
+          () => probe.ping(),
+          () => undefined,
+        )
         probe.disconnect()
         return answer === 'PONG'
       },

@@ -62,7 +62,9 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
     audience: STS_AUDIENCE,
     logLevel: options.logLines ? 'info' : 'silent',
     database: databaseUrl ? { url: databaseUrl, poolSize: 5 } : { dataDir: 'memory://' },
-    redis: real ? { url: options.redisUrl ?? REDIS_URL, keyPrefix: options.redisKeyPrefix ?? uniqueRedisPrefix(), ...(redisOverrides as object) } : {},
+    redis: real
+      ? { url: options.redisUrl ?? REDIS_URL, keyPrefix: options.redisKeyPrefix ?? uniqueRedisPrefix(), ...(redisOverrides as object) }
+      : {},
     admin: { token: ADMIN_TOKEN },
     keys: { dir: keysDir },
     grants: { cacheTtlMs: 0 },

@@ -29,6 +29,12 @@ for (const [alg, pair] of [
 
     const [header, body] = token.split('.')
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    await t.rejects(jwtVerify(`${header}.${body}.${new TokenSigner({ kid: 'k', alg: 'ES256', privateKey: other.privateKey }).sign(claims).split('.')[2]}`, { ...publicJwk, alg } as never, { currentDate: new Date(1_795_000_100_000) }))
+    await t.rejects(
+      jwtVerify(
+        `${header}.${body}.${new TokenSigner({ kid: 'k', alg: 'ES256', privateKey: other.privateKey }).sign(claims).split('.')[2]}`,
+        { ...publicJwk, alg } as never,
+        { currentDate: new Date(1_795_000_100_000) },
+      ),
+    )
   })
 }

@@ -66,7 +66,11 @@ export function createAwsAttestor(config: AwsAttestorConfig, deps: AwsAttestorDe
       identity.registration = { instance: `${document.accountId}/${document.region}/${document.instanceId}`, mode: config.reattestation }
       if (subjectToken.nonce !== undefined) identity.registration.nonce = subjectToken.nonce
       if (config.bindToPrivateIp) {
-        if (document.privateIp === undefined) throw new InvalidGrantError(`instance "${document.instanceId}" has no privateIp to bind to (bindToPrivateIp of attestor "${config.name}")`, 'claim_missing')
+        if (document.privateIp === undefined)
+          throw new InvalidGrantError(
+            `instance "${document.instanceId}" has no privateIp to bind to (bindToPrivateIp of attestor "${config.name}")`,
+            'claim_missing',
+          )
         identity.boundAddress = document.privateIp
       }
       return identity
@@ -78,11 +82,15 @@ function checkLaunchAge(document: InstanceIdentityDocument, config: AwsAttestorC
   const ageSeconds = (deps.clock.now() - document.pendingTime.getTime()) / 1000
   const launched = document.pendingTime.toISOString()
   if (ageSeconds < -(deps.skewSeconds ?? 60)) {
-    throw new InvalidGrantError(`instance "${document.instanceId}" was launched at ${launched}, which is in the future`, 'token_not_yet_valid')
+    throw new InvalidGrantError(
+      `instance "${document.instanceId}" was launched at ${launched}, which is in the future`,
+      'token_not_yet_valid',
+    )
   }
   if (ageSeconds > config.maxDocumentAgeSeconds!) {
     throw new InvalidGrantError(
-      `instance "${document.instanceId}" was launched at ${launched}, more than the ${config.maxDocumentAgeSeconds} seconds ago accepted by attestor "${config.name}"`,
+      `instance "${document.instanceId}" was launched at ${launched}, ` +
+        `more than the ${config.maxDocumentAgeSeconds} seconds ago accepted by attestor "${config.name}"`,
       'attestation_too_old',
     )
   }

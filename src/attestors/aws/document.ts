@@ -71,7 +71,11 @@ export function parseInstanceIdentityDocument(bytes: Uint8Array): InstanceIdenti
   }
   const region = required('region', REGION)
   const pendingTime = new Date(required('pendingTime', PENDING_TIME))
-  if (Number.isNaN(pendingTime.getTime())) throw new InvalidGrantError(`the instance identity document pendingTime ${quoteUntrusted(fields.pendingTime)} is not valid`, 'claim_invalid')
+  if (Number.isNaN(pendingTime.getTime()))
+    throw new InvalidGrantError(
+      `the instance identity document pendingTime ${quoteUntrusted(fields.pendingTime)} is not valid`,
+      'claim_invalid',
+    )
   const document: InstanceIdentityDocument = {
     accountId: required('accountId', ACCOUNT_ID),
     instanceId: required('instanceId', INSTANCE_ID),
@@ -79,7 +83,10 @@ export function parseInstanceIdentityDocument(bytes: Uint8Array): InstanceIdenti
     pendingTime,
   }
   const values = {
-    availabilityZone: optional('availabilityZone', (zone) => zone.startsWith(region) && zone.length <= 64 && ZONE_SUFFIX.test(zone.slice(region.length))),
+    availabilityZone: optional(
+      'availabilityZone',
+      (zone) => zone.startsWith(region) && zone.length <= 64 && ZONE_SUFFIX.test(zone.slice(region.length)),
+    ),
     instanceType: optional('instanceType', (type) => INSTANCE_TYPE.test(type)),
     imageId: optional('imageId', (id) => IMAGE_ID.test(id)),
     architecture: optional('architecture', (arch) => ARCHITECTURE.test(arch)),

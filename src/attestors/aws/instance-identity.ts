@@ -58,10 +58,16 @@ export function createInstanceIdentityVerifier(options: InstanceIdentityVerifier
       const now = new Date(options.clock.now())
       if (attestation.form === 'signature') {
         const certificate = verifySignatureForm(attestation.document, attestation.signature, trust, now)
-        return { form: 'signature', document: parseInstanceIdentityDocument(attestation.document), signedBytes: attestation.document, certificate: certificate.x509 }
+        return {
+          form: 'signature',
+          document: parseInstanceIdentityDocument(attestation.document),
+          signedBytes: attestation.document,
+          certificate: certificate.x509,
+        }
       }
       const verified = verifyPkcs7(attestation.pkcs7, PKCS7_PROFILES[attestation.form], trust, now, skewSeconds)
-      if (verified.content.byteLength > MAX_DOCUMENT_BYTES) throw new InvalidGrantError(`the instance identity document is larger than ${MAX_DOCUMENT_BYTES} bytes`, 'attestation_too_large')
+      if (verified.content.byteLength > MAX_DOCUMENT_BYTES)
+        throw new InvalidGrantError(`the instance identity document is larger than ${MAX_DOCUMENT_BYTES} bytes`, 'attestation_too_large')
       const result: VerifiedInstanceIdentity = {
         form: attestation.form,
         document: parseInstanceIdentityDocument(verified.content),
@@ -85,8 +91,10 @@ export function createInstanceIdentityVerifier(options: InstanceIdentityVerifier
  * JSON object, so a signature of theirs cannot make a document.
  */
 function verifySignatureForm(document: Buffer, signature: Buffer, trust: AwsTrustStore, now: Date): TrustedCertificate {
-  if (document.byteLength > MAX_DOCUMENT_BYTES) throw new InvalidGrantError(`the instance identity document is larger than ${MAX_DOCUMENT_BYTES} bytes`, 'attestation_too_large')
-  if (signature.byteLength > MAX_SIGNATURE_BYTES) throw new InvalidGrantError('the instance identity signature is too long to be an RSA signature', 'attestation_malformed')
+  if (document.byteLength > MAX_DOCUMENT_BYTES)
+    throw new InvalidGrantError(`the instance identity document is larger than ${MAX_DOCUMENT_BYTES} bytes`, 'attestation_too_large')
+  if (signature.byteLength > MAX_SIGNATURE_BYTES)
+    throw new InvalidGrantError('the instance identity signature is too long to be an RSA signature', 'attestation_malformed')
   let expired: TrustedCertificate | undefined
   for (const { key, certificates } of trust.keys('rsa', MIN_SIGNATURE_KEY_BITS)) {
     if (!safeVerify('sha256', document, { key, padding: constants.RSA_PKCS1_PADDING }, signature)) continue
@@ -98,7 +106,7 @@ function verifySignatureForm(document: Buffer, signature: Buffer, trust: AwsTrus
     throw new InvalidGrantError(
       `the instance identity signature verifies only with certificate ${describeCertificate(expired)}, which is not valid at ${now.toISOString()} ` +
         `(valid ${expired.notBefore.toISOString()} to ${expired.notAfter.toISOString()})`,
-        now > expired.notAfter ? 'certificate_expired' : 'certificate_not_yet_valid',
+      now > expired.notAfter ? 'certificate_expired' : 'certificate_not_yet_valid',
     )
   }
   throw new InvalidGrantError('the instance identity signature does not verify with any trusted AWS certificate', 'signature_invalid')

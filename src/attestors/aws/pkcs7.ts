@@ -47,8 +47,24 @@ const OID = {
  * collision.
  */
 export const PKCS7_PROFILES: Readonly<Record<Pkcs7Profile['form'], Pkcs7Profile>> = {
-  pkcs7: { form: 'pkcs7', digestOid: OID.sha1, hash: 'sha1', signatureOids: [OID.dsaWithSha1, OID.dsa], keyType: 'dsa', minKeyBits: 1024, label: 'DSA with SHA-1' },
-  rsa2048: { form: 'rsa2048', digestOid: OID.sha256, hash: 'sha256', signatureOids: [OID.sha256WithRsa, OID.rsa], keyType: 'rsa', minKeyBits: 2048, label: 'RSA with SHA-256' },
+  pkcs7: {
+    form: 'pkcs7',
+    digestOid: OID.sha1,
+    hash: 'sha1',
+    signatureOids: [OID.dsaWithSha1, OID.dsa],
+    keyType: 'dsa',
+    minKeyBits: 1024,
+    label: 'DSA with SHA-1',
+  },
+  rsa2048: {
+    form: 'rsa2048',
+    digestOid: OID.sha256,
+    hash: 'sha256',
+    signatureOids: [OID.sha256WithRsa, OID.rsa],
+    keyType: 'rsa',
+    minKeyBits: 2048,
+    label: 'RSA with SHA-256',
+  },
 }
 
 export interface VerifiedPkcs7 {
@@ -68,39 +84,60 @@ export const MAX_PKCS7_BYTES = 16_384
 export function verifyPkcs7(der: Uint8Array, profile: Pkcs7Profile, trust: AwsTrustStore, now: Date, skewSeconds: number): VerifiedPkcs7 {
   const signedData = parseSignedData(der)
   const { encapContentInfo } = signedData
-  if (encapContentInfo.eContentType !== OID.data) throw refuse(`its content type ${encapContentInfo.eContentType} is not id-data`, 'attestation_malformed')
+  if (encapContentInfo.eContentType !== OID.data)
+    throw refuse(`its content type ${encapContentInfo.eContentType} is not id-data`, 'attestation_malformed')
   if (!encapContentInfo.eContent) throw refuse('it carries no content (a detached signature)', 'attestation_malformed')
   const content = octetStringBytes(encapContentInfo.eContent, 0)
-  if (signedData.signerInfos.length !== 1) throw refuse(`it has ${signedData.signerInfos.length} signers; exactly one is expected`, 'attestation_malformed')
+  if (signedData.signerInfos.length !== 1)
+    throw refuse(`it has ${signedData.signerInfos.length} signers; exactly one is expected`, 'attestation_malformed')
   const signerInfo = signedData.signerInfos[0]
 
   const digestOid = signerInfo.digestAlgorithm.algorithmId
   const signatureOid = signerInfo.signatureAlgorithm.algorithmId
   if (digestOid !== profile.digestOid || !profile.signatureOids.includes(signatureOid)) {
-    throw refuse(`it is signed with algorithms ${digestOid} and ${signatureOid}; the ${profile.form} form must be signed with ${profile.label}`, 'algorithm_not_accepted')
+    throw refuse(
+      `it is signed with algorithms ${digestOid} and ${signatureOid}; the ${profile.form} form must be signed with ${profile.label}`,
+      'algorithm_not_accepted',
+    )
   }
   // The signature does not cover these; they are checked so that only envelopes shaped like AWS's pass.
   const digestAlgorithms = signedData.digestAlgorithms
-  if (signedData.version !== 1 || signerInfo.version !== 1) throw refuse('its SignedData or SignerInfo version is not 1', 'attestation_malformed')
-  if (digestAlgorithms.length !== 1 || digestAlgorithms[0].algorithmId !== digestOid || ![...digestAlgorithms, signerInfo.digestAlgorithm].every(hasNoParameters)) {
+  if (signedData.version !== 1 || signerInfo.version !== 1)
+    throw refuse('its SignedData or SignerInfo version is not 1', 'attestation_malformed')
+  if (
+    digestAlgorithms.length !== 1 ||
+    digestAlgorithms[0].algorithmId !== digestOid ||
+    ![...digestAlgorithms, signerInfo.digestAlgorithm].every(hasNoParameters)
+  ) {
     throw refuse('its digest algorithms do not match its signer', 'attestation_malformed')
   }
-  if (!(signerInfo.sid instanceof pkijs.IssuerAndSerialNumber)) throw refuse('its signer is not named by issuer and serial number', 'attestation_malformed')
-  const signer = trust.findByIssuerAndSerial(Buffer.from(signerInfo.sid.issuer.valueBeforeDecode), Buffer.from(signerInfo.sid.serialNumber.valueBlock.valueHexView))
+  if (!(signerInfo.sid instanceof pkijs.IssuerAndSerialNumber))
+    throw refuse('its signer is not named by issuer and serial number', 'attestation_malformed')
+  const signer = trust.findByIssuerAndSerial(
+    Buffer.from(signerInfo.sid.issuer.valueBeforeDecode),
+    Buffer.from(signerInfo.sid.serialNumber.valueBlock.valueHexView),
+  )
   if (signer === undefined) {
     // As X509Certificate.serialNumber shows it: hex, without the sign byte DER may add.
-    const serial = Buffer.from(signerInfo.sid.serialNumber.valueBlock.valueHexView).toString('hex').toUpperCase().replace(/^(00)+(?=.)/, '')
+    const serial = Buffer.from(signerInfo.sid.serialNumber.valueBlock.valueHexView)
+      .toString('hex')
+      .toUpperCase()
+      .replace(/^(00)+(?=.)/, '')
     throw refuse(`its signer (serial ${clipUntrusted(serial, 40)}) is not a trusted AWS certificate`, 'certificate_untrusted')
   }
   if (signer.keyType !== profile.keyType || signer.keyBits < profile.minKeyBits) {
-    throw refuse(`its signer ${describeCertificate(signer)} has a ${signer.keyBits}-bit ${signer.keyType} key, not the ${profile.label} key of the ${profile.form} form`, 'algorithm_not_accepted')
+    throw refuse(
+      `its signer ${describeCertificate(signer)} has a ${signer.keyBits}-bit ${signer.keyType} key, not the ${profile.label} key of the ${profile.form} form`,
+      'algorithm_not_accepted',
+    )
   }
 
   const signedAttributes = signerInfo.signedAttrs
   if (signedAttributes === undefined) throw refuse('it has no signed attributes', 'attestation_malformed')
   const signature = Buffer.from(signerInfo.signature.valueBlock.valueHexView)
   const key = profile.keyType === 'rsa' ? { key: signer.x509.publicKey, padding: constants.RSA_PKCS1_PADDING } : signer.x509.publicKey
-  if (!safeVerify(profile.hash, signedAttributesAsSet(signedAttributes), key, signature)) throw refuse('its signature is invalid', 'signature_invalid')
+  if (!safeVerify(profile.hash, signedAttributesAsSet(signedAttributes), key, signature))
+    throw refuse('its signature is invalid', 'signature_invalid')
 
   // The attributes are authentic from here on; they bind the content, its type and the algorithms.
   const attributes = singleValuedAttributes(signedAttributes)
@@ -109,7 +146,8 @@ export function verifyPkcs7(der: Uint8Array, profile: Pkcs7Profile, trust: AwsTr
     throw refuse('its signed contentType attribute is missing or is not id-data', 'attestation_malformed')
   }
   const messageDigest = attributes.get(OID.messageDigest)
-  if (!(messageDigest instanceof asn1js.OctetString) || messageDigest.idBlock.isConstructed) throw refuse('its signed messageDigest attribute is missing', 'attestation_malformed')
+  if (!(messageDigest instanceof asn1js.OctetString) || messageDigest.idBlock.isConstructed)
+    throw refuse('its signed messageDigest attribute is missing', 'attestation_malformed')
   if (!createHash(profile.hash).update(content).digest().equals(Buffer.from(messageDigest.valueBlock.valueHexView))) {
     throw refuse('its content does not match the signed messageDigest', 'signature_invalid')
   }
@@ -129,7 +167,11 @@ export function verifyPkcs7(der: Uint8Array, profile: Pkcs7Profile, trust: AwsTr
   }
   const at = signingTime ?? now
   if (!validAt(signer, at)) {
-    throw refuse(`its signing certificate ${describeCertificate(signer)} is not valid at ${at.toISOString()} (valid ${signer.notBefore.toISOString()} to ${signer.notAfter.toISOString()})`, at > signer.notAfter ? 'certificate_expired' : 'certificate_not_yet_valid')
+    throw refuse(
+      `its signing certificate ${describeCertificate(signer)} is not valid at ${at.toISOString()} ` +
+        `(valid ${signer.notBefore.toISOString()} to ${signer.notAfter.toISOString()})`,
+      at > signer.notAfter ? 'certificate_expired' : 'certificate_not_yet_valid',
+    )
   }
   return signingTime === undefined ? { content, signer } : { content, signer, signingTime }
 }
@@ -158,7 +200,8 @@ function parseSignedData(der: Uint8Array): pkijs.SignedData {
     if (error instanceof InvalidGrantError) throw error
     throw refuse('it is not a well-formed PKCS#7 message', 'attestation_malformed')
   }
-  if (contentInfo.contentType !== OID.signedData) throw refuse(`its content type ${contentInfo.contentType} is not signedData`, 'attestation_malformed')
+  if (contentInfo.contentType !== OID.signedData)
+    throw refuse(`its content type ${contentInfo.contentType} is not signedData`, 'attestation_malformed')
   try {
     return new pkijs.SignedData({ schema: contentInfo.content })
   } catch {
@@ -192,7 +235,8 @@ function singleValuedAttributes(signedAttributes: pkijs.SignedAndUnsignedAttribu
   const byType = new Map<string, asn1js.AsnType>()
   for (const attribute of signedAttributes.attributes) {
     if (!READ_ATTRIBUTES.has(attribute.type)) continue
-    if (byType.has(attribute.type) || attribute.values.length !== 1) throw refuse(`its signed attribute ${attribute.type} must have exactly one value`, 'attestation_malformed')
+    if (byType.has(attribute.type) || attribute.values.length !== 1)
+      throw refuse(`its signed attribute ${attribute.type} must have exactly one value`, 'attestation_malformed')
     byType.set(attribute.type, attribute.values[0] as asn1js.AsnType)
   }
   return byType
@@ -214,7 +258,8 @@ function checkAlgorithmProtection(value: asn1js.AsnType, digestOid: string, sign
 
 function timeValue(value: asn1js.AsnType | undefined): Date | undefined {
   if (value === undefined) return undefined
-  if (!(value instanceof asn1js.UTCTime || value instanceof asn1js.GeneralizedTime)) throw refuse('its signingTime attribute is not a time', 'attestation_malformed')
+  if (!(value instanceof asn1js.UTCTime || value instanceof asn1js.GeneralizedTime))
+    throw refuse('its signingTime attribute is not a time', 'attestation_malformed')
   const time = value.toDate()
   if (Number.isNaN(time.getTime())) throw refuse('its signingTime attribute is not a valid time', 'attestation_malformed')
   return time

@@ -14,8 +14,7 @@ export const AWS_INSTANCE_IDENTITY_TOKEN_TYPE = 'urn:seed-sts:token-type:aws-ins
 
 /** A subject token split into its parts; still untrusted: nothing here has been verified. */
 export type InstanceIdentityAttestation = (
-  | { form: 'pkcs7' | 'rsa2048'; pkcs7: Buffer }
-  | { form: 'signature'; document: Buffer; signature: Buffer }
+  { form: 'pkcs7' | 'rsa2048'; pkcs7: Buffer } | { form: 'signature'; document: Buffer; signature: Buffer }
 ) & { nonce?: string }
 
 const SHAPES = 'send {"pkcs7": "<base64>"}, {"rsa2048": "<base64>"} or {"document": "<document>", "signature": "<base64>"}'
@@ -44,21 +43,35 @@ export function parseAwsSubjectToken(subjectToken: string, maxBytes: number): In
   }
   const fields = parsed as Record<string, unknown>
   const nonce = fields.nonce === undefined ? {} : { nonce: nonceField(fields.nonce) }
-  const keys = Object.keys(fields).filter((key) => key !== 'nonce').sort().join(',')
+  const keys = Object.keys(fields)
+    .filter((key) => key !== 'nonce')
+    .sort()
+    .join(',')
   switch (keys) {
     case 'pkcs7':
     case 'rsa2048':
       return { form: keys, pkcs7: base64Field(fields, keys), ...nonce }
     case 'document,signature':
-      return { form: 'signature', document: Buffer.from(stringField(fields, 'document'), 'utf8'), signature: base64Field(fields, 'signature'), ...nonce }
+      return {
+        form: 'signature',
+        document: Buffer.from(stringField(fields, 'document'), 'utf8'),
+        signature: base64Field(fields, 'signature'),
+        ...nonce,
+      }
     default:
-      throw new InvalidGrantError(`the AWS instance identity has the fields ${quoteUntrusted(keys, 40)}; ${SHAPES}`, 'attestation_malformed')
+      throw new InvalidGrantError(
+        `the AWS instance identity has the fields ${quoteUntrusted(keys, 40)}; ${SHAPES}`,
+        'attestation_malformed',
+      )
   }
 }
 
 function nonceField(value: unknown): string {
   if (typeof value !== 'string' || !NONCE.test(value)) {
-    throw new InvalidGrantError('the AWS instance identity field "nonce" must be 1 to 256 visible ASCII characters', 'attestation_malformed')
+    throw new InvalidGrantError(
+      'the AWS instance identity field "nonce" must be 1 to 256 visible ASCII characters',
+      'attestation_malformed',
+    )
   }
   return value
 }
@@ -66,7 +79,10 @@ function nonceField(value: unknown): string {
 function stringField(fields: Record<string, unknown>, name: string): string {
   const value = fields[name]
   if (typeof value !== 'string' || value.length === 0) {
-    throw new InvalidGrantError(`the AWS instance identity field "${name}" must be a non-empty string, not ${quoteUntrusted(value, 16)}`, 'attestation_malformed')
+    throw new InvalidGrantError(
+      `the AWS instance identity field "${name}" must be a non-empty string, not ${quoteUntrusted(value, 16)}`,
+      'attestation_malformed',
+    )
   }
   return value
 }

@@ -37,7 +37,10 @@ export class AwsTrustStore {
    */
   static from(certificates: ReadonlyArray<string | X509Certificate>, source = 'AWS certificates'): AwsTrustStore {
     const problems: string[] = []
-    const texts = certificates.map((entry, index) => ({ name: `entry ${index + 1}`, text: typeof entry === 'string' ? entry : entry.toString() }))
+    const texts = certificates.map((entry, index) => ({
+      name: `entry ${index + 1}`,
+      text: typeof entry === 'string' ? entry : entry.toString(),
+    }))
     const parsed = certificatesInPem(texts, source, problems, describe)
     if (parsed.length === 0 && problems.length === 0) problems.push(`${source}: no certificate is configured`)
     if (problems.length > 0) throw new ConfigError(problems)

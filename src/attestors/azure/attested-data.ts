@@ -50,12 +50,16 @@ export function decodeAttestedDataToken(token: string, maxBytes: number): Buffer
       throw new InvalidGrantError('the attestation looks like JSON but is not valid JSON', 'attestation_malformed')
     }
     const { encoding, signature } = (response ?? {}) as Record<string, unknown>
-    if (encoding !== 'pkcs7') throw new InvalidGrantError(`the attested data encoding is ${quoteUntrusted(encoding)}, not "pkcs7"`, 'attestation_malformed')
+    if (encoding !== 'pkcs7')
+      throw new InvalidGrantError(`the attested data encoding is ${quoteUntrusted(encoding)}, not "pkcs7"`, 'attestation_malformed')
     encoded = signature
   }
   const base64 = typeof encoded === 'string' ? encoded.replace(/\s+/g, '') : undefined
   if (base64 === undefined || !BASE64.test(base64) || base64.length % 4 !== 0) {
-    throw new InvalidGrantError('the attested data is neither the IMDS response JSON nor the base64 of its "signature"', 'attestation_malformed')
+    throw new InvalidGrantError(
+      'the attested data is neither the IMDS response JSON nor the base64 of its "signature"',
+      'attestation_malformed',
+    )
   }
   return Buffer.from(base64, 'base64')
 }
@@ -69,8 +73,10 @@ export function decodeAttestedDataToken(token: string, maxBytes: number): Buffer
 export function verifyAttestedData(der: Buffer, trust: AttestedDataTrust, at: Date): VerifiedAttestedData {
   const { content, signature, signer } = parseAttestedDataEnvelope(der)
   const key = signer.publicKey
-  if (key.asymmetricKeyType !== 'rsa') throw new InvalidGrantError('the attested data signer key is not an RSA key', 'algorithm_not_accepted')
-  if (!signatureMatches(content, signature, signer)) throw new InvalidGrantError('the attested data signature is invalid', 'signature_invalid')
+  if (key.asymmetricKeyType !== 'rsa')
+    throw new InvalidGrantError('the attested data signer key is not an RSA key', 'algorithm_not_accepted')
+  if (!signatureMatches(content, signature, signer))
+    throw new InvalidGrantError('the attested data signature is invalid', 'signature_invalid')
   // The signature is good, but only proves the embedded certificate's key signed: now, whose key it is.
   const chain = verifyChain(signer, trust, at)
   if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {

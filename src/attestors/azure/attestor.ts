@@ -63,7 +63,10 @@ export function loadAzureTrust(config: AzureAttestorConfig): AttestedDataTrust {
  */
 export function trustMaterialWarnings(trust: AttestedDataTrust, at: Date): string[] {
   const warnings: string[] = []
-  for (const [kind, certificates] of [['root', trust.roots], ['intermediate', trust.intermediates]] as const) {
+  for (const [kind, certificates] of [
+    ['root', trust.roots],
+    ['intermediate', trust.intermediates],
+  ] as const) {
     for (const c of certificates) {
       if (at > c.notAfter) warnings.push(`azure ${kind} ${JSON.stringify(c.label)} expired at ${c.notAfter.toISOString()}`)
       else if (at < c.notBefore) warnings.push(`azure ${kind} ${JSON.stringify(c.label)} is not valid before ${c.notBefore.toISOString()}`)
@@ -81,7 +84,10 @@ function checkFreshness(document: AttestedDocument, now: number, skewSeconds: nu
     throw new InvalidGrantError(`the attested data was created in the future (${document.createdOn.toISOString()})`, 'token_not_yet_valid')
   }
   if (now >= document.expiresOn.getTime() + skew) {
-    throw new InvalidGrantError(`the attested data expired at ${document.expiresOn.toISOString()}; fetch it again from IMDS`, 'token_expired')
+    throw new InvalidGrantError(
+      `the attested data expired at ${document.expiresOn.toISOString()}; fetch it again from IMDS`,
+      'token_expired',
+    )
   }
 }
 
@@ -96,10 +102,16 @@ function toIdentity(document: AttestedDocument, config: AzureAttestorConfig, tru
     )
   }
   if (!config.subscriptions.includes(subscriptionId)) {
-    throw new InvalidGrantError(`subscription ${JSON.stringify(subscriptionId)} is not allowed by attestor ${config.name}`, 'claim_not_allowed')
+    throw new InvalidGrantError(
+      `subscription ${JSON.stringify(subscriptionId)} is not allowed by attestor ${config.name}`,
+      'claim_not_allowed',
+    )
   }
   if (config.vms !== undefined && !config.vms.includes(vmId)) {
-    throw new InvalidGrantError(`VM ${JSON.stringify(vmId)} of subscription ${JSON.stringify(subscriptionId)} is not allowed by attestor ${config.name}`, 'claim_not_allowed')
+    throw new InvalidGrantError(
+      `VM ${JSON.stringify(vmId)} of subscription ${JSON.stringify(subscriptionId)} is not allowed by attestor ${config.name}`,
+      'claim_not_allowed',
+    )
   }
   const optional: Record<string, string | undefined> = {
     sku: document.sku,

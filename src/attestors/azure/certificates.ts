@@ -33,7 +33,15 @@ const SUBJECT_ALT_NAME = '2.5.29.17'
 const BASIC_CONSTRAINTS = '2.5.29.19'
 const DNS_NAME = 2
 /** Key usage, basic constraints, SAN, EKU, policies, SKI, AKI: everything Microsoft's chains mark critical. */
-const UNDERSTOOD_EXTENSIONS = new Set(['2.5.29.15', BASIC_CONSTRAINTS, SUBJECT_ALT_NAME, '2.5.29.37', '2.5.29.32', '2.5.29.14', '2.5.29.35'])
+const UNDERSTOOD_EXTENSIONS = new Set([
+  '2.5.29.15',
+  BASIC_CONSTRAINTS,
+  SUBJECT_ALT_NAME,
+  '2.5.29.37',
+  '2.5.29.32',
+  '2.5.29.14',
+  '2.5.29.35',
+])
 
 /** Describes a parsed certificate; throws (a plain Error) when it cannot be read. */
 export function describeCertificate(cert: Certificate): CertificateInfo {
@@ -44,7 +52,9 @@ export function describeCertificate(cert: Certificate): CertificateInfo {
   const constraints: unknown = extensions.find((e) => e.extnID === BASIC_CONSTRAINTS)?.parsedValue
   const altNames: unknown = extensions.find((e) => e.extnID === SUBJECT_ALT_NAME)?.parsedValue
   const sanDnsNames =
-    altNames instanceof AltName ? altNames.altNames.filter((n) => n.type === DNS_NAME && typeof n.value === 'string').map((n) => n.value as string) : []
+    altNames instanceof AltName
+      ? altNames.altNames.filter((n) => n.type === DNS_NAME && typeof n.value === 'string').map((n) => n.value as string)
+      : []
   const commonNames = cert.subject.typesAndValues.filter((tv) => tv.type === COMMON_NAME).map((tv) => String(tv.value.valueBlock.value))
   const pathLength = constraints instanceof BasicConstraints ? constraints.pathLenConstraint : undefined
   return {

@@ -34,12 +34,15 @@ export function verifyChain(signer: CertificateInfo, trust: TrustStore, at: Date
   const issuers = trust.intermediates.filter((ca) => signer.x509.checkIssued(ca.x509))
   if (issuers.length === 0) {
     if (signer.x509.subject === signer.x509.issuer && signedBy(signer, signer)) {
-      throw new InvalidGrantError(`the signer certificate ${quoteUntrusted(signer.label)} is self-signed, not issued by a configured Microsoft CA`, 'certificate_untrusted')
+      throw new InvalidGrantError(
+        `the signer certificate ${quoteUntrusted(signer.label)} is self-signed, not issued by a configured Microsoft CA`,
+        'certificate_untrusted',
+      )
     }
     throw new InvalidGrantError(
       `the signer certificate was issued by ${quoteUntrusted(signer.issuerLabel)}, which is not a configured intermediate ` +
         '(add that CA certificate to intermediates; see keys/azure/README.md)',
-        'certificate_untrusted',
+      'certificate_untrusted',
     )
   }
   return firstChain(issuers, (ca) => climb([signer, ca], trust, at))
@@ -60,7 +63,10 @@ function climb(path: CertificateInfo[], trust: TrustStore, at: Date): Certificat
   }
   const next = trust.intermediates.filter((issuer) => !path.includes(issuer) && ca.x509.checkIssued(issuer.x509))
   if (next.length === 0 || path.length - 1 >= MAX_INTERMEDIATES) {
-    throw new InvalidGrantError(`${what} was issued by ${JSON.stringify(ca.issuerLabel)}, which is not a configured root`, 'certificate_untrusted')
+    throw new InvalidGrantError(
+      `${what} was issued by ${JSON.stringify(ca.issuerLabel)}, which is not a configured root`,
+      'certificate_untrusted',
+    )
   }
   return firstChain(next, (issuer) => climb([...path, issuer], trust, at))
 }
@@ -68,12 +74,22 @@ function climb(path: CertificateInfo[], trust: TrustStore, at: Date): Certificat
 /** `issuer` signed `child`, is usable at `at`, and may have `intermediatesBelow` intermediates under it. */
 function checkLink(child: CertificateInfo, issuer: CertificateInfo, what: string, intermediatesBelow: number, at: Date): void {
   if (!signedBy(child, issuer)) {
-    throw new InvalidGrantError(`the signature of ${quoteUntrusted(child.label)} does not verify with the key of ${what}`, 'certificate_untrusted')
+    throw new InvalidGrantError(
+      `the signature of ${quoteUntrusted(child.label)} does not verify with the key of ${what}`,
+      'certificate_untrusted',
+    )
   }
   checkUsable(issuer, what, at)
-  if (!issuer.isCa) throw new InvalidGrantError(`${what} is not a CA certificate (basic constraints), so it cannot issue certificates`, 'certificate_untrusted')
+  if (!issuer.isCa)
+    throw new InvalidGrantError(
+      `${what} is not a CA certificate (basic constraints), so it cannot issue certificates`,
+      'certificate_untrusted',
+    )
   if (issuer.pathLength !== undefined && intermediatesBelow > issuer.pathLength) {
-    throw new InvalidGrantError(`${what} allows ${issuer.pathLength} intermediates below it, but the chain has ${intermediatesBelow}`, 'certificate_untrusted')
+    throw new InvalidGrantError(
+      `${what} allows ${issuer.pathLength} intermediates below it, but the chain has ${intermediatesBelow}`,
+      'certificate_untrusted',
+    )
   }
 }
 
@@ -87,10 +103,14 @@ function signedBy(child: CertificateInfo, issuer: CertificateInfo): boolean {
 }
 
 function checkUsable(cert: CertificateInfo, what: string, at: Date): void {
-  if (at < cert.notBefore) throw new InvalidGrantError(`${what} is not valid before ${cert.notBefore.toISOString()}`, 'certificate_not_yet_valid')
+  if (at < cert.notBefore)
+    throw new InvalidGrantError(`${what} is not valid before ${cert.notBefore.toISOString()}`, 'certificate_not_yet_valid')
   if (at > cert.notAfter) throw new InvalidGrantError(`${what} expired at ${cert.notAfter.toISOString()}`, 'certificate_expired')
   if (cert.unknownCriticalExtensions.length > 0) {
-    throw new InvalidGrantError(`${what} has critical extensions this service does not process (${clipUntrusted(cert.unknownCriticalExtensions.join(', '), 80)})`, 'certificate_untrusted')
+    throw new InvalidGrantError(
+      `${what} has critical extensions this service does not process (${clipUntrusted(cert.unknownCriticalExtensions.join(', '), 80)})`,
+      'certificate_untrusted',
+    )
   }
 }
 

@@ -18,7 +18,10 @@ const guid = z
 /** `metadata.azure.com`, or `*.metadata.azure.com` for one label in front of it. */
 const signerName = z
   .string()
-  .regex(/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/, 'must be a lowercase DNS name, optionally starting with "*."')
+  .regex(
+    /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/,
+    'must be a lowercase DNS name, optionally starting with "*."',
+  )
 
 /** The key set Microsoft Entra signs every tenant's tokens with. */
 export const ENTRA_JWKS_URI = 'https://login.microsoftonline.com/common/discovery/v2.0/keys'
@@ -58,7 +61,10 @@ export const AzureAttestorConfig = z
      */
     singleUse: z.boolean().default(true),
     /** Names the attested data's signer certificate must carry (SAN DNS names, or CN when it has none). */
-    signerNames: z.array(signerName).min(1).default([...DEFAULT_SIGNER_NAMES]),
+    signerNames: z
+      .array(signerName)
+      .min(1)
+      .default([...DEFAULT_SIGNER_NAMES]),
     /** Microsoft Entra tenants whose managed identities may attest; required with `managedIdentity`. */
     tenants: z.array(guid).min(1).optional(),
     managedIdentity: ManagedIdentityConfig.optional(),

@@ -40,16 +40,22 @@ export function parseAttestedDocument(content: Buffer): AttestedDocument {
   const vmId = guidField(document, 'vmId')
   if (vmId === undefined) throw new InvalidGrantError('the attested data has no "vmId"', 'claim_missing')
   const timeStamp = asObject(document.timeStamp)
-  if (timeStamp === undefined) throw new InvalidGrantError('the attested data has no "timeStamp", so its freshness cannot be checked', 'claim_missing')
+  if (timeStamp === undefined)
+    throw new InvalidGrantError('the attested data has no "timeStamp", so its freshness cannot be checked', 'claim_missing')
   const plan = document.plan === undefined ? undefined : asObject(document.plan)
-  if (document.plan !== undefined && plan === undefined) throw new InvalidGrantError('the attested data "plan" is not an object', 'claim_invalid')
+  if (document.plan !== undefined && plan === undefined)
+    throw new InvalidGrantError('the attested data "plan" is not an object', 'claim_invalid')
   return {
     vmId,
     subscriptionId: guidField(document, 'subscriptionId'),
     sku: textField(document, 'sku'),
     licenseType: textField(document, 'licenseType'),
     nonce: textField(document, 'nonce'),
-    plan: plan && { name: textField(plan, 'name', 'plan.'), product: textField(plan, 'product', 'plan.'), publisher: textField(plan, 'publisher', 'plan.') },
+    plan: plan && {
+      name: textField(plan, 'name', 'plan.'),
+      product: textField(plan, 'product', 'plan.'),
+      publisher: textField(plan, 'publisher', 'plan.'),
+    },
     createdOn: parseAzureTimestamp(timeStamp.createdOn, 'timeStamp.createdOn'),
     expiresOn: parseAzureTimestamp(timeStamp.expiresOn, 'timeStamp.expiresOn'),
   }
@@ -58,10 +64,14 @@ export function parseAttestedDocument(content: Buffer): AttestedDocument {
 /** Parses `MM/DD/YY HH:MM:SS +HHMM` (years 2000-2099); throws InvalidGrantError naming `field`. */
 export function parseAzureTimestamp(value: unknown, field: string): Date {
   const match = typeof value === 'string' ? TIMESTAMP.exec(value) : null
-  if (match === null) throw new InvalidGrantError(`the attested data "${field}" ${quoteUntrusted(value, 40)} is not a time like "06/25/26 18:56:45 -0000"`, 'claim_invalid')
-  const [month, day, year, hour, minute, second, sign, offsetHours, offsetMinutes] = match.slice(1).map((part, i) => (i === 6 ? part : Number(part))) as [
-    number, number, number, number, number, number, string, number, number,
-  ]
+  if (match === null)
+    throw new InvalidGrantError(
+      `the attested data "${field}" ${quoteUntrusted(value, 40)} is not a time like "06/25/26 18:56:45 -0000"`,
+      'claim_invalid',
+    )
+  const [month, day, year, hour, minute, second, sign, offsetHours, offsetMinutes] = match
+    .slice(1)
+    .map((part, i) => (i === 6 ? part : Number(part))) as [number, number, number, number, number, number, string, number, number]
   const local = Date.UTC(2000 + year, month - 1, day, hour, minute, second)
   const check = new Date(local)
   // Date.UTC rolls 02/30 over into March: a date that does not round-trip does not exist.
@@ -90,7 +100,10 @@ function textField(object: Record<string, unknown>, name: string, prefix = ''): 
   const value = object[name]
   if (value === undefined || value === '') return undefined
   if (typeof value !== 'string' || !TEXT.test(value)) {
-    throw new InvalidGrantError(`the attested data "${prefix}${name}" ${quoteUntrusted(value)} is not printable text of at most 128 characters`, 'claim_invalid')
+    throw new InvalidGrantError(
+      `the attested data "${prefix}${name}" ${quoteUntrusted(value)} is not printable text of at most 128 characters`,
+      'claim_invalid',
+    )
   }
   return value
 }

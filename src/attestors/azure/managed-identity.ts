@@ -23,7 +23,8 @@ export interface AzureManagedIdentityAttestor extends JwtAttestor {
 }
 
 /** A system-assigned identity's resource id names its VM. */
-const VM_RESOURCE_ID = /^\/subscriptions\/([0-9a-fA-F-]{36})\/resourcegroups\/([^/]{1,90})\/providers\/Microsoft\.Compute\/virtualMachines\/([^/]{1,64})$/i
+const VM_RESOURCE_ID =
+  /^\/subscriptions\/([0-9a-fA-F-]{36})\/resourcegroups\/([^/]{1,90})\/providers\/Microsoft\.Compute\/virtualMachines\/([^/]{1,64})$/i
 /** Any other resource id (user-assigned identities, App Service, ...): only its subscription is read. */
 const RESOURCE_ID = /^\/subscriptions\/([0-9a-fA-F-]{36})\/resourcegroups\/([^/]{1,90})\/providers\/[^/]+\/.+$/i
 /** What a SPIFFE path segment may hold (Azure names are case-insensitive, so lowercased first). */
@@ -75,7 +76,11 @@ export function createAzureManagedIdentityAttestor(config: AzureAttestorConfig, 
       // Untrusted: the unverified `iss` only picks the verifier, which then requires exactly that issuer.
       const issuer = untrustedIssuerOf(jwt)
       const entry = verifiers.get(issuer)
-      if (entry === undefined) throw new InvalidGrantError(`the token issuer ${quoteUntrusted(issuer, 100)} is not a Microsoft Entra tenant allowed by attestor ${config.name}`, 'issuer_unknown')
+      if (entry === undefined)
+        throw new InvalidGrantError(
+          `the token issuer ${quoteUntrusted(issuer, 100)} is not a Microsoft Entra tenant allowed by attestor ${config.name}`,
+          'issuer_unknown',
+        )
       const { payload } = await entry.verifier.verify(jwt, refuseDelegatedToken)
       const identity = toIdentity(payload, entry.tenant, config, deps.trustDomain)
       return managedIdentity.singleUse ? { ...identity, singleUse: singleUseOf(jwt, payload, issuer, deps.skewSeconds) } : identity
@@ -86,7 +91,10 @@ export function createAzureManagedIdentityAttestor(config: AzureAttestorConfig, 
 /** A token acting for a signed-in user carries `scp`: a person, not a workload. */
 function refuseDelegatedToken(payload: Record<string, unknown>): void {
   if (payload.scp !== undefined || payload.idtyp === 'user') {
-    throw new InvalidGrantError('the token was issued to a user (delegated "scp"); only app-only tokens of managed identities and service principals are accepted', 'token_kind_not_accepted')
+    throw new InvalidGrantError(
+      'the token was issued to a user (delegated "scp"); only app-only tokens of managed identities and service principals are accepted',
+      'token_kind_not_accepted',
+    )
   }
 }
 
@@ -94,10 +102,14 @@ function refuseDelegatedToken(payload: Record<string, unknown>): void {
 
 function toIdentity(payload: JwtPayload, tenant: string, config: AzureAttestorConfig, trustDomain: string): AttestedIdentity {
   if (typeof payload.tid !== 'string' || payload.tid.toLowerCase() !== tenant) {
-    throw new InvalidGrantError(`the token tenant ("tid") ${quoteUntrusted(payload.tid)} does not match its issuer's tenant ${JSON.stringify(tenant)}`, 'claim_invalid')
+    throw new InvalidGrantError(
+      `the token tenant ("tid") ${quoteUntrusted(payload.tid)} does not match its issuer's tenant ${JSON.stringify(tenant)}`,
+      'claim_invalid',
+    )
   }
   const oid = typeof payload.oid === 'string' ? payload.oid.toLowerCase() : undefined
-  if (oid === undefined || !UUID_PATTERN.test(oid)) throw new InvalidGrantError(`the token object id ("oid") ${quoteUntrusted(payload.oid)} is not a GUID`, 'claim_invalid')
+  if (oid === undefined || !UUID_PATTERN.test(oid))
+    throw new InvalidGrantError(`the token object id ("oid") ${quoteUntrusted(payload.oid)} is not a GUID`, 'claim_invalid')
   const claims: Record<string, string> = { tenantId: tenant, objectId: oid }
   const appId = payload.appid ?? payload.azp
   if (typeof appId === 'string' && UUID_PATTERN.test(appId)) claims.appId = appId.toLowerCase()
@@ -107,19 +119,31 @@ function toIdentity(payload: JwtPayload, tenant: string, config: AzureAttestorCo
   const resourceId = payload.xms_mirid
   if (resourceId !== undefined) {
     const resource = typeof resourceId === 'string' ? RESOURCE_ID.exec(resourceId) : null
-    if (resource === null) throw new InvalidGrantError(`the token resource id ("xms_mirid") ${quoteUntrusted(resourceId, 100)} is not an Azure resource id`, 'claim_invalid')
+    if (resource === null)
+      throw new InvalidGrantError(
+        `the token resource id ("xms_mirid") ${quoteUntrusted(resourceId, 100)} is not an Azure resource id`,
+        'claim_invalid',
+      )
     const subscription = resource[1].toLowerCase()
     if (!config.subscriptions.includes(subscription)) {
-      throw new InvalidGrantError(`subscription ${JSON.stringify(subscription)} is not allowed by attestor ${config.name}`, 'claim_not_allowed')
+      throw new InvalidGrantError(
+        `subscription ${JSON.stringify(subscription)} is not allowed by attestor ${config.name}`,
+        'claim_not_allowed',
+      )
     }
-    Object.assign(claims, { subscriptionId: subscription, resourceGroup: resource[2].toLowerCase(), resourceId: (resourceId as string).toLowerCase() })
+    Object.assign(claims, {
+      subscriptionId: subscription,
+      resourceGroup: resource[2].toLowerCase(),
+      resourceId: (resourceId as string).toLowerCase(),
+    })
     sources.push({ id: `azure:${subscription}` })
     const vm = VM_RESOURCE_ID.exec(resourceId as string)
     if (vm !== null) {
       const [group, name] = [vm[2].toLowerCase(), vm[3].toLowerCase()]
       claims.vmName = name
       // A name a SPIFFE ID cannot hold (Azure allows parentheses in group names) keeps the principal form.
-      if (SPIFFE_SEGMENT.test(group) && SPIFFE_SEGMENT.test(name)) subject = `spiffe://${trustDomain}/azure/${tenant}/${subscription}/${group}/${name}`
+      if (SPIFFE_SEGMENT.test(group) && SPIFFE_SEGMENT.test(name))
+        subject = `spiffe://${trustDomain}/azure/${tenant}/${subscription}/${group}/${name}`
     }
   }
   sources.push({ id: `azure:${tenant}:principal:${oid}` })

@@ -35,20 +35,27 @@ export function parseAttestedDataEnvelope(der: Buffer): AttestedDataEnvelope {
   if (encapContentInfo.eContentType !== id_ContentType_Data || !(eContent instanceof OctetString)) {
     throw new InvalidGrantError('the attested data envelope does not carry its data (no eContent of type id-data)', 'attestation_malformed')
   }
-  if (signerInfos.length !== 1) throw new InvalidGrantError(`the attested data envelope has ${signerInfos.length} signers, not one`, 'attestation_malformed')
+  if (signerInfos.length !== 1)
+    throw new InvalidGrantError(`the attested data envelope has ${signerInfos.length} signers, not one`, 'attestation_malformed')
   const signerInfo = signerInfos[0]
   // With signed attributes the signature would cover them, not the data: not Azure's form, so refused.
-  if (signerInfo.signedAttrs !== undefined) throw new InvalidGrantError('the attested data envelope has signed attributes, which Azure never sends', 'attestation_malformed')
+  if (signerInfo.signedAttrs !== undefined)
+    throw new InvalidGrantError('the attested data envelope has signed attributes, which Azure never sends', 'attestation_malformed')
   const digest = signerInfo.digestAlgorithm.algorithmId
   const scheme = signerInfo.signatureAlgorithm.algorithmId
   if (!DIGEST_ALGORITHMS.has(digest) || !SIGNATURE_ALGORITHMS.has(scheme)) {
-    throw new InvalidGrantError(`the attested data is signed with ${shortOid(digest)} / ${shortOid(scheme)}, not RSA with SHA-256`, 'algorithm_not_accepted')
+    throw new InvalidGrantError(
+      `the attested data is signed with ${shortOid(digest)} / ${shortOid(scheme)}, not RSA with SHA-256`,
+      'algorithm_not_accepted',
+    )
   }
   const sid: unknown = signerInfo.sid
-  if (!(sid instanceof IssuerAndSerialNumber)) throw new InvalidGrantError('the attested data signer is not named by issuer and serial number', 'attestation_malformed')
+  if (!(sid instanceof IssuerAndSerialNumber))
+    throw new InvalidGrantError('the attested data signer is not named by issuer and serial number', 'attestation_malformed')
   const embedded = (signedData.certificates ?? []).filter((c): c is Certificate => c instanceof Certificate)
   const certificate = embedded.find((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber))
-  if (certificate === undefined) throw new InvalidGrantError('the attested data envelope does not embed the certificate that signed it', 'attestation_malformed')
+  if (certificate === undefined)
+    throw new InvalidGrantError('the attested data envelope does not embed the certificate that signed it', 'attestation_malformed')
   let signer: CertificateInfo
   try {
     signer = describeCertificate(certificate)
@@ -74,7 +81,8 @@ function readSignedData(der: Buffer): SignedData {
     // pkijs throws plain Errors about schema mismatches: never shown, never a 500.
     throw new InvalidGrantError('the attested data is not a PKCS#7 SignedData envelope', 'attestation_malformed')
   }
-  if (asn1.offset !== der.length) throw new InvalidGrantError('the attested data envelope is followed by unexpected bytes', 'attestation_malformed')
+  if (asn1.offset !== der.length)
+    throw new InvalidGrantError('the attested data envelope is followed by unexpected bytes', 'attestation_malformed')
   return signedData
 }
 

@@ -40,7 +40,7 @@ export function createGcpAttestor(config: GcpAttestorConfig, deps: AttestorDeps)
       throw new InvalidGrantError(
         'the token has no "google.compute_engine" claims; request the instance identity token with format=full ' +
           `(metadata path instance/service-accounts/default/identity?audience=${audience}&format=full)`,
-          'token_kind_not_accepted',
+        'token_kind_not_accepted',
       )
     }
   }
@@ -63,15 +63,25 @@ function toIdentity(payload: JwtPayload, config: GcpAttestorConfig, projects: Re
   const gce = computeEngineClaims(payload)!
   const projectId = required(gce.project_id, 'project id', PROJECT_ID)
   if (!projects.has(projectId)) {
-    throw new InvalidGrantError(`the token project ${JSON.stringify(projectId)} is not one of the projects attestor ${JSON.stringify(config.name)} accepts`, 'claim_not_allowed')
+    throw new InvalidGrantError(
+      `the token project ${JSON.stringify(projectId)} is not one of the projects attestor ${JSON.stringify(config.name)} accepts`,
+      'claim_not_allowed',
+    )
   }
   const zone = required(gce.zone, 'zone', ZONE)
   const instanceName = required(gce.instance_name, 'instance name', INSTANCE_NAME)
   const instanceId = required(gce.instance_id, 'instance id', NUMERIC_ID)
-  const projectNumber = required(typeof gce.project_number === 'number' && Number.isSafeInteger(gce.project_number) ? String(gce.project_number) : gce.project_number, 'project number', NUMERIC_ID)
+  const projectNumber = required(
+    typeof gce.project_number === 'number' && Number.isSafeInteger(gce.project_number) ? String(gce.project_number) : gce.project_number,
+    'project number',
+    NUMERIC_ID,
+  )
   const created = gce.instance_creation_timestamp
   if (typeof created !== 'number' || !Number.isFinite(created)) {
-    throw new InvalidGrantError(`the token instance creation timestamp ${quoteUntrusted(created)} is not a number of seconds`, 'claim_invalid')
+    throw new InvalidGrantError(
+      `the token instance creation timestamp ${quoteUntrusted(created)} is not a number of seconds`,
+      'claim_invalid',
+    )
   }
   const claims: Record<string, string> = {
     projectId,
@@ -101,6 +111,7 @@ function toIdentity(payload: JwtPayload, config: GcpAttestorConfig, projects: Re
 }
 
 function required(value: unknown, what: string, form: RegExp): string {
-  if (typeof value !== 'string' || !form.test(value)) throw new InvalidGrantError(`the token ${what} ${quoteUntrusted(value)} is not valid`, 'claim_invalid')
+  if (typeof value !== 'string' || !form.test(value))
+    throw new InvalidGrantError(`the token ${what} ${quoteUntrusted(value)} is not valid`, 'claim_invalid')
   return value
 }

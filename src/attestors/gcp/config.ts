@@ -11,7 +11,9 @@ export const GOOGLE_JWKS_URI = 'https://www.googleapis.com/oauth2/v3/certs'
 
 /** GCP project ids: 6 to 30 of a-z 0-9 -, starting with a letter. Domain-scoped ids (`example.com:p`) are not accepted. */
 export const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/
-const ProjectId = z.string().regex(PROJECT_ID, 'must be a GCP project id (6 to 30 lowercase letters, digits or "-", starting with a letter)')
+const ProjectId = z
+  .string()
+  .regex(PROJECT_ID, 'must be a GCP project id (6 to 30 lowercase letters, digits or "-", starting with a letter)')
 
 export const GcpAttestorConfig = z
   .object({

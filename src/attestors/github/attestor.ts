@@ -31,9 +31,28 @@ const JTI = /^[\x21-\x7E]{1,256}$/
 
 /** The claims exposed to grant conditions, each under GitHub's own name. */
 export const GITHUB_CLAIMS = [
-  'sub', 'repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'repository_visibility',
-  'ref', 'ref_type', 'ref_protected', 'environment', 'workflow', 'workflow_ref', 'job_workflow_ref', 'job_workflow_sha',
-  'sha', 'event_name', 'actor', 'actor_id', 'run_id', 'run_attempt', 'runner_environment', 'jti',
+  'sub',
+  'repository',
+  'repository_id',
+  'repository_owner',
+  'repository_owner_id',
+  'repository_visibility',
+  'ref',
+  'ref_type',
+  'ref_protected',
+  'environment',
+  'workflow',
+  'workflow_ref',
+  'job_workflow_ref',
+  'job_workflow_sha',
+  'sha',
+  'event_name',
+  'actor',
+  'actor_id',
+  'run_id',
+  'run_attempt',
+  'runner_environment',
+  'jti',
 ] as const
 
 /**
@@ -77,15 +96,29 @@ function toIdentity(payload: JwtPayload, config: GitHubAttestorConfig, policy: O
   const ownerId = required(payload, 'repository_owner_id', NUMERIC_ID)
   // Each allow-list given must hold: pinning both name and id refuses a re-registered name.
   if (policy.owners !== undefined && !policy.owners.has(owner.toLowerCase())) {
-    throw new InvalidGrantError(`the repository owner ${JSON.stringify(owner)} is not one of the owners attestor ${JSON.stringify(config.name)} accepts`, 'claim_not_allowed')
+    throw new InvalidGrantError(
+      `the repository owner ${JSON.stringify(owner)} is not one of the owners attestor ${JSON.stringify(config.name)} accepts`,
+      'claim_not_allowed',
+    )
   }
   if (policy.ownerIds !== undefined && !policy.ownerIds.has(ownerId)) {
-    throw new InvalidGrantError(`the repository owner id ${JSON.stringify(ownerId)} (${owner}) is not one of the owner ids attestor ${JSON.stringify(config.name)} accepts`, 'claim_not_allowed')
+    throw new InvalidGrantError(
+      `the repository owner id ${JSON.stringify(ownerId)} (${owner}) is not one of the owner ids attestor ${JSON.stringify(config.name)} accepts`,
+      'claim_not_allowed',
+    )
   }
   const repository = required(payload, 'repository', /^[^/]+\/[^/]+$/)
   const repo = repository.slice(repository.indexOf('/') + 1)
-  if (repository.slice(0, repository.indexOf('/')).toLowerCase() !== owner.toLowerCase() || !REPOSITORY_NAME.test(repo) || repo === '.' || repo === '..') {
-    throw new InvalidGrantError(`the token repository ${quoteUntrusted(repository)} is not a repository of ${JSON.stringify(owner)}`, 'claim_invalid')
+  if (
+    repository.slice(0, repository.indexOf('/')).toLowerCase() !== owner.toLowerCase() ||
+    !REPOSITORY_NAME.test(repo) ||
+    repo === '.' ||
+    repo === '..'
+  ) {
+    throw new InvalidGrantError(
+      `the token repository ${quoteUntrusted(repository)} is not a repository of ${JSON.stringify(owner)}`,
+      'claim_invalid',
+    )
   }
   const repositoryId = required(payload, 'repository_id', NUMERIC_ID)
   required(payload, 'jti', JTI)
@@ -94,7 +127,8 @@ function toIdentity(payload: JwtPayload, config: GitHubAttestorConfig, policy: O
   for (const name of GITHUB_CLAIMS) {
     const value = payload[name]
     if (value === undefined) continue
-    if (typeof value !== 'string') throw new InvalidGrantError(`the token claim "${name}" is ${quoteUntrusted(value)}, not a string`, 'claim_invalid')
+    if (typeof value !== 'string')
+      throw new InvalidGrantError(`the token claim "${name}" is ${quoteUntrusted(value)}, not a string`, 'claim_invalid')
     claims[name] = canonicalGitHubClaim(name, value)
   }
   // One name, one spelling: GitHub resolves `ACME/App` and `acme/app` to the same repository.
@@ -118,6 +152,7 @@ function toIdentity(payload: JwtPayload, config: GitHubAttestorConfig, policy: O
 
 function required(payload: JwtPayload, claim: string, form: RegExp): string {
   const value = payload[claim]
-  if (typeof value !== 'string' || !form.test(value)) throw new InvalidGrantError(`the token claim "${claim}" ${quoteUntrusted(value)} is not valid`, 'claim_invalid')
+  if (typeof value !== 'string' || !form.test(value))
+    throw new InvalidGrantError(`the token claim "${claim}" ${quoteUntrusted(value)} is not valid`, 'claim_invalid')
   return value
 }

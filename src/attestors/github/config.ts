@@ -16,7 +16,9 @@ export const OWNER = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/
 
 const NOT_AN_ID = 'must be a numeric GitHub id, e.g. 3963394'
 const NumericId = z
-  .union([z.string().regex(/^[1-9][0-9]{0,19}$/, NOT_AN_ID), z.number({ error: NOT_AN_ID }).int(NOT_AN_ID).positive(NOT_AN_ID)], { error: NOT_AN_ID })
+  .union([z.string().regex(/^[1-9][0-9]{0,19}$/, NOT_AN_ID), z.number({ error: NOT_AN_ID }).int(NOT_AN_ID).positive(NOT_AN_ID)], {
+    error: NOT_AN_ID,
+  })
   .transform(String)
 
 export const GitHubAttestorConfig = z
@@ -39,11 +41,17 @@ export const GitHubAttestorConfig = z
       ctx.addIssue({
         code: 'custom',
         path: ['name'],
-        message: `an attestor for an issuer other than github.com's mints spiffe://<trustDomain>/<name>/<owner>/<repo>: give it a name of its own (not ${TAKEN_NAMES.join(', ')})`,
+        message:
+          "an attestor for an issuer other than github.com's mints spiffe://<trustDomain>/<name>/<owner>/<repo>: " +
+          `give it a name of its own (not ${TAKEN_NAMES.join(', ')})`,
       })
     }
     if (config.owners === undefined && config.ownerIds === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['owners'], message: 'give owners or ownerIds (or both): without them every repository on GitHub could attest' })
+      ctx.addIssue({
+        code: 'custom',
+        path: ['owners'],
+        message: 'give owners or ownerIds (or both): without them every repository on GitHub could attest',
+      })
     }
   })
 export type GitHubAttestorConfig = z.infer<typeof GitHubAttestorConfig>

@@ -40,6 +40,9 @@ export function canonicalGitHubSource(source: string): string {
 export function canonicalGitHubConditions<C extends Record<string, string | string[]>>(subject: string, conditions: C): C {
   if (!GITHUB_SUBJECT.test(subject)) return conditions
   return Object.fromEntries(
-    Object.entries(conditions).map(([claim, globs]) => [claim, typeof globs === 'string' ? canonicalGitHubClaim(claim, globs) : globs.map((glob) => canonicalGitHubClaim(claim, glob))]),
+    Object.entries(conditions).map(([claim, globs]) => [
+      claim,
+      typeof globs === 'string' ? canonicalGitHubClaim(claim, globs) : globs.map((glob) => canonicalGitHubClaim(claim, glob)),
+    ]),
   ) as C
 }

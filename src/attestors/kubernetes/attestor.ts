@@ -32,7 +32,7 @@ export function createKubernetesAttestor(config: KubernetesAttestorConfig, deps:
         'this is a legacy Secret-based service-account token, which never expires and is not bound to an audience; ' +
           `use a projected service-account token instead (a serviceAccountToken volume with audience ${JSON.stringify(audience)}, ` +
           `or kubectl create token <service-account> --audience ${JSON.stringify(audience)})`,
-          'token_kind_not_accepted',
+        'token_kind_not_accepted',
       )
     }
   }
@@ -53,16 +53,25 @@ function toIdentity(payload: JwtPayload, config: KubernetesAttestorConfig, trust
   }
   const namespace = k8s.namespace
   if (typeof namespace !== 'string' || !DNS_LABEL.test(namespace)) {
-    throw new InvalidGrantError(`the token namespace ${quoteUntrusted(namespace)} is not a valid Kubernetes namespace name`, 'claim_invalid')
+    throw new InvalidGrantError(
+      `the token namespace ${quoteUntrusted(namespace)} is not a valid Kubernetes namespace name`,
+      'claim_invalid',
+    )
   }
   const serviceAccount = objectClaim(k8s.serviceaccount)
   const serviceAccountName = serviceAccount?.name
   if (typeof serviceAccountName !== 'string' || !isDnsSubdomain(serviceAccountName)) {
-    throw new InvalidGrantError(`the token service account ${quoteUntrusted(serviceAccountName)} is not a valid Kubernetes service account name`, 'claim_invalid')
+    throw new InvalidGrantError(
+      `the token service account ${quoteUntrusted(serviceAccountName)} is not a valid Kubernetes service account name`,
+      'claim_invalid',
+    )
   }
   const expectedSubject = `system:serviceaccount:${namespace}:${serviceAccountName}`
   if (payload.sub !== expectedSubject) {
-    throw new InvalidGrantError(`the token subject ${quoteUntrusted(payload.sub)} does not match its namespace and service account (expected ${JSON.stringify(expectedSubject)})`, 'claim_invalid')
+    throw new InvalidGrantError(
+      `the token subject ${quoteUntrusted(payload.sub)} does not match its namespace and service account (expected ${JSON.stringify(expectedSubject)})`,
+      'claim_invalid',
+    )
   }
   const pod = objectClaim(k8s.pod)
   const node = objectClaim(k8s.node)
@@ -92,7 +101,8 @@ function toIdentity(payload: JwtPayload, config: KubernetesAttestorConfig, trust
 
 function optionalClaim(value: unknown, what: string, valid: (value: string) => boolean): string | undefined {
   if (value === undefined) return undefined
-  if (typeof value !== 'string' || !valid(value)) throw new InvalidGrantError(`the token ${what} ${quoteUntrusted(value)} is not valid`, 'claim_invalid')
+  if (typeof value !== 'string' || !valid(value))
+    throw new InvalidGrantError(`the token ${what} ${quoteUntrusted(value)} is not valid`, 'claim_invalid')
   return value
 }
 

@@ -34,7 +34,10 @@ export function createOidcAttestor(config: OidcAttestorConfig, deps: AttestorDep
   // Unreachable after schema validation: a programming mistake, not a bad token.
   if (typeof template === 'string') throw new TypeError(`attestor ${config.name}: subjectTemplate: ${template}`)
   const exposed = config.claims.map((path) => ({ name: exposedName(path), path }))
-  const required = Object.entries(config.requiredClaims).map(([path, globs]) => ({ path, globs: typeof globs === 'string' ? [globs] : globs }))
+  const required = Object.entries(config.requiredClaims).map(([path, globs]) => ({
+    path,
+    globs: typeof globs === 'string' ? [globs] : globs,
+  }))
   const source = oidcNamespace(config).source
   return createJwtAttestor(config, deps, {
     kind: 'oidc',
@@ -42,9 +45,16 @@ export function createOidcAttestor(config: OidcAttestorConfig, deps: AttestorDep
     identify: (payload) => {
       for (const { path, globs } of required) {
         const value = scalarClaim(payload, path)
-        if (value === undefined) throw new InvalidGrantError(`the token has no "${path}" claim, which attestor ${JSON.stringify(config.name)} requires`, 'claim_missing')
+        if (value === undefined)
+          throw new InvalidGrantError(
+            `the token has no "${path}" claim, which attestor ${JSON.stringify(config.name)} requires`,
+            'claim_missing',
+          )
         if (!globs.some((glob) => globMatches(glob, value))) {
-          throw new InvalidGrantError(`the token claim "${path}" is ${quoteUntrusted(value)}, which attestor ${JSON.stringify(config.name)} does not accept`, 'claim_not_allowed')
+          throw new InvalidGrantError(
+            `the token claim "${path}" is ${quoteUntrusted(value)}, which attestor ${JSON.stringify(config.name)} does not accept`,
+            'claim_not_allowed',
+          )
         }
       }
       const claims: Record<string, string> = {}
@@ -54,7 +64,8 @@ export function createOidcAttestor(config: OidcAttestorConfig, deps: AttestorDep
       }
       const { jti } = payload
       if (jti !== undefined) {
-        if (typeof jti !== 'string' || !JTI.test(jti)) throw new InvalidGrantError(`the token id ("jti") ${quoteUntrusted(jti)} is not valid`, 'claim_invalid')
+        if (typeof jti !== 'string' || !JTI.test(jti))
+          throw new InvalidGrantError(`the token id ("jti") ${quoteUntrusted(jti)} is not valid`, 'claim_invalid')
         claims.jti = jti
       }
       return {

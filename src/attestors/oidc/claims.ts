@@ -17,7 +17,10 @@ export function scalarClaim(payload: JwtPayload, path: string): string | undefin
   if (value === undefined) return undefined
   if (typeof value === 'string') return value
   if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return String(value)
-  throw new InvalidGrantError(`the token claim "${path}" is ${quoteUntrusted(value)}; only strings, numbers and booleans can be matched`, 'claim_invalid')
+  throw new InvalidGrantError(
+    `the token claim "${path}" is ${quoteUntrusted(value)}; only strings, numbers and booleans can be matched`,
+    'claim_invalid',
+  )
 }
 
 /** The value at a claim path of a verified payload, or undefined. */

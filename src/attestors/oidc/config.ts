@@ -8,7 +8,8 @@ const CONDITION_CLAIM_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/
 
 const ClaimPath = z.string().regex(CLAIM_PATH, 'must be a claim name or a dot path, e.g. project_path or realm_access.role')
 const ExposedClaim = z.string().refine((path) => CLAIM_PATH.test(path) && CONDITION_CLAIM_NAME.test(exposedName(path)), {
-  error: 'must be a claim name or dot path that grant conditions can name: letters, digits, "_" (a "." becomes "_"), starting with a letter, at most 64',
+  error:
+    'must be a claim name or dot path that grant conditions can name: letters, digits, "_" (a "." becomes "_"), starting with a letter, at most 64',
 })
 const Globs = z.union([z.string().min(1).max(512), z.array(z.string().min(1).max(512)).min(1).max(50)])
 
@@ -36,9 +37,13 @@ export const OidcAttestorConfig = z
     const seen = new Map<string, string>()
     config.claims.forEach((path, index) => {
       const name = exposedName(path)
-      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['claims', index], message: `"${path}" and "${seen.get(name)}" would both be exposed as "${name}"` })
+      if (seen.has(name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['claims', index],
+          message: `"${path}" and "${seen.get(name)}" would both be exposed as "${name}"`,
+        })
       seen.set(name, path)
     })
   })
 export type OidcAttestorConfig = z.infer<typeof OidcAttestorConfig>
-

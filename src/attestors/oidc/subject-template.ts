@@ -51,16 +51,19 @@ export function compileSubjectTemplate(text: string, config: { name: string; iss
     const parts: Part[] = []
     for (const [, placeholder, text] of segment.matchAll(/\{([^{}]*)\}|([^{}]+|[{}])/g)) {
       if (text !== undefined) {
-        if (!SEGMENT_TEXT.test(text)) return `${JSON.stringify(text)} cannot be part of a SPIFFE ID path (only A-Z a-z 0-9 . _ - and placeholders in {})`
+        if (!SEGMENT_TEXT.test(text))
+          return `${JSON.stringify(text)} cannot be part of a SPIFFE ID path (only A-Z a-z 0-9 . _ - and placeholders in {})`
         parts.push(text)
         continue
       }
       const part = placeholderPart(placeholder, config)
-      if (typeof part === 'string' && !SEGMENT_TEXT.test(part)) return `{${placeholder}} is ${JSON.stringify(part)}, which cannot be part of a SPIFFE ID path`
+      if (typeof part === 'string' && !SEGMENT_TEXT.test(part))
+        return `{${placeholder}} is ${JSON.stringify(part)}, which cannot be part of a SPIFFE ID path`
       if (part === undefined) return `{${placeholder}} is not a placeholder: use {sub}, {claims.<name or dot path>}, {iss_host} or {name}`
       parts.push(part)
     }
-    if (parts.every((part) => typeof part === 'string') && (parts.join('') === '.' || parts.join('') === '..')) return 'must not have a "." or ".." segment'
+    if (parts.every((part) => typeof part === 'string') && (parts.join('') === '.' || parts.join('') === '..'))
+      return 'must not have a "." or ".." segment'
     template.push(parts)
   }
   return template
@@ -79,7 +82,11 @@ export function renderSubject(template: Template, payload: JwtPayload): string {
   return template
     .map((parts) => {
       const segment = parts.map((part) => (typeof part === 'string' ? part : segmentValue(payload, part.claim))).join('')
-      if (segment === '.' || segment === '..') throw new InvalidGrantError(`the token claims render the identity path segment "${segment}", which is not accepted`, 'claim_invalid')
+      if (segment === '.' || segment === '..')
+        throw new InvalidGrantError(
+          `the token claims render the identity path segment "${segment}", which is not accepted`,
+          'claim_invalid',
+        )
       return segment
     })
     .join('/')
@@ -87,11 +94,14 @@ export function renderSubject(template: Template, payload: JwtPayload): string {
 
 function segmentValue(payload: JwtPayload, path: string): string {
   const value = claimAt(payload, path)
-  if (value === undefined) throw new InvalidGrantError(`the token has no "${path}" claim, which the identity template needs`, 'claim_missing')
+  if (value === undefined)
+    throw new InvalidGrantError(`the token has no "${path}" claim, which the identity template needs`, 'claim_missing')
   const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value
   if (typeof text !== 'string' || !SEGMENT_VALUE.test(text)) {
-    throw new InvalidGrantError(`the token claim "${path}" is ${quoteUntrusted(value)}, which cannot be part of an identity (1 to 128 of A-Z a-z 0-9 . _ -)`, 'claim_invalid')
+    throw new InvalidGrantError(
+      `the token claim "${path}" is ${quoteUntrusted(value)}, which cannot be part of an identity (1 to 128 of A-Z a-z 0-9 . _ -)`,
+      'claim_invalid',
+    )
   }
   return text
 }
-

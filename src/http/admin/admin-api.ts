@@ -53,9 +53,19 @@ export async function adminApi(admin: FastifyInstance, options: AdminApiOptions)
     budget: { name: 'admin', perMinute: options.limits.adminRequestsPerMinute },
     authFailuresPerMinute: options.limits.adminAuthFailuresPerMinute,
   })
-  await admin.register(grantRoutes, { store: options.grants, catalog: options.grantCatalog, clock, defaultLifetimeDays: options.defaultGrantLifetimeDays })
+  await admin.register(grantRoutes, {
+    store: options.grants,
+    catalog: options.grantCatalog,
+    clock,
+    defaultLifetimeDays: options.defaultGrantLifetimeDays,
+  })
   await admin.register(ledgerRoutes, { ledger: options.ledger, clock })
-  await admin.register(revocationStreamRoute, { service: options.revocationService, cache: options.revocations, drain: options.drain, verifier: options.verifier })
+  await admin.register(revocationStreamRoute, {
+    service: options.revocationService,
+    cache: options.revocations,
+    drain: options.drain,
+    verifier: options.verifier,
+  })
   await admin.register(revocationRoutes, { service: options.revocationService, sourceForms: options.sourceForms })
   await admin.register(registrationRoutes, { registrations: options.registrations, clock })
   await admin.register(auditRoutes, { audit: options.audit })

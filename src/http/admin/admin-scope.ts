@@ -55,10 +55,12 @@ export async function authenticateAdmin(verifier: AdminTokenVerifier, request: F
   const header = request.headers.authorization
   const match = typeof header === 'string' ? BEARER.exec(header) : null
   if (!match) throw new UnauthenticatedError('an admin bearer token is required (Authorization: Bearer <token>)', 'admin_token_missing')
-  const identity = await verifier.identify(match[1]!)
+  const identity = await verifier.identify(match[1])
   if (!identity) {
     throw new UnauthenticatedError(
-      verifier.hasBootstrapToken ? 'the admin token is not valid' : 'the admin token is not valid (and no bootstrap token is configured: STS_ADMIN_TOKEN)',
+      verifier.hasBootstrapToken
+        ? 'the admin token is not valid'
+        : 'the admin token is not valid (and no bootstrap token is configured: STS_ADMIN_TOKEN)',
       'admin_token_invalid',
     )
   }

@@ -47,18 +47,36 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
     const id = idOf(request)
     const ifMatch = request.headers['if-match']
     if (ifMatch === undefined) {
-      throw new PreconditionRequiredError("send If-Match with the ETag of the grant you read, so no one else's change is lost", 'if_match_required')
+      throw new PreconditionRequiredError(
+        "send If-Match with the ETag of the grant you read, so no one else's change is lost",
+        'if_match_required',
+      )
     }
-    const { id: bodyId, version: _version, createdAt: _createdAt, updatedAt: _updatedAt, ...input } = canonicalNames(parseOrProblem(GrantReplacement, request.body, 'grant'))
+    const {
+      id: bodyId,
+      version: _version,
+      createdAt: _createdAt,
+      updatedAt: _updatedAt,
+      ...input
+    } = canonicalNames(parseOrProblem(GrantReplacement, request.body, 'grant'))
     if (bodyId !== undefined && bodyId !== id) {
       throw new InvalidInputError('the body is another grant', [{ path: 'id', message: `must be ${id} or left out` }])
     }
     const current = await mustExist(store.get(id), id)
     if (!etagMatches(ifMatch, current.version)) {
-      throw new PreconditionFailedError(`grant ${id} is at version ${current.version}, not the one in If-Match; read it again and retry`, 'version_mismatch')
+      throw new PreconditionFailedError(
+        `grant ${id} is at version ${current.version}, not the one in If-Match; read it again and retry`,
+        'version_mismatch',
+      )
     }
     const now = new Date(clock.now())
-    const result = await store.replace(id, draftOf({ ...input, expiresAt: new Date(input.expiresAt) }, now), current.version, now, actorOf(request))
+    const result = await store.replace(
+      id,
+      draftOf({ ...input, expiresAt: new Date(input.expiresAt) }, now),
+      current.version,
+      now,
+      actorOf(request),
+    )
     if (result === 'conflict') {
       throw new PreconditionFailedError(`grant ${id} changed while it was being replaced; read it again and retry`, 'version_mismatch')
     }
@@ -79,7 +97,11 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
 
 /** GitHub names in one spelling, the one the service mints (src/attestors/github-names.ts). */
 function canonicalNames<G extends { subject: string; conditions: Record<string, string | string[]> }>(grant: G): G {
-  return { ...grant, subject: canonicalGitHubSubject(grant.subject), conditions: canonicalGitHubConditions(grant.subject, grant.conditions) }
+  return {
+    ...grant,
+    subject: canonicalGitHubSubject(grant.subject),
+    conditions: canonicalGitHubConditions(grant.subject, grant.conditions),
+  }
 }
 
 function draftOf(draft: GrantDraft, now: Date): GrantDraft {

@@ -28,6 +28,9 @@ export async function ledgerRoutes(app: FastifyInstance, options: LedgerRoutesOp
     // The request log leaves out query strings; who looked for what during an incident is worth keeping.
     const { cursor: _cursor, ...searched } = query
     setOutcome(request, { msg: 'ledger searched', query: searched, entries: page.items.length })
-    return { entries: page.items.map((entry) => ledgerEntryToJson(entry, now)), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
+    return {
+      entries: page.items.map((entry) => ledgerEntryToJson(entry, now)),
+      ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+    }
   })
 }

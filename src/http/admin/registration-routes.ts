@@ -54,5 +54,8 @@ export async function registrationRoutes(app: FastifyInstance, options: Registra
 }
 
 function notFound(attestor: string, instance: string): NotFoundError {
-  return new NotFoundError(`no registration of instance ${clipUntrusted(instance, 128)} with attestor ${clipUntrusted(attestor)}`, 'registration_not_found')
+  return new NotFoundError(
+    `no registration of instance ${clipUntrusted(instance, 128)} with attestor ${clipUntrusted(attestor)}`,
+    'registration_not_found',
+  )
 }

@@ -24,17 +24,31 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
     const parsed = parseOrProblem(RevocationInput, request.body, 'revocation')
     // GitHub names in the spelling the service mints them in (src/attestors/github-names.ts): revoking
     // github:ACME/Api revokes the repository, not a spelling no token carries.
-    const value = parsed.kind === 'source' ? canonicalGitHubSource(parsed.value) : parsed.kind === 'subject' ? canonicalGitHubSubject(parsed.value) : parsed.value
+    const value =
+      parsed.kind === 'source'
+        ? canonicalGitHubSource(parsed.value)
+        : parsed.kind === 'subject'
+          ? canonicalGitHubSubject(parsed.value)
+          : parsed.value
     const input = { ...parsed, value }
     if (input.kind === 'source' && !matchesSourceForm(options.sourceForms, input.value)) {
       // A typo here would be a revocation that matches nothing while responders believe it holds.
       const forms = options.sourceForms.flatMap((form) => form.shows)
-      const message = forms.length === 0 ? 'matches no source: no attestor is configured' : `matches no configured attestor's sources, which look like ${forms.join(', ')}`
+      const message =
+        forms.length === 0
+          ? 'matches no source: no attestor is configured'
+          : `matches no configured attestor's sources, which look like ${forms.join(', ')}`
       throw new InvalidInputError(`the revocation is not valid: value: ${message}`, [{ path: 'value', message }])
     }
     const outcome = await service.revoke(input, actorOf(request))
     request.log.warn(
-      { revocationId: outcome.revocation.id, kind: input.kind, value: input.value, liveTokensCutOff: outcome.liveTokensCutOff, alreadyRevoked: outcome.alreadyRevoked },
+      {
+        revocationId: outcome.revocation.id,
+        kind: input.kind,
+        value: input.value,
+        liveTokensCutOff: outcome.liveTokensCutOff,
+        alreadyRevoked: outcome.alreadyRevoked,
+      },
       outcome.alreadyRevoked ? 'already revoked' : 'revoked',
     )
     const body: RevocationOutcome = {
@@ -51,7 +65,13 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
 
   app.get('/v1/revocations', { config: read, schema: revocationOperations.list }, async (request): Promise<RevocationList> => {
     const query = parseOrProblem(RevocationListQuery, request.query, 'query')
-    const page = await service.list({ kind: query.kind, value: query.value, active: query.active, cursor: query.cursor ?? query.since, limit: query.limit })
+    const page = await service.list({
+      kind: query.kind,
+      value: query.value,
+      active: query.active,
+      cursor: query.cursor ?? query.since,
+      limit: query.limit,
+    })
     return {
       revocations: page.items.map(revocationToJson),
       // Where to poll from next: changes after this position.

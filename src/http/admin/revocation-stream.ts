@@ -123,7 +123,8 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
     // The process is stopping: say so, and end the stream; the client resumes elsewhere with Last-Event-ID.
     const undrain = options.drain.onBegin(() => {
       if (closed) return
-      out.end(`event: shutdown\ndata: ${JSON.stringify({ reason: 'the server is shutting down; reconnect with Last-Event-ID to resume', cursor: String(position) })}\n\n`)
+      const reason = 'the server is shutting down; reconnect with Last-Event-ID to resume'
+      out.end(`event: shutdown\ndata: ${JSON.stringify({ reason, cursor: String(position) })}\n\n`)
     })
     const recheck = setInterval(() => {
       stillAllowed().catch(() => {

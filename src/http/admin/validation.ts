@@ -29,7 +29,9 @@ function nulsIn(value: unknown, path: string[]): Array<{ path: string }> {
   if (typeof value === 'string') return value.includes('\u0000') ? [{ path: path.join('.') }] : []
   if (Array.isArray(value)) return value.flatMap((item, index) => nulsIn(item, [...path, String(index)]))
   if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).flatMap(([key, item]) => (key.includes('\u0000') ? [{ path: [...path, key].join('.') }] : nulsIn(item, [...path, key])))
+    return Object.entries(value).flatMap(([key, item]) =>
+      key.includes('\u0000') ? [{ path: [...path, key].join('.') }] : nulsIn(item, [...path, key]),
+    )
   }
   return []
 }

@@ -70,12 +70,12 @@ export function describeApi(routes: readonly DocumentedRoute[]): JsonObject {
     item.operations.push([route.method.toLowerCase(), describeOperation(operation, route.role, components)])
     paths.set(path, item)
   }
-  const byTagThenPath = [...paths].sort(([a, x], [b, y]) => x.tag - y.tag || (a < b ? -1 : a > b ? 1 : 0))
+  const byTagThenPath = [...paths].sort(([a, x], [b, y]) => (x.tag !== y.tag ? x.tag - y.tag : a < b ? -1 : a > b ? 1 : 0))
   const document: JsonObject = {
     openapi: '3.1.0',
     info: API_INFO,
     servers: API_SERVERS,
-    tags: API_TAGS as unknown as JsonValue,
+    tags: API_TAGS,
     paths: Object.fromEntries(byTagThenPath.map(([path, item]) => [path, pathItem(item.operations)])),
   }
   for (const schema of UNREFERENCED_SCHEMAS) components.schema(schema)
@@ -176,7 +176,7 @@ function describeExample(example: Example): JsonObject {
 /** Path parameters every operation of a path shares are said once, for the path. */
 function pathItem(operations: [string, JsonObject][]): JsonObject {
   const pathParameters = (operation: JsonObject) => ((operation.parameters ?? []) as JsonObject[]).filter((p) => p.in === 'path')
-  const shared = pathParameters(operations[0]![1])
+  const shared = pathParameters(operations[0][1])
   const allShare = operations.every(([, operation]) => JSON.stringify(pathParameters(operation)) === JSON.stringify(shared))
   if (shared.length === 0 || !allShare) return Object.fromEntries(operations)
   const withoutShared = operations.map(([method, { parameters, ...operation }]): [string, JsonObject] => {
@@ -228,19 +228,19 @@ class Components {
       if (Array.isArray(node)) return node.forEach(visit)
       if (typeof node !== 'object' || node === null) return
       const ref = typeof node.$ref === 'string' ? /^#\/components\/(\w+)\/(\w+)$/.exec(node.$ref) : null
-      if (ref && !seen[ref[1]!]!.includes(ref[2]!)) {
-        const component = this.declared[ref[1] as ComponentKind | 'schemas'].get(ref[2]!)
-        if (!component) throw new Error(`${node.$ref} is referred to, but nothing declares it`)
-        seen[ref[1]!]!.push(ref[2]!)
+      if (ref && !seen[ref[1]].includes(ref[2])) {
+        const component = this.declared[ref[1] as ComponentKind | 'schemas'].get(ref[2])
+        if (!component) throw new Error(`${ref[0]} is referred to, but nothing declares it`)
+        seen[ref[1]].push(ref[2])
         visit(component)
       }
       Object.values(node).forEach(visit)
     }
     visit(document)
-    for (const name of this.declared.schemas.keys()) if (!seen.schemas!.includes(name)) visit({ $ref: `#/components/schemas/${name}` })
-    const kinds = (['headers', 'responses', 'examples', 'schemas'] as const).filter((kind) => seen[kind]!.length > 0)
+    for (const name of this.declared.schemas.keys()) if (!seen.schemas.includes(name)) visit({ $ref: `#/components/schemas/${name}` })
+    const kinds = (['headers', 'responses', 'examples', 'schemas'] as const).filter((kind) => seen[kind].length > 0)
     return Object.fromEntries(
-      kinds.map((kind) => [kind, Object.fromEntries(seen[kind]!.map((name) => [name, this.declared[kind].get(name)!]))]),
+      kinds.map((kind) => [kind, Object.fromEntries(seen[kind].map((name) => [name, this.declared[kind].get(name)!]))]),
     )
   }
 

@@ -20,7 +20,7 @@ export function renderYaml(document: JsonObject): string {
   spaceOut(components, 'all')
   spaceOut(childOf(components, 'schemas'), 'all')
   const text = yaml.toString(OPTIONS)
-  return text.replace(new RegExp(`\\b${PLACEHOLDER}(\\d+)_\\b`, 'g'), (_placeholder, index: string) => lists[Number(index)]!)
+  return text.replace(new RegExp(`\\b${PLACEHOLDER}(\\d+)_\\b`, 'g'), (_placeholder, index: string) => lists[Number(index)])
 }
 
 const PLACEHOLDER = 'INLINE_LIST_'
@@ -57,14 +57,14 @@ function style(node: unknown, value: JsonValue, place: Place, lists: string[]): 
     // `security: [{ adminToken: [] }]`: one requirement, read at a glance.
     const items = place.context === 'example' ? value.every((item) => isWord(item) || isFlatMap(item)) : value.every(isWord)
     if (place.key === 'security' || (items && flowText(value).length <= FLOW_WIDTH)) return inlineList(value, lists)
-    node.items = node.items.map((item, i) => style(item, value[i]!, { ...place, inList: true, key: '' }, lists)) as typeof node.items
+    node.items = node.items.map<(typeof node.items)[number]>((item, i) => style(item, value[i], { ...place, inList: true, key: '' }, lists))
     return node
   }
   if (isMap(node) && typeof value === 'object' && value !== null && !Array.isArray(value)) {
     for (const pair of node.items) {
       const key = String(isScalar(pair.key) ? pair.key.value : pair.key)
       const context = place.context === 'document' ? (CONTEXT_OF_KEY[key] ?? 'document') : place.context
-      pair.value = style(pair.value, value[key]!, { context, inList: false, key }, lists) as Node
+      pair.value = style(pair.value, value[key], { context, inList: false, key }, lists)
     }
     node.flow = isFlow(value, place)
     if (node.flow) {

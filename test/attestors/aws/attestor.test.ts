@@ -12,7 +12,10 @@ import { asOf, derOf, sample, SHIPPED, token } from '../../support/attestors/aws
 const VAULT = token.pkcs7(derOf('vault-2016-us-east-1.pkcs7.b64'))
 const VAULT_TIME = asOf('2016-04-05T16:28:00Z')
 const METAPHOR = token.rsa2048(derOf('metaphor-2026-ap-southeast-2.rsa2048.pkcs7.b64'))
-const METAPHOR_SIGNATURE = JSON.stringify({ document: sample('metaphor-2026-ap-southeast-2.document.json'), signature: sample('metaphor-2026-ap-southeast-2.signature.b64') })
+const METAPHOR_SIGNATURE = JSON.stringify({
+  document: sample('metaphor-2026-ap-southeast-2.document.json'),
+  signature: sample('metaphor-2026-ap-southeast-2.signature.b64'),
+})
 const METAPHOR_TIME = asOf('2026-02-16T00:39:28Z')
 
 function config(fields: Record<string, unknown> = {}): AwsAttestorConfig {
@@ -62,7 +65,11 @@ t.test('the rsa2048 and signature forms of one document give the same identity',
       architecture: 'arm64',
       privateIp: '10.0.1.242',
     },
-    sources: [{ id: 'aws:189292791360' }, { id: 'aws:189292791360:ap-southeast-2' }, { id: 'aws:189292791360:ap-southeast-2:i-0c5541936caf78c12' }],
+    sources: [
+      { id: 'aws:189292791360' },
+      { id: 'aws:189292791360:ap-southeast-2' },
+      { id: 'aws:189292791360:ap-southeast-2:i-0c5541936caf78c12' },
+    ],
     registration: { instance: '189292791360/ap-southeast-2/i-0c5541936caf78c12', mode: 'nonce' },
     // What AWS signed, the same document in both forms: one attestation, one fingerprint in the ledger.
     fingerprint: createHash('sha256').update(sample('metaphor-2026-ap-southeast-2.document.json')).digest('base64url'),
@@ -88,12 +95,22 @@ t.test('maxDocumentAgeSeconds accepts only instances launched recently', async (
   const young = createAwsAttestor(config({ maxDocumentAgeSeconds: 600 }), deps(asOf('2016-04-05T16:36:55Z')))
   t.equal((await young.attest(VAULT)).subject, 'spiffe://example.org/aws/241656615859/us-east-1/i-de0f1344', 'launched exactly 600 s ago')
   const later = createAwsAttestor(config({ maxDocumentAgeSeconds: 600 }), deps(asOf('2016-04-05T16:36:56Z')))
-  await assertRefused(t, later.attest(VAULT), 'attestation_too_old', /^instance "i-de0f1344" was launched at 2016-04-05T16:26:55.000Z, more than the 600 seconds ago accepted by attestor "prod-aws"$/)
+  await assertRefused(
+    t,
+    later.attest(VAULT),
+    'attestation_too_old',
+    /^instance "i-de0f1344" was launched at 2016-04-05T16:26:55.000Z, more than the 600 seconds ago accepted by attestor "prod-aws"$/,
+  )
   const unbounded = createAwsAttestor(config(), deps(asOf('2030-01-01T00:00:00Z')))
   t.equal((await unbounded.attest(VAULT)).claims.instanceId, 'i-de0f1344', 'off by default: a document never expires')
   // The signature form has no signing time; a launch time far ahead of our clock is refused when the age is checked.
   const early = createAwsAttestor(config({ maxDocumentAgeSeconds: 600 }), deps(asOf('2026-02-16T00:30:00Z')))
-  await assertRefused(t, early.attest(METAPHOR_SIGNATURE), 'token_not_yet_valid', /^instance "i-0c5541936caf78c12" was launched at 2026-02-16T00:38:27.000Z, which is in the future$/)
+  await assertRefused(
+    t,
+    early.attest(METAPHOR_SIGNATURE),
+    'token_not_yet_valid',
+    /^instance "i-0c5541936caf78c12" was launched at 2026-02-16T00:38:27.000Z, which is in the future$/,
+  )
 })
 
 t.test('replay defences: the registration the exchange admits, and the address binding', async (t) => {
@@ -109,8 +126,16 @@ t.test('replay defences: the registration the exchange admits, and the address b
 })
 
 t.test('configured certificates replace the shipped ones', async (t) => {
-  const usOnly = createAwsAttestor(config({ certificates: [join(SHIPPED, 'aws-dsa-pkcs7-us-east-1.pem'), join(SHIPPED, 'aws-rsa2048-us-east-1.pem')] }), deps(METAPHOR_TIME))
-  await assertRefused(t, usOnly.attest(METAPHOR), 'certificate_untrusted', /its signer \(serial BD9B3A06FE76AF6B\) is not a trusted AWS certificate$/)
+  const usOnly = createAwsAttestor(
+    config({ certificates: [join(SHIPPED, 'aws-dsa-pkcs7-us-east-1.pem'), join(SHIPPED, 'aws-rsa2048-us-east-1.pem')] }),
+    deps(METAPHOR_TIME),
+  )
+  await assertRefused(
+    t,
+    usOnly.attest(METAPHOR),
+    'certificate_untrusted',
+    /its signer \(serial BD9B3A06FE76AF6B\) is not a trusted AWS certificate$/,
+  )
   await assertRefused(t, usOnly.attest(METAPHOR_SIGNATURE), 'signature_invalid', /does not verify with any trusted AWS certificate$/)
   const dir = t.testdir({})
   const bundle = join(dir, 'bundle.pem')
@@ -130,14 +155,21 @@ t.test('configuration problems stop the service with a ConfigError naming them',
     }
     return []
   }
-  t.match(problems(['missing.pem', 'missing2.pem']), [new RegExp(`^attestor prod-aws: certificates: cannot read ${join(dir, 'missing.pem')} \\(ENOENT`), /missing2\.pem \(ENOENT/])
+  t.match(problems(['missing.pem', 'missing2.pem']), [
+    new RegExp(`^attestor prod-aws: certificates: cannot read ${join(dir, 'missing.pem')} \\(ENOENT`),
+    /missing2\.pem \(ENOENT/,
+  ])
   t.same(problems(['empty.pem']), [`attestor prod-aws: certificates: ${join(dir, 'empty.pem')} holds no PEM certificate`])
-  t.match(problems(['garbage.pem']), [new RegExp(`^attestor prod-aws: certificates: certificate 1 of ${join(dir, 'garbage.pem')} cannot be parsed`)])
+  t.match(problems(['garbage.pem']), [
+    new RegExp(`^attestor prod-aws: certificates: certificate 1 of ${join(dir, 'garbage.pem')} cannot be parsed`),
+  ])
 })
 
 t.test('the configuration schema', async (t) => {
   const issues = (input: Record<string, unknown>) =>
-    (AwsAttestorConfig.safeParse({ kind: 'aws', name: 'prod-aws', ...input }).error?.issues ?? []).map((i) => `${i.path.join('.')}: ${i.message}`)
+    (AwsAttestorConfig.safeParse({ kind: 'aws', name: 'prod-aws', ...input }).error?.issues ?? []).map(
+      (i) => `${i.path.join('.')}: ${i.message}`,
+    )
   t.same(issues({ accounts: ['241656615859'] }), [])
   t.match(issues({}), [/^accounts: /])
   t.same(issues({ accounts: [] }), ['accounts: list the AWS accounts whose instances may attest'])
@@ -150,5 +182,8 @@ t.test('the configuration schema', async (t) => {
   t.match(issues({ accounts: ['241656615859'], certificates: [] }), [/^certificates: /])
   t.match(issues({ accounts: ['241656615859'], account: '241656615859' }), [/Unrecognized key: "account"/])
   t.match(issues({ accounts: ['241656615859'], reattestation: 'sometimes' }), [/^reattestation: /])
-  t.match(AwsAttestorConfig.parse({ kind: 'aws', name: 'prod-aws', accounts: ['241656615859'] }), { reattestation: 'nonce', bindToPrivateIp: false })
+  t.match(AwsAttestorConfig.parse({ kind: 'aws', name: 'prod-aws', accounts: ['241656615859'] }), {
+    reattestation: 'nonce',
+    bindToPrivateIp: false,
+  })
 })

@@ -8,7 +8,9 @@ import { AwsTrustStore } from '../../../src/attestors/aws/trust.js'
 
 const KEYS = new URL('../../../keys/aws/', import.meta.url)
 const readme = readFileSync(new URL('README.md', KEYS), 'utf8')
-const files = readdirSync(KEYS).filter((f) => f.endsWith('.pem')).sort()
+const files = readdirSync(KEYS)
+  .filter((f) => f.endsWith('.pem'))
+  .sort()
 const FORM_KEYS: Record<string, { type: string; bits: number }> = {
   'dsa-pkcs7': { type: 'dsa', bits: 1024 },
   'rsa-signature': { type: 'rsa', bits: 1024 },

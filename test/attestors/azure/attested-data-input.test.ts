@@ -70,9 +70,18 @@ t.test('any single corrupted byte of a real envelope: refused, or the very same 
 })
 
 t.test('envelopes Azure never produces', async (t) => {
-  const other = pki.issue('other', intermediate, { subject: '/CN=metadata.azure.com', extensions: signerExtensions('metadata.azure.com'), key: signer.key })
+  const other = pki.issue('other', intermediate, {
+    subject: '/CN=metadata.azure.com',
+    extensions: signerExtensions('metadata.azure.com'),
+    key: signer.key,
+  })
   await assertRefused(t, attestor.attest(signTwice(other)), 'attestation_malformed', /^the attested data envelope has 2 signers, not one$/)
-  await assertRefused(t, attestor.attest(signWithoutCertificate()), 'attestation_malformed', /^the attested data envelope does not embed the certificate that signed it$/)
+  await assertRefused(
+    t,
+    attestor.attest(signWithoutCertificate()),
+    'attestation_malformed',
+    /^the attested data envelope does not embed the certificate that signed it$/,
+  )
 })
 
 t.test('attested data that is not what IMDS writes is refused, even validly signed', async (t) => {
@@ -81,13 +90,43 @@ t.test('attested data that is not what IMDS writes is refused, even validly sign
   await assertRefused(t, signed({ vmId: '' }), 'claim_missing', /^the attested data has no "vmId"$/)
   await assertRefused(t, signed({ vmId: '../../etc' }), 'claim_invalid', /^the attested data "vmId" "..\/..\/etc" is not a GUID$/)
   await assertRefused(t, signed({ subscriptionId: 7 }), 'claim_invalid', /^the attested data "subscriptionId" \(a number\) is not a GUID$/)
-  await assertRefused(t, signed({ timeStamp: undefined }), 'claim_missing', /^the attested data has no "timeStamp", so its freshness cannot be checked$/)
-  await assertRefused(t, signed({ timeStamp: { createdOn: imdsTime(now), expiresOn: '2026-11-23T10:00:00Z' } }), 'claim_invalid', /^the attested data "timeStamp.expiresOn" "2026-11-23T10:00:00Z" is not a time like "06\/25\/26 18:56:45 -0000"$/)
-  await assertRefused(t, signed({ timeStamp: { expiresOn: imdsTime(now) } }), 'claim_invalid', /^the attested data "timeStamp.createdOn" \(none\) is not a time like/)
-  await assertRefused(t, signed({ sku: 'a\nb' }), 'claim_invalid', /^the attested data "sku" "a\\nb" is not printable text of at most 128 characters$/)
-  await assertRefused(t, signed({ nonce: 'n'.repeat(129) }), 'claim_invalid', /^the attested data "nonce" "n{64}…" \(129 characters\) is not printable text of at most 128 characters$/)
+  await assertRefused(
+    t,
+    signed({ timeStamp: undefined }),
+    'claim_missing',
+    /^the attested data has no "timeStamp", so its freshness cannot be checked$/,
+  )
+  await assertRefused(
+    t,
+    signed({ timeStamp: { createdOn: imdsTime(now), expiresOn: '2026-11-23T10:00:00Z' } }),
+    'claim_invalid',
+    /^the attested data "timeStamp.expiresOn" "2026-11-23T10:00:00Z" is not a time like "06\/25\/26 18:56:45 -0000"$/,
+  )
+  await assertRefused(
+    t,
+    signed({ timeStamp: { expiresOn: imdsTime(now) } }),
+    'claim_invalid',
+    /^the attested data "timeStamp.createdOn" \(none\) is not a time like/,
+  )
+  await assertRefused(
+    t,
+    signed({ sku: 'a\nb' }),
+    'claim_invalid',
+    /^the attested data "sku" "a\\nb" is not printable text of at most 128 characters$/,
+  )
+  await assertRefused(
+    t,
+    signed({ nonce: 'n'.repeat(129) }),
+    'claim_invalid',
+    /^the attested data "nonce" "n{64}…" \(129 characters\) is not printable text of at most 128 characters$/,
+  )
   await assertRefused(t, signed({ plan: 'marketplace' }), 'claim_invalid', /^the attested data "plan" is not an object$/)
-  await assertRefused(t, signed({ plan: { name: ['x'] } }), 'claim_invalid', /^the attested data "plan.name" \(a list\) is not printable text/)
+  await assertRefused(
+    t,
+    signed({ plan: { name: ['x'] } }),
+    'claim_invalid',
+    /^the attested data "plan.name" \(a list\) is not printable text/,
+  )
   await assertRefused(t, signed({ subscriptionId: undefined }), 'claim_missing', /^the attested data has no subscriptionId/)
 })
 
@@ -115,17 +154,38 @@ t.test('IMDS timestamps: MM/DD/YY HH:MM:SS with an offset', async (t) => {
   t.same(parseAzureTimestamp('06/25/26 18:56:45 -0000', 'x'), new Date('2026-06-25T18:56:45Z'))
   t.same(parseAzureTimestamp('06/25/26 18:56:45 +0130', 'x'), new Date('2026-06-25T17:26:45Z'))
   t.same(parseAzureTimestamp('01/04/21 13:55:34 -0500', 'x'), new Date('2021-01-04T18:55:34Z'))
-  for (const bad of ['02/30/23 00:00:00 -0000', '13/01/23 00:00:00 -0000', '01/01/23 24:00:00 -0000', '01/01/23 00:60:00 -0000', '1/1/23 00:00:00 -0000', '01/01/2023 00:00:00 -0000', '01/01/23 00:00:00', 1_700_000_000]) {
+  for (const bad of [
+    '02/30/23 00:00:00 -0000',
+    '13/01/23 00:00:00 -0000',
+    '01/01/23 24:00:00 -0000',
+    '01/01/23 00:60:00 -0000',
+    '1/1/23 00:00:00 -0000',
+    '01/01/2023 00:00:00 -0000',
+    '01/01/23 00:00:00',
+    1_700_000_000,
+  ]) {
     t.throws(() => parseAzureTimestamp(bad, 'timeStamp.expiresOn'), InvalidGrantError, String(bad))
   }
 })
 
 function pemBody(pemFile: string): string {
-  return readFileSync(pemFile, 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, '')
+  return readFileSync(pemFile, 'utf8')
+    .replace(/-----[^-]+-----/g, '')
+    .replace(/\s+/g, '')
 }
 
 function signTwice(second: { pem: string; key: string }): string {
-  return pki.signWith(attestedDocument({}, now - 60_000), ['-signer', signer.pem, '-inkey', signer.key, '-signer', second.pem, '-inkey', second.key, '-noattr'])
+  return pki.signWith(attestedDocument({}, now - 60_000), [
+    '-signer',
+    signer.pem,
+    '-inkey',
+    signer.key,
+    '-signer',
+    second.pem,
+    '-inkey',
+    second.key,
+    '-noattr',
+  ])
 }
 
 function signWithoutCertificate(): string {

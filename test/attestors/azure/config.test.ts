@@ -20,32 +20,61 @@ function problems(input: unknown): string[] {
 }
 
 t.test('defaults: shipped trust material, public and Government signer names, Entra key set', async (t) => {
-  t.same(AzureAttestorConfig.parse({ kind: 'azure', name: 'azure', subscriptions: [SUBSCRIPTION.toUpperCase()], tenants: [TENANT], managedIdentity: {} }), {
-    kind: 'azure',
-    name: 'azure',
-    subscriptions: [SUBSCRIPTION],
-    singleUse: true,
-    signerNames: [...DEFAULT_SIGNER_NAMES],
-    tenants: [TENANT],
-    managedIdentity: { jwksUri: ENTRA_JWKS_URI, jwksCacheSeconds: 3600, jwksRefreshCooldownSeconds: 30, maxTokenLifetimeSeconds: 90_000, singleUse: false },
-  })
+  t.same(
+    AzureAttestorConfig.parse({
+      kind: 'azure',
+      name: 'azure',
+      subscriptions: [SUBSCRIPTION.toUpperCase()],
+      tenants: [TENANT],
+      managedIdentity: {},
+    }),
+    {
+      kind: 'azure',
+      name: 'azure',
+      subscriptions: [SUBSCRIPTION],
+      singleUse: true,
+      signerNames: [...DEFAULT_SIGNER_NAMES],
+      tenants: [TENANT],
+      managedIdentity: {
+        jwksUri: ENTRA_JWKS_URI,
+        jwksCacheSeconds: 3600,
+        jwksRefreshCooldownSeconds: 30,
+        maxTokenLifetimeSeconds: 90_000,
+        singleUse: false,
+      },
+    },
+  )
   t.equal(ENTRA_JWKS_URI, 'https://login.microsoftonline.com/common/discovery/v2.0/keys')
 })
 
 t.test('every problem is named', async (t) => {
   t.same(problems({ kind: 'azure', name: 'azure' }), ['subscriptions: Invalid input: expected array, received undefined'])
-  t.same(problems({ kind: 'azure', name: 'azure', subscriptions: [] }), ['subscriptions: list at least one subscription id: every Azure VM in the world can produce attested data'])
-  t.same(problems({ kind: 'azure', name: 'Azure', subscriptions: ['prod'], vms: ['vm-1'], signerNames: ['Metadata.Azure.com'], extra: 1 }), [
-    'name: must be a DNS label (lowercase letters, digits, "-")',
-    'subscriptions.0: must be a GUID, e.g. 05e8b285-4ce1-46a3-b4c9-f51ba67d6acc',
-    'vms.0: must be a GUID, e.g. 05e8b285-4ce1-46a3-b4c9-f51ba67d6acc',
-    'signerNames.0: must be a lowercase DNS name, optionally starting with "*."',
-    ': Unrecognized key: "extra"',
+  t.same(problems({ kind: 'azure', name: 'azure', subscriptions: [] }), [
+    'subscriptions: list at least one subscription id: every Azure VM in the world can produce attested data',
   ])
+  t.same(
+    problems({ kind: 'azure', name: 'Azure', subscriptions: ['prod'], vms: ['vm-1'], signerNames: ['Metadata.Azure.com'], extra: 1 }),
+    [
+      'name: must be a DNS label (lowercase letters, digits, "-")',
+      'subscriptions.0: must be a GUID, e.g. 05e8b285-4ce1-46a3-b4c9-f51ba67d6acc',
+      'vms.0: must be a GUID, e.g. 05e8b285-4ce1-46a3-b4c9-f51ba67d6acc',
+      'signerNames.0: must be a lowercase DNS name, optionally starting with "*."',
+      ': Unrecognized key: "extra"',
+    ],
+  )
   t.same(problems({ kind: 'azure', name: 'azure', subscriptions: [SUBSCRIPTION], managedIdentity: {} }), [
     'tenants: managedIdentity needs tenants: the Microsoft Entra tenant ids whose managed identities may attest',
   ])
-  t.match(problems({ kind: 'azure', name: 'azure', subscriptions: [SUBSCRIPTION], tenants: [TENANT], managedIdentity: { jwksUri: 'http://keys.test/' } }), [/^managedIdentity.jwksUri: /])
+  t.match(
+    problems({
+      kind: 'azure',
+      name: 'azure',
+      subscriptions: [SUBSCRIPTION],
+      tenants: [TENANT],
+      managedIdentity: { jwksUri: 'http://keys.test/' },
+    }),
+    [/^managedIdentity.jwksUri: /],
+  )
   t.same(problems({ kind: 'azure', name: 'azure', subscriptions: [SUBSCRIPTION], tenants: [TENANT] }), [
     'managedIdentity: tenants are only read for managed-identity tokens: add managedIdentity (managedIdentity: {} takes the defaults)',
   ])
@@ -60,7 +89,11 @@ t.test('the shipped trust material is documented, file by file, with its fingerp
       t.match(readme, `${folder}/${file}`, `${folder}/${file} is in the README`)
       const pem = readFileSync(new URL(`${folder}/${file}`, KEYS), 'utf8')
       const der = Buffer.from(pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')
-      const fingerprint = createHash('sha256').update(der).digest('hex').toUpperCase().replace(/(..)(?!$)/g, '$1:')
+      const fingerprint = createHash('sha256')
+        .update(der)
+        .digest('hex')
+        .toUpperCase()
+        .replace(/(..)(?!$)/g, '$1:')
       t.match(readme, fingerprint, `${file}: its SHA-256 fingerprint is in the README`)
     }
   }
@@ -80,9 +113,14 @@ t.test('trust material: files, bundles and directories; unreadable material stop
   writeFileSync(empty, 'nothing here\n')
   const broken = join(dir, 'broken.pem')
   writeFileSync(broken, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')
-  const error = t.throws(() => loadAzureTrust(azureConfig({ roots: [join(dir, 'missing.pem'), empty], intermediates: [broken] }))) as ConfigError
+  const error = t.throws(() =>
+    loadAzureTrust(azureConfig({ roots: [join(dir, 'missing.pem'), empty], intermediates: [broken] })),
+  ) as ConfigError
   t.ok(error instanceof ConfigError)
-  t.match(error.problems, [/^attestor azure: roots: cannot read .*missing\.pem \(ENOENT/, /^attestor azure: roots: .*empty\.pem holds no PEM certificate$/])
+  t.match(error.problems, [
+    /^attestor azure: roots: cannot read .*missing\.pem \(ENOENT/,
+    /^attestor azure: roots: .*empty\.pem holds no PEM certificate$/,
+  ])
   const intermediates = t.throws(() => loadAzureTrust(azureConfig({ roots: [bundle], intermediates: [broken] }))) as ConfigError
   t.match(intermediates.problems, [/^attestor azure: intermediates: certificate 1 of .*broken\.pem cannot be parsed/])
   const noPem = join(dir, 'no-pem')
@@ -96,13 +134,24 @@ t.test('start-up warnings say when the trust material has expired', async (t) =>
   const trust = loadAzureTrust(azureConfig())
   const notYet = (n: string) => new RegExp(`^azure intermediate "Microsoft TLS G2 RSA CA OCSP ${n}" is not valid before 2025-08`)
   const ocsp = ['02', '04', '06', '08', '10', '12', '14', '16']
-  t.match(trustMaterialWarnings(trust, new Date(GOVCLOUD.at)).sort(), [...ocsp.map(notYet), /^azure intermediate "Microsoft TLS RSA Root G2" is not valid before 2025-05-21/], 'in 2023 only the 2025 ones are not valid yet')
-  t.same(trustMaterialWarnings(trust, new Date('2026-11-23T00:00:00Z')), [
-    'azure root "Baltimore CyberTrust Root" expired at 2025-05-12T23:59:00.000Z',
-    'azure intermediate "Microsoft Azure TLS Issuing CA 05" expired at 2024-06-27T23:59:59.000Z',
-    'azure intermediate "Microsoft RSA TLS CA 01" expired at 2024-10-08T07:00:00.000Z',
-  ], 'in November 2026 the old ones have expired, and the OCSP intermediates verify')
-  t.match(trustMaterialWarnings(trust, new Date('2030-01-01T00:00:00Z')).at(-1), /^no configured azure intermediate is valid now: no attested data can verify/)
+  t.match(
+    trustMaterialWarnings(trust, new Date(GOVCLOUD.at)).sort(),
+    [...ocsp.map(notYet), /^azure intermediate "Microsoft TLS RSA Root G2" is not valid before 2025-05-21/],
+    'in 2023 only the 2025 ones are not valid yet',
+  )
+  t.same(
+    trustMaterialWarnings(trust, new Date('2026-11-23T00:00:00Z')),
+    [
+      'azure root "Baltimore CyberTrust Root" expired at 2025-05-12T23:59:00.000Z',
+      'azure intermediate "Microsoft Azure TLS Issuing CA 05" expired at 2024-06-27T23:59:59.000Z',
+      'azure intermediate "Microsoft RSA TLS CA 01" expired at 2024-10-08T07:00:00.000Z',
+    ],
+    'in November 2026 the old ones have expired, and the OCSP intermediates verify',
+  )
+  t.match(
+    trustMaterialWarnings(trust, new Date('2030-01-01T00:00:00Z')).at(-1),
+    /^no configured azure intermediate is valid now: no attested data can verify/,
+  )
   const in2019 = trustMaterialWarnings(trust, new Date('2019-01-01T00:00:00Z'))
   t.match(in2019[0], /^azure intermediate "Microsoft Azure TLS Issuing CA 05" is not valid before 2020-07-29/)
   t.equal(in2019.filter((w) => w.includes('is not valid before')).length, 11, 'every intermediate is named')
@@ -117,6 +166,11 @@ t.test('one configuration, one or two attestors: attested data by token type, ma
   t.same(rest, [])
   const both = createAzureAttestors(azureConfig({ tenants: [TENANT], managedIdentity: {} }), deps)
   t.equal(both.length, 2)
-  t.match(both[1], { name: 'azure', kind: 'azure', issuer: `https://sts.windows.net/${TENANT}/`, issuers: [`https://sts.windows.net/${TENANT}/`, `https://login.microsoftonline.com/${TENANT}/v2.0`] })
+  t.match(both[1], {
+    name: 'azure',
+    kind: 'azure',
+    issuer: `https://sts.windows.net/${TENANT}/`,
+    issuers: [`https://sts.windows.net/${TENANT}/`, `https://login.microsoftonline.com/${TENANT}/v2.0`],
+  })
   t.notOk('tokenTypes' in both[1], 'the managed-identity attestor is chosen by issuer only')
 })

@@ -71,44 +71,133 @@ t.test('a VM system-assigned identity becomes the VM, by tenant, subscription, r
   const v2 = await attestor.attest(await signToken(entra, miClaims({ iss: V2_ISSUER, ver: '2.0', azp: APP_ID, appid: undefined })))
   t.equal(v2.subject, `spiffe://example.org/azure/${TENANT}/${SUBSCRIPTION}/payments-prod/api-vm-1`, 'v2 tokens too')
   t.equal(v2.claims.appId, APP_ID, 'azp is the app id of a v2 token')
-  const mixedCase = await attestor.attest(await signToken(entra, miClaims({ xms_mirid: VM_RESOURCE.replace('payments-prod', 'Payments-Prod').replace('api-vm-1', 'API-VM-1') })))
-  t.equal(mixedCase.subject, `spiffe://example.org/azure/${TENANT}/${SUBSCRIPTION}/payments-prod/api-vm-1`, 'Azure names are case-insensitive: lowercased')
+  const mixedCase = await attestor.attest(
+    await signToken(entra, miClaims({ xms_mirid: VM_RESOURCE.replace('payments-prod', 'Payments-Prod').replace('api-vm-1', 'API-VM-1') })),
+  )
+  t.equal(
+    mixedCase.subject,
+    `spiffe://example.org/azure/${TENANT}/${SUBSCRIPTION}/payments-prod/api-vm-1`,
+    'Azure names are case-insensitive: lowercased',
+  )
 })
 
 t.test('any other principal becomes principal/<objectId>', async (t) => {
   const userAssigned = `/subscriptions/${SUBSCRIPTION}/resourcegroups/identities/providers/Microsoft.ManagedIdentity/userAssignedIdentities/deployer`
   const identity = await attestor.attest(await signToken(entra, miClaims({ xms_mirid: userAssigned })))
   t.equal(identity.subject, `spiffe://example.org/azure/${TENANT}/principal/${OID}`)
-  t.same(identity.claims, { tenantId: TENANT, objectId: OID, appId: APP_ID, subscriptionId: SUBSCRIPTION, resourceGroup: 'identities', resourceId: userAssigned.toLowerCase() })
+  t.same(identity.claims, {
+    tenantId: TENANT,
+    objectId: OID,
+    appId: APP_ID,
+    subscriptionId: SUBSCRIPTION,
+    resourceGroup: 'identities',
+    resourceId: userAssigned.toLowerCase(),
+  })
   const servicePrincipal = await attestor.attest(await signToken(entra, miClaims({ xms_mirid: undefined })))
   t.equal(servicePrincipal.subject, `spiffe://example.org/azure/${TENANT}/principal/${OID}`)
   t.same(servicePrincipal.sources, [{ id: `azure:${TENANT}` }, { id: `azure:${TENANT}:principal:${OID}` }])
-  const oddGroup = await attestor.attest(await signToken(entra, miClaims({ xms_mirid: VM_RESOURCE.replace('payments-prod', 'payments(prod)') })))
-  t.equal(oddGroup.subject, `spiffe://example.org/azure/${TENANT}/principal/${OID}`, 'a name a SPIFFE ID cannot hold keeps the principal form')
+  const oddGroup = await attestor.attest(
+    await signToken(entra, miClaims({ xms_mirid: VM_RESOURCE.replace('payments-prod', 'payments(prod)') })),
+  )
+  t.equal(
+    oddGroup.subject,
+    `spiffe://example.org/azure/${TENANT}/principal/${OID}`,
+    'a name a SPIFFE ID cannot hold keeps the principal form',
+  )
   t.match(oddGroup.claims, { resourceGroup: 'payments(prod)', vmName: 'api-vm-1' })
 })
 
 t.test('tenant, issuer, audience and subscription are checked', async (t) => {
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ iss: `https://sts.windows.net/${OTHER_TENANT}/`, tid: OTHER_TENANT }))), 'issuer_unknown', new RegExp(`^the token issuer "https://sts.windows.net/${OTHER_TENANT}/" is not a Microsoft Entra tenant allowed by attestor azure$`))
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ iss: `https://sts.windows.net/${TENANT}` }))), 'issuer_unknown', /is not a Microsoft Entra tenant allowed/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ iss: `https://login.microsoftonline.com/${TENANT}/` }))), 'issuer_unknown', /is not a Microsoft Entra tenant allowed/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ tid: OTHER_TENANT }))), 'claim_invalid', new RegExp(`^the token tenant \\("tid"\\) "${OTHER_TENANT}" does not match its issuer's tenant "${TENANT}"$`))
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ aud: 'https://management.azure.com/' }))), 'audience_mismatch', /^the token is addressed to "https:\/\/management.azure.com\/", not to "api:\/\/seed-sts"$/)
-  const own = createAzureManagedIdentityAttestor(azureConfig({ subscriptions: [SUBSCRIPTION], tenants: [TENANT], managedIdentity: { audience: 'c0ffee00-0000-4000-8000-000000000000' } }), azureDeps(NOW * 1000, { fetchJwks: fetcher.fetch }))
-  t.ok(await own.attest(await signToken(entra, miClaims({ aud: 'c0ffee00-0000-4000-8000-000000000000' }))), 'managedIdentity.audience overrides the top-level one')
+  await assertRefused(
+    t,
+    attestor.attest(await signToken(entra, miClaims({ iss: `https://sts.windows.net/${OTHER_TENANT}/`, tid: OTHER_TENANT }))),
+    'issuer_unknown',
+    new RegExp(`^the token issuer "https://sts.windows.net/${OTHER_TENANT}/" is not a Microsoft Entra tenant allowed by attestor azure$`),
+  )
+  await assertRefused(
+    t,
+    attestor.attest(await signToken(entra, miClaims({ iss: `https://sts.windows.net/${TENANT}` }))),
+    'issuer_unknown',
+    /is not a Microsoft Entra tenant allowed/,
+  )
+  await assertRefused(
+    t,
+    attestor.attest(await signToken(entra, miClaims({ iss: `https://login.microsoftonline.com/${TENANT}/` }))),
+    'issuer_unknown',
+    /is not a Microsoft Entra tenant allowed/,
+  )
+  await assertRefused(
+    t,
+    attestor.attest(await signToken(entra, miClaims({ tid: OTHER_TENANT }))),
+    'claim_invalid',
+    new RegExp(`^the token tenant \\("tid"\\) "${OTHER_TENANT}" does not match its issuer's tenant "${TENANT}"$`),
+  )
+  await assertRefused(
+    t,
+    attestor.attest(await signToken(entra, miClaims({ aud: 'https://management.azure.com/' }))),
+    'audience_mismatch',
+    /^the token is addressed to "https:\/\/management.azure.com\/", not to "api:\/\/seed-sts"$/,
+  )
+  const own = createAzureManagedIdentityAttestor(
+    azureConfig({
+      subscriptions: [SUBSCRIPTION],
+      tenants: [TENANT],
+      managedIdentity: { audience: 'c0ffee00-0000-4000-8000-000000000000' },
+    }),
+    azureDeps(NOW * 1000, { fetchJwks: fetcher.fetch }),
+  )
+  t.ok(
+    await own.attest(await signToken(entra, miClaims({ aud: 'c0ffee00-0000-4000-8000-000000000000' }))),
+    'managedIdentity.audience overrides the top-level one',
+  )
   const elsewhere = VM_RESOURCE.replace(SUBSCRIPTION, '11111111-2222-3333-4444-555555555555')
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ xms_mirid: elsewhere }))), 'claim_not_allowed', /^subscription "11111111-2222-3333-4444-555555555555" is not allowed by attestor azure$/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ xms_mirid: '/subscriptions/x' }))), 'claim_invalid', /^the token resource id \("xms_mirid"\) "\/subscriptions\/x" is not an Azure resource id$/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ oid: 'someone' }))), 'claim_invalid', /^the token object id \("oid"\) "someone" is not a GUID$/)
+  await assertRefused(
+    t,
+    attestor.attest(await signToken(entra, miClaims({ xms_mirid: elsewhere }))),
+    'claim_not_allowed',
+    /^subscription "11111111-2222-3333-4444-555555555555" is not allowed by attestor azure$/,
+  )
+  await assertRefused(
+    t,
+    attestor.attest(await signToken(entra, miClaims({ xms_mirid: '/subscriptions/x' }))),
+    'claim_invalid',
+    /^the token resource id \("xms_mirid"\) "\/subscriptions\/x" is not an Azure resource id$/,
+  )
+  await assertRefused(
+    t,
+    attestor.attest(await signToken(entra, miClaims({ oid: 'someone' }))),
+    'claim_invalid',
+    /^the token object id \("oid"\) "someone" is not a GUID$/,
+  )
 })
 
 t.test('only app-only RS256 tokens signed by Entra, not expired, are accepted', async (t) => {
   await assertRefused(t, attestor.attest(await signToken(impostor, miClaims())), 'signature_invalid', /^the token signature is invalid$/)
-  await assertRefused(t, attestor.attest(await signToken(ec, miClaims())), 'algorithm_not_accepted', /^the token algorithm "ES256" is not accepted \(accepted: RS256\)$/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ scp: 'user_impersonation' }))), 'token_kind_not_accepted', /^the token was issued to a user \(delegated "scp"\); only app-only tokens/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ idtyp: 'user' }))), 'token_kind_not_accepted', /^the token was issued to a user/)
+  await assertRefused(
+    t,
+    attestor.attest(await signToken(ec, miClaims())),
+    'algorithm_not_accepted',
+    /^the token algorithm "ES256" is not accepted \(accepted: RS256\)$/,
+  )
+  await assertRefused(
+    t,
+    attestor.attest(await signToken(entra, miClaims({ scp: 'user_impersonation' }))),
+    'token_kind_not_accepted',
+    /^the token was issued to a user \(delegated "scp"\); only app-only tokens/,
+  )
+  await assertRefused(
+    t,
+    attestor.attest(await signToken(entra, miClaims({ idtyp: 'user' }))),
+    'token_kind_not_accepted',
+    /^the token was issued to a user/,
+  )
   await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ exp: NOW - 61 }))), 'token_expired', /^the token expired at/)
-  await assertRefused(t, attestor.attest(await signToken(entra, miClaims({ iat: NOW, exp: NOW + 90_001 }))), 'token_lifetime_too_long', /^the token is valid for 90001 seconds, longer than the 90000 seconds accepted from this issuer$/)
+  await assertRefused(
+    t,
+    attestor.attest(await signToken(entra, miClaims({ iat: NOW, exp: NOW + 90_001 }))),
+    'token_lifetime_too_long',
+    /^the token is valid for 90001 seconds, longer than the 90000 seconds accepted from this issuer$/,
+  )
   await assertRefused(t, attestor.attest('not-a-jwt'), 'attestation_malformed', /not a JWT/)
 })
 
@@ -117,7 +206,7 @@ t.test('a token with a bad signature is refused for its signature, whatever else
   const bad: [string, Record<string, unknown>][] = [
     ['another audience', miClaims({ aud: 'https://management.azure.com/' })],
     ['an expiry long past', miClaims({ iat: NOW - 7200, exp: NOW - 3600 })],
-    ['a user\'s delegated token', miClaims({ scp: 'user_impersonation' })],
+    ["a user's delegated token", miClaims({ scp: 'user_impersonation' })],
     ['another tenant', miClaims({ tid: OTHER_TENANT })],
     ['a subscription not allowed', miClaims({ xms_mirid: VM_RESOURCE.replace(SUBSCRIPTION, '11111111-2222-3333-4444-555555555555') })],
   ]
@@ -130,8 +219,14 @@ t.test('a token with a bad signature is refused for its signature, whatever else
 t.test('not single-use by default (IMDS re-sends one cached token for hours); single-use when configured', async (t) => {
   const token = await signToken(entra, miClaims({ uti: 'uti-1' }))
   t.notOk('singleUse' in (await attestor.attest(token)))
-  const once = createAzureManagedIdentityAttestor(azureConfig({ subscriptions: [SUBSCRIPTION], tenants: [TENANT], managedIdentity: { singleUse: true } }), azureDeps(NOW * 1000, { fetchJwks: fetcher.fetch }))
-  t.same((await once.attest(await signToken(entra, miClaims({ jti: 'token-1' })))).singleUse, { key: `${V1_ISSUER}|jti:token-1`, until: new Date((NOW + 86_100 + 60) * 1000) })
+  const once = createAzureManagedIdentityAttestor(
+    azureConfig({ subscriptions: [SUBSCRIPTION], tenants: [TENANT], managedIdentity: { singleUse: true } }),
+    azureDeps(NOW * 1000, { fetchJwks: fetcher.fetch }),
+  )
+  t.same((await once.attest(await signToken(entra, miClaims({ jti: 'token-1' })))).singleUse, {
+    key: `${V1_ISSUER}|jti:token-1`,
+    until: new Date((NOW + 86_100 + 60) * 1000),
+  })
 })
 
 t.test('an unreachable Entra key set is a 503, not a refusal', async (t) => {
@@ -140,7 +235,13 @@ t.test('an unreachable Entra key set is a 503, not a refusal', async (t) => {
     throw new Error('connect ECONNREFUSED')
   }
   const offline = createAzureManagedIdentityAttestor(config, azureDeps(NOW * 1000, { clock: frozenClock(), fetchJwks: down.fetch }))
-  await assertRefused(t, offline.attest(await signToken(entra, miClaims())), 'jwks_unavailable', /^the signing keys of issuer "Microsoft Entra ID" cannot be fetched right now$/, ServiceUnavailableError)
+  await assertRefused(
+    t,
+    offline.attest(await signToken(entra, miClaims())),
+    'jwks_unavailable',
+    /^the signing keys of issuer "Microsoft Entra ID" cannot be fetched right now$/,
+    ServiceUnavailableError,
+  )
 })
 
 t.test('without managedIdentity and tenants there is no managed-identity attestor', async (t) => {

@@ -31,8 +31,10 @@ function attestor(fields: Record<string, unknown>, audience: string, now: number
     fetchJwks: countingFetcher({}).fetch,
   })
 }
-const segiddins = (fields: Record<string, unknown> = { owners: ['segiddins'] }, now = RUBYGEMS_IAT + 60) => attestor(fields, 'https://github.com/segiddins', now)
-const sandbox = (fields: Record<string, unknown> = { ownerIds: ['3963394'] }, now = QOOMON_IAT + 60) => attestor(fields, 'sts.amazonaws.com', now)
+const segiddins = (fields: Record<string, unknown> = { owners: ['segiddins'] }, now = RUBYGEMS_IAT + 60) =>
+  attestor(fields, 'https://github.com/segiddins', now)
+const sandbox = (fields: Record<string, unknown> = { ownerIds: ['3963394'] }, now = QOOMON_IAT + 60) =>
+  attestor(fields, 'sts.amazonaws.com', now)
 
 t.test('rubygems segiddins/oidc-test token (2023): the whole identity', async (t) => {
   t.same(await segiddins().attest(rubygems), {
@@ -61,9 +63,17 @@ t.test('rubygems segiddins/oidc-test token (2023): the whole identity', async (t
       runner_environment: 'github-hosted',
       jti: '79685b65-945d-450a-a3d8-a36bcf72c23d',
     },
-    sources: [{ id: 'github:segiddins' }, { id: 'github:repository_owner_id:1946610' }, { id: 'github:segiddins/oidc-test' }, { id: 'github:repository_id:620393838' }],
+    sources: [
+      { id: 'github:segiddins' },
+      { id: 'github:repository_owner_id:1946610' },
+      { id: 'github:segiddins/oidc-test' },
+      { id: 'github:repository_id:620393838' },
+    ],
     expiresAt: new Date('2023-03-28T16:27:17Z'),
-    singleUse: { key: 'https://token.actions.githubusercontent.com|jti:79685b65-945d-450a-a3d8-a36bcf72c23d', until: new Date('2023-03-28T16:28:17Z') },
+    singleUse: {
+      key: 'https://token.actions.githubusercontent.com|jti:79685b65-945d-450a-a3d8-a36bcf72c23d',
+      until: new Date('2023-03-28T16:28:17Z'),
+    },
   })
 })
 
@@ -95,21 +105,43 @@ t.test('qoomon/sandbox token (2023, private repository): the whole identity', as
       runner_environment: 'github-hosted',
       jti: 'e1294f1b-b837-49c9-91fc-d1bc61f16bb4',
     },
-    sources: [{ id: 'github:qoomon' }, { id: 'github:repository_owner_id:3963394' }, { id: 'github:qoomon/sandbox' }, { id: 'github:repository_id:35282741' }],
+    sources: [
+      { id: 'github:qoomon' },
+      { id: 'github:repository_owner_id:3963394' },
+      { id: 'github:qoomon/sandbox' },
+      { id: 'github:repository_id:35282741' },
+    ],
     expiresAt: new Date('2023-10-01T12:50:47Z'),
-    singleUse: { key: 'https://token.actions.githubusercontent.com|jti:e1294f1b-b837-49c9-91fc-d1bc61f16bb4', until: new Date('2023-10-01T12:51:47Z') },
+    singleUse: {
+      key: 'https://token.actions.githubusercontent.com|jti:e1294f1b-b837-49c9-91fc-d1bc61f16bb4',
+      until: new Date('2023-10-01T12:51:47Z'),
+    },
   })
 })
 
 t.test('also with the signing certificate (x5c) as the only key', async (t) => {
   const jwk = createPublicKey(read('keys/github-actions-78167F72-x5c.pem')).export({ format: 'jwk' })
-  const fromCert = segiddins({ owners: ['segiddins'], jwksFile: undefined, jwks: { keys: [{ ...jwk, kid: '78167F727DEC5D801DD1C8784C704A1C880EC0E1' }] } })
+  const fromCert = segiddins({
+    owners: ['segiddins'],
+    jwksFile: undefined,
+    jwks: { keys: [{ ...jwk, kid: '78167F727DEC5D801DD1C8784C704A1C880EC0E1' }] },
+  })
   t.equal((await fromCert.attest(rubygems)).subject, 'spiffe://example.org/github/segiddins/oidc-test')
 })
 
 t.test('an owner not allowed is refused, by name or by id', async (t) => {
-  await assertRefused(t, segiddins({ owners: ['rubygems'] }).attest(rubygems), 'claim_not_allowed', /^the repository owner "segiddins" is not one of the owners attestor "github" accepts$/)
-  await assertRefused(t, sandbox({ owners: ['qoomon'], ownerIds: ['1946610'] }).attest(qoomon), 'claim_not_allowed', /^the repository owner id "3963394" \(qoomon\) is not one of the owner ids attestor "github" accepts$/)
+  await assertRefused(
+    t,
+    segiddins({ owners: ['rubygems'] }).attest(rubygems),
+    'claim_not_allowed',
+    /^the repository owner "segiddins" is not one of the owners attestor "github" accepts$/,
+  )
+  await assertRefused(
+    t,
+    sandbox({ owners: ['qoomon'], ownerIds: ['1946610'] }).attest(qoomon),
+    'claim_not_allowed',
+    /^the repository owner id "3963394" \(qoomon\) is not one of the owner ids attestor "github" accepts$/,
+  )
   t.equal((await sandbox({ owners: ['QOOMON'] }).attest(qoomon)).claims.repository, 'qoomon/sandbox')
 })
 
@@ -118,21 +150,61 @@ t.test('tampered copies are refused', async (t) => {
   await assertRefused(t, sandbox().attest(tamper(qoomon)), 'signature_invalid', /^the token signature is invalid$/)
   const [header, payload] = qoomon.split('.') as [string, string, string]
   const [, , rubygemsSignature] = rubygems.split('.') as [string, string, string]
-  await assertRefused(t, sandbox().attest(`${header}.${payload}.${rubygemsSignature}`), 'signature_invalid', /^the token signature is invalid$/)
+  await assertRefused(
+    t,
+    sandbox().attest(`${header}.${payload}.${rubygemsSignature}`),
+    'signature_invalid',
+    /^the token signature is invalid$/,
+  )
 })
 
-t.test('the same claims signed by our own key under GitHub\'s kid are refused', async (t) => {
+t.test("the same claims signed by our own key under GitHub's kid are refused", async (t) => {
   const ours = await makeKey('RS256', '78167F727DEC5D801DD1C8784C704A1C880EC0E1')
   const claims = JSON.parse(Buffer.from(qoomon.split('.')[1], 'base64url').toString('utf8'))
   await assertRefused(t, sandbox().attest(await signToken(ours, claims)), 'signature_invalid', /^the token signature is invalid$/)
 })
 
 t.test('each sample is refused when its audience, time or algorithm is not right', async (t) => {
-  await assertRefused(t, attestor({ ownerIds: ['3963394'] }, 'seed-sts', QOOMON_IAT + 60).attest(qoomon), 'audience_mismatch', /^the token is addressed to "sts.amazonaws.com", not to "seed-sts"$/)
-  await assertRefused(t, sandbox(undefined, QOOMON_IAT + 300 + 60).attest(qoomon), 'token_expired', /^the token expired at 2023-10-01T12:50:47.000Z$/)
-  await assertRefused(t, sandbox(undefined, Math.floor(Date.now() / 1000)).attest(qoomon), 'token_expired', /^the token expired at 2023-10-01T12:50:47.000Z$/)
-  await assertRefused(t, sandbox(undefined, QOOMON_IAT - 700).attest(qoomon), 'token_not_yet_valid', /^the token is not valid before 2023-10-01T12:35:47.000Z$/)
-  await assertRefused(t, sandbox({ ownerIds: ['3963394'], algorithms: ['PS256'] }).attest(qoomon), 'algorithm_not_accepted', /^the token algorithm "RS256" is not accepted \(accepted: PS256\)$/)
-  await assertRefused(t, sandbox({ ownerIds: ['3963394'], name: 'ghes', issuer: 'https://ghes.example.org/_services/token' }).attest(qoomon), 'issuer_mismatch', /^the token issuer "https:\/\/token.actions.githubusercontent.com" is not "https:\/\/ghes.example.org\/_services\/token"$/)
-  await assertRefused(t, sandbox({ ownerIds: ['3963394'], maxTokenLifetimeSeconds: 299 }).attest(qoomon), 'token_lifetime_too_long', /^the token is valid for 300 seconds, longer than the 299 seconds accepted from this issuer$/)
+  await assertRefused(
+    t,
+    attestor({ ownerIds: ['3963394'] }, 'seed-sts', QOOMON_IAT + 60).attest(qoomon),
+    'audience_mismatch',
+    /^the token is addressed to "sts.amazonaws.com", not to "seed-sts"$/,
+  )
+  await assertRefused(
+    t,
+    sandbox(undefined, QOOMON_IAT + 300 + 60).attest(qoomon),
+    'token_expired',
+    /^the token expired at 2023-10-01T12:50:47.000Z$/,
+  )
+  await assertRefused(
+    t,
+    sandbox(undefined, Math.floor(Date.now() / 1000)).attest(qoomon),
+    'token_expired',
+    /^the token expired at 2023-10-01T12:50:47.000Z$/,
+  )
+  await assertRefused(
+    t,
+    sandbox(undefined, QOOMON_IAT - 700).attest(qoomon),
+    'token_not_yet_valid',
+    /^the token is not valid before 2023-10-01T12:35:47.000Z$/,
+  )
+  await assertRefused(
+    t,
+    sandbox({ ownerIds: ['3963394'], algorithms: ['PS256'] }).attest(qoomon),
+    'algorithm_not_accepted',
+    /^the token algorithm "RS256" is not accepted \(accepted: PS256\)$/,
+  )
+  await assertRefused(
+    t,
+    sandbox({ ownerIds: ['3963394'], name: 'ghes', issuer: 'https://ghes.example.org/_services/token' }).attest(qoomon),
+    'issuer_mismatch',
+    /^the token issuer "https:\/\/token.actions.githubusercontent.com" is not "https:\/\/ghes.example.org\/_services\/token"$/,
+  )
+  await assertRefused(
+    t,
+    sandbox({ ownerIds: ['3963394'], maxTokenLifetimeSeconds: 299 }).attest(qoomon),
+    'token_lifetime_too_long',
+    /^the token is valid for 300 seconds, longer than the 299 seconds accepted from this issuer$/,
+  )
 })

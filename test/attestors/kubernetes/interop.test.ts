@@ -32,12 +32,27 @@ function asOf(seconds: number): FixedClock {
 }
 
 function deps(clock: FixedClock, overrides: Partial<AttestorDeps> = {}): AttestorDeps {
-  return { trustDomain: 'example.org', audience: 'seed-sts', clock, skewSeconds: 60, maxAttestationBytes: 16_384, fetchJwks: countingFetcher({}).fetch, ...overrides }
+  return {
+    trustDomain: 'example.org',
+    audience: 'seed-sts',
+    clock,
+    skewSeconds: 60,
+    maxAttestationBytes: 16_384,
+    fetchJwks: countingFetcher({}).fetch,
+    ...overrides,
+  }
 }
 
 function minikube(clock: FixedClock, fields: Record<string, unknown> = {}) {
   return createKubernetesAttestor(
-    kubernetesConfig({ name: 'minikube', issuer: MINIKUBE_ISSUER, audience: 'kubernetes.default.svc', jwks: minikubeJwks, maxTokenLifetimeSeconds: ELEVEN_YEARS, ...fields }),
+    kubernetesConfig({
+      name: 'minikube',
+      issuer: MINIKUBE_ISSUER,
+      audience: 'kubernetes.default.svc',
+      jwks: minikubeJwks,
+      maxTokenLifetimeSeconds: ELEVEN_YEARS,
+      ...fields,
+    }),
     deps(clock),
   )
 }
@@ -62,7 +77,12 @@ t.test('minikube projected token (expires 2030), as of its iat + 60 s', async (t
   })
   const fromFile = minikube(clock, { jwks: undefined, jwksFile: `${interop}keys/minikube-sa.DERIVED-jwks.json` })
   t.equal((await fromFile.attest(projected2030)).subject, 'spiffe://example.org/k8s/minikube/ns/default/sa/default', 'also with jwksFile')
-  await assertRefused(t, minikube(clock, { maxTokenLifetimeSeconds: undefined }).attest(projected2030), 'token_lifetime_too_long', /^the token is valid for 316000000 seconds, longer than the 86400 seconds accepted from this issuer$/)
+  await assertRefused(
+    t,
+    minikube(clock, { maxTokenLifetimeSeconds: undefined }).attest(projected2030),
+    'token_lifetime_too_long',
+    /^the token is valid for 316000000 seconds, longer than the 86400 seconds accepted from this issuer$/,
+  )
   await assertRefused(t, minikube(clock).attest(tamper(projected2030)), 'signature_invalid', /^the token signature is invalid$/)
 })
 
@@ -71,7 +91,12 @@ t.test('minikube 10-minute projected token: accepted in 2020, expired today', as
   t.equal(identity.subject, 'spiffe://example.org/k8s/minikube/ns/default/sa/default')
   t.same(identity.sources, [{ id: 'k8s:minikube' }, { id: 'k8s:minikube:pod:34be4d5f-66d3-4a29-beea-ce23e51f9fb8' }])
   t.same(identity.expiresAt, new Date('2020-10-30T18:51:26Z'))
-  await assertRefused(t, minikube(new FixedClock(Date.now())).attest(expired2020), 'token_expired', /^the token expired at 2020-10-30T18:51:26.000Z$/)
+  await assertRefused(
+    t,
+    minikube(new FixedClock(Date.now())).attest(expired2020),
+    'token_expired',
+    /^the token expired at 2020-10-30T18:51:26.000Z$/,
+  )
   await assertRefused(t, minikube(asOf(1_604_083_286 + 60)).attest(tamper(expired2020)), 'signature_invalid', /signature is invalid/)
 })
 
@@ -79,7 +104,12 @@ t.test('EKS projected token with the 13-key JWKS of its issuer, as of its iat + 
   const clock = asOf(1_763_969_878 + 60)
   const eksJwks = readJson('keys/eks-eu-west-1-B88E7287-jwks.json')
   const fetcher = countingFetcher(eksJwks)
-  const config = kubernetesConfig({ name: 'hakawai', issuer: EKS_ISSUER, audience: 'sts.amazonaws.com', jwksUri: 'https://oidc.eks.eu-west-1.amazonaws.com/id/B88E7287E54DB073AC9CDC2FD1BE0969/keys' })
+  const config = kubernetesConfig({
+    name: 'hakawai',
+    issuer: EKS_ISSUER,
+    audience: 'sts.amazonaws.com',
+    jwksUri: 'https://oidc.eks.eu-west-1.amazonaws.com/id/B88E7287E54DB073AC9CDC2FD1BE0969/keys',
+  })
   const attestor = createKubernetesAttestor(config, deps(clock, { fetchJwks: fetcher.fetch }))
   t.same(await attestor.attest(eks), {
     subject: 'spiffe://example.org/k8s/hakawai/ns/hakawai/sa/hakawai-litellm-proxy',
@@ -104,7 +134,10 @@ t.test('EKS projected token with the 13-key JWKS of its issuer, as of its iat + 
     expiresAt: new Date('2025-11-25T07:37:58Z'),
   })
   t.equal(fetcher.calls.length, 1, 'the JWKS was fetched once')
-  const fromFile = createKubernetesAttestor({ ...config, jwksUri: undefined, jwksFile: `${interop}keys/eks-eu-west-1-B88E7287-jwks.json` }, deps(clock))
+  const fromFile = createKubernetesAttestor(
+    { ...config, jwksUri: undefined, jwksFile: `${interop}keys/eks-eu-west-1-B88E7287-jwks.json` },
+    deps(clock),
+  )
   t.equal((await fromFile.attest(eks)).claims.namespace, 'hakawai', 'also with jwksFile')
   await assertRefused(t, fromFile.attest(tamper(eks)), 'signature_invalid', /^the token signature is invalid$/)
   const [header, payload, signature] = eks.split('.') as [string, string, string]
@@ -114,7 +147,12 @@ t.test('EKS projected token with the 13-key JWKS of its issuer, as of its iat + 
 t.test('minikube legacy Secret-based token is refused, however well it is signed', async (t) => {
   const legacyKey = createPublicKey(read('keys/minikube-legacy-signer-cert.pem')).export({ format: 'jwk' })
   const attestor = minikube(asOf(1_604_082_797), { jwks: { keys: [legacyKey] } })
-  await assertRefused(t, attestor.attest(legacy), 'token_kind_not_accepted', /^this is a legacy Secret-based service-account token, which never expires and is not bound to an audience; use a projected service-account token instead/)
+  await assertRefused(
+    t,
+    attestor.attest(legacy),
+    'token_kind_not_accepted',
+    /^this is a legacy Secret-based service-account token, which never expires and is not bound to an audience; use a projected service-account token instead/,
+  )
   // Signed by a key the attestor does not trust, it is refused for its signature: its claims are not read.
   await assertRefused(t, minikube(asOf(1_604_082_797)).attest(legacy), 'signature_invalid', /^the token signature is invalid$/)
   await assertRefused(t, attestor.attest(tamper(legacy)), 'signature_invalid', /^the token signature is invalid$/)
@@ -122,6 +160,8 @@ t.test('minikube legacy Secret-based token is refused, however well it is signed
 
 t.test('the projected token does not verify with the legacy signer key', async (t) => {
   const legacyKey = createPublicKey(read('keys/minikube-legacy-signer-cert.pem')).export({ format: 'jwk' })
-  const attestor = minikube(asOf(1_604_082_797 + 60), { jwks: { keys: [{ ...legacyKey, kid: 'pJcxkJ4q0O1tOt0Z37VB6-x6Mw8xFZSxM9roPtMQq0A' }] } })
+  const attestor = minikube(asOf(1_604_082_797 + 60), {
+    jwks: { keys: [{ ...legacyKey, kid: 'pJcxkJ4q0O1tOt0Z37VB6-x6Mw8xFZSxM9roPtMQq0A' }] },
+  })
   await assertRefused(t, attestor.attest(projected2030), 'signature_invalid', /^the token signature is invalid$/)
 })

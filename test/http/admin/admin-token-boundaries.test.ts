@@ -60,9 +60,20 @@ t.test('role boundaries on admin tokens are symmetric: a token sees and revokes 
   const listed = await call('GET', '/v1/admin-tokens', asMinter)
   t.equal(listed.statusCode, 200)
   // Made at the same (frozen) instant: the list's order among them is by id, so compare sorted.
-  t.same(listed.json().adminTokens.map((token: { name: string }) => token.name).sort(), ['introspector', 'minter'], 'only tokens whose every role it holds')
+  t.same(
+    listed
+      .json()
+      .adminTokens.map((token: { name: string }) => token.name)
+      .sort(),
+    ['introspector', 'minter'],
+    'only tokens whose every role it holds',
+  )
   const all = (await call('GET', '/v1/admin-tokens', bootstrap)).json().adminTokens
-  t.same(all.map((token: { name: string }) => token.name).sort(), ['introspector', 'minter', 'responder'], 'the bootstrap token sees every one')
+  t.same(
+    all.map((token: { name: string }) => token.name).sort(),
+    ['introspector', 'minter', 'responder'],
+    'the bootstrap token sees every one',
+  )
 
   const refused = await call('DELETE', `/v1/admin-tokens/${responder.adminToken.id}`, asMinter)
   t.equal(refused.statusCode, 403, 'no revoking a token with more roles')
@@ -75,16 +86,28 @@ t.test('role boundaries on admin tokens are symmetric: a token sees and revokes 
     reason: 'roles_beyond_own',
   })
   t.equal((await call('GET', '/v1/revocations', `Bearer ${responder.token}`)).statusCode, 200, 'the responder still works')
-  t.equal((await call('DELETE', `/v1/admin-tokens/${introspector.adminToken.id}`, asMinter)).statusCode, 200, 'one within its roles it revokes')
-  t.equal((await call('DELETE', `/v1/admin-tokens/${responder.adminToken.id}`, bootstrap)).statusCode, 200, 'the bootstrap token revokes any')
+  t.equal(
+    (await call('DELETE', `/v1/admin-tokens/${introspector.adminToken.id}`, asMinter)).statusCode,
+    200,
+    'one within its roles it revokes',
+  )
+  t.equal(
+    (await call('DELETE', `/v1/admin-tokens/${responder.adminToken.id}`, bootstrap)).statusCode,
+    200,
+    'the bootstrap token revokes any',
+  )
   const audit = (await call('GET', '/v1/audit?targetType=admin-token', bootstrap)).json()
-  t.same(audit.entries.map((e: { action: string; actor: string; targetId: string }) => [e.action, e.actor, e.targetId]), [
-    ['admin-token.create', 'bootstrap', responder.adminToken.id],
-    ['admin-token.create', 'bootstrap', minter.adminToken.id],
-    ['admin-token.create', 'minter', introspector.adminToken.id],
-    ['admin-token.revoke', 'minter', introspector.adminToken.id],
-    ['admin-token.revoke', 'bootstrap', responder.adminToken.id],
-  ], 'the refused revocation left no entry')
+  t.same(
+    audit.entries.map((e: { action: string; actor: string; targetId: string }) => [e.action, e.actor, e.targetId]),
+    [
+      ['admin-token.create', 'bootstrap', responder.adminToken.id],
+      ['admin-token.create', 'bootstrap', minter.adminToken.id],
+      ['admin-token.create', 'minter', introspector.adminToken.id],
+      ['admin-token.revoke', 'minter', introspector.adminToken.id],
+      ['admin-token.revoke', 'bootstrap', responder.adminToken.id],
+    ],
+    'the refused revocation left no entry',
+  )
 })
 
 t.test('migration 008 renames tokens under reserved or reused names, and makes names unique for good', async (t) => {
@@ -95,7 +118,10 @@ t.test('migration 008 renames tokens under reserved or reused names, and makes n
   t.ok(all.some((m) => m.version.startsWith('008_')))
   await migrate(db, before)
   const insert = (id: string, name: string, created: string, revoked: string | null) =>
-    db.query(`INSERT INTO admin_tokens (id, name, token_sha256, roles, created_at, created_by, revoked_at) VALUES ($1, $2, $3, '{introspect}', $4, 'bootstrap', $5)`, [id, name, `sha-${id}`, created, revoked])
+    db.query(
+      `INSERT INTO admin_tokens (id, name, token_sha256, roles, created_at, created_by, revoked_at) VALUES ($1, $2, $3, '{introspect}', $4, 'bootstrap', $5)`,
+      [id, name, `sha-${id}`, created, revoked],
+    )
   const id = (n: number) => `00000000-0000-4000-8000-00000000000${n}`
   await insert(id(1), 'bootstrap', '2026-01-01T00:00:00Z', null)
   await insert(id(2), 'ci', '2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z')

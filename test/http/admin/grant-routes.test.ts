@@ -9,7 +9,12 @@ t.test('the admin API refuses callers without the admin token', async (t) => {
   const cases: [string, Record<string, string>, string, string][] = [
     ['no Authorization header', {}, 'an admin bearer token is required (Authorization: Bearer <token>)', 'admin_token_missing'],
     ['a wrong token', { authorization: 'Bearer not-the-admin-token' }, 'the admin token is not valid', 'admin_token_invalid'],
-    ['another scheme', { authorization: `Basic ${ADMIN_TOKEN}` }, 'an admin bearer token is required (Authorization: Bearer <token>)', 'admin_token_missing'],
+    [
+      'another scheme',
+      { authorization: `Basic ${ADMIN_TOKEN}` },
+      'an admin bearer token is required (Authorization: Bearer <token>)',
+      'admin_token_missing',
+    ],
   ]
   for (const [name, headers, detail, reason] of cases) {
     const response = await sts.app.inject({ method: 'GET', url: '/v1/grants', headers })
@@ -22,9 +27,16 @@ t.test('the admin API refuses callers without the admin token', async (t) => {
 
 t.test('with no bootstrap token configured and no scoped tokens, the admin API admits no one', async (t) => {
   const sts = await startTestService(t, { config: { admin: {} } })
-  const response = await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: { authorization: 'Bearer anything-at-all-here-1234567890' } })
+  const response = await sts.app.inject({
+    method: 'GET',
+    url: '/v1/grants',
+    headers: { authorization: 'Bearer anything-at-all-here-1234567890' },
+  })
   t.equal(response.statusCode, 401)
-  t.match(response.json(), { detail: 'the admin token is not valid (and no bootstrap token is configured: STS_ADMIN_TOKEN)', reason: 'admin_token_invalid' })
+  t.match(response.json(), {
+    detail: 'the admin token is not valid (and no bootstrap token is configured: STS_ADMIN_TOKEN)',
+    reason: 'admin_token_invalid',
+  })
 })
 
 t.test('grants: create, read, replace with If-Match, list, disable', async (t) => {
@@ -59,7 +71,13 @@ t.test('grants: create, read, replace with If-Match, list, disable', async (t) =
   const partial = await call('PUT', `/v1/grants/${grant.id}`, { ...GRANT, scopes: ['ledger:write'] }, { 'if-match': '"1"' })
   t.equal(partial.statusCode, 400, 'a replacement is a whole grant: nothing left out is silently defaulted')
   t.equal(partial.json().reason, 'input_invalid')
-  t.same(partial.json().errors.map((e: { path: string }) => e.path).sort(), ['conditions', 'description', 'enabled', 'expiresAt', 'maxTtlSeconds'])
+  t.same(
+    partial
+      .json()
+      .errors.map((e: { path: string }) => e.path)
+      .sort(),
+    ['conditions', 'description', 'enabled', 'expiresAt', 'maxTtlSeconds'],
+  )
 
   sts.clock.advance(1000)
   // Read, modify, write back: the read-only fields of what was read may come along.
@@ -72,7 +90,11 @@ t.test('grants: create, read, replace with If-Match, list, disable', async (t) =
 
   const stale = await call('PUT', `/v1/grants/${grant.id}`, grant, { 'if-match': '"1"' })
   t.equal(stale.statusCode, 412, 'a writer holding an old ETag cannot overwrite a newer change')
-  t.match(stale.json(), { title: 'Precondition failed', detail: `grant ${grant.id} is at version 2, not the one in If-Match; read it again and retry`, reason: 'version_mismatch' })
+  t.match(stale.json(), {
+    title: 'Precondition failed',
+    detail: `grant ${grant.id} is at version 2, not the one in If-Match; read it again and retry`,
+    reason: 'version_mismatch',
+  })
   t.equal((await call('PUT', `/v1/grants/${grant.id}`, grant, { 'if-match': 'W/"2"' })).statusCode, 412, 'a weak ETag never matches')
   t.equal((await call('PUT', `/v1/grants/${grant.id}`, grant, { 'if-match': '"7", "2"' })).statusCode, 200, 'one of a list matches')
   t.equal((await call('PUT', `/v1/grants/${grant.id}`, grant, { 'if-match': '*' })).statusCode, 200, '* matches any version')
@@ -109,10 +131,14 @@ t.test('grant validation reports every problem at once', async (t) => {
   t.equal(response.statusCode, 400)
   const problem = response.json()
   t.match(problem, { title: 'Invalid request', reason: 'input_invalid' })
-  t.same(
-    problem.errors.map((e: { path: string }) => e.path).sort(),
-    ['(body)', 'audiences', 'maxTtlSeconds', 'owner', 'scopes.0', 'subject'],
-  )
+  t.same(problem.errors.map((e: { path: string }) => e.path).sort(), [
+    '(body)',
+    'audiences',
+    'maxTtlSeconds',
+    'owner',
+    'scopes.0',
+    'subject',
+  ])
   t.match(problem.detail, /^the grant is not valid: /)
 
   const past = await sts.app.inject({
@@ -124,7 +150,12 @@ t.test('grant validation reports every problem at once', async (t) => {
   t.equal(past.statusCode, 400)
   t.same(past.json().errors, [{ path: 'expiresAt', message: 'must be in the future' }])
 
-  const notJson = await sts.app.inject({ method: 'POST', url: '/v1/grants', headers: { ...sts.admin, 'content-type': 'application/json' }, payload: '{"subject":' })
+  const notJson = await sts.app.inject({
+    method: 'POST',
+    url: '/v1/grants',
+    headers: { ...sts.admin, 'content-type': 'application/json' },
+    payload: '{"subject":',
+  })
   t.equal(notJson.statusCode, 400)
   t.equal(notJson.headers['content-type'], 'application/problem+json; charset=utf-8')
   t.match(notJson.json(), { title: 'Bad request', reason: 'body_malformed' })
@@ -142,35 +173,64 @@ t.test('listing pages through grants with a cursor and filters by owner and subj
   const list = async (query: string) => (await sts.app.inject({ method: 'GET', url: `/v1/grants?${query}`, headers: sts.admin })).json()
 
   const first = await list('limit=2')
-  t.same(first.grants.map((g: { id: string }) => g.id), ids.slice(0, 2))
+  t.same(
+    first.grants.map((g: { id: string }) => g.id),
+    ids.slice(0, 2),
+  )
   const second = await list(`limit=2&cursor=${first.nextCursor}`)
-  t.same(second.grants.map((g: { id: string }) => g.id), ids.slice(2, 4))
+  t.same(
+    second.grants.map((g: { id: string }) => g.id),
+    ids.slice(2, 4),
+  )
   const last = await list(`limit=2&cursor=${second.nextCursor}`)
-  t.same(last.grants.map((g: { id: string }) => g.id), ids.slice(4))
+  t.same(
+    last.grants.map((g: { id: string }) => g.id),
+    ids.slice(4),
+  )
   t.notOk('nextCursor' in last, 'the last page says so')
 
-  t.same((await list('owner=team-search')).grants.map((g: { id: string }) => g.id), [ids[1], ids[3]])
-  t.same((await list(`subject=${encodeURIComponent(SUBJECT_GLOB)}&owner=team-payments`)).grants.map((g: { id: string }) => g.id), [ids[0], ids[2]])
+  t.same(
+    (await list('owner=team-search')).grants.map((g: { id: string }) => g.id),
+    [ids[1], ids[3]],
+  )
+  t.same(
+    (await list(`subject=${encodeURIComponent(SUBJECT_GLOB)}&owner=team-payments`)).grants.map((g: { id: string }) => g.id),
+    [ids[0], ids[2]],
+  )
 
   const badCursor = await sts.app.inject({ method: 'GET', url: '/v1/grants?cursor=bogus', headers: sts.admin })
   t.equal(badCursor.statusCode, 400)
   const badLimit = await sts.app.inject({ method: 'GET', url: '/v1/grants?limit=100000', headers: sts.admin })
   t.equal(badLimit.statusCode, 400)
-  t.same(badLimit.json().errors.map((e: { path: string }) => e.path), ['limit'])
+  t.same(
+    badLimit.json().errors.map((e: { path: string }) => e.path),
+    ['limit'],
+  )
   const unknown = await sts.app.inject({ method: 'GET', url: '/v1/grants?colour=red', headers: sts.admin })
-  t.same(unknown.json().errors.map((e: { path: string }) => e.path), ['(query)'])
+  t.same(
+    unknown.json().errors.map((e: { path: string }) => e.path),
+    ['(query)'],
+  )
 })
 
 t.test('the admin API is rate limited per client, failed guesses of the token included', async (t) => {
   const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 3 } } })
   const guesses = []
   for (let i = 0; i < 3; i++) {
-    guesses.push((await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: { authorization: `Bearer guess-${i}-of-the-admin-token` } })).statusCode)
+    guesses.push(
+      (await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: { authorization: `Bearer guess-${i}-of-the-admin-token` } }))
+        .statusCode,
+    )
   }
   t.same(guesses, [401, 401, 401])
   const limited = await sts.app.inject({ method: 'GET', url: '/v1/grants', headers: sts.admin })
   t.equal(limited.statusCode, 429, 'even the right token waits once the limit is spent')
   t.equal(limited.headers['content-type'], 'application/problem+json; charset=utf-8')
-  t.match(limited.json(), { title: 'Too many requests', status: 429, detail: /^rate limit exceeded: retry in \d+ s$/, reason: 'rate_limited' })
+  t.match(limited.json(), {
+    title: 'Too many requests',
+    status: 429,
+    detail: /^rate limit exceeded: retry in \d+ s$/,
+    reason: 'rate_limited',
+  })
   t.ok(limited.headers['retry-after'])
 })

@@ -7,7 +7,14 @@ const at = (daysAgo: number) => new Date(NOW - daysAgo * DAY)
 /** Registers instances through the store the exchange uses: what the admin API shows is what admit wrote. */
 async function seed(sts: TestService): Promise<void> {
   const admit = (attestor: string, instance: string, daysAgo: number, nonce: string | undefined = `nonce-of-${instance}-0123456789`) =>
-    sts.services.registrations.admit({ attestor, instance, nonce, mode: nonce ? 'nonce' : 'always', clientAddress: '10.0.0.7', now: at(daysAgo) })
+    sts.services.registrations.admit({
+      attestor,
+      instance,
+      nonce,
+      mode: nonce ? 'nonce' : 'always',
+      clientAddress: '10.0.0.7',
+      now: at(daysAgo),
+    })
   await admit('prod-aws', 'i-0aaa', 40)
   await admit('prod-aws', 'i-0bbb', 10)
   await admit('prod-aws', 'i-0bbb', 1)
@@ -27,15 +34,20 @@ const REGISTRATION_0BBB = {
 t.test('list, show and forget registrations; forgetting is audited', async (t) => {
   const sts = await startTestService(t)
   await seed(sts)
-  const call = (method: 'GET' | 'DELETE', url: string, payload?: object) => sts.app.inject({ method, url, headers: sts.admin, ...(payload ? { payload } : {}) })
+  const call = (method: 'GET' | 'DELETE', url: string, payload?: object) =>
+    sts.app.inject({ method, url, headers: sts.admin, ...(payload ? { payload } : {}) })
 
   const all = await call('GET', '/v1/registrations')
   t.equal(all.statusCode, 200)
-  t.same(all.json().registrations.map((r: { instance: string }) => r.instance), ['i-0aaa', 'i-0bbb', 'vm-1'])
+  t.same(
+    all.json().registrations.map((r: { instance: string }) => r.instance),
+    ['i-0aaa', 'i-0bbb', 'vm-1'],
+  )
   t.same(all.json().registrations[1], REGISTRATION_0BBB)
   t.notOk('nextCursor' in all.json())
 
-  const instances = async (query: string) => (await call('GET', `/v1/registrations?${query}`)).json().registrations.map((r: { instance: string }) => r.instance)
+  const instances = async (query: string) =>
+    (await call('GET', `/v1/registrations?${query}`)).json().registrations.map((r: { instance: string }) => r.instance)
   t.same(await instances('attestor=prod-azure'), ['vm-1'])
   t.same(await instances('instance=i-0*'), ['i-0aaa', 'i-0bbb'], 'an instance glob')
   t.same(await instances('instance=i-0aaa'), ['i-0aaa'], 'an exact instance')
@@ -43,8 +55,13 @@ t.test('list, show and forget registrations; forgetting is audited', async (t) =
   t.same(await instances(`lastSeenAfter=${at(5).toISOString()}`), ['i-0bbb', 'vm-1'])
 
   const first = (await call('GET', '/v1/registrations?limit=2')).json()
-  t.same(first.registrations.map((r: { instance: string }) => r.instance), ['i-0aaa', 'i-0bbb'])
-  t.same((await call('GET', `/v1/registrations?limit=2&cursor=${first.nextCursor}`)).json(), { registrations: [(await call('GET', '/v1/registrations/prod-azure/vm-1')).json().registration] })
+  t.same(
+    first.registrations.map((r: { instance: string }) => r.instance),
+    ['i-0aaa', 'i-0bbb'],
+  )
+  t.same((await call('GET', `/v1/registrations?limit=2&cursor=${first.nextCursor}`)).json(), {
+    registrations: [(await call('GET', '/v1/registrations/prod-azure/vm-1')).json().registration],
+  })
 
   const shown = await call('GET', '/v1/registrations/prod-aws/i-0bbb')
   t.equal(shown.statusCode, 200)
@@ -93,25 +110,43 @@ t.test('refusals: 400, 401, 403, 404 with their whole bodies', async (t) => {
     sts.app.inject({ method, url, headers: authorization ? { authorization } : {}, ...(payload ? { payload } : {}) })
   const admin = sts.admin.authorization
 
-  t.same((await call('DELETE', '/v1/registrations/prod-aws/i-0aaa', admin, {})).json(), {
-    type: 'about:blank',
-    title: 'Invalid request',
-    status: 400,
-    detail: 'the request is not valid: reason: Invalid input: expected string, received undefined',
-    instance: '/v1/registrations/prod-aws/i-0aaa',
-    reason: 'input_invalid',
-    errors: [{ path: 'reason', message: 'Invalid input: expected string, received undefined' }],
-  }, 'forgetting must say why')
-  t.same((await call('DELETE', '/v1/registrations/prod-aws/i-0aaa', admin, { reason: '  ' })).json().errors, [{ path: 'reason', message: 'say why the registration is forgotten' }])
+  t.same(
+    (await call('DELETE', '/v1/registrations/prod-aws/i-0aaa', admin, {})).json(),
+    {
+      type: 'about:blank',
+      title: 'Invalid request',
+      status: 400,
+      detail: 'the request is not valid: reason: Invalid input: expected string, received undefined',
+      instance: '/v1/registrations/prod-aws/i-0aaa',
+      reason: 'input_invalid',
+      errors: [{ path: 'reason', message: 'Invalid input: expected string, received undefined' }],
+    },
+    'forgetting must say why',
+  )
+  t.same((await call('DELETE', '/v1/registrations/prod-aws/i-0aaa', admin, { reason: '  ' })).json().errors, [
+    { path: 'reason', message: 'say why the registration is forgotten' },
+  ])
   const noBody = await call('DELETE', '/v1/registrations/prod-aws/i-0aaa', admin)
   t.equal(noBody.statusCode, 400, 'no body, no reason')
   t.ok(await sts.services.registrations.get('prod-aws', 'i-0aaa'), 'nothing refused was forgotten')
 
   const badQuery = await call('GET', '/v1/registrations?lastSeenBefore=yesterday&limit=0&colour=red', admin)
   t.equal(badQuery.statusCode, 400)
-  t.same(badQuery.json().errors.map((e: { path: string }) => e.path), ['lastSeenBefore', 'limit', '(query)'], 'every problem at once')
-  const alsoBackwards = await call('GET', `/v1/registrations?lastSeenBefore=${at(5).toISOString()}&lastSeenAfter=${at(1).toISOString()}&limit=0`, admin)
-  t.same(alsoBackwards.json().errors.map((e: { path: string }) => e.path), ['limit', 'lastSeenBefore'], 'the order of the period too, beside other problems')
+  t.same(
+    badQuery.json().errors.map((e: { path: string }) => e.path),
+    ['lastSeenBefore', 'limit', '(query)'],
+    'every problem at once',
+  )
+  const alsoBackwards = await call(
+    'GET',
+    `/v1/registrations?lastSeenBefore=${at(5).toISOString()}&lastSeenAfter=${at(1).toISOString()}&limit=0`,
+    admin,
+  )
+  t.same(
+    alsoBackwards.json().errors.map((e: { path: string }) => e.path),
+    ['limit', 'lastSeenBefore'],
+    'the order of the period too, beside other problems',
+  )
   const backwards = await call('GET', `/v1/registrations?lastSeenBefore=${at(5).toISOString()}&lastSeenAfter=${at(1).toISOString()}`, admin)
   t.same(backwards.json().errors, [{ path: 'lastSeenBefore', message: 'must be after lastSeenAfter' }])
   t.same((await call('GET', '/v1/registrations?cursor=bogus', admin)).json().errors, [{ path: 'cursor', message: 'invalid cursor' }])
@@ -133,17 +168,23 @@ t.test('refusals: 400, 401, 403, 404 with their whole bodies', async (t) => {
     instance: '/v1/registrations',
     reason: 'admin_token_missing',
   })
-  const reader = (await call('POST' as 'GET', '/v1/admin-tokens', admin, { name: 'registration-reader', roles: ['registrations:read'] })).json().token
+  const reader = (
+    await call('POST' as 'GET', '/v1/admin-tokens', admin, { name: 'registration-reader', roles: ['registrations:read'] })
+  ).json().token
   const scoped = `Bearer ${reader}`
   t.equal((await call('GET', '/v1/registrations/prod-aws/i-0aaa', scoped)).statusCode, 200, 'a role it has')
-  t.same((await call('DELETE', '/v1/registrations/prod-aws/i-0aaa', scoped, { reason: 'x' })).json(), {
-    type: 'about:blank',
-    title: 'Forbidden',
-    status: 403,
-    detail: 'the admin token registration-reader does not have the role registrations:write',
-    instance: '/v1/registrations/prod-aws/i-0aaa',
-    reason: 'role_missing',
-  }, 'reading is not forgetting')
+  t.same(
+    (await call('DELETE', '/v1/registrations/prod-aws/i-0aaa', scoped, { reason: 'x' })).json(),
+    {
+      type: 'about:blank',
+      title: 'Forbidden',
+      status: 403,
+      detail: 'the admin token registration-reader does not have the role registrations:write',
+      instance: '/v1/registrations/prod-aws/i-0aaa',
+      reason: 'role_missing',
+    },
+    'reading is not forgetting',
+  )
   const granter = (await call('POST' as 'GET', '/v1/admin-tokens', admin, { name: 'grant-reader', roles: ['grants:read'] })).json().token
   t.equal((await call('GET', '/v1/registrations', `Bearer ${granter}`)).statusCode, 403, 'another role is not this one')
   t.same((await sts.services.audit.list({ targetType: 'registration', limit: 10 })).items, [], 'nothing refused is on the audit log')

@@ -7,9 +7,17 @@ t.test('the revocation stream delivers changes as they happen and resumes from i
   const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 0 } } })
   const address = await sts.app.listen({ host: '127.0.0.1', port: 0 })
   const revoke = async (value: string) =>
-    (await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'subject', value, reason: 'leak' } })).json().revocation
+    (
+      await sts.app.inject({
+        method: 'POST',
+        url: '/v1/revocations',
+        headers: sts.admin,
+        payload: { kind: 'subject', value, reason: 'leak' },
+      })
+    ).json().revocation
   const lift = async (id: string) =>
-    (await sts.app.inject({ method: 'DELETE', url: `/v1/revocations/${id}`, headers: sts.admin, payload: { reason: 'clear' } })).json().revocation
+    (await sts.app.inject({ method: 'DELETE', url: `/v1/revocations/${id}`, headers: sts.admin, payload: { reason: 'clear' } })).json()
+      .revocation
 
   const before = await revoke(`spiffe://${TRUST_DOMAIN}/k8s/prod/ns/a/sa/old`)
   const stream = await openSse(`${address}/v1/revocations/stream`, sts.admin)
@@ -19,7 +27,11 @@ t.test('the revocation stream delivers changes as they happen and resumes from i
 
   const first = await revoke(`spiffe://${TRUST_DOMAIN}/k8s/prod/ns/a/sa/api`)
   const event = await stream.next()
-  t.same(event, { id: first.cursor, event: 'revoked', data: JSON.stringify(first) }, 'a new revocation arrives; what came before the stream opened does not')
+  t.same(
+    event,
+    { id: first.cursor, event: 'revoked', data: JSON.stringify(first) },
+    'a new revocation arrives; what came before the stream opened does not',
+  )
   t.not(event.id, before.cursor)
   stream.close()
 
@@ -29,7 +41,11 @@ t.test('the revocation stream delivers changes as they happen and resumes from i
 
   const resumed = await openSse(`${address}/v1/revocations/stream`, { ...sts.admin, 'last-event-id': event.id! })
   t.teardown(() => resumed.close())
-  t.same(await resumed.next(), { id: second.cursor, event: 'revoked', data: JSON.stringify(second) }, 'resumes right after the last event seen')
+  t.same(
+    await resumed.next(),
+    { id: second.cursor, event: 'revoked', data: JSON.stringify(second) },
+    'resumes right after the last event seen',
+  )
   t.same(await resumed.next(), { id: lifted.cursor, event: 'lifted', data: JSON.stringify(lifted) }, 'lifts are events too')
   const third = await revoke(`spiffe://${TRUST_DOMAIN}/k8s/prod/ns/c/**`)
   t.equal((await resumed.next()).id, third.cursor, 'and goes on live')
@@ -37,7 +53,11 @@ t.test('the revocation stream delivers changes as they happen and resumes from i
   const fromCursor = await openSse(`${address}/v1/revocations/stream?cursor=${before.cursor}`, sts.admin)
   t.teardown(() => fromCursor.close())
   const replay = [await fromCursor.next(), await fromCursor.next(), await fromCursor.next()]
-  t.same(replay.map((e) => e.id), [second.cursor, lifted.cursor, third.cursor], '?cursor= replays every change after it, each in its latest state')
+  t.same(
+    replay.map((e) => e.id),
+    [second.cursor, lifted.cursor, third.cursor],
+    '?cursor= replays every change after it, each in its latest state',
+  )
 })
 
 t.test('the stream needs the admin token', async (t) => {
@@ -54,8 +74,22 @@ t.test('a stream whose admin token is revoked is closed with a final event, and 
   const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 0 } } })
   const address = await sts.app.listen({ host: '127.0.0.1', port: 0 })
   const revoke = async (value: string) =>
-    (await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'subject', value, reason: 'leak' } })).json().revocation
-  const created = (await sts.app.inject({ method: 'POST', url: '/v1/admin-tokens', headers: sts.admin, payload: { name: 'resource-server', roles: ['revocations:read'] } })).json()
+    (
+      await sts.app.inject({
+        method: 'POST',
+        url: '/v1/revocations',
+        headers: sts.admin,
+        payload: { kind: 'subject', value, reason: 'leak' },
+      })
+    ).json().revocation
+  const created = (
+    await sts.app.inject({
+      method: 'POST',
+      url: '/v1/admin-tokens',
+      headers: sts.admin,
+      payload: { name: 'resource-server', roles: ['revocations:read'] },
+    })
+  ).json()
   const stream = await openSse(`${address}/v1/revocations/stream`, { authorization: `Bearer ${created.token}` })
   t.teardown(() => stream.close())
   const first = await revoke(`spiffe://${TRUST_DOMAIN}/k8s/prod/ns/a/sa/api`)
@@ -66,7 +100,11 @@ t.test('a stream whose admin token is revoked is closed with a final event, and 
   // Past the window a looked-up token is trusted for, as for any other request.
   sts.clock.advance(5001)
   await revoke(`spiffe://${TRUST_DOMAIN}/k8s/prod/ns/b/sa/api`)
-  t.same(await stream.next(), { event: 'closed', data: JSON.stringify({ reason: 'the admin token is not valid' }) }, 'the last event says why')
+  t.same(
+    await stream.next(),
+    { event: 'closed', data: JSON.stringify({ reason: 'the admin token is not valid' }) },
+    'the last event says why',
+  )
   await t.rejects(stream.next(), new Error('the stream ended'), 'and the stream ends')
 })
 
@@ -78,7 +116,14 @@ t.test('cursors beyond 2^53 keep every digit, in the list and on the stream', as
   t.teardown(() => db.end())
   await db.query('ALTER SEQUENCE revocation_seq RESTART WITH 9007199254740993')
   const revoke = async (value: string) =>
-    (await sts.app.inject({ method: 'POST', url: '/v1/revocations', headers: sts.admin, payload: { kind: 'subject', value, reason: 'leak' } })).json().revocation
+    (
+      await sts.app.inject({
+        method: 'POST',
+        url: '/v1/revocations',
+        headers: sts.admin,
+        payload: { kind: 'subject', value, reason: 'leak' },
+      })
+    ).json().revocation
   const first = await revoke(`spiffe://${TRUST_DOMAIN}/k8s/prod/ns/a/sa/api`)
   const second = await revoke(`spiffe://${TRUST_DOMAIN}/k8s/prod/ns/b/sa/api`)
   t.same([first.cursor, second.cursor], ['9007199254740993', '9007199254740994'])

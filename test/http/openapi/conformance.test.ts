@@ -36,8 +36,18 @@ const form = (params: Record<string, string>): InjectOptions => ({
 })
 
 async function validRequest(sts: TestService): Promise<Record<string, string>> {
-  await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/*`, audiences: ['ledger-api'], scopes: ['ledger:read'], owner: 'team-payments' })
-  return { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE, audience: 'ledger-api' }
+  await sts.createGrant({
+    subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/*`,
+    audiences: ['ledger-api'],
+    scopes: ['ledger:read'],
+    owner: 'team-payments',
+  })
+  return {
+    grant_type: TOKEN_EXCHANGE,
+    subject_token: await sts.cluster.serviceAccountToken(),
+    subject_token_type: JWT_TOKEN_TYPE,
+    audience: 'ledger-api',
+  }
 }
 
 /** Admin requests with the bootstrap token, each checked against the document: `call(METHOD, url, status, path)`. */
@@ -47,7 +57,14 @@ function adminCaller(t: Test, sts: TestService) {
 }
 
 t.test('the checker refuses what does not match the document', async (t) => {
-  const problem = { type: 'about:blank', title: 'Not found', status: 404, detail: 'no grant', instance: '/v1/grants/x', reason: 'grant_not_found' }
+  const problem = {
+    type: 'about:blank',
+    title: 'Not found',
+    status: 404,
+    detail: 'no grant',
+    instance: '/v1/grants/x',
+    reason: 'grant_not_found',
+  }
   t.same(validate(schemaOf('Problem'), problem), [])
   const refusals = ['$ must NOT have additional properties', '/status must be integer']
   t.same(validate(schemaOf('Problem'), { ...problem, status: '404', extra: 1 }), refusals)
@@ -69,7 +86,13 @@ t.test('the routes served are the routes documented, and real responses match', 
   t.ok(served.length >= 10, 'printRoutes was understood')
   t.same(served, documentedOperations.map(([route]) => route).sort(), 'every route is documented and every documented route is served')
 
-  for (const path of ['/healthz', '/readyz', '/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/.well-known/openid-configuration']) {
+  for (const path of [
+    '/healthz',
+    '/readyz',
+    '/.well-known/jwks.json',
+    '/.well-known/oauth-authorization-server',
+    '/.well-known/openid-configuration',
+  ]) {
     conforms(t, await app.inject({ method: 'GET', url: path }), path, 'get')
   }
 
@@ -90,10 +113,17 @@ t.test('the routes served are the routes documented, and real responses match', 
 
   const first = (await call('GET', '/v1/grants?limit=1', 200, '/v1/grants')).json() as { grants: { id: string }[]; nextCursor?: string }
   t.type(first.nextCursor, 'string', 'a first page of two grants has a nextCursor')
-  const second = (await call('GET', `/v1/grants?limit=1&cursor=${first.nextCursor}`, 200, '/v1/grants')).json() as { grants: { id: string }[]; nextCursor?: string }
+  const second = (await call('GET', `/v1/grants?limit=1&cursor=${first.nextCursor}`, 200, '/v1/grants')).json() as {
+    grants: { id: string }[]
+    nextCursor?: string
+  }
   t.equal(second.nextCursor, undefined, 'the last page has no nextCursor')
   t.equal(new Set([...first.grants, ...second.grants].map((g) => g.id)).size, 2, 'the pages hold both grants')
-  const filtered = await app.inject({ method: 'GET', url: `/v1/grants?owner=team-billing&subject=${encodeURIComponent(body.subject)}`, headers: admin })
+  const filtered = await app.inject({
+    method: 'GET',
+    url: `/v1/grants?owner=team-billing&subject=${encodeURIComponent(body.subject)}`,
+    headers: admin,
+  })
   t.same(filtered.json(), { grants: [created.json()] }, 'owner and subject filter')
 
   // Read, modify, write back: the documented way to replace a grant.
@@ -101,7 +131,10 @@ t.test('the routes served are the routes documented, and real responses match', 
   const ifMatch = { 'if-match': read.headers.etag as string }
   const put = (headers: Record<string, string>, payload = { ...(read.json() as object), enabled: false }) =>
     app.inject({ method: 'PUT', url, headers: { ...admin, ...headers }, payload })
-  for (const [status, response] of [[428, await put({})], [400, await put(ifMatch, { ...body, enabled: false })]] as const) {
+  for (const [status, response] of [
+    [428, await put({})],
+    [400, await put(ifMatch, { ...body, enabled: false })],
+  ] as const) {
     t.equal(response.statusCode, status, `PUT ${status}`)
     conforms(t, response, '/v1/grants/{id}', 'put')
   }
@@ -111,24 +144,45 @@ t.test('the routes served are the routes documented, and real responses match', 
   const stale = await put(ifMatch)
   t.equal(stale.statusCode, 412)
   conforms(t, stale, '/v1/grants/{id}', 'put')
-  t.equal((stale.json() as { detail: string }).detail, `grant ${url.split('/').pop()} is at version 2, not the one in If-Match; read it again and retry`)
+  t.equal(
+    (stale.json() as { detail: string }).detail,
+    `grant ${url.split('/').pop()} is at version 2, not the one in If-Match; read it again and retry`,
+  )
   await call('POST', '/v1/grants', 400, '/v1/grants', { ...body, audiences: [] })
   const badQuery = await call('GET', '/v1/grants?colour=red', 400, '/v1/grants')
-  t.same((badQuery.json() as { errors: unknown }).errors, [{ path: '(query)', message: 'Unrecognized key: "colour"' }], 'an unknown query parameter is at (query)')
+  t.same(
+    (badQuery.json() as { errors: unknown }).errors,
+    [{ path: '(query)', message: 'Unrecognized key: "colour"' }],
+    'an unknown query parameter is at (query)',
+  )
 
   const disabled = await call('DELETE', url, 200, '/v1/grants/{id}')
   t.equal((disabled.json() as { enabled: boolean }).enabled, false, 'DELETE disables and returns the grant')
   const audit = await call('GET', `/v1/audit?targetType=grant&targetId=${url.split('/').pop()}`, 200, '/v1/audit')
   const actions = (audit.json() as { entries: { action: string }[] }).entries.map((e) => e.action)
-  t.same(actions, ['grant.create', 'grant.replace'], 'every grant change is on the audit log (disabling the disabled grant changed nothing)')
+  t.same(
+    actions,
+    ['grant.create', 'grant.replace'],
+    'every grant change is on the audit log (disabling the disabled grant changed nothing)',
+  )
   await call('GET', `/v1/grants/${UNKNOWN_ID}`, 404, '/v1/grants/{id}')
   await expectAnswer(t, app, { method: 'GET', url: '/v1/grants' }, 401, '/v1/grants')
 })
 
 t.test('without a granted scope the token response has no scope; expires_in sets the lifetime', async (t) => {
   const sts = await startTestService(t)
-  await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/*`, audiences: ['metrics'], maxTtlSeconds: 120, owner: 'team-payments' })
-  const request = { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE, audience: 'metrics' }
+  await sts.createGrant({
+    subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/*`,
+    audiences: ['metrics'],
+    maxTtlSeconds: 120,
+    owner: 'team-payments',
+  })
+  const request = {
+    grant_type: TOKEN_EXCHANGE,
+    subject_token: await sts.cluster.serviceAccountToken(),
+    subject_token_type: JWT_TOKEN_TYPE,
+    audience: 'metrics',
+  }
   const exchanged = await sts.app.inject(form({ ...request, expires_in: '60' }))
   conforms(t, exchanged, '/oauth2/token', 'post')
   const body = exchanged.json() as { access_token: string; expires_in: number }
@@ -141,7 +195,11 @@ t.test('without a granted scope the token response has no scope; expires_in sets
   conforms(t, tooLong, '/oauth2/token', 'post')
   t.same(
     tooLong.json(),
-    { error: 'invalid_request', error_description: 'expires_in 121 is longer than the 120 seconds allowed for this token', error_reason: 'requested_lifetime_too_long' },
+    {
+      error: 'invalid_request',
+      error_description: 'expires_in 121 is longer than the 120 seconds allowed for this token',
+      error_reason: 'requested_lifetime_too_long',
+    },
     "the grant's maxTtlSeconds is the most a client gets",
   )
 })
@@ -189,7 +247,8 @@ t.test('each token error comes with the status documented for it', async (t) => 
 t.test('each admin operation documents the role its route needs', async (t) => {
   const sts = await startTestService(t)
   const documented = adminOperations.map(([route]) => route)
-  for (const route of servedRoutes(t, sts.app).filter((r) => r.includes(' /v1/'))) t.ok(documented.includes(route), `${route} is an admin operation`)
+  for (const route of servedRoutes(t, sts.app).filter((r) => r.includes(' /v1/')))
+    t.ok(documented.includes(route), `${route} is an admin operation`)
   const allBut = new Map<string, string>()
   for (const [route, operation] of adminOperations) {
     const role: string = operation['x-seed-sts-role']
@@ -198,12 +257,23 @@ t.test('each admin operation documents the role its route needs', async (t) => {
     t.ok(operation.responses['401'] && operation.responses['403'], `${route} documents 401 and 403`)
     const name = `all-but-${role.replace(':', '.')}`
     if (!allBut.has(role)) {
-      const created = await sts.app.inject({ method: 'POST', url: '/v1/admin-tokens', headers: sts.admin, payload: { name, roles: ADMIN_ROLES.filter((r) => r !== role) } })
+      const created = await sts.app.inject({
+        method: 'POST',
+        url: '/v1/admin-tokens',
+        headers: sts.admin,
+        payload: { name, roles: ADMIN_ROLES.filter((r) => r !== role) },
+      })
       allBut.set(role, `Bearer ${(created.json() as { token: string }).token}`)
     }
     // A token with every role but the documented one: the refusal names the role the route is configured with.
     const [method, path] = route.split(' ') as ['GET', string]
-    const refused = await expectAnswer(t, sts.app, { method, url: path.replace('{id}', UNKNOWN_ID), headers: { authorization: allBut.get(role)! } }, 403, path)
+    const refused = await expectAnswer(
+      t,
+      sts.app,
+      { method, url: path.replace('{id}', UNKNOWN_ID), headers: { authorization: allBut.get(role)! } },
+      403,
+      path,
+    )
     const said = refused.json() as { detail?: string; error_description?: string; reason?: string; error_reason?: string }
     t.equal(said.detail ?? said.error_description, `the admin token ${name} does not have the role ${role}`)
     t.equal(said.reason ?? said.error_reason, 'role_missing')
@@ -217,7 +287,11 @@ t.test('revocations, and their stream, answer as documented', async (t) => {
   const created = await call('POST', '/v1/revocations', 201, '/v1/revocations', subject)
   await call('POST', '/v1/revocations', 200, '/v1/revocations', { ...subject, reason: 'paged twice' })
   await call('POST', '/v1/revocations', 400, '/v1/revocations', { ...subject, kind: 'token' })
-  await call('POST', '/v1/revocations', 201, '/v1/revocations', { kind: 'source', value: 'k8s:prod:node:node-a', reason: 'node compromised' })
+  await call('POST', '/v1/revocations', 201, '/v1/revocations', {
+    kind: 'source',
+    value: 'k8s:prod:node:node-a',
+    reason: 'node compromised',
+  })
 
   const url = created.headers.location as string
   await call('GET', url, 200, '/v1/revocations/{id}')
@@ -235,7 +309,7 @@ t.test('revocations, and their stream, answer as documented', async (t) => {
   t.teardown(() => stream.close())
   const documented = doc.paths['/v1/revocations/stream'].get.responses['200']
   t.equal(stream.status, 200)
-  t.ok(stream.headers.get('content-type')?.startsWith(Object.keys(documented.content)[0]!), 'the stream is text/event-stream')
+  t.ok(stream.headers.get('content-type')?.startsWith(Object.keys(documented.content)[0]), 'the stream is text/event-stream')
   t.equal(stream.headers.get('cache-control'), deref(documented.headers['Cache-Control']).schema.const)
   const event = await stream.next()
   t.same(validate(schemaOf('RevocationEvent'), event), [], 'an event is as documented')
@@ -247,7 +321,9 @@ t.test('the ledger, introspection, admin tokens and the audit log answer as docu
   const sts = await startTestService(t)
   const call = adminCaller(t, sts)
   const request = await validRequest(sts)
-  const tokens = await Promise.all([1, 2].map(async () => ((await sts.app.inject(form(request))).json() as { access_token: string }).access_token))
+  const tokens = await Promise.all(
+    [1, 2].map(async () => ((await sts.app.inject(form(request))).json() as { access_token: string }).access_token),
+  )
   const search = `/v1/ledger?limit=1&subject=${encodeURIComponent(`spiffe://${TRUST_DOMAIN}/k8s/**`)}&audience=ledger-api`
   const page = (await call('GET', search, 200, '/v1/ledger')).json() as { entries: unknown[]; nextCursor?: string }
   t.equal(page.entries.length, 1)
@@ -256,11 +332,17 @@ t.test('the ledger, introspection, admin tokens and the audit log answer as docu
   await call('GET', '/v1/ledger?since=2026-11-23T12:00:00Z&until=2026-11-23T11:00:00Z', 400, '/v1/ledger')
 
   const introspect = (params: Record<string, string>, status: number, authorization = sts.admin.authorization) =>
-    expectAnswer(t, sts.app, { ...form(params), url: '/oauth2/introspect', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization } }, status, '/oauth2/introspect')
-  t.equal(((await introspect({ token: tokens[0]! }, 200)).json() as { active: boolean }).active, true, 'a live token is active')
+    expectAnswer(
+      t,
+      sts.app,
+      { ...form(params), url: '/oauth2/introspect', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization } },
+      status,
+      '/oauth2/introspect',
+    )
+  t.equal(((await introspect({ token: tokens[0] }, 200)).json() as { active: boolean }).active, true, 'a live token is active')
   t.same((await introspect({ token: 'a.b.c' }, 200)).json(), { active: false })
   await introspect({}, 400)
-  await introspect({ token: tokens[0]! }, 401, 'Bearer a-guess')
+  await introspect({ token: tokens[0] }, 401, 'Bearer a-guess')
 
   const created = await call('POST', '/v1/admin-tokens', 201, '/v1/admin-tokens', { name: 'ledger-resource-server', roles: ['introspect'] })
   await call('POST', '/v1/admin-tokens', 409, '/v1/admin-tokens', { name: 'ledger-resource-server', roles: ['ledger:read'] })
@@ -270,7 +352,10 @@ t.test('the ledger, introspection, admin tokens and the audit log answer as docu
   await call('DELETE', url, 404, '/v1/admin-tokens/{id}')
 
   const audit = (await call('GET', '/v1/audit?limit=2', 200, '/v1/audit')).json() as { entries: { action: string }[]; nextCursor?: string }
-  t.same(audit.entries.map((e) => e.action), ['grant.create', 'admin-token.create'])
+  t.same(
+    audit.entries.map((e) => e.action),
+    ['grant.create', 'admin-token.create'],
+  )
   await call('GET', `/v1/audit?cursor=${audit.nextCursor}`, 200, '/v1/audit')
   await call('GET', '/v1/audit?targetType=key', 400, '/v1/audit')
 })
@@ -279,9 +364,18 @@ t.test('registrations answer as documented', async (t) => {
   const sts = await startTestService(t)
   const call = adminCaller(t, sts)
   for (const instance of ['111122223333/eu-west-1/i-0abc', '111122223333/eu-west-1/i-0def']) {
-    await sts.services.registrations.admit({ attestor: 'prod-aws', instance, nonce: 'a-nonce-the-instance-keeps-01', mode: 'nonce', clientAddress: '10.0.0.7', now: new Date(sts.clock.now()) })
+    await sts.services.registrations.admit({
+      attestor: 'prod-aws',
+      instance,
+      nonce: 'a-nonce-the-instance-keeps-01',
+      mode: 'nonce',
+      clientAddress: '10.0.0.7',
+      now: new Date(sts.clock.now()),
+    })
   }
-  const page = (await call('GET', '/v1/registrations?limit=1&attestor=prod-aws&instance=111122223333%2F*%2F*', 200, '/v1/registrations')).json() as { nextCursor?: string }
+  const page = (
+    await call('GET', '/v1/registrations?limit=1&attestor=prod-aws&instance=111122223333%2F*%2F*', 200, '/v1/registrations')
+  ).json() as { nextCursor?: string }
   t.type(page.nextCursor, 'string', 'a first page of two registrations has a nextCursor')
   await call('GET', `/v1/registrations?cursor=${page.nextCursor}`, 200, '/v1/registrations')
   await call('GET', '/v1/registrations?lastSeenAfter=soon', 400, '/v1/registrations')
@@ -292,5 +386,8 @@ t.test('registrations answer as documented', async (t) => {
   await call('DELETE', url, 404, '/v1/registrations/{attestor}/{instance}', { reason: 'again' })
   await call('GET', url, 404, '/v1/registrations/{attestor}/{instance}')
   const audit = (await call('GET', '/v1/audit?targetType=registration', 200, '/v1/audit')).json() as { entries: { action: string }[] }
-  t.same(audit.entries.map((e) => e.action), ['registration.forget'])
+  t.same(
+    audit.entries.map((e) => e.action),
+    ['registration.forget'],
+  )
 })

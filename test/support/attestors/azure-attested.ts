@@ -15,7 +15,11 @@ export function sample(name: string): string {
   return readFileSync(url, 'utf8')
 }
 
-export const CANDLEPIN = { file: 'candlepin-2021-westeurope.pkcs7.b64', at: '2021-01-04T14:00:00Z', vmId: 'f904ece8-c6c1-4b5c-881f-309b50f25e56' }
+export const CANDLEPIN = {
+  file: 'candlepin-2021-westeurope.pkcs7.b64',
+  at: '2021-01-04T14:00:00Z',
+  vmId: 'f904ece8-c6c1-4b5c-881f-309b50f25e56',
+}
 export const GOVCLOUD = {
   file: 'coder-2023-govcloud.pkcs7.b64',
   at: '2023-03-08T18:00:00Z',
@@ -23,7 +27,11 @@ export const GOVCLOUD = {
   subscriptionId: '0afbfffa-5df9-4a3b-987e-fe7577624272',
   vmId: '990878d4-068a-4ac4-9ee9-1231d2218ef2',
 }
-export const EASTUS_2026 = { file: 'coder-2026-eastus.pkcs7.b64', at: '2026-06-25T19:00:00Z', subscriptionId: '05e8b285-4ce1-46a3-b4c9-f51ba67d6acc' }
+export const EASTUS_2026 = {
+  file: 'coder-2026-eastus.pkcs7.b64',
+  at: '2026-06-25T19:00:00Z',
+  subscriptionId: '05e8b285-4ce1-46a3-b4c9-f51ba67d6acc',
+}
 export const MSDOCS = { file: 'msdocs-2018-example-UNTRUSTED-testcert.pkcs7.b64', at: '2018-11-20T22:08:00Z' }
 
 export function azureConfig(fields: Partial<AzureAttestorConfigInput> = {}): AzureAttestorConfig {

@@ -41,8 +41,17 @@ export interface CertOptions {
   key?: string
 }
 
-export const CA_EXTENSIONS = ['basicConstraints = critical,CA:TRUE', 'keyUsage = critical,keyCertSign,cRLSign', 'subjectKeyIdentifier = hash']
-export const INTERMEDIATE_EXTENSIONS = ['basicConstraints = critical,CA:TRUE,pathlen:0', 'keyUsage = critical,keyCertSign,cRLSign', 'subjectKeyIdentifier = hash', 'authorityKeyIdentifier = keyid']
+export const CA_EXTENSIONS = [
+  'basicConstraints = critical,CA:TRUE',
+  'keyUsage = critical,keyCertSign,cRLSign',
+  'subjectKeyIdentifier = hash',
+]
+export const INTERMEDIATE_EXTENSIONS = [
+  'basicConstraints = critical,CA:TRUE,pathlen:0',
+  'keyUsage = critical,keyCertSign,cRLSign',
+  'subjectKeyIdentifier = hash',
+  'authorityKeyIdentifier = keyid',
+]
 export function signerExtensions(...dnsNames: string[]): string[] {
   return [
     'basicConstraints = critical,CA:FALSE',
@@ -84,11 +93,50 @@ export function createTestPki(): TestPki {
       const days = String(options.days ?? 30)
       const set = String(serial++)
       if (issuer === null) {
-        openssl('req', '-x509', '-new', '-key', key, '-subj', subject, '-days', days, '-set_serial', set, '-config', config, '-extensions', 'ext', '-sha256', '-out', pem)
+        openssl(
+          'req',
+          '-x509',
+          '-new',
+          '-key',
+          key,
+          '-subj',
+          subject,
+          '-days',
+          days,
+          '-set_serial',
+          set,
+          '-config',
+          config,
+          '-extensions',
+          'ext',
+          '-sha256',
+          '-out',
+          pem,
+        )
       } else {
         const csr = join(dir, `${name}.csr`)
         openssl('req', '-new', '-key', key, '-subj', subject, '-config', config, '-out', csr)
-        openssl('x509', '-req', '-in', csr, '-CA', issuer.pem, '-CAkey', issuer.key, '-set_serial', set, '-days', days, '-extfile', config, '-extensions', 'ext', '-sha256', '-out', pem)
+        openssl(
+          'x509',
+          '-req',
+          '-in',
+          csr,
+          '-CA',
+          issuer.pem,
+          '-CAkey',
+          issuer.key,
+          '-set_serial',
+          set,
+          '-days',
+          days,
+          '-extfile',
+          config,
+          '-extensions',
+          'ext',
+          '-sha256',
+          '-out',
+          pem,
+        )
       }
       return { name, pem, key, subject }
     },
