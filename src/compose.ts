@@ -262,7 +262,7 @@ async function openRateLimitRedis(config: Config): Promise<Redis | undefined> {
   const redis = openRedis({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs })
   // Start-up waits for it, as for replay protection, rather than refusing the first admin requests.
   try {
-    await waitForRedis(redis, 'the rate limit store')
+    await waitForRedis(redis, 'the rate limit store', 'rate_limit_unavailable')
   } catch (error) {
     redis.disconnect()
     throw error

@@ -161,7 +161,7 @@ export class RateLimitedError extends StsError {
  * this with a cause and no reason.)
  */
 export class ServiceUnavailableError extends StsError {
-  constructor(message: string, cause?: unknown, reason: ErrorReason = 'service_unavailable') {
+  constructor(message: string, reason: ErrorReason, cause?: unknown) {
     super('unavailable', message, reason)
     if (cause !== undefined) this.cause = cause
   }
@@ -200,15 +200,15 @@ export class StoreDataError extends StsError {
  * (StoreDataError, 500); anything else (refused or dropped connections, timeouts, a full pool, a
  * server shutting down, serialization failures) is the store being unable to answer, and fails
  * closed as 503 with `reason`. Errors we raised on purpose pass through unchanged, except that an
- * outage the database layer reported without a reason of its own becomes this store's outage.
+ * outage the database layer reported (database_unavailable) becomes this store's outage.
  */
 export function storeFailure(unavailable: string, error: unknown, reason: ErrorReason): StsError {
-  if (error instanceof ServiceUnavailableError && error.reason === 'service_unavailable')
-    return new ServiceUnavailableError(error.message, error.cause, reason)
+  if (error instanceof ServiceUnavailableError && error.reason === 'database_unavailable')
+    return new ServiceUnavailableError(error.message, reason, error.cause)
   if (error instanceof StsError) return error
   const sqlState = sqlStateOf(error)
   if (sqlState !== undefined && DATA_ERROR_CLASSES.has(sqlState.slice(0, 2))) return new StoreDataError(unavailable, sqlState, error)
-  return new ServiceUnavailableError(unavailable, error, reason)
+  return new ServiceUnavailableError(unavailable, reason, error)
 }
 
 /** A SQLSTATE answered by the database (pg's and PGlite's errors carry `code` and `severity`); not a Node system error code. */

@@ -49,5 +49,5 @@ export function isConnectionFault(error: unknown): boolean {
 /** A connection fault becomes ServiceUnavailableError (503); anything else is returned as it is. */
 export function classifyDatabaseError(error: unknown): unknown {
   if (error instanceof ServiceUnavailableError || !isConnectionFault(error)) return error
-  return new ServiceUnavailableError('the database is not reachable', error)
+  return new ServiceUnavailableError('the database is not reachable', 'database_unavailable', error)
 }

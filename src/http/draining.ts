@@ -16,7 +16,7 @@ export function registerDraining(app: FastifyInstance, drain: Drain): void {
   app.addHook('onRequest', (_request, reply, next) => {
     if (drain.draining) {
       reply.header('connection', 'close')
-      next(new ServiceUnavailableError('the service is shutting down; retry on another instance', undefined, 'shutting_down'))
+      next(new ServiceUnavailableError('the service is shutting down; retry on another instance', 'shutting_down'))
       return
     }
     const response = reply.raw

@@ -16,7 +16,7 @@ export async function healthRoutes(app: FastifyInstance, options: HealthOptions)
     try {
       await options.database.query('SELECT 1')
     } catch (error) {
-      throw new ServiceUnavailableError('the ledger database is not reachable', error, 'database_unavailable')
+      throw new ServiceUnavailableError('the ledger database is not reachable', 'database_unavailable', error)
     }
     await options.revocations.findRevoked([{ kind: 'subject', value: 'readiness-probe' }])
     return { status: 'ready' }

@@ -51,7 +51,7 @@ async function ask(count: () => Promise<BudgetCount>): Promise<BudgetCount> {
   try {
     return await count()
   } catch (error) {
-    throw new ServiceUnavailableError('the rate limit store cannot be reached', error, 'rate_limit_unavailable')
+    throw new ServiceUnavailableError('the rate limit store cannot be reached', 'rate_limit_unavailable', error)
   }
 }
 

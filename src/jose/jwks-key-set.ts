@@ -248,8 +248,8 @@ export class RemoteKeySet implements KeyResolver {
       if (this.index === undefined) {
         throw new ServiceUnavailableError(
           `the signing keys of issuer ${JSON.stringify(issuer)} cannot be fetched right now`,
-          error,
           'jwks_unavailable',
+          error,
         )
       }
     }

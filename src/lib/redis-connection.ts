@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis'
-import { ServiceUnavailableError } from '../errors.js'
+import { ServiceUnavailableError, type ErrorReason } from '../errors.js'
 
 /** Where Redis is (REDIS_URL) and how long a command may take: config.redis. */
 export interface RedisConnectionOptions {
@@ -36,9 +36,10 @@ export function openRedis(options: RedisConnectionOptions, role: RedisConnection
  * Resolves once `redis` is connected, so start-up waits for a store rather than failing its first
  * requests; throws ServiceUnavailableError naming `what` when it is not reachable within `timeoutMs`.
  */
-export async function waitForRedis(redis: Redis, what: string, timeoutMs = 5000): Promise<void> {
+export async function waitForRedis(redis: Redis, what: string, reason: ErrorReason, timeoutMs = 5000): Promise<void> {
   for (const started = Date.now(); redis.status !== 'ready';) {
-    if (Date.now() - started > timeoutMs) throw new ServiceUnavailableError(`${what} (Redis) is not reachable (status ${redis.status})`)
+    if (Date.now() - started > timeoutMs)
+      throw new ServiceUnavailableError(`${what} (Redis) is not reachable (status ${redis.status})`, reason)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }

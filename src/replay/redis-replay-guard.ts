@@ -26,7 +26,7 @@ export class RedisReplayGuard implements ReplayGuard {
 
   /** Resolves once connected; start-up waits for it rather than failing its first exchanges. */
   ready(timeoutMs = 5000): Promise<void> {
-    return waitForRedis(this.redis, 'replay protection', timeoutMs)
+    return waitForRedis(this.redis, 'replay protection', 'replay_guard_unavailable', timeoutMs)
   }
 
   async claim(key: string, until: Date): Promise<boolean> {

@@ -64,7 +64,7 @@ export class SqlRegistrationStore implements RegistrationStore {
         )
       })
     } catch (error) {
-      throw new ServiceUnavailableError('instance registrations cannot be checked', error, 'registrations_unavailable')
+      throw new ServiceUnavailableError('instance registrations cannot be checked', 'registrations_unavailable', error)
     }
     if (refusal) throw new InvalidGrantError(refusal.message, refusal.reason)
   }
@@ -114,7 +114,7 @@ export class SqlRegistrationStore implements RegistrationStore {
         return forgotten
       })
     } catch (error) {
-      throw new ServiceUnavailableError('instance registrations cannot be changed', error, 'registrations_unavailable')
+      throw new ServiceUnavailableError('instance registrations cannot be changed', 'registrations_unavailable', error)
     }
   }
 
@@ -136,7 +136,7 @@ export class SqlRegistrationStore implements RegistrationStore {
         return { forgotten }
       })
     } catch (error) {
-      throw new ServiceUnavailableError('instance registrations cannot be tidied', error, 'registrations_unavailable')
+      throw new ServiceUnavailableError('instance registrations cannot be tidied', 'registrations_unavailable', error)
     }
   }
 
@@ -144,7 +144,7 @@ export class SqlRegistrationStore implements RegistrationStore {
     try {
       return (await this.db.query<RegistrationRow>(sql, params)).map(toRegistration)
     } catch (error) {
-      throw new ServiceUnavailableError('instance registrations cannot be read', error, 'registrations_unavailable')
+      throw new ServiceUnavailableError('instance registrations cannot be read', 'registrations_unavailable', error)
     }
   }
 }

@@ -63,7 +63,7 @@ export class SqlReplayGuard implements ReplayGuard {
       )
       return rows.length > 0
     } catch (error) {
-      throw new ServiceUnavailableError('replay protection cannot be checked', error, 'replay_guard_unavailable')
+      throw new ServiceUnavailableError('replay protection cannot be checked', 'replay_guard_unavailable', error)
     }
   }
 
@@ -96,7 +96,7 @@ export class SqlReplayGuard implements ReplayGuard {
         if (rows.length < pruneBatchSize) break
       }
     } catch (error) {
-      throw new ServiceUnavailableError('expired attestation claims cannot be pruned', error, 'replay_guard_unavailable')
+      throw new ServiceUnavailableError('expired attestation claims cannot be pruned', 'replay_guard_unavailable', error)
     }
     return removed
   }

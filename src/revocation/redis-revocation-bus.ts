@@ -94,7 +94,6 @@ export class RedisRevocationBus implements RevocationBus {
         this.firstSnapshot?.reject(
           new ServiceUnavailableError(
             `the revocation store (Redis) is not reachable (status ${this.subscriber.status})`,
-            undefined,
             'revocations_unavailable',
           ),
         ),
@@ -123,7 +122,7 @@ export class RedisRevocationBus implements RevocationBus {
         return SCRIPTS.publish.run(this.client, keys, args)
       })
     } catch (error) {
-      throw new ServiceUnavailableError('the revocation store (Redis) cannot be written', error, 'revocations_unavailable')
+      throw new ServiceUnavailableError('the revocation store (Redis) cannot be written', 'revocations_unavailable', error)
     }
     this.listener?.change(revocation)
     return { version: String(version) }

@@ -187,14 +187,13 @@ export class RevocationCache implements RevocationChecker, RevocationBusListener
   }
 
   private ensureCurrent(): void {
-    if (!this.loaded) throw new ServiceUnavailableError('revocation state is not loaded yet', undefined, 'revocations_unavailable')
+    if (!this.loaded) throw new ServiceUnavailableError('revocation state is not loaded yet', 'revocations_unavailable')
     if (this.suspended !== undefined)
-      throw new ServiceUnavailableError(`revocation state cannot be checked: ${this.suspended}`, undefined, 'revocations_unavailable')
+      throw new ServiceUnavailableError(`revocation state cannot be checked: ${this.suspended}`, 'revocations_unavailable')
     const silent = this.monotonic() - this.lastContact
     if (silent > this.maxStalenessMs) {
       throw new ServiceUnavailableError(
         `revocation state cannot be checked: no word from the revocation store for ${(silent / 1000).toFixed(1)} s`,
-        undefined,
         'revocations_unavailable',
       )
     }

@@ -36,9 +36,9 @@ t.test('storeFailure tells a data error from an unreachable store', async (t) =>
     'a Node system error code is not a SQLSTATE',
   )
   t.ok(storeFailure('x', new Error('Connection terminated unexpectedly'), 'grants_unavailable') instanceof ServiceUnavailableError)
-  const unreasoned = new ServiceUnavailableError('the database is not reachable', refused)
+  const databaseOutage = new ServiceUnavailableError('the database is not reachable', 'database_unavailable', refused)
   t.match(
-    storeFailure('x', unreasoned, 'grants_unavailable'),
+    storeFailure('x', databaseOutage, 'grants_unavailable'),
     { message: 'the database is not reachable', reason: 'grants_unavailable', cause: refused },
     "the database layer's outage is this store's",
   )

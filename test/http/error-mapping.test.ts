@@ -36,7 +36,7 @@ t.test('every domain error maps to its status, OAuth code and problem title', as
     [new UnsupportedMediaTypeError('m'), 415, 'invalid_request', 'Unsupported media type'],
     [new PreconditionRequiredError('m', 'if_match_required'), 428, 'invalid_request', 'Precondition required'],
     [new RateLimitedError('m', 'rate_limited'), 429, 'temporarily_unavailable', 'Too many requests'],
-    [new ServiceUnavailableError('m', undefined, 'ledger_unavailable'), 503, 'temporarily_unavailable', 'Service unavailable'],
+    [new ServiceUnavailableError('m', 'ledger_unavailable'), 503, 'temporarily_unavailable', 'Service unavailable'],
   ] as const
   for (const [error, status, oauth, title] of rows) {
     const failure = failureOf(error)

@@ -193,7 +193,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       t.teardown(() => db.query('ALTER TABLE ledger_away RENAME TO ledger'))
       await t.rejects(
         ledger.search({ limit: 10 }, NOW),
-        new ServiceUnavailableError('the token ledger cannot be read', undefined, 'ledger_unavailable'),
+        new ServiceUnavailableError('the token ledger cannot be read', 'ledger_unavailable'),
       )
     })
   })

@@ -25,7 +25,7 @@ t.test('every connection fails closed the same way: no offline queue, no retry, 
 t.test('a connected client answers, and keys are exactly what its user names them', async (t) => {
   const redis = openRedis({ url: REDIS_URL, commandTimeoutMs: 1000 })
   t.teardown(() => redis.disconnect())
-  await waitForRedis(redis, 'the test store')
+  await waitForRedis(redis, 'the test store', 'service_unavailable')
   const key = `${uniqueRedisPrefix()}probe`
   t.teardown(() => redis.del(key).then(() => undefined))
   await redis.set(key, '1', 'PX', 10_000)
@@ -40,8 +40,9 @@ t.test(
     const started = performance.now()
     await t.rejects(redis.get('anything'), /Stream isn't writeable|enableOfflineQueue/)
     t.ok(performance.now() - started < 1000, 'not queued until a reconnect or the command timeout')
-    const refused = await waitForRedis(redis, 'the rate limit store', 200).catch((error: unknown) => error)
+    const refused = await waitForRedis(redis, 'the rate limit store', 'rate_limit_unavailable', 200).catch((error: unknown) => error)
     t.ok(refused instanceof ServiceUnavailableError, 'a 503 at start-up, not a crash of its own')
+    t.equal((refused as ServiceUnavailableError).reason, 'rate_limit_unavailable')
     t.match((refused as Error).message, /^the rate limit store \(Redis\) is not reachable \(status (connecting|reconnecting)\)$/)
   },
 )

@@ -67,10 +67,7 @@ t.test('without a snapshot, or out of touch beyond the bound, every check fails 
   const clock = new FixedClock(T0)
   let monotonic = 0
   const cache = new RevocationCache(clock, 5000, () => monotonic)
-  await t.rejects(
-    cache.findRevoked([api]),
-    new ServiceUnavailableError('revocation state is not loaded yet', undefined, 'revocations_unavailable'),
-  )
+  await t.rejects(cache.findRevoked([api]), new ServiceUnavailableError('revocation state is not loaded yet', 'revocations_unavailable'))
   cache.snapshot([])
   clock.advance(3_600_000)
   monotonic += 5000
@@ -80,7 +77,6 @@ t.test('without a snapshot, or out of touch beyond the bound, every check fails 
     cache.findRevoked([api]),
     new ServiceUnavailableError(
       'revocation state cannot be checked: no word from the revocation store for 5.0 s',
-      undefined,
       'revocations_unavailable',
     ),
   )
