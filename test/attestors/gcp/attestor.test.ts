@@ -6,9 +6,9 @@ import {
   assertRefused,
   AUDIENCE,
   countingFetcher,
-  frozenClock,
   handSign,
   jwks,
+  jwtAttestorDeps,
   makeKey,
   NOW,
   signToken,
@@ -22,15 +22,7 @@ const ec = await makeKey('ES256', 'ec-1')
 const PROJECT = 'payments-prod'
 
 function deps(overrides: Partial<AttestorDeps> = {}): AttestorDeps {
-  return {
-    trustDomain: 'example.org',
-    audience: AUDIENCE,
-    clock: frozenClock(),
-    skewSeconds: 60,
-    maxAttestationBytes: 16_384,
-    fetchJwks: countingFetcher(jwks(google)).fetch,
-    ...overrides,
-  }
+  return jwtAttestorDeps(google, overrides)
 }
 function gcpConfig(fields: Record<string, unknown> = {}): GcpAttestorConfig {
   return GcpAttestorConfig.parse({ kind: 'gcp', projects: [PROJECT], jwks: jwks(google, ec), ...fields })

@@ -6,9 +6,9 @@ import {
   assertRefused,
   AUDIENCE,
   countingFetcher,
-  frozenClock,
   handSign,
   jwks,
+  jwtAttestorDeps,
   makeKey,
   NOW,
   signToken,
@@ -21,15 +21,7 @@ const ec = await makeKey('ES256', 'ec-1')
 const GHES = 'https://ghes.example.org/_services/token'
 
 function deps(overrides: Partial<AttestorDeps> = {}): AttestorDeps {
-  return {
-    trustDomain: 'example.org',
-    audience: AUDIENCE,
-    clock: frozenClock(),
-    skewSeconds: 60,
-    maxAttestationBytes: 16_384,
-    fetchJwks: countingFetcher(jwks(github)).fetch,
-    ...overrides,
-  }
+  return jwtAttestorDeps(github, overrides)
 }
 function githubConfig(fields: Record<string, unknown> = {}): GitHubAttestorConfig {
   return GitHubAttestorConfig.parse({ kind: 'github', owners: ['acme'], jwks: jwks(github, ec), ...fields })

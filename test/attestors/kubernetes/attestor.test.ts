@@ -8,13 +8,13 @@ import type { KubernetesAttestorConfig } from '../../../src/attestors/kubernetes
 import { InvalidGrantError } from '../../../src/errors.js'
 import {
   assertRefused,
-  AUDIENCE,
   b64,
   countingFetcher,
   frozenClock,
   handSign,
   ISSUER,
   jwks,
+  jwtAttestorDeps,
   k8sClaims,
   kubernetesConfig,
   makeKey,
@@ -30,15 +30,7 @@ const rotated = await makeKey('ES256', 'ec-2')
 const JWKS_URI = 'https://k8s.example.test/openid/v1/jwks'
 
 function deps(overrides: Partial<AttestorDeps> = {}): AttestorDeps {
-  return {
-    trustDomain: 'example.org',
-    audience: AUDIENCE,
-    clock: frozenClock(),
-    skewSeconds: 60,
-    maxAttestationBytes: 16_384,
-    fetchJwks: countingFetcher(jwks(ec)).fetch,
-    ...overrides,
-  }
+  return jwtAttestorDeps(ec, overrides)
 }
 const inlineConfig: KubernetesAttestorConfig = kubernetesConfig({ jwks: jwks(ec, rsa, ed), algorithms: ['ES256', 'RS256', 'EdDSA'] })
 const attestor = createKubernetesAttestor(inlineConfig, deps())

@@ -6,9 +6,9 @@ import {
   assertRefused,
   AUDIENCE,
   countingFetcher,
-  frozenClock,
   handSign,
   jwks,
+  jwtAttestorDeps,
   makeKey,
   NOW,
   signToken,
@@ -22,15 +22,7 @@ const stranger = await makeKey('ES256', 'ec-1')
 const ISSUER = 'https://gitlab.example.org'
 
 function deps(overrides: Partial<AttestorDeps> = {}): AttestorDeps {
-  return {
-    trustDomain: 'example.org',
-    audience: AUDIENCE,
-    clock: frozenClock(),
-    skewSeconds: 60,
-    maxAttestationBytes: 16_384,
-    fetchJwks: countingFetcher(jwks(ec)).fetch,
-    ...overrides,
-  }
+  return jwtAttestorDeps(ec, overrides)
 }
 function oidcConfig(fields: Record<string, unknown> = {}): OidcAttestorConfig {
   return OidcAttestorConfig.parse({
