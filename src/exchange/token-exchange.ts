@@ -58,7 +58,13 @@ export class TokenExchange {
     const identity = await this.deps.attestors.attest(request.subjectToken, request.subjectTokenType)
     await this.ensureFirstUse(identity)
     const now = this.deps.clock.now()
-    const decision = decide(identity, await this.deps.grants.active(), new Date(now), request.audience, request.scopes)
+    const decision = decide(
+      identity,
+      await this.deps.grants.candidatesFor(identity.subject),
+      new Date(now),
+      request.audience,
+      request.scopes,
+    )
     await this.ensureNotRevoked(identity, decision)
     // Every check that can refuse the request runs before the registration, which may be spent for good.
     const claims = this.claimsFor(identity, decision, now, request.requestedLifetimeSeconds)
