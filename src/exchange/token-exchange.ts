@@ -1,5 +1,6 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { AttestedIdentity } from '../attestors/attestor.js'
+import { fingerprintOf } from '../attestors/single-use.js'
 import { InvalidGrantError, InvalidRequestError } from '../errors.js'
 import type { GrantCatalog } from '../grants/grant-catalog.js'
 import { decide, type GrantDecision } from '../grants/grant-matcher.js'
@@ -74,7 +75,9 @@ export class TokenExchange {
       subject: identity.subject,
       attestor: identity.attestor,
       attestorKind: identity.kind,
-      attestationFingerprint: identity.fingerprint ?? fingerprint(request.subjectToken),
+      // The attestation is never stored; its hash ties ledger rows to it when the attestor gives no
+      // fingerprint of what was signed.
+      attestationFingerprint: identity.fingerprint ?? fingerprintOf(request.subjectToken),
       sources: identity.sources.map((source) => source.id),
       audience: decision.audience,
       scopes: decision.scopes,
@@ -157,14 +160,6 @@ export class TokenExchange {
     if (decision.scopes.length > 0) claims.scope = decision.scopes.join(' ')
     return claims
   }
-}
-
-/**
- * The attestation is never stored; its hash ties ledger rows to the attestation that got them. Only
- * for attestors that give no fingerprint of what was signed (AttestedIdentity.fingerprint).
- */
-export function fingerprint(attestation: string): string {
-  return createHash('sha256').update(attestation).digest('base64url')
 }
 
 /** A dual-stack listener reports IPv4 clients as `::ffff:10.0.0.1`. */
