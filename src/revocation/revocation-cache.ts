@@ -1,6 +1,7 @@
 import { ServiceUnavailableError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
 import { globMatches, isGlob } from '../lib/glob.js'
+import { GlobIndex } from '../lib/glob-index.js'
 import { inForce, type Revocation, type RevocationTarget } from './revocation.js'
 
 /** What the hot path asks: is any of these revoked? */
@@ -42,7 +43,8 @@ export class RevocationCache implements RevocationChecker, RevocationBusListener
   /** Every revocation held, by id; expired ones are dropped when they expire. */
   private entries = new Map<string, Revocation>()
   private exact = new Map<string, Revocation>()
-  private subjectGlobs: Revocation[] = []
+  /** Subject-glob revocations by their literal part: a check reads only those that could match its subject. */
+  private readonly subjectGlobs = new GlobIndex<Revocation>()
   /** The position of the last lift seen of a revocation, in the order seen; bounded. */
   private readonly tombstones = new Map<string, bigint>()
   private applied = 0n
@@ -71,8 +73,9 @@ export class RevocationCache implements RevocationChecker, RevocationBusListener
       const revocation = this.exact.get(keyOf(target))
       if (revocation && inForce(revocation, now)) return revocation
       if (target.kind === 'subject') {
-        const glob = this.subjectGlobs.find((r) => inForce(r, now) && globMatches(r.value, target.value))
-        if (glob) return glob
+        for (const glob of this.subjectGlobs.candidates(target.value)) {
+          if (inForce(glob, now) && globMatches(glob.value, target.value)) return glob
+        }
       }
     }
     return undefined
@@ -134,7 +137,7 @@ export class RevocationCache implements RevocationChecker, RevocationBusListener
     if (revocation.seq > this.applied) this.applied = revocation.seq
     const key = keyOf(revocation)
     if (this.exact.get(key)?.id === revocation.id) this.exact.delete(key)
-    this.subjectGlobs = this.subjectGlobs.filter((r) => r.id !== revocation.id)
+    this.subjectGlobs.delete(revocation.id)
     this.entries.delete(revocation.id)
     if (revocation.liftedAt !== null) {
       this.tombstones.delete(revocation.id)
@@ -171,13 +174,13 @@ export class RevocationCache implements RevocationChecker, RevocationBusListener
 
   private reindex(): void {
     this.exact = new Map()
-    this.subjectGlobs = []
+    this.subjectGlobs.clear()
     for (const revocation of this.entries.values()) this.index(revocation)
     this.nextExpiry = earliestExpiry(this.entries.values())
   }
 
   private index(revocation: Revocation): void {
-    if (revocation.kind === 'subject' && isGlob(revocation.value)) this.subjectGlobs.push(revocation)
+    if (revocation.kind === 'subject' && isGlob(revocation.value)) this.subjectGlobs.set(revocation.id, revocation.value, revocation)
     else this.exact.set(keyOf(revocation), revocation)
     if (revocation.expiresAt) this.nextExpiry = Math.min(this.nextExpiry, revocation.expiresAt.getTime())
   }
