@@ -6,7 +6,7 @@ import { FileKeyStore } from '../src/keys/file-key-store.js'
 import { createLogger } from '../src/lib/logger.js'
 import { TokenSigner } from '../src/tokens/token-signer.js'
 import { freePort } from '../test/support/ports.js'
-import { checkLedger } from './bench/backends.js'
+import { checkLedger, postgresVersion } from './bench/backends.js'
 import { measureGlobWorstCases } from './bench/globs.js'
 import { measureExchangeCeiling, measureRawCrypto, type Rate, type RawCryptoRates } from './bench/ceiling.js'
 import { measureGrowth } from './bench/growth.js'
@@ -68,8 +68,10 @@ async function main(): Promise<number> {
     }
     const failures: string[] = []
     const sections: string[] = []
-    if (options.growth.only) sections.push(formatGrowthOnlyHeader(new Date(), machine, prepared.redisVersion, options.serviceAccounts))
-    else sections.push(await measureMainPart(prepared, launch, options, machine, busyBefore, running, failures))
+    if (options.growth.only) {
+      const versions = { postgres: await postgresVersion(prepared.databaseUrl), redis: prepared.redisVersion }
+      sections.push(formatGrowthOnlyHeader(new Date(), machine, versions, options.serviceAccounts))
+    } else sections.push(await measureMainPart(prepared, launch, options, machine, busyBefore, running, failures))
     if (options.growth.grants.length > 0 || options.growth.standingRevocations.length > 0) {
       // After the main part, on the same database: its grant, revocations and ledger are replaced by each size's.
       const growth = await measureGrowth(launch, prepared.workloads, options, (service) => (running.growth = service), say)

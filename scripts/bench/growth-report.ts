@@ -20,16 +20,30 @@ export function formatGrowth(run: GrowthRun): string {
   const base = run.steps[0]
   const baseRate = rateOf(base)
   const baseP99 = p99Of(base)
-  const header = ['grants', 'standing revocations', 'exchanges/s', 'p99 ms', 'ready / first token', 'RSS ready / after', 'targets']
+  const baseCost = serviceMicrosPerExchange(base)
+  const header = [
+    'grants',
+    'standing revocations',
+    'exchanges/s',
+    'p99 ms',
+    'service CPU/exchange',
+    'others CPU',
+    'ready / first token',
+    'RSS ready / after',
+    'targets',
+  ]
   const rows = run.steps.map((step) => {
     const rate = rateOf(step)
     const p99 = p99Of(step)
+    const cost = serviceMicrosPerExchange(step)
     const beside = step !== base
     return [
       thousands(step.size.grants),
       `${thousands(step.size.standingRevocations)}${step.repeat ? ' (again)' : ''}`,
       `${thousands(rate)}${beside ? ` (${ratio(rate / baseRate)})` : ''}`,
       `${fixed(p99, 1)}${beside ? ` (${ratio(p99 / baseP99)})` : ''}`,
+      cost === undefined ? 'n/a' : `${fixed(cost, 0)} µs${beside && baseCost !== undefined ? ` (${ratio(cost / baseCost)})` : ''}`,
+      step.cpu === undefined ? 'n/a' : `${fixed(step.cpu.other, 0)} %`,
       `${fixed(step.readySeconds, 2)} / ${fixed(step.firstTokenSeconds, 2)} s`,
       `${megabytes(step.rssReadyBytes)} / ${megabytes(step.rssAfterBytes)} MB`,
       beside ? judge(step, rate / baseRate, p99 / baseP99) : 'the smallest',
@@ -44,15 +58,21 @@ export function formatGrowth(run: GrowthRun): string {
     line(header),
     ...rows.map(line),
     `          targets (issue 10): grants: rate >= ${t.grantsRate}x, p99 <= ${t.grantsP99}x, first token <= ${t.grantsFirstTokenSeconds} s; ` +
-      `standing revocations: rate >= ${t.revocationsRate}x; "(again)" is the smallest measured last: its ratio is the run's drift`,
+      `standing revocations: rate >= ${t.revocationsRate}x; "(again)" is the smallest measured last: its ratio is the run's drift; ` +
+      '"others CPU" is what other programs took during the window, in % of one core (above 20, the rate and p99 of that row are low)',
   ].join('\n')
 }
 
 /** The summary's first lines when the growth part ran alone (BENCH_GROWTH_ONLY=1). */
-export function formatGrowthOnlyHeader(date: Date, machine: Machine, redisVersion: string, serviceAccounts: number): string {
+export function formatGrowthOnlyHeader(
+  date: Date,
+  machine: Machine,
+  versions: { postgres: string; redis: string },
+  serviceAccounts: number,
+): string {
   return [
     `Seed STS benchmark (npm run bench, growth part only, ${date.toISOString().slice(0, 10)})`,
-    `machine   ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}; PostgreSQL and Redis ${redisVersion} on the same machine`,
+    `machine   ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}; PostgreSQL ${versions.postgres} and Redis ${versions.redis} on the same machine`,
     `workload  ${serviceAccounts} service accounts, each exchanging its own RS256 projected token for an ES256 access token`,
   ].join('\n')
 }
@@ -71,6 +91,16 @@ export function judge(step: GrowthStep, rateRatio: number, p99Ratio: number): st
         ]
   const names = missed.filter((name) => name !== undefined)
   return names.length === 0 ? 'met' : `MISSED: ${names.join(', ')}`
+}
+
+/**
+ * The service's CPU time per answered exchange: other programs on a shared machine take the service's
+ * turns on a core and so lower its rate, but barely change this (see the cost line of the main part).
+ */
+function serviceMicrosPerExchange(step: GrowthStep): number | undefined {
+  const { cpu, measured } = step
+  if (cpu === undefined || measured.ok === 0) return undefined
+  return ((cpu.service / 100) * measured.elapsedSeconds * 1e6) / measured.ok
 }
 
 function rateOf(step: GrowthStep): number {

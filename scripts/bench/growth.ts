@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { prepareRedis } from './backends.js'
 import { fillToSize, migrateBenchDatabase, type GrowthSize } from './growth-fill.js'
 import { driveLoad, percentile, type LoadResult } from './load.js'
-import { residentBytes } from './machine.js'
+import { cpuSnapshot, cpuSplit, describeMachine, residentBytes, type CpuSplit } from './machine.js'
 import { BENCH_REDIS_PREFIX, GROWTH_BASELINE_GRANTS, type BenchOptions } from './options.js'
 import { exchangeBody, exchangeTarget } from './requests.js'
 import { launchService, waitUntilReady, type RunningService, type ServiceLaunch } from './service.js'
@@ -29,6 +29,8 @@ export interface GrowthStep {
   /** Resident memory of the service once it had issued its first token, and after the measured window. */
   rssReadyBytes?: number
   rssAfterBytes?: number
+  /** Where the machine's CPU went in the measured window (undefined without /proc). */
+  cpu?: CpuSplit
 }
 
 export interface GrowthRun {
@@ -115,8 +117,10 @@ async function measureStep(
   const { connections } = options
   if (options.warmupSeconds > 0)
     await driveLoad(target, { connections, seconds: options.warmupSeconds, requestIdPrefix: 'bench-growth-warmup' })
+  const before = cpuSnapshot()
   const measured = await driveLoad(target, { connections, seconds: options.seconds, requestIdPrefix: 'bench-growth' })
-  return { measured, readySeconds, firstTokenSeconds, rssReadyBytes, rssAfterBytes: residentBytes(service.pid) }
+  const cpu = cpuSplit(before, cpuSnapshot(), service.pid, describeMachine().cores)
+  return { measured, readySeconds, firstTokenSeconds, rssReadyBytes, rssAfterBytes: residentBytes(service.pid), cpu }
 }
 
 /**
