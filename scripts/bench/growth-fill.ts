@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { createPostgresDatabase } from '../../src/db/postgres.js'
 import { migrate } from '../../src/db/migrations.js'
-import { fillerGrant, standingRevocation } from './growth-rows.js'
+import { fillerGrant, standingRevocation, type FillerGrant, type StandingRevocation } from './growth-rows.js'
 import { BENCH_GRANT } from './requests.js'
 
 /**
@@ -42,7 +42,7 @@ export async function fillToSize(databaseUrl: string, size: GrowthSize, serviceA
   try {
     await client.query('TRUNCATE grants, revocations, ledger')
     const now = Date.now()
-    // The bench's own grant first: the oldest, as it would be in a real table.
+    // The bench's own grant first in the table, the one every exchange is decided by (growth-rows.ts).
     await insertGrants(
       client,
       [{ ...BENCH_GRANT, conditions: {}, audiences: [...BENCH_GRANT.audiences], scopes: [...BENCH_GRANT.scopes] }],
@@ -70,7 +70,7 @@ export async function fillToSize(databaseUrl: string, size: GrowthSize, serviceA
 }
 
 /** One INSERT per batch; created over the past year, valid for another 90 days. */
-async function insertGrants(client: pg.Client, grants: ReturnType<typeof fillerGrant>[], now: number): Promise<void> {
+async function insertGrants(client: pg.Client, grants: FillerGrant[], now: number): Promise<void> {
   await client.query(
     `INSERT INTO grants (id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description,
                          expires_at, enabled, version, created_at, updated_at)
@@ -83,7 +83,7 @@ async function insertGrants(client: pg.Client, grants: ReturnType<typeof fillerG
   )
 }
 
-async function insertRevocations(client: pg.Client, revocations: ReturnType<typeof standingRevocation>[], now: number): Promise<void> {
+async function insertRevocations(client: pg.Client, revocations: StandingRevocation[], now: number): Promise<void> {
   await client.query(
     `INSERT INTO revocations (id, kind, value, reason, created_at, created_by)
      SELECT gen_random_uuid(), r.kind, r.value, r.reason, $2::timestamptz, 'bench'
