@@ -1,25 +1,26 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseConfig, type Config } from '../src/config.js'
 import { FileKeyStore } from '../src/keys/file-key-store.js'
 import { createLogger } from '../src/lib/logger.js'
 import { TokenSigner } from '../src/tokens/token-signer.js'
-import type { FakeCluster } from '../test/support/cluster.js'
 import { freePort } from '../test/support/ports.js'
-import { checkLedger, prepareRedis, recreateDatabase } from './bench/backends.js'
+import { checkLedger, postgresVersion } from './bench/backends.js'
 import { measureGlobWorstCases } from './bench/globs.js'
 import { measureExchangeCeiling, measureRawCrypto, type Rate, type RawCryptoRates } from './bench/ceiling.js'
-import { driveLoad, percentile, type LoadResult, type LoadTarget } from './bench/load.js'
-import { cpuSnapshot, cpuSplit, describeMachine, machineBusyPercent, type CpuSplit } from './bench/machine.js'
-import { BENCH_DATABASE, BENCH_REDIS_PREFIX, benchOptionsFrom, BenchOptionsError, type BenchOptions } from './bench/options.js'
+import { measureGrowth } from './bench/growth.js'
+import { formatGrowth, formatGrowthOnlyHeader } from './bench/growth-report.js'
+import { driveLoad, percentile, type LoadResult } from './bench/load.js'
+import { cpuSnapshot, cpuSplit, describeMachine, machineBusyPercent, type CpuSplit, type Machine } from './bench/machine.js'
+import { benchOptionsFrom, BenchOptionsError, type BenchOptions } from './bench/options.js'
 import { summariseCpuProfile } from './bench/profile.js'
 import { exchangesPerSecond, fixed, formatProfile, formatSummary, thousands } from './bench/report.js'
-import { BENCH_TRUST_DOMAIN, createGrant, exchangeBody, preflight, SCOPE, subjectOf, TARGET_AUDIENCE } from './bench/requests.js'
+import { createGrant, exchangeBody, exchangeTarget, preflight, SCOPE, subjectOf, TARGET_AUDIENCE } from './bench/requests.js'
 import { measureRevocationReach, type RevocationReach } from './bench/revocation.js'
-import { launchService, redactUrl, waitUntilReady, type RunningService, type ServiceLaunch } from './bench/service.js'
-import { BENCH_CLUSTER_NAME, createBenchCluster, mintWorkloadTokens, publicKeyOf, type BenchWorkload } from './bench/workloads.js'
+import { launchService, waitUntilReady, type RunningService, type ServiceLaunch } from './bench/service.js'
+import { prepare, type Prepared } from './bench/setup.js'
+import { publicKeyOf, type BenchWorkload } from './bench/workloads.js'
 
 /**
  * `npm run bench`: how many token exchanges per second the real service (`node dist/src/server.js` on
@@ -35,17 +36,12 @@ import { BENCH_CLUSTER_NAME, createBenchCluster, mintWorkloadTokens, publicKeyOf
  * the service and print where its time went; the revocation rounds run on it too, so its idle share
  * grows), BENCH_REVOCATIONS (200; 0 skips the second instance), BENCH_SERVICE_SCRIPT (another build's
  * dist/src/server.js, to compare two commits with the same load generator).
+ *
+ * Growth (bench/growth.ts), after all that: BENCH_GRANTS (sizes of the grants table, e.g. 100000 or
+ * 1000,10000,100000) and BENCH_STANDING_REVOCATIONS (numbers of standing subject and source
+ * revocations, e.g. 10000), each measured beside 10 grants and none, filled straight in Postgres;
+ * BENCH_GROWTH_ONLY=1 skips everything else. Without them the bench runs as it always has.
  */
-
-const STS_AUDIENCE = 'seed-sts-bench'
-
-interface Prepared {
-  config: Config
-  cluster: FakeCluster
-  workloads: BenchWorkload[]
-  databaseUrl: string
-  redisVersion: string
-}
 
 async function main(): Promise<number> {
   const options = benchOptionsFrom(process.env)
@@ -59,70 +55,30 @@ async function main(): Promise<number> {
   const running: Running = {}
   stopServiceOnSignal(running, workDir)
   try {
-    const prepared = await prepare(options, workDir)
-    const { ceiling, rawCrypto } = await measureInProcess(prepared, options)
-    const globs = measureGlobWorstCases()
-    for (const glob of globs)
-      say(
-        `glob worst case: ${glob.name}: ${fixed(glob.microsPerMatch, 1)} µs a match, ${fixed(glob.growthAtTenTimes, 1)}x for a value 10x longer`,
-      )
-
-    const cpuProfileDir = options.cpuProfile ? mkdtempSync(join(tmpdir(), 'seed-sts-bench-profile-')) : undefined
-    const adminToken = randomBytes(24).toString('hex')
+    const prepared = await prepare(options, workDir, say)
     const launch: ServiceLaunch = {
       configFile: join(workDir, 'sts.json'),
       port: await freePort(),
       databaseUrl: prepared.databaseUrl,
       redisUrl: options.redisUrl,
-      adminToken,
+      adminToken: randomBytes(24).toString('hex'),
       workDir,
       workers: options.workers,
       serverScript: options.serviceScript,
     }
-    const service = (running.service = launchService({ ...launch, cpuProfileDir }))
-    await waitUntilReady(service, 20_000)
-    say(
-      `service pid ${service.pid} ready at ${service.baseUrl}${cpuProfileDir ? ' (under --cpu-prof)' : ''}${options.serviceScript ? ` (${options.serviceScript})` : ''}`,
-    )
-    await createGrant(service.baseUrl, adminToken)
-    const preflightId = await preflight(service.baseUrl, prepared.config.issuer, prepared.workloads[0])
-
-    const { warmup, measured, cpu } = await driveExchanges(service, prepared.workloads, options, machine.cores)
-    const ledger = await checkLedger(prepared.databaseUrl, [preflightId, ...(warmup?.okRequestIds ?? []), ...measured.okRequestIds])
     const failures: string[] = []
-    // After the throughput run, not before: that figure stays one instance alone, as ever, and these
-    // rounds, one request at a time, are not slowed by 64 connections of load.
-    const second =
-      options.revocations > 0
-        ? await measureRevocations(service, { ...launch, port: await freePort() }, running, prepared.workloads, options.revocations)
-        : undefined
-    if (second && !second.stopped.clean) failures.push(`the second instance ${second.stopped.description}`)
-
-    const stopped = await service.stop()
-    say(`service ${stopped.description}`)
-    if (!ledger.ok) failures.push('the ledger does not match the 200 answers')
-    if (!stopped.clean) failures.push(`the service ${stopped.description}`)
-    if (measured.ok === 0) failures.push('no exchange succeeded in the measured window')
-
-    const profile = cpuProfileDir ? summariseCpuProfile(cpuProfileDir) : undefined
-    if (profile) print(`\n${formatProfile(profile)}`)
-    else if (cpuProfileDir) say(`no CPU profile was written to ${cpuProfileDir}`)
-    const summary = formatSummary({
-      date: new Date(),
-      machine,
-      redisVersion: prepared.redisVersion,
-      options,
-      measured,
-      ceiling,
-      rawCrypto,
-      ledger,
-      cpu,
-      busyBefore,
-      profile,
-      revocation: second?.reach,
-      globs,
-    })
-    print(`\nSummary (paste into the README as a code block):\n\n${summary}\n`)
+    const sections: string[] = []
+    if (options.growth.only) {
+      const versions = { postgres: await postgresVersion(prepared.databaseUrl), redis: prepared.redisVersion }
+      sections.push(formatGrowthOnlyHeader(new Date(), machine, versions, options.serviceAccounts))
+    } else sections.push(await measureMainPart(prepared, launch, options, machine, busyBefore, running, failures))
+    if (options.growth.grants.length > 0 || options.growth.standingRevocations.length > 0) {
+      // After the main part, on the same database: its grant, revocations and ledger are replaced by each size's.
+      const growth = await measureGrowth(launch, prepared.workloads, options, (service) => (running.growth = service), say)
+      failures.push(...growth.failures)
+      sections.push(formatGrowth(growth))
+    }
+    print(`\nSummary (paste into the README as a code block):\n\n${sections.join('\n')}\n`)
     for (const failure of failures) process.stderr.write(`bench: FAILED: ${failure}\n`)
     return failures.length === 0 ? 0 : 1
   } catch (error) {
@@ -130,6 +86,7 @@ async function main(): Promise<number> {
     for (const [name, instance] of [
       ['the service', running.service],
       ['the second instance', running.second],
+      ['the service of the growth part', running.growth],
     ] as const) {
       const log = instance?.recentLog() ?? []
       if (log.length > 0) process.stderr.write(`last lines from ${name}:\n${log.map((line) => `  ${line}`).join('\n')}\n`)
@@ -141,34 +98,69 @@ async function main(): Promise<number> {
   }
 }
 
-/** Fresh backends, the bench cluster, the service's configuration, and one token per workload. */
-async function prepare(options: BenchOptions, workDir: string): Promise<Prepared> {
-  const redisVersion = await prepareRedis(options.redisUrl, BENCH_REDIS_PREFIX)
-  const databaseUrl = await recreateDatabase(options.adminDatabaseUrl, BENCH_DATABASE)
-  say(
-    `database ${BENCH_DATABASE} recreated on ${redactUrl(options.adminDatabaseUrl)}; Redis at ${redactUrl(options.redisUrl)} (keys under "${BENCH_REDIS_PREFIX}")`,
-  )
-  const cluster = await createBenchCluster()
-  const config = writeConfig(workDir, cluster)
-  say(`minting ${options.serviceAccounts} projected service-account tokens (RS256), one per workload`)
-  const workloads = await mintWorkloadTokens(cluster, options.serviceAccounts, STS_AUDIENCE)
-  return { config, cluster, workloads, databaseUrl, redisVersion }
-}
+/**
+ * What `npm run bench` measured before growth settings existed, unchanged: the ceiling, one service
+ * under load, its ledger, the revocation reach to a second instance. Returns the summary's lines.
+ */
+async function measureMainPart(
+  prepared: Prepared,
+  launch: ServiceLaunch,
+  options: BenchOptions,
+  machine: Machine,
+  busyBefore: number | undefined,
+  running: Running,
+  failures: string[],
+): Promise<string> {
+  const { ceiling, rawCrypto } = await measureInProcess(prepared, options)
+  const globs = measureGlobWorstCases()
+  for (const glob of globs)
+    say(
+      `glob worst case: ${glob.name}: ${fixed(glob.microsPerMatch, 1)} µs a match, ${fixed(glob.growthAtTenTimes, 1)}x for a value 10x longer`,
+    )
 
-/** The configuration an operator would write: one Kubernetes cluster, its JWKS inline, limits off. */
-function writeConfig(workDir: string, cluster: FakeCluster): Config {
-  const file = {
-    issuer: 'https://sts.bench.example',
-    trustDomain: BENCH_TRUST_DOMAIN,
-    audience: STS_AUDIENCE,
-    keys: { dir: join(workDir, 'keys'), algorithm: 'ES256' },
-    redis: { keyPrefix: BENCH_REDIS_PREFIX },
-    // One client address sends everything here: a per-address limit would measure the limiter.
-    limits: { tokenRequestsPerMinute: 0, adminRequestsPerMinute: 0 },
-    attestors: [{ kind: 'kubernetes', name: BENCH_CLUSTER_NAME, issuer: cluster.issuer, jwks: cluster.jwks }],
-  }
-  writeFileSync(join(workDir, 'sts.json'), JSON.stringify(file, null, 2))
-  return parseConfig(file)
+  const cpuProfileDir = options.cpuProfile ? mkdtempSync(join(tmpdir(), 'seed-sts-bench-profile-')) : undefined
+  const service = (running.service = launchService({ ...launch, cpuProfileDir }))
+  await waitUntilReady(service, 20_000)
+  say(
+    `service pid ${service.pid} ready at ${service.baseUrl}${cpuProfileDir ? ' (under --cpu-prof)' : ''}${options.serviceScript ? ` (${options.serviceScript})` : ''}`,
+  )
+  await createGrant(service.baseUrl, launch.adminToken)
+  const preflightId = await preflight(service.baseUrl, prepared.config.issuer, prepared.workloads[0])
+
+  const { warmup, measured, cpu } = await driveExchanges(service, prepared.workloads, options, machine.cores)
+  const ledger = await checkLedger(prepared.databaseUrl, [preflightId, ...(warmup?.okRequestIds ?? []), ...measured.okRequestIds])
+  // After the throughput run, not before: that figure stays one instance alone, as ever, and these
+  // rounds, one request at a time, are not slowed by 64 connections of load.
+  const second =
+    options.revocations > 0
+      ? await measureRevocations(service, { ...launch, port: await freePort() }, running, prepared.workloads, options.revocations)
+      : undefined
+  if (second && !second.stopped.clean) failures.push(`the second instance ${second.stopped.description}`)
+
+  const stopped = await service.stop()
+  say(`service ${stopped.description}`)
+  if (!ledger.ok) failures.push('the ledger does not match the 200 answers')
+  if (!stopped.clean) failures.push(`the service ${stopped.description}`)
+  if (measured.ok === 0) failures.push('no exchange succeeded in the measured window')
+
+  const profile = cpuProfileDir ? summariseCpuProfile(cpuProfileDir) : undefined
+  if (profile) print(`\n${formatProfile(profile)}`)
+  else if (cpuProfileDir) say(`no CPU profile was written to ${cpuProfileDir}`)
+  return formatSummary({
+    date: new Date(),
+    machine,
+    redisVersion: prepared.redisVersion,
+    options,
+    measured,
+    ceiling,
+    rawCrypto,
+    ledger,
+    cpu,
+    busyBefore,
+    profile,
+    revocation: second?.reach,
+    globs,
+  })
 }
 
 /** The ceiling and the raw crypto figures, measured before the service starts so nothing competes. */
@@ -245,14 +237,7 @@ async function driveExchanges(
   options: BenchOptions,
   cores: number,
 ): Promise<{ warmup?: LoadResult; measured: LoadResult; cpu?: CpuSplit }> {
-  const { hostname, port } = new URL(service.baseUrl)
-  const target: LoadTarget = {
-    host: hostname,
-    port: Number(port),
-    path: '/oauth2/token',
-    contentType: 'application/x-www-form-urlencoded',
-    bodies: workloads.map((w) => exchangeBody(w.token)),
-  }
+  const target = exchangeTarget(service.baseUrl, workloads)
   const { connections } = options
   let warmup: LoadResult | undefined
   if (options.warmupSeconds > 0) {
@@ -271,11 +256,12 @@ async function driveExchanges(
 interface Running {
   service?: RunningService
   second?: RunningService
+  growth?: RunningService
 }
 
 /** Stopping one already stopped is harmless: it answers how it ended. */
 async function stopAll(running: Running): Promise<void> {
-  await Promise.all([running.second?.stop(), running.service?.stop()])
+  await Promise.all([running.second?.stop(), running.service?.stop(), running.growth?.stop()])
 }
 
 /** Interrupted: never leave a service running behind us. */

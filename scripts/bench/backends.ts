@@ -51,6 +51,18 @@ export async function prepareRedis(url: string, keyPrefix: string): Promise<stri
   }
 }
 
+/** The server's version, e.g. "15.20", for the summary. */
+export async function postgresVersion(databaseUrl: string): Promise<string> {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ version: string }>(`SELECT current_setting('server_version') AS version`)
+    return rows[0].version.split(' ')[0]
+  } finally {
+    await client.end()
+  }
+}
+
 export interface LedgerCheck {
   rows: number
   /** 200 answers over the whole run: pre-flight, warm-up and measured window. */

@@ -120,6 +120,28 @@ export async function machineBusyPercent(ms: number, cores: number): Promise<num
   return (100 * cores * (after.machineBusy - before.machineBusy)) / (after.machineTotal! - before.machineTotal!)
 }
 
+/**
+ * Resident memory of a process and its children (the service's workers), in bytes, from
+ * /proc/<pid>/status; undefined without /proc or once the process has gone.
+ */
+export function residentBytes(pid: number): number | undefined {
+  const rss = (of: number): number | undefined => {
+    try {
+      const kib = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${of}/status`, 'utf8'))?.[1]
+      return kib === undefined ? undefined : Number(kib) * 1024
+    } catch {
+      return undefined
+    }
+  }
+  const own = rss(pid)
+  if (own === undefined) return undefined
+  let total = own
+  for (const entry of readdirSync('/proc')) {
+    if (/^\d+$/.test(entry) && processCpu(Number(entry))?.parent === pid) total += rss(Number(entry)) ?? 0
+  }
+  return total
+}
+
 function processCpu(pid: number): ProcessCpu | undefined {
   let stat: string
   try {

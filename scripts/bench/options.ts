@@ -28,7 +28,21 @@ export interface BenchOptions {
   serviceScript?: string
   /** Rounds of revoke-on-one-instance, refused-on-the-other; 0 skips the second instance altogether. */
   revocations: number
+  /** How organisation size changes the rate (growth.ts); no sizes, no growth part. */
+  growth: GrowthOptions
 }
+
+export interface GrowthOptions {
+  /** Sizes of the grants table to measure beside the smallest (GROWTH_BASELINE_GRANTS), ascending. */
+  grants: number[]
+  /** Numbers of standing subject and source revocations to measure beside none, ascending. */
+  standingRevocations: number[]
+  /** Skip everything else (ceiling, main window, revocation reach, globs): a quick check of growth alone. */
+  only: boolean
+}
+
+/** The smallest grants table, which every other size is compared with: the issue's 10. */
+export const GROWTH_BASELINE_GRANTS = 10
 
 export const BENCH_DATABASE = 'sts_bench'
 export const BENCH_REDIS_PREFIX = 'sts-bench:'
@@ -47,6 +61,17 @@ export function benchOptionsFrom(env: Record<string, string | undefined>): Bench
     }
     return value
   }
+  // "100000" or "1000,10000,100000" (underscores allowed: 100_000): each size measured in turn, smallest first.
+  const sizes = (name: string, min: number): number[] => {
+    const raw = env[name]
+    if (raw === undefined || raw.trim() === '') return []
+    const values = raw.split(',').map((part) => part.trim().replace(/_/g, ''))
+    if (values.some((value) => !/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value)))) {
+      problems.push(`${name}=${JSON.stringify(raw)}: must be a whole number of at least ${min}, or a comma-separated list of them`)
+      return []
+    }
+    return [...new Set(values.map(Number))].sort((a, b) => a - b)
+  }
   const options: BenchOptions = {
     adminDatabaseUrl: env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
     redisUrl: env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
@@ -56,10 +81,22 @@ export function benchOptionsFrom(env: Record<string, string | undefined>): Bench
     serviceAccounts: number('BENCH_SERVICE_ACCOUNTS', 1000, true, 1),
     ceilingSeconds: number('BENCH_CEILING_SECONDS', 3, false, 0.5),
     workers: number('BENCH_WORKERS', 1, true, 1),
-    cpuProfile: env.BENCH_CPU_PROF === '1' || env.BENCH_CPU_PROF === 'true',
+    cpuProfile: flag(env.BENCH_CPU_PROF),
     revocations: number('BENCH_REVOCATIONS', 200, true, 0),
     serviceScript: env.BENCH_SERVICE_SCRIPT || undefined,
+    growth: {
+      grants: sizes('BENCH_GRANTS', GROWTH_BASELINE_GRANTS + 1),
+      standingRevocations: sizes('BENCH_STANDING_REVOCATIONS', 1),
+      only: flag(env.BENCH_GROWTH_ONLY),
+    },
   }
+  const { growth } = options
+  if (growth.only && growth.grants.length === 0 && growth.standingRevocations.length === 0)
+    problems.push('BENCH_GROWTH_ONLY=1 needs BENCH_GRANTS or BENCH_STANDING_REVOCATIONS: there would be nothing to measure')
   if (problems.length > 0) throw new BenchOptionsError(`invalid benchmark settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   return options
+}
+
+function flag(raw: string | undefined): boolean {
+  return raw === '1' || raw === 'true'
 }

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose'
 import { TOKEN_EXCHANGE_GRANT } from '../../src/oauth/grant-types.js'
 import { TOKEN_TYPE } from '../../src/oauth/token-types.js'
+import type { LoadTarget } from './load.js'
 import { BENCH_CLUSTER_NAME, type BenchWorkload } from './workloads.js'
 
 /** What the bench asks of the service over HTTP: the grant the workloads need, and their exchanges. */
@@ -9,19 +10,21 @@ export const BENCH_TRUST_DOMAIN = 'bench.example'
 export const TARGET_AUDIENCE = 'ledger-api'
 export const SCOPE = 'ledger:read'
 
-/** Every workload of the bench cluster may get `ledger:read` for the ledger API. */
+/** Every workload of the bench cluster may get `ledger:read` for the ledger API: the grant each exchange is decided by. */
+export const BENCH_GRANT = {
+  subject: `spiffe://${BENCH_TRUST_DOMAIN}/k8s/${BENCH_CLUSTER_NAME}/ns/*/sa/*`,
+  audiences: [TARGET_AUDIENCE],
+  scopes: [SCOPE, 'ledger:write'],
+  maxTtlSeconds: 600,
+  owner: 'bench',
+  description: 'npm run bench',
+} as const
+
 export async function createGrant(baseUrl: string, adminToken: string): Promise<void> {
   const response = await fetch(`${baseUrl}/v1/grants`, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      subject: `spiffe://${BENCH_TRUST_DOMAIN}/k8s/${BENCH_CLUSTER_NAME}/ns/*/sa/*`,
-      audiences: [TARGET_AUDIENCE],
-      scopes: [SCOPE, 'ledger:write'],
-      maxTtlSeconds: 600,
-      owner: 'bench',
-      description: 'npm run bench',
-    }),
+    body: JSON.stringify(BENCH_GRANT),
   })
   if (response.status !== 201)
     throw new Error(`the grant was not created: HTTP ${response.status} ${(await response.text()).slice(0, 300)}`)
@@ -37,6 +40,18 @@ export function exchangeBody(subjectToken: string): Buffer {
     scope: SCOPE,
   })
   return Buffer.from(form.toString())
+}
+
+/** The load generator's target: every workload's exchange, round-robin, at the service's token endpoint. */
+export function exchangeTarget(baseUrl: string, workloads: readonly BenchWorkload[]): LoadTarget {
+  const { hostname, port } = new URL(baseUrl)
+  return {
+    host: hostname,
+    port: Number(port),
+    path: '/oauth2/token',
+    contentType: 'application/x-www-form-urlencoded',
+    bodies: workloads.map((w) => exchangeBody(w.token)),
+  }
 }
 
 export function subjectOf(workload: BenchWorkload): string {

@@ -73,7 +73,7 @@ export function launchService(launch: ServiceLaunch): RunningService {
 }
 
 /** Polls /readyz (ledger and revocation store reachable) until it answers 200 or the service dies. */
-export async function waitUntilReady(service: RunningService, timeoutMs: number): Promise<void> {
+export async function waitUntilReady(service: RunningService, timeoutMs: number, pollMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let ended = false
   void service.exited.then(() => (ended = true))
@@ -87,7 +87,7 @@ export async function waitUntilReady(service: RunningService, timeoutMs: number)
     } catch (error) {
       last = (error as Error).message
     }
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await new Promise((resolve) => setTimeout(resolve, pollMs))
   }
   throw new Error(`the service was not ready within ${timeoutMs / 1000} s (last /readyz: ${last})`)
 }

@@ -27,6 +27,11 @@ export function publicKeyOf(cluster: FakeCluster): KeyObject {
   return createPublicKey({ key: cluster.jwks.keys[0] as JsonWebKey, format: 'jwk' })
 }
 
+/** The i-th workload's namespace and service account: 50 namespaces, `workload-0000` onwards. */
+export function workloadNamed(i: number): { namespace: string; serviceAccount: string } {
+  return { namespace: `team-${String(i % 50).padStart(2, '0')}`, serviceAccount: `workload-${String(i).padStart(4, '0')}` }
+}
+
 /**
  * One projected token per workload, spread over 50 namespaces and 20 nodes, each pod with its own
  * uid: as many distinct attestations (and ledger subjects) as a mid-sized cluster has.
@@ -34,8 +39,7 @@ export function publicKeyOf(cluster: FakeCluster): KeyObject {
 export async function mintWorkloadTokens(cluster: FakeCluster, count: number, audience: string): Promise<BenchWorkload[]> {
   const workloads: BenchWorkload[] = []
   for (let i = 0; i < count; i++) {
-    const namespace = `team-${String(i % 50).padStart(2, '0')}`
-    const serviceAccount = `workload-${String(i).padStart(4, '0')}`
+    const { namespace, serviceAccount } = workloadNamed(i)
     const token = await cluster.serviceAccountToken({
       namespace,
       serviceAccount,

@@ -1,0 +1,87 @@
+import t from 'tap'
+import { benchOptionsFrom, BenchOptionsError, type BenchOptions } from '../../../scripts/bench/options.js'
+
+/** The bench's settings: BENCH_* variables only, every problem reported at once, nothing measured on a typo. */
+
+const DEFAULTS: BenchOptions = {
+  adminDatabaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
+  redisUrl: 'redis://127.0.0.1:6379',
+  seconds: 10,
+  warmupSeconds: 2,
+  connections: 64,
+  serviceAccounts: 1000,
+  ceilingSeconds: 3,
+  workers: 1,
+  cpuProfile: false,
+  revocations: 200,
+  serviceScript: undefined,
+  growth: { grants: [], standingRevocations: [], only: false },
+}
+
+const problemsOf = (env: Record<string, string>): string[] => {
+  try {
+    benchOptionsFrom(env)
+  } catch (error) {
+    if (!(error instanceof BenchOptionsError)) throw error
+    return error.message.split('\n').slice(1)
+  }
+  throw new Error('no BenchOptionsError')
+}
+
+t.test('without growth settings the bench is what it always was: no growth part', async (t) => {
+  t.same(benchOptionsFrom({}), DEFAULTS)
+  // The service's own variables never reach the bench's settings.
+  t.same(benchOptionsFrom({ DATABASE_URL: 'postgres://prod/db', GRANTS: '5' }), DEFAULTS)
+  t.same(benchOptionsFrom({ BENCH_GRANTS: '', BENCH_STANDING_REVOCATIONS: ' ' }), DEFAULTS)
+})
+
+t.test('growth sizes: one or a list, underscores allowed, measured smallest first and each once', async (t) => {
+  t.same(benchOptionsFrom({ BENCH_GRANTS: '100000', BENCH_STANDING_REVOCATIONS: '10_000' }).growth, {
+    grants: [100_000],
+    standingRevocations: [10_000],
+    only: false,
+  })
+  t.same(benchOptionsFrom({ BENCH_GRANTS: '100_000, 1000,10000,1000' }).growth, {
+    grants: [1000, 10_000, 100_000],
+    standingRevocations: [],
+    only: false,
+  })
+  t.same(benchOptionsFrom({ BENCH_GRANTS: '11', BENCH_STANDING_REVOCATIONS: '1', BENCH_GROWTH_ONLY: '1' }).growth, {
+    grants: [11],
+    standingRevocations: [1],
+    only: true,
+  })
+  t.same(benchOptionsFrom({ BENCH_STANDING_REVOCATIONS: '500', BENCH_GROWTH_ONLY: 'true' }).growth, {
+    grants: [],
+    standingRevocations: [500],
+    only: true,
+  })
+  t.equal(benchOptionsFrom({ BENCH_GRANTS: '20000', BENCH_GROWTH_ONLY: '0' }).growth.only, false)
+})
+
+t.test('a size that is not a whole number above the smallest is refused, naming the setting', async (t) => {
+  const grants = 'must be a whole number of at least 11, or a comma-separated list of them'
+  const revocations = 'must be a whole number of at least 1, or a comma-separated list of them'
+  t.same(problemsOf({ BENCH_GRANTS: '10' }), [`  - BENCH_GRANTS="10": ${grants}`], 'the smallest is always measured: 10 is no growth')
+  t.same(problemsOf({ BENCH_GRANTS: '1e5' }), [`  - BENCH_GRANTS="1e5": ${grants}`])
+  t.same(problemsOf({ BENCH_GRANTS: '1000,,2000' }), [`  - BENCH_GRANTS="1000,,2000": ${grants}`])
+  t.same(problemsOf({ BENCH_GRANTS: '-5' }), [`  - BENCH_GRANTS="-5": ${grants}`])
+  t.same(problemsOf({ BENCH_STANDING_REVOCATIONS: '0' }), [`  - BENCH_STANDING_REVOCATIONS="0": ${revocations}`])
+  t.same(problemsOf({ BENCH_STANDING_REVOCATIONS: '99999999999999999999' }), [
+    `  - BENCH_STANDING_REVOCATIONS="99999999999999999999": ${revocations}`,
+  ])
+})
+
+t.test('every problem at once, the growth ones beside the others', async (t) => {
+  t.same(problemsOf({ BENCH_SECONDS: '0', BENCH_GRANTS: 'many', BENCH_STANDING_REVOCATIONS: '2.5' }), [
+    '  - BENCH_SECONDS="0": must be a number of at least 1',
+    '  - BENCH_GRANTS="many": must be a whole number of at least 11, or a comma-separated list of them',
+    '  - BENCH_STANDING_REVOCATIONS="2.5": must be a whole number of at least 1, or a comma-separated list of them',
+  ])
+})
+
+t.test('growth alone needs a size to measure', async (t) => {
+  t.same(problemsOf({ BENCH_GROWTH_ONLY: '1' }), [
+    '  - BENCH_GROWTH_ONLY=1 needs BENCH_GRANTS or BENCH_STANDING_REVOCATIONS: there would be nothing to measure',
+  ])
+})
