@@ -18,6 +18,7 @@ import { summariseCpuProfile } from './bench/profile.js'
 import { exchangesPerSecond, fixed, formatProfile, formatSummary, thousands } from './bench/report.js'
 import { BENCH_TRUST_DOMAIN, createGrant, exchangeBody, preflight, SCOPE, subjectOf, TARGET_AUDIENCE } from './bench/requests.js'
 import { measureRevocationReach, type RevocationReach } from './bench/revocation.js'
+import { measureGrantPropagation, type GrantPropagation } from './bench/grant-propagation.js'
 import { launchService, redactUrl, waitUntilReady, type RunningService, type ServiceLaunch } from './bench/service.js'
 import { BENCH_CLUSTER_NAME, createBenchCluster, mintWorkloadTokens, publicKeyOf, type BenchWorkload } from './bench/workloads.js'
 
@@ -33,7 +34,8 @@ import { BENCH_CLUSTER_NAME, createBenchCluster, mintWorkloadTokens, publicKeyOf
  * BENCH_SERVICE_ACCOUNTS (1000), BENCH_CEILING_SECONDS (3), BENCH_DATABASE_URL (a database on the
  * Postgres server to use; `sts_bench` is created beside it), BENCH_REDIS_URL, BENCH_CPU_PROF=1 (profile
  * the service and print where its time went; the revocation rounds run on it too, so its idle share
- * grows), BENCH_REVOCATIONS (200; 0 skips the second instance), BENCH_SERVICE_SCRIPT (another build's
+ * grows), BENCH_REVOCATIONS (200; 0 skips the second instance), BENCH_GRANT_ROUNDS (100 grants created and
+ * disabled through the first instance, each followed on the second; 0 skips them), BENCH_SERVICE_SCRIPT (another build's
  * dist/src/server.js, to compare two commits with the same load generator).
  */
 
@@ -94,7 +96,7 @@ async function main(): Promise<number> {
     // rounds, one request at a time, are not slowed by 64 connections of load.
     const second =
       options.revocations > 0
-        ? await measureRevocations(service, { ...launch, port: await freePort() }, running, prepared.workloads, options.revocations)
+        ? await measureRevocations(service, { ...launch, port: await freePort() }, running, prepared.workloads, options)
         : undefined
     if (second && !second.stopped.clean) failures.push(`the second instance ${second.stopped.description}`)
 
@@ -120,6 +122,7 @@ async function main(): Promise<number> {
       busyBefore,
       profile,
       revocation: second?.reach,
+      grants: second?.grants,
       globs,
     })
     print(`\nSummary (paste into the README as a code block):\n\n${summary}\n`)
@@ -215,8 +218,9 @@ async function measureRevocations(
   launch: ServiceLaunch,
   running: Running,
   workloads: readonly BenchWorkload[],
-  rounds: number,
-): Promise<{ reach: RevocationReach; stopped: { clean: boolean; description: string } }> {
+  options: BenchOptions,
+): Promise<{ reach: RevocationReach; grants?: GrantPropagation; stopped: { clean: boolean; description: string } }> {
+  const rounds = options.revocations
   const second = (running.second = launchService(launch))
   await waitUntilReady(second, 20_000)
   say(`second instance pid ${second.pid} ready at ${second.baseUrl} (same configuration, database, Redis prefix and keys)`)
@@ -233,9 +237,23 @@ async function measureRevocations(
   say(
     `${rounds} rounds in ${fixed(reach.elapsedSeconds, 1)} s; the revocation API answered in p50 ${fixed(percentile(reach.apiMs, 50), 1)} ms, p99 ${fixed(percentile(reach.apiMs, 99), 1)} ms`,
   )
+  let grants: GrantPropagation | undefined
+  if (options.grantRounds > 0) {
+    say(
+      `measuring grant propagation: ${options.grantRounds} grants created then disabled through ${first.baseUrl}, each until ${second.baseUrl} follows`,
+    )
+    grants = await measureGrantPropagation({
+      writerUrl: first.baseUrl,
+      otherUrl: second.baseUrl,
+      adminToken: launch.adminToken,
+      targets: workloads.map((w) => ({ subject: subjectOf(w), token: w.token })),
+      rounds: options.grantRounds,
+    })
+    say(`${options.grantRounds} rounds in ${fixed(grants.elapsedSeconds, 1)} s`)
+  }
   const stopped = await second.stop()
   say(`second instance ${stopped.description}`)
-  return { reach, stopped }
+  return { reach, ...(grants ? { grants } : {}), stopped }
 }
 
 /** Warm-up, then the measured window, with where the machine's CPU went during it. */

@@ -28,6 +28,8 @@ export interface BenchOptions {
   serviceScript?: string
   /** Rounds of revoke-on-one-instance, refused-on-the-other; 0 skips the second instance altogether. */
   revocations: number
+  /** Rounds of grant-created-and-disabled-on-one-instance, followed-on-the-other (with the second instance). */
+  grantRounds: number
 }
 
 export const BENCH_DATABASE = 'sts_bench'
@@ -58,6 +60,7 @@ export function benchOptionsFrom(env: Record<string, string | undefined>): Bench
     workers: number('BENCH_WORKERS', 1, true, 1),
     cpuProfile: env.BENCH_CPU_PROF === '1' || env.BENCH_CPU_PROF === 'true',
     revocations: number('BENCH_REVOCATIONS', 200, true, 0),
+    grantRounds: number('BENCH_GRANT_ROUNDS', 100, true, 0),
     serviceScript: env.BENCH_SERVICE_SCRIPT || undefined,
   }
   if (problems.length > 0) throw new BenchOptionsError(`invalid benchmark settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
