@@ -18,6 +18,7 @@ import { summariseCpuProfile } from './bench/profile.js'
 import { exchangesPerSecond, fixed, formatProfile, formatSummary, thousands } from './bench/report.js'
 import { createGrant, exchangeBody, exchangeTarget, preflight, SCOPE, subjectOf, TARGET_AUDIENCE } from './bench/requests.js'
 import { measureRevocationReach, type RevocationReach } from './bench/revocation.js'
+import { measureGrantPropagation, type GrantPropagation } from './bench/grant-propagation.js'
 import { launchService, waitUntilReady, type RunningService, type ServiceLaunch } from './bench/service.js'
 import { prepare, type Prepared } from './bench/setup.js'
 import { publicKeyOf, type BenchWorkload } from './bench/workloads.js'
@@ -34,8 +35,9 @@ import { publicKeyOf, type BenchWorkload } from './bench/workloads.js'
  * BENCH_SERVICE_ACCOUNTS (1000), BENCH_CEILING_SECONDS (3), BENCH_DATABASE_URL (a database on the
  * Postgres server to use; `sts_bench` is created beside it), BENCH_REDIS_URL, BENCH_CPU_PROF=1 (profile
  * the service and print where its time went; the revocation rounds run on it too, so its idle share
- * grows), BENCH_REVOCATIONS (200; 0 skips the second instance), BENCH_SERVICE_SCRIPT (another build's
- * dist/src/server.js, to compare two commits with the same load generator).
+ * grows), BENCH_REVOCATIONS (200; 0 skips the second instance), BENCH_GRANT_ROUNDS (100 grants created
+ * and disabled through the first instance, each followed on the second; 0 skips them),
+ * BENCH_SERVICE_SCRIPT (another build's dist/src/server.js, to compare two commits with the same load generator).
  *
  * Growth (bench/growth.ts), after all that: BENCH_GRANTS (sizes of the grants table, e.g. 100000 or
  * 1000,10000,100000) and BENCH_STANDING_REVOCATIONS (numbers of standing subject and source
@@ -133,7 +135,7 @@ async function measureMainPart(
   // rounds, one request at a time, are not slowed by 64 connections of load.
   const second =
     options.revocations > 0
-      ? await measureRevocations(service, { ...launch, port: await freePort() }, running, prepared.workloads, options.revocations)
+      ? await measureRevocations(service, { ...launch, port: await freePort() }, running, prepared.workloads, options)
       : undefined
   if (second && !second.stopped.clean) failures.push(`the second instance ${second.stopped.description}`)
 
@@ -159,6 +161,7 @@ async function measureMainPart(
     busyBefore,
     profile,
     revocation: second?.reach,
+    grants: second?.grants,
     globs,
   })
 }
@@ -207,8 +210,9 @@ async function measureRevocations(
   launch: ServiceLaunch,
   running: Running,
   workloads: readonly BenchWorkload[],
-  rounds: number,
-): Promise<{ reach: RevocationReach; stopped: { clean: boolean; description: string } }> {
+  options: BenchOptions,
+): Promise<{ reach: RevocationReach; grants?: GrantPropagation; stopped: { clean: boolean; description: string } }> {
+  const rounds = options.revocations
   const second = (running.second = launchService(launch))
   await waitUntilReady(second, 20_000)
   say(`second instance pid ${second.pid} ready at ${second.baseUrl} (same configuration, database, Redis prefix and keys)`)
@@ -225,9 +229,23 @@ async function measureRevocations(
   say(
     `${rounds} rounds in ${fixed(reach.elapsedSeconds, 1)} s; the revocation API answered in p50 ${fixed(percentile(reach.apiMs, 50), 1)} ms, p99 ${fixed(percentile(reach.apiMs, 99), 1)} ms`,
   )
+  let grants: GrantPropagation | undefined
+  if (options.grantRounds > 0) {
+    say(
+      `measuring grant propagation: ${options.grantRounds} grants created then disabled through ${first.baseUrl}, each until ${second.baseUrl} follows`,
+    )
+    grants = await measureGrantPropagation({
+      writerUrl: first.baseUrl,
+      otherUrl: second.baseUrl,
+      adminToken: launch.adminToken,
+      targets: workloads.map((w) => ({ subject: subjectOf(w), token: w.token })),
+      rounds: options.grantRounds,
+    })
+    say(`${options.grantRounds} rounds in ${fixed(grants.elapsedSeconds, 1)} s`)
+  }
   const stopped = await second.stop()
   say(`second instance ${stopped.description}`)
-  return { reach, stopped }
+  return { reach, ...(grants ? { grants } : {}), stopped }
 }
 
 /** Warm-up, then the measured window, with where the machine's CPU went during it. */

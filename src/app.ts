@@ -69,7 +69,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       new RateLimitedError(`rate limit exceeded: retry in ${Math.ceil(context.ttl / 1000)} s`, 'rate_limited'),
   })
 
-  await app.register(healthRoutes, { database: services.database, revocations: services.revocations })
+  await app.register(healthRoutes, { database: services.database, revocations: services.revocations, grants: services.grantCatalog })
   await app.register(discoveryRoutes, {
     issuer: config.issuer,
     keys: services.keys,

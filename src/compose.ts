@@ -10,6 +10,8 @@ import { createPostgresDatabase } from './db/postgres.js'
 import { TokenExchange } from './exchange/token-exchange.js'
 import { trustProxyWarnings } from './http/trust-proxy.js'
 import { GrantCatalog } from './grants/grant-catalog.js'
+import { LocalGrantFeed } from './grants/grant-feed.js'
+import { RedisGrantFeed } from './grants/redis-grant-feed.js'
 import type { GrantStore } from './grants/grant-store.js'
 import { SqlGrantStore } from './grants/sql-grant-store.js'
 import { FileKeyStore } from './keys/file-key-store.js'
@@ -117,7 +119,9 @@ export async function composeServices(config: Config, logger: Logger, outside: O
 
     const ledger = new BatchingLedger(new SqlLedgerStore(database))
     const grants = new SqlGrantStore(database, audit)
-    const grantCatalog = new GrantCatalog(grants, clock, config.grants.cacheTtlMs)
+    const grantCatalog = openGrantCatalog(config, logger, clock, grants)
+    closers.push(() => grantCatalog.close())
+    await grantCatalog.start()
     const replay = await openReplayGuard(config, database, clock, logger)
     closers.push(() => replay.close())
     const registrations = new SqlRegistrationStore(database, audit)
@@ -211,6 +215,19 @@ function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: Re
     'revocations reach this process only: run a single instance, or set REDIS_URL so every instance sees every revocation',
   )
   return new LocalRevocationBus(log, clock)
+}
+
+/** Grants loaded once, then kept current by their change feed: Redis with REDIS_URL, else this process alone. */
+function openGrantCatalog(config: Config, logger: Logger, clock: Clock, grants: GrantStore): GrantCatalog {
+  if (config.grants.cacheTtlMs !== undefined)
+    logger.warn('grants.cacheTtlMs is ignored: grant changes are pushed; see grants.catchUpIntervalMs and grants.maxStalenessMs')
+  const { url, keyPrefix, commandTimeoutMs } = config.redis
+  const feed = url ? new RedisGrantFeed({ url, keyPrefix, commandTimeoutMs }, logger) : new LocalGrantFeed()
+  return new GrantCatalog(grants, feed, clock, {
+    catchUpIntervalMs: config.grants.catchUpIntervalMs,
+    maxStalenessMs: config.grants.maxStalenessMs,
+    logger,
+  })
 }
 
 /**

@@ -92,11 +92,22 @@ export const ConfigSchema = z
     grants: z
       .object({
         defaultLifetimeDays: z.number().int().positive().default(90),
-        /** How long an instance may use its copy of the grants before reading them again. */
-        cacheTtlMs: z.number().int().nonnegative().default(1000),
+        /** How often an instance reads the grant changes whatever the feed says: the safety net for lost messages. */
+        catchUpIntervalMs: z.number().int().positive().default(1000),
+        /** Without reading the grant changes for longer than this, an instance refuses to issue until it has. */
+        maxStalenessMs: z.number().int().positive().default(5000),
+        /**
+         * Deprecated, ignored (the service warns): grants are no longer reloaded on a timer. Still accepted so
+         * one configuration file serves both releases during a rolling upgrade.
+         */
+        cacheTtlMs: z.number().int().nonnegative().optional(),
       })
       .strict()
-      .default({ defaultLifetimeDays: 90, cacheTtlMs: 1000 }),
+      .default({ defaultLifetimeDays: 90, catchUpIntervalMs: 1000, maxStalenessMs: 5000 })
+      .refine((g) => g.catchUpIntervalMs < g.maxStalenessMs, {
+        message: 'catchUpIntervalMs must be shorter than maxStalenessMs, or every pause between catch-ups fails exchanges closed',
+        path: ['catchUpIntervalMs'],
+      }),
     registrations: z
       .object({
         /** Instance registrations unused this long are forgotten by the tidy; 0 never forgets them. */

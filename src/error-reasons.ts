@@ -82,6 +82,7 @@ export const ERROR_REASONS = {
   // Faults we fail closed on (503): retry with backoff.
   ledger_unavailable: 'the token ledger cannot be read or written',
   grants_unavailable: 'the grants cannot be read or changed',
+  grants_stale: "this instance's copy of the grants is out of date: it has not read the grant changes within the staleness bound",
   revocations_unavailable: 'revocation state cannot be checked or changed',
   replay_guard_unavailable: 'replay protection cannot be checked',
   registrations_unavailable: 'instance registrations cannot be checked or changed',

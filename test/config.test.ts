@@ -21,11 +21,24 @@ t.test('a minimal configuration gets the documented defaults', async (t) => {
     port: 8080,
     host: '0.0.0.0',
     tokens: { defaultTtlSeconds: 300, maxTtlSeconds: 3600 },
-    grants: { defaultLifetimeDays: 90, cacheTtlMs: 1000 },
+    grants: { defaultLifetimeDays: 90, catchUpIntervalMs: 1000, maxStalenessMs: 5000 },
     registrations: { tidyAfterDays: 30, tidyIntervalSeconds: 3600, tidyBatchSize: 500 },
     keys: { dir: 'keys', algorithm: 'ES256' },
     clockSkewSeconds: 60,
     attestors: [],
+  })
+})
+
+t.test('grants: the catch-up must come within the staleness bound; the old cacheTtlMs is still accepted', async (t) => {
+  const error = t.throws(() => parseConfig({ ...MINIMAL, grants: { catchUpIntervalMs: 5000, maxStalenessMs: 5000 } })) as ConfigError
+  t.same(error.problems, [
+    'grants.catchUpIntervalMs: catchUpIntervalMs must be shorter than maxStalenessMs, or every pause between catch-ups fails exchanges closed',
+  ])
+  // One configuration file serves both releases during a rolling upgrade; the service warns that it is ignored.
+  t.match(parseConfig({ ...MINIMAL, grants: { cacheTtlMs: 1000 } }).grants, {
+    cacheTtlMs: 1000,
+    catchUpIntervalMs: 1000,
+    maxStalenessMs: 5000,
   })
 })
 

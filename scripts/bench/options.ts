@@ -28,6 +28,8 @@ export interface BenchOptions {
   serviceScript?: string
   /** Rounds of revoke-on-one-instance, refused-on-the-other; 0 skips the second instance altogether. */
   revocations: number
+  /** Rounds of grant-created-and-disabled-on-one-instance, followed-on-the-other (with the second instance). */
+  grantRounds: number
   /** How organisation size changes the rate (growth.ts); no sizes, no growth part. */
   growth: GrowthOptions
 }
@@ -83,6 +85,7 @@ export function benchOptionsFrom(env: Record<string, string | undefined>): Bench
     workers: number('BENCH_WORKERS', 1, true, 1),
     cpuProfile: flag(env.BENCH_CPU_PROF),
     revocations: number('BENCH_REVOCATIONS', 200, true, 0),
+    grantRounds: number('BENCH_GRANT_ROUNDS', 100, true, 0),
     serviceScript: env.BENCH_SERVICE_SCRIPT || undefined,
     growth: {
       grants: sizes('BENCH_GRANTS', GROWTH_BASELINE_GRANTS + 1),

@@ -5,6 +5,7 @@ import type { GlobCase } from './globs.js'
 import type { CpuSplit, Machine } from './machine.js'
 import type { BenchOptions } from './options.js'
 import type { ProfileSummary } from './profile.js'
+import type { GrantPropagation } from './grant-propagation.js'
 import type { RevocationReach } from './revocation.js'
 
 /** Other programs using more than this (% of one core) make a run's figures unrepresentative. */
@@ -26,6 +27,8 @@ export interface BenchFigures {
   profile?: ProfileSummary
   /** Absent when BENCH_REVOCATIONS=0. */
   revocation?: RevocationReach
+  /** Absent when BENCH_REVOCATIONS=0 or BENCH_GRANT_ROUNDS=0. */
+  grants?: GrantPropagation
   globs?: GlobCase[]
 }
 
@@ -53,6 +56,7 @@ export function formatSummary(f: BenchFigures): string {
   ]
   if (f.cpu !== undefined && m.ok > 0) lines.push(`cost      ${formatCostPerExchange(f.cpu, m)}`)
   if (f.revocation !== undefined) lines.push(`revocation  ${formatRevocationReach(f.revocation)}`)
+  if (f.grants !== undefined) lines.push(`grants    ${formatGrantPropagation(f.grants)}`)
   for (const glob of f.globs ?? []) {
     lines.push(
       `globs     ${glob.name}: ${fixed(glob.microsPerMatch, 1)} µs a match; a value 10x longer takes ${fixed(glob.growthAtTenTimes, 1)}x the time (linear: about 10)`,
@@ -80,6 +84,17 @@ export function formatRevocationReach(r: RevocationReach): string {
     `; refused at the first exchange after the answer in ${thousands(r.refusedAtFirstPoll)} of ${thousands(r.rounds)}` +
     // The price of that promise: the API answers once every live instance has acknowledged the change.
     `; POST /v1/revocations answered in p50 ${fixed(percentile(r.apiMs, 50), 1)} ms, p99 ${fixed(percentile(r.apiMs, 99), 1)} ms`
+  )
+}
+
+/** The issue's figure (target p99 <= 100 ms): from A's answer to a grant change to B deciding by it. */
+export function formatGrantPropagation(g: GrantPropagation): string {
+  const all = Float64Array.from([...g.createMs, ...g.disableMs])
+  const ms = (values: Float64Array, p: number) => fixed(percentile(values, p), 1)
+  return (
+    `a change reaches the other instance in p50 ${ms(all, 50)} ms, p99 ${ms(all, 99)} ms (max ${ms(all, 100)} ms) over ` +
+    `${thousands(all.length)} changes (created: p99 ${ms(g.createMs, 99)} ms; disabled: p99 ${ms(g.disableMs, 99)} ms); ` +
+    `followed at the first exchange after the answer in ${thousands(g.followedAtFirstPoll)} of ${thousands(all.length)}`
   )
 }
 

@@ -1,5 +1,5 @@
-import { Agent, request } from 'node:http'
 import { performance } from 'node:perf_hooks'
+import { KeepAliveClient, type Answer } from './keep-alive-client.js'
 
 /**
  * How long a revocation takes to reach another instance: a subject is revoked through the admin API
@@ -46,13 +46,6 @@ export interface RevocationReach {
   roundsIssuedAfterAnswer: number
   /** All rounds, the lifts and the waits for B to accept again included. */
   elapsedSeconds: number
-}
-
-interface Answer {
-  status: number
-  body: string
-  /** performance.now() when the status line and headers arrived. */
-  at: number
 }
 
 export async function measureRevocationReach(run: RevocationRun): Promise<RevocationReach> {
@@ -157,48 +150,4 @@ const FORM = 'application/x-www-form-urlencoded'
 
 function json(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value))
-}
-
-/** One keep-alive connection, one request in flight: no connection set-up inside a measured interval. */
-class KeepAliveClient {
-  private readonly agent = new Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 })
-  private readonly url: URL
-
-  constructor(
-    baseUrl: string,
-    private readonly timeoutMs: number,
-  ) {
-    this.url = new URL(baseUrl)
-  }
-
-  call(method: string, path: string, headers: Record<string, string>, body: Buffer, contentType = 'application/json'): Promise<Answer> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          agent: this.agent,
-          host: this.url.hostname,
-          port: this.url.port,
-          method,
-          path,
-          headers: { ...headers, 'content-type': contentType, 'content-length': body.length },
-        },
-        (res) => {
-          const at = performance.now()
-          const chunks: Buffer[] = []
-          res.on('data', (chunk: Buffer) => chunks.push(chunk))
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), at }))
-          res.on('error', reject)
-        },
-      )
-      req.setTimeout(this.timeoutMs, () =>
-        req.destroy(new Error(`${method} ${this.url.origin}${path}: no answer within ${this.timeoutMs / 1000} s`)),
-      )
-      req.on('error', reject)
-      req.end(body)
-    })
-  }
-
-  close(): void {
-    this.agent.destroy()
-  }
 }

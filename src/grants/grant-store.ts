@@ -5,6 +5,16 @@ import type { Grant } from './grant.js'
 /** A grant as the store writes it: everything but what the store itself assigns. */
 export type GrantDraft = Omit<Grant, 'id' | 'version' | 'createdAt' | 'updatedAt'>
 
+/**
+ * A grant as it stands after a change, at `seq`, its position in the order changes committed; without
+ * `grant`, the row was deleted (by hand: the service disables, never deletes).
+ */
+export interface GrantChange {
+  seq: bigint
+  id: string
+  grant?: Grant
+}
+
 /** What a list of grants is narrowed to; every field given must hold. */
 export interface GrantFilter {
   owner?: string
@@ -26,4 +36,12 @@ export interface GrantStore {
   disable(id: string, now: Date, actor: Actor): Promise<Grant | undefined>
   /** Enabled grants not expired at `now`: what the exchange matches against. */
   listActive(now: Date): Promise<Grant[]>
+  /** The position of the last change committed: where reading changes starts after a full load. */
+  lastSeq(): Promise<bigint>
+  /**
+   * Up to `limit` grants changed (or deleted) after position `after`, in position order, each as it
+   * stands now. Positions follow commit order (migrations/010_grant_changes.sql), so a reader that
+   * moves `after` to the last position it read never skips a change.
+   */
+  changesSince(after: bigint, limit: number): Promise<GrantChange[]>
 }

@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor, pageOf, SqlConditions } from '../db/sql.js'
 import type { Page, PageRequest } from '../lib/page.js'
 import { storeFailure } from '../errors.js'
 import { grantToJson, type Grant } from './grant.js'
-import type { GrantDraft, GrantFilter, GrantStore } from './grant-store.js'
+import type { GrantChange, GrantDraft, GrantFilter, GrantStore } from './grant-store.js'
 
 interface GrantRow {
   id: string
@@ -23,6 +23,9 @@ interface GrantRow {
   created_at: Date
   updated_at: Date
 }
+
+/** A change as read: a grant row with its position, or a deletion (every grant column null). */
+type ChangeRow = { seq: string | bigint; deleted_id: string | null } & GrantRow
 
 const COLUMNS =
   'id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled, version, created_at, updated_at'
@@ -110,6 +113,30 @@ export class SqlGrantStore implements GrantStore {
     return rows.map(toGrant)
   }
 
+  async lastSeq(): Promise<bigint> {
+    // One statement, one snapshot: both tables as of the same moment.
+    const rows = await this.read<{ seq: string }>(
+      `SELECT greatest((SELECT coalesce(max(seq), 0) FROM grants), (SELECT coalesce(max(seq), 0) FROM grant_deletions))::text AS seq`,
+      [],
+    )
+    return BigInt(rows[0]?.seq ?? 0)
+  }
+
+  async changesSince(after: bigint, limit: number): Promise<GrantChange[]> {
+    // One statement, so the grants and the deletions are read from the same snapshot: reading them
+    // apart could skip a change committed between the two reads behind a later deletion.
+    const rows = await this.read<ChangeRow>(
+      `SELECT seq, NULL::uuid AS deleted_id, ${COLUMNS} FROM grants WHERE seq > $1
+       UNION ALL
+       SELECT seq, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM grant_deletions WHERE seq > $1
+       ORDER BY seq LIMIT $2`,
+      [String(after), limit],
+    )
+    return rows.map((row) =>
+      row.deleted_id === null ? { seq: BigInt(row.seq), id: row.id, grant: toGrant(row) } : { seq: BigInt(row.seq), id: row.deleted_id },
+    )
+  }
+
   /** Runs a change and writes its audit entry on the same transaction; no entry when nothing changed. */
   private async audited(
     actor: Actor,
@@ -139,9 +166,13 @@ export class SqlGrantStore implements GrantStore {
     }
   }
 
-  private async run(sql: string, params: unknown[]): Promise<GrantRow[]> {
+  private run(sql: string, params: unknown[]): Promise<GrantRow[]> {
+    return this.read<GrantRow>(sql, params)
+  }
+
+  private async read<Row>(sql: string, params: unknown[]): Promise<Row[]> {
     try {
-      return await this.db.query<GrantRow>(sql, params)
+      return await this.db.query<Row>(sql, params)
     } catch (error) {
       throw storeFailure('the grant store cannot be reached', error, 'grants_unavailable')
     }

@@ -1,15 +1,17 @@
 import type { FastifyInstance } from 'fastify'
 import type { Database } from '../db/database.js'
 import { ServiceUnavailableError } from '../errors.js'
+import type { GrantCatalog } from '../grants/grant-catalog.js'
 import type { RevocationChecker } from '../revocation/revocation-cache.js'
 import { healthOperations } from './health-operations.js'
 
 export interface HealthOptions {
   database: Database
   revocations: RevocationChecker
+  grants: Pick<GrantCatalog, 'candidatesFor'>
 }
 
-/** /healthz: the process answers. /readyz: it can issue tokens (ledger and revocation state reachable). */
+/** /healthz: the process answers. /readyz: it can issue tokens (ledger reachable, revocation state and grants current). */
 export async function healthRoutes(app: FastifyInstance, options: HealthOptions): Promise<void> {
   app.get('/healthz', { schema: healthOperations.liveness }, async () => ({ status: 'ok' }))
   app.get('/readyz', { schema: healthOperations.readiness }, async () => {
@@ -19,6 +21,7 @@ export async function healthRoutes(app: FastifyInstance, options: HealthOptions)
       throw new ServiceUnavailableError('the ledger database is not reachable', 'database_unavailable', error)
     }
     await options.revocations.findRevoked([{ kind: 'subject', value: 'readiness-probe' }])
+    await options.grants.candidatesFor('readiness-probe')
     return { status: 'ready' }
   })
 }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { AttestedIdentity } from '../../src/attestors/attestor.js'
 import type { Grant } from '../../src/grants/grant.js'
-import { GrantIndex } from '../../src/grants/grant-index.js'
+import { GrantIndex, inCreationOrder } from '../../src/grants/grant-index.js'
 import { decide, type GrantDecision } from '../../src/grants/grant-matcher.js'
 import { globMatches } from '../../src/lib/glob.js'
 import { random, randomPath } from '../support/random-paths.js'
@@ -16,7 +16,8 @@ const NOW = new Date('2026-11-29T12:00:00Z')
 
 function grant(id: number, subject: string, audiences: string[], scopes: string[]): Grant {
   return {
-    id: `g-${id}`,
+    // Padded, so the order they are made in is creation order (createdAt, then id).
+    id: `g-${String(id).padStart(5, '0')}`,
     subject,
     conditions: {},
     audiences,
@@ -140,17 +141,71 @@ t.test('subjects without a slash before their first wildcard, and literal subjec
   const index = new GrantIndex(grants)
   t.same(
     index.candidates('exact').map((g) => g.id),
-    ['g-0', 'g-1', 'g-2'],
+    ['g-00000', 'g-00001', 'g-00002'],
     'the exact subject and every glob filed under the empty prefix',
   )
   t.same(
     index.candidates('/x').map((g) => g.id),
-    ['g-0', 'g-1', 'g-3'],
+    ['g-00000', 'g-00001', 'g-00003'],
     'a glob whose literal part is "/" is found under "/"',
   )
   t.same(
     index.candidates('exactly').map((g) => g.id),
-    ['g-0', 'g-1'],
+    ['g-00000', 'g-00001'],
     'a literal subject is found only for itself',
   )
+})
+
+t.test('grants filed and taken out one by one leave the index a fresh one would be, in creation order', async (t) => {
+  const next = random(7)
+  const live = new Map<string, Grant>()
+  const index = new GrantIndex()
+  let differences = 0
+  for (let step = 0; step < 3000; step++) {
+    const id = Math.floor(next() * 400)
+    const roll = next()
+    const key = `g-${String(id).padStart(5, '0')}`
+    if (roll < 0.3) {
+      t.equal(index.remove(key), live.delete(key), `step ${step}: remove answers whether the grant was filed`)
+    } else {
+      // Filed again under another subject, or created later than others: the order is creation order, not filing order.
+      const changed = { ...grant(id, randomPath(next, true), ['api'], ['read']), createdAt: new Date(NOW.getTime() - id * 1000) }
+      index.upsert(changed)
+      live.set(key, changed)
+    }
+    if (step % 100 === 99) {
+      const fresh = new GrantIndex([...live.values()])
+      for (let i = 0; i < 50; i++) {
+        const subject = randomPath(next, false)
+        const expected = [...live.values()].filter((g) => globMatches(g.subject, subject)).sort(inCreationOrder)
+        const found = index.candidates(subject).filter((g) => globMatches(g.subject, subject))
+        if (
+          JSON.stringify(found) !== JSON.stringify(expected) ||
+          JSON.stringify(index.candidates(subject)) !== JSON.stringify(fresh.candidates(subject))
+        )
+          differences++
+      }
+      t.equal(index.size, live.size)
+    }
+  }
+  t.equal(differences, 0, 'the same candidates as a fresh index, and the same matches as a full scan')
+})
+
+t.test('candidates come in creation order whatever order the grants were filed in', async (t) => {
+  const older = { ...grant(2, 'spiffe://example.org/a/*', ['api'], ['read']), createdAt: new Date(NOW.getTime() - 1000) }
+  const sameTimeLowerId = grant(0, 'spiffe://example.org/**', ['api'], ['read'])
+  const sameTimeHigherId = grant(1, 'spiffe://example.org/a/b', ['api'], ['read'])
+  const index = new GrantIndex([sameTimeHigherId, sameTimeLowerId, older])
+  t.same(
+    index.candidates('spiffe://example.org/a/b').map((g) => g.id),
+    ['g-00002', 'g-00000', 'g-00001'],
+  )
+  index.remove('g-00000')
+  index.upsert({ ...sameTimeLowerId, subject: 'spiffe://example.org/a/?' })
+  t.same(
+    index.candidates('spiffe://example.org/a/b').map((g) => g.id),
+    ['g-00002', 'g-00000', 'g-00001'],
+    'a grant filed again keeps its place',
+  )
+  t.equal(index.remove('g-00009'), false)
 })

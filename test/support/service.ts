@@ -67,7 +67,6 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
       : {},
     admin: { token: ADMIN_TOKEN },
     keys: { dir: keysDir },
-    grants: { cacheTtlMs: 0 },
     attestors: [{ kind: 'kubernetes', name: cluster.name, issuer: cluster.issuer, jwks: cluster.jwks }],
     ...overrides,
   })

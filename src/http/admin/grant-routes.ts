@@ -28,7 +28,7 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
     const now = new Date(clock.now())
     const expiresAt = input.expiresAt ? new Date(input.expiresAt) : new Date(now.getTime() + options.defaultLifetimeDays * 86_400_000)
     const grant = await store.create(draftOf({ ...input, expiresAt }, now), now, actorOf(request))
-    catalog.invalidate()
+    await catalog.announceChange()
     request.log.info({ grantId: grant.id, subject: grant.subject, owner: grant.owner }, 'grant created')
     return sendGrant(reply.code(201).header('location', `/v1/grants/${grant.id}`), grant)
   })
@@ -81,7 +81,7 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
       throw new PreconditionFailedError(`grant ${id} changed while it was being replaced; read it again and retry`, 'version_mismatch')
     }
     const grant = await mustExist(Promise.resolve(result), id)
-    catalog.invalidate()
+    await catalog.announceChange()
     request.log.info({ grantId: id, version: grant.version }, 'grant replaced')
     return sendGrant(reply, grant)
   })
@@ -89,7 +89,7 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
   app.delete('/v1/grants/:id', { config: write, schema: grantOperations.disable }, async (request, reply) => {
     const id = idOf(request)
     const grant = await mustExist(store.disable(id, new Date(clock.now()), actorOf(request)), id)
-    catalog.invalidate()
+    await catalog.announceChange()
     request.log.info({ grantId: id }, 'grant disabled')
     return sendGrant(reply, grant)
   })

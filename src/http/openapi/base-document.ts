@@ -64,8 +64,9 @@ export const API_TAGS: { name: ApiTag; description: string }[] = [
   {
     name: 'grants',
     description: prose`
-      Who may get which tokens. Changes apply at once on the instance that made them and on every
-      other instance within \`grants.cacheTtlMs\` (1 s by default). Every change is on the audit log.
+      Who may get which tokens. Changes apply on the instance that made them before it answers, and
+      reach every other instance through the grant change feed, within milliseconds (at worst
+      \`grants.catchUpIntervalMs\`, 1 s by default, when a message is lost). Every change is on the audit log.
     `,
   },
   {

@@ -14,6 +14,7 @@ const DEFAULTS: BenchOptions = {
   workers: 1,
   cpuProfile: false,
   revocations: 200,
+  grantRounds: 100,
   serviceScript: undefined,
   growth: { grants: [], standingRevocations: [], only: false },
 }

@@ -1,0 +1,93 @@
+import type { Redis } from 'ioredis'
+import type { Logger } from 'pino'
+import { ServiceUnavailableError } from '../errors.js'
+import { openRedis, type RedisConnectionOptions } from '../lib/redis-connection.js'
+import type { GrantFeed } from './grant-feed.js'
+
+export interface RedisGrantFeedOptions extends RedisConnectionOptions {
+  keyPrefix: string
+  /** How long start() waits for the first subscription. */
+  startTimeoutMs?: number
+}
+
+/**
+ * Grant changes announced on a Redis channel (`<prefix>grants:changes`), published after the change
+ * committed: each message is the position of the change, and every instance that is behind it reads
+ * what changed from the database. Pub/sub delivers at most once; a message lost to a dropped
+ * connection is made up for by the catch-up each (re)subscription triggers, and by the catalog's
+ * periodic catch-up.
+ */
+export class RedisGrantFeed implements GrantFeed {
+  private readonly client: Redis
+  private readonly subscriber: Redis
+  private readonly channel: string
+  private wake: ((seq?: bigint) => void) | undefined
+  private subscribed: (() => void) | undefined
+
+  constructor(
+    private readonly options: RedisGrantFeedOptions,
+    private readonly logger: Logger,
+  ) {
+    this.channel = `${options.keyPrefix}grants:changes`
+    // Never queued while disconnected (src/lib/redis-connection.ts): a publication during an outage fails at once.
+    this.client = openRedis(options)
+    // Resubscribing is subscribe()'s job: every (re)subscription is followed by a catch-up.
+    this.subscriber = openRedis(options, { autoResubscribe: false })
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) return
+      if (/^\d{1,19}$/.test(message)) this.wake?.(BigInt(message))
+      else this.wake?.()
+    })
+    this.subscriber.on('ready', () => void this.subscribe())
+  }
+
+  start(wake: (seq?: bigint) => void): Promise<void> {
+    this.wake = wake
+    const first = new Promise<void>((resolve) => (this.subscribed = resolve))
+    if (this.subscriber.status === 'ready') void this.subscribe()
+    let timeout: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_, reject) => {
+      timeout = setTimeout(
+        () =>
+          reject(
+            new ServiceUnavailableError(
+              `the grant change feed (Redis) is not reachable (status ${this.subscriber.status})`,
+              'grants_unavailable',
+            ),
+          ),
+        this.options.startTimeoutMs ?? 5000,
+      )
+    })
+    return Promise.race([first, late]).finally(() => clearTimeout(timeout))
+  }
+
+  async publish(seq?: bigint): Promise<void> {
+    try {
+      await this.client.publish(this.channel, seq === undefined ? 'changed' : String(seq))
+    } catch (error) {
+      throw new ServiceUnavailableError('the grant change feed (Redis) cannot be written', 'grants_unavailable', error)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.wake = undefined
+    this.client.disconnect()
+    this.subscriber.disconnect()
+  }
+
+  private async subscribe(): Promise<void> {
+    try {
+      await this.subscriber.subscribe(this.channel)
+    } catch (error) {
+      this.logger.warn({ err: { message: (error as Error).message } }, 'cannot subscribe to the grant change feed (Redis); retrying')
+      setTimeout(() => {
+        if (this.subscriber.status === 'ready') void this.subscribe()
+      }, 500).unref()
+      return
+    }
+    this.subscribed?.()
+    this.subscribed = undefined
+    // Whatever was published while this connection was down is read from the database now.
+    this.wake?.()
+  }
+}
