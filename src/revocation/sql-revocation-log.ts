@@ -54,8 +54,9 @@ export class SqlRevocationLog implements RevocationLog {
   }
 
   async lift(tx: Queryable, id: string, at: Date, by: string, reason: string): Promise<Revocation | undefined> {
+    // The lift takes the next position from the table's trigger (migrations/014), in commit order.
     const rows = await tx.query<RevocationRow>(
-      `UPDATE revocations SET lifted_at = $2, lifted_by = $3, lift_reason = $4, seq = nextval('revocation_seq')
+      `UPDATE revocations SET lifted_at = $2, lifted_by = $3, lift_reason = $4
        WHERE id = $1 AND lifted_at IS NULL RETURNING ${COLUMNS}`,
       [id, at, by, reason],
     )
