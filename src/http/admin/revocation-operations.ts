@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { Uuid } from '../../lib/ids.js'
 import { prose } from '../../lib/prose.js'
 import { LiftInput, RevocationInput, RevocationJson, RevocationListQuery } from '../../revocation/revocation.js'
-import { operation, type Response } from '../openapi/operation.js'
+import { component, operation, type Response } from '../openapi/operation.js'
 import { NotFound, PayloadTooLarge, problemResponse, UnsupportedMediaType, ValidationProblem } from '../problem-responses.js'
 import { CacheControlNoStore, Location } from '../response-headers.js'
 import { ADMIN_FAILURES } from './admin-responses.js'
@@ -93,6 +93,24 @@ const revokedExample: RevocationJson = {
   liftReason: null,
   cursor: '42',
 }
+
+const CursorPruned = component<Response>(
+  'responses',
+  'RevocationCursorPruned',
+  problemResponse(
+    'The position is older than what retention kept: resynchronise from a full listing (no cursor), then poll or stream from its `cursor`.',
+    {
+      type: 'about:blank',
+      title: 'Gone',
+      status: 410,
+      detail:
+        'changes after position 41 are no longer all kept: revocations up to position 1200 were pruned by retention ' +
+        '(revocations.retentionDays); resynchronise from a full listing (GET /v1/revocations without a cursor), then poll or stream from its cursor',
+      instance: '/v1/revocations?since=41',
+      reason: 'revocation_cursor_pruned',
+    },
+  ),
+)
 
 const outcome = (description: string): Response => ({
   description,
@@ -190,6 +208,11 @@ export const revocationOperations = {
       To poll, keep the answer's \`cursor\` and ask again with \`since=<cursor>\`: you get the changes
       after it (each revocation once, as it is now). To page, pass \`nextCursor\` as \`cursor\`, with the
       same filters. Both are positions; when both are sent, \`cursor\` is used.
+
+      Revocations lifted or expired more than \`revocations.retentionDays\` ago (7 by default) are
+      pruned. A \`since\` or \`cursor\` before what was pruned is answered 410
+      (\`revocation_cursor_pruned\`), never with a silent gap: resynchronise by listing again without
+      a cursor (every page), replace what you hold with it, and poll from its \`cursor\`.
     `,
     parameters: { query: RevocationListQuery },
     responses: {
@@ -198,6 +221,7 @@ export const revocationOperations = {
         content: { 'application/json': { schema: RevocationList } },
       },
       400: ValidationProblem,
+      410: CursorPruned,
       ...ADMIN_FAILURES,
     },
   }),
@@ -225,6 +249,12 @@ export const revocationOperations = {
       is refused (401). When the instance shuts down, the stream's last event is \`event: shutdown\`
       with \`data: {"reason": ..., "cursor": "<last position sent>"}\` (no \`id\`), and the stream ends:
       reconnect (to another instance) with \`Last-Event-ID\` to resume.
+
+      A \`Last-Event-ID\` or \`cursor\` before what retention pruned (\`revocations.retentionDays\`) is
+      answered 410 (\`revocation_cursor_pruned\`) instead of a stream with a gap: resynchronise from a
+      full listing, then open the stream with its \`cursor\`. A stream that falls that far behind while
+      open ends with \`event: gone\` and \`data: {"reason": "revocation_cursor_pruned", "detail": ...,
+      "cursor": "<last position sent>"}\` (no \`id\`); do the same.
     `,
     parameters: { query: StreamQuery, header: LastEventIdHeader },
     responses: {
@@ -249,6 +279,7 @@ export const revocationOperations = {
         },
       },
       400: ValidationProblem,
+      410: CursorPruned,
       ...ADMIN_FAILURES,
     },
   }),
