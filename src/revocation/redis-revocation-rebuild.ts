@@ -86,11 +86,12 @@ async function changesSince(
 
 async function changesAfter(log: RevocationLog, from: bigint, clock: Clock): Promise<Revocation[]> {
   const changes: Revocation[] = []
-  let cursor: string | undefined = String(from)
-  while (cursor !== undefined) {
-    const page = await log.list({ cursor, limit: PAGE }, new Date(clock.now()))
+  // Every page resumes (`since`, not a listing's cursor): pruning past it meanwhile is a GoneError too.
+  let since: string | undefined = String(from)
+  while (since !== undefined) {
+    const page = await log.list({ since, limit: PAGE }, new Date(clock.now()))
     changes.push(...page.items)
-    cursor = page.nextCursor
+    since = page.nextCursor
   }
   return changes
 }

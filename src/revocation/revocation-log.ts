@@ -8,13 +8,19 @@ export interface RevocationFilter {
   value?: string
   /** true: only those in force at `now`; false: only lifted or expired ones. */
   active?: boolean
+  /**
+   * Changes after this position, for a poller or a stream resuming (a page's `cursor`, when given, is
+   * used instead). Refused with GoneError when retention pruned changes after it.
+   */
+  since?: string
 }
 
 /** Changes in the order they happened; the cursor of a page is a position in that order. */
 export interface RevocationPage extends Page<Revocation> {
   /**
-   * Where a poller (or a stream) resumes: the position of the last change on this page; on an empty
-   * page, the cursor it was asked for, as given, or `0` from the start.
+   * Where a poller (or a stream) resumes: the position of the last change on this page; on the last
+   * page, never below what retention pruned (everything pruned is accounted for by then), so a client
+   * that read a full listing polls on from it without being refused.
    */
   position: string
 }
@@ -46,7 +52,7 @@ export interface RevocationLog {
   listInForce(now: Date): Promise<Revocation[]>
   /**
    * In the order of their last change, so a poller can resume after the last position it saw. Throws
-   * InvalidInputError for a cursor that is not a position, and GoneError for one before what
+   * InvalidInputError for a cursor that is not a position, and GoneError for a `since` before what
    * retention pruned (changes after it may be missing): the caller starts again from a full listing.
    */
   list(filter: RevocationFilter & PageRequest, now: Date): Promise<RevocationPage>

@@ -116,8 +116,11 @@ export class SqlRevocationLog implements RevocationLog {
     if (filter.value !== undefined) conditions.add('value = ?', filter.value)
     if (filter.active === true) conditions.add('lifted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)', now)
     if (filter.active === false) conditions.add('lifted_at IS NOT NULL OR expires_at <= ?', now)
+    // A page of a listing goes on after its cursor; a poller or a stream resumes after `since`.
     const cursor = filter.cursor === undefined ? undefined : decodeSequenceCursor(filter.cursor)
-    if (cursor !== undefined) conditions.add('seq > ?', String(cursor))
+    const since = filter.since === undefined ? undefined : decodeSequenceCursor(filter.since)
+    const after = cursor ?? since
+    if (after !== undefined) conditions.add('seq > ?', String(after))
     const limit = conditions.param(filter.limit + 1)
     let rows: (Omit<RevocationRow, 'id'> & { id: string | null; pruned_through: string })[]
     try {
@@ -132,11 +135,17 @@ export class SqlRevocationLog implements RevocationLog {
       throw storeFailure('the revocation log cannot be read', error, 'revocations_unavailable')
     }
     const prunedThrough = BigInt(rows[0]?.pruned_through ?? 0)
-    if (cursor !== undefined && cursor < prunedThrough) throw prunedCursor(cursor, prunedThrough)
+    // Resuming from before what was pruned could miss a lift. A listing's next page may well start
+    // below the watermark (a revocation standing for months keeps its old position), and misses
+    // nothing in force if pruning happens meanwhile: what is pruned is lifted or expired.
+    if (cursor === undefined && since !== undefined && since < prunedThrough) throw prunedCursor(since, prunedThrough)
     const revocations = rows.filter((row): row is RevocationRow & { pruned_through: string } => row.id !== null).map(toRevocation)
     const page = pageOf(revocations, filter.limit, (last) => sequenceCursor(last.seq))
-    const last = page.items[page.items.length - 1]
-    return { ...page, position: last === undefined ? (filter.cursor ?? '0') : sequenceCursor(last.seq) }
+    if (page.nextCursor !== undefined) return { ...page, position: page.nextCursor }
+    // The last page saw everything there is after `after`, and everything pruned is at or below the
+    // watermark: polling from there misses nothing, and is not refused as gone.
+    const last = page.items.at(-1)?.seq ?? after ?? 0n
+    return { ...page, position: sequenceCursor(last > prunedThrough ? last : prunedThrough) }
   }
 
   private async readPosition(sql: string): Promise<bigint> {

@@ -61,7 +61,8 @@ export const RevocationList = z
   .object({
     revocations: z.array(RevocationJson),
     cursor: Position.describe(
-      'The position of the last change in this answer (or the position asked from, if it is ' + 'empty); poll with it as `since`.',
+      'The position of the last change in this answer (or the position asked from, if it is empty); poll with it as `since`. ' +
+        'On the last page, never below what retention pruned, so polling on from it is not refused.',
     ),
     nextCursor: Position.optional().describe('Present when there may be more; pass it as `cursor`. Absent on the last page.'),
   })
@@ -210,9 +211,11 @@ export const revocationOperations = {
       same filters. Both are positions; when both are sent, \`cursor\` is used.
 
       Revocations lifted or expired more than \`revocations.retentionDays\` ago (7 by default) are
-      pruned. A \`since\` or \`cursor\` before what was pruned is answered 410
-      (\`revocation_cursor_pruned\`), never with a silent gap: resynchronise by listing again without
-      a cursor (every page), replace what you hold with it, and poll from its \`cursor\`.
+      pruned. A \`since\` before what was pruned is answered 410 (\`revocation_cursor_pruned\`), never
+      with a silent gap: resynchronise by listing again without \`since\` or \`cursor\`, following
+      \`nextCursor\` to the last page, replace what you hold with it, and poll from that last answer's
+      \`cursor\`. A \`cursor\` (the next page of a listing) is not refused: what is pruned meanwhile
+      was lifted or expired, so the listing still shows everything in force. Poll with \`since\`.
     `,
     parameters: { query: RevocationListQuery },
     responses: {

@@ -86,7 +86,7 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
     }
     const readNew = async (): Promise<void> => {
       for (;;) {
-        const page = await options.service.list({ cursor: String(position), limit: PAGE })
+        const page = await options.service.list({ since: String(position), limit: PAGE })
         if (closed || (page.items.length > 0 && !(await stillAllowed()))) return
         page.items.forEach(send)
         if (page.nextCursor === undefined) return
