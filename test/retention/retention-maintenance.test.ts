@@ -92,3 +92,44 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     })
   })
 }
+
+t.test('a part that fails is logged and the others still run', async (t) => {
+  const db = await BACKENDS.pglite(t)
+  const log = new SqlRevocationLog(db)
+  const clock = new FixedClock(Date.UTC(2026, 10, 23, 12))
+  await log.transaction((tx) =>
+    log.insert(tx, {
+      kind: 'token',
+      value: 'jti-1',
+      reason: 'leak',
+      createdAt: new Date(clock.now() - 10 * DAY),
+      createdBy: 'alice',
+      expiresAt: new Date(clock.now() - 9 * DAY),
+    }),
+  )
+  const lines: string[] = []
+  // The outside failing (a database refusing DDL, say): our own stores are real everywhere else.
+  const refusing = {
+    prepare: () => Promise.reject(new Error('permission denied for schema public')),
+    dropBefore: () => Promise.reject(new Error('permission denied for table audit_log_2025_01')),
+  }
+  const outcome = await new RetentionMaintenance({
+    auditPartitions: refusing,
+    revocations: log,
+    clock,
+    logger: createLogger('info', { write: (line: string) => lines.push(line) }),
+    auditRetentionDays: 400,
+    revocationRetentionDays: 7,
+    intervalMs: 3_600_000,
+    revocationBatchSize: 100,
+  }).runOnce()
+  t.same(outcome, { auditPartitionsMade: [], auditPartitionsDropped: [], revocationsPruned: 1 })
+  t.same(
+    lines.map((line) => (JSON.parse(line) as { msg: string }).msg),
+    [
+      'cannot make the audit log partitions ahead; trying again at the next run',
+      'cannot drop the audit log partitions past retention; trying again at the next run',
+      'revocations lifted or expired before retention (revocations.retentionDays) pruned',
+    ],
+  )
+})

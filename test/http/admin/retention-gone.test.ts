@@ -1,5 +1,6 @@
 import t from 'tap'
 import { partitionOfName } from '../../../src/audit/audit-partitions.js'
+import { SqlRevocationLog } from '../../../src/revocation/sql-revocation-log.js'
 import { openSse } from '../../support/sse.js'
 import { startTestService, TRUST_DOMAIN } from '../../support/service.js'
 
@@ -100,4 +101,50 @@ t.test('positions before what retention kept are answered 410 Gone, with the rea
     )
     t.same((await get(`/v1/audit?cursor=${watermark}`)).body.entries, now, 'a cursor at the watermark missed nothing')
   })
+})
+
+t.test('a stream that falls behind what retention kept while open ends with a gone event', async (t) => {
+  const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 0 } } })
+  const address = await sts.app.listen({ host: '127.0.0.1', port: 0 })
+  const stream = await openSse(`${address}/v1/revocations/stream`, sts.admin)
+  t.teardown(() => stream.close())
+  const revoke = (value: string) =>
+    sts.app.inject({
+      method: 'POST',
+      url: '/v1/revocations',
+      headers: sts.admin,
+      payload: { kind: 'subject', value: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/${value}/**`, reason: 'leak' },
+    })
+  // Once the stream has sent this, it reads again only when woken.
+  await revoke('warm')
+  const position = (await stream.next()).id!
+
+  // A change the stream has not read yet (written past the bus, so nothing wakes it), pruned at once.
+  const log = new SqlRevocationLog(sts.services.database)
+  const unseen = await log.transaction(async (tx) => {
+    const revocation = await log.insert(tx, {
+      kind: 'token',
+      value: 'jti-unseen',
+      reason: 'leak',
+      createdAt: new Date(sts.clock.now() - 20 * DAY),
+      createdBy: 'alice',
+      expiresAt: null,
+    })
+    return (await log.lift(tx, revocation.id, new Date(sts.clock.now() - 10 * DAY), 'alice', 'clear'))!
+  })
+  t.equal((await sts.services.retention.runOnce()).revocationsPruned, 1)
+
+  // The next change wakes the stream, which finds its position passed.
+  await revoke('x')
+  t.same(await stream.next(), {
+    event: 'gone',
+    data: JSON.stringify({
+      reason: 'revocation_cursor_pruned',
+      detail:
+        `changes after position ${position} are no longer all kept: revocations up to position ${unseen.seq} were pruned by retention ` +
+        '(revocations.retentionDays); resynchronise from a full listing (GET /v1/revocations without a cursor), then poll or stream from its cursor',
+      cursor: position,
+    }),
+  })
+  await t.rejects(stream.next(), /the stream ended/)
 })
