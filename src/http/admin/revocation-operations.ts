@@ -2,8 +2,15 @@ import { z } from 'zod'
 import { Uuid } from '../../lib/ids.js'
 import { prose } from '../../lib/prose.js'
 import { LiftInput, RevocationInput, RevocationJson, RevocationListQuery } from '../../revocation/revocation.js'
-import { component, operation, type Response } from '../openapi/operation.js'
-import { NotFound, PayloadTooLarge, problemResponse, UnsupportedMediaType, ValidationProblem } from '../problem-responses.js'
+import { operation, type Response } from '../openapi/operation.js'
+import {
+  NotFound,
+  PayloadTooLarge,
+  problemResponse,
+  RevocationCursorPruned,
+  UnsupportedMediaType,
+  ValidationProblem,
+} from '../problem-responses.js'
 import { CacheControlNoStore, Location } from '../response-headers.js'
 import { ADMIN_FAILURES } from './admin-responses.js'
 
@@ -94,24 +101,6 @@ const revokedExample: RevocationJson = {
   liftReason: null,
   cursor: '42',
 }
-
-const CursorPruned = component<Response>(
-  'responses',
-  'RevocationCursorPruned',
-  problemResponse(
-    'The position is older than what retention kept: resynchronise from a full listing (no cursor), then poll or stream from its `cursor`.',
-    {
-      type: 'about:blank',
-      title: 'Gone',
-      status: 410,
-      detail:
-        'changes after position 41 are no longer all kept: revocations up to position 1200 were pruned by retention ' +
-        '(revocations.retentionDays); resynchronise from a full listing (GET /v1/revocations without a cursor), then poll or stream from its cursor',
-      instance: '/v1/revocations?since=41',
-      reason: 'revocation_cursor_pruned',
-    },
-  ),
-)
 
 const outcome = (description: string): Response => ({
   description,
@@ -210,12 +199,9 @@ export const revocationOperations = {
       after it (each revocation once, as it is now). To page, pass \`nextCursor\` as \`cursor\`, with the
       same filters. Both are positions; when both are sent, \`cursor\` is used.
 
-      Revocations lifted or expired more than \`revocations.retentionDays\` ago (7 by default) are
-      pruned. A \`since\` before what was pruned is answered 410 (\`revocation_cursor_pruned\`), never
-      with a silent gap: resynchronise by listing again without \`since\` or \`cursor\`, following
-      \`nextCursor\` to the last page, replace what you hold with it, and poll from that last answer's
-      \`cursor\`. A \`cursor\` (the next page of a listing) is not refused: what is pruned meanwhile
-      was lifted or expired, so the listing still shows everything in force. Poll with \`since\`.
+      Revocations lifted or expired \`revocations.retentionDays\` (7) ago are pruned: a \`since\` before
+      them is answered 410 (\`revocation_cursor_pruned\`), never a silent gap. Resynchronise from a full
+      listing (no \`since\`, no \`cursor\`, to its last page) and poll on from its \`cursor\`.
     `,
     parameters: { query: RevocationListQuery },
     responses: {
@@ -224,7 +210,7 @@ export const revocationOperations = {
         content: { 'application/json': { schema: RevocationList } },
       },
       400: ValidationProblem,
-      410: CursorPruned,
+      410: RevocationCursorPruned,
       ...ADMIN_FAILURES,
     },
   }),
@@ -253,11 +239,9 @@ export const revocationOperations = {
       with \`data: {"reason": ..., "cursor": "<last position sent>"}\` (no \`id\`), and the stream ends:
       reconnect (to another instance) with \`Last-Event-ID\` to resume.
 
-      A \`Last-Event-ID\` or \`cursor\` before what retention pruned (\`revocations.retentionDays\`) is
-      answered 410 (\`revocation_cursor_pruned\`) instead of a stream with a gap: resynchronise from a
-      full listing, then open the stream with its \`cursor\`. A stream that falls that far behind while
-      open ends with \`event: gone\` and \`data: {"reason": "revocation_cursor_pruned", "detail": ...,
-      "cursor": "<last position sent>"}\` (no \`id\`); do the same.
+      A position before what retention pruned is answered 410 (\`revocation_cursor_pruned\`); a stream
+      passed by retention while open ends with \`event: gone\` (\`data: {"reason", "detail", "cursor"}\`).
+      Either way, resynchronise from a full listing and stream from its \`cursor\`.
     `,
     parameters: { query: StreamQuery, header: LastEventIdHeader },
     responses: {
@@ -282,7 +266,7 @@ export const revocationOperations = {
         },
       },
       400: ValidationProblem,
-      410: CursorPruned,
+      410: RevocationCursorPruned,
       ...ADMIN_FAILURES,
     },
   }),
