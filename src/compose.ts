@@ -37,6 +37,8 @@ import { RevocationService } from './revocation/revocation-service.js'
 import type { RegistrationStore } from './replay/registration-store.js'
 import { SqlRegistrationStore } from './replay/sql-registration-store.js'
 import { RegistrationTidy } from './replay/registration-tidy.js'
+import { RetentionMaintenance } from './retention/retention-maintenance.js'
+import { SqlAuditPartitions } from './audit/sql-audit-partitions.js'
 import { RedisReplayGuard } from './replay/redis-replay-guard.js'
 import type { ReplayGuard } from './replay/replay-guard.js'
 import { SqlReplayGuard } from './replay/sql-replay-guard.js'
@@ -65,6 +67,8 @@ export interface Services {
   registrations: RegistrationStore
   /** Forgets registrations unused for `registrations.tidyAfterDays`; undefined when that is 0. */
   registrationTidy: RegistrationTidy | undefined
+  /** Makes audit partitions ahead; applies `audit.retentionDays` and `revocations.retentionDays`. */
+  retention: RetentionMaintenance
   keys: KeyStore
   attestors: AttestorRegistry
   exchange: TokenExchange
@@ -127,6 +131,8 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const registrations = new SqlRegistrationStore(database, audit)
     const registrationTidy = startRegistrationTidy(config, registrations, clock, logger)
     if (registrationTidy) closers.push(() => registrationTidy.stop())
+    const retention = startRetention(config, database, revocationLog, clock, logger)
+    closers.push(() => retention.stop())
     const rateLimitRedis = await openRateLimitRedis(config)
     if (rateLimitRedis) closers.push(async () => rateLimitRedis.disconnect())
     const rateLimits = rateLimitRedis
@@ -161,6 +167,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       adminTokenVerifier: new AdminTokenVerifier({ bootstrapToken: config.admin.token, tokens: adminTokens, clock }),
       registrations,
       registrationTidy,
+      retention,
       keys,
       attestors,
       exchange,
@@ -271,6 +278,27 @@ function startRegistrationTidy(
   })
   tidy.start()
   return tidy
+}
+
+function startRetention(
+  config: Config,
+  database: Database,
+  revocations: RevocationLog,
+  clock: Clock,
+  logger: Logger,
+): RetentionMaintenance {
+  const retention = new RetentionMaintenance({
+    auditPartitions: new SqlAuditPartitions(database),
+    revocations,
+    clock,
+    logger,
+    auditRetentionDays: config.audit.retentionDays,
+    revocationRetentionDays: config.revocations.retentionDays,
+    intervalMs: config.retention.intervalSeconds * 1000,
+    revocationBatchSize: 1000,
+  })
+  retention.start()
+  return retention
 }
 
 /** A connection of its own for the rate limits: a slow or failed count never queues behind revocations. */

@@ -119,6 +119,27 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ tidyAfterDays: 30, tidyIntervalSeconds: 3600, tidyBatchSize: 500 }),
+    audit: z
+      .object({
+        /** Audit entries are kept at least this long, then dropped a month (one partition) at a time; 0 keeps everything. */
+        retentionDays: z.number().int().nonnegative().max(36_500).default(400),
+      })
+      .strict()
+      .default({ retentionDays: 400 }),
+    revocations: z
+      .object({
+        /** Revocations lifted or expired longer ago than this are pruned from the database; 0 keeps them. */
+        retentionDays: z.number().int().nonnegative().max(36_500).default(7),
+      })
+      .strict()
+      .default({ retentionDays: 7 }),
+    retention: z
+      .object({
+        /** How often each instance makes audit partitions ahead and applies both retentions. */
+        intervalSeconds: z.number().int().positive().default(3600),
+      })
+      .strict()
+      .default({ intervalSeconds: 3600 }),
     limits: z
       .object({
         maxAttestationBytes: z.number().int().positive().default(16_384),

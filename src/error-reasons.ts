@@ -74,6 +74,9 @@ export const ERROR_REASONS = {
   admin_token_name_taken: 'an admin token with this name exists or existed; names are never reused',
   if_match_required: 'the change needs If-Match with the ETag of what was read',
   version_mismatch: 'someone else changed it since it was read: read it again and retry',
+  audit_cursor_pruned: 'the cursor is older than what audit retention kept: list again from the start (no cursor)',
+  revocation_cursor_pruned:
+    'the position is older than what revocation retention kept: resynchronise from a full listing (no cursor), then poll or stream from its cursor',
 
   // Budgets.
   rate_limited: 'this client address sent more requests this minute than its budget allows',

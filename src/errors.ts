@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'conflict'
   | 'precondition_failed'
   | 'precondition_required'
+  /** A position (a cursor) before what retention kept: the client must start again from a full listing. */
+  | 'gone'
   | 'rate_limited'
   /** A store or a dependency cannot answer now: we fail closed, and the caller may retry. */
   | 'unavailable'
@@ -143,6 +145,16 @@ export class PreconditionFailedError extends StsError {
 export class PreconditionRequiredError extends StsError {
   constructor(message: string, reason: ErrorReason) {
     super('precondition_required', message, reason)
+  }
+}
+
+/**
+ * The cursor points before what retention kept: changes after it may have been pruned, so a page from
+ * it could have a silent gap. The client resynchronises from a full listing instead.
+ */
+export class GoneError extends StsError {
+  constructor(message: string, reason: ErrorReason) {
+    super('gone', message, reason)
   }
 }
 

@@ -23,6 +23,9 @@ t.test('a minimal configuration gets the documented defaults', async (t) => {
     tokens: { defaultTtlSeconds: 300, maxTtlSeconds: 3600 },
     grants: { defaultLifetimeDays: 90, catchUpIntervalMs: 1000, maxStalenessMs: 5000 },
     registrations: { tidyAfterDays: 30, tidyIntervalSeconds: 3600, tidyBatchSize: 500 },
+    audit: { retentionDays: 400 },
+    revocations: { retentionDays: 7 },
+    retention: { intervalSeconds: 3600 },
     keys: { dir: 'keys', algorithm: 'ES256' },
     clockSkewSeconds: 60,
     attestors: [],
@@ -84,6 +87,23 @@ t.test('registrations: the tidy can be turned off, and bad values are named', as
   t.same(
     error.problems.map((p) => p.split(':')[0]),
     ['registrations.tidyAfterDays', 'registrations.tidyIntervalSeconds', 'registrations.tidyBatchSize', 'registrations'],
+  )
+})
+
+t.test('retention: 0 keeps everything, and bad values are named', async (t) => {
+  const config = parseConfig({ ...MINIMAL, audit: { retentionDays: 0 }, revocations: { retentionDays: 0 } })
+  t.same([config.audit, config.revocations, config.retention], [{ retentionDays: 0 }, { retentionDays: 0 }, { intervalSeconds: 3600 }])
+  const error = t.throws(() =>
+    parseConfig({
+      ...MINIMAL,
+      audit: { retentionDays: -1 },
+      revocations: { retentionDays: 1.5 },
+      retention: { intervalSeconds: 0, every: 3 },
+    }),
+  ) as ConfigError
+  t.same(
+    error.problems.map((p) => p.split(':')[0]),
+    ['audit.retentionDays', 'revocations.retentionDays', 'retention.intervalSeconds', 'retention'],
   )
 })
 

@@ -41,6 +41,9 @@ export interface AuditLog {
   record(tx: Queryable, entry: AuditEntry): Promise<void>
   /** Several entries (a batch of automatic changes), on the change's transaction. */
   recordMany(tx: Queryable, entries: readonly AuditEntry[]): Promise<void>
-  /** A page, oldest first (by id). Throws InvalidInputError for a cursor it did not hand out. */
+  /**
+   * A page, oldest first (by id). Throws InvalidInputError for a cursor it did not hand out, and
+   * GoneError for one before what retention kept (entries after it may have been dropped).
+   */
   list(filter: AuditFilter & PageRequest): Promise<Page<AuditRecord>>
 }

@@ -70,3 +70,22 @@ export const ServiceUnavailable = component<Response>(
     reason: 'database_unavailable',
   }),
 )
+
+/** A revocation position (polling's `since`, the stream's) before what retention kept: the list and the stream answer it. */
+export const RevocationCursorPruned = component<Response>(
+  'responses',
+  'RevocationCursorPruned',
+  problemResponse(
+    'The position is older than what retention kept: resynchronise from a full listing (no cursor), then poll or stream from its `cursor`.',
+    {
+      type: 'about:blank',
+      title: 'Gone',
+      status: 410,
+      detail:
+        'changes after position 41 are no longer all kept: revocations up to position 1200 were pruned by retention ' +
+        '(revocations.retentionDays); resynchronise from a full listing (GET /v1/revocations without a cursor), then poll or stream from its cursor',
+      instance: '/v1/revocations?since=41',
+      reason: 'revocation_cursor_pruned',
+    },
+  ),
+)

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
+import { GoneError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
 import type { RevocationLog } from './revocation-log.js'
 import { SCRIPTS, SEQ_FIELD, type RebuildChange } from './redis-revocation-scripts.js'
@@ -33,7 +34,15 @@ export async function rebuildRevocationSet(
     const durable = await log.lastSeq()
     const marker = await client.hget(keys.set, SEQ_FIELD)
     const from = marker !== null && /^\d+$/.test(marker) ? BigInt(marker) : undefined
-    const changes = from === undefined ? await log.listInForce(new Date(clock.now())) : await changesAfter(log, from, clock)
+    const { changes, stale } =
+      from === undefined
+        ? { changes: await log.listInForce(new Date(clock.now())), stale: [] }
+        : await changesSince(client, keys, log, from, clock)
+    // Marked at the durable position: a newer publication of the same id, raced in meanwhile, wins.
+    const gone = stale.map((id): RebuildChange => ({ id, json: '', seq: String(durable), exp: '', gone: '1' }))
+    for (let i = 0; i < gone.length; i += PAGE) {
+      await SCRIPTS.rebuild.run(client, [keys.set, keys.expiry], ['', JSON.stringify(gone.slice(i, i + PAGE))])
+    }
     let highest = durable
     for (let i = 0; i < changes.length; i += PAGE) {
       const chunk = changes.slice(i, i + PAGE)
@@ -42,7 +51,7 @@ export async function rebuildRevocationSet(
     }
     await SCRIPTS.rebuild.run(client, [keys.set, keys.expiry], [String(highest), '[]'])
     logger.warn(
-      { revocations: changes.length, from: marker, to: String(highest) },
+      { revocations: changes.length, removed: stale.length, from: marker, to: String(highest) },
       from === undefined
         ? 'Redis had no vouched-for revocation set: rebuilt it from Postgres'
         : 'the revocation set in Redis was behind Postgres: caught it up',
@@ -52,13 +61,37 @@ export async function rebuildRevocationSet(
   }
 }
 
+/**
+ * The changes after the marker. When retention has pruned past it (the snapshot is older than what the
+ * log keeps), everything in force instead, and as `stale` every revocation the set holds that is no
+ * longer in force: a lift pruned since would otherwise stand in Redis for ever.
+ */
+async function changesSince(
+  client: Redis,
+  keys: RevocationKeys,
+  log: RevocationLog,
+  from: bigint,
+  clock: Clock,
+): Promise<{ changes: Revocation[]; stale: string[] }> {
+  try {
+    return { changes: await changesAfter(log, from, clock), stale: [] }
+  } catch (error) {
+    if (!(error instanceof GoneError)) throw error
+  }
+  const changes = await log.listInForce(new Date(clock.now()))
+  const kept = new Set(changes.map((revocation) => revocation.id))
+  const stale = (await client.hkeys(keys.set)).filter((id) => !id.startsWith('~') && !kept.has(id))
+  return { changes, stale }
+}
+
 async function changesAfter(log: RevocationLog, from: bigint, clock: Clock): Promise<Revocation[]> {
   const changes: Revocation[] = []
-  let cursor: string | undefined = String(from)
-  while (cursor !== undefined) {
-    const page = await log.list({ cursor, limit: PAGE }, new Date(clock.now()))
+  // Every page resumes (`since`, not a listing's cursor): pruning past it meanwhile is a GoneError too.
+  let since: string | undefined = String(from)
+  while (since !== undefined) {
+    const page = await log.list({ since, limit: PAGE }, new Date(clock.now()))
     changes.push(...page.items)
-    cursor = page.nextCursor
+    since = page.nextCursor
   }
   return changes
 }

@@ -7,7 +7,7 @@ import type { Clock } from '../lib/clock.js'
 import type { PageRequest } from '../lib/page.js'
 import { clipUntrusted } from '../lib/untrusted-text.js'
 import type { PublishReceipt, RevocationBus } from './revocation-bus.js'
-import type { RevocationFilter, RevocationLog, RevocationPage } from './revocation-log.js'
+import { prunedCursor, type RevocationFilter, type RevocationLog, type RevocationPage } from './revocation-log.js'
 import { inForce, revocationToJson, type Revocation, type RevocationInput } from './revocation.js'
 
 export interface RevocationOutcome {
@@ -131,6 +131,12 @@ export class RevocationService {
   /** The position of the latest change: where a stream of what happens next starts. */
   lastPosition(): Promise<bigint> {
     return this.log.lastSeq()
+  }
+
+  /** Throws GoneError when retention has pruned changes after `position`: resuming from it would miss them. */
+  async assertResumable(position: bigint): Promise<void> {
+    const prunedThrough = await this.log.prunedThrough()
+    if (position < prunedThrough) throw prunedCursor(position, prunedThrough)
   }
 
   list(filter: RevocationFilter & PageRequest): Promise<RevocationPage> {

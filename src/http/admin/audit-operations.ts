@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { prose } from '../../lib/prose.js'
 import { operation } from '../openapi/operation.js'
-import { ValidationProblem } from '../problem-responses.js'
+import { problemResponse, ValidationProblem } from '../problem-responses.js'
 import { ADMIN_FAILURES } from './admin-responses.js'
 
 const TARGET_TYPES = ['grant', 'revocation', 'admin-token', 'registration'] as const
@@ -81,6 +81,10 @@ export const auditOperations = {
       there is no change without its entry. Changes that change nothing (disabling a disabled
       grant, revoking a target already revoked) write none. While the answer has a \`nextCursor\`,
       pass it back as \`cursor\` with the same filters.
+
+      Entries are kept for \`audit.retentionDays\` (400 by default), then dropped a month at a time.
+      A \`cursor\` from before what retention kept is answered 410 (\`audit_cursor_pruned\`), never
+      with a page that silently skips what was dropped: list again without a cursor.
     `,
     parameters: { query: AuditQuery },
     responses: {
@@ -89,6 +93,16 @@ export const auditOperations = {
         content: { 'application/json': { schema: AuditPage } },
       },
       400: ValidationProblem,
+      410: problemResponse('The cursor is older than what retention kept: list again without a cursor.', {
+        type: 'about:blank',
+        title: 'Gone',
+        status: 410,
+        detail:
+          'the audit log no longer holds every entry after cursor 41: entries up to 1200 were removed by retention ' +
+          '(audit.retentionDays); list again without a cursor',
+        instance: '/v1/audit?cursor=41',
+        reason: 'audit_cursor_pruned',
+      }),
       ...ADMIN_FAILURES,
     },
   }),

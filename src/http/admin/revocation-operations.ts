@@ -3,7 +3,14 @@ import { Uuid } from '../../lib/ids.js'
 import { prose } from '../../lib/prose.js'
 import { LiftInput, RevocationInput, RevocationJson, RevocationListQuery } from '../../revocation/revocation.js'
 import { operation, type Response } from '../openapi/operation.js'
-import { NotFound, PayloadTooLarge, problemResponse, UnsupportedMediaType, ValidationProblem } from '../problem-responses.js'
+import {
+  NotFound,
+  PayloadTooLarge,
+  problemResponse,
+  RevocationCursorPruned,
+  UnsupportedMediaType,
+  ValidationProblem,
+} from '../problem-responses.js'
 import { CacheControlNoStore, Location } from '../response-headers.js'
 import { ADMIN_FAILURES } from './admin-responses.js'
 
@@ -61,7 +68,8 @@ export const RevocationList = z
   .object({
     revocations: z.array(RevocationJson),
     cursor: Position.describe(
-      'The position of the last change in this answer (or the position asked from, if it is ' + 'empty); poll with it as `since`.',
+      'The position of the last change in this answer (or the position asked from, if it is empty); poll with it as `since`. ' +
+        'On the last page, never below what retention pruned, so polling on from it is not refused.',
     ),
     nextCursor: Position.optional().describe('Present when there may be more; pass it as `cursor`. Absent on the last page.'),
   })
@@ -190,6 +198,10 @@ export const revocationOperations = {
       To poll, keep the answer's \`cursor\` and ask again with \`since=<cursor>\`: you get the changes
       after it (each revocation once, as it is now). To page, pass \`nextCursor\` as \`cursor\`, with the
       same filters. Both are positions; when both are sent, \`cursor\` is used.
+
+      Revocations lifted or expired \`revocations.retentionDays\` (7) ago are pruned: a \`since\` before
+      them is answered 410 (\`revocation_cursor_pruned\`), never a silent gap. Resynchronise from a full
+      listing (no \`since\`, no \`cursor\`, to its last page) and poll on from its \`cursor\`.
     `,
     parameters: { query: RevocationListQuery },
     responses: {
@@ -198,6 +210,7 @@ export const revocationOperations = {
         content: { 'application/json': { schema: RevocationList } },
       },
       400: ValidationProblem,
+      410: RevocationCursorPruned,
       ...ADMIN_FAILURES,
     },
   }),
@@ -225,6 +238,10 @@ export const revocationOperations = {
       is refused (401). When the instance shuts down, the stream's last event is \`event: shutdown\`
       with \`data: {"reason": ..., "cursor": "<last position sent>"}\` (no \`id\`), and the stream ends:
       reconnect (to another instance) with \`Last-Event-ID\` to resume.
+
+      A position before what retention pruned is answered 410 (\`revocation_cursor_pruned\`); a stream
+      passed by retention while open ends with \`event: gone\` (\`data: {"reason", "detail", "cursor"}\`).
+      Either way, resynchronise from a full listing and stream from its \`cursor\`.
     `,
     parameters: { query: StreamQuery, header: LastEventIdHeader },
     responses: {
@@ -249,6 +266,7 @@ export const revocationOperations = {
         },
       },
       400: ValidationProblem,
+      410: RevocationCursorPruned,
       ...ADMIN_FAILURES,
     },
   }),

@@ -69,7 +69,8 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
       kind: query.kind,
       value: query.value,
       active: query.active,
-      cursor: query.cursor ?? query.since,
+      cursor: query.cursor,
+      since: query.since,
       limit: query.limit,
     })
     return {

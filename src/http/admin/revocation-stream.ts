@@ -3,7 +3,7 @@ import type { Drain } from '../../lib/drain.js'
 import type { RevocationCache } from '../../revocation/revocation-cache.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
 import type { AdminTokenVerifier } from '../../admin-tokens/admin-token-verifier.js'
-import { ForbiddenError, UnauthenticatedError } from '../../errors.js'
+import { ForbiddenError, GoneError, UnauthenticatedError } from '../../errors.js'
 import { revocationToJson, type Revocation } from '../../revocation/revocation.js'
 import { authenticateAdmin } from './admin-scope.js'
 import { revocationOperations, StreamQuery } from './revocation-operations.js'
@@ -45,6 +45,8 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
     // Without a position, the stream starts at the present: read the list first for the past.
     // A bigint, never a number: a cursor beyond 2^53 keeps every digit.
     let position = resumeFrom !== undefined ? BigInt(resumeFrom) : await options.service.lastPosition()
+    // Before the stream starts, so a position retention has passed is a 410 problem, not a gap.
+    if (resumeFrom !== undefined) await options.service.assertResumable(position)
 
     reply.hijack()
     const out = reply.raw
@@ -84,11 +86,18 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
     }
     const readNew = async (): Promise<void> => {
       for (;;) {
-        const page = await options.service.list({ cursor: String(position), limit: PAGE })
+        const page = await options.service.list({ since: String(position), limit: PAGE })
         if (closed || (page.items.length > 0 && !(await stillAllowed()))) return
         page.items.forEach(send)
         if (page.nextCursor === undefined) return
       }
+    }
+    // Retention pruned past this stream's position while it lagged: it cannot go on without a gap.
+    const endGone = (error: GoneError) => {
+      if (closed) return
+      closed = true
+      out.end(`event: gone\ndata: ${JSON.stringify({ reason: error.reason, detail: error.message, cursor: String(position) })}\n\n`)
+      request.log.warn({ cursor: String(position) }, 'revocation stream ended: retention pruned past its position')
     }
     // One read at a time; a wake-up during a read asks for one more pass after it.
     const wake = (seq?: bigint) => {
@@ -100,6 +109,7 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
       }
       reading = readNew()
         .catch((error: unknown) => {
+          if (error instanceof GoneError) return endGone(error)
           request.log.warn({ err: { message: (error as Error).message } }, 'revocation stream cannot read the log; will retry')
         })
         .finally(() => {
