@@ -31,7 +31,8 @@ const backends = {
 for (const [backend, open] of Object.entries(backends)) {
   t.test(`migration 012 partitions a prefilled audit log on ${backend}, with the previous release writing throughout`, async (t) => {
     const db: Database = await open(t)
-    const all = readMigrations()
+    // Up to 012 and no further: the migrations after it are not what this upgrade is about.
+    const all = readMigrations().filter((m) => m.version < '013')
     await migrate(
       db,
       all.filter((m) => m.version < '012'),

@@ -19,7 +19,8 @@ t.test('a revocation made through one instance is enforced by the other within m
     subject_token: await shared.cluster.serviceAccountToken(),
     subject_token_type: JWT_TOKEN_TYPE,
   }
-  const issued = await b.exchange(request)
+  // The grant reaches b through the grant change feed, a few milliseconds after a answered.
+  const issued = await eventually(t, () => b.exchange(request), { until: (answer) => answer.statusCode === 200, what: 'b issuing' })
   t.equal(issued.statusCode, 200, 'instance b issues before the revocation')
 
   const revoked = await a.app.inject({
