@@ -19,6 +19,8 @@ export type ErrorCode =
   /** Valid credentials without the right to do this. */
   | 'forbidden'
   | 'not_found'
+  /** What the request points at existed once and is gone for good (retention dropped it). */
+  | 'gone'
   | 'conflict'
   | 'precondition_failed'
   | 'precondition_required'
@@ -123,6 +125,13 @@ export class ForbiddenError extends StsError {
 export class NotFoundError extends StsError {
   constructor(message: string, reason: ErrorReason) {
     super('not_found', message, reason)
+  }
+}
+
+/** The request points at something that existed and is gone for good; the caller must start afresh. */
+export class GoneError extends StsError {
+  constructor(message: string, reason: ErrorReason) {
+    super('gone', message, reason)
   }
 }
 
