@@ -63,11 +63,11 @@ export class LedgerPartitions {
       .sort((a, b) => a.from.getTime() - b.from.getTime())
   }
 
-  /** Partitions for every period from `from` up to `to` (exclusive); answers the names it created. */
+  /** Partitions for every period from the one holding `from` to the one holding `to`; answers the names it created. */
   ensureBetween(from: Date, to: Date): Promise<string[]> {
     const step = this.interval === 'day' ? DAY_MS : HOUR_MS
     const instants: Date[] = []
-    for (let at = partitionOf(from, this.interval).from.getTime(); at < to.getTime(); at += step) instants.push(new Date(at))
+    for (let at = partitionOf(from, this.interval).from.getTime(); at <= to.getTime(); at += step) instants.push(new Date(at))
     return this.ensureCovering(instants)
   }
 
