@@ -1,3 +1,4 @@
+import { pino } from 'pino'
 import t from 'tap'
 import { GoneError } from '../../src/errors.js'
 import { encodeCursor } from '../../src/db/sql.js'
@@ -31,11 +32,19 @@ function entry(issuedAt: number, lifetimeMs = 300_000): LedgerEntry {
   }
 }
 
-/** A logger that keeps what it was told. */
+/** A real logger whose lines the test reads back: level, message and the fields retention logs. */
 function recordingLogger() {
   const lines: { level: string; msg: string; fields: Record<string, unknown> }[] = []
-  const at = (level: string) => (fields: Record<string, unknown>, msg: string) => void lines.push({ level, msg, fields })
-  return { lines, logger: { info: at('info'), warn: at('warn') } }
+  const logger = pino(
+    { level: 'info', base: undefined, timestamp: false },
+    {
+      write: (line: string) => {
+        const { level, msg, ...fields } = JSON.parse(line) as { level: number; msg: string }
+        lines.push({ level: pino.levels.labels[level] ?? String(level), msg, fields })
+      },
+    },
+  )
+  return { lines, logger }
 }
 
 for (const [backend, open] of Object.entries(BACKENDS)) {
