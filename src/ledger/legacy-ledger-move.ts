@@ -12,6 +12,11 @@ const MOVED_COLUMNS =
 const ENTRY_COLUMNS =
   'issued_at, expires_at, jti, subject, attestor, attestor_kind, attestation_fingerprint, sources, audience, scopes, grant_ids, client_address, request_id'
 
+interface Position {
+  issuedAt: Date
+  jti: string
+}
+
 export interface LegacyMoveResult {
   moved: number
   /** The legacy table is empty: nothing is left to move. */
@@ -46,7 +51,7 @@ export class LegacyLedgerMove {
       if (lock?.locked !== true) return { moved: 0, done: false }
       try {
         let moved = 0
-        let after = ''
+        let after: Position | undefined
         for (let batch = 0; batch < maxBatches && !stopped(); batch++) {
           const next = await this.moveBatch(conn, after)
           if (next === undefined) {
@@ -65,21 +70,28 @@ export class LegacyLedgerMove {
     })
   }
 
-  /** One batch after the jti `after` (keyset order, so deleted rows are never scanned again); undefined when none is left. */
-  private async moveBatch(conn: Queryable, after: string): Promise<{ moved: number; last: string } | undefined> {
-    const batch = await conn.query<{ jti: string; issued_at: Date }>(
-      'SELECT jti, issued_at FROM ledger_legacy WHERE jti > $1 ORDER BY jti LIMIT $2',
-      [after, this.batchSize],
+  /**
+   * One batch after `after`, oldest first (the previous release's (issued_at, jti) index, so deleted rows
+   * are never scanned again and the partitions fill in order); undefined when none is left. The rows are
+   * deleted by their place in the table: nothing is written to ledger_legacy any more (the `ledger`
+   * view sends a previous replica's inserts to the partitions), so a place cannot change hands, and
+   * the jti is checked all the same.
+   */
+  private async moveBatch(conn: Queryable, after: Position | undefined): Promise<{ moved: number; last: Position } | undefined> {
+    const batch = await conn.query<{ place: string; jti: string; issued_at: Date }>(
+      `SELECT ctid::text AS place, jti, issued_at FROM ledger_legacy
+        WHERE ($1::timestamptz IS NULL OR (issued_at, jti) > ($1, $2)) ORDER BY issued_at, jti LIMIT $3`,
+      [after?.issuedAt ?? null, after?.jti ?? '', this.batchSize],
     )
-    const last = batch.at(-1)?.jti
+    const last = batch.at(-1)
     if (last === undefined) return undefined
     await this.partitions.ensureCovering(batch.map((row) => new Date(row.issued_at)))
     const moved = await conn.query<{ n: number }>(
-      `WITH moved AS (DELETE FROM ledger_legacy WHERE jti = ANY($1::text[]) RETURNING *),
+      `WITH moved AS (DELETE FROM ledger_legacy WHERE ctid = ANY($1::tid[]) AND jti = ANY($2::text[]) RETURNING *),
             inserted AS (INSERT INTO ledger_entries (${ENTRY_COLUMNS}) SELECT ${MOVED_COLUMNS} FROM moved RETURNING 1)
        SELECT count(*)::int AS n FROM inserted`,
-      [batch.map((row) => row.jti)],
+      [batch.map((row) => row.place), batch.map((row) => row.jti)],
     )
-    return { moved: moved[0]?.n ?? 0, last }
+    return { moved: moved[0]?.n ?? 0, last: { issuedAt: new Date(last.issued_at), jti: last.jti } }
   }
 }
