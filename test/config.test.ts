@@ -23,6 +23,7 @@ t.test('a minimal configuration gets the documented defaults', async (t) => {
     tokens: { defaultTtlSeconds: 300, maxTtlSeconds: 3600 },
     grants: { defaultLifetimeDays: 90, cacheTtlMs: 1000 },
     registrations: { tidyAfterDays: 30, tidyIntervalSeconds: 3600, tidyBatchSize: 500 },
+    ledger: { retentionDays: 90, partitionInterval: 'day', maintenanceIntervalSeconds: 600 },
     keys: { dir: 'keys', algorithm: 'ES256' },
     clockSkewSeconds: 60,
     attestors: [],
@@ -71,6 +72,21 @@ t.test('registrations: the tidy can be turned off, and bad values are named', as
   t.same(
     error.problems.map((p) => p.split(':')[0]),
     ['registrations.tidyAfterDays', 'registrations.tidyIntervalSeconds', 'registrations.tidyBatchSize', 'registrations'],
+  )
+})
+
+t.test('ledger: retention 0 keeps everything, hourly partitions, and bad values are named', async (t) => {
+  t.same(parseConfig({ ...MINIMAL, ledger: { retentionDays: 0, partitionInterval: 'hour' } }).ledger, {
+    retentionDays: 0,
+    partitionInterval: 'hour',
+    maintenanceIntervalSeconds: 600,
+  })
+  const error = t.throws(() =>
+    parseConfig({ ...MINIMAL, ledger: { retentionDays: -1, partitionInterval: 'week', maintenanceIntervalSeconds: 1, retention: 3 } }),
+  ) as ConfigError
+  t.same(
+    error.problems.map((p) => p.split(':')[0]),
+    ['ledger.retentionDays', 'ledger.partitionInterval', 'ledger.maintenanceIntervalSeconds', 'ledger'],
   )
 })
 
