@@ -127,7 +127,14 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     for (const warning of trustProxyWarnings(config)) logger.warn({ trustProxy: config.trustProxy }, warning)
 
     const partitions = new LedgerPartitions(database, config.ledger.partitionInterval)
-    const ledger = new BatchingLedger(new SqlLedgerStore(database, { partitions, maxTtlSeconds: config.tokens.maxTtlSeconds }))
+    const ledger = new BatchingLedger(
+      new SqlLedgerStore(database, {
+        partitions,
+        maxTtlSeconds: config.tokens.maxTtlSeconds,
+        onPartitionCreated: (created) =>
+          logger.warn({ created }, 'ledger partitions created by an insert: the ledger maintenance is behind'),
+      }),
+    )
     const ledgerMaintenance = await startLedgerMaintenance(config, database, partitions, clock, logger)
     closers.push(() => ledgerMaintenance.stop())
     const grants = new SqlGrantStore(database, audit)
@@ -266,7 +273,10 @@ async function startLedgerMaintenance(
     logger,
     intervalMs: config.ledger.maintenanceIntervalSeconds * 1000,
   })
-  await maintenance.createAhead()
+  // Not fatal: without them, the first insert of each period creates its partition (and says so in the log).
+  await maintenance
+    .createAhead()
+    .catch((error: unknown) => logger.warn({ err: error }, 'ledger partitions could not be created ahead at start'))
   maintenance.start()
   return maintenance
 }

@@ -125,10 +125,15 @@ export class LedgerPartitions {
 
   /** Whether a token in `partition` is still unexpired at `now`: a partition is never dropped under a live token. */
   async holdsLiveTokens(partition: LedgerPartition, now: Date): Promise<boolean> {
-    const rows = await this.db.query<{ live: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${partition.name} WHERE expires_at > $1) AS live`, [
-      now,
-    ])
-    return rows.at(0)?.live === true
+    try {
+      const sql = `SELECT EXISTS (SELECT 1 FROM ${partition.name} WHERE expires_at > $1) AS live`
+      const rows = await this.db.query<{ live: boolean }>(sql, [now])
+      return rows.at(0)?.live === true
+    } catch (error) {
+      // Another instance's retention dropped it since it was listed: nothing live in it, then.
+      if ((error as { code?: unknown }).code === '42P01') return false
+      throw error
+    }
   }
 
   /**

@@ -31,6 +31,8 @@ export interface SqlLedgerStoreOptions {
   partitions: LedgerPartitions
   /** tokens.maxTtlSeconds: a token still live was issued less than this long ago. */
   maxTtlSeconds: number
+  /** Told when an insert had to create its partition: the maintenance is behind, worth a warning. */
+  onPartitionCreated?: (names: string[]) => void
 }
 
 /** The ledger on Postgres or PGlite: the same SQL on both. */
@@ -51,7 +53,8 @@ export class SqlLedgerStore implements BatchLedgerStore {
       await this.insert(entries).catch(async (error: unknown) => {
         if (!isMissingPartition(error)) throw error
         // The safety net: the maintenance should have made it already (it stopped, or the clock jumped).
-        await this.options.partitions.ensureCovering(entries.map((entry) => entry.issuedAt))
+        const created = await this.options.partitions.ensureCovering(entries.map((entry) => entry.issuedAt))
+        if (created.length > 0) this.options.onPartitionCreated?.(created)
         await this.insert(entries)
       })
     } catch (error) {

@@ -3,9 +3,9 @@ import { createPostgresDatabase } from '../../src/db/postgres.js'
 import { migrate } from '../../src/db/migrations.js'
 import { LedgerPartitions, partitionNamed, partitionOf } from '../../src/ledger/ledger-partitions.js'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
+import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
 import { uuidV7 } from '../../src/lib/uuid-v7.js'
 import { BACKENDS } from '../support/databases.js'
-import { sqlLedgerStore } from '../support/ledger.js'
 import { freshPostgresDatabase } from '../support/servers.js'
 
 const DAY = 86_400_000
@@ -95,7 +95,8 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     )
 
     await t.test('an insert no partition holds creates its partition and succeeds (the safety net)', async (t) => {
-      const ledger = sqlLedgerStore(db)
+      const told: string[][] = []
+      const ledger = new SqlLedgerStore(db, { partitions, maxTtlSeconds: 3600, onPartitionCreated: (names) => told.push(names) })
       const far = entry(Date.UTC(2031, 0, 1, 9))
       const farther = entry(Date.UTC(2031, 5, 1, 9))
       await ledger.recordMany([far, farther])
@@ -103,6 +104,9 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       t.same(await ledger.get(farther.jti), farther)
       const listed = names(await partitions.list())
       t.ok(listed.includes('ledger_entries_d20310101') && listed.includes('ledger_entries_d20310601'))
+      t.same(told, [['ledger_entries_d20310101', 'ledger_entries_d20310601']], 'and says so, for the log')
+      await ledger.record(entry(Date.UTC(2031, 0, 1, 10)))
+      t.equal(told.length, 1, 'an insert its partition holds says nothing')
     })
   })
 }
