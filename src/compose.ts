@@ -19,6 +19,10 @@ import type { KeyStore } from './keys/key-store.js'
 import type { LedgerStore } from './ledger/ledger-store.js'
 import { BatchingLedger } from './ledger/batching-ledger.js'
 import { SqlLedgerStore } from './ledger/sql-ledger-store.js'
+import { LedgerPartitions } from './ledger/ledger-partitions.js'
+import { LedgerMaintenance } from './ledger/ledger-maintenance.js'
+import { LedgerRetention } from './ledger/ledger-retention.js'
+import { LegacyLedgerMove } from './ledger/legacy-ledger-move.js'
 import { systemClock, type Clock } from './lib/clock.js'
 import { openRedis, waitForRedis } from './lib/redis-connection.js'
 import { Drain } from './lib/drain.js'
@@ -106,7 +110,14 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const revocations = new RevocationCache(clock, bus.maxStalenessMs)
     await bus.start(revocations)
     const audit = new SqlAuditLog(database)
-    const revocationService = new RevocationService(revocationLog, bus, audit, new SqlLiveTokenCounter(database), clock, logger)
+    const revocationService = new RevocationService(
+      revocationLog,
+      bus,
+      audit,
+      new SqlLiveTokenCounter(database, config.tokens.maxTtlSeconds),
+      clock,
+      logger,
+    )
 
     const keys = await FileKeyStore.open(config.keys.dir, config.keys.algorithm, logger)
     const attestors = createAttestorRegistry(config.attestors, {
@@ -121,7 +132,17 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     for (const warning of attestors.startupWarnings()) logger.warn(warning)
     for (const warning of trustProxyWarnings(config)) logger.warn({ trustProxy: config.trustProxy }, warning)
 
-    const ledger = new BatchingLedger(new SqlLedgerStore(database))
+    const partitions = new LedgerPartitions(database, config.ledger.partitionInterval)
+    const ledger = new BatchingLedger(
+      new SqlLedgerStore(database, {
+        partitions,
+        maxTtlSeconds: config.tokens.maxTtlSeconds,
+        onPartitionCreated: (created) =>
+          logger.warn({ created }, 'ledger partitions created by an insert: the ledger maintenance is behind'),
+      }),
+    )
+    const ledgerMaintenance = await startLedgerMaintenance(config, database, partitions, clock, logger)
+    closers.push(() => ledgerMaintenance.stop())
     const grants = new SqlGrantStore(database, audit)
     const grantCatalog = openGrantCatalog(config, logger, clock, grants)
     closers.push(() => grantCatalog.close())
@@ -258,6 +279,30 @@ async function openReplayGuard(config: Config, database: Database, clock: Clock,
     throw error
   }
   return guard
+}
+
+/** Partitions for the coming days before the first token is issued, then the upkeep on its timer. */
+async function startLedgerMaintenance(
+  config: Config,
+  database: Database,
+  partitions: LedgerPartitions,
+  clock: Clock,
+  logger: Logger,
+): Promise<LedgerMaintenance> {
+  const maintenance = new LedgerMaintenance({
+    partitions,
+    retention: new LedgerRetention(partitions, config.ledger.retentionDays, logger),
+    legacyMove: new LegacyLedgerMove(database, partitions, logger),
+    clock,
+    logger,
+    intervalMs: config.ledger.maintenanceIntervalSeconds * 1000,
+  })
+  // Not fatal: without them, the first insert of each period creates its partition (and says so in the log).
+  await maintenance
+    .createAhead()
+    .catch((error: unknown) => logger.warn({ err: error }, 'ledger partitions could not be created ahead at start'))
+  maintenance.start()
+  return maintenance
 }
 
 function startRegistrationTidy(

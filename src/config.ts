@@ -140,6 +140,17 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ intervalSeconds: 3600 }),
+    ledger: z
+      .object({
+        /** Partitions (and their tokens) older than this are dropped once every token in them has expired; 0 keeps everything. */
+        retentionDays: z.number().int().nonnegative().max(36_500).default(90),
+        /** One partition per UTC day, or per hour at high rates (tens of millions of tokens a day). */
+        partitionInterval: z.enum(['day', 'hour']).default('day'),
+        /** How often each instance creates the partitions ahead, applies retention and resumes the upgrade's move. */
+        maintenanceIntervalSeconds: z.number().int().min(10).max(86_400).default(600),
+      })
+      .strict()
+      .default({ retentionDays: 90, partitionInterval: 'day', maintenanceIntervalSeconds: 600 }),
     limits: z
       .object({
         maxAttestationBytes: z.number().int().positive().default(16_384),

@@ -71,6 +71,7 @@ export const ERROR_REASONS = {
   revocation_not_found: 'no (standing) revocation has this id',
   registration_not_found: 'no registration of this instance with this attestor',
   admin_token_not_found: 'no usable admin token has this id',
+  ledger_cursor_expired: 'the ledger cursor points into entries retention has dropped: list again from the first page (no cursor)',
   admin_token_name_taken: 'an admin token with this name exists or existed; names are never reused',
   if_match_required: 'the change needs If-Match with the ETag of what was read',
   version_mismatch: 'someone else changed it since it was read: read it again and retry',

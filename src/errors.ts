@@ -19,6 +19,8 @@ export type ErrorCode =
   /** Valid credentials without the right to do this. */
   | 'forbidden'
   | 'not_found'
+  /** What the request points at existed once and is gone for good (retention dropped it). */
+  | 'gone'
   | 'conflict'
   | 'precondition_failed'
   | 'precondition_required'
@@ -149,8 +151,8 @@ export class PreconditionRequiredError extends StsError {
 }
 
 /**
- * The cursor points before what retention kept: changes after it may have been pruned, so a page from
- * it could have a silent gap. The client resynchronises from a full listing instead.
+ * The cursor points before what retention kept: the entries or changes after it may have been dropped,
+ * so a page from it could have a silent gap. The client starts afresh from a full listing instead.
  */
 export class GoneError extends StsError {
   constructor(message: string, reason: ErrorReason) {

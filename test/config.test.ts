@@ -26,6 +26,7 @@ t.test('a minimal configuration gets the documented defaults', async (t) => {
     audit: { retentionDays: 400 },
     revocations: { retentionDays: 7 },
     retention: { intervalSeconds: 3600 },
+    ledger: { retentionDays: 90, partitionInterval: 'day', maintenanceIntervalSeconds: 600 },
     keys: { dir: 'keys', algorithm: 'ES256' },
     clockSkewSeconds: 60,
     attestors: [],
@@ -104,6 +105,21 @@ t.test('retention: 0 keeps everything, and bad values are named', async (t) => {
   t.same(
     error.problems.map((p) => p.split(':')[0]),
     ['audit.retentionDays', 'revocations.retentionDays', 'retention.intervalSeconds', 'retention'],
+  )
+})
+
+t.test('ledger: retention 0 keeps everything, hourly partitions, and bad values are named', async (t) => {
+  t.same(parseConfig({ ...MINIMAL, ledger: { retentionDays: 0, partitionInterval: 'hour' } }).ledger, {
+    retentionDays: 0,
+    partitionInterval: 'hour',
+    maintenanceIntervalSeconds: 600,
+  })
+  const error = t.throws(() =>
+    parseConfig({ ...MINIMAL, ledger: { retentionDays: -1, partitionInterval: 'week', maintenanceIntervalSeconds: 1, retention: 3 } }),
+  ) as ConfigError
+  t.same(
+    error.problems.map((p) => p.split(':')[0]),
+    ['ledger.retentionDays', 'ledger.partitionInterval', 'ledger.maintenanceIntervalSeconds', 'ledger'],
   )
 })
 

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { AttestedIdentity } from '../attestors/attestor.js'
 import { fingerprintOf } from '../attestors/single-use.js'
 import { InvalidGrantError, InvalidRequestError } from '../errors.js'
@@ -13,6 +12,7 @@ import type { RevocationTarget } from '../revocation/revocation.js'
 import type { AccessTokenClaims } from '../tokens/access-token.js'
 import type { TokenSigner } from '../tokens/token-signer.js'
 import type { ParsedTokenExchange } from './token-request.js'
+import { uuidV7 } from '../lib/uuid-v7.js'
 
 export interface AttestationVerifier {
   attest(attestation: string, attestationType: string): Promise<AttestedIdentity>
@@ -153,7 +153,8 @@ export class TokenExchange {
       exp: iat + ttl,
       iat,
       nbf: iat,
-      jti: randomUUID(),
+      // Time-ordered: the jti names the ledger partition its entry is in (src/ledger/ledger-tables.ts).
+      jti: uuidV7(nowMillis),
       // The workload is its own client: no separate client registration in a token exchange.
       client_id: identity.subject,
     }

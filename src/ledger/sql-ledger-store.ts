@@ -2,17 +2,20 @@ import type { Queryable } from '../db/database.js'
 import { decodeCursor, encodeCursor, pageOf, SqlConditions } from '../db/sql.js'
 import type { Page, PageRequest } from '../lib/page.js'
 import { UUID_PATTERN } from '../lib/ids.js'
-import { storeFailure } from '../errors.js'
+import { GoneError, storeFailure } from '../errors.js'
 import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import type { BatchLedgerStore } from './batching-ledger.js'
+import type { LedgerPartitions } from './ledger-partitions.js'
 import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter } from './ledger-store.js'
+import { ENTRY_COLUMNS, jtiLookup, jtiQuery, LEGACY_COLUMNS, liveIssuedSince } from './ledger-tables.js'
 
 interface LedgerRow {
   jti: string
   subject: string
   attestor: string
   attestor_kind: string
-  attestation_fingerprint: string
+  /** A Buffer from pg, a Uint8Array from PGlite. */
+  attestation_fingerprint: Uint8Array
   sources: string[]
   audience: string
   scopes: string[]
@@ -23,12 +26,21 @@ interface LedgerRow {
   request_id: string | null
 }
 
-const COLUMNS =
-  'jti, subject, attestor, attestor_kind, attestation_fingerprint, sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id'
+export interface SqlLedgerStoreOptions {
+  /** Creates a partition on the spot for an entry none holds (the maintenance creates them ahead). */
+  partitions: LedgerPartitions
+  /** tokens.maxTtlSeconds: a token still live was issued less than this long ago. */
+  maxTtlSeconds: number
+  /** Told when an insert had to create its partition: the maintenance is behind, worth a warning. */
+  onPartitionCreated?: (names: string[]) => void
+}
 
 /** The ledger on Postgres or PGlite: the same SQL on both. */
 export class SqlLedgerStore implements BatchLedgerStore {
-  constructor(private readonly db: Queryable) {}
+  constructor(
+    private readonly db: Queryable,
+    private readonly options: SqlLedgerStoreOptions,
+  ) {}
 
   record(entry: LedgerEntry): Promise<void> {
     return this.recordMany([entry])
@@ -37,36 +49,24 @@ export class SqlLedgerStore implements BatchLedgerStore {
   /** One statement, so the entries are written all together or not at all. */
   async recordMany(entries: LedgerEntry[]): Promise<void> {
     if (entries.length === 0) return
-    const params: unknown[] = []
-    const rows = entries.map((entry) => {
-      const values = [
-        entry.jti,
-        entry.subject,
-        entry.attestor,
-        entry.attestorKind,
-        entry.attestationFingerprint,
-        entry.sources,
-        entry.audience,
-        entry.scopes,
-        entry.grantIds,
-        entry.issuedAt,
-        entry.expiresAt,
-        entry.clientAddress,
-        entry.requestId,
-      ]
-      const placeholders = values.map((value) => `$${params.push(value)}`)
-      return `(${placeholders.join(', ')})`
-    })
     try {
-      await this.db.query(`INSERT INTO ledger (${COLUMNS}) VALUES ${rows.join(', ')}`, params)
+      await this.insert(entries).catch(async (error: unknown) => {
+        if (!isMissingPartition(error)) throw error
+        // The safety net: the maintenance should have made it already (it stopped, or the clock jumped).
+        const created = await this.options.partitions.ensureCovering(entries.map((entry) => entry.issuedAt))
+        if (created.length > 0) this.options.onPartitionCreated?.(created)
+        await this.insert(entries)
+      })
     } catch (error) {
       throw storeFailure('the token ledger cannot be written', error, 'ledger_unavailable')
     }
   }
 
   async get(jti: string): Promise<LedgerEntry | undefined> {
-    const rows = await this.read(`SELECT ${COLUMNS} FROM ledger WHERE jti = $1`, [jti])
-    return rows[0]
+    const lookup = jtiLookup(jti)
+    if (lookup === undefined) return undefined
+    const { sql, params } = jtiQuery(lookup, `SELECT ${ENTRY_COLUMNS} FROM ledger_entries`, `SELECT ${LEGACY_COLUMNS} FROM ledger_legacy`)
+    return (await this.read(sql, params))[0]
   }
 
   async search(filter: LedgerFilter & PageRequest, now: Date): Promise<Page<LedgerEntry>> {
@@ -76,6 +76,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor, positionOf)
     // grant_ids is uuid[]: anything else matches nothing, and sent as is would make the query fail.
     if (filter.grant !== undefined && !UUID_PATTERN.test(filter.grant)) return { items: [] }
+    if (after !== undefined) await this.ensureNotDropped(after.issuedAt)
 
     const conditions = new SqlConditions()
     if (filter.subject !== undefined) {
@@ -90,16 +91,70 @@ export class SqlLedgerStore implements BatchLedgerStore {
     if (filter.audience !== undefined) conditions.add('audience = ?', filter.audience)
     if (filter.since !== undefined) conditions.add('issued_at >= ?', filter.since)
     if (filter.until !== undefined) conditions.add('issued_at < ?', filter.until)
-    if (filter.live === true) conditions.add('expires_at > ?', now)
+    if (filter.live === true) {
+      conditions.add('expires_at > ?', now)
+      // Redundant with the line above, and what confines the query to the partitions that can hold live tokens.
+      conditions.add('issued_at >= ?', liveIssuedSince(now, this.options.maxTtlSeconds))
+    }
     if (filter.live === false) conditions.add('expires_at <= ?', now)
-    if (after !== undefined) conditions.add('(issued_at, jti) < (?, ?)', after.issuedAt, after.jti)
+    if (after !== undefined) {
+      // The plain bound prunes partitions and walks the issued_at index; the row comparison breaks ties.
+      conditions.add('issued_at <= ?', after.issuedAt)
+      conditions.add('(issued_at, jti::uuid) < (?, ?::uuid)', after.issuedAt, after.jti)
+    }
     const limit = conditions.param(filter.limit + 1)
-
+    const order = 'ORDER BY issued_at DESC, jti DESC'
+    // Both tables take the same conditions (the same parameters); each half is limited on its own first.
     const rows = await this.read(
-      `SELECT ${COLUMNS} FROM ledger ${conditions.where} ORDER BY issued_at DESC, jti DESC LIMIT ${limit}`,
+      `(SELECT ${ENTRY_COLUMNS} FROM ledger_entries ${conditions.where} ${order} LIMIT ${limit})
+       UNION ALL
+       (SELECT ${LEGACY_COLUMNS} FROM ledger_legacy ${conditions.where} ${order} LIMIT ${limit})
+       ${order} LIMIT ${limit}`,
       conditions.params,
     )
     return pageOf(rows, filter.limit, (last) => encodeCursor([last.issuedAt.toISOString(), last.jti]))
+  }
+
+  /** A cursor into entries retention dropped would silently skip them: the client must start again. */
+  private async ensureNotDropped(position: Date): Promise<void> {
+    let rows: { dropped_before: Date }[]
+    try {
+      rows = await this.db.query<{ dropped_before: Date }>('SELECT dropped_before FROM ledger_retention')
+    } catch (error) {
+      throw storeFailure('the token ledger cannot be read', error, 'ledger_unavailable')
+    }
+    const droppedBefore = rows.at(0)?.dropped_before
+    if (droppedBefore !== undefined && position.getTime() < new Date(droppedBefore).getTime()) {
+      throw new GoneError(
+        `the cursor points at ${position.toISOString()}, and the ledger keeps nothing issued before ${new Date(droppedBefore).toISOString()} ` +
+          '(ledger.retentionDays): list again from the first page, without a cursor',
+        'ledger_cursor_expired',
+      )
+    }
+  }
+
+  private async insert(entries: LedgerEntry[]): Promise<void> {
+    const params: unknown[] = []
+    const rows = entries.map((entry) => {
+      const values = [
+        entry.jti,
+        entry.subject,
+        entry.attestor,
+        entry.attestorKind,
+        Buffer.from(entry.attestationFingerprint, 'base64url'),
+        entry.sources,
+        entry.audience,
+        entry.scopes,
+        entry.grantIds,
+        entry.issuedAt,
+        entry.expiresAt,
+        entry.clientAddress,
+        entry.requestId,
+      ]
+      const placeholders = values.map((value) => `$${params.push(value)}`)
+      return `(${placeholders.join(', ')})`
+    })
+    await this.db.query(`INSERT INTO ledger_entries (${ENTRY_COLUMNS}) VALUES ${rows.join(', ')}`, params)
   }
 
   private async read(sql: string, params: unknown[]): Promise<LedgerEntry[]> {
@@ -113,13 +168,19 @@ export class SqlLedgerStore implements BatchLedgerStore {
   }
 }
 
+/** Postgres's answer to a row no partition holds: check_violation, "no partition of relation ... found for row". */
+function isMissingPartition(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
+  return code === '23514' && typeof message === 'string' && message.includes('no partition')
+}
+
 function toEntry(row: LedgerRow): LedgerEntry {
   return {
     jti: row.jti,
     subject: row.subject,
     attestor: row.attestor,
     attestorKind: row.attestor_kind,
-    attestationFingerprint: row.attestation_fingerprint,
+    attestationFingerprint: Buffer.from(row.attestation_fingerprint).toString('base64url'),
     sources: row.sources,
     audience: row.audience,
     scopes: row.scopes,
@@ -139,5 +200,5 @@ function toEntry(row: LedgerRow): LedgerEntry {
 function positionOf([issuedAt, jti]: readonly unknown[]): { issuedAt: Date; jti: string } | undefined {
   const date = new Date(String(issuedAt))
   const exact = !Number.isNaN(date.getTime()) && date.toISOString() === issuedAt
-  return exact && typeof jti === 'string' && jti.length > 0 && jti.length <= 256 ? { issuedAt: date, jti } : undefined
+  return exact && typeof jti === 'string' && UUID_PATTERN.test(jti) ? { issuedAt: date, jti } : undefined
 }

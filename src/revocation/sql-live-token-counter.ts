@@ -2,38 +2,56 @@ import type { Queryable } from '../db/database.js'
 import { SqlConditions } from '../db/sql.js'
 import { storeFailure } from '../errors.js'
 import { globToSqlPattern, isGlob } from '../lib/glob.js'
+import { jtiLookup, jtiQuery, liveIssuedSince } from '../ledger/ledger-tables.js'
 import type { RevocationTarget } from './revocation.js'
 import type { LiveTokenCounter } from './live-token-counter.js'
 
 /**
- * Counts on the ledger table (Postgres or PGlite). A subject glob is matched in SQL with the same
- * anchored expression the service matches with.
+ * Counts on the ledger (Postgres or PGlite): its partitions, and the table of the release before
+ * while it still holds rows. A subject glob is matched in SQL with the same anchored expression the
+ * service matches with. Only the partitions that can hold a live token are read: `maxTtlSeconds`
+ * (tokens.maxTtlSeconds) bounds how long ago a live token was issued.
  */
 export class SqlLiveTokenCounter implements LiveTokenCounter {
-  constructor(private readonly db: Queryable) {}
+  constructor(
+    private readonly db: Queryable,
+    private readonly maxTtlSeconds: number,
+  ) {}
 
   async count(target: RevocationTarget, now: Date): Promise<number> {
+    if (target.kind === 'token') {
+      const expiry = await this.tokenExpiry(target.value)
+      return expiry !== undefined && expiry > now ? 1 : 0
+    }
     const condition = {
-      token: 'jti = ?',
       subject: isGlob(target.value) ? 'subject ~ ?' : 'subject = ?',
       // Containment, so the GIN indexes on the arrays answer it.
       grant: 'grant_ids @> ARRAY[?::uuid]',
       source: 'sources @> ARRAY[?::text]',
     }[target.kind]
     const value = target.kind === 'subject' && isGlob(target.value) ? globToSqlPattern(target.value) : target.value
-    const conditions = new SqlConditions().add(condition, value).add('expires_at > ?', now)
-    try {
-      const rows = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ledger ${conditions.where}`, conditions.params)
-      return rows[0]?.n ?? 0
-    } catch (error) {
-      throw storeFailure('the token ledger cannot be read', error, 'ledger_unavailable')
-    }
+    const conditions = new SqlConditions()
+      .add(condition, value)
+      .add('expires_at > ?', now)
+      .add('issued_at >= ?', liveIssuedSince(now, this.maxTtlSeconds))
+    const rows = await this.query<{ n: number }>(
+      `SELECT (SELECT count(*) FROM ledger_entries ${conditions.where}) + (SELECT count(*) FROM ledger_legacy ${conditions.where}) AS n`,
+      conditions.params,
+    )
+    return Number(rows[0]?.n ?? 0)
   }
 
   async tokenExpiry(jti: string): Promise<Date | undefined> {
+    const lookup = jtiLookup(jti)
+    if (lookup === undefined) return undefined
+    const { sql, params } = jtiQuery(lookup, 'SELECT expires_at FROM ledger_entries', 'SELECT expires_at FROM ledger_legacy')
+    const rows = await this.query<{ expires_at: Date }>(sql, params)
+    return rows.map((row) => new Date(row.expires_at)).at(0)
+  }
+
+  private async query<Row>(sql: string, params: unknown[]): Promise<Row[]> {
     try {
-      const rows = await this.db.query<{ expires_at: Date }>('SELECT expires_at FROM ledger WHERE jti = $1', [jti])
-      return rows.map((row) => new Date(row.expires_at)).at(0)
+      return await this.db.query<Row>(sql, params)
     } catch (error) {
       throw storeFailure('the token ledger cannot be read', error, 'ledger_unavailable')
     }

@@ -50,9 +50,11 @@ t.test('mixed-case GitHub names in grants, revocations and the ledger are lower-
     [at],
   )
 
+  // Up to 011 only, which turns the ledger into partitions whose jti must be a UUID (these are not).
+  const through010 = all.filter((m) => m.version < '011')
   t.same(
-    await migrate(db, all),
-    all.filter((m) => m.version >= '007').map((m) => m.version),
+    await migrate(db, through010),
+    through010.filter((m) => m.version >= '007').map((m) => m.version),
   )
 
   t.same(await db.query('SELECT id, subject, conditions, version FROM grants ORDER BY id'), [

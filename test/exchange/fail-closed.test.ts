@@ -17,7 +17,7 @@ t.test('when the ledger cannot be written, the exchange fails with 503 and no to
   await db.connect()
   t.teardown(() => db.end())
   // A real fault in the real database: the ledger table is not there to write to.
-  await db.query('ALTER TABLE ledger RENAME TO ledger_away')
+  await db.query('ALTER TABLE ledger_entries RENAME TO ledger_away')
   const refused = await sts.exchange(request)
   t.equal(refused.statusCode, 503)
   t.same(refused.body, {
@@ -26,7 +26,7 @@ t.test('when the ledger cannot be written, the exchange fails with 503 and no to
     error_reason: 'ledger_unavailable',
   })
 
-  await db.query('ALTER TABLE ledger_away RENAME TO ledger')
+  await db.query('ALTER TABLE ledger_away RENAME TO ledger_entries')
   const recovered = await sts.exchange(request)
   t.equal(recovered.statusCode, 200, 'recovers by itself once the ledger is back')
   const { rows } = await db.query('SELECT count(*)::int AS n FROM ledger')

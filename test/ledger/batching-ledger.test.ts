@@ -3,7 +3,7 @@ import t from 'tap'
 import { ServiceUnavailableError } from '../../src/errors.js'
 import { BatchingLedger } from '../../src/ledger/batching-ledger.js'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
-import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
+import { sqlLedgerStore } from '../support/ledger.js'
 import { BACKENDS } from '../support/databases.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
@@ -28,7 +28,7 @@ function entry(jti: string = randomUUID()): LedgerEntry {
 
 t.test('entries recorded together are written together, and each caller learns when its row is durable', async (t) => {
   const db = await BACKENDS.postgres(t)
-  const store = new SqlLedgerStore(db)
+  const store = sqlLedgerStore(db)
   // Counts the statements the real store is asked for; the writes themselves go to Postgres.
   let statements = 0
   const recordMany = store.recordMany.bind(store)
@@ -48,7 +48,7 @@ t.test('entries recorded together are written together, and each caller learns w
 
 t.test('a batch that cannot be written fails every request in it, and writes none of it', async (t) => {
   const db = await BACKENDS.postgres(t)
-  const ledger = new BatchingLedger(new SqlLedgerStore(db))
+  const ledger = new BatchingLedger(sqlLedgerStore(db))
   const taken = entry()
   await ledger.record(taken)
   const batch = [entry(), entry(taken.jti), entry()]
@@ -69,7 +69,7 @@ t.test('a batch that cannot be written fails every request in it, and writes non
 
 t.test('searching goes straight to the store, and finds what has been committed', async (t) => {
   const db = await BACKENDS.pglite(t)
-  const ledger = new BatchingLedger(new SqlLedgerStore(db))
+  const ledger = new BatchingLedger(sqlLedgerStore(db))
   const entries = [entry(), entry(), entry()]
   await Promise.all(entries.map((e) => ledger.record(e)))
   const page = await ledger.search({ grant: entries[1].grantIds[0], limit: 10 }, new Date(T0))

@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import t from 'tap'
 import { InvalidInputError, ServiceUnavailableError } from '../../src/errors.js'
 import type { LedgerEntry, LedgerFilter } from '../../src/ledger/ledger-store.js'
-import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
+import { sqlLedgerStore } from '../support/ledger.js'
 import { BACKENDS } from '../support/databases.js'
+import { uuidV7 } from '../../src/lib/uuid-v7.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
 const MINUTE = 60_000
@@ -18,7 +19,7 @@ const GRANTS = {
 const NODE_A = 'k8s:prod:node:node-a'
 const NODE_B = 'k8s:prod:node:node-b'
 
-/** Issued and expiry times in minutes from T0; the jti is the name, so answers read as names. */
+/** Issued and expiry times in minutes from T0; answers are read as the names, each the key of a jti. */
 const FIXTURE = {
   old: {
     subject: `${PAYMENTS}/api`,
@@ -71,6 +72,14 @@ const FIXTURE = {
 }
 type Name = keyof typeof FIXTURE
 const NEWEST_FIRST: Name[] = ['staging', 'canary', 'indexer', 'worker', 'metrics', 'old']
+/** Each name's jti: a v7 UUID of its issue time, as the exchange makes them. */
+const JTI = Object.fromEntries(
+  Object.entries(FIXTURE).map(([name, { issued }]) => [
+    name,
+    uuidV7(T0 + issued * MINUTE, createHash('sha256').update(name).digest().subarray(0, 10)),
+  ]),
+) as Record<Name, string>
+const nameOf = (jti: string) => Object.entries(JTI).find(([, id]) => id === jti)?.[0] ?? jti
 
 function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
   return {
@@ -96,17 +105,17 @@ const cursorOf = (value: unknown) => Buffer.from(JSON.stringify(value)).toString
 for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`ledger search on ${backend}`, async (t) => {
     const db = await open(t)
-    const ledger = new SqlLedgerStore(db)
+    const ledger = sqlLedgerStore(db)
     const recorded = Object.entries(FIXTURE).map(([name, { issued, expires, ...rest }]) =>
-      entry({ ...rest, jti: name, issuedAt: new Date(T0 + issued * MINUTE), expiresAt: new Date(T0 + expires * MINUTE) }),
+      entry({ ...rest, jti: JTI[name as Name], issuedAt: new Date(T0 + issued * MINUTE), expiresAt: new Date(T0 + expires * MINUTE) }),
     )
     await ledger.recordMany(recorded)
     const names = async (filter: Omit<LedgerFilter, 'limit'>, now = NOW) =>
-      (await ledger.search({ limit: 100, ...filter }, now)).items.map((e) => e.jti)
+      (await ledger.search({ limit: 100, ...filter }, now)).items.map((e) => nameOf(e.jti))
 
     await t.test('no filter: everything, newest first, each entry whole', async (t) => {
       const page = await ledger.search({ limit: 100 }, NOW)
-      t.same(page, { items: NEWEST_FIRST.map((name) => recorded.find((e) => e.jti === name)) })
+      t.same(page, { items: NEWEST_FIRST.map((name) => recorded.find((e) => e.jti === JTI[name])) })
     })
 
     await t.test('subject: an exact SPIFFE ID or a glob, never a prefix or suffix match', async (t) => {
@@ -189,8 +198,8 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     })
 
     await t.test('a ledger that cannot be read fails closed', async (t) => {
-      await db.query('ALTER TABLE ledger RENAME TO ledger_away')
-      t.teardown(() => db.query('ALTER TABLE ledger_away RENAME TO ledger'))
+      await db.query('ALTER TABLE ledger_entries RENAME TO ledger_away')
+      t.teardown(() => db.query('ALTER TABLE ledger_away RENAME TO ledger_entries'))
       await t.rejects(
         ledger.search({ limit: 10 }, NOW),
         new ServiceUnavailableError('the token ledger cannot be read', 'ledger_unavailable'),
@@ -199,7 +208,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
   })
 
   t.test(`ledger pages on ${backend}: no gaps, no repeats, ties on issuedAt included`, async (t) => {
-    const ledger = new SqlLedgerStore(await open(t))
+    const ledger = sqlLedgerStore(await open(t))
     // Twelve tokens issued in the same millisecond, the rest a second apart: the jti breaks the tie.
     const entries = Array.from({ length: 30 }, (_, i) =>
       entry({ issuedAt: new Date(i < 12 ? T0 : T0 - (i - 11) * 1000), sources: ['k8s:prod', i % 3 !== 0 ? NODE_A : NODE_B] }),

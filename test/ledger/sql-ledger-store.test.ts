@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { ServiceUnavailableError } from '../../src/errors.js'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
-import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
+import { sqlLedgerStore } from '../support/ledger.js'
 import { BACKENDS } from '../support/databases.js'
 
 /** The write side of the ledger; what can be found in it is test/ledger/ledger-search.test.ts. */
@@ -29,7 +29,7 @@ function entry(overrides: Partial<LedgerEntry> = {}): LedgerEntry {
 
 for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`ledger store contract on ${backend}`, async (t) => {
-    const ledger = new SqlLedgerStore(await open(t))
+    const ledger = sqlLedgerStore(await open(t))
 
     await t.test('a recorded entry reads back exactly', async (t) => {
       const recorded = entry()

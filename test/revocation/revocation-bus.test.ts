@@ -45,7 +45,10 @@ async function instance(t: Test, open: Open, db: Database, clock: FixedClock, pr
   t.teardown(() => bus.close())
   const cache = new RevocationCache(clock, bus.maxStalenessMs)
   await bus.start(cache)
-  return { cache, service: new RevocationService(new SqlRevocationLog(db), bus, new SqlAuditLog(db), new SqlLiveTokenCounter(db), clock) }
+  return {
+    cache,
+    service: new RevocationService(new SqlRevocationLog(db), bus, new SqlAuditLog(db), new SqlLiveTokenCounter(db, 3600), clock),
+  }
 }
 
 for (const [name, { database, open }] of Object.entries(BUSES)) {

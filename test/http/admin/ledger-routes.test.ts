@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto'
+import { pino } from 'pino'
 import t from 'tap'
+import { LedgerPartitions } from '../../../src/ledger/ledger-partitions.js'
+import { LedgerRetention } from '../../../src/ledger/ledger-retention.js'
+import { uuidV7Millis } from '../../../src/lib/uuid-v7.js'
 import { ADMIN_TOKEN, JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../../support/service.js'
 
 const PAYMENTS = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa`
@@ -149,6 +153,45 @@ t.test('the incident view: who got which token, when, from which attestation, an
   t.match(first.nextCursor, /^[A-Za-z0-9_-]+$/, 'an opaque base64url cursor')
   const last = await search(`?limit=2&cursor=${first.nextCursor}`)
   t.same(last, { entries: [one.entries[0]] }, 'the last page, with no nextCursor')
+})
+
+t.test('a cursor into entries retention has dropped is 410 Gone, telling the client to start again', async (t) => {
+  const sts = await startTestService(t)
+  await sts.createGrant({ subject: `${PAYMENTS}/*`, audiences: ['ledger-api'], owner: 'team-payments' })
+  const start = sts.clock.now()
+  const older = await issue(sts, 'req-1', 'api', { audience: 'ledger-api' })
+  sts.clock.advance(1000)
+  await issue(sts, 'req-2', 'api', { audience: 'ledger-api' })
+  t.equal(uuidV7Millis(older.jti), start, "the jti is a v7 UUID of the token's issue time")
+
+  const first = await sts.app.inject({ method: 'GET', url: '/v1/ledger?limit=1', headers: sts.admin })
+  const cursor = first.json<{ nextCursor: string }>().nextCursor
+  t.type(cursor, 'string')
+  sts.clock.advance(92 * 86_400_000)
+  const dropped = await new LedgerRetention(new LedgerPartitions(sts.services.database, 'day'), 90, pino({ level: 'silent' })).apply(
+    new Date(sts.clock.now()),
+  )
+  t.ok(
+    dropped.some((partition) => partition.from.getTime() <= start && start < partition.to.getTime()),
+    "the tokens' day is dropped",
+  )
+
+  const gone = await sts.app.inject({ method: 'GET', url: `/v1/ledger?limit=1&cursor=${cursor}`, headers: sts.admin })
+  t.equal(gone.statusCode, 410)
+  t.equal(gone.headers['content-type'], 'application/problem+json; charset=utf-8')
+  const keptFrom = dropped.at(-1)?.to.toISOString()
+  t.same(gone.json(), {
+    type: 'about:blank',
+    title: 'Gone',
+    status: 410,
+    detail:
+      `the cursor points at ${new Date(start + 1000).toISOString()}, and the ledger keeps nothing issued before ${keptFrom} ` +
+      '(ledger.retentionDays): list again from the first page, without a cursor',
+    instance: '/v1/ledger',
+    reason: 'ledger_cursor_expired',
+  })
+  const again = await sts.app.inject({ method: 'GET', url: '/v1/ledger?limit=1', headers: sts.admin })
+  t.same(again.json(), { entries: [] }, 'the first page answers what is kept')
 })
 
 t.test('the ledger API refuses callers without the admin token', async (t) => {

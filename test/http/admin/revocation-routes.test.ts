@@ -189,7 +189,7 @@ t.test('a revocation in force is answered 201 even when its live tokens cannot b
   await Promise.all([locker.connect(), watcher.connect()])
   t.teardown(() => Promise.all([locker.end(), watcher.end()]))
   await locker.query('BEGIN')
-  await locker.query('LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE')
+  await locker.query('LOCK TABLE ledger_entries IN ACCESS EXCLUSIVE MODE')
   const answer = sts.app.inject({
     method: 'POST',
     url: '/v1/revocations',
@@ -198,7 +198,7 @@ t.test('a revocation in force is answered 201 even when its live tokens cannot b
   })
   const cancelled = await eventually(t, async () => {
     const { rows } = await watcher.query(
-      "SELECT pg_cancel_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT count(*)%FROM ledger%'",
+      "SELECT pg_cancel_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'SELECT (SELECT count(*)%FROM ledger_entries%'",
     )
     return rows.length > 0
   })

@@ -1,0 +1,154 @@
+import type { Database, Queryable } from '../db/database.js'
+
+/**
+ * The partitions of ledger_entries: one per UTC day (or hour), named after the period it holds, so
+ * the name alone says its bounds (ledger_entries_d20261129, ledger_entries_h2026112913). Only the
+ * service creates and drops them; migration 011 created the first few with the same names.
+ */
+
+export type PartitionInterval = 'day' | 'hour'
+
+export interface LedgerPartition {
+  name: string
+  /** Inclusive. */
+  from: Date
+  /** Exclusive. */
+  to: Date
+}
+
+const HOUR_MS = 3_600_000
+const DAY_MS = 86_400_000
+const NAME = /^ledger_entries_(?:d(\d{4})(\d{2})(\d{2})|h(\d{4})(\d{2})(\d{2})(\d{2}))$/
+
+/** Arbitrary but fixed: every instance creates partitions under the same transaction-level advisory lock. */
+const PARTITION_LOCK_ID = 7_305_553_011
+
+/** The partition of `interval` that holds `instant`. */
+export function partitionOf(instant: Date, interval: PartitionInterval): LedgerPartition {
+  const size = interval === 'day' ? DAY_MS : HOUR_MS
+  const from = new Date(Math.floor(instant.getTime() / size) * size)
+  const stamp = from.toISOString().replace(/[-T:]/g, '')
+  const name = interval === 'day' ? `ledger_entries_d${stamp.slice(0, 8)}` : `ledger_entries_h${stamp.slice(0, 10)}`
+  return { name, from, to: new Date(from.getTime() + size) }
+}
+
+/** The bounds a partition's name says; undefined for a table the service did not name. */
+export function partitionNamed(name: string): LedgerPartition | undefined {
+  const match = NAME.exec(name)
+  if (!match) return undefined
+  const [year, month, day, hour] = (match[1] === undefined ? match.slice(4, 8) : match.slice(1, 4)).map(Number)
+  const start = new Date(Date.UTC(year ?? 0, (month ?? 1) - 1, day, hour ?? 0))
+  return partitionOf(start, match[1] === undefined ? 'hour' : 'day')
+}
+
+function overlaps(a: LedgerPartition, b: LedgerPartition): boolean {
+  return a.from < b.to && b.from < a.to
+}
+
+export class LedgerPartitions {
+  constructor(
+    private readonly db: Database,
+    readonly interval: PartitionInterval,
+  ) {}
+
+  /** The partitions there are, oldest first. */
+  async list(db: Queryable = this.db): Promise<LedgerPartition[]> {
+    const rows = await db.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'ledger_entries'::regclass`,
+    )
+    return rows
+      .map((row) => partitionNamed(row.name))
+      .filter((p): p is LedgerPartition => p !== undefined)
+      .sort((a, b) => a.from.getTime() - b.from.getTime())
+  }
+
+  /** Partitions for every period from the one holding `from` to the one holding `to`; answers the names it created. */
+  ensureBetween(from: Date, to: Date): Promise<string[]> {
+    const step = this.interval === 'day' ? DAY_MS : HOUR_MS
+    const instants: Date[] = []
+    for (let at = partitionOf(from, this.interval).from.getTime(); at <= to.getTime(); at += step) instants.push(new Date(at))
+    return this.ensureCovering(instants)
+  }
+
+  /**
+   * A partition for each of `instants`, created where none holds it yet; answers the names created.
+   * Safe to run from several instances at once (an advisory lock, and a look at what exists under
+   * it), and it never blocks writes: the table is created on its own, then attached, which takes a
+   * lock that inserts do not wait for.
+   */
+  async ensureCovering(instants: readonly Date[]): Promise<string[]> {
+    const wanted = new Map(instants.map((at) => partitionOf(at, this.interval)).map((p) => [p.name, p]))
+    if (wanted.size === 0) return []
+    return this.db.transaction(async (tx) => {
+      await tx.query("SET LOCAL lock_timeout = '1s'")
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK_ID])
+      const existing = await this.list(tx)
+      const created: string[] = []
+      for (const partition of [...wanted.values()].flatMap((p) => this.fitting(p, existing))) {
+        await tx.query(`CREATE TABLE ${partition.name} (LIKE ledger_entries)`)
+        await tx.query(
+          `ALTER TABLE ledger_entries ATTACH PARTITION ${partition.name}
+             FOR VALUES FROM ('${partition.from.toISOString()}') TO ('${partition.to.toISOString()}')`,
+        )
+        existing.push(partition)
+        created.push(partition.name)
+      }
+      return created
+    })
+  }
+
+  /**
+   * Drops a whole partition for retention: its rows go at once, with no row-by-row delete, and in the
+   * same transaction the ledger notes that nothing before its end is kept (a search cursor pointing
+   * there is then answered 410 Gone, never with a silent gap). Waits at most half a second for the
+   * table (a drop locks the partitioned table), so inserts queued behind it never wait longer; answers
+   * false when it could not have it, to try again later.
+   */
+  async drop(partition: LedgerPartition): Promise<boolean> {
+    try {
+      await this.db.transaction(async (tx) => {
+        await tx.query("SET LOCAL lock_timeout = '500ms'")
+        await tx.query(
+          `INSERT INTO ledger_retention (dropped_before) VALUES ($1)
+           ON CONFLICT (singleton) DO UPDATE SET dropped_before = greatest(ledger_retention.dropped_before, excluded.dropped_before)`,
+          [partition.to],
+        )
+        await tx.query(`DROP TABLE IF EXISTS ${partition.name}`)
+      })
+      return true
+    } catch (error) {
+      if ((error as { code?: unknown }).code === '55P03') return false
+      throw error
+    }
+  }
+
+  /** Whether a token in `partition` is still unexpired at `now`: a partition is never dropped under a live token. */
+  async holdsLiveTokens(partition: LedgerPartition, now: Date): Promise<boolean> {
+    try {
+      const sql = `SELECT EXISTS (SELECT 1 FROM ${partition.name} WHERE expires_at > $1) AS live`
+      const rows = await this.db.query<{ live: boolean }>(sql, [now])
+      return rows.at(0)?.live === true
+    } catch (error) {
+      // Another instance's retention dropped it since it was listed: nothing live in it, then.
+      if ((error as { code?: unknown }).code === '42P01') return false
+      throw error
+    }
+  }
+
+  /**
+   * What to create for `partition` beside `existing`: nothing if one already holds its period, and
+   * where the interval changed (day to hour or back) only the hours no existing partition holds.
+   */
+  private fitting(partition: LedgerPartition, existing: readonly LedgerPartition[]): LedgerPartition[] {
+    const clashing = existing.filter((other) => overlaps(other, partition))
+    if (clashing.length === 0) return [partition]
+    if (this.interval === 'hour' || clashing.some((other) => other.from <= partition.from && other.to >= partition.to)) return []
+    const hours: LedgerPartition[] = []
+    for (let at = partition.from.getTime(); at < partition.to.getTime(); at += HOUR_MS) {
+      const hour = partitionOf(new Date(at), 'hour')
+      if (!clashing.some((other) => overlaps(other, hour))) hours.push(hour)
+    }
+    return hours
+  }
+}

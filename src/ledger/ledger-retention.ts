@@ -1,0 +1,50 @@
+import type { Logger } from 'pino'
+import type { LedgerPartition, LedgerPartitions } from './ledger-partitions.js'
+
+const DAY_MS = 86_400_000
+
+/**
+ * `ledger.retentionDays`: drops the ledger's oldest partitions once their whole period is older than
+ * the retention and every token in them has expired. Oldest first, stopping at the first partition it
+ * must keep, so what is kept is always one unbroken stretch of time up to now: a search cursor is
+ * either inside it or before it (410 Gone), never in a hole. Every drop is logged.
+ */
+export class LedgerRetention {
+  constructor(
+    private readonly partitions: LedgerPartitions,
+    private readonly retentionDays: number,
+    private readonly logger: Pick<Logger, 'info' | 'warn'>,
+  ) {}
+
+  /** Applies retention as of `now`; answers the partitions it dropped. 0 days keeps everything. */
+  async apply(now: Date): Promise<LedgerPartition[]> {
+    if (this.retentionDays === 0) return []
+    const keepFrom = new Date(now.getTime() - this.retentionDays * DAY_MS)
+    const dropped: LedgerPartition[] = []
+    for (const partition of await this.partitions.list()) {
+      if (partition.to > keepFrom) break
+      if (await this.partitions.holdsLiveTokens(partition, now)) {
+        this.logger.warn(
+          { partition: partition.name, retentionDays: this.retentionDays },
+          'ledger retention keeps a partition past retention: a token in it has not expired yet',
+        )
+        break
+      }
+      if (!(await this.partitions.drop(partition))) {
+        this.logger.warn({ partition: partition.name }, 'ledger retention could not lock the ledger in time; trying again at the next run')
+        break
+      }
+      this.logger.info(
+        {
+          partition: partition.name,
+          from: partition.from.toISOString(),
+          to: partition.to.toISOString(),
+          retentionDays: this.retentionDays,
+        },
+        'ledger retention dropped a partition: its tokens were issued before the retention and have all expired',
+      )
+      dropped.push(partition)
+    }
+    return dropped
+  }
+}

@@ -1,0 +1,78 @@
+import { SqlConditions } from '../db/sql.js'
+import { isLowerCaseUuid } from '../lib/ids.js'
+import { uuidV7Millis } from '../lib/uuid-v7.js'
+
+/**
+ * Where ledger rows live, for every reader of the ledger (the store, the live-token counter): the
+ * partitions (ledger_entries) and, until the background move has emptied it, the unpartitioned table
+ * of the release before (ledger_legacy). Each reader reads both in one statement, so a row being moved
+ * is seen exactly once.
+ */
+
+/** The columns of a ledger row, in the partitions' types. */
+export const ENTRY_COLUMNS =
+  'jti, subject, attestor, attestor_kind, attestation_fingerprint, sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id'
+
+/** The same columns read from the legacy table (text jti, base64url fingerprint) in the partitions' types. */
+export const LEGACY_COLUMNS =
+  'jti::uuid AS jti, subject, attestor, attestor_kind, ledger_fingerprint_bytes(attestation_fingerprint) AS attestation_fingerprint, ' +
+  'sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id'
+
+/**
+ * How far a jti's time may be from its token's issued_at. The exchange takes both from one reading
+ * of its clock (issued_at is that reading in whole seconds), so a second would do; the margin costs
+ * nothing (at most one more partition) and keeps a jti found should they ever come from two clocks.
+ */
+export const JTI_CLOCK_SKEW_MS = 10 * 60_000
+
+/** One condition and its values, for the partitions and for the legacy table. */
+export interface JtiLookup {
+  /** For ledger_entries: the jti and, for a v7 jti, the issued_at range its time allows. */
+  entries: { condition: string; values: unknown[] }
+  /** For ledger_legacy, or undefined when the jti cannot be there (a v7 jti postdates it). */
+  legacy?: { condition: string; values: unknown[] }
+}
+
+/**
+ * Where a token with this jti can be. Undefined when it can be nowhere: the service only ever wrote
+ * lower-case UUIDs, and a jti was always compared exactly.
+ */
+export function jtiLookup(jti: string): JtiLookup | undefined {
+  if (!isLowerCaseUuid(jti)) return undefined
+  const millis = uuidV7Millis(jti)
+  if (millis === undefined) {
+    // A v4 jti: a token of the release before, recorded before or during the upgrade. Its row may be
+    // in any partition (moved there from the legacy table) or still in the legacy table.
+    return { entries: { condition: 'jti = ?::uuid', values: [jti] }, legacy: { condition: 'jti = ?', values: [jti] } }
+  }
+  return {
+    entries: {
+      condition: 'jti = ?::uuid AND issued_at >= ? AND issued_at < ?',
+      values: [jti, new Date(millis - JTI_CLOCK_SKEW_MS), new Date(millis + JTI_CLOCK_SKEW_MS)],
+    },
+  }
+}
+
+/**
+ * The redundant bound that lets the planner skip every partition too old to hold a live token: a
+ * token's lifetime is at most `tokens.maxTtlSeconds`, so one still live at `now` was issued after
+ * now - maxTtl.
+ */
+export function liveIssuedSince(now: Date, maxTtlSeconds: number): Date {
+  return new Date(now.getTime() - maxTtlSeconds * 1000)
+}
+
+/**
+ * One statement that reads the rows `lookup` allows: `entries` (a SELECT ... FROM ledger_entries) and,
+ * where the jti may be there, `legacy` (the same columns FROM ledger_legacy), each given its WHERE.
+ */
+export function jtiQuery(lookup: JtiLookup, entries: string, legacy: string): { sql: string; params: unknown[] } {
+  const conditions = new SqlConditions().add(lookup.entries.condition, ...lookup.entries.values)
+  const entriesSql = `${entries} ${conditions.where}`
+  if (!lookup.legacy) return { sql: entriesSql, params: conditions.params }
+  // Numbered after the first half's parameters, in the same list.
+  const legacyConditions = new SqlConditions()
+  legacyConditions.params.push(...conditions.params)
+  legacyConditions.add(lookup.legacy.condition, ...lookup.legacy.values)
+  return { sql: `${entriesSql} UNION ALL ${legacy} ${legacyConditions.where}`, params: legacyConditions.params }
+}

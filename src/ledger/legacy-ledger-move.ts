@@ -1,0 +1,97 @@
+import type { Logger } from 'pino'
+import type { Database, Queryable } from '../db/database.js'
+import type { LedgerPartitions } from './ledger-partitions.js'
+
+/** Arbitrary but fixed: one instance at a time moves rows (the others would only wait on the same rows). */
+const MOVE_LOCK_ID = 7_305_553_012
+
+/** The legacy row in the partitions' types: the same conversion as migration 011's view and trigger. */
+const MOVED_COLUMNS =
+  'issued_at, expires_at, jti::uuid, subject, attestor, attestor_kind, ledger_fingerprint_bytes(attestation_fingerprint), ' +
+  'sources, audience, scopes, grant_ids, client_address, request_id'
+const ENTRY_COLUMNS =
+  'issued_at, expires_at, jti, subject, attestor, attestor_kind, attestation_fingerprint, sources, audience, scopes, grant_ids, client_address, request_id'
+
+interface Position {
+  issuedAt: Date
+  jti: string
+}
+
+export interface LegacyMoveResult {
+  moved: number
+  /** The legacy table is empty: nothing is left to move. */
+  done: boolean
+}
+
+/**
+ * The background half of migration 011: moves the rows of the unpartitioned ledger of the release
+ * before (ledger_legacy) into the partitions, a batch at a time, each batch one statement (delete and
+ * insert together, so a reader sees a row in one place or the other, never both or neither). Each
+ * batch locks only the legacy rows it moves, so issuance, which writes to the partitions, never waits
+ * for it. Resumes where the table stands after a restart; safe to start on every instance.
+ */
+export class LegacyLedgerMove {
+  private finished = false
+
+  constructor(
+    private readonly db: Database,
+    private readonly partitions: LedgerPartitions,
+    private readonly logger: Pick<Logger, 'info'>,
+    private readonly batchSize = 2000,
+  ) {}
+
+  /**
+   * Moves up to `maxBatches` batches (all of them when unbounded), stopping early when `stopped()`
+   * says so. Another instance moving already: answers at once with nothing moved.
+   */
+  async run(maxBatches = Number.POSITIVE_INFINITY, stopped: () => boolean = () => false): Promise<LegacyMoveResult> {
+    if (this.finished) return { moved: 0, done: true }
+    return this.db.withConnection(async (conn) => {
+      const [lock] = await conn.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [MOVE_LOCK_ID])
+      if (lock?.locked !== true) return { moved: 0, done: false }
+      try {
+        let moved = 0
+        let after: Position | undefined
+        for (let batch = 0; batch < maxBatches && !stopped(); batch++) {
+          const next = await this.moveBatch(conn, after)
+          if (next === undefined) {
+            this.finished = true
+            if (moved > 0) this.logger.info({ moved }, 'the ledger of the previous release is empty: every row is in the partitions')
+            return { moved, done: true }
+          }
+          moved += next.moved
+          after = next.last
+        }
+        if (moved > 0) this.logger.info({ moved }, 'moved rows of the previous release into the ledger partitions; the move goes on')
+        return { moved, done: false }
+      } finally {
+        await conn.query('SELECT pg_advisory_unlock($1)', [MOVE_LOCK_ID])
+      }
+    })
+  }
+
+  /**
+   * One batch after `after`, oldest first (the previous release's (issued_at, jti) index, so deleted rows
+   * are never scanned again and the partitions fill in order); undefined when none is left. The rows are
+   * deleted by their place in the table: nothing is written to ledger_legacy any more (the `ledger`
+   * view sends a previous replica's inserts to the partitions), so a place cannot change hands, and
+   * the jti is checked all the same.
+   */
+  private async moveBatch(conn: Queryable, after: Position | undefined): Promise<{ moved: number; last: Position } | undefined> {
+    const batch = await conn.query<{ place: string; jti: string; issued_at: Date }>(
+      `SELECT ctid::text AS place, jti, issued_at FROM ledger_legacy
+        WHERE ($1::timestamptz IS NULL OR (issued_at, jti) > ($1, $2)) ORDER BY issued_at, jti LIMIT $3`,
+      [after?.issuedAt ?? null, after?.jti ?? '', this.batchSize],
+    )
+    const last = batch.at(-1)
+    if (last === undefined) return undefined
+    await this.partitions.ensureCovering(batch.map((row) => new Date(row.issued_at)))
+    const moved = await conn.query<{ n: number }>(
+      `WITH moved AS (DELETE FROM ledger_legacy WHERE ctid = ANY($1::tid[]) AND jti = ANY($2::text[]) RETURNING *),
+            inserted AS (INSERT INTO ledger_entries (${ENTRY_COLUMNS}) SELECT ${MOVED_COLUMNS} FROM moved RETURNING 1)
+       SELECT count(*)::int AS n FROM inserted`,
+      [batch.map((row) => row.place), batch.map((row) => row.jti)],
+    )
+    return { moved: moved[0]?.n ?? 0, last: { issuedAt: new Date(last.issued_at), jti: last.jti } }
+  }
+}

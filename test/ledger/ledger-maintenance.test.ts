@@ -1,0 +1,53 @@
+import t from 'tap'
+import { createPGliteDatabase } from '../../src/db/pglite.js'
+import { migrate } from '../../src/db/migrations.js'
+import { LegacyLedgerMove } from '../../src/ledger/legacy-ledger-move.js'
+import { LedgerMaintenance } from '../../src/ledger/ledger-maintenance.js'
+import { LedgerPartitions } from '../../src/ledger/ledger-partitions.js'
+import { LedgerRetention } from '../../src/ledger/ledger-retention.js'
+import { FixedClock } from '../../src/lib/clock.js'
+import { createLogger } from '../../src/lib/logger.js'
+import { eventually } from '../support/eventually.js'
+import { fillPreviousLedger } from '../support/ledger-fill.js'
+
+const DAY = 86_400_000
+const NOW = Date.UTC(2030, 3, 10, 15)
+
+t.test('the upkeep: partitions two days ahead, retention, and the move, at start and on its timer', async (t) => {
+  const db = await createPGliteDatabase()
+  t.teardown(() => db.close())
+  await migrate(db)
+  const clock = new FixedClock(NOW)
+  const logger = createLogger('silent')
+  const partitions = new LedgerPartitions(db, 'day')
+  // A token of the previous release, 100 days old: moved, then dropped by retention at the next run.
+  await fillPreviousLedger(db, { rows: 1, newest: new Date(NOW - 100 * DAY), spreadMs: 0 }, 'ledger_legacy')
+  const maintenance = new LedgerMaintenance({
+    partitions,
+    retention: new LedgerRetention(partitions, 90, logger),
+    legacyMove: new LegacyLedgerMove(db, partitions, logger),
+    clock,
+    logger,
+    intervalMs: 10,
+  })
+  const ours = async () => (await partitions.list()).map((p) => p.name).filter((name) => name >= 'ledger_entries_d2029')
+
+  t.same(await maintenance.createAhead(), ['ledger_entries_d20300410', 'ledger_entries_d20300411', 'ledger_entries_d20300412'])
+  await maintenance.runOnce()
+  t.same(await ours(), ['ledger_entries_d20291231', 'ledger_entries_d20300410', 'ledger_entries_d20300411', 'ledger_entries_d20300412'])
+  t.same(await db.query('SELECT count(*)::int AS n FROM ledger_legacy'), [{ n: 0 }], 'the legacy row moved')
+
+  clock.advance(2 * DAY)
+  maintenance.start()
+  t.teardown(() => maintenance.stop())
+  t.ok(
+    await eventually(
+      t,
+      async () =>
+        (await ours()).join() ===
+        ['d20300410', 'd20300411', 'd20300412', 'd20300413', 'd20300414'].map((d) => `ledger_entries_${d}`).join(),
+    ),
+    'on its timer: two more days ahead, and the 100-day-old partition dropped',
+  )
+  await maintenance.stop()
+})
