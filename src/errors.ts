@@ -19,8 +19,6 @@ export type ErrorCode =
   /** Valid credentials without the right to do this. */
   | 'forbidden'
   | 'not_found'
-  /** What the request points at existed once and is gone for good (retention dropped it). */
-  | 'gone'
   | 'conflict'
   | 'precondition_failed'
   | 'precondition_required'
