@@ -1,4 +1,5 @@
 import { InvalidInputError } from '../errors.js'
+import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import type { Page } from '../lib/page.js'
 
 /**
@@ -28,6 +29,24 @@ export class SqlConditions {
     // Parenthesised, so a condition with an OR in it cannot change what its neighbours mean.
     this.conditions.push(`(${condition.replace(/\?/g, () => this.param(values[next++]))})`)
     return this
+  }
+
+  /**
+   * `column` matches `glob` (src/lib/glob.ts): equality for a plain value, else the glob's anchored
+   * regex. A glob that starts with literal characters also bounds the column to the range of values
+   * starting with them, which a `text_pattern_ops` index answers: given as a parameter, the regex
+   * hides its prefix from the planner, which then reads the whole table through another index.
+   */
+  matchGlob(column: string, glob: string): this {
+    if (!isGlob(glob)) return this.add(`${column} = ?`, glob)
+    const prefix = glob.slice(0, Math.min(...['*', '?'].map((w) => glob.indexOf(w)).filter((i) => i !== -1)))
+    if (prefix.length > 0) {
+      this.add(`${column} ~>=~ ?`, prefix)
+      // Byte order: past every value that starts with the prefix when its last character is ASCII.
+      const last = prefix.charCodeAt(prefix.length - 1)
+      if (last < 0x7f) this.add(`${column} ~<~ ?`, prefix.slice(0, -1) + String.fromCharCode(last + 1))
+    }
+    return this.add(`${column} ~ ?`, globToSqlPattern(glob))
   }
 
   /** Binds one more parameter, such as a LIMIT, and answers its placeholder. */

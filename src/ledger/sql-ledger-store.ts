@@ -3,7 +3,6 @@ import { decodeCursor, encodeCursor, pageOf, SqlConditions } from '../db/sql.js'
 import type { Page, PageRequest } from '../lib/page.js'
 import { UUID_PATTERN } from '../lib/ids.js'
 import { GoneError, storeFailure } from '../errors.js'
-import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import type { BatchLedgerStore } from './batching-ledger.js'
 import type { LedgerPartitions } from './ledger-partitions.js'
 import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter } from './ledger-store.js'
@@ -79,12 +78,9 @@ export class SqlLedgerStore implements BatchLedgerStore {
     if (after !== undefined) await this.ensureNotDropped(after.issuedAt)
 
     const conditions = new SqlConditions()
-    if (filter.subject !== undefined) {
-      // The glob's own anchored regex, so SQL and src/lib/glob.ts agree (test/ledger/ledger-glob.test.ts
-      // holds them to it). A plain SPIFFE ID stays an equality, which the subject index answers directly.
-      if (isGlob(filter.subject)) conditions.add('subject ~ ?', globToSqlPattern(filter.subject))
-      else conditions.add('subject = ?', filter.subject)
-    }
+    // The glob's own anchored regex, so SQL and src/lib/glob.ts agree (test/ledger/ledger-glob.test.ts holds
+    // them to it), bounded by its literal prefix for the subject index; a plain SPIFFE ID stays an equality.
+    if (filter.subject !== undefined) conditions.matchGlob('subject', filter.subject)
     // `@>` rather than `= ANY(...)`: the containment operators are the ones the GIN indexes serve.
     if (filter.grant !== undefined) conditions.add('grant_ids @> ARRAY[?::uuid]', filter.grant)
     if (filter.source !== undefined) conditions.add('sources @> ARRAY[?::text]', filter.source)

@@ -3,7 +3,6 @@ import type { Actor, AuditEntry, AuditLog } from '../audit/audit-log.js'
 import type { Database } from '../db/database.js'
 import { decodeCursor, encodeCursor, pageOf, SqlConditions } from '../db/sql.js'
 import { InvalidGrantError, InvalidInputError, ServiceUnavailableError, type ErrorReason } from '../errors.js'
-import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import type { Page, PageRequest } from '../lib/page.js'
 import { registrationId, registrationToJson, type Registration, type RegistrationFilter } from './registration.js'
 import type { RegistrationRequest, RegistrationStore, TidyOutcome } from './registration-store.js'
@@ -86,11 +85,8 @@ export class SqlRegistrationStore implements RegistrationStore {
     }
     const conditions = new SqlConditions()
     if (filter.attestor !== undefined) conditions.add('attestor = ?', filter.attestor)
-    if (filter.instance !== undefined) {
-      // The glob's own anchored regex, as the ledger search does, so SQL and src/lib/glob.ts agree.
-      if (isGlob(filter.instance)) conditions.add('instance ~ ?', globToSqlPattern(filter.instance))
-      else conditions.add('instance = ?', filter.instance)
-    }
+    // The glob's own anchored regex, as the ledger search does, so SQL and src/lib/glob.ts agree.
+    if (filter.instance !== undefined) conditions.matchGlob('instance', filter.instance)
     if (filter.lastSeenBefore !== undefined) conditions.add('last_seen < ?', filter.lastSeenBefore)
     if (filter.lastSeenAfter !== undefined) conditions.add('last_seen >= ?', filter.lastSeenAfter)
     if (after !== undefined) conditions.add('(attestor, instance) > (?, ?)', after.attestor, after.instance)

@@ -1,7 +1,6 @@
 import type { Queryable } from '../db/database.js'
 import { SqlConditions } from '../db/sql.js'
 import { storeFailure } from '../errors.js'
-import { globToSqlPattern, isGlob } from '../lib/glob.js'
 import { jtiLookup, jtiQuery, liveIssuedSince } from '../ledger/ledger-tables.js'
 import type { RevocationTarget } from './revocation.js'
 import type { LiveTokenCounter } from './live-token-counter.js'
@@ -23,17 +22,11 @@ export class SqlLiveTokenCounter implements LiveTokenCounter {
       const expiry = await this.tokenExpiry(target.value)
       return expiry !== undefined && expiry > now ? 1 : 0
     }
-    const condition = {
-      subject: isGlob(target.value) ? 'subject ~ ?' : 'subject = ?',
-      // Containment, so the GIN indexes on the arrays answer it.
-      grant: 'grant_ids @> ARRAY[?::uuid]',
-      source: 'sources @> ARRAY[?::text]',
-    }[target.kind]
-    const value = target.kind === 'subject' && isGlob(target.value) ? globToSqlPattern(target.value) : target.value
     const conditions = new SqlConditions()
-      .add(condition, value)
-      .add('expires_at > ?', now)
-      .add('issued_at >= ?', liveIssuedSince(now, this.maxTtlSeconds))
+    // Containment for the arrays, so their GIN indexes answer it; a subject glob bounded by its literal prefix.
+    if (target.kind === 'subject') conditions.matchGlob('subject', target.value)
+    else conditions.add(target.kind === 'grant' ? 'grant_ids @> ARRAY[?::uuid]' : 'sources @> ARRAY[?::text]', target.value)
+    conditions.add('expires_at > ?', now).add('issued_at >= ?', liveIssuedSince(now, this.maxTtlSeconds))
     const rows = await this.query<{ n: number }>(
       `SELECT (SELECT count(*) FROM ledger_entries ${conditions.where}) + (SELECT count(*) FROM ledger_legacy ${conditions.where}) AS n`,
       conditions.params,

@@ -75,6 +75,48 @@ t.test('what the conditions select, on a real database: an OR never widens its n
   )
 })
 
+t.test('a glob: equality for a plain value, else its regex bounded by the range of its literal prefix', async (t) => {
+  const sqlOf = (glob: string) => {
+    const conditions = new SqlConditions().matchGlob('subject', glob)
+    return [conditions.where, conditions.params]
+  }
+  t.same(sqlOf('spiffe://td/ns/a'), ['WHERE (subject = $1)', ['spiffe://td/ns/a']])
+  t.same(sqlOf('spiffe://td/ns/a?/sa/*'), [
+    'WHERE (subject ~>=~ $1) AND (subject ~<~ $2) AND (subject ~ $3)',
+    ['spiffe://td/ns/a', 'spiffe://td/ns/b', '^spiffe://td/ns/a[^/]/sa/[^/]*$'],
+  ])
+  t.same(sqlOf('**/sa/api'), ['WHERE (subject ~ $1)', ['^.*/sa/api$']], 'no literal prefix, no range')
+  t.same(
+    sqlOf('spiffe://td/ns/é*'),
+    ['WHERE (subject ~>=~ $1) AND (subject ~ $2)', ['spiffe://td/ns/é', '^spiffe://td/ns/é[^/]*$']],
+    'a prefix ending outside ASCII has no upper bound',
+  )
+})
+
+t.test('what a glob selects on a real database: the values it matches, the range never narrowing it', async (t) => {
+  const db = await createPGliteDatabase()
+  t.teardown(() => db.close())
+  const values = [
+    'spiffe://td/ns/a',
+    'spiffe://td/ns/a/x',
+    'spiffe://td/ns/b/x',
+    'spiffe://td/ns/a~/x',
+    'spiffe://td/ns/é/x',
+    'spiffe://td/ns/éé/x',
+  ]
+  const select = async (glob: string) => {
+    const conditions = new SqlConditions().matchGlob('v', glob)
+    const rows = await db.query<{ v: string }>(
+      `SELECT v FROM unnest($${conditions.params.length + 1}::text[]) AS t(v) ${conditions.where} ORDER BY v COLLATE "C"`,
+      [...conditions.params, values],
+    )
+    return rows.map((row) => row.v)
+  }
+  t.same(await select('spiffe://td/ns/a*/x'), ['spiffe://td/ns/a/x', 'spiffe://td/ns/a~/x'])
+  t.same(await select('spiffe://td/ns/é*/x'), ['spiffe://td/ns/é/x', 'spiffe://td/ns/éé/x'])
+  t.same(await select('spiffe://td/ns/a'), ['spiffe://td/ns/a'])
+})
+
 t.test('a page: at most limit items, and a next cursor only when the extra row says there is more', async (t) => {
   const after = (last: number) => `after-${last}`
   const cases: [number[], number, { items: number[]; nextCursor?: string }][] = [
