@@ -114,7 +114,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       revocationLog,
       bus,
       audit,
-      new SqlLiveTokenCounter(database, config.tokens.maxTtlSeconds),
+      new SqlLiveTokenCounter(database, config.tokens.maxTtlSeconds, config.revocations.countBudgetMs),
       clock,
       logger,
     )

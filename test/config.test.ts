@@ -24,7 +24,7 @@ t.test('a minimal configuration gets the documented defaults', async (t) => {
     grants: { defaultLifetimeDays: 90, catchUpIntervalMs: 1000, maxStalenessMs: 5000 },
     registrations: { tidyAfterDays: 30, tidyIntervalSeconds: 3600, tidyBatchSize: 500 },
     audit: { retentionDays: 400 },
-    revocations: { retentionDays: 7 },
+    revocations: { retentionDays: 7, countBudgetMs: 150 },
     retention: { intervalSeconds: 3600 },
     ledger: { retentionDays: 90, partitionInterval: 'day', maintenanceIntervalSeconds: 600 },
     keys: { dir: 'keys', algorithm: 'ES256' },
@@ -93,7 +93,10 @@ t.test('registrations: the tidy can be turned off, and bad values are named', as
 
 t.test('retention: 0 keeps everything, and bad values are named', async (t) => {
   const config = parseConfig({ ...MINIMAL, audit: { retentionDays: 0 }, revocations: { retentionDays: 0 } })
-  t.same([config.audit, config.revocations, config.retention], [{ retentionDays: 0 }, { retentionDays: 0 }, { intervalSeconds: 3600 }])
+  t.same(
+    [config.audit, config.revocations, config.retention],
+    [{ retentionDays: 0 }, { retentionDays: 0, countBudgetMs: 150 }, { intervalSeconds: 3600 }],
+  )
   const error = t.throws(() =>
     parseConfig({
       ...MINIMAL,

@@ -83,7 +83,14 @@ export class RevocationService {
     now: Date,
   ): Promise<Pick<RevocationOutcome, 'liveTokensCutOff' | 'liveTokensCutOffUnavailable'>> {
     try {
-      return { liveTokensCutOff: await this.liveTokens.count(revocation, now) }
+      const counted = await this.liveTokens.count(revocation, now)
+      if (counted !== undefined) return { liveTokensCutOff: counted }
+      return {
+        liveTokensCutOff: null,
+        liveTokensCutOffUnavailable:
+          'the live tokens could not be counted within revocations.countBudgetMs (more than that allows, or a slow ledger); ' +
+          'GET /v1/ledger with live=true lists them, and the revocation is in force all the same',
+      }
     } catch (error) {
       if (!(error instanceof ServiceUnavailableError)) throw error
       this.logger?.warn(

@@ -1,9 +1,12 @@
-import type { Queryable } from '../db/database.js'
+import type { Database } from '../db/database.js'
 import { SqlConditions } from '../db/sql.js'
 import { storeFailure } from '../errors.js'
 import { jtiLookup, jtiQuery, liveIssuedSince } from '../ledger/ledger-tables.js'
 import type { RevocationTarget } from './revocation.js'
 import type { LiveTokenCounter } from './live-token-counter.js'
+
+/** SQLSTATE of a statement cancelled, here by its statement_timeout. */
+const QUERY_CANCELED = '57014'
 
 /**
  * Counts on the ledger (Postgres or PGlite): its partitions, and the table of the release before
@@ -13,11 +16,13 @@ import type { LiveTokenCounter } from './live-token-counter.js'
  */
 export class SqlLiveTokenCounter implements LiveTokenCounter {
   constructor(
-    private readonly db: Queryable,
+    private readonly db: Database,
     private readonly maxTtlSeconds: number,
+    /** How long a count may take (revocations.countBudgetMs): a revocation's answer waits for it. */
+    private readonly countBudgetMs: number,
   ) {}
 
-  async count(target: RevocationTarget, now: Date): Promise<number> {
+  async count(target: RevocationTarget, now: Date): Promise<number | undefined> {
     if (target.kind === 'token') {
       const expiry = await this.tokenExpiry(target.value)
       return expiry !== undefined && expiry > now ? 1 : 0
@@ -27,11 +32,20 @@ export class SqlLiveTokenCounter implements LiveTokenCounter {
     if (target.kind === 'subject') conditions.matchGlob('subject', target.value)
     else conditions.add(target.kind === 'grant' ? 'grant_ids @> ARRAY[?::uuid]' : 'sources @> ARRAY[?::text]', target.value)
     conditions.add('expires_at > ?', now).add('issued_at >= ?', liveIssuedSince(now, this.maxTtlSeconds))
-    const rows = await this.query<{ n: number }>(
-      `SELECT (SELECT count(*) FROM ledger_entries ${conditions.where}) + (SELECT count(*) FROM ledger_legacy ${conditions.where}) AS n`,
-      conditions.params,
-    )
-    return Number(rows[0]?.n ?? 0)
+    const sql = `SELECT (SELECT count(*) FROM ledger_entries ${conditions.where}) + (SELECT count(*) FROM ledger_legacy ${conditions.where}) AS n`
+    const started = performance.now()
+    try {
+      // Cancelled by the database itself at the budget, so an incident-sized count costs no more than that.
+      const rows = await this.db.transaction(async (tx) => {
+        await tx.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(this.countBudgetMs))}`)
+        return tx.query<{ n: number }>(sql, conditions.params)
+      })
+      return Number(rows[0]?.n ?? 0)
+    } catch (error) {
+      // Cancelled when the budget ran out: the statement timeout, not someone cancelling it (also 57014).
+      if (wasCancelled(error) && performance.now() - started >= this.countBudgetMs) return undefined
+      throw storeFailure('the token ledger cannot be read', error, 'ledger_unavailable')
+    }
   }
 
   async tokenExpiry(jti: string): Promise<Date | undefined> {
@@ -49,4 +63,10 @@ export class SqlLiveTokenCounter implements LiveTokenCounter {
       throw storeFailure('the token ledger cannot be read', error, 'ledger_unavailable')
     }
   }
+}
+
+/** The statement was cancelled, as the database says it (or as a connection fault wrapping that). */
+function wasCancelled(error: unknown): boolean {
+  const sqlState = (e: unknown) => (e as { code?: unknown } | undefined)?.code
+  return sqlState(error) === QUERY_CANCELED || sqlState((error as { cause?: unknown } | undefined)?.cause) === QUERY_CANCELED
 }

@@ -58,7 +58,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`ledger lookups on ${backend}`, async (t) => {
     const db = await open(t)
     const ledger = sqlLedgerStore(db, MAX_TTL_SECONDS)
-    const counter = new SqlLiveTokenCounter(db, MAX_TTL_SECONDS)
+    const counter = new SqlLiveTokenCounter(db, MAX_TTL_SECONDS, 5000)
     const liveOf = async (target: { kind: 'token' | 'subject' | 'grant' | 'source'; value: string }) => counter.count(target, NOW)
 
     await t.test('a jti made a few minutes off its issued_at, across midnight, is found both ways round', async (t) => {

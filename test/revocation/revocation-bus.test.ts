@@ -47,7 +47,7 @@ async function instance(t: Test, open: Open, db: Database, clock: FixedClock, pr
   await bus.start(cache)
   return {
     cache,
-    service: new RevocationService(new SqlRevocationLog(db), bus, new SqlAuditLog(db), new SqlLiveTokenCounter(db, 3600), clock),
+    service: new RevocationService(new SqlRevocationLog(db), bus, new SqlAuditLog(db), new SqlLiveTokenCounter(db, 3600, 5000), clock),
   }
 }
 
