@@ -37,6 +37,8 @@ export async function fillLedger(
   rows: number,
   maxTtlSeconds: number,
   say: (message: string) => void,
+  /** The newest row's time: now, but for a test that wants the rows across a partition boundary. */
+  newestMs = Date.now(),
 ): Promise<LedgerFill> {
   const started = performance.now()
   const clients = Array.from({ length: CONNECTIONS }, () => new pg.Client({ connectionString: databaseUrl }))
@@ -49,7 +51,7 @@ export async function fillLedger(
     }
     const [main] = clients
     await dropPartitions(main)
-    const span: RowsSpan = { total: rows, newestMs: Date.now(), maxTtlSeconds }
+    const span: RowsSpan = { total: rows, newestMs, maxTtlSeconds }
     for (const partition of partitionsOf(span)) {
       const from = firstRowAtOrAfter(span, partition.from.getTime())
       const to = firstRowAtOrAfter(span, partition.to.getTime())

@@ -46,8 +46,9 @@ export function formatLedgerGrowth(steps: readonly GrowthStep[]): string[] {
       ...measured.map((m) => {
         const { ms, liveTokensCutOff } = m.timings.revocation
         const max = percentile(ms, 100)
-        const live = liveTokensCutOff[0] === null || liveTokensCutOff[0] === undefined ? 'not counted' : thousands(liveTokensCutOff[0])
-        return `${fixed(percentile(ms, 50), 0)} / ${fixed(max, 0)} ms (${live} live) ${verdict(max <= t.clusterRevocationMs)}`
+        const counted = liveTokensCutOff[0]
+        const live = counted === null || counted === undefined ? 'live tokens not counted' : `${thousands(counted)} live`
+        return `${fixed(percentile(ms, 50), 0)} / ${fixed(max, 0)} ms (${live}) ${verdict(max <= t.clusterRevocationMs)}`
       }),
       `<= ${t.clusterRevocationMs} ms`,
     ],
