@@ -15,9 +15,9 @@ import { firstRowAtOrAfter, issuedMs, rowsSql, type RowsSpan } from './ledger-ro
  * (the parent's four, by definition) in one pass each instead of row by row. 10 million rows take a
  * few minutes on two cores that way; row by row through the GIN indexes they would take far longer.
  *
- * A bulk-built index is packed tighter than one grown insert by insert, so the bytes per row measured
- * here are a little below what a ledger written by the service costs (test/ledger/ledger-row-size.test.ts
- * measures that one, at 200,000 rows).
+ * An index built in one pass may be packed a little tighter than one grown insert by insert, so the
+ * bytes per row measured here may be a little below what a ledger written by the service costs
+ * (test/ledger/ledger-row-size.test.ts measures that one, at 200,000 rows).
  */
 
 export interface LedgerFill {
