@@ -13,7 +13,7 @@ import { measureGrowth } from './bench/growth.js'
 import { formatGrowth, formatGrowthOnlyHeader } from './bench/growth-report.js'
 import { driveLoad, percentile, type LoadResult } from './bench/load.js'
 import { cpuSnapshot, cpuSplit, describeMachine, machineBusyPercent, type CpuSplit, type Machine } from './bench/machine.js'
-import { benchOptionsFrom, BenchOptionsError, type BenchOptions } from './bench/options.js'
+import { benchOptionsFrom, BenchOptionsError, hasGrowthSizes, type BenchOptions } from './bench/options.js'
 import { summariseCpuProfile } from './bench/profile.js'
 import { exchangesPerSecond, fixed, formatProfile, formatSummary, thousands } from './bench/report.js'
 import { createGrant, exchangeBody, exchangeTarget, preflight, SCOPE, subjectOf, TARGET_AUDIENCE } from './bench/requests.js'
@@ -41,7 +41,9 @@ import { publicKeyOf, type BenchWorkload } from './bench/workloads.js'
  *
  * Growth (bench/growth.ts), after all that: BENCH_GRANTS (sizes of the grants table, e.g. 100000 or
  * 1000,10000,100000) and BENCH_STANDING_REVOCATIONS (numbers of standing subject and source
- * revocations, e.g. 10000), each measured beside 10 grants and none, filled straight in Postgres;
+ * revocations, e.g. 10000) and BENCH_LEDGER_ROWS (ledger rows, e.g. 10000000, with the ledger's
+ * search and cluster revocation timings, BENCH_LEDGER_QUERIES requests per filter), each measured
+ * beside 10 grants, none revoked and an empty ledger, filled straight in Postgres;
  * BENCH_GROWTH_ONLY=1 skips everything else. Without them the bench runs as it always has.
  */
 
@@ -74,9 +76,16 @@ async function main(): Promise<number> {
       const versions = { postgres: await postgresVersion(prepared.databaseUrl), redis: prepared.redisVersion }
       sections.push(formatGrowthOnlyHeader(new Date(), machine, versions, options.serviceAccounts))
     } else sections.push(await measureMainPart(prepared, launch, options, machine, busyBefore, running, failures))
-    if (options.growth.grants.length > 0 || options.growth.standingRevocations.length > 0) {
+    if (hasGrowthSizes(options.growth)) {
       // After the main part, on the same database: its grant, revocations and ledger are replaced by each size's.
-      const growth = await measureGrowth(launch, prepared.workloads, options, (service) => (running.growth = service), say)
+      const growth = await measureGrowth(
+        launch,
+        prepared.workloads,
+        options,
+        prepared.config.tokens.maxTtlSeconds,
+        (service) => (running.growth = service),
+        say,
+      )
       failures.push(...growth.failures)
       sections.push(formatGrowth(growth))
     }

@@ -17,6 +17,8 @@ export interface GrowthSize {
   grants: number
   /** Rows in `revocations`, all in force. */
   standingRevocations: number
+  /** Rows in the ledger, filled by ledger-fill.ts after the tables here. */
+  ledgerRows: number
 }
 
 const BATCH = 5000
@@ -33,14 +35,15 @@ export async function migrateBenchDatabase(databaseUrl: string): Promise<void> {
 }
 
 /**
- * Leaves exactly `size` in the tables, and an empty ledger (the previous size's tokens would make
- * this one's inserts dearer). TRUNCATE, not DELETE: dead rows would slow the next size's reads.
+ * Leaves exactly `size`'s grants and revocations in the tables, and an empty ledger (the previous
+ * size's tokens would make this one's inserts dearer; ledger-fill.ts fills it for a ledger size). TRUNCATE, not DELETE: dead rows would slow the next size's reads.
  */
 export async function fillToSize(databaseUrl: string, size: GrowthSize, serviceAccounts: number): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {
-    await client.query('TRUNCATE grants, revocations, ledger')
+    // `ledger` is a view since migration 011: its rows are in these two.
+    await client.query('TRUNCATE grants, revocations, ledger_entries, ledger_legacy')
     const now = Date.now()
     // The bench's own grant first in the table, the one every exchange is decided by (growth-rows.ts).
     await insertGrants(

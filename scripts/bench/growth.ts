@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks'
 import { prepareRedis } from './backends.js'
 import { fillToSize, migrateBenchDatabase, type GrowthSize } from './growth-fill.js'
+import { fillLedger, type LedgerFill } from './ledger-fill.js'
+import { measureLedgerTimings, type LedgerTimings } from './ledger-timings.js'
 import { driveLoad, percentile, type LoadResult } from './load.js'
 import { cpuSnapshot, cpuSplit, describeMachine, residentBytes, type CpuSplit } from './machine.js'
 import { BENCH_REDIS_PREFIX, GROWTH_BASELINE_GRANTS, type BenchOptions } from './options.js'
@@ -12,8 +14,9 @@ import type { BenchWorkload } from './workloads.js'
  * Growth: the same load at each size of the organisation, beside the smallest, in one run. For each
  * size the service is stopped, the tables are filled to that size straight in Postgres (growth-fill.ts),
  * and a fresh service is started on them and timed until it has issued its first token; then the
- * warm-up and the measured window, as in the main part. Each size changes one thing only: grants, or
- * standing revocations (with the smallest grants table). The smallest is measured first and again
+ * warm-up and the measured window, as in the main part. Each size changes one thing only: grants,
+ * standing revocations or ledger rows (each of the last two with the smallest grants table). At a
+ * ledger size the incident queries are timed on the ledger after the window (ledger-timings.ts). The smallest is measured first and again
  * last, so drift over the run (other load on a shared machine) shows beside the ratios.
  */
 
@@ -31,6 +34,8 @@ export interface GrowthStep {
   rssAfterBytes?: number
   /** Where the machine's CPU went in the measured window (undefined without /proc). */
   cpu?: CpuSplit
+  /** At a ledger size: what the fill left, and the searches and cluster revocation timed on it. */
+  ledger?: { fill: LedgerFill; timings: LedgerTimings }
 }
 
 export interface GrowthRun {
@@ -42,14 +47,15 @@ export interface GrowthRun {
   failures: string[]
 }
 
-const BASELINE: GrowthSize = { grants: GROWTH_BASELINE_GRANTS, standingRevocations: 0 }
+const BASELINE: GrowthSize = { grants: GROWTH_BASELINE_GRANTS, standingRevocations: 0, ledgerRows: 0 }
 
-/** The sizes in the order measured: the smallest, grants growing, standing revocations growing, the smallest again. */
+/** The sizes in the order measured: the smallest, grants growing, standing revocations growing, ledger rows growing, the smallest again. */
 export function growthSizes(growth: BenchOptions['growth']): { size: GrowthSize; repeat: boolean }[] {
   return [
     { size: BASELINE, repeat: false },
     ...growth.grants.map((grants) => ({ size: { ...BASELINE, grants }, repeat: false })),
     ...growth.standingRevocations.map((standingRevocations) => ({ size: { ...BASELINE, standingRevocations }, repeat: false })),
+    ...growth.ledgerRows.map((ledgerRows) => ({ size: { ...BASELINE, ledgerRows }, repeat: false })),
     { size: BASELINE, repeat: true },
   ]
 }
@@ -58,6 +64,8 @@ export async function measureGrowth(
   launch: ServiceLaunch,
   workloads: readonly BenchWorkload[],
   options: BenchOptions,
+  /** tokens.maxTtlSeconds of the service's configuration: the longest-lived ledger rows live this long. */
+  maxTtlSeconds: number,
   /** Told of each service started, so an interrupted bench can stop it. */
   onLaunch: (service: RunningService) => void,
   say: (message: string) => void,
@@ -74,14 +82,23 @@ export async function measureGrowth(
     const label = `${describeSize(size)}${repeat ? ' (again)' : ''}`
     const filling = performance.now()
     await fillToSize(launch.databaseUrl, size, options.serviceAccounts)
+    const fill = size.ledgerRows > 0 ? await fillLedger(launch.databaseUrl, size.ledgerRows, maxTtlSeconds, say) : undefined
     await prepareRedis(launch.redisUrl, BENCH_REDIS_PREFIX)
-    say(`growth: ${label}: filled in ${((performance.now() - filling) / 1000).toFixed(1)} s; starting the service on it`)
+    say(
+      `growth: ${label}: filled in ${((performance.now() - filling) / 1000).toFixed(1)} s` +
+        `${fill ? ` (${fill.bytesPerRow} bytes a ledger row, table and indexes)` : ''}; starting the service on it`,
+    )
     const started = performance.now()
     const service = launchService(launch)
     onLaunch(service)
     let step: GrowthStep
     try {
       step = { size, repeat, ...(await measureStep(service, started, workloads, options)) }
+      if (fill) {
+        say(`growth: ${label}: timing GET /v1/ledger, ${options.growth.ledgerQueries} requests a filter, and a cluster's revocation`)
+        const timings = await measureLedgerTimings(service.baseUrl, launch.adminToken, fill, options.growth.ledgerQueries)
+        step.ledger = { fill, timings }
+      }
     } finally {
       const stopped = await service.stop()
       if (!stopped.clean) run.failures.push(`growth at ${label}: the service ${stopped.description}`)
@@ -145,5 +162,6 @@ async function firstToken(service: RunningService, workload: BenchWorkload): Pro
 }
 
 export function describeSize(size: GrowthSize): string {
-  return `${size.grants.toLocaleString('en-US')} grants, ${size.standingRevocations.toLocaleString('en-US')} standing revocations`
+  const ledger = size.ledgerRows > 0 ? `, ${size.ledgerRows.toLocaleString('en-US')} ledger rows` : ''
+  return `${size.grants.toLocaleString('en-US')} grants, ${size.standingRevocations.toLocaleString('en-US')} standing revocations${ledger}`
 }

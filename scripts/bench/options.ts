@@ -39,6 +39,10 @@ export interface GrowthOptions {
   grants: number[]
   /** Numbers of standing subject and source revocations to measure beside none, ascending. */
   standingRevocations: number[]
+  /** Ledger rows to measure beside an empty ledger, ascending (each with the smallest grants table, none revoked). */
+  ledgerRows: number[]
+  /** At each ledger size, how many times each GET /v1/ledger filter is timed. */
+  ledgerQueries: number
   /** Skip everything else (ceiling, main window, revocation reach, globs): a quick check of growth alone. */
   only: boolean
 }
@@ -90,14 +94,23 @@ export function benchOptionsFrom(env: Record<string, string | undefined>): Bench
     growth: {
       grants: sizes('BENCH_GRANTS', GROWTH_BASELINE_GRANTS + 1),
       standingRevocations: sizes('BENCH_STANDING_REVOCATIONS', 1),
+      ledgerRows: sizes('BENCH_LEDGER_ROWS', 1),
+      ledgerQueries: number('BENCH_LEDGER_QUERIES', 100, true, 1),
       only: flag(env.BENCH_GROWTH_ONLY),
     },
   }
   const { growth } = options
-  if (growth.only && growth.grants.length === 0 && growth.standingRevocations.length === 0)
-    problems.push('BENCH_GROWTH_ONLY=1 needs BENCH_GRANTS or BENCH_STANDING_REVOCATIONS: there would be nothing to measure')
+  if (growth.only && !hasGrowthSizes(growth))
+    problems.push(
+      'BENCH_GROWTH_ONLY=1 needs BENCH_GRANTS, BENCH_STANDING_REVOCATIONS or BENCH_LEDGER_ROWS: there would be nothing to measure',
+    )
   if (problems.length > 0) throw new BenchOptionsError(`invalid benchmark settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   return options
+}
+
+/** Whether any growth size was asked for: without one there is no growth part. */
+export function hasGrowthSizes(growth: GrowthOptions): boolean {
+  return growth.grants.length > 0 || growth.standingRevocations.length > 0 || growth.ledgerRows.length > 0
 }
 
 function flag(raw: string | undefined): boolean {

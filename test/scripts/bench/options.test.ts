@@ -16,7 +16,7 @@ const DEFAULTS: BenchOptions = {
   revocations: 200,
   grantRounds: 100,
   serviceScript: undefined,
-  growth: { grants: [], standingRevocations: [], only: false },
+  growth: { grants: [], standingRevocations: [], ledgerRows: [], ledgerQueries: 100, only: false },
 }
 
 const problemsOf = (env: Record<string, string>): string[] => {
@@ -40,21 +40,36 @@ t.test('growth sizes: one or a list, underscores allowed, measured smallest firs
   t.same(benchOptionsFrom({ BENCH_GRANTS: '100000', BENCH_STANDING_REVOCATIONS: '10_000' }).growth, {
     grants: [100_000],
     standingRevocations: [10_000],
+    ledgerRows: [],
+    ledgerQueries: 100,
     only: false,
   })
   t.same(benchOptionsFrom({ BENCH_GRANTS: '100_000, 1000,10000,1000' }).growth, {
     grants: [1000, 10_000, 100_000],
     standingRevocations: [],
+    ledgerRows: [],
+    ledgerQueries: 100,
     only: false,
   })
   t.same(benchOptionsFrom({ BENCH_GRANTS: '11', BENCH_STANDING_REVOCATIONS: '1', BENCH_GROWTH_ONLY: '1' }).growth, {
     grants: [11],
     standingRevocations: [1],
+    ledgerRows: [],
+    ledgerQueries: 100,
     only: true,
   })
   t.same(benchOptionsFrom({ BENCH_STANDING_REVOCATIONS: '500', BENCH_GROWTH_ONLY: 'true' }).growth, {
     grants: [],
     standingRevocations: [500],
+    ledgerRows: [],
+    ledgerQueries: 100,
+    only: true,
+  })
+  t.same(benchOptionsFrom({ BENCH_LEDGER_ROWS: '10_000_000,1000000', BENCH_LEDGER_QUERIES: '20', BENCH_GROWTH_ONLY: '1' }).growth, {
+    grants: [],
+    standingRevocations: [],
+    ledgerRows: [1_000_000, 10_000_000],
+    ledgerQueries: 20,
     only: true,
   })
   t.equal(benchOptionsFrom({ BENCH_GRANTS: '20000', BENCH_GROWTH_ONLY: '0' }).growth.only, false)
@@ -68,6 +83,9 @@ t.test('a size that is not a whole number above the smallest is refused, naming 
   t.same(problemsOf({ BENCH_GRANTS: '1000,,2000' }), [`  - BENCH_GRANTS="1000,,2000": ${grants}`])
   t.same(problemsOf({ BENCH_GRANTS: '-5' }), [`  - BENCH_GRANTS="-5": ${grants}`])
   t.same(problemsOf({ BENCH_STANDING_REVOCATIONS: '0' }), [`  - BENCH_STANDING_REVOCATIONS="0": ${revocations}`])
+  t.same(problemsOf({ BENCH_LEDGER_ROWS: '0' }), [`  - BENCH_LEDGER_ROWS="0": ${revocations}`], 'the empty ledger is always measured')
+  t.same(problemsOf({ BENCH_LEDGER_ROWS: '10M' }), [`  - BENCH_LEDGER_ROWS="10M": ${revocations}`])
+  t.same(problemsOf({ BENCH_LEDGER_QUERIES: '0' }), ['  - BENCH_LEDGER_QUERIES="0": must be an integer of at least 1'])
   t.same(problemsOf({ BENCH_STANDING_REVOCATIONS: '99999999999999999999' }), [
     `  - BENCH_STANDING_REVOCATIONS="99999999999999999999": ${revocations}`,
   ])
@@ -83,6 +101,6 @@ t.test('every problem at once, the growth ones beside the others', async (t) => 
 
 t.test('growth alone needs a size to measure', async (t) => {
   t.same(problemsOf({ BENCH_GROWTH_ONLY: '1' }), [
-    '  - BENCH_GROWTH_ONLY=1 needs BENCH_GRANTS or BENCH_STANDING_REVOCATIONS: there would be nothing to measure',
+    '  - BENCH_GROWTH_ONLY=1 needs BENCH_GRANTS, BENCH_STANDING_REVOCATIONS or BENCH_LEDGER_ROWS: there would be nothing to measure',
   ])
 })
