@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { ATTESTOR_CONFIG_SCHEMAS, namespaceOf } from './attestors/catalog.js'
 import { namespaceOverlaps } from './attestors/namespace.js'
 import { ConfigError } from './config-error.js'
+import { MAX_TOKEN_LIFETIME_SECONDS } from './tokens/token-lifetime.js'
 
 export { ConfigError }
 
@@ -84,7 +85,8 @@ export const ConfigSchema = z
     tokens: z
       .object({
         defaultTtlSeconds: z.number().int().positive().default(300),
-        maxTtlSeconds: z.number().int().positive().default(3600),
+        /** Capped: ledger retention drops a partition without reading it once this has passed since its end. */
+        maxTtlSeconds: z.number().int().positive().max(MAX_TOKEN_LIFETIME_SECONDS).default(3600),
       })
       .strict()
       .default({ defaultTtlSeconds: 300, maxTtlSeconds: 3600 })

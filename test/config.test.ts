@@ -108,6 +108,15 @@ t.test('retention: 0 keeps everything, and bad values are named', async (t) => {
   )
 })
 
+t.test('tokens.maxTtlSeconds is at most a day: ledger retention relies on it', async (t) => {
+  t.same(parseConfig({ ...MINIMAL, tokens: { defaultTtlSeconds: 300, maxTtlSeconds: 86_400 } }).tokens, {
+    defaultTtlSeconds: 300,
+    maxTtlSeconds: 86_400,
+  })
+  const error = t.throws(() => parseConfig({ ...MINIMAL, tokens: { maxTtlSeconds: 86_401 } })) as ConfigError
+  t.same(error.problems, ['tokens.maxTtlSeconds: Too big: expected number to be <=86400'])
+})
+
 t.test('ledger: retention 0 keeps everything, hourly partitions, and bad values are named', async (t) => {
   t.same(parseConfig({ ...MINIMAL, ledger: { retentionDays: 0, partitionInterval: 'hour' } }).ledger, {
     retentionDays: 0,
