@@ -26,7 +26,7 @@ CREATE TABLE grant_deletions (
   deleted_at timestamptz NOT NULL DEFAULT now()
 );
 
--- 7305553010: fixed, and not the migrations' lock (7305553001).
+-- 7305553010: ADVISORY_LOCKS.grantChanges in src/db/advisory-locks.ts, where every lock id of the service is.
 CREATE FUNCTION grant_change_number() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_advisory_xact_lock(7305553010);

@@ -1,3 +1,4 @@
+import { ADVISORY_LOCKS } from '../db/advisory-locks.js'
 import type { Database, Queryable } from '../db/database.js'
 
 /**
@@ -23,8 +24,8 @@ const NAME = /^ledger_entries_(?:d(\d{4})(\d{2})(\d{2})|h(\d{4})(\d{2})(\d{2})(\
 /** A live-token scan of a whole partition may take this long (the pool's statement_timeout is 5 s). */
 const LIVE_TOKEN_SCAN_TIMEOUT = '10min'
 
-/** Arbitrary but fixed: every instance creates partitions under the same transaction-level advisory lock. */
-const PARTITION_LOCK_ID = 7_305_553_011
+/** Every instance creates partitions under the same transaction-level advisory lock. */
+const PARTITION_LOCK_ID = ADVISORY_LOCKS.ledgerPartitions
 
 /** The partition of `interval` that holds `instant`. */
 export function partitionOf(instant: Date, interval: PartitionInterval): LedgerPartition {

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino'
+import { ADVISORY_LOCKS } from '../db/advisory-locks.js'
 import type { Database, Queryable } from '../db/database.js'
 import type { LedgerPartitions } from './ledger-partitions.js'
 
-/** Arbitrary but fixed: one instance at a time moves rows (the others would only wait on the same rows). */
-const MOVE_LOCK_ID = 7_305_553_012
+/** One instance at a time moves rows (the others would only wait on the same rows). */
+const MOVE_LOCK_ID = ADVISORY_LOCKS.legacyLedgerMove
 
 /** The legacy row in the partitions' types: the same conversion as migration 011's view and trigger. */
 const MOVED_COLUMNS =
