@@ -45,6 +45,16 @@ export function partitionNamed(name: string): LedgerPartition | undefined {
   return partitionOf(start, match[1] === undefined ? 'hour' : 'day')
 }
 
+/**
+ * Postgres's answer to a row no partition of ledger_entries holds ("no partition of relation ... found
+ * for row", in the server's language): a check_violation on the table that names no constraint, where
+ * a CHECK constraint's violation names its own. Postgres and PGlite alike.
+ */
+export function isMissingPartition(error: unknown): boolean {
+  const { code, table, constraint } = (error ?? {}) as { code?: unknown; table?: unknown; constraint?: unknown }
+  return code === '23514' && table === 'ledger_entries' && constraint === undefined
+}
+
 function overlaps(a: LedgerPartition, b: LedgerPartition): boolean {
   return a.from < b.to && b.from < a.to
 }
