@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { Uuid } from '../lib/ids.js'
 import { prose } from '../lib/prose.js'
-import { MAX_TOKEN_LIFETIME_SECONDS } from '../tokens/token-lifetime.js'
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../lib/token-lifetime.js'
 
 /**
  * The grant model and its request schemas: the one source for admin API validation, the handler

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { MAX_TOKEN_LIFETIME_SECONDS } from '../tokens/token-lifetime.js'
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../lib/token-lifetime.js'
 import type { LedgerPartition, LedgerPartitions } from './ledger-partitions.js'
 
 const DAY_MS = 86_400_000
