@@ -292,10 +292,11 @@ async function startLedgerMaintenance(
   clock: Clock,
   logger: Logger,
 ): Promise<LedgerMaintenance> {
+  const legacyMove = new LegacyLedgerMove(database, partitions, logger, undefined, { retentionDays: config.ledger.retentionDays, clock })
   const maintenance = new LedgerMaintenance({
     partitions,
-    retention: new LedgerRetention(partitions, config.ledger.retentionDays, logger),
-    legacyMove: new LegacyLedgerMove(database, partitions, logger),
+    retention: new LedgerRetention(partitions, config.ledger.retentionDays, logger, legacyMove),
+    legacyMove,
     clock,
     logger,
     intervalMs: config.ledger.maintenanceIntervalSeconds * 1000,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { MAX_TOKEN_LIFETIME_SECONDS } from '../lib/token-lifetime.js'
 import type { LedgerPartition, LedgerPartitions } from './ledger-partitions.js'
+import type { LegacyLedgerMove } from './legacy-ledger-move.js'
 
 const DAY_MS = 86_400_000
 /** How long the rolling restart onto migration 011 may have gone on, the previous release issuing meanwhile. */
@@ -22,6 +23,8 @@ export class LedgerRetention {
     private readonly partitions: LedgerPartitions,
     private readonly retentionDays: number,
     private readonly logger: Pick<Logger, 'info' | 'warn'>,
+    /** Migration 011's move: a partition it has yet to fill is kept (the move deletes what is past retention instead). */
+    private readonly legacyMove?: Pick<LegacyLedgerMove, 'oldestUnmoved'>,
   ) {}
 
   /** Applies retention as of `now`; answers the partitions it dropped. 0 days keeps everything. */
@@ -30,9 +33,10 @@ export class LedgerRetention {
     const keepFrom = new Date(now.getTime() - Math.max(this.retentionDays * DAY_MS, MAX_TOKEN_LIFETIME_SECONDS * 1000))
     const partitionedSince = await this.partitions.partitionedSince()
     const uncappedBefore = partitionedSince === undefined ? Infinity : partitionedSince.getTime() + ROLLING_RESTART_MS
+    const oldestUnmoved = (await this.legacyMove?.oldestUnmoved())?.getTime() ?? Infinity
     const dropped: LedgerPartition[] = []
     for (const partition of await this.partitions.list()) {
-      if (partition.to > keepFrom) break
+      if (partition.to > keepFrom || partition.to.getTime() > oldestUnmoved) break
       if (partition.from.getTime() < uncappedBefore && (await this.partitions.holdsLiveTokens(partition, now))) {
         this.logger.warn(
           { partition: partition.name, retentionDays: this.retentionDays },

@@ -77,7 +77,7 @@ t.test('a part that fails is logged and the others still run', async (t) => {
     [
       'ledger partitions created ahead of time',
       'ledger retention failed; trying again at the next interval',
-      'the ledger of the previous release is empty: every row is in the partitions',
+      'the ledger of the previous release is empty: every row is in the partitions or was past retention',
     ],
   )
   t.same(await db.query('SELECT count(*)::int AS n FROM ledger_legacy'), [{ n: 0 }], 'the move went on')
