@@ -11,6 +11,10 @@
 --
 -- Expand only: replicas of the previous release keep writing grants (the trigger numbers their
 -- writes) and keep polling them as before.
+-- Waits at most half a second for the grants table (the ALTERs and triggers lock it), so a long query on it
+-- makes the migration fail and the instance retry at its next start rather than hold grant reads behind it.
+SET LOCAL lock_timeout = '500ms';
+
 CREATE SEQUENCE grant_change_seq;
 
 -- Existing grants are numbered in no particular order (an instance reads them all at start): the
@@ -26,7 +30,7 @@ CREATE TABLE grant_deletions (
   deleted_at timestamptz NOT NULL DEFAULT now()
 );
 
--- 7305553010: fixed, and not the migrations' lock (7305553001).
+-- 7305553010: ADVISORY_LOCKS.grantChanges in src/db/advisory-locks.ts, where every lock id of the service is.
 CREATE FUNCTION grant_change_number() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_advisory_xact_lock(7305553010);

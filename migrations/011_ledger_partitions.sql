@@ -37,7 +37,7 @@ CREATE TABLE ledger_entries (
 -- Newest first (issued_at is whole seconds: deduplicated, the index costs a few bytes a row).
 CREATE INDEX ledger_entries_issued_idx ON ledger_entries (issued_at);
 -- Subject equality and the literal prefix of a subject glob, whatever the collation.
-CREATE INDEX ledger_entries_subject_idx ON ledger_entries (subject text_pattern_ops);
+CREATE INDEX ledger_entries_subject_idx ON ledger_entries (subject text_pattern_ops, issued_at);
 -- Which tokens a grant allowed, which came from an attestation source: containment (@>).
 CREATE INDEX ledger_entries_grant_ids_idx ON ledger_entries USING gin (grant_ids);
 CREATE INDEX ledger_entries_sources_idx ON ledger_entries USING gin (sources);

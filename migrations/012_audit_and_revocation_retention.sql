@@ -3,6 +3,11 @@
 -- How far each log has been pruned: the highest position (audit entry id, revocation seq) removed.
 -- A cursor below it may have missed something pruned, and is answered 410 Gone instead of a page
 -- with a silent gap. It moves in the same transaction as the rows it accounts for.
+-- The attach below reads the whole old audit table: no statement timeout for it (the pool's is 5 s),
+-- but at most half a second of waiting for a lock, as in 011.
+SET LOCAL statement_timeout = 0;
+SET LOCAL lock_timeout = '500ms';
+
 CREATE TABLE retention_watermarks (
   log            text PRIMARY KEY CHECK (log IN ('audit', 'revocations')),
   pruned_through bigint NOT NULL DEFAULT 0

@@ -12,8 +12,11 @@
 --
 -- Expand only: replicas of the previous release keep inserting and lifting (their explicit
 -- nextval on a lift is replaced by the trigger's), and their writes are ordered too.
+-- Waits at most half a second for the revocations table (the trigger and the ALTER lock it): see 011.
+SET LOCAL lock_timeout = '500ms';
 
--- 7305553014: fixed, and neither the migrations' lock (7305553001) nor the grants' (7305553010).
+
+-- 7305553014: ADVISORY_LOCKS.revocationChanges in src/db/advisory-locks.ts, where every lock id of the service is.
 CREATE FUNCTION revocation_change_number() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_advisory_xact_lock(7305553014);

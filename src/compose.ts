@@ -23,6 +23,7 @@ import { LedgerPartitions } from './ledger/ledger-partitions.js'
 import { LedgerMaintenance } from './ledger/ledger-maintenance.js'
 import { LedgerRetention } from './ledger/ledger-retention.js'
 import { LegacyLedgerMove } from './ledger/legacy-ledger-move.js'
+import { keptPartitionWarning } from './ledger/partition-bound.js'
 import { systemClock, type Clock } from './lib/clock.js'
 import { openRedis, waitForRedis } from './lib/redis-connection.js'
 import { Drain } from './lib/drain.js'
@@ -131,6 +132,8 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     if (config.attestors.length === 0) logger.warn('no attestors are configured: every token exchange will be refused')
     for (const warning of attestors.startupWarnings()) logger.warn(warning)
     for (const warning of trustProxyWarnings(config)) logger.warn({ trustProxy: config.trustProxy }, warning)
+    const partitionWarning = keptPartitionWarning(config.ledger.retentionDays, config.ledger.partitionInterval)
+    if (partitionWarning) logger.warn({ ledger: config.ledger }, partitionWarning)
 
     const partitions = new LedgerPartitions(database, config.ledger.partitionInterval)
     const ledger = new BatchingLedger(
@@ -289,10 +292,11 @@ async function startLedgerMaintenance(
   clock: Clock,
   logger: Logger,
 ): Promise<LedgerMaintenance> {
+  const legacyMove = new LegacyLedgerMove(database, partitions, logger, undefined, { retentionDays: config.ledger.retentionDays, clock })
   const maintenance = new LedgerMaintenance({
     partitions,
-    retention: new LedgerRetention(partitions, config.ledger.retentionDays, logger),
-    legacyMove: new LegacyLedgerMove(database, partitions, logger),
+    retention: new LedgerRetention(partitions, config.ledger.retentionDays, logger, legacyMove),
+    legacyMove,
     clock,
     logger,
     intervalMs: config.ledger.maintenanceIntervalSeconds * 1000,

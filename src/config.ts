@@ -7,6 +7,8 @@ import { z } from 'zod'
 import { ATTESTOR_CONFIG_SCHEMAS, namespaceOf } from './attestors/catalog.js'
 import { namespaceOverlaps } from './attestors/namespace.js'
 import { ConfigError } from './config-error.js'
+import { keptPartitions, MAX_KEPT_PARTITIONS } from './ledger/partition-bound.js'
+import { MAX_TOKEN_LIFETIME_SECONDS } from './lib/token-lifetime.js'
 
 export { ConfigError }
 
@@ -84,7 +86,8 @@ export const ConfigSchema = z
     tokens: z
       .object({
         defaultTtlSeconds: z.number().int().positive().default(300),
-        maxTtlSeconds: z.number().int().positive().default(3600),
+        /** Capped: ledger retention drops a partition without reading it once this has passed since its end. */
+        maxTtlSeconds: z.number().int().positive().max(MAX_TOKEN_LIFETIME_SECONDS).default(3600),
       })
       .strict()
       .default({ defaultTtlSeconds: 300, maxTtlSeconds: 3600 })
@@ -212,6 +215,16 @@ export const ConfigSchema = z
         code: 'custom',
         path: ['workers'],
         message: 'several workers need a shared database and Redis: set database.url (DATABASE_URL) and redis.url (REDIS_URL)',
+      })
+    }
+    const { retentionDays, partitionInterval } = config.ledger
+    if (partitionInterval === 'hour' && keptPartitions(retentionDays, partitionInterval) > MAX_KEPT_PARTITIONS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ledger', 'retentionDays'],
+        message:
+          `hourly partitions keep ${retentionDays === 0 ? 'every hour forever' : `${retentionDays * 24} partitions`}, more than ${MAX_KEPT_PARTITIONS}: ` +
+          `a search without a time bound would lock them all; with partitionInterval hour, retentionDays must be 1 to ${Math.floor(MAX_KEPT_PARTITIONS / 24)}`,
       })
     }
     const seen = new Map<string, string>()

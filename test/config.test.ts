@@ -111,9 +111,23 @@ t.test('retention: 0 keeps everything, and bad values are named', async (t) => {
   )
 })
 
+t.test('tokens.maxTtlSeconds is at most a day: ledger retention relies on it', async (t) => {
+  t.same(parseConfig({ ...MINIMAL, tokens: { defaultTtlSeconds: 300, maxTtlSeconds: 86_400 } }).tokens, {
+    defaultTtlSeconds: 300,
+    maxTtlSeconds: 86_400,
+  })
+  const error = t.throws(() => parseConfig({ ...MINIMAL, tokens: { maxTtlSeconds: 86_401 } })) as ConfigError
+  t.same(error.problems, ['tokens.maxTtlSeconds: Too big: expected number to be <=86400'])
+})
+
 t.test('ledger: retention 0 keeps everything, hourly partitions, and bad values are named', async (t) => {
-  t.same(parseConfig({ ...MINIMAL, ledger: { retentionDays: 0, partitionInterval: 'hour' } }).ledger, {
+  t.same(parseConfig({ ...MINIMAL, ledger: { retentionDays: 0, partitionInterval: 'day' } }).ledger, {
     retentionDays: 0,
+    partitionInterval: 'day',
+    maintenanceIntervalSeconds: 600,
+  })
+  t.same(parseConfig({ ...MINIMAL, ledger: { retentionDays: 16, partitionInterval: 'hour' } }).ledger, {
+    retentionDays: 16,
     partitionInterval: 'hour',
     maintenanceIntervalSeconds: 600,
   })
@@ -124,6 +138,19 @@ t.test('ledger: retention 0 keeps everything, hourly partitions, and bad values 
     error.problems.map((p) => p.split(':')[0]),
     ['ledger.retentionDays', 'ledger.partitionInterval', 'ledger.maintenanceIntervalSeconds', 'ledger'],
   )
+})
+
+t.test('ledger: hourly partitions are refused where they would keep more than 400 of them', async (t) => {
+  for (const retentionDays of [17, 90, 0]) {
+    const error = t.throws(() => parseConfig({ ...MINIMAL, ledger: { retentionDays, partitionInterval: 'hour' } })) as ConfigError
+    const kept = retentionDays === 0 ? 'every hour forever' : `${retentionDays * 24} partitions`
+    t.same(error.problems, [
+      `ledger.retentionDays: hourly partitions keep ${kept}, more than 400: a search without a time bound would lock them all; ` +
+        'with partitionInterval hour, retentionDays must be 1 to 16',
+    ])
+  }
+  // Daily partitions for years are the operator's choice (warned at start: src/ledger/partition-bound.ts).
+  t.equal(parseConfig({ ...MINIMAL, ledger: { retentionDays: 3650 } }).ledger.retentionDays, 3650)
 })
 
 t.test('two attestors may not share a name or an issuer', async (t) => {

@@ -1,9 +1,10 @@
+import { ADVISORY_LOCKS } from '../db/advisory-locks.js'
 import type { Database, Queryable } from '../db/database.js'
 import { storeFailure } from '../errors.js'
 import { monthPartition, partitionOfName, type AuditPartition, type AuditPartitions } from './audit-partitions.js'
 
-/** Arbitrary but fixed: instances making or dropping audit partitions take turns on it. */
-const AUDIT_PARTITIONS_LOCK = 7_305_553_012
+/** Instances making or dropping audit partitions take turns on it. */
+const AUDIT_PARTITIONS_LOCK = ADVISORY_LOCKS.auditPartitions
 
 /**
  * The audit log's partitions on Postgres or PGlite: the same SQL on both. Each run holds a

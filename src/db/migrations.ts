@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { packageRoot } from '../lib/package-root.js'
+import { ADVISORY_LOCKS } from './advisory-locks.js'
 import type { Database } from './database.js'
 
 export interface Migration {
@@ -20,8 +21,7 @@ export function readMigrations(dir = join(packageRoot(), 'migrations')): Migrati
     })
 }
 
-/** Arbitrary but fixed: every instance of the service takes the same advisory lock. */
-const MIGRATION_LOCK_ID = 7_305_553_001
+const MIGRATION_LOCK_ID = ADVISORY_LOCKS.migrations
 
 /**
  * Applies pending migrations in order, each in its own transaction, under a session advisory lock

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { Uuid } from '../lib/ids.js'
 import { prose } from '../lib/prose.js'
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../lib/token-lifetime.js'
 
 /**
  * The grant model and its request schemas: the one source for admin API validation, the handler
@@ -27,7 +28,7 @@ const Subject = Glob.regex(
 )
 const Audiences = z.array(z.string().min(1).max(512)).min(1).max(100)
 const Scopes = z.array(ScopeToken).max(100)
-const MaxTtlSeconds = z.number().int().positive().max(86_400)
+const MaxTtlSeconds = z.number().int().positive().max(MAX_TOKEN_LIFETIME_SECONDS)
 const Owner = z.string().trim().min(1).max(200)
 const Description = z.string().max(2000)
 const ExpiresAt = z.iso.datetime({ offset: true })

@@ -9,8 +9,8 @@ export const PARTITIONS_AHEAD_MS = 2 * 86_400_000
 
 export interface LedgerMaintenanceOptions {
   partitions: LedgerPartitions
-  retention: LedgerRetention
-  legacyMove: LegacyLedgerMove
+  retention: Pick<LedgerRetention, 'apply'>
+  legacyMove: Pick<LegacyLedgerMove, 'run'>
   clock: Clock
   logger: Pick<Logger, 'info' | 'warn' | 'error'>
   /** How often each instance runs it. */
@@ -55,17 +55,28 @@ export class LedgerMaintenance {
     await this.running
   }
 
-  /** One upkeep, now. */
+  /**
+   * One upkeep, now. Each part is tried even when another fails (logged; the next run tries again):
+   * a retention that cannot finish must not keep partitions from being made, nor the move from going on.
+   */
   async runOnce(): Promise<void> {
-    await this.createAhead()
-    await this.options.retention.apply(new Date(this.options.clock.now()))
-    await this.options.legacyMove.run(Number.POSITIVE_INFINITY, () => this.stopping)
+    await this.attempt('ledger partitions could not be created ahead', () => this.createAhead())
+    await this.attempt('ledger retention failed', () => this.options.retention.apply(new Date(this.options.clock.now())))
+    await this.attempt("the move of the previous release's ledger failed", () =>
+      this.options.legacyMove.run(Number.POSITIVE_INFINITY, () => this.stopping),
+    )
+  }
+
+  private async attempt(failure: string, work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work()
+    } catch (error) {
+      this.options.logger.error({ err: error }, `${failure}; trying again at the next interval`)
+    }
   }
 
   private kick(): void {
     if (this.running) return
-    this.running = this.runOnce()
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'ledger maintenance failed; trying again at the next interval'))
-      .finally(() => (this.running = undefined))
+    this.running = this.runOnce().finally(() => (this.running = undefined))
   }
 }

@@ -1,3 +1,4 @@
+import { ADVISORY_LOCKS } from '../db/advisory-locks.js'
 import type { Database, Queryable } from '../db/database.js'
 
 /**
@@ -20,8 +21,11 @@ const HOUR_MS = 3_600_000
 const DAY_MS = 86_400_000
 const NAME = /^ledger_entries_(?:d(\d{4})(\d{2})(\d{2})|h(\d{4})(\d{2})(\d{2})(\d{2}))$/
 
-/** Arbitrary but fixed: every instance creates partitions under the same transaction-level advisory lock. */
-const PARTITION_LOCK_ID = 7_305_553_011
+/** A live-token scan of a whole partition may take this long (the pool's statement_timeout is 5 s). */
+const LIVE_TOKEN_SCAN_TIMEOUT = '10min'
+
+/** Every instance creates partitions under the same transaction-level advisory lock. */
+const PARTITION_LOCK_ID = ADVISORY_LOCKS.ledgerPartitions
 
 /** The partition of `interval` that holds `instant`. */
 export function partitionOf(instant: Date, interval: PartitionInterval): LedgerPartition {
@@ -39,6 +43,16 @@ export function partitionNamed(name: string): LedgerPartition | undefined {
   const [year, month, day, hour] = (match[1] === undefined ? match.slice(4, 8) : match.slice(1, 4)).map(Number)
   const start = new Date(Date.UTC(year ?? 0, (month ?? 1) - 1, day, hour ?? 0))
   return partitionOf(start, match[1] === undefined ? 'hour' : 'day')
+}
+
+/**
+ * Postgres's answer to a row no partition of ledger_entries holds ("no partition of relation ... found
+ * for row", in the server's language): a check_violation on the table that names no constraint, where
+ * a CHECK constraint's violation names its own. Postgres and PGlite alike.
+ */
+export function isMissingPartition(error: unknown): boolean {
+  const { code, table, constraint } = (error ?? {}) as { code?: unknown; table?: unknown; constraint?: unknown }
+  return code === '23514' && table === 'ledger_entries' && constraint === undefined
 }
 
 function overlaps(a: LedgerPartition, b: LedgerPartition): boolean {
@@ -123,17 +137,40 @@ export class LedgerPartitions {
     }
   }
 
-  /** Whether a token in `partition` is still unexpired at `now`: a partition is never dropped under a live token. */
+  /**
+   * Whether a token in `partition` is still unexpired at `now`, by reading it: a whole partition has
+   * no index on expires_at, so it runs under its own statement timeout (not the pool's), in the
+   * background maintenance only, and only for the partitions that may hold the previous release's
+   * tokens (LedgerRetention says which).
+   */
   async holdsLiveTokens(partition: LedgerPartition, now: Date): Promise<boolean> {
     try {
-      const sql = `SELECT EXISTS (SELECT 1 FROM ${partition.name} WHERE expires_at > $1) AS live`
-      const rows = await this.db.query<{ live: boolean }>(sql, [now])
-      return rows.at(0)?.live === true
+      return await this.db.transaction(async (tx) => {
+        await tx.query(`SET LOCAL statement_timeout = '${LIVE_TOKEN_SCAN_TIMEOUT}'`)
+        const rows = await tx.query<{ live: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${partition.name} WHERE expires_at > $1) AS live`, [
+          now,
+        ])
+        return rows.at(0)?.live === true
+      })
     } catch (error) {
       // Another instance's retention dropped it since it was listed: nothing live in it, then.
       if ((error as { code?: unknown }).code === '42P01') return false
       throw error
     }
+  }
+
+  /**
+   * When migration 011 made the partitions: a partition of a period before it (plus a day for the
+   * rolling restart, when the previous release's replicas still write through the `ledger` view) may
+   * hold tokens of the previous release, whose lifetimes nothing capped. Undefined without it (a
+   * database this release did not migrate).
+   */
+  async partitionedSince(): Promise<Date | undefined> {
+    const rows = await this.db.query<{ applied_at: Date }>(
+      "SELECT applied_at FROM schema_migrations WHERE version = '011_ledger_partitions'",
+    )
+    const at = rows.at(0)?.applied_at
+    return at === undefined ? undefined : new Date(at)
   }
 
   /**

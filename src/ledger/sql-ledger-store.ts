@@ -4,7 +4,7 @@ import type { Page, PageRequest } from '../lib/page.js'
 import { UUID_PATTERN } from '../lib/ids.js'
 import { GoneError, storeFailure } from '../errors.js'
 import type { BatchLedgerStore } from './batching-ledger.js'
-import type { LedgerPartitions } from './ledger-partitions.js'
+import { isMissingPartition, type LedgerPartitions } from './ledger-partitions.js'
 import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter } from './ledger-store.js'
 import { ENTRY_COLUMNS, jtiLookup, jtiQuery, LEGACY_COLUMNS, liveIssuedSince } from './ledger-tables.js'
 
@@ -162,12 +162,6 @@ export class SqlLedgerStore implements BatchLedgerStore {
     }
     return rows.map(toEntry)
   }
-}
-
-/** Postgres's answer to a row no partition holds: check_violation, "no partition of relation ... found for row". */
-function isMissingPartition(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
-  return code === '23514' && typeof message === 'string' && message.includes('no partition')
 }
 
 function toEntry(row: LedgerRow): LedgerEntry {

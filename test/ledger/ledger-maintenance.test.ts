@@ -51,3 +51,35 @@ t.test('the upkeep: partitions two days ahead, retention, and the move, at start
   )
   await maintenance.stop()
 })
+
+t.test('a part that fails is logged and the others still run', async (t) => {
+  const db = await createPGliteDatabase()
+  t.teardown(() => db.close())
+  await migrate(db)
+  const clock = new FixedClock(NOW)
+  const lines: string[] = []
+  const logger = createLogger('info', { write: (line: string) => lines.push(line) })
+  const partitions = new LedgerPartitions(db, 'day')
+  await fillPreviousLedger(db, { rows: 3, newest: new Date(NOW - DAY), spreadMs: 1000 }, 'ledger_legacy')
+  // The outside failing: a statement cancelled by the database's statement_timeout.
+  const timingOut = { apply: () => Promise.reject(new Error('canceling statement due to statement timeout')) }
+  const maintenance = new LedgerMaintenance({
+    partitions,
+    retention: timingOut,
+    legacyMove: new LegacyLedgerMove(db, partitions, logger),
+    clock,
+    logger,
+    intervalMs: 3_600_000,
+  })
+  await maintenance.runOnce()
+  t.same(
+    lines.map((line) => (JSON.parse(line) as { level: number; msg: string }).msg),
+    [
+      'ledger partitions created ahead of time',
+      'ledger retention failed; trying again at the next interval',
+      'the ledger of the previous release is empty: every row is in the partitions or was past retention',
+    ],
+  )
+  t.same(await db.query('SELECT count(*)::int AS n FROM ledger_legacy'), [{ n: 0 }], 'the move went on')
+  t.same(await db.query('SELECT count(*)::int AS n FROM ledger_entries'), [{ n: 3 }])
+})

@@ -102,10 +102,12 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       )
     })
 
-    await t.test('a partition past retention that holds a live token is kept, and so is everything after it', async (t) => {
-      const longLived = entry(dayOf(80), 100 * DAY)
+    await t.test('a partition of the previous release past retention that holds a live token is kept, and every later one', async (t) => {
+      // Tokens of the previous release, whose lifetimes nothing capped: migration 011 applied after them.
+      const longLived = { ...entry(dayOf(80), 100 * DAY), jti: '3f1c1fb4-8b3e-4c59-9d0e-0a8d2f43c1aa' }
       await ledger.record(longLived)
       await ledger.record(entry(dayOf(79)))
+      await db.query("UPDATE schema_migrations SET applied_at = $1 WHERE version = '011_ledger_partitions'", [new Date(dayOf(79))])
       const { lines, logger } = recordingLogger()
       const later = new Date(NOW + 11 * DAY)
       t.same(
@@ -119,6 +121,31 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
         fields: { partition: 'ledger_entries_d20300327', retentionDays: 90 },
       })
       t.same(await ledger.get(longLived.jti), longLived)
+    })
+
+    await t.test("this release's partitions are dropped without reading them: no token of it outlives a day", async (t) => {
+      // The same partitions, had migration 011 been applied before them: a lifetime of 100 days is one
+      // this release never issues (tokens.maxTtlSeconds is at most 86,400), so the row is not read.
+      await db.query("UPDATE schema_migrations SET applied_at = $1 WHERE version = '011_ledger_partitions'", [new Date(dayOf(200))])
+      const { logger } = recordingLogger()
+      t.same(await new LedgerRetention(partitions, 90, logger).apply(new Date(NOW + 11 * DAY)), [
+        partitionOfName('ledger_entries_d20300327'),
+      ])
+      t.same(await ours(), ['ledger_entries_d20300328'])
+    })
+
+    await t.test('a retention of a day still waits out the longest lifetime', async (t) => {
+      const lastMinute = entry(Date.UTC(2030, 6, 1, 23, 59))
+      await ledger.record(lastMinute)
+      const { logger } = recordingLogger()
+      // A day after the partition ended, and not before: its tokens may have lived a whole day, no more.
+      const retention = new LedgerRetention(partitions, 1, logger)
+      t.same(
+        await retention.apply(new Date(Date.UTC(2030, 6, 2, 23, 59))),
+        [partitionOfName('ledger_entries_d20300328')],
+        'not the day of July 1 yet: a token from its last minute may live',
+      )
+      t.same(await retention.apply(new Date(Date.UTC(2030, 6, 3, 0, 0))), [partitionOfName('ledger_entries_d20300701')])
     })
   })
 }

@@ -46,5 +46,7 @@ t.test(`bytes per ledger row, before and after the partitioned ledger (${ROWS.to
   const after = await bytesPerRow(raw, 'ledger_entries')
 
   t.comment(`bytes per row, table and indexes: ${before} before, ${after} after`)
-  t.ok(after < (before * 2) / 3, `${after} is at least a third less than ${before}`)
+  // 555 before the subject index took issued_at (so a busy subject's newest page stops early): its
+  // keys are now all distinct, so B-tree deduplication no longer folds a subject's entries into one.
+  t.ok(after < before * 0.7, `${after} is at least 30 % less than ${before}`)
 })
