@@ -4,7 +4,7 @@ import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
 import { uuidV7 } from '../../src/lib/uuid-v7.js'
 import { SqlLiveTokenCounter } from '../../src/revocation/sql-live-token-counter.js'
 import { BACKENDS } from '../support/databases.js'
-import { sqlLedgerStore } from '../support/ledger.js'
+import { ledgerEntry, previousReleaseParams, sqlLedgerStore } from '../support/ledger.js'
 
 const MINUTE = 60_000
 const MIDNIGHT = Date.UTC(2030, 6, 1)
@@ -14,14 +14,8 @@ const SUBJECT = 'spiffe://example.org/k8s/prod/ns/payments/sa/api'
 const GRANT = '6f0d3a52-1b7e-4c1a-9d2e-000000000001'
 
 function entry(issuedAt: number, overrides: Partial<LedgerEntry> = {}): LedgerEntry {
-  return {
-    jti: uuidV7(issuedAt),
-    subject: SUBJECT,
-    attestor: 'prod',
-    attestorKind: 'kubernetes',
-    attestationFingerprint: 'n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg',
+  return ledgerEntry(issuedAt, {
     sources: ['k8s:prod', 'k8s:prod:node:node-a'],
-    audience: 'ledger-api',
     scopes: ['ledger:read'],
     grantIds: [GRANT],
     issuedAt: new Date(issuedAt),
@@ -29,29 +23,12 @@ function entry(issuedAt: number, overrides: Partial<LedgerEntry> = {}): LedgerEn
     clientAddress: '10.0.0.7',
     requestId: 'req-1',
     ...overrides,
-  }
+  })
 }
 
 /** What a replica of the previous release runs (src/ledger/sql-ledger-store.ts before migration 011). */
 const PREVIOUS_COLUMNS =
   'jti, subject, attestor, attestor_kind, attestation_fingerprint, sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id'
-function previousReleaseParams(e: LedgerEntry): unknown[] {
-  return [
-    e.jti,
-    e.subject,
-    e.attestor,
-    e.attestorKind,
-    e.attestationFingerprint,
-    e.sources,
-    e.audience,
-    e.scopes,
-    e.grantIds,
-    e.issuedAt,
-    e.expiresAt,
-    e.clientAddress,
-    e.requestId,
-  ]
-}
 const PLACEHOLDERS = Array.from({ length: 13 }, (_, i) => `$${i + 1}`).join(', ')
 
 for (const [backend, open] of Object.entries(BACKENDS)) {

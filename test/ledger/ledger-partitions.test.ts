@@ -2,10 +2,9 @@ import t from 'tap'
 import { createPostgresDatabase } from '../../src/db/postgres.js'
 import { migrate } from '../../src/db/migrations.js'
 import { LedgerPartitions, partitionNamed, partitionOf } from '../../src/ledger/ledger-partitions.js'
-import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
 import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
-import { uuidV7 } from '../../src/lib/uuid-v7.js'
 import { BACKENDS } from '../support/databases.js'
+import { ledgerEntry } from '../support/ledger.js'
 import { freshPostgresDatabase } from '../support/servers.js'
 
 const DAY = 86_400_000
@@ -37,24 +36,7 @@ t.test('a partition is named after the UTC day or hour it holds, and its name sa
   )
 })
 
-function entry(issuedAt: number, overrides: Partial<LedgerEntry> = {}): LedgerEntry {
-  return {
-    jti: uuidV7(issuedAt),
-    subject: 'spiffe://example.org/k8s/prod/ns/payments/sa/api',
-    attestor: 'prod',
-    attestorKind: 'kubernetes',
-    attestationFingerprint: 'n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg',
-    sources: ['k8s:prod'],
-    audience: 'ledger-api',
-    scopes: [],
-    grantIds: [],
-    issuedAt: new Date(Math.floor(issuedAt / 1000) * 1000),
-    expiresAt: new Date(Math.floor(issuedAt / 1000) * 1000 + 300_000),
-    clientAddress: null,
-    requestId: null,
-    ...overrides,
-  }
-}
+const entry = ledgerEntry
 
 for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`ledger partitions on ${backend}`, async (t) => {

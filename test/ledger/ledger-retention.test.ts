@@ -5,9 +5,8 @@ import { encodeCursor } from '../../src/db/sql.js'
 import { LedgerPartitions } from '../../src/ledger/ledger-partitions.js'
 import { LedgerRetention } from '../../src/ledger/ledger-retention.js'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
-import { uuidV7 } from '../../src/lib/uuid-v7.js'
 import { BACKENDS } from '../support/databases.js'
-import { sqlLedgerStore } from '../support/ledger.js'
+import { ledgerEntry, sqlLedgerStore } from '../support/ledger.js'
 
 const DAY = 86_400_000
 /** Now, in these tests: far from the partitions the migration made around the real now. */
@@ -15,21 +14,7 @@ const NOW = Date.UTC(2030, 5, 15, 12)
 const dayOf = (daysAgo: number) => Date.UTC(2030, 5, 15 - daysAgo, 6)
 
 function entry(issuedAt: number, lifetimeMs = 300_000): LedgerEntry {
-  return {
-    jti: uuidV7(issuedAt),
-    subject: 'spiffe://example.org/k8s/prod/ns/payments/sa/api',
-    attestor: 'prod',
-    attestorKind: 'kubernetes',
-    attestationFingerprint: 'n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg',
-    sources: ['k8s:prod'],
-    audience: 'ledger-api',
-    scopes: [],
-    grantIds: [],
-    issuedAt: new Date(issuedAt),
-    expiresAt: new Date(issuedAt + lifetimeMs),
-    clientAddress: null,
-    requestId: null,
-  }
+  return ledgerEntry(issuedAt, { issuedAt: new Date(issuedAt), expiresAt: new Date(issuedAt + lifetimeMs) })
 }
 
 /** A real logger whose lines the test reads back: level, message and the fields retention logs. */

@@ -8,7 +8,7 @@ import { LedgerPartitions } from '../../src/ledger/ledger-partitions.js'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
 import { uuidV7 } from '../../src/lib/uuid-v7.js'
 import { createLogger } from '../../src/lib/logger.js'
-import { sqlLedgerStore } from '../support/ledger.js'
+import { previousReleaseParams, sqlLedgerStore } from '../support/ledger.js'
 import { fillPreviousLedger, FLEET_MS_PER_TOKEN } from '../support/ledger-fill.js'
 import { freshPostgresDatabase } from '../support/servers.js'
 
@@ -118,21 +118,7 @@ t.test(`upgrading a ledger of ${ROWS.toLocaleString('en')} rows while both relea
     (entries) =>
       previousReplica.query(
         `INSERT INTO ledger (${PREVIOUS_COLUMNS}) VALUES ${entries.map((_, i) => `(${Array.from({ length: 13 }, (_, j) => `$${i * 13 + j + 1}`).join(', ')})`).join(', ')}`,
-        entries.flatMap((e) => [
-          e.jti,
-          e.subject,
-          e.attestor,
-          e.attestorKind,
-          e.attestationFingerprint,
-          e.sources,
-          e.audience,
-          e.scopes,
-          e.grantIds,
-          e.issuedAt,
-          e.expiresAt,
-          e.clientAddress,
-          e.requestId,
-        ]),
+        entries.flatMap(previousReleaseParams),
       ),
     () => crypto.randomUUID(),
   )
