@@ -1,5 +1,6 @@
 import { ADVISORY_LOCKS } from '../db/advisory-locks.js'
 import type { Database, Queryable } from '../db/database.js'
+import { sqlStateOf } from '../db/sql-state.js'
 
 /**
  * The partitions of ledger_entries: one per UTC day (or hour), named after the period it holds, so
@@ -132,7 +133,7 @@ export class LedgerPartitions {
       })
       return true
     } catch (error) {
-      if ((error as { code?: unknown }).code === '55P03') return false
+      if (sqlStateOf(error) === '55P03') return false
       throw error
     }
   }
@@ -154,7 +155,7 @@ export class LedgerPartitions {
       })
     } catch (error) {
       // Another instance's retention dropped it since it was listed: nothing live in it, then.
-      if ((error as { code?: unknown }).code === '42P01') return false
+      if (sqlStateOf(error) === '42P01') return false
       throw error
     }
   }

@@ -9,6 +9,7 @@ import { clipUntrusted } from '../lib/untrusted-text.js'
 import type { PublishReceipt, RevocationBus } from './revocation-bus.js'
 import { prunedCursor, type RevocationFilter, type RevocationLog, type RevocationPage } from './revocation-log.js'
 import { inForce, revocationToJson, type Revocation, type RevocationInput } from './revocation.js'
+import { sqlStateOf } from '../db/sql-state.js'
 
 export interface RevocationOutcome {
   revocation: Revocation
@@ -167,8 +168,7 @@ function causeOf(error: Error): string {
 }
 
 function isUniqueViolation(error: unknown): boolean {
-  const cause = error instanceof Error && 'cause' in error ? error.cause : error
-  return typeof cause === 'object' && cause !== null && (cause as { code?: unknown }).code === '23505'
+  return sqlStateOf(error) === '23505'
 }
 
 function entry(actor: Actor, at: Date, action: string, revocation: Revocation, before: unknown, after: unknown) {

@@ -4,6 +4,7 @@ import { storeFailure } from '../errors.js'
 import { jtiLookup, jtiQuery, liveIssuedSince } from '../ledger/ledger-tables.js'
 import type { RevocationTarget } from './revocation.js'
 import type { LiveTokenCounter } from './live-token-counter.js'
+import { sqlStateOf } from '../db/sql-state.js'
 
 /** SQLSTATE of a statement cancelled, here by its statement_timeout. */
 const QUERY_CANCELED = '57014'
@@ -43,7 +44,7 @@ export class SqlLiveTokenCounter implements LiveTokenCounter {
       return Number(rows[0]?.n ?? 0)
     } catch (error) {
       // Cancelled when the budget ran out: the statement timeout, not someone cancelling it (also 57014).
-      if (wasCancelled(error) && performance.now() - started >= this.countBudgetMs) return undefined
+      if (sqlStateOf(error) === QUERY_CANCELED && performance.now() - started >= this.countBudgetMs) return undefined
       throw storeFailure('the token ledger cannot be read', error, 'ledger_unavailable')
     }
   }
@@ -63,10 +64,4 @@ export class SqlLiveTokenCounter implements LiveTokenCounter {
       throw storeFailure('the token ledger cannot be read', error, 'ledger_unavailable')
     }
   }
-}
-
-/** The statement was cancelled, as the database says it (or as a connection fault wrapping that). */
-function wasCancelled(error: unknown): boolean {
-  const sqlState = (e: unknown) => (e as { code?: unknown } | undefined)?.code
-  return sqlState(error) === QUERY_CANCELED || sqlState((error as { cause?: unknown } | undefined)?.cause) === QUERY_CANCELED
 }
