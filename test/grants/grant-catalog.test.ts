@@ -17,6 +17,7 @@ import { BACKENDS } from '../support/databases.js'
 import { eventually } from '../support/eventually.js'
 import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from '../support/servers.js'
 import { startTcpProxy } from '../support/tcp-proxy.js'
+import { grantDraft } from '../support/grant-drafts.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
 const ACTOR = { name: 'platform-team', requestId: null }
@@ -24,20 +25,7 @@ const API = 'spiffe://example.org/k8s/prod/ns/payments/sa/api'
 /** The periodic catch-up never runs in these tests unless one asks: what arrives came through the feed. */
 const NO_POLL = { catchUpIntervalMs: 3_600_000, maxStalenessMs: 7_200_000 }
 
-function draft(overrides: Partial<GrantDraft> = {}): GrantDraft {
-  return {
-    subject: 'spiffe://example.org/k8s/prod/ns/payments/sa/*',
-    conditions: {},
-    audiences: ['ledger-api'],
-    scopes: ['ledger:read'],
-    maxTtlSeconds: 600,
-    owner: 'team-payments',
-    description: '',
-    expiresAt: new Date(T0 + 86_400_000),
-    enabled: true,
-    ...overrides,
-  }
-}
+const draft = (overrides: Partial<GrantDraft> = {}): GrantDraft => grantDraft(T0, overrides)
 
 /** The real store, with every call counted: what proves the table is not reloaded. */
 function counted(store: GrantStore): { store: GrantStore; calls: Map<string, number> } {

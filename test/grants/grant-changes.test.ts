@@ -8,26 +8,14 @@ import { SqlGrantStore } from '../../src/grants/sql-grant-store.js'
 import { BACKENDS } from '../support/databases.js'
 import { eventually } from '../support/eventually.js'
 import { freshPostgresDatabase } from '../support/servers.js'
+import { grantDraft } from '../support/grant-drafts.js'
 
 /** The durable sequence of grant changes (migrations/010_grant_changes.sql), on both backends. */
 
 const T0 = new Date(Date.UTC(2026, 10, 23, 12, 0, 0))
 const ACTOR = { name: 'platform-team', requestId: 'req-1' }
 
-function draft(overrides: Partial<GrantDraft> = {}): GrantDraft {
-  return {
-    subject: 'spiffe://example.org/k8s/prod/ns/payments/sa/*',
-    conditions: {},
-    audiences: ['ledger-api'],
-    scopes: ['ledger:read'],
-    maxTtlSeconds: 600,
-    owner: 'team-payments',
-    description: '',
-    expiresAt: new Date(T0.getTime() + 86_400_000),
-    enabled: true,
-    ...overrides,
-  }
-}
+const draft = (overrides: Partial<GrantDraft> = {}): GrantDraft => grantDraft(T0.getTime(), overrides)
 
 /** What a reader learns from changes: the id, whether it is deleted, and the description it reads. */
 function summary(changes: GrantChange[]): [string, string][] {
