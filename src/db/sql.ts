@@ -46,7 +46,11 @@ export class SqlConditions {
       const last = prefix.charCodeAt(prefix.length - 1)
       if (last < 0x7f) this.add(`${column} ~<~ ?`, prefix.slice(0, -1) + String.fromCharCode(last + 1))
     }
-    return this.add(`${column} ~ ?`, globToSqlPattern(glob))
+    // regexp_like, the `~` operator called as a function: the same match, but the planner gives a
+    // function a fixed selectivity, where for the operator it runs the regex over the column's whole
+    // histogram and most common values (11 ms of planning at 2,000 of each) to guess what the
+    // prefix range above already says.
+    return this.add(`regexp_like(${column}, ?)`, globToSqlPattern(glob))
   }
 
   /** Binds one more parameter, such as a LIMIT, and answers its placeholder. */

@@ -6,7 +6,10 @@ import { GoneError, storeFailure } from '../errors.js'
 import type { BatchLedgerStore } from './batching-ledger.js'
 import { isMissingPartition, type LedgerPartitions } from './ledger-partitions.js'
 import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter } from './ledger-store.js'
+import { readInIssueTimeWindows, type IssueTimeWindow } from './issue-time-windows.js'
 import { ENTRY_COLUMNS, jtiLookup, jtiQuery, LEGACY_COLUMNS, liveIssuedSince } from './ledger-tables.js'
+
+const NEWEST_FIRST = 'ORDER BY issued_at DESC, jti DESC'
 
 interface LedgerRow {
   jti: string
@@ -77,38 +80,59 @@ export class SqlLedgerStore implements BatchLedgerStore {
     if (filter.grant !== undefined && !UUID_PATTERN.test(filter.grant)) return { items: [] }
     if (after !== undefined) await this.ensureNotDropped(after.issuedAt)
 
-    const conditions = new SqlConditions()
-    // The glob's own anchored regex, so SQL and src/lib/glob.ts agree (test/ledger/ledger-glob.test.ts holds
-    // them to it), bounded by its literal prefix for the subject index; a plain SPIFFE ID stays an equality.
-    if (filter.subject !== undefined) conditions.matchGlob('subject', filter.subject)
-    // `@>` rather than `= ANY(...)`: the containment operators are the ones the GIN indexes serve.
-    if (filter.grant !== undefined) conditions.add('grant_ids @> ARRAY[?::uuid]', filter.grant)
-    if (filter.source !== undefined) conditions.add('sources @> ARRAY[?::text]', filter.source)
-    if (filter.audience !== undefined) conditions.add('audience = ?', filter.audience)
-    if (filter.since !== undefined) conditions.add('issued_at >= ?', filter.since)
-    if (filter.until !== undefined) conditions.add('issued_at < ?', filter.until)
-    if (filter.live === true) {
-      conditions.add('expires_at > ?', now)
-      // Redundant with the line above, and what confines the query to the partitions that can hold live tokens.
-      conditions.add('issued_at >= ?', liveIssuedSince(now, this.options.maxTtlSeconds))
+    const wanted = filter.limit + 1
+    const conditions = (window: IssueTimeWindow): SqlConditions => {
+      const where = searchConditions(filter, after, now, this.options.maxTtlSeconds)
+      if (window.from !== undefined) where.add('issued_at >= ?', window.from)
+      if (window.before !== undefined) where.add('issued_at < ?', window.before)
+      return where
     }
-    if (filter.live === false) conditions.add('expires_at <= ?', now)
-    if (after !== undefined) {
-      // The plain bound prunes partitions and walks the issued_at index; the row comparison breaks ties.
-      conditions.add('issued_at <= ?', after.issuedAt)
-      conditions.add('(issued_at, jti::uuid) < (?, ?::uuid)', after.issuedAt, after.jti)
-    }
-    const limit = conditions.param(filter.limit + 1)
-    const order = 'ORDER BY issued_at DESC, jti DESC'
+    const selective =
+      filter.subject !== undefined || filter.grant !== undefined || filter.source !== undefined || filter.audience !== undefined
+    // Without a selective filter, the issued_at index hands rows over newest first: one read stops after a page.
+    const rows = selective
+      ? await readInIssueTimeWindows((window, limit) => this.readWindow(conditions(window), limit), {
+          wanted,
+          anchor: earliest([now, filter.until, after?.issuedAt]),
+          floor: latest([filter.since, filter.live === true ? liveIssuedSince(now, this.options.maxTtlSeconds) : undefined]),
+        })
+      : await this.readNewest(conditions({}), wanted)
+    return pageOf(rows, filter.limit, (last) => encodeCursor([last.issuedAt.toISOString(), last.jti]))
+  }
+
+  /**
+   * Up to `limit` rows matching `conditions`, newest first, from the partitions and the legacy table
+   * alike: each half walks its issued_at index newest first and stops after `limit`.
+   */
+  private readNewest(conditions: SqlConditions, limit: number): Promise<LedgerEntry[]> {
+    const limitParam = conditions.param(limit)
     // Both tables take the same conditions (the same parameters); each half is limited on its own first.
-    const rows = await this.read(
-      `(SELECT ${ENTRY_COLUMNS} FROM ledger_entries ${conditions.where} ${order} LIMIT ${limit})
+    return this.read(
+      `(SELECT ${ENTRY_COLUMNS} FROM ledger_entries ${conditions.where} ${NEWEST_FIRST} LIMIT ${limitParam})
        UNION ALL
-       (SELECT ${LEGACY_COLUMNS} FROM ledger_legacy ${conditions.where} ${order} LIMIT ${limit})
-       ${order} LIMIT ${limit}`,
+       (SELECT ${LEGACY_COLUMNS} FROM ledger_legacy ${conditions.where} ${NEWEST_FIRST} LIMIT ${limitParam})
+       ${NEWEST_FIRST} LIMIT ${limitParam}`,
       conditions.params,
     )
-    return pageOf(rows, filter.limit, (last) => encodeCursor([last.issuedAt.toISOString(), last.jti]))
+  }
+
+  /**
+   * The newest `limit` of a window's matches: every match is read (the window keeps them few) and the
+   * newest kept. Fenced (OFFSET 0) from the ORDER BY and LIMIT, or the planner may walk the issued_at
+   * index newest first and test each row, a bet on the filter's density that reads the whole window
+   * when the filter matches fewer rows than it expects, where the filter's index reads only its matches.
+   */
+  private readWindow(conditions: SqlConditions, limit: number): Promise<LedgerEntry[]> {
+    const limitParam = conditions.param(limit)
+    return this.read(
+      `SELECT * FROM (
+         SELECT ${ENTRY_COLUMNS} FROM ledger_entries ${conditions.where}
+         UNION ALL
+         SELECT ${LEGACY_COLUMNS} FROM ledger_legacy ${conditions.where}
+         OFFSET 0
+       ) AS window_rows ${NEWEST_FIRST} LIMIT ${limitParam}`,
+      conditions.params,
+    )
   }
 
   /** A cursor into entries retention dropped would silently skip them: the client must start again. */
@@ -164,6 +188,41 @@ export class SqlLedgerStore implements BatchLedgerStore {
   }
 }
 
+/** What `filter` asks of a row, and for a next page, that it comes after the cursor's position. */
+function searchConditions(filter: LedgerFilter, after: Position | undefined, now: Date, maxTtlSeconds: number): SqlConditions {
+  const conditions = new SqlConditions()
+  // The glob's own anchored regex, so SQL and src/lib/glob.ts agree (test/ledger/ledger-glob.test.ts holds
+  // them to it), bounded by its literal prefix for the subject index; a plain SPIFFE ID stays an equality.
+  if (filter.subject !== undefined) conditions.matchGlob('subject', filter.subject)
+  // `@>` rather than `= ANY(...)`: the containment operators are the ones the GIN indexes serve.
+  if (filter.grant !== undefined) conditions.add('grant_ids @> ARRAY[?::uuid]', filter.grant)
+  if (filter.source !== undefined) conditions.add('sources @> ARRAY[?::text]', filter.source)
+  if (filter.audience !== undefined) conditions.add('audience = ?', filter.audience)
+  if (filter.since !== undefined) conditions.add('issued_at >= ?', filter.since)
+  if (filter.until !== undefined) conditions.add('issued_at < ?', filter.until)
+  if (filter.live === true) {
+    conditions.add('expires_at > ?', now)
+    // Redundant with the line above, and what confines the query to the partitions that can hold live tokens.
+    conditions.add('issued_at >= ?', liveIssuedSince(now, maxTtlSeconds))
+  }
+  if (filter.live === false) conditions.add('expires_at <= ?', now)
+  if (after !== undefined) {
+    // The plain bound prunes partitions and walks the issued_at index; the row comparison breaks ties.
+    conditions.add('issued_at <= ?', after.issuedAt)
+    conditions.add('(issued_at, jti::uuid) < (?, ?::uuid)', after.issuedAt, after.jti)
+  }
+  return conditions
+}
+
+function earliest(instants: (Date | undefined)[]): Date {
+  return new Date(Math.min(...instants.filter((at) => at !== undefined).map((at) => at.getTime())))
+}
+
+function latest(instants: (Date | undefined)[]): Date | undefined {
+  const defined = instants.filter((at) => at !== undefined)
+  return defined.length === 0 ? undefined : new Date(Math.max(...defined.map((at) => at.getTime())))
+}
+
 function toEntry(row: LedgerRow): LedgerEntry {
   return {
     jti: row.jti,
@@ -187,7 +246,12 @@ function toEntry(row: LedgerRow): LedgerEntry {
  * out. Milliseconds are exact: every row is written from a JavaScript Date, so `issued_at` never
  * carries finer precision than the cursor does.
  */
-function positionOf([issuedAt, jti]: readonly unknown[]): { issuedAt: Date; jti: string } | undefined {
+interface Position {
+  issuedAt: Date
+  jti: string
+}
+
+function positionOf([issuedAt, jti]: readonly unknown[]): Position | undefined {
   const date = new Date(String(issuedAt))
   const exact = !Number.isNaN(date.getTime()) && date.toISOString() === issuedAt
   return exact && typeof jti === 'string' && UUID_PATTERN.test(jti) ? { issuedAt: date, jti } : undefined

@@ -207,6 +207,43 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     })
   })
 
+  t.test(`ledger search on ${backend}: matches found however far apart, across partitions, in order`, async (t) => {
+    const ledger = sqlLedgerStore(await open(t))
+    const target = `${PAYMENTS}/spread`
+    // Seconds to months apart (one issued by a clock two minutes ahead), each among other subjects'
+    // tokens of the same moment, so the search's windows of issue times have to reach every one.
+    const offsets = [2 * MINUTE, 0, -30_000, -5 * MINUTE, -3 * 60 * MINUTE, -2 * 1440 * MINUTE, -40 * 1440 * MINUTE, -200 * 1440 * MINUTE]
+    const matching = offsets.map((offset, i) =>
+      entry({ subject: target, audience: 'spread-api', sources: ['k8s:prod', `k8s:prod:pod:${i}`], issuedAt: new Date(T0 + offset) }),
+    )
+    const others = offsets.flatMap((offset) =>
+      [1, 2, 3].map((k) => entry({ subject: `${PAYMENTS}/other-${k}`, issuedAt: new Date(T0 + offset - k * 1000) })),
+    )
+    await ledger.recordMany([...matching, ...others])
+    const expected = matching.map((e) => e.jti)
+
+    const walk = async (filter: Omit<LedgerFilter, 'limit' | 'cursor'>, limit: number) => {
+      const jtis: string[] = []
+      let cursor: string | undefined
+      do {
+        const page = await ledger.search({ ...filter, limit, cursor }, NOW)
+        jtis.push(...page.items.map((e) => e.jti))
+        cursor = page.nextCursor
+      } while (cursor !== undefined && jtis.length < 100)
+      return jtis
+    }
+    for (const filter of [{ subject: target }, { subject: `${PAYMENTS}/spr*` }, { audience: 'spread-api' }, { source: 'k8s:prod:pod:7' }]) {
+      const wanted = 'source' in filter ? [matching[7]!.jti] : expected
+      for (const limit of [1, 3, 100]) t.same(await walk(filter, limit), wanted, `${JSON.stringify(filter)}, pages of ${limit}`)
+    }
+    t.same(
+      await walk({ subject: target, since: new Date(T0 - 41 * 1440 * MINUTE) }, 2),
+      expected.slice(0, 7),
+      'since: nothing older, however the windows fall',
+    )
+    t.same(await walk({ subject: target, until: new Date(T0 - MINUTE) }, 2), expected.slice(3), 'until: the windows start from it')
+  })
+
   t.test(`ledger pages on ${backend}: no gaps, no repeats, ties on issuedAt included`, async (t) => {
     const ledger = sqlLedgerStore(await open(t))
     // Twelve tokens issued in the same millisecond, the rest a second apart: the jti breaks the tie.
