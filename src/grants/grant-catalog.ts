@@ -1,9 +1,9 @@
 import type { Logger } from 'pino'
 import { ServiceUnavailableError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
-import type { Grant } from './grant.js'
 import type { GrantFeed } from './grant-feed.js'
 import { GrantIndex } from './grant-index.js'
+import { GrantRule } from './grant-rule.js'
 import type { GrantChange, GrantStore } from './grant-store.js'
 
 export interface GrantCatalogOptions {
@@ -20,8 +20,9 @@ export interface GrantCatalogOptions {
 const BATCH = 1000
 
 /**
- * The grants the hot path matches against, indexed by subject (grant-index.ts). Loaded whole once, at
- * start; from then on only what changed is read: every grant write has a position in commit order
+ * The grants the hot path matches against, each as the rule it needs (grant-rule.ts), indexed by
+ * subject (grant-index.ts). Loaded whole once, at start; from then on only what changed
+ * is read: every grant write has a position in commit order
  * (migrations/010_grant_changes.sql), and a catch-up reads the changes after the last position applied.
  * A catch-up runs when the feed says something changed (any instance's write, published after its
  * commit), after each reconnection of the feed, every `catchUpIntervalMs`, and at once after a write
@@ -58,7 +59,7 @@ export class GrantCatalog {
     const askedAt = this.monotonic()
     // The position first: a change committed during the load is read again by the catch-up below.
     const position = await this.store.lastSeq()
-    for (const grant of await this.store.listActive(new Date(this.clock.now()))) this.index.upsert(grant)
+    for (const grant of await this.store.listActive(new Date(this.clock.now()))) this.index.upsert(GrantRule.of(grant))
     this.position = position
     this.loaded = true
     this.lastContact = askedAt
@@ -68,10 +69,10 @@ export class GrantCatalog {
   }
 
   /**
-   * The active grants whose subject could match `subject`: a superset of those that do, in creation
-   * order. Throws ServiceUnavailableError when this copy cannot be vouched for.
+   * The active grants whose subject could match `subject`: a superset of those that do, in no
+   * particular order. Throws ServiceUnavailableError when this copy cannot be vouched for.
    */
-  async candidatesFor(subject: string): Promise<Grant[]> {
+  async candidatesFor(subject: string): Promise<GrantRule[]> {
     this.ensureCurrent()
     return this.index.candidates(subject)
   }
@@ -163,7 +164,7 @@ export class GrantCatalog {
   /** A grant that is disabled, expired or deleted leaves the index; any other is filed as it now stands. */
   private apply(change: GrantChange, now: number): void {
     const grant = change.grant
-    if (grant !== undefined && grant.enabled && grant.expiresAt.getTime() > now) this.index.upsert(grant)
+    if (grant !== undefined && grant.enabled && grant.expiresAt.getTime() > now) this.index.upsert(GrantRule.of(grant))
     else this.index.remove(change.id)
   }
 
