@@ -127,6 +127,33 @@ t.test('embedded: loaded once, then only changes are read; a grant that stops ap
   t.equal(cat.state().position, await sql.lastSeq(), 'and the catalog is at the last position')
 })
 
+t.test('loaded a page at a time; what changes while it loads is applied too', async (t) => {
+  const db = await BACKENDS.pglite(t)
+  const clock = new FixedClock(T0)
+  const sql = describing(new SqlGrantStore(db, new SqlAuditLog(db)))
+  const made: Grant[] = []
+  for (let i = 0; i < 5; i++) made.push(await sql.create(draft({ description: `g${i}` }), new Date(T0 - 10_000 + i), ACTOR))
+  let pages = 0
+  // Another instance's writes, committed between the first page and the second.
+  const writesDuringLoad = async () => {
+    await sql.disable(made[1].id, new Date(T0), ACTOR)
+    await sql.disable(made[3].id, new Date(T0), ACTOR)
+    await sql.replace(made[4].id, draft({ description: 'g4 replaced' }), 1, new Date(T0), ACTOR)
+    await sql.create(draft({ description: 'during' }), new Date(T0), ACTOR)
+  }
+  const store: GrantStore = Object.assign(Object.create(sql) as GrantStore, {
+    listActive: async (now: Date, page: { cursor?: string; limit: number }) => {
+      const read = await sql.listActive(now, page)
+      if (++pages === 1) await writesDuringLoad()
+      return read
+    },
+  })
+  const cat = await catalog(t, store, new LocalGrantFeed(), clock, { ...NO_POLL, loadPageSize: 2 })
+  t.same(await descriptions(cat), ['g0', 'g2', 'g4 replaced', 'during'], 'the table as it stands once loaded, disables and all')
+  t.equal(pages, 3, 'read in pages of two')
+  t.equal(cat.state().grants, 4)
+})
+
 t.test('a change made through A applies on B through the feed (Postgres and Redis)', async (t) => {
   const db = await BACKENDS.postgres(t)
   const clock = new FixedClock(T0)
