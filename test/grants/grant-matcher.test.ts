@@ -82,6 +82,7 @@ const g = {
     conditions: { namespace: 'payments', serviceAccount: 'worker' },
     scopes: ['ledger:both'],
   }),
+  onNoGlob: grant('00000000-0000-4000-8000-00000000000e', { conditions: { namespace: [] }, scopes: ['ledger:none'] }),
   onBuiltin: grant('00000000-0000-4000-8000-00000000000c', { conditions: { toString: '**' }, scopes: ['ledger:builtin'] }),
   onConstructor: grant('00000000-0000-4000-8000-00000000000d', { conditions: { constructor: '*' }, scopes: ['ledger:builtin'] }),
 }
@@ -186,6 +187,7 @@ const rows: Row[] = [
     identity: identity(`${TD}/k8s/prod/ns/payments/sa/worker`, { namespace: 'payments', serviceAccount: 'worker' }),
     expected: { audience: 'ledger-api', scopes: ['ledger:both'], grantIds: [g.onBothClaims.id], maxTtlSeconds: 3600 },
   },
+  { name: 'a condition whose list of globs is empty (written by hand in the table) never holds', grants: [g.onNoGlob], expected: noGrant },
   { name: 'a condition named after a built-in (toString) reads no built-in', grants: [g.onBuiltin], expected: noGrant },
   { name: 'a condition named constructor reads no built-in', grants: [g.onConstructor], expected: noGrant },
   {
