@@ -46,3 +46,12 @@ t.test('a capacity that holds nothing is a mistake', async (t) => {
   t.throws(() => new LruCache(0), TypeError)
   t.throws(() => new LruCache(1.5), TypeError)
 })
+
+t.test('a cache of one holds the last key, used or not', async (t) => {
+  const { cache, made, obtain } = upperCase(1)
+  obtain('a')
+  obtain('a')
+  t.equal(obtain('b'), 'B')
+  t.same([cache.has('a'), cache.has('b'), cache.size], [false, true, 1])
+  t.same(made, ['a', 'b'])
+})
