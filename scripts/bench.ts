@@ -35,7 +35,7 @@ import { publicKeyOf, type BenchWorkload } from './bench/workloads.js'
  * BENCH_SERVICE_ACCOUNTS (1000), BENCH_CEILING_SECONDS (3), BENCH_DATABASE_URL (a database on the
  * Postgres server to use; `sts_bench` is created beside it), BENCH_REDIS_URL, BENCH_CPU_PROF=1 (profile
  * the service and print where its time went; the revocation rounds run on it too, so its idle share
- * grows), BENCH_REVOCATIONS (200; 0 skips the second instance), BENCH_GRANT_ROUNDS (100 grants created
+ * grows; each growth size's service too, from its start: the .cpuprofile paths are printed), BENCH_REVOCATIONS (200; 0 skips the second instance), BENCH_GRANT_ROUNDS (100 grants created
  * and disabled through the first instance, each followed on the second; 0 skips them),
  * BENCH_SERVICE_SCRIPT (another build's dist/src/server.js, to compare two commits with the same load generator).
  *

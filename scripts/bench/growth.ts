@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { prepareRedis } from './backends.js'
 import { fillToSize, migrateBenchDatabase, type GrowthSize } from './growth-fill.js'
@@ -8,6 +11,8 @@ import { cpuSnapshot, cpuSplit, describeMachine, residentBytes, type CpuSplit } 
 import { BENCH_REDIS_PREFIX, GROWTH_BASELINE_GRANTS, type BenchOptions } from './options.js'
 import { exchangeBody, exchangeTarget } from './requests.js'
 import { launchService, waitUntilReady, type RunningService, type ServiceLaunch } from './service.js'
+import { summariseCpuProfile } from './profile.js'
+import { formatProfile } from './report.js'
 import type { BenchWorkload } from './workloads.js'
 
 /**
@@ -88,8 +93,10 @@ export async function measureGrowth(
       `growth: ${label}: filled in ${((performance.now() - filling) / 1000).toFixed(1)} s` +
         `${fill ? ` (${fill.bytesPerRow} bytes a ledger row, table and indexes)` : ''}; starting the service on it`,
     )
+    // BENCH_CPU_PROF=1: one profile per size, so a size's hot spots can be set beside the smallest's.
+    const cpuProfileDir = options.cpuProfile ? mkdtempSync(join(tmpdir(), 'seed-sts-bench-growth-profile-')) : undefined
     const started = performance.now()
-    const service = launchService(launch)
+    const service = launchService({ ...launch, cpuProfileDir })
     onLaunch(service)
     let step: GrowthStep
     try {
@@ -107,6 +114,8 @@ export async function measureGrowth(
     say(
       `growth: ${label}: first token ${step.firstTokenSeconds.toFixed(2)} s after start; ${Math.round(rate)} exchanges/s, p99 ${percentile(step.measured.latenciesMs, 99).toFixed(1)} ms`,
     )
+    const profile = cpuProfileDir ? summariseCpuProfile(cpuProfileDir) : undefined
+    if (profile) say(`growth: ${label}: ${formatProfile(profile)}`)
     run.steps.push(step)
     const refused = [...step.measured.otherStatuses.values(), ...step.measured.transportErrors.values()].reduce((a, b) => a + b, 0)
     if (refused > 0) {

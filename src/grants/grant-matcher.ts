@@ -1,8 +1,7 @@
 import type { AttestedIdentity } from '../attestors/attestor.js'
 import { InvalidGrantError, InvalidRequestError, InvalidScopeError, InvalidTargetError } from '../errors.js'
-import { globMatches } from '../lib/glob.js'
 import { clipUntrusted } from '../lib/untrusted-text.js'
-import type { Grant } from './grant.js'
+import { inCreationOrder, type GrantRule } from './grant-rule.js'
 
 export interface GrantDecision {
   audience: string
@@ -16,15 +15,21 @@ export interface GrantDecision {
 /**
  * Deny by default. A requested audience or scope outside the matching grants is refused, never
  * narrowed: the caller asked for something specific and must learn it was not granted.
+ *
+ * `grants` may come in any order and include grants that do not apply (the index's candidates): the
+ * ones that apply are put in creation order, the order a scan of the table would find them in, so
+ * the scopes of a token are listed alike whichever way they were found. Sorting those few rather
+ * than every candidate is what keeps a large table cheap.
  */
 export function decide(
   identity: AttestedIdentity,
-  grants: Grant[],
+  grants: readonly GrantRule[],
   now: Date,
   audience: string | undefined,
   requestedScopes: string[],
 ): GrantDecision {
-  const matching = grants.filter((grant) => grantApplies(grant, identity, now))
+  const nowMs = now.getTime()
+  const matching = grants.filter((grant) => grant.applies(identity, nowMs)).sort(inCreationOrder)
   if (matching.length === 0) {
     throw new InvalidGrantError(`no grant allows ${identity.subject} to get a token`, 'not_granted')
   }
@@ -36,7 +41,7 @@ export function decide(
   }
 
   let scopes: string[]
-  let contributing: Grant[]
+  let contributing: GrantRule[]
   if (requestedScopes.length === 0) {
     scopes = [...new Set(forAudience.flatMap((grant) => grant.scopes))]
     contributing = forAudience
@@ -62,21 +67,7 @@ export function decide(
   }
 }
 
-export function grantApplies(grant: Grant, identity: AttestedIdentity, now: Date): boolean {
-  if (!grant.enabled || grant.expiresAt.getTime() <= now.getTime()) return false
-  if (!globMatches(grant.subject, identity.subject)) return false
-  return Object.entries(grant.conditions).every(([claim, expected]) => {
-    // Only the attestation's own claims: never an inherited property such as `toString`, whose text
-    // a glob could match.
-    if (!Object.hasOwn(identity.claims, claim)) return false
-    const actual = identity.claims[claim]
-    if (typeof actual !== 'string') return false
-    const globs = Array.isArray(expected) ? expected : [expected]
-    return globs.some((glob) => globMatches(glob, actual))
-  })
-}
-
-function onlyAudience(matching: Grant[], subject: string): string {
+function onlyAudience(matching: GrantRule[], subject: string): string {
   const audiences = [...new Set(matching.flatMap((grant) => grant.audiences))]
   if (audiences.length === 1) return audiences[0]
   throw new InvalidRequestError(

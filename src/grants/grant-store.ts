@@ -34,8 +34,11 @@ export interface GrantStore {
   replace(id: string, draft: GrantDraft, expectedVersion: number, now: Date, actor: Actor): Promise<Grant | undefined | 'conflict'>
   /** Disables a grant; it stays on record so ledger rows keep pointing at it. */
   disable(id: string, now: Date, actor: Actor): Promise<Grant | undefined>
-  /** Enabled grants not expired at `now`: what the exchange matches against. */
-  listActive(now: Date): Promise<Grant[]>
+  /**
+   * A page of the enabled grants not expired at `now` (what the exchange matches against), in
+   * creation order. Throws InvalidInputError for a cursor it did not hand out.
+   */
+  listActive(now: Date, page: PageRequest): Promise<Page<Grant>>
   /** The position of the last change committed: where reading changes starts after a full load. */
   lastSeq(): Promise<bigint>
   /**

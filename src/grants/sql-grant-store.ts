@@ -60,16 +60,7 @@ export class SqlGrantStore implements GrantStore {
     const conditions = new SqlConditions()
     if (filter.owner !== undefined) conditions.add('owner = ?', filter.owner)
     if (filter.subject !== undefined) conditions.add('subject = ?', filter.subject)
-    if (filter.cursor !== undefined) {
-      const after = decodeCursor(filter.cursor, positionOf)
-      conditions.add('(created_at, id) > (?, ?)', after.createdAt, after.id)
-    }
-    const limit = conditions.param(filter.limit + 1)
-    const rows = await this.run(
-      `SELECT ${COLUMNS} FROM grants ${conditions.where} ORDER BY created_at, id LIMIT ${limit}`,
-      conditions.params,
-    )
-    return pageOf(rows.map(toGrant), filter.limit, (last) => encodeCursor([last.createdAt.toISOString(), last.id]))
+    return this.page(conditions, filter)
   }
 
   async replace(id: string, draft: GrantDraft, expectedVersion: number, now: Date, actor: Actor): Promise<Grant | undefined | 'conflict'> {
@@ -108,9 +99,8 @@ export class SqlGrantStore implements GrantStore {
     return disabled ?? unchanged
   }
 
-  async listActive(now: Date): Promise<Grant[]> {
-    const rows = await this.run(`SELECT ${COLUMNS} FROM grants WHERE enabled AND expires_at > $1`, [now])
-    return rows.map(toGrant)
+  async listActive(now: Date, page: PageRequest): Promise<Page<Grant>> {
+    return this.page(new SqlConditions().add('enabled AND expires_at > ?', now), page)
   }
 
   async lastSeq(): Promise<bigint> {
@@ -135,6 +125,20 @@ export class SqlGrantStore implements GrantStore {
     return rows.map((row) =>
       row.deleted_id === null ? { seq: BigInt(row.seq), id: row.id, grant: toGrant(row) } : { seq: BigInt(row.seq), id: row.deleted_id },
     )
+  }
+
+  /** A page of the grants that meet `conditions`, in creation order (the grants_list_idx order). */
+  private async page(conditions: SqlConditions, request: PageRequest): Promise<Page<Grant>> {
+    if (request.cursor !== undefined) {
+      const after = decodeCursor(request.cursor, positionOf)
+      conditions.add('(created_at, id) > (?, ?)', after.createdAt, after.id)
+    }
+    const limit = conditions.param(request.limit + 1)
+    const rows = await this.run(
+      `SELECT ${COLUMNS} FROM grants ${conditions.where} ORDER BY created_at, id LIMIT ${limit}`,
+      conditions.params,
+    )
+    return pageOf(rows.map(toGrant), request.limit, (last) => encodeCursor([last.createdAt.toISOString(), last.id]))
   }
 
   /** Runs a change and writes its audit entry on the same transaction; no entry when nothing changed. */

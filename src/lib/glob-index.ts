@@ -11,56 +11,87 @@ import { isGlob } from './glob.js'
  * glob matches: the caller still matches each (src/lib/glob.ts), which keeps the glob semantics exactly
  * as they are.
  *
+ * Most buckets hold one item (a literal SPIFFE ID is usually one grant's), so a bucket is a Map only
+ * once it holds two: an index of 100,000 grants would otherwise keep 100,000 Maps of one entry.
+ *
  * @example
  * const index = new GlobIndex<Revocation>()
  * index.set(revocation.id, revocation.value, revocation)
  * for (const candidate of index.candidates(subject)) if (globMatches(candidate.value, subject)) ...
  */
 export class GlobIndex<T> {
-  private readonly literals = new Map<string, Map<string, T>>()
-  private readonly byPrefix = new Map<string, Map<string, T>>()
-  /** Where each key is filed, so it can be moved or removed without a scan. */
-  private readonly filed = new Map<string, { buckets: Map<string, Map<string, T>>; bucket: string }>()
+  private readonly literals = new Map<string, Bucket<T>>()
+  private readonly byPrefix = new Map<string, Bucket<T>>()
+  /** The pattern each key is filed under, which names its bucket: it can be moved or removed without a scan. */
+  private readonly patterns = new Map<string, string>()
 
   get size(): number {
-    return this.filed.size
+    return this.patterns.size
   }
 
   /** Files `item` under `pattern` (a glob or a literal) as `key`, replacing what `key` held before. */
   set(key: string, pattern: string, item: T): void {
     this.delete(key)
-    const buckets = isGlob(pattern) ? this.byPrefix : this.literals
-    const bucket = isGlob(pattern) ? segmentPrefixOf(pattern) : pattern
-    let held = buckets.get(bucket)
-    if (held === undefined) buckets.set(bucket, (held = new Map<string, T>()))
-    held.set(key, item)
-    this.filed.set(key, { buckets, bucket })
+    const { buckets, name } = this.bucketOf(pattern)
+    const held = buckets.get(name)
+    if (held === undefined) buckets.set(name, { key, item })
+    else if (held instanceof Map) held.set(key, item)
+    else
+      buckets.set(
+        name,
+        new Map([
+          [held.key, held.item],
+          [key, item],
+        ]),
+      )
+    this.patterns.set(key, pattern)
   }
 
   delete(key: string): boolean {
-    const place = this.filed.get(key)
-    if (place === undefined) return false
-    const held = place.buckets.get(place.bucket)!
-    held.delete(key)
-    if (held.size === 0) place.buckets.delete(place.bucket)
-    this.filed.delete(key)
+    const pattern = this.patterns.get(key)
+    if (pattern === undefined) return false
+    const { buckets, name } = this.bucketOf(pattern)
+    const held = buckets.get(name)!
+    if (held instanceof Map) {
+      held.delete(key)
+      if (held.size === 1) {
+        const [[lastKey, lastItem]] = held
+        buckets.set(name, { key: lastKey, item: lastItem })
+      }
+    } else buckets.delete(name)
+    this.patterns.delete(key)
     return true
   }
 
   clear(): void {
     this.literals.clear()
     this.byPrefix.clear()
-    this.filed.clear()
+    this.patterns.clear()
   }
 
   /** The items whose pattern could match `value`: literals equal to it, then globs by their literal part. */
-  *candidates(value: string): Generator<T> {
-    yield* this.literals.get(value)?.values() ?? []
-    yield* this.byPrefix.get('')?.values() ?? []
+  candidates(value: string): T[] {
+    const found: T[] = []
+    collect(this.literals.get(value), found)
+    collect(this.byPrefix.get(''), found)
     for (let slash = value.indexOf('/'); slash !== -1; slash = value.indexOf('/', slash + 1)) {
-      yield* this.byPrefix.get(value.slice(0, slash + 1))?.values() ?? []
+      collect(this.byPrefix.get(value.slice(0, slash + 1)), found)
     }
+    return found
   }
+
+  private bucketOf(pattern: string): { buckets: Map<string, Bucket<T>>; name: string } {
+    return isGlob(pattern) ? { buckets: this.byPrefix, name: segmentPrefixOf(pattern) } : { buckets: this.literals, name: pattern }
+  }
+}
+
+/** One item, or a Map of two or more by key, in the order they were filed. */
+type Bucket<T> = { key: string; item: T } | Map<string, T>
+
+function collect<T>(bucket: Bucket<T> | undefined, into: T[]): void {
+  if (bucket === undefined) return
+  if (bucket instanceof Map) for (const item of bucket.values()) into.push(item)
+  else into.push(bucket.item)
 }
 
 /** The glob's literal part, cut back to just after its last `/` ('' when it has none). */

@@ -5,7 +5,8 @@ import { migrate } from '../../src/db/migrations.js'
 import { createPostgresDatabase } from '../../src/db/postgres.js'
 import { ServiceUnavailableError } from '../../src/errors.js'
 import type { Grant } from '../../src/grants/grant.js'
-import { GrantCatalog } from '../../src/grants/grant-catalog.js'
+import { GrantCatalog, type GrantCatalogOptions } from '../../src/grants/grant-catalog.js'
+import { inCreationOrder } from '../../src/grants/grant-rule.js'
 import { LocalGrantFeed, type GrantFeed } from '../../src/grants/grant-feed.js'
 import type { GrantDraft, GrantStore } from '../../src/grants/grant-store.js'
 import { RedisGrantFeed } from '../../src/grants/redis-grant-feed.js'
@@ -43,21 +44,55 @@ function counted(store: GrantStore): { store: GrantStore; calls: Map<string, num
   return { store: wrapped, calls }
 }
 
-async function catalog(t: Test, store: GrantStore, feed: GrantFeed, clock: FixedClock, options = NO_POLL, monotonic?: () => number) {
+async function catalog(
+  t: Test,
+  store: GrantStore,
+  feed: GrantFeed,
+  clock: FixedClock,
+  options: GrantCatalogOptions = NO_POLL,
+  monotonic?: () => number,
+) {
   const catalog = new GrantCatalog(store, feed, clock, { ...options, ...(monotonic ? { monotonic } : {}) })
   t.teardown(() => catalog.close())
   await catalog.start()
   return catalog
 }
 
-/** What an exchange by `subject` would match, of the candidates (the index may give more than match). */
+/**
+ * The description of every version of a grant written through a store made by `described`: the
+ * catalog holds only what matching needs, so its grants are named by id and version.
+ */
+const described = new Map<string, string>()
+
+/** The real store, remembering the description of each grant version it writes. */
+function describing(store: SqlGrantStore): SqlGrantStore {
+  return new Proxy(store, {
+    get(target, name, receiver) {
+      const value: unknown = Reflect.get(target, name, receiver)
+      if (typeof value !== 'function') return value
+      return async (...args: unknown[]) => {
+        const result: unknown = await (value as (...a: unknown[]) => unknown).apply(target, args)
+        if (name === 'create' || name === 'replace' || name === 'disable') {
+          const grant = result as Grant | undefined | 'conflict'
+          if (typeof grant === 'object') described.set(`${grant.id}@${grant.version}`, grant.description)
+        }
+        return result
+      }
+    },
+  })
+}
+
+/** What an exchange by `subject` would match, of the candidates (the index may give more than match), in creation order. */
 const descriptions = async (catalog: GrantCatalog, subject = API) =>
-  (await catalog.candidatesFor(subject)).filter((g: Grant) => globMatches(g.subject, subject)).map((g) => g.description)
+  (await catalog.candidatesFor(subject))
+    .filter((g) => globMatches(g.subject, subject))
+    .sort(inCreationOrder)
+    .map((g) => described.get(`${g.id}@${g.version}`) ?? `${g.id}@${g.version} (not written by the test)`)
 
 t.test('embedded: loaded once, then only changes are read; a grant that stops applying leaves', async (t) => {
   const db = await BACKENDS.pglite(t)
   const clock = new FixedClock(T0)
-  const sql = new SqlGrantStore(db, new SqlAuditLog(db))
+  const sql = describing(new SqlGrantStore(db, new SqlAuditLog(db)))
   const old = await sql.create(draft({ description: 'old' }), new Date(T0 - 1000), ACTOR)
   await sql.create(draft({ description: 'off', enabled: false }), new Date(T0), ACTOR)
   const { store, calls } = counted(sql)
@@ -66,7 +101,7 @@ t.test('embedded: loaded once, then only changes are read; a grant that stops ap
 
   const created = await sql.create(draft({ description: 'new' }), new Date(T0), ACTOR)
   await cat.announceChange()
-  t.same(await descriptions(cat), ['old', 'new'], 'a write announced here applies before the answer, in creation order')
+  t.same(await descriptions(cat), ['old', 'new'], 'a write announced here applies before the answer')
   await sql.replace(created.id, draft({ description: 'new2', subject: `${API}-*` }), 1, new Date(T0), ACTOR)
   await cat.announceChange()
   t.same(await descriptions(cat), ['old'], 'a replaced grant is filed under its new subject')
@@ -80,7 +115,7 @@ t.test('embedded: loaded once, then only changes are read; a grant that stops ap
   clock.advance(1000)
   await cat.catchUp()
   t.same(await descriptions(cat), ['soon'], 'an expired grant stays a candidate until it changes...')
-  t.equal((await cat.candidatesFor(API)).filter((g) => g.expiresAt.getTime() > clock.now()).length, 0, '...and the matcher sees it expired')
+  t.equal((await cat.candidatesFor(API)).filter((g) => g.expiresAtMs > clock.now()).length, 0, '...and the matcher sees it expired')
   await sql.replace(created.id, draft({ description: 'past', expiresAt: new Date(T0 + 500) }), 3, new Date(T0), ACTOR)
   await cat.catchUp()
   t.same(await descriptions(cat), [], 'a change that leaves it expired takes it out')
@@ -92,12 +127,39 @@ t.test('embedded: loaded once, then only changes are read; a grant that stops ap
   t.equal(cat.state().position, await sql.lastSeq(), 'and the catalog is at the last position')
 })
 
+t.test('loaded a page at a time; what changes while it loads is applied too', async (t) => {
+  const db = await BACKENDS.pglite(t)
+  const clock = new FixedClock(T0)
+  const sql = describing(new SqlGrantStore(db, new SqlAuditLog(db)))
+  const made: Grant[] = []
+  for (let i = 0; i < 5; i++) made.push(await sql.create(draft({ description: `g${i}` }), new Date(T0 - 10_000 + i), ACTOR))
+  let pages = 0
+  // Another instance's writes, committed between the first page and the second.
+  const writesDuringLoad = async () => {
+    await sql.disable(made[1].id, new Date(T0), ACTOR)
+    await sql.disable(made[3].id, new Date(T0), ACTOR)
+    await sql.replace(made[4].id, draft({ description: 'g4 replaced' }), 1, new Date(T0), ACTOR)
+    await sql.create(draft({ description: 'during' }), new Date(T0), ACTOR)
+  }
+  const store: GrantStore = Object.assign(Object.create(sql) as GrantStore, {
+    listActive: async (now: Date, page: { cursor?: string; limit: number }) => {
+      const read = await sql.listActive(now, page)
+      if (++pages === 1) await writesDuringLoad()
+      return read
+    },
+  })
+  const cat = await catalog(t, store, new LocalGrantFeed(), clock, { ...NO_POLL, loadPageSize: 2 })
+  t.same(await descriptions(cat), ['g0', 'g2', 'g4 replaced', 'during'], 'the table as it stands once loaded, disables and all')
+  t.equal(pages, 3, 'read in pages of two')
+  t.equal(cat.state().grants, 4)
+})
+
 t.test('a change made through A applies on B through the feed (Postgres and Redis)', async (t) => {
   const db = await BACKENDS.postgres(t)
   const clock = new FixedClock(T0)
   const prefix = uniqueRedisPrefix()
   const feed = () => new RedisGrantFeed({ url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000 }, createLogger('silent'))
-  const sql = new SqlGrantStore(db, new SqlAuditLog(db))
+  const sql = describing(new SqlGrantStore(db, new SqlAuditLog(db)))
   const a = await catalog(t, sql, feed(), clock)
   const { store, calls } = counted(sql)
   const b = await catalog(t, store, feed(), clock)
@@ -124,7 +186,7 @@ t.test('an instance that missed messages catches up by position when its feed re
   const redis = new URL(REDIS_URL)
   const proxy = await startTcpProxy(redis.hostname, Number(redis.port || 6379))
   t.teardown(() => proxy.close())
-  const sql = new SqlGrantStore(db, new SqlAuditLog(db))
+  const sql = describing(new SqlGrantStore(db, new SqlAuditLog(db)))
   const log = createLogger('silent')
   const a = await catalog(t, sql, new RedisGrantFeed({ url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000 }, log), clock)
   const { store, calls } = counted(sql)
@@ -161,7 +223,7 @@ t.test('no word from the grant store beyond the staleness bound fails closed, an
   await migrate(db)
   const clock = new FixedClock(T0)
   let monotonic = 0
-  const sql = new SqlGrantStore(db, new SqlAuditLog(db))
+  const sql = describing(new SqlGrantStore(db, new SqlAuditLog(db)))
   await sql.create(draft({ description: 'standing' }), new Date(T0), ACTOR)
   const cat = await catalog(t, sql, new LocalGrantFeed(), clock, { catchUpIntervalMs: 3_600_000, maxStalenessMs: 5000 }, () => monotonic)
 

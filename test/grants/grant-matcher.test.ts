@@ -10,6 +10,7 @@ import {
 } from '../../src/errors.js'
 import type { Grant } from '../../src/grants/grant.js'
 import { decide, type GrantDecision } from '../../src/grants/grant-matcher.js'
+import { GrantRule } from '../../src/grants/grant-rule.js'
 
 /**
  * The grant decision, table-driven: each row is a set of grants, an identity and a request, and the
@@ -81,6 +82,7 @@ const g = {
     conditions: { namespace: 'payments', serviceAccount: 'worker' },
     scopes: ['ledger:both'],
   }),
+  onNoGlob: grant('00000000-0000-4000-8000-00000000000e', { conditions: { namespace: [] }, scopes: ['ledger:none'] }),
   onBuiltin: grant('00000000-0000-4000-8000-00000000000c', { conditions: { toString: '**' }, scopes: ['ledger:builtin'] }),
   onConstructor: grant('00000000-0000-4000-8000-00000000000d', { conditions: { constructor: '*' }, scopes: ['ledger:builtin'] }),
 }
@@ -185,6 +187,7 @@ const rows: Row[] = [
     identity: identity(`${TD}/k8s/prod/ns/payments/sa/worker`, { namespace: 'payments', serviceAccount: 'worker' }),
     expected: { audience: 'ledger-api', scopes: ['ledger:both'], grantIds: [g.onBothClaims.id], maxTtlSeconds: 3600 },
   },
+  { name: 'a condition whose list of globs is empty (written by hand in the table) never holds', grants: [g.onNoGlob], expected: noGrant },
   { name: 'a condition named after a built-in (toString) reads no built-in', grants: [g.onBuiltin], expected: noGrant },
   { name: 'a condition named constructor reads no built-in', grants: [g.onConstructor], expected: noGrant },
   {
@@ -196,7 +199,7 @@ const rows: Row[] = [
 
 for (const row of rows) {
   t.test(row.name, async (t) => {
-    const run = () => decide(row.identity ?? identity(), row.grants, NOW, row.audience, row.scopes ?? [])
+    const run = () => decide(row.identity ?? identity(), row.grants.map(GrantRule.of), NOW, row.audience, row.scopes ?? [])
     if ('refused' in row.expected) {
       const { refused, reason, message } = row.expected
       let caught: unknown
@@ -217,6 +220,32 @@ for (const row of rows) {
 
 t.test('a grant that expires exactly now no longer applies; one that expires a millisecond later still does', async (t) => {
   const lastMoment = grant('00000000-0000-4000-8000-0000000000ff', { expiresAt: new Date(NOW.getTime() + 1) })
-  t.same(decide(identity(), [lastMoment], NOW, undefined, []).grantIds, [lastMoment.id])
-  t.throws(() => decide(identity(), [lastMoment], new Date(NOW.getTime() + 1), undefined, []), InvalidGrantError)
+  t.same(decide(identity(), [GrantRule.of(lastMoment)], NOW, undefined, []).grantIds, [lastMoment.id])
+  t.throws(() => decide(identity(), [GrantRule.of(lastMoment)], new Date(NOW.getTime() + 1), undefined, []), InvalidGrantError)
+})
+
+t.test('the scopes of a token are listed in the order the grants were created, whatever order they come in', async (t) => {
+  const at = (iso: string) => new Date(iso)
+  // Created in this order; the last two at the same moment, so their ids decide.
+  const first = grant('00000000-0000-4000-8000-0000000000f3', { scopes: ['c', 'shared'], createdAt: at('2026-01-01T00:00:00Z') })
+  const second = grant('00000000-0000-4000-8000-0000000000f1', { scopes: ['a'], createdAt: at('2026-02-01T00:00:00Z') })
+  const third = grant('00000000-0000-4000-8000-0000000000f2', { scopes: ['shared', 'b'], createdAt: at('2026-02-01T00:00:00Z') })
+  const notApplying = grant('00000000-0000-4000-8000-0000000000f0', {
+    scopes: ['z'],
+    enabled: false,
+    createdAt: at('2025-01-01T00:00:00Z'),
+  })
+  const expected = {
+    audience: 'ledger-api',
+    scopes: ['c', 'shared', 'a', 'b'],
+    grantIds: [second.id, third.id, first.id],
+    maxTtlSeconds: 3600,
+  }
+  for (const order of [
+    [first, second, third, notApplying],
+    [third, notApplying, second, first],
+    [second, third, first, notApplying],
+  ]) {
+    t.same(decide(identity(), order.map(GrantRule.of), NOW, undefined, []), expected, order.map((g) => g.id.slice(-2)).join(' '))
+  }
 })

@@ -60,15 +60,43 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       t.match(entries[1], { before: { enabled: true, version: 1 }, after: { enabled: false, version: 2 } })
     })
 
+    /** Every active grant's id at `now`, read a page of `limit` at a time, and how many pages that took. */
+    const active = async (now: Date, limit = 1000) => {
+      const ids: string[] = []
+      let pages = 0
+      let cursor: string | undefined
+      do {
+        const page = await store.listActive(now, { cursor, limit })
+        ids.push(...page.items.map((g) => g.id))
+        cursor = page.nextCursor
+        pages++
+      } while (cursor !== undefined)
+      return { ids, pages }
+    }
+
     await t.test('active grants are the enabled, unexpired ones', async (t) => {
-      const before = (await store.listActive(later(1000))).map((g) => g.id)
+      const before = (await active(later(1000))).ids
       const soon = await store.create(draft({ expiresAt: later(10_000) }), T0, ACTOR)
       const off = await store.create(draft({ enabled: false }), T0, ACTOR)
-      const active = (await store.listActive(later(1000))).map((g) => g.id)
-      t.ok(active.includes(soon.id))
-      t.notOk(active.includes(off.id))
-      t.notOk((await store.listActive(later(10_000))).map((g) => g.id).includes(soon.id), 'expired at its expiresAt')
-      t.equal(active.length, before.length + 1)
+      const now = (await active(later(1000))).ids
+      t.ok(now.includes(soon.id))
+      t.notOk(now.includes(off.id))
+      t.notOk((await active(later(10_000))).ids.includes(soon.id), 'expired at its expiresAt')
+      t.equal(now.length, before.length + 1)
+    })
+
+    await t.test('active grants come in pages, in creation order, each once', async (t) => {
+      const all = await active(later(1000))
+      const created: string[] = []
+      for (let i = 0; i < 5; i++) {
+        created.push((await store.create(draft(), later(5000 + i), ACTOR)).id)
+        // Disabled ones between them take no place in a page.
+        await store.create(draft({ enabled: false }), later(5000 + i), ACTOR)
+      }
+      const paged = await active(later(1000), 2)
+      t.same(paged.ids, [...all.ids, ...created], 'the same grants as read whole, in creation order')
+      t.equal(paged.pages, Math.ceil(paged.ids.length / 2))
+      await t.rejects(store.listActive(later(1000), { cursor: 'not-a-cursor', limit: 2 }), { name: 'InvalidInputError' })
     })
 
     await t.test('pages in creation order with a cursor', async (t) => {

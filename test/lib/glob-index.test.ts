@@ -60,3 +60,28 @@ t.test("a glob is filed under its literal part cut back to the last '/'", async 
     ['spiffe://td/ns/', 'spiffe://td/ns/', 'spiffe://td/ns/', '', '', '', '/', 'a/b/c/'],
   )
 })
+
+t.test('items sharing a bucket come and go one by one, in the order they were filed', async (t) => {
+  const index = new GlobIndex<string>()
+  const id = 'spiffe://example.org/ns/a/sa/api'
+  const glob = 'spiffe://example.org/ns/a/sa/*'
+  index.set('one', id, 'one')
+  index.set('g1', glob, 'g1')
+  index.set('two', id, 'two')
+  index.set('g2', glob, 'g2')
+  index.set('three', id, 'three')
+  t.same(index.candidates(id), ['one', 'two', 'three', 'g1', 'g2'])
+  t.equal(index.delete('two'), true)
+  t.equal(index.delete('g1'), true)
+  t.same(index.candidates(id), ['one', 'three', 'g2'])
+  t.equal(index.delete('one'), true)
+  t.same(index.candidates(id), ['three', 'g2'], 'the last item of a bucket stays found')
+  index.set('four', id, 'four')
+  t.same(index.candidates(id), ['three', 'four', 'g2'])
+  index.set('three', glob, 'three as a glob')
+  t.same(index.candidates(id), ['four', 'g2', 'three as a glob'], 'moved to the end of its new bucket')
+  for (const key of ['four', 'g2', 'three']) t.equal(index.delete(key), true)
+  t.same(index.candidates(id), [])
+  t.equal(index.delete('four'), false, 'a key deleted twice')
+  t.equal(index.size, 0)
+})

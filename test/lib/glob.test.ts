@@ -1,5 +1,5 @@
 import t from 'tap'
-import { globMatches } from '../../src/lib/glob.js'
+import { compileGlob, globMatches } from '../../src/lib/glob.js'
 
 t.test('globs match whole values, one path segment per star', async (t) => {
   const base = 'spiffe://example.org/k8s/prod/ns/payments/sa'
@@ -89,6 +89,41 @@ t.test('the matcher agrees with the regular-expression semantics on 20,000 rando
   t.equal(disagreements, 0)
   t.ok(matches > 1000, `the sample includes matches too (${matches})`)
 })
+
+t.test(
+  'a compiled glob agrees with the regular-expression semantics: long literal ends, short and long middles, any character',
+  async (t) => {
+    let seed = 7
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed % n
+    }
+    // Non-ASCII and astral characters among them: the automaton keeps codes of 128 and up apart.
+    const pick = (alphabet: string[], length: number) => Array.from({ length }, () => alphabet[random(alphabet.length)]).join('')
+    const literal = ['a', 'b', '/', 'é', '😀']
+    const any = [...literal, '*', '?', '**']
+    let disagreements = 0
+    let matches = 0
+    for (let i = 0; i < 10_000; i++) {
+      const ends = [pick(literal, random(40)), pick(literal, random(40))]
+      // Middles of up to about 70 tokens: one word of states and several.
+      const glob = `${ends[0]}${pick(any, random(i % 5 === 0 ? 70 : 8))}${ends[1]}`
+      const compiled = compileGlob(glob)
+      for (let v = 0; v < 3; v++) {
+        // Values that keep the ends most of the time, so the middle is what decides.
+        const value = v === 2 ? pick(literal, random(100)) : `${ends[0]}${pick(literal, random(i % 5 === 0 ? 60 : 10))}${ends[1]}`
+        const expected = reference(glob, value)
+        if (expected) matches++
+        if (compiled.matches(value) !== expected || globMatches(glob, value) !== expected) {
+          disagreements++
+          if (disagreements <= 5) t.fail(`${JSON.stringify(glob)} ~ ${JSON.stringify(value)}: expected ${expected}`)
+        }
+      }
+    }
+    t.equal(disagreements, 0)
+    t.ok(matches > 1000, `the sample includes matches too (${matches})`)
+  },
+)
 
 t.test('the worst globs an admin can write still answer correctly (their cost is measured by npm run bench)', async (t) => {
   const td = 'spiffe://example.org/'
