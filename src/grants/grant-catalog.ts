@@ -26,7 +26,7 @@ const BATCH = 1000
  * read: read in one query, 100,000 grants' rows were all held at once, and the process stayed about
  * 90 MB larger after the load than the grants it keeps.
  */
-const LOAD_PAGE_SIZE = 2000
+const LOAD_PAGE_SIZE = 10_000
 
 /**
  * The grants the hot path matches against, each as the rule it needs (grant-rule.ts), indexed by

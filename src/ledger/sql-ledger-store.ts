@@ -91,11 +91,18 @@ export class SqlLedgerStore implements BatchLedgerStore {
       filter.subject !== undefined || filter.grant !== undefined || filter.source !== undefined || filter.audience !== undefined
     // Without a selective filter, the issued_at index hands rows over newest first: one read stops after a page.
     const rows = selective
-      ? await readInIssueTimeWindows((window, limit) => this.readWindow(conditions(window), limit), {
-          wanted,
-          anchor: earliest([now, filter.until, after?.issuedAt]),
-          floor: latest([filter.since, filter.live === true ? liveIssuedSince(now, this.options.maxTtlSeconds) : undefined]),
-        })
+      ? await readInIssueTimeWindows(
+          // The first window (the only one without an upper bound of its own) may walk the issued_at index
+          // newest first: at worst that reads the window's minute, as the fenced read would, and a filter that
+          // matches most tokens (a cluster's source, a popular audience) stops after a page.
+          (window, limit) =>
+            window.before === undefined ? this.readNewest(conditions(window), limit) : this.readWindow(conditions(window), limit),
+          {
+            wanted,
+            anchor: earliest([now, filter.until, after?.issuedAt]),
+            floor: latest([filter.since, filter.live === true ? liveIssuedSince(now, this.options.maxTtlSeconds) : undefined]),
+          },
+        )
       : await this.readNewest(conditions({}), wanted)
     return pageOf(rows, filter.limit, (last) => encodeCursor([last.issuedAt.toISOString(), last.jti]))
   }

@@ -5,6 +5,7 @@ import type { LedgerEntry, LedgerFilter } from '../../src/ledger/ledger-store.js
 import { sqlLedgerStore } from '../support/ledger.js'
 import { BACKENDS } from '../support/databases.js'
 import { uuidV7 } from '../../src/lib/uuid-v7.js'
+import { FIRST_WINDOW_MS } from '../../src/ledger/issue-time-windows.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
 const MINUTE = 60_000
@@ -210,9 +211,20 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`ledger search on ${backend}: matches found however far apart, across partitions, in order`, async (t) => {
     const ledger = sqlLedgerStore(await open(t))
     const target = `${PAYMENTS}/spread`
-    // Seconds to months apart (one issued by a clock two minutes ahead), each among other subjects'
-    // tokens of the same moment, so the search's windows of issue times have to reach every one.
-    const offsets = [2 * MINUTE, 0, -30_000, -5 * MINUTE, -3 * 60 * MINUTE, -2 * 1440 * MINUTE, -40 * 1440 * MINUTE, -200 * 1440 * MINUTE]
+    // Seconds to months apart (one issued by a clock two minutes ahead, one on the first window's
+    // lower edge), each among other subjects' tokens of the same moment, so the search's windows of
+    // issue times have to reach every one.
+    const offsets = [
+      2 * MINUTE,
+      0,
+      -30_000,
+      -FIRST_WINDOW_MS,
+      -5 * MINUTE,
+      -3 * 60 * MINUTE,
+      -2 * 1440 * MINUTE,
+      -40 * 1440 * MINUTE,
+      -200 * 1440 * MINUTE,
+    ]
     const matching = offsets.map((offset, i) =>
       entry({ subject: target, audience: 'spread-api', sources: ['k8s:prod', `k8s:prod:pod:${i}`], issuedAt: new Date(T0 + offset) }),
     )
@@ -232,16 +244,16 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       } while (cursor !== undefined && jtis.length < 100)
       return jtis
     }
-    for (const filter of [{ subject: target }, { subject: `${PAYMENTS}/spr*` }, { audience: 'spread-api' }, { source: 'k8s:prod:pod:7' }]) {
-      const wanted = 'source' in filter ? [matching[7]!.jti] : expected
+    for (const filter of [{ subject: target }, { subject: `${PAYMENTS}/spr*` }, { audience: 'spread-api' }, { source: 'k8s:prod:pod:8' }]) {
+      const wanted = 'source' in filter ? [matching[8]!.jti] : expected
       for (const limit of [1, 3, 100]) t.same(await walk(filter, limit), wanted, `${JSON.stringify(filter)}, pages of ${limit}`)
     }
     t.same(
       await walk({ subject: target, since: new Date(T0 - 41 * 1440 * MINUTE) }, 2),
-      expected.slice(0, 7),
+      expected.slice(0, 8),
       'since: nothing older, however the windows fall',
     )
-    t.same(await walk({ subject: target, until: new Date(T0 - MINUTE) }, 2), expected.slice(3), 'until: the windows start from it')
+    t.same(await walk({ subject: target, until: new Date(T0 - MINUTE) }, 2), expected.slice(4), 'until: the windows start from it')
   })
 
   t.test(`ledger pages on ${backend}: no gaps, no repeats, ties on issuedAt included`, async (t) => {

@@ -10,12 +10,18 @@ interface PlanNode {
   'Relation Name'?: string
   'Actual Rows': number
   'Actual Loops': number
+  'Rows Removed by Filter'?: number
+  'Rows Removed by Index Recheck'?: number
   Plans?: PlanNode[]
 }
 
-/** The rows every scan of a ledger partition handed up, summed over the plan. */
+/**
+ * The rows every scan of a ledger partition read, summed over the plan: those it handed up and those
+ * it read only to drop (a filter, or the recheck of a lossy bitmap page).
+ */
 function rowsReadFromPartitions(node: PlanNode): number {
-  const own = node['Relation Name']?.startsWith('ledger_entries_') ? node['Actual Rows'] * node['Actual Loops'] : 0
+  const read = node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)
+  const own = node['Relation Name']?.startsWith('ledger_entries_') ? read * node['Actual Loops'] : 0
   return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsReadFromPartitions(child), 0)
 }
 
