@@ -69,13 +69,18 @@ t.test('the metadata names what the service supports, and the JWKS only public k
     jwks_uri: 'https://sts.test.example/.well-known/jwks.json',
     introspection_endpoint: 'https://sts.test.example/oauth2/introspect',
     grant_types_supported: [TOKEN_EXCHANGE],
-    response_types_supported: [],
+    response_types_supported: ['none'],
     token_endpoint_auth_methods_supported: ['none'],
     subject_token_types_supported: [JWT_TOKEN_TYPE, 'urn:ietf:params:oauth:token-type:id_token'],
     requested_token_types_supported: ['urn:ietf:params:oauth:token-type:access_token', JWT_TOKEN_TYPE],
     access_token_signing_alg_values_supported: ['ES256'],
   })
   t.same((await sts.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json(), metadata)
+  // What RFC 8414 validators (authlib's) check: every member that is an array has elements (§3.2).
+  t.same(
+    Object.entries(metadata).filter(([, value]) => Array.isArray(value) && value.length === 0),
+    [],
+  )
   const jwks = await sts.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
   t.equal(jwks.headers['cache-control'], 'public, max-age=300')
   for (const key of jwks.json().keys) {
