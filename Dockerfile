@@ -7,7 +7,9 @@
 FROM node:20-slim AS build
 WORKDIR /app
 # The lockfile alone decides the dependency layer, so source edits do not reinstall node_modules.
+# npm ci runs the `prepare` script (scripts/prepare.mjs): without the sources it only says it does not build.
 COPY package.json package-lock.json ./
+COPY scripts/prepare.mjs ./scripts/prepare.mjs
 RUN npm ci --no-audit --no-fund
 # Everything .dockerignore lets through: tsconfig*, src/, scripts/, migrations/ and test/ (the bench and
 # the demo import test/support/cluster.ts and ports.ts, which tsconfig.build.json builds with them).

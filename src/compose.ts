@@ -95,6 +95,12 @@ export interface Outside {
   fetchJwks?: JwksFetcher
 }
 
+/** Said at start, so an operator whose every admin call answers 401 finds why and the remedy in the log. */
+const CLOSED_ADMIN_API_WARNING =
+  'no admin token is configured (admin.token or STS_ADMIN_TOKEN): the admin API (/v1) and introspection are closed, ' +
+  'every call answers 401 unless it carries a scoped admin token made earlier; ' +
+  'set STS_ADMIN_TOKEN (at least 24 characters) or admin.token to open them'
+
 /** The composition root: the only place that picks implementations. */
 export async function composeServices(config: Config, logger: Logger, outside: Outside = {}): Promise<Services> {
   const clock = outside.clock ?? systemClock
@@ -134,6 +140,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     for (const warning of trustProxyWarnings(config)) logger.warn({ trustProxy: config.trustProxy }, warning)
     const partitionWarning = keptPartitionWarning(config.ledger.retentionDays, config.ledger.partitionInterval)
     if (partitionWarning) logger.warn({ ledger: config.ledger }, partitionWarning)
+    if (config.admin.token === undefined) logger.warn(CLOSED_ADMIN_API_WARNING)
 
     const partitions = new LedgerPartitions(database, config.ledger.partitionInterval)
     const ledger = new BatchingLedger(

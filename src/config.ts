@@ -279,7 +279,23 @@ export function configSourceFromProcess(argv = process.argv.slice(2), env = proc
 export function loadConfig(source: ConfigSource): LoadedConfig {
   const raw = source.file ? readConfigFile(source.file) : { ...DEVELOPMENT_DEFAULTS }
   const merged = applyEnvironment(raw, source.env)
+  if (!source.file && !source.env.STS_ISSUER) merged.issuer = developmentIssuer(merged.host, merged.port)
   return { config: parseConfig(merged), file: source.file, usedDevelopmentDefaults: !source.file }
+}
+
+/**
+ * Without a file the issuer is where the service listens (PORT and HOST included), so the URLs discovery
+ * advertises reach it; a wildcard address is reached at localhost. A port that is not one keeps the
+ * default issuer, so the only problem reported is the port's.
+ */
+function developmentIssuer(host: unknown, port: unknown): string {
+  const listenPort = port === undefined ? 8080 : port
+  if (typeof listenPort !== 'number' || !Number.isInteger(listenPort) || listenPort < 0 || listenPort > 65_535) {
+    return DEVELOPMENT_DEFAULTS.issuer
+  }
+  const wildcard = typeof host !== 'string' || host === '' || host === '0.0.0.0' || host === '::'
+  const name = wildcard ? 'localhost' : host
+  return `http://${isIP(name) === 6 ? `[${name}]` : name}:${listenPort}`
 }
 
 export function parseConfig(input: unknown): Config {

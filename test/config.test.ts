@@ -215,6 +215,23 @@ t.test('without a file the development defaults run, and say so', async (t) => {
   t.equal(loaded.config.issuer, 'http://localhost:8080')
 })
 
+t.test('without a file the issuer is where the service listens, PORT and HOST included', async (t) => {
+  const issuerFor = (env: Record<string, string>) => loadConfig({ env }).config.issuer
+  t.equal(issuerFor({ PORT: '9100' }), 'http://localhost:9100')
+  t.equal(issuerFor({ PORT: '9100', HOST: '0.0.0.0' }), 'http://localhost:9100')
+  t.equal(issuerFor({ PORT: '9100', HOST: '::' }), 'http://localhost:9100')
+  t.equal(issuerFor({ PORT: '9100', HOST: '127.0.0.1' }), 'http://127.0.0.1:9100')
+  t.equal(issuerFor({ PORT: '9100', HOST: '::1' }), 'http://[::1]:9100')
+  t.equal(issuerFor({ PORT: '9100', STS_ISSUER: 'https://sts.example.org' }), 'https://sts.example.org', 'STS_ISSUER wins')
+  t.same(
+    (t.throws(() => loadConfig({ env: { PORT: 'eighty' } })) as ConfigError).problems,
+    ['port: Invalid input: expected number, received NaN'],
+    'a port that is not one is the only problem reported',
+  )
+  const file = writeTemp(t, 'sts.yaml', 'issuer: https://sts.example.org\ntrustDomain: example.org\naudience: sts\n')
+  t.equal(loadConfig({ file, env: { PORT: '9100' } }).config.issuer, 'https://sts.example.org', "a file's issuer is kept")
+})
+
 t.test('the file comes from --config or STS_CONFIG', async (t) => {
   t.equal(configSourceFromProcess(['--config', 'a.yaml'], { STS_CONFIG: 'b.yaml' }).file, 'a.yaml')
   t.equal(configSourceFromProcess(['--config=c.yaml'], {}).file, 'c.yaml')

@@ -30,7 +30,10 @@ const AuthorizationServerMetadata = z
     jwks_uri: Uri,
     introspection_endpoint: Uri.describe('RFC 7662 introspection, with an admin token that has the `introspect` role.'),
     grant_types_supported: z.array(z.literal(TOKEN_EXCHANGE_GRANT)),
-    response_types_supported: z.array(z.unknown()).max(0).describe('Empty; there is no authorization endpoint.'),
+    response_types_supported: z
+      .array(z.literal('none'))
+      .length(1)
+      .describe('Always `["none"]`: there is no authorization endpoint. RFC 8414 requires the member and forbids an empty array.'),
     token_endpoint_auth_methods_supported: z.array(z.literal('none')),
     subject_token_types_supported: z.array(z.string()),
     requested_token_types_supported: z.array(z.string()),
@@ -52,7 +55,7 @@ const Metadata = component<Response>('responses', 'Metadata', {
         jwks_uri: 'https://sts.example.org/.well-known/jwks.json',
         introspection_endpoint: 'https://sts.example.org/oauth2/introspect',
         grant_types_supported: ['urn:ietf:params:oauth:grant-type:token-exchange'],
-        response_types_supported: [],
+        response_types_supported: ['none'],
         token_endpoint_auth_methods_supported: ['none'],
         subject_token_types_supported: ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'],
         requested_token_types_supported: ['urn:ietf:params:oauth:token-type:access_token', 'urn:ietf:params:oauth:token-type:jwt'],

@@ -19,8 +19,11 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOp
     jwks_uri: `${options.issuer}/.well-known/jwks.json`,
     introspection_endpoint: `${options.issuer}/oauth2/introspect`,
     grant_types_supported: [TOKEN_EXCHANGE_GRANT],
-    // No authorization endpoint: workloads never go through a browser.
-    response_types_supported: [],
+    // REQUIRED by RFC 8414 §2, and §3.2 says an array with no elements MUST be omitted, so validators
+    // (authlib's) refuse both [] and its absence. There is no authorization endpoint (workloads never go
+    // through a browser), so the one value that is true is `none` (registered by OAuth 2.0 Multiple
+    // Response Type Encoding Practices §4): nothing is ever issued through an authorization endpoint.
+    response_types_supported: ['none'],
     token_endpoint_auth_methods_supported: ['none'],
     subject_token_types_supported: options.subjectTokenTypes,
     requested_token_types_supported: [...SUPPORTED_REQUESTED_TOKEN_TYPES],

@@ -1,6 +1,13 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createRemoteJWKSet, jwtVerify } from 'jose'
 import * as oauth from 'openid-client'
 import t from 'tap'
+import { buildApp } from '../../src/app.js'
+import { composeServices } from '../../src/compose.js'
+import { loadConfig, parseConfig } from '../../src/config.js'
+import { createLogger } from '../../src/lib/logger.js'
 import { freePort } from '../support/ports.js'
 import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
 
@@ -62,17 +69,46 @@ t.test('the metadata names what the service supports, and the JWKS only public k
     jwks_uri: 'https://sts.test.example/.well-known/jwks.json',
     introspection_endpoint: 'https://sts.test.example/oauth2/introspect',
     grant_types_supported: [TOKEN_EXCHANGE],
-    response_types_supported: [],
+    response_types_supported: ['none'],
     token_endpoint_auth_methods_supported: ['none'],
     subject_token_types_supported: [JWT_TOKEN_TYPE, 'urn:ietf:params:oauth:token-type:id_token'],
     requested_token_types_supported: ['urn:ietf:params:oauth:token-type:access_token', JWT_TOKEN_TYPE],
     access_token_signing_alg_values_supported: ['ES256'],
   })
   t.same((await sts.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json(), metadata)
+  // What RFC 8414 validators (authlib's) check: every member that is an array has elements (§3.2).
+  t.same(
+    Object.entries(metadata).filter(([, value]) => Array.isArray(value) && value.length === 0),
+    [],
+  )
   const jwks = await sts.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
   t.equal(jwks.headers['cache-control'], 'public, max-age=300')
   for (const key of jwks.json().keys) {
     t.notOk('d' in key, 'no private part')
     t.match(key, { kty: 'EC', crv: 'P-256', use: 'sig', alg: 'ES256', kid: String })
   }
+})
+
+t.test('on the development defaults, discovery names the port and host the service listens on', async (t) => {
+  const port = await freePort()
+  const loaded = loadConfig({ env: { PORT: String(port), HOST: '127.0.0.1' } })
+  t.equal(loaded.usedDevelopmentDefaults, true)
+  // Only where keys and data are kept differs from a real start, so the test leaves no files behind.
+  const keysDir = mkdtempSync(join(tmpdir(), 'sts-keys-'))
+  t.teardown(() => rmSync(keysDir, { recursive: true, force: true }))
+  const config = parseConfig({ ...loaded.config, keys: { dir: keysDir }, database: { dataDir: 'memory://' } })
+  const services = await composeServices(config, createLogger('silent'))
+  const app = await buildApp(services)
+  t.teardown(async () => {
+    await app.close()
+    await services.close()
+  })
+  await app.listen({ host: config.host, port: config.port })
+  const base = `http://127.0.0.1:${port}`
+  const metadata = (await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>
+  t.same(
+    [metadata.issuer, metadata.token_endpoint, metadata.jwks_uri, metadata.introspection_endpoint],
+    [base, `${base}/oauth2/token`, `${base}/.well-known/jwks.json`, `${base}/oauth2/introspect`],
+  )
+  t.equal((await fetch(String(metadata.jwks_uri))).status, 200, 'the advertised JWKS answers')
 })

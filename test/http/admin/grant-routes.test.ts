@@ -25,8 +25,22 @@ t.test('the admin API refuses callers without the admin token', async (t) => {
   }
 })
 
-t.test('with no bootstrap token configured and no scoped tokens, the admin API admits no one', async (t) => {
-  const sts = await startTestService(t, { config: { admin: {} } })
+t.test('with no bootstrap token configured and no scoped tokens, the admin API admits no one, as the start-up log says', async (t) => {
+  const lines: string[] = []
+  const sts = await startTestService(t, { backend: 'embedded', logLines: lines, config: { admin: {} } })
+  const closedWarnings = lines.map((line) => JSON.parse(line)).filter((entry) => /no admin token is configured/.test(entry.msg))
+  t.same(
+    closedWarnings.map(({ level, msg }) => ({ level, msg })),
+    [
+      {
+        level: 40,
+        msg:
+          'no admin token is configured (admin.token or STS_ADMIN_TOKEN): the admin API (/v1) and introspection are closed, ' +
+          'every call answers 401 unless it carries a scoped admin token made earlier; ' +
+          'set STS_ADMIN_TOKEN (at least 24 characters) or admin.token to open them',
+      },
+    ],
+  )
   const response = await sts.app.inject({
     method: 'GET',
     url: '/v1/grants',
@@ -37,6 +51,15 @@ t.test('with no bootstrap token configured and no scoped tokens, the admin API a
     detail: 'the admin token is not valid (and no bootstrap token is configured: STS_ADMIN_TOKEN)',
     reason: 'admin_token_invalid',
   })
+})
+
+t.test('with a bootstrap token configured, the start-up log says nothing of a closed admin API', async (t) => {
+  const lines: string[] = []
+  await startTestService(t, { backend: 'embedded', logLines: lines })
+  t.same(
+    lines.filter((line) => line.includes('no admin token is configured')),
+    [],
+  )
 })
 
 t.test('grants: create, read, replace with If-Match, list, disable', async (t) => {
