@@ -3,27 +3,13 @@ import t from 'tap'
 import { ServiceUnavailableError } from '../../src/errors.js'
 import { BatchingLedger } from '../../src/ledger/batching-ledger.js'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
-import { sqlLedgerStore } from '../support/ledger.js'
+import { ledgerEntry, sqlLedgerStore } from '../support/ledger.js'
 import { BACKENDS } from '../support/databases.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
 
 function entry(jti: string = randomUUID()): LedgerEntry {
-  return {
-    jti,
-    subject: 'spiffe://example.org/k8s/prod/ns/payments/sa/api',
-    attestor: 'prod',
-    attestorKind: 'kubernetes',
-    attestationFingerprint: 'n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg',
-    sources: ['k8s:prod'],
-    audience: 'ledger-api',
-    scopes: ['ledger:read', 'ledger:write'],
-    grantIds: [randomUUID(), randomUUID()],
-    issuedAt: new Date(T0),
-    expiresAt: new Date(T0 + 300_000),
-    clientAddress: null,
-    requestId: null,
-  }
+  return ledgerEntry(T0, { jti, scopes: ['ledger:read', 'ledger:write'], grantIds: [randomUUID(), randomUUID()] })
 }
 
 t.test('entries recorded together are written together, and each caller learns when its row is durable', async (t) => {

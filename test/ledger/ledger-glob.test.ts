@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
-import { sqlLedgerStore } from '../support/ledger.js'
+import { ledgerEntry, sqlLedgerStore } from '../support/ledger.js'
 import { globMatches } from '../../src/lib/glob.js'
 import { BACKENDS } from '../support/databases.js'
 import { uuidV7 } from '../../src/lib/uuid-v7.js'
@@ -88,19 +88,5 @@ const JTI = Object.fromEntries(ALL.map((name, i) => [name, uuidV7(T0 - i * 1000)
 const nameOf = (jti: string) => ALL.find((name) => JTI[name] === jti) ?? jti
 
 function entry(jti: Name, subject: string, i: number): LedgerEntry {
-  return {
-    jti: JTI[jti],
-    subject,
-    attestor: 'prod',
-    attestorKind: 'kubernetes',
-    attestationFingerprint: 'n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg',
-    sources: ['k8s:prod'],
-    audience: 'ledger-api',
-    scopes: [],
-    grantIds: [],
-    issuedAt: new Date(T0 - i * 1000),
-    expiresAt: new Date(T0 + 300_000),
-    clientAddress: null,
-    requestId: null,
-  }
+  return ledgerEntry(T0 - i * 1000, { jti: JTI[jti], subject, expiresAt: new Date(T0 + 300_000) })
 }
