@@ -25,7 +25,7 @@ import { LedgerRetention } from './ledger/ledger-retention.js'
 import { LegacyLedgerMove } from './ledger/legacy-ledger-move.js'
 import { keptPartitionWarning } from './ledger/partition-bound.js'
 import { systemClock, type Clock } from './lib/clock.js'
-import { openRedis, waitForRedis } from './lib/redis-connection.js'
+import { openRedis, waitForRedis, type RedisClient, type RedisConnectionOptions } from './lib/redis-connection.js'
 import { Drain } from './lib/drain.js'
 import type { AdminTokenStore } from './admin-tokens/admin-token-store.js'
 import { SqlAdminTokenStore } from './admin-tokens/sql-admin-token-store.js'
@@ -49,7 +49,6 @@ import type { ReplayGuard } from './replay/replay-guard.js'
 import { SqlReplayGuard } from './replay/sql-replay-guard.js'
 import { TokenIntrospection } from './tokens/introspection.js'
 import { TokenSigner } from './tokens/token-signer.js'
-import type { Redis } from 'ioredis'
 import { MemoryBudgetCounter, RedisBudgetCounter, type BudgetCounter } from './http/budget-counter.js'
 
 /** Everything the HTTP layer needs, built once. */
@@ -85,7 +84,7 @@ export interface Services {
   /** Where the admin API's request budgets are counted: in Redis with REDIS_URL (across instances), else here. */
   rateLimits: BudgetCounter
   /** The Redis connection the budgets are counted on, with REDIS_URL. */
-  rateLimitRedis?: Redis
+  rateLimitRedis?: RedisClient
   close(): Promise<void>
 }
 
@@ -233,13 +232,13 @@ async function openDatabase(config: Config, logger: Logger): Promise<Database> {
 }
 
 function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: RevocationLog): RevocationBus {
-  if (config.redis.url) {
-    logger.info({ revocations: 'redis' }, 'revocations on Redis (REDIS_URL), durable in the database')
+  const redis = redisConnection(config)
+  if (redis) {
+    logger.info({ revocations: 'redis', redis: redisKind(redis) }, 'revocations on Redis, durable in the database')
     return new RedisRevocationBus(
       {
-        url: config.redis.url,
+        ...redis,
         keyPrefix: config.redis.keyPrefix,
-        commandTimeoutMs: config.redis.commandTimeoutMs,
         heartbeatMs: config.redis.heartbeatMs,
         maxStalenessMs: config.redis.maxStalenessMs,
       },
@@ -250,7 +249,7 @@ function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: Re
   }
   logger.warn(
     { revocations: 'local' },
-    'revocations reach this process only: run a single instance, or set REDIS_URL so every instance sees every revocation',
+    'revocations reach this process only: run a single instance, or configure Redis (REDIS_URL, redis.sentinels or redis.cluster) so every instance sees every revocation',
   )
   return new LocalRevocationBus(log, clock)
 }
@@ -259,8 +258,8 @@ function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: Re
 function openGrantCatalog(config: Config, logger: Logger, clock: Clock, grants: GrantStore): GrantCatalog {
   if (config.grants.cacheTtlMs !== undefined)
     logger.warn('grants.cacheTtlMs is ignored: grant changes are pushed; see grants.catchUpIntervalMs and grants.maxStalenessMs')
-  const { url, keyPrefix, commandTimeoutMs } = config.redis
-  const feed = url ? new RedisGrantFeed({ url, keyPrefix, commandTimeoutMs }, logger) : new LocalGrantFeed()
+  const redis = redisConnection(config)
+  const feed = redis ? new RedisGrantFeed({ ...redis, keyPrefix: config.redis.keyPrefix }, logger) : new LocalGrantFeed()
   return new GrantCatalog(grants, feed, clock, {
     catchUpIntervalMs: config.grants.catchUpIntervalMs,
     maxStalenessMs: config.grants.maxStalenessMs,
@@ -276,12 +275,9 @@ async function openReplayGuard(config: Config, database: Database, clock: Clock,
   const record = new SqlReplayGuard(database, clock, {
     onPruneError: (error) => logger.warn({ err: error }, 'expired attestation claims could not be pruned; retrying later'),
   })
-  if (!config.redis.url) return record
-  const guard = new RedisReplayGuard(
-    { url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs },
-    record,
-    clock,
-  )
+  const redis = redisConnection(config)
+  if (!redis) return record
+  const guard = new RedisReplayGuard({ ...redis, keyPrefix: config.redis.keyPrefix }, record, clock)
   try {
     await guard.ready()
   } catch (error) {
@@ -358,9 +354,10 @@ function startRetention(
 }
 
 /** A connection of its own for the rate limits: a slow or failed count never queues behind revocations. */
-async function openRateLimitRedis(config: Config): Promise<Redis | undefined> {
-  if (!config.redis.url) return undefined
-  const redis = openRedis({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs })
+async function openRateLimitRedis(config: Config): Promise<RedisClient | undefined> {
+  const connection = redisConnection(config)
+  if (!connection) return undefined
+  const redis = openRedis(connection)
   // Start-up waits for it, as for replay protection, rather than refusing the first admin requests.
   try {
     await waitForRedis(redis, 'the rate limit store', 'rate_limit_unavailable')
@@ -369,6 +366,16 @@ async function openRateLimitRedis(config: Config): Promise<Redis | undefined> {
     throw error
   }
   return redis
+}
+
+/** Where Redis is (one server, Sentinel or Cluster) and the command timeout; undefined without Redis. */
+function redisConnection(config: Config): RedisConnectionOptions | undefined {
+  const { endpoint, commandTimeoutMs } = config.redis
+  return endpoint ? { ...endpoint, commandTimeoutMs } : undefined
+}
+
+function redisKind(connection: RedisConnectionOptions): 'url' | 'sentinel' | 'cluster' {
+  return 'cluster' in connection ? 'cluster' : 'sentinels' in connection ? 'sentinel' : 'url'
 }
 
 async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {

@@ -111,7 +111,7 @@ t.test('on Redis, an expired revocation leaves the shared set and every instance
   )
   const kept = await a.service.revoke({ ...api, reason: 'leaked' }, ACTOR)
   const held = async () =>
-    Object.keys(await inspector.hgetall(`${prefix}revocations`))
+    Object.keys(await inspector.hgetall(`${prefix}{revocations}`))
       .filter((f) => !f.startsWith('~'))
       .sort()
   t.same(await held(), [timed.revocation.id, kept.revocation.id].sort())
@@ -128,5 +128,5 @@ t.test('on Redis, an expired revocation leaves the shared set and every instance
     'gone from Redis and from both instances',
   )
   t.same(await held(), [kept.revocation.id])
-  t.same(await inspector.zrange(`${prefix}revocations:expiry`, 0, -1), [], 'and from the expiry index')
+  t.same(await inspector.zrange(`${prefix}{revocations}:expiry`, 0, -1), [], 'and from the expiry index')
 })
