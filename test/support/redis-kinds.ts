@@ -13,3 +13,11 @@ export const REDIS_KINDS: Record<'redis' | 'redis cluster' | 'redis sentinel', (
   'redis cluster': async (t) => ({ cluster: (await startOwnRedisCluster(t)).nodes }),
   'redis sentinel': async (t) => (await startOwnSentinel(t)).endpoint,
 }
+
+/** An endpoint as `redis` in the configuration file says it (`host:port` strings). */
+export function redisConfigOf(endpoint: RedisEndpoint): Record<string, unknown> {
+  const hostPort = (nodes: { host: string; port: number }[]) => nodes.map((node) => `${node.host}:${node.port}`)
+  if ('sentinels' in endpoint) return { ...endpoint, sentinels: hostPort(endpoint.sentinels) }
+  if ('cluster' in endpoint) return { ...endpoint, cluster: hostPort(endpoint.cluster) }
+  return endpoint
+}

@@ -23,6 +23,8 @@ export interface OwnSentinel {
   killPrimary(): Promise<RedisNode>
   /** `SENTINEL FAILOVER`: the primary becomes a replica of the replica, promoted. */
   failover(): Promise<RedisNode>
+  /** Resolves once the Sentinels know a replica that is in sync with the primary (one to fail over to). */
+  replicaInSync(): Promise<void>
   /** Resolves with the new primary once the Sentinels name one other than `old` and it says it is a master. */
   promotedAfter(old: RedisNode, timeoutMs?: number): Promise<RedisNode>
 }
@@ -100,8 +102,23 @@ export async function startOwnSentinel(t: Test): Promise<OwnSentinel> {
     )
     return found
   }
+  const replicaInSync = async (): Promise<void> => {
+    const synced = await eventually(
+      t,
+      async () => {
+        const replicas = (await ask('replicas', SENTINEL_MASTER).catch(() => [])) as string[][]
+        return replicas.some((fields) => {
+          const field = (name: string) => fields[fields.indexOf(name) + 1]
+          return field('master-link-status') === 'ok' && !/s_down|disconnected/.test(field('flags') ?? '')
+        })
+      },
+      { timeoutMs: 30_000, intervalMs: 200, what: 'the Sentinels know a replica in sync' },
+    )
+    if (!synced) throw new Error('no replica in sync to fail over to')
+  }
   return {
     endpoint: { sentinels, name: SENTINEL_MASTER },
+    replicaInSync,
     primary,
     promotedAfter,
     async killPrimary() {
