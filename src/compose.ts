@@ -7,6 +7,7 @@ import type { Database } from './db/database.js'
 import { migrate } from './db/migrations.js'
 import { createPGliteDatabase } from './db/pglite.js'
 import { createPostgresDatabase } from './db/postgres.js'
+import { postgresTlsOptions } from './db/postgres-tls.js'
 import { TokenExchange } from './exchange/token-exchange.js'
 import { trustProxyWarnings } from './http/trust-proxy.js'
 import { GrantCatalog } from './grants/grant-catalog.js'
@@ -216,10 +217,12 @@ export async function composeServices(config: Config, logger: Logger, outside: O
 
 async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   if (config.database.url) {
-    logger.info({ ledger: 'postgres' }, 'ledger and grants on Postgres (DATABASE_URL)')
+    logger.info({ ledger: 'postgres', tls: config.database.ssl?.mode ?? 'as the URL says' }, 'ledger and grants on Postgres (DATABASE_URL)')
     return createPostgresDatabase({
       url: config.database.url,
       poolSize: config.database.poolSize,
+      statementTimeoutMs: config.database.statementTimeoutMs,
+      ...(config.database.ssl ? { ssl: postgresTlsOptions(config.database.ssl) } : {}),
       onIdleError: (error) =>
         logger.warn({ err: { message: error.message } }, 'an idle database connection was lost; the pool replaces it'),
     })

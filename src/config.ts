@@ -154,6 +154,12 @@ const DatabaseSsl = z
     if (ssl.mode === 'disable')
       for (const key of ['caFile', 'certFile', 'keyFile'] as const)
         if (ssl[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'not used with mode disable' })
+    if (ssl.mode === 'verify-ca' && ssl.caFile === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['caFile'],
+        message: 'verify-ca needs caFile, the CA that signed the server certificate (or use verify-full, which checks the host name too)',
+      })
     if (ssl.mode === 'require' && ssl.caFile !== undefined)
       ctx.addIssue({
         code: 'custom',
