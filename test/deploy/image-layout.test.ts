@@ -63,6 +63,12 @@ async function startServer(t: Test, layout: ImageLayout): Promise<Started & { po
   return { ...started, port }
 }
 
+/**
+ * How long a start may take: PGlite applies every migration first, seconds alone and tens of seconds
+ * on the 2-core machine beside other test files.
+ */
+const START_MS = 120_000
+
 /** The status /readyz ends on: 200 once ready (PGlite's migrations take seconds on a busy machine). */
 async function readiness(t: Test, server: Started & { port: number }): Promise<number> {
   return eventually(
@@ -74,7 +80,7 @@ async function readiness(t: Test, server: Started & { port: number }): Promise<n
         () => 0,
       )
     },
-    { until: (status) => status === 200, timeoutMs: 60_000, intervalMs: 100, what: '/readyz answers 200' },
+    { until: (status) => status === 200, timeoutMs: START_MS, intervalMs: 100, what: '/readyz answers 200' },
   )
 }
 
@@ -163,7 +169,7 @@ for (const [directory, key, path] of [
     const layout = buildImageLayout(stage, { skipChown: [directory] })
     t.teardown(() => removeLayout(layout))
     const server = await startServer(t, layout)
-    const code = await Promise.race([server.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 30_000))])
+    const code = await Promise.race([server.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), START_MS))])
     t.equal(code, 2, 'exit code 2, as for any configuration the service cannot start with')
     const stderr = server.output()
     const absolute = join(layout.root, path)

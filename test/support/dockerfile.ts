@@ -140,8 +140,10 @@ function readCopy(args: string, workdir: string): RuntimeStage['copies'][number]
 function readRun(args: string, stage: RuntimeStage): void {
   for (const command of args.split('&&').map((c) => c.trim().split(/\s+/))) {
     const [program, first, ...paths] = command
-    if (program === 'chown' && first) stage.chowned.push(...paths.map((path) => ({ path: posix.resolve(stage.workdir, path), owner: first })))
-    if (program === 'chmod' && first) stage.chmodded.push(...paths.map((path) => ({ path: posix.resolve(stage.workdir, path), mode: first })))
+    if (program === 'chown' && first)
+      stage.chowned.push(...paths.map((path) => ({ path: posix.resolve(stage.workdir, path), owner: first })))
+    if (program === 'chmod' && first)
+      stage.chmodded.push(...paths.map((path) => ({ path: posix.resolve(stage.workdir, path), mode: first })))
   }
 }
 

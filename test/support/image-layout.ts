@@ -35,7 +35,8 @@ export function buildImageLayout(stage: RuntimeStage, options: { skipChown?: str
     return join(root, inside)
   }
   for (const copy of stage.copies) {
-    if (copy.from !== 'build' || !copy.source.startsWith('/app/')) throw new Error(`COPY not understood by this test: ${JSON.stringify(copy)}`)
+    if (copy.from !== 'build' || !copy.source.startsWith('/app/'))
+      throw new Error(`COPY not understood by this test: ${JSON.stringify(copy)}`)
     const source = join(REPOSITORY, copy.source.slice('/app/'.length))
     const destination = at(copy.destination)
     if (copy.source === '/app/node_modules') {
