@@ -25,6 +25,7 @@ import { LedgerMaintenance } from './ledger/ledger-maintenance.js'
 import { LedgerRetention } from './ledger/ledger-retention.js'
 import { LegacyLedgerMove } from './ledger/legacy-ledger-move.js'
 import { keptPartitionWarning } from './ledger/partition-bound.js'
+import { ensureWritableDirectory } from './lib/writable-directory.js'
 import { systemClock, type Clock } from './lib/clock.js'
 import { openRedis, waitForRedis, type RedisClient, type RedisConnectionOptions } from './lib/redis-connection.js'
 import { Drain } from './lib/drain.js'
@@ -231,7 +232,12 @@ async function openDatabase(config: Config, logger: Logger): Promise<Database> {
     { ledger: 'pglite', dataDir: config.database.dataDir },
     'ledger and grants on embedded PGlite: single instance only; set DATABASE_URL for Postgres',
   )
-  return createPGliteDatabase(config.database.dataDir === 'memory://' ? undefined : config.database.dataDir)
+  if (config.database.dataDir === 'memory://') return createPGliteDatabase(undefined)
+  ensureWritableDirectory(config.database.dataDir, {
+    key: 'database.dataDir',
+    instead: 'or set DATABASE_URL to keep the ledger in Postgres',
+  })
+  return createPGliteDatabase(config.database.dataDir)
 }
 
 function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: RevocationLog): RevocationBus {
