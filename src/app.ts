@@ -21,7 +21,9 @@ export const CLIENT_REQUEST_ID_PREFIX = 'client:'
 
 /** Builds the HTTP application around already-built services. Never listens: server.ts does. */
 export async function buildApp(services: Services): Promise<FastifyInstance> {
-  const { config } = services
+  const { config, runtime } = services
+  // What a reload may change is read from the runtime settings per request, never kept from here.
+  const limits = () => runtime.current().limits
   const app: FastifyInstance = Fastify({
     // pino 10's Logger is a superset of what Fastify's types know of; without the assertion the app's
     // logger type is pino's, which its own instance type then refuses.
@@ -73,26 +75,22 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(discoveryRoutes, {
     issuer: config.issuer,
     keys: services.keys,
-    subjectTokenTypes: services.attestors.subjectTokenTypes(),
+    subjectTokenTypes: () => runtime.current().attestors.subjectTokenTypes(),
   })
   // The OAuth endpoints: RFC 6749 error bodies for their routes, and for any path under /oauth2 that
   // no route serves.
   await app.register(
     async (oauth) => {
       useOAuthErrors(oauth)
-      await oauth.register(tokenRoute, {
-        exchange: services.exchange,
-        maxAttestationBytes: config.limits.maxAttestationBytes,
-        requestsPerMinute: config.limits.tokenRequestsPerMinute,
-      })
+      await oauth.register(tokenRoute, { exchange: services.exchange, limits })
       // Introspection is guarded like the admin API, with its own, larger budget: resource servers
       // call it for every request they serve.
       await oauth.register(async (introspection) => {
         guardAdminScope(introspection, {
           verifier: services.adminTokenVerifier,
           counter: services.rateLimits,
-          budget: { name: 'introspection', perMinute: config.limits.introspectionRequestsPerMinute },
-          authFailuresPerMinute: config.limits.adminAuthFailuresPerMinute,
+          budget: { name: 'introspection', perMinute: () => limits().introspectionRequestsPerMinute },
+          authFailuresPerMinute: () => limits().adminAuthFailuresPerMinute,
         })
         await introspection.register(introspectRoute, { introspection: services.introspection })
       })
@@ -102,7 +100,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(adminApi, {
     verifier: services.adminTokenVerifier,
     rateLimits: services.rateLimits,
-    limits: config.limits,
+    limits,
     clock: services.clock,
     drain: services.drain,
     grants: services.grants,
@@ -111,10 +109,11 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     ledger: services.ledger,
     revocationService: services.revocationService,
     revocations: services.revocations,
-    sourceForms: services.sourceForms,
+    sourceForms: () => runtime.current().sourceForms,
     registrations: services.registrations,
     audit: services.audit,
     adminTokens: services.adminTokens,
+    reloads: services.reloads,
   })
   return app
 }

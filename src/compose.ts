@@ -1,8 +1,6 @@
 import type { Logger } from 'pino'
 import { createHttpJwksFetcher, type JwksFetcher } from './jose/jwks-fetcher.js'
-import { createAttestorRegistry, type AttestorRegistry } from './attestors/registry.js'
-import { sourceFormsOf, type SourceForm } from './attestors/source-forms.js'
-import type { Config } from './config.js'
+import { reloadConfig, type Config, type ConfigSource } from './config.js'
 import type { Database } from './db/database.js'
 import { migrate } from './db/migrations.js'
 import { createPGliteDatabase } from './db/pglite.js'
@@ -52,6 +50,12 @@ import { SqlReplayGuard } from './replay/sql-replay-guard.js'
 import { TokenIntrospection } from './tokens/introspection.js'
 import { TokenSigner } from './tokens/token-signer.js'
 import { MemoryBudgetCounter, RedisBudgetCounter, type BudgetCounter } from './http/budget-counter.js'
+import { SettingsHolder, type Settings } from './lib/settings-holder.js'
+import { ConfigReloader } from './reload/config-reloader.js'
+import { LocalReloadFeed } from './reload/reload-feed.js'
+import { RedisReloadFeed } from './reload/redis-reload-feed.js'
+import { ReloadService } from './reload/reload-service.js'
+import { runtimeSettingsOf, type AttestorOutside, type RuntimeSettings } from './reload/runtime-settings.js'
 
 /** Everything the HTTP layer needs, built once. */
 export interface Services {
@@ -76,11 +80,12 @@ export interface Services {
   /** Makes audit partitions ahead; applies `audit.retentionDays` and `revocations.retentionDays`. */
   retention: RetentionMaintenance
   keys: KeyStore
-  attestors: AttestorRegistry
+  /** What a reload may change (the attestors, limits, default token lifetime): read it per request, never keep it. */
+  runtime: Settings<RuntimeSettings>
+  /** Reloads of the configuration: SIGHUP, the admin API, and other instances' requests. */
+  reloads: ReloadService
   exchange: TokenExchange
   introspection: TokenIntrospection
-  /** The configured attestors' source forms: what a `source` revocation must be able to match. */
-  sourceForms: readonly SourceForm[]
   /** Begun on SIGTERM: readiness fails, new requests are refused, streams end, requests in flight finish. */
   drain: Drain
   /** Where the admin API's request budgets are counted: in Redis with REDIS_URL (across instances), else here. */
@@ -94,6 +99,8 @@ export interface Services {
 export interface Outside {
   clock?: Clock
   fetchJwks?: JwksFetcher
+  /** Where a reload reads the configuration again (the file and environment it was loaded from); without it, reloads are refused. */
+  configSource?: ConfigSource
 }
 
 /** Said at start, so an operator whose every admin call answers 401 finds why and the remedy in the log. */
@@ -128,14 +135,9 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     )
 
     const keys = await FileKeyStore.open(config.keys.dir, config.keys.algorithm, logger)
-    const attestors = createAttestorRegistry(config.attestors, {
-      trustDomain: config.trustDomain,
-      audience: config.audience,
-      clock,
-      skewSeconds: config.clockSkewSeconds,
-      maxAttestationBytes: config.limits.maxAttestationBytes,
-      fetchJwks: outside.fetchJwks ?? createHttpJwksFetcher(5000),
-    })
+    const attestorOutside: AttestorOutside = { clock, fetchJwks: outside.fetchJwks ?? createHttpJwksFetcher(5000) }
+    const runtime = new SettingsHolder(runtimeSettingsOf(config, attestorOutside))
+    const attestors = runtime.current().attestors
     if (config.attestors.length === 0) logger.warn('no attestors are configured: every token exchange will be refused')
     for (const warning of attestors.startupWarnings()) logger.warn(warning)
     for (const warning of trustProxyWarnings(config)) logger.warn({ trustProxy: config.trustProxy }, warning)
@@ -173,17 +175,19 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const exchange = new TokenExchange({
       replay,
       registrations,
-      attestors,
+      settings: runtime,
       grants: grantCatalog,
       revocations,
       ledger,
       signer: new TokenSigner(keys.signingKey()),
       clock,
       issuer: config.issuer,
-      defaultTtlSeconds: config.tokens.defaultTtlSeconds,
       maxTtlSeconds: config.tokens.maxTtlSeconds,
     })
     const adminTokens = new SqlAdminTokenStore(database, audit)
+    const reloads = openReloads(config, logger, { runtime, attestorOutside, audit, database, clock, source: outside.configSource })
+    closers.push(() => reloads.close())
+    await reloads.start()
     return {
       config,
       logger,
@@ -201,10 +205,10 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       registrationTidy,
       retention,
       keys,
-      attestors,
+      runtime,
+      reloads,
       exchange,
       introspection: new TokenIntrospection(config.issuer, keys, ledger, revocations, clock, logger),
-      sourceForms: sourceFormsOf(config.attestors),
       drain: new Drain(),
       rateLimits,
       ...(rateLimitRedis ? { rateLimitRedis } : {}),
@@ -385,6 +389,51 @@ function redisConnection(config: Config): RedisConnectionOptions | undefined {
 
 function redisKind(connection: RedisConnectionOptions): 'url' | 'sentinel' | 'cluster' {
   return 'cluster' in connection ? 'cluster' : 'sentinels' in connection ? 'sentinel' : 'url'
+}
+
+interface ReloadParts {
+  runtime: SettingsHolder<RuntimeSettings>
+  attestorOutside: AttestorOutside
+  audit: AuditLog
+  database: Database
+  clock: Clock
+  source: ConfigSource | undefined
+}
+
+/**
+ * Reloads (src/reload/): the configuration read again from where it was loaded, and what may change put
+ * in force by replacing the runtime settings whole and setting the logger's level. Other instances are
+ * asked through Redis with REDIS_URL; without it there is no other.
+ */
+function openReloads(config: Config, logger: Logger, parts: ReloadParts): ReloadService {
+  const { runtime, attestorOutside, source } = parts
+  const reloader = new ConfigReloader({
+    running: config,
+    read: () => (source ? reloadConfig(source) : { problems: ['this instance was not started from a configuration to read again'] }),
+    build: (next, changes) => {
+      const previous = runtime.current()
+      const settings = runtimeSettingsOf(next, attestorOutside, { settings: previous, changes })
+      return () => {
+        runtime.replace(settings)
+        logger.level = next.logLevel
+        if (settings.attestors === previous.attestors) return
+        if (next.attestors.length === 0) logger.warn('no attestors are configured: every token exchange will be refused')
+        for (const warning of settings.attestors.startupWarnings()) logger.warn(warning)
+      }
+    },
+    logger,
+  })
+  const redis = redisConnection(config)
+  const feed = redis ? new RedisReloadFeed({ ...redis, keyPrefix: config.redis.keyPrefix }, logger) : new LocalReloadFeed()
+  return new ReloadService({
+    reloader,
+    feed,
+    audit: parts.audit,
+    database: parts.database,
+    clock: parts.clock,
+    logger,
+    target: source?.file ?? 'environment',
+  })
 }
 
 async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {

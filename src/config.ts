@@ -432,6 +432,20 @@ export function loadConfig(source: ConfigSource): LoadedConfig {
 }
 
 /**
+ * The configuration read again for a reload (SIGHUP, POST /v1/admin/reload), exactly as at start: the
+ * same file and environment, the same schema, the same messages. A problem is returned, not thrown: a
+ * running service refuses the new configuration and keeps its own (src/reload/config-reloader.ts).
+ */
+export function reloadConfig(source: ConfigSource): { config: Config } | { problems: string[] } {
+  try {
+    return { config: loadConfig(source).config }
+  } catch (error) {
+    if (error instanceof ConfigError) return { problems: error.problems }
+    throw error
+  }
+}
+
+/**
  * Without a file the issuer is where the service listens (PORT and HOST included), so the URLs discovery
  * advertises reach it; a wildcard address is reached at localhost. A port that is not one keeps the
  * default issuer, so the only problem reported is the port's.

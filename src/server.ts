@@ -4,11 +4,15 @@ import { ConfigError, configSourceFromProcess, loadConfig } from './config.js'
 import { createLogger } from './lib/logger.js'
 import { isPrimary, runWorkers } from './workers.js'
 
-/** Load config -> build services and app -> listen; SIGTERM/SIGINT drain and close within shutdown.drainSeconds. */
+/**
+ * Load config -> build services and app -> listen; SIGTERM/SIGINT drain and close within
+ * shutdown.drainSeconds; SIGHUP reloads the configuration (src/reload/), and never stops the process.
+ */
 async function main(): Promise<void> {
+  const source = configSourceFromProcess()
   let loaded
   try {
-    loaded = loadConfig(configSourceFromProcess())
+    loaded = loadConfig(source)
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`seed-sts: ${error.message}\n`)
@@ -31,7 +35,18 @@ async function main(): Promise<void> {
     runWorkers(config.workers, logger)
     return
   }
-  const services = await composeServices(config, logger)
+  // Until the services are built, a SIGHUP has nothing to reload, and must not end the process (its default).
+  let reload: () => void = () => logger.warn({ signal: 'SIGHUP' }, 'SIGHUP before the service is ready: nothing to reload yet')
+  process.on('SIGHUP', () => reload())
+  const services = await composeServices(config, logger, { configSource: source })
+  reload = () => {
+    try {
+      services.reloads.reloadHere('SIGHUP')
+    } catch (error) {
+      // A defect, not a reason to stop serving with the configuration in force.
+      logger.error({ err: error }, 'configuration reload failed: the running configuration is kept')
+    }
+  }
   const app = await buildApp(services)
   app.addHook('onClose', async () => services.close())
 
@@ -74,7 +89,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'))
 
   await app.listen({ host: config.host, port: config.port })
-  logger.info({ issuer: config.issuer, attestors: services.attestors.list() }, 'seed-sts is ready')
+  logger.info({ issuer: config.issuer, attestors: services.runtime.current().attestors.list() }, 'seed-sts is ready')
 }
 
 main().catch((error: unknown) => {

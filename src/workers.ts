@@ -5,7 +5,8 @@ import type { Logger } from 'pino'
  * Several worker processes sharing one listening port (node:cluster), so one instance uses every
  * core. Only the primary runs this; each worker is a whole service of its own on the shared Postgres
  * and Redis (config refuses workers > 1 on the embedded stores). A worker that dies is replaced; on
- * SIGTERM or SIGINT every worker drains, then the primary exits.
+ * SIGTERM or SIGINT every worker drains, then the primary exits; SIGHUP is passed to every worker, and
+ * each reloads its configuration (src/reload/).
  */
 export function runWorkers(count: number, logger: Logger): void {
   let stopping = false
@@ -33,6 +34,12 @@ export function runWorkers(count: number, logger: Logger): void {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  // The primary holds no configuration that can change at run time; a SIGHUP must not end it (its default).
+  process.on('SIGHUP', () => {
+    const workers = Object.values(cluster.workers ?? {})
+    logger.info({ signal: 'SIGHUP', workers: workers.length }, 'asking every worker to reload its configuration')
+    for (const worker of workers) worker?.process.kill('SIGHUP')
+  })
   logger.info({ workers: count }, 'starting worker processes')
   for (let i = 0; i < count; i++) fork()
 }

@@ -13,6 +13,7 @@ export const ADMIN_ROLES = [
   'audit:read',
   'introspect',
   'admin-tokens:write',
+  'config:reload',
 ] as const
 export type AdminRole = (typeof ADMIN_ROLES)[number]
 

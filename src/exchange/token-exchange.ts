@@ -13,13 +13,21 @@ import type { AccessTokenClaims } from '../tokens/access-token.js'
 import type { TokenSigner } from '../tokens/token-signer.js'
 import type { ParsedTokenExchange } from './token-request.js'
 import { uuidV7 } from '../lib/uuid-v7.js'
+import type { Settings } from '../lib/settings-holder.js'
 
 export interface AttestationVerifier {
   attest(attestation: string, attestationType: string): Promise<AttestedIdentity>
 }
 
-export interface TokenExchangeDependencies {
+/** What a reload may change for the exchange (src/reload/runtime-settings.ts), taken once per exchange. */
+export interface ExchangeSettings {
   attestors: AttestationVerifier
+  /** tokens.defaultTtlSeconds */
+  defaultTtlSeconds: number
+}
+
+export interface TokenExchangeDependencies {
+  settings: Settings<ExchangeSettings>
   grants: GrantCatalog
   revocations: RevocationChecker
   ledger: LedgerStore
@@ -28,7 +36,6 @@ export interface TokenExchangeDependencies {
   signer: TokenSigner
   clock: Clock
   issuer: string
-  defaultTtlSeconds: number
   maxTtlSeconds: number
 }
 
@@ -56,7 +63,9 @@ export class TokenExchange {
   constructor(private readonly deps: TokenExchangeDependencies) {}
 
   async exchange(request: ParsedTokenExchange, context: ExchangeContext): Promise<IssuedToken> {
-    const identity = await this.deps.attestors.attest(request.subjectToken, request.subjectTokenType)
+    // Once: an exchange under way when the configuration is reloaded finishes with the settings it began with.
+    const settings = this.deps.settings.current()
+    const identity = await settings.attestors.attest(request.subjectToken, request.subjectTokenType)
     await this.ensureFirstUse(identity)
     const now = this.deps.clock.now()
     const decision = decide(
@@ -68,7 +77,7 @@ export class TokenExchange {
     )
     await this.ensureNotRevoked(identity, decision)
     // Every check that can refuse the request runs before the registration, which may be spent for good.
-    const claims = this.claimsFor(identity, decision, now, request.requestedLifetimeSeconds)
+    const claims = this.claimsFor(identity, decision, now, settings.defaultTtlSeconds, request.requestedLifetimeSeconds)
     await this.ensureRegistered(identity, context)
     await this.deps.ledger.record({
       jti: claims.jti,
@@ -136,7 +145,13 @@ export class TokenExchange {
     if (revoked) throw new InvalidGrantError(`${describe(revoked)} is revoked`, 'revoked')
   }
 
-  private claimsFor(identity: AttestedIdentity, decision: GrantDecision, nowMillis: number, requested?: number): AccessTokenClaims {
+  private claimsFor(
+    identity: AttestedIdentity,
+    decision: GrantDecision,
+    nowMillis: number,
+    defaultTtlSeconds: number,
+    requested?: number,
+  ): AccessTokenClaims {
     const iat = Math.floor(nowMillis / 1000)
     const allowed = Math.min(decision.maxTtlSeconds, this.deps.maxTtlSeconds)
     if (requested !== undefined && requested > allowed) {
@@ -145,7 +160,7 @@ export class TokenExchange {
         'requested_lifetime_too_long',
       )
     }
-    const ttl = requested ?? Math.min(this.deps.defaultTtlSeconds, allowed)
+    const ttl = requested ?? Math.min(defaultTtlSeconds, allowed)
     const claims: AccessTokenClaims = {
       iss: this.deps.issuer,
       sub: identity.subject,

@@ -7,13 +7,13 @@ import { discoveryOperations } from './discovery-operations.js'
 export interface DiscoveryOptions {
   issuer: string
   keys: KeyStore
-  /** The subject token types the configured attestors take. */
-  subjectTokenTypes: string[]
+  /** The subject token types the configured attestors take, as now configured (a reload may change them). */
+  subjectTokenTypes: () => string[]
 }
 
 /** RFC 8414 metadata (also at the OpenID path, where most client libraries look) and the JWKS. */
 export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOptions): Promise<void> {
-  const metadata = {
+  const metadata = () => ({
     issuer: options.issuer,
     token_endpoint: `${options.issuer}/oauth2/token`,
     jwks_uri: `${options.issuer}/.well-known/jwks.json`,
@@ -25,11 +25,11 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOp
     // Response Type Encoding Practices §4): nothing is ever issued through an authorization endpoint.
     response_types_supported: ['none'],
     token_endpoint_auth_methods_supported: ['none'],
-    subject_token_types_supported: options.subjectTokenTypes,
+    subject_token_types_supported: options.subjectTokenTypes(),
     requested_token_types_supported: [...SUPPORTED_REQUESTED_TOKEN_TYPES],
     access_token_signing_alg_values_supported: [...new Set(options.keys.publicJwks().keys.map((key) => key.alg))],
-  }
-  const sendMetadata = async () => metadata
+  })
+  const sendMetadata = async () => metadata()
   app.get('/.well-known/oauth-authorization-server', { schema: discoveryOperations.authorizationServerMetadata }, sendMetadata)
   app.get('/.well-known/openid-configuration', { schema: discoveryOperations.openIdConfiguration }, sendMetadata)
   app.get('/.well-known/jwks.json', { schema: discoveryOperations.jwks }, async (_request, reply) => {

@@ -13,12 +13,15 @@ const MINUTE = 60_000
  *
  * A counter that cannot answer (Redis, with REDIS_URL) fails closed: 503, like every other store. A
  * limit that silently stops limiting while Redis is down is the moment an attacker wants.
+ *
+ * `perMinute` is asked on every request, as a reload may change it (src/reload/); 0 turns the budget off.
  */
-export function requestBudget(counter: BudgetCounter, name: string, perMinute: number): Hook | undefined {
-  if (perMinute <= 0) return undefined
+export function requestBudget(counter: BudgetCounter, name: string, perMinute: () => number): Hook {
   return async (request, reply) => {
+    const limit = perMinute()
+    if (limit <= 0) return
     const spent = await ask(() => counter.hit(`${name}:${request.ip}`, MINUTE))
-    if (spent.count > perMinute) throw tooMany(reply, spent, 'rate limit exceeded', 'rate_limited')
+    if (spent.count > limit) throw tooMany(reply, spent, 'rate limit exceeded', 'rate_limited')
   }
 }
 
@@ -26,19 +29,19 @@ export function requestBudget(counter: BudgetCounter, name: string, perMinute: n
  * A stricter budget of failed authentications (401s) per client address, shared by every scope it is
  * hooked on (the admin API and introspection): once spent, the address is refused before its token is
  * even looked at, so guessing admin tokens stays slow however many routes there are. Successful
- * requests do not spend it.
+ * requests do not spend it. `perMinute` is asked on every request; 0 turns the budget off.
  */
-export function authFailureBudget(counter: BudgetCounter, perMinute: number): { check: Hook; count: Hook } | undefined {
-  if (perMinute <= 0) return undefined
+export function authFailureBudget(counter: BudgetCounter, perMinute: () => number): { check: Hook; count: Hook } {
   const key = (request: FastifyRequest) => `auth-failures:${request.ip}`
   return {
     check: async (request, reply) => {
+      const limit = perMinute()
+      if (limit <= 0) return
       const spent = await ask(() => counter.peek(key(request)))
-      if (spent.count >= perMinute)
-        throw tooMany(reply, spent, 'too many failed authentications from this address', 'too_many_auth_failures')
+      if (spent.count >= limit) throw tooMany(reply, spent, 'too many failed authentications from this address', 'too_many_auth_failures')
     },
     count: async (request, reply) => {
-      if (reply.statusCode !== 401) return
+      if (reply.statusCode !== 401 || perMinute() <= 0) return
       // After the answer is sent: a counter failure here is logged, and the next check fails closed.
       await counter
         .hit(key(request), MINUTE)

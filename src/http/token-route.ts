@@ -7,15 +7,16 @@ import { tokenOperation } from './token-operation.js'
 
 export interface TokenRouteOptions {
   exchange: TokenExchange
-  maxAttestationBytes: number
-  requestsPerMinute: number
+  /** Asked per request: a reload may change them. */
+  limits: () => { maxAttestationBytes: number; tokenRequestsPerMinute: number }
 }
 
 /** POST /oauth2/token: OAuth 2.0 Token Exchange (RFC 8693). Registered in the OAuth scope, under /oauth2. */
 export async function tokenRoute(app: FastifyInstance, options: TokenRouteOptions): Promise<void> {
-  app.post('/token', { config: rateLimit(options.requestsPerMinute), schema: tokenOperation }, async (request, reply) => {
+  const perMinute = () => options.limits().tokenRequestsPerMinute
+  app.post('/token', { config: rateLimit(perMinute), schema: tokenOperation }, async (request, reply) => {
     if (!(request.body instanceof Map)) throw new UnsupportedMediaTypeError('the body must be application/x-www-form-urlencoded')
-    const tokenRequest = parseTokenRequest(request.body as Map<string, string[]>, options.maxAttestationBytes)
+    const tokenRequest = parseTokenRequest(request.body as Map<string, string[]>, options.limits().maxAttestationBytes)
     const issued = await options.exchange.exchange(tokenRequest, { clientAddress: request.ip, requestId: String(request.id) })
     setOutcome(request, { msg: 'token issued', jti: issued.jti, sub: issued.subject, aud: issued.audience, scope: issued.scope })
     return reply
@@ -32,6 +33,12 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
   })
 }
 
-export function rateLimit(perMinute: number): { rateLimit: false | { max: number; timeWindow: number } } {
-  return { rateLimit: perMinute > 0 ? { max: perMinute, timeWindow: 60_000 } : false }
+/**
+ * @fastify/rate-limit's per-route limit, its `max` asked per request so a reload can change it; 0
+ * turns it off (the request is let through uncounted).
+ */
+export function rateLimit(perMinute: () => number): {
+  rateLimit: { max: () => number; allowList: () => boolean; timeWindow: number }
+} {
+  return { rateLimit: { max: () => Math.max(1, perMinute()), allowList: () => perMinute() <= 0, timeWindow: 60_000 } }
 }

@@ -11,6 +11,7 @@ import type { RevocationService } from '../../revocation/revocation-service.js'
 import type { SourceForm } from '../../attestors/source-forms.js'
 import type { Clock } from '../../lib/clock.js'
 import type { Drain } from '../../lib/drain.js'
+import type { ReloadService } from '../../reload/reload-service.js'
 import type { BudgetCounter } from '../budget-counter.js'
 import { adminTokenRoutes } from './admin-token-routes.js'
 import { guardAdminScope } from './admin-scope.js'
@@ -18,13 +19,15 @@ import { auditRoutes } from './audit-routes.js'
 import { grantRoutes } from './grant-routes.js'
 import { ledgerRoutes } from './ledger-routes.js'
 import { registrationRoutes } from './registration-routes.js'
+import { reloadRoutes } from './reload-routes.js'
 import { revocationRoutes } from './revocation-routes.js'
 import { revocationStreamRoute } from './revocation-stream.js'
 
 export interface AdminApiOptions {
   verifier: AdminTokenVerifier
   rateLimits: BudgetCounter
-  limits: { adminRequestsPerMinute: number; adminAuthFailuresPerMinute: number }
+  /** Asked per request: a reload may change them. */
+  limits: () => { adminRequestsPerMinute: number; adminAuthFailuresPerMinute: number }
   clock: Clock
   drain: Drain
   grants: GrantStore
@@ -33,11 +36,12 @@ export interface AdminApiOptions {
   ledger: LedgerStore
   revocationService: RevocationService
   revocations: RevocationCache
-  /** The configured attestors' source forms: a `source` revocation must be able to match one. */
-  sourceForms: readonly SourceForm[]
+  /** The configured attestors' source forms, as now configured: a `source` revocation must be able to match one. */
+  sourceForms: () => readonly SourceForm[]
   registrations: RegistrationStore
   audit: AuditLog
   adminTokens: AdminTokenStore
+  reloads: ReloadService
 }
 
 /**
@@ -50,8 +54,8 @@ export async function adminApi(admin: FastifyInstance, options: AdminApiOptions)
   guardAdminScope(admin, {
     verifier: options.verifier,
     counter: options.rateLimits,
-    budget: { name: 'admin', perMinute: options.limits.adminRequestsPerMinute },
-    authFailuresPerMinute: options.limits.adminAuthFailuresPerMinute,
+    budget: { name: 'admin', perMinute: () => options.limits().adminRequestsPerMinute },
+    authFailuresPerMinute: () => options.limits().adminAuthFailuresPerMinute,
   })
   await admin.register(grantRoutes, {
     store: options.grants,
@@ -70,4 +74,5 @@ export async function adminApi(admin: FastifyInstance, options: AdminApiOptions)
   await admin.register(registrationRoutes, { registrations: options.registrations, clock })
   await admin.register(auditRoutes, { audit: options.audit })
   await admin.register(adminTokenRoutes, { tokens: options.adminTokens, clock })
+  await admin.register(reloadRoutes, { reloads: options.reloads })
 }

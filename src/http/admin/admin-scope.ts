@@ -20,10 +20,10 @@ export interface AdminScopeOptions {
   verifier: AdminTokenVerifier
   /** Where the budgets are counted (Redis with REDIS_URL, so they hold across instances). */
   counter: BudgetCounter
-  /** This scope's request budget per client address: one bucket for all its routes. */
-  budget: { name: string; perMinute: number }
-  /** Failed authentications per client address and minute, counted across every admin scope. */
-  authFailuresPerMinute: number
+  /** This scope's request budget per client address: one bucket for all its routes; asked per request (a reload may change it). */
+  budget: { name: string; perMinute: () => number }
+  /** Failed authentications per client address and minute, counted across every admin scope; asked per request. */
+  authFailuresPerMinute: () => number
 }
 
 /**
@@ -37,9 +37,9 @@ export function guardAdminScope(scope: FastifyInstance, options: AdminScopeOptio
   const failures = authFailureBudget(options.counter, options.authFailuresPerMinute)
   const requests = requestBudget(options.counter, options.budget.name, options.budget.perMinute)
   // onRequest: before the token is looked at, so failed guesses are counted and refused too.
-  if (failures) scope.addHook('onRequest', failures.check)
-  if (requests) scope.addHook('onRequest', requests)
-  if (failures) scope.addHook('onResponse', failures.count)
+  scope.addHook('onRequest', failures.check)
+  scope.addHook('onRequest', requests)
+  scope.addHook('onResponse', failures.count)
   // After the budgets, so failed guesses count against them, and before the body is parsed, so no
   // unauthenticated body is read.
   scope.addHook('preParsing', async (request) => authenticateAdmin(options.verifier, request))

@@ -10,8 +10,8 @@ import { parseOrProblem } from './validation.js'
 
 export interface RevocationRoutesOptions {
   service: RevocationService
-  /** The configured attestors' source forms: a `source` revocation must be able to match one. */
-  sourceForms: readonly SourceForm[]
+  /** The configured attestors' source forms, as now configured (a reload may change them): a `source` revocation must be able to match one. */
+  sourceForms: () => readonly SourceForm[]
 }
 
 /** The revocation admin API: /v1/revocations. */
@@ -31,9 +31,10 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
           ? canonicalGitHubSubject(parsed.value)
           : parsed.value
     const input = { ...parsed, value }
-    if (input.kind === 'source' && !matchesSourceForm(options.sourceForms, input.value)) {
+    const sourceForms = options.sourceForms()
+    if (input.kind === 'source' && !matchesSourceForm(sourceForms, input.value)) {
       // A typo here would be a revocation that matches nothing while responders believe it holds.
-      const forms = options.sourceForms.flatMap((form) => form.shows)
+      const forms = sourceForms.flatMap((form) => form.shows)
       const message =
         forms.length === 0
           ? 'matches no source: no attestor is configured'
