@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { eventually } from '../support/eventually.js'
+import { conforms } from '../support/openapi-check.js'
 import { startOwnRedis } from '../support/redis-server.js'
 import { attestorOf, fileConfig, grantEveryCluster, startFromFile, twoClusters } from '../support/reload.js'
 import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from '../support/servers.js'
@@ -32,6 +33,7 @@ t.test('a reload asked of one instance reloads every instance', async (t) => {
   t.equal(await b.exchange(stagingToken), 'issuer_unknown', 'a changed file alone changes nothing')
   const response = await a.app.inject({ method: 'POST', url: '/v1/admin/reload', headers: bootstrap })
   t.equal(response.statusCode, 200)
+  conforms(t, response, '/v1/admin/reload', 'post')
   t.same(response.json(), {
     outcome: 'applied',
     changed: ['attestors.staging'],
@@ -79,6 +81,7 @@ t.test('a refused reload is answered, recorded, and the others are asked all the
   a.write({ ...fileConfig(stores, [attestorOf(prod)]), trustDomain: 'other.example' })
   const response = await a.app.inject({ method: 'POST', url: '/v1/admin/reload', headers: bootstrap })
   t.equal(response.statusCode, 200)
+  conforms(t, response, '/v1/admin/reload', 'post')
   t.same(response.json(), {
     outcome: 'refused',
     changed: ['trustDomain'],
@@ -103,6 +106,7 @@ t.test('reloading takes the role config:reload', async (t) => {
     headers: await tokenWith('grants-reader', ['grants:read']),
   })
   t.equal(refused.statusCode, 403)
+  conforms(t, refused, '/v1/admin/reload', 'post')
   t.same(refused.json(), {
     type: 'about:blank',
     title: 'Forbidden',
