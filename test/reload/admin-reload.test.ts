@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis'
+import pg from 'pg'
 import t, { type Test } from 'tap'
 import { eventually } from '../support/eventually.js'
 import { conforms } from '../support/openapi-check.js'
@@ -160,4 +161,24 @@ t.test('a reload asked while an instance was cut off from the feed is made when 
     b.logs.find((line) => line.msg === 'configuration reloaded'),
     { trigger: 'another instance' },
   )
+})
+
+t.test('a reload the audit log cannot record is not made', async (t) => {
+  const { prod, staging } = await twoClusters()
+  const stores = await sharedStores(t)
+  const a = await startFromFile(t, fileConfig(stores, [attestorOf(prod)]))
+  await grantEveryCluster(a)
+  a.write(fileConfig(stores, [attestorOf(prod), attestorOf(staging)]))
+  const db = new pg.Client({ connectionString: stores.database.url })
+  await db.connect()
+  t.teardown(() => db.end())
+  await db.query('ALTER TABLE audit_log RENAME TO audit_log_away')
+  const response = await a.app.inject({ method: 'POST', url: '/v1/admin/reload', headers: bootstrap })
+  t.equal(response.statusCode, 503)
+  t.match(response.json(), { status: 503, detail: 'the audit log cannot be written: nothing was reloaded', reason: 'audit_unavailable' })
+  t.equal(await a.exchange(await staging.serviceAccountToken()), 'issuer_unknown', 'nothing was reloaded')
+  await db.query('ALTER TABLE audit_log_away RENAME TO audit_log')
+  const again = await a.app.inject({ method: 'POST', url: '/v1/admin/reload', headers: bootstrap })
+  t.match(again.json(), { outcome: 'applied', changed: ['attestors.staging'] })
+  t.equal(await a.exchange(await staging.serviceAccountToken()), 'issued')
 })

@@ -157,6 +157,28 @@ t.test('limits, the default token lifetime and the log level change in place', a
   // One admin request (the grant) is counted already this minute: two more, then refused.
   const list = () => sts.app.inject({ method: 'GET', url: '/v1/grants', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
   t.same([(await list()).statusCode, (await list()).statusCode, (await list()).statusCode], [200, 200, 429])
+
+  // The introspection and failed-authentication budgets, from their defaults down to 1.
+  sts.write({ ...config, limits: { introspectionRequestsPerMinute: 1, adminAuthFailuresPerMinute: 1 } })
+  t.same(sts.services.reloads.reloadHere('SIGHUP').changed, [
+    'logLevel',
+    'tokens.defaultTtlSeconds',
+    'limits.tokenRequestsPerMinute',
+    'limits.adminRequestsPerMinute',
+    'limits.introspectionRequestsPerMinute',
+    'limits.adminAuthFailuresPerMinute',
+  ])
+  const introspect = (authorization: string) =>
+    sts.app.inject({
+      method: 'POST',
+      url: '/oauth2/introspect',
+      headers: { authorization, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'token=not-a-token',
+    })
+  t.same([(await introspect(`Bearer ${ADMIN_TOKEN}`)).statusCode, (await introspect(`Bearer ${ADMIN_TOKEN}`)).statusCode], [200, 429])
+  t.same([(await list()).statusCode], [200], 'the admin budget is back to its default')
+  const wrong = () => sts.app.inject({ method: 'GET', url: '/v1/grants', headers: { authorization: 'Bearer wrong-token' } })
+  t.same([(await wrong()).statusCode, (await wrong()).statusCode], [401, 429])
 })
 
 t.test('an exchange under way when the configuration is reloaded finishes with the settings it began with', async (t) => {
@@ -181,6 +203,8 @@ t.test('an exchange under way when the configuration is reloaded finishes with t
   release()
   t.match(await underWay, { statusCode: 200, body: { expires_in: 300 } }, 'its attestor and its lifetime are those it began with')
   t.equal(await sts.exchange(await prod.serviceAccountToken()), 'issuer_unknown', 'the next exchange has the new settings')
+  const metadata = await sts.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })
+  t.same(metadata.json<Record<string, unknown>>().subject_token_types_supported, [], 'discovery follows the attestors')
 })
 
 t.test('a reload that changes no attestor keeps them, and the keys they fetched', async (t) => {
