@@ -29,6 +29,9 @@ export const RELOADABLE_KEYS: readonly string[] = [
   'tokens.defaultTtlSeconds',
 ]
 
+/** Keys the schema derives from others (never written in a file): a change shows as the keys it comes from. */
+const DERIVED_KEYS: readonly string[] = ['redis.endpoint']
+
 export interface AttestorChanges {
   added: string[]
   removed: string[]
@@ -68,6 +71,7 @@ function isReloadable(path: string): boolean {
 
 /** The paths of the leaves that differ; arrays are compared whole (attestors are compared by name above). */
 function differences(a: unknown, b: unknown, path: string[]): string[] {
+  if (DERIVED_KEYS.includes(path.join('.'))) return []
   if (isRecord(a) && isRecord(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])]
     return keys.flatMap((key) => differences(a[key], b[key], [...path, key]))

@@ -60,6 +60,11 @@ t.test('what cannot, each named', async (t) => {
     t.ok(changes.fixed.includes(key), key)
   }
   t.same(
+    configChanges(running, parseConfig({ ...BASE, redis: { url: 'redis://other.example' } })).changed,
+    ['redis.url'],
+    'as written in the file, not as the schema derives it (redis.endpoint)',
+  )
+  t.same(
     configChanges(running, parseConfig({ ...BASE, issuer: 'https://other.example', logLevel: 'warn', attestors: [prod] })),
     {
       changed: ['issuer', 'logLevel', 'attestors.staging'],
