@@ -96,7 +96,9 @@ t.test('on the development defaults, discovery names the port and host the servi
   // Only where keys and data are kept differs from a real start, so the test leaves no files behind.
   const keysDir = mkdtempSync(join(tmpdir(), 'sts-keys-'))
   t.teardown(() => rmSync(keysDir, { recursive: true, force: true }))
-  const config = parseConfig({ ...loaded.config, keys: { dir: keysDir }, database: { dataDir: 'memory://' } })
+  // The parsed redis section carries its derived endpoint, which the file's schema does not take back.
+  const { endpoint: _endpoint, ...redis } = loaded.config.redis
+  const config = parseConfig({ ...loaded.config, redis, keys: { dir: keysDir }, database: { dataDir: 'memory://' } })
   const services = await composeServices(config, createLogger('silent'))
   const app = await buildApp(services)
   t.teardown(async () => {
