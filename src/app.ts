@@ -8,6 +8,8 @@ import { guardAdminScope } from './http/admin/admin-scope.js'
 import { discoveryRoutes } from './http/discovery-routes.js'
 import { useOAuthErrors, useProblemErrors } from './http/error-handler.js'
 import { registerDraining } from './http/draining.js'
+import { decorateExchangeRecords } from './http/exchange-record.js'
+import { metricsRoute } from './http/metrics-route.js'
 import { registerFormBodyParser } from './http/form-body.js'
 import { healthRoutes } from './http/health-routes.js'
 import { introspectRoute } from './http/introspect-route.js'
@@ -54,6 +56,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   })
   registerRequestLog(app)
+  decorateExchangeRecords(app)
   registerDraining(app, services.drain)
   // Before any route: each route's declared operation is recorded for openapi.yaml (`npm run openapi`).
   registerApiDescription(app)
@@ -70,6 +73,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   })
 
   await app.register(healthRoutes, { database: services.database, revocations: services.revocations, grants: services.grantCatalog })
+  // On the main port unless metrics.port gives them one of their own (server.ts listens there).
+  if (services.scrape && config.metrics.port === undefined) await app.register(metricsRoute, { scrape: services.scrape })
   await app.register(discoveryRoutes, {
     issuer: config.issuer,
     keys: services.keys,
@@ -84,6 +89,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
         exchange: services.exchange,
         maxAttestationBytes: config.limits.maxAttestationBytes,
         requestsPerMinute: config.limits.tokenRequestsPerMinute,
+        observer: services.metrics.exchanges,
       })
       // Introspection is guarded like the admin API, with its own, larger budget: resource servers
       // call it for every request they serve.
@@ -115,6 +121,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     registrations: services.registrations,
     audit: services.audit,
     adminTokens: services.adminTokens,
+    requests: services.metrics.admin,
+    streams: services.metrics.streams,
   })
   return app
 }

@@ -51,6 +51,11 @@ import { TokenIntrospection } from './tokens/introspection.js'
 import { TokenSigner } from './tokens/token-signer.js'
 import type { Redis } from 'ioredis'
 import { MemoryBudgetCounter, RedisBudgetCounter, type BudgetCounter } from './http/budget-counter.js'
+import { NO_METRICS, type Metrics, type ScrapeSource } from './metrics/metrics.js'
+import { createPrometheusMetrics } from './metrics/prometheus-metrics.js'
+import { workerScrape } from './metrics/cluster-metrics.js'
+import { observeReplayGuard } from './replay/observed-replay-guard.js'
+import { isWorker } from './workers.js'
 
 /** Everything the HTTP layer needs, built once. */
 export interface Services {
@@ -86,6 +91,10 @@ export interface Services {
   rateLimits: BudgetCounter
   /** The Redis connection the budgets are counted on, with REDIS_URL. */
   rateLimitRedis?: Redis
+  /** What each part reports to: Prometheus metrics, or nothing with `metrics.enabled: false`. */
+  metrics: Metrics
+  /** Answers GET /metrics: this process's metrics, or in a worker the whole group's; undefined when off. */
+  scrape: ScrapeSource | undefined
   close(): Promise<void>
 }
 
@@ -105,6 +114,7 @@ const CLOSED_ADMIN_API_WARNING =
 export async function composeServices(config: Config, logger: Logger, outside: Outside = {}): Promise<Services> {
   const clock = outside.clock ?? systemClock
   const closers: (() => Promise<void>)[] = []
+  const { metrics, scrape } = openMetrics(config, clock)
   try {
     const database = await openDatabase(config, logger)
     closers.push(() => database.close())
@@ -112,7 +122,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied')
 
     const revocationLog = new SqlRevocationLog(database)
-    const bus = openRevocationBus(config, logger, clock, revocationLog)
+    const bus = openRevocationBus(config, logger, clock, revocationLog, metrics)
     closers.push(() => bus.close())
     const revocations = new RevocationCache(clock, bus.maxStalenessMs)
     await bus.start(revocations)
@@ -134,6 +144,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       skewSeconds: config.clockSkewSeconds,
       maxAttestationBytes: config.limits.maxAttestationBytes,
       fetchJwks: outside.fetchJwks ?? createHttpJwksFetcher(5000),
+      jwksObserver: metrics.jwks,
     })
     if (config.attestors.length === 0) logger.warn('no attestors are configured: every token exchange will be refused')
     for (const warning of attestors.startupWarnings()) logger.warn(warning)
@@ -150,21 +161,23 @@ export async function composeServices(config: Config, logger: Logger, outside: O
         onPartitionCreated: (created) =>
           logger.warn({ created }, 'ledger partitions created by an insert: the ledger maintenance is behind'),
       }),
+      undefined,
+      metrics.ledger,
     )
     const ledgerMaintenance = await startLedgerMaintenance(config, database, partitions, clock, logger)
     closers.push(() => ledgerMaintenance.stop())
     const grants = new SqlGrantStore(database, audit)
-    const grantCatalog = openGrantCatalog(config, logger, clock, grants)
+    const grantCatalog = openGrantCatalog(config, logger, clock, grants, metrics)
     closers.push(() => grantCatalog.close())
     await grantCatalog.start()
-    const replay = await openReplayGuard(config, database, clock, logger)
+    const replay = observeReplayGuard(await openReplayGuard(config, database, clock, logger, metrics), metrics.replay)
     closers.push(() => replay.close())
     const registrations = new SqlRegistrationStore(database, audit)
     const registrationTidy = startRegistrationTidy(config, registrations, clock, logger)
     if (registrationTidy) closers.push(() => registrationTidy.stop())
     const retention = startRetention(config, database, revocationLog, clock, logger)
     closers.push(() => retention.stop())
-    const rateLimitRedis = await openRateLimitRedis(config)
+    const rateLimitRedis = await openRateLimitRedis(config, metrics)
     if (rateLimitRedis) closers.push(async () => rateLimitRedis.disconnect())
     const rateLimits = rateLimitRedis
       ? new RedisBudgetCounter(rateLimitRedis, `${config.redis.keyPrefix}rate-limit:`)
@@ -183,6 +196,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       maxTtlSeconds: config.tokens.maxTtlSeconds,
     })
     const adminTokens = new SqlAdminTokenStore(database, audit)
+    metrics.watch({ revocations, grants: grantCatalog, database })
     return {
       config,
       logger,
@@ -207,6 +221,8 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       drain: new Drain(),
       rateLimits,
       ...(rateLimitRedis ? { rateLimitRedis } : {}),
+      metrics,
+      scrape,
       close: () => closeAll(closers),
     }
   } catch (error) {
@@ -232,7 +248,17 @@ async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   return createPGliteDatabase(config.database.dataDir === 'memory://' ? undefined : config.database.dataDir)
 }
 
-function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: RevocationLog): RevocationBus {
+/**
+ * Prometheus metrics unless `metrics.enabled` is false. In a worker (workers > 1), a scrape asks the
+ * primary for every worker's metrics combined (src/metrics/cluster-metrics.ts).
+ */
+function openMetrics(config: Config, clock: Clock): { metrics: Metrics; scrape: ScrapeSource | undefined } {
+  if (!config.metrics.enabled) return { metrics: NO_METRICS, scrape: undefined }
+  const metrics = createPrometheusMetrics(clock)
+  return { metrics, scrape: isWorker() ? workerScrape(metrics.registry) : metrics.scrape }
+}
+
+function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: RevocationLog, metrics: Metrics): RevocationBus {
   if (config.redis.url) {
     logger.info({ revocations: 'redis' }, 'revocations on Redis (REDIS_URL), durable in the database')
     return new RedisRevocationBus(
@@ -242,6 +268,7 @@ function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: Re
         commandTimeoutMs: config.redis.commandTimeoutMs,
         heartbeatMs: config.redis.heartbeatMs,
         maxStalenessMs: config.redis.maxStalenessMs,
+        watch: metrics.redis,
       },
       log,
       clock,
@@ -256,11 +283,11 @@ function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: Re
 }
 
 /** Grants loaded once, then kept current by their change feed: Redis with REDIS_URL, else this process alone. */
-function openGrantCatalog(config: Config, logger: Logger, clock: Clock, grants: GrantStore): GrantCatalog {
+function openGrantCatalog(config: Config, logger: Logger, clock: Clock, grants: GrantStore, metrics: Metrics): GrantCatalog {
   if (config.grants.cacheTtlMs !== undefined)
     logger.warn('grants.cacheTtlMs is ignored: grant changes are pushed; see grants.catchUpIntervalMs and grants.maxStalenessMs')
   const { url, keyPrefix, commandTimeoutMs } = config.redis
-  const feed = url ? new RedisGrantFeed({ url, keyPrefix, commandTimeoutMs }, logger) : new LocalGrantFeed()
+  const feed = url ? new RedisGrantFeed({ url, keyPrefix, commandTimeoutMs, watch: metrics.redis }, logger) : new LocalGrantFeed()
   return new GrantCatalog(grants, feed, clock, {
     catchUpIntervalMs: config.grants.catchUpIntervalMs,
     maxStalenessMs: config.grants.maxStalenessMs,
@@ -272,13 +299,13 @@ function openGrantCatalog(config: Config, logger: Logger, clock: Clock, grants: 
  * Claims are rows in the database on every backend (PGlite too), so they outlive Redis; with Redis,
  * it answers repeated replays first.
  */
-async function openReplayGuard(config: Config, database: Database, clock: Clock, logger: Logger): Promise<ReplayGuard> {
+async function openReplayGuard(config: Config, database: Database, clock: Clock, logger: Logger, metrics: Metrics): Promise<ReplayGuard> {
   const record = new SqlReplayGuard(database, clock, {
     onPruneError: (error) => logger.warn({ err: error }, 'expired attestation claims could not be pruned; retrying later'),
   })
   if (!config.redis.url) return record
   const guard = new RedisReplayGuard(
-    { url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs },
+    { url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs, watch: metrics.redis },
     record,
     clock,
   )
@@ -358,9 +385,12 @@ function startRetention(
 }
 
 /** A connection of its own for the rate limits: a slow or failed count never queues behind revocations. */
-async function openRateLimitRedis(config: Config): Promise<Redis | undefined> {
+async function openRateLimitRedis(config: Config, metrics: Metrics): Promise<Redis | undefined> {
   if (!config.redis.url) return undefined
-  const redis = openRedis({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs })
+  const redis = openRedis(
+    { url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs, watch: metrics.redis },
+    { purpose: 'rate_limits' },
+  )
   // Start-up waits for it, as for replay protection, rather than refusing the first admin requests.
   try {
     await waitForRedis(redis, 'the rate limit store', 'rate_limit_unavailable')

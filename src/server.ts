@@ -2,6 +2,8 @@ import { buildApp } from './app.js'
 import { composeServices } from './compose.js'
 import { ConfigError, configSourceFromProcess, loadConfig } from './config.js'
 import { createLogger } from './lib/logger.js'
+import { primaryScrape } from './metrics/cluster-metrics.js'
+import { listenForScrapes } from './metrics/metrics-server.js'
 import { isPrimary, runWorkers } from './workers.js'
 
 /** Load config -> build services and app -> listen; SIGTERM/SIGINT drain and close within shutdown.drainSeconds. */
@@ -28,6 +30,12 @@ async function main(): Promise<void> {
     )
   }
   if (config.workers > 1 && isPrimary()) {
+    // The primary combines the workers' metrics (each worker's /metrics asks it), and answers on
+    // metrics.port itself when there is one.
+    if (config.metrics.enabled) {
+      const scrape = primaryScrape()
+      if (config.metrics.port !== undefined) (await listenForScrapes(scrape, config.host, config.metrics.port, logger)).unref()
+    }
     runWorkers(config.workers, logger)
     return
   }
@@ -73,6 +81,13 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
 
+  if (services.scrape && config.metrics.port !== undefined) {
+    const metricsServer = await listenForScrapes(services.scrape, config.host, config.metrics.port, logger)
+    app.addHook('onClose', async () => {
+      metricsServer.closeAllConnections()
+      await new Promise<void>((resolve) => metricsServer.close(() => resolve()))
+    })
+  }
   await app.listen({ host: config.host, port: config.port })
   logger.info({ issuer: config.issuer, attestors: services.attestors.list() }, 'seed-sts is ready')
 }

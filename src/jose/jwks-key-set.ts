@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import { ConfigError } from '../config-error.js'
 import { InvalidGrantError, ServiceUnavailableError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
+import type { JwksObserver } from '../observability/observers.js'
 import { quoteUntrusted } from '../lib/untrusted-text.js'
 import type { JwsAlgorithm } from './algorithms.js'
 import type { JwksFetcher } from './jwks-fetcher.js'
@@ -191,6 +192,8 @@ export interface RemoteKeySetOptions {
   cacheSeconds: number
   /** The least time between two fetches, so unknown kids cannot make us hammer the issuer. */
   refreshCooldownSeconds: number
+  /** Told of every fetch, under the name of the attestor whose keys these are. */
+  observer?: { attestor: string; jwks: JwksObserver }
 }
 
 /**
@@ -243,7 +246,9 @@ export class RemoteKeySet implements KeyResolver {
       if (keys.length === 0) throw new Error(`no usable signature key (${skipped.join('; ') || 'the set is empty'})`)
       this.index = new KeyIndex(keys, issuer)
       this.fetchedAt = clock.now()
+      this.options.observer?.jwks.fetched(this.options.observer.attestor, true)
     } catch (error) {
+      this.options.observer?.jwks.fetched(this.options.observer.attestor, false)
       // Keep serving the last good set: a JWKS outage must not refuse every workload of the cluster.
       if (this.index === undefined) {
         throw new ServiceUnavailableError(

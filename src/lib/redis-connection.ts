@@ -1,14 +1,20 @@
 import { Redis, type RedisOptions } from 'ioredis'
 import { ServiceUnavailableError, type ErrorReason } from '../errors.js'
+import type { RedisConnectionWatch } from '../observability/observers.js'
 
 /** Where Redis is (REDIS_URL) and how long a command may take: config.redis. */
 export interface RedisConnectionOptions {
   url: string
   commandTimeoutMs: number
+  /** Told of every connection opened, with its purpose: the metrics report whether each is up. */
+  watch?: RedisConnectionWatch
 }
 
 /** What one kind of connection adds to the shared behaviour: a subscriber's resubscription, pipelining. */
-export type RedisConnectionRole = Pick<RedisOptions, 'autoResubscribe' | 'enableAutoPipelining'>
+export type RedisConnectionRole = Pick<RedisOptions, 'autoResubscribe' | 'enableAutoPipelining'> & {
+  /** What the connection is for (`revocations`, `replay`...): how the metrics name it. */
+  purpose?: string
+}
 
 /**
  * Every Redis connection the service opens (revocations, replay protection, rate limits) behaves the
@@ -19,16 +25,18 @@ export type RedisConnectionRole = Pick<RedisOptions, 'autoResubscribe' | 'enable
  * all name the same things.
  */
 export function openRedis(options: RedisConnectionOptions, role: RedisConnectionRole = {}): Redis {
+  const { purpose = 'other', ...behaviour } = role
   const redis = new Redis(options.url, {
     commandTimeout: options.commandTimeoutMs,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    ...role,
+    ...behaviour,
   })
   // Failures surface on the commands (and, for revocations, as missed heartbeats); the connection's
   // own error events would only be noise.
   redis.on('error', () => {})
+  options.watch?.opened(purpose, redis)
   return redis
 }
 
