@@ -81,7 +81,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
 
-  if (services.scrape && config.metrics.port !== undefined) {
+  // With workers, the primary answers on metrics.port for all of them (above).
+  if (services.scrape && config.metrics.port !== undefined && config.workers === 1) {
     const metricsServer = await listenForScrapes(services.scrape, config.host, config.metrics.port, logger)
     app.addHook('onClose', async () => {
       metricsServer.closeAllConnections()
