@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs'
 import { ConfigError } from '../config-error.js'
 import { InvalidGrantError, ServiceUnavailableError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
-import type { JwksObserver } from '../observability/observers.js'
 import { quoteUntrusted } from '../lib/untrusted-text.js'
 import type { JwsAlgorithm } from './algorithms.js'
 import type { JwksFetcher } from './jwks-fetcher.js'
@@ -192,8 +191,11 @@ export interface RemoteKeySetOptions {
   cacheSeconds: number
   /** The least time between two fetches, so unknown kids cannot make us hammer the issuer. */
   refreshCooldownSeconds: number
-  /** Told of every fetch, under the name of the attestor whose keys these are. */
-  observer?: { attestor: string; jwks: JwksObserver }
+  /**
+   * Told of every fetch, under the name of the attestor whose keys these are (the metrics'
+   * JwksObserver; declared here, as jose/ is a leaf that imports nothing above it).
+   */
+  observer?: { attestor: string; jwks: { fetched(attestor: string, ok: boolean): void } }
 }
 
 /**
