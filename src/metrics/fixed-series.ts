@@ -81,7 +81,8 @@ export class FixedHistogram<V extends string> {
       for (let bucket = 0; bucket < width; bucket++) {
         cumulative += this.buckets[series * width + bucket]
         const le = bucket < this.bounds.length ? this.bounds[bucket] : '+Inf'
-        values.push({ labels: { [labelName]: labelValue, le }, value: cumulative, metricName: `${name}_bucket` })
+        // `le` first, as prom-client writes it.
+        values.push({ labels: { le, [labelName]: labelValue }, value: cumulative, metricName: `${name}_bucket` })
       }
       values.push({ labels: { [labelName]: labelValue }, value: this.sums[series], metricName: `${name}_sum` })
       values.push({ labels: { [labelName]: labelValue }, value: this.counts[series], metricName: `${name}_count` })

@@ -26,7 +26,12 @@ const request = async (sts: TestService, extra: Record<string, string> = {}) =>
 
 t.test('an issued and a refused token: exact counts, labels, phases; no subject anywhere', async (t) => {
   const sts = await startTestService(t)
-  await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/**`, audiences: ['ledger-api'], owner: 'team-payments' })
+  const grant = await sts.createGrant({
+    subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/**`,
+    audiences: ['ledger-api'],
+    owner: 'team-payments',
+  })
+  t.equal((await sts.app.inject({ method: 'GET', url: `/v1/grants/${String(grant.id)}`, headers: sts.admin })).statusCode, 200)
   t.equal((await request(sts)).statusCode, 200)
   t.equal((await request(sts, { audience: 'billing' })).statusCode, 400)
 
@@ -61,7 +66,14 @@ t.test('an issued and a refused token: exact counts, labels, phases; no subject 
   t.equal(valueOf(samples, 'sts_ledger_batch_entries_count'), 1)
   t.equal(valueOf(samples, 'sts_ledger_batch_entries_sum'), 1)
   t.equal(valueOf(samples, 'sts_ledger_commit_duration_seconds_count', { result: 'ok' }), 1)
-  t.same(samplesOf(samples, 'sts_admin_requests_total'), [{ labels: { method: 'POST', route: '/v1/grants', status: '201' }, value: 1 }])
+  t.same(
+    samplesOf(samples, 'sts_admin_requests_total'),
+    [
+      { labels: { method: 'POST', route: '/v1/grants', status: '201' }, value: 1 },
+      { labels: { method: 'GET', route: '/v1/grants/:id', status: '200' }, value: 1 },
+    ],
+    'by route pattern: no series per grant id',
+  )
 
   t.notOk(text.includes('spiffe://'), 'no identity in the scrape')
   t.notOk(text.includes('payments'), 'nor any part of one')
