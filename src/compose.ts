@@ -7,6 +7,7 @@ import type { Database } from './db/database.js'
 import { migrate } from './db/migrations.js'
 import { createPGliteDatabase } from './db/pglite.js'
 import { createPostgresDatabase } from './db/postgres.js'
+import { postgresTlsOptions } from './db/postgres-tls.js'
 import { TokenExchange } from './exchange/token-exchange.js'
 import { trustProxyWarnings } from './http/trust-proxy.js'
 import { GrantCatalog } from './grants/grant-catalog.js'
@@ -24,8 +25,9 @@ import { LedgerMaintenance } from './ledger/ledger-maintenance.js'
 import { LedgerRetention } from './ledger/ledger-retention.js'
 import { LegacyLedgerMove } from './ledger/legacy-ledger-move.js'
 import { keptPartitionWarning } from './ledger/partition-bound.js'
+import { ensureWritableDirectory } from './lib/writable-directory.js'
 import { systemClock, type Clock } from './lib/clock.js'
-import { openRedis, waitForRedis } from './lib/redis-connection.js'
+import { openRedis, waitForRedis, type RedisClient, type RedisConnectionOptions } from './lib/redis-connection.js'
 import { Drain } from './lib/drain.js'
 import type { AdminTokenStore } from './admin-tokens/admin-token-store.js'
 import { SqlAdminTokenStore } from './admin-tokens/sql-admin-token-store.js'
@@ -49,7 +51,6 @@ import type { ReplayGuard } from './replay/replay-guard.js'
 import { SqlReplayGuard } from './replay/sql-replay-guard.js'
 import { TokenIntrospection } from './tokens/introspection.js'
 import { TokenSigner } from './tokens/token-signer.js'
-import type { Redis } from 'ioredis'
 import { MemoryBudgetCounter, RedisBudgetCounter, type BudgetCounter } from './http/budget-counter.js'
 import { NO_METRICS, type Metrics, type ScrapeSource } from './metrics/metrics.js'
 import { createPrometheusMetrics } from './metrics/prometheus-metrics.js'
@@ -90,7 +91,7 @@ export interface Services {
   /** Where the admin API's request budgets are counted: in Redis with REDIS_URL (across instances), else here. */
   rateLimits: BudgetCounter
   /** The Redis connection the budgets are counted on, with REDIS_URL. */
-  rateLimitRedis?: Redis
+  rateLimitRedis?: RedisClient
   /** What each part reports to: Prometheus metrics, or nothing with `metrics.enabled: false`. */
   metrics: Metrics
   /** Answers GET /metrics: this process's metrics, or in a worker the whole group's; undefined when off. */
@@ -233,10 +234,12 @@ export async function composeServices(config: Config, logger: Logger, outside: O
 
 async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   if (config.database.url) {
-    logger.info({ ledger: 'postgres' }, 'ledger and grants on Postgres (DATABASE_URL)')
+    logger.info({ ledger: 'postgres', tls: config.database.ssl?.mode ?? 'as the URL says' }, 'ledger and grants on Postgres (DATABASE_URL)')
     return createPostgresDatabase({
       url: config.database.url,
       poolSize: config.database.poolSize,
+      statementTimeoutMs: config.database.statementTimeoutMs,
+      ...(config.database.ssl ? { ssl: postgresTlsOptions(config.database.ssl) } : {}),
       onIdleError: (error) =>
         logger.warn({ err: { message: error.message } }, 'an idle database connection was lost; the pool replaces it'),
     })
@@ -245,7 +248,12 @@ async function openDatabase(config: Config, logger: Logger): Promise<Database> {
     { ledger: 'pglite', dataDir: config.database.dataDir },
     'ledger and grants on embedded PGlite: single instance only; set DATABASE_URL for Postgres',
   )
-  return createPGliteDatabase(config.database.dataDir === 'memory://' ? undefined : config.database.dataDir)
+  if (config.database.dataDir === 'memory://') return createPGliteDatabase(undefined)
+  ensureWritableDirectory(config.database.dataDir, {
+    key: 'database.dataDir',
+    instead: 'or set DATABASE_URL to keep the ledger in Postgres',
+  })
+  return createPGliteDatabase(config.database.dataDir)
 }
 
 /**
@@ -259,16 +267,15 @@ function openMetrics(config: Config, clock: Clock): { metrics: Metrics; scrape: 
 }
 
 function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: RevocationLog, metrics: Metrics): RevocationBus {
-  if (config.redis.url) {
-    logger.info({ revocations: 'redis' }, 'revocations on Redis (REDIS_URL), durable in the database')
+  const redis = redisConnection(config, metrics)
+  if (redis) {
+    logger.info({ revocations: 'redis', redis: redisKind(redis) }, 'revocations on Redis, durable in the database')
     return new RedisRevocationBus(
       {
-        url: config.redis.url,
+        ...redis,
         keyPrefix: config.redis.keyPrefix,
-        commandTimeoutMs: config.redis.commandTimeoutMs,
         heartbeatMs: config.redis.heartbeatMs,
         maxStalenessMs: config.redis.maxStalenessMs,
-        watch: metrics.redis,
       },
       log,
       clock,
@@ -277,7 +284,7 @@ function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: Re
   }
   logger.warn(
     { revocations: 'local' },
-    'revocations reach this process only: run a single instance, or set REDIS_URL so every instance sees every revocation',
+    'revocations reach this process only: run a single instance, or configure Redis (REDIS_URL, redis.sentinels or redis.cluster) so every instance sees every revocation',
   )
   return new LocalRevocationBus(log, clock)
 }
@@ -286,8 +293,8 @@ function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: Re
 function openGrantCatalog(config: Config, logger: Logger, clock: Clock, grants: GrantStore, metrics: Metrics): GrantCatalog {
   if (config.grants.cacheTtlMs !== undefined)
     logger.warn('grants.cacheTtlMs is ignored: grant changes are pushed; see grants.catchUpIntervalMs and grants.maxStalenessMs')
-  const { url, keyPrefix, commandTimeoutMs } = config.redis
-  const feed = url ? new RedisGrantFeed({ url, keyPrefix, commandTimeoutMs, watch: metrics.redis }, logger) : new LocalGrantFeed()
+  const redis = redisConnection(config, metrics)
+  const feed = redis ? new RedisGrantFeed({ ...redis, keyPrefix: config.redis.keyPrefix }, logger) : new LocalGrantFeed()
   return new GrantCatalog(grants, feed, clock, {
     catchUpIntervalMs: config.grants.catchUpIntervalMs,
     maxStalenessMs: config.grants.maxStalenessMs,
@@ -303,12 +310,9 @@ async function openReplayGuard(config: Config, database: Database, clock: Clock,
   const record = new SqlReplayGuard(database, clock, {
     onPruneError: (error) => logger.warn({ err: error }, 'expired attestation claims could not be pruned; retrying later'),
   })
-  if (!config.redis.url) return record
-  const guard = new RedisReplayGuard(
-    { url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs, watch: metrics.redis },
-    record,
-    clock,
-  )
+  const redis = redisConnection(config, metrics)
+  if (!redis) return record
+  const guard = new RedisReplayGuard({ ...redis, keyPrefix: config.redis.keyPrefix }, record, clock)
   try {
     await guard.ready()
   } catch (error) {
@@ -385,12 +389,10 @@ function startRetention(
 }
 
 /** A connection of its own for the rate limits: a slow or failed count never queues behind revocations. */
-async function openRateLimitRedis(config: Config, metrics: Metrics): Promise<Redis | undefined> {
-  if (!config.redis.url) return undefined
-  const redis = openRedis(
-    { url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs, watch: metrics.redis },
-    { purpose: 'rate_limits' },
-  )
+async function openRateLimitRedis(config: Config, metrics: Metrics): Promise<RedisClient | undefined> {
+  const connection = redisConnection(config, metrics)
+  if (!connection) return undefined
+  const redis = openRedis(connection, { purpose: 'rate_limits' })
   // Start-up waits for it, as for replay protection, rather than refusing the first admin requests.
   try {
     await waitForRedis(redis, 'the rate limit store', 'rate_limit_unavailable')
@@ -399,6 +401,17 @@ async function openRateLimitRedis(config: Config, metrics: Metrics): Promise<Red
     throw error
   }
   return redis
+}
+
+/** Where Redis is (one server, Sentinel or Cluster) and the command timeout; undefined without Redis. */
+/** Where Redis is, if it is configured; every connection opened to it is watched by the metrics. */
+function redisConnection(config: Config, metrics: Metrics): RedisConnectionOptions | undefined {
+  const { endpoint, commandTimeoutMs } = config.redis
+  return endpoint ? { ...endpoint, commandTimeoutMs, watch: metrics.redis } : undefined
+}
+
+function redisKind(connection: RedisConnectionOptions): 'url' | 'sentinel' | 'cluster' {
+  return 'cluster' in connection ? 'cluster' : 'sentinels' in connection ? 'sentinel' : 'url'
 }
 
 async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {

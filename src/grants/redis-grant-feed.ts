@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { ServiceUnavailableError } from '../errors.js'
-import { openRedis, type RedisConnectionOptions } from '../lib/redis-connection.js'
+import { openRedis, openRedisSubscriber, type RedisClient, type RedisConnectionOptions } from '../lib/redis-connection.js'
 import type { GrantFeed } from './grant-feed.js'
 
-export interface RedisGrantFeedOptions extends RedisConnectionOptions {
+export type RedisGrantFeedOptions = RedisConnectionOptions & {
   keyPrefix: string
   /** How long start() waits for the first subscription. */
   startTimeoutMs?: number
@@ -18,7 +18,7 @@ export interface RedisGrantFeedOptions extends RedisConnectionOptions {
  * periodic catch-up.
  */
 export class RedisGrantFeed implements GrantFeed {
-  private readonly client: Redis
+  private readonly client: RedisClient
   private readonly subscriber: Redis
   private readonly channel: string
   private wake: ((seq?: bigint) => void) | undefined
@@ -32,7 +32,7 @@ export class RedisGrantFeed implements GrantFeed {
     // Never queued while disconnected (src/lib/redis-connection.ts): a publication during an outage fails at once.
     this.client = openRedis(options, { purpose: 'grants' })
     // Resubscribing is subscribe()'s job: every (re)subscription is followed by a catch-up.
-    this.subscriber = openRedis(options, { autoResubscribe: false, purpose: 'grant_feed' })
+    this.subscriber = openRedisSubscriber(options, { purpose: 'grant_feed' })
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return
       if (/^\d{1,19}$/.test(message)) this.wake?.(BigInt(message))

@@ -1,8 +1,9 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto'
-import { chmodSync, linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, linkSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { calculateJwkThumbprint, type JWK } from 'jose'
 import type { Logger } from 'pino'
+import { ensureWritableDirectory } from '../lib/writable-directory.js'
 import type { KeyStore, PublicJwk, SigningAlgorithm, SigningKey } from './key-store.js'
 
 const KEY_FILE = /^sts-(\d{8}T\d{6}Z)\.key\.pem$/
@@ -20,8 +21,13 @@ export class FileKeyStore implements KeyStore {
   ) {}
 
   static async open(dir: string, algorithm: SigningAlgorithm, logger: Logger, now = new Date()): Promise<FileKeyStore> {
-    mkdirSync(dir, { recursive: true })
-    if (listKeyFiles(dir).length === 0) {
+    // A directory that holds keys is only read (a read-only Secret volume will do); one with none must
+    // take the generated key, and a missing or read-only volume there is said as such.
+    if (!existsSync(dir) || listKeyFiles(dir).length === 0) {
+      ensureWritableDirectory(dir, {
+        key: 'keys.dir',
+        instead: 'or put the signing keys (sts-<UTC timestamp>.key.pem) there, e.g. from a Secret',
+      })
       const file = generateKeyFile(dir, algorithm, now)
       if (file) logger.warn({ file }, 'no signing key was found, so a new one was generated; keep this directory private and back it up')
     }

@@ -68,7 +68,7 @@ t.test('the alerts, the dashboard and the README name only metrics the service e
   const readme = readFileSync(root('README.md'), 'utf8')
   const start = readme.indexOf('\n### Metrics\n')
   t.ok(start >= 0, 'the README has a Metrics section')
-  const section = readme.slice(start, readme.indexOf('\n## ', start + 1))
+  const section = readme.slice(start, readme.slice(start + 1).search(/\n##(#)? /) + start + 1)
   for (const name of [...exposed].filter((n) => n.startsWith('sts_') && !/_(bucket|sum|count)$/.test(n)))
     t.ok(section.includes(`\`${name}\``), `README's Metrics section lists ${name}`)
   for (const group of rules.groups)
