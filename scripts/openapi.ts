@@ -12,7 +12,9 @@ import { renderYaml } from '../src/http/openapi/yaml.js'
  * `npm run openapi`: writes openapi.yaml from the routes, as test/http/openapi/api-description.test.ts
  * expects it. The app is built as `npm start` builds it, on the embedded defaults (PGlite in memory, a
  * signing key in a temporary directory), and asked for its description; nothing listens. The document
- * does not depend on the configuration: every route is registered whatever is configured.
+ * does not depend on the configuration: every route is registered whatever is configured, but for
+ * /metrics, which is on the main port by default (as here) and moves or goes with `metrics.port` and
+ * `metrics.enabled`.
  */
 
 const OPENAPI_YAML = fileURLToPath(new URL('../../openapi.yaml', import.meta.url))

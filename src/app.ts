@@ -8,6 +8,8 @@ import { guardAdminScope } from './http/admin/admin-scope.js'
 import { discoveryRoutes } from './http/discovery-routes.js'
 import { useOAuthErrors, useProblemErrors } from './http/error-handler.js'
 import { registerDraining } from './http/draining.js'
+import { decorateExchangeRecords } from './http/exchange-record.js'
+import { metricsRoute } from './http/metrics-route.js'
 import { registerFormBodyParser } from './http/form-body.js'
 import { healthRoutes } from './http/health-routes.js'
 import { introspectRoute } from './http/introspect-route.js'
@@ -56,6 +58,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   })
   registerRequestLog(app)
+  decorateExchangeRecords(app)
   registerDraining(app, services.drain)
   // Before any route: each route's declared operation is recorded for openapi.yaml (`npm run openapi`).
   registerApiDescription(app)
@@ -72,6 +75,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   })
 
   await app.register(healthRoutes, { database: services.database, revocations: services.revocations, grants: services.grantCatalog })
+  // On the main port unless metrics.port gives them one of their own (server.ts listens there).
+  if (services.scrape && config.metrics.port === undefined) await app.register(metricsRoute, { scrape: services.scrape })
   await app.register(discoveryRoutes, {
     issuer: config.issuer,
     keys: services.keys,
@@ -82,7 +87,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(
     async (oauth) => {
       useOAuthErrors(oauth)
-      await oauth.register(tokenRoute, { exchange: services.exchange, limits })
+      await oauth.register(tokenRoute, { exchange: services.exchange, limits, observer: services.metrics.exchanges })
       // Introspection is guarded like the admin API, with its own, larger budget: resource servers
       // call it for every request they serve.
       await oauth.register(async (introspection) => {
@@ -114,6 +119,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     audit: services.audit,
     adminTokens: services.adminTokens,
     reloads: services.reloads,
+    requests: services.metrics.admin,
+    streams: services.metrics.streams,
   })
   return app
 }

@@ -56,6 +56,11 @@ import { LocalReloadFeed } from './reload/reload-feed.js'
 import { RedisReloadFeed } from './reload/redis-reload-feed.js'
 import { ReloadService } from './reload/reload-service.js'
 import { runtimeSettingsOf, type AttestorOutside, type RuntimeSettings } from './reload/runtime-settings.js'
+import { NO_METRICS, type Metrics, type ScrapeSource } from './metrics/metrics.js'
+import { createPrometheusMetrics } from './metrics/prometheus-metrics.js'
+import { workerScrape } from './metrics/cluster-metrics.js'
+import { observeReplayGuard } from './replay/observed-replay-guard.js'
+import { isWorker } from './workers.js'
 
 /** Everything the HTTP layer needs, built once. */
 export interface Services {
@@ -92,6 +97,10 @@ export interface Services {
   rateLimits: BudgetCounter
   /** The Redis connection the budgets are counted on, with REDIS_URL. */
   rateLimitRedis?: RedisClient
+  /** What each part reports to: Prometheus metrics, or nothing with `metrics.enabled: false`. */
+  metrics: Metrics
+  /** Answers GET /metrics: this process's metrics, or in a worker the whole group's; undefined when off. */
+  scrape: ScrapeSource | undefined
   close(): Promise<void>
 }
 
@@ -113,6 +122,7 @@ const CLOSED_ADMIN_API_WARNING =
 export async function composeServices(config: Config, logger: Logger, outside: Outside = {}): Promise<Services> {
   const clock = outside.clock ?? systemClock
   const closers: (() => Promise<void>)[] = []
+  const { metrics, scrape } = openMetrics(config, clock)
   try {
     const database = await openDatabase(config, logger)
     closers.push(() => database.close())
@@ -120,7 +130,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied')
 
     const revocationLog = new SqlRevocationLog(database)
-    const bus = openRevocationBus(config, logger, clock, revocationLog)
+    const bus = openRevocationBus(config, logger, clock, revocationLog, metrics)
     closers.push(() => bus.close())
     const revocations = new RevocationCache(clock, bus.maxStalenessMs)
     await bus.start(revocations)
@@ -135,7 +145,11 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     )
 
     const keys = await FileKeyStore.open(config.keys.dir, config.keys.algorithm, logger)
-    const attestorOutside: AttestorOutside = { clock, fetchJwks: outside.fetchJwks ?? createHttpJwksFetcher(5000) }
+    const attestorOutside: AttestorOutside = {
+      clock,
+      fetchJwks: outside.fetchJwks ?? createHttpJwksFetcher(5000),
+      jwksObserver: metrics.jwks,
+    }
     const runtime = new SettingsHolder(runtimeSettingsOf(config, attestorOutside))
     const attestors = runtime.current().attestors
     if (config.attestors.length === 0) logger.warn('no attestors are configured: every token exchange will be refused')
@@ -153,21 +167,23 @@ export async function composeServices(config: Config, logger: Logger, outside: O
         onPartitionCreated: (created) =>
           logger.warn({ created }, 'ledger partitions created by an insert: the ledger maintenance is behind'),
       }),
+      undefined,
+      metrics.ledger,
     )
     const ledgerMaintenance = await startLedgerMaintenance(config, database, partitions, clock, logger)
     closers.push(() => ledgerMaintenance.stop())
     const grants = new SqlGrantStore(database, audit)
-    const grantCatalog = openGrantCatalog(config, logger, clock, grants)
+    const grantCatalog = openGrantCatalog(config, logger, clock, grants, metrics)
     closers.push(() => grantCatalog.close())
     await grantCatalog.start()
-    const replay = await openReplayGuard(config, database, clock, logger)
+    const replay = observeReplayGuard(await openReplayGuard(config, database, clock, logger, metrics), metrics.replay)
     closers.push(() => replay.close())
     const registrations = new SqlRegistrationStore(database, audit)
     const registrationTidy = startRegistrationTidy(config, registrations, clock, logger)
     if (registrationTidy) closers.push(() => registrationTidy.stop())
     const retention = startRetention(config, database, revocationLog, clock, logger)
     closers.push(() => retention.stop())
-    const rateLimitRedis = await openRateLimitRedis(config)
+    const rateLimitRedis = await openRateLimitRedis(config, metrics)
     if (rateLimitRedis) closers.push(async () => rateLimitRedis.disconnect())
     const rateLimits = rateLimitRedis
       ? new RedisBudgetCounter(rateLimitRedis, `${config.redis.keyPrefix}rate-limit:`)
@@ -185,9 +201,10 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       maxTtlSeconds: config.tokens.maxTtlSeconds,
     })
     const adminTokens = new SqlAdminTokenStore(database, audit)
-    const reloads = openReloads(config, logger, { runtime, attestorOutside, audit, database, clock, source: outside.configSource })
+    const reloads = openReloads(config, logger, { runtime, attestorOutside, audit, database, clock, metrics, source: outside.configSource })
     closers.push(() => reloads.close())
     await reloads.start()
+    metrics.watch({ revocations, grants: grantCatalog, database })
     return {
       config,
       logger,
@@ -212,6 +229,8 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       drain: new Drain(),
       rateLimits,
       ...(rateLimitRedis ? { rateLimitRedis } : {}),
+      metrics,
+      scrape,
       close: () => closeAll(closers),
     }
   } catch (error) {
@@ -244,8 +263,18 @@ async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   return createPGliteDatabase(config.database.dataDir)
 }
 
-function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: RevocationLog): RevocationBus {
-  const redis = redisConnection(config)
+/**
+ * Prometheus metrics unless `metrics.enabled` is false. In a worker (workers > 1), a scrape asks the
+ * primary for every worker's metrics combined (src/metrics/cluster-metrics.ts).
+ */
+function openMetrics(config: Config, clock: Clock): { metrics: Metrics; scrape: ScrapeSource | undefined } {
+  if (!config.metrics.enabled) return { metrics: NO_METRICS, scrape: undefined }
+  const metrics = createPrometheusMetrics(clock)
+  return { metrics, scrape: isWorker() ? workerScrape(metrics.registry) : metrics.scrape }
+}
+
+function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: RevocationLog, metrics: Metrics): RevocationBus {
+  const redis = redisConnection(config, metrics)
   if (redis) {
     logger.info({ revocations: 'redis', redis: redisKind(redis) }, 'revocations on Redis, durable in the database')
     return new RedisRevocationBus(
@@ -268,10 +297,10 @@ function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: Re
 }
 
 /** Grants loaded once, then kept current by their change feed: Redis with REDIS_URL, else this process alone. */
-function openGrantCatalog(config: Config, logger: Logger, clock: Clock, grants: GrantStore): GrantCatalog {
+function openGrantCatalog(config: Config, logger: Logger, clock: Clock, grants: GrantStore, metrics: Metrics): GrantCatalog {
   if (config.grants.cacheTtlMs !== undefined)
     logger.warn('grants.cacheTtlMs is ignored: grant changes are pushed; see grants.catchUpIntervalMs and grants.maxStalenessMs')
-  const redis = redisConnection(config)
+  const redis = redisConnection(config, metrics)
   const feed = redis ? new RedisGrantFeed({ ...redis, keyPrefix: config.redis.keyPrefix }, logger) : new LocalGrantFeed()
   return new GrantCatalog(grants, feed, clock, {
     catchUpIntervalMs: config.grants.catchUpIntervalMs,
@@ -284,11 +313,11 @@ function openGrantCatalog(config: Config, logger: Logger, clock: Clock, grants: 
  * Claims are rows in the database on every backend (PGlite too), so they outlive Redis; with Redis,
  * it answers repeated replays first.
  */
-async function openReplayGuard(config: Config, database: Database, clock: Clock, logger: Logger): Promise<ReplayGuard> {
+async function openReplayGuard(config: Config, database: Database, clock: Clock, logger: Logger, metrics: Metrics): Promise<ReplayGuard> {
   const record = new SqlReplayGuard(database, clock, {
     onPruneError: (error) => logger.warn({ err: error }, 'expired attestation claims could not be pruned; retrying later'),
   })
-  const redis = redisConnection(config)
+  const redis = redisConnection(config, metrics)
   if (!redis) return record
   const guard = new RedisReplayGuard({ ...redis, keyPrefix: config.redis.keyPrefix }, record, clock)
   try {
@@ -367,10 +396,10 @@ function startRetention(
 }
 
 /** A connection of its own for the rate limits: a slow or failed count never queues behind revocations. */
-async function openRateLimitRedis(config: Config): Promise<RedisClient | undefined> {
-  const connection = redisConnection(config)
+async function openRateLimitRedis(config: Config, metrics: Metrics): Promise<RedisClient | undefined> {
+  const connection = redisConnection(config, metrics)
   if (!connection) return undefined
-  const redis = openRedis(connection)
+  const redis = openRedis(connection, { purpose: 'rate_limits' })
   // Start-up waits for it, as for replay protection, rather than refusing the first admin requests.
   try {
     await waitForRedis(redis, 'the rate limit store', 'rate_limit_unavailable')
@@ -382,9 +411,10 @@ async function openRateLimitRedis(config: Config): Promise<RedisClient | undefin
 }
 
 /** Where Redis is (one server, Sentinel or Cluster) and the command timeout; undefined without Redis. */
-function redisConnection(config: Config): RedisConnectionOptions | undefined {
+/** Where Redis is, if it is configured; every connection opened to it is watched by the metrics. */
+function redisConnection(config: Config, metrics: Metrics): RedisConnectionOptions | undefined {
   const { endpoint, commandTimeoutMs } = config.redis
-  return endpoint ? { ...endpoint, commandTimeoutMs } : undefined
+  return endpoint ? { ...endpoint, commandTimeoutMs, watch: metrics.redis } : undefined
 }
 
 function redisKind(connection: RedisConnectionOptions): 'url' | 'sentinel' | 'cluster' {
@@ -392,6 +422,7 @@ function redisKind(connection: RedisConnectionOptions): 'url' | 'sentinel' | 'cl
 }
 
 interface ReloadParts {
+  metrics: Metrics
   runtime: SettingsHolder<RuntimeSettings>
   attestorOutside: AttestorOutside
   audit: AuditLog
@@ -423,7 +454,7 @@ function openReloads(config: Config, logger: Logger, parts: ReloadParts): Reload
     },
     logger,
   })
-  const redis = redisConnection(config)
+  const redis = redisConnection(config, parts.metrics)
   const feed = redis ? new RedisReloadFeed({ ...redis, keyPrefix: config.redis.keyPrefix }, logger) : new LocalReloadFeed()
   return new ReloadService({
     reloader,

@@ -347,6 +347,15 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ drainSeconds: 10 }),
+    metrics: z
+      .object({
+        /** Prometheus metrics at GET /metrics. */
+        enabled: z.boolean().default(true),
+        /** Serve /metrics on this port only (on `host`), not beside the token endpoint on `port`. */
+        port: z.number().int().min(1).max(65_535).optional(),
+      })
+      .strict()
+      .default({ enabled: true }),
     clockSkewSeconds: z.number().int().nonnegative().max(600).default(60),
     /** Processes serving on the shared port; `auto` is one per core. */
     workers: z
@@ -363,6 +372,13 @@ export const ConfigSchema = z
         path: ['workers'],
         message:
           'several workers need a shared database and Redis: set database.url (DATABASE_URL) and redis.url (REDIS_URL), redis.sentinels or redis.cluster',
+      })
+    }
+    if (config.metrics.port !== undefined && config.metrics.port === config.port) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metrics', 'port'],
+        message: `must differ from port (${config.port}): leave it out to serve /metrics on the main port`,
       })
     }
     const { retentionDays, partitionInterval } = config.ledger

@@ -2,6 +2,8 @@ import { buildApp } from './app.js'
 import { composeServices } from './compose.js'
 import { ConfigError, configSourceFromProcess, loadConfig } from './config.js'
 import { createLogger } from './lib/logger.js'
+import { primaryScrape } from './metrics/cluster-metrics.js'
+import { listenForScrapes } from './metrics/metrics-server.js'
 import { isPrimary, runWorkers } from './workers.js'
 
 /**
@@ -32,6 +34,12 @@ async function main(): Promise<void> {
     )
   }
   if (config.workers > 1 && isPrimary()) {
+    // The primary combines the workers' metrics (each worker's /metrics asks it), and answers on
+    // metrics.port itself when there is one.
+    if (config.metrics.enabled) {
+      const scrape = primaryScrape()
+      if (config.metrics.port !== undefined) (await listenForScrapes(scrape, config.host, config.metrics.port, logger)).unref()
+    }
     runWorkers(config.workers, logger)
     return
   }
@@ -88,6 +96,14 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
 
+  // With workers, the primary answers on metrics.port for all of them (above).
+  if (services.scrape && config.metrics.port !== undefined && config.workers === 1) {
+    const metricsServer = await listenForScrapes(services.scrape, config.host, config.metrics.port, logger)
+    app.addHook('onClose', async () => {
+      metricsServer.closeAllConnections()
+      await new Promise<void>((resolve) => metricsServer.close(() => resolve()))
+    })
+  }
   await app.listen({ host: config.host, port: config.port })
   logger.info({ issuer: config.issuer, attestors: services.runtime.current().attestors.list() }, 'seed-sts is ready')
 }

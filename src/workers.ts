@@ -47,3 +47,8 @@ export function runWorkers(count: number, logger: Logger): void {
 export function isPrimary(): boolean {
   return cluster.isPrimary
 }
+
+/** True in a worker process that runWorkers forked. */
+export function isWorker(): boolean {
+  return cluster.isWorker
+}

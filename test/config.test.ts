@@ -76,6 +76,15 @@ t.test('every problem is reported at once, each naming its key', async (t) => {
   t.match(error.message, /^invalid configuration:\n {2}- /)
 })
 
+t.test('metrics: on by default on the main port; their own port must be another', async (t) => {
+  t.same(parseConfig(MINIMAL).metrics, { enabled: true })
+  t.same(parseConfig({ ...MINIMAL, metrics: { enabled: false, port: 9464 } }).metrics, { enabled: false, port: 9464 })
+  const error = t.throws(() => parseConfig({ ...MINIMAL, metrics: { port: 9464, path: '/m' } })) as ConfigError
+  t.same(error.problems, ['metrics: Unrecognized key: "path"'])
+  const same = t.throws(() => parseConfig({ ...MINIMAL, port: 9000, metrics: { port: 9000 } })) as ConfigError
+  t.same(same.problems, ['metrics.port: must differ from port (9000): leave it out to serve /metrics on the main port'])
+})
+
 t.test('registrations: the tidy can be turned off, and bad values are named', async (t) => {
   t.same(parseConfig({ ...MINIMAL, registrations: { tidyAfterDays: 0 } }).registrations, {
     tidyAfterDays: 0,

@@ -1,6 +1,7 @@
 import type { UntrustedJwt } from '../jose/compact-jws.js'
 import type { JwksFetcher } from '../jose/jwks-fetcher.js'
 import type { Clock } from '../lib/clock.js'
+import type { JwksObserver } from '../observability/observers.js'
 
 /**
  * The whole attestor contract, SPIRE-style: take an attestation, prove it, say who presented it.
@@ -83,4 +84,6 @@ export interface AttestorDeps {
   skewSeconds: number
   maxAttestationBytes: number
   fetchJwks: JwksFetcher
+  /** Told of every JWKS fetch, per attestor (the metrics). */
+  jwksObserver?: JwksObserver
 }

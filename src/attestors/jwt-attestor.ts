@@ -78,6 +78,7 @@ function keySetFor(config: JwtIssuerConfig, deps: AttestorDeps, defaultJwksUri: 
     clock: deps.clock,
     cacheSeconds: config.jwksCacheSeconds,
     refreshCooldownSeconds: config.jwksRefreshCooldownSeconds,
+    ...(deps.jwksObserver ? { observer: { attestor: config.name, jwks: deps.jwksObserver } } : {}),
   })
 }
 

@@ -3,6 +3,7 @@ import { InvalidGrantError, InvalidRequestError } from '../errors.js'
 import { parseUntrustedJwt, untrustedIssuerOf } from '../jose/compact-jws.js'
 import { quoteUntrusted } from '../lib/untrusted-text.js'
 import { JWT_TOKEN_TYPES } from '../oauth/token-types.js'
+import type { AttestorRouting } from '../observability/exchange-observer.js'
 import type { AttestedIdentity, Attestor, AttestorDeps, JwtAttestor } from './attestor.js'
 import { kindOf, namespaceOf, type AttestorConfig } from './catalog.js'
 import { isInNamespace, namespaceOverlaps, type AttestorNamespace } from './namespace.js'
@@ -25,7 +26,7 @@ export interface AttestorRegistry {
    * Verifies a subject token: a JWT with the attestor configured for its issuer, anything else with
    * the attestor configured for its token type.
    */
-  attest(subjectToken: string, subjectTokenType: string): Promise<AttestedIdentity>
+  attest(subjectToken: string, subjectTokenType: string, routing?: AttestorRouting): Promise<AttestedIdentity>
   /** The subject token types the configured attestors take, for discovery. */
   subjectTokenTypes(): string[]
   /** The configured attestors, for the start-up log line. */
@@ -84,7 +85,7 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
       return identity
     }
   return {
-    async attest(subjectToken, subjectTokenType) {
+    async attest(subjectToken, subjectTokenType, routing) {
       if (JWT_TOKEN_TYPES.includes(subjectTokenType)) {
         // Untrusted: the unverified `iss` only picks which attestor verifies the token, with its own keys.
         const jwt = parseUntrustedJwt(subjectToken, deps.maxAttestationBytes)
@@ -92,6 +93,7 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
         const attestor = byIssuer.get(issuer)
         if (attestor === undefined)
           throw new InvalidGrantError(`no attestor is configured for issuer ${quoteUntrusted(issuer, 100)}`, 'issuer_unknown')
+        routing?.attestor(attestor.name, attestor.kind)
         const identity = checked(attestor)(await attestor.attestJwt(jwt))
         return { ...identity, fingerprint: identity.fingerprint ?? jwsFingerprint(jwt) }
       }
@@ -101,6 +103,7 @@ export function createAttestorRegistry(configs: readonly AttestorConfig[], deps:
           `no attestor is configured for subject_token_type ${quoteUntrusted(subjectTokenType, 100)}`,
           'token_type_unsupported',
         )
+      routing?.attestor(attestor.name, attestor.kind)
       return attestor.attest(subjectToken).then(checked(attestor))
     },
     subjectTokenTypes() {

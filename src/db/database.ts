@@ -8,11 +8,21 @@ export interface Queryable {
   exec(sql: string): Promise<void>
 }
 
+export interface PoolStats {
+  /** Connections open, idle or lent out. */
+  total: number
+  idle: number
+  /** Callers waiting for a connection. */
+  waiting: number
+}
+
 export interface Database extends Queryable {
   /** Runs `work` on one connection inside a transaction; rolls back if it throws. */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>
   /** Runs `work` on one dedicated connection (session-level advisory locks need one). */
   withConnection<T>(work: (conn: Queryable) => Promise<T>): Promise<T>
   readonly kind: 'postgres' | 'pglite'
+  /** The connection pool's state, where there is one (Postgres): for the metrics. */
+  poolStats?(): PoolStats
   close(): Promise<void>
 }

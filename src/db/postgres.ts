@@ -88,6 +88,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
 
   return {
     kind: 'postgres',
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     ...queryOn(pool),
     withConnection: (work) => withClient((conn) => work(conn)),
     transaction: (work) =>

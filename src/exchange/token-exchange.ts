@@ -14,9 +14,11 @@ import type { TokenSigner } from '../tokens/token-signer.js'
 import type { ParsedTokenExchange } from './token-request.js'
 import { uuidV7 } from '../lib/uuid-v7.js'
 import type { Settings } from '../lib/settings-holder.js'
+import { NO_OBSERVATION, type AttestorRouting, type ExchangeObservation } from '../observability/exchange-observer.js'
 
 export interface AttestationVerifier {
-  attest(attestation: string, attestationType: string): Promise<AttestedIdentity>
+  /** `routing` is told which attestor takes the attestation, before it is verified. */
+  attest(attestation: string, attestationType: string, routing?: AttestorRouting): Promise<AttestedIdentity>
 }
 
 /** What a reload may change for the exchange (src/reload/runtime-settings.ts), taken once per exchange. */
@@ -42,6 +44,8 @@ export interface TokenExchangeDependencies {
 export interface ExchangeContext {
   clientAddress: string
   requestId: string
+  /** Told who asked and where each phase starts and ends (metrics, the refusal log, traces). */
+  observation?: ExchangeObservation
 }
 
 export interface IssuedToken {
@@ -65,8 +69,15 @@ export class TokenExchange {
   async exchange(request: ParsedTokenExchange, context: ExchangeContext): Promise<IssuedToken> {
     // Once: an exchange under way when the configuration is reloaded finishes with the settings it began with.
     const settings = this.deps.settings.current()
-    const identity = await settings.attestors.attest(request.subjectToken, request.subjectTokenType)
+    // Phases are marked inline, not by wrapping each step in a closure: this is the hot path. A phase
+    // that throws is left open, and the observation ends it when the answer goes out.
+    const observed = context.observation ?? NO_OBSERVATION
+    observed.phaseStarted('attest')
+    const identity = await settings.attestors.attest(request.subjectToken, request.subjectTokenType, observed)
+    observed.attested(identity.subject, identity.attestor, identity.kind)
     await this.ensureFirstUse(identity)
+    observed.phaseEnded('attest')
+    observed.phaseStarted('grants')
     const now = this.deps.clock.now()
     const decision = decide(
       identity,
@@ -75,10 +86,14 @@ export class TokenExchange {
       request.audience,
       request.scopes,
     )
+    observed.phaseEnded('grants')
+    observed.phaseStarted('revocation_check')
     await this.ensureNotRevoked(identity, decision)
+    observed.phaseEnded('revocation_check')
     // Every check that can refuse the request runs before the registration, which may be spent for good.
     const claims = this.claimsFor(identity, decision, now, settings.defaultTtlSeconds, request.requestedLifetimeSeconds)
-    await this.ensureRegistered(identity, context)
+    await this.ensureRegistered(identity, context, observed)
+    observed.phaseStarted('ledger_commit')
     await this.deps.ledger.record({
       jti: claims.jti,
       subject: identity.subject,
@@ -96,8 +111,12 @@ export class TokenExchange {
       clientAddress: context.clientAddress,
       requestId: context.requestId,
     })
+    observed.phaseEnded('ledger_commit')
+    observed.phaseStarted('sign')
+    const accessToken = this.deps.signer.sign(claims)
+    observed.phaseEnded('sign')
     return {
-      accessToken: this.deps.signer.sign(claims),
+      accessToken,
       issuedTokenType: request.requestedTokenType,
       expiresIn: claims.exp - claims.iat,
       scope: decision.scopes.join(' '),
@@ -119,7 +138,7 @@ export class TokenExchange {
    * Last before recording and signing (after the lifetime check in claimsFor too), so a refusal for any
    * other reason never uses up an instance's registration.
    */
-  private async ensureRegistered(identity: AttestedIdentity, context: ExchangeContext): Promise<void> {
+  private async ensureRegistered(identity: AttestedIdentity, context: ExchangeContext, observed: ExchangeObservation): Promise<void> {
     if (identity.boundAddress !== undefined && identity.boundAddress !== withoutMappedPrefix(context.clientAddress)) {
       throw new InvalidGrantError(
         `this attestation is bound to the address ${identity.boundAddress}; the request came from ${context.clientAddress}`,
@@ -127,12 +146,14 @@ export class TokenExchange {
       )
     }
     if (!identity.registration) return
+    observed.phaseStarted('registration')
     await this.deps.registrations.admit({
       attestor: identity.attestor,
       ...identity.registration,
       clientAddress: context.clientAddress,
       now: new Date(this.deps.clock.now()),
     })
+    observed.phaseEnded('registration')
   }
 
   private async ensureNotRevoked(identity: AttestedIdentity, decision: GrantDecision): Promise<void> {

@@ -100,6 +100,11 @@ export class GrantCatalog {
     return this.loaded && this.monotonic() - this.lastContact <= this.options.maxStalenessMs
   }
 
+  /** Seconds since a catch-up last read the grant changes; undefined before the first load. */
+  stateAgeSeconds(): number | undefined {
+    return this.loaded ? (this.monotonic() - this.lastContact) / 1000 : undefined
+  }
+
   /** How many grants are held, and the position of the last change applied. */
   state(): { grants: number; position: bigint } {
     return { grants: this.index.size, position: this.position }

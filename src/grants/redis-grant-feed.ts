@@ -30,9 +30,9 @@ export class RedisGrantFeed implements GrantFeed {
   ) {
     this.channel = `${options.keyPrefix}grants:changes`
     // Never queued while disconnected (src/lib/redis-connection.ts): a publication during an outage fails at once.
-    this.client = openRedis(options)
+    this.client = openRedis(options, { purpose: 'grants' })
     // Resubscribing is subscribe()'s job: every (re)subscription is followed by a catch-up.
-    this.subscriber = openRedisSubscriber(options)
+    this.subscriber = openRedisSubscriber(options, { purpose: 'grant_feed' })
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return
       if (/^\d{1,19}$/.test(message)) this.wake?.(BigInt(message))

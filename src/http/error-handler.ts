@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ServiceUnavailableError } from '../errors.js'
+import { ServiceUnavailableError, type ErrorReason } from '../errors.js'
 import type { ProblemBody } from './error-bodies.js'
 import { failureOf, oauthCodeOf, problemTitleOf, type Failure } from './error-mapping.js'
 import { setOutcome } from './request-log.js'
@@ -12,29 +12,52 @@ import { setOutcome } from './request-log.js'
  * and answered with a generic 500 that carries no detail.
  */
 export function useProblemErrors(app: FastifyInstance): void {
-  app.setErrorHandler((error, request, reply) => sendProblem(reply, request, observed(error, request)))
+  app.setErrorHandler((error, request, reply) => sendProblem(reply, request, observed(error, request, false)))
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, notFound(request)))
 }
 
 /** RFC 6749 error bodies for every route of `scope` (and its 404s): call it in the OAuth scope. */
 export function useOAuthErrors(scope: FastifyInstance): void {
-  scope.setErrorHandler((error, request, reply) => sendOAuthError(reply, observed(error, request)))
+  scope.setErrorHandler((error, request, reply) => sendOAuthError(reply, observed(error, request, true)))
   scope.setNotFoundHandler((request, reply) => sendOAuthError(reply, notFound(request)))
 }
 
-/** What the failure is, logged as it deserves: defects in full, outages as warnings, refusals on the request's line. */
-function observed(error: unknown, request: FastifyRequest): Failure {
+/**
+ * What the failure is, logged as it deserves: defects in full, outages as warnings, refusals on the
+ * request's line. Refusals of a token (and failed admin authentications) are what an incident
+ * responder and an alert look for: their line is a warning with structured fields, never the token.
+ */
+function observed(error: unknown, request: FastifyRequest, oauth: boolean): Failure {
   const failure = failureOf(error)
+  request.failure = failure
   if (error instanceof ServiceUnavailableError) {
     request.log.warn({ err: { message: error.message, cause: describeCause(error.cause) }, reason: error.reason }, 'failing closed')
   } else if (failure.status >= 500) {
     request.log.error({ err: error }, 'request failed')
   } else if (failure.refusal) {
-    // Refusals are what an incident responder looks for: always on record, never with the token.
-    setOutcome(request, { msg: 'token request refused', error: failure.refusal, reason: failure.reason, description: failure.message })
+    setOutcome(request, {
+      msg: 'token request refused',
+      level: 'warn',
+      ...request.exchangeRecord?.who(),
+      error: failure.refusal,
+      reason: failure.reason,
+      description: failure.message,
+    })
+  } else if (ADMIN_AUTH_REASONS.has(failure.reason)) {
+    setOutcome(request, {
+      msg: 'admin request refused',
+      level: 'warn',
+      // Introspection answers in OAuth's terms; the admin API has no OAuth error.
+      ...(oauth ? { error: oauthCodeOf(failure) } : {}),
+      reason: failure.reason,
+      description: failure.message,
+    })
   }
   return failure
 }
+
+/** Failed admin authentication (a missing, wrong or unentitled admin token), on the admin API and introspection. */
+const ADMIN_AUTH_REASONS: ReadonlySet<ErrorReason> = new Set(['admin_token_missing', 'admin_token_invalid', 'role_missing'])
 
 function notFound(request: FastifyRequest): Failure {
   return { status: 404, reason: 'route_not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` }

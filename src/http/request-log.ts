@@ -3,6 +3,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 /** What a handler wants said about its request, in the one line logged when the response is sent. */
 export interface RequestOutcome {
   msg: string
+  /** `warn` for what operators alert on (refused tokens, failed admin authentication); `info` otherwise. */
+  level?: 'info' | 'warn'
   [field: string]: unknown
 }
 
@@ -24,8 +26,10 @@ export function registerRequestLog(app: FastifyInstance): void {
     done(null, payload)
   })
   app.addHook('onResponse', (request, reply, done) => {
-    const { msg, ...fields } = request.outcome ?? { msg: 'request completed' }
-    request.log.info({ req: request, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ...fields }, msg)
+    const { msg, level, ...fields } = request.outcome ?? { msg: 'request completed' }
+    const line = { req: request, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ...fields }
+    if (level === 'warn') request.log.warn(line, msg)
+    else request.log.info(line, msg)
     done()
   })
 }

@@ -191,6 +191,11 @@ export interface RemoteKeySetOptions {
   cacheSeconds: number
   /** The least time between two fetches, so unknown kids cannot make us hammer the issuer. */
   refreshCooldownSeconds: number
+  /**
+   * Told of every fetch, under the name of the attestor whose keys these are (the metrics'
+   * JwksObserver; declared here, as jose/ is a leaf that imports nothing above it).
+   */
+  observer?: { attestor: string; jwks: { fetched(attestor: string, ok: boolean): void } }
 }
 
 /**
@@ -243,7 +248,9 @@ export class RemoteKeySet implements KeyResolver {
       if (keys.length === 0) throw new Error(`no usable signature key (${skipped.join('; ') || 'the set is empty'})`)
       this.index = new KeyIndex(keys, issuer)
       this.fetchedAt = clock.now()
+      this.options.observer?.jwks.fetched(this.options.observer.attestor, true)
     } catch (error) {
+      this.options.observer?.jwks.fetched(this.options.observer.attestor, false)
       // Keep serving the last good set: a JWKS outage must not refuse every workload of the cluster.
       if (this.index === undefined) {
         throw new ServiceUnavailableError(

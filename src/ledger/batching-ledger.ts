@@ -1,4 +1,5 @@
 import type { Page, PageRequest } from '../lib/page.js'
+import { NO_LEDGER_BATCH_OBSERVER, type LedgerBatchObserver } from '../observability/observers.js'
 import type { LedgerEntry, LedgerFilter, LedgerStore } from './ledger-store.js'
 
 /** A store that can write several entries in one statement (one transaction, all or none). */
@@ -25,6 +26,8 @@ export class BatchingLedger implements LedgerStore {
   constructor(
     private readonly store: BatchLedgerStore,
     private readonly maxBatch = 100,
+    /** Told each batch's size and how long its commit took. */
+    private readonly observer: LedgerBatchObserver = NO_LEDGER_BATCH_OBSERVER,
   ) {}
 
   record(entry: LedgerEntry): Promise<void> {
@@ -52,9 +55,16 @@ export class BatchingLedger implements LedgerStore {
     const batch = this.pending
     if (batch.length === 0) return
     this.pending = []
+    const started = performance.now()
     this.store.recordMany(batch.map((p) => p.entry)).then(
-      () => batch.forEach((p) => p.resolve()),
-      (error: unknown) => batch.forEach((p) => p.reject(error)),
+      () => {
+        this.observer.committed(batch.length, (performance.now() - started) / 1000, true)
+        batch.forEach((p) => p.resolve())
+      },
+      (error: unknown) => {
+        this.observer.committed(batch.length, (performance.now() - started) / 1000, false)
+        batch.forEach((p) => p.reject(error))
+      },
     )
   }
 }

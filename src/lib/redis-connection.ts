@@ -1,5 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { ServiceUnavailableError, type ErrorReason } from '../errors.js'
+import type { RedisConnectionWatch } from '../observability/observers.js'
 import { nodeRotatingConnector } from './redis-node-rotation.js'
 
 /** One Redis server: a Sentinel, or a node of a Cluster. */
@@ -24,7 +25,16 @@ export type RedisEndpoint =
   | ({ cluster: RedisNode[] } & RedisCredentials)
 
 /** Where Redis is and how long a command may take: config.redis. */
-export type RedisConnectionOptions = RedisEndpoint & { commandTimeoutMs: number }
+export type RedisConnectionOptions = RedisEndpoint & {
+  commandTimeoutMs: number
+  /** Told of every connection opened, with its purpose: the metrics report whether each is up. */
+  watch?: RedisConnectionWatch
+}
+
+/** What a connection is for (`revocations`, `replay`...): how the metrics name it. */
+export interface RedisPurpose {
+  purpose?: string
+}
 
 /** A connection for commands: to one server (URL or Sentinel's primary), or to a whole Cluster. */
 export type RedisClient = Redis | Cluster
@@ -42,11 +52,16 @@ export type RedisClient = Redis | Cluster
  * command itself fails (closed). On a Cluster, commands go to the node that owns their key's slot:
  * scripts that touch several keys keep them in one slot with a hash tag (see the revocation keys).
  */
-export function openRedis(options: RedisConnectionOptions, role: Pick<RedisOptions, 'enableAutoPipelining'> = {}): RedisClient {
-  const redis = 'cluster' in options ? openCluster(options, role) : openServer(options, role)
+export function openRedis(
+  options: RedisConnectionOptions,
+  role: Pick<RedisOptions, 'enableAutoPipelining'> & RedisPurpose = {},
+): RedisClient {
+  const { purpose = 'other', ...behaviour } = role
+  const redis = 'cluster' in options ? openCluster(options, behaviour) : openServer(options, behaviour)
   // Failures surface on the commands (and, for revocations, as missed heartbeats); the connection's
   // own error events would only be noise.
   redis.on('error', () => {})
+  options.watch?.opened(purpose, redis)
   return redis
 }
 
@@ -57,7 +72,7 @@ export function openRedis(options: RedisConnectionOptions, role: Pick<RedisOptio
  * tries the next of the configured nodes, so a node that failed is left behind. (ioredis's own Cluster
  * subscriber moves to another node silently, and a drop that nobody hears of is a missed revocation.)
  */
-export function openRedisSubscriber(options: RedisConnectionOptions): Redis {
+export function openRedisSubscriber(options: RedisConnectionOptions, { purpose = 'subscriber' }: RedisPurpose = {}): Redis {
   const redis =
     'cluster' in options
       ? new Redis({
@@ -68,6 +83,7 @@ export function openRedisSubscriber(options: RedisConnectionOptions): Redis {
         })
       : openServer(options, { autoResubscribe: false })
   redis.on('error', () => {})
+  options.watch?.opened(purpose, redis)
   return redis
 }
 

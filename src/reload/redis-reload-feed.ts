@@ -39,9 +39,9 @@ export class RedisReloadFeed implements ReloadFeed {
   ) {
     this.channel = `${options.keyPrefix}config:reload`
     this.counter = `${options.keyPrefix}config:reload-count`
-    this.client = openRedis(options)
+    this.client = openRedis(options, { purpose: 'reloads' })
     // Resubscribing is subscribe()'s job: every (re)subscription is followed by a catch-up.
-    this.subscriber = openRedisSubscriber(options)
+    this.subscriber = openRedisSubscriber(options, { purpose: 'reload_feed' })
     this.subscriber.on('message', (channel: string, message: string) => {
       const parsed = channel === this.channel ? MESSAGE.exec(message) : null
       if (!parsed) return

@@ -29,8 +29,8 @@ export interface RuntimeSettings {
   limits: RuntimeLimits
 }
 
-/** What attestors need from outside the configuration: the composition root's clock and JWKS fetcher. */
-export type AttestorOutside = Pick<AttestorDeps, 'clock' | 'fetchJwks'>
+/** What attestors need from outside the configuration: the composition root's clock, JWKS fetcher and its metrics. */
+export type AttestorOutside = Pick<AttestorDeps, 'clock' | 'fetchJwks' | 'jwksObserver'>
 
 /** What decides how attestors are built: when none of it changes, a reload keeps them (and their JWKS caches). */
 const ATTESTOR_KEYS = ['attestors', 'audience', 'clockSkewSeconds', 'trustDomain', 'limits.maxAttestationBytes']
@@ -58,6 +58,7 @@ export function runtimeSettingsOf(
         skewSeconds: config.clockSkewSeconds,
         maxAttestationBytes: config.limits.maxAttestationBytes,
         fetchJwks: outside.fetchJwks,
+        jwksObserver: outside.jwksObserver,
       })
   const {
     maxAttestationBytes,

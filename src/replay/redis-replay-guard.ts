@@ -18,7 +18,7 @@ export class RedisReplayGuard implements ReplayGuard {
     private readonly record: ReplayGuard,
     private readonly clock: Clock,
   ) {
-    this.redis = openRedis(options, { enableAutoPipelining: true })
+    this.redis = openRedis(options, { enableAutoPipelining: true, purpose: 'replay' })
   }
 
   /** Resolves once connected; start-up waits for it rather than failing its first exchanges. */

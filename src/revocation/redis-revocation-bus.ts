@@ -61,9 +61,9 @@ export class RedisRevocationBus implements RevocationBus {
     this.maxStalenessMs = options.maxStalenessMs
     this.keys = revocationKeys(options.keyPrefix)
     // Never queued while disconnected (src/lib/redis-connection.ts): a write during an outage fails at once, and so closed.
-    this.client = openRedis(options)
+    this.client = openRedis(options, { purpose: 'revocations' })
     // Resubscribing is resynchronise's job: it reloads the set after every (re)connect.
-    this.subscriber = openRedisSubscriber(options)
+    this.subscriber = openRedisSubscriber(options, { purpose: 'revocation_feed' })
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.keys.ackChannel) for (const wake of this.ackWaiters) wake()
       else this.receive(message)

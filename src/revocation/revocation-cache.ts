@@ -105,6 +105,16 @@ export class RevocationCache implements RevocationChecker, RevocationBusListener
     return this.applied
   }
 
+  /**
+   * Seconds since the revocation store was last heard from: how much this copy may be missing. 0 where
+   * the store is this process (the local bus misses nothing); undefined before the first snapshot.
+   */
+  stateAgeSeconds(): number | undefined {
+    if (!this.loaded) return undefined
+    if (this.maxStalenessMs === Number.POSITIVE_INFINITY) return 0
+    return (this.monotonic() - this.lastContact) / 1000
+  }
+
   snapshot(revocations: Revocation[], completeUpTo?: bigint): void {
     const now = this.clock.now()
     const entries = new Map<string, Revocation>()

@@ -48,6 +48,7 @@ export function createAzureManagedIdentityAttestor(config: AzureAttestorConfig, 
     clock: deps.clock,
     cacheSeconds: managedIdentity.jwksCacheSeconds,
     refreshCooldownSeconds: managedIdentity.jwksRefreshCooldownSeconds,
+    ...(deps.jwksObserver ? { observer: { attestor: config.name, jwks: deps.jwksObserver } } : {}),
   })
   const verifiers = new Map<string, { tenant: string; verifier: JwtVerifier }>()
   for (const tenant of tenants) {

@@ -12,6 +12,7 @@ import type { SourceForm } from '../../attestors/source-forms.js'
 import type { Clock } from '../../lib/clock.js'
 import type { Drain } from '../../lib/drain.js'
 import type { ReloadService } from '../../reload/reload-service.js'
+import type { AdminRequestObserver, StreamObserver } from '../../observability/observers.js'
 import type { BudgetCounter } from '../budget-counter.js'
 import { adminTokenRoutes } from './admin-token-routes.js'
 import { guardAdminScope } from './admin-scope.js'
@@ -42,6 +43,10 @@ export interface AdminApiOptions {
   audit: AuditLog
   adminTokens: AdminTokenStore
   reloads: ReloadService
+  /** Told of every answer, by route pattern and status (the metrics). */
+  requests: AdminRequestObserver
+  /** Told when a revocation stream opens and closes. */
+  streams: StreamObserver
 }
 
 /**
@@ -51,6 +56,11 @@ export interface AdminApiOptions {
  */
 export async function adminApi(admin: FastifyInstance, options: AdminApiOptions): Promise<void> {
   const { clock } = options
+  // Every answer, refusals of the guard included; the pattern, never the URL, so ids make no new series.
+  admin.addHook('onResponse', (request, reply, done) => {
+    options.requests.answered(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode)
+    done()
+  })
   guardAdminScope(admin, {
     verifier: options.verifier,
     counter: options.rateLimits,
@@ -69,6 +79,7 @@ export async function adminApi(admin: FastifyInstance, options: AdminApiOptions)
     cache: options.revocations,
     drain: options.drain,
     verifier: options.verifier,
+    streams: options.streams,
   })
   await admin.register(revocationRoutes, { service: options.revocationService, sourceForms: options.sourceForms })
   await admin.register(registrationRoutes, { registrations: options.registrations, clock })

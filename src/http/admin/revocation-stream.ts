@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Drain } from '../../lib/drain.js'
+import type { StreamObserver } from '../../observability/observers.js'
 import type { RevocationCache } from '../../revocation/revocation-cache.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
 import type { AdminTokenVerifier } from '../../admin-tokens/admin-token-verifier.js'
@@ -12,6 +13,8 @@ import { parseOrProblem } from './validation.js'
 export interface RevocationStreamOptions {
   service: RevocationService
   cache: RevocationCache
+  /** Told when a stream opens and closes. */
+  streams?: StreamObserver
   /** When the process drains, each stream sends a final `shutdown` event and ends. */
   drain: Drain
   /** The stream checks its admin token again while it is open (the scope checked it once, at the start). */
@@ -58,6 +61,7 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
       'x-request-id': String(request.id),
     })
     out.write(`retry: 1000\n: stream of revocations after ${position}\n\n`)
+    options.streams?.opened()
 
     let closed = false
     let reading: Promise<void> | undefined
@@ -143,6 +147,7 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
     }, recheckMs)
     // The response's close, not the request's: a request 'closes' as soon as its body has been read.
     out.on('close', () => {
+      options.streams?.closed()
       closed = true
       unwatch()
       undrain()

@@ -61,6 +61,7 @@ export const API_TAGS: { name: ApiTag; description: string }[] = [
   { name: 'introspection', description: 'Token introspection, for resource servers that want revocations to count at once.' },
   { name: 'discovery', description: 'Metadata and keys resource servers and client libraries read.' },
   { name: 'health', description: 'Probes for the orchestrator.' },
+  { name: 'metrics', description: 'Prometheus metrics, for the scraper.' },
   {
     name: 'grants',
     description: prose`

@@ -21,6 +21,7 @@ export type ApiTag =
   | 'introspection'
   | 'discovery'
   | 'health'
+  | 'metrics'
   | 'grants'
   | 'revocations'
   | 'ledger'

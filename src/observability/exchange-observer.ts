@@ -1,0 +1,61 @@
+/**
+ * The seam the token exchange reports through: which attestor took the attestation, who it proved,
+ * where each phase starts and ends, and how the exchange was answered. Metrics implement it
+ * (src/metrics/); a tracer can implement the same hooks (a span per exchange, a child span per phase)
+ * and be combined with it in src/compose.ts. The exchange calls these on its hot path: an
+ * implementation records a timestamp or bumps a pre-bound counter, nothing slower.
+ */
+
+/**
+ * The phases of an exchange, in order. `registration` is observed only for attestations of instances
+ * that must be registered (AWS, Azure). Phases never overlap: one ends before the next starts.
+ */
+export type ExchangePhase = 'attest' | 'grants' | 'revocation_check' | 'registration' | 'ledger_commit' | 'sign'
+
+export const EXCHANGE_PHASES: readonly ExchangePhase[] = ['attest', 'grants', 'revocation_check', 'registration', 'ledger_commit', 'sign']
+
+/**
+ * How the token endpoint answered: `issued` (200), `refused` (a 4xx: the client's to fix),
+ * `unavailable` (503: a store could not answer and we failed closed), `error` (500: our defect).
+ */
+export type ExchangeOutcomeKind = 'issued' | 'refused' | 'unavailable' | 'error'
+
+export interface ExchangeOutcome {
+  outcome: ExchangeOutcomeKind
+  /** The OAuth `error` answered; `none` when issued. */
+  error: string
+  /** Our machine reason (src/error-reasons.ts); `none` when issued. */
+  reason: string
+}
+
+/** Told by the attestor registry which configured attestor takes the attestation, before it is verified. */
+export interface AttestorRouting {
+  /** A configured attestor's name and kind: never anything the (untrusted) attestation says. */
+  attestor(name: string, kind: string): void
+}
+
+/** One exchange, from the request's arrival to its answer. */
+export interface ExchangeObservation extends AttestorRouting {
+  /** The attestation is verified: who presented it (the subject is for logs and traces, never a metric label). */
+  attested(subject: string, attestor: string, kind: string): void
+  phaseStarted(phase: ExchangePhase): void
+  phaseEnded(phase: ExchangePhase): void
+  /** The answer went out. A phase still open (the one that failed) ends here. */
+  finished(outcome: ExchangeOutcome): void
+}
+
+export interface ExchangeObserver {
+  /** Called when a token request arrives. */
+  begin(): ExchangeObservation
+}
+
+/** Does nothing: for an exchange nobody observes (metrics off, tests of the exchange alone). */
+export const NO_OBSERVATION: ExchangeObservation = {
+  attestor() {},
+  attested() {},
+  phaseStarted() {},
+  phaseEnded() {},
+  finished() {},
+}
+
+export const NO_EXCHANGE_OBSERVER: ExchangeObserver = { begin: () => NO_OBSERVATION }

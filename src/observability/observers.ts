@@ -1,0 +1,64 @@
+/**
+ * What the stores and the HTTP layer tell whoever observes them (the metrics, src/metrics/), each a
+ * small interface declared here so that no store depends on prom-client, with a no-op for each. The
+ * composition root (src/compose.ts) passes the real ones, or the no-ops when metrics are off.
+ */
+
+/** The ledger's group commit (src/ledger/batching-ledger.ts). */
+export interface LedgerBatchObserver {
+  /** A batch of `entries` was written (`ok`) or failed, in `seconds`. */
+  committed(entries: number, seconds: number, ok: boolean): void
+}
+
+/** Remote key sets of attestation issuers (src/jose/jwks-key-set.ts). */
+export interface JwksObserver {
+  /** A fetch of the key set of `attestor` (a configured name) gave a usable set (`ok`) or failed. */
+  fetched(attestor: string, ok: boolean): void
+}
+
+export type ReplayClaimResult = 'accepted' | 'replayed' | 'unavailable'
+
+/** Claims on single-use attestations (src/replay/). */
+export interface ReplayClaimObserver {
+  claimed(result: ReplayClaimResult): void
+}
+
+/** Answers of the admin API (src/http/admin/admin-api.ts). */
+export interface AdminRequestObserver {
+  /** `route` is the route's pattern (`/v1/grants/:id`), never the URL. */
+  answered(method: string, route: string, status: number): void
+}
+
+/** Revocation streams (src/http/admin/revocation-stream.ts). */
+export interface StreamObserver {
+  opened(): void
+  closed(): void
+}
+
+/** A Redis connection as far as an observer needs it. */
+export interface WatchedConnection {
+  /** ioredis's: `ready` when it can take commands. */
+  readonly status: string
+}
+
+/** Every Redis connection the service opens (src/lib/redis-connection.ts). */
+export interface RedisConnectionWatch {
+  /** `purpose` is fixed by the code (`revocations`, `replay`...), one per connection. */
+  opened(purpose: string, connection: WatchedConnection): void
+}
+
+/**
+ * The signing key's lifecycle, fed by the key store: when the key that signs now is planned to stop
+ * signing (its rotation is due, or at the latest its maximum life). Undefined when nothing is planned.
+ */
+export interface SigningKeyObserver {
+  signing(kid: string, retiresAtMillis: number | undefined): void
+}
+
+export const NO_LEDGER_BATCH_OBSERVER: LedgerBatchObserver = { committed() {} }
+export const NO_JWKS_OBSERVER: JwksObserver = { fetched() {} }
+export const NO_REPLAY_CLAIM_OBSERVER: ReplayClaimObserver = { claimed() {} }
+export const NO_ADMIN_REQUEST_OBSERVER: AdminRequestObserver = { answered() {} }
+export const NO_STREAM_OBSERVER: StreamObserver = { opened() {}, closed() {} }
+export const NO_REDIS_CONNECTION_WATCH: RedisConnectionWatch = { opened() {} }
+export const NO_SIGNING_KEY_OBSERVER: SigningKeyObserver = { signing() {} }
