@@ -69,10 +69,16 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       new RateLimitedError(`rate limit exceeded: retry in ${Math.ceil(context.ttl / 1000)} s`, 'rate_limited'),
   })
 
-  await app.register(healthRoutes, { database: services.database, revocations: services.revocations, grants: services.grantCatalog })
+  await app.register(healthRoutes, {
+    database: services.database,
+    revocations: services.revocations,
+    grants: services.grantCatalog,
+    keys: services.keys,
+  })
   await app.register(discoveryRoutes, {
     issuer: config.issuer,
     keys: services.keys,
+    algorithm: config.keys.algorithm,
     subjectTokenTypes: services.attestors.subjectTokenTypes(),
   })
   // The OAuth endpoints: RFC 6749 error bodies for their routes, and for any path under /oauth2 that
@@ -115,6 +121,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     registrations: services.registrations,
     audit: services.audit,
     adminTokens: services.adminTokens,
+    keyService: services.keyService,
   })
   return app
 }

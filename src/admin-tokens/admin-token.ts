@@ -13,6 +13,8 @@ export const ADMIN_ROLES = [
   'audit:read',
   'introspect',
   'admin-tokens:write',
+  'keys:read',
+  'keys:write',
 ] as const
 export type AdminRole = (typeof ADMIN_ROLES)[number]
 

@@ -13,6 +13,8 @@ import { createTestCluster, STS_AUDIENCE, type FakeCluster } from './cluster.js'
 import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './servers.js'
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
+/** The key-encryption key of every test service: instances sharing a database must share it. */
+export const KEY_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64')
 export const ISSUER = 'https://sts.test.example'
 export const TRUST_DOMAIN = 'example.org'
 
@@ -55,7 +57,7 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
   if (!options.keysDir) t.teardown(() => rmSync(keysDir, { recursive: true, force: true }))
   const real = (options.backend ?? 'real') === 'real'
   const databaseUrl = real ? (options.databaseUrl ?? (await freshPostgresDatabase(t))) : undefined
-  const { redis: redisOverrides, ...overrides } = options.config ?? {}
+  const { redis: redisOverrides, keys: keysOverrides, ...overrides } = options.config ?? {}
   const config = parseConfig({
     issuer: ISSUER,
     trustDomain: TRUST_DOMAIN,
@@ -66,7 +68,7 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
       ? { url: options.redisUrl ?? REDIS_URL, keyPrefix: options.redisKeyPrefix ?? uniqueRedisPrefix(), ...(redisOverrides as object) }
       : {},
     admin: { token: ADMIN_TOKEN },
-    keys: { dir: keysDir },
+    keys: { dir: keysDir, encryptionKey: KEY_ENCRYPTION_KEY, ...(keysOverrides as object) },
     attestors: [{ kind: 'kubernetes', name: cluster.name, issuer: cluster.issuer, jwks: cluster.jwks }],
     ...overrides,
   })

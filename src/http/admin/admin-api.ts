@@ -11,11 +11,13 @@ import type { RevocationService } from '../../revocation/revocation-service.js'
 import type { SourceForm } from '../../attestors/source-forms.js'
 import type { Clock } from '../../lib/clock.js'
 import type { Drain } from '../../lib/drain.js'
+import type { KeyService } from '../../keys/key-service.js'
 import type { BudgetCounter } from '../budget-counter.js'
 import { adminTokenRoutes } from './admin-token-routes.js'
 import { guardAdminScope } from './admin-scope.js'
 import { auditRoutes } from './audit-routes.js'
 import { grantRoutes } from './grant-routes.js'
+import { keyRoutes } from './key-routes.js'
 import { ledgerRoutes } from './ledger-routes.js'
 import { registrationRoutes } from './registration-routes.js'
 import { revocationRoutes } from './revocation-routes.js'
@@ -38,6 +40,7 @@ export interface AdminApiOptions {
   registrations: RegistrationStore
   audit: AuditLog
   adminTokens: AdminTokenStore
+  keyService: KeyService
 }
 
 /**
@@ -70,4 +73,5 @@ export async function adminApi(admin: FastifyInstance, options: AdminApiOptions)
   await admin.register(registrationRoutes, { registrations: options.registrations, clock })
   await admin.register(auditRoutes, { audit: options.audit })
   await admin.register(adminTokenRoutes, { tokens: options.adminTokens, clock })
+  await admin.register(keyRoutes, { keys: options.keyService })
 }

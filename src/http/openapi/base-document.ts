@@ -87,6 +87,13 @@ export const API_TAGS: { name: ApiTag; description: string }[] = [
   },
   { name: 'audit', description: 'Who changed what through the admin API, with the state before and after.' },
   { name: 'admin-tokens', description: 'Admin tokens limited to some roles, for resource servers, pipelines and responders.' },
+  {
+    name: 'keys',
+    description: prose`
+      The keys tokens are signed with: their life (next, current, retired, removed), rotation on
+      demand, and emergency revocation. Rotation also happens on a schedule (\`keys.rotateEveryDays\`).
+    `,
+  },
 ]
 
 /** The one security scheme: admin tokens, on the admin API and introspection. Operations name it through their role. */
@@ -114,7 +121,8 @@ export const API_SECURITY_SCHEMES = {
       - \`audit:read\`: read the audit log;
       - \`admin-tokens:write\`: make, list and revoke admin tokens. It can make a token with any
         role, so whoever has it can get every other role;
-      - \`introspect\`: \`POST /oauth2/introspect\`, for resource servers.
+      - \`introspect\`: \`POST /oauth2/introspect\`, for resource servers;
+      - \`keys:read\`, \`keys:write\`: list the signing keys, and rotate or revoke them.
 
       Every \`/v1\` operation is rate limited per client address (\`limits.adminRequestsPerMinute\`,
       600 by default; 0 turns the limit off) before the token is checked, so failed guesses of the

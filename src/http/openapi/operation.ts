@@ -17,7 +17,17 @@ import type { z } from 'zod'
 
 /** The tags of the API; base-document.ts describes each and orders the document by them. */
 export type ApiTag =
-  'token' | 'introspection' | 'discovery' | 'health' | 'grants' | 'revocations' | 'ledger' | 'registrations' | 'audit' | 'admin-tokens'
+  | 'token'
+  | 'introspection'
+  | 'discovery'
+  | 'health'
+  | 'grants'
+  | 'revocations'
+  | 'ledger'
+  | 'registrations'
+  | 'audit'
+  | 'admin-tokens'
+  | 'keys'
 
 /** Where a part of the document is declared once and referenced by name: `#/components/<kind>/<name>`. */
 export type ComponentKind = 'responses' | 'headers' | 'examples'
