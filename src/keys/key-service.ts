@@ -74,7 +74,9 @@ export class KeyService {
       }
       for (const [index, file] of files.entries()) {
         const newest = index === files.length - 1
-        const key = record(await signer.importPrivateKey(file.privateKey), signer.name, 'imported', newest ? 'current' : 'retired', now)
+        // Published (and the newest signing) since the release before made it; a scheduled rotation counts from then.
+        const made = file.createdAt.getTime() < now.getTime() ? file.createdAt : now
+        const key = record(await signer.importPrivateKey(file.privateKey), signer.name, 'imported', newest ? 'current' : 'retired', made)
         if (!newest) Object.assign(key, { retiredAt: now, removeAfter: removeAfter(now, timings) })
         await this.insert(tx, SERVICE, 'key.import', key)
       }

@@ -8,6 +8,8 @@ const KEY_FILE = /^sts-(\d{8}T\d{6}Z)\.key\.pem$/
 export interface PemKeyFile {
   file: string
   privateKey: KeyObject
+  /** When the release before made it, from its name: published and (the newest) signing since. */
+  createdAt: Date
 }
 
 /**
@@ -21,8 +23,10 @@ export function readPemKeyFiles(dir: string): PemKeyFile[] {
     .sort()
     .map((name) => {
       const file = join(dir, name)
+      const stamp = KEY_FILE.exec(name)![1]!
+      const createdAt = new Date(stamp.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'))
       try {
-        return { file, privateKey: createPrivateKey(readFileSync(file)) }
+        return { file, privateKey: createPrivateKey(readFileSync(file)), createdAt }
       } catch (error) {
         throw new Error(`signing key ${file} cannot be read: ${(error as Error).message}`)
       }

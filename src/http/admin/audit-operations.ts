@@ -4,7 +4,7 @@ import { operation } from '../openapi/operation.js'
 import { problemResponse, ValidationProblem } from '../problem-responses.js'
 import { ADMIN_FAILURES } from './admin-responses.js'
 
-const TARGET_TYPES = ['grant', 'revocation', 'admin-token', 'registration'] as const
+const TARGET_TYPES = ['grant', 'revocation', 'admin-token', 'registration', 'signing-key'] as const
 
 /** GET /v1/audit's query. */
 export const AuditQuery = z
@@ -48,13 +48,21 @@ const AuditEntry = z
       'admin-token.revoke',
       'registration.forget',
       'registration.tidy',
+      'key.create',
+      'key.import',
+      'key.activate',
+      'key.retire',
+      'key.remove',
+      'key.revoke',
     ]),
     targetType: z.enum(TARGET_TYPES),
-    targetId: z.string().describe('The id of the grant, revocation or admin token; `<attestor>/<instance>` for a registration.'),
+    targetId: z
+      .string()
+      .describe('The id of the grant, revocation or admin token; `<attestor>/<instance>` for a registration; the kid of a signing key.'),
     before: z
       .record(z.string(), z.unknown())
       .nullable()
-      .describe('The target as it was (a `Grant`, `Revocation` or `AdminToken`); null when it was made.'),
+      .describe('The target as it was (a `Grant`, `Revocation`, `AdminToken` or `SigningKey`); null when it was made.'),
     after: z.record(z.string(), z.unknown()).nullable().describe('The target as it became.'),
     requestId: z.string().nullable().describe('The `X-Request-Id` of the request that made the change.'),
   })
