@@ -28,7 +28,16 @@ async function start(t: Test, config: Record<string, unknown>, env: Record<strin
   writeFileSync(file, JSON.stringify({ keys: { dir: join(dir, 'keys') }, ...config }))
   const port = await freePort()
   const child = spawn(process.execPath, [SERVER, '--config', file], {
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', STS_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      STS_ADMIN_TOKEN: ADMIN_TOKEN,
+      // Every start of a test shares it: two instances on one database must.
+      STS_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
