@@ -137,7 +137,9 @@ export class KeyRing {
     const next = keys.find((key) => key.state === 'next')
     // Opened before anything changes here: a key that cannot be opened leaves the copy as it was.
     for (const key of [current, next]) if (key) await this.signer.open(key)
-    for (const key of keys) if (key.state !== 'current' && key.state !== 'next') this.signer.forget(key.kid)
+    // A retired key stays open: an exchange that took it just before it retired still signs with it (it is
+    // still published). Removed and revoked keys sign nothing more.
+    for (const key of keys) if (key.state === 'removed' || key.state === 'revoked') this.signer.forget(key.kid)
     const published = keys.filter((key) => PUBLISHED_STATES.includes(key.state))
     const verification = new Map<string, { alg: string; key: KeyObject }>()
     for (const key of published) verification.set(key.kid, { alg: key.alg, key: createPublicKey({ key: key.publicJwk, format: 'jwk' }) })

@@ -23,7 +23,7 @@ export function readPemKeyFiles(dir: string): PemKeyFile[] {
     .sort()
     .map((name) => {
       const file = join(dir, name)
-      const stamp = KEY_FILE.exec(name)![1]!
+      const stamp = KEY_FILE.exec(name)![1]
       const createdAt = new Date(stamp.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'))
       try {
         return { file, privateKey: createPrivateKey(readFileSync(file)), createdAt }

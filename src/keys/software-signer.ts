@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint, type JWK } from 'jose'
+import { ServiceUnavailableError } from '../errors.js'
 import type { KeyEncryptionKey } from './key-encryption.js'
 import type { NewKey, Signer } from './signer.js'
 import type { PublicJwk, SigningAlgorithm, SigningKey } from './signing-key.js'
@@ -43,7 +44,8 @@ export class SoftwareSigner implements Signer {
 
   async sign(kid: string, data: Uint8Array): Promise<Uint8Array> {
     const opened = this.opened.get(kid)
-    if (!opened) throw new TypeError(`signing key ${kid} is not open`)
+    // A key revoked or removed between the exchange taking it and signing with it: the next exchange takes the new one.
+    if (!opened) throw new ServiceUnavailableError(`signing key ${kid} is no longer available to sign with`, 'keys_stale')
     return opened.alg === 'ES256' ? sign('sha256', data, { key: opened.key, dsaEncoding: 'ieee-p1363' }) : sign(null, data, opened.key)
   }
 
