@@ -7,6 +7,7 @@ import type { Database } from './db/database.js'
 import { migrate } from './db/migrations.js'
 import { createPGliteDatabase } from './db/pglite.js'
 import { createPostgresDatabase } from './db/postgres.js'
+import { postgresTlsOptions } from './db/postgres-tls.js'
 import { TokenExchange } from './exchange/token-exchange.js'
 import { trustProxyWarnings } from './http/trust-proxy.js'
 import { GrantCatalog } from './grants/grant-catalog.js'
@@ -32,8 +33,9 @@ import { LedgerMaintenance } from './ledger/ledger-maintenance.js'
 import { LedgerRetention } from './ledger/ledger-retention.js'
 import { LegacyLedgerMove } from './ledger/legacy-ledger-move.js'
 import { keptPartitionWarning } from './ledger/partition-bound.js'
+import { ensureWritableDirectory } from './lib/writable-directory.js'
 import { systemClock, type Clock } from './lib/clock.js'
-import { openRedis, waitForRedis } from './lib/redis-connection.js'
+import { openRedis, waitForRedis, type RedisClient, type RedisConnectionOptions } from './lib/redis-connection.js'
 import { Drain } from './lib/drain.js'
 import type { AdminTokenStore } from './admin-tokens/admin-token-store.js'
 import { SqlAdminTokenStore } from './admin-tokens/sql-admin-token-store.js'
@@ -57,7 +59,6 @@ import type { ReplayGuard } from './replay/replay-guard.js'
 import { SqlReplayGuard } from './replay/sql-replay-guard.js'
 import { TokenIntrospection } from './tokens/introspection.js'
 import { TokenSigner } from './tokens/token-signer.js'
-import type { Redis } from 'ioredis'
 import { MemoryBudgetCounter, RedisBudgetCounter, type BudgetCounter } from './http/budget-counter.js'
 
 /** Everything the HTTP layer needs, built once. */
@@ -98,7 +99,7 @@ export interface Services {
   /** Where the admin API's request budgets are counted: in Redis with REDIS_URL (across instances), else here. */
   rateLimits: BudgetCounter
   /** The Redis connection the budgets are counted on, with REDIS_URL. */
-  rateLimitRedis?: Redis
+  rateLimitRedis?: RedisClient
   close(): Promise<void>
 }
 
@@ -234,10 +235,12 @@ export async function composeServices(config: Config, logger: Logger, outside: O
 
 async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   if (config.database.url) {
-    logger.info({ ledger: 'postgres' }, 'ledger and grants on Postgres (DATABASE_URL)')
+    logger.info({ ledger: 'postgres', tls: config.database.ssl?.mode ?? 'as the URL says' }, 'ledger and grants on Postgres (DATABASE_URL)')
     return createPostgresDatabase({
       url: config.database.url,
       poolSize: config.database.poolSize,
+      statementTimeoutMs: config.database.statementTimeoutMs,
+      ...(config.database.ssl ? { ssl: postgresTlsOptions(config.database.ssl) } : {}),
       onIdleError: (error) =>
         logger.warn({ err: { message: error.message } }, 'an idle database connection was lost; the pool replaces it'),
     })
@@ -246,17 +249,22 @@ async function openDatabase(config: Config, logger: Logger): Promise<Database> {
     { ledger: 'pglite', dataDir: config.database.dataDir },
     'ledger and grants on embedded PGlite: single instance only; set DATABASE_URL for Postgres',
   )
-  return createPGliteDatabase(config.database.dataDir === 'memory://' ? undefined : config.database.dataDir)
+  if (config.database.dataDir === 'memory://') return createPGliteDatabase(undefined)
+  ensureWritableDirectory(config.database.dataDir, {
+    key: 'database.dataDir',
+    instead: 'or set DATABASE_URL to keep the ledger in Postgres',
+  })
+  return createPGliteDatabase(config.database.dataDir)
 }
 
 function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: RevocationLog): RevocationBus {
-  if (config.redis.url) {
-    logger.info({ revocations: 'redis' }, 'revocations on Redis (REDIS_URL), durable in the database')
+  const redis = redisConnection(config)
+  if (redis) {
+    logger.info({ revocations: 'redis', redis: redisKind(redis) }, 'revocations on Redis, durable in the database')
     return new RedisRevocationBus(
       {
-        url: config.redis.url,
+        ...redis,
         keyPrefix: config.redis.keyPrefix,
-        commandTimeoutMs: config.redis.commandTimeoutMs,
         heartbeatMs: config.redis.heartbeatMs,
         maxStalenessMs: config.redis.maxStalenessMs,
       },
@@ -267,7 +275,7 @@ function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: Re
   }
   logger.warn(
     { revocations: 'local' },
-    'revocations reach this process only: run a single instance, or set REDIS_URL so every instance sees every revocation',
+    'revocations reach this process only: run a single instance, or configure Redis (REDIS_URL, redis.sentinels or redis.cluster) so every instance sees every revocation',
   )
   return new LocalRevocationBus(log, clock)
 }
@@ -287,9 +295,9 @@ async function openSigningKeys(
 ): Promise<{ ring: KeyRing; service: KeyService; signer: Signer; close: () => Promise<void> }> {
   const signer = new SoftwareSigner(new KeyEncryptionKey(keyEncryptionKey(config, logger)))
   const store = new SqlSigningKeyStore(database)
-  const { url, keyPrefix, commandTimeoutMs } = config.redis
+  const redis = redisConnection(config)
   const topic = { name: 'keys', describes: 'signing key change feed', unavailable: 'keys_unavailable' } as const
-  const feed = url ? new RedisGrantFeed({ url, keyPrefix, commandTimeoutMs, topic }, logger) : new LocalGrantFeed()
+  const feed = redis ? new RedisGrantFeed({ ...redis, keyPrefix: config.redis.keyPrefix, topic }, logger) : new LocalGrantFeed()
   const { catchUpIntervalMs, maxStalenessMs } = config.keys
   const ring = new KeyRing(store, signer, feed, { catchUpIntervalMs, maxStalenessMs, logger })
   const service = new KeyService({
@@ -354,8 +362,8 @@ function keyEncryptionKey(config: Config, logger: Logger): Buffer {
 function openGrantCatalog(config: Config, logger: Logger, clock: Clock, grants: GrantStore): GrantCatalog {
   if (config.grants.cacheTtlMs !== undefined)
     logger.warn('grants.cacheTtlMs is ignored: grant changes are pushed; see grants.catchUpIntervalMs and grants.maxStalenessMs')
-  const { url, keyPrefix, commandTimeoutMs } = config.redis
-  const feed = url ? new RedisGrantFeed({ url, keyPrefix, commandTimeoutMs }, logger) : new LocalGrantFeed()
+  const redis = redisConnection(config)
+  const feed = redis ? new RedisGrantFeed({ ...redis, keyPrefix: config.redis.keyPrefix }, logger) : new LocalGrantFeed()
   return new GrantCatalog(grants, feed, clock, {
     catchUpIntervalMs: config.grants.catchUpIntervalMs,
     maxStalenessMs: config.grants.maxStalenessMs,
@@ -371,12 +379,9 @@ async function openReplayGuard(config: Config, database: Database, clock: Clock,
   const record = new SqlReplayGuard(database, clock, {
     onPruneError: (error) => logger.warn({ err: error }, 'expired attestation claims could not be pruned; retrying later'),
   })
-  if (!config.redis.url) return record
-  const guard = new RedisReplayGuard(
-    { url: config.redis.url, keyPrefix: config.redis.keyPrefix, commandTimeoutMs: config.redis.commandTimeoutMs },
-    record,
-    clock,
-  )
+  const redis = redisConnection(config)
+  if (!redis) return record
+  const guard = new RedisReplayGuard({ ...redis, keyPrefix: config.redis.keyPrefix }, record, clock)
   try {
     await guard.ready()
   } catch (error) {
@@ -453,9 +458,10 @@ function startRetention(
 }
 
 /** A connection of its own for the rate limits: a slow or failed count never queues behind revocations. */
-async function openRateLimitRedis(config: Config): Promise<Redis | undefined> {
-  if (!config.redis.url) return undefined
-  const redis = openRedis({ url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs })
+async function openRateLimitRedis(config: Config): Promise<RedisClient | undefined> {
+  const connection = redisConnection(config)
+  if (!connection) return undefined
+  const redis = openRedis(connection)
   // Start-up waits for it, as for replay protection, rather than refusing the first admin requests.
   try {
     await waitForRedis(redis, 'the rate limit store', 'rate_limit_unavailable')
@@ -464,6 +470,16 @@ async function openRateLimitRedis(config: Config): Promise<Redis | undefined> {
     throw error
   }
   return redis
+}
+
+/** Where Redis is (one server, Sentinel or Cluster) and the command timeout; undefined without Redis. */
+function redisConnection(config: Config): RedisConnectionOptions | undefined {
+  const { endpoint, commandTimeoutMs } = config.redis
+  return endpoint ? { ...endpoint, commandTimeoutMs } : undefined
+}
+
+function redisKind(connection: RedisConnectionOptions): 'url' | 'sentinel' | 'cluster' {
+  return 'cluster' in connection ? 'cluster' : 'sentinels' in connection ? 'sentinel' : 'url'
 }
 
 async function closeAll(closers: (() => Promise<void>)[]): Promise<void> {

@@ -9,6 +9,7 @@ import { namespaceOverlaps } from './attestors/namespace.js'
 import { ConfigError } from './config-error.js'
 import { keptPartitions, MAX_KEPT_PARTITIONS } from './ledger/partition-bound.js'
 import { KeyEncryptionKeyText, KeysConfig } from './keys/keys-config.js'
+import type { RedisEndpoint, RedisNode } from './lib/redis-connection.js'
 import { MAX_TOKEN_LIFETIME_SECONDS } from './lib/token-lifetime.js'
 
 export { ConfigError }
@@ -41,6 +42,145 @@ function isTrustedProxy(value: string): boolean {
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128))
 }
 
+/** `host:port` of a Sentinel or a Cluster node (`[::1]:26379` for an IPv6 address). */
+const HostPort = z.string().transform((value, ctx): RedisNode => {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(value.trim())
+  const port = Number(match?.[3])
+  if (!match || port < 1 || port > 65_535) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not host:port (e.g. redis-0.redis:26379, 10.0.0.5:6379, [fd00::5]:6379)` })
+    return z.NEVER
+  }
+  return { host: match[1] ?? match[2], port }
+})
+
+const REDIS_DEFAULTS = { keyPrefix: 'sts:', commandTimeoutMs: 500, heartbeatMs: 1000, maxStalenessMs: 5000 }
+
+/**
+ * Where Redis is: one of `url` (one server), `sentinels` with `name` (the primary they watch), or
+ * `cluster` (some of its nodes). Each problem names the key; `endpoint` is what the connections use.
+ */
+const RedisSection = z
+  .object({
+    url: z.string().min(1).optional(),
+    /** Sentinels to ask where the primary `name` is: `host:port` each. */
+    sentinels: z.array(HostPort).min(1, 'list at least one Sentinel (three or more in production)').optional(),
+    /** The primary's name as the Sentinels know it (`sentinel monitor <name> ...`). */
+    name: z.string().min(1).optional(),
+    /** The Sentinels' own password (`requirepass` in sentinel.conf); REDIS_SENTINEL_PASSWORD. */
+    sentinelPassword: z.string().min(1).optional(),
+    /** Nodes of a Redis Cluster, `host:port` each: the rest are found from them. */
+    cluster: z.array(HostPort).min(1, 'list at least one node of the Cluster (every primary, preferably)').optional(),
+    /** ACL user and password of the servers holding the data, with sentinels or cluster (a URL carries its own); REDIS_PASSWORD. */
+    username: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    keyPrefix: z.string().default(REDIS_DEFAULTS.keyPrefix),
+    commandTimeoutMs: z.number().int().positive().default(REDIS_DEFAULTS.commandTimeoutMs),
+    /** How often an instance checks its subscription to revocations is alive. */
+    heartbeatMs: z.number().int().positive().default(REDIS_DEFAULTS.heartbeatMs),
+    /** Out of touch with Redis longer than this, an instance refuses to issue until it has caught up. */
+    maxStalenessMs: z.number().int().positive().default(REDIS_DEFAULTS.maxStalenessMs),
+  })
+  .strict()
+  .superRefine((redis, ctx) => {
+    const given = (['url', 'sentinels', 'cluster'] as const).filter((key) => redis[key] !== undefined)
+    if (given.length > 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: `give one of url (REDIS_URL), sentinels or cluster, not ${given.join(' and ')}`,
+      })
+    if (redis.sentinels && redis.name === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['name'],
+        message: 'with sentinels, name the primary as the Sentinels know it (the <name> of `sentinel monitor <name> ...`)',
+      })
+    for (const key of ['name', 'sentinelPassword'] as const)
+      if (redis[key] !== undefined && !redis.sentinels) ctx.addIssue({ code: 'custom', path: [key], message: 'only used with sentinels' })
+    for (const key of ['username', 'password'] as const) {
+      if (redis[key] === undefined) continue
+      if (redis.url !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'with url (REDIS_URL), the credentials go in the URL (redis://user:password@host:6379)',
+        })
+      else if (!redis.sentinels && !redis.cluster)
+        ctx.addIssue({ code: 'custom', path: [key], message: 'only used with sentinels or cluster' })
+    }
+  })
+  .transform((redis) => ({ ...redis, endpoint: redisEndpoint(redis) }))
+
+function redisEndpoint(redis: {
+  url?: string | undefined
+  sentinels?: RedisNode[] | undefined
+  name?: string | undefined
+  sentinelPassword?: string | undefined
+  cluster?: RedisNode[] | undefined
+  username?: string | undefined
+  password?: string | undefined
+}): RedisEndpoint | undefined {
+  const credentials = {
+    ...(redis.username !== undefined ? { username: redis.username } : {}),
+    ...(redis.password !== undefined ? { password: redis.password } : {}),
+  }
+  if (redis.url !== undefined) return { url: redis.url }
+  if (redis.sentinels && redis.name !== undefined) {
+    const sentinelPassword = redis.sentinelPassword !== undefined ? { sentinelPassword: redis.sentinelPassword } : {}
+    return { sentinels: redis.sentinels, name: redis.name, ...sentinelPassword, ...credentials }
+  }
+  if (redis.cluster) return { cluster: redis.cluster, ...credentials }
+  return undefined
+}
+
+const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const
+
+/**
+ * TLS to Postgres, as libpq's sslmode: `require` encrypts without checking the server, `verify-ca`
+ * checks its certificate against `caFile` (or Node's public CAs), `verify-full` also its host name.
+ */
+const DatabaseSsl = z
+  .object({
+    mode: z.enum(SSL_MODES),
+    /** PEM bundle of the CAs the server's certificate must chain to (a managed service's bundle). */
+    caFile: z.string().min(1).optional(),
+    /** A client certificate and its key (PEM), for servers that authenticate clients by certificate. */
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+  })
+  .strict()
+  .superRefine((ssl, ctx) => {
+    if ((ssl.certFile === undefined) !== (ssl.keyFile === undefined))
+      ctx.addIssue({ code: 'custom', path: [ssl.certFile ? 'keyFile' : 'certFile'], message: 'certFile and keyFile go together' })
+    if (ssl.mode === 'disable')
+      for (const key of ['caFile', 'certFile', 'keyFile'] as const)
+        if (ssl[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'not used with mode disable' })
+    if (ssl.mode === 'verify-ca' && ssl.caFile === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['caFile'],
+        message: 'verify-ca needs caFile, the CA that signed the server certificate (or use verify-full, which checks the host name too)',
+      })
+    if (ssl.mode === 'require' && ssl.caFile !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['caFile'],
+        message: 'mode require does not check the server certificate: use verify-full (or verify-ca) to check it against caFile',
+      })
+  })
+
+/** libpq's TLS parameters in database.url, which pg would let override database.ssl. */
+const URL_SSL_PARAMETERS = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'ssl']
+
+function urlSslParameters(url: string): string[] {
+  try {
+    const params = new URL(url).searchParams
+    return URL_SSL_PARAMETERS.filter((name) => params.has(name))
+  } catch {
+    return []
+  }
+}
+
 export const ConfigSchema = z
   .object({
     issuer: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
@@ -61,21 +201,28 @@ export const ConfigSchema = z
         url: z.string().min(1).optional(),
         dataDir: z.string().default('data/ledger'),
         poolSize: z.number().int().positive().default(20),
+        /** A statement running longer is cancelled (its request fails 503); migrations that need longer lift it themselves. */
+        statementTimeoutMs: z.number().int().positive().max(3_600_000).default(5000),
+        ssl: DatabaseSsl.optional(),
       })
       .strict()
-      .default({ dataDir: 'data/ledger', poolSize: 20 }),
-    redis: z
-      .object({
-        url: z.string().min(1).optional(),
-        keyPrefix: z.string().default('sts:'),
-        commandTimeoutMs: z.number().int().positive().default(500),
-        /** How often an instance checks its subscription to revocations is alive. */
-        heartbeatMs: z.number().int().positive().default(1000),
-        /** Out of touch with Redis longer than this, an instance refuses to issue until it has caught up. */
-        maxStalenessMs: z.number().int().positive().default(5000),
+      .superRefine((database, ctx) => {
+        const inUrl = database.url === undefined ? [] : urlSslParameters(database.url)
+        if (database.ssl && inUrl.length > 0)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ssl'],
+            message: `database.url (DATABASE_URL) has ${inUrl.join(', ')} too, which would override ssl: give TLS in one place`,
+          })
+        if (database.ssl && database.url === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ssl'],
+            message: 'only used with url (DATABASE_URL): the embedded PGlite has no connection',
+          })
       })
-      .strict()
-      .default({ keyPrefix: 'sts:', commandTimeoutMs: 500, heartbeatMs: 1000, maxStalenessMs: 5000 }),
+      .default({ dataDir: 'data/ledger', poolSize: 20, statementTimeoutMs: 5000 }),
+    redis: RedisSection.default({ ...REDIS_DEFAULTS, endpoint: undefined }),
     admin: z
       .object({ token: z.string().min(24, 'the admin token must be at least 24 characters').optional() })
       .strict()
@@ -217,11 +364,12 @@ export const ConfigSchema = z
           '(or keys.encryptionKeyFile) to 32 random bytes in base64, e.g. from `openssl rand -base64 32`',
       })
     }
-    if (config.workers > 1 && (!config.database.url || !config.redis.url)) {
+    if (config.workers > 1 && (!config.database.url || !config.redis.endpoint)) {
       ctx.addIssue({
         code: 'custom',
         path: ['workers'],
-        message: 'several workers need a shared database and Redis: set database.url (DATABASE_URL) and redis.url (REDIS_URL)',
+        message:
+          'several workers need a shared database and Redis: set database.url (DATABASE_URL) and redis.url (REDIS_URL), redis.sentinels or redis.cluster',
       })
     }
     const { retentionDays, partitionInterval } = config.ledger
@@ -372,6 +520,8 @@ function applyEnvironment(raw: Record<string, unknown>, env: ConfigSource['env']
   if (env.LOG_LEVEL) merged.logLevel = env.LOG_LEVEL
   if (env.DATABASE_URL) section('database').url = env.DATABASE_URL
   if (env.REDIS_URL) section('redis').url = env.REDIS_URL
+  if (env.REDIS_PASSWORD) section('redis').password = env.REDIS_PASSWORD
+  if (env.REDIS_SENTINEL_PASSWORD) section('redis').sentinelPassword = env.REDIS_SENTINEL_PASSWORD
   if (env.STS_ADMIN_TOKEN) section('admin').token = env.STS_ADMIN_TOKEN
   if (env.STS_KEY_ENCRYPTION_KEY) section('keys').encryptionKey = env.STS_KEY_ENCRYPTION_KEY
   if (env.STS_WORKERS) merged.workers = env.STS_WORKERS === 'auto' ? 'auto' : Number(env.STS_WORKERS)

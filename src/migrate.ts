@@ -2,12 +2,18 @@ import { ConfigError, configSourceFromProcess, loadConfig } from './config.js'
 import { migrate } from './db/migrations.js'
 import { createPGliteDatabase } from './db/pglite.js'
 import { createPostgresDatabase } from './db/postgres.js'
+import { postgresTlsOptions } from './db/postgres-tls.js'
 
 /** `npm run migrate`: applies pending migrations to the configured database and exits. */
 async function main(): Promise<void> {
   const { config } = loadConfig(configSourceFromProcess())
   const database = config.database.url
-    ? createPostgresDatabase({ url: config.database.url, poolSize: 1 })
+    ? createPostgresDatabase({
+        url: config.database.url,
+        poolSize: 1,
+        statementTimeoutMs: config.database.statementTimeoutMs,
+        ...(config.database.ssl ? { ssl: postgresTlsOptions(config.database.ssl) } : {}),
+      })
     : await createPGliteDatabase(config.database.dataDir)
   try {
     const applied = await migrate(database)

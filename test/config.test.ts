@@ -339,3 +339,106 @@ t.test(
     )
   },
 )
+
+t.test('redis: one server by URL, a primary through Sentinel, or a Cluster; each problem names its key', async (t) => {
+  t.same(parseConfig(MINIMAL).redis.endpoint, undefined, 'no Redis by default')
+  t.same(parseConfig({ ...MINIMAL, redis: { url: 'redis://cache:6379' } }).redis.endpoint, { url: 'redis://cache:6379' })
+  const sentinel = loadConfig({
+    file: writeTemp(
+      t,
+      'sts.yaml',
+      'issuer: https://sts.example.org\ntrustDomain: example.org\naudience: sts\n' +
+        'redis:\n  sentinels: [redis-0.redis:26379, " 10.0.0.5:26379", "[fd00::5]:26379"]\n  name: sts-primary\n',
+    ),
+    env: { REDIS_PASSWORD: 'data-secret', REDIS_SENTINEL_PASSWORD: 'sentinel-secret', STS_KEY_ENCRYPTION_KEY: KEK },
+  }).config.redis
+  t.same(sentinel.endpoint, {
+    sentinels: [
+      { host: 'redis-0.redis', port: 26379 },
+      { host: '10.0.0.5', port: 26379 },
+      { host: 'fd00::5', port: 26379 },
+    ],
+    name: 'sts-primary',
+    sentinelPassword: 'sentinel-secret',
+    password: 'data-secret',
+  })
+  t.same(parseConfig({ ...MINIMAL, redis: { cluster: ['10.0.0.1:6379', '10.0.0.2:6379'], username: 'sts' } }).redis.endpoint, {
+    cluster: [
+      { host: '10.0.0.1', port: 6379 },
+      { host: '10.0.0.2', port: 6379 },
+    ],
+    username: 'sts',
+  })
+
+  const problemsOf = (redis: Record<string, unknown>) => (t.throws(() => parseConfig({ ...MINIMAL, redis })) as ConfigError).problems
+  t.same(problemsOf({ url: 'redis://a', cluster: ['b:6379'] }), [
+    'redis: give one of url (REDIS_URL), sentinels or cluster, not url and cluster',
+  ])
+  t.same(problemsOf({ sentinels: ['a:26379'] }), [
+    'redis.name: with sentinels, name the primary as the Sentinels know it (the <name> of `sentinel monitor <name> ...`)',
+  ])
+  t.same(problemsOf({ url: 'redis://a', name: 'x', sentinelPassword: 'y' }), [
+    'redis.name: only used with sentinels',
+    'redis.sentinelPassword: only used with sentinels',
+  ])
+  t.same(problemsOf({ url: 'redis://a', password: 'p' }), [
+    'redis.password: with url (REDIS_URL), the credentials go in the URL (redis://user:password@host:6379)',
+  ])
+  t.same(problemsOf({ username: 'u' }), ['redis.username: only used with sentinels or cluster'])
+  t.same(problemsOf({ cluster: ['a:6379', 'b', 'c:99999'] }), [
+    'redis.cluster.1: "b" is not host:port (e.g. redis-0.redis:26379, 10.0.0.5:6379, [fd00::5]:6379)',
+    'redis.cluster.2: "c:99999" is not host:port (e.g. redis-0.redis:26379, 10.0.0.5:6379, [fd00::5]:6379)',
+  ])
+  t.same(problemsOf({ cluster: [] }), ['redis.cluster: list at least one node of the Cluster (every primary, preferably)'])
+  t.equal(
+    parseConfig({
+      ...MINIMAL,
+      workers: 2,
+      database: { url: 'postgres://db/sts' },
+      redis: { cluster: ['a:6379'] },
+      keys: { encryptionKey: KEK },
+    }).workers,
+    2,
+    'several workers share a Cluster as they share one Redis',
+  )
+})
+
+t.test('database: TLS as sslmode says it, and the statement timeout', async (t) => {
+  t.match(parseConfig(MINIMAL).database, { statementTimeoutMs: 5000 }, 'five seconds by default')
+  t.equal(parseConfig(MINIMAL).database.ssl, undefined, 'TLS as the URL says, by default')
+  const ssl = { mode: 'verify-full', caFile: '/etc/sts/rds-global-bundle.pem' }
+  t.same(
+    parseConfig({ ...MINIMAL, database: { url: 'postgres://db/sts', ssl, statementTimeoutMs: 2000 }, keys: { encryptionKey: KEK } })
+      .database,
+    {
+      url: 'postgres://db/sts',
+      dataDir: 'data/ledger',
+      poolSize: 20,
+      statementTimeoutMs: 2000,
+      ssl,
+    },
+  )
+  const problemsOf = (database: Record<string, unknown>) =>
+    (t.throws(() => parseConfig({ ...MINIMAL, database, keys: { encryptionKey: KEK } })) as ConfigError).problems
+  t.same(problemsOf({ url: 'postgres://db/sts', ssl: { mode: 'verify-full', certFile: '/c.pem' } }), [
+    'database.ssl.keyFile: certFile and keyFile go together',
+  ])
+  t.same(problemsOf({ url: 'postgres://db/sts', ssl: { mode: 'verify-ca' } }), [
+    'database.ssl.caFile: verify-ca needs caFile, the CA that signed the server certificate (or use verify-full, which checks the host name too)',
+  ])
+  t.same(problemsOf({ url: 'postgres://db/sts', ssl: { mode: 'require', caFile: '/ca.pem' } }), [
+    'database.ssl.caFile: mode require does not check the server certificate: use verify-full (or verify-ca) to check it against caFile',
+  ])
+  t.same(problemsOf({ url: 'postgres://db/sts', ssl: { mode: 'verify' } }), [
+    'database.ssl.mode: Invalid option: expected one of "disable"|"require"|"verify-ca"|"verify-full"',
+  ])
+  t.same(problemsOf({ url: 'postgres://db/sts?sslmode=require', ssl: { mode: 'verify-full' } }), [
+    'database.ssl: database.url (DATABASE_URL) has sslmode too, which would override ssl: give TLS in one place',
+  ])
+  t.same(problemsOf({ ssl: { mode: 'require' } }), [
+    'database.ssl: only used with url (DATABASE_URL): the embedded PGlite has no connection',
+  ])
+  t.same(problemsOf({ url: 'postgres://db/sts', statementTimeoutMs: 0 }), [
+    'database.statementTimeoutMs: Too small: expected number to be >0',
+  ])
+})

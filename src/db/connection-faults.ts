@@ -46,8 +46,37 @@ export function isConnectionFault(error: unknown): boolean {
   return DRIVER_MESSAGES.some((pattern) => pattern.test(error.message))
 }
 
-/** A connection fault becomes ServiceUnavailableError (503); anything else is returned as it is. */
+// Node's codes for a server certificate that does not verify (database.ssl): wrong CA, wrong name, expired.
+const TLS_VERIFICATION_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
+/**
+ * A connection fault becomes ServiceUnavailableError (503); so does a server certificate that does not
+ * verify, named as such (at start it is the reason the service does not start; later, after the
+ * database's certificate changed, requests fail closed rather than with a 500). Anything else is
+ * returned as it is.
+ */
 export function classifyDatabaseError(error: unknown): unknown {
-  if (error instanceof ServiceUnavailableError || !isConnectionFault(error)) return error
+  if (error instanceof ServiceUnavailableError) return error
+  const code = (error as { code?: unknown } | null | undefined)?.code
+  if (typeof code === 'string' && TLS_VERIFICATION_CODES.has(code)) {
+    const detail = (error as Error).message
+    return new ServiceUnavailableError(
+      `the database's TLS certificate is not trusted (${code}: ${detail}): check database.ssl (mode, caFile) against the server's certificate`,
+      'database_unavailable',
+      error,
+    )
+  }
+  if (!isConnectionFault(error)) return error
   return new ServiceUnavailableError('the database is not reachable', 'database_unavailable', error)
 }

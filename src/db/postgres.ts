@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from 'node:tls'
 import pg from 'pg'
 import { classifyDatabaseError, isConnectionFault } from './connection-faults.js'
 import type { Database, Queryable } from './database.js'
@@ -8,6 +9,8 @@ export interface PostgresOptions {
   /** Fail fast rather than queue forever when Postgres is unreachable. */
   connectionTimeoutMs?: number
   statementTimeoutMs?: number
+  /** TLS (postgres-tls.ts); without it, whatever the URL says (plain by default). */
+  ssl?: ConnectionOptions | false
   /** Told of connection errors that reach no caller (an idle client's connection dying). */
   onIdleError?: (error: Error) => void
 }
@@ -27,6 +30,7 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 2000,
     statement_timeout: options.statementTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
+    ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
   })
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', (error) => options.onIdleError?.(error))

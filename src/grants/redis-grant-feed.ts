@@ -2,10 +2,10 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { ServiceUnavailableError } from '../errors.js'
 import type { ErrorReason } from '../error-reasons.js'
-import { openRedis, type RedisConnectionOptions } from '../lib/redis-connection.js'
+import { openRedis, openRedisSubscriber, type RedisClient, type RedisConnectionOptions } from '../lib/redis-connection.js'
 import type { GrantFeed } from './grant-feed.js'
 
-export interface RedisGrantFeedOptions extends RedisConnectionOptions {
+export type RedisGrantFeedOptions = RedisConnectionOptions & {
   keyPrefix: string
   /** How long start() waits for the first subscription. */
   startTimeoutMs?: number
@@ -26,7 +26,7 @@ const GRANTS = { name: 'grants', describes: 'grant change feed', unavailable: 'g
  * periodic catch-up.
  */
 export class RedisGrantFeed implements GrantFeed {
-  private readonly client: Redis
+  private readonly client: RedisClient
   private readonly subscriber: Redis
   private readonly channel: string
   private readonly topic: NonNullable<RedisGrantFeedOptions['topic']>
@@ -42,7 +42,7 @@ export class RedisGrantFeed implements GrantFeed {
     // Never queued while disconnected (src/lib/redis-connection.ts): a publication during an outage fails at once.
     this.client = openRedis(options)
     // Resubscribing is subscribe()'s job: every (re)subscription is followed by a catch-up.
-    this.subscriber = openRedis(options, { autoResubscribe: false })
+    this.subscriber = openRedisSubscriber(options)
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return
       if (/^\d{1,19}$/.test(message)) this.wake?.(BigInt(message))

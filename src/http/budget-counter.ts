@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../lib/redis-connection.js'
 
 /** A count in a fixed window: how many so far, and how long until the window ends. */
 export interface BudgetCount {
@@ -58,7 +58,7 @@ const PEEK = `return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('P
 /** Counts in Redis (REDIS_URL): every instance spends the same budget. Errors propagate: the caller fails closed. */
 export class RedisBudgetCounter implements BudgetCounter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly namespace = 'rate-limit:',
   ) {}
 

@@ -1,14 +1,33 @@
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { ServiceUnavailableError, type ErrorReason } from '../errors.js'
+import { nodeRotatingConnector } from './redis-node-rotation.js'
 
-/** Where Redis is (REDIS_URL) and how long a command may take: config.redis. */
-export interface RedisConnectionOptions {
-  url: string
-  commandTimeoutMs: number
+/** One Redis server: a Sentinel, or a node of a Cluster. */
+export interface RedisNode {
+  host: string
+  port: number
 }
 
-/** What one kind of connection adds to the shared behaviour: a subscriber's resubscription, pipelining. */
-export type RedisConnectionRole = Pick<RedisOptions, 'autoResubscribe' | 'enableAutoPipelining'>
+/** Credentials of the Redis servers that hold the data (with a URL, they are in the URL). */
+export interface RedisCredentials {
+  username?: string
+  password?: string
+}
+
+/**
+ * Where Redis is, from config.redis: one server by URL, a primary found through Sentinel, or a Cluster
+ * found from some of its nodes.
+ */
+export type RedisEndpoint =
+  | { url: string }
+  | ({ sentinels: RedisNode[]; name: string; sentinelPassword?: string } & RedisCredentials)
+  | ({ cluster: RedisNode[] } & RedisCredentials)
+
+/** Where Redis is and how long a command may take: config.redis. */
+export type RedisConnectionOptions = RedisEndpoint & { commandTimeoutMs: number }
+
+/** A connection for commands: to one server (URL or Sentinel's primary), or to a whole Cluster. */
+export type RedisClient = Redis | Cluster
 
 /**
  * Every Redis connection the service opens (revocations, replay protection, rate limits) behaves the
@@ -17,15 +36,14 @@ export type RedisConnectionRole = Pick<RedisOptions, 'autoResubscribe' | 'enable
  * the connection meanwhile reconnects by itself, backing off to one attempt a second. Keys are
  * prefixed by their users with `redis.keyPrefix`, never by ioredis, so keys, scripts and channels
  * all name the same things.
+ *
+ * Through Sentinel, every (re)connection asks the Sentinels for the current primary, and a write that
+ * reaches a demoted primary (READONLY) drops the connection so the next one finds the new primary; the
+ * command itself fails (closed). On a Cluster, commands go to the node that owns their key's slot:
+ * scripts that touch several keys keep them in one slot with a hash tag (see the revocation keys).
  */
-export function openRedis(options: RedisConnectionOptions, role: RedisConnectionRole = {}): Redis {
-  const redis = new Redis(options.url, {
-    commandTimeout: options.commandTimeoutMs,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-    ...role,
-  })
+export function openRedis(options: RedisConnectionOptions, role: Pick<RedisOptions, 'enableAutoPipelining'> = {}): RedisClient {
+  const redis = 'cluster' in options ? openCluster(options, role) : openServer(options, role)
   // Failures surface on the commands (and, for revocations, as missed heartbeats); the connection's
   // own error events would only be noise.
   redis.on('error', () => {})
@@ -33,10 +51,83 @@ export function openRedis(options: RedisConnectionOptions, role: RedisConnection
 }
 
 /**
+ * A connection for subscriptions: always one server, whose 'close' and 'ready' tell its user that
+ * messages may have been missed (it resubscribes and catches up itself; ioredis does not resubscribe).
+ * On a Cluster, a classic PUBLISH reaches every node, so one node hears every channel; each reconnection
+ * tries the next of the configured nodes, so a node that failed is left behind. (ioredis's own Cluster
+ * subscriber moves to another node silently, and a drop that nobody hears of is a missed revocation.)
+ */
+export function openRedisSubscriber(options: RedisConnectionOptions): Redis {
+  const redis =
+    'cluster' in options
+      ? new Redis({
+          ...commonOptions(options),
+          ...credentials(options),
+          Connector: nodeRotatingConnector(options.cluster),
+          autoResubscribe: false,
+        })
+      : openServer(options, { autoResubscribe: false })
+  redis.on('error', () => {})
+  return redis
+}
+
+function commonOptions(options: RedisConnectionOptions): RedisOptions {
+  return {
+    commandTimeout: options.commandTimeoutMs,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    // A demoted primary refuses writes: reconnect (through Sentinel, to the new one), never resend.
+    reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 1 : false),
+  }
+}
+
+function credentials(options: RedisCredentials): RedisCredentials {
+  return {
+    ...(options.username !== undefined ? { username: options.username } : {}),
+    ...(options.password !== undefined ? { password: options.password } : {}),
+  }
+}
+
+/** A connection to one server: by URL, or the primary the Sentinels name. */
+function openServer(options: Exclude<RedisConnectionOptions, { cluster: RedisNode[] }>, role: RedisOptions): Redis {
+  if ('url' in options) return new Redis(options.url, { ...commonOptions(options), ...role })
+  return new Redis({
+    ...commonOptions(options),
+    ...credentials(options),
+    sentinels: options.sentinels,
+    name: options.name,
+    ...(options.sentinelPassword !== undefined ? { sentinelPassword: options.sentinelPassword } : {}),
+    // Sentinels unreachable: keep asking, as the connection itself does.
+    sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    // Told of a failover by the Sentinels at once, rather than at the next failed command.
+    failoverDetector: true,
+    ...role,
+  })
+}
+
+function openCluster(
+  options: Extract<RedisConnectionOptions, { cluster: RedisNode[] }>,
+  role: Pick<RedisOptions, 'enableAutoPipelining'>,
+): Cluster {
+  const clusterOptions: ClusterOptions = {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+    // A failover's MOVED and CLUSTERDOWN are followed a few times, each within the command's own timeout.
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    maxRedirections: 6,
+    redisOptions: { ...commonOptions(options), ...credentials(options) },
+    ...role,
+  }
+  return new Cluster(options.cluster, clusterOptions)
+}
+
+/**
  * Resolves once `redis` is connected, so start-up waits for a store rather than failing its first
  * requests; throws ServiceUnavailableError naming `what` when it is not reachable within `timeoutMs`.
  */
-export async function waitForRedis(redis: Redis, what: string, reason: ErrorReason, timeoutMs = 5000): Promise<void> {
+export async function waitForRedis(redis: RedisClient, what: string, reason: ErrorReason, timeoutMs = 5000): Promise<void> {
   for (const started = Date.now(); redis.status !== 'ready';) {
     if (Date.now() - started > timeoutMs)
       throw new ServiceUnavailableError(`${what} (Redis) is not reachable (status ${redis.status})`, reason)

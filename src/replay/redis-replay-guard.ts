@@ -1,11 +1,8 @@
-import type { Redis } from 'ioredis'
 import type { Clock } from '../lib/clock.js'
-import { openRedis, waitForRedis, type RedisConnectionOptions } from '../lib/redis-connection.js'
+import { openRedis, waitForRedis, type RedisClient, type RedisConnectionOptions } from '../lib/redis-connection.js'
 import type { ReplayGuard } from './replay-guard.js'
 
-export interface RedisReplayGuardOptions extends RedisConnectionOptions {
-  keyPrefix: string
-}
+export type RedisReplayGuardOptions = RedisConnectionOptions & { keyPrefix: string }
 
 /**
  * Redis in front of the record of claims: a claim Redis remembers is refused at once, without a
@@ -14,7 +11,7 @@ export interface RedisReplayGuardOptions extends RedisConnectionOptions {
  * unreachable, costs only the shortcut: the record still refuses every replay.
  */
 export class RedisReplayGuard implements ReplayGuard {
-  private readonly redis: Redis
+  private readonly redis: RedisClient
 
   constructor(
     private readonly options: RedisReplayGuardOptions,

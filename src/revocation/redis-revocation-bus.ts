@@ -3,15 +3,16 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { ServiceUnavailableError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
-import { openRedis, type RedisConnectionOptions } from '../lib/redis-connection.js'
+import { openRedis, openRedisSubscriber, type RedisClient, type RedisConnectionOptions } from '../lib/redis-connection.js'
 import type { PublishReceipt, RevocationBus } from './revocation-bus.js'
 import type { RevocationBusListener } from './revocation-cache.js'
 import type { RevocationLog } from './revocation-log.js'
-import { rebuildRevocationSet, type RevocationKeys } from './redis-revocation-rebuild.js'
+import { revocationKeys, type RevocationBusKeys } from './redis-revocation-keys.js'
+import { rebuildRevocationSet } from './redis-revocation-rebuild.js'
 import { SCRIPTS, SEQ_FIELD, VERSION_FIELD } from './redis-revocation-scripts.js'
 import { inForce, revocationFromJson, revocationToJson, type Revocation } from './revocation.js'
 
-export interface RedisRevocationBusOptions extends RedisConnectionOptions {
+export type RedisRevocationBusOptions = RedisConnectionOptions & {
   keyPrefix: string
   /** How often the subscription is pinged and the set reconciled with the durable log; each success is contact. */
   heartbeatMs: number
@@ -32,9 +33,9 @@ export interface RedisRevocationBusOptions extends RedisConnectionOptions {
 export class RedisRevocationBus implements RevocationBus {
   readonly maxStalenessMs: number
   readonly instanceId = randomUUID()
-  private readonly client: Redis
+  private readonly client: RedisClient
   private readonly subscriber: Redis
-  private readonly keys: RevocationKeys & { instances: string; acks: string; channel: string; ackChannel: string }
+  private readonly keys: RevocationBusKeys
   private listener: RevocationBusListener | undefined
   private buffered: { version: string; revocation: Revocation }[] | undefined
   private heartbeat: NodeJS.Timeout | undefined
@@ -58,20 +59,11 @@ export class RedisRevocationBus implements RevocationBus {
     private readonly logger: Logger,
   ) {
     this.maxStalenessMs = options.maxStalenessMs
-    const p = options.keyPrefix
-    this.keys = {
-      set: `${p}revocations`,
-      expiry: `${p}revocations:expiry`,
-      lock: `${p}revocations:rebuild`,
-      instances: `${p}revocations:instances`,
-      acks: `${p}revocations:acks`,
-      channel: `${p}revocations:changes`,
-      ackChannel: `${p}revocations:acks`,
-    }
+    this.keys = revocationKeys(options.keyPrefix)
     // Never queued while disconnected (src/lib/redis-connection.ts): a write during an outage fails at once, and so closed.
     this.client = openRedis(options)
     // Resubscribing is resynchronise's job: it reloads the set after every (re)connect.
-    this.subscriber = openRedis(options, { autoResubscribe: false })
+    this.subscriber = openRedisSubscriber(options)
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.keys.ackChannel) for (const wake of this.ackWaiters) wake()
       else this.receive(message)

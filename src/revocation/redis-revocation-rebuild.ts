@@ -1,17 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { GoneError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
+import type { RedisClient } from '../lib/redis-connection.js'
+import type { RevocationKeys } from './redis-revocation-keys.js'
 import type { RevocationLog } from './revocation-log.js'
 import { SCRIPTS, SEQ_FIELD, type RebuildChange } from './redis-revocation-scripts.js'
 import { inForce, revocationToJson, type Revocation } from './revocation.js'
-
-export interface RevocationKeys {
-  set: string
-  expiry: string
-  lock: string
-}
 
 const PAGE = 500
 
@@ -22,7 +17,7 @@ const PAGE = 500
  * in force is written. The marker is moved last, so whoever sees it sees every revocation it vouches for.
  */
 export async function rebuildRevocationSet(
-  client: Redis,
+  client: RedisClient,
   keys: RevocationKeys,
   log: RevocationLog,
   clock: Clock,
@@ -67,7 +62,7 @@ export async function rebuildRevocationSet(
  * longer in force: a lift pruned since would otherwise stand in Redis for ever.
  */
 async function changesSince(
-  client: Redis,
+  client: RedisClient,
   keys: RevocationKeys,
   log: RevocationLog,
   from: bigint,
@@ -96,7 +91,7 @@ async function changesAfter(log: RevocationLog, from: bigint, clock: Clock): Pro
   return changes
 }
 
-async function waitForRebuild(client: Redis, keys: RevocationKeys, log: RevocationLog): Promise<void> {
+async function waitForRebuild(client: RedisClient, keys: RevocationKeys, log: RevocationLog): Promise<void> {
   const durable = await log.lastSeq()
   for (let waited = 0; waited < 15_000; waited += 100) {
     await new Promise((resolve) => setTimeout(resolve, 100))

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../lib/redis-connection.js'
 
 /**
  * The Lua scripts that keep the revocation set in Redis able to vouch for itself. The hash holds, beside
@@ -109,7 +109,7 @@ class LuaScript {
     this.sha = createHash('sha1').update(source).digest('hex')
   }
 
-  async run(client: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+  async run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
     try {
       return await client.evalsha(this.sha, keys.length, ...keys, ...args)
     } catch (error) {

@@ -16,6 +16,7 @@ import { globMatches } from '../../src/lib/glob.js'
 import { createLogger } from '../../src/lib/logger.js'
 import { BACKENDS } from '../support/databases.js'
 import { eventually } from '../support/eventually.js'
+import { REDIS_KINDS } from '../support/redis-kinds.js'
 import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from '../support/servers.js'
 import { startTcpProxy } from '../support/tcp-proxy.js'
 import { grantDraft } from '../support/grant-drafts.js'
@@ -154,27 +155,30 @@ t.test('loaded a page at a time; what changes while it loads is applied too', as
   t.equal(cat.state().grants, 4)
 })
 
-t.test('a change made through A applies on B through the feed (Postgres and Redis)', async (t) => {
-  const db = await BACKENDS.postgres(t)
-  const clock = new FixedClock(T0)
-  const prefix = uniqueRedisPrefix()
-  const feed = () => new RedisGrantFeed({ url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000 }, createLogger('silent'))
-  const sql = describing(new SqlGrantStore(db, new SqlAuditLog(db)))
-  const a = await catalog(t, sql, feed(), clock)
-  const { store, calls } = counted(sql)
-  const b = await catalog(t, store, feed(), clock)
+for (const [kind, endpoint] of Object.entries(REDIS_KINDS)) {
+  t.test(`a change made through A applies on B through the feed (Postgres and ${kind})`, async (t) => {
+    const redis = await endpoint(t)
+    const db = await BACKENDS.postgres(t)
+    const clock = new FixedClock(T0)
+    const prefix = uniqueRedisPrefix()
+    const feed = () => new RedisGrantFeed({ ...redis, keyPrefix: prefix, commandTimeoutMs: 1000 }, createLogger('silent'))
+    const sql = describing(new SqlGrantStore(db, new SqlAuditLog(db)))
+    const a = await catalog(t, sql, feed(), clock)
+    const { store, calls } = counted(sql)
+    const b = await catalog(t, store, feed(), clock)
 
-  const grant = await sql.create(draft({ description: 'created' }), new Date(T0), ACTOR)
-  await a.announceChange()
-  t.same(await eventually(t, () => descriptions(b), { until: (d) => d.length === 1 }), ['created'], 'a create')
-  await sql.replace(grant.id, draft({ description: 'replaced' }), 1, new Date(T0), ACTOR)
-  await a.announceChange()
-  t.same(await eventually(t, () => descriptions(b), { until: (d) => d[0] === 'replaced' }), ['replaced'], 'a replace')
-  await sql.disable(grant.id, new Date(T0), ACTOR)
-  await a.announceChange()
-  t.same(await eventually(t, () => descriptions(b), { until: (d) => d.length === 0 }), [], 'a disable')
-  t.equal(calls.get('listActive'), 1, 'B read the whole table once, at start')
-})
+    const grant = await sql.create(draft({ description: 'created' }), new Date(T0), ACTOR)
+    await a.announceChange()
+    t.same(await eventually(t, () => descriptions(b), { until: (d) => d.length === 1 }), ['created'], 'a create')
+    await sql.replace(grant.id, draft({ description: 'replaced' }), 1, new Date(T0), ACTOR)
+    await a.announceChange()
+    t.same(await eventually(t, () => descriptions(b), { until: (d) => d[0] === 'replaced' }), ['replaced'], 'a replace')
+    await sql.disable(grant.id, new Date(T0), ACTOR)
+    await a.announceChange()
+    t.same(await eventually(t, () => descriptions(b), { until: (d) => d.length === 0 }), [], 'a disable')
+    t.equal(calls.get('listActive'), 1, 'B read the whole table once, at start')
+  })
+}
 
 t.test('an instance that missed messages catches up by position when its feed reconnects', async (t) => {
   const url = await freshPostgresDatabase(t)

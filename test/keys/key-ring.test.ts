@@ -50,8 +50,8 @@ t.test('a key ring fails closed once stale, and a key that retired under an exch
   t.same(ring.signingKey(), first, 'current at exactly the bound')
   monotonic = 1001
   t.throws(() => ring.signingKey(), { name: 'ServiceUnavailableError', reason: 'keys_stale' }, 'stale: does not sign')
-  t.throws(() => ring.publicJwks(), { reason: 'keys_stale' }, 'nor publish')
-  t.throws(() => ring.verificationKey(first.kid), { reason: 'keys_stale' }, 'nor verify')
+  t.throws(() => ring.publicJwks(), { name: 'ServiceUnavailableError', reason: 'keys_stale' }, 'nor publish')
+  t.throws(() => ring.verificationKey(first.kid), { name: 'ServiceUnavailableError', reason: 'keys_stale' }, 'nor verify')
   await ring.refresh()
   t.same(ring.signingKey(), first, 'current again after a read')
 

@@ -1,23 +1,38 @@
+import type { Redis } from 'ioredis'
 import t from 'tap'
 import { ServiceUnavailableError } from '../../src/errors.js'
-import { openRedis, waitForRedis } from '../../src/lib/redis-connection.js'
+import { openRedis, openRedisSubscriber, waitForRedis } from '../../src/lib/redis-connection.js'
 import { freePort } from '../support/ports.js'
 import { REDIS_URL, uniqueRedisPrefix } from '../support/servers.js'
 
 t.test('every connection fails closed the same way: no offline queue, no retry, a command timeout, a bounded backoff', async (t) => {
-  const roles = [{}, { autoResubscribe: false }, { enableAutoPipelining: true }]
-  for (const role of roles) {
-    const redis = openRedis({ url: REDIS_URL, commandTimeoutMs: 750 }, role)
+  const options = { url: REDIS_URL, commandTimeoutMs: 750 }
+  const connections = {
+    commands: openRedis(options) as Redis,
+    pipelined: openRedis(options, { enableAutoPipelining: true }) as Redis,
+    subscriber: openRedisSubscriber(options),
+  }
+  const roles = { commands: {}, pipelined: { enableAutoPipelining: true }, subscriber: { autoResubscribe: false } }
+  for (const [name, redis] of Object.entries(connections)) {
     t.teardown(() => redis.disconnect())
     t.match(
       redis.options,
-      { commandTimeout: 750, enableOfflineQueue: false, maxRetriesPerRequest: 0, keyPrefix: '', ...role },
-      JSON.stringify(role),
+      { commandTimeout: 750, enableOfflineQueue: false, maxRetriesPerRequest: 0, keyPrefix: '', ...roles[name as keyof typeof roles] },
+      name,
     )
     t.same(
       [1, 5, 10, 50].map((attempt) => redis.options.retryStrategy!(attempt)),
       [100, 500, 1000, 1000],
-      `${JSON.stringify(role)}: reconnects, at least once a second`,
+      `${name}: reconnects, at least once a second`,
+    )
+    const reconnect = redis.options.reconnectOnError!
+    t.same(
+      [
+        reconnect(new Error("READONLY You can't write against a read only replica.")),
+        reconnect(new Error('ERR wrong number of arguments')),
+      ],
+      [1, false],
+      `${name}: a demoted primary's refusal drops the connection (to find the new one), without resending; other errors do not`,
     )
   }
 })

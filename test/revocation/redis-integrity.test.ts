@@ -39,7 +39,7 @@ async function setup(t: Test, redisUrl = REDIS_URL) {
     if (response.statusCode !== 201) throw new Error(`not revoked: ${response.statusCode} ${response.body}`)
     return response.json().revocation as { id: string; cursor: string }
   }
-  const stored = async () => inspector.hgetall(`${prefix}revocations`)
+  const stored = async () => inspector.hgetall(`${prefix}{revocations}`)
   return { shared, prefix, inspector, exchange, revoke, stored }
 }
 
@@ -49,7 +49,7 @@ t.test('the revocations hash deleted (the marker with it): a starting instance r
   await a.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/**`, audiences: ['ledger-api'], owner: 'team-payments' })
   const revoked = await revoke(a, 'payments')
   // The operator's DEL (or an eviction): everything goes, and with it what vouched for it.
-  await inspector.del(`${prefix}revocations`)
+  await inspector.del(`${prefix}{revocations}`)
   const c = await startTestService(t, shared)
   t.equal(await exchange(c, 'payments'), 400, 'an instance started after the loss refuses the revoked identity')
   t.equal(await exchange(c, 'search'), 200, 'and issues to others')
@@ -77,8 +77,8 @@ t.test('Redis restored from an older snapshot: both instances reload, find it be
 
   // Redis goes away and comes back with the older snapshot: the marker is there, the newest are not.
   proxy.cut()
-  await inspector.del(`${prefix}revocations`)
-  await inspector.hset(`${prefix}revocations`, snapshot)
+  await inspector.del(`${prefix}{revocations}`)
+  await inspector.hset(`${prefix}{revocations}`, snapshot)
   proxy.restore()
 
   for (const [name, sts] of [
@@ -190,7 +190,7 @@ t.test('running instances repair a lost hash, and pick up a change that reached 
   const a = await startTestService(t, shared)
   await a.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/**`, audiences: ['ledger-api'], owner: 'team-payments' })
   const revoked = await revoke(a, 'payments')
-  await inspector.del(`${prefix}revocations`)
+  await inspector.del(`${prefix}{revocations}`)
   // Within the staleness bound (3 s) and a heartbeat, with room for a busy machine.
   const fields = await eventually(t, stored, { until: (hash) => hash['~seq'] !== undefined, intervalMs: 50, timeoutMs: 5000 })
   t.same(

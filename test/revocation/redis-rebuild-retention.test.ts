@@ -23,7 +23,7 @@ t.test('a Redis snapshot from before what retention kept is rebuilt whole, prune
   const client = new Redis(REDIS_URL)
   t.teardown(() => client.disconnect())
   const prefix = uniqueRedisPrefix()
-  const keys = { set: `${prefix}revocations`, expiry: `${prefix}revocations:expiry`, lock: `${prefix}revocations:rebuild` }
+  const keys = { set: `${prefix}{revocations}`, expiry: `${prefix}{revocations}:expiry`, lock: `${prefix}{revocations}:rebuild` }
   t.teardown(async () => {
     await client.del(keys.set, keys.expiry, keys.lock)
   })

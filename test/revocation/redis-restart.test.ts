@@ -44,7 +44,7 @@ t.test('Redis restarting empty: the revocations come back from Postgres, on ever
   const inspector = new Redis(redis.url)
   t.teardown(() => inspector.disconnect())
   // Until the marker is in: the rebuild writes the revocations and the marker in one step.
-  const stored = await eventually(t, () => inspector.hgetall(`${prefix}revocations`), {
+  const stored = await eventually(t, () => inspector.hgetall(`${prefix}{revocations}`), {
     until: (fields) => fields['~seq'] !== undefined,
     intervalMs: 50,
     timeoutMs: 10_000,

@@ -1,10 +1,10 @@
-import { Redis } from 'ioredis'
 import t from 'tap'
 import type { Test } from 'tap'
 import { SqlAuditLog } from '../../src/audit/sql-audit-log.js'
 import type { Database } from '../../src/db/database.js'
 import { SqlLiveTokenCounter } from '../../src/revocation/sql-live-token-counter.js'
 import { FixedClock } from '../../src/lib/clock.js'
+import { openRedis, waitForRedis, type RedisEndpoint } from '../../src/lib/redis-connection.js'
 import { createLogger } from '../../src/lib/logger.js'
 import { RedisRevocationBus } from '../../src/revocation/redis-revocation-bus.js'
 import { LocalRevocationBus, type RevocationBus } from '../../src/revocation/revocation-bus.js'
@@ -13,7 +13,8 @@ import { SqlRevocationLog } from '../../src/revocation/sql-revocation-log.js'
 import { RevocationService } from '../../src/revocation/revocation-service.js'
 import { BACKENDS } from '../support/databases.js'
 import { eventually } from '../support/eventually.js'
-import { REDIS_URL, uniqueRedisPrefix } from '../support/servers.js'
+import { REDIS_KINDS } from '../support/redis-kinds.js'
+import { uniqueRedisPrefix } from '../support/servers.js'
 
 const T0 = Date.UTC(2026, 10, 23, 12, 0, 0)
 const ACTOR = { name: 'responder', requestId: null }
@@ -25,19 +26,27 @@ interface Instance {
 }
 
 type Open = (t: Test, db: Database, clock: FixedClock, prefix: string) => RevocationBus
+type Connect = (t: Test) => Promise<Open>
 
-const BUSES: Record<string, { database: keyof typeof BACKENDS; open: Open }> = {
-  redis: {
-    database: 'postgres',
-    open: (_t, db, clock, prefix) =>
-      new RedisRevocationBus(
-        { url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000, heartbeatMs: 100, maxStalenessMs: 5000 },
-        new SqlRevocationLog(db),
-        clock,
-        createLogger('silent'),
-      ),
-  },
-  local: { database: 'pglite', open: (_t, db, clock) => new LocalRevocationBus(new SqlRevocationLog(db), clock) },
+function onRedis(endpoint: RedisEndpoint, heartbeatMs: number): Open {
+  return (_t, db, clock, prefix) =>
+    new RedisRevocationBus(
+      { ...endpoint, keyPrefix: prefix, commandTimeoutMs: 1000, heartbeatMs, maxStalenessMs: 5000 },
+      new SqlRevocationLog(db),
+      clock,
+      createLogger('silent'),
+    )
+}
+
+/** The contract holds on every kind of Redis connection (one server, Cluster, Sentinel) and on the local bus. */
+const BUSES: Record<string, { database: keyof typeof BACKENDS; connect: Connect }> = {
+  ...Object.fromEntries(
+    Object.entries(REDIS_KINDS).map(([kind, endpoint]) => [
+      kind,
+      { database: 'postgres' as const, connect: async (t: Test) => onRedis(await endpoint(t), 100) },
+    ]),
+  ),
+  local: { database: 'pglite', connect: async () => (_t, db, clock) => new LocalRevocationBus(new SqlRevocationLog(db), clock) },
 }
 
 async function instance(t: Test, open: Open, db: Database, clock: FixedClock, prefix: string): Promise<Instance> {
@@ -51,8 +60,9 @@ async function instance(t: Test, open: Open, db: Database, clock: FixedClock, pr
   }
 }
 
-for (const [name, { database, open }] of Object.entries(BUSES)) {
+for (const [name, { database, connect }] of Object.entries(BUSES)) {
   t.test(`revocation bus contract on ${name}`, async (t) => {
+    const open = await connect(t)
     const db = await BACKENDS[database](t)
     const clock = new FixedClock(T0)
     const prefix = uniqueRedisPrefix()
@@ -85,48 +95,46 @@ for (const [name, { database, open }] of Object.entries(BUSES)) {
   })
 }
 
-t.test('on Redis, an expired revocation leaves the shared set and every instance when it expires', async (t) => {
-  const db = await BACKENDS.postgres(t)
-  const clock = new FixedClock(T0)
-  const prefix = uniqueRedisPrefix()
-  const open: Open = (_t, db, clock, prefix) =>
-    new RedisRevocationBus(
-      { url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 1000, heartbeatMs: 50, maxStalenessMs: 5000 },
-      new SqlRevocationLog(db),
-      clock,
-      createLogger('silent'),
+for (const kind of ['redis', 'redis cluster'] as const) {
+  t.test(`on ${kind}, an expired revocation leaves the shared set and every instance when it expires`, async (t) => {
+    const endpoint = await REDIS_KINDS[kind](t)
+    const db = await BACKENDS.postgres(t)
+    const clock = new FixedClock(T0)
+    const prefix = uniqueRedisPrefix()
+    const open = onRedis(endpoint, 50)
+    const a = await instance(t, open, db, clock, prefix)
+    const b = await instance(t, open, db, clock, prefix)
+    const inspector = openRedis({ ...endpoint, commandTimeoutMs: 1000 })
+    t.teardown(() => inspector.disconnect())
+    await waitForRedis(inspector, 'the inspector', 'service_unavailable')
+    const timed = await a.service.revoke(
+      {
+        kind: 'token',
+        value: '2f0c6d1e-0000-4000-8000-000000000001',
+        reason: 'pasted in a ticket',
+        expiresAt: new Date(T0 + 60_000).toISOString(),
+      },
+      ACTOR,
     )
-  const a = await instance(t, open, db, clock, prefix)
-  const b = await instance(t, open, db, clock, prefix)
-  const inspector = new Redis(REDIS_URL)
-  t.teardown(() => inspector.disconnect())
-  const timed = await a.service.revoke(
-    {
-      kind: 'token',
-      value: '2f0c6d1e-0000-4000-8000-000000000001',
-      reason: 'pasted in a ticket',
-      expiresAt: new Date(T0 + 60_000).toISOString(),
-    },
-    ACTOR,
-  )
-  const kept = await a.service.revoke({ ...api, reason: 'leaked' }, ACTOR)
-  const held = async () =>
-    Object.keys(await inspector.hgetall(`${prefix}revocations`))
-      .filter((f) => !f.startsWith('~'))
-      .sort()
-  t.same(await held(), [timed.revocation.id, kept.revocation.id].sort())
-  t.same(
-    [a.cache.size(), b.cache.size()],
-    [
-      { revocations: 2, tombstones: 0 },
-      { revocations: 2, tombstones: 0 },
-    ],
-  )
-  clock.advance(60_000)
-  t.ok(
-    await eventually(t, async () => (await held()).length === 1 && a.cache.size().revocations === 1 && b.cache.size().revocations === 1),
-    'gone from Redis and from both instances',
-  )
-  t.same(await held(), [kept.revocation.id])
-  t.same(await inspector.zrange(`${prefix}revocations:expiry`, 0, -1), [], 'and from the expiry index')
-})
+    const kept = await a.service.revoke({ ...api, reason: 'leaked' }, ACTOR)
+    const held = async () =>
+      Object.keys(await inspector.hgetall(`${prefix}{revocations}`))
+        .filter((f) => !f.startsWith('~'))
+        .sort()
+    t.same(await held(), [timed.revocation.id, kept.revocation.id].sort())
+    t.same(
+      [a.cache.size(), b.cache.size()],
+      [
+        { revocations: 2, tombstones: 0 },
+        { revocations: 2, tombstones: 0 },
+      ],
+    )
+    clock.advance(60_000)
+    t.ok(
+      await eventually(t, async () => (await held()).length === 1 && a.cache.size().revocations === 1 && b.cache.size().revocations === 1),
+      'gone from Redis and from both instances',
+    )
+    t.same(await held(), [kept.revocation.id])
+    t.same(await inspector.zrange(`${prefix}{revocations}:expiry`, 0, -1), [], 'and from the expiry index')
+  })
+}

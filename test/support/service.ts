@@ -9,7 +9,9 @@ import { composeServices, type Services } from '../../src/compose.js'
 import { parseConfig } from '../../src/config.js'
 import { FixedClock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/lib/logger.js'
+import type { RedisEndpoint } from '../../src/lib/redis-connection.js'
 import { createTestCluster, STS_AUDIENCE, type FakeCluster } from './cluster.js'
+import { redisConfigOf } from './redis-kinds.js'
 import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './servers.js'
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
@@ -36,6 +38,8 @@ export interface TestServiceOptions {
   backend?: 'real' | 'embedded'
   databaseUrl?: string
   redisUrl?: string
+  /** Redis by Sentinel or Cluster (see redis-kinds.ts) in place of `redisUrl`. */
+  redisEndpoint?: RedisEndpoint
   redisKeyPrefix?: string
   keysDir?: string
   config?: Record<string, unknown>
@@ -65,7 +69,11 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
     logLevel: options.logLines ? 'info' : 'silent',
     database: databaseUrl ? { url: databaseUrl, poolSize: 5 } : { dataDir: 'memory://' },
     redis: real
-      ? { url: options.redisUrl ?? REDIS_URL, keyPrefix: options.redisKeyPrefix ?? uniqueRedisPrefix(), ...(redisOverrides as object) }
+      ? {
+          ...redisConfigOf(options.redisEndpoint ?? { url: options.redisUrl ?? REDIS_URL }),
+          keyPrefix: options.redisKeyPrefix ?? uniqueRedisPrefix(),
+          ...(redisOverrides as object),
+        }
       : {},
     admin: { token: ADMIN_TOKEN },
     keys: { dir: keysDir, encryptionKey: KEY_ENCRYPTION_KEY, ...(keysOverrides as object) },
