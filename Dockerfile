@@ -5,9 +5,9 @@
 # and deploy/kubernetes/.
 #
 # On its own defaults (`docker run -p 8080:8080 seed-sts`) it starts with embedded PGlite in
-# /app/data/ledger and a generated signing key in /app/keys, both inside the container: mount a volume
-# at /app/data (and /app/keys/signing with keys.dir pointing there, as docker-compose.yml does) to keep
-# them, or set DATABASE_URL. A directory it must write but cannot (a read-only root filesystem without
+# /app/data/ledger, the signing keys in it sealed with a development key-encryption key it generates in
+# /app/data/key-encryption-key, all inside the container: mount a volume at /app/data to keep them, or
+# set DATABASE_URL and STS_KEY_ENCRYPTION_KEY. A directory it must write but cannot (a read-only root filesystem without
 # that volume) stops it with a message naming the directory to mount, and exit code 2.
 #
 # test/deploy/image-layout.test.ts reads this file (the last stage's ENV, USER, WORKDIR, CMD,
@@ -45,10 +45,10 @@ COPY --from=build /app/deploy ./deploy
 COPY --from=build /app/keys ./keys
 # The directories the service writes, owned by node (1000) and private:
 # - /app/data: PGlite's data directory (database.dataDir, default data/ledger) when there is no DATABASE_URL;
-# - /app/keys: where the default keys.dir (keys) gets its generated signing key (the directory only:
-#   the trust material in it stays root's);
-# - /app/keys/signing: the volume docker-compose.yml mounts for keys it shares between replicas; created
-#   here so that a named volume mounted on it starts with this owner and mode.
+# - /app/keys: the default keys.dir, where an earlier release generated its PEM signing key (imported
+#   once into the database at the upgrade; the directory only: the trust material in it stays root's);
+# - /app/keys/signing: the volume docker-compose.yml mounts there for the same reason; created here so
+#   that a named volume mounted on it starts with this owner and mode.
 RUN mkdir -p /app/data /app/keys/signing \
   && chown 1000:1000 /app/data /app/keys /app/keys/signing \
   && chmod 0700 /app/data /app/keys/signing

@@ -2,13 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FileKeyStore } from '../src/keys/file-key-store.js'
-import { createLogger } from '../src/lib/logger.js'
-import { TokenSigner } from '../src/tokens/token-signer.js'
 import { freePort } from '../test/support/ports.js'
 import { checkLedger, postgresVersion } from './bench/backends.js'
 import { measureGlobWorstCases } from './bench/globs.js'
-import { measureExchangeCeiling, measureRawCrypto, type Rate, type RawCryptoRates } from './bench/ceiling.js'
+import { benchSigningKey, measureExchangeCeiling, measureRawCrypto, type Rate, type RawCryptoRates } from './bench/ceiling.js'
 import { measureGrowth } from './bench/growth.js'
 import { formatGrowth, formatGrowthOnlyHeader } from './bench/growth-report.js'
 import { driveLoad, percentile, type LoadResult } from './bench/load.js'
@@ -178,8 +175,8 @@ async function measureMainPart(
 /** The ceiling and the raw crypto figures, measured before the service starts so nothing competes. */
 async function measureInProcess(prepared: Prepared, options: BenchOptions): Promise<{ ceiling: Rate; rawCrypto: RawCryptoRates }> {
   const { config, workloads } = prepared
-  // The service's own key loader creates the key; the service then signs with this same key.
-  const signingKey = (await FileKeyStore.open(config.keys.dir, config.keys.algorithm, createLogger('silent'))).signingKey()
+  // Signed as the service signs: the software signer, a key of the configured kind (ES256).
+  const signingKey = await benchSigningKey()
   say(`measuring the ceiling: attest + sign in this process, one core, ${options.ceilingSeconds} s`)
   const ceiling = await measureExchangeCeiling(
     config,
@@ -189,7 +186,7 @@ async function measureInProcess(prepared: Prepared, options: BenchOptions): Prom
   )
   const subject = subjectOf(workloads[0])
   const iat = Math.floor(Date.now() / 1000)
-  const sample = new TokenSigner(signingKey).sign({
+  const sample = await signingKey.signer.sign(signingKey.key, {
     iss: config.issuer,
     sub: subject,
     aud: TARGET_AUDIENCE,

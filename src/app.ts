@@ -74,12 +74,18 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
       new RateLimitedError(`rate limit exceeded: retry in ${Math.ceil(context.ttl / 1000)} s`, 'rate_limited'),
   })
 
-  await app.register(healthRoutes, { database: services.database, revocations: services.revocations, grants: services.grantCatalog })
+  await app.register(healthRoutes, {
+    database: services.database,
+    revocations: services.revocations,
+    grants: services.grantCatalog,
+    keys: services.keys,
+  })
   // On the main port unless metrics.port gives them one of their own (server.ts listens there).
   if (services.scrape && config.metrics.port === undefined) await app.register(metricsRoute, { scrape: services.scrape })
   await app.register(discoveryRoutes, {
     issuer: config.issuer,
     keys: services.keys,
+    algorithm: config.keys.algorithm,
     subjectTokenTypes: () => runtime.current().attestors.subjectTokenTypes(),
   })
   // The OAuth endpoints: RFC 6749 error bodies for their routes, and for any path under /oauth2 that
@@ -121,6 +127,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     reloads: services.reloads,
     requests: services.metrics.admin,
     streams: services.metrics.streams,
+    keyService: services.keyService,
   })
   return app
 }

@@ -13,8 +13,16 @@ import { LocalGrantFeed } from './grants/grant-feed.js'
 import { RedisGrantFeed } from './grants/redis-grant-feed.js'
 import type { GrantStore } from './grants/grant-store.js'
 import { SqlGrantStore } from './grants/sql-grant-store.js'
-import { FileKeyStore } from './keys/file-key-store.js'
-import type { KeyStore } from './keys/key-store.js'
+import { developmentKek } from './keys/development-kek.js'
+import { KeyEncryptionKey } from './keys/key-encryption.js'
+import { JWKS_MAX_AGE_SECONDS } from './keys/key-lifecycle.js'
+import { KeyMaintenance } from './keys/key-maintenance.js'
+import { KeyRing } from './keys/key-ring.js'
+import { KeyService } from './keys/key-service.js'
+import { readPemKeyFiles } from './keys/pem-key-files.js'
+import type { Signer } from './keys/signer.js'
+import { SoftwareSigner } from './keys/software-signer.js'
+import { SqlSigningKeyStore } from './keys/sql-key-store.js'
 import type { LedgerStore } from './ledger/ledger-store.js'
 import { BatchingLedger } from './ledger/batching-ledger.js'
 import { SqlLedgerStore } from './ledger/sql-ledger-store.js'
@@ -84,7 +92,12 @@ export interface Services {
   registrationTidy: RegistrationTidy | undefined
   /** Makes audit partitions ahead; applies `audit.retentionDays` and `revocations.retentionDays`. */
   retention: RetentionMaintenance
-  keys: KeyStore
+  /** This instance's copy of the signing keys: what it signs with, publishes and verifies its own tokens with. */
+  keys: KeyRing
+  /** Rotation, revocation and the listing of the signing keys. */
+  keyService: KeyService
+  /** Holds the private keys and signs with them. */
+  signer: Signer
   /** What a reload may change (the attestors, limits, default token lifetime): read it per request, never keep it. */
   runtime: Settings<RuntimeSettings>
   /** Reloads of the configuration: SIGHUP, the admin API, and other instances' requests. */
@@ -144,7 +157,9 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       logger,
     )
 
-    const keys = await FileKeyStore.open(config.keys.dir, config.keys.algorithm, logger)
+    const signingKeys = await openSigningKeys(config, database, audit, revocationService, clock, logger, metrics)
+    closers.push(() => signingKeys.close())
+    const { ring: keys, service: keyService, signer } = signingKeys
     const attestorOutside: AttestorOutside = {
       clock,
       fetchJwks: outside.fetchJwks ?? createHttpJwksFetcher(5000),
@@ -195,7 +210,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       grants: grantCatalog,
       revocations,
       ledger,
-      signer: new TokenSigner(keys.signingKey()),
+      signer: new TokenSigner(keys, signer),
       clock,
       issuer: config.issuer,
       maxTtlSeconds: config.tokens.maxTtlSeconds,
@@ -222,6 +237,8 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       registrationTidy,
       retention,
       keys,
+      keyService,
+      signer,
       runtime,
       reloads,
       exchange,
@@ -294,6 +311,91 @@ function openRevocationBus(config: Config, logger: Logger, clock: Clock, log: Re
     'revocations reach this process only: run a single instance, or configure Redis (REDIS_URL, redis.sentinels or redis.cluster) so every instance sees every revocation',
   )
   return new LocalRevocationBus(log, clock)
+}
+
+/**
+ * The signing keys: in the database, their private halves sealed with the key-encryption key; the PEM
+ * files of an earlier release imported once; this instance's copy kept current by the change feed
+ * (Redis with REDIS_URL, like the grants'); the upkeep on its timer.
+ */
+async function openSigningKeys(
+  config: Config,
+  database: Database,
+  audit: AuditLog,
+  revocations: RevocationService,
+  clock: Clock,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<{ ring: KeyRing; service: KeyService; signer: Signer; close: () => Promise<void> }> {
+  const signer = new SoftwareSigner(new KeyEncryptionKey(keyEncryptionKey(config, logger)))
+  const store = new SqlSigningKeyStore(database)
+  const redis = redisConnection(config, metrics)
+  const topic = { name: 'keys', describes: 'signing key change feed', unavailable: 'keys_unavailable' } as const
+  const feed = redis ? new RedisGrantFeed({ ...redis, keyPrefix: config.redis.keyPrefix, topic }, logger) : new LocalGrantFeed()
+  const { catchUpIntervalMs, maxStalenessMs } = config.keys
+  const ring = new KeyRing(store, signer, feed, {
+    catchUpIntervalMs,
+    maxStalenessMs,
+    logger,
+    rotateEveryMs: config.keys.rotateEveryDays * 86_400_000,
+    observer: metrics.signingKeys,
+  })
+  const service = new KeyService({
+    store,
+    signer,
+    ring,
+    revocations,
+    audit,
+    clock,
+    logger,
+    algorithm: config.keys.algorithm,
+    timings: {
+      jwksMaxAgeMs: JWKS_MAX_AGE_SECONDS * 1000,
+      // A replica hears of a change within its staleness bound (or stops signing), and replicas' clocks
+      // agree within clockSkewSeconds.
+      propagationMs: maxStalenessMs + config.clockSkewSeconds * 1000,
+      maxTokenLifetimeMs: config.tokens.maxTtlSeconds * 1000,
+      rotateEveryMs: config.keys.rotateEveryDays * 86_400_000,
+    },
+  })
+  try {
+    if ((await service.bootstrap(() => readPemKeyFiles(config.keys.dir))) === 'imported') {
+      logger.warn(
+        { dir: config.keys.dir },
+        'the PEM signing keys of keys.dir were imported into the database, once: they are not read again; ' +
+          'delete them once every replica runs this release (they are private keys in the clear)',
+      )
+    }
+    await ring.start()
+  } catch (error) {
+    await ring.close()
+    throw error
+  }
+  const maintenance = new KeyMaintenance(service, logger, config.keys.maintenanceIntervalSeconds * 1000)
+  maintenance.start()
+  return {
+    ring,
+    service,
+    signer,
+    close: async () => {
+      await maintenance.stop()
+      await ring.close()
+    },
+  }
+}
+
+/** STS_KEY_ENCRYPTION_KEY or keys.encryptionKeyFile; on the development defaults, one kept in the data directory. */
+function keyEncryptionKey(config: Config, logger: Logger): Buffer {
+  if (config.keys.encryptionKey !== undefined) return Buffer.from(config.keys.encryptionKey, 'base64')
+  const made = developmentKek(config.database.dataDir)
+  if (made.file) {
+    logger.warn(
+      { file: made.file, created: made.created },
+      'the signing keys are encrypted with a development key-encryption key kept beside the database, which protects nothing: ' +
+        'for anything but development set STS_KEY_ENCRYPTION_KEY (or keys.encryptionKeyFile)',
+    )
+  }
+  return made.key
 }
 
 /** Grants loaded once, then kept current by their change feed: Redis with REDIS_URL, else this process alone. */

@@ -8,6 +8,7 @@ import { ATTESTOR_CONFIG_SCHEMAS, namespaceOf } from './attestors/catalog.js'
 import { namespaceOverlaps } from './attestors/namespace.js'
 import { ConfigError } from './config-error.js'
 import { keptPartitions, MAX_KEPT_PARTITIONS } from './ledger/partition-bound.js'
+import { KeyEncryptionKeyText, KeysConfig } from './keys/keys-config.js'
 import type { RedisEndpoint, RedisNode } from './lib/redis-connection.js'
 import { MAX_TOKEN_LIFETIME_SECONDS } from './lib/token-lifetime.js'
 
@@ -226,10 +227,7 @@ export const ConfigSchema = z
       .object({ token: z.string().min(24, 'the admin token must be at least 24 characters').optional() })
       .strict()
       .default({}),
-    keys: z
-      .object({ dir: z.string().default('keys'), algorithm: z.enum(['ES256', 'EdDSA']).default('ES256') })
-      .strict()
-      .default({ dir: 'keys', algorithm: 'ES256' }),
+    keys: KeysConfig,
     tokens: z
       .object({
         defaultTtlSeconds: z.number().int().positive().default(300),
@@ -366,6 +364,15 @@ export const ConfigSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.database.url && config.keys.encryptionKey === undefined && config.keys.encryptionKeyFile === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['keys', 'encryptionKey'],
+        message:
+          'a shared database needs the key-encryption key every replica shares: set STS_KEY_ENCRYPTION_KEY ' +
+          '(or keys.encryptionKeyFile) to 32 random bytes in base64, e.g. from `openssl rand -base64 32`',
+      })
+    }
     if (config.workers > 1 && (!config.database.url || !config.redis.endpoint)) {
       ctx.addIssue({
         code: 'custom',
@@ -444,7 +451,31 @@ export function loadConfig(source: ConfigSource): LoadedConfig {
   const raw = source.file ? readConfigFile(source.file) : { ...DEVELOPMENT_DEFAULTS }
   const merged = applyEnvironment(raw, source.env)
   if (!source.file && !source.env.STS_ISSUER) merged.issuer = developmentIssuer(merged.host, merged.port)
-  return { config: parseConfig(merged), file: source.file, usedDevelopmentDefaults: !source.file }
+  const config = readKeyEncryptionKey(parseConfig(merged))
+  if (source.file && config.keys.encryptionKey === undefined) {
+    // A configuration file says this is a deployment: its keys must not be sealed with a key kept beside them.
+    throw new ConfigError([
+      'keys.encryptionKey: the signing keys are encrypted with a key-encryption key, and none is configured: ' +
+        'set STS_KEY_ENCRYPTION_KEY (or keys.encryptionKeyFile) to 32 random bytes in base64, e.g. from `openssl rand -base64 32`, ' +
+        'and keep it as safe as the database backups (the development defaults generate one in the data directory instead)',
+    ])
+  }
+  return { config, file: source.file, usedDevelopmentDefaults: !source.file }
+}
+
+/** The key-encryption key from keys.encryptionKeyFile, checked as the environment's is. */
+function readKeyEncryptionKey(config: Config): Config {
+  const file = config.keys.encryptionKeyFile
+  if (file === undefined) return config
+  let text: string
+  try {
+    text = readFileSync(resolve(file), 'utf8')
+  } catch (error) {
+    throw new ConfigError([`keys.encryptionKeyFile: cannot read ${file}: ${(error as Error).message}`])
+  }
+  const parsed = KeyEncryptionKeyText.safeParse(text)
+  if (!parsed.success) throw new ConfigError([`keys.encryptionKeyFile: ${file} ${parsed.error.issues[0]?.message ?? 'is not a key'}`])
+  return { ...config, keys: { ...config.keys, encryptionKey: parsed.data } }
 }
 
 /**
@@ -522,6 +553,7 @@ function applyEnvironment(raw: Record<string, unknown>, env: ConfigSource['env']
   if (env.REDIS_PASSWORD) section('redis').password = env.REDIS_PASSWORD
   if (env.REDIS_SENTINEL_PASSWORD) section('redis').sentinelPassword = env.REDIS_SENTINEL_PASSWORD
   if (env.STS_ADMIN_TOKEN) section('admin').token = env.STS_ADMIN_TOKEN
+  if (env.STS_KEY_ENCRYPTION_KEY) section('keys').encryptionKey = env.STS_KEY_ENCRYPTION_KEY
   if (env.STS_WORKERS) merged.workers = env.STS_WORKERS === 'auto' ? 'auto' : Number(env.STS_WORKERS)
   return merged
 }

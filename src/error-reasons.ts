@@ -78,6 +78,8 @@ export const ERROR_REASONS = {
   audit_cursor_pruned: 'the cursor is older than what audit retention kept: list again from the start (no cursor)',
   revocation_cursor_pruned:
     'the position is older than what revocation retention kept: resynchronise from a full listing (no cursor), then poll or stream from its cursor',
+  key_not_found: 'no signing key has this kid',
+  key_removed: 'the signing key was removed: it is no longer published and every token it signed has expired',
 
   // Budgets.
   rate_limited: 'this client address sent more requests this minute than its budget allows',
@@ -94,6 +96,9 @@ export const ERROR_REASONS = {
   admin_tokens_unavailable: 'the admin tokens cannot be read or changed',
   rate_limit_unavailable: 'the rate limit store cannot be reached',
   jwks_unavailable: "the issuer's signing keys cannot be fetched",
+  keys_unavailable: "the service's own signing keys cannot be read or changed, or none is current",
+  keys_stale:
+    "this instance's copy of the signing keys is out of date (not read within keys.maxStalenessMs), or its signing key was just revoked",
   database_unavailable: 'the database is not reachable',
   shutting_down: 'this instance is shutting down: retry on another',
   service_unavailable: 'a store the request needs cannot answer',

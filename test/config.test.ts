@@ -5,6 +5,8 @@ import t, { type Test } from 'tap'
 import { ConfigError, configSourceFromProcess, loadConfig, parseConfig } from '../src/config.js'
 
 const MINIMAL = { issuer: 'https://sts.example.org/', trustDomain: 'example.org', audience: 'sts.example.org' }
+/** A key-encryption key, as `openssl rand -base64 32` prints one. */
+const KEK = Buffer.alloc(32, 3).toString('base64')
 
 function writeTemp(t: Test, name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'sts-config-'))
@@ -27,7 +29,14 @@ t.test('a minimal configuration gets the documented defaults', async (t) => {
     revocations: { retentionDays: 7, countBudgetMs: 150 },
     retention: { intervalSeconds: 3600 },
     ledger: { retentionDays: 90, partitionInterval: 'day', maintenanceIntervalSeconds: 600 },
-    keys: { dir: 'keys', algorithm: 'ES256' },
+    keys: {
+      dir: 'keys',
+      algorithm: 'ES256',
+      rotateEveryDays: 30,
+      catchUpIntervalMs: 5000,
+      maxStalenessMs: 30_000,
+      maintenanceIntervalSeconds: 30,
+    },
     clockSkewSeconds: 60,
     attestors: [],
   })
@@ -179,6 +188,7 @@ t.test('YAML and JSON files, with the environment on top', async (t) => {
       REDIS_URL: 'redis://cache:6379',
       STS_ISSUER: 'https://sts.prod.example.org',
       STS_ADMIN_TOKEN: 'a'.repeat(32),
+      STS_KEY_ENCRYPTION_KEY: KEK,
       LOG_LEVEL: 'warn',
     },
   })
@@ -190,11 +200,12 @@ t.test('YAML and JSON files, with the environment on top', async (t) => {
     database: { url: 'postgres://db/sts' },
     redis: { url: 'redis://cache:6379' },
     admin: { token: 'a'.repeat(32) },
+    keys: { encryptionKey: KEK },
   })
   t.equal(loaded.usedDevelopmentDefaults, false)
 
   const jsonFile = writeTemp(t, 'sts.json', JSON.stringify(MINIMAL))
-  t.equal(loadConfig({ file: jsonFile, env: {} }).config.audience, 'sts.example.org')
+  t.equal(loadConfig({ file: jsonFile, env: { STS_KEY_ENCRYPTION_KEY: KEK } }).config.audience, 'sts.example.org')
 })
 
 t.test('files that cannot be used say why', async (t) => {
@@ -238,7 +249,11 @@ t.test('without a file the issuer is where the service listens, PORT and HOST in
     'a port that is not one is the only problem reported',
   )
   const file = writeTemp(t, 'sts.yaml', 'issuer: https://sts.example.org\ntrustDomain: example.org\naudience: sts\n')
-  t.equal(loadConfig({ file, env: { PORT: '9100' } }).config.issuer, 'https://sts.example.org', "a file's issuer is kept")
+  t.equal(
+    loadConfig({ file, env: { PORT: '9100', STS_KEY_ENCRYPTION_KEY: KEK } }).config.issuer,
+    'https://sts.example.org',
+    "a file's issuer is kept",
+  )
 })
 
 t.test('the file comes from --config or STS_CONFIG', async (t) => {
@@ -250,7 +265,7 @@ t.test('the file comes from --config or STS_CONFIG', async (t) => {
 
 t.test('the shipped compose configuration, and every attestor example in it, is valid', async (t) => {
   const file = new URL('../deploy/compose-config.yaml', import.meta.url)
-  const shipped = loadConfig({ file: file.pathname, env: {} }).config
+  const shipped = loadConfig({ file: file.pathname, env: { STS_KEY_ENCRYPTION_KEY: KEK } }).config
   t.same(
     shipped.attestors.map((a) => a.kind),
     ['kubernetes'],
@@ -263,12 +278,76 @@ t.test('the shipped compose configuration, and every attestor example in it, is 
     .split('\n')
     .map((line) => (/^ {2}# (- | {2}[a-z])/.test(line) ? `  ${line.slice(4)}` : line))
     .join('\n')
-  const all = loadConfig({ file: writeTemp(t, 'all.yaml', text.slice(0, at) + examples), env: {} }).config
+  const all = loadConfig({ file: writeTemp(t, 'all.yaml', text.slice(0, at) + examples), env: { STS_KEY_ENCRYPTION_KEY: KEK } }).config
   t.same(
     all.attestors.map((a) => a.kind),
     ['kubernetes', 'aws', 'gcp', 'azure', 'github', 'oidc'],
   )
 })
+
+t.test(
+  'the key-encryption key: from the environment or a file, checked, and required wherever the keys are shared or deployed',
+  async (t) => {
+    const file = writeTemp(t, 'sts.yaml', 'issuer: https://sts.example.org\ntrustDomain: example.org\naudience: sts\n')
+    const problemsOf = (load: () => unknown) => (t.throws(load) as ConfigError).problems
+    t.equal(
+      loadConfig({ file, env: { STS_KEY_ENCRYPTION_KEY: `${KEK}\n` } }).config.keys.encryptionKey,
+      KEK,
+      'from the environment, trimmed',
+    )
+    const kekFile = writeTemp(t, 'kek', `${KEK}\n`)
+    const fromFile = loadConfig({
+      file: writeTemp(t, 'f.json', JSON.stringify({ ...MINIMAL, keys: { encryptionKeyFile: kekFile } })),
+      env: {},
+    })
+    t.equal(fromFile.config.keys.encryptionKey, KEK, 'from keys.encryptionKeyFile')
+
+    const required =
+      'keys.encryptionKey: the signing keys are encrypted with a key-encryption key, and none is configured: ' +
+      'set STS_KEY_ENCRYPTION_KEY (or keys.encryptionKeyFile) to 32 random bytes in base64, e.g. from `openssl rand -base64 32`, ' +
+      'and keep it as safe as the database backups (the development defaults generate one in the data directory instead)'
+    t.same(
+      problemsOf(() => loadConfig({ file, env: {} })),
+      [required],
+      'a configuration file without one is refused',
+    )
+    t.same(
+      problemsOf(() => loadConfig({ env: { DATABASE_URL: 'postgres://db/sts' } })),
+      [
+        'keys.encryptionKey: a shared database needs the key-encryption key every replica shares: set STS_KEY_ENCRYPTION_KEY ' +
+          '(or keys.encryptionKeyFile) to 32 random bytes in base64, e.g. from `openssl rand -base64 32`',
+      ],
+      'so is a shared database, even on the development defaults',
+    )
+    t.equal(loadConfig({ env: {} }).config.keys.encryptionKey, undefined, 'the development defaults alone run without one')
+
+    const malformed = 'must be 32 random bytes in base64 (44 characters, e.g. from `openssl rand -base64 32`)'
+    t.same(
+      problemsOf(() => loadConfig({ file, env: { STS_KEY_ENCRYPTION_KEY: 'c2hvcnQ=' } })),
+      [`keys.encryptionKey: ${malformed}`],
+    )
+    const badFile = writeTemp(t, 'bad-kek', 'nope')
+    t.same(
+      problemsOf(() =>
+        loadConfig({ file: writeTemp(t, 'g.json', JSON.stringify({ ...MINIMAL, keys: { encryptionKeyFile: badFile } })), env: {} }),
+      ),
+      [`keys.encryptionKeyFile: ${badFile} ${malformed}`],
+    )
+    t.match(
+      problemsOf(() =>
+        loadConfig({
+          file: writeTemp(t, 'h.json', JSON.stringify({ ...MINIMAL, keys: { encryptionKeyFile: '/nonexistent/kek' } })),
+          env: {},
+        }),
+      ),
+      [/^keys\.encryptionKeyFile: cannot read \/nonexistent\/kek: ENOENT/],
+    )
+    t.same(
+      problemsOf(() => parseConfig({ ...MINIMAL, keys: { encryptionKey: KEK, encryptionKeyFile: kekFile } })),
+      ['keys: give the key-encryption key once: encryptionKey (STS_KEY_ENCRYPTION_KEY) or encryptionKeyFile, not both'],
+    )
+  },
+)
 
 t.test('redis: one server by URL, a primary through Sentinel, or a Cluster; each problem names its key', async (t) => {
   t.same(parseConfig(MINIMAL).redis.endpoint, undefined, 'no Redis by default')
@@ -280,7 +359,7 @@ t.test('redis: one server by URL, a primary through Sentinel, or a Cluster; each
       'issuer: https://sts.example.org\ntrustDomain: example.org\naudience: sts\n' +
         'redis:\n  sentinels: [redis-0.redis:26379, " 10.0.0.5:26379", "[fd00::5]:26379"]\n  name: sts-primary\n',
     ),
-    env: { REDIS_PASSWORD: 'data-secret', REDIS_SENTINEL_PASSWORD: 'sentinel-secret' },
+    env: { REDIS_PASSWORD: 'data-secret', REDIS_SENTINEL_PASSWORD: 'sentinel-secret', STS_KEY_ENCRYPTION_KEY: KEK },
   }).config.redis
   t.same(sentinel.endpoint, {
     sentinels: [
@@ -321,7 +400,13 @@ t.test('redis: one server by URL, a primary through Sentinel, or a Cluster; each
   ])
   t.same(problemsOf({ cluster: [] }), ['redis.cluster: list at least one node of the Cluster (every primary, preferably)'])
   t.equal(
-    parseConfig({ ...MINIMAL, workers: 2, database: { url: 'postgres://db/sts' }, redis: { cluster: ['a:6379'] } }).workers,
+    parseConfig({
+      ...MINIMAL,
+      workers: 2,
+      database: { url: 'postgres://db/sts' },
+      redis: { cluster: ['a:6379'] },
+      keys: { encryptionKey: KEK },
+    }).workers,
     2,
     'several workers share a Cluster as they share one Redis',
   )
@@ -331,14 +416,19 @@ t.test('database: TLS as sslmode says it, and the statement timeout', async (t) 
   t.match(parseConfig(MINIMAL).database, { statementTimeoutMs: 5000 }, 'five seconds by default')
   t.equal(parseConfig(MINIMAL).database.ssl, undefined, 'TLS as the URL says, by default')
   const ssl = { mode: 'verify-full', caFile: '/etc/sts/rds-global-bundle.pem' }
-  t.same(parseConfig({ ...MINIMAL, database: { url: 'postgres://db/sts', ssl, statementTimeoutMs: 2000 } }).database, {
-    url: 'postgres://db/sts',
-    dataDir: 'data/ledger',
-    poolSize: 20,
-    statementTimeoutMs: 2000,
-    ssl,
-  })
-  const problemsOf = (database: Record<string, unknown>) => (t.throws(() => parseConfig({ ...MINIMAL, database })) as ConfigError).problems
+  t.same(
+    parseConfig({ ...MINIMAL, database: { url: 'postgres://db/sts', ssl, statementTimeoutMs: 2000 }, keys: { encryptionKey: KEK } })
+      .database,
+    {
+      url: 'postgres://db/sts',
+      dataDir: 'data/ledger',
+      poolSize: 20,
+      statementTimeoutMs: 2000,
+      ssl,
+    },
+  )
+  const problemsOf = (database: Record<string, unknown>) =>
+    (t.throws(() => parseConfig({ ...MINIMAL, database, keys: { encryptionKey: KEK } })) as ConfigError).problems
   t.same(problemsOf({ url: 'postgres://db/sts', ssl: { mode: 'verify-full', certFile: '/c.pem' } }), [
     'database.ssl.keyFile: certFile and keyFile go together',
   ])

@@ -1,8 +1,10 @@
-import { constants, randomUUID, sign, verify, type KeyObject } from 'node:crypto'
+import { constants, generateKeyPairSync, randomBytes, randomUUID, sign, verify, type KeyObject } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { createAttestorRegistry } from '../../src/attestors/registry.js'
 import type { Config } from '../../src/config.js'
-import type { SigningKey } from '../../src/keys/key-store.js'
+import { KeyEncryptionKey } from '../../src/keys/key-encryption.js'
+import type { ActiveKey } from '../../src/keys/key-ring.js'
+import { SoftwareSigner } from '../../src/keys/software-signer.js'
 import { systemClock } from '../../src/lib/clock.js'
 import type { AccessTokenClaims } from '../../src/tokens/access-token.js'
 import { TokenSigner } from '../../src/tokens/token-signer.js'
@@ -39,8 +41,43 @@ async function rateOf(seconds: number, operation: (i: number) => unknown): Promi
   return { operations, seconds: elapsed, perSecond: operations / elapsed }
 }
 
+/** A signing key as the service signs with it (the software signer), and its private key for the raw measurement. */
+export interface BenchSigningKey {
+  signer: TokenSigner
+  key: ActiveKey
+  privateKey: KeyObject
+}
+
+export async function benchSigningKey(): Promise<BenchSigningKey> {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const software = new SoftwareSigner(new KeyEncryptionKey(randomBytes(32)))
+  const made = await software.importPrivateKey(privateKey)
+  await software.open({
+    ...made,
+    state: 'current',
+    signer: software.name,
+    origin: 'generated',
+    createdAt: new Date(),
+    publishedAt: new Date(),
+    activatedAt: new Date(),
+    retiredAt: null,
+    removeAfter: null,
+    removedAt: null,
+    revokedAt: null,
+    revokedBy: null,
+    revokeReason: null,
+  })
+  const key = { kid: made.kid, alg: made.alg }
+  return { signer: new TokenSigner({ signingKey: () => key }, software), key, privateKey }
+}
+
 /** Attest (the Kubernetes attestor behind the registry, as in the service) and sign, per workload. */
-export async function measureExchangeCeiling(config: Config, tokens: readonly string[], key: SigningKey, seconds: number): Promise<Rate> {
+export async function measureExchangeCeiling(
+  config: Config,
+  tokens: readonly string[],
+  signing: BenchSigningKey,
+  seconds: number,
+): Promise<Rate> {
   const attestors = createAttestorRegistry(config.attestors, {
     trustDomain: config.trustDomain,
     audience: config.audience,
@@ -52,7 +89,6 @@ export async function measureExchangeCeiling(config: Config, tokens: readonly st
       throw new Error('the ceiling measurement must not fetch a JWKS')
     },
   })
-  const signer = new TokenSigner(key)
   return rateOf(seconds, async (i) => {
     const identity = await attestors.attest(tokens[i % tokens.length], 'urn:ietf:params:oauth:token-type:jwt')
     const iat = Math.floor(systemClock.now() / 1000)
@@ -67,7 +103,7 @@ export async function measureExchangeCeiling(config: Config, tokens: readonly st
       client_id: identity.subject,
       scope: 'ledger:read',
     }
-    return signer.sign(claims)
+    return signing.signer.sign(signing.key, claims)
   })
 }
 

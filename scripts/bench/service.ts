@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 
 /**
@@ -8,6 +9,8 @@ import { fileURLToPath } from 'node:url'
 
 const SERVER_SCRIPT = fileURLToPath(new URL('../../src/server.js', import.meta.url))
 const LOG_LINES_KEPT = 40
+/** One key-encryption key for every instance of this run: they share the database, and so the signing keys. */
+const KEY_ENCRYPTION_KEY = randomBytes(32).toString('base64')
 
 export interface ServiceLaunch {
   configFile: string
@@ -45,6 +48,7 @@ export function launchService(launch: ServiceLaunch): RunningService {
     DATABASE_URL: launch.databaseUrl,
     REDIS_URL: launch.redisUrl,
     STS_ADMIN_TOKEN: launch.adminToken,
+    STS_KEY_ENCRYPTION_KEY: KEY_ENCRYPTION_KEY,
     LOG_LEVEL: 'warn',
     STS_WORKERS: String(launch.workers),
     NODE_ENV: 'production',

@@ -14,6 +14,8 @@ export const ADMIN_ROLES = [
   'introspect',
   'admin-tokens:write',
   'config:reload',
+  'keys:read',
+  'keys:write',
 ] as const
 export type AdminRole = (typeof ADMIN_ROLES)[number]
 

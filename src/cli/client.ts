@@ -2,7 +2,10 @@ import type { z } from 'zod'
 import type { GrantInput as GrantInputSchema, grantToJson } from '../grants/grant.js'
 import type { ledgerEntryToJson } from '../ledger/ledger-search.js'
 import type { registrationToJson } from '../replay/registration.js'
+import type { KeyRevoked, KeyRotated } from '../http/admin/key-operations.js'
+import type { SigningKeyJson } from '../keys/signing-key.js'
 import {
+  REVOCABLE_KINDS,
   REVOCATION_KINDS,
   type RevocationInput as RevocationInputSchema,
   type RevocationKind,
@@ -17,8 +20,11 @@ import { ApiError, UnreachableError, type Problem } from './errors.js'
 export type Grant = ReturnType<typeof grantToJson>
 /** `POST /v1/grants`: what is left out takes the service's default. */
 export type GrantInput = z.input<typeof GrantInputSchema>
-export { REVOCATION_KINDS }
+export { REVOCABLE_KINDS, REVOCATION_KINDS }
 export type { RevocationKind }
+export type RevocableKind = (typeof REVOCABLE_KINDS)[number]
+export type SigningKey = SigningKeyJson
+export type { KeyRevoked, KeyRotated }
 export type Revocation = ReturnType<typeof revocationToJson>
 export type RevocationInput = z.input<typeof RevocationInputSchema>
 
@@ -151,6 +157,18 @@ export class AdminClient {
   /** `DELETE /v1/registrations/{attestor}/{instance}`: the instance registers afresh at its next attestation. */
   async forgetRegistration(attestor: string, instance: string, reason: string): Promise<{ registration: Registration }> {
     return objectOf(await this.request('DELETE', registrationPath(attestor, instance), { body: { reason } }), 'registration')
+  }
+
+  async listKeys(): Promise<{ keys: SigningKey[] }> {
+    return objectOf(await this.request('GET', '/v1/keys'))
+  }
+
+  async rotateKeys(): Promise<KeyRotated> {
+    return objectOf(await this.request('POST', '/v1/keys/rotate'), 'key')
+  }
+
+  async revokeKey(kid: string, reason: string): Promise<KeyRevoked> {
+    return objectOf(await this.request('POST', `/v1/keys/${encodeURIComponent(kid)}/revoke`, { body: { reason } }), 'key')
   }
 
   private async request(method: string, path: string, { query, body }: { query?: Query; body?: unknown } = {}): Promise<unknown> {

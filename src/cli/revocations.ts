@@ -1,4 +1,4 @@
-import { REVOCATION_KINDS, type Revocation, type RevocationKind } from './client.js'
+import { REVOCABLE_KINDS, REVOCATION_KINDS, type RevocableKind, type Revocation } from './client.js'
 import { collect, noteMore, printJson, type Command, type CommandGroup } from './command.js'
 import { formatTime, printable, renderTable, type Column } from './table.js'
 
@@ -13,7 +13,7 @@ const REVOCATION_COLUMNS: Column<Revocation>[] = [
   { header: 'REASON', value: (r) => r.reason, max: 40 },
 ]
 
-const TARGETS: Record<RevocationKind, { placeholder: string; summary: string; about: string }> = {
+const TARGETS: Record<RevocableKind, { placeholder: string; summary: string; about: string }> = {
   subject: {
     placeholder: '<spiffe-id-or-glob>',
     summary: 'revoke a workload identity, or a glob of them',
@@ -41,7 +41,7 @@ github:repository_id:<id> (a repository). The README lists each attestor's sourc
   },
 }
 
-function revokeCommand(kind: RevocationKind): Command {
+function revokeCommand(kind: RevocableKind): Command {
   const target = TARGETS[kind]
   return {
     name: `revoke ${kind}`,
@@ -81,7 +81,7 @@ options:
 export const revokeCommands: CommandGroup = {
   name: 'revoke',
   summary: 'cut off tokens now, everywhere',
-  commands: REVOCATION_KINDS.map(revokeCommand),
+  commands: REVOCABLE_KINDS.map(revokeCommand),
 }
 
 const list: Command = {

@@ -18,4 +18,6 @@ export const ADVISORY_LOCKS = {
   auditPartitions: 7_305_553_013,
   /** Transaction lock taken by migration 014's trigger: revocation positions numbered in commit order. */
   revocationChanges: 7_305_553_014,
+  /** Transaction lock: one instance changes the signing keys at a time (src/keys/sql-key-store.ts). */
+  signingKeys: 7_305_553_015,
 } as const

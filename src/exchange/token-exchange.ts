@@ -1,6 +1,6 @@
 import type { AttestedIdentity } from '../attestors/attestor.js'
 import { fingerprintOf } from '../attestors/single-use.js'
-import { InvalidGrantError, InvalidRequestError } from '../errors.js'
+import { InvalidGrantError, InvalidRequestError, ServiceUnavailableError } from '../errors.js'
 import type { GrantCatalog } from '../grants/grant-catalog.js'
 import { decide, type GrantDecision } from '../grants/grant-matcher.js'
 import type { LedgerStore } from '../ledger/ledger-store.js'
@@ -11,6 +11,7 @@ import type { RevocationChecker } from '../revocation/revocation-cache.js'
 import type { RevocationTarget } from '../revocation/revocation.js'
 import type { AccessTokenClaims } from '../tokens/access-token.js'
 import type { TokenSigner } from '../tokens/token-signer.js'
+import type { ActiveKey } from '../keys/key-ring.js'
 import type { ParsedTokenExchange } from './token-request.js'
 import { uuidV7 } from '../lib/uuid-v7.js'
 import type { Settings } from '../lib/settings-holder.js'
@@ -88,7 +89,9 @@ export class TokenExchange {
     )
     observed.phaseEnded('grants')
     observed.phaseStarted('revocation_check')
-    await this.ensureNotRevoked(identity, decision)
+    // Taken now, so the ledger records the key the token is signed with, and a revoked key is refused below.
+    const key = this.deps.signer.currentKey()
+    await this.ensureNotRevoked(identity, decision, key)
     observed.phaseEnded('revocation_check')
     // Every check that can refuse the request runs before the registration, which may be spent for good.
     const claims = this.claimsFor(identity, decision, now, settings.defaultTtlSeconds, request.requestedLifetimeSeconds)
@@ -110,10 +113,11 @@ export class TokenExchange {
       expiresAt: new Date(claims.exp * 1000),
       clientAddress: context.clientAddress,
       requestId: context.requestId,
+      kid: key.kid,
     })
     observed.phaseEnded('ledger_commit')
     observed.phaseStarted('sign')
-    const accessToken = this.deps.signer.sign(claims)
+    const accessToken = await this.deps.signer.sign(key, claims)
     observed.phaseEnded('sign')
     return {
       accessToken,
@@ -156,13 +160,21 @@ export class TokenExchange {
     observed.phaseEnded('registration')
   }
 
-  private async ensureNotRevoked(identity: AttestedIdentity, decision: GrantDecision): Promise<void> {
+  private async ensureNotRevoked(identity: AttestedIdentity, decision: GrantDecision, key: ActiveKey): Promise<void> {
     const targets: RevocationTarget[] = [
+      { kind: 'key', value: key.kid },
       { kind: 'subject', value: identity.subject },
       ...decision.grantIds.map((id): RevocationTarget => ({ kind: 'grant', value: id })),
       ...identity.sources.map((source): RevocationTarget => ({ kind: 'source', value: source.id })),
     ]
     const revoked = await this.deps.revocations.findRevoked(targets)
+    // Not the client's doing: the revocation reached this instance before the key that replaces it did.
+    if (revoked?.kind === 'key') {
+      throw new ServiceUnavailableError(
+        `signing key ${key.kid} is revoked, and this instance has not switched to its replacement yet`,
+        'keys_stale',
+      )
+    }
     if (revoked) throw new InvalidGrantError(`${describe(revoked)} is revoked`, 'revoked')
   }
 
@@ -214,5 +226,7 @@ function describe(target: RevocationTarget): string {
       return `the attestation source ${target.value}`
     case 'token':
       return `token ${target.value}`
+    case 'key':
+      return `signing key ${target.value}`
   }
 }

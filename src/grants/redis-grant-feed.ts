@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { ServiceUnavailableError } from '../errors.js'
+import type { ErrorReason } from '../error-reasons.js'
 import { openRedis, openRedisSubscriber, type RedisClient, type RedisConnectionOptions } from '../lib/redis-connection.js'
 import type { GrantFeed } from './grant-feed.js'
 
@@ -8,7 +9,14 @@ export type RedisGrantFeedOptions = RedisConnectionOptions & {
   keyPrefix: string
   /** How long start() waits for the first subscription. */
   startTimeoutMs?: number
+  /**
+   * Another feed of the same kind on its own channel (`<prefix><topic>:changes`): the signing keys use
+   * this class for theirs. `grants` by default.
+   */
+  topic?: { name: string; describes: string; unavailable: ErrorReason }
 }
+
+const GRANTS = { name: 'grants', describes: 'grant change feed', unavailable: 'grants_unavailable' } as const
 
 /**
  * Grant changes announced on a Redis channel (`<prefix>grants:changes`), published after the change
@@ -21,6 +29,7 @@ export class RedisGrantFeed implements GrantFeed {
   private readonly client: RedisClient
   private readonly subscriber: Redis
   private readonly channel: string
+  private readonly topic: NonNullable<RedisGrantFeedOptions['topic']>
   private wake: ((seq?: bigint) => void) | undefined
   private subscribed: (() => void) | undefined
 
@@ -28,11 +37,13 @@ export class RedisGrantFeed implements GrantFeed {
     private readonly options: RedisGrantFeedOptions,
     private readonly logger: Logger,
   ) {
-    this.channel = `${options.keyPrefix}grants:changes`
+    this.topic = options.topic ?? GRANTS
+    this.channel = `${options.keyPrefix}${this.topic.name}:changes`
     // Never queued while disconnected (src/lib/redis-connection.ts): a publication during an outage fails at once.
-    this.client = openRedis(options, { purpose: 'grants' })
+    // Named by topic in sts_redis_connection_up: grants, grant_feed; keys, keys_feed.
+    this.client = openRedis(options, { purpose: this.topic.name })
     // Resubscribing is subscribe()'s job: every (re)subscription is followed by a catch-up.
-    this.subscriber = openRedisSubscriber(options, { purpose: 'grant_feed' })
+    this.subscriber = openRedisSubscriber(options, { purpose: this.topic === GRANTS ? 'grant_feed' : `${this.topic.name}_feed` })
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return
       if (/^\d{1,19}$/.test(message)) this.wake?.(BigInt(message))
@@ -51,8 +62,8 @@ export class RedisGrantFeed implements GrantFeed {
         () =>
           reject(
             new ServiceUnavailableError(
-              `the grant change feed (Redis) is not reachable (status ${this.subscriber.status})`,
-              'grants_unavailable',
+              `the ${this.topic.describes} (Redis) is not reachable (status ${this.subscriber.status})`,
+              this.topic.unavailable,
             ),
           ),
         this.options.startTimeoutMs ?? 5000,
@@ -65,7 +76,7 @@ export class RedisGrantFeed implements GrantFeed {
     try {
       await this.client.publish(this.channel, seq === undefined ? 'changed' : String(seq))
     } catch (error) {
-      throw new ServiceUnavailableError('the grant change feed (Redis) cannot be written', 'grants_unavailable', error)
+      throw new ServiceUnavailableError(`the ${this.topic.describes} (Redis) cannot be written`, this.topic.unavailable, error)
     }
   }
 
@@ -79,7 +90,7 @@ export class RedisGrantFeed implements GrantFeed {
     try {
       await this.subscriber.subscribe(this.channel)
     } catch (error) {
-      this.logger.warn({ err: { message: (error as Error).message } }, 'cannot subscribe to the grant change feed (Redis); retrying')
+      this.logger.warn({ err: { message: (error as Error).message } }, `cannot subscribe to the ${this.topic.describes} (Redis); retrying`)
       setTimeout(() => {
         if (this.subscriber.status === 'ready') void this.subscribe()
       }, 500).unref()

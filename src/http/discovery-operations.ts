@@ -3,6 +3,8 @@ import { prose } from '../lib/prose.js'
 import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js'
 import { ACCESS_TOKEN_ALGORITHMS } from '../tokens/access-token.js'
 import { component, operation, type Response } from './openapi/operation.js'
+import { JWKS_MAX_AGE_SECONDS } from '../keys/key-lifecycle.js'
+import { ServiceUnavailable } from './problem-responses.js'
 
 const Jwk = z
   .object({
@@ -71,14 +73,23 @@ export const discoveryOperations = {
     operationId: 'getJwks',
     summary: 'The public keys tokens are signed with',
     description: prose`
-      Every key whose tokens may still be live; the newest signs. Pick the key by the token
-      header's \`kid\`. When a token names a \`kid\` you do not know, refetch this document (keys are
-      rotated by adding one) before refusing the token.
+      Every key whose tokens may still be live, and the next key before it signs: a new key is
+      published at least the cache lifetime (five minutes) before any token is signed with it, and a
+      retired key stays until every token it signed has expired. Pick the key by the token header's
+      \`kid\`. A revoked key leaves at once: follow the revocation stream (\`key\` revocations) to drop
+      it without waiting for your cache. When a token names a \`kid\` you do not know, refetch this
+      document before refusing the token. Answers 503 while the instance's copy of the keys is stale.
     `,
     responses: {
       200: {
         description: 'A JSON Web Key Set (RFC 7517).',
-        headers: { 'Cache-Control': { description: 'Cache for five minutes.', required: true, schema: z.literal('public, max-age=300') } },
+        headers: {
+          'Cache-Control': {
+            description: 'Cache for five minutes (JWKS_MAX_AGE_SECONDS).',
+            required: true,
+            schema: z.literal(`public, max-age=${JWKS_MAX_AGE_SECONDS}`),
+          },
+        },
         content: {
           'application/json': {
             schema: Jwks,
@@ -98,6 +109,7 @@ export const discoveryOperations = {
           },
         },
       },
+      503: ServiceUnavailable,
     },
   }),
   authorizationServerMetadata: operation({

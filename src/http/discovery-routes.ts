@@ -1,12 +1,16 @@
 import type { FastifyInstance } from 'fastify'
 import { SUPPORTED_REQUESTED_TOKEN_TYPES } from '../exchange/token-request.js'
 import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js'
-import type { KeyStore } from '../keys/key-store.js'
+import type { KeyRing } from '../keys/key-ring.js'
+import { JWKS_MAX_AGE_SECONDS } from '../keys/key-lifecycle.js'
 import { discoveryOperations } from './discovery-operations.js'
 
 export interface DiscoveryOptions {
   issuer: string
-  keys: KeyStore
+  /** This instance's copy of the signing keys: the JWKS serves the published ones (next, current, retired). */
+  keys: Pick<KeyRing, 'publicJwks'>
+  /** keys.algorithm: what new keys are signed with, beside the algorithms of the keys published now. */
+  algorithm: string
   /** The subject token types the configured attestors take, as now configured (a reload may change them). */
   subjectTokenTypes: () => string[]
 }
@@ -27,12 +31,15 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOp
     token_endpoint_auth_methods_supported: ['none'],
     subject_token_types_supported: options.subjectTokenTypes(),
     requested_token_types_supported: [...SUPPORTED_REQUESTED_TOKEN_TYPES],
-    access_token_signing_alg_values_supported: [...new Set(options.keys.publicJwks().keys.map((key) => key.alg))],
+    // The keys change at run time (rotation), and a key of another algorithm may still be published.
+    access_token_signing_alg_values_supported: [...new Set([options.algorithm, ...options.keys.publicJwks().keys.map((key) => key.alg)])],
   })
   const sendMetadata = async () => metadata()
   app.get('/.well-known/oauth-authorization-server', { schema: discoveryOperations.authorizationServerMetadata }, sendMetadata)
   app.get('/.well-known/openid-configuration', { schema: discoveryOperations.openIdConfiguration }, sendMetadata)
   app.get('/.well-known/jwks.json', { schema: discoveryOperations.jwks }, async (_request, reply) => {
-    return reply.header('cache-control', 'public, max-age=300').send(options.keys.publicJwks())
+    // The key timings count on this max-age (src/keys/key-lifecycle.ts): a verifier caching longer may
+    // meet a token signed with a key it has not fetched yet.
+    return reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`).send(options.keys.publicJwks())
   })
 }

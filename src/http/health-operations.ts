@@ -18,8 +18,8 @@ export const healthOperations = {
     operationId: 'getReadiness',
     summary: 'Readiness',
     description: prose`
-      The instance can issue tokens: the ledger database answers, and its revocation state and grants
-      are current. Use it as the readiness probe, so traffic goes only to instances that would not
+      The instance can issue tokens: the ledger database answers, and its revocation state, grants
+      and signing keys are current. Use it as the readiness probe, so traffic goes only to instances that would not
       fail closed. From the
       moment the instance starts draining (SIGTERM) it answers 503, as does every other request that
       arrives during the drain, with \`Connection: close\`.

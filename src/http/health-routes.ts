@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Database } from '../db/database.js'
 import { ServiceUnavailableError } from '../errors.js'
 import type { GrantCatalog } from '../grants/grant-catalog.js'
+import type { KeyRing } from '../keys/key-ring.js'
 import type { RevocationChecker } from '../revocation/revocation-cache.js'
 import { healthOperations } from './health-operations.js'
 
@@ -9,9 +10,10 @@ export interface HealthOptions {
   database: Database
   revocations: RevocationChecker
   grants: Pick<GrantCatalog, 'candidatesFor'>
+  keys: Pick<KeyRing, 'signingKey'>
 }
 
-/** /healthz: the process answers. /readyz: it can issue tokens (ledger reachable, revocation state and grants current). */
+/** /healthz: the process answers. /readyz: it can issue tokens (ledger reachable, revocation state, grants and keys current). */
 export async function healthRoutes(app: FastifyInstance, options: HealthOptions): Promise<void> {
   app.get('/healthz', { schema: healthOperations.liveness }, async () => ({ status: 'ok' }))
   app.get('/readyz', { schema: healthOperations.readiness }, async () => {
@@ -22,6 +24,7 @@ export async function healthRoutes(app: FastifyInstance, options: HealthOptions)
     }
     await options.revocations.findRevoked([{ kind: 'subject', value: 'readiness-probe' }])
     await options.grants.candidatesFor('readiness-probe')
+    options.keys.signingKey()
     return { status: 'ready' }
   })
 }

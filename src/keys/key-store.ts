@@ -1,25 +1,35 @@
-import type { KeyObject } from 'node:crypto'
+import type { Queryable } from '../db/database.js'
+import type { SigningKey } from './signing-key.js'
 
-export type SigningAlgorithm = 'ES256' | 'EdDSA'
+/** The changes a step of a key's life makes to its row. */
+export type KeyChange = Partial<
+  Pick<
+    SigningKey,
+    | 'state'
+    | 'privateKey'
+    | 'kekId'
+    | 'activatedAt'
+    | 'retiredAt'
+    | 'removeAfter'
+    | 'removedAt'
+    | 'revokedAt'
+    | 'revokedBy'
+    | 'revokeReason'
+  >
+>
 
-export interface SigningKey {
-  kid: string
-  alg: SigningAlgorithm
-  privateKey: KeyObject
-}
-
-/** A public JWK as published at /.well-known/jwks.json. */
-export interface PublicJwk {
-  kty: string
-  kid: string
-  alg: string
-  use: 'sig'
-  [member: string]: unknown
-}
-
-export interface KeyStore {
-  /** The key new tokens are signed with. */
-  signingKey(): SigningKey
-  /** Every key whose tokens may still be live: verifiers need them all. */
-  publicJwks(): { keys: PublicJwk[] }
+/**
+ * The signing keys table. Changes are made on a transaction the caller holds (`tx`), after `lock`, so
+ * the audit entry shares it and two instances never change the keys at once.
+ */
+export interface SigningKeyStore {
+  /** Runs `work` on one transaction; a failure of the store itself becomes a ServiceUnavailableError, our own errors pass. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>
+  /** Serialises changes to the keys until `tx` ends. */
+  lock(tx: Queryable): Promise<void>
+  /** Every key, oldest first; on `tx` when given. Throws ServiceUnavailableError when the store cannot answer. */
+  list(tx?: Queryable): Promise<SigningKey[]>
+  /** False when a key with this kid exists already (nothing is written). */
+  insert(tx: Queryable, key: SigningKey): Promise<boolean>
+  update(tx: Queryable, kid: string, change: KeyChange): Promise<SigningKey>
 }

@@ -97,6 +97,7 @@ export const LedgerEntryJson = z
     expiresAt: z.iso.datetime(),
     clientAddress: z.string().nullable().describe('The address the request came from (see `trustProxy`).'),
     requestId: z.string().nullable().describe('The `X-Request-Id` of the token request.'),
+    kid: z.string().optional().describe('The signing key of the token; absent for tokens issued before keys were kept in the database.'),
     live: z.boolean().describe('Not expired yet, as of this answer.'),
   })
   .strict()
@@ -119,6 +120,7 @@ export function ledgerEntryToJson(entry: LedgerEntry, now: Date): LedgerEntryJso
     expiresAt: entry.expiresAt.toISOString(),
     clientAddress: entry.clientAddress,
     requestId: entry.requestId,
+    ...(entry.kid === undefined ? {} : { kid: entry.kid }),
     live: entry.expiresAt.getTime() > now.getTime(),
   }
 }

@@ -16,6 +16,8 @@ export interface LedgerEntry {
   expiresAt: Date
   clientAddress: string | null
   requestId: string | null
+  /** The signing key of the token; absent for tokens issued before the keys moved to the database. */
+  kid?: string
 }
 
 /** The incident view: every field narrows the answer, and all of them hold at once. */

@@ -7,7 +7,7 @@ import type { BatchLedgerStore } from './batching-ledger.js'
 import { isMissingPartition, type LedgerPartitions } from './ledger-partitions.js'
 import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter } from './ledger-store.js'
 import { readInIssueTimeWindows, type IssueTimeWindow } from './issue-time-windows.js'
-import { ENTRY_COLUMNS, jtiLookup, jtiQuery, LEGACY_COLUMNS, liveIssuedSince } from './ledger-tables.js'
+import { ENTRY_COLUMNS, ENTRY_SELECT, jtiLookup, jtiQuery, LEGACY_COLUMNS, liveIssuedSince } from './ledger-tables.js'
 
 const NEWEST_FIRST = 'ORDER BY issued_at DESC, jti DESC'
 
@@ -26,6 +26,7 @@ interface LedgerRow {
   expires_at: Date
   client_address: string | null
   request_id: string | null
+  kid: string | null
 }
 
 export interface SqlLedgerStoreOptions {
@@ -67,7 +68,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
   async get(jti: string): Promise<LedgerEntry | undefined> {
     const lookup = jtiLookup(jti)
     if (lookup === undefined) return undefined
-    const { sql, params } = jtiQuery(lookup, `SELECT ${ENTRY_COLUMNS} FROM ledger_entries`, `SELECT ${LEGACY_COLUMNS} FROM ledger_legacy`)
+    const { sql, params } = jtiQuery(lookup, `SELECT ${ENTRY_SELECT} FROM ledger_entries`, `SELECT ${LEGACY_COLUMNS} FROM ledger_legacy`)
     return (await this.read(sql, params))[0]
   }
 
@@ -115,7 +116,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     const limitParam = conditions.param(limit)
     // Both tables take the same conditions (the same parameters); each half is limited on its own first.
     return this.read(
-      `(SELECT ${ENTRY_COLUMNS} FROM ledger_entries ${conditions.where} ${NEWEST_FIRST} LIMIT ${limitParam})
+      `(SELECT ${ENTRY_SELECT} FROM ledger_entries ${conditions.where} ${NEWEST_FIRST} LIMIT ${limitParam})
        UNION ALL
        (SELECT ${LEGACY_COLUMNS} FROM ledger_legacy ${conditions.where} ${NEWEST_FIRST} LIMIT ${limitParam})
        ${NEWEST_FIRST} LIMIT ${limitParam}`,
@@ -133,7 +134,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     const limitParam = conditions.param(limit)
     return this.read(
       `SELECT * FROM (
-         SELECT ${ENTRY_COLUMNS} FROM ledger_entries ${conditions.where}
+         SELECT ${ENTRY_SELECT} FROM ledger_entries ${conditions.where}
          UNION ALL
          SELECT ${LEGACY_COLUMNS} FROM ledger_legacy ${conditions.where}
          OFFSET 0
@@ -177,11 +178,12 @@ export class SqlLedgerStore implements BatchLedgerStore {
         entry.expiresAt,
         entry.clientAddress,
         entry.requestId,
+        entry.kid ?? null,
       ]
       const placeholders = values.map((value) => `$${params.push(value)}`)
       return `(${placeholders.join(', ')})`
     })
-    await this.db.query(`INSERT INTO ledger_entries (${ENTRY_COLUMNS}) VALUES ${rows.join(', ')}`, params)
+    await this.db.query(`INSERT INTO ledger_entries (${ENTRY_COLUMNS}, kid) VALUES ${rows.join(', ')}`, params)
   }
 
   private async read(sql: string, params: unknown[]): Promise<LedgerEntry[]> {
@@ -245,6 +247,8 @@ function toEntry(row: LedgerRow): LedgerEntry {
     expiresAt: new Date(row.expires_at),
     clientAddress: row.client_address,
     requestId: row.request_id,
+    // Left out when unknown (tokens issued before migration 016), so such entries read as they were written.
+    ...(row.kid === null ? {} : { kid: row.kid }),
   }
 }
 

@@ -8,7 +8,7 @@ import type { PageRequest } from '../lib/page.js'
 import { clipUntrusted } from '../lib/untrusted-text.js'
 import type { PublishReceipt, RevocationBus } from './revocation-bus.js'
 import { prunedCursor, type RevocationFilter, type RevocationLog, type RevocationPage } from './revocation-log.js'
-import { inForce, revocationToJson, type Revocation, type RevocationInput } from './revocation.js'
+import { inForce, revocationToJson, type Revocation, type RevocationRequest } from './revocation.js'
 import { sqlStateOf } from '../db/sql-state.js'
 
 export interface RevocationOutcome {
@@ -39,7 +39,7 @@ export class RevocationService {
     private readonly logger?: Logger,
   ) {}
 
-  async revoke(input: RevocationInput, actor: Actor): Promise<RevocationOutcome> {
+  async revoke(input: RevocationRequest, actor: Actor): Promise<RevocationOutcome> {
     const now = new Date(this.clock.now())
     const expiresAt = await this.expiryFor(input, now)
     const attempt = () =>
@@ -152,7 +152,7 @@ export class RevocationService {
   }
 
   /** A token revocation need not outlive the token: it expires with it, unless told otherwise. */
-  private async expiryFor(input: RevocationInput, now: Date): Promise<Date | null> {
+  private async expiryFor(input: RevocationRequest, now: Date): Promise<Date | null> {
     if (input.expiresAt !== undefined) {
       const expiresAt = new Date(input.expiresAt)
       if (expiresAt <= now)

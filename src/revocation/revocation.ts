@@ -3,9 +3,25 @@ import { isLowerCaseUuid } from '../lib/ids.js'
 import { Uuid } from '../lib/ids.js'
 import { prose } from '../lib/prose.js'
 
-/** What can be revoked: a token (its jti), a subject (or a glob of them), a grant, an attestation source. */
-export const REVOCATION_KINDS = ['token', 'subject', 'grant', 'source'] as const
+/**
+ * What can be revoked: a token (its jti), a subject (or a glob of them), a grant, an attestation
+ * source, a signing key (its kid: every token it signed).
+ */
+export const REVOCATION_KINDS = ['token', 'subject', 'grant', 'source', 'key'] as const
 export type RevocationKind = (typeof REVOCATION_KINDS)[number]
+
+/**
+ * What POST /v1/revocations takes. A key is revoked through POST /v1/keys/{kid}/revoke, which also
+ * withdraws it from the JWKS and puts another key in its place.
+ */
+export const REVOCABLE_KINDS = ['token', 'subject', 'grant', 'source'] as const satisfies readonly RevocationKind[]
+
+/** A revocation to make: what the admin API's input becomes, or what the key service asks for. */
+export interface RevocationRequest extends RevocationTarget {
+  reason: string
+  /** RFC 3339; without it, as the kind says (a token's expires with the token, the others never). */
+  expiresAt?: string
+}
 
 export interface RevocationTarget {
   kind: RevocationKind
@@ -34,7 +50,7 @@ export function inForce(revocation: Revocation, nowMillis: number): boolean {
 /** POST /v1/revocations. */
 export const RevocationInput = z
   .object({
-    kind: z.enum(REVOCATION_KINDS).describe('What `value` names.'),
+    kind: z.enum(REVOCABLE_KINDS).describe('What `value` names. A signing key is revoked with `POST /v1/keys/{kid}/revoke`.'),
     value: z.string().min(1).max(512).describe(prose`
       A token's \`jti\` or a grant's id (UUIDs), a SPIFFE ID or a glob of them
       (\`spiffe://example.org/k8s/prod/ns/payments/**\`), or an attestation source (\`k8s:prod\`,

@@ -1,9 +1,8 @@
 import { InvalidGrantError, ServiceUnavailableError } from '../errors.js'
 import type { JwsAlgorithm } from '../jose/algorithms.js'
 import { parseUntrustedJwt } from '../jose/compact-jws.js'
-import { StaticKeySet } from '../jose/jwks-key-set.js'
 import { signatureMatches } from '../jose/jwt-verifier.js'
-import type { KeyStore } from '../keys/key-store.js'
+import type { KeyRing } from '../keys/key-ring.js'
 import type { LedgerEntry, LedgerStore } from '../ledger/ledger-store.js'
 import type { Clock } from '../lib/clock.js'
 import type { Logger } from 'pino'
@@ -40,19 +39,15 @@ const MAX_TOKEN_BYTES = 8192
  * resource server never mistakes "cannot tell" for "active".
  */
 export class TokenIntrospection {
-  /** Our own published keys: every key whose tokens may still be live. */
-  private readonly keys: StaticKeySet
-
   constructor(
     private readonly issuer: string,
-    keys: KeyStore,
+    /** Our own published keys, as this instance's key ring has them: every key whose tokens may still be live. */
+    private readonly keys: Pick<KeyRing, 'verificationKey'>,
     private readonly ledger: LedgerStore,
     private readonly revocations: RevocationChecker,
     private readonly clock: Clock,
     private readonly logger: Pick<Logger, 'warn'>,
-  ) {
-    this.keys = new StaticKeySet(issuer, keys.publicJwks(), 'the service keys')
-  }
+  ) {}
 
   async introspect(token: string): Promise<IntrospectionResult> {
     const claims = await this.verify(token)
@@ -70,6 +65,9 @@ export class TokenIntrospection {
       return { active: false }
     }
     const targets: RevocationTarget[] = [
+      // The key that signed it (verified above): a revoked key's tokens are refused even before every
+      // instance has dropped the key itself.
+      { kind: 'key', value: claims.kid },
       { kind: 'token', value: entry.jti },
       { kind: 'subject', value: entry.subject },
       ...entry.grantIds.map((id): RevocationTarget => ({ kind: 'grant', value: id })),
@@ -86,11 +84,11 @@ export class TokenIntrospection {
       const { alg, kid, typ } = jwt.header
       if (typeof alg !== 'string' || !OUR_ALGORITHMS.includes(alg as JwsAlgorithm) || typ !== 'at+jwt' || typeof kid !== 'string')
         return undefined
-      const key = await this.keys.resolve(alg as JwsAlgorithm, kid)
-      if (
-        !signatureMatches(alg as JwsAlgorithm, key, Buffer.from(jwt.signingInput, 'latin1'), Buffer.from(jwt.encodedSignature, 'base64url'))
-      )
-        return undefined
+      // Throws ServiceUnavailableError when this instance's copy of the keys is stale: "cannot tell", not "inactive".
+      const key = this.keys.verificationKey(kid)
+      if (key === undefined || key.alg !== alg) return undefined
+      const signature = Buffer.from(jwt.encodedSignature, 'base64url')
+      if (!signatureMatches(alg as JwsAlgorithm, key.key, Buffer.from(jwt.signingInput, 'latin1'), signature)) return undefined
       const { iss, sub, aud, scope, client_id, exp, iat, nbf, jti } = jwt.payload
       const now = Math.floor(this.clock.now() / 1000)
       if (

@@ -118,7 +118,7 @@ t.test('usage errors exit 2 with every problem on stderr, before any request', a
     [['revoke', 'everything', 'x', '--reason', 'r'], "sts: unknown command 'revoke everything'; see 'sts revoke --help'\n"],
     [
       ['revocations', 'list', '--kind', 'pod'],
-      'sts: --kind must be one of token, subject, grant, source, not "pod"\nusage: sts revocations list [--kind K] [--active] [--cursor C] [--all] [--json]\n',
+      'sts: --kind must be one of token, subject, grant, source, key, not "pod"\nusage: sts revocations list [--kind K] [--active] [--cursor C] [--all] [--json]\n',
     ],
     [['revocations', 'lift', 'some-id'], 'sts: --reason R is required\nusage: sts revocations lift <id> --reason R [--json]\n'],
     [

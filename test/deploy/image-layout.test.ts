@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { chmodSync, chownSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { calculateJwkThumbprint, type JWK } from 'jose'
 import t, { type Test } from 'tap'
@@ -101,7 +101,7 @@ t.test('on its own defaults it starts as its non-root user, writing only its dat
   t.equal(metadata.issuer, `http://localhost:${server.port}`, 'development defaults: the issuer is where it listens')
   t.equal(metadata.token_endpoint, `http://localhost:${server.port}/oauth2/token`)
   const jwks = (await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: { kid: string; alg: string }[] }
-  t.equal(jwks.keys.length, 1, 'one signing key, generated at start')
+  t.equal(jwks.keys.length, 1, 'one signing key, made at the first start')
   t.equal(jwks.keys[0].alg, 'ES256')
 
   // The health check of the Dockerfile, run as the image runs it.
@@ -116,17 +116,17 @@ t.test('on its own defaults it starts as its non-root user, writing only its dat
   server.child.kill('SIGTERM')
   t.equal(await server.exited, 0, 'SIGTERM: drained and exited 0')
 
-  // What it wrote: the PGlite database under data/ledger and one private key file in keys/, owned by the
-  // image user; nothing anywhere else.
+  // What it wrote: the PGlite database under data/ledger (the signing keys are in it, sealed) and the
+  // development key-encryption key beside it, owned by the image user; nothing anywhere else.
   const written = listTree(layout.root).filter((path) => !before.includes(path))
   t.same(
-    written.filter((path) => !path.startsWith('data/ledger/')),
-    ['data/ledger', jwksKeyFile(layout)],
-    'written: the data directory and the signing key only',
+    written.filter((path) => !path.startsWith('data/ledger/')).sort(),
+    ['data/key-encryption-key', 'data/ledger'],
+    'written: the data directory and the development key-encryption key only',
   )
   t.ok(written.includes('data/ledger/PG_VERSION'), 'the embedded database is in data/ledger')
-  const key = statSync(join(layout.root, jwksKeyFile(layout)))
-  t.equal(key.uid, layout.uid, 'the key belongs to the image user')
+  const key = statSync(join(layout.root, 'data', 'key-encryption-key'))
+  t.equal(key.uid, layout.uid, 'the key-encryption key belongs to the image user')
   t.equal(key.mode & 0o777, 0o600, 'and only the image user reads it')
 })
 
@@ -135,7 +135,12 @@ t.test('a key directory it cannot write but that holds the keys (a read-only Sec
   t.teardown(() => removeLayout(layout))
   // As Kubernetes mounts a Secret with defaultMode 0440 under fsGroup: root's, readable by the group.
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  const file = join(layout.root, 'keys', 'sts-20260101T000000Z.key.pem')
+  // Made today: an older key would be rotated at once (keys.rotateEveryDays), and a next key published beside it.
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')
+  const file = join(layout.root, 'keys', `sts-${stamp}.key.pem`)
   writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }))
   chownSync(file, 0, layout.gid)
   chmodSync(file, 0o440)
@@ -146,16 +151,11 @@ t.test('a key directory it cannot write but that holds the keys (a read-only Sec
   t.same(
     jwks.keys.map((k) => k.kid),
     [kid],
-    'the provided key is published, and none was generated',
+    'the provided key is imported and published, and none was generated',
   )
   server.child.kill('SIGTERM')
   t.equal(await server.exited, 0)
 })
-
-function jwksKeyFile(layout: ImageLayout): string {
-  const files = readdirSync(join(layout.root, 'keys')).filter((name) => name.endsWith('.key.pem'))
-  return files.length === 1 ? `keys/${files[0]}` : `keys/(${files.length} key files)`
-}
 
 t.test('the HEALTHCHECK fails when nothing answers', async (t) => {
   const port = await freePort()
@@ -165,7 +165,7 @@ t.test('the HEALTHCHECK fails when nothing answers', async (t) => {
 
 for (const [directory, key, path] of [
   ['/app/data', 'database.dataDir', 'data/ledger'],
-  ['/app/keys', 'keys.dir', 'keys'],
+  // /app/keys is only read now (PEM keys of an earlier release, imported once): it need not be writable.
 ] as const) {
   t.test(`${directory} not writable: one clear line naming the volume to mount, exit code 2, no stack trace`, { skip }, async (t) => {
     const layout = buildImageLayout(stage, { skipChown: [directory] })

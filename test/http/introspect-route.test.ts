@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
 import { TokenSigner } from '../../src/tokens/token-signer.js'
 import { ISSUER, JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
+import { signWith } from '../support/signing.js'
 
 const SUBJECT = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`
 
@@ -76,7 +77,7 @@ t.test('introspection (RFC 7662) says active for a live token and false once any
 
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const ourKid = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).kid
-  const forged = new TokenSigner({ kid: ourKid, alg: 'ES256', privateKey }).sign({ ...payload, exp: payload.exp + 3600 })
+  const forged = await signWith(privateKey, ourKid, 'ES256', { ...payload, exp: payload.exp + 3600 })
   t.same((await introspect(forged)).body, { active: false }, 'a token signed by another key is not ours')
   for (const junk of ['not-a-token', 'a.b.c', `${token}x`])
     t.same((await introspect(junk)).body, { active: false }, `junk: ${junk.slice(0, 12)}`)
@@ -154,7 +155,7 @@ t.test('introspection answers from the ledger: a token signed with our key that 
   t.same(await introspect(token), { active: true, ...payload, token_type: 'Bearer' }, 'the real token is active')
 
   // Signed with the service's own key (as a leaked key or a bug would), reusing the real jti.
-  const ourKey = new TokenSigner(sts.services.keys.signingKey())
+  const ourKey = new TokenSigner(sts.services.keys, sts.services.signer)
   const other = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/admin`
   const forgeries: Array<[string, Record<string, unknown>, string]> = [
     ['another sub', { ...payload, sub: other }, 'sub'],
@@ -166,7 +167,7 @@ t.test('introspection answers from the ledger: a token signed with our key that 
     ['another iat', { ...payload, iat: payload.iat - 60, nbf: payload.nbf - 60 }, 'iat'],
   ]
   for (const [what, claims, disagreeing] of forgeries) {
-    const forged = ourKey.sign(JSON.parse(JSON.stringify(claims)))
+    const forged = await ourKey.sign(sts.services.keys.signingKey(), JSON.parse(JSON.stringify(claims)))
     t.same(await introspect(forged), { active: false }, `${what}: inactive`)
     const warning = logLines
       .map((line) => JSON.parse(line))

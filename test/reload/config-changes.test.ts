@@ -11,6 +11,8 @@ const BASE = {
   database: { url: 'postgres://db.example/sts' },
   redis: { url: 'redis://redis.example' },
   attestors: [prod, staging],
+  // A shared database needs the replicas' key-encryption key (src/keys/keys-config.ts).
+  keys: { encryptionKey: Buffer.alloc(32, 5).toString('base64') },
 }
 const running = parseConfig(BASE)
 const NOTHING = { added: [], removed: [], changed: [] }
@@ -44,7 +46,8 @@ t.test('what cannot, each named', async (t) => {
     ['redis.url', { redis: { url: 'redis://other.example' } }],
     ['redis.keyPrefix', { redis: { url: BASE.redis.url, keyPrefix: 'x:' } }],
     ['admin.token', { admin: { token: 'a-new-bootstrap-token-0123456789' } }],
-    ['keys.dir', { keys: { dir: '/keys' } }],
+    ['keys.dir', { keys: { ...BASE.keys, dir: '/keys' } }],
+    ['keys.rotateEveryDays', { keys: { ...BASE.keys, rotateEveryDays: 7 } }],
     ['tokens.maxTtlSeconds', { tokens: { maxTtlSeconds: 7200 } }],
     ['limits.maxBodyBytes', { limits: { maxBodyBytes: 1024 } }],
     ['ledger.partitionInterval', { ledger: { partitionInterval: 'hour', retentionDays: 7 } }],

@@ -11,6 +11,7 @@ import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './servers.j
 /** The service as it is started in production: the compiled server, a config file, signals. */
 export const SERVER = new URL('../../dist/src/server.js', import.meta.url).pathname
 export const ADMIN_TOKEN = 'server-test-admin-token-0123456789'
+export const TEST_KEY_ENCRYPTION_KEY = Buffer.alloc(32, 5).toString('base64')
 
 export interface Started {
   child: ChildProcess
@@ -26,7 +27,16 @@ export async function start(t: Test, config: Record<string, unknown>, env: Recor
   writeFileSync(file, JSON.stringify({ keys: { dir: join(dir, 'keys') }, ...config }))
   const port = await freePort()
   const child = spawn(process.execPath, [SERVER, '--config', file], {
-    env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', STS_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      STS_ADMIN_TOKEN: ADMIN_TOKEN,
+      // Every start of a test shares it: two instances on one database must.
+      STS_KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

@@ -15,6 +15,8 @@ import { redisConfigOf } from './redis-kinds.js'
 import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './servers.js'
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
+/** The key-encryption key of every test service: instances sharing a database must share it. */
+export const KEY_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64')
 export const ISSUER = 'https://sts.test.example'
 export const TRUST_DOMAIN = 'example.org'
 
@@ -59,7 +61,7 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
   if (!options.keysDir) t.teardown(() => rmSync(keysDir, { recursive: true, force: true }))
   const real = (options.backend ?? 'real') === 'real'
   const databaseUrl = real ? (options.databaseUrl ?? (await freshPostgresDatabase(t))) : undefined
-  const { redis: redisOverrides, ...overrides } = options.config ?? {}
+  const { redis: redisOverrides, keys: keysOverrides, ...overrides } = options.config ?? {}
   const config = parseConfig({
     issuer: ISSUER,
     trustDomain: TRUST_DOMAIN,
@@ -74,7 +76,7 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
         }
       : {},
     admin: { token: ADMIN_TOKEN },
-    keys: { dir: keysDir },
+    keys: { dir: keysDir, encryptionKey: KEY_ENCRYPTION_KEY, ...(keysOverrides as object) },
     attestors: [{ kind: 'kubernetes', name: cluster.name, issuer: cluster.issuer, jwks: cluster.jwks }],
     ...overrides,
   })

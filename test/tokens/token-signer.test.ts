@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto'
 import { exportJWK, jwtVerify, decodeProtectedHeader } from 'jose'
 import t from 'tap'
-import { TokenSigner } from '../../src/tokens/token-signer.js'
+import { signWith } from '../support/signing.js'
 
 const claims = {
   iss: 'https://sts.example.org',
@@ -20,8 +20,7 @@ for (const [alg, pair] of [
   ['EdDSA', generateKeyPairSync('ed25519')],
 ] as const) {
   t.test(`${alg} access tokens verify with a standard JOSE library`, async (t) => {
-    const signer = new TokenSigner({ kid: 'key-1', alg, privateKey: pair.privateKey })
-    const token = signer.sign(claims)
+    const token = await signWith(pair.privateKey, 'key-1', alg, claims)
     t.same(decodeProtectedHeader(token), { alg, typ: 'at+jwt', kid: 'key-1' })
     const publicJwk = await exportJWK(pair.publicKey)
     const { payload } = await jwtVerify(token, { ...publicJwk, alg } as never, { currentDate: new Date(1_795_000_100_000), typ: 'at+jwt' })
@@ -31,7 +30,7 @@ for (const [alg, pair] of [
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' })
     await t.rejects(
       jwtVerify(
-        `${header}.${body}.${new TokenSigner({ kid: 'k', alg: 'ES256', privateKey: other.privateKey }).sign(claims).split('.')[2]}`,
+        `${header}.${body}.${(await signWith(other.privateKey, 'k', 'ES256', claims)).split('.')[2]}`,
         { ...publicJwk, alg } as never,
         { currentDate: new Date(1_795_000_100_000) },
       ),

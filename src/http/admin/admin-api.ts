@@ -13,11 +13,13 @@ import type { Clock } from '../../lib/clock.js'
 import type { Drain } from '../../lib/drain.js'
 import type { ReloadService } from '../../reload/reload-service.js'
 import type { AdminRequestObserver, StreamObserver } from '../../observability/observers.js'
+import type { KeyService } from '../../keys/key-service.js'
 import type { BudgetCounter } from '../budget-counter.js'
 import { adminTokenRoutes } from './admin-token-routes.js'
 import { guardAdminScope } from './admin-scope.js'
 import { auditRoutes } from './audit-routes.js'
 import { grantRoutes } from './grant-routes.js'
+import { keyRoutes } from './key-routes.js'
 import { ledgerRoutes } from './ledger-routes.js'
 import { registrationRoutes } from './registration-routes.js'
 import { reloadRoutes } from './reload-routes.js'
@@ -47,6 +49,7 @@ export interface AdminApiOptions {
   requests: AdminRequestObserver
   /** Told when a revocation stream opens and closes. */
   streams: StreamObserver
+  keyService: KeyService
 }
 
 /**
@@ -86,4 +89,5 @@ export async function adminApi(admin: FastifyInstance, options: AdminApiOptions)
   await admin.register(auditRoutes, { audit: options.audit })
   await admin.register(adminTokenRoutes, { tokens: options.adminTokens, clock })
   await admin.register(reloadRoutes, { reloads: options.reloads })
+  await admin.register(keyRoutes, { keys: options.keyService })
 }

@@ -4,7 +4,7 @@ import { operation } from '../openapi/operation.js'
 import { problemResponse, ValidationProblem } from '../problem-responses.js'
 import { ADMIN_FAILURES } from './admin-responses.js'
 
-const TARGET_TYPES = ['grant', 'revocation', 'admin-token', 'registration', 'config'] as const
+const TARGET_TYPES = ['grant', 'revocation', 'admin-token', 'registration', 'config', 'signing-key'] as const
 
 /** GET /v1/audit's query. */
 export const AuditQuery = z
@@ -49,17 +49,23 @@ const AuditEntry = z
       'registration.forget',
       'registration.tidy',
       'config.reload',
+      'key.create',
+      'key.import',
+      'key.activate',
+      'key.retire',
+      'key.remove',
+      'key.revoke',
     ]),
     targetType: z.enum(TARGET_TYPES),
     targetId: z
       .string()
       .describe(
-        'The id of the grant, revocation or admin token; `<attestor>/<instance>` for a registration; the configuration file (or `environment`) for a reload.',
+        'The id of the grant, revocation or admin token; `<attestor>/<instance>` for a registration; the configuration file (or `environment`) for a reload; the kid of a signing key.',
       ),
     before: z
       .record(z.string(), z.unknown())
       .nullable()
-      .describe('The target as it was (a `Grant`, `Revocation` or `AdminToken`); null when it was made.'),
+      .describe('The target as it was (a `Grant`, `Revocation`, `AdminToken` or `SigningKey`); null when it was made.'),
     after: z
       .record(z.string(), z.unknown())
       .nullable()

@@ -89,6 +89,13 @@ export const API_TAGS: { name: ApiTag; description: string }[] = [
   { name: 'audit', description: 'Who changed what through the admin API, with the state before and after.' },
   { name: 'admin-tokens', description: 'Admin tokens limited to some roles, for resource servers, pipelines and responders.' },
   { name: 'config', description: 'Reloading the configuration on every instance without a restart.' },
+  {
+    name: 'keys',
+    description: prose`
+      The keys tokens are signed with: their life (next, current, retired, removed), rotation on
+      demand, and emergency revocation. Rotation also happens on a schedule (\`keys.rotateEveryDays\`).
+    `,
+  },
 ]
 
 /** The one security scheme: admin tokens, on the admin API and introspection. Operations name it through their role. */
@@ -118,6 +125,7 @@ export const API_SECURITY_SCHEMES = {
         role, so whoever has it can get every other role;
       - \`introspect\`: \`POST /oauth2/introspect\`, for resource servers;
       - \`config:reload\`: \`POST /v1/admin/reload\`, reload the configuration on every instance.
+      - \`keys:read\`, \`keys:write\`: list the signing keys, and rotate or revoke them.
 
       Every \`/v1\` operation is rate limited per client address (\`limits.adminRequestsPerMinute\`,
       600 by default; 0 turns the limit off) before the token is checked, so failed guesses of the

@@ -29,6 +29,7 @@ export type ApiTag =
   | 'audit'
   | 'admin-tokens'
   | 'config'
+  | 'keys'
 
 /** Where a part of the document is declared once and referenced by name: `#/components/<kind>/<name>`. */
 export type ComponentKind = 'responses' | 'headers' | 'examples'

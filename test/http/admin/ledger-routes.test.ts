@@ -97,6 +97,7 @@ t.test('the incident view: who got which token, when, from which attestation, an
           expiresAt: new Date(start + 300_000).toISOString(),
           clientAddress: '127.0.0.1',
           requestId: 'client:req-api',
+          kid: sts.services.keys.signingKey().kid,
           live: true,
         },
       ],

@@ -205,7 +205,7 @@ t.test('without a granted scope the token response has no scope; expires_in sets
 })
 
 t.test('the admin API answers 429 as documented, before checking the token', async (t) => {
-  t.equal(adminOperations.length, 20, 'the admin operations')
+  t.equal(adminOperations.length, 23, 'the admin operations')
   for (const [route, operation] of adminOperations) t.ok(operation.responses['429'], `${route} documents 429`)
 
   const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 1 } } })
@@ -354,10 +354,34 @@ t.test('the ledger, introspection, admin tokens and the audit log answer as docu
   const audit = (await call('GET', '/v1/audit?limit=2', 200, '/v1/audit')).json() as { entries: { action: string }[]; nextCursor?: string }
   t.same(
     audit.entries.map((e) => e.action),
-    ['grant.create', 'admin-token.create'],
+    // The first key, made at the first start, comes first.
+    ['key.create', 'grant.create'],
   )
   await call('GET', `/v1/audit?cursor=${audit.nextCursor}`, 200, '/v1/audit')
   await call('GET', '/v1/audit?targetType=key', 400, '/v1/audit')
+})
+
+t.test('the signing keys answer as documented', async (t) => {
+  const sts = await startTestService(t)
+  const call = adminCaller(t, sts)
+  const first = ((await call('GET', '/v1/keys', 200, '/v1/keys')).json() as { keys: { kid: string }[] }).keys[0]!.kid
+  const next = ((await call('POST', '/v1/keys/rotate', 201, '/v1/keys/rotate')).json() as { key: { kid: string } }).key.kid
+  await call('POST', '/v1/keys/rotate', 200, '/v1/keys/rotate')
+  await call('POST', `/v1/keys/${next}/revoke`, 400, '/v1/keys/{kid}/revoke', {})
+  await call('POST', '/v1/keys/not%20a%20kid/revoke', 400, '/v1/keys/{kid}/revoke', { reason: 'x' })
+  await call('POST', '/v1/keys/no-such-kid/revoke', 404, '/v1/keys/{kid}/revoke', { reason: 'x' })
+  await call('POST', `/v1/keys/${next}/revoke`, 201, '/v1/keys/{kid}/revoke', { reason: 'made by mistake' })
+  await call('POST', `/v1/keys/${next}/revoke`, 200, '/v1/keys/{kid}/revoke', { reason: 'again' })
+  // A key removed once its tokens have expired cannot be revoked any more: a rotation, then the hour and a half after it.
+  await call('POST', '/v1/keys/rotate', 201, '/v1/keys/rotate')
+  sts.clock.advance(390_000)
+  await sts.services.keyService.maintain()
+  sts.clock.advance(3_690_000)
+  await sts.services.keyService.maintain()
+  await call('POST', `/v1/keys/${first}/revoke`, 409, '/v1/keys/{kid}/revoke', { reason: 'too late' })
+  const states = ((await call('GET', '/v1/keys', 200, '/v1/keys')).json() as { keys: { state: string }[] }).keys.map((k) => k.state)
+  // The revoked key and the one after it were made at the same instant: their order is the kids'.
+  t.same(states.sort(), ['current', 'removed', 'revoked'])
 })
 
 t.test('registrations answer as documented', async (t) => {
