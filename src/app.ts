@@ -9,6 +9,7 @@ import { discoveryRoutes } from './http/discovery-routes.js'
 import { useOAuthErrors, useProblemErrors } from './http/error-handler.js'
 import { registerDraining } from './http/draining.js'
 import { registerFormBodyParser } from './http/form-body.js'
+import { registerOverloadShedding } from './http/overload.js'
 import { healthRoutes } from './http/health-routes.js'
 import { introspectRoute } from './http/introspect-route.js'
 import { registerApiDescription } from './http/openapi/api-description.js'
@@ -55,6 +56,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   })
   registerRequestLog(app)
   registerDraining(app, services.drain)
+  // After the drain (a draining instance says so instead), before every route.
+  await registerOverloadShedding(app, config.overload)
   // Before any route: each route's declared operation is recorded for openapi.yaml (`npm run openapi`).
   registerApiDescription(app)
 

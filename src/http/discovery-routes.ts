@@ -30,9 +30,11 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOp
     access_token_signing_alg_values_supported: [...new Set(options.keys.publicJwks().keys.map((key) => key.alg))],
   }
   const sendMetadata = async () => metadata
-  app.get('/.well-known/oauth-authorization-server', { schema: discoveryOperations.authorizationServerMetadata }, sendMetadata)
-  app.get('/.well-known/openid-configuration', { schema: discoveryOperations.openIdConfiguration }, sendMetadata)
-  app.get('/.well-known/jwks.json', { schema: discoveryOperations.jwks }, async (_request, reply) => {
+  // Never shed: answered from memory, and verifiers of the tokens already issued need the keys.
+  const config = { overload: 'never-shed' as const }
+  app.get('/.well-known/oauth-authorization-server', { config, schema: discoveryOperations.authorizationServerMetadata }, sendMetadata)
+  app.get('/.well-known/openid-configuration', { config, schema: discoveryOperations.openIdConfiguration }, sendMetadata)
+  app.get('/.well-known/jwks.json', { config, schema: discoveryOperations.jwks }, async (_request, reply) => {
     return reply.header('cache-control', 'public, max-age=300').send(options.keys.publicJwks())
   })
 }

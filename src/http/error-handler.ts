@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ServiceUnavailableError } from '../errors.js'
+import { OverloadedError, ServiceUnavailableError } from '../errors.js'
 import type { ProblemBody } from './error-bodies.js'
 import { failureOf, oauthCodeOf, problemTitleOf, type Failure } from './error-mapping.js'
 import { setOutcome } from './request-log.js'
@@ -25,6 +25,9 @@ export function useOAuthErrors(scope: FastifyInstance): void {
 /** What the failure is, logged as it deserves: defects in full, outages as warnings, refusals on the request's line. */
 function observed(error: unknown, request: FastifyRequest): Failure {
   const failure = failureOf(error)
+  // Shed requests are counted and logged by the shedding itself (src/http/overload.ts), not one warning
+  // each: under overload a line per refused request would add to the load.
+  if (error instanceof OverloadedError) return failure
   if (error instanceof ServiceUnavailableError) {
     request.log.warn({ err: { message: error.message, cause: describeCause(error.cause) }, reason: error.reason }, 'failing closed')
   } else if (failure.status >= 500) {
@@ -42,6 +45,7 @@ function notFound(request: FastifyRequest): Failure {
 
 function sendOAuthError(reply: FastifyReply, failure: Failure): FastifyReply {
   const error = oauthCodeOf(failure)
+  if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds))
   // RFC 6750 section 3: a bearer challenge says what went wrong.
   if (failure.status === 401 || failure.status === 403) reply.header('www-authenticate', `Bearer error="${error}"`)
   return reply
@@ -54,6 +58,7 @@ function sendOAuthError(reply: FastifyReply, failure: Failure): FastifyReply {
 
 function sendProblem(reply: FastifyReply, request: FastifyRequest, failure: Failure): FastifyReply {
   if (failure.status === 401) reply.header('www-authenticate', 'Bearer realm="seed-sts-admin"')
+  if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds))
   // Typed as the API description documents it (error-bodies.ts): a member added here is documented there.
   const problem: ProblemBody = {
     type: 'about:blank',
