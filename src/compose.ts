@@ -51,6 +51,7 @@ import { TokenIntrospection } from './tokens/introspection.js'
 import { TokenSigner } from './tokens/token-signer.js'
 import type { Redis } from 'ioredis'
 import { MemoryBudgetCounter, RedisBudgetCounter, type BudgetCounter } from './http/budget-counter.js'
+import { identityBudget } from './http/rate-limits.js'
 
 /** Everything the HTTP layer needs, built once. */
 export interface Services {
@@ -170,6 +171,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       ? new RedisBudgetCounter(rateLimitRedis, `${config.redis.keyPrefix}rate-limit:`)
       : new MemoryBudgetCounter()
     const exchange = new TokenExchange({
+      identityBudget: identityBudget(rateLimits, config.limits.tokenRequestsPerIdentityPerMinute),
       replay,
       registrations,
       attestors,

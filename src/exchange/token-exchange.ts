@@ -18,8 +18,19 @@ export interface AttestationVerifier {
   attest(attestation: string, attestationType: string): Promise<AttestedIdentity>
 }
 
+/**
+ * How many tokens one attested identity may ask for: spent once its attestation verifies, so every
+ * workload behind one address has its own budget, and one identity has one budget whatever addresses
+ * it comes from. Throws RateLimitedError past it.
+ */
+export interface IdentityBudget {
+  spend(subject: string): Promise<void>
+}
+
 export interface TokenExchangeDependencies {
   attestors: AttestationVerifier
+  /** Absent when `limits.tokenRequestsPerIdentityPerMinute` is 0. */
+  identityBudget?: IdentityBudget
   grants: GrantCatalog
   revocations: RevocationChecker
   ledger: LedgerStore
@@ -57,6 +68,8 @@ export class TokenExchange {
 
   async exchange(request: ParsedTokenExchange, context: ExchangeContext): Promise<IssuedToken> {
     const identity = await this.deps.attestors.attest(request.subjectToken, request.subjectTokenType)
+    // Before the single-use claim: an identity over its budget keeps its attestation for the retry.
+    await this.deps.identityBudget?.spend(identity.subject)
     await this.ensureFirstUse(identity)
     const now = this.deps.clock.now()
     const decision = decide(
