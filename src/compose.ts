@@ -52,6 +52,7 @@ import { TokenSigner } from './tokens/token-signer.js'
 import type { Redis } from 'ioredis'
 import { MemoryBudgetCounter, RedisBudgetCounter, type BudgetCounter } from './http/budget-counter.js'
 import { identityBudget } from './http/rate-limits.js'
+import { openRestoreGuard } from './restore/restore-guard.js'
 
 /** Everything the HTTP layer needs, built once. */
 export interface Services {
@@ -113,6 +114,9 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied')
 
     const revocationLog = new SqlRevocationLog(database)
+    // Before anything reads or rebuilds revocations from it: a database restored behind them stops here.
+    const restoreGuard = await openRestoreGuard(config, revocationLog, clock, logger)
+    if (restoreGuard) closers.push(() => restoreGuard.stop())
     const bus = openRevocationBus(config, logger, clock, revocationLog)
     closers.push(() => bus.close())
     const revocations = new RevocationCache(clock, bus.maxStalenessMs)

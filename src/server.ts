@@ -2,6 +2,7 @@ import { buildApp } from './app.js'
 import { composeServices } from './compose.js'
 import { ConfigError, configSourceFromProcess, loadConfig } from './config.js'
 import { createLogger } from './lib/logger.js'
+import { RestoredDatabaseError } from './restore/restore-guard.js'
 import { isPrimary, runWorkers } from './workers.js'
 
 /** Load config -> build services and app -> listen; SIGTERM/SIGINT drain and close within shutdown.drainSeconds. */
@@ -79,5 +80,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(`seed-sts: failed to start: ${error instanceof Error ? error.message : String(error)}\n`)
-  process.exit(error instanceof ConfigError ? 2 : 1)
+  // A refusal to start on a restored database has its own code, so an orchestrator can tell it apart.
+  process.exit(error instanceof ConfigError ? 2 : error instanceof RestoredDatabaseError ? error.exitCode : 1)
 })

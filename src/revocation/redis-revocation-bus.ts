@@ -34,7 +34,7 @@ export class RedisRevocationBus implements RevocationBus {
   readonly instanceId = randomUUID()
   private readonly client: Redis
   private readonly subscriber: Redis
-  private readonly keys: RevocationKeys & { instances: string; acks: string; channel: string; ackChannel: string }
+  private readonly keys: RevocationKeyNames
   private listener: RevocationBusListener | undefined
   private buffered: { version: string; revocation: Revocation }[] | undefined
   private heartbeat: NodeJS.Timeout | undefined
@@ -58,16 +58,7 @@ export class RedisRevocationBus implements RevocationBus {
     private readonly logger: Logger,
   ) {
     this.maxStalenessMs = options.maxStalenessMs
-    const p = options.keyPrefix
-    this.keys = {
-      set: `${p}revocations`,
-      expiry: `${p}revocations:expiry`,
-      lock: `${p}revocations:rebuild`,
-      instances: `${p}revocations:instances`,
-      acks: `${p}revocations:acks`,
-      channel: `${p}revocations:changes`,
-      ackChannel: `${p}revocations:acks`,
-    }
+    this.keys = revocationKeyNames(options.keyPrefix)
     // Never queued while disconnected (src/lib/redis-connection.ts): a write during an outage fails at once, and so closed.
     this.client = openRedis(options)
     // Resubscribing is resynchronise's job: it reloads the set after every (re)connect.
@@ -283,6 +274,26 @@ export class RedisRevocationBus implements RevocationBus {
       // Missed: the staleness bound decides when this matters.
     }
   }
+}
+
+export type RevocationKeyNames = ReturnType<typeof revocationKeyNames>
+
+/**
+ * Every Redis key and channel of the revocations, under `redis.keyPrefix`: named once, here, for the
+ * bus and for what reads them from outside it (the restore guard, src/restore/).
+ */
+export function revocationKeyNames(prefix: string) {
+  return {
+    set: `${prefix}revocations`,
+    expiry: `${prefix}revocations:expiry`,
+    lock: `${prefix}revocations:rebuild`,
+    instances: `${prefix}revocations:instances`,
+    acks: `${prefix}revocations:acks`,
+    channel: `${prefix}revocations:changes`,
+    ackChannel: `${prefix}revocations:acks`,
+    /** The highest revocation position ever seen in the durable log (src/restore/revocation-high-water.ts). */
+    highWater: `${prefix}revocations:high-water`,
+  } satisfies RevocationKeys & Record<string, string>
 }
 
 function vouchesFor(marker: string | undefined, durable: bigint): boolean {
