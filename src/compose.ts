@@ -84,7 +84,7 @@ export interface Services {
   sourceForms: readonly SourceForm[]
   /** Begun on SIGTERM: readiness fails, new requests are refused, streams end, requests in flight finish. */
   drain: Drain
-  /** Where the admin API's request budgets are counted: in Redis with REDIS_URL (across instances), else here. */
+  /** Where the admin API's request budgets and the token budget per identity are counted: in Redis with REDIS_URL (across instances), else here. */
   rateLimits: BudgetCounter
   /** The Redis connection the budgets are counted on, with REDIS_URL. */
   rateLimitRedis?: Redis

@@ -98,7 +98,8 @@ export const RevocationCursorPruned = component<Response>(
   'responses',
   'RevocationCursorPruned',
   problemResponse(
-    'The position is older than what retention kept: resynchronise from a full listing (no cursor), then poll or stream from its `cursor`.',
+    'The position is older than what retention kept (or than a confirmed restore of the database: README.md, "Backup and restore"): ' +
+      'resynchronise from a full listing (no cursor), then poll or stream from its `cursor`.',
     {
       type: 'about:blank',
       title: 'Gone',
