@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config.js'
 import type { Clock } from '../lib/clock.js'
 import { openRedis, waitForRedis } from '../lib/redis-connection.js'
-import { revocationKeyNames } from '../revocation/redis-revocation-bus.js'
+import { revocationKeyNames } from '../revocation/redis-revocation-keys.js'
 import type { RevocationLog } from '../revocation/revocation-log.js'
 import { RedisRevocationHighWater, type HighWaterMark } from './revocation-high-water.js'
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { RevocationKeyNames } from '../revocation/redis-revocation-bus.js'
+import type { RevocationKeyNames } from '../revocation/redis-revocation-keys.js'
 import { SEQ_FIELD } from '../revocation/redis-revocation-scripts.js'
 
 /** The furthest the durable revocation log has been seen to reach, and when that was recorded. */

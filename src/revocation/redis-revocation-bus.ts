@@ -7,7 +7,8 @@ import { openRedis, type RedisConnectionOptions } from '../lib/redis-connection.
 import type { PublishReceipt, RevocationBus } from './revocation-bus.js'
 import type { RevocationBusListener } from './revocation-cache.js'
 import type { RevocationLog } from './revocation-log.js'
-import { rebuildRevocationSet, type RevocationKeys } from './redis-revocation-rebuild.js'
+import { rebuildRevocationSet } from './redis-revocation-rebuild.js'
+import { revocationKeyNames, type RevocationKeyNames } from './redis-revocation-keys.js'
 import { SCRIPTS, SEQ_FIELD, VERSION_FIELD } from './redis-revocation-scripts.js'
 import { inForce, revocationFromJson, revocationToJson, type Revocation } from './revocation.js'
 
@@ -274,26 +275,6 @@ export class RedisRevocationBus implements RevocationBus {
       // Missed: the staleness bound decides when this matters.
     }
   }
-}
-
-export type RevocationKeyNames = ReturnType<typeof revocationKeyNames>
-
-/**
- * Every Redis key and channel of the revocations, under `redis.keyPrefix`: named once, here, for the
- * bus and for what reads them from outside it (the restore guard, src/restore/).
- */
-export function revocationKeyNames(prefix: string) {
-  return {
-    set: `${prefix}revocations`,
-    expiry: `${prefix}revocations:expiry`,
-    lock: `${prefix}revocations:rebuild`,
-    instances: `${prefix}revocations:instances`,
-    acks: `${prefix}revocations:acks`,
-    channel: `${prefix}revocations:changes`,
-    ackChannel: `${prefix}revocations:acks`,
-    /** The highest revocation position ever seen in the durable log (src/restore/revocation-high-water.ts). */
-    highWater: `${prefix}revocations:high-water`,
-  } satisfies RevocationKeys & Record<string, string>
 }
 
 function vouchesFor(marker: string | undefined, durable: bigint): boolean {
