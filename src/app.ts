@@ -11,6 +11,7 @@ import { registerDraining } from './http/draining.js'
 import { decorateExchangeRecords } from './http/exchange-record.js'
 import { metricsRoute } from './http/metrics-route.js'
 import { registerFormBodyParser } from './http/form-body.js'
+import { registerOverloadShedding } from './http/overload.js'
 import { healthRoutes } from './http/health-routes.js'
 import { introspectRoute } from './http/introspect-route.js'
 import { registerApiDescription } from './http/openapi/api-description.js'
@@ -60,6 +61,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   registerRequestLog(app)
   decorateExchangeRecords(app)
   registerDraining(app, services.drain)
+  // After the drain (a draining instance says so instead), before every route.
+  await registerOverloadShedding(app, config.overload)
   // Before any route: each route's declared operation is recorded for openapi.yaml (`npm run openapi`).
   registerApiDescription(app)
 

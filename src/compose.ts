@@ -69,6 +69,8 @@ import { createPrometheusMetrics } from './metrics/prometheus-metrics.js'
 import { workerScrape } from './metrics/cluster-metrics.js'
 import { observeReplayGuard } from './replay/observed-replay-guard.js'
 import { isWorker } from './workers.js'
+import { identityBudget } from './http/rate-limits.js'
+import { openRestoreGuard } from './restore/restore-guard.js'
 
 /** Everything the HTTP layer needs, built once. */
 export interface Services {
@@ -106,7 +108,7 @@ export interface Services {
   introspection: TokenIntrospection
   /** Begun on SIGTERM: readiness fails, new requests are refused, streams end, requests in flight finish. */
   drain: Drain
-  /** Where the admin API's request budgets are counted: in Redis with REDIS_URL (across instances), else here. */
+  /** Where the admin API's request budgets and the token budget per identity are counted: in Redis with REDIS_URL (across instances), else here. */
   rateLimits: BudgetCounter
   /** The Redis connection the budgets are counted on, with REDIS_URL. */
   rateLimitRedis?: RedisClient
@@ -143,6 +145,9 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied')
 
     const revocationLog = new SqlRevocationLog(database)
+    // Before anything reads or rebuilds revocations from it: a database restored behind them stops here.
+    const restoreGuard = await openRestoreGuard(config, revocationLog, clock, logger)
+    if (restoreGuard) closers.push(() => restoreGuard.stop())
     const bus = openRevocationBus(config, logger, clock, revocationLog, metrics)
     closers.push(() => bus.close())
     const revocations = new RevocationCache(clock, bus.maxStalenessMs)
@@ -204,6 +209,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       ? new RedisBudgetCounter(rateLimitRedis, `${config.redis.keyPrefix}rate-limit:`)
       : new MemoryBudgetCounter()
     const exchange = new TokenExchange({
+      identityBudget: identityBudget(rateLimits, config.limits.tokenRequestsPerIdentityPerMinute),
       replay,
       registrations,
       settings: runtime,

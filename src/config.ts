@@ -307,6 +307,11 @@ export const ConfigSchema = z
         maxBodyBytes: z.number().int().positive().default(65_536),
         /** Token exchanges per client address per minute; 0 turns the limit off. */
         tokenRequestsPerMinute: z.number().int().nonnegative().default(6000),
+        /**
+         * Token exchanges per attested identity (subject) per minute, whatever addresses they come from,
+         * counted once the attestation verifies; with REDIS_URL across instances. 0 turns it off.
+         */
+        tokenRequestsPerIdentityPerMinute: z.number().int().nonnegative().default(3000),
         /** Admin API requests per client address per minute; 0 turns the limit off. */
         adminRequestsPerMinute: z.number().int().nonnegative().default(600),
         /** Introspection requests per client address per minute; 0 turns the limit off. */
@@ -319,6 +324,7 @@ export const ConfigSchema = z
         maxAttestationBytes: 16_384,
         maxBodyBytes: 65_536,
         tokenRequestsPerMinute: 6000,
+        tokenRequestsPerIdentityPerMinute: 3000,
         adminRequestsPerMinute: 600,
         introspectionRequestsPerMinute: 60_000,
         adminAuthFailuresPerMinute: 20,
@@ -337,6 +343,28 @@ export const ConfigSchema = z
       .refine((h) => h.requestTimeoutMs === 0 || h.headersTimeoutMs <= h.requestTimeoutMs, {
         message: 'headersTimeoutMs cannot exceed requestTimeoutMs',
         path: ['headersTimeoutMs'],
+      }),
+    /** Load shedding (src/http/overload.ts): past a bound, requests are answered 503 with Retry-After before any work. */
+    overload: z
+      .object({
+        /** Mean event-loop lag over a sample, in ms; 0 turns the bound off. */
+        maxEventLoopDelayMs: z.number().int().nonnegative().default(200),
+        /** Event-loop utilization over a sample, 0 to 1; 0 turns the bound off (the default: see README, Overload). */
+        maxEventLoopUtilization: z.number().min(0).max(1).default(0),
+        /** Requests being answered at once by this process (revocation streams and health checks not counted); 0 turns it off. */
+        maxRequestsInFlight: z.number().int().nonnegative().default(512),
+        /** How often lag and utilization are measured. */
+        sampleIntervalMs: z.number().int().min(10).max(60_000).default(1000),
+        /** What a shed request is told to wait. */
+        retryAfterSeconds: z.number().int().positive().max(3600).default(5),
+      })
+      .strict()
+      .default({
+        maxEventLoopDelayMs: 200,
+        maxEventLoopUtilization: 0,
+        maxRequestsInFlight: 512,
+        sampleIntervalMs: 1000,
+        retryAfterSeconds: 5,
       }),
     shutdown: z
       .object({

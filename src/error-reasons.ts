@@ -83,6 +83,7 @@ export const ERROR_REASONS = {
 
   // Budgets.
   rate_limited: 'this client address sent more requests this minute than its budget allows',
+  identity_rate_limited: 'this attested identity asked for more tokens this minute than its budget allows, from whatever addresses',
   too_many_auth_failures: 'this client address failed authentication too often this minute',
 
   // Faults we fail closed on (503): retry with backoff.
@@ -101,6 +102,8 @@ export const ERROR_REASONS = {
     "this instance's copy of the signing keys is out of date (not read within keys.maxStalenessMs), or its signing key was just revoked",
   database_unavailable: 'the database is not reachable',
   shutting_down: 'this instance is shutting down: retry on another',
+  overloaded:
+    'this instance is overloaded (event-loop lag or utilization, or requests in flight, past their bounds): retry after Retry-After',
   service_unavailable: 'a store the request needs cannot answer',
 
   // Our own defect: nothing of it is shown.

@@ -159,7 +159,12 @@ export class GoneError extends StsError {
 }
 
 export class RateLimitedError extends StsError {
-  constructor(message: string, reason: ErrorReason) {
+  /** When set, the answer carries `Retry-After` with it (the HTTP layer writes the header). */
+  constructor(
+    message: string,
+    reason: ErrorReason,
+    readonly retryAfterSeconds?: number,
+  ) {
     super('rate_limited', message, reason)
   }
 }
@@ -176,6 +181,20 @@ export class ServiceUnavailableError extends StsError {
   constructor(message: string, reason: ErrorReason, cause?: unknown) {
     super('unavailable', message, reason)
     if (cause !== undefined) this.cause = cause
+  }
+}
+
+/**
+ * This instance is overloaded (event-loop lag or utilization, or requests in flight, past their bounds
+ * in `overload`): the request is refused before any work is done on it, to be retried after
+ * `retryAfterSeconds`, here or on another instance. A 503 like any fault we fail closed on.
+ */
+export class OverloadedError extends ServiceUnavailableError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message, 'overloaded')
   }
 }
 

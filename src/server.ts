@@ -4,6 +4,7 @@ import { ConfigError, configSourceFromProcess, loadConfig } from './config.js'
 import { createLogger } from './lib/logger.js'
 import { primaryScrape } from './metrics/cluster-metrics.js'
 import { listenForScrapes } from './metrics/metrics-server.js'
+import { RestoredDatabaseError } from './restore/restore-guard.js'
 import { isPrimary, runWorkers } from './workers.js'
 
 /**
@@ -110,5 +111,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(`seed-sts: failed to start: ${error instanceof Error ? error.message : String(error)}\n`)
-  process.exit(error instanceof ConfigError ? 2 : 1)
+  // A refusal to start on a restored database has its own code, so an orchestrator can tell it apart.
+  process.exit(error instanceof ConfigError ? 2 : error instanceof RestoredDatabaseError ? error.exitCode : 1)
 })

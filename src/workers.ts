@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Logger } from 'pino'
+import { RESTORE_REFUSED_EXIT_CODE } from './restore/restore-guard.js'
 
 /**
  * Several worker processes sharing one listening port (node:cluster), so one instance uses every
@@ -19,7 +20,16 @@ export function runWorkers(count: number, logger: Logger): void {
     const lived = Date.now() - (startedAt.get(worker.id) ?? 0)
     startedAt.delete(worker.id)
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0)
+      // 0, unless a worker refused to start (below).
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit()
+      return
+    }
+    // Refused on a restored database: every worker would be, until an operator confirms; say so and stop.
+    if (code === RESTORE_REFUSED_EXIT_CODE) {
+      logger.fatal({ worker: worker.process.pid, code }, 'a worker refused to start on a restored database; stopping')
+      process.exitCode = RESTORE_REFUSED_EXIT_CODE
+      stop('SIGTERM')
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit()
       return
     }
     logger.error({ worker: worker.process.pid, code, signal }, 'a worker exited; starting another')

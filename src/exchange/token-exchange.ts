@@ -29,8 +29,19 @@ export interface ExchangeSettings {
   defaultTtlSeconds: number
 }
 
+/**
+ * How many tokens one attested identity may ask for: spent once its attestation verifies, so every
+ * workload behind one address has its own budget, and one identity has one budget whatever addresses
+ * it comes from. Throws RateLimitedError past it.
+ */
+export interface IdentityBudget {
+  spend(subject: string): Promise<void>
+}
+
 export interface TokenExchangeDependencies {
   settings: Settings<ExchangeSettings>
+  /** Absent when `limits.tokenRequestsPerIdentityPerMinute` is 0. */
+  identityBudget?: IdentityBudget
   grants: GrantCatalog
   revocations: RevocationChecker
   ledger: LedgerStore
@@ -76,6 +87,8 @@ export class TokenExchange {
     observed.phaseStarted('attest')
     const identity = await settings.attestors.attest(request.subjectToken, request.subjectTokenType, observed)
     observed.attested(identity.subject, identity.attestor, identity.kind)
+    // Before the single-use claim: an identity over its budget keeps its attestation for the retry.
+    await this.deps.identityBudget?.spend(identity.subject)
     await this.ensureFirstUse(identity)
     observed.phaseEnded('attest')
     observed.phaseStarted('grants')

@@ -35,9 +35,11 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOp
     access_token_signing_alg_values_supported: [...new Set([options.algorithm, ...options.keys.publicJwks().keys.map((key) => key.alg)])],
   })
   const sendMetadata = async () => metadata()
-  app.get('/.well-known/oauth-authorization-server', { schema: discoveryOperations.authorizationServerMetadata }, sendMetadata)
-  app.get('/.well-known/openid-configuration', { schema: discoveryOperations.openIdConfiguration }, sendMetadata)
-  app.get('/.well-known/jwks.json', { schema: discoveryOperations.jwks }, async (_request, reply) => {
+  // Never shed: answered from memory, and verifiers of the tokens already issued need the keys.
+  const config = { overload: 'never-shed' as const }
+  app.get('/.well-known/oauth-authorization-server', { config, schema: discoveryOperations.authorizationServerMetadata }, sendMetadata)
+  app.get('/.well-known/openid-configuration', { config, schema: discoveryOperations.openIdConfiguration }, sendMetadata)
+  app.get('/.well-known/jwks.json', { config, schema: discoveryOperations.jwks }, async (_request, reply) => {
     // The key timings count on this max-age (src/keys/key-lifecycle.ts): a verifier caching longer may
     // meet a token signed with a key it has not fetched yet.
     return reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`).send(options.keys.publicJwks())

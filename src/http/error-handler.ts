@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ServiceUnavailableError, type ErrorReason } from '../errors.js'
+import { OverloadedError, ServiceUnavailableError, type ErrorReason } from '../errors.js'
 import type { ProblemBody } from './error-bodies.js'
 import { failureOf, oauthCodeOf, problemTitleOf, type Failure } from './error-mapping.js'
 import { setOutcome } from './request-log.js'
@@ -30,6 +30,9 @@ export function useOAuthErrors(scope: FastifyInstance): void {
 function observed(error: unknown, request: FastifyRequest, oauth: boolean): Failure {
   const failure = failureOf(error)
   request.failure = failure
+  // Shed requests are counted and logged by the shedding itself (src/http/overload.ts), not one warning
+  // each: under overload a line per refused request would add to the load.
+  if (error instanceof OverloadedError) return failure
   if (error instanceof ServiceUnavailableError) {
     request.log.warn({ err: { message: error.message, cause: describeCause(error.cause) }, reason: error.reason }, 'failing closed')
   } else if (failure.status >= 500) {
@@ -65,6 +68,7 @@ function notFound(request: FastifyRequest): Failure {
 
 function sendOAuthError(reply: FastifyReply, failure: Failure): FastifyReply {
   const error = oauthCodeOf(failure)
+  if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds))
   // RFC 6750 section 3: a bearer challenge says what went wrong.
   if (failure.status === 401 || failure.status === 403) reply.header('www-authenticate', `Bearer error="${error}"`)
   return reply
@@ -77,6 +81,7 @@ function sendOAuthError(reply: FastifyReply, failure: Failure): FastifyReply {
 
 function sendProblem(reply: FastifyReply, request: FastifyRequest, failure: Failure): FastifyReply {
   if (failure.status === 401) reply.header('www-authenticate', 'Bearer realm="seed-sts-admin"')
+  if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds))
   // Typed as the API description documents it (error-bodies.ts): a member added here is documented there.
   const problem: ProblemBody = {
     type: 'about:blank',

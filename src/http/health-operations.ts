@@ -22,7 +22,8 @@ export const healthOperations = {
       and signing keys are current. Use it as the readiness probe, so traffic goes only to instances that would not
       fail closed. From the
       moment the instance starts draining (SIGTERM) it answers 503, as does every other request that
-      arrives during the drain, with \`Connection: close\`.
+      arrives during the drain, with \`Connection: close\`. It is never shed, and load does not make it
+      fail: an overloaded instance sheds the requests it cannot serve (503 \`overloaded\`) and stays ready.
     `,
     responses: {
       200: { description: 'Ready.', content: { 'application/json': { schema: z.object({ status: z.literal('ready') }).strict() } } },

@@ -15,8 +15,10 @@ export interface HealthOptions {
 
 /** /healthz: the process answers. /readyz: it can issue tokens (ledger reachable, revocation state, grants and keys current). */
 export async function healthRoutes(app: FastifyInstance, options: HealthOptions): Promise<void> {
-  app.get('/healthz', { schema: healthOperations.liveness }, async () => ({ status: 'ok' }))
-  app.get('/readyz', { schema: healthOperations.readiness }, async () => {
+  // Never shed: an overloaded instance is alive, and still ready (README, Overload, says why).
+  const config = { overload: 'never-shed' as const }
+  app.get('/healthz', { config, schema: healthOperations.liveness }, async () => ({ status: 'ok' }))
+  app.get('/readyz', { config, schema: healthOperations.readiness }, async () => {
     try {
       await options.database.query('SELECT 1')
     } catch (error) {

@@ -3,7 +3,7 @@ import { Uuid } from '../lib/ids.js'
 import { prose } from '../lib/prose.js'
 import { InvalidRequestBody, oauthErrorOf, UnavailableBody } from './error-bodies.js'
 import { operation } from './openapi/operation.js'
-import { CacheControlNoStore, PragmaNoCache, RetryAfter } from './response-headers.js'
+import { CacheControlNoStore, PragmaNoCache, RetryAfter, RetryAfterWhenShed } from './response-headers.js'
 
 /** The form POST /oauth2/introspect reads (the route reads it itself: one parameter, once). */
 export const IntrospectionForm = z.object({
@@ -124,7 +124,10 @@ export const introspectOperation = operation({
       content: { 'application/json': { schema: UnavailableBody } },
     },
     503: {
-      description: 'The revocation state, the ledger or the admin token store cannot answer right now. Retry with backoff.',
+      description:
+        'The revocation state, the ledger or the admin token store cannot answer right now: retry with backoff. ' +
+        'Or this instance is overloaded (`error_reason` `overloaded`) and shed the request: retry after `Retry-After` seconds.',
+      headers: { 'Retry-After': RetryAfterWhenShed },
       content: { 'application/json': { schema: UnavailableBody } },
     },
   },

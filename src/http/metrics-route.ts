@@ -9,7 +9,8 @@ export interface MetricsRouteOptions {
 
 /** GET /metrics on the main port: the Prometheus text, this process's or (with workers) the group's. */
 export async function metricsRoute(app: FastifyInstance, options: MetricsRouteOptions): Promise<void> {
-  app.get('/metrics', { schema: metricsOperations.scrape }, async (_request, reply) => {
+  // Never shed: an overloaded instance is when its metrics matter most.
+  app.get('/metrics', { config: { overload: 'never-shed' }, schema: metricsOperations.scrape }, async (_request, reply) => {
     let scrape
     try {
       scrape = await options.scrape()

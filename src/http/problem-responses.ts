@@ -1,6 +1,7 @@
 import { prose } from '../lib/prose.js'
 import { ProblemBody } from './error-bodies.js'
 import { component, type Response } from './openapi/operation.js'
+import { RetryAfterWhenShed } from './response-headers.js'
 
 /** The RFC 9457 problem answers the API description names in more than one place, each declared once. */
 
@@ -71,12 +72,34 @@ export const ServiceUnavailable = component<Response>(
   }),
 )
 
+/** What every route that load shedding applies to may answer with 503: a store's fault, or the instance overloaded. */
+export const UnavailableOrOverloaded = component<Response>('responses', 'UnavailableOrOverloaded', {
+  ...problemResponse(
+    prose`
+      A store cannot answer right now: retry with backoff. Or this instance is overloaded (reason
+      \`overloaded\`: event-loop lag or utilization, or requests in flight, past the bounds in
+      \`overload\`) and shed the request before doing anything for it: retry after \`Retry-After\`
+      seconds, here or on another instance.
+    `,
+    {
+      type: 'about:blank',
+      title: 'Service unavailable',
+      status: 503,
+      detail: 'this instance is overloaded (its event loop lags more than overload.maxEventLoopDelayMs): retry in 5 s',
+      instance: '/v1/grants',
+      reason: 'overloaded',
+    },
+  ),
+  headers: { 'Retry-After': RetryAfterWhenShed },
+})
+
 /** A revocation position (polling's `since`, the stream's) before what retention kept: the list and the stream answer it. */
 export const RevocationCursorPruned = component<Response>(
   'responses',
   'RevocationCursorPruned',
   problemResponse(
-    'The position is older than what retention kept: resynchronise from a full listing (no cursor), then poll or stream from its `cursor`.',
+    'The position is older than what retention kept (or than a confirmed restore of the database: README.md, "Backup and restore"): ' +
+      'resynchronise from a full listing (no cursor), then poll or stream from its `cursor`.',
     {
       type: 'about:blank',
       title: 'Gone',

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { ErrorReason } from '../error-reasons.js'
 import { RateLimitedError, ServiceUnavailableError } from '../errors.js'
+import type { IdentityBudget } from '../exchange/token-exchange.js'
 import type { BudgetCount, BudgetCounter } from './budget-counter.js'
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
@@ -50,6 +52,28 @@ export function authFailureBudget(counter: BudgetCounter, perMinute: () => numbe
   }
 }
 
+/**
+ * Token exchanges per attested identity (its subject), on the same counter as the other budgets: with
+ * REDIS_URL one budget across instances, so an identity is not allowed N a minute per replica, and
+ * workloads behind one NAT address are not each other's limit. Failing closed like the rest.
+ */
+export function identityBudget(counter: BudgetCounter, perMinute: number): IdentityBudget | undefined {
+  if (perMinute <= 0) return undefined
+  return {
+    async spend(subject) {
+      // A digest keeps the key short and free of whatever characters a subject may hold.
+      const spent = await ask(() => counter.hit(`identity:${createHash('sha256').update(subject).digest('base64url')}`, MINUTE))
+      if (spent.count <= perMinute) return
+      const seconds = retryAfterOf(spent)
+      throw new RateLimitedError(
+        `${subject} asked for more than ${perMinute} tokens this minute (limits.tokenRequestsPerIdentityPerMinute): retry in ${seconds} s`,
+        'identity_rate_limited',
+        seconds,
+      )
+    },
+  }
+}
+
 async function ask(count: () => Promise<BudgetCount>): Promise<BudgetCount> {
   try {
     return await count()
@@ -58,8 +82,12 @@ async function ask(count: () => Promise<BudgetCount>): Promise<BudgetCount> {
   }
 }
 
+function retryAfterOf(spent: BudgetCount): number {
+  return Math.max(1, Math.ceil(spent.resetMs / 1000))
+}
+
 function tooMany(reply: FastifyReply, spent: BudgetCount, what: string, reason: ErrorReason): RateLimitedError {
-  const seconds = Math.max(1, Math.ceil(spent.resetMs / 1000))
+  const seconds = retryAfterOf(spent)
   reply.header('retry-after', String(seconds))
   return new RateLimitedError(`${what}: retry in ${seconds} s`, reason)
 }

@@ -47,3 +47,10 @@ export const Location = component<Header>('headers', 'Location', {
   required: true,
   schema: z.string(),
 })
+
+export const RetryAfterWhenShed = component<Header>('headers', 'RetryAfterWhenShed', {
+  description:
+    'On a request shed because the instance is overloaded (reason `overloaded`): seconds to wait (`overload.retryAfterSeconds`) ' +
+    'before trying again, here or on another instance. Absent when a store cannot answer: retry with backoff.',
+  schema: z.number().int(),
+})

@@ -11,6 +11,7 @@ import {
   RateLimitReset,
   RequestId,
   RetryAfter,
+  RetryAfterWhenShed,
 } from './response-headers.js'
 
 /** What POST /oauth2/token answers with: RFC 8693 section 2.2.1. */
@@ -76,7 +77,9 @@ export const tokenOperation = operation({
        OIDC tokens, Azure attested data by default) is claimed on every instance at once, in the
        database; presented again, in any spelling, it is refused with \`invalid_grant\` (a JWT's
        three parts must be canonical base64url). An AWS document must come with the nonce its
-       instance registered with; the registration is made only once every other check has passed;
+       instance registered with; the registration is made only once every other check has passed.
+       The identity then spends one of its \`limits.tokenRequestsPerIdentityPerMinute\` (429 past
+       it, before a single-use attestation is claimed);
     2. finds the enabled, unexpired grants whose \`subject\` glob and \`conditions\` match it
        (none: \`invalid_grant\`);
     3. picks the audience: the \`audience\` parameter, or, when it is omitted, the one audience the
@@ -256,16 +259,41 @@ export const tokenOperation = operation({
       error_description: 'the body must be application/x-www-form-urlencoded',
       error_reason: 'media_type_unsupported',
     }),
-    429: oauthError(
-      'This client address sent more than `limits.tokenRequestsPerMinute` requests this minute. ' + 'Wait `Retry-After` seconds.',
-      UnavailableBody,
-      {
-        error: 'temporarily_unavailable',
-        error_description: 'rate limit exceeded: retry in 60 s',
-        error_reason: 'rate_limited',
+    429: {
+      description: prose`
+        This client address sent more than \`limits.tokenRequestsPerMinute\` requests this minute
+        (counted per instance, before anything else), or the identity the attestation proves asked
+        for more than \`limits.tokenRequestsPerIdentityPerMinute\` tokens this minute, from whatever
+        addresses (counted once the attestation verifies, with \`REDIS_URL\` across instances;
+        a single-use attestation is not spent). Wait \`Retry-After\` seconds.
+      `,
+      headers: { ...NOT_CACHED, 'Retry-After': RetryAfter },
+      content: {
+        'application/json': {
+          schema: UnavailableBody,
+          examples: {
+            rate_limited: {
+              summary: 'Too many requests from this address',
+              value: {
+                error: 'temporarily_unavailable',
+                error_description: 'rate limit exceeded: retry in 60 s',
+                error_reason: 'rate_limited',
+              },
+            },
+            identity_rate_limited: {
+              summary: 'Too many tokens for this identity',
+              value: {
+                error: 'temporarily_unavailable',
+                error_description:
+                  'spiffe://example.org/k8s/prod/ns/payments/sa/api asked for more than 3000 tokens this minute ' +
+                  '(limits.tokenRequestsPerIdentityPerMinute): retry in 12 s',
+                error_reason: 'identity_rate_limited',
+              },
+            },
+          },
+        },
       },
-      { ...NOT_CACHED, 'Retry-After': RetryAfter },
-    ),
+    },
     500: oauthError(
       'An unexpected fault. Nothing about it is shown; the server logs it with the request id.',
       oauthErrorOf('server_error'),
@@ -273,10 +301,13 @@ export const tokenOperation = operation({
     ),
     503: oauthError(
       prose`
-        A store or an issuer's JWKS cannot answer right now, so no token is issued (fail closed).
-        Retry with backoff. (An instance that is shutting down still answers the requests it has
-        already received, in the formats documented here; it stops accepting connections, so
-        retry a refused or reset connection against another instance.)
+        A store or an issuer's JWKS cannot answer right now, so no token is issued (fail closed):
+        retry with backoff. Or this instance is overloaded (\`error_reason\` \`overloaded\`: see
+        \`overload\` in the configuration) and shed the request before doing anything for it: retry
+        after \`Retry-After\` seconds, here or on another instance. (An instance that is shutting
+        down still answers the requests it has already received, in the formats documented here; it
+        stops accepting connections, so retry a refused or reset connection against another
+        instance.)
       `,
       UnavailableBody,
       {
@@ -284,6 +315,7 @@ export const tokenOperation = operation({
         error_description: 'revocation state cannot be checked',
         error_reason: 'revocations_unavailable',
       },
+      { ...NOT_CACHED, 'Retry-After': RetryAfterWhenShed },
     ),
   },
 })

@@ -28,6 +28,8 @@ export interface RevocationBusKeys extends RevocationKeys {
   channel: string
   /** Channel an instance announces each acknowledgement on (its id). */
   ackChannel: string
+  /** The highest revocation position ever seen in the durable log (src/restore/revocation-high-water.ts). */
+  highWater: string
 }
 
 export function revocationKeys(prefix: string): RevocationBusKeys {
@@ -40,5 +42,6 @@ export function revocationKeys(prefix: string): RevocationBusKeys {
     acks: `${tagged}:acks`,
     channel: `${tagged}:changes`,
     ackChannel: `${tagged}:acks`,
+    highWater: `${tagged}:high-water`,
   }
 }

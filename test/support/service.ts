@@ -78,6 +78,9 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
     admin: { token: ADMIN_TOKEN },
     keys: { dir: keysDir, encryptionKey: KEY_ENCRYPTION_KEY, ...(keysOverrides as object) },
     attestors: [{ kind: 'kubernetes', name: cluster.name, issuer: cluster.issuer, jwks: cluster.jwks }],
+    // No shedding on event-loop lag: a test process stalls its own loop (compiling a schema, minting
+    // keys) as no service process does, for every service it hosts. test/http/overload.test.ts sets it.
+    overload: { maxEventLoopDelayMs: 0 },
     ...overrides,
   })
   const lines = options.logLines

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { prose } from '../../lib/prose.js'
 import { component, type Response } from '../openapi/operation.js'
-import { problemResponse, ServiceUnavailable } from '../problem-responses.js'
+import { problemResponse, UnavailableOrOverloaded } from '../problem-responses.js'
 import { RetryAfter } from '../response-headers.js'
 
 /** What every admin operation may answer, whatever its route: the admin scope's refusals (admin-scope.ts). */
@@ -54,4 +54,4 @@ export const TooManyRequests = component<Response>('responses', 'TooManyRequests
 })
 
 /** The refusals every admin operation documents: spread into each operation's responses. */
-export const ADMIN_FAILURES = { 401: Unauthorized, 403: Forbidden, 429: TooManyRequests, 503: ServiceUnavailable }
+export const ADMIN_FAILURES = { 401: Unauthorized, 403: Forbidden, 429: TooManyRequests, 503: UnavailableOrOverloaded }

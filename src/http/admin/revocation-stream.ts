@@ -40,7 +40,8 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
   const keepAliveMs = options.keepAliveMs ?? 15_000
   const recheckMs = options.recheckMs ?? 250
 
-  const route = { config: { role: 'revocations:read' as const }, schema: revocationOperations.stream }
+  // Open for as long as the client reads: shed when it opens, but never counted in flight.
+  const route = { config: { role: 'revocations:read' as const, overload: 'long-lived' as const }, schema: revocationOperations.stream }
   app.get('/v1/revocations/stream', route, async (request, reply) => {
     const query = parseOrProblem(StreamQuery, request.query, 'query')
     const lastEventId = request.headers['last-event-id']
