@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
-import { parse as parseYaml } from 'yaml'
+import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { z } from 'zod'
 import { ATTESTOR_CONFIG_SCHEMAS, namespaceOf } from './attestors/catalog.js'
 import { namespaceOverlaps } from './attestors/namespace.js'
@@ -552,16 +552,35 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
   let parsed: unknown
   try {
-    parsed = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
+    parsed = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { prettyErrors: false })
   } catch (error) {
     throw new ConfigError([
-      `configuration file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+      `configuration file ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}${syntaxErrorAt(text, error)}`,
     ])
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError([`configuration file ${file} must hold an object at its top level`])
   }
   return parsed as Record<string, unknown>
+}
+
+/**
+ * Where a file fails to parse, without quoting it: the parsers' own messages quote the offending line,
+ * and this message reaches logs, the audit log and the reload endpoint's answer, where a line holding a
+ * password or a token must not. JSON is located by the YAML parser too (JSON is YAML), when it can be.
+ */
+function syntaxErrorAt(text: string, error: unknown): string {
+  let located = error
+  if (!(error instanceof YAMLParseError)) {
+    try {
+      parseYaml(text, { prettyErrors: false })
+    } catch (yamlError) {
+      located = yamlError
+    }
+  }
+  if (!(located instanceof YAMLParseError)) return ''
+  const before = text.slice(0, located.pos[0]).split('\n')
+  return ` at line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}: ${located.message}`
 }
 
 function applyEnvironment(raw: Record<string, unknown>, env: ConfigSource['env']): Record<string, unknown> {

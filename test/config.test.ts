@@ -214,9 +214,23 @@ t.test('files that cannot be used say why', async (t) => {
     problemsOf(() => loadConfig({ file: '/nonexistent/sts.yaml', env: {} })),
     [/^cannot read configuration file \/nonexistent\/sts.yaml/],
   )
-  t.match(
-    problemsOf(() => loadConfig({ file: writeTemp(t, 'bad.yaml', 'issuer: [unclosed'), env: {} })),
-    [/is not valid YAML/],
+  const badYaml = writeTemp(t, 'bad.yaml', 'issuer: https://a.example\ndatabase:\n  url: postgres://u:hunter2pass@db/sts: x: y\n')
+  t.same(
+    problemsOf(() => loadConfig({ file: badYaml, env: {} })),
+    [`configuration file ${badYaml} is not valid YAML at line 3, column 8: Nested mappings are not allowed in compact mappings`],
+  )
+  // The parsers quote the offending line in their own messages; ours says where, never what, since it
+  // reaches logs, the audit log and the reload endpoint's answer.
+  const unclosed = writeTemp(t, 'unclosed.json', '{\n  "admin": { "token": "s3cretvalue }\n}')
+  const unquoted = writeTemp(t, 'unquoted.json', '{\n  "admin": { "token": s3cretvalue }\n}')
+  t.same(
+    problemsOf(() => loadConfig({ file: unclosed, env: {} })),
+    [`configuration file ${unclosed} is not valid JSON at line 3, column 2: Missing closing "quote`],
+  )
+  // Valid YAML, so nothing locates it: said without a place rather than with the line.
+  t.same(
+    problemsOf(() => loadConfig({ file: unquoted, env: {} })),
+    [`configuration file ${unquoted} is not valid JSON`],
   )
   t.match(
     problemsOf(() => loadConfig({ file: writeTemp(t, 'list.yaml', '- a\n- b\n'), env: {} })),

@@ -82,7 +82,7 @@ t.test('a configuration that does not validate is refused with the messages of a
   writeFileSync(sts.source.file!, '{ "issuer": ')
   const outcome = sts.services.reloads.reloadHere('SIGHUP')
   t.equal(outcome.outcome, 'refused')
-  t.match(outcome.problems, [new RegExp(`^configuration file ${sts.source.file} is not valid JSON: `)])
+  t.match(outcome.problems, [new RegExp(`^configuration file ${sts.source.file} is not valid JSON at line 1, column `)])
   t.equal(await sts.exchange(await prod.serviceAccountToken()), 'issued')
 
   // What only building the attestors finds (a trust file that cannot be read) is refused the same way.
