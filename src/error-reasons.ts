@@ -80,6 +80,7 @@ export const ERROR_REASONS = {
     'the position is older than what revocation retention kept: resynchronise from a full listing (no cursor), then poll or stream from its cursor',
   key_not_found: 'no signing key has this kid',
   key_removed: 'the signing key was removed: it is no longer published and every token it signed has expired',
+  key_revocation_permanent: 'a revoked signing key stays revoked: its revocation cannot be lifted (its private key is erased)',
 
   // Budgets.
   rate_limited: 'this client address sent more requests this minute than its budget allows',

@@ -1,6 +1,6 @@
 import { SERVICE_ACTOR } from '../admin-tokens/admin-token.js'
 import type { Actor, AuditLog } from '../audit/audit-log.js'
-import { InvalidInputError, NotFoundError, ServiceUnavailableError } from '../errors.js'
+import { ConflictError, InvalidInputError, NotFoundError, ServiceUnavailableError } from '../errors.js'
 import type { LiveTokenCounter } from './live-token-counter.js'
 import type { Logger } from 'pino'
 import type { Clock } from '../lib/clock.js'
@@ -120,6 +120,13 @@ export class RevocationService {
     const now = new Date(this.clock.now())
     const { lifted, receipt } = await this.log.transaction(async (tx) => {
       const before = await this.log.get(id, tx)
+      // A key's revocation goes with its private key erased and the key out of the JWKS: lifted alone, it
+      // would tell verifiers following the stream to accept the key again while nothing can sign with it.
+      if (before?.kind === 'key')
+        throw new ConflictError(
+          `revocation ${clipUntrusted(id)} is of signing key ${before.value}, which stays revoked`,
+          'key_revocation_permanent',
+        )
       const lifted = before === undefined ? undefined : await this.log.lift(tx, id, now, actor.name, reason)
       if (before === undefined || lifted === undefined)
         throw new NotFoundError(`no standing revocation with id ${clipUntrusted(id)}`, 'revocation_not_found')

@@ -161,4 +161,13 @@ t.test('an emergency revocation leaves both JWKS and fails its tokens on both in
     [[kid, 'key material exposed (INC-1234)']],
     'on the revocation list, and so on the stream verifiers follow',
   )
+  const revocationId = (listed.json().revocations as { id: string }[])[0]!.id
+  const lift = await b.app.inject({
+    method: 'DELETE',
+    url: `/v1/revocations/${revocationId}`,
+    headers: b.admin,
+    payload: { reason: 'trying to undo a key revocation' },
+  })
+  t.same([lift.statusCode, lift.json().reason], [409, 'key_revocation_permanent'], 'a key revocation cannot be lifted')
+  t.equal((await b.app.inject({ method: 'GET', url: '/v1/revocations?kind=key', headers: b.admin })).json().revocations.length, 1)
 })

@@ -293,7 +293,8 @@ export const revocationOperations = {
       Lifts a standing revocation (one not lifted yet, expired or not), saying why in the JSON body.
       It stops counting at once on every instance, moves to the end of the list with a new
       \`cursor\`, and is sent on the stream as \`lifted\`. Recorded on the audit log as
-      \`revocation.lift\`. The revocation stays on record.
+      \`revocation.lift\`. The revocation stays on record. A signing key's revocation (kind \`key\`,
+      made by \`POST /v1/keys/{kid}/revoke\`) cannot be lifted.
     `,
     parameters: { path: RevocationIdParams },
     requestBody: { mediaType: 'application/json', schema: LiftInput, example: { reason: 'credentials rotated' } },
@@ -308,6 +309,9 @@ export const revocationOperations = {
         instance: `/v1/revocations/${revokedExample.id}`,
         reason: 'revocation_not_found',
       }),
+      409: problemResponse(
+        'The revocation is of a signing key (kind `key`): a revoked key stays revoked, its private key erased (`key_revocation_permanent`).',
+      ),
       413: PayloadTooLarge,
       415: UnsupportedMediaType,
       ...ADMIN_FAILURES,
