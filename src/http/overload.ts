@@ -72,12 +72,19 @@ export async function registerOverloadShedding(app: FastifyInstance, bounds: Ove
     let inFlight = 0
     // Callback style, not async: this runs on every request, the token endpoint's included.
     app.addHook('onRequest', (request, reply, next) => {
-      if (request.routeOptions.config.overload !== undefined) {
+      const stance = request.routeOptions.config.overload
+      if (stance === 'never-shed') {
         next()
         return
       }
       if (inFlight >= bounds.maxRequestsInFlight) {
         next(shed(request, 'requestsInFlight', inFlight))
+        return
+      }
+      // A stream is refused when it would open past the bound, but once open it holds no place: it
+      // waits, it does not work, and counting it would let a few followers shed every token request.
+      if (stance === 'long-lived') {
+        next()
         return
       }
       inFlight++

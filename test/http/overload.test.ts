@@ -187,6 +187,12 @@ t.test('requests in flight past their bound: the next is shed until one finishes
     [admin.statusCode, admin.json()],
     [503, shedProblem('it is answering overload.maxRequestsInFlight requests already', '/v1/grants')],
   )
+  const lateStream = await fetch(`${url}/v1/revocations/stream`, { headers: { accept: 'text/event-stream', ...sts.admin } })
+  t.same(
+    [lateStream.status, await lateStream.json()],
+    [503, shedProblem('it is answering overload.maxRequestsInFlight requests already', '/v1/revocations/stream')],
+    'a stream that would open past the bound is shed',
+  )
   await assertNotShed(t, sts)
 
   // The slow request finishes: its place is free again.
