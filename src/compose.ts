@@ -561,7 +561,10 @@ function tracedRedis(connection: RedisConnectionOptions | undefined, tracing: Tr
 async function openTracing(config: Config, logger: Logger, exporter: SpanExporter | undefined): Promise<Tracing | undefined> {
   if (!config.tracing.enabled) return undefined
   const { openTracing: open } = await import('./tracing/tracing.js')
-  logger.info({ endpoint: exporter ? 'in process' : config.tracing.endpoint, serviceName: config.tracing.serviceName }, 'traces exported by OTLP')
+  logger.info(
+    { endpoint: exporter ? 'in process' : config.tracing.endpoint, serviceName: config.tracing.serviceName },
+    'traces exported by OTLP',
+  )
   return open({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName, ...(exporter ? { exporter } : {}) })
 }
 

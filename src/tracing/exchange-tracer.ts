@@ -110,6 +110,5 @@ class TracedExchange implements ExchangeObservation {
  */
 function setStatus(span: Span, outcome: ExchangeOutcome): void {
   if (outcome.outcome === 'issued') span.setStatus({ code: SpanStatusCode.OK })
-  else if (outcome.outcome !== 'refused')
-    span.setStatus({ code: SpanStatusCode.ERROR, message: `${outcome.error}: ${outcome.reason}` })
+  else if (outcome.outcome !== 'refused') span.setStatus({ code: SpanStatusCode.ERROR, message: `${outcome.error}: ${outcome.reason}` })
 }

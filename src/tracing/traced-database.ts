@@ -28,8 +28,8 @@ export function tracedDatabase(database: Database, tracer: Tracer, scope: SpanSc
         return result
       },
       (error: unknown) => {
-        // The error's class only: a database message may quote the values of the statement.
-        span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : 'error' })
+        // The SQLSTATE or the error's class only: a database message may quote the values of the statement.
+        span.setStatus({ code: SpanStatusCode.ERROR, message: failureOf(error) })
         span.end()
         throw error
       },
@@ -39,11 +39,10 @@ export function tracedDatabase(database: Database, tracer: Tracer, scope: SpanSc
     query: (sql, params) => traced(sql, () => queryable.query(sql, params)),
     exec: (sql) => traced(sql, () => queryable.exec(sql)),
   })
-  const top = on(database)
   return {
     kind: database.kind,
-    query: top.query,
-    exec: top.exec,
+    query: (sql, params) => traced(sql, () => database.query(sql, params)),
+    exec: (sql) => traced(sql, () => database.exec(sql)),
     transaction: (work) => database.transaction((tx) => work(on(tx))),
     withConnection: (work) => database.withConnection((connection) => work(on(connection))),
     ...(database.poolStats ? { poolStats: database.poolStats.bind(database) } : {}),
@@ -55,4 +54,10 @@ export function tracedDatabase(database: Database, tracer: Tracer, scope: SpanSc
 export function firstKeyword(sql: string): string {
   const match = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z]+)/.exec(sql)
   return match?.[1] ? match[1].toUpperCase() : 'OTHER'
+}
+
+function failureOf(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return `SQLSTATE ${code}`
+  return error instanceof Error ? error.name : 'error'
 }
