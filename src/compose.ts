@@ -179,7 +179,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const { ring: keys, service: keyService, signer } = signingKeys
     const attestorOutside: AttestorOutside = {
       clock,
-      fetchJwks: outside.fetchJwks ?? createHttpJwksFetcher(5000),
+      fetchJwks: jwksFetcher(outside.fetchJwks, tracing),
       jwksObserver: metrics.jwks,
     }
     const runtime = new SettingsHolder(runtimeSettingsOf(config, attestorOutside))
@@ -566,6 +566,12 @@ async function openTracing(config: Config, logger: Logger, exporter: SpanExporte
     'traces exported by OTLP',
   )
   return open({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName, ...(exporter ? { exporter } : {}) })
+}
+
+/** The key sets of attestation issuers fetched over HTTP (or as a test says), traced with tracing on. */
+function jwksFetcher(injected: JwksFetcher | undefined, tracing: Tracing | undefined): JwksFetcher {
+  const fetcher = injected ?? createHttpJwksFetcher(5000, undefined, tracing?.outgoingHeaders)
+  return tracing ? tracing.jwks(fetcher) : fetcher
 }
 
 function redisKind(connection: RedisConnectionOptions): 'url' | 'sentinel' | 'cluster' {

@@ -21,4 +21,9 @@ export class SpanScope {
   enter(context: Context): void {
     this.storage.enterWith(context)
   }
+
+  /** Runs `work` in `context`, and only `work`: its caller keeps its own. */
+  run<T>(context: Context, work: () => T): T {
+    return this.storage.run(context, work)
+  }
 }

@@ -8,6 +8,8 @@ import { ExchangeTracer } from './exchange-tracer.js'
 import { SpanScope } from './span-scope.js'
 import { tracedDatabase } from './traced-database.js'
 import { tracedRedisCommands, type RedisCommandTracer } from './traced-redis.js'
+import { traceHeaders, tracedJwksFetcher } from './traced-jwks.js'
+import type { JwksFetcher } from '../jose/jwks-fetcher.js'
 
 export interface TracingOptions {
   /** The traces URL of an OTLP/HTTP collector (config.tracing.endpoint). */
@@ -22,6 +24,10 @@ export interface Tracing {
   readonly exchanges: ExchangeObserver
   database(database: Database): Database
   readonly redis: RedisCommandTracer
+  /** A span around each key set fetched in an exchange. */
+  jwks(fetcher: JwksFetcher): JwksFetcher
+  /** The W3C headers of the span running now, for an outgoing request (the JWKS fetcher's). */
+  readonly outgoingHeaders: () => Record<string, string>
   /** Sends the spans still buffered, then stops. */
   shutdown(): Promise<void>
 }
@@ -46,6 +52,8 @@ export function openTracing(options: TracingOptions): Tracing {
     exchanges: new ExchangeTracer(tracer, scope),
     database: (database) => tracedDatabase(database, tracer, scope),
     redis: tracedRedisCommands(tracer, scope),
+    jwks: (fetcher) => tracedJwksFetcher(fetcher, tracer, scope),
+    outgoingHeaders: traceHeaders(scope),
     shutdown: () => provider.shutdown(),
   }
 }
