@@ -1,8 +1,8 @@
 /**
  * The seam the token exchange reports through: which attestor took the attestation, who it proved,
  * where each phase starts and ends, and how the exchange was answered. Metrics implement it
- * (src/metrics/); a tracer can implement the same hooks (a span per exchange, a child span per phase)
- * and be combined with it in src/compose.ts. The exchange calls these on its hot path: an
+ * (src/metrics/), and so do traces (src/tracing/: a span per exchange, a child span per phase), the two
+ * combined by allObservers in src/compose.ts. The exchange calls these on its hot path: an
  * implementation records a timestamp or bumps a pre-bound counter, nothing slower.
  */
 
