@@ -106,7 +106,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
           budget: { name: 'introspection', perMinute: () => limits().introspectionRequestsPerMinute },
           authFailuresPerMinute: () => limits().adminAuthFailuresPerMinute,
         })
-        await introspection.register(introspectRoute, { introspection: services.introspection })
+        await introspection.register(introspectRoute, {
+          introspection: services.introspection,
+          ...(services.tracing ? { tracer: services.tracing.introspections } : {}),
+        })
       })
     },
     { prefix: '/oauth2' },

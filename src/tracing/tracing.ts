@@ -10,6 +10,8 @@ import { tracedDatabase } from './traced-database.js'
 import { tracedRedisCommands, type RedisCommandTracer } from './traced-redis.js'
 import { traceHeaders, tracedJwksFetcher } from './traced-jwks.js'
 import type { JwksFetcher } from '../jose/jwks-fetcher.js'
+import type { IntrospectionTracer } from '../observability/observers.js'
+import { introspectionTracer } from './introspection-tracer.js'
 
 export interface TracingOptions {
   /** The traces URL of an OTLP/HTTP collector (config.tracing.endpoint). */
@@ -22,6 +24,7 @@ export interface TracingOptions {
 /** What the composition root decorates with traces when `tracing.enabled` is true. */
 export interface Tracing {
   readonly exchanges: ExchangeObserver
+  readonly introspections: IntrospectionTracer
   database(database: Database): Database
   readonly redis: RedisCommandTracer
   /** A span around each key set fetched in an exchange. */
@@ -50,6 +53,7 @@ export function openTracing(options: TracingOptions): Tracing {
   const scope = new SpanScope()
   return {
     exchanges: new ExchangeTracer(tracer, scope),
+    introspections: introspectionTracer(tracer, scope),
     database: (database) => tracedDatabase(database, tracer, scope),
     redis: tracedRedisCommands(tracer, scope),
     jwks: (fetcher) => tracedJwksFetcher(fetcher, tracer, scope),

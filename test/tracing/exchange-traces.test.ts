@@ -130,3 +130,33 @@ t.test('tracing off: no span, and no tracer in the services', async (t) => {
   t.equal((await post(sts, form, { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` })).statusCode, 200)
   t.same(exporter.getFinishedSpans(), [])
 })
+
+t.test('an introspection: a server span in the caller trace, what it answered, never the token', async (t) => {
+  const exporter = new InMemorySpanExporter()
+  const sts = await startTestService(t, { config: { tracing: { enabled: true } }, spanExporter: exporter })
+  await sts.createGrant({ subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/**`, audiences: ['ledger-api'], owner: 'team-payments' })
+  const form = { grant_type: TOKEN_EXCHANGE, subject_token: await sts.cluster.serviceAccountToken(), subject_token_type: JWT_TOKEN_TYPE }
+  const accessToken = String((await post(sts, form)).body.access_token)
+  exporter.reset()
+  const response = await sts.app.inject({
+    method: 'POST',
+    url: '/oauth2/introspect',
+    headers: { ...sts.admin, 'content-type': 'application/x-www-form-urlencoded', traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` },
+    payload: new URLSearchParams({ token: accessToken }).toString(),
+  })
+  t.equal(response.statusCode, 200)
+  t.equal(response.json<{ active: boolean }>().active, true)
+  await eventually(t, () => exporter.getFinishedSpans().some((span) => span.name === 'sts.introspection'), { what: 'the span' })
+  const spans = exporter.getFinishedSpans()
+  const span = spans.find((each) => each.name === 'sts.introspection')
+  t.equal(span?.kind, SpanKind.SERVER)
+  t.equal(span?.spanContext().traceId, TRACE_ID)
+  t.equal(span?.parentSpanContext?.spanId, PARENT_ID)
+  t.same(span?.attributes, { 'http.response.status_code': 200, 'sts.active': true })
+  t.same(span?.status, { code: SpanStatusCode.OK })
+  const values = spans.flatMap((each) => Object.values(each.attributes).map(String))
+  t.notOk(
+    values.some((value) => value.includes(accessToken.split('.')[1] ?? accessToken)),
+    'never the token',
+  )
+})
