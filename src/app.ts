@@ -96,7 +96,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   await app.register(
     async (oauth) => {
       useOAuthErrors(oauth)
-      await oauth.register(tokenRoute, { exchange: services.exchange, limits, observer: services.metrics.exchanges })
+      await oauth.register(tokenRoute, { exchange: services.exchange, limits, observer: services.exchangeObserver })
       // Introspection is guarded like the admin API, with its own, larger budget: resource servers
       // call it for every request they serve.
       await oauth.register(async (introspection) => {
@@ -106,7 +106,10 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
           budget: { name: 'introspection', perMinute: () => limits().introspectionRequestsPerMinute },
           authFailuresPerMinute: () => limits().adminAuthFailuresPerMinute,
         })
-        await introspection.register(introspectRoute, { introspection: services.introspection })
+        await introspection.register(introspectRoute, {
+          introspection: services.introspection,
+          ...(services.tracing ? { tracer: services.tracing.introspections } : {}),
+        })
       })
     },
     { prefix: '/oauth2' },

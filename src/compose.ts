@@ -71,6 +71,9 @@ import { observeReplayGuard } from './replay/observed-replay-guard.js'
 import { isWorker } from './workers.js'
 import { identityBudget } from './http/rate-limits.js'
 import { openRestoreGuard } from './restore/restore-guard.js'
+import { allObservers, type ExchangeObserver } from './observability/exchange-observer.js'
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
+import type { Tracing } from './tracing/tracing.js'
 
 /** Everything the HTTP layer needs, built once. */
 export interface Services {
@@ -116,6 +119,10 @@ export interface Services {
   metrics: Metrics
   /** Answers GET /metrics: this process's metrics, or in a worker the whole group's; undefined when off. */
   scrape: ScrapeSource | undefined
+  /** Told of every token request: the metrics, and the traces with `tracing.enabled`. */
+  exchangeObserver: ExchangeObserver
+  /** OpenTelemetry traces; undefined (and never loaded) when `tracing.enabled` is false. */
+  tracing: Tracing | undefined
   close(): Promise<void>
 }
 
@@ -125,6 +132,8 @@ export interface Outside {
   fetchJwks?: JwksFetcher
   /** Where a reload reads the configuration again (the file and environment it was loaded from); without it, reloads are refused. */
   configSource?: ConfigSource
+  /** With `tracing.enabled`, where spans go instead of OTLP (tests: an in-memory exporter). */
+  spanExporter?: SpanExporter
 }
 
 /** Said at start, so an operator whose every admin call answers 401 finds why and the remedy in the log. */
@@ -139,8 +148,11 @@ export async function composeServices(config: Config, logger: Logger, outside: O
   const closers: (() => Promise<void>)[] = []
   const { metrics, scrape } = openMetrics(config, clock)
   try {
-    const database = await openDatabase(config, logger)
-    closers.push(() => database.close())
+    const tracing = await openTracing(config, logger, outside.spanExporter)
+    if (tracing) closers.push(() => tracing.shutdown())
+    const opened = await openDatabase(config, logger)
+    closers.push(() => opened.close())
+    const database = tracing ? tracing.database(opened) : opened
     const applied = await migrate(database)
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied')
 
@@ -167,7 +179,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const { ring: keys, service: keyService, signer } = signingKeys
     const attestorOutside: AttestorOutside = {
       clock,
-      fetchJwks: outside.fetchJwks ?? createHttpJwksFetcher(5000),
+      fetchJwks: jwksFetcher(outside.fetchJwks, tracing),
       jwksObserver: metrics.jwks,
     }
     const runtime = new SettingsHolder(runtimeSettingsOf(config, attestorOutside))
@@ -196,14 +208,14 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const grantCatalog = openGrantCatalog(config, logger, clock, grants, metrics)
     closers.push(() => grantCatalog.close())
     await grantCatalog.start()
-    const replay = observeReplayGuard(await openReplayGuard(config, database, clock, logger, metrics), metrics.replay)
+    const replay = observeReplayGuard(await openReplayGuard(config, database, clock, logger, metrics, tracing), metrics.replay)
     closers.push(() => replay.close())
     const registrations = new SqlRegistrationStore(database, audit)
     const registrationTidy = startRegistrationTidy(config, registrations, clock, logger)
     if (registrationTidy) closers.push(() => registrationTidy.stop())
     const retention = startRetention(config, database, revocationLog, clock, logger)
     closers.push(() => retention.stop())
-    const rateLimitRedis = await openRateLimitRedis(config, metrics)
+    const rateLimitRedis = await openRateLimitRedis(config, metrics, tracing)
     if (rateLimitRedis) closers.push(async () => rateLimitRedis.disconnect())
     const rateLimits = rateLimitRedis
       ? new RedisBudgetCounter(rateLimitRedis, `${config.redis.keyPrefix}rate-limit:`)
@@ -254,6 +266,8 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       ...(rateLimitRedis ? { rateLimitRedis } : {}),
       metrics,
       scrape,
+      exchangeObserver: allObservers(tracing ? [metrics.exchanges, tracing.exchanges] : [metrics.exchanges]),
+      tracing,
       close: () => closeAll(closers),
     }
   } catch (error) {
@@ -421,11 +435,18 @@ function openGrantCatalog(config: Config, logger: Logger, clock: Clock, grants: 
  * Claims are rows in the database on every backend (PGlite too), so they outlive Redis; with Redis,
  * it answers repeated replays first.
  */
-async function openReplayGuard(config: Config, database: Database, clock: Clock, logger: Logger, metrics: Metrics): Promise<ReplayGuard> {
+async function openReplayGuard(
+  config: Config,
+  database: Database,
+  clock: Clock,
+  logger: Logger,
+  metrics: Metrics,
+  tracing: Tracing | undefined,
+): Promise<ReplayGuard> {
   const record = new SqlReplayGuard(database, clock, {
     onPruneError: (error) => logger.warn({ err: error }, 'expired attestation claims could not be pruned; retrying later'),
   })
-  const redis = redisConnection(config, metrics)
+  const redis = tracedRedis(redisConnection(config, metrics), tracing)
   if (!redis) return record
   const guard = new RedisReplayGuard({ ...redis, keyPrefix: config.redis.keyPrefix }, record, clock)
   try {
@@ -504,8 +525,8 @@ function startRetention(
 }
 
 /** A connection of its own for the rate limits: a slow or failed count never queues behind revocations. */
-async function openRateLimitRedis(config: Config, metrics: Metrics): Promise<RedisClient | undefined> {
-  const connection = redisConnection(config, metrics)
+async function openRateLimitRedis(config: Config, metrics: Metrics, tracing: Tracing | undefined): Promise<RedisClient | undefined> {
+  const connection = tracedRedis(redisConnection(config, metrics), tracing)
   if (!connection) return undefined
   const redis = openRedis(connection, { purpose: 'rate_limits' })
   // Start-up waits for it, as for replay protection, rather than refusing the first admin requests.
@@ -523,6 +544,34 @@ async function openRateLimitRedis(config: Config, metrics: Metrics): Promise<Red
 function redisConnection(config: Config, metrics: Metrics): RedisConnectionOptions | undefined {
   const { endpoint, commandTimeoutMs } = config.redis
   return endpoint ? { ...endpoint, commandTimeoutMs, watch: metrics.redis } : undefined
+}
+
+/**
+ * The connections the exchange uses (the budget per identity, the single-use claims) trace their
+ * commands; the feeds' do not, as nothing they send belongs to an exchange.
+ */
+function tracedRedis(connection: RedisConnectionOptions | undefined, tracing: Tracing | undefined): RedisConnectionOptions | undefined {
+  return connection && tracing ? { ...connection, commands: tracing.redis } : connection
+}
+
+/**
+ * OpenTelemetry traces with `tracing.enabled` (or the OTEL_* variables, src/config.ts). The module is
+ * imported only then: with tracing off, nothing of OpenTelemetry is loaded or built.
+ */
+async function openTracing(config: Config, logger: Logger, exporter: SpanExporter | undefined): Promise<Tracing | undefined> {
+  if (!config.tracing.enabled) return undefined
+  const { openTracing: open } = await import('./tracing/tracing.js')
+  logger.info(
+    { endpoint: exporter ? 'in process' : config.tracing.endpoint, serviceName: config.tracing.serviceName },
+    'traces exported by OTLP',
+  )
+  return open({ endpoint: config.tracing.endpoint, serviceName: config.tracing.serviceName, ...(exporter ? { exporter } : {}) })
+}
+
+/** The key sets of attestation issuers fetched over HTTP (or as a test says), traced with tracing on. */
+function jwksFetcher(injected: JwksFetcher | undefined, tracing: Tracing | undefined): JwksFetcher {
+  const fetcher = injected ?? createHttpJwksFetcher(5000, undefined, tracing?.outgoingHeaders)
+  return tracing ? tracing.jwks(fetcher) : fetcher
 }
 
 function redisKind(connection: RedisConnectionOptions): 'url' | 'sentinel' | 'cluster' {

@@ -382,6 +382,24 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ enabled: true }),
+    tracing: z
+      .object({
+        /** OpenTelemetry traces exported by OTLP; the standard OTEL_* variables turn them on too (applyEnvironment). */
+        enabled: z.boolean().default(false),
+        /** Where spans are sent: the OTLP/HTTP (protobuf) traces URL of a collector. */
+        endpoint: z.string().url().default('http://localhost:4318/v1/traces'),
+        /** The service.name of every span. */
+        serviceName: z.string().min(1).default('seed-sts'),
+        /** The exporter OTEL_TRACES_EXPORTER names: only OTLP is built in. */
+        exporter: z
+          .string()
+          .refine((name) => name.trim().toLowerCase() === 'otlp', {
+            message: 'only the otlp exporter is built in: set OTEL_TRACES_EXPORTER to otlp, or none to turn traces off',
+          })
+          .optional(),
+      })
+      .strict()
+      .default({ enabled: false, endpoint: 'http://localhost:4318/v1/traces', serviceName: 'seed-sts' }),
     clockSkewSeconds: z.number().int().nonnegative().max(600).default(60),
     /** Processes serving on the shared port; `auto` is one per core. */
     workers: z
@@ -602,5 +620,27 @@ function applyEnvironment(raw: Record<string, unknown>, env: ConfigSource['env']
   if (env.STS_ADMIN_TOKEN) section('admin').token = env.STS_ADMIN_TOKEN
   if (env.STS_KEY_ENCRYPTION_KEY) section('keys').encryptionKey = env.STS_KEY_ENCRYPTION_KEY
   if (env.STS_WORKERS) merged.workers = env.STS_WORKERS === 'auto' ? 'auto' : Number(env.STS_WORKERS)
+  applyTracingEnvironment(section, env)
   return merged
+}
+
+/**
+ * The standard OpenTelemetry variables: OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none turn traces
+ * off whatever the file says; OTEL_TRACES_EXPORTER=otlp, or an OTLP endpoint given by
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is) or OTEL_EXPORTER_OTLP_ENDPOINT (with /v1/traces
+ * appended, as the specification says), turn them on. Any other exporter is left to the schema to refuse.
+ */
+function applyTracingEnvironment(section: (name: string) => Record<string, unknown>, env: ConfigSource['env']): void {
+  const exporter = env.OTEL_TRACES_EXPORTER?.trim().toLowerCase()
+  const tracesEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || undefined
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined
+  if (!exporter && !tracesEndpoint && !endpoint && !env.OTEL_SERVICE_NAME && !env.OTEL_SDK_DISABLED) return
+  const tracing = section('tracing')
+  if (tracesEndpoint) tracing.endpoint = tracesEndpoint
+  else if (endpoint) tracing.endpoint = `${endpoint.replace(/\/+$/, '')}/v1/traces`
+  if (env.OTEL_SERVICE_NAME) tracing.serviceName = env.OTEL_SERVICE_NAME
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true' || exporter === 'none') tracing.enabled = false
+  else if (exporter === 'otlp' || (!exporter && (tracesEndpoint || endpoint))) tracing.enabled = true
+  // Said through the schema, with every other problem: only OTLP is built in.
+  else if (exporter) tracing.exporter = env.OTEL_TRACES_EXPORTER
 }

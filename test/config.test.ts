@@ -465,3 +465,33 @@ t.test('database: TLS as sslmode says it, and the statement timeout', async (t) 
     'database.statementTimeoutMs: Too small: expected number to be >0',
   ])
 })
+
+t.test('tracing: off by default; the standard OTEL_* variables turn it on, off, and say where', async (t) => {
+  const DEFAULT = { enabled: false, endpoint: 'http://localhost:4318/v1/traces', serviceName: 'seed-sts' }
+  const tracingOf = (env: Record<string, string>, file: Record<string, unknown> = {}) =>
+    loadConfig({
+      file: writeTemp(t, 'sts.json', JSON.stringify({ ...MINIMAL, ...file })),
+      env: { STS_KEY_ENCRYPTION_KEY: KEK, ...env },
+    }).config.tracing
+  t.same(parseConfig(MINIMAL).tracing, DEFAULT)
+  t.same(tracingOf({}), DEFAULT, 'no variable: off')
+  t.same(tracingOf({ OTEL_SERVICE_NAME: 'sts-eu' }), { ...DEFAULT, serviceName: 'sts-eu' }, 'a service name alone does not turn it on')
+  t.same(tracingOf({ OTEL_TRACES_EXPORTER: 'otlp' }), { ...DEFAULT, enabled: true })
+  t.same(
+    tracingOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }),
+    { ...DEFAULT, enabled: true, endpoint: 'http://collector:4318/v1/traces' },
+    'the general endpoint gets the traces path',
+  )
+  t.same(
+    tracingOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/otlp' }),
+    { ...DEFAULT, enabled: true, endpoint: 'https://traces.example/otlp' },
+    'the traces endpoint is used as is, before the general one',
+  )
+  t.same(tracingOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_TRACES_EXPORTER: 'none' }).enabled, false)
+  t.same(tracingOf({ OTEL_SDK_DISABLED: 'true' }, { tracing: { enabled: true } }).enabled, false, 'the SDK switch wins over the file')
+  t.same(tracingOf({}, { tracing: { enabled: true } }).enabled, true, 'or the file turns it on')
+  const problems = t.throws(() => tracingOf({ OTEL_TRACES_EXPORTER: 'zipkin' })) as ConfigError
+  t.same(problems.problems, [
+    'tracing.exporter: only the otlp exporter is built in: set OTEL_TRACES_EXPORTER to otlp, or none to turn traces off',
+  ])
+})

@@ -76,12 +76,12 @@ export function decorateExchangeRecords(app: FastifyInstance): void {
  */
 export function observeExchanges(scope: FastifyInstance, observer: ExchangeObserver): void {
   scope.addHook('onRequest', (request, _reply, done) => {
-    request.exchangeRecord = new ExchangeRecord(observer.begin())
+    request.exchangeRecord = new ExchangeRecord(observer.begin(request.headers))
     done()
   })
   scope.addHook('onResponse', (request, reply, done) => {
     // Refused before this scope's onRequest ran (while draining): counted all the same.
-    const record = request.exchangeRecord ?? observer.begin()
+    const record = request.exchangeRecord ?? observer.begin(request.headers)
     record.finished(outcomeOf(reply.statusCode, request.failure))
     done()
   })

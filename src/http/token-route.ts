@@ -11,7 +11,7 @@ export interface TokenRouteOptions {
   exchange: TokenExchange
   /** Asked per request: a reload may change them. */
   limits: () => { maxAttestationBytes: number; tokenRequestsPerMinute: number }
-  /** Told of every token request, refused or not: the metrics (and later traces). */
+  /** Told of every token request, refused or not: the metrics, and the traces when they are on. */
   observer: ExchangeObserver
 }
 

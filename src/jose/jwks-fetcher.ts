@@ -5,13 +5,18 @@ const MAX_JWKS_BYTES = 1024 * 1024
 
 /**
  * A JwksFetcher over global fetch: refuses non-2xx answers, answers that are not JSON, and bodies
- * larger than `maxBytes`; gives up after `timeoutMs`.
+ * larger than `maxBytes`; gives up after `timeoutMs`. `traceHeaders`, with tracing on, gives the W3C
+ * `traceparent` of the exchange the fetch is made for (src/tracing/).
  */
-export function createHttpJwksFetcher(timeoutMs: number, maxBytes = MAX_JWKS_BYTES): JwksFetcher {
+export function createHttpJwksFetcher(
+  timeoutMs: number,
+  maxBytes = MAX_JWKS_BYTES,
+  traceHeaders?: () => Record<string, string>,
+): JwksFetcher {
   return async (url) => {
     const response = await fetch(url, {
       signal: AbortSignal.timeout(timeoutMs),
-      headers: { accept: 'application/jwk-set+json, application/json' },
+      headers: { ...traceHeaders?.(), accept: 'application/jwk-set+json, application/json' },
     })
     if (!response.ok) {
       await response.body?.cancel()

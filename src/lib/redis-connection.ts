@@ -29,6 +29,8 @@ export type RedisConnectionOptions = RedisEndpoint & {
   commandTimeoutMs: number
   /** Told of every connection opened, with its purpose: the metrics report whether each is up. */
   watch?: RedisConnectionWatch
+  /** Given every command connection opened, to trace its commands (src/tracing/); absent when tracing is off. */
+  commands?: { attach(connection: RedisClient): void }
 }
 
 /** What a connection is for (`revocations`, `replay`...): how the metrics name it. */
@@ -62,6 +64,7 @@ export function openRedis(
   // own error events would only be noise.
   redis.on('error', () => {})
   options.watch?.opened(purpose, redis)
+  options.commands?.attach(redis)
   return redis
 }
 

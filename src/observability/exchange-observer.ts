@@ -1,8 +1,8 @@
 /**
  * The seam the token exchange reports through: which attestor took the attestation, who it proved,
  * where each phase starts and ends, and how the exchange was answered. Metrics implement it
- * (src/metrics/); a tracer can implement the same hooks (a span per exchange, a child span per phase)
- * and be combined with it in src/compose.ts. The exchange calls these on its hot path: an
+ * (src/metrics/), and so do traces (src/tracing/: a span per exchange, a child span per phase), the two
+ * combined by allObservers in src/compose.ts. The exchange calls these on its hot path: an
  * implementation records a timestamp or bumps a pre-bound counter, nothing slower.
  */
 
@@ -44,9 +44,12 @@ export interface ExchangeObservation extends AttestorRouting {
   finished(outcome: ExchangeOutcome): void
 }
 
+/** The request's headers as the HTTP layer has them: where a tracer finds an incoming W3C `traceparent`. */
+export type RequestHeaders = Readonly<Record<string, string | string[] | undefined>>
+
 export interface ExchangeObserver {
-  /** Called when a token request arrives. */
-  begin(): ExchangeObservation
+  /** Called when a token request arrives, with its headers (untrusted: a client may send any `traceparent`). */
+  begin(headers?: RequestHeaders): ExchangeObservation
 }
 
 /** Does nothing: for an exchange nobody observes (metrics off, tests of the exchange alone). */
@@ -59,3 +62,24 @@ export const NO_OBSERVATION: ExchangeObservation = {
 }
 
 export const NO_EXCHANGE_OBSERVER: ExchangeObserver = { begin: () => NO_OBSERVATION }
+
+/**
+ * Every observer told of each exchange (metrics and traces), in order. With one observer, that observer
+ * itself: nothing is added to the hot path of a service that only measures.
+ */
+export function allObservers(observers: readonly ExchangeObserver[]): ExchangeObserver {
+  if (observers.length === 0) return NO_EXCHANGE_OBSERVER
+  if (observers.length === 1) return observers[0]
+  return {
+    begin: (headers) => {
+      const each = observers.map((observer) => observer.begin(headers))
+      return {
+        attestor: (name, kind) => each.forEach((o) => o.attestor(name, kind)),
+        attested: (subject, attestor, kind) => each.forEach((o) => o.attested(subject, attestor, kind)),
+        phaseStarted: (phase) => each.forEach((o) => o.phaseStarted(phase)),
+        phaseEnded: (phase) => each.forEach((o) => o.phaseEnded(phase)),
+        finished: (outcome) => each.forEach((o) => o.finished(outcome)),
+      }
+    },
+  }
+}

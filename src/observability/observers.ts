@@ -62,3 +62,17 @@ export const NO_ADMIN_REQUEST_OBSERVER: AdminRequestObserver = { answered() {} }
 export const NO_STREAM_OBSERVER: StreamObserver = { opened() {}, closed() {} }
 export const NO_REDIS_CONNECTION_WATCH: RedisConnectionWatch = { opened() {} }
 export const NO_SIGNING_KEY_OBSERVER: SigningKeyObserver = { signing() {} }
+
+/** One traced request of a route other than the token endpoint's (introspection). */
+export interface RequestTrace {
+  /** The handler runs in the request's span from here on: its database calls are its children. */
+  entered(): void
+  /** `active` is what introspection answered, when it answered. */
+  finished(status: number, active: boolean | undefined): void
+}
+
+/** Traces of token introspection (src/tracing/), absent when tracing is off. */
+export interface IntrospectionTracer {
+  /** `headers` may carry the caller's W3C `traceparent` (untrusted). */
+  begin(headers: Readonly<Record<string, string | string[] | undefined>>): RequestTrace
+}

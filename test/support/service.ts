@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 import type { Test } from 'tap'
 import { buildApp } from '../../src/app.js'
 import type { JwksFetcher } from '../../src/jose/jwks-fetcher.js'
@@ -50,6 +51,8 @@ export interface TestServiceOptions {
   logLines?: string[]
   /** Answers JWKS fetches (Entra's, Google's...) in place of the network. */
   fetchJwks?: JwksFetcher
+  /** With `tracing: { enabled: true }` in `config`, where the spans go (an InMemorySpanExporter). */
+  spanExporter?: SpanExporter
 }
 
 export const NOW = Date.UTC(2026, 10, 23, 12, 0, 0)
@@ -85,7 +88,11 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
   })
   const lines = options.logLines
   const logger = lines ? createLogger('info', { write: (line: string) => lines.push(line) }) : createLogger('silent')
-  const services = await composeServices(config, logger, { clock, ...(options.fetchJwks ? { fetchJwks: options.fetchJwks } : {}) })
+  const services = await composeServices(config, logger, {
+    clock,
+    ...(options.fetchJwks ? { fetchJwks: options.fetchJwks } : {}),
+    ...(options.spanExporter ? { spanExporter: options.spanExporter } : {}),
+  })
   const app = await buildApp(services)
   t.teardown(async () => {
     await app.close()
