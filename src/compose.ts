@@ -174,7 +174,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       logger,
     )
 
-    const signingKeys = await openSigningKeys(config, database, audit, revocationService, clock, logger, metrics)
+    const signingKeys = await openSigningKeys(config, database, audit, revocationService, revocationLog, clock, logger, metrics)
     closers.push(() => signingKeys.close())
     const { ring: keys, service: keyService, signer } = signingKeys
     const attestorOutside: AttestorOutside = {
@@ -343,6 +343,7 @@ async function openSigningKeys(
   database: Database,
   audit: AuditLog,
   revocations: RevocationService,
+  revocationLog: RevocationLog,
   clock: Clock,
   logger: Logger,
   metrics: Metrics,
@@ -387,6 +388,9 @@ async function openSigningKeys(
       )
     }
     await ring.start()
+    const reRevoked = await service.enforceKeyRevocations(await revocationLog.listInForce(new Date(clock.now())))
+    if (reRevoked.length > 0)
+      logger.warn({ kids: reRevoked }, 'signing keys whose revocation stands were in use (a restored database): revoked again and replaced')
   } catch (error) {
     await ring.close()
     throw error

@@ -6,6 +6,7 @@ import { ConflictError, NotFoundError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
 import { clipUntrusted } from '../lib/untrusted-text.js'
 import type { RevocationOutcome, RevocationService } from '../revocation/revocation-service.js'
+import type { Revocation } from '../revocation/revocation.js'
 import { activatesAt, dueSteps, removeAfter, type KeyStep, type KeyTimings } from './key-lifecycle.js'
 import type { KeyRing } from './key-ring.js'
 import type { SigningKeyStore } from './key-store.js'
@@ -83,6 +84,25 @@ export class KeyService {
       return 'imported' as const
     })
     return outcome
+  }
+
+  /**
+   * At start: a key whose revocation stands but whose row says otherwise (a database restored from
+   * before the key was revoked, the revocation re-applied by the restore's confirm step) is revoked
+   * again the usual way, and replaced if it signed: a restore must never bring a revoked key back.
+   * Answers the kids it revoked.
+   */
+  async enforceKeyRevocations(standing: readonly Revocation[]): Promise<string[]> {
+    const keys = await this.options.store.list()
+    const revoked: string[] = []
+    for (const revocation of standing) {
+      if (revocation.kind !== 'key') continue
+      const key = keys.find((candidate) => candidate.kid === revocation.value)
+      if (!key || key.state === 'revoked' || key.state === 'removed') continue
+      await this.revoke(key.kid, revocation.reason, SERVICE)
+      revoked.push(key.kid)
+    }
+    return revoked
   }
 
   /** Every key, oldest first, with when a `next` one will sign. */

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import t from 'tap'
 import { SqlAuditLog } from '../../src/audit/sql-audit-log.js'
 import { LocalGrantFeed } from '../../src/grants/grant-feed.js'
@@ -120,4 +120,62 @@ t.test('the ring tells the metrics which key signs and when its scheduled rotati
   t.teardown(() => never.close())
   await never.start()
   t.same(told.at(-1), [ring.signingKey().kid, undefined], 'nothing scheduled: no due time')
+})
+
+t.test('at start, a key whose revocation stands (a restored database) is revoked again and replaced', async (t) => {
+  const db = await BACKENDS.pglite(t)
+  const store = new SqlSigningKeyStore(db)
+  const signer = new SoftwareSigner(new KeyEncryptionKey(randomBytes(32)))
+  const logger = createLogger('silent')
+  const ring = new KeyRing(store, signer, new LocalGrantFeed(), { catchUpIntervalMs: 3_600_000, maxStalenessMs: 60_000, logger })
+  t.teardown(() => ring.close())
+  const asked: string[] = []
+  const revocations = {
+    revoke: async (target: { kind: string; value: string }) => {
+      asked.push(`${target.kind}:${target.value}`)
+      return { revocation: {}, liveTokensCutOff: 0, alreadyRevoked: true } as never
+    },
+  }
+  const keys = new KeyService({
+    store,
+    signer,
+    ring,
+    revocations,
+    audit: new SqlAuditLog(db),
+    clock: new FixedClock(T0),
+    logger,
+    timings,
+    algorithm: 'EdDSA',
+  })
+  await keys.bootstrap(() => [])
+  await ring.start()
+  const restored = ring.signingKey().kid
+  const standing = (kind: 'key' | 'subject', value: string) => ({
+    kind,
+    value,
+    id: randomUUID(),
+    reason: 'key material exposed (INC-9)',
+    createdAt: new Date(T0),
+    createdBy: 'responder',
+    expiresAt: null,
+    liftedAt: null,
+    liftedBy: null,
+    liftReason: null,
+    seq: 7n,
+  })
+  const revoked = await keys.enforceKeyRevocations([
+    standing('subject', restored),
+    standing('key', restored),
+    standing('key', 'no-such-kid'),
+  ])
+  t.same(revoked, [restored], 'only the key revocation of a key in use counts')
+  const after = await store.list()
+  t.same(after.map((key) => [key.kid === restored ? 'restored' : 'replacement', key.state, key.revokeReason]).sort(), [
+    ['replacement', 'current', null],
+    ['restored', 'revoked', 'key material exposed (INC-9)'],
+  ])
+  await ring.refresh()
+  t.not(ring.signingKey().kid, restored, 'the ring signs with the replacement')
+  t.same(asked, [`key:${restored}`], 'the revocation is made (found standing) the usual way')
+  t.same(await keys.enforceKeyRevocations([standing('key', restored)]), [], 'once revoked, nothing more to do')
 })
