@@ -21,6 +21,8 @@ WORKDIR /app
 # The lockfile alone decides the dependency layer, so source edits do not reinstall node_modules.
 # npm ci runs the `prepare` script (scripts/prepare.mjs): without the sources it only says it does not build.
 COPY package.json package-lock.json ./
+# The workspace's package manifests: npm ci installs the workspaces the lock file names.
+COPY packages/client/package.json ./packages/client/package.json
 COPY scripts/prepare.mjs ./scripts/prepare.mjs
 RUN npm ci --no-audit --no-fund
 # Everything .dockerignore lets through: tsconfig*, src/, scripts/, migrations/ and test/ (the bench and
@@ -38,6 +40,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The client package (node_modules/@seed-sts/client links to it): the agent runs on it.
+COPY --from=build /app/packages ./packages
 # src/db/migrations.ts reads ../../../migrations relative to dist/src/db: /app/migrations.
 COPY --from=build /app/migrations ./migrations
 COPY --from=build /app/deploy ./deploy

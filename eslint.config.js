@@ -3,7 +3,7 @@ import eslint from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.tap/', 'test/fixtures/'] },
+  { ignores: ['dist/', '**/dist/', 'node_modules/', 'coverage/', '.tap/', 'test/fixtures/'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -36,7 +36,7 @@ export default tseslint.config(
   // The one plain-JavaScript file (scripts/prepare.mjs) runs before the build: no types to check it with.
   { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   {
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'packages/*/test/**/*.ts'],
     rules: {
       // Subtests are tap's to await: t.test() queues the subtest and tap runs it in order.
       '@typescript-eslint/no-floating-promises': [

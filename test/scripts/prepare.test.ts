@@ -37,7 +37,8 @@ const MARK = `node -e "require('fs').writeFileSync('built', '')"`
 t.test('npm runs the prepare script, and the sts command is what the build makes', async (t) => {
   t.equal(PACKAGE.scripts.prepare, 'node scripts/prepare.mjs')
   t.same(PACKAGE.bin, { sts: 'dist/src/cli/main.js' })
-  t.equal(PACKAGE.scripts.build, 'tsc -p tsconfig.build.json')
+  // The server, then the client package (packages/client) that the agent runs on.
+  t.equal(PACKAGE.scripts.build, 'tsc -p tsconfig.build.json && npm run build --workspace @seed-sts/client')
 })
 
 t.test('with TypeScript and the sources, prepare builds', async (t) => {
