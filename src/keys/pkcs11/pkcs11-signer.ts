@@ -210,7 +210,7 @@ export async function openPkcs11Signer(
         (algorithm === 'EdDSA' ? 'use ES256, or a token that supports EdDSA (PKCS#11 3.0)' : 'use a token that supports them'),
     ])
   }
-  logger.info({ token: token.label, module: config.module, sessions: config.sessions }, 'signing keys in a PKCS#11 token')
+  logger.info({ tokenLabel: token.label, module: config.module, sessions: config.sessions }, 'signing keys in a PKCS#11 token')
   return signer
 }
 

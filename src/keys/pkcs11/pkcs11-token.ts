@@ -204,7 +204,7 @@ export class Pkcs11Token {
   private markBroken(what: string, error: unknown): void {
     const first = this.broken === undefined
     this.broken = `the PKCS#11 token "${this.label}" failed to ${what}: ${describe(error)}`
-    if (first) this.options.logger.warn({ token: this.label, fault: describe(error) }, `${this.broken}; reconnecting`)
+    if (first) this.options.logger.warn({ tokenLabel: this.label, fault: describe(error) }, `${this.broken}; reconnecting`)
   }
 
   /** A new connection, when none is being used and the last try is far enough behind; else 503. */
@@ -221,11 +221,11 @@ export class Pkcs11Token {
       if (error instanceof TokenRefusal && error.pinRefused)
         this.refused = `${error.message}; it is not tried again: restart with the right PIN`
       this.broken = `the PKCS#11 token "${this.label}" cannot be reconnected: ${describe(error)}`
-      this.options.logger.error({ token: this.label, fault: describe(error) }, this.refused ?? this.broken)
+      this.options.logger.error({ tokenLabel: this.label, fault: describe(error) }, this.refused ?? this.broken)
       throw this.unavailable(this.refused ?? this.broken, error)
     }
     this.broken = undefined
-    this.options.logger.info({ token: this.label, generation: this.generation }, 'reconnected to the PKCS#11 token')
+    this.options.logger.info({ tokenLabel: this.label, generation: this.generation }, 'reconnected to the PKCS#11 token')
   }
 
   private connect(): void {
