@@ -11,7 +11,8 @@ import { decodeKeyReference, encodeKeyReference } from './key-reference.js'
 import { importTemplate, labelOf, MECHANISMS, privateKeyTemplate, publicJwkOf, publicKeyTemplate } from './key-templates.js'
 import { CKA_EC_POINT, CKA_ID, CKA_KEY_TYPE, CKA_LABEL, CKA_CLASS, CKO_PRIVATE_KEY } from './pkcs11-constants.js'
 import type { Pkcs11Config } from './pkcs11-config.js'
-import { describe, Pkcs11Token, TokenFault, TokenRefusal, type TokenOptions } from './pkcs11-token.js'
+import { describe, ignoring, TokenFault, TokenRefusal } from './pkcs11-faults.js'
+import { Pkcs11Token, type TokenOptions } from './pkcs11-token.js'
 
 interface OpenedKey {
   alg: SigningAlgorithm
@@ -238,12 +239,4 @@ async function signOnce(module: PKCS11, session: Buffer, key: OpenedKey, data: B
 /** A CK_ULONG attribute: 8 bytes on 64-bit Unix, 4 on Windows, in the machine's (little-endian) order. */
 function ulongOf(value: Buffer): number {
   return value.length >= 8 ? Number(value.readBigUInt64LE(0)) : value.readUInt32LE(0)
-}
-
-function ignoring(action: () => unknown): void {
-  try {
-    action()
-  } catch {
-    // Best effort: what follows does not depend on it.
-  }
 }

@@ -10,6 +10,7 @@ import {
   CKU_USER,
   PIN_REFUSALS,
 } from './pkcs11-constants.js'
+import { codeOf, describe, ignoring, isTokenFault, TokenRefusal } from './pkcs11-faults.js'
 
 /** The description of every 503 of the token: the client learns that the HSM fails, not how. */
 export const UNAVAILABLE = 'the HSM (PKCS#11 token) holding the signing keys cannot be used now'
@@ -36,25 +37,6 @@ interface Session {
   generation: number
 }
 
-/** The token answered with an error, or no longer holds what it held: a reconnection may cure it. */
-export class TokenFault extends Error {
-  constructor(message: string) {
-    super(message)
-    this.name = 'TokenFault'
-  }
-}
-
-/** The PIN, or the token named, was refused when the connection was first made: the configuration must change. */
-export class TokenRefusal extends Error {
-  constructor(
-    message: string,
-    readonly pinRefused: boolean,
-  ) {
-    super(message)
-    this.name = 'TokenRefusal'
-  }
-}
-
 /**
  * One PKCS#11 token, logged in once, with a small pool of sessions (a PKCS#11 session runs one
  * operation at a time; the login holds for every session of the process). Faults fail closed: a call
@@ -74,7 +56,7 @@ export class Pkcs11Token {
   private idle: Session[] = []
   private sessionsOpen = 0
   private inFlight = 0
-  private waiters: { take: (session: Session) => void; timer: NodeJS.Timeout }[] = []
+  private waiters: { take: (session: Session) => void; fail: (error: Error) => void; timer: NodeJS.Timeout }[] = []
   /** Why the connection is broken; undefined while it works. */
   private broken: string | undefined
   /** Set when the PIN was refused after having been accepted: nothing is tried again. */
@@ -123,7 +105,10 @@ export class Pkcs11Token {
   /** Closes every session and finalizes the module, once no call is in it (at most `timeoutMs` later). */
   async close(): Promise<void> {
     this.closed = true
-    for (const waiter of this.waiters.splice(0)) clearTimeout(waiter.timer)
+    for (const waiter of this.waiters.splice(0)) {
+      clearTimeout(waiter.timer)
+      waiter.fail(this.unavailable('the PKCS#11 signer is closed'))
+    }
     const until = this.monotonic() + this.options.timeoutMs
     while (this.inFlight > 0 && this.monotonic() < until) await new Promise((resolve) => setTimeout(resolve, 10))
     // A call still hung in the module: finalizing under it could crash the process, which is exiting anyway.
@@ -175,6 +160,7 @@ export class Pkcs11Token {
     return new Promise<Session>((resolve, reject) => {
       const waiter = {
         take: resolve,
+        fail: reject,
         timer: setTimeout(() => {
           this.waiters = this.waiters.filter((other) => other !== waiter)
           reject(
@@ -290,32 +276,6 @@ export class Pkcs11Token {
   }
 }
 
-/** An error of the module (pkcs11js raises Pkcs11Error with the CKR_ name, NativeError otherwise) or a TokenFault. */
-export function isTokenFault(error: unknown): boolean {
-  return error instanceof TokenFault || (error instanceof Error && (error.name === 'Pkcs11Error' || error.name === 'NativeError'))
-}
-
-/** The CK_RV of a module error, if it has one. */
-export function codeOf(error: unknown): number | undefined {
-  const code = (error as { code?: unknown } | null)?.code
-  return error instanceof Error && error.name === 'Pkcs11Error' && typeof code === 'number' ? code : undefined
-}
-
-/** `C_Sign: CKR_DEVICE_REMOVED`: the call and its result, never anything the call was given. */
-export function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error)
-  const method = (error as { method?: unknown }).method
-  return typeof method === 'string' && method !== '' ? `${method}: ${error.message}` : error.message
-}
-
 function slotId(slot: Buffer): bigint {
   return slot.length >= 8 ? slot.readBigUInt64LE(0) : BigInt(slot.readUInt32LE(0))
-}
-
-function ignoring(action: () => unknown): void {
-  try {
-    action()
-  } catch {
-    // Tearing down a connection that is already broken: its errors say nothing new.
-  }
 }
