@@ -4,36 +4,8 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { AWS_INSTANCE_IDENTITY_TOKEN_TYPE } from '../../src/attestations/attestation.js'
 import { awsInstanceIdentity } from '../../src/attestations/aws-instance-identity.js'
-import { fixture } from '../support/fixtures.js'
-import { context, startMetadataStandIn, type MetadataRequest } from '../support/metadata-stand-in.js'
-
-// metaphor 2026: instance i-0c5541936caf78c12 of account 189292791360 in ap-southeast-2.
-const SAMPLES: Record<string, string> = {
-  '/latest/dynamic/instance-identity/document': fixture('metaphor-2026-ap-southeast-2.document.json'),
-  '/latest/dynamic/instance-identity/signature': fixture('metaphor-2026-ap-southeast-2.signature.b64'),
-  '/latest/dynamic/instance-identity/rsa2048': fixture('metaphor-2026-ap-southeast-2.rsa2048.pkcs7.b64'),
-  '/latest/dynamic/instance-identity/pkcs7': fixture('vault-2016-us-east-1.pkcs7.b64'),
-}
-
-/** IMDSv2 as EC2 runs it: a session token PUT for first, then every GET must carry a live one. */
-async function imds(t: Test) {
-  const live = new Set<string>()
-  let issued = 0
-  const standIn = await startMetadataStandIn(t, (request: MetadataRequest) => {
-    if (request.path === '/latest/api/token') {
-      if (request.method !== 'PUT' || request.headers['x-aws-ec2-metadata-token-ttl-seconds'] === undefined)
-        return { status: 400, body: '' }
-      const token = `imds-session-${++issued}`
-      live.add(token)
-      return { body: token }
-    }
-    const session = request.headers['x-aws-ec2-metadata-token']
-    if (typeof session !== 'string' || !live.has(session)) return { status: 401, body: '' }
-    const sample = SAMPLES[request.path]
-    return sample === undefined ? { status: 404, body: 'Not Found' } : { body: sample }
-  })
-  return { ...standIn, expireSessions: () => live.clear() }
-}
+import { IMDS_SAMPLES, startImdsStandIn } from '../support/imds-stand-in.js'
+import { context, startMetadataStandIn } from '../support/metadata-stand-in.js'
 
 function nonceDirectory(t: Test): string {
   const dir = mkdtempSync(join(tmpdir(), 'sts-aws-nonce-'))
@@ -42,7 +14,7 @@ function nonceDirectory(t: Test): string {
 }
 
 t.test('the RSA-2048 PKCS#7, as IMDS serves it, with the instance nonce it created once (0600)', async (t) => {
-  const metadata = await imds(t)
+  const metadata = await startImdsStandIn(t)
   const noncePath = join(nonceDirectory(t), 'seed-sts', 'aws-nonce')
   const attestation = awsInstanceIdentity({ noncePath, endpoint: metadata.url })
   const { subjectToken, subjectTokenType } = await attestation.subjectToken(context())
@@ -50,7 +22,7 @@ t.test('the RSA-2048 PKCS#7, as IMDS serves it, with the instance nonce it creat
   const nonce = readFileSync(noncePath, 'utf8').trim()
   t.match(nonce, /^[0-9a-f]{64}$/)
   t.equal(statSync(noncePath).mode & 0o777, 0o600)
-  t.same(JSON.parse(subjectToken), { rsa2048: SAMPLES['/latest/dynamic/instance-identity/rsa2048'], nonce })
+  t.same(JSON.parse(subjectToken), { rsa2048: IMDS_SAMPLES['/latest/dynamic/instance-identity/rsa2048'], nonce })
   t.same(
     metadata.requests.map((request) => [
       request.method,
@@ -67,7 +39,7 @@ t.test('the RSA-2048 PKCS#7, as IMDS serves it, with the instance nonce it creat
   t.equal(metadata.requests.length, 3, 'the session token is reused')
   metadata.expireSessions()
   t.same(JSON.parse((await attestation.subjectToken(context())).subjectToken), {
-    rsa2048: SAMPLES['/latest/dynamic/instance-identity/rsa2048'],
+    rsa2048: IMDS_SAMPLES['/latest/dynamic/instance-identity/rsa2048'],
     nonce,
   })
   t.same(
@@ -89,18 +61,22 @@ t.test('the RSA-2048 PKCS#7, as IMDS serves it, with the instance nonce it creat
 })
 
 t.test('the document and its signature, the document byte for byte; or the DSA PKCS#7', async (t) => {
-  const metadata = await imds(t)
+  const metadata = await startImdsStandIn(t)
   const noncePath = join(nonceDirectory(t), 'aws-nonce')
   const signature = awsInstanceIdentity({ noncePath, endpoint: metadata.url, form: 'signature', sessionTtlSeconds: 60 })
   const sent = JSON.parse((await signature.subjectToken(context())).subjectToken)
   t.same(Object.keys(sent), ['document', 'signature', 'nonce'])
-  t.equal(sent.document, SAMPLES['/latest/dynamic/instance-identity/document'], 'the exact bytes IMDS served: the signature covers them')
-  t.equal(sent.signature, SAMPLES['/latest/dynamic/instance-identity/signature'])
+  t.equal(
+    sent.document,
+    IMDS_SAMPLES['/latest/dynamic/instance-identity/document'],
+    'the exact bytes IMDS served: the signature covers them',
+  )
+  t.equal(sent.signature, IMDS_SAMPLES['/latest/dynamic/instance-identity/signature'])
   t.equal(metadata.requests[0]?.headers['x-aws-ec2-metadata-token-ttl-seconds'], '60')
 
   const pkcs7 = awsInstanceIdentity({ noncePath, endpoint: metadata.url, form: 'pkcs7' })
   t.same(JSON.parse((await pkcs7.subjectToken(context())).subjectToken), {
-    pkcs7: SAMPLES['/latest/dynamic/instance-identity/pkcs7'],
+    pkcs7: IMDS_SAMPLES['/latest/dynamic/instance-identity/pkcs7'],
     nonce: sent.nonce,
   })
 })
