@@ -65,6 +65,8 @@ async function workload(t: Test, options: { through?: (service: ListeningService
     random: seededRandom(12),
     fetch: time.trackedFetch(counted),
     onEvent: (event) => events.push(event),
+    // Real time, unlike the rest: a busy test machine must not turn a slow answer into a retry.
+    requestTimeoutMs: 60_000,
   })
   t.teardown(() => source.close())
   return {
