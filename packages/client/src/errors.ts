@@ -12,8 +12,18 @@ export class StsError extends Error {
     readonly description: string | undefined,
     /** The HTTP status, or undefined when no answer came (a network error). */
     readonly status: number | undefined,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; reason?: string },
   ) {
-    super(description === undefined ? error : `${error}: ${description}`, options)
+    super(
+      description === undefined ? error : `${error}: ${description}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    )
+    if (options?.reason !== undefined) this.reason = options.reason
   }
+
+  /**
+   * Seed STS's `error_reason`, when the answer carried one: a stable word for which refusal it is
+   * (`token_expired`, `nonce_mismatch`, `revoked`...), to switch on where `error` is too coarse.
+   */
+  readonly reason?: string
 }
