@@ -6,7 +6,6 @@ import { LocalGrantFeed } from '../grants/grant-feed.js'
 import { RedisGrantFeed } from '../grants/redis-grant-feed.js'
 import { developmentKek } from '../keys/development-kek.js'
 import { keyEncryptionKeysOf } from '../keys/key-encryption-keys.js'
-import { JWKS_MAX_AGE_SECONDS } from '../keys/key-lifecycle.js'
 import { KeyMaintenance } from '../keys/key-maintenance.js'
 import { KeyRing } from '../keys/key-ring.js'
 import { KeyService } from '../keys/key-service.js'
@@ -66,7 +65,7 @@ export async function openSigningKeys(
     sealing: software,
     observer: metrics.signingKeys,
     timings: {
-      jwksMaxAgeMs: JWKS_MAX_AGE_SECONDS * 1000,
+      jwksMaxAgeMs: config.keys.jwksMaxAgeSeconds * 1000,
       // A replica hears of a change within its staleness bound (or stops signing), and replicas' clocks
       // agree within clockSkewSeconds.
       propagationMs: maxStalenessMs + config.clockSkewSeconds * 1000,
