@@ -135,8 +135,8 @@ export class KeyResealer {
     if (remaining.length > 0) {
       this.options.logger.warn(
         { kekId, keys: remaining.map((key) => ({ kid: key.kid, kekId: key.kekId })) },
-        'signing keys remain sealed under key-encryption keys this instance cannot re-seal from: keep those keys configured ' +
-          'on the instances that hold them until every instance holds the current key-encryption key',
+        'signing keys remain sealed under a key-encryption key this instance does not hold (or under which they do not open): ' +
+          'an instance holding it re-seals them; if none does, it was dropped too early (README, "Rotating the key-encryption key")',
       )
     }
   }
