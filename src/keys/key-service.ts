@@ -281,7 +281,11 @@ export class KeyService {
   }
 }
 
-/** A row for a key just made or imported. */
+/**
+ * A row for a key just made or imported: published from `now`, signing from `now` unless it is
+ * `next`. Exported as newSigningKey for the benchmarks (scripts/bench/ceiling.ts), which sign as the
+ * service does.
+ */
 function record(key: NewKey, signer: string, origin: SigningKey['origin'], state: 'next' | 'current' | 'retired', now: Date): SigningKey {
   return {
     ...key,
@@ -299,3 +303,5 @@ function record(key: NewKey, signer: string, origin: SigningKey['origin'], state
     revokeReason: null,
   }
 }
+
+export { record as newSigningKey }
