@@ -130,7 +130,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
 
     const revocationLog = new SqlRevocationLog(database)
     // Before anything reads or rebuilds revocations from it: a database restored behind them stops here.
-    const restoreGuard = await openRestoreGuard(config, revocationLog, clock, logger)
+    const restoreGuard = await openRestoreGuard(config, revocationLog, clock, logger, metrics.redis)
     if (restoreGuard) closers.push(() => restoreGuard.stop())
     const bus = openRevocationBus(config, logger, clock, revocationLog, metrics)
     closers.push(() => bus.close())

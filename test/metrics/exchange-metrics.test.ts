@@ -80,12 +80,22 @@ t.test('an issued and a refused token: exact counts, labels, phases; no subject 
 
   t.same(
     samplesOf(samples, 'sts_redis_connection_up').sort((a, b) => a.labels.purpose.localeCompare(b.labels.purpose)),
-    ['grant_feed', 'grants', 'keys', 'keys_feed', 'rate_limits', 'reload_feed', 'reloads', 'replay', 'revocation_feed', 'revocations'].map(
-      (purpose) => ({
-        labels: { purpose },
-        value: 1,
-      }),
-    ),
+    [
+      'grant_feed',
+      'grants',
+      'keys',
+      'keys_feed',
+      'rate_limits',
+      'reload_feed',
+      'reloads',
+      'replay',
+      'restore_guard',
+      'revocation_feed',
+      'revocations',
+    ].map((purpose) => ({
+      labels: { purpose },
+      value: 1,
+    })),
     'every Redis connection is up',
   )
   for (const name of ['sts_revocation_state_age_seconds', 'sts_grant_state_age_seconds']) {
