@@ -146,15 +146,15 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       logger,
     )
 
-    const signingKeys = await openSigningKeys(config, database, audit, revocationService, revocationLog, clock, logger, metrics)
-    closers.push(() => signingKeys.close())
-    const { ring: keys, service: keyService, signer } = signingKeys
     const attestorOutside: AttestorOutside = {
       clock,
       fetchJwks: jwksFetcher(outside.fetchJwks, tracing),
       jwksObserver: metrics.jwks,
     }
     const runtime = new SettingsHolder(runtimeSettingsOf(config, attestorOutside))
+    const signingKeys = await openSigningKeys(config, database, audit, revocationService, revocationLog, clock, logger, metrics, runtime)
+    closers.push(() => signingKeys.close())
+    const { ring: keys, service: keyService, signer } = signingKeys
     warnAtStart(config, runtime.current().attestors, logger)
 
     const partitions = new LedgerPartitions(database, config.ledger.partitionInterval)
