@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 import type { FakeCluster } from '../support/cluster.js'
 import { eventually } from '../support/eventually.js'
 import { freePort } from '../support/ports.js'
-import { parseScrape, valueOf } from '../support/scrape.js'
+import { parseScrape, samplesOf, valueOf } from '../support/scrape.js'
 import { baseConfig, exchangeOnce, ready, start, type Started } from '../support/compiled-server.js'
 
 /**
@@ -102,5 +102,44 @@ t.test('with workers: 2 and metrics.port, the primary answers there for the grou
   for (let i = 0; i < 3; i++) t.equal(await exchangeOnNewConnection(started, cluster), 200)
   t.equal((await get(`${started.url}/metrics`)).status, 404, 'not on the main port')
   t.equal(await issuedIn(`http://127.0.0.1:${metricsPort}/metrics`), 4)
+  await stop(t, started)
+})
+
+t.test('with workers: 2, a worker that does not answer leaves the scrape whole: its last answer, and how many answered', async (t) => {
+  const { cluster, config } = await baseConfig(t)
+  const metricsPort = await freePort()
+  const started = await start(t, { ...config, workers: 2, metrics: { port: metricsPort } })
+  await ready(t, started)
+  await workersReady(t, started, 2)
+  await exchangeOnce(t, started, cluster)
+  for (let i = 0; i < 5; i++) t.equal(await exchangeOnNewConnection(started, cluster), 200)
+  const pidsOf = (msg: string) =>
+    started
+      .logs()
+      .filter((line) => line.msg === msg)
+      .map((line) => line.pid as number)
+  const [first, second] = pidsOf('seed-sts is ready')
+  const issuedBy = (pid: number | undefined) => pidsOf('token issued').filter((p) => p === pid).length
+  t.equal(issuedBy(first) + issuedBy(second), 6)
+  const stopped = new Set<number>()
+  const pause = (pid: number) => (process.kill(pid, 'SIGSTOP'), stopped.add(pid))
+  const resume = (pid: number) => (process.kill(pid, 'SIGCONT'), stopped.delete(pid))
+  t.teardown(() => stopped.forEach(resume))
+  const scrape = async () => {
+    const scraped = await get(`http://127.0.0.1:${metricsPort}/metrics`)
+    const samples = parseScrape(scraped.body)
+    const workers = Object.fromEntries(samplesOf(samples, 'sts_metrics_workers').map(({ labels, value }) => [labels.answer, value]))
+    return { status: scraped.status, issued: valueOf(samples, 'sts_token_exchanges_total', ISSUED) ?? 0, workers }
+  }
+
+  // Stopped before it ever answered: it is missing, and the scrape has the other's alone.
+  pause(second!)
+  t.same(await scrape(), { status: 200, issued: issuedBy(first), workers: { answered: 1, last_known: 0, missing: 1 } })
+  resume(second!)
+  t.same(await scrape(), { status: 200, issued: 6, workers: { answered: 2, last_known: 0, missing: 0 } })
+  // Stopped after it answered: its last answer keeps its counts in, so no counter drops.
+  pause(second!)
+  t.same(await scrape(), { status: 200, issued: 6, workers: { answered: 1, last_known: 1, missing: 0 } })
+  resume(second!)
   await stop(t, started)
 })
