@@ -210,5 +210,5 @@ t.test('metrics.enabled: false serves no /metrics, and exchanges work as before'
 t.test('with metrics.port, /metrics is not on the main port', async (t) => {
   const sts = await startTestService(t, { config: { metrics: { port: 9464 } } })
   t.equal((await sts.app.inject({ method: 'GET', url: '/metrics' })).statusCode, 404)
-  t.ok(sts.services.scrape, 'the scrape is still there, for the port of its own (src/server.ts listens)')
+  t.ok(sts.services.scrape, 'the scrape is still there, for the port of its own (src/server-main.ts listens)')
 })
