@@ -1,8 +1,7 @@
 import t, { type Test } from 'tap'
-import { createFakeCluster, STS_AUDIENCE } from './support/cluster.js'
+import { baseConfig } from './support/compiled-server.js'
 import { eventually } from './support/eventually.js'
 import { serverReady, startServerProcess, type ServerProcess } from './support/server-process.js'
-import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './support/servers.js'
 
 /**
  * SIGHUP while the compiled server starts (src/server.ts, src/lib/hang-ups.ts): held, acted on once the
@@ -20,16 +19,7 @@ const ENV = {
 }
 
 async function config(t: Test, extra: Record<string, unknown> = {}) {
-  const prod = await createFakeCluster({ name: 'prod', issuer: 'https://prod.kubernetes.test.example' })
-  return {
-    issuer: 'https://sts.test.example',
-    trustDomain: 'example.org',
-    audience: STS_AUDIENCE,
-    database: { url: await freshPostgresDatabase(t) },
-    redis: { url: REDIS_URL, keyPrefix: uniqueRedisPrefix() },
-    attestors: [{ kind: 'kubernetes', name: prod.name, issuer: prod.issuer, jwks: prod.jwks }],
-    ...extra,
-  }
+  return { ...(await baseConfig(t)).config, ...extra }
 }
 
 /** Ended by a signal, a process has no exit code: only its signal says it is gone. */

@@ -61,6 +61,18 @@ async function workersReady(t: Test, started: Started, count: number): Promise<v
   await eventually(t, ready, { until: (n) => n >= count, intervalMs: 100, timeoutMs: 15_000, what: `${count} workers are ready` })
 }
 
+/** Two workers with metrics.port, both ready, after `tokens` tokens issued (the first through exchangeOnce). */
+async function workersWithMetricsPort(t: Test, tokens: number) {
+  const { cluster, config } = await baseConfig(t)
+  const metricsPort = await freePort()
+  const started = await start(t, { ...config, workers: 2, metrics: { port: metricsPort } })
+  await ready(t, started)
+  await workersReady(t, started, 2)
+  await exchangeOnce(t, started, cluster)
+  for (let i = 1; i < tokens; i++) t.equal(await exchangeOnNewConnection(started, cluster), 200)
+  return { started, metricsPort }
+}
+
 t.test('with metrics.port, /metrics is served there and not on the main port', async (t) => {
   const { cluster, config } = await baseConfig(t)
   const metricsPort = await freePort()
@@ -93,26 +105,14 @@ t.test('with workers: 2, a scrape of the main port reports every worker, whichev
 })
 
 t.test('with workers: 2 and metrics.port, the primary answers there for the group', async (t) => {
-  const { cluster, config } = await baseConfig(t)
-  const metricsPort = await freePort()
-  const started = await start(t, { ...config, workers: 2, metrics: { port: metricsPort } })
-  await ready(t, started)
-  await workersReady(t, started, 2)
-  await exchangeOnce(t, started, cluster)
-  for (let i = 0; i < 3; i++) t.equal(await exchangeOnNewConnection(started, cluster), 200)
+  const { started, metricsPort } = await workersWithMetricsPort(t, 4)
   t.equal((await get(`${started.url}/metrics`)).status, 404, 'not on the main port')
   t.equal(await issuedIn(`http://127.0.0.1:${metricsPort}/metrics`), 4)
   await stop(t, started)
 })
 
 t.test('with workers: 2, a worker that does not answer leaves the scrape whole: its last answer, and how many answered', async (t) => {
-  const { cluster, config } = await baseConfig(t)
-  const metricsPort = await freePort()
-  const started = await start(t, { ...config, workers: 2, metrics: { port: metricsPort } })
-  await ready(t, started)
-  await workersReady(t, started, 2)
-  await exchangeOnce(t, started, cluster)
-  for (let i = 0; i < 5; i++) t.equal(await exchangeOnNewConnection(started, cluster), 200)
+  const { started, metricsPort } = await workersWithMetricsPort(t, 6)
   const pidsOf = (msg: string) =>
     started
       .logs()
