@@ -130,7 +130,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
 
     const revocationLog = new SqlRevocationLog(database)
     // Before anything reads or rebuilds revocations from it: a database restored behind them stops here.
-    const restoreGuard = await openRestoreGuard(config, revocationLog, clock, logger)
+    const restoreGuard = await openRestoreGuard(config, revocationLog, clock, logger, metrics.redis)
     if (restoreGuard) closers.push(() => restoreGuard.stop())
     const bus = openRevocationBus(config, logger, clock, revocationLog, metrics)
     closers.push(() => bus.close())
@@ -146,15 +146,15 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       logger,
     )
 
-    const signingKeys = await openSigningKeys(config, database, audit, revocationService, revocationLog, clock, logger, metrics)
-    closers.push(() => signingKeys.close())
-    const { ring: keys, service: keyService, signer } = signingKeys
     const attestorOutside: AttestorOutside = {
       clock,
       fetchJwks: jwksFetcher(outside.fetchJwks, tracing),
       jwksObserver: metrics.jwks,
     }
     const runtime = new SettingsHolder(runtimeSettingsOf(config, attestorOutside))
+    const signingKeys = await openSigningKeys(config, database, audit, revocationService, revocationLog, clock, logger, metrics, runtime)
+    closers.push(() => signingKeys.close())
+    const { ring: keys, service: keyService, signer } = signingKeys
     warnAtStart(config, runtime.current().attestors, logger)
 
     const partitions = new LedgerPartitions(database, config.ledger.partitionInterval)

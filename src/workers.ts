@@ -1,15 +1,16 @@
 import cluster, { type Worker } from 'node:cluster'
 import type { Logger } from 'pino'
+import { RELOAD_MESSAGE, type HangUps } from './lib/hang-ups.js'
 import { RESTORE_REFUSED_EXIT_CODE } from './restore/restore-guard.js'
 
 /**
  * Several worker processes sharing one listening port (node:cluster), so one instance uses every
  * core. Only the primary runs this; each worker is a whole service of its own on the shared Postgres
  * and Redis (config refuses workers > 1 on the embedded stores). A worker that dies is replaced; on
- * SIGTERM or SIGINT every worker drains, then the primary exits; SIGHUP is passed to every worker, and
- * each reloads its configuration (src/reload/).
+ * SIGTERM or SIGINT every worker drains, then the primary exits; SIGHUP is passed to every worker (as
+ * a message: src/lib/hang-ups.ts), and each reloads its configuration (src/reload/).
  */
-export function runWorkers(count: number, logger: Logger): void {
+export function runWorkers(count: number, logger: Logger, hangUps: HangUps): void {
   let stopping = false
   const startedAt = new Map<number, number>()
   const fork = (): void => {
@@ -44,12 +45,15 @@ export function runWorkers(count: number, logger: Logger): void {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
-  // The primary holds no configuration that can change at run time; a SIGHUP must not end it (its default).
-  process.on('SIGHUP', () => {
+  // The primary holds no configuration that can change at run time: it asks the workers. A worker gone
+  // meanwhile is told through the callback, rather than as an 'error' nobody listens to.
+  const held = hangUps.handle(() => {
     const workers = Object.values(cluster.workers ?? {})
     logger.info({ signal: 'SIGHUP', workers: workers.length }, 'asking every worker to reload its configuration')
-    for (const worker of workers) worker?.process.kill('SIGHUP')
+    for (const worker of workers) worker?.send({ type: RELOAD_MESSAGE }, undefined, () => {})
   })
+  // Before any worker was started: each reads the configuration as it is when it starts.
+  if (held > 0) logger.info({ signal: 'SIGHUP', held }, 'SIGHUP before the workers started: they read the configuration as it is now')
   logger.info({ workers: count }, 'starting worker processes')
   for (let i = 0; i < count; i++) fork()
 }

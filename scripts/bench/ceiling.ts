@@ -5,6 +5,7 @@ import type { Config } from '../../src/config.js'
 import { KeyEncryptionKey } from '../../src/keys/key-encryption.js'
 import { KeyEncryptionKeys } from '../../src/keys/key-encryption-keys.js'
 import type { ActiveKey } from '../../src/keys/key-ring.js'
+import { newSigningKey } from '../../src/keys/key-service.js'
 import { SoftwareSigner } from '../../src/keys/software-signer.js'
 import { systemClock } from '../../src/lib/clock.js'
 import type { AccessTokenClaims } from '../../src/tokens/access-token.js'
@@ -53,21 +54,7 @@ export async function benchSigningKey(): Promise<BenchSigningKey> {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const software = new SoftwareSigner(new KeyEncryptionKeys(new KeyEncryptionKey(randomBytes(32))))
   const made = await software.importPrivateKey(privateKey)
-  await software.open({
-    ...made,
-    state: 'current',
-    signer: software.name,
-    origin: 'generated',
-    createdAt: new Date(),
-    publishedAt: new Date(),
-    activatedAt: new Date(),
-    retiredAt: null,
-    removeAfter: null,
-    removedAt: null,
-    revokedAt: null,
-    revokedBy: null,
-    revokeReason: null,
-  })
+  await software.open(newSigningKey(made, software.name, 'generated', 'current', new Date()))
   const key = { kid: made.kid, alg: made.alg }
   return { signer: new TokenSigner({ signingKey: () => key }, software), key, privateKey }
 }

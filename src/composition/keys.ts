@@ -15,7 +15,9 @@ import type { Signer } from '../keys/signer.js'
 import { SoftwareSigner } from '../keys/software-signer.js'
 import { SqlSigningKeyStore } from '../keys/sql-key-store.js'
 import type { Clock } from '../lib/clock.js'
+import type { Settings } from '../lib/settings-holder.js'
 import type { Metrics } from '../metrics/metrics.js'
+import type { RuntimeSettings } from '../reload/runtime-settings.js'
 import type { RevocationLog } from '../revocation/revocation-log.js'
 import type { RevocationService } from '../revocation/revocation-service.js'
 import { redisConnection } from './stores.js'
@@ -35,6 +37,7 @@ export async function openSigningKeys(
   clock: Clock,
   logger: Logger,
   metrics: Metrics,
+  runtime: Settings<RuntimeSettings>,
 ): Promise<{ ring: KeyRing; service: KeyService; signer: Signer; close: () => Promise<void> }> {
   // A key-encryption key for the software signer: with signer pkcs11, only if one is given (keys sealed before the move).
   const sealing = config.keys.signer === 'software' || config.keys.encryptionKey !== undefined
@@ -67,8 +70,10 @@ export async function openSigningKeys(
     timings: {
       jwksMaxAgeMs: config.keys.jwksMaxAgeSeconds * 1000,
       // A replica hears of a change within its staleness bound (or stops signing), and replicas' clocks
-      // agree within clockSkewSeconds.
-      propagationMs: maxStalenessMs + config.clockSkewSeconds * 1000,
+      // agree within clockSkewSeconds: read at each use, as a reload may change it.
+      get propagationMs() {
+        return maxStalenessMs + runtime.current().clockSkewSeconds * 1000
+      },
       maxTokenLifetimeMs: config.tokens.maxTtlSeconds * 1000,
       rotateEveryMs: config.keys.rotateEveryDays * 86_400_000,
     },

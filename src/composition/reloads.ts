@@ -39,6 +39,7 @@ export function openReloads(config: Config, logger: Logger, parts: ReloadParts):
       return () => {
         runtime.replace(settings)
         logger.level = next.logLevel
+        for (const name of changes.attestors.removed) parts.metrics.jwks.removed(name)
         if (settings.attestors === previous.attestors) return
         if (next.attestors.length === 0) logger.warn('no attestors are configured: every token exchange will be refused')
         for (const warning of settings.attestors.startupWarnings()) logger.warn(warning)

@@ -92,7 +92,8 @@ const ISSUED: ExchangeOutcome = { outcome: 'issued', error: 'none', reason: 'non
 /** The answer in the terms of the metrics: bounded values only (OAuth codes and our reasons). */
 export function outcomeOf(status: number, failure: Failure | null): ExchangeOutcome {
   if (status < 400) return ISSUED
-  const outcome = status === 503 ? 'unavailable' : status >= 500 ? 'error' : 'refused'
+  // Shed under overload (src/http/overload.ts) is a 503 too, but a matter of capacity, not a failure.
+  const outcome = failure?.reason === 'overloaded' ? 'shed' : status === 503 ? 'unavailable' : status >= 500 ? 'error' : 'refused'
   if (failure === null) {
     // Not through our error handler (a timeout Node answered itself): what little is known.
     return status >= 500

@@ -303,7 +303,11 @@ export class KeyService {
   }
 }
 
-/** A row for a key just made or imported. */
+/**
+ * A row for a key just made or imported: published from `now`, signing from `now` unless it is
+ * `next`. Exported as newSigningKey for the benchmarks (scripts/bench/ceiling.ts), which sign as the
+ * service does.
+ */
 function record(key: NewKey, signer: string, origin: SigningKey['origin'], state: 'next' | 'current' | 'retired', now: Date): SigningKey {
   return {
     ...key,
@@ -321,3 +325,5 @@ function record(key: NewKey, signer: string, origin: SigningKey['origin'], state
     revokeReason: null,
   }
 }
+
+export { record as newSigningKey }

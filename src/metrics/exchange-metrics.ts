@@ -12,7 +12,7 @@ import { FixedHistogram, KeyedCounter } from './fixed-series.js'
 /** From half a millisecond (a cached check) to 5 s (an issuer's JWKS endpoint timing out). */
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
-const OUTCOMES: readonly ExchangeOutcomeKind[] = ['issued', 'refused', 'unavailable', 'error']
+const OUTCOMES: readonly ExchangeOutcomeKind[] = ['issued', 'refused', 'unavailable', 'error', 'shed']
 
 /**
  * The token exchange in numbers: how each request was answered (by outcome, OAuth error, reason and
@@ -32,7 +32,7 @@ export class ExchangeMetrics implements ExchangeObserver {
   constructor(registry: Registry) {
     this.answered = new KeyedCounter(registry, {
       name: 'sts_token_exchanges_total',
-      help: 'Token requests answered, by outcome (issued, refused, unavailable, error), OAuth error, reason and attestor ("none" when issued, "unknown" before an attestor is chosen).',
+      help: 'Token requests answered, by outcome (issued, refused, unavailable, error, shed), OAuth error, reason and attestor ("none" when issued, "unknown" before an attestor is chosen).',
       labelNames: ['outcome', 'error', 'reason', 'attestor_kind', 'attestor'],
     })
     this.durations = new FixedHistogram(registry, {

@@ -52,6 +52,8 @@ export function createPrometheusMetrics(clock: Clock): Metrics & { registry: Reg
     aggregator: 'max',
     registers,
     collect() {
+      // Only the attestors configured now: a series left for one a reload removed would age without end.
+      this.reset()
       for (const [attestor, at] of jwksFetchedAt) this.labels(attestor).set(Math.max(0, clock.now() - at) / 1000)
     },
   })
@@ -162,6 +164,9 @@ export function createPrometheusMetrics(clock: Clock): Metrics & { registry: Reg
         // A failure series from the first fetch on, at 0 until one fails: ratios have both sides.
         jwksFailures.labels(attestor).inc(ok ? 0 : 1)
         if (ok) jwksFetchedAt.set(attestor, clock.now())
+      },
+      removed(attestor) {
+        jwksFetchedAt.delete(attestor)
       },
     },
     replay: { claimed: (result) => claimed[result].inc() },

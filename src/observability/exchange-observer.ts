@@ -16,9 +16,11 @@ export const EXCHANGE_PHASES: readonly ExchangePhase[] = ['attest', 'grants', 'r
 
 /**
  * How the token endpoint answered: `issued` (200), `refused` (a 4xx: the client's to fix),
- * `unavailable` (503: a store could not answer and we failed closed), `error` (500: our defect).
+ * `unavailable` (503: a store could not answer and we failed closed), `error` (500: our defect),
+ * `shed` (503 `overloaded`: refused before any work, to keep the instance's answers timely; a matter
+ * of capacity, not a failure, so apart from `unavailable`).
  */
-export type ExchangeOutcomeKind = 'issued' | 'refused' | 'unavailable' | 'error'
+export type ExchangeOutcomeKind = 'issued' | 'refused' | 'unavailable' | 'error' | 'shed'
 
 export interface ExchangeOutcome {
   outcome: ExchangeOutcomeKind

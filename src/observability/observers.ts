@@ -14,6 +14,8 @@ export interface LedgerBatchObserver {
 export interface JwksObserver {
   /** A fetch of the key set of `attestor` (a configured name) gave a usable set (`ok`) or failed. */
   fetched(attestor: string, ok: boolean): void
+  /** `attestor` is configured no more (a reload removed it): nothing of its key set is reported from now on. */
+  removed(attestor: string): void
 }
 
 export type ReplayClaimResult = 'accepted' | 'replayed' | 'unavailable'
@@ -58,7 +60,7 @@ export interface SigningKeyObserver {
 }
 
 export const NO_LEDGER_BATCH_OBSERVER: LedgerBatchObserver = { committed() {} }
-export const NO_JWKS_OBSERVER: JwksObserver = { fetched() {} }
+export const NO_JWKS_OBSERVER: JwksObserver = { fetched() {}, removed() {} }
 export const NO_REPLAY_CLAIM_OBSERVER: ReplayClaimObserver = { claimed() {} }
 export const NO_ADMIN_REQUEST_OBSERVER: AdminRequestObserver = { answered() {} }
 export const NO_STREAM_OBSERVER: StreamObserver = { opened() {}, closed() {} }

@@ -26,6 +26,8 @@ export interface RuntimeSettings {
   sourceForms: readonly SourceForm[]
   /** tokens.defaultTtlSeconds */
   defaultTtlSeconds: number
+  /** How far the clocks of the replicas and the issuers may disagree: the attestors' and the signing keys' timings. */
+  clockSkewSeconds: number
   limits: RuntimeLimits
 }
 
@@ -71,6 +73,7 @@ export function runtimeSettingsOf(
     attestors,
     sourceForms: keep ? previous.settings.sourceForms : sourceFormsOf(config.attestors),
     defaultTtlSeconds: config.tokens.defaultTtlSeconds,
+    clockSkewSeconds: config.clockSkewSeconds,
     limits: {
       maxAttestationBytes,
       tokenRequestsPerMinute,

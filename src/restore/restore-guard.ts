@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config.js'
 import type { Clock } from '../lib/clock.js'
 import { openRedis, waitForRedis } from '../lib/redis-connection.js'
+import type { RedisConnectionWatch } from '../observability/observers.js'
 import { revocationKeys } from '../revocation/redis-revocation-keys.js'
 import type { RevocationLog } from '../revocation/revocation-log.js'
 import { RedisRevocationHighWater, type HighWaterMark } from './revocation-high-water.js'
@@ -95,7 +96,7 @@ export class RestoreGuard {
 
 /**
  * With REDIS_URL: checks the database against the mark (throwing RestoredDatabaseError) and starts
- * raising it, on a connection of its own. Without Redis there is nothing outside the database to
+ * raising it, on a connection of its own (`watch`ed, as `restore_guard`). Without Redis there is nothing outside the database to
  * compare with: undefined (README.md says what that leaves to the operator).
  */
 export async function openRestoreGuard(
@@ -103,9 +104,14 @@ export async function openRestoreGuard(
   log: RevocationLog,
   clock: Clock,
   logger: Logger,
+  watch?: RedisConnectionWatch,
 ): Promise<{ stop(): Promise<void> } | undefined> {
   if (!config.redis.endpoint) return undefined
-  const redis = openRedis({ ...config.redis.endpoint, commandTimeoutMs: config.redis.commandTimeoutMs })
+  // Reported in sts_redis_connection_up like every other: the mark stops rising while it is down.
+  const redis = openRedis(
+    { ...config.redis.endpoint, commandTimeoutMs: config.redis.commandTimeoutMs, ...(watch ? { watch } : {}) },
+    { purpose: 'restore_guard' },
+  )
   try {
     await waitForRedis(redis, 'the revocation store', 'revocations_unavailable')
     const guard = new RestoreGuard(new RedisRevocationHighWater(redis, revocationKeys(config.redis.keyPrefix)), log, clock, logger)

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap'
 import { eventually } from '../support/eventually.js'
 import { openRaw } from '../support/raw-http.js'
+import { parseScrape, samplesOf } from '../support/scrape.js'
 import { openSse } from '../support/sse.js'
 import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../support/service.js'
 
@@ -204,4 +205,14 @@ t.test('requests in flight past their bound: the next is shed until one finishes
   const finished = slow.request(body.slice(10))
   t.equal((await finished).status, 200, 'the request in flight was answered as usual')
   t.equal((await tokenRequest(sts)).statusCode, 200, 'and the next one is served')
+
+  // Shed is counted apart from the failures (`unavailable`), so the error-ratio alert measures failures.
+  const scrape = await sts.app.inject({ method: 'GET', url: '/metrics' })
+  t.same(samplesOf(parseScrape(scrape.body), 'sts_token_exchanges_total'), [
+    { labels: { outcome: 'issued', error: 'none', reason: 'none', attestor_kind: 'kubernetes', attestor: 'prod' }, value: 3 },
+    {
+      labels: { outcome: 'shed', error: 'temporarily_unavailable', reason: 'overloaded', attestor_kind: 'unknown', attestor: 'unknown' },
+      value: 1,
+    },
+  ])
 })

@@ -80,12 +80,22 @@ t.test('an issued and a refused token: exact counts, labels, phases; no subject 
 
   t.same(
     samplesOf(samples, 'sts_redis_connection_up').sort((a, b) => a.labels.purpose.localeCompare(b.labels.purpose)),
-    ['grant_feed', 'grants', 'keys', 'keys_feed', 'rate_limits', 'reload_feed', 'reloads', 'replay', 'revocation_feed', 'revocations'].map(
-      (purpose) => ({
-        labels: { purpose },
-        value: 1,
-      }),
-    ),
+    [
+      'grant_feed',
+      'grants',
+      'keys',
+      'keys_feed',
+      'rate_limits',
+      'reload_feed',
+      'reloads',
+      'replay',
+      'restore_guard',
+      'revocation_feed',
+      'revocations',
+    ].map((purpose) => ({
+      labels: { purpose },
+      value: 1,
+    })),
     'every Redis connection is up',
   )
   for (const name of ['sts_revocation_state_age_seconds', 'sts_grant_state_age_seconds']) {
@@ -200,5 +210,5 @@ t.test('metrics.enabled: false serves no /metrics, and exchanges work as before'
 t.test('with metrics.port, /metrics is not on the main port', async (t) => {
   const sts = await startTestService(t, { config: { metrics: { port: 9464 } } })
   t.equal((await sts.app.inject({ method: 'GET', url: '/metrics' })).statusCode, 404)
-  t.ok(sts.services.scrape, 'the scrape is still there, for the port of its own (src/server.ts listens)')
+  t.ok(sts.services.scrape, 'the scrape is still there, for the port of its own (src/server-main.ts listens)')
 })

@@ -3,7 +3,7 @@ import t, { type Test } from 'tap'
 import type { FakeCluster } from '../support/cluster.js'
 import { eventually } from '../support/eventually.js'
 import { freePort } from '../support/ports.js'
-import { parseScrape, valueOf } from '../support/scrape.js'
+import { parseScrape, samplesOf, valueOf } from '../support/scrape.js'
 import { baseConfig, exchangeOnce, ready, start, type Started } from '../support/compiled-server.js'
 
 /**
@@ -61,6 +61,18 @@ async function workersReady(t: Test, started: Started, count: number): Promise<v
   await eventually(t, ready, { until: (n) => n >= count, intervalMs: 100, timeoutMs: 15_000, what: `${count} workers are ready` })
 }
 
+/** Two workers with metrics.port, both ready, after `tokens` tokens issued (the first through exchangeOnce). */
+async function workersWithMetricsPort(t: Test, tokens: number) {
+  const { cluster, config } = await baseConfig(t)
+  const metricsPort = await freePort()
+  const started = await start(t, { ...config, workers: 2, metrics: { port: metricsPort } })
+  await ready(t, started)
+  await workersReady(t, started, 2)
+  await exchangeOnce(t, started, cluster)
+  for (let i = 1; i < tokens; i++) t.equal(await exchangeOnNewConnection(started, cluster), 200)
+  return { started, metricsPort }
+}
+
 t.test('with metrics.port, /metrics is served there and not on the main port', async (t) => {
   const { cluster, config } = await baseConfig(t)
   const metricsPort = await freePort()
@@ -93,14 +105,42 @@ t.test('with workers: 2, a scrape of the main port reports every worker, whichev
 })
 
 t.test('with workers: 2 and metrics.port, the primary answers there for the group', async (t) => {
-  const { cluster, config } = await baseConfig(t)
-  const metricsPort = await freePort()
-  const started = await start(t, { ...config, workers: 2, metrics: { port: metricsPort } })
-  await ready(t, started)
-  await workersReady(t, started, 2)
-  await exchangeOnce(t, started, cluster)
-  for (let i = 0; i < 3; i++) t.equal(await exchangeOnNewConnection(started, cluster), 200)
+  const { started, metricsPort } = await workersWithMetricsPort(t, 4)
   t.equal((await get(`${started.url}/metrics`)).status, 404, 'not on the main port')
   t.equal(await issuedIn(`http://127.0.0.1:${metricsPort}/metrics`), 4)
+  await stop(t, started)
+})
+
+t.test('with workers: 2, a worker that does not answer leaves the scrape whole: its last answer, and how many answered', async (t) => {
+  const { started, metricsPort } = await workersWithMetricsPort(t, 6)
+  const pidsOf = (msg: string) =>
+    started
+      .logs()
+      .filter((line) => line.msg === msg)
+      .map((line) => line.pid as number)
+  const [first, second] = pidsOf('seed-sts is ready')
+  const issuedBy = (pid: number | undefined) => pidsOf('token issued').filter((p) => p === pid).length
+  // Each is logged once its answer is sent: the last may be a moment behind the client.
+  await eventually(t, () => issuedBy(first) + issuedBy(second), { until: (n) => n === 6, what: 'the 6 tokens are logged' })
+  const stopped = new Set<number>()
+  const pause = (pid: number) => (process.kill(pid, 'SIGSTOP'), stopped.add(pid))
+  const resume = (pid: number) => (process.kill(pid, 'SIGCONT'), stopped.delete(pid))
+  t.teardown(() => stopped.forEach(resume))
+  const scrape = async () => {
+    const scraped = await get(`http://127.0.0.1:${metricsPort}/metrics`)
+    const samples = parseScrape(scraped.body)
+    const workers = Object.fromEntries(samplesOf(samples, 'sts_metrics_workers').map(({ labels, value }) => [labels.answer, value]))
+    return { status: scraped.status, issued: valueOf(samples, 'sts_token_exchanges_total', ISSUED) ?? 0, workers }
+  }
+
+  // Stopped before it ever answered: it is missing, and the scrape has the other's alone.
+  pause(second!)
+  t.same(await scrape(), { status: 200, issued: issuedBy(first), workers: { answered: 1, last_known: 0, missing: 1 } })
+  resume(second!)
+  t.same(await scrape(), { status: 200, issued: 6, workers: { answered: 2, last_known: 0, missing: 0 } })
+  // Stopped after it answered: its last answer keeps its counts in, so no counter drops.
+  pause(second!)
+  t.same(await scrape(), { status: 200, issued: 6, workers: { answered: 1, last_known: 1, missing: 0 } })
+  resume(second!)
   await stop(t, started)
 })

@@ -23,11 +23,21 @@ export interface ServerProcess {
   exited: Promise<number | null>
 }
 
+export interface ServerProcessOptions {
+  /**
+   * Without the test runner's preloads: tap hands every child process its --import hooks through
+   * NODE_OPTIONS, and with them a SIGHUP listener of its own, which would hide how the server itself
+   * takes a signal before it has run its own code.
+   */
+  bare?: boolean
+}
+
 /** Starts dist/src/server.js with `config` in a file of its own; killed at the end of the test. */
 export async function startServerProcess(
   t: Test,
   config: Record<string, unknown>,
   env: Record<string, string> = {},
+  options: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sts-server-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -35,7 +45,10 @@ export async function startServerProcess(
   const write = (content: Record<string, unknown>) => writeFileSync(file, JSON.stringify({ keys: { dir: join(dir, 'keys') }, ...content }))
   write(config)
   const port = await freePort()
-  const child = spawn(process.execPath, [SERVER, '--config', file], {
+  const command = [process.execPath, SERVER, '--config', file]
+  // env(1) drops NODE_OPTIONS, which tap sets on every spawn whatever `env` says, then execs node: one process.
+  const [program, ...args] = options.bare ? ['env', '-u', 'NODE_OPTIONS', ...command] : command
+  const child = spawn(program!, args, {
     env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -59,7 +72,9 @@ export async function serverReady(t: Test, started: ServerProcess): Promise<void
   const answered = await eventually(
     t,
     async () => {
-      if (started.child.exitCode !== null) throw new Error(`the service exited: ${started.output()}`)
+      const { exitCode, signalCode } = started.child
+      // Ended by a signal, a process has no exit code: only its signal says it is gone.
+      if (exitCode !== null || signalCode !== null) throw new Error(`the service exited (${exitCode ?? signalCode}): ${started.output()}`)
       return fetch(`${started.url}/readyz`).then(
         (r) => r.ok,
         () => false,
