@@ -25,7 +25,7 @@ export interface AttestorKind<Schema extends AttestorConfigSchema = AttestorConf
   /**
    * Validates one entry of `attestors` in the configuration and fills in its defaults, reporting every
    * problem with a path inside the entry. A zod object with a literal `kind`, so the configuration can
-   * pick it by `kind` (config.ts).
+   * pick it by `kind` (attestors-config.ts).
    */
   readonly configSchema: Schema
   /**

@@ -12,7 +12,7 @@ import { oidc } from './oidc/kind.js'
  * The attestor kinds Seed STS has, listed explicitly (as SPIRE's catalog lists its built-in plugins).
  * A new kind is a folder, src/attestors/<kind>/, whose kind.ts describes it (attestor-kind.ts), and one
  * line here. What the rest of the service knows of the kinds is read off this list: the `attestors`
- * entries the configuration accepts (config.ts), the subject token types the exchange accepts
+ * entries the configuration accepts (attestors-config.ts), the subject token types the exchange accepts
  * (src/exchange/token-request.ts), how each configured attestor is built (registry.ts), and where its
  * identities and source ids live.
  */
@@ -22,7 +22,7 @@ type ConfigSchemasOf<Kinds extends readonly AttestorKind<AttestorConfigSchema>[]
   -readonly [I in keyof Kinds]: Kinds[I]['configSchema']
 }
 
-/** Each kind's configuration schema, in catalog order: what config.ts builds its `attestors` union from. */
+/** Each kind's configuration schema, in catalog order: what attestors-config.ts builds its `attestors` union from. */
 // Safe: map keeps the order and length of the tuple the type is mapped from.
 export const ATTESTOR_CONFIG_SCHEMAS = ATTESTOR_KINDS.map((kind) => kind.configSchema) as ConfigSchemasOf<typeof ATTESTOR_KINDS>
 

@@ -1,0 +1,13 @@
+import { z } from 'zod'
+import { MAX_TOKEN_LIFETIME_SECONDS } from '../lib/token-lifetime.js'
+
+/** The `tokens` section of the configuration (src/config.ts reads it): how long issued tokens live. */
+export const TokensConfig = z
+  .object({
+    defaultTtlSeconds: z.number().int().positive().default(300),
+    /** Capped: ledger retention drops a partition without reading it once this has passed since its end. */
+    maxTtlSeconds: z.number().int().positive().max(MAX_TOKEN_LIFETIME_SECONDS).default(3600),
+  })
+  .strict()
+  .default({ defaultTtlSeconds: 300, maxTtlSeconds: 3600 })
+  .refine((t) => t.defaultTtlSeconds <= t.maxTtlSeconds, { message: 'defaultTtlSeconds cannot exceed maxTtlSeconds' })
