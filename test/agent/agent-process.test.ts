@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose'
@@ -318,4 +318,24 @@ t.test('a wrong command line or configuration exits 2 with every problem named',
     agent.output(),
     `sts agent: ${join(dir, 'agent.yaml')}: invalid configuration:\n  - tokens.0.file: must be a path\n  - health.port: Too small: expected number to be >=0\n`,
   )
+})
+
+t.test('sts agent without --config is a usage error; --help says how to use it', async (t) => {
+  // spawnSync is fine here: no service runs in this process.
+  const sts = (...argv: string[]) =>
+    spawnSync(process.execPath, [new URL('../../dist/src/cli/main.js', import.meta.url).pathname, 'agent', ...argv], {
+      env: { PATH: process.env.PATH },
+      encoding: 'utf8',
+      timeout: 20_000,
+    })
+  const bare = sts()
+  t.same(
+    [bare.status, bare.stdout, bare.stderr],
+    [2, '', 'sts agent: --config <file> is required\nusage: sts agent --config <agent.yaml>\n'],
+  )
+  const unknown = sts('--config', 'a.yaml', '--verbose')
+  t.same([unknown.status, unknown.stderr], [2, "sts agent: Unknown option '--verbose'\nusage: sts agent --config <agent.yaml>\n"])
+  const help = sts('--help')
+  t.equal(help.status, 0)
+  t.match(help.stdout, /^usage: sts agent --config <agent.yaml>\n[^]*\nexit codes:\n/)
 })
