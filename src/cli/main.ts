@@ -224,7 +224,7 @@ if (isMain()) {
   if (argv[0] === 'agent') {
     // The agent is a daemon, not an admin command: it needs no admin token, and runs until a signal.
     // Loaded only here, so the admin commands do not load the client, prom-client and pino.
-    const { runAgent } = await import('../agent/agent-command.js')
+    const { runAgent } = await import('./agent.js')
     process.exitCode = await runAgent(argv.slice(1), process.env, io)
   } else {
     process.exitCode = await run(argv, process.env, io)

@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util'
-import type { Output } from '../cli/command.js'
+import { startAgent } from '../agent/agent.js'
 import { ConfigError, loadAgentConfig } from '../config.js'
 import { createLogger } from '../lib/logger.js'
-import { startAgent } from './agent.js'
+import type { Output } from './command.js'
 
 /**
- * `sts agent --config agent.yaml`: a daemon, not a one-shot command, so the CLI hands it the process
- * before the admin commands are looked at. Exit codes: 0 stopped by SIGTERM or SIGINT, 1 could not
+ * `sts agent --config agent.yaml` (src/agent/): a daemon, not a one-shot admin command, so main.ts
+ * hands it the process before the admin commands are looked at. Here, not in src/agent/, because it
+ * reads the configuration (src/config.ts), which reads src/agent/'s schema. Exit codes: 0 stopped by SIGTERM or SIGINT, 1 could not
  * start (the health port taken), 2 a wrong command line or configuration.
  */
 
