@@ -94,8 +94,9 @@ t.test('the agent keeps its token files fresh: always whole, mode 0600, a hook a
   }
   const hookLog = join(dir, 'hook.log')
   writeFileSync(hookLog, '')
-  // The hook records the token it finds in the file: the one just written.
-  const recordToken = `const fs = require('fs'); fs.appendFileSync(process.argv[1], fs.readFileSync(process.env.STS_TOKEN_FILE, 'utf8').split('.')[2] + '\\n')`
+  // The hook records the expiry of the token it was run for, and the token it finds in the file.
+  const recordToken = `const fs = require('fs'); const token = fs.readFileSync(process.env.STS_TOKEN_FILE, 'utf8')
+    fs.appendFileSync(process.argv[1], process.env.STS_TOKEN_EXPIRES_AT + ' ' + token.split('.')[2] + '\\n')`
   const port = await freePort()
   const agent = startAgentProcess(t, dir, {
     sts: sts.url,
@@ -171,13 +172,26 @@ t.test('the agent keeps its token files fresh: always whole, mode 0600, a hook a
     t.equal(statSync(file).mode & 0o777, 0o600, `${file} is 0600`)
   }
 
-  // The command ran after new tokens were in the file, never twice for one token, and last for the
-  // newest (a token written while it ran gets one more run, not one each); likewise the signal.
+  // The command ran after new tokens were in the file, once per token in their order, and last for the
+  // newest (a token written while it ran gets one more run after it, not one each); likewise the signal.
   const hooked = () => readFileSync(hookLog, 'utf8').split('\n').filter(Boolean)
+  const runs = () => hooked().map((line) => ({ expiresAt: line.split(' ')[0], found: line.split(' ')[1] }))
+  const writtenExpiries = () =>
+    agent.logs().flatMap((line) => (line.msg === 'token file written' && line.file === files.read ? [line.expiresAt] : []))
   const newest = () => readFileSync(files.read, 'utf8').split('.')[2]
-  await eventually(t, () => hooked().at(-1) === newest(), { what: 'the command ran for the newest token' })
-  t.equal(new Set(hooked()).size, hooked().length, 'each run found a new token in the file')
-  t.ok(hooked().length >= 3, `the command ran ${hooked().length} times`)
+  await eventually(t, () => runs().at(-1)?.expiresAt === writtenExpiries().at(-1) && runs().at(-1)?.found === newest(), {
+    what: 'the command ran last for the newest token, and found it in the file',
+  })
+  t.same(
+    runs().filter(({ expiresAt }) => !writtenExpiries().includes(expiresAt)),
+    [],
+    'each run was for a token written',
+  )
+  t.ok(
+    runs().every((run, i, all) => i === 0 || run.expiresAt > all[i - 1].expiresAt),
+    'one run per token, in their order, never two for one',
+  )
+  t.ok(runs().length >= 3, `the command ran ${runs().length} times`)
   // What a hook did shows here before the agent's log line about it arrives: waited for, not raced.
   await eventually(t, () => hooked().length === doneHooks(agent, files.read), { what: 'each run logged' })
   await eventually(t, () => app.hups() === doneHooks(agent, files.write), { what: 'each signal logged' })
