@@ -49,8 +49,8 @@ export function loadConfig(source: ConfigSource): LoadedConfig {
   const raw = source.file ? readConfigFile(source.file) : { ...DEVELOPMENT_DEFAULTS }
   const merged = applyEnvironment(raw, source.env)
   if (!source.file && !source.env.STS_ISSUER) merged.issuer = developmentIssuer(merged.host, merged.port)
-  const config = readKeyEncryptionKey(parseConfig(merged))
-  if (source.file && config.keys.encryptionKey === undefined) {
+  const config = readPkcs11Pin(readKeyEncryptionKey(parseConfig(merged)))
+  if (source.file && config.keys.encryptionKey === undefined && config.keys.signer === 'software') {
     // A configuration file says this is a deployment: its keys must not be sealed with a key kept beside them.
     throw new ConfigError([
       'keys.encryptionKey: the signing keys are encrypted with a key-encryption key, and none is configured: ' +
@@ -93,6 +93,20 @@ function readKeyEncryptionKey(config: Config): Config {
   const parsed = KeyEncryptionKeyText.safeParse(text)
   if (!parsed.success) throw new ConfigError([`keys.encryptionKeyFile: ${file} ${parsed.error.issues[0]?.message ?? 'is not a key'}`])
   return { ...config, keys: { ...config.keys, encryptionKey: parsed.data } }
+}
+
+/** The PKCS#11 user PIN from keys.pkcs11.pinFile. */
+function readPkcs11Pin(config: Config): Config {
+  const pkcs11 = config.keys.pkcs11
+  if (pkcs11?.pinFile === undefined) return config
+  let pin: string
+  try {
+    pin = readFileSync(resolve(pkcs11.pinFile), 'utf8').trim()
+  } catch (error) {
+    throw new ConfigError([`keys.pkcs11.pinFile: cannot read ${pkcs11.pinFile}: ${(error as Error).message}`])
+  }
+  if (pin === '') throw new ConfigError([`keys.pkcs11.pinFile: ${pkcs11.pinFile} is empty`])
+  return { ...config, keys: { ...config.keys, pkcs11: { ...pkcs11, pin } } }
 }
 
 /**
@@ -182,6 +196,9 @@ function applyEnvironment(raw: Record<string, unknown>, env: ConfigSource['env']
   if (env.REDIS_SENTINEL_PASSWORD) section('redis').sentinelPassword = env.REDIS_SENTINEL_PASSWORD
   if (env.STS_ADMIN_TOKEN) section('admin').token = env.STS_ADMIN_TOKEN
   if (env.STS_KEY_ENCRYPTION_KEY) section('keys').encryptionKey = env.STS_KEY_ENCRYPTION_KEY
+  const pkcs11 = (merged.keys as { pkcs11?: unknown } | undefined)?.pkcs11
+  // Only into a token the file describes: the PIN alone says nothing of which token it opens.
+  if (env.STS_PKCS11_PIN && typeof pkcs11 === 'object' && pkcs11 !== null) section('keys').pkcs11 = { ...pkcs11, pin: env.STS_PKCS11_PIN }
   if (env.STS_WORKERS) merged.workers = env.STS_WORKERS === 'auto' ? 'auto' : Number(env.STS_WORKERS)
   applyTracingEnvironment(section, env)
   return merged

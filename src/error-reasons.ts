@@ -101,6 +101,7 @@ export const ERROR_REASONS = {
   keys_unavailable: "the service's own signing keys cannot be read or changed, or none is current",
   keys_stale:
     "this instance's copy of the signing keys is out of date (not read within keys.maxStalenessMs), or its signing key was just revoked",
+  signer_unavailable: 'the hardware security module (PKCS#11 token) holding the signing keys cannot sign now',
   database_unavailable: 'the database is not reachable',
   shutting_down: 'this instance is shutting down: retry on another',
   overloaded:

@@ -495,3 +495,48 @@ t.test('tracing: off by default; the standard OTEL_* variables turn it on, off, 
     'tracing.exporter: only the otlp exporter is built in: set OTEL_TRACES_EXPORTER to otlp, or none to turn traces off',
   ])
 })
+
+t.test('keys.signer pkcs11: the token named once, its PIN from STS_PKCS11_PIN or a file, and no key-encryption key required', async (t) => {
+  const problemsOf = (load: () => unknown) => (t.throws(load) as ConfigError).problems
+  const token = { module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'seed-sts' }
+  const file = (name: string, pkcs11: Record<string, unknown>) =>
+    writeTemp(t, name, JSON.stringify({ ...MINIMAL, database: { url: 'postgres://db/sts' }, keys: { signer: 'pkcs11', pkcs11 } }))
+
+  const fromEnv = loadConfig({ file: file('a.json', token), env: { STS_PKCS11_PIN: '1234' } }).config.keys
+  t.same(
+    [fromEnv.signer, fromEnv.encryptionKey, fromEnv.pkcs11],
+    ['pkcs11', undefined, { ...token, pin: '1234', sessions: 2, timeoutMs: 5000 }],
+  )
+  const pinFile = writeTemp(t, 'pin', ' 4321\n')
+  t.equal(loadConfig({ file: file('b.json', { ...token, pinFile }), env: {} }).config.keys.pkcs11?.pin, '4321', 'from pinFile, trimmed')
+  t.equal(
+    loadConfig({ env: { STS_PKCS11_PIN: '1234' } }).config.keys.pkcs11,
+    undefined,
+    'the PIN alone configures no token: without keys.pkcs11 it is ignored',
+  )
+
+  t.same(
+    problemsOf(() => parseConfig({ ...MINIMAL, keys: { signer: 'pkcs11' } })),
+    ['keys.pkcs11: signer pkcs11 needs the token: keys.pkcs11 with module, tokenLabel (or slot) and the PIN'],
+  )
+  t.same(
+    problemsOf(() => loadConfig({ file: file('c.json', { ...token, slot: 3 }), env: {} })),
+    [
+      'keys.pkcs11: name the token once: tokenLabel or slot',
+      'keys.pkcs11.pin: the token needs its user PIN: set STS_PKCS11_PIN, or keys.pkcs11.pinFile',
+    ],
+  )
+  t.same(
+    problemsOf(() => loadConfig({ file: file('d.json', { ...token, pinFile }), env: { STS_PKCS11_PIN: '1234' } })),
+    ['keys.pkcs11: give the PIN once: pin (STS_PKCS11_PIN) or pinFile, not both'],
+  )
+  const emptyPin = writeTemp(t, 'empty-pin', '\n')
+  t.same(
+    problemsOf(() => loadConfig({ file: file('e.json', { ...token, pinFile: emptyPin }), env: {} })),
+    [`keys.pkcs11.pinFile: ${emptyPin} is empty`],
+  )
+  t.match(
+    problemsOf(() => loadConfig({ file: file('f.json', { ...token, pinFile: '/nonexistent/pin' }), env: {} })),
+    [/^keys\.pkcs11\.pinFile: cannot read \/nonexistent\/pin: ENOENT/],
+  )
+})

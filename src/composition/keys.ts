@@ -10,9 +10,9 @@ import { JWKS_MAX_AGE_SECONDS } from '../keys/key-lifecycle.js'
 import { KeyMaintenance } from '../keys/key-maintenance.js'
 import { KeyRing } from '../keys/key-ring.js'
 import { KeyService } from '../keys/key-service.js'
+import { openSigner } from '../keys/open-signer.js'
 import { readPemKeyFiles } from '../keys/pem-key-files.js'
 import type { Signer } from '../keys/signer.js'
-import { SoftwareSigner } from '../keys/software-signer.js'
 import { SqlSigningKeyStore } from '../keys/sql-key-store.js'
 import type { Clock } from '../lib/clock.js'
 import type { Metrics } from '../metrics/metrics.js'
@@ -21,9 +21,10 @@ import type { RevocationService } from '../revocation/revocation-service.js'
 import { redisConnection } from './stores.js'
 
 /**
- * The signing keys: in the database, their private halves sealed with the key-encryption key; the PEM
- * files of an earlier release imported once; this instance's copy kept current by the change feed
- * (Redis with REDIS_URL, like the grants'); the upkeep on its timer.
+ * The signing keys: in the database, their private halves sealed with the key-encryption key or kept in
+ * a PKCS#11 token (src/keys/open-signer.ts); the PEM files of an earlier release imported once; this
+ * instance's copy kept current by the change feed (Redis with REDIS_URL, like the grants'); the upkeep
+ * on its timer.
  */
 export async function openSigningKeys(
   config: Config,
@@ -35,7 +36,9 @@ export async function openSigningKeys(
   logger: Logger,
   metrics: Metrics,
 ): Promise<{ ring: KeyRing; service: KeyService; signer: Signer; close: () => Promise<void> }> {
-  const signer = new SoftwareSigner(new KeyEncryptionKey(keyEncryptionKey(config, logger)))
+  // A key-encryption key for the software signer: with signer pkcs11, only if one is given (keys sealed before the move).
+  const sealing = config.keys.signer === 'software' || config.keys.encryptionKey !== undefined
+  const signer = await openSigner(config.keys, sealing ? new KeyEncryptionKey(keyEncryptionKey(config, logger)) : undefined, logger)
   const store = new SqlSigningKeyStore(database)
   const redis = redisConnection(config, metrics)
   const topic = { name: 'keys', describes: 'signing key change feed', unavailable: 'keys_unavailable' } as const
@@ -80,6 +83,7 @@ export async function openSigningKeys(
       logger.warn({ kids: reRevoked }, 'signing keys whose revocation stands were in use (a restored database): revoked again and replaced')
   } catch (error) {
     await ring.close()
+    await signer.close()
     throw error
   }
   const maintenance = new KeyMaintenance(service, logger, config.keys.maintenanceIntervalSeconds * 1000)
@@ -91,6 +95,7 @@ export async function openSigningKeys(
     close: async () => {
       await maintenance.stop()
       await ring.close()
+      await signer.close()
     },
   }
 }

@@ -94,7 +94,8 @@ function checkAcrossSections(config: ConfigSections, ctx: z.RefinementCtx): void
 
 /** A shared database needs the key-encryption key every replica shares; several workers need a shared database and Redis. */
 function checkSharedDeployment(config: ConfigSections, ctx: z.RefinementCtx): void {
-  if (config.database.url && config.keys.encryptionKey === undefined && config.keys.encryptionKeyFile === undefined) {
+  const sealsKeys = config.keys.signer === 'software'
+  if (sealsKeys && config.database.url && config.keys.encryptionKey === undefined && config.keys.encryptionKeyFile === undefined) {
     ctx.addIssue({
       code: 'custom',
       path: ['keys', 'encryptionKey'],

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { Pkcs11Config } from './pkcs11/pkcs11-config.js'
 
 /** 32 bytes in base64 (`openssl rand -base64 32`); surrounding white space, as a file has, is ignored. */
 export const KeyEncryptionKeyText = z
@@ -18,6 +19,10 @@ export const KeysConfig = z
     dir: z.string().default('keys'),
     /** What new keys are. */
     algorithm: z.enum(['ES256', 'EdDSA']).default('ES256'),
+    /** Where new private keys are made and kept: sealed in the database (`software`), or inside a PKCS#11 token. */
+    signer: z.enum(['software', 'pkcs11']).default('software'),
+    /** The token, with signer `pkcs11`; also given with signer `software`, its keys go on signing (a move back). */
+    pkcs11: Pkcs11Config.optional(),
     /** The key-encryption key, base64 of 32 bytes (STS_KEY_ENCRYPTION_KEY); or read from encryptionKeyFile. */
     encryptionKey: KeyEncryptionKeyText.optional(),
     /** A file holding the key-encryption key, base64 of 32 bytes (a mounted secret). */
@@ -35,6 +40,7 @@ export const KeysConfig = z
   .default({
     dir: 'keys',
     algorithm: 'ES256',
+    signer: 'software',
     rotateEveryDays: 30,
     catchUpIntervalMs: 5000,
     maxStalenessMs: 30_000,
@@ -43,7 +49,12 @@ export const KeysConfig = z
   .refine((k) => k.encryptionKey === undefined || k.encryptionKeyFile === undefined, {
     message: 'give the key-encryption key once: encryptionKey (STS_KEY_ENCRYPTION_KEY) or encryptionKeyFile, not both',
   })
+  .refine((k) => k.signer !== 'pkcs11' || k.pkcs11 !== undefined, {
+    message: 'signer pkcs11 needs the token: keys.pkcs11 with module, tokenLabel (or slot) and the PIN',
+    path: ['pkcs11'],
+  })
   .refine((k) => k.catchUpIntervalMs < k.maxStalenessMs, {
     message: 'catchUpIntervalMs must be shorter than maxStalenessMs, or every pause between reads stops signing',
     path: ['catchUpIntervalMs'],
   })
+export type KeysConfig = z.infer<typeof KeysConfig>

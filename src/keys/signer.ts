@@ -14,10 +14,11 @@ export interface NewKey {
 /**
  * The private half of the signing keys: where it is kept and how it signs. The keys table holds the
  * public JWK and whatever `privateKey` the signer returned; the lifecycle (src/keys/key-service.ts)
- * never sees a private key in the clear. One implementation today, `software` (src/keys/software-signer.ts:
- * keys sealed with the key-encryption key in the database). A KMS or an HSM (PKCS#11) implements the
- * same four methods with the key kept inside it: `privateKey` is then its reference to the key, and
- * `sign` a call to it. That is the seam a PKCS#11 signer plugs into (not built yet).
+ * never sees a private key in the clear. Two implementations: `software` (src/keys/software-signer.ts:
+ * keys sealed with the key-encryption key in the database) and `pkcs11` (src/keys/pkcs11/: keys made
+ * and kept inside an HSM token, `privateKey` a PKCS#11 URI naming the key, `sign` a C_Sign in the
+ * token). src/keys/routing-signer.ts makes new keys with the configured one and signs with each key's
+ * own. A cloud KMS would plug in the same way.
  */
 export interface Signer {
   /** Recorded with each key: which signer can sign with it. */
@@ -32,4 +33,6 @@ export interface Signer {
   sign(kid: string, data: Uint8Array): Promise<Uint8Array>
   /** Forgets an opened key: it will not sign again. */
   forget(kid: string): void
+  /** Lets go of what it holds open (an HSM's sessions); after it, nothing signs. */
+  close?(): Promise<void>
 }

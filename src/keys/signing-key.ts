@@ -30,7 +30,7 @@ export interface SigningKey {
   alg: SigningAlgorithm
   state: KeyState
   publicJwk: PublicJwk
-  /** Which signer holds the private key (`software`: sealed in `privateKey` with the KEK). */
+  /** Which signer holds the private key (`software`: sealed in `privateKey` with the KEK; `pkcs11`: in a token, `privateKey` its URI). */
   signer: string
   /** Null once the key is removed or revoked. */
   privateKey: Buffer | null
@@ -62,7 +62,7 @@ export const SigningKeyJson = z
       \`removeAfter\`; \`removed\`: no longer published; \`revoked\`: withdrawn, its tokens refused.
     `),
     published: z.boolean().describe('Whether the JWKS serves it now.'),
-    signer: z.string().describe('Where its private key is kept: `software` (encrypted in the database).'),
+    signer: z.string().describe('Where its private key is kept: `software` (encrypted in the database) or `pkcs11` (inside an HSM token).'),
     origin: z.enum(['generated', 'imported']).describe('`imported` from the PEM files of an earlier release.'),
     createdAt: Instant,
     publishedAt: Instant,

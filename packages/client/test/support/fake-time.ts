@@ -26,7 +26,8 @@ export class FakeTime implements Clock, Timers {
 
   set(callback: () => void, delayMs: number): TimerHandle {
     const id = this.sequence++
-    const timer = { at: this.current + Math.max(0, delayMs), callback, referenced: false }
+    // Whole milliseconds, as real timers keep them (and as the STS's clock expects).
+    const timer = { at: this.current + Math.max(0, Math.ceil(delayMs)), callback, referenced: false }
     this.timers.set(id, timer)
     return {
       cancel: () => void this.timers.delete(id),
