@@ -7,15 +7,15 @@ import type { Output } from './command.js'
 /**
  * `sts agent --config agent.yaml` (src/agent/): a daemon, not a one-shot admin command, so main.ts
  * hands it the process before the admin commands are looked at. Here, not in src/agent/, because it
- * reads the configuration (src/config.ts), which reads src/agent/'s schema. Exit codes: 0 stopped by SIGTERM or SIGINT, 1 could not
- * start (the health port taken), 2 a wrong command line or configuration.
+ * reads the configuration (src/config.ts), which reads src/agent/'s schema. Exit codes: 0 stopped by
+ * SIGTERM or SIGINT, 1 could not start (the health port taken), 2 a wrong command line or configuration.
  */
 
-export const AGENT_SUMMARY = 'keep workload tokens fresh in files, for programs in any language'
+const AGENT_SUMMARY = 'keep workload tokens fresh in files, for programs in any language'
 
 const USAGE = 'usage: sts agent --config <agent.yaml>\n'
 
-export const AGENT_HELP = `${USAGE}
+const AGENT_HELP = `${USAGE}
 sts agent: ${AGENT_SUMMARY}.
 
 Exchanges the workload's attestation (a Kubernetes projected token, a cloud instance identity...) for
