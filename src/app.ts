@@ -89,6 +89,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     issuer: config.issuer,
     keys: services.keys,
     algorithm: config.keys.algorithm,
+    jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
     subjectTokenTypes: () => runtime.current().attestors.subjectTokenTypes(),
   })
   // The OAuth endpoints: RFC 6749 error bodies for their routes, and for any path under /oauth2 that

@@ -80,19 +80,35 @@ export function loadAgentConfig(file: string, env: Record<string, string | undef
   return parseAgentConfig(raw, dirname(resolve(file)))
 }
 
-/** The key-encryption key from keys.encryptionKeyFile, checked as the environment's is. */
+/** The key-encryption keys of keys.encryptionKeyFile and keys.previousEncryptionKeyFiles, checked as the environment's are. */
 function readKeyEncryptionKey(config: Config): Config {
-  const file = config.keys.encryptionKeyFile
-  if (file === undefined) return config
-  let text: string
-  try {
-    text = readFileSync(resolve(file), 'utf8')
-  } catch (error) {
-    throw new ConfigError([`keys.encryptionKeyFile: cannot read ${file}: ${(error as Error).message}`])
+  const { encryptionKeyFile, previousEncryptionKeyFiles } = config.keys
+  const problems: string[] = []
+  const read = (option: string, file: string): string | undefined => {
+    let text: string
+    try {
+      text = readFileSync(resolve(file), 'utf8')
+    } catch (error) {
+      problems.push(`${option}: cannot read ${file}: ${(error as Error).message}`)
+      return undefined
+    }
+    const parsed = KeyEncryptionKeyText.safeParse(text)
+    if (!parsed.success) problems.push(`${option}: ${file} ${parsed.error.issues[0]?.message ?? 'is not a key'}`)
+    return parsed.data
   }
-  const parsed = KeyEncryptionKeyText.safeParse(text)
-  if (!parsed.success) throw new ConfigError([`keys.encryptionKeyFile: ${file} ${parsed.error.issues[0]?.message ?? 'is not a key'}`])
-  return { ...config, keys: { ...config.keys, encryptionKey: parsed.data } }
+  const encryptionKey = encryptionKeyFile === undefined ? config.keys.encryptionKey : read('keys.encryptionKeyFile', encryptionKeyFile)
+  const previous = previousEncryptionKeyFiles.map((file, index) => read(`keys.previousEncryptionKeyFiles.${index}`, file))
+  if (problems.length > 0) throw new ConfigError(problems)
+  const previousEncryptionKeys = [...config.keys.previousEncryptionKeys, ...(previous as string[])]
+  return { ...config, keys: { ...config.keys, encryptionKey, previousEncryptionKeys } }
+}
+
+/** A comma-separated list from the environment, without blanks. */
+function listOf(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '')
 }
 
 /** The PKCS#11 user PIN from keys.pkcs11.pinFile. */
@@ -199,6 +215,7 @@ function applyEnvironment(raw: Record<string, unknown>, env: ConfigSource['env']
   const pkcs11 = (merged.keys as { pkcs11?: unknown } | undefined)?.pkcs11
   // Only into a token the file describes: the PIN alone says nothing of which token it opens.
   if (env.STS_PKCS11_PIN && typeof pkcs11 === 'object' && pkcs11 !== null) section('keys').pkcs11 = { ...pkcs11, pin: env.STS_PKCS11_PIN }
+  if (env.STS_PREVIOUS_KEY_ENCRYPTION_KEYS) section('keys').previousEncryptionKeys = listOf(env.STS_PREVIOUS_KEY_ENCRYPTION_KEYS)
   if (env.STS_WORKERS) merged.workers = env.STS_WORKERS === 'auto' ? 'auto' : Number(env.STS_WORKERS)
   applyTracingEnvironment(section, env)
   return merged

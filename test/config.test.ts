@@ -363,6 +363,54 @@ t.test(
   },
 )
 
+t.test('previous key-encryption keys: from the environment (comma-separated) or files, each checked, every problem at once', async (t) => {
+  const file = writeTemp(t, 'sts.yaml', 'issuer: https://sts.example.org\ntrustDomain: example.org\naudience: sts\n')
+  const problemsOf = (load: () => unknown) => (t.throws(load) as ConfigError).problems
+  const [old1, old2, old3] = [4, 5, 6].map((byte) => Buffer.alloc(32, byte).toString('base64'))
+  t.same(loadConfig({ file, env: { STS_KEY_ENCRYPTION_KEY: KEK } }).config.keys.previousEncryptionKeys, [], 'none by default')
+  t.same(
+    loadConfig({ file, env: { STS_KEY_ENCRYPTION_KEY: KEK, STS_PREVIOUS_KEY_ENCRYPTION_KEYS: ` ${old1}, ${old2} ,` } }).config.keys
+      .previousEncryptionKeys,
+    [old1, old2],
+    'from the environment, trimmed, blanks dropped',
+  )
+  const inFile = writeTemp(t, 'p.json', JSON.stringify({ ...MINIMAL, keys: { previousEncryptionKeys: [old1] } }))
+  t.same(
+    loadConfig({ file: inFile, env: { STS_KEY_ENCRYPTION_KEY: KEK, STS_PREVIOUS_KEY_ENCRYPTION_KEYS: old2 } }).config.keys
+      .previousEncryptionKeys,
+    [old2],
+    'the environment replaces the file, as STS_KEY_ENCRYPTION_KEY does',
+  )
+  const withFiles = writeTemp(
+    t,
+    'q.json',
+    JSON.stringify({
+      ...MINIMAL,
+      keys: { previousEncryptionKeys: [old1], previousEncryptionKeyFiles: [writeTemp(t, 'old2', `${old2}\n`), writeTemp(t, 'old3', old3)] },
+    }),
+  )
+  t.same(
+    loadConfig({ file: withFiles, env: { STS_KEY_ENCRYPTION_KEY: KEK } }).config.keys.previousEncryptionKeys,
+    [old1, old2, old3],
+    'the files add theirs, trimmed',
+  )
+  const malformed = 'must be 32 random bytes in base64 (44 characters, e.g. from `openssl rand -base64 32`)'
+  t.same(
+    problemsOf(() => loadConfig({ file, env: { STS_KEY_ENCRYPTION_KEY: KEK, STS_PREVIOUS_KEY_ENCRYPTION_KEYS: `${old1},c2hvcnQ=` } })),
+    [`keys.previousEncryptionKeys.1: ${malformed}`],
+  )
+  const badFile = writeTemp(t, 'bad', 'nope')
+  const badFiles = writeTemp(
+    t,
+    'r.json',
+    JSON.stringify({ ...MINIMAL, keys: { previousEncryptionKeyFiles: [badFile, '/nonexistent/old'] } }),
+  )
+  const problems = problemsOf(() => loadConfig({ file: badFiles, env: { STS_KEY_ENCRYPTION_KEY: KEK } }))
+  t.equal(problems.length, 2, 'both files named at once')
+  t.equal(problems[0], `keys.previousEncryptionKeyFiles.0: ${badFile} ${malformed}`)
+  t.match(problems[1], /^keys\.previousEncryptionKeyFiles\.1: cannot read \/nonexistent\/old: ENOENT/)
+})
+
 t.test('redis: one server by URL, a primary through Sentinel, or a Cluster; each problem names its key', async (t) => {
   t.same(parseConfig(MINIMAL).redis.endpoint, undefined, 'no Redis by default')
   t.same(parseConfig({ ...MINIMAL, redis: { url: 'redis://cache:6379' } }).redis.endpoint, { url: 'redis://cache:6379' })

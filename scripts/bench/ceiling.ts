@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks'
 import { createAttestorRegistry } from '../../src/attestors/registry.js'
 import type { Config } from '../../src/config.js'
 import { KeyEncryptionKey } from '../../src/keys/key-encryption.js'
+import { KeyEncryptionKeys } from '../../src/keys/key-encryption-keys.js'
 import type { ActiveKey } from '../../src/keys/key-ring.js'
 import { SoftwareSigner } from '../../src/keys/software-signer.js'
 import { systemClock } from '../../src/lib/clock.js'
@@ -50,7 +51,7 @@ export interface BenchSigningKey {
 
 export async function benchSigningKey(): Promise<BenchSigningKey> {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  const software = new SoftwareSigner(new KeyEncryptionKey(randomBytes(32)))
+  const software = new SoftwareSigner(new KeyEncryptionKeys(new KeyEncryptionKey(randomBytes(32))))
   const made = await software.importPrivateKey(privateKey)
   await software.open({
     ...made,

@@ -2,7 +2,7 @@ import type { z } from 'zod'
 import type { GrantInput as GrantInputSchema, grantToJson } from '../grants/grant.js'
 import type { ledgerEntryToJson } from '../ledger/ledger-search.js'
 import type { registrationToJson } from '../replay/registration.js'
-import type { KeyRevoked, KeyRotated } from '../http/admin/key-operations.js'
+import type { KeyRevoked, KeyRotated, KeysResealed } from '../http/admin/key-operations.js'
 import type { SigningKeyJson } from '../keys/signing-key.js'
 import {
   REVOCABLE_KINDS,
@@ -24,7 +24,7 @@ export { REVOCABLE_KINDS, REVOCATION_KINDS }
 export type { RevocationKind }
 export type RevocableKind = (typeof REVOCABLE_KINDS)[number]
 export type SigningKey = SigningKeyJson
-export type { KeyRevoked, KeyRotated }
+export type { KeyRevoked, KeyRotated, KeysResealed }
 export type Revocation = ReturnType<typeof revocationToJson>
 export type RevocationInput = z.input<typeof RevocationInputSchema>
 
@@ -165,6 +165,10 @@ export class AdminClient {
 
   async rotateKeys(): Promise<KeyRotated> {
     return objectOf(await this.request('POST', '/v1/keys/rotate'), 'key')
+  }
+
+  async resealKeys(): Promise<KeysResealed> {
+    return objectOf(await this.request('POST', '/v1/keys/reseal'))
   }
 
   async revokeKey(kid: string, reason: string): Promise<KeyRevoked> {

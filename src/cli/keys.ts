@@ -7,6 +7,8 @@ const KEY_COLUMNS: Column<SigningKey>[] = [
   { header: 'KID', value: (k) => k.kid },
   { header: 'ALG', value: (k) => k.alg },
   { header: 'STATE', value: (k) => k.state },
+  // Which key-encryption key seals it: during a KEK rotation, whether it is re-sealed yet.
+  { header: 'KEK', value: (k) => k.kekId ?? '-' },
   { header: 'PUBLISHED', value: (k) => formatTime(k.publishedAt) },
   { header: 'SIGNS FROM', value: (k) => formatTime(k.activatesAt ?? k.activatedAt) },
   { header: 'RETIRED', value: (k) => formatTime(k.retiredAt) },
@@ -53,6 +55,32 @@ prints that one and makes no other.`,
   },
 }
 
+const reseal: Command = {
+  name: 'keys reseal',
+  summary: 'seal the signing keys again under the current key-encryption key',
+  usage: 'keys reseal [--json]',
+  help: `For a rotation of the key-encryption key: every signing key still sealed under a previous
+key-encryption key (keys.previousEncryptionKeys) is sealed again under the current one of the
+instance that answers. Every instance's key upkeep does the same on its own; this does it now and
+says what is left. Once none remain on any instance, the previous key-encryption keys can be dropped.
+Safe to repeat.`,
+  options: {},
+  positionals: [],
+  parse() {
+    return async ({ client, json, out }) => {
+      const result = await client.resealKeys()
+      if (json) return printJson(out, result)
+      if (result.kekId === null) return out.stdout('the signing keys are not sealed with a key-encryption key: nothing to re-seal\n')
+      const count = (n: number) => `${n} ${n === 1 ? 'key' : 'keys'}`
+      out.stdout(
+        `re-sealed ${count(result.resealed)} under the key-encryption key ${result.kekId}; ${count(result.remaining)} remain under others\n`,
+      )
+      for (const key of result.remainingKeys)
+        out.stdout(`  ${key.kid} is sealed under ${key.kekId ?? 'no key-encryption key'}, not held by this instance\n`)
+    }
+  },
+}
+
 const revoke: Command = {
   name: 'keys revoke',
   summary: 'revoke a signing key in an emergency: unpublished, its tokens refused',
@@ -89,6 +117,6 @@ options:
 
 export const keyCommands: CommandGroup = {
   name: 'keys',
-  summary: 'the signing keys: list, rotate, revoke',
-  commands: [list, rotate, revoke],
+  summary: 'the signing keys: list, rotate, revoke, reseal',
+  commands: [list, rotate, revoke, reseal],
 }

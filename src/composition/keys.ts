@@ -5,14 +5,14 @@ import type { Database } from '../db/database.js'
 import { LocalGrantFeed } from '../grants/grant-feed.js'
 import { RedisGrantFeed } from '../grants/redis-grant-feed.js'
 import { developmentKek } from '../keys/development-kek.js'
-import { KeyEncryptionKey } from '../keys/key-encryption.js'
-import { JWKS_MAX_AGE_SECONDS } from '../keys/key-lifecycle.js'
+import { keyEncryptionKeysOf } from '../keys/key-encryption-keys.js'
 import { KeyMaintenance } from '../keys/key-maintenance.js'
 import { KeyRing } from '../keys/key-ring.js'
 import { KeyService } from '../keys/key-service.js'
 import { openSigner } from '../keys/open-signer.js'
 import { readPemKeyFiles } from '../keys/pem-key-files.js'
 import type { Signer } from '../keys/signer.js'
+import { SoftwareSigner } from '../keys/software-signer.js'
 import { SqlSigningKeyStore } from '../keys/sql-key-store.js'
 import type { Clock } from '../lib/clock.js'
 import type { Metrics } from '../metrics/metrics.js'
@@ -38,7 +38,9 @@ export async function openSigningKeys(
 ): Promise<{ ring: KeyRing; service: KeyService; signer: Signer; close: () => Promise<void> }> {
   // A key-encryption key for the software signer: with signer pkcs11, only if one is given (keys sealed before the move).
   const sealing = config.keys.signer === 'software' || config.keys.encryptionKey !== undefined
-  const signer = await openSigner(config.keys, sealing ? new KeyEncryptionKey(keyEncryptionKey(config, logger)) : undefined, logger)
+  const keks = sealing ? keyEncryptionKeysOf(keyEncryptionKey(config, logger), config.keys.previousEncryptionKeys) : undefined
+  const software = keks && new SoftwareSigner(keks)
+  const signer = await openSigner(config.keys, software, logger)
   const store = new SqlSigningKeyStore(database)
   const redis = redisConnection(config, metrics)
   const topic = { name: 'keys', describes: 'signing key change feed', unavailable: 'keys_unavailable' } as const
@@ -60,8 +62,10 @@ export async function openSigningKeys(
     clock,
     logger,
     algorithm: config.keys.algorithm,
+    sealing: software,
+    observer: metrics.signingKeys,
     timings: {
-      jwksMaxAgeMs: JWKS_MAX_AGE_SECONDS * 1000,
+      jwksMaxAgeMs: config.keys.jwksMaxAgeSeconds * 1000,
       // A replica hears of a change within its staleness bound (or stops signing), and replicas' clocks
       // agree within clockSkewSeconds.
       propagationMs: maxStalenessMs + config.clockSkewSeconds * 1000,
@@ -77,6 +81,7 @@ export async function openSigningKeys(
           'delete them once every replica runs this release (they are private keys in the clear)',
       )
     }
+    await service.checkKeks()
     await ring.start()
     const reRevoked = await service.enforceKeyRevocations(await revocationLog.listInForce(new Date(clock.now())))
     if (reRevoked.length > 0)

@@ -74,7 +74,7 @@ export const discoveryOperations = {
     summary: 'The public keys tokens are signed with',
     description: prose`
       Every key whose tokens may still be live, and the next key before it signs: a new key is
-      published at least the cache lifetime (five minutes) before any token is signed with it, and a
+      published at least the cache lifetime (five minutes unless configured) before any token is signed with it, and a
       retired key stays until every token it signed has expired. Pick the key by the token header's
       \`kid\`. A revoked key leaves at once: follow the revocation stream (\`key\` revocations) to drop
       it without waiting for your cache. When a token names a \`kid\` you do not know, refetch this
@@ -85,9 +85,12 @@ export const discoveryOperations = {
         description: 'A JSON Web Key Set (RFC 7517).',
         headers: {
           'Cache-Control': {
-            description: 'Cache for five minutes (JWKS_MAX_AGE_SECONDS).',
+            description: 'Cache for at most this long (`keys.jwksMaxAgeSeconds`, five minutes by default): the key timings count on it.',
             required: true,
-            schema: z.literal(`public, max-age=${JWKS_MAX_AGE_SECONDS}`),
+            schema: z
+              .string()
+              .regex(/^public, max-age=\d+$/)
+              .meta({ example: `public, max-age=${JWKS_MAX_AGE_SECONDS}` }),
           },
         },
         content: {

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify'
 import { SUPPORTED_REQUESTED_TOKEN_TYPES } from '../exchange/token-request.js'
 import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js'
 import type { KeyRing } from '../keys/key-ring.js'
-import { JWKS_MAX_AGE_SECONDS } from '../keys/key-lifecycle.js'
 import { discoveryOperations } from './discovery-operations.js'
 
 export interface DiscoveryOptions {
@@ -11,6 +10,8 @@ export interface DiscoveryOptions {
   keys: Pick<KeyRing, 'publicJwks'>
   /** keys.algorithm: what new keys are signed with, beside the algorithms of the keys published now. */
   algorithm: string
+  /** keys.jwksMaxAgeSeconds: how long verifiers may cache the JWKS. */
+  jwksMaxAgeSeconds: number
   /** The subject token types the configured attestors take, as now configured (a reload may change them). */
   subjectTokenTypes: () => string[]
 }
@@ -42,6 +43,6 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOp
   app.get('/.well-known/jwks.json', { config, schema: discoveryOperations.jwks }, async (_request, reply) => {
     // The key timings count on this max-age (src/keys/key-lifecycle.ts): a verifier caching longer may
     // meet a token signed with a key it has not fetched yet.
-    return reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`).send(options.keys.publicJwks())
+    return reply.header('cache-control', `public, max-age=${options.jwksMaxAgeSeconds}`).send(options.keys.publicJwks())
   })
 }

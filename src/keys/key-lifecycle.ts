@@ -1,8 +1,8 @@
 import type { SigningKey } from './signing-key.js'
 
 /**
- * How long verifiers may cache the JWKS: its Cache-Control max-age (src/http/discovery-routes.ts), and
- * so part of how long a new key waits before it signs.
+ * How long verifiers may cache the JWKS by default (keys.jwksMaxAgeSeconds): its Cache-Control max-age
+ * (src/http/discovery-routes.ts), and so part of how long a new key waits before it signs.
  */
 export const JWKS_MAX_AGE_SECONDS = 300
 

@@ -2,6 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto'
 import type { Logger } from 'pino'
 import { ServiceUnavailableError } from '../errors.js'
 import type { GrantFeed as ChangeFeed } from '../grants/grant-feed.js'
+import { KeyDecryptionError } from './key-encryption.js'
 import type { SigningKeyStore } from './key-store.js'
 import type { Signer } from './signer.js'
 import type { SigningKeyObserver } from '../observability/observers.js'
@@ -18,7 +19,7 @@ export interface KeyRingOptions {
   /** keys.rotateEveryDays in ms (0: never): when the current key's rotation is due, for the metrics. */
   rotateEveryMs?: number
   /** Told which key signs and when its scheduled rotation is due (sts_signing_key_retirement_seconds). */
-  observer?: SigningKeyObserver
+  observer?: Pick<SigningKeyObserver, 'signing'>
 }
 
 /** The key new tokens are signed with. */
@@ -33,7 +34,10 @@ export interface ActiveKey {
  * every change is applied by reading it whole: when the change feed says something changed (any
  * instance's write, after its commit), after each reconnection of the feed, and every
  * `catchUpIntervalMs`. The `current` and `next` private keys are opened (decrypted) as soon as they
- * are read, so a promotion never waits on it and a wrong key-encryption key shows at once.
+ * are read, so a promotion never waits on it and a wrong key-encryption key shows at once: at start, it
+ * stops the start. Once running, a key that another instance sealed under a key-encryption key this
+ * one does not hold (a KEK rotation rolling out) is still published and verified with; this instance
+ * only refuses to sign with it, saying why, until it is restarted with that KEK.
  *
  * Fail closed: a copy not read for longer than `maxStalenessMs` may lack a key that another replica
  * already signs with, or still hold a removed one; it neither signs nor serves the JWKS until a read
@@ -41,6 +45,10 @@ export interface ActiveKey {
  */
 export class KeyRing {
   private active: ActiveKey | undefined
+  /** Why the current key cannot sign here, when its private key does not open with the KEKs held here. */
+  private refusal: string | undefined
+  /** The keys to sign with (current, next) that do not open here, and why: each is logged once. */
+  private unopened = new Map<string, string>()
   private jwks: { keys: PublicJwk[] } = { keys: [] }
   private verification = new Map<string, { alg: string; key: KeyObject }>()
   private lastRead = Number.NEGATIVE_INFINITY
@@ -70,7 +78,7 @@ export class KeyRing {
   /** The key to sign with now. Throws ServiceUnavailableError when this copy cannot be vouched for. */
   signingKey(): ActiveKey {
     this.ensureCurrent()
-    if (!this.active) throw new ServiceUnavailableError('there is no current signing key', 'keys_unavailable')
+    if (!this.active) throw new ServiceUnavailableError(this.refusal ?? 'there is no current signing key', 'keys_unavailable')
     return this.active
   }
 
@@ -140,17 +148,33 @@ export class KeyRing {
     const keys = await this.store.list()
     const current = keys.find((key) => key.state === 'current')
     const next = keys.find((key) => key.state === 'next')
-    // Opened before anything changes here: a key that cannot be opened leaves the copy as it was.
-    for (const key of [current, next]) if (key) await this.signer.open(key)
+    // Opened before anything changes here: a key that cannot be opened leaves the copy as it was, but
+    // for one sealed under a KEK not held here once running (see the class's comment).
+    const unopened = new Map<string, string>()
+    for (const key of [current, next]) {
+      if (!key) continue
+      try {
+        await this.signer.open(key)
+      } catch (error) {
+        if (!this.loaded || !(error instanceof KeyDecryptionError)) throw error
+        unopened.set(key.kid, error.message)
+      }
+    }
     // A retired key stays open: an exchange that took it just before it retired still signs with it (it is
     // still published). Removed and revoked keys sign nothing more.
     for (const key of keys) if (key.state === 'removed' || key.state === 'revoked') this.signer.forget(key.kid)
     const published = keys.filter((key) => PUBLISHED_STATES.includes(key.state))
     const verification = new Map<string, { alg: string; key: KeyObject }>()
     for (const key of published) verification.set(key.kid, { alg: key.alg, key: createPublicKey({ key: key.publicJwk, format: 'jwk' }) })
-    if (current?.kid !== this.active?.kid) this.options.logger.info({ kid: current?.kid, alg: current?.alg }, 'signing with a new key')
-    this.active = current ? { kid: current.kid, alg: current.alg } : undefined
-    if (current) this.options.observer?.signing(current.kid, this.rotationDueMillis(current))
+    for (const [kid, why] of unopened) {
+      if (!this.unopened.has(kid)) this.options.logger.error({ kid, err: { message: why } }, 'this instance cannot sign with a signing key')
+    }
+    const signs = current && !unopened.has(current.kid) ? current : undefined
+    if (signs?.kid !== this.active?.kid) this.options.logger.info({ kid: signs?.kid, alg: signs?.alg }, 'signing with a new key')
+    this.active = signs ? { kid: signs.kid, alg: signs.alg } : undefined
+    this.refusal = current && unopened.get(current.kid)
+    this.unopened = unopened
+    if (signs) this.options.observer?.signing(signs.kid, this.rotationDueMillis(signs))
     this.jwks = { keys: published.map(publicPart) }
     this.verification = verification
     this.loaded = true

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import { SERVICE_ACTOR } from '../admin-tokens/admin-token.js'
 import type { Actor, AuditEntry, AuditLog } from '../audit/audit-log.js'
+import type { SigningKeyObserver } from '../observability/observers.js'
 import type { Queryable } from '../db/database.js'
 import { ConflictError, NotFoundError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
@@ -8,6 +9,7 @@ import { clipUntrusted } from '../lib/untrusted-text.js'
 import type { RevocationOutcome, RevocationService } from '../revocation/revocation-service.js'
 import type { Revocation } from '../revocation/revocation.js'
 import { activatesAt, dueSteps, removeAfter, type KeyStep, type KeyTimings } from './key-lifecycle.js'
+import { KeyResealer, type KeySealing, type ResealOutcome } from './key-reseal.js'
 import type { KeyRing } from './key-ring.js'
 import type { SigningKeyStore } from './key-store.js'
 import type { PemKeyFile } from './pem-key-files.js'
@@ -22,10 +24,13 @@ export interface KeyServiceOptions {
   revocations: Pick<RevocationService, 'revoke'>
   audit: AuditLog
   clock: Clock
-  logger: Pick<Logger, 'info' | 'warn'>
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>
   timings: KeyTimings
   /** keys.algorithm: what new keys are. */
   algorithm: SigningAlgorithm
+  /** The signer's key-encryption keys, when it seals keys with them: what a KEK rotation re-seals (src/keys/key-reseal.ts). */
+  sealing?: KeySealing
+  observer?: Pick<SigningKeyObserver, 'sealedUnderPreviousKek'>
 }
 
 export interface RotateOutcome {
@@ -51,7 +56,24 @@ const SERVICE: Actor = { name: SERVICE_ACTOR, requestId: null }
  * then announced, so every instance's key ring reads it within seconds.
  */
 export class KeyService {
-  constructor(private readonly options: KeyServiceOptions) {}
+  private readonly resealer: KeyResealer | undefined
+
+  constructor(private readonly options: KeyServiceOptions) {
+    this.resealer = options.sealing && new KeyResealer({ ...options, sealing: options.sealing })
+  }
+
+  /** At start: throws KeyDecryptionError naming every key sealed under a key-encryption key not configured here. */
+  async checkKeks(): Promise<void> {
+    await this.resealer?.checkKeks()
+  }
+
+  /**
+   * A key-encryption key rotation: every key sealed under a previous KEK is sealed again under the
+   * current one (by the upkeep, or on demand). Answers undefined when the signer seals nothing.
+   */
+  async reseal(actor: Actor = SERVICE): Promise<ResealOutcome | undefined> {
+    return this.resealer?.reseal(actor)
+  }
 
   /**
    * At start: with no key at all, imports the PEM files of the release before (the newest becomes

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/database.js'
+import type { SealedKey } from './key-encryption-keys.js'
 import type { SigningKey } from './signing-key.js'
 
 /** The changes a step of a key's life makes to its row. */
@@ -32,4 +33,9 @@ export interface SigningKeyStore {
   /** False when a key with this kid exists already (nothing is written). */
   insert(tx: Queryable, key: SigningKey): Promise<boolean>
   update(tx: Queryable, kid: string, change: KeyChange): Promise<SigningKey>
+  /**
+   * Replaces a key's sealed private key, only while its row still names the KEK `fromKekId` and holds a
+   * private key: undefined when another run re-sealed it first, or it was revoked or removed meanwhile.
+   */
+  reseal(tx: Queryable, kid: string, fromKekId: string | null, to: SealedKey): Promise<SigningKey | undefined>
 }

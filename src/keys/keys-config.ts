@@ -27,6 +27,19 @@ export const KeysConfig = z
     encryptionKey: KeyEncryptionKeyText.optional(),
     /** A file holding the key-encryption key, base64 of 32 bytes (a mounted secret). */
     encryptionKeyFile: z.string().min(1).optional(),
+    /**
+     * During a rotation of the key-encryption key, the ones it replaces (STS_PREVIOUS_KEY_ENCRYPTION_KEYS,
+     * comma-separated): keys sealed under them still open, and are re-sealed under the current one.
+     * Drop them once sts_signing_keys_sealed_under_previous_kek is 0 everywhere.
+     */
+    previousEncryptionKeys: z.array(KeyEncryptionKeyText).max(8).default([]),
+    /** The same, each in a file of its own (mounted secrets); read into previousEncryptionKeys. */
+    previousEncryptionKeyFiles: z.array(z.string().min(1)).max(8).default([]),
+    /**
+     * The JWKS's Cache-Control max-age, and so part of the wait before a new key signs
+     * (src/keys/key-lifecycle.ts): raise it when verifiers cache the JWKS longer than 300 s whatever it says.
+     */
+    jwksMaxAgeSeconds: z.number().int().min(1).max(86_400).default(300),
     /** A new signing key takes over every this many days; 0 rotates only on demand. */
     rotateEveryDays: z.number().nonnegative().max(3650).default(30),
     /** How often an instance reads the keys whatever the change feed says. */
@@ -41,6 +54,9 @@ export const KeysConfig = z
     dir: 'keys',
     algorithm: 'ES256',
     signer: 'software',
+    previousEncryptionKeys: [],
+    previousEncryptionKeyFiles: [],
+    jwksMaxAgeSeconds: 300,
     rotateEveryDays: 30,
     catchUpIntervalMs: 5000,
     maxStalenessMs: 30_000,

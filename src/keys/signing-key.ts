@@ -63,6 +63,12 @@ export const SigningKeyJson = z
     `),
     published: z.boolean().describe('Whether the JWKS serves it now.'),
     signer: z.string().describe('Where its private key is kept: `software` (encrypted in the database) or `pkcs11` (inside an HSM token).'),
+    kekId: z.string().nullable().describe(prose`
+      For a \`software\` key, the id of the key-encryption key its private key is sealed under (the
+      service logs the ids of its current and previous ones at start); a key sealed under a previous one
+      is re-sealed under the current one within a maintenance interval, or by \`POST /v1/keys/reseal\`.
+      Null once the private key is gone (removed, revoked), and for a \`pkcs11\` key (kept in its token).
+    `),
     origin: z.enum(['generated', 'imported']).describe('`imported` from the PEM files of an earlier release.'),
     createdAt: Instant,
     publishedAt: Instant,
@@ -88,6 +94,7 @@ export function signingKeyToJson(key: SigningKey, activatesAt: Date | null): Sig
     state: key.state,
     published: PUBLISHED_STATES.includes(key.state),
     signer: key.signer,
+    kekId: key.kekId,
     origin: key.origin,
     createdAt: key.createdAt.toISOString(),
     publishedAt: key.publishedAt.toISOString(),

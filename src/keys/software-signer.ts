@@ -1,19 +1,21 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
 import { calculateJwkThumbprint, type JWK } from 'jose'
 import { ServiceUnavailableError } from '../errors.js'
-import type { KeyEncryptionKey } from './key-encryption.js'
+import type { KeyEncryptionKeys, SealedKey } from './key-encryption-keys.js'
+import type { KeySealing } from './key-reseal.js'
 import type { NewKey, Signer } from './signer.js'
 import type { PublicJwk, SigningAlgorithm, SigningKey } from './signing-key.js'
 
 /**
- * Private keys made here, sealed with the key-encryption key (AES-256-GCM) before they are stored, and
- * opened into memory to sign. The clear key exists only in this process's memory.
+ * Private keys made here, sealed with the current key-encryption key (AES-256-GCM) before they are
+ * stored, and opened into memory to sign, with the KEK their row names (a previous one during a KEK
+ * rotation, until they are re-sealed). The clear key exists only in this process's memory.
  */
-export class SoftwareSigner implements Signer {
+export class SoftwareSigner implements Signer, KeySealing {
   readonly name = 'software'
   private readonly opened = new Map<string, { alg: SigningAlgorithm; key: KeyObject }>()
 
-  constructor(private readonly kek: KeyEncryptionKey) {}
+  constructor(readonly keks: KeyEncryptionKeys) {}
 
   async generate(alg: SigningAlgorithm): Promise<NewKey> {
     const { privateKey } = alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519')
@@ -24,22 +26,32 @@ export class SoftwareSigner implements Signer {
     const alg = algorithmOf(privateKey)
     const jwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK
     const kid = await calculateJwkThumbprint(jwk, 'sha256')
-    const der = privateKey.export({ type: 'pkcs8', format: 'der' })
+    const { sealed, kekId } = this.keks.seal(privateKey.export({ type: 'pkcs8', format: 'der' }), kid)
     return {
       kid,
       alg,
       publicJwk: { ...jwk, kty: jwk.kty!, kid, alg, use: 'sig' } satisfies PublicJwk,
-      privateKey: this.kek.seal(der, kid),
-      kekId: this.kek.id,
+      privateKey: sealed,
+      kekId,
     }
   }
 
   async open(key: SigningKey): Promise<void> {
     if (this.opened.has(key.kid)) return
     if (key.privateKey === null) throw new TypeError(`signing key ${key.kid} has no private key (it is ${key.state})`)
-    const der = this.kek.open(key.privateKey, key.kid, key.kekId)
+    const der = this.keks.open(key.privateKey, key.kid, key.kekId)
     this.opened.set(key.kid, { alg: key.alg, key: createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) })
     der.fill(0)
+  }
+
+  reseal(key: SigningKey): SealedKey {
+    if (key.privateKey === null) throw new TypeError(`signing key ${key.kid} has no private key (it is ${key.state})`)
+    const der = this.keks.open(key.privateKey, key.kid, key.kekId)
+    try {
+      return this.keks.seal(der, key.kid)
+    } finally {
+      der.fill(0)
+    }
   }
 
   async sign(kid: string, data: Uint8Array): Promise<Uint8Array> {

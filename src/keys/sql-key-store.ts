@@ -1,6 +1,7 @@
 import type { Database, Queryable } from '../db/database.js'
 import { ADVISORY_LOCKS } from '../db/advisory-locks.js'
 import { storeFailure, StsError } from '../errors.js'
+import type { SealedKey } from './key-encryption-keys.js'
 import type { KeyChange, SigningKeyStore } from './key-store.js'
 import type { KeyState, PublicJwk, SigningAlgorithm, SigningKey } from './signing-key.js'
 
@@ -104,6 +105,15 @@ export class SqlSigningKeyStore implements SigningKeyStore {
     const rows = await tx.query<KeyRow>(`UPDATE signing_keys SET ${sets.join(', ')} WHERE kid = $1 RETURNING ${COLUMNS}`, params)
     if (rows.length !== 1) throw new TypeError(`no signing key ${kid} to update`)
     return toKey(rows[0])
+  }
+
+  async reseal(tx: Queryable, kid: string, fromKekId: string | null, to: SealedKey): Promise<SigningKey | undefined> {
+    const rows = await tx.query<KeyRow>(
+      `UPDATE signing_keys SET private_key = $3, kek_id = $4
+       WHERE kid = $1 AND kek_id IS NOT DISTINCT FROM $2 AND private_key IS NOT NULL RETURNING ${COLUMNS}`,
+      [kid, fromKekId, to.sealed, to.kekId],
+    )
+    return rows.length === 1 ? toKey(rows[0]) : undefined
   }
 }
 

@@ -140,6 +140,13 @@ export function createPrometheusMetrics(clock: Clock): Metrics & { registry: Reg
     },
   })
 
+  const underPreviousKek = new Gauge({
+    name: 'sts_signing_keys_sealed_under_previous_kek',
+    help: 'Signing keys whose private key is sealed under a key-encryption key other than the current one, as the last re-seal run left them. The previous key-encryption keys may be dropped once it is 0 on every instance.',
+    aggregator: 'max',
+    registers,
+  })
+
   return {
     registry,
     exchanges: new ExchangeMetrics(registry),
@@ -167,6 +174,7 @@ export function createPrometheusMetrics(clock: Clock): Metrics & { registry: Reg
         retirements.clear()
         if (retiresAtMillis !== undefined) retirements.set(kid, retiresAtMillis)
       },
+      sealedUnderPreviousKek: (count) => underPreviousKek.set(count),
     },
     watch(watched) {
       sources = watched

@@ -53,6 +53,8 @@ export interface RedisConnectionWatch {
  */
 export interface SigningKeyObserver {
   signing(kid: string, retiresAtMillis: number | undefined): void
+  /** After each re-seal run (src/keys/key-reseal.ts): how many keys remain under a key-encryption key other than the current one. */
+  sealedUnderPreviousKek(count: number): void
 }
 
 export const NO_LEDGER_BATCH_OBSERVER: LedgerBatchObserver = { committed() {} }
@@ -61,7 +63,7 @@ export const NO_REPLAY_CLAIM_OBSERVER: ReplayClaimObserver = { claimed() {} }
 export const NO_ADMIN_REQUEST_OBSERVER: AdminRequestObserver = { answered() {} }
 export const NO_STREAM_OBSERVER: StreamObserver = { opened() {}, closed() {} }
 export const NO_REDIS_CONNECTION_WATCH: RedisConnectionWatch = { opened() {} }
-export const NO_SIGNING_KEY_OBSERVER: SigningKeyObserver = { signing() {} }
+export const NO_SIGNING_KEY_OBSERVER: SigningKeyObserver = { signing() {}, sealedUnderPreviousKek() {} }
 
 /** One traced request of a route other than the token endpoint's (introspection). */
 export interface RequestTrace {

@@ -89,6 +89,18 @@ t.test('the metadata names what the service supports, and the JWKS only public k
   }
 })
 
+t.test('keys.jwksMaxAgeSeconds: the JWKS max-age, and the wait before a new key signs, grow together', async (t) => {
+  const sts = await startTestService(t, { config: { keys: { jwksMaxAgeSeconds: 3600 } } })
+  const jwks = await sts.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })
+  t.equal(jwks.headers['cache-control'], 'public, max-age=3600')
+  const { key } = (await sts.app.inject({ method: 'POST', url: '/v1/keys/rotate', headers: sts.admin })).json()
+  t.equal(
+    Date.parse(key.activatesAt) - Date.parse(key.publishedAt),
+    (3600 + 30 + 60) * 1000,
+    'published for the max-age, the staleness bound and the clock skew before it signs',
+  )
+})
+
 t.test('on the development defaults, discovery names the port and host the service listens on', async (t) => {
   const port = await freePort()
   const loaded = loadConfig({ env: { PORT: String(port), HOST: '127.0.0.1' } })

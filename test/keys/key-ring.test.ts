@@ -3,6 +3,7 @@ import t from 'tap'
 import { SqlAuditLog } from '../../src/audit/sql-audit-log.js'
 import { LocalGrantFeed } from '../../src/grants/grant-feed.js'
 import { KeyEncryptionKey } from '../../src/keys/key-encryption.js'
+import { KeyEncryptionKeys } from '../../src/keys/key-encryption-keys.js'
 import { KeyRing } from '../../src/keys/key-ring.js'
 import { KeyService } from '../../src/keys/key-service.js'
 import { SoftwareSigner } from '../../src/keys/software-signer.js'
@@ -17,7 +18,7 @@ const timings = { jwksMaxAgeMs: 300_000, propagationMs: 90_000, maxTokenLifetime
 t.test('a key ring fails closed once stale, and a key that retired under an exchange still signs until removed', async (t) => {
   const db = await BACKENDS.pglite(t)
   const store = new SqlSigningKeyStore(db)
-  const signer = new SoftwareSigner(new KeyEncryptionKey(randomBytes(32)))
+  const signer = new SoftwareSigner(new KeyEncryptionKeys(new KeyEncryptionKey(randomBytes(32))))
   let monotonic = 0
   const logger = createLogger('silent')
   // Reads only when told (no feed of its own, an hour between catch-ups), and a staleness bound of one second.
@@ -81,7 +82,7 @@ t.test('a key ring fails closed once stale, and a key that retired under an exch
 t.test('the ring tells the metrics which key signs and when its scheduled rotation is due', async (t) => {
   const db = await BACKENDS.pglite(t)
   const store = new SqlSigningKeyStore(db)
-  const signer = new SoftwareSigner(new KeyEncryptionKey(randomBytes(32)))
+  const signer = new SoftwareSigner(new KeyEncryptionKeys(new KeyEncryptionKey(randomBytes(32))))
   const logger = createLogger('silent')
   const told: [string, number | undefined][] = []
   const rotateEveryMs = 30 * 86_400_000
@@ -125,7 +126,7 @@ t.test('the ring tells the metrics which key signs and when its scheduled rotati
 t.test('at start, a key whose revocation stands (a restored database) is revoked again and replaced', async (t) => {
   const db = await BACKENDS.pglite(t)
   const store = new SqlSigningKeyStore(db)
-  const signer = new SoftwareSigner(new KeyEncryptionKey(randomBytes(32)))
+  const signer = new SoftwareSigner(new KeyEncryptionKeys(new KeyEncryptionKey(randomBytes(32))))
   const logger = createLogger('silent')
   const ring = new KeyRing(store, signer, new LocalGrantFeed(), { catchUpIntervalMs: 3_600_000, maxStalenessMs: 60_000, logger })
   t.teardown(() => ring.close())

@@ -113,7 +113,10 @@ for (const backend of ['embedded', 'real'] as const) {
       const wrong = new KeyEncryptionKey(Buffer.from(other, 'base64'))
       await t.rejects(startTestService(t, { ...options, config }), {
         name: 'KeyDecryptionError',
-        message: `signing key ${newerKid} was sealed with the key-encryption key ${kek.id}, and the one configured is ${wrong.id}: set STS_KEY_ENCRYPTION_KEY (or keys.encryptionKeyFile) to the key the keys were made with`,
+        message:
+          `signing keys ${olderKid}, ${newerKid} were sealed with the key-encryption key ${kek.id}, which is not configured here ` +
+          `(the current one is ${wrong.id}, with no previous one): set STS_KEY_ENCRYPTION_KEY (or keys.encryptionKeyFile) to it, ` +
+          'or while rotating the key-encryption key, list it in STS_PREVIOUS_KEY_ENCRYPTION_KEYS (or keys.previousEncryptionKeys, keys.previousEncryptionKeyFiles)',
       })
     })
   })

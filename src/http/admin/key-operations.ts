@@ -51,6 +51,34 @@ export const KeyRevoked = z
   .meta({ id: 'KeyRevoked' })
 export type KeyRevoked = z.infer<typeof KeyRevoked>
 
+export const KeysResealed = z
+  .object({
+    kekId: z
+      .string()
+      .nullable()
+      .describe(
+        'The key-encryption key the keys are sealed under once re-sealed: the current one of the instance that answered. Null when its signer seals no key with one.',
+      ),
+    resealed: z
+      .number()
+      .int()
+      .nonnegative()
+      .describe('Keys this call re-sealed under it (each recorded on the audit log as `key.reseal`).'),
+    remaining: z
+      .number()
+      .int()
+      .nonnegative()
+      .describe(
+        'Keys still sealed under another key-encryption key: one this instance does not hold (listed in `remainingKeys`). At 0 on every instance, the previous key-encryption keys may be dropped.',
+      ),
+    remainingKeys: z
+      .array(z.object({ kid: z.string(), kekId: z.string().nullable() }).strict())
+      .describe('Those keys, and the key-encryption key each is sealed under.'),
+  })
+  .strict()
+  .meta({ id: 'KeysResealed', description: 'What a re-seal of the signing keys under the current key-encryption key did.' })
+export type KeysResealed = z.infer<typeof KeysResealed>
+
 export const keyOperations = {
   list: operation({
     tags: ['keys'],
@@ -79,6 +107,23 @@ export const keyOperations = {
     responses: {
       201: { description: 'The next key, made.', content: { 'application/json': { schema: KeyRotated } } },
       200: { description: 'A next key was waiting already: that one.', content: { 'application/json': { schema: KeyRotated } } },
+      ...ADMIN_FAILURES,
+    },
+  }),
+  reseal: operation({
+    tags: ['keys'],
+    operationId: 'resealKeys',
+    summary: 'Re-seal the signing keys under the current key-encryption key',
+    description: prose`
+      For a rotation of the key-encryption key (README, "Rotating the key-encryption key"): every
+      private key still sealed under a previous key-encryption key (\`keys.previousEncryptionKeys\`) is
+      opened with it and sealed again under the current one. The key upkeep of every instance does the
+      same within \`keys.maintenanceIntervalSeconds\`; this does it now and says what is left. Safe to
+      repeat and to run on several instances at once: each key is re-sealed once. Recorded on the audit
+      log as \`key.reseal\`, one entry per key. Nothing is published or signed differently.
+    `,
+    responses: {
+      200: { description: 'Done: how many were re-sealed, how many remain.', content: { 'application/json': { schema: KeysResealed } } },
       ...ADMIN_FAILURES,
     },
   }),

@@ -2,14 +2,14 @@ import type { FastifyInstance } from 'fastify'
 import type { KeyService } from '../../keys/key-service.js'
 import { revocationToJson } from '../../revocation/revocation.js'
 import { actorOf } from './admin-scope.js'
-import { KeyIdParams, keyOperations, KeyRevokeInput, type KeyRevoked, type KeyRotated } from './key-operations.js'
+import { KeyIdParams, keyOperations, KeyRevokeInput, type KeyRevoked, type KeyRotated, type KeysResealed } from './key-operations.js'
 import { parseOrProblem } from './validation.js'
 
 export interface KeyRoutesOptions {
   keys: KeyService
 }
 
-/** /v1/keys: the signing keys, their rotation and their emergency revocation. */
+/** /v1/keys: the signing keys, their rotation, their emergency revocation, and their re-seal under a new key-encryption key. */
 export async function keyRoutes(app: FastifyInstance, options: KeyRoutesOptions): Promise<void> {
   const { keys } = options
   const read = { role: 'keys:read' as const }
@@ -22,6 +22,18 @@ export async function keyRoutes(app: FastifyInstance, options: KeyRoutesOptions)
     request.log.warn({ kid: outcome.key.kid, alreadyPending: outcome.alreadyPending }, 'signing key rotation started')
     const body: KeyRotated = { key: keys.toJson(outcome.key), alreadyPending: outcome.alreadyPending }
     return reply.code(outcome.alreadyPending ? 200 : 201).send(body)
+  })
+
+  app.post('/v1/keys/reseal', { config: write, schema: keyOperations.reseal }, async (request) => {
+    const outcome = await keys.reseal(actorOf(request))
+    const body: KeysResealed = {
+      kekId: outcome?.kekId ?? null,
+      resealed: outcome?.resealed.length ?? 0,
+      remaining: outcome?.remaining.length ?? 0,
+      remainingKeys: (outcome?.remaining ?? []).map((key) => ({ kid: key.kid, kekId: key.kekId })),
+    }
+    request.log.warn({ kekId: body.kekId, resealed: body.resealed, remaining: body.remaining }, 'signing keys re-sealed on demand')
+    return body
   })
 
   app.post('/v1/keys/:kid/revoke', { config: write, schema: keyOperations.revoke }, async (request, reply) => {

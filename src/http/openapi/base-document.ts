@@ -125,7 +125,7 @@ export const API_SECURITY_SCHEMES = {
         role, so whoever has it can get every other role;
       - \`introspect\`: \`POST /oauth2/introspect\`, for resource servers;
       - \`config:reload\`: \`POST /v1/admin/reload\`, reload the configuration on every instance.
-      - \`keys:read\`, \`keys:write\`: list the signing keys, and rotate or revoke them.
+      - \`keys:read\`, \`keys:write\`: list the signing keys, and rotate, revoke or re-seal them.
 
       Every \`/v1\` operation is rate limited per client address (\`limits.adminRequestsPerMinute\`,
       600 by default; 0 turns the limit off) before the token is checked, so failed guesses of the

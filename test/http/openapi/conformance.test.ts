@@ -205,7 +205,7 @@ t.test('without a granted scope the token response has no scope; expires_in sets
 })
 
 t.test('the admin API answers 429 as documented, before checking the token', async (t) => {
-  t.equal(adminOperations.length, 23, 'the admin operations')
+  t.equal(adminOperations.length, 24, 'the admin operations')
   for (const [route, operation] of adminOperations) t.ok(operation.responses['429'], `${route} documents 429`)
 
   const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 1 } } })
@@ -367,6 +367,7 @@ t.test('the signing keys answer as documented', async (t) => {
   const first = ((await call('GET', '/v1/keys', 200, '/v1/keys')).json() as { keys: { kid: string }[] }).keys[0]!.kid
   const next = ((await call('POST', '/v1/keys/rotate', 201, '/v1/keys/rotate')).json() as { key: { kid: string } }).key.kid
   await call('POST', '/v1/keys/rotate', 200, '/v1/keys/rotate')
+  await call('POST', '/v1/keys/reseal', 200, '/v1/keys/reseal')
   await call('POST', `/v1/keys/${next}/revoke`, 400, '/v1/keys/{kid}/revoke', {})
   await call('POST', '/v1/keys/not%20a%20kid/revoke', 400, '/v1/keys/{kid}/revoke', { reason: 'x' })
   await call('POST', '/v1/keys/no-such-kid/revoke', 404, '/v1/keys/{kid}/revoke', { reason: 'x' })
