@@ -1,6 +1,6 @@
-import { readdirSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { join, relative, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
 /**
@@ -48,12 +48,23 @@ export async function readImportGraph(root: string, tsConfig: string): Promise<I
     tsConfig,
     detectiveOptions: { ts: { skipTypeImports: false, skipAsyncImports: false } },
   })
-  const { skipped } = result.warnings()
+  // A package of ours installed as a dependency (node_modules/@seed-sts/client, linked to packages/) is
+  // outside the tree, as npm's packages are; madge cannot resolve one that has only `exports` to a file.
+  const skipped = result.warnings().skipped.filter((name) => !isInstalledPackage(name, root))
   if (skipped.length > 0) throw new Error(`imports that cannot be resolved to a file: ${skipped.join(', ')}`)
   const graph = result.obj()
   const missing = listTypeScriptFiles(root).filter((file) => !(file in graph))
   if (missing.length > 0) throw new Error(`files madge did not read: ${missing.join(', ')}`)
   return graph
+}
+
+/** Whether `name` is a bare package name installed in a node_modules folder at or above `from`. */
+function isInstalledPackage(name: string, from: string): boolean {
+  if (!/^(@[\w.-]+\/)?[\w.-]+$/.test(name)) return false
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'node_modules', name, 'package.json'))) return true
+    if (dirname(dir) === dir) return false
+  }
 }
 
 /** Every cycle of files and every cycle of folders in `graph`. */

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { parse as parseYaml, YAMLParseError } from 'yaml'
+import { parseAgentConfig, type AgentConfig } from './agent/agent-config.js'
 import { ConfigError } from './config-error.js'
 import { parseConfig, type Config } from './config/config-schema.js'
 import { KeyEncryptionKeyText } from './keys/keys-config.js'
@@ -58,6 +59,25 @@ export function loadConfig(source: ConfigSource): LoadedConfig {
     ])
   }
   return { config, file: source.file, usedDevelopmentDefaults: !source.file }
+}
+
+/**
+ * The agent's configuration (`sts agent --config agent.yaml`, src/agent/agent-config.ts): the file, with
+ * LOG_LEVEL and, for a GitHub Actions attestation, the job's ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN
+ * from the environment. Throws a ConfigError naming every problem.
+ */
+export function loadAgentConfig(file: string, env: Record<string, string | undefined>): AgentConfig {
+  const raw = readConfigFile(file)
+  if (env.LOG_LEVEL) raw.logLevel = env.LOG_LEVEL
+  const attestation = raw.attestation
+  if (typeof attestation === 'object' && attestation !== null && (attestation as { kind?: unknown }).kind === 'github') {
+    raw.attestation = {
+      ...attestation,
+      ...(env.ACTIONS_ID_TOKEN_REQUEST_URL ? { requestUrl: env.ACTIONS_ID_TOKEN_REQUEST_URL } : {}),
+      ...(env.ACTIONS_ID_TOKEN_REQUEST_TOKEN ? { requestToken: env.ACTIONS_ID_TOKEN_REQUEST_TOKEN } : {}),
+    }
+  }
+  return parseAgentConfig(raw, dirname(resolve(file)))
 }
 
 /** The key-encryption keys of keys.encryptionKeyFile and keys.previousEncryptionKeyFiles, checked as the environment's are. */

@@ -135,6 +135,9 @@ function help(io: CliIo, text: string): ExitCode {
   return ExitCode.ok
 }
 
+/** Listed with the admin commands, though it is none: dispatched before them (see the end of this file). */
+const AGENT_ENTRY = { name: 'agent', summary: 'keep workload tokens fresh in files (sts agent --config agent.yaml)' }
+
 const GLOBAL_HELP = `global options:
   --url URL          the service's base URL (default: $STS_URL, else http://localhost:8080)
   --timeout SECONDS  give up on a request after this long (default: 10)
@@ -143,7 +146,7 @@ const GLOBAL_HELP = `global options:
 
 const EXIT_LINE = "Exit codes: 0 success, 1 refused by the API, 2 usage error, 3 service unreachable (see 'sts --help')."
 
-function commandList(commands: readonly Command[]): string {
+function commandList(commands: readonly Pick<Command, 'name' | 'summary'>[]): string {
   const width = Math.max(...commands.map((command) => command.name.length))
   return commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`).join('\n')
 }
@@ -158,7 +161,7 @@ export function topHelp(): string {
 usage: sts <command> [options]
 
 commands:
-${commandList(allCommands())}
+${commandList([...allCommands(), AGENT_ENTRY])}
 
 Run 'sts <command> --help' for a command's options. Output is an aligned table, or JSON with --json.
 
@@ -216,8 +219,14 @@ if (isMain()) {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
     throw error
   })
-  process.exitCode = await run(process.argv.slice(2), process.env, {
-    stdout: (text) => void process.stdout.write(text),
-    stderr: (text) => void process.stderr.write(text),
-  })
+  const argv = process.argv.slice(2)
+  const io = { stdout: (text: string) => void process.stdout.write(text), stderr: (text: string) => void process.stderr.write(text) }
+  if (argv[0] === 'agent') {
+    // The agent is a daemon, not an admin command: it needs no admin token, and runs until a signal.
+    // Loaded only here, so the admin commands do not load the client, prom-client and pino.
+    const { runAgent } = await import('./agent.js')
+    process.exitCode = await runAgent(argv.slice(1), process.env, io)
+  } else {
+    process.exitCode = await run(argv, process.env, io)
+  }
 }

@@ -1,24 +1,29 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { rawObjects, readObjects, renderKustomize, REPOSITORY, schemaProblems, type KubeObject } from '../support/kubernetes-manifests.js'
 import { unknownFieldProblems } from '../support/kubernetes-strict-fields.js'
 
 /**
- * Every object of deploy/kubernetes (each resource file of the base, the component and the overlay, the
- * example workload, and what `kubectl kustomize` renders of the base and the overlay) is what the
+ * Every object of deploy/kubernetes (each resource file of the base, the component and the overlay, each
+ * example workload in examples/, and what `kubectl kustomize` renders of the base and the overlay) is what the
  * Kubernetes API accepts: its kind's schema (kubernetes-models; the Prometheus Operator's models for
  * the ServiceMonitor), and no field the API does not know.
  */
 const KUBERNETES = join(REPOSITORY, 'deploy', 'kubernetes')
-const EXAMPLE = join(KUBERNETES, 'examples', 'token-client.yaml')
+const EXAMPLES = join(KUBERNETES, 'examples')
 
 const sources: { source: string; objects: KubeObject[] }[] = [
   {
     source: 'resource files of overlays/example (with the base and the component)',
     objects: rawObjects(join(KUBERNETES, 'overlays', 'example')),
   },
-  { source: 'examples/token-client.yaml', objects: readObjects(readFileSync(EXAMPLE, 'utf8'), EXAMPLE) },
+  ...readdirSync(EXAMPLES)
+    .filter((name) => name.endsWith('.yaml'))
+    .map((name) => ({
+      source: `examples/${name}`,
+      objects: readObjects(readFileSync(join(EXAMPLES, name), 'utf8'), join(EXAMPLES, name)),
+    })),
 ]
 const skipped: string[] = []
 for (const dir of ['base', 'overlays/example']) {
@@ -28,6 +33,11 @@ for (const dir of ['base', 'overlays/example']) {
 }
 
 t.test('every object validates against the API schema of its kind', async (t) => {
+  t.same(
+    sources.filter((s) => s.source.startsWith('examples/')).map((s) => s.source),
+    ['examples/agent-sidecar.yaml', 'examples/token-client.yaml'],
+    'every example is checked',
+  )
   for (const { source, objects } of sources) {
     for (const object of objects) t.same(await schemaProblems(object), [], `${source}: ${object.kind} ${object.metadata.name}`)
   }
