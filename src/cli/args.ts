@@ -89,9 +89,19 @@ export class ParsedArgs {
  */
 export function parseCommandLine(args: readonly string[], options: OptionSpecs): ParsedArgs {
   const all: OptionSpecs = { ...GLOBAL_OPTIONS, ...options }
+  // A key id (an RFC 7638 thumbprint: 43 base64url characters) starts with "-" one time in 64; parseArgs
+  // would take it for options. It stands in as a placeholder while parsing and is put back after.
+  const standIns = new Map<string, string>()
+  const standIn = (arg: string) => {
+    if (!KEY_ID_WITH_DASH.test(arg)) return arg
+    const placeholder = `\u0000${standIns.size}`
+    standIns.set(placeholder, arg)
+    return placeholder
+  }
+  const restore = (value: string) => standIns.get(value) ?? value
   let parsed
   try {
-    parsed = parseArgs({ args: [...args], options: all, strict: true, allowPositionals: true, tokens: true })
+    parsed = parseArgs({ args: args.map(standIn), options: all, strict: true, allowPositionals: true, tokens: true })
   } catch (error) {
     throw new UsageError([describeParseError(error)])
   }
@@ -106,8 +116,15 @@ export function parseCommandLine(args: readonly string[], options: OptionSpecs):
     seen.add(token.name)
   }
   if (problems.length > 0) throw new UsageError(problems)
-  return new ParsedArgs(parsed.values, parsed.positionals)
+  const values: typeof parsed.values = {}
+  for (const [name, value] of Object.entries(parsed.values)) {
+    values[name] =
+      typeof value === 'string' ? restore(value) : Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? restore(v) : v)) : value
+  }
+  return new ParsedArgs(values, parsed.positionals.map(restore))
 }
+
+const KEY_ID_WITH_DASH = /^-[A-Za-z0-9_-]{42}$/
 
 function describeParseError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error)
