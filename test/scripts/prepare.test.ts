@@ -38,7 +38,7 @@ t.test('npm runs the prepare script, and the sts command is what the build makes
   t.equal(PACKAGE.scripts.prepare, 'node scripts/prepare.mjs')
   t.same(PACKAGE.bin, { sts: 'dist/src/cli/main.js' })
   // The server, then the client package (packages/client) that the agent runs on.
-  t.equal(PACKAGE.scripts.build, 'tsc -p tsconfig.build.json && npm run build --workspace @seed-sts/client')
+  t.equal(PACKAGE.scripts.build, 'npm run build --workspace @seed-sts/client && tsc -p tsconfig.build.json')
 })
 
 t.test('with TypeScript and the sources, prepare builds', async (t) => {
