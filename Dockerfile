@@ -7,7 +7,7 @@
 # On its own defaults (`docker run -p 8080:8080 seed-sts`) it starts with embedded PGlite in
 # /app/data/ledger, the signing keys in it sealed with a development key-encryption key it generates in
 # /app/data/key-encryption-key, all inside the container: mount a volume at /app/data to keep them, or
-# set DATABASE_URL and STS_KEY_ENCRYPTION_KEY. A directory it must write but cannot (a read-only root filesystem without
+# set DATABASE_URL, STS_KEY_ENCRYPTION_KEY and STS_SOURCE_HASH_KEY. A directory it must write but cannot (a read-only root filesystem without
 # that volume) stops it with a message naming the directory to mount, and exit code 2.
 #
 # test/deploy/image-layout.test.ts reads this file (the last stage's ENV, USER, WORKDIR, CMD,

@@ -135,6 +135,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     requests: services.metrics.admin,
     streams: services.metrics.streams,
     keyService: services.keyService,
+    sourceHasher: services.sourceHasher,
   })
   return app
 }

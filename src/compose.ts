@@ -51,6 +51,7 @@ import { SqlLiveTokenCounter } from './revocation/sql-live-token-counter.js'
 import { SqlRevocationLog } from './revocation/sql-revocation-log.js'
 import { TokenIntrospection } from './tokens/introspection.js'
 import { TokenSigner } from './tokens/token-signer.js'
+import { sourceHasherFor, type SourceHasher } from './tokens/source-hash.js'
 import type { Tracing } from './tracing/tracing.js'
 
 /** Everything the HTTP layer needs, built once. */
@@ -87,6 +88,8 @@ export interface Services {
   reloads: ReloadService
   exchange: TokenExchange
   introspection: TokenIntrospection
+  /** Keyed hashes of source ids: in tokens (`src_h`) and in the admin API's source revocations. */
+  sourceHasher: SourceHasher
   /** Begun on SIGTERM: readiness fails, new requests are refused, streams end, requests in flight finish. */
   drain: Drain
   /** Where the admin API's request budgets and the token budget per identity are counted: in Redis with REDIS_URL (across instances), else here. */
@@ -186,6 +189,11 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const rateLimits = rateLimitRedis
       ? new RedisBudgetCounter(rateLimitRedis, `${config.redis.keyPrefix}rate-limit:`)
       : new MemoryBudgetCounter()
+    const sourceHasher = sourceHasherFor({
+      sourceHashKey: config.tokens.sourceHashKey,
+      keyEncryptionKey: config.keys.encryptionKey,
+      dataDir: config.database.dataDir,
+    })
     const exchange = new TokenExchange({
       identityBudget: identityBudget(rateLimits, config.limits.tokenRequestsPerIdentityPerMinute),
       replay,
@@ -195,6 +203,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       revocations,
       ledger,
       signer: new TokenSigner(keys, signer),
+      sourceHasher,
       clock,
       issuer: config.issuer,
       maxTtlSeconds: config.tokens.maxTtlSeconds,
@@ -226,7 +235,8 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       runtime,
       reloads,
       exchange,
-      introspection: new TokenIntrospection(config.issuer, keys, ledger, revocations, clock, logger),
+      introspection: new TokenIntrospection(config.issuer, keys, ledger, revocations, clock, logger, sourceHasher),
+      sourceHasher,
       drain: new Drain(),
       rateLimits,
       ...(rateLimitRedis ? { rateLimitRedis } : {}),

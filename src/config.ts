@@ -212,6 +212,7 @@ function applyEnvironment(raw: Record<string, unknown>, env: ConfigSource['env']
   if (env.REDIS_SENTINEL_PASSWORD) section('redis').sentinelPassword = env.REDIS_SENTINEL_PASSWORD
   if (env.STS_ADMIN_TOKEN) section('admin').token = env.STS_ADMIN_TOKEN
   if (env.STS_KEY_ENCRYPTION_KEY) section('keys').encryptionKey = env.STS_KEY_ENCRYPTION_KEY
+  if (env.STS_SOURCE_HASH_KEY) section('tokens').sourceHashKey = env.STS_SOURCE_HASH_KEY
   const pkcs11 = (merged.keys as { pkcs11?: unknown } | undefined)?.pkcs11
   // Only into a token the file describes: the PIN alone says nothing of which token it opens.
   if (env.STS_PKCS11_PIN && typeof pkcs11 === 'object' && pkcs11 !== null) section('keys').pkcs11 = { ...pkcs11, pin: env.STS_PKCS11_PIN }

@@ -7,6 +7,8 @@ import { ConfigError, configSourceFromProcess, loadConfig, parseConfig } from '.
 const MINIMAL = { issuer: 'https://sts.example.org/', trustDomain: 'example.org', audience: 'sts.example.org' }
 /** A key-encryption key, as `openssl rand -base64 32` prints one. */
 const KEK = Buffer.alloc(32, 3).toString('base64')
+/** A source hash key, the same form. */
+const HASH_KEY = Buffer.alloc(32, 4).toString('base64')
 
 function writeTemp(t: Test, name: string, text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'sts-config-'))
@@ -189,6 +191,7 @@ t.test('YAML and JSON files, with the environment on top', async (t) => {
       STS_ISSUER: 'https://sts.prod.example.org',
       STS_ADMIN_TOKEN: 'a'.repeat(32),
       STS_KEY_ENCRYPTION_KEY: KEK,
+      STS_SOURCE_HASH_KEY: HASH_KEY,
       LOG_LEVEL: 'warn',
     },
   })
@@ -201,6 +204,7 @@ t.test('YAML and JSON files, with the environment on top', async (t) => {
     redis: { url: 'redis://cache:6379' },
     admin: { token: 'a'.repeat(32) },
     keys: { encryptionKey: KEK },
+    tokens: { sourceHashKey: HASH_KEY },
   })
   t.equal(loaded.usedDevelopmentDefaults, false)
 
@@ -330,6 +334,7 @@ t.test(
       [
         'keys.encryptionKey: a shared database needs the key-encryption key every replica shares: set STS_KEY_ENCRYPTION_KEY ' +
           '(or keys.encryptionKeyFile) to 32 random bytes in base64, e.g. from `openssl rand -base64 32`',
+        SOURCE_HASH_KEY_REQUIRED,
       ],
       'so is a shared database, even on the development defaults',
     )
@@ -362,6 +367,31 @@ t.test(
     )
   },
 )
+
+const SOURCE_HASH_KEY_REQUIRED =
+  'tokens.sourceHashKey: a shared database needs the source hash key every replica shares (tokens and revocation events carry hashes under it): ' +
+  'set STS_SOURCE_HASH_KEY (or tokens.sourceHashKey) to 32 random bytes in base64, e.g. from `openssl rand -base64 32`'
+
+t.test('the source hash key: from the environment, checked, and required with a shared database', async (t) => {
+  const problemsOf = (load: () => unknown) => (t.throws(load) as ConfigError).problems
+  const shared = { DATABASE_URL: 'postgres://db/sts', STS_KEY_ENCRYPTION_KEY: KEK }
+  t.equal(loadConfig({ env: { ...shared, STS_SOURCE_HASH_KEY: ` ${HASH_KEY}\n` } }).config.tokens.sourceHashKey, HASH_KEY, 'trimmed')
+  t.same(
+    problemsOf(() => loadConfig({ env: shared })),
+    [SOURCE_HASH_KEY_REQUIRED],
+    'required with DATABASE_URL',
+  )
+  t.same(
+    problemsOf(() => loadConfig({ env: { ...shared, STS_SOURCE_HASH_KEY: 'c2hvcnQ=' } })),
+    ['tokens.sourceHashKey: must be 32 random bytes in base64 (44 characters, e.g. from `openssl rand -base64 32`)'],
+  )
+  const file = writeTemp(t, 'sts.yaml', 'issuer: https://sts.example.org\ntrustDomain: example.org\naudience: sts\n')
+  t.equal(
+    loadConfig({ file, env: { STS_KEY_ENCRYPTION_KEY: KEK } }).config.tokens.sourceHashKey,
+    undefined,
+    'one instance on its embedded database may leave it out (it is derived from the key-encryption key)',
+  )
+})
 
 t.test('previous key-encryption keys: from the environment (comma-separated) or files, each checked, every problem at once', async (t) => {
   const file = writeTemp(t, 'sts.yaml', 'issuer: https://sts.example.org\ntrustDomain: example.org\naudience: sts\n')
@@ -468,6 +498,7 @@ t.test('redis: one server by URL, a primary through Sentinel, or a Cluster; each
       database: { url: 'postgres://db/sts' },
       redis: { cluster: ['a:6379'] },
       keys: { encryptionKey: KEK },
+      tokens: { sourceHashKey: HASH_KEY },
     }).workers,
     2,
     'several workers share a Cluster as they share one Redis',
@@ -479,8 +510,12 @@ t.test('database: TLS as sslmode says it, and the statement timeout', async (t) 
   t.equal(parseConfig(MINIMAL).database.ssl, undefined, 'TLS as the URL says, by default')
   const ssl = { mode: 'verify-full', caFile: '/etc/sts/rds-global-bundle.pem' }
   t.same(
-    parseConfig({ ...MINIMAL, database: { url: 'postgres://db/sts', ssl, statementTimeoutMs: 2000 }, keys: { encryptionKey: KEK } })
-      .database,
+    parseConfig({
+      ...MINIMAL,
+      database: { url: 'postgres://db/sts', ssl, statementTimeoutMs: 2000 },
+      keys: { encryptionKey: KEK },
+      tokens: { sourceHashKey: HASH_KEY },
+    }).database,
     {
       url: 'postgres://db/sts',
       dataDir: 'data/ledger',
@@ -490,7 +525,11 @@ t.test('database: TLS as sslmode says it, and the statement timeout', async (t) 
     },
   )
   const problemsOf = (database: Record<string, unknown>) =>
-    (t.throws(() => parseConfig({ ...MINIMAL, database, keys: { encryptionKey: KEK } })) as ConfigError).problems
+    (
+      t.throws(() =>
+        parseConfig({ ...MINIMAL, database, keys: { encryptionKey: KEK }, tokens: { sourceHashKey: HASH_KEY } }),
+      ) as ConfigError
+    ).problems
   t.same(problemsOf({ url: 'postgres://db/sts', ssl: { mode: 'verify-full', certFile: '/c.pem' } }), [
     'database.ssl.keyFile: certFile and keyFile go together',
   ])
@@ -548,7 +587,16 @@ t.test('keys.signer pkcs11: the token named once, its PIN from STS_PKCS11_PIN or
   const problemsOf = (load: () => unknown) => (t.throws(load) as ConfigError).problems
   const token = { module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'seed-sts' }
   const file = (name: string, pkcs11: Record<string, unknown>) =>
-    writeTemp(t, name, JSON.stringify({ ...MINIMAL, database: { url: 'postgres://db/sts' }, keys: { signer: 'pkcs11', pkcs11 } }))
+    writeTemp(
+      t,
+      name,
+      JSON.stringify({
+        ...MINIMAL,
+        database: { url: 'postgres://db/sts' },
+        keys: { signer: 'pkcs11', pkcs11 },
+        tokens: { sourceHashKey: HASH_KEY },
+      }),
+    )
 
   const fromEnv = loadConfig({ file: file('a.json', token), env: { STS_PKCS11_PIN: '1234' } }).config.keys
   t.same(

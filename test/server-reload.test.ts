@@ -7,7 +7,12 @@ import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './support/s
 /** SIGHUP to the compiled server (src/server.ts, src/workers.ts): the configuration file read again, in place. */
 
 const ADMIN_TOKEN = 'server-reload-test-admin-token-0123'
-const ENV = { STS_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'info', STS_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64') }
+const ENV = {
+  STS_ADMIN_TOKEN: ADMIN_TOKEN,
+  LOG_LEVEL: 'info',
+  STS_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
+  STS_SOURCE_HASH_KEY: Buffer.alloc(32, 6).toString('base64'),
+}
 
 async function clusters() {
   return {

@@ -10,6 +10,7 @@ import { SoftwareSigner } from '../../src/keys/software-signer.js'
 import { systemClock } from '../../src/lib/clock.js'
 import type { AccessTokenClaims } from '../../src/tokens/access-token.js'
 import { TokenSigner } from '../../src/tokens/token-signer.js'
+import { SourceHasher } from '../../src/tokens/source-hash.js'
 
 /**
  * The machine's ceiling for a token exchange: the part of it no store can take away, the attestation
@@ -28,7 +29,7 @@ export interface Rate {
  * Runs `operation` back to back for `seconds` (after a short warm-up, so the JIT has settled).
  * Synchronous crypto on the main thread: one core.
  */
-async function rateOf(seconds: number, operation: (i: number) => unknown): Promise<Rate> {
+export async function rateOf(seconds: number, operation: (i: number) => unknown): Promise<Rate> {
   const warmUntil = performance.now() + Math.min(500, seconds * 200)
   let i = 0
   while (performance.now() < warmUntil) await operation(i++)
@@ -77,6 +78,9 @@ export async function measureExchangeCeiling(
       throw new Error('the ceiling measurement must not fetch a JWKS')
     },
   })
+  // The source hashes are part of every token: keyed as the service keys them.
+  const hasher = new SourceHasher(randomBytes(32))
+  const grantId = randomUUID()
   return rateOf(seconds, async (i) => {
     const identity = await attestors.attest(tokens[i % tokens.length], 'urn:ietf:params:oauth:token-type:jwt')
     const iat = Math.floor(systemClock.now() / 1000)
@@ -90,6 +94,8 @@ export async function measureExchangeCeiling(
       jti: randomUUID(),
       client_id: identity.subject,
       scope: 'ledger:read',
+      grants: [grantId],
+      src_h: identity.sources.map((source) => hasher.hash(source.id)),
     }
     return signing.signer.sign(signing.key, claims)
   })

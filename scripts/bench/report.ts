@@ -7,6 +7,7 @@ import type { BenchOptions } from './options.js'
 import type { ProfileSummary } from './profile.js'
 import type { GrantPropagation } from './grant-propagation.js'
 import type { RevocationReach } from './revocation.js'
+import type { VerifierRates } from './verifier.js'
 
 /** Other programs using more than this (% of one core) make a run's figures unrepresentative. */
 const NOISE_PERCENT = 20
@@ -20,6 +21,8 @@ export interface BenchFigures {
   measured: LoadResult
   ceiling: Rate
   rawCrypto: RawCryptoRates
+  /** A resource server's side: @seed-sts/client's verify() beside node:crypto's ES256 verify. */
+  verifier?: VerifierRates
   ledger: LedgerCheck
   cpu?: CpuSplit
   /** How busy the machine was just before the bench started, in % of one core. */
@@ -50,6 +53,7 @@ export function formatSummary(f: BenchFigures): string {
       `(${thousands(m.ok)} answers 200; non-200: ${nonOk}; no answer: ${noAnswer})`,
     `ceiling   ${thousands(f.ceiling.perSecond)} attest+sign/s with the service's own code in one process on one core, no I/O: the service reaches ${fixed((100 * rate) / f.ceiling.perSecond, 0)} % of it`,
     `crypto    node:crypto on one core: RS256 verify ${thousands(f.rawCrypto.rs256Verify.perSecond)}/s, ES256 sign ${thousands(f.rawCrypto.es256Sign.perSecond)}/s`,
+    ...(f.verifier ? [`verifier  ${formatVerifier(f.verifier)}`] : []),
     `ledger    ${thousands(f.ledger.rows)} rows for ${thousands(f.ledger.answered200)} answers 200 (${thousands(f.ledger.matched)} matched by request id): ` +
       (f.ledger.ok ? 'every issued token is on the ledger, and nothing else' : 'MISMATCH'),
     `cpu       ${formatCpu(f.cpu)}`,
@@ -71,6 +75,14 @@ export function formatSummary(f: BenchFigures): string {
     )
   }
   return lines.join('\n')
+}
+
+/** A resource server's cost per request, and how much of it is the signature. */
+export function formatVerifier(v: VerifierRates): string {
+  return (
+    `${thousands(v.verifier.perSecond)} verifications/s with @seed-sts/client on one core (ES256, ${thousands(v.held)} revocations held), ` +
+    `${fixed((100 * v.verifier.perSecond) / v.es256Verify.perSecond, 0)} % of node:crypto's ES256 verify alone (${thousands(v.es256Verify.perSecond)}/s)`
+  )
 }
 
 /** The issue's figure: from the API's answer on one instance to the first refusal on the other. */

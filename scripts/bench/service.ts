@@ -11,6 +11,7 @@ const SERVER_SCRIPT = fileURLToPath(new URL('../../src/server.js', import.meta.u
 const LOG_LINES_KEPT = 40
 /** One key-encryption key for every instance of this run: they share the database, and so the signing keys. */
 const KEY_ENCRYPTION_KEY = randomBytes(32).toString('base64')
+const SOURCE_HASH_KEY = randomBytes(32).toString('base64')
 
 export interface ServiceLaunch {
   configFile: string
@@ -49,6 +50,7 @@ export function launchService(launch: ServiceLaunch): RunningService {
     REDIS_URL: launch.redisUrl,
     STS_ADMIN_TOKEN: launch.adminToken,
     STS_KEY_ENCRYPTION_KEY: KEY_ENCRYPTION_KEY,
+    STS_SOURCE_HASH_KEY: SOURCE_HASH_KEY,
     LOG_LEVEL: 'warn',
     STS_WORKERS: String(launch.workers),
     NODE_ENV: 'production',

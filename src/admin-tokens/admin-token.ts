@@ -7,6 +7,9 @@ export const ADMIN_ROLES = [
   'grants:write',
   'revocations:read',
   'revocations:write',
+  // Follows the revocations (stream, polling) and nothing else, seeing no reasons and no raw source
+  // ids: what a resource server's verifier is given (see src/http/admin/revocation-views.ts).
+  'revocations:subscribe',
   'ledger:read',
   'registrations:read',
   'registrations:write',

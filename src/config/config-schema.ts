@@ -92,7 +92,10 @@ function checkAcrossSections(config: ConfigSections, ctx: z.RefinementCtx): void
     ctx.addIssue({ code: 'custom', path: ['attestors', ...path], message })
 }
 
-/** A shared database needs the key-encryption key every replica shares; several workers need a shared database and Redis. */
+/**
+ * A shared database needs the key-encryption key and the source hash key every replica shares;
+ * several workers need a shared database and Redis.
+ */
 function checkSharedDeployment(config: ConfigSections, ctx: z.RefinementCtx): void {
   const sealsKeys = config.keys.signer === 'software'
   if (sealsKeys && config.database.url && config.keys.encryptionKey === undefined && config.keys.encryptionKeyFile === undefined) {
@@ -102,6 +105,15 @@ function checkSharedDeployment(config: ConfigSections, ctx: z.RefinementCtx): vo
       message:
         'a shared database needs the key-encryption key every replica shares: set STS_KEY_ENCRYPTION_KEY ' +
         '(or keys.encryptionKeyFile) to 32 random bytes in base64, e.g. from `openssl rand -base64 32`',
+    })
+  }
+  if (config.database.url && config.tokens.sourceHashKey === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tokens', 'sourceHashKey'],
+      message:
+        'a shared database needs the source hash key every replica shares (tokens and revocation events carry hashes under it): ' +
+        'set STS_SOURCE_HASH_KEY (or tokens.sourceHashKey) to 32 random bytes in base64, e.g. from `openssl rand -base64 32`',
     })
   }
   if (config.workers > 1 && (!config.database.url || !config.redis.endpoint)) {

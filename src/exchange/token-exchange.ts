@@ -11,6 +11,7 @@ import type { RevocationChecker } from '../revocation/revocation-cache.js'
 import type { RevocationTarget } from '../revocation/revocation.js'
 import type { AccessTokenClaims } from '../tokens/access-token.js'
 import type { TokenSigner } from '../tokens/token-signer.js'
+import type { SourceHasher } from '../tokens/source-hash.js'
 import type { ActiveKey } from '../keys/key-ring.js'
 import type { ParsedTokenExchange } from './token-request.js'
 import { uuidV7 } from '../lib/uuid-v7.js'
@@ -48,6 +49,8 @@ export interface TokenExchangeDependencies {
   replay: ReplayGuard
   registrations: RegistrationStore
   signer: TokenSigner
+  /** Hashes the identity's source ids into the token (`src_h`), so resource servers can match source revocations. */
+  sourceHasher: SourceHasher
   clock: Clock
   issuer: string
   maxTtlSeconds: number
@@ -218,6 +221,9 @@ export class TokenExchange {
       jti: uuidV7(nowMillis),
       // The workload is its own client: no separate client registration in a token exchange.
       client_id: identity.subject,
+      // What grant and source revocations name, so a resource server decides them without the ledger.
+      grants: decision.grantIds,
+      src_h: identity.sources.map((source) => this.deps.sourceHasher.hash(source.id)),
     }
     if (decision.scopes.length > 0) claims.scope = decision.scopes.join(' ')
     return claims

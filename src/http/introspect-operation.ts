@@ -28,6 +28,14 @@ export const IntrospectionResponse = z
         iat: z.number().int(),
         nbf: z.number().int(),
         jti: Uuid,
+        grants: z
+          .array(Uuid)
+          .optional()
+          .describe('As in the token (`AccessTokenClaims`); absent from tokens minted before tokens carried it.'),
+        src_h: z
+          .array(z.string())
+          .optional()
+          .describe('As in the token (`AccessTokenClaims`); absent from tokens minted before tokens carried it.'),
       })
       .strict(),
   ])
@@ -45,8 +53,9 @@ export const introspectOperation = operation({
 
     \`active\` is true only for one of this service's access tokens that is signed by a key of the
     JWKS, has \`typ: at+jwt\` and this issuer, has not expired (and its \`nbf\` has passed), is on the
-    ledger with the same \`sub\`, \`aud\`, \`scope\`, \`exp\`, \`iat\` and \`client_id\` as the token, and is
-    not revoked: not its \`jti\`, its subject, a grant it came from nor a source of its attestation.
+    ledger with the same \`sub\`, \`aud\`, \`scope\`, \`exp\`, \`iat\`, \`client_id\`, \`grants\` and \`src_h\` as
+    the token, and is not revoked: not its \`jti\`, its subject, a grant it came from nor a source of
+    its attestation.
     The answer is the ledger's: a token signed with the service's key that disagrees with its
     ledger row (a forgery reusing a real \`jti\`) is inactive, and logged as a warning. Anything
     else, malformed or forged included, is \`{"active": false}\` and nothing more. Revocation state

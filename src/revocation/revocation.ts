@@ -123,12 +123,51 @@ export const RevocationListQuery = z
 
 const Instant = z.iso.datetime()
 
+/** HMAC-SHA-256 under the deployment's source hash key, base64url: what tokens carry in `src_h` (src/tokens/source-hash.ts). */
+const SourceHash = z.string().regex(/^[A-Za-z0-9_-]{43}$/)
+
+/**
+ * A revocation as the narrow role `revocations:subscribe` sees it: what a verifier needs to refuse
+ * tokens, and no more. No reasons (free text, which may name people, tickets or hosts), no actors,
+ * and a source only by its keyed hash.
+ */
+export const RevocationNotice = z
+  .object({
+    id: Uuid,
+    kind: z.enum(REVOCATION_KINDS),
+    value: z
+      .string()
+      .optional()
+      .describe("What is revoked: a token's `jti`, a subject or a glob of them, a grant's id, a key's `kid`. Absent for a source."),
+    sourceHash: SourceHash.optional().describe(
+      'For a `source` revocation (only): the keyed hash of the source id, as tokens carry it in `src_h`.',
+    ),
+    createdAt: Instant,
+    expiresAt: Instant.nullable().describe('When it stops counting; null: never.'),
+    liftedAt: Instant.nullable().describe('Set once it is lifted: it no longer counts.'),
+    cursor: z.string().regex(/^\d+$/).describe('Its position in the order of changes: the `id` of its stream event, a value for `since`.'),
+  })
+  .strict()
+  .meta({
+    id: 'RevocationNotice',
+    description: prose`
+      A revocation as a token with only the role \`revocations:subscribe\` sees it: without reasons or
+      actors, a source by its keyed hash alone. It counts while \`liftedAt\` is null and \`expiresAt\`
+      is null or in the future.
+    `,
+  })
+export type RevocationNotice = z.infer<typeof RevocationNotice>
+
 /** What a revocation looks like on the wire. */
 export const RevocationJson = z
   .object({
     id: Uuid,
     kind: z.enum(REVOCATION_KINDS),
     value: z.string().describe('See `RevocationInput`.'),
+    sourceHash: SourceHash.optional().describe(prose`
+      For a \`source\` revocation only: the source id's keyed hash, as tokens carry it in \`src_h\`
+      (answers of the admin API; not kept in the log).
+    `),
     reason: z.string(),
     createdAt: Instant,
     createdBy: z.string().describe('The name of the admin token that made it (`bootstrap` for the bootstrap token).'),

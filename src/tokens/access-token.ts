@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { Uuid } from '../lib/ids.js'
+import { prose } from '../lib/prose.js'
 
 /**
  * What an issued access token is made of (RFC 9068): its JOSE header and its claims. The signer mints
@@ -31,6 +32,17 @@ export const AccessTokenClaims = z
     jti: Uuid.describe("The token's id, the key of its ledger entry and what revoking one token names."),
     client_id: z.string().describe('The workload is its own client, so this equals `sub`.'),
     scope: z.string().optional().describe('Space-separated scopes; absent when the token carries none.'),
+    grants: z.array(Uuid).describe(prose`
+      The ids of the grants that gave the token something, sorted: what a \`grant\` revocation names.
+      Always present. A stable contract for resource servers (README, "For resource servers").
+    `),
+    src_h: z.array(z.string().regex(/^[A-Za-z0-9_-]{43}$/)).describe(prose`
+      The token's attestation sources (its cluster, node and pod; its account, region and instance...),
+      outermost first, each as HMAC-SHA-256 of the source id under the deployment's
+      \`tokens.sourceHashKey\`, base64url without padding: the \`sourceHash\` a \`source\` revocation is
+      announced with, so resource servers decide source revocations without learning account ids,
+      node names or pod uids. Always present (empty if the attestor names no source). A stable contract.
+    `),
   })
   .strict()
   .meta({ id: 'AccessTokenClaims', description: 'The claims of an issued access token (RFC 9068 section 2.2), and nothing else.' })

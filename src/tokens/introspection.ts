@@ -8,6 +8,7 @@ import type { Clock } from '../lib/clock.js'
 import type { Logger } from 'pino'
 import type { RevocationChecker } from '../revocation/revocation-cache.js'
 import type { RevocationTarget } from '../revocation/revocation.js'
+import type { SourceHasher } from './source-hash.js'
 
 /** RFC 7662 section 2.2: `active`, and for an active token what it says. */
 export type IntrospectionResult =
@@ -24,6 +25,9 @@ export type IntrospectionResult =
       iat: number
       nbf: number
       jti: string
+      /** Absent only from tokens minted before tokens carried them. */
+      grants?: string[]
+      src_h?: string[]
     }
 
 const OUR_ALGORITHMS: readonly JwsAlgorithm[] = ['ES256', 'EdDSA']
@@ -47,6 +51,8 @@ export class TokenIntrospection {
     private readonly revocations: RevocationChecker,
     private readonly clock: Clock,
     private readonly logger: Pick<Logger, 'warn'>,
+    /** To check the token's `src_h` against the sources on its ledger entry. */
+    private readonly sourceHasher: SourceHasher,
   ) {}
 
   async introspect(token: string): Promise<IntrospectionResult> {
@@ -54,7 +60,7 @@ export class TokenIntrospection {
     if (!claims) return { active: false }
     const entry = await this.ledger.get(claims.jti)
     if (!entry) return { active: false }
-    const disagreeing = disagreements(claims, entry)
+    const disagreeing = disagreements(claims, entry, this.sourceHasher)
     if (disagreeing.length > 0) {
       // Only our signing key makes a token that verifies: this one was signed with it but not as we
       // issued it. Worth a responder's attention; the token itself is never logged.
@@ -89,7 +95,7 @@ export class TokenIntrospection {
       if (key === undefined || key.alg !== alg) return undefined
       const signature = Buffer.from(jwt.encodedSignature, 'base64url')
       if (!signatureMatches(alg as JwsAlgorithm, key.key, Buffer.from(jwt.signingInput, 'latin1'), signature)) return undefined
-      const { iss, sub, aud, scope, client_id, exp, iat, nbf, jti } = jwt.payload
+      const { iss, sub, aud, scope, client_id, exp, iat, nbf, jti, grants, src_h } = jwt.payload
       const now = Math.floor(this.clock.now() / 1000)
       if (
         iss !== this.issuer ||
@@ -102,7 +108,21 @@ export class TokenIntrospection {
       if (typeof exp !== 'number' || typeof iat !== 'number' || typeof nbf !== 'number' || exp <= now || nbf > now || iat > now)
         return undefined
       if (scope !== undefined && typeof scope !== 'string') return undefined
-      return { iss, sub, aud, client_id, exp, iat, nbf, jti, kid, ...(typeof scope === 'string' ? { scope } : {}) }
+      if ((grants !== undefined && !isStringArray(grants)) || (src_h !== undefined && !isStringArray(src_h))) return undefined
+      return {
+        iss,
+        sub,
+        aud,
+        client_id,
+        exp,
+        iat,
+        nbf,
+        jti,
+        kid,
+        ...(typeof scope === 'string' ? { scope } : {}),
+        ...(grants === undefined ? {} : { grants }),
+        ...(src_h === undefined ? {} : { src_h }),
+      }
     } catch (error) {
       if (error instanceof ServiceUnavailableError) throw error
       if (error instanceof InvalidGrantError) return undefined
@@ -111,10 +131,15 @@ export class TokenIntrospection {
   }
 }
 
-/** The claims that differ from the ledger entry written when the token was issued. */
+/**
+ * The claims that differ from the ledger entry written when the token was issued. `grants` and `src_h`
+ * are what resource servers decide grant and source revocations on, offline: a token that lies about
+ * them would escape those revocations there. Tokens minted before they existed lack them.
+ */
 function disagreements(
-  claims: { sub: string; aud: string; scope?: string; exp: number; iat: number; client_id: string },
+  claims: { sub: string; aud: string; scope?: string; exp: number; iat: number; client_id: string; grants?: string[]; src_h?: string[] },
   entry: LedgerEntry,
+  hasher: SourceHasher,
 ): string[] {
   const expected = {
     sub: entry.subject,
@@ -125,5 +150,24 @@ function disagreements(
     iat: Math.floor(entry.issuedAt.getTime() / 1000),
     client_id: entry.subject,
   }
-  return (Object.keys(expected) as Array<keyof typeof expected>).filter((name) => claims[name] !== expected[name])
+  const differing: string[] = (Object.keys(expected) as Array<keyof typeof expected>).filter((name) => claims[name] !== expected[name])
+  if (claims.grants !== undefined && !sameList(claims.grants, entry.grantIds)) differing.push('grants')
+  if (
+    claims.src_h !== undefined &&
+    !sameList(
+      claims.src_h,
+      entry.sources.map((source) => hasher.hash(source)),
+    )
+  )
+    differing.push('src_h')
+  return differing
+}
+
+/** As src/exchange/token-exchange.ts writes them: the same values in the same order. */
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i])
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string')
 }

@@ -34,7 +34,7 @@ const image = readRuntimeStage(join(REPOSITORY, 'Dockerfile'))
 /** server.ts: once the drain time is up, closing may take 3 s more before the process exits anyway. */
 const EXIT_AFTER_DRAIN_SECONDS = 3
 /** Environment names the service reads a credential from: only ever from a Secret. */
-const CREDENTIALS = ['DATABASE_URL', 'REDIS_URL', 'STS_ADMIN_TOKEN', 'STS_KEY_ENCRYPTION_KEY']
+const CREDENTIALS = ['DATABASE_URL', 'REDIS_URL', 'STS_ADMIN_TOKEN', 'STS_KEY_ENCRYPTION_KEY', 'STS_SOURCE_HASH_KEY']
 const README = readmeSection('### Kubernetes')
 
 /** The configuration file as the service reads it (the pods have DATABASE_URL, REDIS_URL and STS_KEY_ENCRYPTION_KEY from the Secret). */
@@ -46,6 +46,7 @@ function serviceConfig(text: string): Config {
       DATABASE_URL: 'postgres://placeholder/sts',
       REDIS_URL: 'redis://placeholder:6379',
       STS_KEY_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+      STS_SOURCE_HASH_KEY: Buffer.alloc(32, 1).toString('base64'),
     }
     return loadConfig({ file: join(dir, 'config.yaml'), env }).config
   } finally {

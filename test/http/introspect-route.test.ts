@@ -165,6 +165,9 @@ t.test('introspection answers from the ledger: a token signed with our key that 
     ['no scope where one was granted', { ...payload, scope: undefined }, 'scope'],
     ['a later exp', { ...payload, exp: payload.exp + 3600 }, 'exp'],
     ['another iat', { ...payload, iat: payload.iat - 60, nbf: payload.nbf - 60 }, 'iat'],
+    // What resource servers decide grant and source revocations on, offline.
+    ['no grant', { ...payload, grants: [] }, 'grants'],
+    ['a source left out', { ...payload, src_h: payload.src_h.slice(1) }, 'src_h'],
   ]
   for (const [what, claims, disagreeing] of forgeries) {
     const forged = await ourKey.sign(sts.services.keys.signingKey(), JSON.parse(JSON.stringify(claims)))

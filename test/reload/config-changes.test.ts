@@ -13,6 +13,8 @@ const BASE = {
   attestors: [prod, staging],
   // A shared database needs the replicas' key-encryption key (src/keys/keys-config.ts).
   keys: { encryptionKey: Buffer.alloc(32, 5).toString('base64') },
+  // And their source hash key (src/tokens/source-hash.ts).
+  tokens: { sourceHashKey: Buffer.alloc(32, 6).toString('base64') },
 }
 const running = parseConfig(BASE)
 const NOTHING = { added: [], removed: [], changed: [] }
@@ -27,7 +29,7 @@ t.test('what may change at run time', async (t) => {
     ['limits.adminRequestsPerMinute', { limits: { adminRequestsPerMinute: 1 } }],
     ['limits.introspectionRequestsPerMinute', { limits: { introspectionRequestsPerMinute: 1 } }],
     ['limits.adminAuthFailuresPerMinute', { limits: { adminAuthFailuresPerMinute: 1 } }],
-    ['tokens.defaultTtlSeconds', { tokens: { defaultTtlSeconds: 60 } }],
+    ['tokens.defaultTtlSeconds', { tokens: { ...BASE.tokens, defaultTtlSeconds: 60 } }],
   ]
   for (const [key, change] of cases) {
     t.same(configChanges(running, parseConfig({ ...BASE, ...change })), { changed: [key], fixed: [], attestors: NOTHING }, key)
@@ -48,7 +50,9 @@ t.test('what cannot, each named', async (t) => {
     ['admin.token', { admin: { token: 'a-new-bootstrap-token-0123456789' } }],
     ['keys.dir', { keys: { ...BASE.keys, dir: '/keys' } }],
     ['keys.rotateEveryDays', { keys: { ...BASE.keys, rotateEveryDays: 7 } }],
-    ['tokens.maxTtlSeconds', { tokens: { maxTtlSeconds: 7200 } }],
+    ['tokens.maxTtlSeconds', { tokens: { ...BASE.tokens, maxTtlSeconds: 7200 } }],
+    // Every token minted and every revocation announced carries hashes under it.
+    ['tokens.sourceHashKey', { tokens: { sourceHashKey: Buffer.alloc(32, 7).toString('base64') } }],
     ['limits.maxBodyBytes', { limits: { maxBodyBytes: 1024 } }],
     ['ledger.partitionInterval', { ledger: { partitionInterval: 'hour', retentionDays: 7 } }],
     ['grants.catchUpIntervalMs', { grants: { catchUpIntervalMs: 500 } }],

@@ -12,6 +12,7 @@ import {
   ISSUER,
   JWT_TOKEN_TYPE,
   KEY_ENCRYPTION_KEY,
+  SOURCE_HASH_KEY,
   NOW,
   startTestService,
   TOKEN_EXCHANGE,
@@ -42,7 +43,14 @@ interface Exited {
 async function runCompiled(script: string, configFile: string, args: string[] = []): Promise<Exited> {
   const child = spawn(process.execPath, [script, '--config', configFile, ...args], {
     // The key-encryption key the in-process services of this test sealed the signing keys with.
-    env: { PATH: process.env.PATH, LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', STS_KEY_ENCRYPTION_KEY: KEY_ENCRYPTION_KEY },
+    env: {
+      PATH: process.env.PATH,
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      STS_KEY_ENCRYPTION_KEY: KEY_ENCRYPTION_KEY,
+      STS_SOURCE_HASH_KEY: SOURCE_HASH_KEY,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''

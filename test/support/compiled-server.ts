@@ -6,6 +6,7 @@ import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './servers.j
 /** What every compiled server these tests start (server.test.ts, metrics-port.test.ts) is given. */
 export const ADMIN_TOKEN = 'server-test-admin-token-0123456789'
 export const TEST_KEY_ENCRYPTION_KEY = Buffer.alloc(32, 5).toString('base64')
+export const TEST_SOURCE_HASH_KEY = Buffer.alloc(32, 6).toString('base64')
 
 /** A started server: the process, its address, what it wrote (test/support/server-process.ts). */
 export type Started = ServerProcess
@@ -17,6 +18,7 @@ export function start(t: Test, config: Record<string, unknown>, env: Record<stri
     STS_ADMIN_TOKEN: ADMIN_TOKEN,
     // Every start of a test shares it: two instances on one database must.
     STS_KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY,
+    STS_SOURCE_HASH_KEY: TEST_SOURCE_HASH_KEY,
     ...env,
   })
 }
@@ -51,6 +53,8 @@ export async function baseConfig(t: Test) {
       audience: STS_AUDIENCE,
       database: { url: await freshPostgresDatabase(t) },
       redis: { url: REDIS_URL, keyPrefix: uniqueRedisPrefix() },
+      // A shared database needs it; in the file, so a test that passes its own environment has it too.
+      tokens: { sourceHashKey: TEST_SOURCE_HASH_KEY },
       attestors: [{ kind: 'kubernetes', name: 'prod', issuer: cluster.issuer, jwks: cluster.jwks }],
     },
   }

@@ -67,7 +67,10 @@ export async function startFromFile(t: Test, config: Record<string, unknown>, op
   const file = join(dir, 'sts.json')
   const write = (content: Record<string, unknown>) => writeFileSync(file, JSON.stringify({ keys: { dir: join(dir, 'keys') }, ...content }))
   write(config)
-  const source: ConfigSource = { file, env: { STS_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64') } }
+  const source: ConfigSource = {
+    file,
+    env: { STS_KEY_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'), STS_SOURCE_HASH_KEY: Buffer.alloc(32, 6).toString('base64') },
+  }
   const logs: Record<string, unknown>[] = []
   const logger = createLogger(loadConfig(source).config.logLevel, { write: (line: string) => logs.push(JSON.parse(line)) })
   const services = await composeServices(loadConfig(source).config, logger, {

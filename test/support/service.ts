@@ -18,6 +18,8 @@ import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from './servers.j
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
 /** The key-encryption key of every test service: instances sharing a database must share it. */
 export const KEY_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64')
+/** The source hash key of every test service (`src_h` in tokens, `sourceHash` in revocations): instances sharing a database must share it. */
+export const SOURCE_HASH_KEY = Buffer.alloc(32, 9).toString('base64')
 export const ISSUER = 'https://sts.test.example'
 export const TRUST_DOMAIN = 'example.org'
 
@@ -64,7 +66,7 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
   if (!options.keysDir) t.teardown(() => rmSync(keysDir, { recursive: true, force: true }))
   const real = (options.backend ?? 'real') === 'real'
   const databaseUrl = real ? (options.databaseUrl ?? (await freshPostgresDatabase(t))) : undefined
-  const { redis: redisOverrides, keys: keysOverrides, ...overrides } = options.config ?? {}
+  const { redis: redisOverrides, keys: keysOverrides, tokens: tokensOverrides, ...overrides } = options.config ?? {}
   const config = parseConfig({
     issuer: ISSUER,
     trustDomain: TRUST_DOMAIN,
@@ -80,6 +82,7 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
       : {},
     admin: { token: ADMIN_TOKEN },
     keys: { dir: keysDir, encryptionKey: KEY_ENCRYPTION_KEY, ...(keysOverrides as object) },
+    tokens: { sourceHashKey: SOURCE_HASH_KEY, ...(tokensOverrides as object) },
     attestors: [{ kind: 'kubernetes', name: cluster.name, issuer: cluster.issuer, jwks: cluster.jwks }],
     // No shedding on event-loop lag: a test process stalls its own loop (compiling a schema, minting
     // keys) as no service process does, for every service it hosts. test/http/overload.test.ts sets it.

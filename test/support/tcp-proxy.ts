@@ -9,6 +9,8 @@ export interface TcpProxy {
   /** Drops every open connection and refuses new ones. */
   cut(): void
   restore(): void
+  /** Sends new connections to another server (a load balancer moving to another instance); open ones stay. */
+  retarget(port: number): void
   /** Holds back what the server sends by `ms` from now on (0: no more), as a slow network would. */
   delay(ms: number): void
   close(): Promise<void>
@@ -18,13 +20,14 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   const sockets = new Set<Socket>()
   let open = true
   let delayMs = 0
+  let port = targetPort
   const server: Server = createServer((client) => {
     if (!open) {
       client.destroy()
       return
     }
     const upstream = new Socket()
-    upstream.connect(targetPort, targetHost)
+    upstream.connect(port, targetHost)
     for (const socket of [client, upstream]) {
       sockets.add(socket)
       socket.on('close', () => sockets.delete(socket))
@@ -41,16 +44,19 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     upstream.on('end', () => client.end())
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
+  const listening = (server.address() as AddressInfo).port
   const cut = () => {
     open = false
     for (const socket of sockets) socket.destroy()
   }
   return {
-    url: (protocol) => `${protocol}://127.0.0.1:${port}`,
+    url: (protocol) => `${protocol}://127.0.0.1:${listening}`,
     cut,
     restore() {
       open = true
+    },
+    retarget(next) {
+      port = next
     },
     delay(ms) {
       delayMs = ms

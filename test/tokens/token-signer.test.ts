@@ -13,6 +13,8 @@ const claims = {
   jti: '2f0c6d1e-0000-4000-8000-000000000001',
   client_id: 'spiffe://example.org/k8s/prod/ns/payments/sa/api',
   scope: 'ledger:read',
+  grants: ['0b8f3c2e-0000-4000-8000-000000000000'],
+  src_h: ['Yk2mNn3ZP9m5cN7dQ0lmvRzZ8Q2jK6bqX1oWmE4aT0c'],
 }
 
 for (const [alg, pair] of [

@@ -27,3 +27,7 @@ export { azureAttestedData, type AzureAttestedDataOptions } from './attestations
 export { azureManagedIdentity, type AzureManagedIdentityOptions } from './attestations/azure-managed-identity.js'
 export { githubActions, type GithubActionsOptions } from './attestations/github-actions.js'
 export { customAttestation, type AttestationFunction } from './attestations/custom.js'
+export { createVerifier, type Verifier } from './verifier/verifier.js'
+export type { RevocationOptions, StreamLoss, StreamLostPolicy, VerifierOptions, VerifierStatus } from './verifier/verifier-options.js'
+export type { AccessTokenClaims, VerifiedToken } from './verifier/claims.js'
+export { TokenRefusedError, VerifierUnavailableError, type RevocationKind, type TokenRefusal } from './verifier/errors.js'

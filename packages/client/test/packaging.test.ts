@@ -57,6 +57,11 @@ try {
 }
 source.close()
 server.close()
+// The verifier and its adapters, by their public names (the adapters need no framework to load).
+const verifier = client.createVerifier({ issuer: 'https://sts.example.org', audience: 'ledger-api', revocations: false })
+const refused = await verifier.verify('not a token').catch((caught) => caught)
+const { accessTokenPlugin } = await import('@seed-sts/client/fastify')
+const { accessTokenMiddleware } = await import('@seed-sts/client/express')
 console.log(JSON.stringify({
   exports: Object.keys(client).sort(),
   token,
@@ -64,12 +69,16 @@ console.log(JSON.stringify({
   request: tokenRequest,
   refusal: { name: error.name, isStsError: error instanceof StsError, error: error.error, reason: error.reason, status: error.status },
   deepImport,
+  verifierRefusal: { isTokenRefusedError: refused instanceof client.TokenRefusedError, code: refused.code, error: refused.error, status: refused.status },
+  adapters: [typeof accessTokenPlugin, typeof accessTokenMiddleware],
 }))
 `
 
 /** A user's TypeScript, written against the public types. */
 const TYPED = `
 import { tokenSource, fileAttestation, StsError, type AccessToken, type TokenSource, type TokenSourceEvent } from '@seed-sts/client'
+import { createVerifier, TokenRefusedError, type Verifier, type VerifiedToken } from '@seed-sts/client'
+import { accessTokenMiddleware, type RequestWithWorkload } from '@seed-sts/client/express'
 
 const events: TokenSourceEvent[] = []
 const source: TokenSource = tokenSource({
@@ -86,6 +95,23 @@ export async function call(): Promise<string> {
     throw error
   }
 }
+
+const verifier: Verifier = createVerifier({
+  issuer: 'https://sts.example.org',
+  audience: 'ledger-api',
+  revocations: { subscribeToken: () => 'sts_admin_x', onStreamLost: { refuseAfterMs: 30_000 } },
+})
+export async function subjectOf(token: string): Promise<string> {
+  try {
+    const verified: VerifiedToken = await verifier.verify(token, { scopes: ['ledger:read'] })
+    return verified.subject + verified.grants.join(',')
+  } catch (error) {
+    if (error instanceof TokenRefusedError) return error.code + (error.revokedBy ?? '')
+    throw error
+  }
+}
+export const middleware = accessTokenMiddleware(verifier, { scopes: ['ledger:read'] })
+export const workloadOf = (req: RequestWithWorkload): string | undefined => req.workload?.subject
 `
 
 t.test('the package builds, packs, installs into a scratch project and works through its entry point alone', async (t) => {
@@ -133,6 +159,8 @@ t.test('the package builds, packs, installs into a scratch project and works thr
     },
     refusal: { name: 'StsError', isStsError: true, error: 'invalid_grant', reason: 'not_granted', status: 400 },
     deepImport: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
+    verifierRefusal: { isTokenRefusedError: true, code: 'token_malformed', error: 'invalid_token', status: 401 },
+    adapters: ['function', 'function'],
   })
   const tokenSourceApi = [
     'AWS_INSTANCE_IDENTITY_TOKEN_TYPE',
@@ -153,6 +181,11 @@ t.test('the package builds, packs, installs into a scratch project and works thr
     tokenSourceApi.filter((name) => !(exports as string[]).includes(name)),
     [],
     'the token source API is exported from the entry point',
+  )
+  t.same(
+    ['TokenRefusedError', 'VerifierUnavailableError', 'createVerifier'].filter((name) => !(exports as string[]).includes(name)),
+    [],
+    'and the verifier API',
   )
 
   // A TypeScript user type-checks against the shipped declarations (strict, NodeNext).

@@ -25,6 +25,8 @@ import { registrationRoutes } from './registration-routes.js'
 import { reloadRoutes } from './reload-routes.js'
 import { revocationRoutes } from './revocation-routes.js'
 import { revocationStreamRoute } from './revocation-stream.js'
+import { RevocationViews } from './revocation-views.js'
+import type { SourceHasher } from '../../tokens/source-hash.js'
 
 export interface AdminApiOptions {
   verifier: AdminTokenVerifier
@@ -50,6 +52,8 @@ export interface AdminApiOptions {
   /** Told when a revocation stream opens and closes. */
   streams: StreamObserver
   keyService: KeyService
+  /** Hashes source ids in the revocations the API answers with, as tokens carry them. */
+  sourceHasher: SourceHasher
 }
 
 /**
@@ -77,14 +81,16 @@ export async function adminApi(admin: FastifyInstance, options: AdminApiOptions)
     defaultLifetimeDays: options.defaultGrantLifetimeDays,
   })
   await admin.register(ledgerRoutes, { ledger: options.ledger, clock })
+  const views = new RevocationViews(options.sourceHasher)
   await admin.register(revocationStreamRoute, {
+    views,
     service: options.revocationService,
     cache: options.revocations,
     drain: options.drain,
     verifier: options.verifier,
     streams: options.streams,
   })
-  await admin.register(revocationRoutes, { service: options.revocationService, sourceForms: options.sourceForms })
+  await admin.register(revocationRoutes, { service: options.revocationService, sourceForms: options.sourceForms, views })
   await admin.register(registrationRoutes, { registrations: options.registrations, clock })
   await admin.register(auditRoutes, { audit: options.audit })
   await admin.register(adminTokenRoutes, { tokens: options.adminTokens, clock })

@@ -9,6 +9,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The admin role a route needs: every route of an admin scope names one. */
     role?: AdminRole
+    /**
+     * A narrower role that may call the route too, and is answered less (the route looks at which
+     * role the caller holds): `revocations:subscribe` on the revocation listing and stream.
+     */
+    narrowRole?: AdminRole
   }
   interface FastifyRequest {
     /** Who called, once authenticated; null outside the admin scopes. */
@@ -64,9 +69,12 @@ export async function authenticateAdmin(verifier: AdminTokenVerifier, request: F
       'admin_token_invalid',
     )
   }
-  const role = request.routeOptions.config.role
+  const { role, narrowRole } = request.routeOptions.config
   if (role === undefined) throw new Error(`route ${request.routeOptions.url} names no admin role`)
-  if (!identity.roles.has(role)) throw new ForbiddenError(`the admin token ${identity.name} does not have the role ${role}`, 'role_missing')
+  if (!identity.roles.has(role) && !(narrowRole !== undefined && identity.roles.has(narrowRole))) {
+    const roles = narrowRole === undefined ? role : `${role} (or ${narrowRole})`
+    throw new ForbiddenError(`the admin token ${identity.name} does not have the role ${roles}`, 'role_missing')
+  }
   request.admin = identity
 }
 

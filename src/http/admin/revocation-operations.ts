@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { Uuid } from '../../lib/ids.js'
 import { prose } from '../../lib/prose.js'
-import { LiftInput, RevocationInput, RevocationJson, RevocationListQuery } from '../../revocation/revocation.js'
+import { LiftInput, RevocationInput, RevocationJson, RevocationListQuery, RevocationNotice } from '../../revocation/revocation.js'
 import { operation, type Response } from '../openapi/operation.js'
 import {
   NotFound,
@@ -66,7 +66,9 @@ const Position = z.string().regex(/^\d+$/)
 
 export const RevocationList = z
   .object({
-    revocations: z.array(RevocationJson),
+    revocations: z
+      .array(z.union([RevocationJson, RevocationNotice]))
+      .describe('Whole revocations; for a token with only `revocations:subscribe`, notices (`RevocationNotice`).'),
     cursor: Position.describe(
       'The position of the last change in this answer (or the position asked from, if it is empty); poll with it as `since`. ' +
         'On the last page, never below what retention pruned, so polling on from it is not refused.',
@@ -83,7 +85,11 @@ export const RevocationEvent = z
     id: Position.describe("The revocation's `cursor`: resume after it with `Last-Event-ID`."),
     event: z.enum(['revoked', 'lifted']),
     // JSON Schema's way to say what the string holds; Revocation is a component (RevocationJson's id).
-    data: z.string().meta({ contentMediaType: 'application/json', contentSchema: { $ref: '#/components/schemas/Revocation' } }),
+    data: z.string().meta({
+      description: 'A `Revocation`; for a token with only `revocations:subscribe`, a `RevocationNotice`.',
+      contentMediaType: 'application/json',
+      contentSchema: { oneOf: [{ $ref: '#/components/schemas/Revocation' }, { $ref: '#/components/schemas/RevocationNotice' }] },
+    }),
   })
   .strict()
   .meta({ id: 'RevocationEvent', description: 'One server-sent event of `GET /v1/revocations/stream`, its fields as parsed.' })
@@ -202,6 +208,10 @@ export const revocationOperations = {
       Revocations lifted or expired \`revocations.retentionDays\` (7) ago are pruned: a \`since\` before
       them is answered 410 (\`revocation_cursor_pruned\`), never a silent gap. Resynchronise from a full
       listing (no \`since\`, no \`cursor\`, to its last page) and poll on from its \`cursor\`.
+
+      A token with only \`revocations:subscribe\` (a resource server's verifier) is answered
+      \`RevocationNotice\`s: no reasons, no actors, a source by its keyed hash (\`sourceHash\`, as tokens
+      carry it in \`src_h\`). It may not filter by \`value\` (403): that would confirm a guessed source id.
     `,
     parameters: { query: RevocationListQuery },
     responses: {
@@ -242,6 +252,10 @@ export const revocationOperations = {
       A position before what retention pruned is answered 410 (\`revocation_cursor_pruned\`); a stream
       passed by retention while open ends with \`event: gone\` (\`data: {"reason", "detail", "cursor"}\`).
       Either way, resynchronise from a full listing and stream from its \`cursor\`.
+
+      For a token with only \`revocations:subscribe\`, each event's data is a \`RevocationNotice\`: no
+      reasons, no actors, a source by its keyed hash (\`sourceHash\`, as tokens carry it in \`src_h\`).
+      Whole revocations carry \`sourceHash\` too.
     `,
     parameters: { query: StreamQuery, header: LastEventIdHeader },
     responses: {

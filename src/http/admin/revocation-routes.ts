@@ -1,23 +1,28 @@
 import type { FastifyInstance } from 'fastify'
 import { canonicalGitHubSource, canonicalGitHubSubject } from '../../attestors/github/names.js'
-import { LiftInput, RevocationInput, RevocationListQuery, revocationToJson } from '../../revocation/revocation.js'
+import { LiftInput, RevocationInput, RevocationListQuery } from '../../revocation/revocation.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
 import { matchesSourceForm, type SourceForm } from '../../attestors/source-forms.js'
-import { InvalidInputError } from '../../errors.js'
+import { ForbiddenError, InvalidInputError } from '../../errors.js'
 import { actorOf } from './admin-scope.js'
 import { RevocationIdParams, revocationOperations, type RevocationList, type RevocationOutcome } from './revocation-operations.js'
 import { parseOrProblem } from './validation.js'
+import type { RevocationViews } from './revocation-views.js'
 
 export interface RevocationRoutesOptions {
   service: RevocationService
   /** The configured attestors' source forms, as now configured (a reload may change them): a `source` revocation must be able to match one. */
   sourceForms: () => readonly SourceForm[]
+  /** What a revocation looks like to the caller: whole, or as a notice for the narrow role. */
+  views: RevocationViews
 }
 
 /** The revocation admin API: /v1/revocations. */
 export async function revocationRoutes(app: FastifyInstance, options: RevocationRoutesOptions): Promise<void> {
-  const { service } = options
+  const { service, views } = options
   const read = { role: 'revocations:read' as const }
+  // Polling is following: the narrow role may, and sees notices.
+  const follow = { role: 'revocations:read' as const, narrowRole: 'revocations:subscribe' as const }
   const write = { role: 'revocations:write' as const }
 
   app.post('/v1/revocations', { config: write, schema: revocationOperations.revoke }, async (request, reply) => {
@@ -53,7 +58,7 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
       outcome.alreadyRevoked ? 'already revoked' : 'revoked',
     )
     const body: RevocationOutcome = {
-      revocation: revocationToJson(outcome.revocation),
+      revocation: views.full(outcome.revocation),
       liveTokensCutOff: outcome.liveTokensCutOff,
       ...(outcome.liveTokensCutOffUnavailable === undefined ? {} : { liveTokensCutOffUnavailable: outcome.liveTokensCutOffUnavailable }),
       alreadyRevoked: outcome.alreadyRevoked,
@@ -64,8 +69,15 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
       .send(body)
   })
 
-  app.get('/v1/revocations', { config: read, schema: revocationOperations.list }, async (request): Promise<RevocationList> => {
+  app.get('/v1/revocations', { config: follow, schema: revocationOperations.list }, async (request): Promise<RevocationList> => {
     const query = parseOrProblem(RevocationListQuery, request.query, 'query')
+    // Looking a value up would confirm a guessed source id (or subject) without its hash.
+    if (query.value !== undefined && views.isNarrow(request)) {
+      throw new ForbiddenError(
+        `the admin token ${request.admin?.name ?? 'unknown'} follows revocations only (revocations:subscribe): filtering by value needs revocations:read`,
+        'role_missing',
+      )
+    }
     const page = await service.list({
       kind: query.kind,
       value: query.value,
@@ -75,7 +87,7 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
       limit: query.limit,
     })
     return {
-      revocations: page.items.map(revocationToJson),
+      revocations: page.items.map(views.forCaller(request)),
       // Where to poll from next: changes after this position.
       cursor: page.position,
       ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
@@ -83,7 +95,7 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
   })
 
   app.get('/v1/revocations/:id', { config: read, schema: revocationOperations.read }, async (request) => {
-    return { revocation: revocationToJson(await service.get(parseOrProblem(RevocationIdParams, request.params, 'path').id)) }
+    return { revocation: views.full(await service.get(parseOrProblem(RevocationIdParams, request.params, 'path').id)) }
   })
 
   app.delete('/v1/revocations/:id', { config: write, schema: revocationOperations.lift }, async (request) => {
@@ -91,6 +103,6 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
     const { reason } = parseOrProblem(LiftInput, request.body, 'lift')
     const lifted = await service.lift(id, reason, actorOf(request))
     request.log.warn({ revocationId: lifted.id, kind: lifted.kind, value: lifted.value }, 'revocation lifted')
-    return { revocation: revocationToJson(lifted) }
+    return { revocation: views.full(lifted) }
   })
 }

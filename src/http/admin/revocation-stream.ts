@@ -5,10 +5,11 @@ import type { RevocationCache } from '../../revocation/revocation-cache.js'
 import type { RevocationService } from '../../revocation/revocation-service.js'
 import type { AdminTokenVerifier } from '../../admin-tokens/admin-token-verifier.js'
 import { ForbiddenError, GoneError, UnauthenticatedError } from '../../errors.js'
-import { revocationToJson, type Revocation } from '../../revocation/revocation.js'
+import type { Revocation } from '../../revocation/revocation.js'
 import { authenticateAdmin } from './admin-scope.js'
 import { revocationOperations, StreamQuery } from './revocation-operations.js'
 import { parseOrProblem } from './validation.js'
+import type { RevocationViews } from './revocation-views.js'
 
 export interface RevocationStreamOptions {
   service: RevocationService
@@ -19,6 +20,8 @@ export interface RevocationStreamOptions {
   drain: Drain
   /** The stream checks its admin token again while it is open (the scope checked it once, at the start). */
   verifier: AdminTokenVerifier
+  /** What a revocation looks like to the caller: whole, or as a notice for the narrow role. */
+  views: RevocationViews
   /** How often the stream proves it is alive (and re-reads the log, in case a wake-up was missed). */
   keepAliveMs?: number
   /**
@@ -41,7 +44,9 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
   const recheckMs = options.recheckMs ?? 250
 
   // Open for as long as the client reads: shed when it opens, but never counted in flight.
-  const route = { config: { role: 'revocations:read' as const, overload: 'long-lived' as const }, schema: revocationOperations.stream }
+  // The narrow role follows too, and is sent notices (no reasons, sources by their hash).
+  const config = { role: 'revocations:read' as const, narrowRole: 'revocations:subscribe' as const, overload: 'long-lived' as const }
+  const route = { config, schema: revocationOperations.stream }
   app.get('/v1/revocations/stream', route, async (request, reply) => {
     const query = parseOrProblem(StreamQuery, request.query, 'query')
     const lastEventId = request.headers['last-event-id']
@@ -51,6 +56,8 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
     let position = resumeFrom !== undefined ? BigInt(resumeFrom) : await options.service.lastPosition()
     // Before the stream starts, so a position retention has passed is a 410 problem, not a gap.
     if (resumeFrom !== undefined) await options.service.assertResumable(position)
+
+    const view = options.views.forCaller(request)
 
     reply.hijack()
     const out = reply.raw
@@ -72,7 +79,7 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
     let retries = 0
     const send = (revocation: Revocation) => {
       const event = revocation.liftedAt === null ? 'revoked' : 'lifted'
-      out.write(`id: ${revocation.seq}\nevent: ${event}\ndata: ${JSON.stringify(revocationToJson(revocation))}\n\n`)
+      out.write(`id: ${revocation.seq}\nevent: ${event}\ndata: ${JSON.stringify(view(revocation))}\n\n`)
       position = revocation.seq
     }
     // A token revoked (or expired) while the stream is open loses it: checked again within the same

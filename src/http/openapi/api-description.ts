@@ -20,6 +20,8 @@ export interface DocumentedRoute {
   url: string
   operation: Operation | undefined
   role: AdminRole | undefined
+  /** A narrower role that may call it too, and is answered less (admin-scope.ts). */
+  narrowRole?: AdminRole
   /** The schema keys Fastify itself would compile, which no route may use (see operation.ts). */
   fastifyKeys: string[]
 }
@@ -43,7 +45,8 @@ export function registerApiDescription(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     const operation = route.schema?.operationId === undefined ? undefined : (route.schema as Operation)
     const fastifyKeys = Object.keys(route.schema ?? {}).filter((key) => FASTIFY_SCHEMA_KEYS.includes(key))
-    for (const method of [route.method].flat()) routes.push({ method, url: route.url, operation, role: route.config?.role, fastifyKeys })
+    const { role, narrowRole } = route.config ?? {}
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, operation, role, narrowRole, fastifyKeys })
   })
   app.decorate('apiDescription', () => describeApi(routes))
 }
@@ -67,7 +70,7 @@ export function describeApi(routes: readonly DocumentedRoute[]): JsonObject {
     if (tag < 0) throw new Error(`${what} is tagged ${operation.tags[0]}, which base-document.ts does not describe`)
     const path = route.url.replace(/:(\w+)/g, '{$1}')
     const item = paths.get(path) ?? { tag, operations: [] }
-    item.operations.push([route.method.toLowerCase(), describeOperation(operation, route.role, components)])
+    item.operations.push([route.method.toLowerCase(), describeOperation(operation, route, components)])
     paths.set(path, item)
   }
   const byTagThenPath = [...paths].sort(([a, x], [b, y]) => (x.tag !== y.tag ? x.tag - y.tag : a < b ? -1 : a > b ? 1 : 0))
@@ -83,17 +86,20 @@ export function describeApi(routes: readonly DocumentedRoute[]): JsonObject {
   return document
 }
 
-function describeOperation(operation: Operation, role: AdminRole | undefined, components: Components): JsonObject {
+function describeOperation(operation: Operation, roles: Pick<DocumentedRoute, 'role' | 'narrowRole'>, components: Components): JsonObject {
+  const { role, narrowRole } = roles
   const described: JsonObject = {
     tags: operation.tags,
     operationId: operation.operationId,
     summary: operation.summary,
   }
   // The admin scope authenticates and checks the route's role (admin-scope.ts): said here, once, for every operation.
-  const description = role === undefined ? operation.description : `${paragraph(operation.description)}Role: \`${role}\`.\n`
+  const roleLine = narrowRole === undefined ? `Role: \`${role}\`.` : `Role: \`${role}\`, or \`${narrowRole}\`, which is answered less.`
+  const description = role === undefined ? operation.description : `${paragraph(operation.description)}${roleLine}\n`
   if (description !== undefined) described.description = description
   described.security = role === undefined ? [] : [{ [ADMIN_TOKEN_SCHEME]: [] }]
   if (role !== undefined) described['x-seed-sts-role'] = role
+  if (role !== undefined && narrowRole !== undefined) described['x-seed-sts-narrow-role'] = narrowRole
   const parameters = describeParameters(operation.parameters, components)
   if (parameters.length > 0) described.parameters = parameters
   if (operation.requestBody) {

@@ -1,6 +1,6 @@
 import type { z } from 'zod'
 import { prose } from '../../lib/prose.js'
-import { RevocationJson } from '../../revocation/revocation.js'
+import { RevocationJson, RevocationNotice } from '../../revocation/revocation.js'
 import { AccessTokenClaims, AccessTokenHeader } from '../../tokens/access-token.js'
 import { RevocationEvent } from '../admin/revocation-operations.js'
 import type { ApiTag } from './operation.js'
@@ -30,7 +30,10 @@ export const API_INFO = {
       header \`typ\` is \`at+jwt\`, \`iss\` is the issuer from \`GET /.well-known/oauth-authorization-server\`,
       \`aud\` is your service's name, and \`exp\`/\`nbf\`. \`sub\` is the workload's SPIFFE ID and \`scope\`
       the space-separated permissions granted to it. The claims are described in the
-      \`AccessTokenClaims\` schema.
+      \`AccessTokenClaims\` schema, a stable contract: \`grants\` and \`src_h\` (keyed hashes of the
+      token's attestation sources) let you decide grant and source revocations offline, against the
+      revocations you follow with an admin token of the narrow role \`revocations:subscribe\` (the
+      \`@seed-sts/client\` verifier does all of this).
 
       **For platform teams.** Nothing is allowed by default. A *grant* (the \`/v1/grants\` admin API)
       says which workload identities may get tokens for which audiences and scopes, and for how long.
@@ -118,6 +121,8 @@ export const API_SECURITY_SCHEMES = {
       <role>\`; a problem, or \`insufficient_scope\` from introspection). The roles:
       - \`grants:read\`, \`grants:write\`: read, and create, replace or disable grants;
       - \`revocations:read\`, \`revocations:write\`: read and follow revocations, and revoke or lift;
+      - \`revocations:subscribe\`: follow revocations only (the listing and the stream), as notices
+        without reasons, actors or raw source ids: what a resource server's verifier needs;
       - \`ledger:read\`: search the token ledger;
       - \`registrations:read\`, \`registrations:write\`: list and read instance registrations, and forget them;
       - \`audit:read\`: read the audit log;
@@ -138,4 +143,4 @@ export const API_SECURITY_SCHEMES = {
  * Schemas no request or response body is, documented for the clients that read them: the token's
  * parts, a stream event (whose data refers to Revocation by name, so Revocation comes with it).
  */
-export const UNREFERENCED_SCHEMAS: z.ZodType[] = [AccessTokenHeader, AccessTokenClaims, RevocationEvent, RevocationJson]
+export const UNREFERENCED_SCHEMAS: z.ZodType[] = [AccessTokenHeader, AccessTokenClaims, RevocationEvent, RevocationJson, RevocationNotice]

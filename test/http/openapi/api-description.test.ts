@@ -90,6 +90,24 @@ t.test("an admin route's role is its security requirement, its x-seed-sts-role a
   t.notOk('description' in (described.paths as Node)['/widgets'].get, 'no description is made up')
 })
 
+t.test('a narrower role that may call a route too is said beside its role', async (t) => {
+  const app = Fastify()
+  registerApiDescription(app)
+  const config = { role: 'grants:read' as const, narrowRole: 'revocations:subscribe' as const }
+  app.get('/v1/widgets', { config, schema: widget('listWidgets', { description: 'All of them.' }) }, async () => ({}))
+  await app.ready()
+  t.match(app.apiDescription().paths, {
+    '/v1/widgets': {
+      get: {
+        description: 'All of them.\n\nRole: `grants:read`, or `revocations:subscribe`, which is answered less.\n',
+        security: [{ adminToken: [] }],
+        'x-seed-sts-role': 'grants:read',
+        'x-seed-sts-narrow-role': 'revocations:subscribe',
+      },
+    },
+  })
+})
+
 t.test("path parameters every operation shares are the path's, and a component is declared once and referenced", async (t) => {
   const gone = component<Response>('responses', 'Gone', { description: 'Gone.' })
   const described = (await describe([

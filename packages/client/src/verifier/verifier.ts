@@ -1,0 +1,193 @@
+import { performance } from 'node:perf_hooks'
+import { requireScopes, verifiedClaims, type ClaimExpectations, type VerifiedToken } from './claims.js'
+import { TokenRefusedError, VerifierUnavailableError } from './errors.js'
+import { JwksCache } from './jwks-cache.js'
+import { parseAccessTokenJws, signatureValid } from './jws.js'
+import { RevocationFollower } from './revocation-follower.js'
+import { RevocationSet } from './revocation-set.js'
+import { verifierSettings, type StreamLoss, type VerifierOptions, type VerifierSettings, type VerifierStatus } from './verifier-options.js'
+
+/** Verifies Seed STS access tokens for a resource server. Made by `createVerifier`. */
+export interface Verifier {
+  /**
+   * The token's identity, once its signature, header, claims, scopes and revocation status are
+   * checked. Throws TokenRefusedError (answer 401 `invalid_token`, or 403 `insufficient_scope`), or
+   * VerifierUnavailableError (answer 503) when it cannot decide now.
+   */
+  verify(token: string, options?: { scopes?: readonly string[] }): Promise<VerifiedToken>
+  /** Resolves once the revocations in force are read and the stream is open: await it before serving. */
+  ready(): Promise<void>
+  status(): VerifierStatus
+  /** Stops following the revocations; verify() is not to be called after. */
+  close(): Promise<void>
+}
+
+/**
+ * A verifier of RFC 9068 access tokens from one Seed STS, that knows revocations without a call per
+ * request: it follows the STS's revocation stream and holds the revocations in force in memory.
+ *
+ * @example
+ * const verifier = createVerifier({
+ *   issuer: 'https://sts.example.org',
+ *   audience: 'ledger-api',
+ *   revocations: {
+ *     subscribeToken: process.env.STS_SUBSCRIBE_TOKEN!, // an admin token with the role revocations:subscribe
+ *     onStreamLost: { refuseAfterMs: 30_000 },
+ *   },
+ * })
+ * await verifier.ready()
+ * const { subject, scopes } = await verifier.verify(token, { scopes: ['ledger:read'] })
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  return new AccessTokenVerifier(verifierSettings(options))
+}
+
+/** How often revocations that can no longer matter are forgotten. */
+const PRUNE_EVERY_MS = 60_000
+
+class AccessTokenVerifier implements Verifier {
+  private readonly jwks: JwksCache
+  private readonly set: RevocationSet
+  private readonly follower: RevocationFollower | undefined
+  private readonly expectations: ClaimExpectations
+  private readonly pruning: NodeJS.Timeout | undefined
+  /** Real time (not the tokens' clock, which a test may stop): since when the stream is lost; undefined while it is open. */
+  private lostSince: number | undefined
+  private lostSinceDate: Date | undefined
+  private lastError: Error | undefined
+  private hasFollowed = false
+  /** The loss under way has been reported (once per loss, however many reconnections fail). */
+  private lossReported = false
+  private attempted: () => void = () => undefined
+  private followed: () => void = () => undefined
+  /** Settles at the first answer: the stream open, or the first attempt failed. */
+  private readonly firstAttempt: Promise<void>
+  /** Settles once the stream has been open. */
+  private readonly firstFollowing: Promise<void>
+
+  constructor(private readonly settings: VerifierSettings) {
+    this.jwks = new JwksCache({ ...settings.jwks, fetch: settings.fetch, elapsed: () => performance.now() })
+    this.set = new RevocationSet((settings.maxTokenLifetimeSeconds + settings.clockToleranceSeconds + 300) * 1000)
+    this.expectations = settings
+    this.firstAttempt = new Promise((resolve) => (this.attempted = resolve))
+    this.firstFollowing = new Promise((resolve) => (this.followed = resolve))
+    const revocations = settings.revocations
+    if (revocations === false) return
+    this.lostSince = performance.now()
+    this.lostSinceDate = new Date()
+    this.follower = new RevocationFollower({
+      sts: settings.sts,
+      token: revocations.subscribeToken,
+      set: this.set,
+      fetch: settings.fetch,
+      now: settings.now,
+      reconnectMaxDelayMs: revocations.reconnectMaxDelayMs,
+      idleTimeoutMs: revocations.idleTimeoutMs,
+      onFollowing: () => this.following(),
+      onLost: (error) => this.lost(error),
+    })
+    this.follower.start()
+    this.pruning = setInterval(() => this.set.prune(settings.now()), PRUNE_EVERY_MS)
+    this.pruning.unref()
+  }
+
+  async verify(token: string, options: { scopes?: readonly string[] } = {}): Promise<VerifiedToken> {
+    const jws = parseAccessTokenJws(token)
+    // Untrusted until the signature verifies: nothing of the claims is looked at before.
+    const key = await this.jwks.key(jws.kid)
+    if (key === undefined) throw new TokenRefusedError('key_unknown', `the issuer publishes no key ${jws.kid}`)
+    if (!signatureValid(jws, key)) throw new TokenRefusedError('signature_invalid', 'the token signature does not verify')
+    const verified = verifiedClaims(jws.payload, jws.kid, this.expectations, Math.floor(this.settings.now() / 1000))
+    await this.ensureRevocationsKnown()
+    const revokedBy = this.set.find(
+      {
+        tokenId: verified.tokenId,
+        keyId: verified.keyId,
+        subject: verified.subject,
+        grants: verified.grants,
+        sourceHashes: verified.claims.src_h,
+      },
+      this.settings.now(),
+    )
+    if (revokedBy !== undefined) throw new TokenRefusedError('token_revoked', `the token is revoked (by ${revokedBy})`, { revokedBy })
+    requireScopes(verified, [...this.settings.requiredScopes, ...(options.scopes ?? [])])
+    return verified
+  }
+
+  ready(): Promise<void> {
+    return this.firstFollowing
+  }
+
+  status(): VerifierStatus {
+    const revocations = this.follower === undefined ? 'off' : this.lostSince === undefined ? 'following' : 'lost'
+    return {
+      revocations,
+      ...(revocations === 'lost' ? { lostSince: this.lostSinceDate } : {}),
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+      held: this.set.size,
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.pruning)
+    await this.follower?.stop()
+  }
+
+  /** As the caller chose: refuse once the stream has been lost for too long, or accept (having reported the loss). */
+  private async ensureRevocationsKnown(): Promise<void> {
+    const revocations = this.settings.revocations
+    if (revocations === false || this.lostSince === undefined) return
+    const policy = revocations.onStreamLost
+    if ('refuseAfterMs' in policy) {
+      // Never followed yet (just made): wait for the stream until the allowance runs out.
+      const left = this.lostSince + policy.refuseAfterMs - performance.now()
+      if (left > 0 && !this.hasFollowed) await within(this.firstFollowing, left)
+      if (this.lostSince !== undefined && performance.now() - this.lostSince >= policy.refuseAfterMs) {
+        throw new VerifierUnavailableError(
+          'revocations_unavailable',
+          `the revocation stream has been lost for longer than ${policy.refuseAfterMs} ms: ${this.lastError?.message ?? 'not open yet'}`,
+        )
+      }
+    } else if (!this.hasFollowed) {
+      // Accepting blind only once the first attempt has failed (and was reported), not while it is under way.
+      await this.firstAttempt
+    }
+  }
+
+  private following(): void {
+    this.lostSince = undefined
+    this.lostSinceDate = undefined
+    this.hasFollowed = true
+    this.lossReported = false
+    this.followed()
+    this.attempted()
+    this.report()
+  }
+
+  private lost(error: Error): void {
+    this.lastError = error
+    if (this.lostSince === undefined) {
+      this.lostSince = performance.now()
+      this.lostSinceDate = new Date()
+    }
+    this.attempted()
+    const revocations = this.settings.revocations
+    if (revocations === false || this.lossReported) return
+    this.lossReported = true
+    if ('acceptAndReport' in revocations.onStreamLost) {
+      revocations.onStreamLost.acceptAndReport({ since: this.lostSinceDate!, error } satisfies StreamLoss)
+    }
+    this.report()
+  }
+
+  private report(): void {
+    const revocations = this.settings.revocations
+    if (revocations !== false) revocations.onStatus?.(this.status())
+  }
+}
+
+/** Resolves when `promise` does or after `ms`, whichever is first. */
+function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer))
+}

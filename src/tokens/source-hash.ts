@@ -1,0 +1,54 @@
+import { createHmac, hkdfSync } from 'node:crypto'
+import { z } from 'zod'
+import { developmentKek } from '../keys/development-kek.js'
+
+/**
+ * Keyed hashes of attestation source ids (`k8s:prod:node:node-a`, `aws:111122223333`...), the form in
+ * which they reach resource servers: each token carries its sources' hashes (`src_h`), and a `source`
+ * revocation is announced with the hash of its value, so a verifier decides source revocations
+ * offline without ever learning account ids, node names or pod uids. The key is a deployment secret:
+ * without it, a resource server cannot test a guessed source id against a hash.
+ */
+
+/** 32 bytes in base64 (`openssl rand -base64 32`); surrounding white space, as a file has, is ignored. */
+export const SourceHashKeyText = z
+  .string()
+  .transform((text) => text.trim())
+  .refine((text) => /^[A-Za-z0-9+/]{43}=$/.test(text) && Buffer.from(text, 'base64').length === 32, {
+    message: 'must be 32 random bytes in base64 (44 characters, e.g. from `openssl rand -base64 32`)',
+  })
+
+export class SourceHasher {
+  constructor(private readonly key: Buffer) {
+    if (key.length !== 32) throw new TypeError('a source hash key is 32 bytes')
+  }
+
+  /** HMAC-SHA-256 of the source id (UTF-8) under the deployment's key, base64url without padding: 43 characters. */
+  hash(sourceId: string): string {
+    return createHmac('sha256', this.key).update(sourceId, 'utf8').digest('base64url')
+  }
+}
+
+/**
+ * The source hash key of a deployment that configures none, which only one without DATABASE_URL may be
+ * (src/config.ts): derived from its key-encryption key, so the development defaults need no second
+ * secret and keep the same hashes across restarts for as long as they keep that key.
+ */
+export function derivedSourceHashKey(keyEncryptionKey: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', keyEncryptionKey, Buffer.alloc(0), 'seed-sts source hash key', 32))
+}
+
+/** Where the key comes from: `tokens.sourceHashKey`, else (without DATABASE_URL only) derived from the key-encryption key in use. */
+export interface SourceHashKeySettings {
+  sourceHashKey: string | undefined
+  keyEncryptionKey: string | undefined
+  /** `database.dataDir`: where the development key-encryption key is kept when none is configured. */
+  dataDir: string
+}
+
+export function sourceHasherFor(settings: SourceHashKeySettings): SourceHasher {
+  if (settings.sourceHashKey !== undefined) return new SourceHasher(Buffer.from(settings.sourceHashKey, 'base64'))
+  const kek =
+    settings.keyEncryptionKey !== undefined ? Buffer.from(settings.keyEncryptionKey, 'base64') : developmentKek(settings.dataDir).key
+  return new SourceHasher(derivedSourceHashKey(kek))
+}
