@@ -59,8 +59,10 @@ export async function readImportGraph(root: string, tsConfig: string): Promise<I
 }
 
 /** Whether `name` is a bare package name installed in a node_modules folder at or above `from`. */
-function isInstalledPackage(name: string, from: string): boolean {
-  if (!/^(@[\w.-]+\/)?[\w.-]+$/.test(name)) return false
+function isInstalledPackage(specifier: string, from: string): boolean {
+  // The package's name, without a subpath of its `exports` (`@seed-sts/client/glob`).
+  const name = /^((?:@[\w.-]+\/)?[\w.-]+)(?:\/[\w./-]+)?$/.exec(specifier)?.[1]
+  if (name === undefined) return false
   for (let dir = resolve(from); ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'node_modules', name, 'package.json'))) return true
     if (dirname(dir) === dir) return false

@@ -1,12 +1,12 @@
-import { GlobIndex } from '../lib/glob-index.js'
+import { GlobIndex } from '@seed-sts/client/glob'
 import type { GrantRule } from './grant-rule.js'
 
 /**
  * The grants whose subject could match an identity, found without looking at the others: an exchange
  * costs what concerns its workload, not the size of the table.
  *
- * Grants are filed by subject in a GlobIndex (src/lib/glob-index.ts: a glob under its literal part, a
- * literal subject under itself), so a lookup reads one bucket per `/` of the identity. The
+ * Grants are filed by subject in a GlobIndex (packages/client/src/glob/glob-index.ts: a glob under
+ * its literal part, a literal subject under itself), so a lookup reads one bucket per `/` of the identity. The
  * candidates are a superset of the matching grants, in no particular order: the caller still matches
  * each candidate's subject, conditions, audiences and scopes, and puts the few that apply in creation
  * order (src/grants/grant-matcher.ts).

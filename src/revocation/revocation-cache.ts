@@ -1,7 +1,7 @@
 import { ServiceUnavailableError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
 import { globMatches, isGlob } from '../lib/glob.js'
-import { GlobIndex } from '../lib/glob-index.js'
+import { GlobIndex } from '@seed-sts/client/glob'
 import { inForce, type Revocation, type RevocationTarget } from './revocation.js'
 
 /** What the hot path asks: is any of these revoked? */

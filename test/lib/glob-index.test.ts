@@ -1,6 +1,6 @@
 import t from 'tap'
 import { globMatches } from '../../src/lib/glob.js'
-import { GlobIndex, segmentPrefixOf } from '../../src/lib/glob-index.js'
+import { GlobIndex, segmentPrefixOf } from '@seed-sts/client/glob'
 import { random, randomPath } from '../support/random-paths.js'
 
 /** The index against the full scan it replaces (the oracle), through sets, replacements and deletions. */

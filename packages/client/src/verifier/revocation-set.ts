@@ -1,6 +1,6 @@
 import type { RevocationKind } from './errors.js'
-import { compileGlob, isGlob, type CompiledGlob } from './glob.js'
-import { GlobIndex } from './glob-index.js'
+import { compileGlob, isGlob, type CompiledGlob } from '../glob/glob.js'
+import { GlobIndex } from '../glob/glob-index.js'
 
 /**
  * A revocation as the STS announces it: a whole one (role `revocations:read`) or a notice (role

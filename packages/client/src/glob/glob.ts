@@ -1,7 +1,7 @@
 /**
- * Globs over identities, as the service matches them: a copy of the service's src/lib/glob.ts (this
- * package cannot import the service), so a subject revocation refuses here exactly the tokens it
- * refuses there. packages/client/test/verifier/glob.test.ts holds the two copies to the same answers.
+ * Globs over identities and claim values: the one implementation, used by the service (src/lib/glob.ts
+ * adds its cache and its SQL form) and by the verifier, so a subject revocation refuses in a resource
+ * server exactly the tokens it refuses in the service.
  *
  * `*` matches any run of characters except `/`, `**` matches any run including `/`, `?` matches one
  * character except `/`. Everything else is literal, and the whole value must match: a glob is never a
@@ -20,7 +20,7 @@
  */
 
 /** One position of the automaton: what the next character must be, or a star that may repeat. */
-type Token = { kind: 'char'; code: number } | { kind: 'one' } | { kind: 'star'; crossesSlash: boolean }
+export type GlobToken = { kind: 'char'; code: number } | { kind: 'one' } | { kind: 'star'; crossesSlash: boolean }
 
 const SLASH = 0x2f
 
@@ -66,8 +66,8 @@ export function isGlob(value: string): boolean {
 }
 
 /** Adjacent stars are one star (crossing `/` if any of them does), so a star never follows a star. */
-function tokenize(glob: string): Token[] {
-  const tokens: Token[] = []
+export function tokenize(glob: string): GlobToken[] {
+  const tokens: GlobToken[] = []
   for (let i = 0; i < glob.length; i++) {
     const code = glob.charCodeAt(i)
     if (code === 0x2a /* * */) {
@@ -86,7 +86,7 @@ function tokenize(glob: string): Token[] {
 }
 
 /** The literal characters at one end of the glob, up to its first wildcard. */
-function literalRun(tokens: Token[], from: number, step: 1 | -1): string {
+function literalRun(tokens: GlobToken[], from: number, step: 1 | -1): string {
   const codes: number[] = []
   for (let i = from; i >= 0 && i < tokens.length; i += step) {
     const token = tokens[i]
@@ -102,7 +102,7 @@ interface Automaton {
   accepts(value: string, from: number, to: number): boolean
 }
 
-function automatonFor(tokens: readonly Token[]): Automaton {
+function automatonFor(tokens: readonly GlobToken[]): Automaton {
   const only = tokens.length === 1 ? tokens[0] : undefined
   // The commonest globs by far: a literal part and one star (`.../sa/*`, `api-*`, `.../ns/payments/**`).
   if (only?.kind === 'star') return only.crossesSlash ? ANY_RUN : ONE_SEGMENT
@@ -133,7 +133,7 @@ class OneWord implements Automaton {
   private readonly wide: Map<number, number> | undefined
   private readonly accept: number
 
-  constructor(tokens: readonly Token[]) {
+  constructor(tokens: readonly GlobToken[]) {
     let one = 0
     let star = 0
     let globstar = 0
@@ -192,7 +192,7 @@ class Words implements Automaton {
   private readonly globstar: Uint32Array
   private readonly acceptState: number
 
-  constructor(tokens: readonly Token[]) {
+  constructor(tokens: readonly GlobToken[]) {
     this.words = Math.ceil((tokens.length + 1) / 32)
     this.one = new Uint32Array(this.words)
     this.star = new Uint32Array(this.words)

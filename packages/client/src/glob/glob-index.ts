@@ -1,8 +1,6 @@
 import { isGlob } from './glob.js'
 
 /**
- * A copy of the service's src/lib/glob-index.ts (this package cannot import the service).
- *
  * Items filed under a glob (or a literal value), found by the values they could match without looking
  * at the others, so a lookup costs what concerns the value, not how many items are held.
  *
