@@ -1,6 +1,6 @@
 import { createHmac, hkdfSync } from 'node:crypto'
-import { z } from 'zod'
 import { developmentKek } from '../keys/development-kek.js'
+import { KeyEncryptionKeyText } from '../keys/keys-config.js'
 
 /**
  * Keyed hashes of attestation source ids (`k8s:prod:node:node-a`, `aws:111122223333`...), the form in
@@ -10,13 +10,8 @@ import { developmentKek } from '../keys/development-kek.js'
  * without it, a resource server cannot test a guessed source id against a hash.
  */
 
-/** 32 bytes in base64 (`openssl rand -base64 32`); surrounding white space, as a file has, is ignored. */
-export const SourceHashKeyText = z
-  .string()
-  .transform((text) => text.trim())
-  .refine((text) => /^[A-Za-z0-9+/]{43}=$/.test(text) && Buffer.from(text, 'base64').length === 32, {
-    message: 'must be 32 random bytes in base64 (44 characters, e.g. from `openssl rand -base64 32`)',
-  })
+/** A source hash key is written as a key-encryption key is: 32 random bytes in base64. */
+export const SourceHashKeyText = KeyEncryptionKeyText
 
 export class SourceHasher {
   constructor(private readonly key: Buffer) {
