@@ -15,7 +15,7 @@ const AGENT_SUMMARY = 'keep workload tokens fresh in files, for programs in any 
 
 const USAGE = 'usage: sts agent --config <agent.yaml>\n'
 
-const AGENT_HELP = `${USAGE}
+export const AGENT_HELP = `${USAGE}
 sts agent: ${AGENT_SUMMARY}.
 
 Exchanges the workload's attestation (a Kubernetes projected token, a cloud instance identity...) for

@@ -60,6 +60,12 @@ async function dispatch(argv: readonly string[], env: CliEnvironment, io: CliIo)
     throw new UsageError(['missing command'])
   }
   consumed.add(first.index)
+  if (first.value === AGENT_ENTRY.name) {
+    // `sts agent ...` itself never comes here (see the end of this file): only its help, or the agent
+    // named after a global option, which the agent does not take.
+    if (wantsHelp()) return help(io, (await import('./agent.js')).AGENT_HELP)
+    throw new UsageError(["'agent' takes no global options: sts agent --config <agent.yaml>"])
+  }
   const entry = ENTRIES.find((candidate) => candidate.name === first.value)
   if (entry === undefined) throw new UsageError([`unknown command '${printable(first.value)}'; see 'sts --help'`])
   let command: Command

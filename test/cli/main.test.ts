@@ -58,6 +58,16 @@ t.test('--help at every level: exit 0, on stdout, without a token', async (t) =>
     [['revocations', 'lift', '--help'], /^usage: sts revocations lift <id> --reason R \[--json\]\n/],
     [['ledger', '--help'], /^usage: sts ledger \[--subject S\] [^]*\n {2}--live +only tokens not yet expired\n/],
   ]
+  for (const argv of [
+    ['help', 'agent'],
+    ['agent', '--help'],
+    ['--url', 'http://x', 'agent', '-h'],
+  ]) {
+    const result = await runCli(argv, {})
+    t.equal(result.code, 0, argv.join(' '))
+    t.equal(result.stderr, '')
+    t.match(result.stdout, /^usage: sts agent --config <agent\.yaml>\n\nsts agent: keep workload tokens fresh in files/, argv.join(' '))
+  }
   for (const [argv, usage] of cases) {
     const result = await runCli(argv, {})
     t.equal(result.code, 0, argv.join(' '))
@@ -70,6 +80,7 @@ t.test('usage errors exit 2 with every problem on stderr, before any request', a
   const cases: [string[], string][] = [
     [[], 'sts: missing command\n'],
     [['nope'], "sts: unknown command 'nope'; see 'sts --help'\n"],
+    [['--url', 'http://x', 'agent', '--config', 'a.yaml'], "sts: 'agent' takes no global options: sts agent --config <agent.yaml>\n"],
     [['grants'], 'sts: missing grants command\n'],
     [['grants', 'bogus'], "sts: unknown command 'grants bogus'; see 'sts grants --help'\n"],
     [

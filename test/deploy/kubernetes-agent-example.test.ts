@@ -9,7 +9,7 @@ import t from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { parseAgentConfig } from '../../src/agent/agent-config.js'
 import { parseConfig } from '../../src/config.js'
-import { only, rawObjects, readObjects, REPOSITORY } from '../support/kubernetes-manifests.js'
+import { only, rawObjects, readmeSection, readObjects, REPOSITORY } from '../support/kubernetes-manifests.js'
 
 /**
  * The agent sidecar example: its configuration is one the agent accepts, and it says what the pod
@@ -111,4 +111,8 @@ t.test('the file names the identity the workload gets, and the grant it needs', 
   const text = readFileSync(FILE, 'utf8')
   const [entry] = agentConfig.tokens
   t.match(text, `sts grants create --subject ${identity} \\\n#     --audience ${entry.audience} --scope ${entry.scope}`)
+  const steps = readmeSection('### Kubernetes')
+  t.match(steps, `kubectl -n demo apply -f deploy/kubernetes/examples/agent-sidecar.yaml`, "README's step-by-step runs this example")
+  t.match(steps, `logs deployment/${deployment.metadata!.name} -c ${agent.name}`, 'and reads its agent log')
+  t.match(steps, `--subject ${identity} \\\n     --audience ${entry.audience} --scope ${entry.scope}`, 'and grants what it needs')
 })

@@ -35,7 +35,7 @@ for (const dir of ['base', 'overlays/example']) {
 t.test('every object validates against the API schema of its kind', async (t) => {
   t.same(
     sources.filter((s) => s.source.startsWith('examples/')).map((s) => s.source),
-    ['examples/agent-sidecar.yaml', 'examples/token-client.yaml'],
+    ['examples/agent-sidecar.yaml'],
     'every example is checked',
   )
   for (const { source, objects } of sources) {
