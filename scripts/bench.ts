@@ -35,7 +35,8 @@ import { publicKeyOf, type BenchWorkload } from './bench/workloads.js'
  * the service and print where its time went; the revocation rounds run on it too, so its idle share
  * grows; each growth size's service too, from its start: the .cpuprofile paths are printed), BENCH_REVOCATIONS (200; 0 skips the second instance), BENCH_GRANT_ROUNDS (100 grants created
  * and disabled through the first instance, each followed on the second; 0 skips them),
- * BENCH_SERVICE_SCRIPT (another build's dist/src/server.js, to compare two commits with the same load generator).
+ * BENCH_SERVICE_SCRIPT (another build's dist/src/server.js, to compare two commits with the same load generator),
+ * BENCH_METRICS=0 (the service without its Prometheus metrics, to see what they cost).
  *
  * Growth (bench/growth.ts), after all that: BENCH_GRANTS (sizes of the grants table, e.g. 100000 or
  * 1000,10000,100000) and BENCH_STANDING_REVOCATIONS (numbers of standing subject and source

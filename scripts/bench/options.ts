@@ -22,6 +22,11 @@ export interface BenchOptions {
   /** Run the service under `node --cpu-prof` and summarise where its time went. */
   cpuProfile: boolean
   /**
+   * The service's Prometheus metrics (`metrics.enabled`), on as by default; BENCH_METRICS=0 turns them
+   * off, so interleaved runs show what they cost.
+   */
+  metrics: boolean
+  /**
    * Another build's `dist/src/server.js` to run as the service (BENCH_SERVICE_SCRIPT), so two commits
    * are measured by the same load generator, back to back in one session.
    */
@@ -78,6 +83,14 @@ export function benchOptionsFrom(env: Record<string, string | undefined>): Bench
     }
     return [...new Set(values.map(Number))].sort((a, b) => a - b)
   }
+  const onOff = (name: string, fallback: boolean): boolean => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return fallback
+    if (raw === '1' || raw === 'true') return true
+    if (raw === '0' || raw === 'false') return false
+    problems.push(`${name}=${JSON.stringify(raw)}: must be 1 or 0 (true or false)`)
+    return fallback
+  }
   const options: BenchOptions = {
     adminDatabaseUrl: env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
     redisUrl: env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379',
@@ -88,6 +101,7 @@ export function benchOptionsFrom(env: Record<string, string | undefined>): Bench
     ceilingSeconds: number('BENCH_CEILING_SECONDS', 3, false, 0.5),
     workers: number('BENCH_WORKERS', 1, true, 1),
     cpuProfile: flag(env.BENCH_CPU_PROF),
+    metrics: onOff('BENCH_METRICS', true),
     revocations: number('BENCH_REVOCATIONS', 200, true, 0),
     grantRounds: number('BENCH_GRANT_ROUNDS', 100, true, 0),
     serviceScript: env.BENCH_SERVICE_SCRIPT || undefined,

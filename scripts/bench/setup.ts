@@ -28,14 +28,17 @@ export async function prepare(options: BenchOptions, workDir: string, say: (mess
     `database ${BENCH_DATABASE} recreated on ${redactUrl(options.adminDatabaseUrl)}; Redis at ${redactUrl(options.redisUrl)} (keys under "${BENCH_REDIS_PREFIX}")`,
   )
   const cluster = await createBenchCluster()
-  const config = writeConfig(workDir, cluster)
+  const config = writeConfig(workDir, cluster, options.metrics)
   say(`minting ${options.serviceAccounts} projected service-account tokens (RS256), one per workload`)
   const workloads = await mintWorkloadTokens(cluster, options.serviceAccounts, STS_AUDIENCE)
   return { config, cluster, workloads, databaseUrl, redisVersion }
 }
 
-/** The configuration an operator would write: one Kubernetes cluster, its JWKS inline, limits off. */
-function writeConfig(workDir: string, cluster: FakeCluster): Config {
+/**
+ * The configuration an operator would write: one Kubernetes cluster, its JWKS inline, the per-address
+ * limits off (the per-identity budget and metrics stay on, as by default).
+ */
+function writeConfig(workDir: string, cluster: FakeCluster, metrics: boolean): Config {
   const file = {
     issuer: 'https://sts.bench.example',
     trustDomain: BENCH_TRUST_DOMAIN,
@@ -45,6 +48,7 @@ function writeConfig(workDir: string, cluster: FakeCluster): Config {
     // One client address sends everything here: a per-address limit would measure the limiter.
     limits: { tokenRequestsPerMinute: 0, adminRequestsPerMinute: 0 },
     attestors: [{ kind: 'kubernetes', name: BENCH_CLUSTER_NAME, issuer: cluster.issuer, jwks: cluster.jwks }],
+    metrics: { enabled: metrics },
   }
   writeFileSync(join(workDir, 'sts.json'), JSON.stringify(file, null, 2))
   return parseConfig(file)

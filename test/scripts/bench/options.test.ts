@@ -13,6 +13,7 @@ const DEFAULTS: BenchOptions = {
   ceilingSeconds: 3,
   workers: 1,
   cpuProfile: false,
+  metrics: true,
   revocations: 200,
   grantRounds: 100,
   serviceScript: undefined,
@@ -103,4 +104,12 @@ t.test('growth alone needs a size to measure', async (t) => {
   t.same(problemsOf({ BENCH_GROWTH_ONLY: '1' }), [
     '  - BENCH_GROWTH_ONLY=1 needs BENCH_GRANTS, BENCH_STANDING_REVOCATIONS or BENCH_LEDGER_ROWS: there would be nothing to measure',
   ])
+})
+
+t.test('BENCH_METRICS=0 runs the service without metrics, to compare; anything but 0/1/true/false is a problem', async (t) => {
+  t.same(benchOptionsFrom({ BENCH_METRICS: '0' }), { ...DEFAULTS, metrics: false })
+  t.same(benchOptionsFrom({ BENCH_METRICS: 'false' }), { ...DEFAULTS, metrics: false })
+  t.same(benchOptionsFrom({ BENCH_METRICS: '1' }), DEFAULTS)
+  t.same(benchOptionsFrom({ BENCH_METRICS: 'true' }), DEFAULTS)
+  t.same(problemsOf({ BENCH_METRICS: 'off' }), ['  - BENCH_METRICS="off": must be 1 or 0 (true or false)'])
 })
