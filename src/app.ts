@@ -131,6 +131,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     registrations: services.registrations,
     audit: services.audit,
     adminTokens: services.adminTokens,
+    adminTokenLifetime: { defaultDays: config.admin.tokenDefaultTtlDays, maxDays: config.admin.tokenMaxTtlDays },
     reloads: services.reloads,
     requests: services.metrics.admin,
     streams: services.metrics.streams,

@@ -63,6 +63,8 @@ export const ERROR_REASONS = {
   admin_token_invalid: 'the admin token is unknown, revoked or expired',
   role_missing: 'the admin token does not have the role the operation needs',
   roles_beyond_own: 'an admin token cannot grant, or revoke a token with, roles it does not have itself',
+  scope_beyond_own: 'a team-scoped admin token cannot make, or revoke, a token whose team scope is not within its own',
+  out_of_team_scope: "the grant, identity or revocation is outside the admin token's team scope (its owners and subject prefixes)",
 
   // The admin API's resources.
   input_invalid: 'the body, query or path is not valid; `errors` lists every invalid field',

@@ -1,14 +1,19 @@
 import type { Actor } from '../audit/audit-log.js'
 import type { AdminRole, AdminToken } from './admin-token.js'
+import type { TeamScope } from './team-scope.js'
+
+/** A token to make: its scope null for an unrestricted one. */
+export interface AdminTokenInputs {
+  name: string
+  roles: AdminRole[]
+  expiresAt: Date | null
+  scope: TeamScope | null
+}
 
 /** Admin tokens scoped to roles. Every change is written with its audit entry, on one transaction. */
 export interface AdminTokenStore {
   /** Makes a token; the secret is in the answer and nowhere else, ever. Throws ConflictError for a name used before. */
-  create(
-    input: { name: string; roles: AdminRole[]; expiresAt: Date | null },
-    now: Date,
-    actor: Actor,
-  ): Promise<{ token: AdminToken; secret: string }>
+  create(input: AdminTokenInputs, now: Date, actor: Actor): Promise<{ token: AdminToken; secret: string }>
   /** Every token, revoked and expired ones too, in creation order. */
   list(): Promise<AdminToken[]>
   /**

@@ -12,7 +12,7 @@ export interface AdminTokenVerifierOptions {
   cacheMs?: number
 }
 
-const BOOTSTRAP: AdminIdentity = { name: BOOTSTRAP_ACTOR, roles: new Set(ADMIN_ROLES) }
+const BOOTSTRAP: AdminIdentity = { name: BOOTSTRAP_ACTOR, roles: new Set(ADMIN_ROLES), scope: null }
 
 /**
  * Who an admin bearer secret stands for. The bootstrap token is compared in constant time (both sides
@@ -43,7 +43,7 @@ export class AdminTokenVerifier {
     const cached = this.cache.get(key)
     if (cached && cached.until > now) return cached.identity
     const token = await this.options.tokens.findUsable(secret, new Date(now))
-    const identity = token ? { name: token.name, roles: new Set(token.roles) } : null
+    const identity = token ? { name: token.name, roles: new Set(token.roles), scope: token.scope } : null
     if (this.cache.size > 10_000) this.cache.clear()
     this.cache.set(key, { identity, until: now + this.cacheMs })
     return identity

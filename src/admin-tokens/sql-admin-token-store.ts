@@ -4,7 +4,8 @@ import type { Database } from '../db/database.js'
 import { ConflictError, storeFailure } from '../errors.js'
 import { UUID_PATTERN } from '../lib/ids.js'
 import { adminTokenToJson, type AdminRole, type AdminToken } from './admin-token.js'
-import type { AdminTokenStore } from './admin-token-store.js'
+import type { AdminTokenInputs, AdminTokenStore } from './admin-token-store.js'
+import { normalScope } from './team-scope.js'
 
 interface AdminTokenRow {
   id: string
@@ -15,9 +16,18 @@ interface AdminTokenRow {
   expires_at: Date | null
   revoked_at: Date | null
   revoked_by: string | null
+  scope_owners: string[] | null
+  scope_subject_prefixes: string[] | null
 }
 
-const COLUMNS = 'id, name, roles, created_at, created_by, expires_at, revoked_at, revoked_by'
+const COLUMNS = 'id, name, roles, created_at, created_by, expires_at, revoked_at, revoked_by, scope_owners, scope_subject_prefixes'
+
+/**
+ * What token_sha256 holds for a scoped token: its digest marked, so a replica of the release before
+ * team scopes (which reads no scope) never finds it and refuses it rather than widening it
+ * (migrations/017_admin_token_team_scopes.sql).
+ */
+const SCOPED_MARK = 'scoped:'
 
 /** Admin tokens on Postgres or PGlite: the same SQL on both. Only a token's SHA-256 is stored. */
 export class SqlAdminTokenStore implements AdminTokenStore {
@@ -26,18 +36,25 @@ export class SqlAdminTokenStore implements AdminTokenStore {
     private readonly audit: AuditLog,
   ) {}
 
-  async create(
-    input: { name: string; roles: AdminRole[]; expiresAt: Date | null },
-    now: Date,
-    actor: Actor,
-  ): Promise<{ token: AdminToken; secret: string }> {
+  async create(input: AdminTokenInputs, now: Date, actor: Actor): Promise<{ token: AdminToken; secret: string }> {
     const secret = `sts_admin_${randomBytes(32).toString('base64url')}`
+    const scope = input.scope === null ? null : normalScope(input.scope)
     return this.run(async () =>
       this.db.transaction(async (tx) => {
         const rows = await tx.query<AdminTokenRow>(
-          `INSERT INTO admin_tokens (id, name, token_sha256, roles, created_at, created_by, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
-          [randomUUID(), input.name, sha256(secret), [...new Set(input.roles)].sort(), now, actor.name, input.expiresAt],
+          `INSERT INTO admin_tokens (id, name, token_sha256, roles, created_at, created_by, expires_at, scope_owners, scope_subject_prefixes)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
+          [
+            randomUUID(),
+            input.name,
+            scope === null ? sha256(secret) : SCOPED_MARK + sha256(secret),
+            [...new Set(input.roles)].sort(),
+            now,
+            actor.name,
+            input.expiresAt,
+            scope?.owners ?? null,
+            scope?.subjectPrefixes ?? null,
+          ],
         )
         if (rows.length === 0) {
           throw new ConflictError(
@@ -101,8 +118,8 @@ export class SqlAdminTokenStore implements AdminTokenStore {
   async findUsable(secret: string, now: Date): Promise<AdminToken | undefined> {
     const rows = await this.run(() =>
       this.db.query<AdminTokenRow>(
-        `SELECT ${COLUMNS} FROM admin_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`,
-        [sha256(secret), now],
+        `SELECT ${COLUMNS} FROM admin_tokens WHERE token_sha256 IN ($1, $2) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3)`,
+        [sha256(secret), SCOPED_MARK + sha256(secret), now],
       ),
     )
     return rows.map(toToken).at(0)
@@ -132,5 +149,9 @@ function toToken(row: AdminTokenRow): AdminToken {
     expiresAt: row.expires_at === null ? null : new Date(row.expires_at),
     revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
     revokedBy: row.revoked_by,
+    scope:
+      row.scope_owners === null || row.scope_subject_prefixes === null
+        ? null
+        : { owners: row.scope_owners, subjectPrefixes: row.scope_subject_prefixes },
   }
 }

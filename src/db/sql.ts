@@ -53,6 +53,15 @@ export class SqlConditions {
     return this.add(`regexp_like(${column}, ?)`, globToSqlPattern(glob))
   }
 
+  /**
+   * `column` is one of `prefixes` or starts with one and a `/`: an ID at or below a prefix, or a glob
+   * whose every match is (src/admin-tokens/team-scope.ts, subjectUnderPrefix, which it mirrors).
+   */
+  underPrefixes(column: string, prefixes: readonly string[]): this {
+    if (prefixes.length === 0) return this.add('false')
+    return this.add(prefixes.map(() => `${column} = ? OR starts_with(${column}, ?)`).join(' OR '), ...prefixes.flatMap((p) => [p, `${p}/`]))
+  }
+
   /** Binds one more parameter, such as a LIMIT, and answers its placeholder. */
   param(value: unknown): string {
     return `$${this.params.push(value)}`

@@ -19,6 +19,10 @@ export interface GrantChange {
 export interface GrantFilter {
   owner?: string
   subject?: string
+  /** A team's share (src/admin-tokens/team-scope.ts): the owner is one of these... */
+  owners?: readonly string[]
+  /** ...and the subject (an ID or a glob) is one of these or lies below one, after a `/`. */
+  subjectPrefixes?: readonly string[]
 }
 
 export interface GrantStore {

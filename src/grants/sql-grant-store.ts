@@ -60,6 +60,8 @@ export class SqlGrantStore implements GrantStore {
     const conditions = new SqlConditions()
     if (filter.owner !== undefined) conditions.add('owner = ?', filter.owner)
     if (filter.subject !== undefined) conditions.add('subject = ?', filter.subject)
+    if (filter.owners !== undefined) conditions.add('owner = ANY(?::text[])', [...filter.owners])
+    if (filter.subjectPrefixes !== undefined) conditions.underPrefixes('subject', filter.subjectPrefixes)
     return this.page(conditions, filter)
   }
 

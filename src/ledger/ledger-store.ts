@@ -24,6 +24,8 @@ export interface LedgerEntry {
 export interface LedgerFilter {
   /** A SPIFFE ID, or a glob of them with the semantics of src/lib/glob.ts (whole value, `*` within a segment). */
   subject?: string
+  /** A team's share (src/admin-tokens/team-scope.ts): the subject is one of these or lies below one, after a `/`. */
+  subjectPrefixes?: readonly string[]
   /** A grant id: entries that this grant (among others) allowed. */
   grant?: string
   /** An attestation source such as `k8s:prod:node:node-a`: entries whose attestation came from it. */

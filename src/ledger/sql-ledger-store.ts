@@ -89,7 +89,11 @@ export class SqlLedgerStore implements BatchLedgerStore {
       return where
     }
     const selective =
-      filter.subject !== undefined || filter.grant !== undefined || filter.source !== undefined || filter.audience !== undefined
+      filter.subject !== undefined ||
+      filter.subjectPrefixes !== undefined ||
+      filter.grant !== undefined ||
+      filter.source !== undefined ||
+      filter.audience !== undefined
     // Without a selective filter, the issued_at index hands rows over newest first: one read stops after a page.
     const rows = selective
       ? await readInIssueTimeWindows(
@@ -203,6 +207,7 @@ function searchConditions(filter: LedgerFilter, after: Position | undefined, now
   // The glob's own anchored regex, so SQL and src/lib/glob.ts agree (test/ledger/ledger-glob.test.ts holds
   // them to it), bounded by its literal prefix for the subject index; a plain SPIFFE ID stays an equality.
   if (filter.subject !== undefined) conditions.matchGlob('subject', filter.subject)
+  if (filter.subjectPrefixes !== undefined) conditions.underPrefixes('subject', filter.subjectPrefixes)
   // `@>` rather than `= ANY(...)`: the containment operators are the ones the GIN indexes serve.
   if (filter.grant !== undefined) conditions.add('grant_ids @> ARRAY[?::uuid]', filter.grant)
   if (filter.source !== undefined) conditions.add('sources @> ARRAY[?::text]', filter.source)

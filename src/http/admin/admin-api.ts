@@ -15,7 +15,7 @@ import type { ReloadService } from '../../reload/reload-service.js'
 import type { AdminRequestObserver, StreamObserver } from '../../observability/observers.js'
 import type { KeyService } from '../../keys/key-service.js'
 import type { BudgetCounter } from '../budget-counter.js'
-import { adminTokenRoutes } from './admin-token-routes.js'
+import { adminTokenRoutes, type AdminTokenLifetime } from './admin-token-routes.js'
 import { guardAdminScope } from './admin-scope.js'
 import { auditRoutes } from './audit-routes.js'
 import { grantRoutes } from './grant-routes.js'
@@ -26,6 +26,7 @@ import { reloadRoutes } from './reload-routes.js'
 import { revocationRoutes } from './revocation-routes.js'
 import { revocationStreamRoute } from './revocation-stream.js'
 import { RevocationViews } from './revocation-views.js'
+import { RevocationScope } from './team-scope-checks.js'
 import type { SourceHasher } from '../../tokens/source-hash.js'
 
 export interface AdminApiOptions {
@@ -46,6 +47,8 @@ export interface AdminApiOptions {
   registrations: RegistrationStore
   audit: AuditLog
   adminTokens: AdminTokenStore
+  /** How long admin tokens made through the API last: without `expiresAt`, and at most. */
+  adminTokenLifetime: AdminTokenLifetime
   reloads: ReloadService
   /** Told of every answer, by route pattern and status (the metrics). */
   requests: AdminRequestObserver
@@ -82,6 +85,7 @@ export async function adminApi(admin: FastifyInstance, options: AdminApiOptions)
   })
   await admin.register(ledgerRoutes, { ledger: options.ledger, clock })
   const views = new RevocationViews(options.sourceHasher)
+  const teamScope = new RevocationScope(options.grants, options.ledger)
   await admin.register(revocationStreamRoute, {
     views,
     service: options.revocationService,
@@ -89,11 +93,12 @@ export async function adminApi(admin: FastifyInstance, options: AdminApiOptions)
     drain: options.drain,
     verifier: options.verifier,
     streams: options.streams,
+    teamScope,
   })
-  await admin.register(revocationRoutes, { service: options.revocationService, sourceForms: options.sourceForms, views })
+  await admin.register(revocationRoutes, { service: options.revocationService, sourceForms: options.sourceForms, views, teamScope })
   await admin.register(registrationRoutes, { registrations: options.registrations, clock })
   await admin.register(auditRoutes, { audit: options.audit })
-  await admin.register(adminTokenRoutes, { tokens: options.adminTokens, clock })
+  await admin.register(adminTokenRoutes, { tokens: options.adminTokens, clock, lifetime: options.adminTokenLifetime })
   await admin.register(reloadRoutes, { reloads: options.reloads })
   await admin.register(keyRoutes, { keys: options.keyService })
 }

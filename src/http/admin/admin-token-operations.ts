@@ -39,14 +39,33 @@ export const adminTokenOperations = {
       secret. Its \`name\` is what the audit log and 403 answers call it: it must never have been
       used by another token, revoked ones included (409), and \`bootstrap\`, \`seed-sts\` and \`unknown\`
       are reserved (400), so an entry of the audit log names one actor unforgeably. Without
-      \`expiresAt\` it never expires. Recorded on the audit log as \`admin-token.create\`.
+      \`expiresAt\` it expires \`admin.tokenDefaultTtlDays\` (90) days after it is made; an
+      \`expiresAt\` more than \`admin.tokenMaxTtlDays\` (365) days ahead is refused (400). Recorded on
+      the audit log as \`admin-token.create\`.
 
-      A token can make tokens with at most its own roles (403 otherwise).
+      A token can make tokens with at most its own roles (403 \`roles_beyond_own\` otherwise). With a
+      \`scope\` the token acts for a team: it holds only \`grants:read\`, \`grants:write\`,
+      \`revocations:read\`, \`revocations:write\`, \`ledger:read\` and \`admin-tokens:write\` (400
+      otherwise). A token that has a scope itself makes only tokens with a scope within its own:
+      owners among its own, each prefix under one of its own (403 \`scope_beyond_own\` otherwise).
     `,
     requestBody: {
       mediaType: 'application/json',
       schema: AdminTokenInput,
-      example: { name: 'ledger-resource-server', roles: ['revocations:read'] },
+      examples: {
+        resourceServer: {
+          summary: 'A resource server following revocations',
+          value: { name: 'ledger-resource-server', roles: ['revocations:read'] },
+        },
+        team: {
+          summary: 'A service team managing its own grants',
+          value: {
+            name: 'payments-team',
+            roles: ['grants:read', 'grants:write', 'ledger:read', 'revocations:read', 'revocations:write'],
+            scope: { owners: ['team-payments'], subjectPrefixes: ['spiffe://example.org/k8s/prod/ns/payments'] },
+          },
+        },
+      },
     },
     responses: {
       201: {
@@ -74,10 +93,10 @@ export const adminTokenOperations = {
     operationId: 'listAdminTokens',
     summary: 'List admin tokens',
     description: prose`
-      Every admin token ever made whose every role the caller holds, revoked and expired ones
-      included, oldest first, without their secrets: a token does not see tokens more powerful
-      than itself (the bootstrap token, with every role, sees all). The bootstrap token is not
-      among them.
+      Every admin token ever made whose every role the caller holds and whose scope lies within the
+      caller's, revoked and expired ones included, oldest first, without their secrets: a token does
+      not see tokens more powerful than itself, nor another team's (the bootstrap token, with every
+      role and no scope, sees all). The bootstrap token is not among them.
     `,
     responses: {
       200: { description: 'All of them, in one answer.', content: { 'application/json': { schema: AdminTokenList } } },
@@ -91,8 +110,9 @@ export const adminTokenOperations = {
     description: prose`
       The token stops working within 5 s on every instance (each instance trusts a token it has
       looked up for that long). Its name stays taken for good, and it stays on the list. Only a
-      token whose every role the caller holds can be revoked (403 otherwise; the bootstrap token
-      holds all). Recorded on the audit log as \`admin-token.revoke\`.
+      token whose every role the caller holds (403 \`roles_beyond_own\` otherwise) and whose scope
+      lies within the caller's (403 \`scope_beyond_own\`) can be revoked; the bootstrap token holds
+      every role and no scope. Recorded on the audit log as \`admin-token.revoke\`.
     `,
     parameters: { path: AdminTokenIdParams },
     responses: {

@@ -8,6 +8,7 @@ import type { Clock } from '../../lib/clock.js'
 import { clipUntrusted } from '../../lib/untrusted-text.js'
 import { actorOf } from './admin-scope.js'
 import { GrantIdParams, grantOperations } from './grant-operations.js'
+import { requireOwnedGrant, scopeOf } from './team-scope-checks.js'
 import { parseOrProblem } from './validation.js'
 
 export interface GrantRoutesOptions {
@@ -25,6 +26,7 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
 
   app.post('/v1/grants', { config: write, schema: grantOperations.create }, async (request, reply) => {
     const input = canonicalNames(parseOrProblem(GrantInput, request.body, 'grant'))
+    requireOwnedGrant(request, input, 'the grant')
     const now = new Date(clock.now())
     const expiresAt = input.expiresAt ? new Date(input.expiresAt) : new Date(now.getTime() + options.defaultLifetimeDays * 86_400_000)
     const grant = await store.create(draftOf({ ...input, expiresAt }, now), now, actorOf(request))
@@ -35,12 +37,16 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
 
   app.get('/v1/grants', { config: read, schema: grantOperations.list }, async (request) => {
     const query = parseOrProblem(GrantListQuery, request.query, 'query')
-    const page = await store.list(query)
+    // A team's token lists its own grants: the others are left out, not refused.
+    const scope = scopeOf(request)
+    const page = await store.list(scope === null ? query : { ...query, owners: scope.owners, subjectPrefixes: scope.subjectPrefixes })
     return { grants: page.items.map(grantToJson), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
   })
 
   app.get('/v1/grants/:id', { config: read, schema: grantOperations.read }, async (request, reply) => {
-    return sendGrant(reply, await mustExist(store.get(idOf(request)), idOf(request)))
+    const grant = await mustExist(store.get(idOf(request)), idOf(request))
+    requireOwnedGrant(request, grant, `grant ${grant.id}`)
+    return sendGrant(reply, grant)
   })
 
   app.put('/v1/grants/:id', { config: write, schema: grantOperations.replace }, async (request, reply) => {
@@ -63,6 +69,9 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
       throw new InvalidInputError('the body is another grant', [{ path: 'id', message: `must be ${id} or left out` }])
     }
     const current = await mustExist(store.get(id), id)
+    // Both sides: a team can neither take over another's grant nor hand its own away (or widen it).
+    requireOwnedGrant(request, current, `grant ${id}`)
+    requireOwnedGrant(request, input, `grant ${id} as replaced`)
     if (!etagMatches(ifMatch, current.version)) {
       throw new PreconditionFailedError(
         `grant ${id} is at version ${current.version}, not the one in If-Match; read it again and retry`,
@@ -88,6 +97,7 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
 
   app.delete('/v1/grants/:id', { config: write, schema: grantOperations.disable }, async (request, reply) => {
     const id = idOf(request)
+    if (scopeOf(request) !== null) requireOwnedGrant(request, await mustExist(store.get(id), id), `grant ${id}`)
     const grant = await mustExist(store.disable(id, new Date(clock.now()), actorOf(request)), id)
     await catalog.announceChange()
     request.log.info({ grantId: id }, 'grant disabled')

@@ -5,6 +5,7 @@ import type { LedgerStore } from '../../ledger/ledger-store.js'
 import type { Clock } from '../../lib/clock.js'
 import { setOutcome } from '../request-log.js'
 import { ledgerOperations } from './ledger-operations.js'
+import { scopeOf } from './team-scope-checks.js'
 import { parseOrProblem } from './validation.js'
 
 export interface LedgerRoutesOptions {
@@ -24,7 +25,10 @@ export async function ledgerRoutes(app: FastifyInstance, options: LedgerRoutesOp
       ...(parsed.source === undefined ? {} : { source: canonicalGitHubSource(parsed.source) }),
     }
     const now = new Date(clock.now())
-    const page = await ledger.search(ledgerFilterOf(query), now)
+    // A team's token sees the tokens of its identities only, filtered by the store (no other team's row is read out).
+    const scope = scopeOf(request)
+    const filter = ledgerFilterOf(query)
+    const page = await ledger.search(scope === null ? filter : { ...filter, subjectPrefixes: scope.subjectPrefixes }, now)
     // The request log leaves out query strings; who looked for what during an incident is worth keeping.
     const { cursor: _cursor, ...searched } = query
     setOutcome(request, { msg: 'ledger searched', query: searched, entries: page.items.length })

@@ -8,6 +8,7 @@ import { actorOf } from './admin-scope.js'
 import { RevocationIdParams, revocationOperations, type RevocationList, type RevocationOutcome } from './revocation-operations.js'
 import { parseOrProblem } from './validation.js'
 import type { RevocationViews } from './revocation-views.js'
+import { requireRevocationInScope, scopeOf, type RevocationScope } from './team-scope-checks.js'
 
 export interface RevocationRoutesOptions {
   service: RevocationService
@@ -15,11 +16,13 @@ export interface RevocationRoutesOptions {
   sourceForms: () => readonly SourceForm[]
   /** What a revocation looks like to the caller: whole, or as a notice for the narrow role. */
   views: RevocationViews
+  /** Which revocations a team-scoped token may see, make and lift. */
+  teamScope: RevocationScope
 }
 
 /** The revocation admin API: /v1/revocations. */
 export async function revocationRoutes(app: FastifyInstance, options: RevocationRoutesOptions): Promise<void> {
-  const { service, views } = options
+  const { service, views, teamScope } = options
   const read = { role: 'revocations:read' as const }
   // Polling is following: the narrow role may, and sees notices.
   const follow = { role: 'revocations:read' as const, narrowRole: 'revocations:subscribe' as const }
@@ -36,6 +39,7 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
           ? canonicalGitHubSubject(parsed.value)
           : parsed.value
     const input = { ...parsed, value }
+    await requireRevocationInScope(request, teamScope, input, 'the revocation')
     const sourceForms = options.sourceForms()
     if (input.kind === 'source' && !matchesSourceForm(sourceForms, input.value)) {
       // A typo here would be a revocation that matches nothing while responders believe it holds.
@@ -87,7 +91,8 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
       limit: query.limit,
     })
     return {
-      revocations: page.items.map(views.forCaller(request)),
+      // A team's token sees its identities' revocations; the others are left out of the page.
+      revocations: (await teamScope.visible(request, page.items)).map(views.forCaller(request)),
       // Where to poll from next: changes after this position.
       cursor: page.position,
       ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
@@ -95,12 +100,18 @@ export async function revocationRoutes(app: FastifyInstance, options: Revocation
   })
 
   app.get('/v1/revocations/:id', { config: read, schema: revocationOperations.read }, async (request) => {
-    return { revocation: views.full(await service.get(parseOrProblem(RevocationIdParams, request.params, 'path').id)) }
+    const revocation = await service.get(parseOrProblem(RevocationIdParams, request.params, 'path').id)
+    await requireRevocationInScope(request, teamScope, revocation, `revocation ${revocation.id}`)
+    return { revocation: views.full(revocation) }
   })
 
   app.delete('/v1/revocations/:id', { config: write, schema: revocationOperations.lift }, async (request) => {
     const { id } = parseOrProblem(RevocationIdParams, request.params, 'path')
     const { reason } = parseOrProblem(LiftInput, request.body, 'lift')
+    if (scopeOf(request) !== null) {
+      const revocation = await service.get(id)
+      await requireRevocationInScope(request, teamScope, revocation, `revocation ${revocation.id}`)
+    }
     const lifted = await service.lift(id, reason, actorOf(request))
     request.log.warn({ revocationId: lifted.id, kind: lifted.kind, value: lifted.value }, 'revocation lifted')
     return { revocation: views.full(lifted) }

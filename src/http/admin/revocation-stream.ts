@@ -10,6 +10,7 @@ import { authenticateAdmin } from './admin-scope.js'
 import { revocationOperations, StreamQuery } from './revocation-operations.js'
 import { parseOrProblem } from './validation.js'
 import type { RevocationViews } from './revocation-views.js'
+import type { RevocationScope } from './team-scope-checks.js'
 
 export interface RevocationStreamOptions {
   service: RevocationService
@@ -22,6 +23,8 @@ export interface RevocationStreamOptions {
   verifier: AdminTokenVerifier
   /** What a revocation looks like to the caller: whole, or as a notice for the narrow role. */
   views: RevocationViews
+  /** Which revocations a team-scoped token is sent. */
+  teamScope: RevocationScope
   /** How often the stream proves it is alive (and re-reads the log, in case a wake-up was missed). */
   keepAliveMs?: number
   /**
@@ -100,7 +103,12 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
       for (;;) {
         const page = await options.service.list({ since: String(position), limit: PAGE })
         if (closed || (page.items.length > 0 && !(await stillAllowed()))) return
-        page.items.forEach(send)
+        // A team's token is sent its identities' revocations only; the position moves past the others.
+        const shown = await options.teamScope.visible(request, page.items)
+        if (closed) return
+        shown.forEach(send)
+        const last = page.items.at(-1)
+        if (last !== undefined) position = last.seq
         if (page.nextCursor === undefined) return
       }
     }
