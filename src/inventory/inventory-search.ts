@@ -142,7 +142,10 @@ export function identityDetailToJson(identity: IdentityDetail): IdentityDetailJs
 
 /** Access rows (any grants) as audiences, each with its scopes; in audience then scope order. */
 function audiencesOf(rows: readonly IdentityAccess[]): z.infer<typeof AudienceUseJson>[] {
-  const sorted = [...rows].sort((a, b) => compare(a.audience, b.audience) || compare(a.scope ?? '', b.scope ?? ''))
+  const sorted = [...rows].sort((a, b) => {
+    const byAudience = compare(a.audience, b.audience)
+    return byAudience !== 0 ? byAudience : compare(a.scope ?? '', b.scope ?? '')
+  })
   return groupBy(sorted, (row) => row.audience).map(([audience, forAudience]) => ({
     audience,
     ...useOf(forAudience),
