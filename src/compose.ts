@@ -31,6 +31,9 @@ import { BatchingLedger } from './ledger/batching-ledger.js'
 import { LedgerPartitions } from './ledger/ledger-partitions.js'
 import type { LedgerStore } from './ledger/ledger-store.js'
 import { SqlLedgerStore } from './ledger/sql-ledger-store.js'
+import type { IdentityInventory } from './inventory/identity-inventory.js'
+import { SqlIdentityInventory } from './inventory/sql-identity-inventory.js'
+import { SqlIdentityRollups } from './inventory/sql-identity-rollups.js'
 import { systemClock, type Clock } from './lib/clock.js'
 import { Drain } from './lib/drain.js'
 import type { RedisClient } from './lib/redis-connection.js'
@@ -61,6 +64,8 @@ export interface Services {
   clock: Clock
   database: Database
   ledger: LedgerStore
+  /** The inventory of identities: roll-ups the ledger's writer keeps on each batch's transaction. */
+  inventory: IdentityInventory
   grants: GrantStore
   grantCatalog: GrantCatalog
   /** This instance's copy of the revocations in force: what the hot path checks. */
@@ -167,11 +172,13 @@ export async function composeServices(config: Config, logger: Logger, outside: O
         maxTtlSeconds: config.tokens.maxTtlSeconds,
         onPartitionCreated: (created) =>
           logger.warn({ created }, 'ledger partitions created by an insert: the ledger maintenance is behind'),
+        rollups: new SqlIdentityRollups(database),
       }),
       undefined,
       metrics.ledger,
     )
-    const ledgerMaintenance = await startLedgerMaintenance(config, database, partitions, clock, logger)
+    const inventory = new SqlIdentityInventory(database)
+    const ledgerMaintenance = await startLedgerMaintenance(config, database, partitions, inventory, clock, logger)
     closers.push(() => ledgerMaintenance.stop())
     const grants = new SqlGrantStore(database, audit)
     const grantCatalog = openGrantCatalog(config, logger, clock, grants, metrics)
@@ -219,6 +226,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       clock,
       database,
       ledger,
+      inventory,
       grants,
       grantCatalog,
       revocations,

@@ -72,6 +72,7 @@ export const ERROR_REASONS = {
   grant_not_found: 'no grant has this id',
   revocation_not_found: 'no (standing) revocation has this id',
   registration_not_found: 'no registration of this instance with this attestor',
+  identity_not_found: 'no token was ever issued to this identity (since the inventory began)',
   admin_token_not_found: 'no usable admin token has this id',
   ledger_cursor_expired: 'the ledger cursor points into entries retention has dropped: list again from the first page (no cursor)',
   admin_token_name_taken: 'an admin token with this name exists or existed; names are never reused',

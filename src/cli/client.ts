@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import type { GrantInput as GrantInputSchema, grantToJson } from '../grants/grant.js'
 import type { ledgerEntryToJson } from '../ledger/ledger-search.js'
+import type { IdentityDetailJson, IdentityJson } from '../inventory/inventory-search.js'
 import type { registrationToJson } from '../replay/registration.js'
 import type { KeyRevoked, KeyRotated, KeysResealed } from '../http/admin/key-operations.js'
 import type { SigningKeyJson } from '../keys/signing-key.js'
@@ -40,6 +41,8 @@ export interface RevocationResult {
 
 export type LedgerEntry = ReturnType<typeof ledgerEntryToJson>
 export type Registration = ReturnType<typeof registrationToJson>
+export type Identity = IdentityJson
+export type IdentityDetail = IdentityDetailJson
 
 export interface GrantQuery {
   owner?: string
@@ -71,6 +74,21 @@ export interface RegistrationQuery {
   lastSeenAfter?: string
   limit?: number
   cursor?: string
+}
+
+export interface IdentityQuery {
+  subject?: string
+  attestor?: string
+  source?: string
+  lastSeenBefore?: string
+  lastSeenAfter?: string
+  limit?: number
+  cursor?: string
+}
+
+export interface IdentityPage {
+  identities: Identity[]
+  nextCursor?: string
 }
 
 export interface RegistrationPage {
@@ -144,6 +162,15 @@ export class AdminClient {
   async listLedger(query: LedgerQuery): Promise<LedgerPage> {
     const { live, ...rest } = query
     return listOf(await this.request('GET', '/v1/ledger', { query: { ...rest, live: live ? true : undefined } }), 'entries')
+  }
+
+  async listIdentities(query: IdentityQuery): Promise<IdentityPage> {
+    return listOf(await this.request('GET', '/v1/identities', { query: { ...query } }), 'identities')
+  }
+
+  /** `GET /v1/identity?subject=...`: a SPIFFE ID holds slashes, so it goes in the query. */
+  async getIdentity(subject: string): Promise<{ identity: IdentityDetail }> {
+    return objectOf(await this.request('GET', '/v1/identity', { query: { subject } }), 'identity')
   }
 
   async listRegistrations(query: RegistrationQuery): Promise<RegistrationPage> {

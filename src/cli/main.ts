@@ -8,6 +8,7 @@ import type { Action, Command, CommandGroup, Output } from './command.js'
 import { loadCliConfig, type CliEnvironment } from './config.js'
 import { ApiError, ExitCode, UnreachableError, UsageError } from './errors.js'
 import { grantCommands } from './grants.js'
+import { identityCommands } from './identities.js'
 import { keyCommands } from './keys.js'
 import { ledgerCommand } from './ledger.js'
 import { registrationCommands } from './registrations.js'
@@ -21,6 +22,7 @@ const ENTRIES: readonly (CommandGroup | Command)[] = [
   revokeCommands,
   revocationCommands,
   ledgerCommand,
+  identityCommands,
   registrationCommands,
   keyCommands,
 ]

@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import { SqlAuditPartitions } from '../audit/sql-audit-partitions.js'
 import type { Config } from '../config.js'
 import type { Database } from '../db/database.js'
+import { INVENTORY_DAILY_RETENTION_DAYS, type IdentityInventory } from '../inventory/identity-inventory.js'
 import { LedgerMaintenance } from '../ledger/ledger-maintenance.js'
 import type { LedgerPartitions } from '../ledger/ledger-partitions.js'
 import { LedgerRetention } from '../ledger/ledger-retention.js'
@@ -19,6 +20,7 @@ export async function startLedgerMaintenance(
   config: Config,
   database: Database,
   partitions: LedgerPartitions,
+  inventory: Pick<IdentityInventory, 'pruneDailyCounts'>,
   clock: Clock,
   logger: Logger,
 ): Promise<LedgerMaintenance> {
@@ -27,6 +29,7 @@ export async function startLedgerMaintenance(
     partitions,
     retention: new LedgerRetention(partitions, config.ledger.retentionDays, logger, legacyMove),
     legacyMove,
+    rollupRetention: { retentionDays: INVENTORY_DAILY_RETENTION_DAYS, prune: (before) => inventory.pruneDailyCounts(before) },
     clock,
     logger,
     intervalMs: config.ledger.maintenanceIntervalSeconds * 1000,

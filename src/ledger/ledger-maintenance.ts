@@ -11,6 +11,8 @@ export interface LedgerMaintenanceOptions {
   partitions: LedgerPartitions
   retention: Pick<LedgerRetention, 'apply'>
   legacyMove: Pick<LegacyLedgerMove, 'run'>
+  /** Roll-ups kept beside the ledger with a retention of their own (the inventory's daily counts). */
+  rollupRetention?: { retentionDays: number; prune(before: Date): Promise<unknown> }
   clock: Clock
   logger: Pick<Logger, 'info' | 'warn' | 'error'>
   /** How often each instance runs it. */
@@ -19,7 +21,7 @@ export interface LedgerMaintenanceOptions {
 
 /**
  * The ledger's upkeep, on a timer in every instance like the registration tidy: partitions created
- * ahead of time, retention applied, and the upgrade's move of the previous release's rows resumed
+ * ahead of time, retention applied (the ledger's and its roll-ups'), and the upgrade's move of the previous release's rows resumed
  * until it is done. Every step is safe to run on several instances at once (advisory locks, and DDL
  * that looks at what exists first); a failed run is logged and the next one tries again.
  */
@@ -65,6 +67,12 @@ export class LedgerMaintenance {
     await this.attempt("the move of the previous release's ledger failed", () =>
       this.options.legacyMove.run(Number.POSITIVE_INFINITY, () => this.stopping),
     )
+    const rollups = this.options.rollupRetention
+    if (rollups !== undefined) {
+      await this.attempt('the roll-ups past their retention could not be pruned', () =>
+        rollups.prune(new Date(this.options.clock.now() - rollups.retentionDays * 86_400_000)),
+      )
+    }
   }
 
   private async attempt(failure: string, work: () => Promise<unknown>): Promise<void> {

@@ -12,22 +12,26 @@ import type { LedgerEntry, LedgerFilter } from './ledger-store.js'
 const Instant = z.iso.datetime({ offset: true })
 const Period = z.object({ since: Instant.optional(), until: Instant.optional() })
 
-export const LedgerSearchQuery = z
-  .object({
-    // Printable ASCII only: SPIFFE IDs are, and it keeps `?` meaning one character in both the
-    // JavaScript and the Postgres regex (they count characters outside the BMP differently).
-    subject: z
-      .string()
-      .max(512)
-      .regex(
-        /^spiffe:\/\/[\x21-\x2E\x30-\x7E]+\/[\x21-\x7E]*$/,
-        'must be a SPIFFE ID or a glob of them, e.g. spiffe://example.org/k8s/prod/ns/payments/sa/*',
-      )
-      .optional().describe(prose`
+/**
+ * A SPIFFE ID or a glob of them, as a query parameter (the ledger's and the inventory's `subject`).
+ * Printable ASCII only: SPIFFE IDs are, and it keeps `?` meaning one character in both the
+ * JavaScript and the Postgres regex (they count characters outside the BMP differently).
+ */
+export const SubjectGlob = z
+  .string()
+  .max(512)
+  .regex(
+    /^spiffe:\/\/[\x21-\x2E\x30-\x7E]+\/[\x21-\x7E]*$/,
+    'must be a SPIFFE ID or a glob of them, e.g. spiffe://example.org/k8s/prod/ns/payments/sa/*',
+  ).describe(prose`
         A SPIFFE ID, or a glob of them with the syntax of a grant's \`subject\` (\`*\` within a path
         segment, \`**\` across segments, \`?\` one character; the whole ID must match). Printable
         ASCII only.
-      `),
+      `)
+
+export const LedgerSearchQuery = z
+  .object({
+    subject: SubjectGlob.optional(),
     grant: z.uuid('must be a grant id (a UUID)').optional().describe('Only tokens this grant contributed to (among others).'),
     source: z
       .string()

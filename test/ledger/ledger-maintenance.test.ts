@@ -1,5 +1,7 @@
 import t from 'tap'
 import { createPGliteDatabase } from '../../src/db/pglite.js'
+import { INVENTORY_DAILY_RETENTION_DAYS } from '../../src/inventory/identity-inventory.js'
+import { SqlIdentityInventory } from '../../src/inventory/sql-identity-inventory.js'
 import { migrate } from '../../src/db/migrations.js'
 import { LegacyLedgerMove } from '../../src/ledger/legacy-ledger-move.js'
 import { LedgerMaintenance } from '../../src/ledger/ledger-maintenance.js'
@@ -9,6 +11,7 @@ import { FixedClock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/lib/logger.js'
 import { eventually } from '../support/eventually.js'
 import { fillPreviousLedger } from '../support/ledger-fill.js'
+import { ledgerEntry, sqlLedgerStoreWithInventory } from '../support/ledger.js'
 
 const DAY = 86_400_000
 const NOW = Date.UTC(2030, 3, 10, 15)
@@ -82,4 +85,33 @@ t.test('a part that fails is logged and the others still run', async (t) => {
   )
   t.same(await db.query('SELECT count(*)::int AS n FROM ledger_legacy'), [{ n: 0 }], 'the move went on')
   t.same(await db.query('SELECT count(*)::int AS n FROM ledger_entries'), [{ n: 3 }])
+})
+
+t.test("the roll-ups' own retention: the inventory's daily counts older than it are pruned, the identity stays", async (t) => {
+  const db = await createPGliteDatabase()
+  t.teardown(() => db.close())
+  await migrate(db)
+  const clock = new FixedClock(NOW)
+  const logger = createLogger('silent')
+  const partitions = new LedgerPartitions(db, 'day')
+  const inventory = new SqlIdentityInventory(db)
+  const subject = 'spiffe://example.org/k8s/prod/ns/payments/sa/api'
+  const store = sqlLedgerStoreWithInventory(db)
+  // 401 days ago, 400 days ago (the first day kept), and today.
+  for (const daysAgo of [401, 400, 0]) await store.recordMany([ledgerEntry(NOW - daysAgo * DAY, { subject })])
+  const maintenance = new LedgerMaintenance({
+    partitions,
+    retention: new LedgerRetention(partitions, 0, logger),
+    legacyMove: new LegacyLedgerMove(db, partitions, logger),
+    rollupRetention: { retentionDays: INVENTORY_DAILY_RETENTION_DAYS, prune: (before) => inventory.pruneDailyCounts(before) },
+    clock,
+    logger,
+    intervalMs: 60_000,
+  })
+  await maintenance.runOnce()
+  t.same((await inventory.get(subject))?.dailyTokens, [
+    { day: '2029-03-06', tokens: 1 },
+    { day: '2030-04-10', tokens: 1 },
+  ])
+  t.equal((await inventory.get(subject))?.firstSeen.getTime(), NOW - 401 * DAY)
 })

@@ -1,6 +1,7 @@
 import type { Database } from '../../src/db/database.js'
 import { LedgerPartitions } from '../../src/ledger/ledger-partitions.js'
 import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
+import { SqlIdentityRollups } from '../../src/inventory/sql-identity-rollups.js'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
 import { uuidV7 } from '../../src/lib/uuid-v7.js'
 
@@ -10,6 +11,11 @@ export const DEFAULT_MAX_TTL_SECONDS = 3600
 /** The ledger store as compose.ts builds it, with daily partitions made on demand. */
 export function sqlLedgerStore(db: Database, maxTtlSeconds = DEFAULT_MAX_TTL_SECONDS): SqlLedgerStore {
   return new SqlLedgerStore(db, { partitions: new LedgerPartitions(db, 'day'), maxTtlSeconds })
+}
+
+/** The ledger store as compose.ts builds it, keeping the inventory's roll-ups on each batch's transaction. */
+export function sqlLedgerStoreWithInventory(db: Database, maxTtlSeconds = DEFAULT_MAX_TTL_SECONDS): SqlLedgerStore {
+  return new SqlLedgerStore(db, { partitions: new LedgerPartitions(db, 'day'), maxTtlSeconds, rollups: new SqlIdentityRollups(db) })
 }
 
 /**

@@ -3,6 +3,7 @@ import type { AdminTokenStore } from '../../admin-tokens/admin-token-store.js'
 import type { AuditLog } from '../../audit/audit-log.js'
 import type { GrantCatalog } from '../../grants/grant-catalog.js'
 import type { GrantStore } from '../../grants/grant-store.js'
+import type { IdentityInventory } from '../../inventory/identity-inventory.js'
 import type { LedgerStore } from '../../ledger/ledger-store.js'
 import type { RegistrationStore } from '../../replay/registration-store.js'
 import type { AdminTokenVerifier } from '../../admin-tokens/admin-token-verifier.js'
@@ -19,6 +20,7 @@ import { adminTokenRoutes, type AdminTokenLifetime } from './admin-token-routes.
 import { guardAdminScope } from './admin-scope.js'
 import { auditRoutes } from './audit-routes.js'
 import { grantRoutes } from './grant-routes.js'
+import { identityRoutes } from './identity-routes.js'
 import { keyRoutes } from './key-routes.js'
 import { ledgerRoutes } from './ledger-routes.js'
 import { registrationRoutes } from './registration-routes.js'
@@ -40,6 +42,8 @@ export interface AdminApiOptions {
   grantCatalog: GrantCatalog
   defaultGrantLifetimeDays: number
   ledger: LedgerStore
+  /** The inventory of identities rolled up from the ledger. */
+  inventory: IdentityInventory
   revocationService: RevocationService
   revocations: RevocationCache
   /** The configured attestors' source forms, as now configured: a `source` revocation must be able to match one. */
@@ -84,6 +88,7 @@ export async function adminApi(admin: FastifyInstance, options: AdminApiOptions)
     defaultLifetimeDays: options.defaultGrantLifetimeDays,
   })
   await admin.register(ledgerRoutes, { ledger: options.ledger, clock })
+  await admin.register(identityRoutes, { inventory: options.inventory })
   const views = new RevocationViews(options.sourceHasher)
   const teamScope = new RevocationScope(options.grants, options.ledger)
   await admin.register(revocationStreamRoute, {

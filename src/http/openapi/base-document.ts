@@ -82,6 +82,14 @@ export const API_TAGS: { name: ApiTag; description: string }[] = [
   },
   { name: 'ledger', description: 'The record of every issued token, for incident response.' },
   {
+    name: 'identities',
+    description: prose`
+      The inventory of workload identities: every identity that got a token, what it obtained through
+      which grant, and how many tokens a day, kept by the ledger's writer as it commits and kept past
+      the ledger's retention.
+    `,
+  },
+  {
     name: 'registrations',
     description: prose`
       Instances registered at their first attestation (AWS), bound to the nonce they chose: seeing
@@ -123,7 +131,7 @@ export const API_SECURITY_SCHEMES = {
       - \`revocations:read\`, \`revocations:write\`: read and follow revocations, and revoke or lift;
       - \`revocations:subscribe\`: follow revocations only (the listing and the stream), as notices
         without reasons, actors or raw source ids: what a resource server's verifier needs;
-      - \`ledger:read\`: search the token ledger;
+      - \`ledger:read\`: search the token ledger, and read the inventory of identities rolled up from it;
       - \`registrations:read\`, \`registrations:write\`: list and read instance registrations, and forget them;
       - \`audit:read\`: read the audit log;
       - \`admin-tokens:write\`: make, list and revoke admin tokens. It can make a token with any

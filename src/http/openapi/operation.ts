@@ -25,6 +25,7 @@ export type ApiTag =
   | 'grants'
   | 'revocations'
   | 'ledger'
+  | 'identities'
   | 'registrations'
   | 'audit'
   | 'admin-tokens'
