@@ -68,6 +68,7 @@ export const ERROR_REASONS = {
   input_invalid: 'the body, query or path is not valid; `errors` lists every invalid field',
   route_not_found: 'no route has this method and path',
   grant_not_found: 'no grant has this id',
+  grant_guardrail_denied: 'the grant breaks guardrails configured to deny it; `violations` names each rule and why, `errors` the fields',
   revocation_not_found: 'no (standing) revocation has this id',
   registration_not_found: 'no registration of this instance with this attestor',
   admin_token_not_found: 'no usable admin token has this id',
