@@ -23,8 +23,12 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     const ids: string[] = []
     // More than a page (500) of grants that break nothing, so the listing must follow cursors.
     for (let i = 0; i < 501; i++) ids.push((await store.create(grantDraft(NOW, fine), now, ACTOR)).id)
-    const wide = await store.create(grantDraft(NOW, { ...fine, subject: 'spiffe://example.org/**', enabled: false }), now, ACTOR)
-    const long = await store.create(grantDraft(NOW, { ...fine, maxTtlSeconds: 3600 }), now, ACTOR)
+    const wide = await store.create(
+      grantDraft(NOW, { ...fine, subject: 'spiffe://example.org/**', enabled: false }),
+      new Date(NOW + 1),
+      ACTOR,
+    )
+    const long = await store.create(grantDraft(NOW, { ...fine, maxTtlSeconds: 3600 }), new Date(NOW + 2), ACTOR)
     const found = await grantsBreakingGuardrails(store, guardrails, now)
     t.same(
       found.map(({ grant, findings }) => [grant.id, findings.map((finding) => finding.rule)]),
