@@ -167,9 +167,10 @@ export class SqlGrantStore implements GrantStore {
             targetType: 'grant',
             targetId: after.id,
             before: before && grantToJson(before),
-            after: warnings.guardrailWarnings?.length
-              ? { ...grantToJson(after), guardrailWarnings: warnings.guardrailWarnings }
-              : grantToJson(after),
+            after:
+              (warnings.guardrailWarnings?.length ?? 0) > 0
+                ? { ...grantToJson(after), guardrailWarnings: warnings.guardrailWarnings }
+                : grantToJson(after),
             requestId: actor.requestId,
           })
         }
