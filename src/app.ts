@@ -129,6 +129,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     revocationService: services.revocationService,
     revocations: services.revocations,
     sourceForms: () => runtime.current().sourceForms,
+    guardrails: () => runtime.current().guardrails,
     registrations: services.registrations,
     audit: services.audit,
     adminTokens: services.adminTokens,

@@ -70,6 +70,7 @@ export const ERROR_REASONS = {
   input_invalid: 'the body, query or path is not valid; `errors` lists every invalid field',
   route_not_found: 'no route has this method and path',
   grant_not_found: 'no grant has this id',
+  grant_guardrail_denied: 'the grant breaks guardrails configured to deny it; `violations` names each rule and why, `errors` the fields',
   revocation_not_found: 'no (standing) revocation has this id',
   registration_not_found: 'no registration of this instance with this attestor',
   identity_not_found: 'no token was ever issued to this identity (since the inventory began)',

@@ -99,8 +99,30 @@ export class InvalidInputError extends StsError {
   constructor(
     message: string,
     readonly errors: FieldError[],
+    reason: ErrorReason = 'input_invalid',
   ) {
-    super('invalid_input', message, 'input_invalid')
+    super('invalid_input', message, reason)
+  }
+}
+
+/** A rule the input breaks, by its stable name, and why (the grant guardrails). */
+export interface RuleViolation {
+  rule: string
+  field: string
+  reason: string
+}
+
+/** Input that is valid but breaks rules configured to refuse it: every rule at once, each also as a field error. */
+export class RuleViolationError extends InvalidInputError {
+  constructor(
+    message: string,
+    readonly violations: RuleViolation[],
+  ) {
+    super(
+      message,
+      violations.map((violation) => ({ path: violation.field, message: `${violation.rule}: ${violation.reason}` })),
+      'grant_guardrail_denied',
+    )
   }
 }
 

@@ -38,7 +38,7 @@ async function grantEveryCluster(t: Test, started: ServerProcess): Promise<void>
   const response = await fetch(`${started.url}/v1/grants`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ subject: 'spiffe://example.org/k8s/**', audiences: ['ledger-api'], owner: 'team-platform' }),
+    body: JSON.stringify({ subject: 'spiffe://example.org/k8s/*/ns/payments/sa/api', audiences: ['ledger-api'], owner: 'team-platform' }),
   })
   t.equal(response.status, 201)
 }

@@ -51,6 +51,24 @@ export interface AttestorKind<Schema extends AttestorConfigSchema = AttestorConf
    * namespace itself is one of them: what a revocation of a source is checked against (source-forms.ts).
    */
   sourceForms(sourceNamespace: string): { namespaceIsASource: boolean; shows: string[] }
+  /**
+   * The shapes of the identities it mints, for the grant guardrails (src/grants/guardrails/): SPIFFE ID
+   * paths with `{}` for each segment value the attestor does not fix, such as `k8s/prod/ns/{}/sa/{}`.
+   * With a configuration, that attestor's; without, every identity under the kind's `identityRoot`
+   * (none for a kind without one).
+   */
+  identityForms(config?: z.output<Schema>): string[]
+  /**
+   * Whether the issuer is shared by many tenants (anyone can run a GitHub Actions job): then a grant
+   * that can match its identities must pin one of `immutableIdClaims` by a condition, since names can
+   * be registered again by someone else. Undefined for an issuer that only its owner's workloads use.
+   */
+  sharedIssuer(config?: z.output<Schema>): SharedIssuer | undefined
+}
+
+/** An issuer many tenants share, and the claims of its tokens that are immutable ids (never re-assigned). */
+export interface SharedIssuer {
+  immutableIdClaims: readonly string[]
 }
 
 /** A kind's configuration schema: an object with a `kind` literal the union is chosen by, and a `name`. */

@@ -21,6 +21,17 @@ import { ApiError, UnreachableError, type Problem } from './errors.js'
 export type Grant = ReturnType<typeof grantToJson>
 /** `POST /v1/grants`: what is left out takes the service's default. */
 export type GrantInput = z.input<typeof GrantInputSchema>
+/** A guardrail a grant breaks (README.md, "Guardrails"). */
+export interface GuardrailFinding {
+  rule: string
+  field: string
+  reason: string
+}
+export interface GrantValidation {
+  allowed: boolean
+  denied: GuardrailFinding[]
+  warnings: GuardrailFinding[]
+}
 export { REVOCABLE_KINDS, REVOCATION_KINDS }
 export type { RevocationKind }
 export type RevocableKind = (typeof REVOCABLE_KINDS)[number]
@@ -136,8 +147,14 @@ export class AdminClient {
     return objectOf(await this.request('GET', `/v1/grants/${encodeURIComponent(id)}`))
   }
 
-  async createGrant(input: GrantInput): Promise<Grant> {
+  /** The grant created, with the guardrails that warned about it (`warnings`, absent when none did). */
+  async createGrant(input: GrantInput): Promise<Grant & { warnings?: GuardrailFinding[] }> {
     return objectOf(await this.request('POST', '/v1/grants', { body: input }))
+  }
+
+  /** `POST /v1/grants:validate`: what creating the grant would do, nothing saved. */
+  async validateGrant(input: GrantInput): Promise<GrantValidation> {
+    return objectOf(await this.request('POST', '/v1/grants:validate', { body: input }))
   }
 
   /** `DELETE /v1/grants/{id}` disables: the grant stays on record. */

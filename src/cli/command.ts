@@ -1,3 +1,4 @@
+import type { ExitCode } from './errors.js'
 import type { OptionSpecs, ParsedArgs } from './args.js'
 import type { AdminClient } from './client.js'
 import { ApiError } from './errors.js'
@@ -16,7 +17,8 @@ export interface CommandContext {
 }
 
 /** What a command will do, decided from its arguments alone, before any configuration is read. */
-export type Action = (context: CommandContext) => Promise<void>
+/** Runs the command; what it answers, if anything, is the exit code (else 0). */
+export type Action = (context: CommandContext) => Promise<void | ExitCode>
 
 export interface Command {
   /** As typed after `sts`, e.g. `grants list`. */

@@ -1,6 +1,7 @@
 import type { ParsedArgs } from './args.js'
 import type { Grant, GrantInput } from './client.js'
 import { collect, noteMore, printJson, type Command, type CommandGroup, type Output } from './command.js'
+import { ExitCode } from './errors.js'
 import { formatTime, joined, renderFields, renderTable, text, yesNo, type Column } from './table.js'
 
 const GRANT_COLUMNS: Column<Grant>[] = [
@@ -90,17 +91,11 @@ const show: Command = {
   },
 }
 
-const create: Command = {
-  name: 'grants create',
-  summary: 'create a grant',
-  usage:
-    'grants create --subject S --audience A [--audience A2]... [--scope X]... [--max-ttl N] --owner O [--description D] ' +
-    '[--expires-at ISO] [--condition name=glob]... [--json]',
-  help: `Creates a grant: workloads whose identity matches S may get tokens for the audiences, with the scopes.
-What is left out takes the service's default (no scopes, max TTL 3600 s, expiry 90 days ahead
-unless the service is configured otherwise).
+const GRANT_OPTIONS_USAGE =
+  '--subject S --audience A [--audience A2]... [--scope X]... [--max-ttl N] --owner O [--description D] ' +
+  '[--expires-at ISO] [--condition name=glob]... [--json]'
 
-options:
+const GRANT_OPTIONS_HELP = `options:
   --subject S            a SPIFFE ID or a glob of them, e.g. 'spiffe://example.org/k8s/prod/ns/payments/sa/*'
   --audience A           an audience the grant gives (repeat for more; at least one)
   --scope X              a scope the grant gives (repeat for more)
@@ -109,40 +104,89 @@ options:
   --description D        why the grant exists
   --expires-at ISO       when it stops granting, e.g. 2027-02-21T00:00:00Z (or a date)
   --condition name=glob  a claim of the attestation that must match, e.g. podName='api-*'
-                         (repeat; the same name twice means either glob)`,
-  options: {
-    subject: { type: 'string' },
-    audience: { type: 'string', multiple: true },
-    scope: { type: 'string', multiple: true },
-    'max-ttl': { type: 'string' },
-    owner: { type: 'string' },
-    description: { type: 'string' },
-    'expires-at': { type: 'string' },
-    condition: { type: 'string', multiple: true },
-  },
+                         (repeat; the same name twice means either glob)`
+
+const GRANT_OPTIONS: Command['options'] = {
+  subject: { type: 'string' },
+  audience: { type: 'string', multiple: true },
+  scope: { type: 'string', multiple: true },
+  'max-ttl': { type: 'string' },
+  owner: { type: 'string' },
+  description: { type: 'string' },
+  'expires-at': { type: 'string' },
+  condition: { type: 'string', multiple: true },
+}
+
+const create: Command = {
+  name: 'grants create',
+  summary: 'create a grant',
+  usage: `grants create ${GRANT_OPTIONS_USAGE}`,
+  help: `Creates a grant: workloads whose identity matches S may get tokens for the audiences, with the scopes.
+What is left out takes the service's default (no scopes, max TTL 3600 s, expiry 90 days ahead
+unless the service is configured otherwise). A grant that breaks a guardrail configured to deny
+it is refused, naming each rule; those configured to warn are printed on stderr.
+
+${GRANT_OPTIONS_HELP}`,
+  options: GRANT_OPTIONS,
   positionals: [],
   parse(args) {
-    const input: GrantInput = {
-      subject: args.required('subject', 'S'),
-      audiences: args.list('audience'),
-      owner: args.required('owner', 'O'),
-    }
-    if (input.audiences.length === 0) args.problems.push('--audience A is required (repeat it for more audiences)')
-    const scopes = args.list('scope')
-    if (scopes.length > 0) input.scopes = scopes
-    const maxTtl = args.integer('max-ttl', 1)
-    if (maxTtl !== undefined) input.maxTtlSeconds = maxTtl
-    const description = args.string('description')
-    if (description !== undefined) input.description = description
-    const expiresAt = args.timestamp('expires-at')
-    if (expiresAt !== undefined) input.expiresAt = expiresAt
-    const conditions = parseConditions(args)
-    if (conditions !== undefined) input.conditions = conditions
+    const input = grantInputOf(args)
     return async ({ client, json, out }) => {
       const grant = await client.createGrant(input)
+      for (const warning of grant.warnings ?? []) out.stderr(`sts: warning: ${warning.rule}: ${warning.reason}\n`)
       printGrant(out, json, grant, `created grant ${grant.id}`)
     }
   },
+}
+
+const validate: Command = {
+  name: 'grants validate',
+  summary: 'check a grant against the guardrails without creating it',
+  usage: `grants validate ${GRANT_OPTIONS_USAGE}`,
+  help: `Asks the service what 'grants create' with the same options would do, and creates nothing:
+whether the grant would be created, then each guardrail it breaks, 'deny' (it would be refused)
+or 'warn'. Exits 1 when it would be refused, so a pipeline can stop on it.
+
+${GRANT_OPTIONS_HELP}`,
+  options: GRANT_OPTIONS,
+  positionals: [],
+  parse(args) {
+    const input = grantInputOf(args)
+    return async ({ client, json, out }) => {
+      const answer = await client.validateGrant(input)
+      if (json) printJson(out, answer)
+      else
+        out.stdout(
+          [
+            answer.allowed ? 'the grant would be created' : 'the grant would be refused',
+            ...answer.denied.map((finding) => `deny  ${finding.rule}: ${finding.reason}`),
+            ...answer.warnings.map((finding) => `warn  ${finding.rule}: ${finding.reason}`),
+          ].join('\n') + '\n',
+        )
+      return answer.allowed ? ExitCode.ok : ExitCode.failed
+    }
+  },
+}
+
+/** The grant the options of `grants create` and `grants validate` describe. */
+function grantInputOf(args: ParsedArgs): GrantInput {
+  const input: GrantInput = {
+    subject: args.required('subject', 'S'),
+    audiences: args.list('audience'),
+    owner: args.required('owner', 'O'),
+  }
+  if (input.audiences.length === 0) args.problems.push('--audience A is required (repeat it for more audiences)')
+  const scopes = args.list('scope')
+  if (scopes.length > 0) input.scopes = scopes
+  const maxTtl = args.integer('max-ttl', 1)
+  if (maxTtl !== undefined) input.maxTtlSeconds = maxTtl
+  const description = args.string('description')
+  if (description !== undefined) input.description = description
+  const expiresAt = args.timestamp('expires-at')
+  if (expiresAt !== undefined) input.expiresAt = expiresAt
+  const conditions = parseConditions(args)
+  if (conditions !== undefined) input.conditions = conditions
+  return input
 }
 
 const disable: Command = {
@@ -185,5 +229,5 @@ function parseConditions(args: ParsedArgs): Record<string, string | string[]> | 
 export const grantCommands: CommandGroup = {
   name: 'grants',
   summary: 'who may get which tokens',
-  commands: [list, show, create, disable],
+  commands: [list, show, create, validate, disable],
 }

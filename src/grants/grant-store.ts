@@ -15,6 +15,14 @@ export interface GrantChange {
   grant?: Grant
 }
 
+/**
+ * The guardrails a write broke that only warn (src/grants/guardrails/): its audit entry records them
+ * beside the grant (`after.guardrailWarnings`), so the change and what was said against it stay together.
+ */
+export interface GrantWarnings {
+  guardrailWarnings?: readonly { rule: string; field: string; reason: string }[]
+}
+
 /** What a list of grants is narrowed to; every field given must hold. */
 export interface GrantFilter {
   owner?: string
@@ -27,7 +35,7 @@ export interface GrantFilter {
 
 export interface GrantStore {
   /** Every change is written with its audit entry, on one transaction. */
-  create(draft: GrantDraft, now: Date, actor: Actor): Promise<Grant>
+  create(draft: GrantDraft, now: Date, actor: Actor, warnings?: GrantWarnings): Promise<Grant>
   get(id: string): Promise<Grant | undefined>
   /** A page in creation order (createdAt, then id). Throws InvalidInputError for a cursor it did not hand out. */
   list(filter: GrantFilter & PageRequest): Promise<Page<Grant>>
@@ -35,7 +43,14 @@ export interface GrantStore {
    * Replaces a grant if its version is still `expectedVersion`. Answers `undefined` when there is no
    * such grant and `'conflict'` when someone changed it first.
    */
-  replace(id: string, draft: GrantDraft, expectedVersion: number, now: Date, actor: Actor): Promise<Grant | undefined | 'conflict'>
+  replace(
+    id: string,
+    draft: GrantDraft,
+    expectedVersion: number,
+    now: Date,
+    actor: Actor,
+    warnings?: GrantWarnings,
+  ): Promise<Grant | undefined | 'conflict'>
   /** Disables a grant; it stays on record so ledger rows keep pointing at it. */
   disable(id: string, now: Date, actor: Actor): Promise<Grant | undefined>
   /**

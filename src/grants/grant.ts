@@ -105,6 +105,11 @@ export const GrantReplacement = z
     version: z.number().optional().describe('Read-only; ignored (`If-Match` carries the version).'),
     createdAt: z.string().max(64).optional().describe('Read-only; ignored.'),
     updatedAt: z.string().max(64).optional().describe('Read-only; ignored.'),
+    warnings: z
+      .array(z.object({ rule: z.string().max(64), field: z.string().max(64), reason: z.string().max(4000) }))
+      .max(20)
+      .optional()
+      .describe('Read-only (the guardrails that warned when the grant was last written); ignored.'),
   })
   .strict()
   .meta({

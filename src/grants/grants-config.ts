@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { GuardrailsConfig } from './guardrails/guardrails-config.js'
 
 /** The `grants` section of the configuration (src/config.ts reads it): grant lifetimes and how fresh each instance's copy is. */
 export const GrantsConfig = z
@@ -13,9 +14,11 @@ export const GrantsConfig = z
      * one configuration file serves both releases during a rolling upgrade.
      */
     cacheTtlMs: z.number().int().nonnegative().optional(),
+    /** Rules every grant written through the admin API is held to (src/grants/guardrails/). */
+    guardrails: GuardrailsConfig,
   })
   .strict()
-  .default({ defaultLifetimeDays: 90, catchUpIntervalMs: 1000, maxStalenessMs: 5000 })
+  .default({ defaultLifetimeDays: 90, catchUpIntervalMs: 1000, maxStalenessMs: 5000, guardrails: GuardrailsConfig.parse(undefined) })
   .refine((g) => g.catchUpIntervalMs < g.maxStalenessMs, {
     message: 'catchUpIntervalMs must be shorter than maxStalenessMs, or every pause between catch-ups fails exchanges closed',
     path: ['catchUpIntervalMs'],

@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor, pageOf, SqlConditions } from '../db/sql.js'
 import type { Page, PageRequest } from '../lib/page.js'
 import { storeFailure } from '../errors.js'
 import { grantToJson, type Grant } from './grant.js'
-import type { GrantChange, GrantDraft, GrantFilter, GrantStore } from './grant-store.js'
+import type { GrantChange, GrantDraft, GrantFilter, GrantStore, GrantWarnings } from './grant-store.js'
 
 interface GrantRow {
   id: string
@@ -37,8 +37,8 @@ export class SqlGrantStore implements GrantStore {
     private readonly audit: AuditLog,
   ) {}
 
-  async create(draft: GrantDraft, now: Date, actor: Actor): Promise<Grant> {
-    const created = await this.audited(actor, now, 'grant.create', async (tx) => {
+  async create(draft: GrantDraft, now: Date, actor: Actor, warnings: GrantWarnings = {}): Promise<Grant> {
+    const created = await this.audited(actor, now, 'grant.create', warnings, async (tx) => {
       const rows = await tx.query<GrantRow>(
         `INSERT INTO grants (id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled,
                              version, created_at, updated_at)
@@ -65,9 +65,16 @@ export class SqlGrantStore implements GrantStore {
     return this.page(conditions, filter)
   }
 
-  async replace(id: string, draft: GrantDraft, expectedVersion: number, now: Date, actor: Actor): Promise<Grant | undefined | 'conflict'> {
+  async replace(
+    id: string,
+    draft: GrantDraft,
+    expectedVersion: number,
+    now: Date,
+    actor: Actor,
+    warnings: GrantWarnings = {},
+  ): Promise<Grant | undefined | 'conflict'> {
     if (!UUID_PATTERN.test(id)) return undefined
-    const replaced = await this.audited(actor, now, 'grant.replace', async (tx) => {
+    const replaced = await this.audited(actor, now, 'grant.replace', warnings, async (tx) => {
       const before = await lockedGrant(tx, id)
       if (!before || before.version !== expectedVersion) return { before, after: undefined }
       const rows = await tx.query<GrantRow>(
@@ -85,7 +92,7 @@ export class SqlGrantStore implements GrantStore {
   async disable(id: string, now: Date, actor: Actor): Promise<Grant | undefined> {
     if (!UUID_PATTERN.test(id)) return undefined
     let unchanged: Grant | undefined
-    const disabled = await this.audited(actor, now, 'grant.disable', async (tx) => {
+    const disabled = await this.audited(actor, now, 'grant.disable', {}, async (tx) => {
       const before = await lockedGrant(tx, id)
       // Disabling a disabled grant changes nothing, and so writes no audit entry.
       if (!before || !before.enabled) {
@@ -148,6 +155,7 @@ export class SqlGrantStore implements GrantStore {
     actor: Actor,
     now: Date,
     action: string,
+    warnings: GrantWarnings,
     change: (tx: Queryable) => Promise<{ before: Grant | undefined; after: Grant | undefined }>,
   ): Promise<Grant | undefined> {
     try {
@@ -161,7 +169,10 @@ export class SqlGrantStore implements GrantStore {
             targetType: 'grant',
             targetId: after.id,
             before: before && grantToJson(before),
-            after: grantToJson(after),
+            after:
+              (warnings.guardrailWarnings?.length ?? 0) > 0
+                ? { ...grantToJson(after), guardrailWarnings: warnings.guardrailWarnings }
+                : grantToJson(after),
             requestId: actor.requestId,
           })
         }

@@ -60,6 +60,22 @@ const FieldErrorBody = z
   })
   .strict()
 
+/** A guardrail a grant breaks (README.md, "Guardrails"): in a 400's `violations`, or a written grant's `warnings`. */
+export const RuleViolationBody = z
+  .object({
+    rule: z
+      .string()
+      .meta({ examples: ['subject-spans-trust-domain'] })
+      .describe('The rule, by its stable name.'),
+    field: z
+      .string()
+      .meta({ examples: ['subject'] })
+      .describe('The field of the grant the rule is about.'),
+    reason: z.string().describe('Why the grant breaks it, specifically.'),
+  })
+  .strict()
+  .meta({ id: 'GuardrailViolation' })
+
 export const ProblemBody = z
   .object({
     type: z.literal('about:blank'),
@@ -69,6 +85,10 @@ export const ProblemBody = z
     instance: z.string().describe('The request path.'),
     reason: ErrorReason.describe('An extension member (RFC 9457 section 3.2) that says which refusal or fault this is.'),
     errors: z.array(FieldErrorBody).optional().describe('On validation problems, every invalid field.'),
+    violations: z
+      .array(RuleViolationBody)
+      .optional()
+      .describe('With reason `grant_guardrail_denied`: every guardrail the grant breaks that is configured to deny it.'),
   })
   .strict()
   .meta({ id: 'Problem', description: 'RFC 9457 problem details.' })

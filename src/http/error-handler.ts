@@ -92,6 +92,7 @@ function sendProblem(reply: FastifyReply, request: FastifyRequest, failure: Fail
     // An extension member (RFC 9457 section 3.2): the machine-readable reason, as in OAuth bodies.
     reason: failure.reason,
     ...(failure.errors ? { errors: failure.errors } : {}),
+    ...(failure.violations ? { violations: failure.violations } : {}),
   }
   return reply.code(failure.status).type('application/problem+json').send(problem)
 }

@@ -1,6 +1,16 @@
 import type { FastifyError } from 'fastify'
 import type { ErrorReason } from '../error-reasons.js'
-import { InvalidInputError, OverloadedError, RateLimitedError, RefusalError, StsError, type ErrorCode, type FieldError } from '../errors.js'
+import {
+  InvalidInputError,
+  OverloadedError,
+  RateLimitedError,
+  RefusalError,
+  RuleViolationError,
+  StsError,
+  type ErrorCode,
+  type FieldError,
+  type RuleViolation,
+} from '../errors.js'
 
 /** The OAuth `error` codes an endpoint answers with: RFC 6749 section 5.2, RFC 8693, RFC 6750 section 3.1. */
 export type OAuthErrorCode =
@@ -24,6 +34,8 @@ export interface Failure {
   /** The refusal's own OAuth code, when a token request was refused. */
   refusal?: RefusalError['code']
   errors?: FieldError[]
+  /** The rules the input breaks (the grant guardrails). */
+  violations?: RuleViolation[]
   /** Sent as `Retry-After`: when the client may try again (a budget's window, an overload's pause). */
   retryAfterSeconds?: number
 }
@@ -59,6 +71,7 @@ export function failureOf(error: unknown): Failure {
       message: error.code === 'internal' ? HIDDEN : error.message,
       ...(error instanceof RefusalError ? { refusal: error.code } : {}),
       ...(error instanceof InvalidInputError ? { errors: error.errors } : {}),
+      ...(error instanceof RuleViolationError ? { violations: error.violations } : {}),
       ...((error instanceof RateLimitedError || error instanceof OverloadedError) && error.retryAfterSeconds !== undefined
         ? { retryAfterSeconds: error.retryAfterSeconds }
         : {}),

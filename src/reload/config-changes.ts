@@ -27,6 +27,7 @@ export const RELOADABLE_KEYS: readonly string[] = [
   'limits.introspectionRequestsPerMinute',
   'limits.adminAuthFailuresPerMinute',
   'tokens.defaultTtlSeconds',
+  'grants.guardrails',
 ]
 
 /** Keys the schema derives from others (never written in a file): a change shows as the keys it comes from. */

@@ -2,6 +2,7 @@ import type { AttestorDeps } from '../attestors/attestor.js'
 import { createAttestorRegistry, type AttestorRegistry } from '../attestors/registry.js'
 import { sourceFormsOf, type SourceForm } from '../attestors/source-forms.js'
 import type { Config } from '../config.js'
+import { Guardrails } from '../grants/guardrails/guardrails.js'
 import type { ConfigChanges } from './config-changes.js'
 
 /** The limits a reload may change (config-changes.ts): read per request, never kept. */
@@ -29,6 +30,8 @@ export interface RuntimeSettings {
   /** How far the clocks of the replicas and the issuers may disagree: the attestors' and the signing keys' timings. */
   clockSkewSeconds: number
   limits: RuntimeLimits
+  /** The rules grants written through the admin API are held to: `grants.guardrails`, and the attestors' identities. */
+  guardrails: Guardrails
 }
 
 /** What attestors need from outside the configuration: the composition root's clock, JWKS fetcher and its metrics. */
@@ -74,6 +77,8 @@ export function runtimeSettingsOf(
     sourceForms: keep ? previous.settings.sourceForms : sourceFormsOf(config.attestors),
     defaultTtlSeconds: config.tokens.defaultTtlSeconds,
     clockSkewSeconds: config.clockSkewSeconds,
+    // Cheap to build: rebuilt at every reload, so a change of the attestors moves it too.
+    guardrails: Guardrails.of(config.grants.guardrails, config.trustDomain, config.attestors),
     limits: {
       maxAttestationBytes,
       tokenRequestsPerMinute,

@@ -183,3 +183,102 @@ t.test('grants list: an aligned table, filters, JSON, paging with --limit, --cur
   )
   t.notOk('nextCursor' in everythingJson)
 })
+
+t.test('grants create prints the guardrails that warned on stderr; one that denies is refused, naming the rule', async (t) => {
+  const { cli } = await startCli(t, { config: { grants: { guardrails: {} } } })
+  const warned = await cli('grants', 'create', '--subject', PAYMENTS, '--audience', 'ledger-api', '--owner', 'team-payments')
+  t.equal(warned.code, 0, warned.stderr)
+  t.equal(warned.stderr, 'sts: warning: description-missing: no description: say why the grant exists, for the next person who reads it\n')
+  t.match(warned.stdout, /^created grant [0-9a-f-]{36}\n/)
+  const wide = `spiffe://${TRUST_DOMAIN}/k8s/prod/**`
+  const refused = await cli(
+    'grants',
+    'create',
+    '--subject',
+    wide,
+    '--audience',
+    'ledger-api',
+    '--owner',
+    'team-payments',
+    '--description',
+    'x',
+  )
+  t.equal(refused.code, 1)
+  const reason = `${wide} matches every identity of attestor "prod" (kubernetes) (spiffe://${TRUST_DOMAIN}/k8s/prod/ns/{}/sa/{}), whatever their names: name the workloads (a namespace and service account, a repository, an account)`
+  t.equal(
+    refused.stderr,
+    `sts: the grant breaks a guardrail: subject-spans-attestor: ${reason}\n  subject: subject-spans-attestor: ${reason}\n`,
+  )
+  t.equal(refused.stdout, '')
+})
+
+t.test('grants validate says what create would do, creates nothing, and exits 1 when it would be refused', async (t) => {
+  const { cli, json } = await startCli(t, { config: { grants: { guardrails: { maxTtlSeconds: 600 } } } })
+  const fine = await cli(
+    'grants',
+    'validate',
+    '--subject',
+    PAYMENTS,
+    '--audience',
+    'ledger-api',
+    '--owner',
+    'team-payments',
+    '--description',
+    'x',
+    '--max-ttl',
+    '600',
+  )
+  t.same([fine.code, fine.stdout, fine.stderr], [0, 'the grant would be created\n', ''])
+  const wide = `spiffe://${TRUST_DOMAIN}/**`
+  const refused = await cli(
+    'grants',
+    'validate',
+    '--subject',
+    wide,
+    '--audience',
+    'ledger-api',
+    '--owner',
+    'team-payments',
+    '--max-ttl',
+    '900',
+  )
+  t.equal(refused.code, 1)
+  t.same(
+    refused.stdout.split('\n').map((line) => line.split(':')[0]),
+    [
+      'the grant would be refused',
+      'deny  subject-spans-trust-domain',
+      'deny  subject-spans-attestor',
+      'deny  shared-issuer-unpinned',
+      'warn  ttl-above-ceiling',
+      'warn  description-missing',
+      '',
+    ],
+  )
+  t.match(refused.stdout, '\nwarn  ttl-above-ceiling: maxTtlSeconds 900 is above the ceiling of 600 (grants.guardrails.maxTtlSeconds)\n')
+  const answer = await cli(
+    'grants',
+    'validate',
+    '--subject',
+    PAYMENTS,
+    '--audience',
+    'ledger-api',
+    '--owner',
+    'team-payments',
+    '--max-ttl',
+    '600',
+    '--json',
+  )
+  t.same(JSON.parse(answer.stdout), {
+    allowed: true,
+    denied: [],
+    warnings: [
+      {
+        rule: 'description-missing',
+        field: 'description',
+        reason: 'no description: say why the grant exists, for the next person who reads it',
+      },
+    ],
+  })
+  t.same(await json('grants', 'list'), { grants: [] }, 'nothing created')
+})

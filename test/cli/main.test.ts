@@ -33,6 +33,7 @@ t.test('--help at every level: exit 0, on stdout, without a token', async (t) =>
       'grants list',
       'grants show',
       'grants create',
+      'grants validate',
       'grants disable',
       'revoke subject',
       'revoke token',

@@ -39,7 +39,11 @@ t.test('a rolling restart in the middle of a rotation: every token of A and B ve
   const grant = await fetch(`${a.url}/v1/grants`, {
     method: 'POST',
     headers: { ...admin, 'content-type': 'application/json' },
-    body: JSON.stringify({ subject: 'spiffe://example.org/k8s/prod/**', audiences: ['ledger-api'], owner: 'team-payments' }),
+    body: JSON.stringify({
+      subject: 'spiffe://example.org/k8s/prod/ns/payments/sa/api',
+      audiences: ['ledger-api'],
+      owner: 'team-payments',
+    }),
   })
   t.equal(grant.status, 201)
 

@@ -29,7 +29,11 @@ export async function exchangeOnce(t: Test, started: Started, cluster: Awaited<R
   const grant = await fetch(`${started.url}/v1/grants`, {
     method: 'POST',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ subject: 'spiffe://example.org/k8s/prod/**', audiences: ['ledger-api'], owner: 'team-payments' }),
+    body: JSON.stringify({
+      subject: 'spiffe://example.org/k8s/prod/ns/payments/sa/api',
+      audiences: ['ledger-api'],
+      owner: 'team-payments',
+    }),
   })
   t.equal(grant.status, 201)
   const response = await fetch(`${started.url}/oauth2/token`, {

@@ -106,13 +106,13 @@ export async function startFromFile(t: Test, config: Record<string, unknown>, op
   }
 }
 
-/** The grant every reload test exchanges under: any workload of any cluster, for `ledger-api`. */
+/** The grant every reload test exchanges under: payments/api of any cluster, for `ledger-api`. */
 export async function grantEveryCluster(service: FileService): Promise<void> {
   const response = await service.app.inject({
     method: 'POST',
     url: '/v1/grants',
     headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-    payload: { subject: `spiffe://${TRUST_DOMAIN}/k8s/**`, audiences: ['ledger-api'], owner: 'team-platform' },
+    payload: { subject: `spiffe://${TRUST_DOMAIN}/k8s/*/ns/payments/sa/api`, audiences: ['ledger-api'], owner: 'team-platform' },
   })
   if (response.statusCode !== 201) throw new Error(`grant not created: ${response.statusCode} ${response.body}`)
 }

@@ -22,6 +22,20 @@ export const KEY_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64')
 export const SOURCE_HASH_KEY = Buffer.alloc(32, 9).toString('base64')
 export const ISSUER = 'https://sts.test.example'
 export const TRUST_DOMAIN = 'example.org'
+/** Every grant guardrail off: what a test service has unless its test configures `grants.guardrails`. */
+export const GUARDRAILS_OFF = {
+  rules: Object.fromEntries(
+    [
+      'subject-spans-trust-domain',
+      'subject-spans-attestor',
+      'shared-issuer-unpinned',
+      'ttl-above-ceiling',
+      'audience-not-allowed',
+      'expiry-too-far',
+      'description-missing',
+    ].map((rule) => [rule, 'off']),
+  ),
+}
 
 export interface TestService {
   app: FastifyInstance
@@ -66,7 +80,13 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
   if (!options.keysDir) t.teardown(() => rmSync(keysDir, { recursive: true, force: true }))
   const real = (options.backend ?? 'real') === 'real'
   const databaseUrl = real ? (options.databaseUrl ?? (await freshPostgresDatabase(t))) : undefined
-  const { redis: redisOverrides, keys: keysOverrides, tokens: tokensOverrides, ...overrides } = options.config ?? {}
+  const {
+    redis: redisOverrides,
+    keys: keysOverrides,
+    tokens: tokensOverrides,
+    grants: grantsOverrides,
+    ...overrides
+  } = options.config ?? {}
   const config = parseConfig({
     issuer: ISSUER,
     trustDomain: TRUST_DOMAIN,
@@ -83,6 +103,8 @@ export async function startTestService(t: Test, options: TestServiceOptions = {}
     admin: { token: ADMIN_TOKEN },
     keys: { dir: keysDir, encryptionKey: KEY_ENCRYPTION_KEY, ...(keysOverrides as object) },
     tokens: { sourceHashKey: SOURCE_HASH_KEY, ...(tokensOverrides as object) },
+    // Tests of other things write the grants they need; the guardrails' own tests set grants.guardrails.
+    grants: { guardrails: GUARDRAILS_OFF, ...(grantsOverrides as object) },
     attestors: [{ kind: 'kubernetes', name: cluster.name, issuer: cluster.issuer, jwks: cluster.jwks }],
     // No shedding on event-loop lag: a test process stalls its own loop (compiling a schema, minting
     // keys) as no service process does, for every service it hosts. test/http/overload.test.ts sets it.

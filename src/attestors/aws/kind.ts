@@ -12,4 +12,6 @@ export const aws = {
   create: createAwsAttestor,
   namespace: () => ({ identity: 'aws', source: 'aws' }),
   sourceForms: (source) => ({ namespaceIsASource: false, shows: [`${source}:<account>[:<region>[:<instance>]]`] }),
+  identityForms: () => ['aws/{}/{}/{}'],
+  sharedIssuer: () => undefined,
 } satisfies AttestorKind<typeof AwsAttestorConfig>

@@ -35,4 +35,7 @@ export const azure = {
   create: createAzureAttestors,
   namespace: () => ({ identity: 'azure', source: 'azure' }),
   sourceForms: (source) => ({ namespaceIsASource: false, shows: [`${source}:<subscription or tenant>[:vm:<vm>|:principal:<object>]`] }),
+  // Attested data; a VM's system-assigned identity; any other principal.
+  identityForms: () => ['azure/{}/vm/{}', 'azure/{}/{}/{}/{}', 'azure/{}/principal/{}'],
+  sharedIssuer: () => undefined,
 } satisfies AttestorKind<typeof AzureAttestorConfig>

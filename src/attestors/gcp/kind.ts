@@ -12,4 +12,6 @@ export const gcp = {
   create: createGcpAttestor,
   namespace: () => ({ identity: 'gcp', source: 'gcp' }),
   sourceForms: (source) => ({ namespaceIsASource: false, shows: [`${source}:<project>[:<zone>[:<instance>]]`] }),
+  identityForms: () => ['gcp/{}/{}/{}'],
+  sharedIssuer: () => undefined,
 } satisfies AttestorKind<typeof GcpAttestorConfig>

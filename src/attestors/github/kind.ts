@@ -18,4 +18,7 @@ export const github = {
     namespaceIsASource: false,
     shows: [`${source}:<owner>[/<repository>]`, `${source}:repository_id:<id>`, `${source}:repository_owner_id:<id>`],
   }),
+  identityForms: (config) => [`${config ? githubNamespace(config).identity : 'github'}/{}/{}`],
+  // Every GitHub user can run a workflow; a deleted repository's or owner's name can be registered again.
+  sharedIssuer: () => ({ immutableIdClaims: ['repository_id', 'repository_owner_id'] }),
 } satisfies AttestorKind<typeof GitHubAttestorConfig>

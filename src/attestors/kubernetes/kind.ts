@@ -12,4 +12,6 @@ export const kubernetes = {
   create: createKubernetesAttestor,
   namespace: (config) => ({ identity: `k8s/${config.name}`, source: `k8s:${config.name}` }),
   sourceForms: (source) => ({ namespaceIsASource: true, shows: [source, `${source}:node:<node>`, `${source}:pod:<uid>`] }),
+  identityForms: (config) => [`k8s/${config?.name ?? '{}'}/ns/{}/sa/{}`],
+  sharedIssuer: () => undefined,
 } satisfies AttestorKind<typeof KubernetesAttestorConfig>

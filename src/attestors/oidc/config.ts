@@ -28,6 +28,13 @@ export const OidcAttestorConfig = z
     claims: z.array(ExposedClaim).max(64).default([]),
     /** Claim (dot path) -> glob, or globs of which one must match; a missing claim never matches. */
     requiredClaims: z.record(ClaimPath, Globs).default({}),
+    /**
+     * The issuer is shared by many tenants (gitlab.com, a SaaS CI): a grant that can match its
+     * identities must pin one of `immutableIdClaims` by a condition (the `shared-issuer-unpinned` guardrail).
+     */
+    shared: z.boolean().default(false),
+    /** Entries of `claims` that are immutable ids (a project id, never a name), which grants on a shared issuer pin. */
+    immutableIdClaims: z.array(z.string()).max(16).default([]),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -45,5 +52,26 @@ export const OidcAttestorConfig = z
         })
       seen.set(name, path)
     })
+    checkImmutableIdClaims(config, ctx)
   })
+
+/** A shared issuer names its immutable ids, and each is a claim grant conditions can see. */
+function checkImmutableIdClaims(config: { shared: boolean; immutableIdClaims: string[]; claims: string[] }, ctx: z.RefinementCtx): void {
+  if (config.shared && config.immutableIdClaims.length === 0)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['immutableIdClaims'],
+      message: 'a shared issuer needs the claims that are immutable ids (e.g. [project_id]), which grants on it must pin',
+    })
+  if (!config.shared && config.immutableIdClaims.length > 0)
+    ctx.addIssue({ code: 'custom', path: ['immutableIdClaims'], message: 'is only read with shared: true' })
+  config.immutableIdClaims.forEach((claim, index) => {
+    if (!config.claims.includes(claim))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['immutableIdClaims', index],
+        message: `"${claim}" must also be listed in claims, or no grant condition can pin it`,
+      })
+  })
+}
 export type OidcAttestorConfig = z.infer<typeof OidcAttestorConfig>

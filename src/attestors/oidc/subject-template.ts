@@ -37,6 +37,21 @@ export function oidcNamespace(config: { name: string; issuer: string; subjectTem
   return { identity: fixed.join('/'), source: `oidc:${config.name}` }
 }
 
+/**
+ * The shape of the attestor's identities, `{}` for each claim value (src/attestors/attestor-kind.ts
+ * identityForms).
+ *
+ * @example
+ * oidcIdentityForm({ name: 'gitlab', issuer: 'https://gitlab.com', subjectTemplate: 'ci/gitlab/{claims.project_id}' })
+ * // 'ci/gitlab/{}'
+ */
+export function oidcIdentityForm(config: { name: string; issuer: string; subjectTemplate: string }): string {
+  const template = compileSubjectTemplate(config.subjectTemplate, config)
+  // Unreachable after schema validation: a programming mistake, not a bad configuration.
+  if (typeof template === 'string') throw new TypeError(`attestor ${config.name}: subjectTemplate: ${template}`)
+  return template.map((parts) => parts.map((part) => (typeof part === 'string' ? part : '{}')).join('')).join('/')
+}
+
 /** Compiles a subject template, or says what is wrong with it. */
 export function compileSubjectTemplate(text: string, config: { name: string; issuer: string }): Template | string {
   const segments = text.split('/')

@@ -3,6 +3,7 @@ import type { AdminTokenStore } from '../../admin-tokens/admin-token-store.js'
 import type { AuditLog } from '../../audit/audit-log.js'
 import type { GrantCatalog } from '../../grants/grant-catalog.js'
 import type { GrantStore } from '../../grants/grant-store.js'
+import type { Guardrails } from '../../grants/guardrails/guardrails.js'
 import type { IdentityInventory } from '../../inventory/identity-inventory.js'
 import type { LedgerStore } from '../../ledger/ledger-store.js'
 import type { RegistrationStore } from '../../replay/registration-store.js'
@@ -41,6 +42,8 @@ export interface AdminApiOptions {
   grants: GrantStore
   grantCatalog: GrantCatalog
   defaultGrantLifetimeDays: number
+  /** The grant guardrails as now configured: a reload may change them. */
+  guardrails: () => Guardrails
   ledger: LedgerStore
   /** The inventory of identities rolled up from the ledger. */
   inventory: IdentityInventory
@@ -86,6 +89,7 @@ export async function adminApi(admin: FastifyInstance, options: AdminApiOptions)
     catalog: options.grantCatalog,
     clock,
     defaultLifetimeDays: options.defaultGrantLifetimeDays,
+    guardrails: options.guardrails,
   })
   await admin.register(ledgerRoutes, { ledger: options.ledger, clock })
   await admin.register(identityRoutes, { inventory: options.inventory })

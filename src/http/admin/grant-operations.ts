@@ -6,6 +6,7 @@ import { ProblemBody } from '../error-bodies.js'
 import { component, operation, type Example, type Header } from '../openapi/operation.js'
 import { NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationProblem } from '../problem-responses.js'
 import { ADMIN_FAILURES } from './admin-responses.js'
+import { GrantWritten } from './grant-guardrail-operations.js'
 
 /** The path of one grant: its id, a UUID, checked before any store is asked. */
 export const GrantIdParams = z.object({
@@ -77,7 +78,10 @@ export const grantOperations = {
       (\`spiffe://<td>/github/...\`) the subject and the conditions on GitHub's case-insensitive claims
       (\`repository\`, \`repository_owner\`, \`actor\`, \`environment\`, the \`<owner>/<repo>\` of
       \`workflow_ref\` and \`job_workflow_ref\`) are lower-cased, as the service mints them (also on
-      replace).
+      replace). Held to the guardrails (README.md, "Guardrails"): a rule configured to deny is a 400
+      with reason \`grant_guardrail_denied\` naming every such rule in \`violations\`; the rules
+      configured to warn come back in \`warnings\` (and on the audit entry). \`POST /v1/grants:validate\`
+      checks without saving.
     `,
     requestBody: {
       mediaType: 'application/json',
@@ -108,7 +112,7 @@ export const grantOperations = {
           },
           ETag,
         },
-        content: { 'application/json': { schema: GrantJson, examples: { grant: GrantExample } } },
+        content: { 'application/json': { schema: GrantWritten, examples: { grant: GrantExample } } },
       },
       400: ValidationProblem,
       413: PayloadTooLarge,
@@ -173,7 +177,8 @@ export const grantOperations = {
 
       In order: without \`If-Match\` the answer is 428, before the body is validated and even for an
       unknown id; then the body is validated (400), the grant looked up (404), and \`If-Match\`
-      compared with its current version (412). Recorded on the audit log as \`grant.replace\`, with the
+      compared with its current version (412), and the guardrails applied as on create (400
+      \`grant_guardrail_denied\`, or \`warnings\`). Recorded on the audit log as \`grant.replace\`, with the
       grant before and after.
     `,
     parameters: { path: GrantIdParams, header: IfMatchHeader },
@@ -185,7 +190,10 @@ export const grantOperations = {
       },
     },
     responses: {
-      200: grantResponse('The grant as replaced.'),
+      200: {
+        ...grantResponse('The grant as replaced; `warnings` as on create.'),
+        content: { 'application/json': { schema: GrantWritten } },
+      },
       400: {
         description: prose`
           The body is not a valid \`GrantReplacement\` (a field left out, an unknown key, \`expiresAt\`

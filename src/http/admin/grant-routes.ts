@@ -1,12 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { canonicalGitHubConditions, canonicalGitHubSubject } from '../../attestors/github/names.js'
-import { InvalidInputError, NotFoundError, PreconditionFailedError, PreconditionRequiredError } from '../../errors.js'
+import { InvalidInputError, NotFoundError, PreconditionFailedError, PreconditionRequiredError, RuleViolationError } from '../../errors.js'
 import { GrantInput, GrantListQuery, GrantReplacement, grantToJson, type Grant } from '../../grants/grant.js'
 import type { GrantCatalog } from '../../grants/grant-catalog.js'
 import type { GrantDraft, GrantStore } from '../../grants/grant-store.js'
+import type { GuardrailFinding, Guardrails } from '../../grants/guardrails/guardrails.js'
 import type { Clock } from '../../lib/clock.js'
 import { clipUntrusted } from '../../lib/untrusted-text.js'
 import { actorOf } from './admin-scope.js'
+import { validateGrantOperation } from './grant-guardrail-operations.js'
 import { GrantIdParams, grantOperations } from './grant-operations.js'
 import { requireOwnedGrant, scopeOf } from './team-scope-checks.js'
 import { parseOrProblem } from './validation.js'
@@ -16,6 +18,8 @@ export interface GrantRoutesOptions {
   catalog: GrantCatalog
   clock: Clock
   defaultLifetimeDays: number
+  /** The guardrails as now configured (a reload may change them): every create and replace is held to them. */
+  guardrails: () => Guardrails
 }
 
 /** The grants admin API: /v1/grants. */
@@ -28,11 +32,20 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
     const input = canonicalNames(parseOrProblem(GrantInput, request.body, 'grant'))
     requireOwnedGrant(request, input, 'the grant')
     const now = new Date(clock.now())
-    const expiresAt = input.expiresAt ? new Date(input.expiresAt) : new Date(now.getTime() + options.defaultLifetimeDays * 86_400_000)
-    const grant = await store.create(draftOf({ ...input, expiresAt }, now), now, actorOf(request))
+    const draft = newDraft(input, now, options.defaultLifetimeDays)
+    const warnings = heldToGuardrails(options.guardrails(), draft, now)
+    const grant = await store.create(draft, now, actorOf(request), { guardrailWarnings: warnings })
     await catalog.announceChange()
-    request.log.info({ grantId: grant.id, subject: grant.subject, owner: grant.owner }, 'grant created')
-    return sendGrant(reply.code(201).header('location', `/v1/grants/${grant.id}`), grant)
+    request.log.info({ grantId: grant.id, subject: grant.subject, owner: grant.owner, warnings: rulesOf(warnings) }, 'grant created')
+    return sendGrant(reply.code(201).header('location', `/v1/grants/${grant.id}`), grant, warnings)
+  })
+
+  // `::` is a literal colon: POST /v1/grants:validate.
+  app.post('/v1/grants::validate', { config: write, schema: validateGrantOperation }, async (request) => {
+    const input = canonicalNames(parseOrProblem(GrantInput, request.body, 'grant'))
+    const now = new Date(clock.now())
+    const { denied, warnings } = options.guardrails().check(newDraft(input, now, options.defaultLifetimeDays), now)
+    return { allowed: denied.length === 0, denied, warnings }
   })
 
   app.get('/v1/grants', { config: read, schema: grantOperations.list }, async (request) => {
@@ -63,6 +76,7 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
       version: _version,
       createdAt: _createdAt,
       updatedAt: _updatedAt,
+      warnings: _warnings,
       ...input
     } = canonicalNames(parseOrProblem(GrantReplacement, request.body, 'grant'))
     if (bodyId !== undefined && bodyId !== id) {
@@ -79,20 +93,16 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
       )
     }
     const now = new Date(clock.now())
-    const result = await store.replace(
-      id,
-      draftOf({ ...input, expiresAt: new Date(input.expiresAt) }, now),
-      current.version,
-      now,
-      actorOf(request),
-    )
+    const draft = draftOf({ ...input, expiresAt: new Date(input.expiresAt) }, now)
+    const warnings = heldToGuardrails(options.guardrails(), draft, now)
+    const result = await store.replace(id, draft, current.version, now, actorOf(request), { guardrailWarnings: warnings })
     if (result === 'conflict') {
       throw new PreconditionFailedError(`grant ${id} changed while it was being replaced; read it again and retry`, 'version_mismatch')
     }
     const grant = await mustExist(Promise.resolve(result), id)
     await catalog.announceChange()
-    request.log.info({ grantId: id, version: grant.version }, 'grant replaced')
-    return sendGrant(reply, grant)
+    request.log.info({ grantId: id, version: grant.version, warnings: rulesOf(warnings) }, 'grant replaced')
+    return sendGrant(reply, grant, warnings)
   })
 
   app.delete('/v1/grants/:id', { config: write, schema: grantOperations.disable }, async (request, reply) => {
@@ -121,8 +131,30 @@ function draftOf(draft: GrantDraft, now: Date): GrantDraft {
   return draft
 }
 
-function sendGrant(reply: FastifyReply, grant: Grant): FastifyReply {
-  return reply.header('etag', `"${grant.version}"`).send(grantToJson(grant))
+/** A grant to create: what was left out defaulted, its expiry in the future. */
+function newDraft(input: GrantInput, now: Date, defaultLifetimeDays: number): GrantDraft {
+  const expiresAt = input.expiresAt ? new Date(input.expiresAt) : new Date(now.getTime() + defaultLifetimeDays * 86_400_000)
+  return draftOf({ ...input, expiresAt }, now)
+}
+
+/** Refuses a grant that breaks a rule configured to deny, naming every such rule; answers the rules that warn. */
+function heldToGuardrails(guardrails: Guardrails, draft: GrantDraft, now: Date): GuardrailFinding[] {
+  const { denied, warnings } = guardrails.check(draft, now)
+  if (denied.length > 0) {
+    throw new RuleViolationError(
+      `the grant breaks ${denied.length === 1 ? 'a guardrail' : `${denied.length} guardrails`}: ${denied.map((d) => `${d.rule}: ${d.reason}`).join('; ')}`,
+      denied,
+    )
+  }
+  return warnings
+}
+
+function rulesOf(findings: GuardrailFinding[]): string[] | undefined {
+  return findings.length === 0 ? undefined : findings.map((finding) => finding.rule)
+}
+
+function sendGrant(reply: FastifyReply, grant: Grant, warnings: GuardrailFinding[] = []): FastifyReply {
+  return reply.header('etag', `"${grant.version}"`).send({ ...grantToJson(grant), ...(warnings.length > 0 ? { warnings } : {}) })
 }
 
 async function mustExist(lookup: Promise<Grant | undefined>, id: string): Promise<Grant> {

@@ -68,7 +68,8 @@ export function describeApi(routes: readonly DocumentedRoute[]): JsonObject {
       throw new Error(`${what} gives Fastify a schema (${route.fastifyKeys.join(', ')}): declare it in the operation instead`)
     const tag = API_TAGS.findIndex((t) => t.name === operation.tags[0])
     if (tag < 0) throw new Error(`${what} is tagged ${operation.tags[0]}, which base-document.ts does not describe`)
-    const path = route.url.replace(/:(\w+)/g, '{$1}')
+    // `::` is Fastify's escape for a literal colon (`/v1/grants::validate`, a custom method in the AIP-136 style).
+    const path = route.url.replace(/(?<!:):(\w+)/g, '{$1}').replaceAll('::', ':')
     const item = paths.get(path) ?? { tag, operations: [] }
     item.operations.push([route.method.toLowerCase(), describeOperation(operation, route, components)])
     paths.set(path, item)
