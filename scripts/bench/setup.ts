@@ -49,8 +49,6 @@ function writeConfig(workDir: string, cluster: FakeCluster, metrics: boolean): C
     limits: { tokenRequestsPerMinute: 0, adminRequestsPerMinute: 0 },
     attestors: [{ kind: 'kubernetes', name: BENCH_CLUSTER_NAME, issuer: cluster.issuer, jwks: cluster.jwks }],
     metrics: { enabled: metrics },
-    // BENCH_GRANT is for every workload of the bench cluster on purpose: said, not refused.
-    grants: { guardrails: { rules: { 'subject-spans-attestor': 'warn' } } },
   }
   writeFileSync(join(workDir, 'sts.json'), JSON.stringify(file, null, 2))
   return parseConfig(file)

@@ -190,7 +190,7 @@ t.test('grants create prints the guardrails that warned on stderr; one that deni
   t.equal(warned.code, 0, warned.stderr)
   t.equal(warned.stderr, 'sts: warning: description-missing: no description: say why the grant exists, for the next person who reads it\n')
   t.match(warned.stdout, /^created grant [0-9a-f-]{36}\n/)
-  const wide = `spiffe://${TRUST_DOMAIN}/k8s/prod/**`
+  const wide = `spiffe://${TRUST_DOMAIN}/k8s/**`
   const refused = await cli(
     'grants',
     'create',
@@ -204,10 +204,10 @@ t.test('grants create prints the guardrails that warned on stderr; one that deni
     'x',
   )
   t.equal(refused.code, 1)
-  const reason = `${wide} matches every identity of attestor "prod" (kubernetes) (spiffe://${TRUST_DOMAIN}/k8s/prod/ns/{}/sa/{}), whatever their names: name the workloads (a namespace and service account, a repository, an account)`
+  const reason = `${wide} matches every identity of every kubernetes attestor (spiffe://${TRUST_DOMAIN}/k8s/{}/ns/{}/sa/{}), whatever their names: name the workloads (a namespace and service account, a repository, an account)`
   t.equal(
     refused.stderr,
-    `sts: the grant breaks a guardrail: subject-spans-attestor: ${reason}\n  subject: subject-spans-attestor: ${reason}\n`,
+    `sts: the grant breaks a guardrail: subject-spans-attestor-kind: ${reason}\n  subject: subject-spans-attestor-kind: ${reason}\n`,
   )
   t.equal(refused.stdout, '')
 })
@@ -248,7 +248,7 @@ t.test('grants validate says what create would do, creates nothing, and exits 1 
     [
       'the grant would be refused',
       'deny  subject-spans-trust-domain',
-      'deny  subject-spans-attestor',
+      'deny  subject-spans-attestor-kind',
       'deny  shared-issuer-unpinned',
       'warn  ttl-above-ceiling',
       'warn  description-missing',

@@ -27,6 +27,7 @@ export const GUARDRAILS_OFF = {
   rules: Object.fromEntries(
     [
       'subject-spans-trust-domain',
+      'subject-spans-attestor-kind',
       'subject-spans-attestor',
       'shared-issuer-unpinned',
       'ttl-above-ceiling',

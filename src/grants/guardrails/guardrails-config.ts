@@ -9,6 +9,7 @@ import { MAX_TOKEN_LIFETIME_SECONDS } from '../../lib/token-lifetime.js'
 /** The rules by their stable names: what a 400, a warning and the configuration call them. */
 export const GUARDRAIL_RULES = [
   'subject-spans-trust-domain',
+  'subject-spans-attestor-kind',
   'subject-spans-attestor',
   'shared-issuer-unpinned',
   'ttl-above-ceiling',
@@ -25,7 +26,8 @@ export type GuardrailAction = z.infer<typeof GuardrailAction>
 /** Deny the mistakes that hand a grant to strangers; warn about the rest. */
 export const DEFAULT_GUARDRAIL_ACTIONS: Readonly<Record<GuardrailRuleName, GuardrailAction>> = {
   'subject-spans-trust-domain': 'deny',
-  'subject-spans-attestor': 'deny',
+  'subject-spans-attestor-kind': 'deny',
+  'subject-spans-attestor': 'warn',
   'shared-issuer-unpinned': 'deny',
   'ttl-above-ceiling': 'warn',
   'audience-not-allowed': 'warn',
@@ -37,6 +39,7 @@ const actionOf = (rule: GuardrailRuleName) => GuardrailAction.default(DEFAULT_GU
 const Rules = z
   .object({
     'subject-spans-trust-domain': actionOf('subject-spans-trust-domain'),
+    'subject-spans-attestor-kind': actionOf('subject-spans-attestor-kind'),
     'subject-spans-attestor': actionOf('subject-spans-attestor'),
     'shared-issuer-unpinned': actionOf('shared-issuer-unpinned'),
     'ttl-above-ceiling': actionOf('ttl-above-ceiling'),

@@ -4,7 +4,7 @@ import type { GuardrailRuleName, GuardrailsConfig } from './guardrails-config.js
 import { identityLandscape, type IdentityLandscape } from './identity-forms.js'
 import { audienceNotAllowed, descriptionMissing, expiryTooFar, ttlAboveCeiling } from './limit-rules.js'
 import type { GuardrailRule } from './rule.js'
-import { sharedIssuerUnpinned, subjectSpansAttestor, subjectSpansTrustDomain } from './subject-rules.js'
+import { sharedIssuerUnpinned, subjectSpansAttestor, subjectSpansAttestorKind, subjectSpansTrustDomain } from './subject-rules.js'
 
 /** A rule a grant breaks: its name, the field it is about, and why. */
 export interface GuardrailFinding {
@@ -22,6 +22,7 @@ export interface GuardrailVerdict {
 /** In the order a reader of the grant meets the fields. */
 const RULES: readonly GuardrailRule[] = [
   subjectSpansTrustDomain,
+  subjectSpansAttestorKind,
   subjectSpansAttestor,
   sharedIssuerUnpinned,
   audienceNotAllowed,

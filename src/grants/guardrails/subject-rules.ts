@@ -14,20 +14,36 @@ export const subjectSpansTrustDomain: GuardrailRule = {
   },
 }
 
+export const subjectSpansAttestorKind: GuardrailRule = {
+  name: 'subject-spans-attestor-kind',
+  field: 'subject',
+  check(grant, { landscape }) {
+    return spannedReason(grant.subject, spannedGroups(grant.subject, landscape.attestors).kinds)
+  },
+}
+
+/** One whole configured attestor (a cluster, an AWS attestor...): broad, but one a platform team may mean. */
 export const subjectSpansAttestor: GuardrailRule = {
   name: 'subject-spans-attestor',
   field: 'subject',
   check(grant, { landscape }) {
-    const spanned: IdentityGroup[] = []
-    for (const group of landscape.attestors) {
-      // One attestor of a kind already spanned whole says nothing more.
-      if (!group.wholeKind && spanned.some((other) => other.wholeKind && other.kind === group.kind)) continue
-      if (group.forms.some((form) => spans(grant.subject, form))) spanned.push(group)
-    }
-    if (spanned.length === 0) return undefined
-    const what = spanned.map((group) => `${group.label} (${group.forms.join(', ')})`).join('; ')
-    return `${grant.subject} matches every identity of ${what}, whatever their names: name the workloads (a namespace and service account, a repository, an account)`
+    return spannedReason(grant.subject, spannedGroups(grant.subject, landscape.attestors).attestors)
   },
+}
+
+function spannedGroups(subject: string, groups: readonly IdentityGroup[]): { kinds: IdentityGroup[]; attestors: IdentityGroup[] } {
+  const kinds = groups.filter((group) => group.wholeKind && group.forms.some((form) => spans(subject, form)))
+  // One attestor of a kind already spanned whole says nothing more.
+  const attestors = groups.filter(
+    (group) => !group.wholeKind && !kinds.some((kind) => kind.kind === group.kind) && group.forms.some((form) => spans(subject, form)),
+  )
+  return { kinds, attestors }
+}
+
+function spannedReason(subject: string, spanned: readonly IdentityGroup[]): string | undefined {
+  if (spanned.length === 0) return undefined
+  const what = spanned.map((group) => `${group.label} (${group.forms.join(', ')})`).join('; ')
+  return `${subject} matches every identity of ${what}, whatever their names: name the workloads (a namespace and service account, a repository, an account)`
 }
 
 export const sharedIssuerUnpinned: GuardrailRule = {

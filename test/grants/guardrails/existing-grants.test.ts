@@ -33,7 +33,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     t.same(
       found.map(({ grant, findings }) => [grant.id, findings.map((finding) => finding.rule)]),
       [
-        [wide.id, ['subject-spans-trust-domain', 'subject-spans-attestor', 'shared-issuer-unpinned']],
+        [wide.id, ['subject-spans-trust-domain', 'subject-spans-attestor-kind', 'shared-issuer-unpinned']],
         [long.id, ['ttl-above-ceiling']],
       ],
     )

@@ -45,17 +45,17 @@ t.test('a grant breaking denying rules is a 400 naming every rule, and is not sa
     type: 'about:blank',
     title: 'Invalid request',
     status: 400,
-    detail: `the grant breaks 3 guardrails: subject-spans-trust-domain: ${TRUST_DOMAIN_REASON}; subject-spans-attestor: ${ATTESTOR_REASON}; description-missing: ${NO_DESCRIPTION.reason}`,
+    detail: `the grant breaks 3 guardrails: subject-spans-trust-domain: ${TRUST_DOMAIN_REASON}; subject-spans-attestor-kind: ${ATTESTOR_REASON}; description-missing: ${NO_DESCRIPTION.reason}`,
     instance: '/v1/grants',
     reason: 'grant_guardrail_denied',
     errors: [
       { path: 'subject', message: `subject-spans-trust-domain: ${TRUST_DOMAIN_REASON}` },
-      { path: 'subject', message: `subject-spans-attestor: ${ATTESTOR_REASON}` },
+      { path: 'subject', message: `subject-spans-attestor-kind: ${ATTESTOR_REASON}` },
       { path: 'description', message: `description-missing: ${NO_DESCRIPTION.reason}` },
     ],
     violations: [
       { rule: 'subject-spans-trust-domain', field: 'subject', reason: TRUST_DOMAIN_REASON },
-      { rule: 'subject-spans-attestor', field: 'subject', reason: ATTESTOR_REASON },
+      { rule: 'subject-spans-attestor-kind', field: 'subject', reason: ATTESTOR_REASON },
       NO_DESCRIPTION,
     ],
   })
@@ -96,14 +96,25 @@ t.test('warning rules let the write through and come back in warnings, and on th
   const described = await replace({ ...grant, description: 'payments read the ledger' })
   t.equal(described.statusCode, 200)
   t.notOk('warnings' in described.json())
-  const widened = await replace({ ...grant, subject: 'spiffe://example.org/k8s/prod/**' })
-  t.equal(widened.statusCode, 400)
+  const cluster = await replace({ ...grant, description: 'payments read the ledger', subject: 'spiffe://example.org/k8s/prod/**' })
+  t.equal(cluster.statusCode, 200, 'one whole cluster: warned of')
+  t.same(cluster.json().warnings, [
+    {
+      rule: 'subject-spans-attestor',
+      field: 'subject',
+      reason:
+        'spiffe://example.org/k8s/prod/** matches every identity of attestor "prod" (kubernetes) (spiffe://example.org/k8s/prod/ns/{}/sa/{}), ' +
+        'whatever their names: name the workloads (a namespace and service account, a repository, an account)',
+    },
+  ])
+  const widened = await replace({ ...cluster.json(), subject: 'spiffe://example.org/k8s/**' })
+  t.equal(widened.statusCode, 400, 'every cluster: refused')
   t.same(
     widened.json().violations.map((v: { rule: string }) => v.rule),
-    ['subject-spans-attestor'],
+    ['subject-spans-attestor-kind'],
   )
   const current = await sts.app.inject({ method: 'GET', url: `/v1/grants/${grant.id}`, headers: sts.admin })
-  t.equal(current.json().subject, GOOD.subject, 'the refused replacement changed nothing')
+  t.equal(current.json().subject, 'spiffe://example.org/k8s/prod/**', 'the refused replacement changed nothing')
 })
 
 t.test('POST /v1/grants:validate answers what creating would do, saving nothing', async (t) => {
@@ -114,7 +125,7 @@ t.test('POST /v1/grants:validate answers what creating would do, saving nothing'
     allowed: false,
     denied: [
       { rule: 'subject-spans-trust-domain', field: 'subject', reason: TRUST_DOMAIN_REASON },
-      { rule: 'subject-spans-attestor', field: 'subject', reason: ATTESTOR_REASON },
+      { rule: 'subject-spans-attestor-kind', field: 'subject', reason: ATTESTOR_REASON },
       {
         rule: 'shared-issuer-unpinned',
         field: 'conditions',
