@@ -61,7 +61,7 @@ function groupsOf(payload: JwtPayload, claim: string): string[] {
   const value = claimAt(payload, claim)
   if (value === undefined) return []
   if (typeof value === 'string') return [value]
-  if (Array.isArray(value) && value.every((group) => typeof group === 'string')) return value as string[]
+  if (Array.isArray(value) && value.every((group) => typeof group === 'string')) return value
   throw new UnauthenticatedError(
     `the identity provider's token has a groups claim ${claim} that is neither a string nor a list of strings`,
     'oidc_token_invalid',
