@@ -2,6 +2,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 import type { Logger } from 'pino'
 import type { AdminTokenStore } from './admin-tokens/admin-token-store.js'
 import { AdminTokenVerifier } from './admin-tokens/admin-token-verifier.js'
+import { OidcAdminVerifier } from './admin-tokens/oidc-admin-verifier.js'
 import { SqlAdminTokenStore } from './admin-tokens/sql-admin-token-store.js'
 import type { AuditLog } from './audit/audit-log.js'
 import { SqlAuditLog } from './audit/sql-audit-log.js'
@@ -233,7 +234,13 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       revocationService,
       audit,
       adminTokens,
-      adminTokenVerifier: new AdminTokenVerifier({ bootstrapToken: config.admin.token, tokens: adminTokens, clock }),
+      adminTokenVerifier: new AdminTokenVerifier({
+        bootstrapToken: config.admin.token,
+        tokens: adminTokens,
+        clock,
+        // The attestors' fetcher (traced, replaceable in tests) fetches the provider's discovery document and keys.
+        ...(config.admin.oidc ? { oidc: new OidcAdminVerifier(config.admin.oidc, { fetch: attestorOutside.fetchJwks, clock }) } : {}),
+      }),
       registrations,
       registrationTidy,
       retention,

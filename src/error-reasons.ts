@@ -61,6 +61,9 @@ export const ERROR_REASONS = {
   // Admin authentication (the admin API and introspection).
   admin_token_missing: 'no admin bearer token was sent',
   admin_token_invalid: 'the admin token is unknown, revoked or expired',
+  oidc_token_invalid:
+    "the identity provider's token (admin.oidc) is not accepted: its signature, issuer, audience, type, algorithm, lifetime or name and groups claims",
+  oidc_groups_unmapped: "the identity provider's token is valid, but none of its groups is mapped to roles in admin.oidc.groups",
   role_missing: 'the admin token does not have the role the operation needs',
   roles_beyond_own: 'an admin token cannot grant, or revoke a token with, roles it does not have itself',
   scope_beyond_own: 'a team-scoped admin token cannot make, or revoke, a token whose team scope is not within its own',

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { AdminOidcConfig } from './oidc-config.js'
 
 /**
  * The `admin` section of the configuration (src/config.ts reads it, and STS_ADMIN_TOKEN from the
@@ -12,6 +13,8 @@ export const AdminConfig = z
     tokenDefaultTtlDays: z.number().int().positive().max(3650).default(90),
     /** No token made through the API lives longer than this; a later `expiresAt` is refused. */
     tokenMaxTtlDays: z.number().int().positive().max(3650).default(365),
+    /** Sign-in with the organization's identity provider (src/admin-tokens/oidc-config.ts); fixed until a restart. */
+    oidc: AdminOidcConfig.optional(),
   })
   .strict()
   .default({ tokenDefaultTtlDays: 90, tokenMaxTtlDays: 365 })

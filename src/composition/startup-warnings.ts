@@ -17,5 +17,6 @@ export function warnAtStart(config: Config, attestors: AttestorRegistry, logger:
   for (const warning of trustProxyWarnings(config)) logger.warn({ trustProxy: config.trustProxy }, warning)
   const partitionWarning = keptPartitionWarning(config.ledger.retentionDays, config.ledger.partitionInterval)
   if (partitionWarning) logger.warn({ ledger: config.ledger }, partitionWarning)
-  if (config.admin.token === undefined) logger.warn(CLOSED_ADMIN_API_WARNING)
+  // With admin.oidc, people sign in with the identity provider: the API is not closed.
+  if (config.admin.token === undefined && config.admin.oidc === undefined) logger.warn(CLOSED_ADMIN_API_WARNING)
 }

@@ -60,7 +60,13 @@ function observed(error: unknown, request: FastifyRequest, oauth: boolean): Fail
 }
 
 /** Failed admin authentication (a missing, wrong or unentitled admin token), on the admin API and introspection. */
-const ADMIN_AUTH_REASONS: ReadonlySet<ErrorReason> = new Set(['admin_token_missing', 'admin_token_invalid', 'role_missing'])
+const ADMIN_AUTH_REASONS: ReadonlySet<ErrorReason> = new Set([
+  'admin_token_missing',
+  'admin_token_invalid',
+  'oidc_token_invalid',
+  'oidc_groups_unmapped',
+  'role_missing',
+])
 
 function notFound(request: FastifyRequest): Failure {
   return { status: 404, reason: 'route_not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` }

@@ -14,9 +14,11 @@ export const AuditQuery = z
     actor: z
       .string()
       .min(1)
-      .max(128)
+      .max(300)
       .optional()
-      .describe('Only changes made with the admin token of this name (`bootstrap` for the bootstrap token).'),
+      .describe(
+        'Only changes made with the admin token of this name (`bootstrap` for the bootstrap token), or by this person (`oidc:<name>`).',
+      ),
     cursor: z
       .string()
       .regex(/^\d{1,18}$/, 'a cursor from an earlier answer')
@@ -35,7 +37,8 @@ const AuditEntry = z
     actor: z
       .string()
       .describe(
-        'The name of the admin token used (`bootstrap` for the bootstrap token); `seed-sts` for ' +
+        'The name of the admin token used (`bootstrap` for the bootstrap token); `oidc:<name>` for a ' +
+          'person signed in with the identity provider (`admin.oidc.nameClaim`); `seed-sts` for ' +
           'what the service did by itself (the registration tidy).',
       ),
     action: z.enum([

@@ -122,7 +122,16 @@ export const API_SECURITY_SCHEMES = {
         characters, which has every role. Without one configured, only scoped tokens work;
       - a scoped token made with \`POST /v1/admin-tokens\` (\`sts_admin_...\`), which has the roles it
         was made with. A revoked or expired one stops working within 5 s on every instance (each
-        instance trusts a token it has looked up for that long).
+        instance trusts a token it has looked up for that long);
+      - with \`admin.oidc\` configured, a person's ID token or JWT access token from the
+        organization's identity provider: signed with a key of the provider's JWKS (an asymmetric
+        algorithm of \`admin.oidc.algorithms\`; never \`none\` or HMAC), its \`iss\` and \`aud\` the
+        configured ones, within its lifetime (\`admin.oidc.clockSkewSeconds\` of skew), its \`typ\`
+        absent, \`JWT\` or \`at+jwt\`; refused otherwise with 401 \`oidc_token_invalid\`. Its
+        groups (\`admin.oidc.groupsClaim\`) give its roles and its team scope, as
+        \`admin.oidc.groups\` maps them; a token none of whose groups is mapped is refused with 403
+        \`oidc_groups_unmapped\`. The audit log names the person \`oidc:<name>\` (from
+        \`admin.oidc.nameClaim\`). It is verified on every request, and stops working when it expires.
 
       Each admin operation needs one role, named in its \`x-seed-sts-role\` and its description. A
       token without it is refused with 403 (\`the admin token <name> does not have the role
@@ -142,7 +151,8 @@ export const API_SECURITY_SCHEMES = {
 
       Every \`/v1\` operation is rate limited per client address (\`limits.adminRequestsPerMinute\`,
       600 by default; 0 turns the limit off) before the token is checked, so failed guesses of the
-      token count too: over the limit the answer is 429, with \`Retry-After\`, whatever the request.
+      token (and refused tokens of the identity provider) count too: over the limit the answer is
+      429, with \`Retry-After\`, whatever the request.
     `,
   },
 }
