@@ -8,6 +8,7 @@ import { buildApp } from '../../src/app.js'
 import type { JwksFetcher } from '../../src/jose/jwks-fetcher.js'
 import { composeServices, type Services } from '../../src/compose.js'
 import { parseConfig } from '../../src/config.js'
+import { GUARDRAIL_RULES } from '../../src/grants/guardrails/guardrails-config.js'
 import { FixedClock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/lib/logger.js'
 import type { RedisEndpoint } from '../../src/lib/redis-connection.js'
@@ -23,20 +24,7 @@ export const SOURCE_HASH_KEY = Buffer.alloc(32, 9).toString('base64')
 export const ISSUER = 'https://sts.test.example'
 export const TRUST_DOMAIN = 'example.org'
 /** Every grant guardrail off: what a test service has unless its test configures `grants.guardrails`. */
-export const GUARDRAILS_OFF = {
-  rules: Object.fromEntries(
-    [
-      'subject-spans-trust-domain',
-      'subject-spans-attestor-kind',
-      'subject-spans-attestor',
-      'shared-issuer-unpinned',
-      'ttl-above-ceiling',
-      'audience-not-allowed',
-      'expiry-too-far',
-      'description-missing',
-    ].map((rule) => [rule, 'off']),
-  ),
-}
+export const GUARDRAILS_OFF = { rules: Object.fromEntries(GUARDRAIL_RULES.map((rule) => [rule, 'off'])) }
 
 export interface TestService {
   app: FastifyInstance

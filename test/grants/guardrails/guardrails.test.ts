@@ -1,5 +1,6 @@
 import t from 'tap'
 import { ConfigError, parseConfig } from '../../../src/config.js'
+import { GUARDRAIL_RULES } from '../../../src/grants/guardrails/guardrails-config.js'
 import { Guardrails } from '../../../src/grants/guardrails/guardrails.js'
 import { jwks, makeKey } from '../../support/attestors/jwt-attestations.js'
 import { grantDraft } from '../../support/grant-drafts.js'
@@ -218,18 +219,7 @@ t.test('each rule denies, warns or is off as configured; every broken rule is sa
   const limits = { allowedAudiences: ['ledger-api'] }
   const all = (action: string) => ({
     ...limits,
-    rules: Object.fromEntries(
-      [
-        'subject-spans-trust-domain',
-        'subject-spans-attestor-kind',
-        'subject-spans-attestor',
-        'shared-issuer-unpinned',
-        'ttl-above-ceiling',
-        'audience-not-allowed',
-        'expiry-too-far',
-        'description-missing',
-      ].map((rule) => [rule, action]),
-    ),
+    rules: Object.fromEntries(GUARDRAIL_RULES.map((rule) => [rule, action])),
   })
   const inOrder = [
     'subject-spans-trust-domain',
