@@ -1,6 +1,7 @@
 import type { ExitCode } from './errors.js'
 import type { OptionSpecs, ParsedArgs } from './args.js'
 import type { AdminClient } from './client.js'
+import { renderTable, type Column } from './table.js'
 import { ApiError } from './errors.js'
 
 /** Where a command writes. Results go to stdout; notes for the human (more pages, nothing found) to stderr. */
@@ -16,8 +17,10 @@ export interface CommandContext {
   out: Output
 }
 
-/** What a command will do, decided from its arguments alone, before any configuration is read. */
-/** Runs the command; what it answers, if anything, is the exit code (else 0). */
+/**
+ * What a command will do, decided from its arguments alone, before any configuration is read. Runs the
+ * command; what it answers, if anything, is the exit code (else 0).
+ */
 export type Action = (context: CommandContext) => Promise<void | ExitCode>
 
 export interface Command {
@@ -78,4 +81,33 @@ export async function collect<T>(
 /** Tells the human there is more than was printed, and how to get it. */
 export function noteMore(out: Output, what: string, page: Page<unknown>): void {
   if (page.nextCursor !== undefined) out.stderr(`more ${what}: add --all, or --cursor ${page.nextCursor}\n`)
+}
+
+/** A list command's API call: one page of `key` (`grants`, `entries`...) from `cursor` on. */
+export interface Listing<Row> {
+  /** The field of the answer holding the rows, as `--json` prints it. */
+  key: string
+  /** What the rows are, for the notes on stderr: `no <noun>`, `more <noun>`. */
+  noun: string
+  columns: readonly Column<Row>[]
+  fetchPage(client: AdminClient, cursor: string | undefined): Promise<{ rows: Row[]; nextCursor?: string; answer: unknown }>
+}
+
+/**
+ * The action of every `... list` command: one page (from `--cursor`), or with `--all` every page, as a
+ * table or as the API's JSON; a note on stderr when there is nothing, or more.
+ */
+export function listAction<Row>(args: ParsedArgs, listing: Listing<Row>): Action {
+  const all = args.flag('all')
+  const start = args.string('cursor')
+  return async ({ client, json, out }) => {
+    const page = await collect(all, start, async (cursor) => {
+      const { rows, nextCursor, answer } = await listing.fetchPage(client, cursor)
+      return { items: rows, ...(nextCursor === undefined ? {} : { nextCursor }), answer }
+    })
+    if (json) return printJson(out, page.answer ?? { [listing.key]: page.items })
+    if (page.items.length === 0) out.stderr(`no ${listing.noun}\n`)
+    else out.stdout(renderTable(listing.columns, page.items))
+    noteMore(out, listing.noun, page)
+  }
 }

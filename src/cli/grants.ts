@@ -1,8 +1,8 @@
 import type { ParsedArgs } from './args.js'
 import type { Grant, GrantInput } from './client.js'
-import { collect, noteMore, printJson, type Command, type CommandGroup, type Output } from './command.js'
+import { listAction, printJson, type Command, type CommandGroup, type Output } from './command.js'
 import { ExitCode } from './errors.js'
-import { formatTime, joined, renderFields, renderTable, text, yesNo, type Column } from './table.js'
+import { formatTime, joined, renderFields, text, yesNo, type Column } from './table.js'
 
 const GRANT_COLUMNS: Column<Grant>[] = [
   { header: 'ID', value: (g) => g.id },
@@ -64,17 +64,15 @@ options:
   positionals: [],
   parse(args) {
     const query = { owner: args.string('owner'), subject: args.string('subject'), limit: args.integer('limit', 1) }
-    const all = args.flag('all')
-    return async ({ client, json, out }) => {
-      const page = await collect(all, args.string('cursor'), async (cursor) => {
+    return listAction(args, {
+      key: 'grants',
+      noun: 'grants',
+      columns: GRANT_COLUMNS,
+      fetchPage: async (client, cursor) => {
         const answer = await client.listGrants({ ...query, cursor })
-        return { items: answer.grants, ...(answer.nextCursor === undefined ? {} : { nextCursor: answer.nextCursor }), answer }
-      })
-      if (json) return printJson(out, page.answer ?? { grants: page.items })
-      if (page.items.length === 0) out.stderr('no grants\n')
-      else out.stdout(renderTable(GRANT_COLUMNS, page.items))
-      noteMore(out, 'grants', page)
-    }
+        return { rows: answer.grants, nextCursor: answer.nextCursor, answer }
+      },
+    })
   },
 }
 

@@ -1,5 +1,5 @@
 import type { Identity, IdentityDetail, IdentityQuery } from './client.js'
-import { collect, noteMore, printJson, type Command, type CommandGroup } from './command.js'
+import { listAction, printJson, type Command, type CommandGroup } from './command.js'
 import { formatTime, joined, renderFields, renderTable, text, type Column } from './table.js'
 
 const IDENTITY_COLUMNS: Column<Identity>[] = [
@@ -89,17 +89,15 @@ options:
       lastSeenAfter: args.timestamp('last-seen-after'),
       limit: args.integer('limit', 1),
     }
-    const all = args.flag('all')
-    return async ({ client, json, out }) => {
-      const page = await collect(all, args.string('cursor'), async (cursor) => {
+    return listAction(args, {
+      key: 'identities',
+      noun: 'identities',
+      columns: IDENTITY_COLUMNS,
+      fetchPage: async (client, cursor) => {
         const answer = await client.listIdentities({ ...query, cursor })
-        return { items: answer.identities, ...(answer.nextCursor === undefined ? {} : { nextCursor: answer.nextCursor }), answer }
-      })
-      if (json) return printJson(out, page.answer ?? { identities: page.items })
-      if (page.items.length === 0) out.stderr('no identities\n')
-      else out.stdout(renderTable(IDENTITY_COLUMNS, page.items))
-      noteMore(out, 'identities', page)
-    }
+        return { rows: answer.identities, nextCursor: answer.nextCursor, answer }
+      },
+    })
   },
 }
 

@@ -1,6 +1,6 @@
 import type { LedgerEntry, LedgerQuery } from './client.js'
-import { collect, noteMore, printJson, type Command } from './command.js'
-import { formatTime, joined, renderTable, yesNo, type Column } from './table.js'
+import { listAction, type Command } from './command.js'
+import { formatTime, joined, yesNo, type Column } from './table.js'
 
 const ENTRY_COLUMNS: Column<LedgerEntry>[] = [
   { header: 'JTI', value: (e) => e.jti },
@@ -57,16 +57,14 @@ options:
       live: args.flag('live'),
       limit: args.integer('limit', 1),
     }
-    const all = args.flag('all')
-    return async ({ client, json, out }) => {
-      const page = await collect(all, args.string('cursor'), async (cursor) => {
+    return listAction(args, {
+      key: 'entries',
+      noun: 'ledger entries',
+      columns: ENTRY_COLUMNS,
+      fetchPage: async (client, cursor) => {
         const answer = await client.listLedger({ ...query, cursor })
-        return { items: answer.entries, ...(answer.nextCursor === undefined ? {} : { nextCursor: answer.nextCursor }), answer }
-      })
-      if (json) return printJson(out, page.answer ?? { entries: page.items })
-      if (page.items.length === 0) out.stderr('no ledger entries\n')
-      else out.stdout(renderTable(ENTRY_COLUMNS, page.items))
-      noteMore(out, 'ledger entries', page)
-    }
+        return { rows: answer.entries, nextCursor: answer.nextCursor, answer }
+      },
+    })
   },
 }

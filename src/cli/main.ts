@@ -103,7 +103,9 @@ async function dispatch(argv: readonly string[], env: CliEnvironment, io: CliIo)
   // Only now, with the command line known to be right, is the configuration read.
   const config = loadCliConfig(env, { url: args.string('url'), timeout: args.string('timeout') })
   const client = new AdminClient({ ...config, ...(io.fetch ? { fetch: io.fetch } : {}) })
-  return (await action({ client, json: args.flag('json'), out: io })) ?? ExitCode.ok
+  // Actions end with `return out.stdout(...)` as often as with an exit code: only a number is one.
+  const code = await action({ client, json: args.flag('json'), out: io })
+  return typeof code === 'number' ? code : ExitCode.ok
 }
 
 /** The positional words naming the command (`grants`, `list`), with their places in argv. */

@@ -1,6 +1,6 @@
 import type { Registration, RegistrationQuery } from './client.js'
-import { collect, noteMore, printJson, type Command, type CommandGroup } from './command.js'
-import { formatTime, printable, renderFields, renderTable, text, yesNo, type Column } from './table.js'
+import { listAction, printJson, type Command, type CommandGroup } from './command.js'
+import { formatTime, printable, renderFields, text, yesNo, type Column } from './table.js'
 
 const REGISTRATION_COLUMNS: Column<Registration>[] = [
   { header: 'ATTESTOR', value: (r) => r.attestor },
@@ -60,17 +60,15 @@ options:
       lastSeenAfter: args.timestamp('last-seen-after'),
       limit: args.integer('limit', 1),
     }
-    const all = args.flag('all')
-    return async ({ client, json, out }) => {
-      const page = await collect(all, args.string('cursor'), async (cursor) => {
+    return listAction(args, {
+      key: 'registrations',
+      noun: 'registrations',
+      columns: REGISTRATION_COLUMNS,
+      fetchPage: async (client, cursor) => {
         const answer = await client.listRegistrations({ ...query, cursor })
-        return { items: answer.registrations, ...(answer.nextCursor === undefined ? {} : { nextCursor: answer.nextCursor }), answer }
-      })
-      if (json) return printJson(out, page.answer ?? { registrations: page.items })
-      if (page.items.length === 0) out.stderr('no registrations\n')
-      else out.stdout(renderTable(REGISTRATION_COLUMNS, page.items))
-      noteMore(out, 'registrations', page)
-    }
+        return { rows: answer.registrations, nextCursor: answer.nextCursor, answer }
+      },
+    })
   },
 }
 

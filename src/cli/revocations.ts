@@ -1,6 +1,6 @@
 import { REVOCABLE_KINDS, REVOCATION_KINDS, type RevocableKind, type Revocation } from './client.js'
-import { collect, noteMore, printJson, type Command, type CommandGroup } from './command.js'
-import { formatTime, printable, renderTable, type Column } from './table.js'
+import { listAction, printJson, type Command, type CommandGroup } from './command.js'
+import { formatTime, printable, type Column } from './table.js'
 
 const REVOCATION_COLUMNS: Column<Revocation>[] = [
   { header: 'ID', value: (r) => r.id },
@@ -99,17 +99,15 @@ options:
   positionals: [],
   parse(args) {
     const query = { kind: args.choice('kind', REVOCATION_KINDS), active: args.flag('active') }
-    const all = args.flag('all')
-    return async ({ client, json, out }) => {
-      const page = await collect(all, args.string('cursor'), async (cursor) => {
+    return listAction(args, {
+      key: 'revocations',
+      noun: 'revocations',
+      columns: REVOCATION_COLUMNS,
+      fetchPage: async (client, cursor) => {
         const answer = await client.listRevocations({ ...query, cursor })
-        return { items: answer.revocations, ...(answer.nextCursor === undefined ? {} : { nextCursor: answer.nextCursor }), answer }
-      })
-      if (json) return printJson(out, page.answer ?? { revocations: page.items })
-      if (page.items.length === 0) out.stderr('no revocations\n')
-      else out.stdout(renderTable(REVOCATION_COLUMNS, page.items))
-      noteMore(out, 'revocations', page)
-    }
+        return { rows: answer.revocations, nextCursor: answer.nextCursor, answer }
+      },
+    })
   },
 }
 
