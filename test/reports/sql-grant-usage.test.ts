@@ -17,7 +17,7 @@ const draft = (at: number, overrides: Parameters<typeof grantDraft>[1]) =>
   grantDraft(at, { expiresAt: new Date(T0 + 300 * DAY), ...overrides })
 
 for (const [backend, open] of Object.entries(BACKENDS)) {
-  t.test(`the least-privilege report's reads on ${backend}`, async (t) => {
+  t.test(`the least-privilege report reads on ${backend}`, async (t) => {
     const db = await open(t)
     const audit = new SqlAuditLog(db)
     const grants = new SqlGrantStore(db, audit)

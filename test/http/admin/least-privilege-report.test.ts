@@ -63,7 +63,7 @@ async function probe(sts: TestService): Promise<Record<string, Record<string, un
 }
 
 for (const backend of ['real', 'embedded'] as const) {
-  t.test(`the report's changes, applied, leave each workload what it used and nothing more (${backend})`, async (t) => {
+  t.test(`applying the least-privilege report leaves each workload what it used and nothing more (${backend})`, async (t) => {
     const sts = await startTestService(t, {
       backend,
       config: { grants: { guardrails: { rules: { ...GUARDRAILS_OFF.rules, 'description-missing': 'warn' } } } },
