@@ -126,6 +126,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     defaultGrantLifetimeDays: config.grants.defaultLifetimeDays,
     ledger: services.ledger,
     inventory: services.inventory,
+    leastPrivilege: services.leastPrivilege,
     revocationService: services.revocationService,
     revocations: services.revocations,
     sourceForms: () => runtime.current().sourceForms,

@@ -48,6 +48,9 @@ import type { RegistrationStore } from './replay/registration-store.js'
 import type { RegistrationTidy } from './replay/registration-tidy.js'
 import { SqlRegistrationStore } from './replay/sql-registration-store.js'
 import { openRestoreGuard } from './restore/restore-guard.js'
+import { LeastPrivilegeReporter } from './reports/least-privilege-report.js'
+import { SqlGrantUsageReader } from './reports/sql-grant-usage.js'
+import { UnusedGrantPolicy } from './reports/unused-grant-policy.js'
 import type { RetentionMaintenance } from './retention/retention-maintenance.js'
 import { RevocationCache } from './revocation/revocation-cache.js'
 import { RevocationService } from './revocation/revocation-service.js'
@@ -80,7 +83,9 @@ export interface Services {
   registrations: RegistrationStore
   /** Forgets registrations unused for `registrations.tidyAfterDays`; undefined when that is 0. */
   registrationTidy: RegistrationTidy | undefined
-  /** Makes audit partitions ahead; applies `audit.retentionDays` and `revocations.retentionDays`. */
+  /** Granted versus used: GET /v1/reports/least-privilege, from the grants and the inventory's roll-ups. */
+  leastPrivilege: LeastPrivilegeReporter
+  /** Makes audit partitions ahead; applies `audit.retentionDays` and `revocations.retentionDays` (and `grants.disableUnusedAfterDays`). */
   retention: RetentionMaintenance
   /** This instance's copy of the signing keys: what it signs with, publishes and verifies its own tokens with. */
   keys: KeyRing
@@ -190,7 +195,21 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const registrations = new SqlRegistrationStore(database, audit)
     const registrationTidy = startRegistrationTidy(config, registrations, clock, logger)
     if (registrationTidy) closers.push(() => registrationTidy.stop())
-    const retention = startRetention(config, database, revocationLog, clock, logger)
+    const grantUsage = new SqlGrantUsageReader(database)
+    const afterDays = config.grants.disableUnusedAfterDays
+    const unusedGrants =
+      afterDays === undefined
+        ? undefined
+        : new UnusedGrantPolicy({
+            database,
+            grants,
+            usage: grantUsage,
+            announce: () => grantCatalog.announceChange(),
+            clock,
+            logger,
+            afterDays,
+          })
+    const retention = startRetention(config, database, revocationLog, clock, logger, unusedGrants)
     closers.push(() => retention.stop())
     const rateLimitRedis = await openRateLimitRedis(config, metrics, tracing)
     if (rateLimitRedis) closers.push(async () => rateLimitRedis.disconnect())
@@ -250,6 +269,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       runtime,
       reloads,
       exchange,
+      leastPrivilege: new LeastPrivilegeReporter(grants, grantUsage, () => runtime.current().guardrails, clock),
       introspection: new TokenIntrospection(config.issuer, keys, ledger, revocations, clock, logger, sourceHasher),
       sourceHasher,
       drain: new Drain(),

@@ -13,6 +13,8 @@ export const ADMIN_ROLES = [
   // ids: what a resource server's verifier is given (see src/http/admin/revocation-views.ts).
   'revocations:subscribe',
   'ledger:read',
+  // The least-privilege report: grants with what they gave to whom (so both of the above, read-only).
+  'reports:read',
   'registrations:read',
   'registrations:write',
   'audit:read',
@@ -36,6 +38,7 @@ export const SCOPABLE_ROLES = [
   'revocations:read',
   'revocations:write',
   'ledger:read',
+  'reports:read',
   'admin-tokens:write',
 ] as const satisfies readonly AdminRole[]
 

@@ -2,6 +2,7 @@ import type { z } from 'zod'
 import type { GrantInput as GrantInputSchema, grantToJson } from '../grants/grant.js'
 import type { ledgerEntryToJson } from '../ledger/ledger-search.js'
 import type { IdentityDetailJson, IdentityJson } from '../inventory/inventory-search.js'
+import type { LeastPrivilegeReportJson } from '../reports/report-json.js'
 import type { registrationToJson } from '../replay/registration.js'
 import type { KeyRevoked, KeyRotated, KeysResealed } from '../http/admin/key-operations.js'
 import type { SigningKeyJson } from '../keys/signing-key.js'
@@ -54,6 +55,7 @@ export type LedgerEntry = ReturnType<typeof ledgerEntryToJson>
 export type Registration = ReturnType<typeof registrationToJson>
 export type Identity = IdentityJson
 export type IdentityDetail = IdentityDetailJson
+export type LeastPrivilegeReport = LeastPrivilegeReportJson
 
 export interface GrantQuery {
   owner?: string
@@ -183,6 +185,10 @@ export class AdminClient {
 
   async listIdentities(query: IdentityQuery): Promise<IdentityPage> {
     return listOf(await this.request('GET', '/v1/identities', { query: { ...query } }), 'identities')
+  }
+
+  async leastPrivilegeReport(query: { days?: number; expiringWithinDays?: number }): Promise<LeastPrivilegeReport> {
+    return listOf(await this.request('GET', '/v1/reports/least-privilege', { query: { ...query } }), 'findings')
   }
 
   /** `GET /v1/identity?subject=...`: a SPIFFE ID holds slashes, so it goes in the query. */

@@ -12,6 +12,7 @@ import { identityCommands } from './identities.js'
 import { keyCommands } from './keys.js'
 import { ledgerCommand } from './ledger.js'
 import { registrationCommands } from './registrations.js'
+import { reportCommands } from './reports.js'
 import { revocationCommands, revokeCommands } from './revocations.js'
 import { printable } from './table.js'
 
@@ -23,6 +24,7 @@ const ENTRIES: readonly (CommandGroup | Command)[] = [
   revocationCommands,
   ledgerCommand,
   identityCommands,
+  reportCommands,
   registrationCommands,
   keyCommands,
 ]

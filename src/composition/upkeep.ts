@@ -10,10 +10,11 @@ import { LegacyLedgerMove } from '../ledger/legacy-ledger-move.js'
 import type { Clock } from '../lib/clock.js'
 import { RegistrationTidy } from '../replay/registration-tidy.js'
 import type { RegistrationStore } from '../replay/registration-store.js'
+import type { UnusedGrantPolicy } from '../reports/unused-grant-policy.js'
 import { RetentionMaintenance } from '../retention/retention-maintenance.js'
 import type { RevocationLog } from '../revocation/revocation-log.js'
 
-/** The upkeep each instance runs on its timers: ledger partitions and retention, the registration tidy, audit and revocation retention. */
+/** The upkeep each instance runs on its timers: ledger partitions and retention, the registration tidy, audit and revocation retention (and the unused-grant policy). */
 
 /** Partitions for the coming days before the first token is issued, then the upkeep on its timer. */
 export async function startLedgerMaintenance(
@@ -68,6 +69,7 @@ export function startRetention(
   revocations: RevocationLog,
   clock: Clock,
   logger: Logger,
+  unusedGrants?: UnusedGrantPolicy,
 ): RetentionMaintenance {
   const retention = new RetentionMaintenance({
     auditPartitions: new SqlAuditPartitions(database),
@@ -78,6 +80,7 @@ export function startRetention(
     revocationRetentionDays: config.revocations.retentionDays,
     intervalMs: config.retention.intervalSeconds * 1000,
     revocationBatchSize: 1000,
+    ...(unusedGrants === undefined ? {} : { unusedGrants }),
   })
   retention.start()
   return retention

@@ -20,4 +20,6 @@ export const ADVISORY_LOCKS = {
   revocationChanges: 7_305_553_014,
   /** Transaction lock: one instance changes the signing keys at a time (src/keys/sql-key-store.ts). */
   signingKeys: 7_305_553_015,
+  /** Session lock: one instance disables the grants unused too long at a time (src/reports/unused-grant-policy.ts). */
+  unusedGrants: 7_305_553_016,
 } as const

@@ -51,8 +51,11 @@ export interface GrantStore {
     actor: Actor,
     warnings?: GrantWarnings,
   ): Promise<Grant | undefined | 'conflict'>
-  /** Disables a grant; it stays on record so ledger rows keep pointing at it. */
-  disable(id: string, now: Date, actor: Actor): Promise<Grant | undefined>
+  /**
+   * Disables a grant; it stays on record so ledger rows keep pointing at it. A `reason` (the
+   * service's own disables give one) is kept in the audit entry, as `after.reason`.
+   */
+  disable(id: string, now: Date, actor: Actor, reason?: string): Promise<Grant | undefined>
   /**
    * A page of the enabled grants not expired at `now` (what the exchange matches against), in
    * creation order. Throws InvalidInputError for a cursor it did not hand out.

@@ -14,6 +14,11 @@ export const GrantsConfig = z
      * one configuration file serves both releases during a rolling upgrade.
      */
     cacheTtlMs: z.number().int().nonnegative().optional(),
+    /**
+     * Opt-in: grants that gave no token for this many days (and are older than that) are disabled by
+     * the retention upkeep, as `seed-sts` with the reason (src/reports/unused-grant-policy.ts). Absent: off.
+     */
+    disableUnusedAfterDays: z.number().int().positive().max(3650).optional(),
     /** Rules every grant written through the admin API is held to (src/grants/guardrails/). */
     guardrails: GuardrailsConfig,
   })

@@ -89,10 +89,10 @@ export class SqlGrantStore implements GrantStore {
     return (await this.get(id)) ? 'conflict' : undefined
   }
 
-  async disable(id: string, now: Date, actor: Actor): Promise<Grant | undefined> {
+  async disable(id: string, now: Date, actor: Actor, reason?: string): Promise<Grant | undefined> {
     if (!UUID_PATTERN.test(id)) return undefined
     let unchanged: Grant | undefined
-    const disabled = await this.audited(actor, now, 'grant.disable', {}, async (tx) => {
+    const disabled = await this.audited(actor, now, 'grant.disable', reason === undefined ? {} : { reason }, async (tx) => {
       const before = await lockedGrant(tx, id)
       // Disabling a disabled grant changes nothing, and so writes no audit entry.
       if (!before || !before.enabled) {
@@ -150,12 +150,12 @@ export class SqlGrantStore implements GrantStore {
     return pageOf(rows.map(toGrant), request.limit, (last) => encodeCursor([last.createdAt.toISOString(), last.id]))
   }
 
-  /** Runs a change and writes its audit entry on the same transaction; no entry when nothing changed. */
+  /** Runs a change and writes its audit entry (with the warnings or reason noted) on the same transaction; no entry when nothing changed. */
   private async audited(
     actor: Actor,
     now: Date,
     action: string,
-    warnings: GrantWarnings,
+    notes: GrantWarnings & { reason?: string },
     change: (tx: Queryable) => Promise<{ before: Grant | undefined; after: Grant | undefined }>,
   ): Promise<Grant | undefined> {
     try {
@@ -169,10 +169,11 @@ export class SqlGrantStore implements GrantStore {
             targetType: 'grant',
             targetId: after.id,
             before: before && grantToJson(before),
-            after:
-              (warnings.guardrailWarnings?.length ?? 0) > 0
-                ? { ...grantToJson(after), guardrailWarnings: warnings.guardrailWarnings }
-                : grantToJson(after),
+            after: {
+              ...grantToJson(after),
+              ...((notes.guardrailWarnings?.length ?? 0) > 0 ? { guardrailWarnings: notes.guardrailWarnings } : {}),
+              ...(notes.reason === undefined ? {} : { reason: notes.reason }),
+            },
             requestId: actor.requestId,
           })
         }

@@ -18,6 +18,8 @@ export interface RetentionMaintenanceOptions {
   revocationBatchSize: number
   /** Statements per run at most, so one run never holds the database for long; the next run goes on. */
   maxBatchesPerRun?: number
+  /** With `grants.disableUnusedAfterDays`: disables the grants unused that long (src/reports/unused-grant-policy.ts). */
+  unusedGrants?: { run(): Promise<string[]> }
 }
 
 /** Months of audit partitions made ahead of the current one: a timer stopped for weeks still finds them. */
@@ -29,12 +31,14 @@ export interface RetentionOutcome {
   auditPartitionsMade: string[]
   auditPartitionsDropped: string[]
   revocationsPruned: number
+  /** The ids of the grants the unused-grant policy disabled; [] without the policy. */
+  grantsDisabled: string[]
 }
 
 /**
  * Keeps the audit log and the revocation log within their retention: makes the audit log's monthly
  * partitions ahead of time, drops those retention no longer keeps, and prunes revocations lifted or
- * expired long enough ago. Each instance of the service runs it on its own timer (and once at start);
+ * expired long enough ago; with `grants.disableUnusedAfterDays`, disables the grants unused that long. Each instance of the service runs it on its own timer (and once at start);
  * the stores serialise the work in the database, so it needs no leader. What was removed moves each
  * log's watermark, so cursors before it are answered 410 Gone rather than with a gap.
  */
@@ -68,7 +72,9 @@ export class RetentionMaintenance {
     const made = await this.attempt('cannot make the audit log partitions ahead', () => this.makeAuditPartitions(), [])
     const dropped = await this.attempt('cannot drop the audit log partitions past retention', () => this.dropAuditPartitions(), [])
     const pruned = await this.attempt('cannot prune the revocations past retention', () => this.pruneRevocations(), 0)
-    return { auditPartitionsMade: made, auditPartitionsDropped: dropped, revocationsPruned: pruned }
+    const unused = this.options.unusedGrants
+    const disabled = unused === undefined ? [] : await this.attempt('cannot disable the grants unused too long', () => unused.run(), [])
+    return { auditPartitionsMade: made, auditPartitionsDropped: dropped, revocationsPruned: pruned, grantsDisabled: disabled }
   }
 
   private kick(): void {

@@ -86,7 +86,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       t.same(after, { audit: [], revocations: [] })
       t.same(
         await running.runOnce(),
-        { auditPartitionsMade: [], auditPartitionsDropped: [], revocationsPruned: 0 },
+        { auditPartitionsMade: [], auditPartitionsDropped: [], revocationsPruned: 0, grantsDisabled: [] },
         'and again: nothing to do',
       )
     })
@@ -123,7 +123,7 @@ t.test('a part that fails is logged and the others still run', async (t) => {
     intervalMs: 3_600_000,
     revocationBatchSize: 100,
   }).runOnce()
-  t.same(outcome, { auditPartitionsMade: [], auditPartitionsDropped: [], revocationsPruned: 1 })
+  t.same(outcome, { auditPartitionsMade: [], auditPartitionsDropped: [], revocationsPruned: 1, grantsDisabled: [] })
   t.same(
     lines.map((line) => (JSON.parse(line) as { msg: string }).msg),
     [

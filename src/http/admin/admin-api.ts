@@ -6,6 +6,7 @@ import type { GrantStore } from '../../grants/grant-store.js'
 import type { Guardrails } from '../../grants/guardrails/guardrails.js'
 import type { IdentityInventory } from '../../inventory/identity-inventory.js'
 import type { LedgerStore } from '../../ledger/ledger-store.js'
+import type { LeastPrivilegeReporter } from '../../reports/least-privilege-report.js'
 import type { RegistrationStore } from '../../replay/registration-store.js'
 import type { AdminTokenVerifier } from '../../admin-tokens/admin-token-verifier.js'
 import type { RevocationCache } from '../../revocation/revocation-cache.js'
@@ -25,6 +26,7 @@ import { identityRoutes } from './identity-routes.js'
 import { keyRoutes } from './key-routes.js'
 import { ledgerRoutes } from './ledger-routes.js'
 import { registrationRoutes } from './registration-routes.js'
+import { reportRoutes } from './report-routes.js'
 import { reloadRoutes } from './reload-routes.js'
 import { revocationRoutes } from './revocation-routes.js'
 import { revocationStreamRoute } from './revocation-stream.js'
@@ -47,6 +49,8 @@ export interface AdminApiOptions {
   ledger: LedgerStore
   /** The inventory of identities rolled up from the ledger. */
   inventory: IdentityInventory
+  /** Granted versus used. */
+  leastPrivilege: LeastPrivilegeReporter
   revocationService: RevocationService
   revocations: RevocationCache
   /** The configured attestors' source forms, as now configured: a `source` revocation must be able to match one. */
@@ -93,6 +97,7 @@ export async function adminApi(admin: FastifyInstance, options: AdminApiOptions)
   })
   await admin.register(ledgerRoutes, { ledger: options.ledger, clock })
   await admin.register(identityRoutes, { inventory: options.inventory })
+  await admin.register(reportRoutes, { reporter: options.leastPrivilege })
   const views = new RevocationViews(options.sourceHasher)
   const teamScope = new RevocationScope(options.grants, options.ledger)
   await admin.register(revocationStreamRoute, {

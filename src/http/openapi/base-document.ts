@@ -90,6 +90,13 @@ export const API_TAGS: { name: ApiTag; description: string }[] = [
     `,
   },
   {
+    name: 'reports',
+    description: prose`
+      Least privilege over time: what each grant gave against what it grants, identities gone
+      quiet, grants nobody owns, each finding with the requests that would tighten it.
+    `,
+  },
+  {
     name: 'registrations',
     description: prose`
       Instances registered at their first attestation (AWS), bound to the nonce they chose: seeing
@@ -141,6 +148,7 @@ export const API_SECURITY_SCHEMES = {
       - \`revocations:subscribe\`: follow revocations only (the listing and the stream), as notices
         without reasons, actors or raw source ids: what a resource server's verifier needs;
       - \`ledger:read\`: search the token ledger, and read the inventory of identities rolled up from it;
+      - \`reports:read\`: read the least-privilege report (grants against what they gave, to which identities);
       - \`registrations:read\`, \`registrations:write\`: list and read instance registrations, and forget them;
       - \`audit:read\`: read the audit log;
       - \`admin-tokens:write\`: make, list and revoke admin tokens. It can make a token with any

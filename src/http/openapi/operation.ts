@@ -26,6 +26,7 @@ export type ApiTag =
   | 'revocations'
   | 'ledger'
   | 'identities'
+  | 'reports'
   | 'registrations'
   | 'audit'
   | 'admin-tokens'

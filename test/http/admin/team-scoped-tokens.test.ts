@@ -235,7 +235,7 @@ for (const backend of ['real', 'embedded'] as const) {
       {
         path: 'roles',
         message:
-          'a token with a scope may hold only grants:read, grants:write, revocations:read, revocations:write, ledger:read, admin-tokens:write; not audit:read, revocations:subscribe',
+          'a token with a scope may hold only grants:read, grants:write, revocations:read, revocations:write, ledger:read, reports:read, admin-tokens:write; not audit:read, revocations:subscribe',
       },
     ])
 
