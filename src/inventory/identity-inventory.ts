@@ -55,6 +55,8 @@ export interface IdentityFilter {
   lastSeenBefore?: Date
   /** Last seen at or after this instant. */
   lastSeenAfter?: Date
+  /** Only identities under one of these SPIFFE ID prefixes, at a path-segment boundary (a team's scope). */
+  subjectPrefixes?: readonly string[]
 }
 
 export const MAX_IDENTITY_PAGE = 500

@@ -49,6 +49,7 @@ export class SqlIdentityInventory implements IdentityInventory {
     if (filter.source !== undefined) conditions.add('sources @> ARRAY[?::text]', filter.source)
     if (filter.lastSeenBefore !== undefined) conditions.add('last_seen < ?', filter.lastSeenBefore)
     if (filter.lastSeenAfter !== undefined) conditions.add('last_seen >= ?', filter.lastSeenAfter)
+    if (filter.subjectPrefixes !== undefined) conditions.underPrefixes('subject', filter.subjectPrefixes)
     // Byte order (the subject index's), so pages follow the index and a cursor is the last subject.
     if (after !== undefined) conditions.add('subject ~>~ ?', after)
     const limit = conditions.param(filter.limit + 1)

@@ -11,6 +11,7 @@ import {
 } from '../../inventory/inventory-search.js'
 import { setOutcome } from '../request-log.js'
 import { identityOperations } from './identity-operations.js'
+import { requireSubjectInScope, scopeOf } from './team-scope-checks.js'
 import { parseOrProblem } from './validation.js'
 
 export interface IdentityRoutesOptions {
@@ -33,7 +34,10 @@ export async function identityRoutes(app: FastifyInstance, options: IdentityRout
       ...(parsed.subject === undefined ? {} : { subject: canonicalGitHubSubject(parsed.subject) }),
       ...(parsed.source === undefined ? {} : { source: canonicalGitHubSource(parsed.source) }),
     }
-    const page = await inventory.list(identityFilterOf(query))
+    const scope = scopeOf(request)
+    const filter = identityFilterOf(query)
+    // A team's token sees only its own identities, as in the ledger.
+    const page = await inventory.list(scope === null ? filter : { ...filter, subjectPrefixes: scope.subjectPrefixes })
     const { cursor: _cursor, ...searched } = query
     setOutcome(request, { msg: 'identities listed', query: searched, identities: page.items.length })
     return { identities: page.items.map(identityToJson), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) }
@@ -42,6 +46,7 @@ export async function identityRoutes(app: FastifyInstance, options: IdentityRout
   app.get('/v1/identity', { config: read, schema: identityOperations.read }, async (request) => {
     const { subject: asked } = parseOrProblem(IdentityQuery, request.query, 'query')
     const subject = canonicalGitHubSubject(asked)
+    requireSubjectInScope(request, subject, 'the identity')
     const identity = await inventory.get(subject)
     if (!identity) throw new NotFoundError(`no token was issued to ${subject}`, 'identity_not_found')
     return { identity: identityDetailToJson(identity) }

@@ -22,6 +22,13 @@ export function requireOwnedGrant(request: FastifyRequest, grant: { owner: strin
   throw outOfScope(request, scope, `${what} has owner ${grant.owner} and subject ${grant.subject}`)
 }
 
+/** Refuses an identity (to read) that does not lie under the caller's team prefixes. */
+export function requireSubjectInScope(request: FastifyRequest, subject: string, what: string): void {
+  const scope = scopeOf(request)
+  if (scope === null || coversSubject(scope, subject)) return
+  throw outOfScope(request, scope, `${what} ${subject} is not under its prefixes`)
+}
+
 /** Refuses a revocation target (to make, lift or read) the caller's team does not cover. */
 export async function requireRevocationInScope(
   request: FastifyRequest,

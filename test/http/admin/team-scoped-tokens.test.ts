@@ -145,6 +145,24 @@ for (const backend of ['real', 'embedded'] as const) {
     )
     t.equal((await call('GET', '/v1/ledger', sts.admin.authorization)).json().entries.length, 2)
 
+    // The inventory likewise: the list cut to the scope, another team's identity refused by name.
+    const subjects = async (authorization: string, query = '') =>
+      (await call('GET', `/v1/identities${query}`, authorization)).json().identities.map((i: { subject: string }) => i.subject)
+    t.same(await subjects(team), [`${PAY}/sa/api`], "another team's identities are left out")
+    t.same(
+      await subjects(team, `?subject=${encodeURIComponent(`${NS}/**`)}`),
+      [`${PAY}/sa/api`],
+      'a wider search is still cut to the scope',
+    )
+    t.same(await subjects(sts.admin.authorization), [`${NS}/pay/sa/api`, `${NS}/payments/sa/api`])
+    const own = await call('GET', `/v1/identity?subject=${encodeURIComponent(`${PAY}/sa/api`)}`, team)
+    t.equal(own.statusCode, 200)
+    const theirIdentity = await call('GET', `/v1/identity?subject=${encodeURIComponent(`${NS}/payments/sa/api`)}`, team)
+    t.same(
+      [theirIdentity.statusCode, theirIdentity.json().reason, theirIdentity.json().detail],
+      [403, 'out_of_team_scope', `the admin token team-pay ${SCOPE_TEXT}: the identity ${NS}/payments/sa/api is not under its prefixes`],
+    )
+
     const revoke = (authorization: string, kind: string, value: string) =>
       call('POST', '/v1/revocations', authorization, { kind, value, reason: 'INC-9' })
     // The bootstrap token's revocations of the other team and of what spans every team.
