@@ -43,7 +43,7 @@ function row(identity) {
         'button',
         {
           type: 'button',
-          class: 'danger',
+          class: 'danger quiet',
           'aria-label': `Revoke identity ${identity.subject}`,
           onclick: () => openRevokeDialog({ kind: 'subject', value: identity.subject }),
         },

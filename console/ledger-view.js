@@ -25,7 +25,7 @@ function row(entry) {
         'button',
         {
           type: 'button',
-          class: 'danger',
+          class: 'danger quiet',
           'aria-label': `Revoke token ${entry.jti}`,
           onclick: () => openRevokeDialog({ kind: 'token', value: entry.jti, knownLive: entry.live }),
         },
@@ -35,7 +35,7 @@ function row(entry) {
         'button',
         {
           type: 'button',
-          class: 'danger',
+          class: 'danger quiet',
           'aria-label': `Revoke identity ${entry.subject}`,
           onclick: () => openRevokeDialog({ kind: 'subject', value: entry.subject }),
         },

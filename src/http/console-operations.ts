@@ -7,11 +7,10 @@ const FileName = z.object({
   file: z.string().describe("One of the console's files (`app.js`, `console.css`...); any other name is a 404, whatever it spells."),
 })
 
-const HEADERS = prose`
-  Every answer under /console, 404s included, carries a strict \`Content-Security-Policy\` (scripts,
-  styles, images and requests from this origin only; no inline script or style; no framing, no form
-  submission, no \`<base>\`), \`X-Content-Type-Options: nosniff\` and \`Referrer-Policy: no-referrer\`.
-`
+const HEADERS =
+  'Every answer under /console, 404s included, carries a strict `Content-Security-Policy` (scripts, ' +
+  'styles, images and requests from this origin only; no inline script or style; no framing, no form ' +
+  'submission, no `<base>`), `X-Content-Type-Options: nosniff` and `Referrer-Policy: no-referrer`.'
 
 const file = (description: string, mediaType: string): Response => ({
   description,
@@ -30,12 +29,12 @@ export const consoleOperations = {
     tags: ['console'],
     operationId: 'getConsole',
     summary: 'The incident console',
-    description: prose`
+    description:
+      prose`
       The incident console: a page for a person, not an API. It asks for an admin token, keeps it in
       the page's memory only (never in storage, a cookie or a URL) and calls the admin API with it,
       so it can do exactly what that token may. Absent with \`console.enabled: false\`.
-      ${HEADERS}
-    `,
+    ` + `\n${HEADERS}`,
     responses: {
       200: file('The page.', 'text/html; charset=utf-8'),
       304: { description: 'Unchanged since the `ETag` sent in `If-None-Match`.' },
@@ -45,10 +44,10 @@ export const consoleOperations = {
     tags: ['console'],
     operationId: 'getConsoleFile',
     summary: "One of the incident console's files",
-    description: prose`
+    description:
+      prose`
       A script, style sheet or image of the console, from the fixed set the service read at start.
-      ${HEADERS}
-    `,
+    ` + `\n${HEADERS}`,
     parameters: { path: FileName },
     responses: {
       200: file(
