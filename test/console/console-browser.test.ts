@@ -92,7 +92,8 @@ t.test('a responder finds an identity in the console, revokes it, sees its excha
     if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.text()} (${message.location().url})`)
   })
   page.on('pageerror', (error) => problems.push(error.message))
-  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
+  // A modal dialog's backdrop covers the viewport only: those shots are of the viewport.
+  const shot = (name: string, fullPage = true) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage })
 
   await page.goto(`${url}/console/`)
   t.equal(await page.title(), 'Seed STS incident console')
@@ -132,7 +133,7 @@ t.test('a responder finds an identity in the console, revokes it, sees its excha
   t.equal(await untilText(page, '#revoke-dialog-count', '2 live tokens will be cut off.'), '2 live tokens will be cut off.')
   t.equal(await focused(page), 'revoke-reason', 'focus is on the reason')
   await page.keyboard.type('INC-42: credentials leaked')
-  await shot('03-revoke-dialog')
+  await shot('03-revoke-dialog', false)
   await dialog.getByRole('button', { name: 'Revoke' }).click()
   const revoked = `Revoked subject ${PAYMENTS}: 2 live tokens cut off.`
   t.equal(await untilText(page, '#status', revoked), revoked)
