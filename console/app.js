@@ -28,11 +28,7 @@ async function enter(token) {
     // Any admin call tells a token the service knows from one it does not; the roles are checked per view.
     await call('GET', '/v1/ledger?limit=1')
   } catch (error) {
-    if (error instanceof ApiError && error.status === 401) {
-      signOut()
-      alertError(`Not signed in: ${error.message}`)
-      return
-    }
+    // 403: a token the service knows, without ledger:read; each view says what its roles refuse.
     if (!(error instanceof ApiError && error.status === 403)) {
       signOut()
       alertError(`Not signed in: ${error.message}`)

@@ -99,6 +99,13 @@ t.test('a responder finds an identity in the console, revokes it, sees its excha
   t.equal(await page.title(), 'Seed STS incident console')
   await shot('01-sign-in')
 
+  // A token the service does not know is refused, and forgotten.
+  await page.getByLabel('Admin token').fill('not-an-admin-token-0123456789')
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  const refusedSignIn = 'Not signed in: the admin token is not valid'
+  t.equal(await untilText(page, '#alert', refusedSignIn), refusedSignIn)
+  t.equal(await page.locator('#workspace').isVisible(), false)
+
   // Sign in: the token pasted once, by its label.
   await page.getByLabel('Admin token').fill(ADMIN_TOKEN)
   await page.getByRole('button', { name: 'Sign in' }).click()
@@ -208,10 +215,13 @@ t.test('a responder finds an identity in the console, revokes it, sees its excha
     requested.some((address) => address.startsWith(`${url}/v1/revocations/stream`)),
     'the stream was followed',
   )
-  // The report's 404 is the console finding that this service has no report (Chromium logs every failed load).
+  // Chromium logs every failed load: the unknown token's 401, and the 404 that tells the console this service has no report.
   t.same(
     problems,
-    [`Failed to load resource: the server responded with a status of 404 (Not Found) (${url}/v1/reports/least-privilege)`],
+    [
+      `Failed to load resource: the server responded with a status of 401 (Unauthorized) (${url}/v1/ledger?limit=1)`,
+      `Failed to load resource: the server responded with a status of 404 (Not Found) (${url}/v1/reports/least-privilege)`,
+    ],
     'no script error, and nothing the Content-Security-Policy refused',
   )
 
