@@ -25,7 +25,7 @@ COPY package.json package-lock.json ./
 COPY packages/client/package.json ./packages/client/package.json
 COPY scripts/prepare.mjs ./scripts/prepare.mjs
 RUN npm ci --no-audit --no-fund
-# Everything .dockerignore lets through: tsconfig*, src/, scripts/, migrations/ and test/ (the bench and
+# Everything .dockerignore lets through: tsconfig*, src/, scripts/, migrations/, console/ and test/ (the bench and
 # the demo import test/support/cluster.ts and ports.ts, which tsconfig.build.json builds with them).
 COPY . .
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
@@ -44,6 +44,8 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/packages ./packages
 # src/db/migrations.ts reads ../../../migrations relative to dist/src/db: /app/migrations.
 COPY --from=build /app/migrations ./migrations
+# The incident console's static files: src/console/console-files.ts reads console/ beside package.json: /app/console.
+COPY --from=build /app/console ./console
 COPY --from=build /app/deploy ./deploy
 # Public trust material (AWS certificates, Azure roots and intermediates); private keys never enter the image.
 COPY --from=build /app/keys ./keys

@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Services } from './compose.js'
 import { RateLimitedError } from './errors.js'
 import { adminApi } from './http/admin/admin-api.js'
+import { consoleRoutes } from './http/console-routes.js'
 import { guardAdminScope } from './http/admin/admin-scope.js'
 import { discoveryRoutes } from './http/discovery-routes.js'
 import { useOAuthErrors, useProblemErrors } from './http/error-handler.js'
@@ -85,6 +86,8 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
   })
   // On the main port unless metrics.port gives them one of their own (server.ts listens there).
   if (services.scrape && config.metrics.port === undefined) await app.register(metricsRoute, { scrape: services.scrape })
+  // Static files only: what it can do is what the admin token pasted into it may (README, Console).
+  if (services.consoleFiles) await app.register(consoleRoutes, { files: services.consoleFiles, prefix: '/console' })
   await app.register(discoveryRoutes, {
     issuer: config.issuer,
     keys: services.keys,

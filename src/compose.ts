@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { AdminTokenStore } from './admin-tokens/admin-token-store.js'
 import { AdminTokenVerifier } from './admin-tokens/admin-token-verifier.js'
 import { OidcAdminVerifier } from './admin-tokens/oidc-admin-verifier.js'
+import { readConsoleFiles, type ConsoleFiles } from './console/console-files.js'
 import { SqlAdminTokenStore } from './admin-tokens/sql-admin-token-store.js'
 import type { AuditLog } from './audit/audit-log.js'
 import { SqlAuditLog } from './audit/sql-audit-log.js'
@@ -111,6 +112,8 @@ export interface Services {
   metrics: Metrics
   /** Answers GET /metrics: this process's metrics, or in a worker the whole group's; undefined when off. */
   scrape: ScrapeSource | undefined
+  /** The incident console's files, read at start; undefined with `console.enabled: false`. */
+  consoleFiles: ConsoleFiles | undefined
   /** Told of every token request: the metrics, and the traces with `tracing.enabled`. */
   exchangeObserver: ExchangeObserver
   /** OpenTelemetry traces; undefined (and never loaded) when `tracing.enabled` is false. */
@@ -277,6 +280,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       ...(rateLimitRedis ? { rateLimitRedis } : {}),
       metrics,
       scrape,
+      consoleFiles: config.console.enabled ? readConsoleFiles() : undefined,
       exchangeObserver: allObservers(tracing ? [metrics.exchanges, tracing.exchanges] : [metrics.exchanges]),
       tracing,
       close: () => closeAll(closers),

@@ -96,6 +96,13 @@ t.test('metrics: on by default on the main port; their own port must be another'
   t.same(same.problems, ['metrics.port: must differ from port (9000): leave it out to serve /metrics on the main port'])
 })
 
+t.test('console: on by default; console.enabled: false turns it off', async (t) => {
+  t.same(parseConfig(MINIMAL).console, { enabled: true })
+  t.same(parseConfig({ ...MINIMAL, console: { enabled: false } }).console, { enabled: false })
+  const error = t.throws(() => parseConfig({ ...MINIMAL, console: { enabled: 'no', path: '/ui' } })) as ConfigError
+  t.same(error.problems, ['console.enabled: Invalid input: expected boolean, received string', 'console: Unrecognized key: "path"'])
+})
+
 t.test('registrations: the tidy can be turned off, and bad values are named', async (t) => {
   t.same(parseConfig({ ...MINIMAL, registrations: { tidyAfterDays: 0 } }).registrations, {
     tidyAfterDays: 0,

@@ -4,6 +4,7 @@ import { AdminConfig } from '../admin-tokens/admin-config.js'
 import { attestorsProblems, AttestorsConfig } from '../attestors/attestors-config.js'
 import { AuditConfig } from '../audit/audit-config.js'
 import { ConfigError } from '../config-error.js'
+import { ConsoleConfig } from '../console/console-config.js'
 import { DatabaseConfig } from '../db/database-config.js'
 import { GrantsConfig } from '../grants/grants-config.js'
 import { KeysConfig } from '../keys/keys-config.js'
@@ -50,6 +51,7 @@ const ConfigSections = z
     overload: OverloadConfig,
     shutdown: ShutdownConfig,
     metrics: MetricsConfig,
+    console: ConsoleConfig,
     tracing: TracingConfig,
     clockSkewSeconds: z.number().int().nonnegative().max(600).default(60),
     /** Processes serving on the shared port; `auto` is one per core. */

@@ -66,6 +66,10 @@ export const API_TAGS: { name: ApiTag; description: string }[] = [
   { name: 'health', description: 'Probes for the orchestrator.' },
   { name: 'metrics', description: 'Prometheus metrics, for the scraper.' },
   {
+    name: 'console',
+    description: 'The incident console: a page for people, which calls the admin API with the admin token pasted into it.',
+  },
+  {
     name: 'grants',
     description: prose`
       Who may get which tokens. Changes apply on the instance that made them before it answers, and

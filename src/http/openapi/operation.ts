@@ -22,6 +22,7 @@ export type ApiTag =
   | 'discovery'
   | 'health'
   | 'metrics'
+  | 'console'
   | 'grants'
   | 'revocations'
   | 'ledger'
