@@ -125,6 +125,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     grantCatalog: services.grantCatalog,
     defaultGrantLifetimeDays: config.grants.defaultLifetimeDays,
     ledger: services.ledger,
+    ledgerVerifier: services.ledgerVerifier,
     inventory: services.inventory,
     revocationService: services.revocationService,
     revocations: services.revocations,
