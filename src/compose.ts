@@ -155,7 +155,9 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     closers.push(() => bus.close())
     const revocations = new RevocationCache(clock, bus.maxStalenessMs)
     await bus.start(revocations)
-    const audit = ledgerChains.exporter ? new ExportingAuditLog(new SqlAuditLog(database), ledgerChains.exporter) : new SqlAuditLog(database)
+    const audit = ledgerChains.exporter
+      ? new ExportingAuditLog(new SqlAuditLog(database), ledgerChains.exporter)
+      : new SqlAuditLog(database)
     const revocationService = new RevocationService(
       revocationLog,
       bus,

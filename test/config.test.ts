@@ -34,7 +34,8 @@ t.test('a minimal configuration gets the documented defaults', async (t) => {
       retentionDays: 90,
       partitionInterval: 'day',
       maintenanceIntervalSeconds: 600,
-      anchor: { intervalSeconds: 60, webhookTimeoutMs: 5000 }, export: { webhookTimeoutMs: 5000, queueSize: 10_000 },
+      anchor: { intervalSeconds: 60, webhookTimeoutMs: 5000 },
+      export: { webhookTimeoutMs: 5000, queueSize: 10_000 },
     },
     keys: {
       dir: 'keys',
@@ -150,13 +151,15 @@ t.test('ledger: retention 0 keeps everything, hourly partitions, and bad values 
     retentionDays: 0,
     partitionInterval: 'day',
     maintenanceIntervalSeconds: 600,
-    anchor: { intervalSeconds: 60, webhookTimeoutMs: 5000 }, export: { webhookTimeoutMs: 5000, queueSize: 10_000 },
+    anchor: { intervalSeconds: 60, webhookTimeoutMs: 5000 },
+    export: { webhookTimeoutMs: 5000, queueSize: 10_000 },
   })
   t.same(parseConfig({ ...MINIMAL, ledger: { retentionDays: 16, partitionInterval: 'hour' } }).ledger, {
     retentionDays: 16,
     partitionInterval: 'hour',
     maintenanceIntervalSeconds: 600,
-    anchor: { intervalSeconds: 60, webhookTimeoutMs: 5000 }, export: { webhookTimeoutMs: 5000, queueSize: 10_000 },
+    anchor: { intervalSeconds: 60, webhookTimeoutMs: 5000 },
+    export: { webhookTimeoutMs: 5000, queueSize: 10_000 },
   })
   const error = t.throws(() =>
     parseConfig({ ...MINIMAL, ledger: { retentionDays: -1, partitionInterval: 'week', maintenanceIntervalSeconds: 1, retention: 3 } }),

@@ -29,7 +29,8 @@ options:
   parse(args) {
     const heads = args.list('head')
     for (const head of heads) {
-      if (!HEAD.test(head)) args.problems.push(`--head must be CHAIN:SEQ:HASH (a uuid, a seq from 1, 64 hex digits), not ${JSON.stringify(head)}`)
+      if (!HEAD.test(head))
+        args.problems.push(`--head must be CHAIN:SEQ:HASH (a uuid, a seq from 1, 64 hex digits), not ${JSON.stringify(head)}`)
     }
     const query: LedgerVerifyQuery = {
       since: args.timestamp('since'),
@@ -61,9 +62,12 @@ function describe(v: LedgerVerification): string {
             : ` jti ${f.jti}${f.issuedAt === undefined ? '' : ` issued ${f.issuedAt}`}`
     lines.push(printable(`  ${f.kind}:${where}${what}`))
   }
-  if (v.findingCount > v.findings.length) lines.push(`  ... ${v.findingCount - v.findings.length} more (--json, or a narrower --since/--until)`)
+  if (v.findingCount > v.findings.length)
+    lines.push(`  ... ${v.findingCount - v.findings.length} more (--json, or a narrower --since/--until)`)
   if (v.retention.rows > 0 || v.retention.drops.length > 0) {
-    lines.push(`retention: ${v.retention.drops.length} partitions dropped; ${v.retention.batches} batches lost ${v.retention.rows} rows to it`)
+    lines.push(
+      `retention: ${v.retention.drops.length} partitions dropped; ${v.retention.batches} batches lost ${v.retention.rows} rows to it`,
+    )
   }
   if (v.unchained.rows > 0) lines.push(`unchained: ${v.unchained.rows} rows written by the previous release during the upgrade`)
   return lines.join('\n') + '\n'

@@ -21,16 +21,16 @@ export function openLedgerChains(config: Config, clock: Clock, logger: Logger, m
   if (exportConfig.file !== undefined) sinks.push(new FileSink(exportConfig.file))
   if (exportConfig.webhookUrl !== undefined) sinks.push(new WebhookSink(exportConfig.webhookUrl, exportConfig.webhookTimeoutMs))
   const exporter =
-    sinks.length === 0
-      ? undefined
-      : new LedgerExport(sinks, { queueSize: exportConfig.queueSize, logger, observer: metrics.ledgerChains })
+    sinks.length === 0 ? undefined : new LedgerExport(sinks, { queueSize: exportConfig.queueSize, logger, observer: metrics.ledgerChains })
   const chains = new LedgerChains(clock, DEFAULT_CHAIN_LANES, exporter)
   const anchor = new ChainAnchor({
     chains,
     logger,
     intervalMs: anchorConfig.intervalSeconds * 1000,
     observer: metrics.ledgerChains,
-    ...(anchorConfig.webhookUrl === undefined ? {} : { webhook: { url: anchorConfig.webhookUrl, timeoutMs: anchorConfig.webhookTimeoutMs } }),
+    ...(anchorConfig.webhookUrl === undefined
+      ? {}
+      : { webhook: { url: anchorConfig.webhookUrl, timeoutMs: anchorConfig.webhookTimeoutMs } }),
   })
   anchor.start()
   return { chains, exporter, anchor }

@@ -71,7 +71,9 @@ export class LedgerMaintenance {
     )
     const compaction = this.options.batchCompaction
     if (compaction !== undefined) {
-      await this.attempt('the hash chain of dropped ledger partitions could not be compacted', () => compaction.compact(() => this.stopping))
+      await this.attempt('the hash chain of dropped ledger partitions could not be compacted', () =>
+        compaction.compact(() => this.stopping),
+      )
     }
     const rollups = this.options.rollupRetention
     if (rollups !== undefined) {

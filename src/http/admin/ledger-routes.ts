@@ -59,7 +59,12 @@ export async function ledgerRoutes(app: FastifyInstance, options: LedgerRoutesOp
       ...(body.until === undefined ? {} : { until: new Date(body.until) }),
       heads,
     })
-    setOutcome(request, { msg: 'ledger verified', intact: verification.intact, findings: verification.findingCount, checked: verification.checked })
+    setOutcome(request, {
+      msg: 'ledger verified',
+      intact: verification.intact,
+      findings: verification.findingCount,
+      checked: verification.checked,
+    })
     return verification
   })
 }

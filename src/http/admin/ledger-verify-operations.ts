@@ -13,10 +13,7 @@ export const LedgerVerifyRequest = z
   .object({
     since: Instant.optional().describe('Only batches and rows issued at or after this instant (RFC 3339).'),
     until: Instant.optional().describe('Only batches and rows issued before this instant (RFC 3339); must be after `since`.'),
-    heads: z
-      .array(z.string().regex(HEAD, 'a chain head as chain:seq:hash (the anchor log line, metric or webhook)'))
-      .max(1000)
-      .optional()
+    heads: z.array(z.string().regex(HEAD, 'a chain head as chain:seq:hash (the anchor log line, metric or webhook)')).max(1000).optional()
       .describe(prose`
         Chain heads anchored outside the database, each \`chain:seq:hash\` as the anchor's log line
         (\`head\`), its webhook or the \`sts_ledger_chain_head_info\` metric gave it: each must still
@@ -32,9 +29,16 @@ export const LedgerVerifyRequest = z
 
 const Finding = z
   .object({
-    kind: z
-      .enum(['row-changed', 'row-deleted', 'row-inserted', 'batch-changed', 'batch-unlinked', 'batches-deleted', 'chain-truncated', 'head-mismatch'])
-      .describe(prose`
+    kind: z.enum([
+      'row-changed',
+      'row-deleted',
+      'row-inserted',
+      'batch-changed',
+      'batch-unlinked',
+      'batches-deleted',
+      'chain-truncated',
+      'head-mismatch',
+    ]).describe(prose`
         \`row-changed\`: the row is not what its batch hashed. \`row-deleted\`: its batch holds it, the
         ledger does not, and retention dropped no partition of its batch's period. \`row-inserted\`: no
         batch holds it (or it repeats a jti its batch already matched), issued after the upgrade's day of
@@ -127,7 +131,12 @@ export const verifyLedgerOperation = operation({
             range: { since: '2026-11-29T00:00:00.000Z', until: null },
             checked: { chains: 3, batches: 5120, rows: 80211 },
             findings: [
-              { kind: 'row-changed', chainId: '0193a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b', seq: 4102, jti: '0193a1b3-0000-7000-8000-00000000002a' },
+              {
+                kind: 'row-changed',
+                chainId: '0193a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b',
+                seq: 4102,
+                jti: '0193a1b3-0000-7000-8000-00000000002a',
+              },
             ],
             findingCount: 1,
             retention: { drops: [], batches: 0, rows: 0 },

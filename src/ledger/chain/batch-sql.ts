@@ -1,8 +1,7 @@
 import type { SealedBatch } from './ledger-chains.js'
 
 /** The columns of ledger_batches a writer sets, in the order insertBatchSql binds them. */
-const BATCH_COLUMNS =
-  'chain_id, seq, issued_from, issued_to, committed_at, row_count, prev_hash, rows_hash, batch_hash, jtis, row_hashes'
+const BATCH_COLUMNS = 'chain_id, seq, issued_from, issued_to, committed_at, row_count, prev_hash, rows_hash, batch_hash, jtis, row_hashes'
 
 /**
  * `WITH batch AS (INSERT INTO ledger_batches ...) ` to put before the INSERT of the batch's rows: one

@@ -61,7 +61,11 @@ export class LedgerVerifier {
       findings,
       findingCount,
       retention: { drops, batches: rows.retentionBatches, rows: rows.retentionRows },
-      unchained: { rows: rows.unchained, chainedSince: chainedSince?.toISOString() ?? null, chainedUntil: chainedUntil?.toISOString() ?? null },
+      unchained: {
+        rows: rows.unchained,
+        chainedSince: chainedSince?.toISOString() ?? null,
+        chainedUntil: chainedUntil?.toISOString() ?? null,
+      },
     }
   }
 

@@ -62,7 +62,9 @@ export const MAX_LISTED_FINDINGS = 1000
 
 /** `chain:seq:hash`, as the anchor's log line and webhook give it; undefined if it is not one. */
 export function parseKnownHead(text: string): KnownHead | undefined {
-  const match = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):([1-9][0-9]{0,15}):([0-9a-f]{64})$/.exec(text.trim().toLowerCase())
+  const match = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}):([1-9][0-9]{0,15}):([0-9a-f]{64})$/.exec(
+    text.trim().toLowerCase(),
+  )
   if (!match) return undefined
   return { chainId: match[1] ?? '', seq: Number(match[2]), batchHash: match[3] ?? '' }
 }

@@ -65,7 +65,7 @@ export async function walkBatches(
     }
     if (rows.length < PAGE) break
     const tail = rows[rows.length - 1]
-    if (tail) after = [tail.chain_id, Number(tail.seq)]
+    if (tail !== undefined) after = [tail.chain_id, Number(tail.seq)]
   }
   for (const head of heads) await checkHead(db, head, report)
   return { chains: chains.size, batches }

@@ -137,7 +137,12 @@ export async function walkRows(db: Queryable, options: RowWalkOptions, report: (
   }
   const finishBefore = (at: Date | null): void => {
     const done = [...open.values()].filter((batch) => at === null || batch.issuedTo < at)
-    done.sort((a, b) => a.issuedFrom.getTime() - b.issuedFrom.getTime() || compare(a.chainId, b.chainId) || a.seq - b.seq)
+    done.sort((a, b) => {
+      const byTime = a.issuedFrom.getTime() - b.issuedFrom.getTime()
+      if (byTime !== 0) return byTime
+      const byChain = compare(a.chainId, b.chainId)
+      return byChain !== 0 ? byChain : a.seq - b.seq
+    })
     done.forEach(finish)
   }
 

@@ -143,7 +143,9 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     t.test('a batch rewritten to match an edit breaks its hash, or its link', async (t) => {
       const db = await open(t)
       await threeBatches(db)
-      await db.query("UPDATE ledger_batches SET committed_at = committed_at + interval '1 second' WHERE chain_id = $1 AND seq = 2", [CHAIN_A])
+      await db.query("UPDATE ledger_batches SET committed_at = committed_at + interval '1 second' WHERE chain_id = $1 AND seq = 2", [
+        CHAIN_A,
+      ])
       await db.query("UPDATE ledger_batches SET prev_hash = decode(repeat('00', 32), 'hex') WHERE chain_id = $1 AND seq = 3", [CHAIN_A])
       const found = await new LedgerVerifier(db).verify()
       t.same(found.findings, [
@@ -236,9 +238,17 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
         seqs.map((row) => row.chain_id),
         [CHAIN_A, CHAIN_B],
       )
-      for (const row of seqs) t.same(row.seqs, row.seqs.map((_, i) => String(i + 1)), `${row.chain_id} has no gap`)
+      for (const row of seqs)
+        t.same(
+          row.seqs,
+          row.seqs.map((_, i) => String(i + 1)),
+          `${row.chain_id} has no gap`,
+        )
       const found = await new LedgerVerifier(db).verify()
-      t.same({ intact: found.intact, checked: found.checked }, { intact: true, checked: { chains: 2, batches: found.checked.batches, rows: 80 } })
+      t.same(
+        { intact: found.intact, checked: found.checked },
+        { intact: true, checked: { chains: 2, batches: found.checked.batches, rows: 80 } },
+      )
     })
 
     t.test('a failed commit ends its chain: the next batch starts another, and both verify', async (t) => {
@@ -249,7 +259,9 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       // The same jti and issue time again: the primary key refuses the batch.
       await t.rejects(store.recordMany([ledgerEntry(T0 + 1), first]))
       await store.recordMany([ledgerEntry(T0 + 2)])
-      const chains = await db.query<{ chain_id: string; seq: string }>('SELECT chain_id, seq::text AS seq FROM ledger_batches ORDER BY chain_id, seq')
+      const chains = await db.query<{ chain_id: string; seq: string }>(
+        'SELECT chain_id, seq::text AS seq FROM ledger_batches ORDER BY chain_id, seq',
+      )
       t.same(chains, [
         { chain_id: CHAIN_A, seq: '1' },
         { chain_id: CHAIN_B, seq: '1' },
@@ -258,3 +270,20 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     })
   })
 }
+
+t.test('rows the previous release wrote during the upgrade are unchained, not inserted; later ones are inserted', async (t) => {
+  const db = await BACKENDS.pglite(t)
+  const [migration] = await db.query<{ applied_at: Date }>(
+    "SELECT applied_at FROM schema_migrations WHERE version LIKE '%\\_ledger\\_chain'",
+  )
+  const since = new Date(migration?.applied_at ?? 0).getTime()
+  const during = ledgerEntry(since + 3_600_000)
+  const after = ledgerEntry(since + 86_400_000 + 3_600_000)
+  // A store without chains writes as a replica of the previous release does: rows, no batch.
+  await sqlLedgerStore(db).recordMany([during, after])
+  const found = await new LedgerVerifier(db).verify()
+  t.same(
+    { findings: found.findings, unchained: found.unchained.rows },
+    { findings: [{ kind: 'row-inserted', jti: after.jti, issuedAt: after.issuedAt.toISOString().replace('Z', '000Z') }], unchained: 1 },
+  )
+})

@@ -99,7 +99,10 @@ t.test('anchored heads, exported events, and a verification that finds a truncat
     lines.some((line) => line.includes('"type":"audit"') && line.includes('"grant.create"')),
     'the grant made is exported as an audit event',
   )
-  t.notOk(lines.some((line) => line.includes('access_token') || line.includes('eyJ')), 'no token in the export')
+  t.notOk(
+    lines.some((line) => line.includes('access_token') || line.includes('eyJ')),
+    'no token in the export',
+  )
   await eventually(t, () => siem.bodies.map((b) => b.body).join(''), {
     until: (body) => jtis.every((jti) => body.includes(jti)),
     what: 'the SIEM webhook to receive every jti',
@@ -117,7 +120,10 @@ t.test('anchored heads, exported events, and a verification that finds a truncat
   const seen = await cli('ledger', 'verify', '--head', head)
   t.same(
     { code: seen.code, stdout: seen.stdout },
-    { code: 4, stdout: `NOT INTACT: 1 chains, 2 batches, 2 rows checked\n  chain-truncated: chain ${chain} holds seq 2, anchored seq 3\n${retention}` },
+    {
+      code: 4,
+      stdout: `NOT INTACT: 1 chains, 2 batches, 2 rows checked\n  chain-truncated: chain ${chain} holds seq 2, anchored seq 3\n${retention}`,
+    },
   )
   const bad = await cli('ledger', 'verify', '--head', 'chain:3:abc')
   t.equal(bad.code, 2)
@@ -133,10 +139,7 @@ t.test('the verification endpoint: its role, a team token refused, bad bodies a 
     payload: { since: '2030-06-15T12:00:00Z', until: '2030-06-15T11:00:00Z', heads: ['nope'], extra: 1 },
   })
   t.equal(bad.statusCode, 400)
-  t.same(
-    (bad.json() as { errors: { path: string }[] }).errors.map((e) => e.path).sort(),
-    ['(body)', 'heads.0', 'until'].sort(),
-  )
+  t.same((bad.json() as { errors: { path: string }[] }).errors.map((e) => e.path).sort(), ['(body)', 'heads.0', 'until'].sort())
   const team = await sts.app.inject({
     method: 'POST',
     url: '/v1/admin-tokens',
@@ -150,7 +153,10 @@ t.test('the verification endpoint: its role, a team token refused, bad bodies a 
     headers: { authorization: `Bearer ${String((team.json() as { token: string }).token)}` },
     payload: {},
   })
-  t.same({ status: refused.statusCode, reason: (refused.json() as { reason: string }).reason }, { status: 403, reason: 'out_of_team_scope' })
+  t.same(
+    { status: refused.statusCode, reason: (refused.json() as { reason: string }).reason },
+    { status: 403, reason: 'out_of_team_scope' },
+  )
   const empty = await sts.app.inject({ method: 'POST', url: '/v1/ledger:verify', headers: sts.admin })
   t.same({ status: empty.statusCode, intact: (empty.json() as { intact: boolean }).intact }, { status: 200, intact: true })
 })
@@ -168,5 +174,8 @@ t.test('an export sink that fails or is full never holds up issuance: its drops 
   })
   t.match(metrics, /sts_ledger_export_dropped_total\{sink="webhook"\} [1-9]/)
   t.ok(logLines.some((line) => line.includes('the ledger export dropped events')))
-  t.notOk(logLines.some((line) => line.includes(siem.url)), 'the webhook URL is never logged')
+  t.notOk(
+    logLines.some((line) => line.includes(siem.url)),
+    'the webhook URL is never logged',
+  )
 })
