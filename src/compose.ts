@@ -144,7 +144,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const ledgerChains = openLedgerChains(config, clock, logger, metrics)
     closers.push(async () => {
       await ledgerChains.anchor.stop()
-      await ledgerChains.exporter?.close()
+      await ledgerChains.exporter?.close(1000)
     })
 
     const revocationLog = new SqlRevocationLog(database)

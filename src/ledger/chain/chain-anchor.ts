@@ -12,6 +12,8 @@ export interface ChainAnchorOptions {
   fetch?: typeof fetch
 }
 
+const SHUTDOWN_WEBHOOK_MS = 1000
+
 /** A head as the log line, the webhook and `sts ledger verify --head` spell it. */
 export function headText(head: Pick<ChainHead, 'chainId' | 'seq' | 'batchHash'>): string {
   return `${head.chainId}:${head.seq}:${head.batchHash}`
@@ -42,16 +44,19 @@ export class ChainAnchor {
     this.timer.unref()
   }
 
-  /** Stops the timer and anchors once more, so the heads of the last batches are not lost. */
+  /**
+   * Stops the timer and anchors once more, so the heads of the last batches are not lost; the webhook
+   * then gets at most a second (a shutdown must not hang on it).
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer)
     this.timer = undefined
     await this.running
-    await this.anchorNow()
+    await this.anchorNow(SHUTDOWN_WEBHOOK_MS)
   }
 
   /** Anchors the heads that moved since the last time; answers them. */
-  async anchorNow(): Promise<ChainHead[]> {
+  async anchorNow(webhookTimeoutMs = this.options.webhook?.timeoutMs ?? 0): Promise<ChainHead[]> {
     const heads = this.options.chains.takeHeads()
     const moved = heads.filter((head) => this.anchored.get(head.chainId) !== head.seq)
     // Only the chains there are now: an ended chain, once anchored, is not handed out again.
@@ -63,7 +68,8 @@ export class ChainAnchor {
       )
     }
     this.observer.anchored(heads)
-    if (moved.length > 0 && this.options.webhook) await this.post(this.options.webhook, moved)
+    const webhook = this.options.webhook
+    if (moved.length > 0 && webhook) await this.post({ url: webhook.url, timeoutMs: Math.min(webhook.timeoutMs, webhookTimeoutMs) }, moved)
     return moved
   }
 
