@@ -179,3 +179,15 @@ t.test('an export sink that fails or is full never holds up issuance: its drops 
     'the webhook URL is never logged',
   )
 })
+
+t.test('embedded (PGlite): tokens issued by the service are chained and verify', async (t) => {
+  const harness = await startCli(t, { now: NOW, backend: 'embedded' })
+  await harness.sts.createGrant({ subject: API, audiences: ['ledger-api'], owner: 'team-payments' })
+  await harness.issueToken('ledger-api')
+  await harness.issueToken('ledger-api')
+  const verified = await harness.json<Record<string, unknown>>('ledger', 'verify')
+  t.same(
+    { intact: verified.intact, checked: verified.checked, findings: verified.findings },
+    { intact: true, checked: { chains: 1, batches: 2, rows: 2 }, findings: [] },
+  )
+})
