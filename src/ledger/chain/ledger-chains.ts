@@ -98,7 +98,11 @@ export class LedgerChains {
         throw error
       }
       lane.head = { seq: batch.seq, hash: batch.batchHash, issuedTo: new Date(Math.max(...entries.map((e) => e.issuedAt.getTime()))) }
-      this.listener?.committed(batch, entries)
+      try {
+        this.listener?.committed(batch, entries)
+      } catch {
+        // The batch is committed: nothing the export does may turn its tokens into refusals.
+      }
       return batch
     } finally {
       this.release(lane)
