@@ -62,3 +62,18 @@ t.test('a failed commit ends its chain; the next batch starts a new one with no 
     ],
   )
 })
+
+t.test('a listener that throws does not fail a committed batch', async (t) => {
+  const ledger = new LedgerChains(clock, 1, {
+    committed() {
+      throw new Error('the export broke')
+    },
+  })
+  const batch = await ledger.commit([ledgerEntry(T0)], () => Promise.resolve())
+  t.equal(batch.seq, 1)
+  t.same(
+    ledger.takeHeads().map((h) => h.seq),
+    [1],
+    'and the chain moved on',
+  )
+})
