@@ -128,6 +128,7 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     grantCatalog: services.grantCatalog,
     defaultGrantLifetimeDays: config.grants.defaultLifetimeDays,
     ledger: services.ledger,
+    ledgerVerifier: services.ledgerVerifier,
     inventory: services.inventory,
     leastPrivilege: services.leastPrivilege,
     revocationService: services.revocationService,

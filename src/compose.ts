@@ -13,6 +13,7 @@ import { openReloads } from './composition/reloads.js'
 import { openReplayGuard } from './composition/replay.js'
 import { openRevocationBus } from './composition/revocation.js'
 import { openGrantCatalog } from './composition/grants.js'
+import { openLedgerChains } from './composition/ledger-chains.js'
 import { warnAtStart } from './composition/startup-warnings.js'
 import { openDatabase, openRateLimitRedis } from './composition/stores.js'
 import { startLedgerMaintenance, startRegistrationTidy, startRetention } from './composition/upkeep.js'
@@ -30,6 +31,8 @@ import type { KeyRing } from './keys/key-ring.js'
 import type { KeyService } from './keys/key-service.js'
 import type { Signer } from './keys/signer.js'
 import { BatchingLedger } from './ledger/batching-ledger.js'
+import { LedgerVerifier } from './ledger/chain/ledger-verifier.js'
+import { ExportingAuditLog } from './ledger/export/exporting-audit-log.js'
 import { LedgerPartitions } from './ledger/ledger-partitions.js'
 import type { LedgerStore } from './ledger/ledger-store.js'
 import { SqlLedgerStore } from './ledger/sql-ledger-store.js'
@@ -69,6 +72,8 @@ export interface Services {
   clock: Clock
   database: Database
   ledger: LedgerStore
+  /** Walks the ledger's hash chains: `sts ledger verify`, POST /v1/ledger:verify. */
+  ledgerVerifier: LedgerVerifier
   /** The inventory of identities: roll-ups the ledger's writer keeps on each batch's transaction. */
   inventory: IdentityInventory
   grants: GrantStore
@@ -144,6 +149,12 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const database = tracing ? tracing.database(opened) : opened
     const applied = await migrate(database)
     if (applied.length > 0) logger.info({ applied }, 'database migrations applied')
+    // Closed after everything that writes to the ledger or the audit log: their last events are exported, the last heads anchored.
+    const ledgerChains = openLedgerChains(config, clock, logger, metrics)
+    closers.push(async () => {
+      await ledgerChains.anchor.stop()
+      await ledgerChains.exporter?.close(1000)
+    })
 
     const revocationLog = new SqlRevocationLog(database)
     // Before anything reads or rebuilds revocations from it: a database restored behind them stops here.
@@ -153,7 +164,9 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     closers.push(() => bus.close())
     const revocations = new RevocationCache(clock, bus.maxStalenessMs)
     await bus.start(revocations)
-    const audit = new SqlAuditLog(database)
+    const audit = ledgerChains.exporter
+      ? new ExportingAuditLog(new SqlAuditLog(database), ledgerChains.exporter)
+      : new SqlAuditLog(database)
     const revocationService = new RevocationService(
       revocationLog,
       bus,
@@ -182,9 +195,11 @@ export async function composeServices(config: Config, logger: Logger, outside: O
         onPartitionCreated: (created) =>
           logger.warn({ created }, 'ledger partitions created by an insert: the ledger maintenance is behind'),
         rollups: new SqlIdentityRollups(database),
+        chains: ledgerChains.chains,
       }),
       undefined,
       metrics.ledger,
+      ledgerChains.chains.lanes,
     )
     const inventory = new SqlIdentityInventory(database)
     const ledgerMaintenance = await startLedgerMaintenance(config, database, partitions, inventory, clock, logger)
@@ -249,6 +264,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       clock,
       database,
       ledger,
+      ledgerVerifier: new LedgerVerifier(database),
       inventory,
       grants,
       grantCatalog,

@@ -30,7 +30,13 @@ t.test('a minimal configuration gets the documented defaults', async (t) => {
     audit: { retentionDays: 400 },
     revocations: { retentionDays: 7, countBudgetMs: 150 },
     retention: { intervalSeconds: 3600 },
-    ledger: { retentionDays: 90, partitionInterval: 'day', maintenanceIntervalSeconds: 600 },
+    ledger: {
+      retentionDays: 90,
+      partitionInterval: 'day',
+      maintenanceIntervalSeconds: 600,
+      anchor: { intervalSeconds: 60, webhookTimeoutMs: 5000 },
+      export: { webhookTimeoutMs: 5000, queueSize: 10_000 },
+    },
     keys: {
       dir: 'keys',
       algorithm: 'ES256',
@@ -152,11 +158,15 @@ t.test('ledger: retention 0 keeps everything, hourly partitions, and bad values 
     retentionDays: 0,
     partitionInterval: 'day',
     maintenanceIntervalSeconds: 600,
+    anchor: { intervalSeconds: 60, webhookTimeoutMs: 5000 },
+    export: { webhookTimeoutMs: 5000, queueSize: 10_000 },
   })
   t.same(parseConfig({ ...MINIMAL, ledger: { retentionDays: 16, partitionInterval: 'hour' } }).ledger, {
     retentionDays: 16,
     partitionInterval: 'hour',
     maintenanceIntervalSeconds: 600,
+    anchor: { intervalSeconds: 60, webhookTimeoutMs: 5000 },
+    export: { webhookTimeoutMs: 5000, queueSize: 10_000 },
   })
   const error = t.throws(() =>
     parseConfig({ ...MINIMAL, ledger: { retentionDays: -1, partitionInterval: 'week', maintenanceIntervalSeconds: 1, retention: 3 } }),
@@ -164,6 +174,30 @@ t.test('ledger: retention 0 keeps everything, hourly partitions, and bad values 
   t.same(
     error.problems.map((p) => p.split(':')[0]),
     ['ledger.retentionDays', 'ledger.partitionInterval', 'ledger.maintenanceIntervalSeconds', 'ledger'],
+  )
+})
+
+t.test('ledger: the anchor and the export take http(s) webhooks, and say what is wrong', async (t) => {
+  const ledger = parseConfig({
+    ...MINIMAL,
+    ledger: {
+      anchor: { intervalSeconds: 30, webhookUrl: 'https://anchor.example/heads' },
+      export: { file: '/var/log/sts/ledger.jsonl', webhookUrl: 'http://siem.example/in', queueSize: 50 },
+    },
+  }).ledger
+  t.same(
+    { anchor: ledger.anchor, export: ledger.export },
+    {
+      anchor: { intervalSeconds: 30, webhookUrl: 'https://anchor.example/heads', webhookTimeoutMs: 5000 },
+      export: { file: '/var/log/sts/ledger.jsonl', webhookUrl: 'http://siem.example/in', webhookTimeoutMs: 5000, queueSize: 50 },
+    },
+  )
+  const error = t.throws(() =>
+    parseConfig({ ...MINIMAL, ledger: { anchor: { intervalSeconds: 0, webhookUrl: 'ftp://x.example/' }, export: { queueSize: 0 } } }),
+  ) as ConfigError
+  t.same(
+    error.problems.map((p) => p.split(':')[0]),
+    ['ledger.anchor.intervalSeconds', 'ledger.anchor.webhookUrl', 'ledger.export.queueSize'],
   )
 })
 

@@ -80,6 +80,34 @@ export interface LedgerQuery {
   cursor?: string
 }
 
+export interface LedgerVerifyQuery {
+  since?: string
+  until?: string
+  /** `chain:seq:hash`, as anchored. */
+  heads?: string[]
+}
+
+/** The answer of POST /v1/ledger:verify (openapi.yaml, LedgerVerification). */
+export interface LedgerVerification {
+  intact: boolean
+  range: { since: string | null; until: string | null }
+  checked: { chains: number; batches: number; rows: number }
+  findings: {
+    kind: string
+    chainId?: string
+    seq?: number
+    jti?: string
+    issuedAt?: string
+    fromSeq?: number
+    toSeq?: number
+    heldSeq?: number | null
+    anchoredSeq?: number
+  }[]
+  findingCount: number
+  retention: { drops: unknown[]; batches: number; rows: number }
+  unchained: { rows: number; chainedSince: string | null; chainedUntil: string | null }
+}
+
 export interface RegistrationQuery {
   attestor?: string
   instance?: string
@@ -181,6 +209,12 @@ export class AdminClient {
   async listLedger(query: LedgerQuery): Promise<LedgerPage> {
     const { live, ...rest } = query
     return listOf(await this.request('GET', '/v1/ledger', { query: { ...rest, live: live ? true : undefined } }), 'entries')
+  }
+
+  /** `POST /v1/ledger:verify`: may take a while on a whole ledger (the CLI's --timeout). */
+  async verifyLedger(query: LedgerVerifyQuery): Promise<LedgerVerification> {
+    const body = Object.fromEntries(Object.entries(query).filter(([, value]) => value !== undefined))
+    return objectOf<LedgerVerification>(await this.request('POST', '/v1/ledger:verify', { body }))
   }
 
   async listIdentities(query: IdentityQuery): Promise<IdentityPage> {

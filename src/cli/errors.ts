@@ -9,6 +9,8 @@ export const ExitCode = {
   usage: 2,
   /** The service could not be reached: connection refused, DNS, timeout. */
   unreachable: 3,
+  /** `sts ledger verify` found the ledger changed outside the service. */
+  tampered: 4,
 } as const
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
 

@@ -11,6 +11,7 @@ import { grantCommands } from './grants.js'
 import { identityCommands } from './identities.js'
 import { keyCommands } from './keys.js'
 import { ledgerCommand } from './ledger.js'
+import { ledgerVerifyCommand } from './ledger-verify.js'
 import { registrationCommands } from './registrations.js'
 import { reportCommands } from './reports.js'
 import { revocationCommands, revokeCommands } from './revocations.js'
@@ -23,6 +24,7 @@ const ENTRIES: readonly (CommandGroup | Command)[] = [
   revokeCommands,
   revocationCommands,
   ledgerCommand,
+  ledgerVerifyCommand,
   identityCommands,
   reportCommands,
   registrationCommands,
@@ -70,7 +72,10 @@ async function dispatch(argv: readonly string[], env: CliEnvironment, io: CliIo)
     if (wantsHelp()) return help(io, (await import('./agent.js')).AGENT_HELP)
     throw new UsageError(["'agent' takes no global options: sts agent --config <agent.yaml>"])
   }
-  const entry = ENTRIES.find((candidate) => candidate.name === first.value)
+  // A command of two words beside one of one (`ledger verify` beside `ledger`) is matched on both first.
+  const twoWords = second === undefined ? undefined : ENTRIES.find((candidate) => candidate.name === `${first.value} ${second.value}`)
+  if (twoWords !== undefined && second !== undefined) consumed.add(second.index)
+  const entry = twoWords ?? ENTRIES.find((candidate) => candidate.name === first.value)
   if (entry === undefined) throw new UsageError([`unknown command '${printable(first.value)}'; see 'sts --help'`])
   let command: Command
   if ('commands' in entry) {
@@ -187,6 +192,7 @@ exit codes:
   1  the API refused the request or failed (4xx, 5xx); its detail is printed on stderr
   2  usage error: unknown command, bad or missing options, STS_ADMIN_TOKEN not set
   3  the service could not be reached (connection refused, DNS, timeout)
+  4  sts ledger verify: the ledger was changed outside the service
 `
 }
 

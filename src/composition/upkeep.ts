@@ -3,6 +3,7 @@ import { SqlAuditPartitions } from '../audit/sql-audit-partitions.js'
 import type { Config } from '../config.js'
 import type { Database } from '../db/database.js'
 import { INVENTORY_DAILY_RETENTION_DAYS, type IdentityInventory } from '../inventory/identity-inventory.js'
+import { BatchCompaction } from '../ledger/chain/batch-compaction.js'
 import { LedgerMaintenance } from '../ledger/ledger-maintenance.js'
 import type { LedgerPartitions } from '../ledger/ledger-partitions.js'
 import { LedgerRetention } from '../ledger/ledger-retention.js'
@@ -31,6 +32,7 @@ export async function startLedgerMaintenance(
     retention: new LedgerRetention(partitions, config.ledger.retentionDays, logger, legacyMove),
     legacyMove,
     rollupRetention: { retentionDays: INVENTORY_DAILY_RETENTION_DAYS, prune: (before) => inventory.pruneDailyCounts(before) },
+    batchCompaction: new BatchCompaction(database),
     clock,
     logger,
     intervalMs: config.ledger.maintenanceIntervalSeconds * 1000,

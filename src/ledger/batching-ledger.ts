@@ -17,17 +17,25 @@ interface Pending {
  * Group commit for the ledger: the entries recorded during one turn of the event loop are written in
  * one INSERT, and each caller is answered only once its batch is committed. The guarantee is
  * unchanged (no token is returned before its row is durable; a failed batch fails every request in
- * it), but Postgres sees one round trip for many exchanges instead of one each.
+ * it), but Postgres sees one round trip for many exchanges instead of one each. With `maxInFlight`,
+ * entries recorded while that many batches are committing wait for one of them to finish.
  */
 export class BatchingLedger implements LedgerStore {
   private pending: Pending[] = []
   private scheduled = false
+  private inFlight = 0
 
   constructor(
     private readonly store: BatchLedgerStore,
     private readonly maxBatch = 100,
     /** Told each batch's size and how long its commit took. */
     private readonly observer: LedgerBatchObserver = NO_LEDGER_BATCH_OBSERVER,
+    /**
+     * Batches committing at once. The hash chains commit a chain's batches one after another
+     * (src/ledger/chain/ledger-chains.ts): at their number of lanes, entries recorded while every
+     * lane is busy wait and go together as the next batch, rather than queue as many small ones.
+     */
+    private readonly maxInFlight = Number.POSITIVE_INFINITY,
   ) {}
 
   record(entry: LedgerEntry): Promise<void> {
@@ -52,19 +60,28 @@ export class BatchingLedger implements LedgerStore {
 
   private flush(): void {
     this.scheduled = false
-    const batch = this.pending
-    if (batch.length === 0) return
-    this.pending = []
-    const started = performance.now()
-    this.store.recordMany(batch.map((p) => p.entry)).then(
-      () => {
-        this.observer.committed(batch.length, (performance.now() - started) / 1000, true)
-        batch.forEach((p) => p.resolve())
-      },
-      (error: unknown) => {
-        this.observer.committed(batch.length, (performance.now() - started) / 1000, false)
-        batch.forEach((p) => p.reject(error))
-      },
-    )
+    while (this.pending.length > 0 && this.inFlight < this.maxInFlight) {
+      const batch = this.pending.splice(0, this.maxBatch)
+      this.inFlight += 1
+      const started = performance.now()
+      this.store.recordMany(batch.map((p) => p.entry)).then(
+        () => {
+          this.observer.committed(batch.length, (performance.now() - started) / 1000, true)
+          batch.forEach((p) => p.resolve())
+          this.landed()
+        },
+        (error: unknown) => {
+          this.observer.committed(batch.length, (performance.now() - started) / 1000, false)
+          batch.forEach((p) => p.reject(error))
+          this.landed()
+        },
+      )
+    }
+  }
+
+  /** A batch is done: what piled up meanwhile goes at once, as one batch (group commit). */
+  private landed(): void {
+    this.inFlight -= 1
+    if (this.pending.length > 0) this.flush()
   }
 }

@@ -13,6 +13,8 @@ export interface LedgerMaintenanceOptions {
   legacyMove: Pick<LegacyLedgerMove, 'run'>
   /** Roll-ups kept beside the ledger with a retention of their own (the inventory's daily counts). */
   rollupRetention?: { retentionDays: number; prune(before: Date): Promise<unknown> }
+  /** Clears the per-row hashes of the chain's batches whose rows retention dropped (src/ledger/chain/batch-compaction.ts). */
+  batchCompaction?: { compact(shouldStop: () => boolean): Promise<unknown> }
   clock: Clock
   logger: Pick<Logger, 'info' | 'warn' | 'error'>
   /** How often each instance runs it. */
@@ -67,6 +69,12 @@ export class LedgerMaintenance {
     await this.attempt("the move of the previous release's ledger failed", () =>
       this.options.legacyMove.run(Number.POSITIVE_INFINITY, () => this.stopping),
     )
+    const compaction = this.options.batchCompaction
+    if (compaction !== undefined) {
+      await this.attempt('the hash chain of dropped ledger partitions could not be compacted', () =>
+        compaction.compact(() => this.stopping),
+      )
+    }
     const rollups = this.options.rollupRetention
     if (rollups !== undefined) {
       await this.attempt('the roll-ups past their retention could not be pruned', () =>

@@ -116,14 +116,27 @@ export class LedgerPartitions {
   /**
    * Drops a whole partition for retention: its rows go at once, with no row-by-row delete, and in the
    * same transaction the ledger notes that nothing before its end is kept (a search cursor pointing
-   * there is then answered 410 Gone, never with a silent gap). Waits at most half a second for the
+   * there is then answered 410 Gone, never with a silent gap) and records the drop with the batches
+   * of the hash chain that had rows in it (ledger_partition_drops). Waits at most half a second for the
    * table (a drop locks the partitioned table), so inserts queued behind it never wait longer; answers
    * false when it could not have it, to try again later.
    */
   async drop(partition: LedgerPartition): Promise<boolean> {
+    // Counted before the drop's transaction, so its lock is held no longer: the period is past, and its batches are all written.
+    const held = await this.db.query<{ batches: string | number; batch_rows: string | number | null }>(
+      `SELECT count(*) AS batches, sum(row_count) FILTER (WHERE issued_from >= $1 AND issued_to < $2) AS batch_rows
+         FROM ledger_batches WHERE issued_to >= $1 AND issued_from < $2`,
+      [partition.from, partition.to],
+    )
     try {
       await this.db.transaction(async (tx) => {
         await tx.query("SET LOCAL lock_timeout = '500ms'")
+        // What verification (src/ledger/chain/ledger-verifier.ts) tells apart from rows deleted outside the service.
+        await tx.query(
+          `INSERT INTO ledger_partition_drops (partition, period_from, period_to, dropped_at, batches, batch_rows)
+           VALUES ($1, $2, $3, now(), $4, $5) ON CONFLICT (partition) DO NOTHING`,
+          [partition.name, partition.from, partition.to, Number(held[0]?.batches ?? 0), Number(held[0]?.batch_rows ?? 0)],
+        )
         await tx.query(
           `INSERT INTO ledger_retention (dropped_before) VALUES ($1)
            ON CONFLICT (singleton) DO UPDATE SET dropped_before = greatest(ledger_retention.dropped_before, excluded.dropped_before)`,

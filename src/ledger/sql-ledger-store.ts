@@ -4,6 +4,8 @@ import type { Page, PageRequest } from '../lib/page.js'
 import { UUID_PATTERN } from '../lib/ids.js'
 import { GoneError, storeFailure } from '../errors.js'
 import type { BatchLedgerStore } from './batching-ledger.js'
+import { insertBatchSql } from './chain/batch-sql.js'
+import type { LedgerChains, SealedBatch } from './chain/ledger-chains.js'
 import { isMissingPartition, type LedgerPartitions } from './ledger-partitions.js'
 import type { LedgerRollups } from './ledger-rollups.js'
 import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter } from './ledger-store.js'
@@ -39,6 +41,11 @@ export interface SqlLedgerStoreOptions {
   onPartitionCreated?: (names: string[]) => void
   /** Written on each batch's transaction (the inventory); without them, a batch is one INSERT and no transaction. */
   rollups?: LedgerRollups
+  /**
+   * The writer's hash chains (README, "Tamper evidence"): each batch is sealed on one and written with
+   * its rows, in the same statement. Without them, batches are written unchained.
+   */
+  chains?: LedgerChains
 }
 
 /** The ledger on Postgres or PGlite: the same SQL on both. */
@@ -58,14 +65,18 @@ export class SqlLedgerStore implements BatchLedgerStore {
    */
   async recordMany(entries: LedgerEntry[]): Promise<void> {
     if (entries.length === 0) return
-    try {
-      await this.insert(entries).catch(async (error: unknown) => {
+    const write = (batch?: SealedBatch): Promise<void> =>
+      this.insert(entries, batch).catch(async (error: unknown) => {
         if (!isMissingPartition(error)) throw error
         // The safety net: the maintenance should have made it already (it stopped, or the clock jumped).
         const created = await this.options.partitions.ensureCovering(entries.map((entry) => entry.issuedAt))
         if (created.length > 0) this.options.onPartitionCreated?.(created)
-        await this.insert(entries)
+        await this.insert(entries, batch)
       })
+    try {
+      const chains = this.options.chains
+      if (chains === undefined) await write()
+      else await chains.commit(entries, write)
     } catch (error) {
       throw storeFailure('the token ledger cannot be written', error, 'ledger_unavailable')
     }
@@ -171,14 +182,16 @@ export class SqlLedgerStore implements BatchLedgerStore {
     }
   }
 
-  private insert(entries: LedgerEntry[]): Promise<void> {
+  private insert(entries: LedgerEntry[], batch: SealedBatch | undefined): Promise<void> {
     const rollups = this.options.rollups
-    if (rollups === undefined) return this.insertRows(this.db, entries)
-    return rollups.commitWith(entries, (tx) => this.insertRows(tx, entries))
+    if (rollups === undefined) return this.insertRows(this.db, entries, batch)
+    return rollups.commitWith(entries, (tx) => this.insertRows(tx, entries, batch))
   }
 
-  private async insertRows(db: Queryable, entries: LedgerEntry[]): Promise<void> {
+  /** The rows, and their batch where there is one: one statement, so no extra round trip. */
+  private async insertRows(db: Queryable, entries: LedgerEntry[], batch: SealedBatch | undefined): Promise<void> {
     const params: unknown[] = []
+    const withBatch = batch === undefined ? '' : insertBatchSql(batch, params)
     const rows = entries.map((entry) => {
       const values = [
         entry.jti,
@@ -199,7 +212,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
       const placeholders = values.map((value) => `$${params.push(value)}`)
       return `(${placeholders.join(', ')})`
     })
-    await db.query(`INSERT INTO ledger_entries (${ENTRY_COLUMNS}, kid) VALUES ${rows.join(', ')}`, params)
+    await db.query(`${withBatch}INSERT INTO ledger_entries (${ENTRY_COLUMNS}, kid) VALUES ${rows.join(', ')}`, params)
   }
 
   private async read(sql: string, params: unknown[]): Promise<LedgerEntry[]> {

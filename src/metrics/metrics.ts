@@ -4,6 +4,7 @@ import {
   NO_ADMIN_REQUEST_OBSERVER,
   NO_JWKS_OBSERVER,
   NO_LEDGER_BATCH_OBSERVER,
+  NO_LEDGER_CHAIN_OBSERVER,
   NO_REDIS_CONNECTION_WATCH,
   NO_REPLAY_CLAIM_OBSERVER,
   NO_SIGNING_KEY_OBSERVER,
@@ -11,6 +12,7 @@ import {
   type AdminRequestObserver,
   type JwksObserver,
   type LedgerBatchObserver,
+  type LedgerChainObserver,
   type RedisConnectionWatch,
   type ReplayClaimObserver,
   type SigningKeyObserver,
@@ -40,6 +42,8 @@ export type ScrapeSource = () => Promise<Scrape>
 export interface Metrics {
   readonly exchanges: ExchangeObserver
   readonly ledger: LedgerBatchObserver
+  /** The hash chains' anchor and the export to a SIEM. */
+  readonly ledgerChains: LedgerChainObserver
   readonly jwks: JwksObserver
   readonly replay: ReplayClaimObserver
   readonly admin: AdminRequestObserver
@@ -55,6 +59,7 @@ export interface Metrics {
 export const NO_METRICS: Metrics = {
   exchanges: NO_EXCHANGE_OBSERVER,
   ledger: NO_LEDGER_BATCH_OBSERVER,
+  ledgerChains: NO_LEDGER_CHAIN_OBSERVER,
   jwks: NO_JWKS_OBSERVER,
   replay: NO_REPLAY_CLAIM_OBSERVER,
   admin: NO_ADMIN_REQUEST_OBSERVER,

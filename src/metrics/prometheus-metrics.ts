@@ -2,6 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Clock } from '../lib/clock.js'
 import type { ReplayClaimResult, WatchedConnection } from '../observability/observers.js'
 import { ExchangeMetrics, LATENCY_BUCKETS } from './exchange-metrics.js'
+import { ledgerChainMetrics } from './ledger-chain-metrics.js'
 import type { Metrics, StateSources } from './metrics.js'
 
 /**
@@ -158,6 +159,7 @@ export function createPrometheusMetrics(clock: Clock): Metrics & { registry: Reg
         ;(ok ? committed.ok : committed.error).observe(seconds)
       },
     },
+    ledgerChains: ledgerChainMetrics(registry),
     jwks: {
       fetched(attestor, ok) {
         jwksFetches.labels(attestor).inc()

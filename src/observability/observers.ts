@@ -10,6 +10,19 @@ export interface LedgerBatchObserver {
   committed(entries: number, seconds: number, ok: boolean): void
 }
 
+/** The ledger's hash chains: their anchor and the export of events to a SIEM (src/ledger/chain, src/ledger/export). */
+export interface LedgerChainObserver {
+  /** The heads of this writer's chains, as just anchored: they replace those told before. */
+  anchored(heads: readonly { chainId: string; seq: number; batchHash: string }[]): void
+  anchorWebhookFailed(): void
+  /** Events written to an export sink (`sink`: file or webhook). */
+  exported(sink: string, events: number): void
+  /** Events not exported: the sink's queue was full. */
+  exportDropped(sink: string, events: number): void
+  /** A write to the sink failed (its events stay queued and are tried again). */
+  exportFailed(sink: string): void
+}
+
 /** Remote key sets of attestation issuers (src/jose/jwks-key-set.ts). */
 export interface JwksObserver {
   /** A fetch of the key set of `attestor` (a configured name) gave a usable set (`ok`) or failed. */
@@ -60,6 +73,13 @@ export interface SigningKeyObserver {
 }
 
 export const NO_LEDGER_BATCH_OBSERVER: LedgerBatchObserver = { committed() {} }
+export const NO_LEDGER_CHAIN_OBSERVER: LedgerChainObserver = {
+  anchored() {},
+  anchorWebhookFailed() {},
+  exported() {},
+  exportDropped() {},
+  exportFailed() {},
+}
 export const NO_JWKS_OBSERVER: JwksObserver = { fetched() {}, removed() {} }
 export const NO_REPLAY_CLAIM_OBSERVER: ReplayClaimObserver = { claimed() {} }
 export const NO_ADMIN_REQUEST_OBSERVER: AdminRequestObserver = { answered() {} }

@@ -65,3 +65,30 @@ t.test('searching goes straight to the store, and finds what has been committed'
   t.type(live.nextCursor, 'string', 'the store pages, the batching layer passes its cursor on')
   t.same((await ledger.search({ live: true, limit: 2, cursor: live.nextCursor }, new Date(T0))).items.length, 1)
 })
+
+t.test('with a bound on batches in flight, entries recorded meanwhile wait and go together as the next batch', async (t) => {
+  const db = await BACKENDS.pglite(t)
+  const store = sqlLedgerStore(db)
+  const sizes: number[] = []
+  let open!: () => void
+  const gate = new Promise<void>((resolve) => (open = resolve))
+  const recordMany = store.recordMany.bind(store)
+  store.recordMany = async (entries) => {
+    sizes.push(entries.length)
+    // The first batch is held in flight until the test lets it land.
+    if (sizes.length === 1) await gate
+    return recordMany(entries)
+  }
+  const ledger = new BatchingLedger(store, 50, undefined, 1)
+  const first = Array.from({ length: 3 }, () => ledger.record(entry()))
+  await new Promise((resolve) => setImmediate(resolve))
+  const later: Promise<void>[] = []
+  for (let turn = 0; turn < 4; turn++) {
+    later.push(ledger.record(entry()), ledger.record(entry()))
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  t.same(sizes, [3], 'nothing more starts while the one batch allowed is in flight')
+  open()
+  await Promise.all([...first, ...later])
+  t.same(sizes, [3, 8], 'what piled up went as one batch')
+})

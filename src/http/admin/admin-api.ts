@@ -5,6 +5,7 @@ import type { GrantCatalog } from '../../grants/grant-catalog.js'
 import type { GrantStore } from '../../grants/grant-store.js'
 import type { Guardrails } from '../../grants/guardrails/guardrails.js'
 import type { IdentityInventory } from '../../inventory/identity-inventory.js'
+import type { LedgerVerifier } from '../../ledger/chain/ledger-verifier.js'
 import type { LedgerStore } from '../../ledger/ledger-store.js'
 import type { LeastPrivilegeReporter } from '../../reports/least-privilege-report.js'
 import type { RegistrationStore } from '../../replay/registration-store.js'
@@ -47,6 +48,8 @@ export interface AdminApiOptions {
   /** The grant guardrails as now configured: a reload may change them. */
   guardrails: () => Guardrails
   ledger: LedgerStore
+  /** Walks the ledger's hash chains (POST /v1/ledger:verify). */
+  ledgerVerifier: Pick<LedgerVerifier, 'verify'>
   /** The inventory of identities rolled up from the ledger. */
   inventory: IdentityInventory
   /** Granted versus used. */
@@ -95,7 +98,7 @@ export async function adminApi(admin: FastifyInstance, options: AdminApiOptions)
     defaultLifetimeDays: options.defaultGrantLifetimeDays,
     guardrails: options.guardrails,
   })
-  await admin.register(ledgerRoutes, { ledger: options.ledger, clock })
+  await admin.register(ledgerRoutes, { ledger: options.ledger, clock, verifier: options.ledgerVerifier })
   await admin.register(identityRoutes, { inventory: options.inventory })
   await admin.register(reportRoutes, { reporter: options.leastPrivilege })
   const views = new RevocationViews(options.sourceHasher)

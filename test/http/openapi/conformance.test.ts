@@ -334,6 +334,10 @@ t.test('the ledger, introspection, admin tokens and the audit log answer as docu
   t.type(page.nextCursor, 'string', 'a first page of two entries has a nextCursor')
   await call('GET', `${search}&cursor=${page.nextCursor}`, 200, '/v1/ledger')
   await call('GET', '/v1/ledger?since=2026-11-23T12:00:00Z&until=2026-11-23T11:00:00Z', 400, '/v1/ledger')
+  await call('POST', '/v1/ledger:verify', 200, '/v1/ledger:verify', {
+    heads: [`${'0'.repeat(8)}-0000-7000-8000-${'0'.repeat(12)}:1:${'a'.repeat(64)}`],
+  })
+  await call('POST', '/v1/ledger:verify', 400, '/v1/ledger:verify', { heads: ['chain:1:abc'] })
 
   const introspect = (params: Record<string, string>, status: number, authorization = sts.admin.authorization) =>
     expectAnswer(
