@@ -205,7 +205,7 @@ t.test('without a granted scope the token response has no scope; expires_in sets
 })
 
 t.test('the admin API answers 429 as documented, before checking the token', async (t) => {
-  t.equal(adminOperations.length, 28, 'the admin operations')
+  t.equal(adminOperations.length, 29, 'the admin operations')
   for (const [route, operation] of adminOperations) t.ok(operation.responses['429'], `${route} documents 429`)
 
   const sts = await startTestService(t, { config: { limits: { adminRequestsPerMinute: 1 } } })
