@@ -40,9 +40,13 @@ export function withQuery(path, query = {}) {
   return search === '' ? path : `${path}?${search}`
 }
 
-/** Calls the admin API (same origin); answers the parsed JSON body, or throws an ApiError. */
-export async function call(method, path, body) {
-  const init = { method, headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }), cache: 'no-store' }
+/** Calls the admin API (same origin); answers the parsed JSON body, or throws an ApiError. `extra`: more headers (If-Match). */
+export async function call(method, path, body, extra = {}) {
+  const init = {
+    method,
+    headers: headers(body === undefined ? extra : { ...extra, 'content-type': 'application/json' }),
+    cache: 'no-store',
+  }
   if (body !== undefined) init.body = JSON.stringify(body)
   const response = await fetch(path, init)
   const text = await response.text()

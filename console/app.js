@@ -1,11 +1,12 @@
 // The incident console: sign in with an admin token, then the views. Loaded as a module from this
 // origin only (the Content-Security-Policy allows nothing else), and builds the page with text only.
 import { ApiError, call, signedIn, signIn, signOut } from './api.js'
+import { setUpApplyDialog } from './apply-dialog.js'
 import { onRevocationsChanged, setUpDialogs } from './dialogs.js'
 import { alertError, announce, byId, clearMessages } from './dom.js'
 import { setUpInventory } from './inventory-view.js'
 import { refreshLedger, searchLedger, setUpLedger } from './ledger-view.js'
-import { loadReport } from './report-view.js'
+import { loadReport, setUpReport } from './report-view.js'
 import { refreshRevocations, setUpRevocations, stopWatching } from './revocations-view.js'
 
 const VIEWS = ['ledger', 'revocations', 'inventory', 'report']
@@ -55,6 +56,8 @@ function leave() {
 
 function setUp() {
   setUpDialogs()
+  setUpApplyDialog()
+  setUpReport()
   setUpLedger()
   setUpRevocations()
   setUpInventory({

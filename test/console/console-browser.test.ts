@@ -1,15 +1,18 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser } from 'playwright-core'
 import t from 'tap'
 import { packageRoot } from '../../src/lib/package-root.js'
 import { startListeningService } from '../support/listening-service.js'
+import { applyFinding } from '../support/console-report-flow.js'
+import { focused, text, untilText, type PageGlobals } from '../support/console-page.js'
 import { ADMIN_TOKEN, JWT_TOKEN_TYPE, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
 
 /**
  * The incident console in a real browser (Debian's Chromium, driven by playwright-core; .ci/run
  * installs it) against the real service on real Postgres and Redis, listening on a port: the
- * responder's flow from sign-in to lift. Screenshots of each step go to test-artifacts/console/.
+ * responder's flow from sign-in to lift, then the least-privilege report's finding applied through the
+ * console. Screenshots of each step go to test-artifacts/console/.
  */
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -22,49 +25,18 @@ async function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true })
 }
 
-/**
- * What the functions run in the page use of its globals: this file compiles without the DOM's types.
- * Functions, not strings: the console's Content-Security-Policy refuses to evaluate strings.
- */
-interface PageGlobals {
-  document: { querySelector(selector: string): { textContent: string | null } | null; activeElement: { id: string } | null; cookie: string }
-  localStorage: { length: number }
-  sessionStorage: { length: number }
-  location: { href: string }
-}
-
-/** The id of the focused element. */
-async function focused(page: Page): Promise<string | undefined> {
-  return page.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement?.id)
-}
-
-async function text(page: Page, selector: string): Promise<string> {
-  return ((await page.locator(selector).textContent()) ?? '').trim()
-}
-
-/** Waits until the element's whole text is `expected`, then answers it (the assertion compares it whole). */
-async function untilText(page: Page, selector: string, expected: string): Promise<string> {
-  await page
-    .waitForFunction(
-      ([sel, want]) => (globalThis as unknown as PageGlobals).document.querySelector(sel)?.textContent?.trim() === want,
-      [selector, expected] as const,
-      { timeout: 15_000 },
-    )
-    .catch(() => {})
-  return text(page, selector)
-}
-
-t.test('a responder finds an identity in the console, revokes it, sees its exchanges refused, lifts it', async (t) => {
+t.test('a responder finds an identity in the console, revokes it, sees its exchanges refused, lifts it, applies a finding', async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true })
   const service = await startListeningService(t)
   const { sts, url } = service
   const grant = await sts.createGrant({
     subject: `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/*/sa/*`,
-    audiences: ['ledger-api'],
+    // `reports-api`: granted, never asked for, so the least-privilege report takes it away.
+    audiences: ['ledger-api', 'reports-api'],
     scopes: ['ledger:read'],
     owner: 'team-platform',
   })
-  const exchange = async (namespace: string, serviceAccount: string) => {
+  const exchange = async (namespace: string, serviceAccount: string, audience = 'ledger-api') => {
     const response = await fetch(`${url}/oauth2/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -72,7 +44,7 @@ t.test('a responder finds an identity in the console, revokes it, sees its excha
         grant_type: TOKEN_EXCHANGE,
         subject_token: await sts.cluster.serviceAccountToken({ namespace, serviceAccount }),
         subject_token_type: JWT_TOKEN_TYPE,
-        audience: 'ledger-api',
+        audience,
       }),
     })
     return { status: response.status, body: (await response.json()) as Record<string, unknown> }
@@ -192,10 +164,17 @@ t.test('a responder finds an identity in the console, revokes it, sees its excha
   t.equal(await untilText(page, '#ledger-summary span', '3 live tokens'), '3 live tokens')
   await shot('06-ledger')
 
-  // The least-privilege report, where the service has none, says so.
+  // The least-privilege report, where the service has none, says so: the service's own 404 for a route it lacks stands in.
+  await page.route(`${url}/v1/reports/least-privilege?*`, async (route) =>
+    route.fulfill({ response: await route.fetch({ url: `${url}/v1/reports/absent` }) }),
+  )
   await page.getByRole('button', { name: 'Least privilege' }).click()
-  await page.locator('#report-body p').waitFor()
-  t.match(await text(page, '#report-body'), /least-privilege report/)
+  const notOffered = 'This service does not offer the least-privilege report yet (GET /v1/reports/least-privilege answered 404).'
+  t.equal(await untilText(page, '#report-summary', notOffered), notOffered)
+  t.equal(await page.locator('#report-findings').isVisible(), false)
+  await page.unroute(`${url}/v1/reports/least-privilege?*`)
+
+  await applyFinding(t, { page, url, grant, exchange, shot })
 
   // The token never left memory: no storage, no cookie, no URL.
   t.same(
@@ -215,12 +194,12 @@ t.test('a responder finds an identity in the console, revokes it, sees its excha
     requested.some((address) => address.startsWith(`${url}/v1/revocations/stream`)),
     'the stream was followed',
   )
-  // Chromium logs every failed load: the unknown token's 401, and the 404 that tells the console this service has no report.
+  // Chromium logs every failed load: the unknown token's 401, and the 404 standing in for a service without the report.
   t.same(
     problems,
     [
       `Failed to load resource: the server responded with a status of 401 (Unauthorized) (${url}/v1/ledger?limit=1)`,
-      `Failed to load resource: the server responded with a status of 404 (Not Found) (${url}/v1/reports/least-privilege)`,
+      `Failed to load resource: the server responded with a status of 404 (Not Found) (${url}/v1/reports/least-privilege?days=30&expiringWithinDays=14)`,
     ],
     'no script error, and nothing the Content-Security-Policy refused',
   )

@@ -48,6 +48,7 @@ t.test('every shipped file is served from memory with its type, the strict heade
   t.same(SHIPPED, [
     'api.js',
     'app.js',
+    'apply-dialog.js',
     'console.css',
     'dialogs.js',
     'dom.js',
