@@ -6,6 +6,7 @@ import { AuditConfig } from '../audit/audit-config.js'
 import { ConfigError } from '../config-error.js'
 import { DatabaseConfig } from '../db/database-config.js'
 import { GrantsConfig } from '../grants/grants-config.js'
+import { InventoryConfig } from '../inventory/inventory-config.js'
 import { KeysConfig } from '../keys/keys-config.js'
 import { hourlyPartitionProblem, LedgerConfig } from '../ledger/ledger-config.js'
 import { RedisConfig } from '../lib/redis-config.js'
@@ -45,6 +46,7 @@ const ConfigSections = z
     revocations: RevocationsConfig,
     retention: RetentionConfig,
     ledger: LedgerConfig,
+    inventory: InventoryConfig,
     limits: LimitsConfig,
     http: HttpConfig,
     overload: OverloadConfig,

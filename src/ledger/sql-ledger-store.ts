@@ -5,7 +5,7 @@ import { UUID_PATTERN } from '../lib/ids.js'
 import { GoneError, storeFailure } from '../errors.js'
 import type { BatchLedgerStore } from './batching-ledger.js'
 import { isMissingPartition, type LedgerPartitions } from './ledger-partitions.js'
-import type { LedgerRollups } from './ledger-rollups.js'
+import type { LedgerCommitListener } from './ledger-commit-listener.js'
 import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter } from './ledger-store.js'
 import { readInIssueTimeWindows, type IssueTimeWindow } from './issue-time-windows.js'
 import { ENTRY_COLUMNS, ENTRY_SELECT, jtiLookup, jtiQuery, LEGACY_COLUMNS, liveIssuedSince } from './ledger-tables.js'
@@ -37,8 +37,8 @@ export interface SqlLedgerStoreOptions {
   maxTtlSeconds: number
   /** Told when an insert had to create its partition: the maintenance is behind, worth a warning. */
   onPartitionCreated?: (names: string[]) => void
-  /** Written on each batch's transaction (the inventory); without them, a batch is one INSERT and no transaction. */
-  rollups?: LedgerRollups
+  /** Told of each batch once it is committed (the inventory's roll-ups, written behind the ledger). */
+  onCommitted?: LedgerCommitListener
 }
 
 /** The ledger on Postgres or PGlite: the same SQL on both. */
@@ -52,10 +52,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     return this.recordMany([entry])
   }
 
-  /**
-   * One statement, so the entries are written all together or not at all; with roll-ups, one
-   * transaction holding it and theirs.
-   */
+  /** One statement, so the entries are written all together or not at all. */
   async recordMany(entries: LedgerEntry[]): Promise<void> {
     if (entries.length === 0) return
     try {
@@ -69,6 +66,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     } catch (error) {
       throw storeFailure('the token ledger cannot be written', error, 'ledger_unavailable')
     }
+    this.options.onCommitted?.committed(entries)
   }
 
   async get(jti: string): Promise<LedgerEntry | undefined> {
@@ -171,13 +169,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     }
   }
 
-  private insert(entries: LedgerEntry[]): Promise<void> {
-    const rollups = this.options.rollups
-    if (rollups === undefined) return this.insertRows(this.db, entries)
-    return rollups.commitWith(entries, (tx) => this.insertRows(tx, entries))
-  }
-
-  private async insertRows(db: Queryable, entries: LedgerEntry[]): Promise<void> {
+  private async insert(entries: LedgerEntry[]): Promise<void> {
     const params: unknown[] = []
     const rows = entries.map((entry) => {
       const values = [
@@ -199,7 +191,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
       const placeholders = values.map((value) => `$${params.push(value)}`)
       return `(${placeholders.join(', ')})`
     })
-    await db.query(`INSERT INTO ledger_entries (${ENTRY_COLUMNS}, kid) VALUES ${rows.join(', ')}`, params)
+    await this.db.query(`INSERT INTO ledger_entries (${ENTRY_COLUMNS}, kid) VALUES ${rows.join(', ')}`, params)
   }
 
   private async read(sql: string, params: unknown[]): Promise<LedgerEntry[]> {

@@ -2,6 +2,7 @@ import type { Database } from '../db/database.js'
 import { NO_EXCHANGE_OBSERVER, type ExchangeObserver } from '../observability/exchange-observer.js'
 import {
   NO_ADMIN_REQUEST_OBSERVER,
+  NO_INVENTORY_FLUSH_OBSERVER,
   NO_JWKS_OBSERVER,
   NO_LEDGER_BATCH_OBSERVER,
   NO_REDIS_CONNECTION_WATCH,
@@ -9,6 +10,7 @@ import {
   NO_SIGNING_KEY_OBSERVER,
   NO_STREAM_OBSERVER,
   type AdminRequestObserver,
+  type InventoryFlushObserver,
   type JwksObserver,
   type LedgerBatchObserver,
   type RedisConnectionWatch,
@@ -40,6 +42,7 @@ export type ScrapeSource = () => Promise<Scrape>
 export interface Metrics {
   readonly exchanges: ExchangeObserver
   readonly ledger: LedgerBatchObserver
+  readonly inventory: InventoryFlushObserver
   readonly jwks: JwksObserver
   readonly replay: ReplayClaimObserver
   readonly admin: AdminRequestObserver
@@ -55,6 +58,7 @@ export interface Metrics {
 export const NO_METRICS: Metrics = {
   exchanges: NO_EXCHANGE_OBSERVER,
   ledger: NO_LEDGER_BATCH_OBSERVER,
+  inventory: NO_INVENTORY_FLUSH_OBSERVER,
   jwks: NO_JWKS_OBSERVER,
   replay: NO_REPLAY_CLAIM_OBSERVER,
   admin: NO_ADMIN_REQUEST_OBSERVER,

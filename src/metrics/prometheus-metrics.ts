@@ -32,6 +32,20 @@ export function createPrometheusMetrics(clock: Clock): Metrics & { registry: Reg
   })
   const committed = { ok: commitDuration.labels('ok'), error: commitDuration.labels('error') }
 
+  const flushDuration = new Histogram({
+    name: 'sts_inventory_flush_duration_seconds',
+    help: "Time to write the inventory's roll-ups gathered since the last write, by result (ok, error: kept for the next).",
+    labelNames: ['result'],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  })
+  const flushed = { ok: flushDuration.labels('ok'), error: flushDuration.labels('error') }
+  const inventoryDropped = new Counter({
+    name: 'sts_inventory_dropped_total',
+    help: 'Inventory roll-up rows dropped unwritten: the cap on what an instance holds (inventory.maxPendingRows) was reached while writes failed.',
+    registers,
+  })
+
   const jwksFetches = new Counter({
     name: 'sts_jwks_fetches_total',
     help: "Fetches of an attestation issuer's JWKS, by attestor (failures included).",
@@ -157,6 +171,10 @@ export function createPrometheusMetrics(clock: Clock): Metrics & { registry: Reg
         batchEntries.observe(entries)
         ;(ok ? committed.ok : committed.error).observe(seconds)
       },
+    },
+    inventory: {
+      flushed: (_rows, seconds, ok) => (ok ? flushed.ok : flushed.error).observe(seconds),
+      dropped: (rows) => inventoryDropped.inc(rows),
     },
     jwks: {
       fetched(attestor, ok) {
