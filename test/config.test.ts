@@ -31,6 +31,7 @@ t.test('a minimal configuration gets the documented defaults', async (t) => {
     revocations: { retentionDays: 7, countBudgetMs: 150 },
     retention: { intervalSeconds: 3600 },
     ledger: { retentionDays: 90, partitionInterval: 'day', maintenanceIntervalSeconds: 600 },
+    inventory: { flushIntervalSeconds: 5, maxPendingRows: 100_000 },
     keys: {
       dir: 'keys',
       algorithm: 'ES256',
@@ -128,6 +129,20 @@ t.test('retention: 0 keeps everything, and bad values are named', async (t) => {
   t.same(
     error.problems.map((p) => p.split(':')[0]),
     ['audit.retentionDays', 'revocations.retentionDays', 'retention.intervalSeconds', 'retention'],
+  )
+})
+
+t.test('inventory: the interval and the cap of the roll-ups written behind the ledger, bad values named', async (t) => {
+  t.same(parseConfig({ ...MINIMAL, inventory: { flushIntervalSeconds: 30 } }).inventory, {
+    flushIntervalSeconds: 30,
+    maxPendingRows: 100_000,
+  })
+  const error = t.throws(() =>
+    parseConfig({ ...MINIMAL, inventory: { flushIntervalSeconds: 0, maxPendingRows: 10, every: 3 } }),
+  ) as ConfigError
+  t.same(
+    error.problems.map((p) => p.split(':')[0]),
+    ['inventory.flushIntervalSeconds', 'inventory.maxPendingRows', 'inventory'],
   )
 })
 

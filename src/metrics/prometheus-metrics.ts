@@ -40,6 +40,9 @@ export function createPrometheusMetrics(clock: Clock): Metrics & { registry: Reg
     registers,
   })
   const flushed = { ok: flushDuration.labels('ok'), error: flushDuration.labels('error') }
+  // Both series from the start, at 0 until a write fails: a failure ratio or alert has both sides.
+  flushDuration.zero({ result: 'ok' })
+  flushDuration.zero({ result: 'error' })
   const inventoryDropped = new Counter({
     name: 'sts_inventory_dropped_total',
     help: 'Inventory roll-up rows dropped unwritten: the cap on what an instance holds (inventory.maxPendingRows) was reached while writes failed.',

@@ -247,7 +247,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
   })
 }
 
-t.test('two writers (two pools, as two instances) writing the same identities neither deadlock nor lose counts', async (t) => {
+t.test('two writers (two pools, as two instances) on the same identities neither deadlock nor lose counts', async (t) => {
   const url = await freshPostgresDatabase(t)
   const open = () => {
     const db = createPostgresDatabase({ url, poolSize: 4 })

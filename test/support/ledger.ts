@@ -17,17 +17,17 @@ export function sqlLedgerStore(db: Database, maxTtlSeconds = DEFAULT_MAX_TTL_SEC
 }
 
 /**
- * An inventory recorder as compose.ts builds it, without its timer: the roll-ups are written when the
- * test calls `flush()`. The lines it logs (warnings and errors, JSON) are kept in `logged`.
+ * An inventory recorder as compose.ts builds it, its timer not started: the roll-ups are written when
+ * the test calls `flush()` (or `start()`s it). The lines it logs (warnings and errors, JSON) are kept in `logged`.
  */
 export function inventoryRecorder(
   db: Pick<Database, 'transaction'>,
-  options: { maxPendingRows?: number; observer?: InventoryFlushObserver } = {},
+  options: { maxPendingRows?: number; intervalMs?: number; observer?: InventoryFlushObserver } = {},
 ): InventoryRecorder & { logged: string[] } {
   const logged: string[] = []
   const recorder = new InventoryRecorder({
     rollups: new SqlIdentityRollups(db),
-    intervalMs: 5000,
+    intervalMs: options.intervalMs ?? 5000,
     maxPendingRows: options.maxPendingRows ?? 100_000,
     logger: createLogger('warn', { write: (line: string) => void logged.push(line) }),
     ...(options.observer ? { observer: options.observer } : {}),
