@@ -45,7 +45,7 @@ export function createPrometheusMetrics(clock: Clock): Metrics & { registry: Reg
   flushDuration.zero({ result: 'error' })
   const inventoryDropped = new Counter({
     name: 'sts_inventory_dropped_total',
-    help: 'Inventory roll-up rows dropped unwritten: the cap on what an instance holds (inventory.maxPendingRows) was reached while writes failed.',
+    help: 'Inventory roll-up rows dropped unwritten: more than inventory.maxPendingRows were held while writes failed (or one was in flight).',
     registers,
   })
 
