@@ -38,6 +38,7 @@ import type { LedgerStore } from './ledger/ledger-store.js'
 import { SqlLedgerStore } from './ledger/sql-ledger-store.js'
 import type { IdentityInventory } from './inventory/identity-inventory.js'
 import { SqlIdentityInventory } from './inventory/sql-identity-inventory.js'
+import { InventoryRecorder } from './inventory/inventory-recorder.js'
 import { SqlIdentityRollups } from './inventory/sql-identity-rollups.js'
 import { systemClock, type Clock } from './lib/clock.js'
 import { Drain } from './lib/drain.js'
@@ -74,8 +75,10 @@ export interface Services {
   ledger: LedgerStore
   /** Walks the ledger's hash chains: `sts ledger verify`, POST /v1/ledger:verify. */
   ledgerVerifier: LedgerVerifier
-  /** The inventory of identities: roll-ups the ledger's writer keeps on each batch's transaction. */
+  /** The inventory of identities: roll-ups the ledger's writer keeps, written behind it. */
   inventory: IdentityInventory
+  /** Gathers the roll-ups of each committed ledger batch and writes them every `inventory.flushIntervalSeconds`. */
+  inventoryRecorder: InventoryRecorder
   grants: GrantStore
   grantCatalog: GrantCatalog
   /** This instance's copy of the revocations in force: what the hot path checks. */
@@ -187,6 +190,16 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const { ring: keys, service: keyService, signer } = signingKeys
     warnAtStart(config, runtime.current().attestors, logger)
 
+    const inventoryRecorder = new InventoryRecorder({
+      rollups: new SqlIdentityRollups(database),
+      intervalMs: config.inventory.flushIntervalSeconds * 1000,
+      maxPendingRows: config.inventory.maxPendingRows,
+      logger,
+      observer: metrics.inventory,
+    })
+    inventoryRecorder.start()
+    // Closed before the database (closers run in reverse), after the requests in flight have drained.
+    closers.push(() => inventoryRecorder.close())
     const partitions = new LedgerPartitions(database, config.ledger.partitionInterval)
     const ledger = new BatchingLedger(
       new SqlLedgerStore(database, {
@@ -194,8 +207,8 @@ export async function composeServices(config: Config, logger: Logger, outside: O
         maxTtlSeconds: config.tokens.maxTtlSeconds,
         onPartitionCreated: (created) =>
           logger.warn({ created }, 'ledger partitions created by an insert: the ledger maintenance is behind'),
-        rollups: new SqlIdentityRollups(database),
         chains: ledgerChains.chains,
+        onCommitted: inventoryRecorder,
       }),
       undefined,
       metrics.ledger,
@@ -266,6 +279,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       ledger,
       ledgerVerifier: new LedgerVerifier(database),
       inventory,
+      inventoryRecorder,
       grants,
       grantCatalog,
       revocations,

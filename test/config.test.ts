@@ -37,6 +37,7 @@ t.test('a minimal configuration gets the documented defaults', async (t) => {
       anchor: { intervalSeconds: 60, webhookTimeoutMs: 5000 },
       export: { webhookTimeoutMs: 5000, queueSize: 10_000 },
     },
+    inventory: { flushIntervalSeconds: 5, maxPendingRows: 100_000 },
     keys: {
       dir: 'keys',
       algorithm: 'ES256',
@@ -141,6 +142,20 @@ t.test('retention: 0 keeps everything, and bad values are named', async (t) => {
   t.same(
     error.problems.map((p) => p.split(':')[0]),
     ['audit.retentionDays', 'revocations.retentionDays', 'retention.intervalSeconds', 'retention'],
+  )
+})
+
+t.test('inventory: the interval and the cap of the roll-ups written behind the ledger, bad values named', async (t) => {
+  t.same(parseConfig({ ...MINIMAL, inventory: { flushIntervalSeconds: 30 } }).inventory, {
+    flushIntervalSeconds: 30,
+    maxPendingRows: 100_000,
+  })
+  const error = t.throws(() =>
+    parseConfig({ ...MINIMAL, inventory: { flushIntervalSeconds: 0, maxPendingRows: 10, every: 3 } }),
+  ) as ConfigError
+  t.same(
+    error.problems.map((p) => p.split(':')[0]),
+    ['inventory.flushIntervalSeconds', 'inventory.maxPendingRows', 'inventory'],
   )
 })
 

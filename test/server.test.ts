@@ -1,18 +1,27 @@
 import t from 'tap'
+import { createPostgresDatabase } from '../src/db/postgres.js'
 import { eventually } from './support/eventually.js'
 import { httpRequest, openRaw } from './support/raw-http.js'
 import { ADMIN_TOKEN, baseConfig, exchangeOnce, ready, start } from './support/compiled-server.js'
 import { openSse } from './support/sse.js'
 
-t.test('the server starts from a config file, issues tokens, and drains on SIGTERM', async (t) => {
+t.test('the server starts from a config file, issues tokens, and drains on SIGTERM, writing the inventory it holds', async (t) => {
   const { cluster, config } = await baseConfig(t)
-  const started = await start(t, config)
+  // An interval the test never reaches: only the shutdown writes the roll-ups.
+  const started = await start(t, { ...config, inventory: { flushIntervalSeconds: 300 } })
   await ready(t, started)
   await exchangeOnce(t, started, cluster)
   started.child.kill('SIGTERM')
   t.equal(await started.exited, 0, 'exits 0 after draining')
   t.match(started.output(), /draining and shutting down/)
   t.notMatch(started.output(), new RegExp(ADMIN_TOKEN), 'the admin token is never logged')
+  const db = createPostgresDatabase({ url: config.database.url, poolSize: 1 })
+  t.teardown(() => db.close())
+  t.same(
+    await db.query('SELECT i.subject, d.tokens::int AS tokens FROM identities i JOIN identity_daily_tokens d ON d.identity_id = i.id'),
+    [{ subject: 'spiffe://example.org/k8s/prod/ns/payments/sa/api', tokens: 1 }],
+    "the token's roll-ups were written at the stop",
+  )
 })
 
 t.test('SIGTERM drains within shutdown.drainSeconds, whatever the clients do', async (t) => {

@@ -7,6 +7,7 @@ import { ConfigError } from '../config-error.js'
 import { ConsoleConfig } from '../console/console-config.js'
 import { DatabaseConfig } from '../db/database-config.js'
 import { GrantsConfig } from '../grants/grants-config.js'
+import { InventoryConfig } from '../inventory/inventory-config.js'
 import { KeysConfig } from '../keys/keys-config.js'
 import { hourlyPartitionProblem, LedgerConfig } from '../ledger/ledger-config.js'
 import { RedisConfig } from '../lib/redis-config.js'
@@ -46,6 +47,7 @@ const ConfigSections = z
     revocations: RevocationsConfig,
     retention: RetentionConfig,
     ledger: LedgerConfig,
+    inventory: InventoryConfig,
     limits: LimitsConfig,
     http: HttpConfig,
     overload: OverloadConfig,

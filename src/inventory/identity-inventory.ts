@@ -1,9 +1,9 @@
 import type { Page, PageRequest } from '../lib/page.js'
 
 /**
- * The inventory of workload identities: every identity that got a token, from the roll-ups the
- * ledger's writer keeps (src/inventory/sql-identity-rollups.ts). Reads never touch the ledger, and
- * what they answer outlives its retention.
+ * The inventory of workload identities: every identity that got a token, from the roll-ups written
+ * behind the ledger (src/inventory/inventory-recorder.ts), so up to an interval behind it. Reads never
+ * touch the ledger, and what they answer outlives its retention.
  */
 
 /** When something was first and last part of a token. */

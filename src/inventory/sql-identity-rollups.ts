@@ -1,15 +1,12 @@
 import type { Database, Queryable } from '../db/database.js'
-import type { LedgerRollups } from '../ledger/ledger-rollups.js'
-import type { LedgerEntry } from '../ledger/ledger-store.js'
-import { MAX_IDENTITY_SOURCES, rollUp, type IdentityRollup } from './identity-rollup.js'
+import { MAX_IDENTITY_SOURCES, type IdentityRollup } from './identity-rollup.js'
 
 /**
- * The inventory's roll-ups (migration 017), written by the ledger's writer on each batch's transaction:
- * the batch is folded in memory first (src/inventory/identity-rollup.ts), then each table takes one
- * upsert. Every upsert takes its rows in key order, and the tables are always written in the same
+ * The inventory's roll-ups (migration 018), written behind the ledger: what the recorder gathered
+ * (src/inventory/inventory-recorder.ts) is written in one transaction of its own, each table taking
+ * one upsert. Every upsert takes its rows in key order, and the tables are always written in the same
  * order, so two instances upserting the same identities wait for each other rather than deadlock.
- * A row moves only forward: an update that would change nothing is skipped (its WHERE), which spares
- * a busy identity's row a new version per batch within the same second.
+ * A row moves only forward: an update that would change nothing is skipped (its WHERE).
  */
 
 // Sources are kept, newest first, as they were unless the batch brings a new one: then the batch's
@@ -54,16 +51,12 @@ const UPSERT_DAILY = `
   ORDER BY i.id, b.day
   ON CONFLICT (identity_id, day) DO UPDATE SET tokens = d.tokens + EXCLUDED.tokens`
 
-export class SqlIdentityRollups implements LedgerRollups {
+export class SqlIdentityRollups {
   constructor(private readonly db: Pick<Database, 'transaction'>) {}
 
-  commitWith(entries: readonly LedgerEntry[], insert: (tx: Queryable) => Promise<void>): Promise<void> {
-    // Folded before the transaction opens, so it holds its locks no longer than the statements take.
-    const rollup = rollUp(entries)
-    return this.db.transaction(async (tx) => {
-      await insert(tx)
-      await writeRollup(tx, rollup)
-    })
+  /** All of `rollup`, or (thrown as it came) nothing of it. */
+  write(rollup: IdentityRollup): Promise<void> {
+    return this.db.transaction((tx) => writeRollup(tx, rollup))
   }
 }
 

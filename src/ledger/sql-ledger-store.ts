@@ -7,7 +7,7 @@ import type { BatchLedgerStore } from './batching-ledger.js'
 import { insertBatchSql } from './chain/batch-sql.js'
 import type { LedgerChains, SealedBatch } from './chain/ledger-chains.js'
 import { isMissingPartition, type LedgerPartitions } from './ledger-partitions.js'
-import type { LedgerRollups } from './ledger-rollups.js'
+import type { LedgerCommitListener } from './ledger-commit-listener.js'
 import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter } from './ledger-store.js'
 import { readInIssueTimeWindows, type IssueTimeWindow } from './issue-time-windows.js'
 import { ENTRY_COLUMNS, ENTRY_SELECT, jtiLookup, jtiQuery, LEGACY_COLUMNS, liveIssuedSince } from './ledger-tables.js'
@@ -39,13 +39,13 @@ export interface SqlLedgerStoreOptions {
   maxTtlSeconds: number
   /** Told when an insert had to create its partition: the maintenance is behind, worth a warning. */
   onPartitionCreated?: (names: string[]) => void
-  /** Written on each batch's transaction (the inventory); without them, a batch is one INSERT and no transaction. */
-  rollups?: LedgerRollups
   /**
    * The writer's hash chains (README, "Tamper evidence"): each batch is sealed on one and written with
    * its rows, in the same statement. Without them, batches are written unchained.
    */
   chains?: LedgerChains
+  /** Told of each batch once it is committed (the inventory's roll-ups, written behind the ledger). */
+  onCommitted?: LedgerCommitListener
 }
 
 /** The ledger on Postgres or PGlite: the same SQL on both. */
@@ -59,10 +59,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     return this.recordMany([entry])
   }
 
-  /**
-   * One statement, so the entries are written all together or not at all; with roll-ups, one
-   * transaction holding it and theirs.
-   */
+  /** One statement, so the entries are written all together or not at all. */
   async recordMany(entries: LedgerEntry[]): Promise<void> {
     if (entries.length === 0) return
     const write = (batch?: SealedBatch): Promise<void> =>
@@ -80,6 +77,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
     } catch (error) {
       throw storeFailure('the token ledger cannot be written', error, 'ledger_unavailable')
     }
+    this.options.onCommitted?.committed(entries)
   }
 
   async get(jti: string): Promise<LedgerEntry | undefined> {
@@ -182,14 +180,8 @@ export class SqlLedgerStore implements BatchLedgerStore {
     }
   }
 
-  private insert(entries: LedgerEntry[], batch: SealedBatch | undefined): Promise<void> {
-    const rollups = this.options.rollups
-    if (rollups === undefined) return this.insertRows(this.db, entries, batch)
-    return rollups.commitWith(entries, (tx) => this.insertRows(tx, entries, batch))
-  }
-
   /** The rows, and their batch where there is one: one statement, so no extra round trip. */
-  private async insertRows(db: Queryable, entries: LedgerEntry[], batch: SealedBatch | undefined): Promise<void> {
+  private async insert(entries: LedgerEntry[], batch: SealedBatch | undefined): Promise<void> {
     const params: unknown[] = []
     const withBatch = batch === undefined ? '' : insertBatchSql(batch, params)
     const rows = entries.map((entry) => {
@@ -212,7 +204,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
       const placeholders = values.map((value) => `$${params.push(value)}`)
       return `(${placeholders.join(', ')})`
     })
-    await db.query(`${withBatch}INSERT INTO ledger_entries (${ENTRY_COLUMNS}, kid) VALUES ${rows.join(', ')}`, params)
+    await this.db.query(`${withBatch}INSERT INTO ledger_entries (${ENTRY_COLUMNS}, kid) VALUES ${rows.join(', ')}`, params)
   }
 
   private async read(sql: string, params: unknown[]): Promise<LedgerEntry[]> {

@@ -2,6 +2,7 @@ import type { Database } from '../db/database.js'
 import { NO_EXCHANGE_OBSERVER, type ExchangeObserver } from '../observability/exchange-observer.js'
 import {
   NO_ADMIN_REQUEST_OBSERVER,
+  NO_INVENTORY_FLUSH_OBSERVER,
   NO_JWKS_OBSERVER,
   NO_LEDGER_BATCH_OBSERVER,
   NO_LEDGER_CHAIN_OBSERVER,
@@ -10,6 +11,7 @@ import {
   NO_SIGNING_KEY_OBSERVER,
   NO_STREAM_OBSERVER,
   type AdminRequestObserver,
+  type InventoryFlushObserver,
   type JwksObserver,
   type LedgerBatchObserver,
   type LedgerChainObserver,
@@ -44,6 +46,7 @@ export interface Metrics {
   readonly ledger: LedgerBatchObserver
   /** The hash chains' anchor and the export to a SIEM. */
   readonly ledgerChains: LedgerChainObserver
+  readonly inventory: InventoryFlushObserver
   readonly jwks: JwksObserver
   readonly replay: ReplayClaimObserver
   readonly admin: AdminRequestObserver
@@ -60,6 +63,7 @@ export const NO_METRICS: Metrics = {
   exchanges: NO_EXCHANGE_OBSERVER,
   ledger: NO_LEDGER_BATCH_OBSERVER,
   ledgerChains: NO_LEDGER_CHAIN_OBSERVER,
+  inventory: NO_INVENTORY_FLUSH_OBSERVER,
   jwks: NO_JWKS_OBSERVER,
   replay: NO_REPLAY_CLAIM_OBSERVER,
   admin: NO_ADMIN_REQUEST_OBSERVER,

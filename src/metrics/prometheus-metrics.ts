@@ -33,6 +33,23 @@ export function createPrometheusMetrics(clock: Clock): Metrics & { registry: Reg
   })
   const committed = { ok: commitDuration.labels('ok'), error: commitDuration.labels('error') }
 
+  const flushDuration = new Histogram({
+    name: 'sts_inventory_flush_duration_seconds',
+    help: "Time to write the inventory's roll-ups gathered since the last write, by result (ok, error: kept for the next).",
+    labelNames: ['result'],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  })
+  const flushed = { ok: flushDuration.labels('ok'), error: flushDuration.labels('error') }
+  // Both series from the start, at 0 until a write fails: a failure ratio or alert has both sides.
+  flushDuration.zero({ result: 'ok' })
+  flushDuration.zero({ result: 'error' })
+  const inventoryDropped = new Counter({
+    name: 'sts_inventory_dropped_total',
+    help: 'Inventory roll-up rows dropped unwritten: more than inventory.maxPendingRows were held while writes failed (or one was in flight).',
+    registers,
+  })
+
   const jwksFetches = new Counter({
     name: 'sts_jwks_fetches_total',
     help: "Fetches of an attestation issuer's JWKS, by attestor (failures included).",
@@ -160,6 +177,10 @@ export function createPrometheusMetrics(clock: Clock): Metrics & { registry: Reg
       },
     },
     ledgerChains: ledgerChainMetrics(registry),
+    inventory: {
+      flushed: (_rows, seconds, ok) => (ok ? flushed.ok : flushed.error).observe(seconds),
+      dropped: (rows) => inventoryDropped.inc(rows),
+    },
     jwks: {
       fetched(attestor, ok) {
         jwksFetches.labels(attestor).inc()

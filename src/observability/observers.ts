@@ -23,6 +23,14 @@ export interface LedgerChainObserver {
   exportFailed(sink: string): void
 }
 
+/** The inventory's roll-ups written behind the ledger (src/inventory/inventory-recorder.ts). */
+export interface InventoryFlushObserver {
+  /** A write of `rows` roll-up rows succeeded (`ok`) or failed (they are kept for the next), in `seconds`. */
+  flushed(rows: number, seconds: number, ok: boolean): void
+  /** `rows` roll-up rows were dropped unwritten: the cap on what is held was reached while writes failed. */
+  dropped(rows: number): void
+}
+
 /** Remote key sets of attestation issuers (src/jose/jwks-key-set.ts). */
 export interface JwksObserver {
   /** A fetch of the key set of `attestor` (a configured name) gave a usable set (`ok`) or failed. */
@@ -80,6 +88,7 @@ export const NO_LEDGER_CHAIN_OBSERVER: LedgerChainObserver = {
   exportDropped() {},
   exportFailed() {},
 }
+export const NO_INVENTORY_FLUSH_OBSERVER: InventoryFlushObserver = { flushed() {}, dropped() {} }
 export const NO_JWKS_OBSERVER: JwksObserver = { fetched() {}, removed() {} }
 export const NO_REPLAY_CLAIM_OBSERVER: ReplayClaimObserver = { claimed() {} }
 export const NO_ADMIN_REQUEST_OBSERVER: AdminRequestObserver = { answered() {} }

@@ -22,6 +22,8 @@ t.test('list and show identities', async (t) => {
   await record(NOW - 2 * DAY, `${TD}/payments/sa/api`, 'ledger-api', ['ledger:read'])
   await record(NOW - DAY, `${TD}/payments/sa/api`, 'ledger-api', [])
   await record(NOW, `${TD}/search/sa/api`, 'search-api', [])
+  // Written behind the ledger: now rather than at the next interval.
+  await harness.sts.services.inventoryRecorder.flush()
 
   const table = await cli('identities', 'list')
   t.equal(table.code, 0, table.stderr)

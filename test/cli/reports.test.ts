@@ -16,6 +16,7 @@ t.test('the least-privilege report, as a table and whole', async (t) => {
     description: 'The payments API reads the ledger.',
   })
   await harness.issueToken('ledger-api', {}, { scope: 'ledger:read' })
+  await harness.sts.services.inventoryRecorder.flush()
 
   const table = await cli('report', 'least-privilege', '--days', '30', '--expiring-within-days', '0')
   t.equal(table.code, 0, table.stderr)

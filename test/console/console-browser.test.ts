@@ -52,6 +52,8 @@ t.test('a responder finds an identity in the console, revokes it, sees its excha
   t.equal((await exchange('payments', 'api')).status, 200)
   t.equal((await exchange('payments', 'api')).status, 200)
   t.equal((await exchange('billing', 'worker')).status, 200)
+  // The inventory and the report read roll-ups written behind the ledger: written now, not in 5 s.
+  await sts.services.inventoryRecorder.flush()
 
   const browser = await launch()
   t.teardown(() => browser.close())

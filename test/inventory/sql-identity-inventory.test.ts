@@ -12,10 +12,10 @@ import { LedgerRetention } from '../../src/ledger/ledger-retention.js'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
 import { uuidV7 } from '../../src/lib/uuid-v7.js'
 import { BACKENDS } from '../support/databases.js'
-import { ledgerEntry, sqlLedgerStoreWithInventory } from '../support/ledger.js'
+import { inventoryRecorder, ledgerEntry, sqlLedgerStoreWithInventory } from '../support/ledger.js'
 import { freshPostgresDatabase } from '../support/servers.js'
 
-/** The inventory's roll-ups as the ledger's writer keeps them, read back through the inventory store. */
+/** The inventory's roll-ups as the ledger's writer keeps them (written behind it, flushed here), read back through the inventory store. */
 const T0 = Date.UTC(2030, 5, 15, 12)
 const MINUTE = 60_000
 const DAY = 86_400_000
@@ -106,10 +106,12 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`the inventory on ${backend}`, async (t) => {
     const db = await open(t)
     const inventory = new SqlIdentityInventory(db)
-    const ledger = new BatchingLedger(sqlLedgerStoreWithInventory(db), 7)
+    const recorder = inventoryRecorder(db)
+    const ledger = new BatchingLedger(sqlLedgerStoreWithInventory(db, recorder), 7)
     const recorded = traffic()
     // As the exchange records them: concurrently, so batches are made by the event loop (of at most 7).
     await Promise.all(recorded.map((entry) => ledger.record(entry)))
+    await recorder.flush()
 
     await t.test('the roll-ups say what the ledger says, whole, page after page', async (t) => {
       const expected = await inventoryFromLedger(db)
@@ -178,12 +180,14 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       await t.rejects(inventory.list({ limit: 3, cursor: Buffer.from('[1]').toString('base64url') }), InvalidInputError)
     })
 
-    await t.test('a failed batch leaves neither its ledger rows nor its roll-ups', async (t) => {
+    await t.test('a failed ledger batch leaves neither its ledger rows nor its roll-ups', async (t) => {
       const before = await everyIdentity(inventory)
       const again = { ...recorded[0]!, subject: `${TD}/k8s/prod/ns/new/sa/one` }
       const fresh = token(T0 + MINUTE, { subject: `${TD}/k8s/prod/ns/new/sa/two` })
-      // The duplicate jti fails the ledger insert: the batch's other entry goes too, roll-ups and all.
-      await t.rejects(sqlLedgerStoreWithInventory(db).recordMany([fresh, again]), ServiceUnavailableError)
+      // The duplicate jti fails the ledger insert: the batch's other entry goes too, and nothing reaches the roll-ups.
+      await t.rejects(sqlLedgerStoreWithInventory(db, recorder).recordMany([fresh, again]), ServiceUnavailableError)
+      t.equal(recorder.pendingRows, 0)
+      await recorder.flush()
       t.same(await everyIdentity(inventory), before)
       t.same(await db.query('SELECT count(*)::int AS n FROM ledger_entries WHERE subject = $1', [fresh.subject]), [{ n: 0 }])
     })
@@ -203,7 +207,9 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     const inventory = new SqlIdentityInventory(db)
     const partitions = new LedgerPartitions(db, 'day')
     const old = token(T0 - 100 * DAY, { subject: `${TD}/k8s/prod/ns/gone/sa/api` })
-    await sqlLedgerStoreWithInventory(db).recordMany([old])
+    const recorder = inventoryRecorder(db)
+    await sqlLedgerStoreWithInventory(db, recorder).recordMany([old])
+    await recorder.flush()
     const before = await inventory.get(old.subject)
     const dropped = await new LedgerRetention(partitions, 30, { info: () => {}, warn: () => {} }).apply(new Date(T0))
     t.ok(
@@ -218,15 +224,23 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`sources on ${backend}: the most recent, at most 32, refreshed when a new one comes`, async (t) => {
     const db = await open(t)
     const inventory = new SqlIdentityInventory(db)
-    const store = sqlLedgerStoreWithInventory(db)
+    const recorder = inventoryRecorder(db)
+    const store = sqlLedgerStoreWithInventory(db, recorder)
     const subject = `${TD}/k8s/prod/ns/pods/sa/api`
     const at = (i: number) => T0 + i * 1000
     await store.recordMany([token(at(0), { subject, sources: ['k8s:prod', 'k8s:prod:pod:p0'] })])
-    // Only known sources: the order stays as it was.
+    await recorder.flush()
+    // Only known sources: the order stays as it was, in the stored row and in what is gathered alike.
     await store.recordMany([token(at(1), { subject, sources: ['k8s:prod:pod:p0'] })])
+    await store.recordMany([token(at(2), { subject, sources: ['k8s:prod'] })])
+    await recorder.flush()
     t.same((await inventory.get(subject))?.sources, ['k8s:prod', 'k8s:prod:pod:p0'])
-    for (let pod = 1; pod <= 40; pod++)
-      await store.recordMany([token(at(1 + pod), { subject, sources: ['k8s:prod', `k8s:prod:pod:p${pod}`] })])
+    // Half of the pods' batches written one by one, the other half gathered in memory and written at once.
+    for (let pod = 1; pod <= 40; pod++) {
+      await store.recordMany([token(at(2 + pod), { subject, sources: ['k8s:prod', `k8s:prod:pod:p${pod}`] })])
+      if (pod <= 20) await recorder.flush()
+    }
+    await recorder.flush()
     const expected = ['k8s:prod', ...Array.from({ length: 31 }, (_, i) => `k8s:prod:pod:p${40 - i}`)]
     t.same((await inventory.get(subject))?.sources, expected, 'the broad source keeps coming with the new ones, the oldest pods fall off')
     t.same((await inventory.list({ limit: 5, source: 'k8s:prod:pod:p9' })).items, [], 'a source fallen off is not found')
@@ -251,8 +265,15 @@ t.test('two writers (two pools, as two instances) on the same identities neither
     )
   }
   const writers = [one, two].map((db, writer) => {
-    const store = sqlLedgerStoreWithInventory(db)
-    return Promise.all(Array.from({ length: 30 }, (_, n) => store.recordMany(batch(writer, n))))
+    const recorder = inventoryRecorder(db)
+    const store = sqlLedgerStoreWithInventory(db, recorder)
+    // Each batch followed by a write of the roll-ups: the two instances' writes overlap, on the same rows.
+    return Promise.all(
+      Array.from({ length: 30 }, async (_, n) => {
+        await store.recordMany(batch(writer, n))
+        await recorder.flush()
+      }),
+    )
   })
   await Promise.all(writers)
   const inventory = new SqlIdentityInventory(one)

@@ -11,7 +11,7 @@ import { FixedClock } from '../../src/lib/clock.js'
 import { createLogger } from '../../src/lib/logger.js'
 import { eventually } from '../support/eventually.js'
 import { fillPreviousLedger } from '../support/ledger-fill.js'
-import { ledgerEntry, sqlLedgerStoreWithInventory } from '../support/ledger.js'
+import { inventoryRecorder, ledgerEntry, sqlLedgerStoreWithInventory } from '../support/ledger.js'
 
 const DAY = 86_400_000
 const NOW = Date.UTC(2030, 3, 10, 15)
@@ -96,9 +96,11 @@ t.test("the roll-ups' own retention: the inventory's daily counts older than it 
   const partitions = new LedgerPartitions(db, 'day')
   const inventory = new SqlIdentityInventory(db)
   const subject = 'spiffe://example.org/k8s/prod/ns/payments/sa/api'
-  const store = sqlLedgerStoreWithInventory(db)
+  const recorder = inventoryRecorder(db)
+  const store = sqlLedgerStoreWithInventory(db, recorder)
   // 401 days ago, 400 days ago (the first day kept), and today.
   for (const daysAgo of [401, 400, 0]) await store.recordMany([ledgerEntry(NOW - daysAgo * DAY, { subject })])
+  await recorder.flush()
   const maintenance = new LedgerMaintenance({
     partitions,
     retention: new LedgerRetention(partitions, 0, logger),

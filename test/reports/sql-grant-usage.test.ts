@@ -5,7 +5,7 @@ import { SqlGrantStore } from '../../src/grants/sql-grant-store.js'
 import { SqlGrantUsageReader } from '../../src/reports/sql-grant-usage.js'
 import { BACKENDS } from '../support/databases.js'
 import { grantDraft } from '../support/grant-drafts.js'
-import { ledgerEntry, sqlLedgerStoreWithInventory } from '../support/ledger.js'
+import { inventoryRecorder, ledgerEntry, sqlLedgerStoreWithInventory } from '../support/ledger.js'
 
 /** The report's reads of the roll-ups, grants and admin tokens, after tokens recorded by the ledger's real writer. */
 const T0 = Date.UTC(2030, 5, 15, 12)
@@ -36,7 +36,8 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     // Moved to an audience it never gave: its old audience's rows are another grant's doing.
     const moved = await grants.create(draft(T0, { subject: `${NS}/moved/sa/x`, audiences: ['old'] }), new Date(T0), actor)
 
-    const ledger = sqlLedgerStoreWithInventory(db)
+    const recorder = inventoryRecorder(db)
+    const ledger = sqlLedgerStoreWithInventory(db, recorder)
     const api = `${NS}/payments/sa/api`
     const worker = `${NS}/payments/sa/worker`
     await ledger.recordMany([
@@ -74,6 +75,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
         jti: '01900000-0000-7000-8000-000000000006',
       }),
     ])
+    await recorder.flush()
     await grants.replace(moved.id, { ...draft(T0, { subject: `${NS}/moved/sa/x`, audiences: ['new'] }) }, 1, new Date(T0 + 2 * DAY), actor)
 
     const at = (days: number) => new Date(T0 + days * DAY)

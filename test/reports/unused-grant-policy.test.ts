@@ -8,7 +8,7 @@ import { SqlGrantUsageReader } from '../../src/reports/sql-grant-usage.js'
 import { UnusedGrantPolicy } from '../../src/reports/unused-grant-policy.js'
 import { BACKENDS } from '../support/databases.js'
 import { grantDraft } from '../support/grant-drafts.js'
-import { ledgerEntry, sqlLedgerStoreWithInventory } from '../support/ledger.js'
+import { inventoryRecorder, ledgerEntry, sqlLedgerStoreWithInventory } from '../support/ledger.js'
 import { startTestService } from '../support/service.js'
 
 /** grants.disableUnusedAfterDays: the grants unused that long are disabled, once, by one instance, audited as seed-sts with the reason. */
@@ -27,7 +27,9 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     const quiet = await grants.create(draft({ subject: `${NS}/legacy/sa/batch`, audiences: ['reports'] }), new Date(T0), actor)
     const busy = await grants.create(draft({ subject: `${NS}/payments/sa/api` }), new Date(T0), actor)
     const young = await grants.create(draft({ subject: `${NS}/new/sa/x` }), new Date(T0 + 35 * DAY), actor)
-    await sqlLedgerStoreWithInventory(db).recordMany([ledgerEntry(T0 + 20 * DAY, { grantIds: [busy.id] })])
+    const recorder = inventoryRecorder(db)
+    await sqlLedgerStoreWithInventory(db, recorder).recordMany([ledgerEntry(T0 + 20 * DAY, { grantIds: [busy.id] })])
+    await recorder.flush()
     let announced = 0
     const policy = new UnusedGrantPolicy({
       database: db,

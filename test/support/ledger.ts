@@ -1,8 +1,11 @@
 import type { Database } from '../../src/db/database.js'
 import { LedgerPartitions } from '../../src/ledger/ledger-partitions.js'
 import { SqlLedgerStore } from '../../src/ledger/sql-ledger-store.js'
+import { InventoryRecorder } from '../../src/inventory/inventory-recorder.js'
 import { SqlIdentityRollups } from '../../src/inventory/sql-identity-rollups.js'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
+import type { InventoryFlushObserver } from '../../src/observability/observers.js'
+import { createLogger } from '../../src/lib/logger.js'
 import { uuidV7 } from '../../src/lib/uuid-v7.js'
 
 /** tokens.maxTtlSeconds's default: what bounds the ledger's live queries unless a test says otherwise. */
@@ -13,9 +16,32 @@ export function sqlLedgerStore(db: Database, maxTtlSeconds = DEFAULT_MAX_TTL_SEC
   return new SqlLedgerStore(db, { partitions: new LedgerPartitions(db, 'day'), maxTtlSeconds })
 }
 
-/** The ledger store as compose.ts builds it, keeping the inventory's roll-ups on each batch's transaction. */
-export function sqlLedgerStoreWithInventory(db: Database, maxTtlSeconds = DEFAULT_MAX_TTL_SECONDS): SqlLedgerStore {
-  return new SqlLedgerStore(db, { partitions: new LedgerPartitions(db, 'day'), maxTtlSeconds, rollups: new SqlIdentityRollups(db) })
+/**
+ * An inventory recorder as compose.ts builds it, its timer not started: the roll-ups are written when
+ * the test calls `flush()` (or `start()`s it). The lines it logs (warnings and errors, JSON) are kept in `logged`.
+ */
+export function inventoryRecorder(
+  db: Pick<Database, 'transaction'>,
+  options: { maxPendingRows?: number; intervalMs?: number; observer?: InventoryFlushObserver } = {},
+): InventoryRecorder & { logged: string[] } {
+  const logged: string[] = []
+  const recorder = new InventoryRecorder({
+    rollups: new SqlIdentityRollups(db),
+    intervalMs: options.intervalMs ?? 5000,
+    maxPendingRows: options.maxPendingRows ?? 100_000,
+    logger: createLogger('warn', { write: (line: string) => void logged.push(line) }),
+    ...(options.observer ? { observer: options.observer } : {}),
+  })
+  return Object.assign(recorder, { logged })
+}
+
+/** The ledger store as compose.ts builds it, handing each committed batch to `recorder` (the inventory's roll-ups). */
+export function sqlLedgerStoreWithInventory(
+  db: Database,
+  recorder: InventoryRecorder,
+  maxTtlSeconds = DEFAULT_MAX_TTL_SECONDS,
+): SqlLedgerStore {
+  return new SqlLedgerStore(db, { partitions: new LedgerPartitions(db, 'day'), maxTtlSeconds, onCommitted: recorder })
 }
 
 /**

@@ -49,6 +49,8 @@ for (const backend of ['real', 'embedded'] as const) {
     await issue(sts, 'worker', { audience: 'queue' })
     sts.clock.advance(1000)
     await issue(sts, 'api', { audience: 'ledger-api', scope: 'ledger:read' })
+    // Written behind the ledger: now rather than at the next interval.
+    await sts.services.inventoryRecorder.flush()
 
     const get = async (url: string, headers = sts.admin) => sts.app.inject({ method: 'GET', url, headers })
     const list = async (query: string) => {

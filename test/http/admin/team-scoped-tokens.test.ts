@@ -146,6 +146,7 @@ for (const backend of ['real', 'embedded'] as const) {
     t.equal((await call('GET', '/v1/ledger', sts.admin.authorization)).json().entries.length, 2)
 
     // The inventory likewise: the list cut to the scope, another team's identity refused by name.
+    await sts.services.inventoryRecorder.flush()
     const subjects = async (authorization: string, query = '') =>
       (await call('GET', `/v1/identities${query}`, authorization)).json().identities.map((i: { subject: string }) => i.subject)
     t.same(await subjects(team), [`${PAY}/sa/api`], "another team's identities are left out")

@@ -8,7 +8,6 @@ import { BatchingLedger } from '../../../src/ledger/batching-ledger.js'
 import { LedgerPartitions, partitionOf } from '../../../src/ledger/ledger-partitions.js'
 import type { LedgerEntry } from '../../../src/ledger/ledger-store.js'
 import { SqlLedgerStore } from '../../../src/ledger/sql-ledger-store.js'
-import { SqlIdentityRollups } from '../../../src/inventory/sql-identity-rollups.js'
 import { BACKENDS } from '../../support/databases.js'
 import { ledgerEntry, sqlLedgerStore } from '../../support/ledger.js'
 
@@ -32,7 +31,6 @@ function chainedStore(db: Database, chains: LedgerChains): SqlLedgerStore {
   return new SqlLedgerStore(db, {
     partitions: new LedgerPartitions(db, 'day'),
     maxTtlSeconds: 3600,
-    rollups: new SqlIdentityRollups(db),
     chains,
   })
 }
