@@ -1,6 +1,6 @@
--- The inventory of workload identities (README, "Least privilege"): roll-ups of the ledger that its
--- writer keeps in the same transaction as the ledger rows, so no token is without its roll-up and
--- no request scans the ledger. They are tables of their own: ledger retention, which drops the
+-- The inventory of workload identities (README, "Least privilege"): roll-ups of the ledger that each
+-- instance gathers from the batches it commits and writes behind them (src/inventory/inventory-recorder.ts),
+-- so no request scans the ledger. They are tables of their own: ledger retention, which drops the
 -- ledger's partitions, leaves them. Expand only: new tables, nothing of the ledger changes; a
 -- replica of the previous release keeps writing the ledger without them.
 --
