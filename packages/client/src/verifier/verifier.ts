@@ -142,7 +142,9 @@ class AccessTokenVerifier implements Verifier {
       // Never followed yet (just made): wait for the stream until the allowance runs out.
       const left = this.lostSince + policy.refuseAfterMs - performance.now()
       if (left > 0 && !this.hasFollowed) await within(this.firstFollowing, left)
-      if (this.lostSince !== undefined && performance.now() - this.lostSince >= policy.refuseAfterMs) {
+      // Never followed after the whole wait: refused, even if a timer fired a hair before the allowance.
+      const lostTooLong = this.lostSince !== undefined && (!this.hasFollowed || performance.now() - this.lostSince >= policy.refuseAfterMs)
+      if (lostTooLong) {
         throw new VerifierUnavailableError(
           'revocations_unavailable',
           `the revocation stream has been lost for longer than ${policy.refuseAfterMs} ms: ${this.lastError?.message ?? 'not open yet'}`,
