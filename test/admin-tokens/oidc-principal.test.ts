@@ -137,7 +137,7 @@ t.test('the configuration maps every group explicitly, and accepts asymmetric al
   ])
   t.match(problems({ groups: { g: { roles: ['grants:read'], unrestricted: false } } }), [/^groups\.g\.unrestricted: /])
   t.same(problems({ groups: { g: { roles: ['audit:read', 'grants:read'], scope } } }), [
-    'groups.g.roles: a group with a scope may hold only grants:read, grants:write, revocations:read, revocations:write, ledger:read, admin-tokens:write; not audit:read',
+    'groups.g.roles: a group with a scope may hold only grants:read, grants:write, revocations:read, revocations:write, ledger:read, reports:read, admin-tokens:write; not audit:read',
   ])
   t.same(problems({ groups: {} }), ['groups: map at least one group: a token whose groups map to none is refused'])
   for (const alg of ['none', 'HS256'])
