@@ -50,10 +50,36 @@ export function tracedDatabase(database: Database, tracer: Tracer, scope: SpanSc
   }
 }
 
-/** The statement's first keyword, past comments and blanks, upper-cased; `OTHER` when there is none. */
+/**
+ * The statement's operation: its first keyword past comments and blanks, upper-cased, or after `WITH`
+ * the keyword of the statement its common table expressions belong to (`WITH batch AS (INSERT ...)
+ * INSERT ...` is an INSERT); `OTHER` when there is none.
+ */
 export function firstKeyword(sql: string): string {
   const match = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z]+)/.exec(sql)
-  return match?.[1] ? match[1].toUpperCase() : 'OTHER'
+  const first = match?.[1] ? match[1].toUpperCase() : 'OTHER'
+  return first === 'WITH' ? (mainStatementKeyword(sql.slice(match![0].length)) ?? first) : first
+}
+
+const MAIN_STATEMENT = /^(SELECT|INSERT|UPDATE|DELETE|MERGE)\b/i
+
+/** The first statement keyword outside every parenthesis, string and quoted name: the CTEs' own are inside theirs. */
+function mainStatementKeyword(rest: string): string | undefined {
+  let depth = 0
+  for (let i = 0; i < rest.length; i++) {
+    const c = rest[i]
+    if (c === "'" || c === '"') {
+      const end = rest.indexOf(c, i + 1)
+      if (end < 0) return undefined
+      i = end
+    } else if (c === '(') depth++
+    else if (c === ')') depth--
+    else if (depth === 0 && /[A-Za-z]/.test(c) && !/[A-Za-z0-9_]/.test(rest[i - 1] ?? ' ')) {
+      const keyword = MAIN_STATEMENT.exec(rest.slice(i))
+      if (keyword) return keyword[1].toUpperCase()
+    }
+  }
+  return undefined
 }
 
 function failureOf(error: unknown): string {

@@ -70,7 +70,13 @@ t.test('database statements: a span in a phase, the first keyword only; none out
 
 t.test('the first keyword of a statement', async (t) => {
   t.equal(firstKeyword('insert into ledger values ($1)'), 'INSERT')
-  t.equal(firstKeyword('/* a note */ WITH x AS (SELECT 1) SELECT * FROM x'), 'WITH')
+  t.equal(firstKeyword('/* a note */ WITH x AS (SELECT 1) SELECT * FROM x'), 'SELECT', 'a WITH: the statement its CTEs belong to')
+  t.equal(
+    firstKeyword(`WITH batch AS (INSERT INTO b VALUES ('(', ')', 'select')) , "update" AS (DELETE FROM c) INSERT INTO ledger SELECT 1`),
+    'INSERT',
+    'the CTEs (data-modifying ones too, strings and quoted names in them) skipped',
+  )
+  t.equal(firstKeyword('WITH'), 'WITH', 'nothing after it: the keyword itself')
   t.equal(firstKeyword('-- only a comment'), 'OTHER')
   t.equal(firstKeyword(''), 'OTHER')
 })
