@@ -1,4 +1,4 @@
-import type { Grant } from '../grants/grant.js'
+import { grantToJson, type Grant } from '../grants/grant.js'
 
 /**
  * The requests the least-privilege report suggests, ready to send to the admin API as they are:
@@ -59,15 +59,7 @@ export function disabling(grant: Grant): GrantChange {
 }
 
 function bodyOf(grant: Grant): GrantBody {
-  return {
-    subject: grant.subject,
-    conditions: grant.conditions,
-    audiences: grant.audiences,
-    scopes: grant.scopes,
-    maxTtlSeconds: grant.maxTtlSeconds,
-    owner: grant.owner,
-    description: grant.description,
-    expiresAt: grant.expiresAt.toISOString(),
-    enabled: true,
-  }
+  // The grant as the API shows it, less what the service keeps for itself; suggested enabled.
+  const { id: _id, version: _version, createdAt: _createdAt, updatedAt: _updatedAt, ...body } = grantToJson(grant)
+  return { ...body, enabled: true }
 }
