@@ -45,6 +45,8 @@ export class RedisRevocationBus implements RevocationBus {
   /** Counts dropped subscriptions: a reload that saw one happen meanwhile does not count. */
   private drops = 0
   private reloadAgain = false
+  /** Set by close(): the subscription ending then is the shutdown, not an outage to log and reload from. */
+  private closing = false
   /** The last publication applied here (its version): what this instance acknowledges. */
   private appliedVersion = '0'
   /** A durable position this instance was found behind at the last heartbeat. */
@@ -71,6 +73,7 @@ export class RedisRevocationBus implements RevocationBus {
     this.subscriber.on('ready', () => void this.resynchronise())
     this.subscriber.on('close', () => {
       this.drops++
+      if (this.closing) return
       this.lose('the subscription to the revocation store (Redis) dropped; reloading')
     })
   }
@@ -153,6 +156,9 @@ export class RedisRevocationBus implements RevocationBus {
   }
 
   async close(): Promise<void> {
+    this.closing = true
+    this.synchronised = false
+    this.listener?.lost('the revocation store connection is closing')
     if (this.heartbeat) clearInterval(this.heartbeat)
     for (const wake of this.ackWaiters) wake()
     await this.client.zrem(this.keys.instances, this.instanceId).catch(() => {})

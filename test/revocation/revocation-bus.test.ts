@@ -4,7 +4,8 @@ import { SqlAuditLog } from '../../src/audit/sql-audit-log.js'
 import type { Database } from '../../src/db/database.js'
 import { SqlLiveTokenCounter } from '../../src/revocation/sql-live-token-counter.js'
 import { FixedClock } from '../../src/lib/clock.js'
-import { openRedis, waitForRedis, type RedisEndpoint } from '../../src/lib/redis-connection.js'
+import type { Redis } from 'ioredis'
+import { openRedis, waitForRedis, type RedisClient, type RedisEndpoint } from '../../src/lib/redis-connection.js'
 import { createLogger } from '../../src/lib/logger.js'
 import { RedisRevocationBus } from '../../src/revocation/redis-revocation-bus.js'
 import { LocalRevocationBus, type RevocationBus } from '../../src/revocation/revocation-bus.js'
@@ -138,3 +139,36 @@ for (const kind of ['redis', 'redis cluster'] as const) {
     t.same(await inspector.zrange(`${prefix}{revocations}:expiry`, 0, -1), [], 'and from the expiry index')
   })
 }
+
+t.test('closing the bus is quiet: it fails closed at once but is not logged as a dropped subscription', async (t) => {
+  const endpoint = await REDIS_KINDS.redis(t)
+  const db = await BACKENDS.postgres(t)
+  const clock = new FixedClock(T0)
+  const warnings: string[] = []
+  const logger = createLogger('warn', { write: (line: string) => warnings.push((JSON.parse(line) as { msg: string }).msg) })
+  const options = { ...endpoint, keyPrefix: uniqueRedisPrefix(), commandTimeoutMs: 1000, heartbeatMs: 100, maxStalenessMs: 5000 }
+  const bus = new RedisRevocationBus(options, new SqlRevocationLog(db), clock, logger)
+  const cache = new RevocationCache(clock, bus.maxStalenessMs)
+  await bus.start(cache)
+  t.equal(await cache.findRevoked([api]), undefined, 'in touch before closing')
+  warnings.length = 0
+
+  await bus.close()
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  await t.rejects(cache.findRevoked([api]), { code: 'unavailable', reason: 'revocations_unavailable' }, 'no answer once closed')
+  t.same(warnings, [], 'no warning')
+
+  // The same drop from outside is an outage, and says so.
+  let feed: Redis | undefined
+  const watch = {
+    opened: (purpose: string, connection: RedisClient) => void (purpose === 'revocation_feed' && (feed = connection as Redis)),
+  }
+  const dropped = new RedisRevocationBus({ ...options, watch }, new SqlRevocationLog(db), clock, logger)
+  t.teardown(() => dropped.close())
+  await dropped.start(new RevocationCache(clock, dropped.maxStalenessMs))
+  feed?.stream.destroy()
+  t.ok(
+    await eventually(t, async () => warnings.includes('the subscription to the revocation store (Redis) dropped; reloading')),
+    'a dropped connection is logged',
+  )
+})
