@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { LedgerCommitListener } from '../ledger/ledger-commit-listener.js'
 import type { LedgerEntry } from '../ledger/ledger-store.js'
 import { NO_INVENTORY_FLUSH_OBSERVER, type InventoryFlushObserver } from '../observability/observers.js'
-import { rollUp, type IdentityRollup } from './identity-rollup.js'
+import type { IdentityRollup } from './identity-rollup.js'
 import { RollupAccumulator } from './rollup-accumulator.js'
 
 export interface InventoryRecorderOptions {
@@ -41,7 +41,7 @@ export class InventoryRecorder implements LedgerCommitListener {
 
   committed(entries: readonly LedgerEntry[]): void {
     try {
-      this.pending.add(rollUp(entries))
+      this.pending.fold(entries)
       if (this.pending.size <= this.options.maxPendingRows) return
       if (this.writing === undefined) this.kick()
       // A write already in flight holds its own rows: what comes meanwhile is bounded on its own.

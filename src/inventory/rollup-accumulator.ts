@@ -1,4 +1,6 @@
+import type { LedgerEntry } from '../ledger/ledger-store.js'
 import {
+  AUDIENCE_ROW,
   MAX_IDENTITY_SOURCES,
   type AccessRollupRow,
   type DailyRollupRow,
@@ -8,7 +10,8 @@ import {
 
 /**
  * The roll-ups of many ledger batches, coalesced in memory until they are written: one row per key
- * however many batches touched it (first and last times widened, daily counts added up), so a busy
+ * (one per identity, per identity × grant × audience × scope, per identity × day; an upsert statement
+ * may not touch the same row twice) however many batches touched it (first and last times widened, daily counts added up), so a busy
  * identity costs one row update per write rather than one per batch. Kept per identity, so that what
  * is dropped under pressure goes with all of that identity's rows (an access or daily row is written
  * by joining its identity's row). Pure: the recorder (src/inventory/inventory-recorder.ts) decides
@@ -18,8 +21,11 @@ import {
 interface IdentityDeltas {
   identity: IdentityRollupRow
   access: Map<string, AccessRollupRow>
-  daily: Map<string, DailyRollupRow>
+  /** By UTC day, in days since the epoch. */
+  daily: Map<number, DailyRollupRow>
 }
+
+const DAY_MS = 86_400_000
 
 export class RollupAccumulator {
   /** By subject, least recently touched first: what `dropOldest` drops first. */
@@ -31,18 +37,13 @@ export class RollupAccumulator {
     return this.rows
   }
 
-  /** Folds in the roll-up of a batch committed after everything held. */
-  add(batch: IdentityRollup): void {
-    const incoming = new Map<string, IdentityDeltas>()
-    for (const identity of batch.identities) incoming.set(identity.subject, { identity, access: new Map(), daily: new Map() })
-    for (const row of batch.access) incoming.get(row.subject)?.access.set(accessKey(row), row)
-    for (const row of batch.daily) incoming.get(row.subject)?.daily.set(row.day, row)
-    for (const [subject, newer] of incoming) {
-      const older = this.identities.get(subject)
-      // Deleted and set again: the Map's order is the order of the last touch.
-      this.identities.delete(subject)
-      this.set(subject, older === undefined ? newer : combine(older, newer), older)
-    }
+  /**
+   * Folds in a committed batch, entry by entry, into the rows held: no intermediate roll-up and no
+   * copies, since this runs for every batch the ledger commits. Batches come in about the order of
+   * issue (several commit at once), so each entry's time, not its place, decides what is newest.
+   */
+  fold(entries: readonly LedgerEntry[]): void {
+    for (const entry of entries) this.foldEntry(entry)
   }
 
   /** Hands over everything held, as an accumulator of its own, and starts again empty. */
@@ -96,6 +97,52 @@ export class RollupAccumulator {
     }
   }
 
+  private foldEntry(entry: LedgerEntry): void {
+    const at = entry.issuedAt
+    let deltas = this.identities.get(entry.subject)
+    if (deltas === undefined) {
+      deltas = {
+        identity: {
+          subject: entry.subject,
+          attestor: entry.attestor,
+          attestorKind: entry.attestorKind,
+          sources: [...new Set(entry.sources)].slice(0, MAX_IDENTITY_SOURCES),
+          firstSeen: at,
+          lastSeen: at,
+        },
+        access: new Map(),
+        daily: new Map(),
+      }
+      this.rows += 1
+    } else {
+      foldIdentity(deltas.identity, entry)
+      // Deleted and set again: the Map's order is the order of the last touch.
+      this.identities.delete(entry.subject)
+    }
+    this.identities.set(entry.subject, deltas)
+    for (const grantId of entry.grantIds) {
+      this.touchAccess(deltas, entry.subject, grantId, entry.audience, AUDIENCE_ROW, at)
+      for (const scope of entry.scopes) this.touchAccess(deltas, entry.subject, grantId, entry.audience, scope, at)
+    }
+    const day = Math.floor(at.getTime() / DAY_MS)
+    const daily = deltas.daily.get(day)
+    if (daily !== undefined) daily.tokens += 1
+    else {
+      deltas.daily.set(day, { subject: entry.subject, day: new Date(day * DAY_MS).toISOString().slice(0, 10), tokens: 1 })
+      this.rows += 1
+    }
+  }
+
+  private touchAccess(deltas: IdentityDeltas, subject: string, grantId: string, audience: string, scope: string, at: Date): void {
+    const key = accessKey(grantId, audience, scope)
+    const row = deltas.access.get(key)
+    if (row === undefined) {
+      deltas.access.set(key, { subject, grantId, audience, scope, firstUsed: at, lastUsed: at })
+      this.rows += 1
+    } else if (at.getTime() < row.firstUsed.getTime()) row.firstUsed = at
+    else if (at.getTime() > row.lastUsed.getTime()) row.lastUsed = at
+  }
+
   private set(subject: string, deltas: IdentityDeltas, replaced: IdentityDeltas | undefined): void {
     this.identities.set(subject, deltas)
     this.rows += rowsOf(deltas) - (replaced === undefined ? 0 : rowsOf(replaced))
@@ -106,8 +153,29 @@ function rowsOf(deltas: IdentityDeltas): number {
   return 1 + deltas.access.size + deltas.daily.size
 }
 
-function accessKey(row: AccessRollupRow): string {
-  return JSON.stringify([row.grantId, row.audience, row.scope])
+/** Unambiguous whatever the strings hold: each but the last is prefixed by its length. */
+function accessKey(grantId: string, audience: string, scope: string): string {
+  return `${grantId.length}:${grantId}${audience.length}:${audience}${scope}`
+}
+
+/**
+ * One more entry of an identity held, as the SQL upsert combines rows (combineIdentity): the newest
+ * entry names the attestor, and its sources not held yet go to the front; an older one's go last.
+ */
+function foldIdentity(identity: IdentityRollupRow, entry: LedgerEntry): void {
+  const at = entry.issuedAt.getTime()
+  if (at >= identity.lastSeen.getTime()) {
+    identity.lastSeen = entry.issuedAt
+    identity.attestor = entry.attestor
+    identity.attestorKind = entry.attestorKind
+    if (!entry.sources.every((source) => identity.sources.includes(source)))
+      identity.sources = [...new Set([...entry.sources, ...identity.sources])].slice(0, MAX_IDENTITY_SOURCES)
+  } else {
+    if (at < identity.firstSeen.getTime()) identity.firstSeen = entry.issuedAt
+    for (const source of entry.sources) {
+      if (identity.sources.length < MAX_IDENTITY_SOURCES && !identity.sources.includes(source)) identity.sources.push(source)
+    }
+  }
 }
 
 /** One identity's deltas of two spans of batches, `newer` the later one; neither is changed. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import * as crypto from 'node:crypto'
 import type { LedgerEntry } from '../ledger-store.js'
 
 /**
@@ -6,6 +6,12 @@ import type { LedgerEntry } from '../ledger-store.js'
  * whether the writer computes them from its entries in memory or `sts ledger verify` from the rows it
  * reads back. Anyone can recompute them from the database with SHA-256 and JSON alone.
  */
+
+/** One-shot `crypto.hash` (Node 20.12 and later) where there is one: about half the cost of a Hash object per row. */
+const sha256: (data: string | Buffer) => Buffer =
+  typeof crypto.hash === 'function'
+    ? (data) => crypto.hash('sha256', data, 'buffer')
+    : (data) => crypto.createHash('sha256').update(data).digest()
 
 /** Prefixes the canonical form of a batch: a later change of the forms gets a new one. */
 export const BATCH_FORM = 'seed-sts/ledger-batch/v1'
@@ -34,7 +40,7 @@ export interface CanonicalRow {
 
 /** `2026-11-30T00:40:17.123000Z`: a Date (whole milliseconds) in the microsecond form Postgres stores. */
 export function canonicalTime(at: Date): string {
-  return at.toISOString().replace(/Z$/, '000Z')
+  return `${at.toISOString().slice(0, -1)}000Z`
 }
 
 /** What the writer is about to store for `entry`, in the form verification reads it back in. */
@@ -75,12 +81,12 @@ export function rowHash(row: CanonicalRow): Buffer {
     row.requestId,
     row.kid,
   ])
-  return createHash('sha256').update(form).digest()
+  return sha256(form)
 }
 
 /** SHA-256 of the rows' hashes, concatenated in jti order. */
 export function rowsHash(rowHashes: Buffer): Buffer {
-  return createHash('sha256').update(rowHashes).digest()
+  return sha256(rowHashes)
 }
 
 /** A batch as ledger_batches holds it, but for its own hash and its rows. */
@@ -109,7 +115,7 @@ export function batchHash(header: BatchHeader): Buffer {
     header.rowCount,
     header.rowsHash.toString('hex'),
   ])
-  return createHash('sha256').update(form).digest()
+  return sha256(form)
 }
 
 /** Bytes of one row's hash in `row_hashes`. */
