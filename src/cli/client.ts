@@ -6,6 +6,7 @@ import type { LeastPrivilegeReportJson } from '../reports/report-json.js'
 import type { registrationToJson } from '../replay/registration.js'
 import type { KeyRevoked, KeyRotated, KeysResealed } from '../http/admin/key-operations.js'
 import type { SigningKeyJson } from '../keys/signing-key.js'
+import type { AdminTokenInput as AdminTokenInputSchema, AdminTokenJson } from '../admin-tokens/admin-token.js'
 import {
   REVOCABLE_KINDS,
   REVOCATION_KINDS,
@@ -13,7 +14,8 @@ import {
   type RevocationKind,
   type revocationToJson,
 } from '../revocation/revocation.js'
-import { ApiError, UnreachableError, type Problem } from './errors.js'
+import { describeFetchError, listOf, objectOf, parseJson, problemOf } from './answers.js'
+import { ApiError, UnreachableError } from './errors.js'
 
 /**
  * The admin API as the CLI sees it. The wire shapes are the service's own (type-only imports of its
@@ -56,6 +58,13 @@ export type Registration = ReturnType<typeof registrationToJson>
 export type Identity = IdentityJson
 export type IdentityDetail = IdentityDetailJson
 export type LeastPrivilegeReport = LeastPrivilegeReportJson
+export type AdminToken = AdminTokenJson
+export type AdminTokenInput = z.input<typeof AdminTokenInputSchema>
+/** `POST /v1/admin-tokens`: `token` is the secret, in this answer only. */
+export interface AdminTokenCreated {
+  adminToken: AdminToken
+  token: string
+}
 
 export interface GrantQuery {
   owner?: string
@@ -259,6 +268,18 @@ export class AdminClient {
     return objectOf(await this.request('POST', `/v1/keys/${encodeURIComponent(kid)}/revoke`, { body: { reason } }), 'key')
   }
 
+  async listAdminTokens(): Promise<{ adminTokens: AdminToken[] }> {
+    return listOf(await this.request('GET', '/v1/admin-tokens'), 'adminTokens')
+  }
+
+  async createAdminToken(input: AdminTokenInput): Promise<AdminTokenCreated> {
+    return objectOf(await this.request('POST', '/v1/admin-tokens', { body: input }), 'adminToken')
+  }
+
+  async revokeAdminToken(id: string): Promise<{ adminToken: AdminToken }> {
+    return objectOf(await this.request('DELETE', `/v1/admin-tokens/${encodeURIComponent(id)}`), 'adminToken')
+  }
+
   private async request(method: string, path: string, { query, body }: { query?: Query; body?: unknown } = {}): Promise<unknown> {
     const url = new URL(this.options.baseUrl + path)
     for (const [name, value] of Object.entries(query ?? {})) {
@@ -294,68 +315,4 @@ export class AdminClient {
 /** An AWS instance is `account/region/instance-id`: its slashes are encoded, so it stays one path segment. */
 function registrationPath(attestor: string, instance: string): string {
   return `/v1/registrations/${encodeURIComponent(attestor)}/${encodeURIComponent(instance)}`
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return undefined
-  }
-}
-
-/** A field of an answer we did not write: its text if it is text, its JSON otherwise. */
-function textOf(value: unknown): string {
-  return typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value)
-}
-
-/** The answer's problem details; a proxy's HTML error page or an empty body still gets a useful line. */
-function problemOf(json: unknown, response: Response): Problem {
-  const body = isObject(json) ? json : {}
-  const detail =
-    typeof body.detail === 'string' && body.detail !== '' ? body.detail : typeof body.title === 'string' ? body.title : undefined
-  const errors = Array.isArray(body.errors)
-    ? body.errors.filter(isObject).map((e) => ({ path: textOf(e.path), message: textOf(e.message) }))
-    : undefined
-  return {
-    ...(typeof body.type === 'string' ? { type: body.type } : {}),
-    ...(typeof body.title === 'string' ? { title: body.title } : {}),
-    status: response.status,
-    detail: detail ?? `the service answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`,
-    ...(typeof body.instance === 'string' ? { instance: body.instance } : {}),
-    ...(errors && errors.length > 0 ? { errors } : {}),
-  }
-}
-
-function describeFetchError(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return `no answer within ${timeoutMs / 1000} s`
-  }
-  const cause = error instanceof Error ? error.cause : undefined
-  // The fetch standard's blocked ports (1, 25, 6000...) are refused before any connection is tried.
-  if (cause instanceof Error && cause.message === 'bad port') return 'fetch refuses to connect to this port: it is on the blocked-port list'
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code
-    return typeof code === 'string' && !cause.message.includes(code) ? `${code}: ${cause.message}` : cause.message
-  }
-  return error instanceof Error ? error.message : String(error)
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-/** The service is trusted to answer its own contract; this only stops an unrelated JSON answer from being printed as empty. */
-function objectOf<T>(json: unknown, key?: string): T {
-  if (!isObject(json) || (key !== undefined && !isObject(json[key]))) {
-    throw new ApiError({ status: 200, detail: `the service answered JSON that is not ${key ? `an object with "${key}"` : 'an object'}` })
-  }
-  return json as T
-}
-
-function listOf<T>(json: unknown, key: string): T {
-  if (!isObject(json) || !Array.isArray(json[key])) {
-    throw new ApiError({ status: 200, detail: `the service answered JSON without a "${key}" list` })
-  }
-  return json as T
 }

@@ -7,6 +7,7 @@ import { AdminClient, type Fetch } from './client.js'
 import type { Action, Command, CommandGroup, Output } from './command.js'
 import { loadCliConfig, type CliEnvironment } from './config.js'
 import { ApiError, ExitCode, UnreachableError, UsageError } from './errors.js'
+import { adminTokenCommands } from './admin-tokens.js'
 import { grantCommands } from './grants.js'
 import { identityCommands } from './identities.js'
 import { keyCommands } from './keys.js'
@@ -29,6 +30,7 @@ const ENTRIES: readonly (CommandGroup | Command)[] = [
   reportCommands,
   registrationCommands,
   keyCommands,
+  adminTokenCommands,
 ]
 
 export interface CliIo extends Output {
