@@ -1,10 +1,12 @@
 // The confirmation before applying a least-privilege finding's changes: the second click of a
 // two-click action. It shows the exact requests, then sends them in the report's order.
 import { ApiError, call } from './api.js'
-import { alertError, announce, byId, el, plural, replaceChildren } from './dom.js'
+import { announce, byId, el, plural, replaceChildren } from './dom.js'
 
 let target = null
 let applied = () => {}
+/** Whether Apply was clicked since the dialog opened: something may have changed, so the report is loaded again on close. */
+let tried = false
 
 /** One line per request, the way the table and the dialog name it. */
 export function describeChange(change) {
@@ -41,56 +43,95 @@ function requestText(change) {
   return lines.join('\n')
 }
 
-/** Opens the confirmation for a finding with changes; `onApplied` runs after they were sent (all, or up to a refusal). */
+/** Opens the confirmation for a finding with changes; `onApplied` runs once the dialog closes after a try (all sent, or up to a refusal). */
 export function openApplyDialog(finding, onApplied) {
   target = finding
   applied = onApplied
+  tried = false
   byId('apply-dialog-target').textContent = `${finding.kind} of grant ${finding.grantId} (${finding.subject})`
   byId('apply-dialog-count').textContent = `${plural(finding.changes.length, 'request')}, sent in this order:`
   replaceChildren(byId('apply-dialog-requests'), finding.changes.map(request))
+  byId('apply-dialog-error').textContent = ''
+  byId('apply-confirm').disabled = false
+  byId('apply-cancel').textContent = 'Cancel'
   byId('apply-dialog').showModal()
   // Focus on the harmless choice: applying takes a deliberate second click.
   byId('apply-cancel').focus()
 }
 
-/** Sends the changes in order, stopping at the first refusal (the ones before it stay applied). */
-async function apply(finding) {
+/** Why a request was refused, in the words a responder acts on. */
+function refusal(finding, index, error) {
   const { changes } = finding
-  for (const [index, change] of changes.entries()) {
+  const change = changes[index]
+  const which = `Request ${index + 1} of ${changes.length} (${change.method} ${change.path})`
+  let why
+  if (error instanceof ApiError && error.status === 412) {
+    // The report read the grant at the version in If-Match; someone changed it since. Sending the
+    // suggestion anyway would undo their change, which is what If-Match is there to prevent.
+    why = `was refused: the grant changed after the report read it (412: ${error.message})`
+  } else if (error instanceof ApiError) {
+    why = `was refused (${error.status}): ${error.message}`
+  } else {
+    why = `failed: ${error.message}`
+  }
+  const before = index === 0 ? 'Nothing was changed' : `The ${plural(index, 'request')} before it ${index === 1 ? 'was' : 'were'} applied`
+  return `${which} ${why}. ${before}. Close this to load the report again, with the grants as they are now.`
+}
+
+/** Sends the changes in order, stopping at the first refusal (the ones before it stay applied); answers the refusal, if any. */
+async function apply(finding) {
+  for (const [index, change] of finding.changes.entries()) {
     const extra = change.ifMatch === undefined ? {} : { 'if-match': change.ifMatch }
     try {
       await call(change.method, change.path, change.body, extra)
     } catch (error) {
-      const why = error instanceof ApiError ? `refused (${error.status}): ${error.message}` : `failed: ${error.message}`
-      const before =
-        index === 0 ? 'nothing was changed' : `the ${plural(index, 'request')} before it ${index === 1 ? 'was' : 'were'} applied`
-      alertError(`Request ${index + 1} of ${changes.length} (${change.method} ${change.path}) ${why}; ${before}.`)
-      return
+      return refusal(finding, index, error)
     }
   }
-  announce(`Applied the ${finding.kind} change to grant ${finding.grantId}: ${plural(changes.length, 'request')} sent.`)
+  return undefined
 }
 
 export function setUpApplyDialog() {
   const dialog = byId('apply-dialog')
   const form = byId('apply-dialog-form')
-  byId('apply-cancel').addEventListener('click', () => dialog.close())
+  const confirm = byId('apply-confirm')
+  const cancel = byId('apply-cancel')
+  let sending = false
+  cancel.addEventListener('click', () => dialog.close())
+  // Escape while the requests are in flight would hide how they ended.
+  dialog.addEventListener('cancel', (event) => {
+    if (sending) event.preventDefault()
+  })
   form.addEventListener('submit', async (event) => {
     event.preventDefault()
-    if (target === null) return
+    if (target === null || sending) return
     const finding = target
-    const buttons = form.querySelectorAll('button')
-    buttons.forEach((button) => (button.disabled = true))
+    sending = true
+    tried = true
+    confirm.disabled = true
+    cancel.disabled = true
+    let refused
     try {
-      await apply(finding)
+      refused = await apply(finding)
     } finally {
-      target = null
-      buttons.forEach((button) => (button.disabled = false))
-      dialog.close()
-      applied()
+      sending = false
+      cancel.disabled = false
     }
+    if (refused === undefined) {
+      announce(`Applied the ${finding.kind} change to grant ${finding.grantId}: ${plural(finding.changes.length, 'request')} sent.`)
+      dialog.close()
+      return
+    }
+    // The refusal stays in the dialog, beside the requests it is about; Apply stays off, since the
+    // finding no longer describes the grants (the report is loaded again on close).
+    byId('apply-dialog-error').textContent = refused
+    cancel.textContent = 'Close'
+    cancel.focus()
   })
   dialog.addEventListener('close', () => {
     target = null
+    if (!tried) return
+    tried = false
+    applied()
   })
 }

@@ -5,14 +5,17 @@ import t from 'tap'
 import { packageRoot } from '../../src/lib/package-root.js'
 import { startListeningService } from '../support/listening-service.js'
 import { applyFinding } from '../support/console-report-flow.js'
+import { replaceGrant } from '../support/console-replace-flow.js'
 import { focused, text, untilText, type PageGlobals } from '../support/console-page.js'
 import { ADMIN_TOKEN, JWT_TOKEN_TYPE, TOKEN_EXCHANGE, TRUST_DOMAIN } from '../support/service.js'
 
 /**
  * The incident console in a real browser (Debian's Chromium, driven by playwright-core; .ci/run
  * installs it) against the real service on real Postgres and Redis, listening on a port: the
- * responder's flow from sign-in to lift, then the least-privilege report's finding applied through the
- * console. Screenshots of each step go to test-artifacts/console/.
+ * responder's flow from sign-in to lift, then the least-privilege report's findings applied through the
+ * console: a glob split (POSTs, then DELETE), and a grant narrowed by a PUT with If-Match, refused
+ * (412) while stale and applied once the report is read again. Screenshots of each step go to
+ * test-artifacts/console/.
  */
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -36,7 +39,7 @@ t.test('a responder finds an identity in the console, revokes it, sees its excha
     scopes: ['ledger:read'],
     owner: 'team-platform',
   })
-  const exchange = async (namespace: string, serviceAccount: string, audience = 'ledger-api') => {
+  const exchange = async (namespace: string, serviceAccount: string, audience = 'ledger-api', scope?: string) => {
     const response = await fetch(`${url}/oauth2/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -45,6 +48,7 @@ t.test('a responder finds an identity in the console, revokes it, sees its excha
         subject_token: await sts.cluster.serviceAccountToken({ namespace, serviceAccount }),
         subject_token_type: JWT_TOKEN_TYPE,
         audience,
+        ...(scope === undefined ? {} : { scope }),
       }),
     })
     return { status: response.status, body: (await response.json()) as Record<string, unknown> }
@@ -177,6 +181,14 @@ t.test('a responder finds an identity in the console, revokes it, sees its excha
   await page.unroute(`${url}/v1/reports/least-privilege?*`)
 
   await applyFinding(t, { page, url, grant, exchange, shot })
+  const replaced = await replaceGrant(t, {
+    page,
+    url,
+    createGrant: (body) => sts.createGrant(body),
+    exchange,
+    flush: () => sts.services.inventoryRecorder.flush(),
+    shot,
+  })
 
   // The token never left memory: no storage, no cookie, no URL.
   t.same(
@@ -196,12 +208,14 @@ t.test('a responder finds an identity in the console, revokes it, sees its excha
     requested.some((address) => address.startsWith(`${url}/v1/revocations/stream`)),
     'the stream was followed',
   )
-  // Chromium logs every failed load: the unknown token's 401, and the 404 standing in for a service without the report.
+  // Chromium logs every failed load: the unknown token's 401, the 404 standing in for a service
+  // without the report, and the 412 of the replacement sent at a stale version.
   t.same(
     problems,
     [
       `Failed to load resource: the server responded with a status of 401 (Unauthorized) (${url}/v1/ledger?limit=1)`,
       `Failed to load resource: the server responded with a status of 404 (Not Found) (${url}/v1/reports/least-privilege?days=30&expiringWithinDays=14)`,
+      `Failed to load resource: the server responded with a status of 412 (Precondition Failed) (${url}/v1/grants/${replaced})`,
     ],
     'no script error, and nothing the Content-Security-Policy refused',
   )
