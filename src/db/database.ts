@@ -6,6 +6,23 @@ export interface Queryable {
   query<Row = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<Row[]>
   /** Runs a script of several statements with no parameters (migrations). */
   exec(sql: string): Promise<void>
+  /**
+   * Inside a transaction: runs `action` once the transaction has committed, never if it rolls back
+   * (what must not be told of a change before it is made, such as an export to a SIEM). Absent outside
+   * one, where each statement commits as it returns.
+   */
+  afterCommit?(action: () => void): void
+}
+
+/** Runs what was deferred to a commit; one that throws does not keep the others from running. */
+export function runAfterCommit(actions: readonly (() => void)[]): void {
+  for (const action of actions) {
+    try {
+      action()
+    } catch {
+      // The transaction is committed: nothing told of it afterwards may turn it into a failure.
+    }
+  }
 }
 
 export interface PoolStats {

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
-import type { Database, Queryable } from './database.js'
+import { runAfterCommit, type Database, type Queryable } from './database.js'
 
 /**
  * Embedded Postgres (PGlite) for a single instance with no DATABASE_URL. Same SQL, same migrations;
@@ -23,8 +23,9 @@ export async function createPGliteDatabase(dataDir?: string): Promise<Database> 
     ...queryable,
     // PGlite is one connection: its own queue already serialises callers.
     withConnection: (work) => work(queryable),
-    transaction: (work) =>
-      db.transaction(async (tx) =>
+    transaction: async (work) => {
+      const committed: (() => void)[] = []
+      const result = await db.transaction(async (tx) =>
         work({
           async query<Row>(sql: string, params?: unknown[]) {
             return (await tx.query<Row>(sql, params)).rows
@@ -32,8 +33,12 @@ export async function createPGliteDatabase(dataDir?: string): Promise<Database> 
           async exec(sql: string) {
             await tx.exec(sql)
           },
+          afterCommit: (action) => committed.push(action),
         }),
-      ),
+      )
+      runAfterCommit(committed)
+      return result
+    },
     close: () => db.close(),
   }
 }

@@ -1,7 +1,7 @@
 import type { ConnectionOptions } from 'node:tls'
 import pg from 'pg'
 import { classifyDatabaseError, isConnectionFault } from './connection-faults.js'
-import type { Database, Queryable } from './database.js'
+import { runAfterCommit, type Database, type Queryable } from './database.js'
 
 export interface PostgresOptions {
   url: string
@@ -94,9 +94,11 @@ export function createPostgresDatabase(options: PostgresOptions): Database {
     transaction: (work) =>
       withClient(async (conn, discard) => {
         await conn.query('BEGIN')
+        const committed: (() => void)[] = []
         try {
-          const result = await work(conn)
+          const result = await work({ ...conn, afterCommit: (action) => committed.push(action) })
           await conn.query('COMMIT')
+          runAfterCommit(committed)
           return result
         } catch (error) {
           // A failed ROLLBACK means the connection is in an unknown state: never reuse it.

@@ -38,6 +38,7 @@ export function tracedDatabase(database: Database, tracer: Tracer, scope: SpanSc
   const on = (queryable: Queryable): Queryable => ({
     query: (sql, params) => traced(sql, () => queryable.query(sql, params)),
     exec: (sql) => traced(sql, () => queryable.exec(sql)),
+    ...(queryable.afterCommit ? { afterCommit: queryable.afterCommit.bind(queryable) } : {}),
   })
   return {
     kind: database.kind,
