@@ -1,10 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
+import { HolderRevocation } from '../../src/revocation/holder-revocation.js'
 import { TokenSigner } from '../../src/tokens/token-signer.js'
 import { createTestCluster } from '../support/cluster.js'
-import { freshPostgresDatabase, uniqueRedisPrefix } from '../support/servers.js'
+import { eventually } from '../support/eventually.js'
+import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from '../support/servers.js'
 import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../support/service.js'
 import { signWith } from '../support/signing.js'
+import { startTcpProxy } from '../support/tcp-proxy.js'
 
 /** RFC 7009 revocation by the holder of a token, on real Postgres and Redis. */
 
@@ -174,4 +177,70 @@ t.test('requests are rate limited per client address (limits.tokenRequestsPerMin
   t.same(statuses, [200, 200, 429])
   const refused = await revoke(sts, 'token=not-a-token')
   t.match(JSON.parse(refused.body), { error: 'temporarily_unavailable', error_reason: 'rate_limited' })
+})
+
+t.test('a token bound to a key (cnf.jkt) is revoked only with a proof of that key', async (t) => {
+  const sts = await startTestService(t)
+  await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], owner: 'team-payments' })
+  const payload = claimsOf(await issue(sts))
+  // As the DPoP work will mint it: the same claims as on the ledger, and the key's thumbprint.
+  const jkt = '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I'
+  const ourKey = new TokenSigner(sts.services.keys, sts.services.signer)
+  const bound = await ourKey.sign(sts.services.keys.signingKey(), { ...payload, cnf: { jkt } })
+  t.equal((await introspect(sts, bound)).active, true, 'a live token of ours')
+
+  const refused = await revoke(sts, new URLSearchParams({ token: bound }).toString())
+  t.equal(refused.status, 400)
+  t.same(JSON.parse(refused.body), {
+    error: 'invalid_request',
+    error_description:
+      'the token is bound to a key (cnf.jkt), and this service cannot check a proof of that key at the revocation endpoint: revoke it through the admin API',
+    error_reason: 'holder_key_proof_required',
+  })
+  t.equal(refused.headers['cache-control'], 'no-store')
+  t.same(await revocations(sts), [], 'nothing revoked without the proof')
+  t.equal((await introspect(sts, bound)).active, true, 'still active')
+
+  // With a proof that holds (the seam DPoP plugs into), the same token is revoked: it is the proof that was missing.
+  const asked: Array<[string, string]> = []
+  const withProof = new HolderRevocation(sts.services.introspection, sts.services.revocationService, {
+    verify: async (request, key) => void asked.push([request.url, key]),
+  })
+  const outcome = await withProof.revoke({
+    method: 'POST',
+    url: 'https://sts.test.example/oauth2/revoke',
+    headers: {},
+    token: bound,
+    requestId: 'r-1',
+  })
+  t.match(outcome, { revoked: true, jti: payload.jti, alreadyRevoked: false })
+  t.same(asked, [['https://sts.test.example/oauth2/revoke', jkt]], 'the proof is asked for the key the token names')
+  t.equal((await introspect(sts, bound)).active, false)
+
+  const malformed = await ourKey.sign(sts.services.keys.signingKey(), { ...payload, cnf: { jkt: 42 } })
+  const unread = await revoke(sts, new URLSearchParams({ token: malformed }).toString())
+  t.same([unread.status, unread.body], [200, ''], 'a binding we could not have written: not our token')
+})
+
+t.test('the revocation store down: 503 temporarily_unavailable, and nothing is claimed or recorded', async (t) => {
+  const redis = new URL(REDIS_URL)
+  const proxy = await startTcpProxy(redis.hostname, Number(redis.port || 6379))
+  t.teardown(() => proxy.close())
+  const sts = await startTestService(t, { redisUrl: proxy.url('redis'), config: { limits: { tokenRequestsPerIdentityPerMinute: 0 } } })
+  await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], owner: 'team-payments' })
+  const token = await issue(sts)
+  proxy.cut()
+  const answer = await revoke(sts, new URLSearchParams({ token }).toString())
+  t.equal(answer.status, 503)
+  t.match(JSON.parse(answer.body), { error: 'temporarily_unavailable', error_reason: 'revocations_unavailable' })
+  t.equal(answer.headers['cache-control'], 'no-store')
+  // From Postgres itself: with Redis cut, the admin API's own budget (kept in Redis) fails closed too.
+  t.same((await sts.services.revocationService.list({ limit: 100 })).items, [], 'no revocation on record')
+  proxy.restore()
+  const retried = await eventually(t, () => revoke(sts, new URLSearchParams({ token }).toString()), {
+    until: (response) => response.status === 200,
+    what: 'the retry',
+  })
+  t.equal(retried.status, 200, 'a retry once the store is back revokes it')
+  t.equal((await revocations(sts)).length, 1)
 })
