@@ -6,8 +6,9 @@ import type { RevocationService } from './revocation-service.js'
 export const HOLDER_REVOCATION_REASON = 'revoked by its holder (RFC 7009)'
 
 /**
- * The actor a holder's revocation is recorded under: `holder:` and the token's subject. Admin token
- * names cannot hold a colon (src/admin-tokens/admin-token.ts), so no admin token can pass for a holder.
+ * The actor a holder's revocation is recorded under: `holder:` and the token's subject, as people signed
+ * in through the identity provider are `oidc:<name>`. Admin token names cannot hold a colon
+ * (src/admin-tokens/admin-token.ts), so no admin token can pass for a holder.
  */
 export function holderActorName(subject: string): string {
   return `holder:${subject}`
