@@ -36,8 +36,9 @@ export interface HolderKeyProof {
 
 /**
  * The proof to use until DPoP proofs are checked: none is ever accepted, so a key-bound token can only
- * be revoked through the admin API. Failing closed: a stolen bound token must not be revocable (or, by
- * the answer, testable) by whoever lacks its key.
+ * be revoked through the admin API. Failing closed: a stolen bound token must not be revocable by whoever
+ * lacks its key. (The refusal does tell a live bound token of ours from anything else, as a missing
+ * DPoP proof is told apart wherever a bound token is used; the token itself is useless without the key.)
  */
 export const NO_KEY_PROOF: HolderKeyProof = {
   verify() {
