@@ -17,6 +17,7 @@ import { healthRoutes } from './http/health-routes.js'
 import { introspectRoute } from './http/introspect-route.js'
 import { registerApiDescription } from './http/openapi/api-description.js'
 import { registerRequestLog } from './http/request-log.js'
+import { revokeRoute } from './http/revoke-route.js'
 import { tokenRoute } from './http/token-route.js'
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -101,6 +102,12 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     async (oauth) => {
       useOAuthErrors(oauth)
       await oauth.register(tokenRoute, { exchange: services.exchange, limits, observer: services.exchangeObserver })
+      // Unauthenticated like the token endpoint: the token revoked is its own proof.
+      await oauth.register(revokeRoute, {
+        holderRevocation: services.holderRevocation,
+        endpoint: `${config.issuer}/oauth2/revoke`,
+        limits,
+      })
       // Introspection is guarded like the admin API, with its own, larger budget: resource servers
       // call it for every request they serve.
       await oauth.register(async (introspection) => {

@@ -59,6 +59,7 @@ import { UnusedGrantPolicy } from './reports/unused-grant-policy.js'
 import type { RetentionMaintenance } from './retention/retention-maintenance.js'
 import { RevocationCache } from './revocation/revocation-cache.js'
 import { RevocationService } from './revocation/revocation-service.js'
+import { HolderRevocation, NO_KEY_PROOF } from './revocation/holder-revocation.js'
 import { SqlLiveTokenCounter } from './revocation/sql-live-token-counter.js'
 import { SqlRevocationLog } from './revocation/sql-revocation-log.js'
 import { TokenIntrospection } from './tokens/introspection.js'
@@ -108,6 +109,8 @@ export interface Services {
   reloads: ReloadService
   exchange: TokenExchange
   introspection: TokenIntrospection
+  /** POST /oauth2/revoke: RFC 7009 revocation by a token's holder. */
+  holderRevocation: HolderRevocation
   /** Keyed hashes of source ids: in tokens (`src_h`) and in the admin API's source revocations. */
   sourceHasher: SourceHasher
   /** Begun on SIGTERM: readiness fails, new requests are refused, streams end, requests in flight finish. */
@@ -271,6 +274,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     closers.push(() => reloads.close())
     await reloads.start()
     metrics.watch({ revocations, grants: grantCatalog, database })
+    const introspection = new TokenIntrospection(config.issuer, keys, ledger, revocations, clock, logger, sourceHasher)
     return {
       config,
       logger,
@@ -303,7 +307,9 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       reloads,
       exchange,
       leastPrivilege: new LeastPrivilegeReporter(grants, grantUsage, () => runtime.current().guardrails, clock),
-      introspection: new TokenIntrospection(config.issuer, keys, ledger, revocations, clock, logger, sourceHasher),
+      introspection,
+      // No key proof is checked yet: a key-bound token is refused at the revocation endpoint (fail closed).
+      holderRevocation: new HolderRevocation(introspection, revocationService, NO_KEY_PROOF),
       sourceHasher,
       drain: new Drain(),
       rateLimits,

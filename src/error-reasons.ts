@@ -57,6 +57,7 @@ export const ERROR_REASONS = {
   scope_not_granted: 'a requested scope is not granted for the audience',
   audience_required: 'several audiences are granted and the request names none',
   revoked: 'the identity, a grant, an attestation source or the token is revoked',
+  holder_key_proof_required: 'the token is bound to a key (cnf.jkt) and the request does not prove its holder has that key',
 
   // Admin authentication (the admin API and introspection).
   admin_token_missing: 'no admin bearer token was sent',

@@ -31,6 +31,10 @@ const AuthorizationServerMetadata = z
     token_endpoint: Uri,
     jwks_uri: Uri,
     introspection_endpoint: Uri.describe('RFC 7662 introspection, with an admin token that has the `introspect` role.'),
+    revocation_endpoint: Uri.describe('RFC 7009 revocation, for the holder of a token: the token is the proof.'),
+    revocation_endpoint_auth_methods_supported: z
+      .array(z.literal('none'))
+      .describe('Always `["none"]`: workloads are public clients, and the token revoked (with its key, when bound) is the proof.'),
     grant_types_supported: z.array(z.literal(TOKEN_EXCHANGE_GRANT)),
     response_types_supported: z
       .array(z.literal('none'))
@@ -56,6 +60,8 @@ const Metadata = component<Response>('responses', 'Metadata', {
         token_endpoint: 'https://sts.example.org/oauth2/token',
         jwks_uri: 'https://sts.example.org/.well-known/jwks.json',
         introspection_endpoint: 'https://sts.example.org/oauth2/introspect',
+        revocation_endpoint: 'https://sts.example.org/oauth2/revoke',
+        revocation_endpoint_auth_methods_supported: ['none'],
         grant_types_supported: ['urn:ietf:params:oauth:grant-type:token-exchange'],
         response_types_supported: ['none'],
         token_endpoint_auth_methods_supported: ['none'],

@@ -23,6 +23,9 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOp
     token_endpoint: `${options.issuer}/oauth2/token`,
     jwks_uri: `${options.issuer}/.well-known/jwks.json`,
     introspection_endpoint: `${options.issuer}/oauth2/introspect`,
+    revocation_endpoint: `${options.issuer}/oauth2/revoke`,
+    // RFC 7009 for holders: no client authentication, the token revoked is the proof.
+    revocation_endpoint_auth_methods_supported: ['none'],
     grant_types_supported: [TOKEN_EXCHANGE_GRANT],
     // REQUIRED by RFC 8414 §2, and §3.2 says an array with no elements MUST be omitted, so validators
     // (authlib's) refuse both [] and its absence. There is no authorization endpoint (workloads never go

@@ -170,7 +170,12 @@ export const RevocationJson = z
     `),
     reason: z.string(),
     createdAt: Instant,
-    createdBy: z.string().describe('The name of the admin token that made it (`bootstrap` for the bootstrap token).'),
+    createdBy: z
+      .string()
+      .describe(
+        'The name of the admin token that made it (`bootstrap` for the bootstrap token, `oidc:<name>` for a person); ' +
+          '`holder:<sub>` when the holder of the token revoked it (`POST /oauth2/revoke`).',
+      ),
     expiresAt: Instant.nullable().describe('When it stops counting; null: never.'),
     liftedAt: Instant.nullable(),
     liftedBy: z.string().nullable().describe('Who lifted it; `seed-sts` when an expired one made room for a new revocation of its target.'),

@@ -30,6 +30,27 @@ export type IntrospectionResult =
       src_h?: string[]
     }
 
+/** What `verifyAsIssued` vouches for: the token's claims, agreeing with the ledger entry written when it was issued. */
+export interface VerifiedAccessToken {
+  claims: {
+    iss: string
+    sub: string
+    aud: string
+    client_id: string
+    exp: number
+    iat: number
+    nbf: number
+    jti: string
+    kid: string
+    scope?: string
+    grants?: string[]
+    src_h?: string[]
+  }
+  entry: LedgerEntry
+  /** Present when the token is bound to a key (`cnf.jkt`, RFC 9449): its holder must also prove that key. */
+  confirmation?: { jkt: string }
+}
+
 const OUR_ALGORITHMS: readonly JwsAlgorithm[] = ['ES256', 'EdDSA']
 const MAX_TOKEN_BYTES = 8192
 
@@ -56,20 +77,9 @@ export class TokenIntrospection {
   ) {}
 
   async introspect(token: string): Promise<IntrospectionResult> {
-    const claims = await this.verify(token)
-    if (!claims) return { active: false }
-    const entry = await this.ledger.get(claims.jti)
-    if (!entry) return { active: false }
-    const disagreeing = disagreements(claims, entry, this.sourceHasher)
-    if (disagreeing.length > 0) {
-      // Only our signing key makes a token that verifies: this one was signed with it but not as we
-      // issued it. Worth a responder's attention; the token itself is never logged.
-      this.logger.warn(
-        { jti: claims.jti, kid: claims.kid, disagreeing },
-        'introspected token disagrees with its ledger entry: answered inactive',
-      )
-      return { active: false }
-    }
+    const verified = await this.verifyAsIssued(token)
+    if (!verified) return { active: false }
+    const { claims, entry } = verified
     const targets: RevocationTarget[] = [
       // The key that signed it (verified above): a revoked key's tokens are refused even before every
       // instance has dropped the key itself.
@@ -84,6 +94,30 @@ export class TokenIntrospection {
     return { active: true, ...answer, token_type: 'Bearer' }
   }
 
+  /**
+   * One of our tokens as we issued it, revoked or not: what introspection checks before revocations,
+   * and what a holder revoking it (RFC 7009) must present. Undefined for anything else (malformed,
+   * another issuer or key, expired, not on the ledger, disagreeing with its ledger entry).
+   */
+  async verifyAsIssued(token: string): Promise<VerifiedAccessToken | undefined> {
+    const verified = await this.verify(token)
+    if (!verified) return undefined
+    const { confirmation, ...claims } = verified
+    const entry = await this.ledger.get(claims.jti)
+    if (!entry) return undefined
+    const disagreeing = disagreements(claims, entry, this.sourceHasher)
+    if (disagreeing.length > 0) {
+      // Only our signing key makes a token that verifies: this one was signed with it but not as we
+      // issued it. Worth a responder's attention; the token itself is never logged.
+      this.logger.warn(
+        { jti: claims.jti, kid: claims.kid, disagreeing },
+        'introspected token disagrees with its ledger entry: answered inactive',
+      )
+      return undefined
+    }
+    return { claims, entry, ...(confirmation ? { confirmation } : {}) }
+  }
+
   private async verify(token: string) {
     try {
       const jwt = parseUntrustedJwt(token, MAX_TOKEN_BYTES)
@@ -95,7 +129,7 @@ export class TokenIntrospection {
       if (key === undefined || key.alg !== alg) return undefined
       const signature = Buffer.from(jwt.encodedSignature, 'base64url')
       if (!signatureMatches(alg as JwsAlgorithm, key.key, Buffer.from(jwt.signingInput, 'latin1'), signature)) return undefined
-      const { iss, sub, aud, scope, client_id, exp, iat, nbf, jti, grants, src_h } = jwt.payload
+      const { iss, sub, aud, scope, client_id, exp, iat, nbf, jti, grants, src_h, cnf } = jwt.payload
       const now = Math.floor(this.clock.now() / 1000)
       if (
         iss !== this.issuer ||
@@ -109,6 +143,9 @@ export class TokenIntrospection {
         return undefined
       if (scope !== undefined && typeof scope !== 'string') return undefined
       if ((grants !== undefined && !isStringArray(grants)) || (src_h !== undefined && !isStringArray(src_h))) return undefined
+      const confirmation = confirmationOf(cnf)
+      // A binding we cannot read is not one we made: the token is not ours as it stands.
+      if (confirmation === null) return undefined
       return {
         iss,
         sub,
@@ -122,6 +159,7 @@ export class TokenIntrospection {
         ...(typeof scope === 'string' ? { scope } : {}),
         ...(grants === undefined ? {} : { grants }),
         ...(src_h === undefined ? {} : { src_h }),
+        ...(confirmation ? { confirmation } : {}),
       }
     } catch (error) {
       if (error instanceof ServiceUnavailableError) throw error
@@ -129,6 +167,14 @@ export class TokenIntrospection {
       throw error
     }
   }
+}
+
+/** The key a token is bound to (RFC 9449 section 6.1): undefined when unbound, null when `cnf` is not one we could have written. */
+function confirmationOf(cnf: unknown): { jkt: string } | undefined | null {
+  if (cnf === undefined) return undefined
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) return null
+  const { jkt } = cnf as Record<string, unknown>
+  return typeof jkt === 'string' && /^[A-Za-z0-9_-]{43}$/.test(jkt) ? { jkt } : null
 }
 
 /**

@@ -68,6 +68,8 @@ t.test('the metadata names what the service supports, and the JWKS only public k
     token_endpoint: 'https://sts.test.example/oauth2/token',
     jwks_uri: 'https://sts.test.example/.well-known/jwks.json',
     introspection_endpoint: 'https://sts.test.example/oauth2/introspect',
+    revocation_endpoint: 'https://sts.test.example/oauth2/revoke',
+    revocation_endpoint_auth_methods_supported: ['none'],
     grant_types_supported: [TOKEN_EXCHANGE],
     response_types_supported: ['none'],
     token_endpoint_auth_methods_supported: ['none'],
@@ -121,8 +123,8 @@ t.test('on the development defaults, discovery names the port and host the servi
   const base = `http://127.0.0.1:${port}`
   const metadata = (await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>
   t.same(
-    [metadata.issuer, metadata.token_endpoint, metadata.jwks_uri, metadata.introspection_endpoint],
-    [base, `${base}/oauth2/token`, `${base}/.well-known/jwks.json`, `${base}/oauth2/introspect`],
+    [metadata.issuer, metadata.token_endpoint, metadata.jwks_uri, metadata.introspection_endpoint, metadata.revocation_endpoint],
+    [base, `${base}/oauth2/token`, `${base}/.well-known/jwks.json`, `${base}/oauth2/introspect`, `${base}/oauth2/revoke`],
   )
   t.equal((await fetch(String(metadata.jwks_uri))).status, 200, 'the advertised JWKS answers')
 })

@@ -17,7 +17,8 @@ export const AuditQuery = z
       .max(300)
       .optional()
       .describe(
-        'Only changes made with the admin token of this name (`bootstrap` for the bootstrap token), or by this person (`oidc:<name>`).',
+        'Only changes made with the admin token of this name (`bootstrap` for the bootstrap token), by this person (`oidc:<name>`), ' +
+          'or by the holder of a token revoked at `POST /oauth2/revoke` (`holder:<sub>`).',
       ),
     cursor: z
       .string()
@@ -39,7 +40,8 @@ const AuditEntry = z
       .describe(
         'The name of the admin token used (`bootstrap` for the bootstrap token); `oidc:<name>` for a ' +
           'person signed in with the identity provider (`admin.oidc.nameClaim`); `seed-sts` for ' +
-          'what the service did by itself (the registration tidy).',
+          'what the service did by itself (the registration tidy); `holder:<sub>` for a token revoked by ' +
+          'its holder at `POST /oauth2/revoke`.',
       ),
     action: z.enum([
       'grant.create',

@@ -60,7 +60,7 @@ export const API_SERVERS = [{ url: 'http://localhost:8080', description: 'A loca
 
 /** The tags, in the order of the document; each operation has one, and the paths follow this order. */
 export const API_TAGS: { name: ApiTag; description: string }[] = [
-  { name: 'token', description: 'Token exchange, the endpoint workloads call.' },
+  { name: 'token', description: 'Token exchange and revocation (RFC 7009), the endpoints workloads call.' },
   { name: 'introspection', description: 'Token introspection, for resource servers that want revocations to count at once.' },
   { name: 'discovery', description: 'Metadata and keys resource servers and client libraries read.' },
   { name: 'health', description: 'Probes for the orchestrator.' },

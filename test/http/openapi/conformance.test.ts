@@ -352,6 +352,20 @@ t.test('the ledger, introspection, admin tokens and the audit log answer as docu
   await introspect({}, 400)
   await introspect({ token: tokens[0] }, 401, 'Bearer a-guess')
 
+  const revoke = (body: string, status: number, contentType = 'application/x-www-form-urlencoded') =>
+    expectAnswer(
+      t,
+      sts.app,
+      { method: 'POST', url: '/oauth2/revoke', headers: { 'content-type': contentType }, payload: body },
+      status,
+      '/oauth2/revoke',
+    )
+  await revoke(`token=${tokens[1]}`, 200)
+  t.same((await introspect({ token: tokens[1] }, 200)).json(), { active: false }, 'revoked by its holder')
+  await revoke('token=a.b.c', 200)
+  await revoke('token_type_hint=access_token', 400)
+  await revoke(JSON.stringify({ token: tokens[0] }), 415, 'application/json')
+
   const created = await call('POST', '/v1/admin-tokens', 201, '/v1/admin-tokens', { name: 'ledger-resource-server', roles: ['introspect'] })
   await call('POST', '/v1/admin-tokens', 409, '/v1/admin-tokens', { name: 'ledger-resource-server', roles: ['ledger:read'] })
   await call('GET', '/v1/admin-tokens', 200, '/v1/admin-tokens')
