@@ -94,13 +94,20 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     algorithm: config.keys.algorithm,
     jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
     subjectTokenTypes: () => runtime.current().attestors.subjectTokenTypes(),
+    dpopAlgorithms: config.dpop.algorithms,
   })
   // The OAuth endpoints: RFC 6749 error bodies for their routes, and for any path under /oauth2 that
   // no route serves.
   await app.register(
     async (oauth) => {
       useOAuthErrors(oauth)
-      await oauth.register(tokenRoute, { exchange: services.exchange, limits, observer: services.exchangeObserver })
+      await oauth.register(tokenRoute, {
+        exchange: services.exchange,
+        limits,
+        observer: services.exchangeObserver,
+        dpop: services.dpop.verifier,
+        ...(services.dpop.nonces ? { dpopNonces: services.dpop.nonces } : {}),
+      })
       // Introspection is guarded like the admin API, with its own, larger budget: resource servers
       // call it for every request they serve.
       await oauth.register(async (introspection) => {

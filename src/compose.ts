@@ -63,7 +63,8 @@ import { SqlLiveTokenCounter } from './revocation/sql-live-token-counter.js'
 import { SqlRevocationLog } from './revocation/sql-revocation-log.js'
 import { TokenIntrospection } from './tokens/introspection.js'
 import { TokenSigner } from './tokens/token-signer.js'
-import { sourceHasherFor, type SourceHasher } from './tokens/source-hash.js'
+import { SourceHasher, sourceHashKeyFor } from './tokens/source-hash.js'
+import { openDpop, type Dpop } from './composition/dpop.js'
 import type { Tracing } from './tracing/tracing.js'
 
 /** Everything the HTTP layer needs, built once. */
@@ -107,6 +108,8 @@ export interface Services {
   /** Reloads of the configuration: SIGHUP, the admin API, and other instances' requests. */
   reloads: ReloadService
   exchange: TokenExchange
+  /** DPoP proofs at the token endpoint, and the nonces with `dpop.nonce: required`. */
+  dpop: Dpop
   introspection: TokenIntrospection
   /** Keyed hashes of source ids: in tokens (`src_h`) and in the admin API's source revocations. */
   sourceHasher: SourceHasher
@@ -247,11 +250,12 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const rateLimits = rateLimitRedis
       ? new RedisBudgetCounter(rateLimitRedis, `${config.redis.keyPrefix}rate-limit:`)
       : new MemoryBudgetCounter()
-    const sourceHasher = sourceHasherFor({
+    const sharedSecret = sourceHashKeyFor({
       sourceHashKey: config.tokens.sourceHashKey,
       keyEncryptionKey: config.keys.encryptionKey,
       dataDir: config.database.dataDir,
     })
+    const sourceHasher = new SourceHasher(sharedSecret)
     const exchange = new TokenExchange({
       identityBudget: identityBudget(rateLimits, config.limits.tokenRequestsPerIdentityPerMinute),
       replay,
@@ -302,6 +306,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       runtime,
       reloads,
       exchange,
+      dpop: openDpop(config, replay, clock, sharedSecret),
       leastPrivilege: new LeastPrivilegeReporter(grants, grantUsage, () => runtime.current().guardrails, clock),
       introspection: new TokenIntrospection(config.issuer, keys, ledger, revocations, clock, logger, sourceHasher),
       sourceHasher,

@@ -20,7 +20,9 @@ export type IntrospectionResult =
       aud: string
       scope?: string
       client_id: string
-      token_type: 'Bearer'
+      /** `DPoP` for a token bound to a key (RFC 9449 section 6.2), which then has `cnf`. */
+      token_type: 'Bearer' | 'DPoP'
+      cnf?: { jkt: string }
       exp: number
       iat: number
       nbf: number
@@ -81,7 +83,7 @@ export class TokenIntrospection {
     ]
     if (await this.revocations.findRevoked(targets)) return { active: false }
     const { kid: _kid, ...answer } = claims
-    return { active: true, ...answer, token_type: 'Bearer' }
+    return { active: true, ...answer, token_type: claims.cnf === undefined ? 'Bearer' : 'DPoP' }
   }
 
   private async verify(token: string) {
@@ -95,7 +97,7 @@ export class TokenIntrospection {
       if (key === undefined || key.alg !== alg) return undefined
       const signature = Buffer.from(jwt.encodedSignature, 'base64url')
       if (!signatureMatches(alg as JwsAlgorithm, key.key, Buffer.from(jwt.signingInput, 'latin1'), signature)) return undefined
-      const { iss, sub, aud, scope, client_id, exp, iat, nbf, jti, grants, src_h } = jwt.payload
+      const { iss, sub, aud, scope, client_id, exp, iat, nbf, jti, grants, src_h, cnf } = jwt.payload
       const now = Math.floor(this.clock.now() / 1000)
       if (
         iss !== this.issuer ||
@@ -109,6 +111,8 @@ export class TokenIntrospection {
         return undefined
       if (scope !== undefined && typeof scope !== 'string') return undefined
       if ((grants !== undefined && !isStringArray(grants)) || (src_h !== undefined && !isStringArray(src_h))) return undefined
+      const jkt = cnf === undefined ? undefined : jktOf(cnf)
+      if (cnf !== undefined && jkt === undefined) return undefined
       return {
         iss,
         sub,
@@ -122,6 +126,7 @@ export class TokenIntrospection {
         ...(typeof scope === 'string' ? { scope } : {}),
         ...(grants === undefined ? {} : { grants }),
         ...(src_h === undefined ? {} : { src_h }),
+        ...(jkt === undefined ? {} : { cnf: { jkt } }),
       }
     } catch (error) {
       if (error instanceof ServiceUnavailableError) throw error
@@ -137,7 +142,17 @@ export class TokenIntrospection {
  * them would escape those revocations there. Tokens minted before they existed lack them.
  */
 function disagreements(
-  claims: { sub: string; aud: string; scope?: string; exp: number; iat: number; client_id: string; grants?: string[]; src_h?: string[] },
+  claims: {
+    sub: string
+    aud: string
+    scope?: string
+    exp: number
+    iat: number
+    client_id: string
+    grants?: string[]
+    src_h?: string[]
+    cnf?: { jkt: string }
+  },
   entry: LedgerEntry,
   hasher: SourceHasher,
 ): string[] {
@@ -160,12 +175,22 @@ function disagreements(
     )
   )
     differing.push('src_h')
+  // The key the token was bound to when issued: a token that names another (or drops it) is not ours as it stands.
+  if (claims.cnf?.jkt !== entry.jkt) differing.push('cnf')
   return differing
 }
 
 /** As src/exchange/token-exchange.ts writes them: the same values in the same order. */
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i])
+}
+
+/** The thumbprint of a `cnf` claim that has exactly one member, `jkt`, a string. */
+function jktOf(cnf: unknown): string | undefined {
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) return undefined
+  const keys = Object.keys(cnf)
+  const jkt = (cnf as { jkt?: unknown }).jkt
+  return keys.length === 1 && typeof jkt === 'string' ? jkt : undefined
 }
 
 function isStringArray(value: unknown): value is string[] {
