@@ -95,13 +95,20 @@ export async function buildApp(services: Services): Promise<FastifyInstance> {
     algorithm: config.keys.algorithm,
     jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds,
     subjectTokenTypes: () => runtime.current().attestors.subjectTokenTypes(),
+    dpopAlgorithms: config.dpop.algorithms,
   })
   // The OAuth endpoints: RFC 6749 error bodies for their routes, and for any path under /oauth2 that
   // no route serves.
   await app.register(
     async (oauth) => {
       useOAuthErrors(oauth)
-      await oauth.register(tokenRoute, { exchange: services.exchange, limits, observer: services.exchangeObserver })
+      await oauth.register(tokenRoute, {
+        exchange: services.exchange,
+        limits,
+        observer: services.exchangeObserver,
+        dpop: services.dpop.verifier,
+        ...(services.dpop.nonces ? { dpopNonces: services.dpop.nonces } : {}),
+      })
       // Unauthenticated like the token endpoint: the token revoked is its own proof.
       await oauth.register(revokeRoute, {
         holderRevocation: services.holderRevocation,

@@ -64,7 +64,8 @@ import { SqlLiveTokenCounter } from './revocation/sql-live-token-counter.js'
 import { SqlRevocationLog } from './revocation/sql-revocation-log.js'
 import { TokenIntrospection } from './tokens/introspection.js'
 import { TokenSigner } from './tokens/token-signer.js'
-import { sourceHasherFor, type SourceHasher } from './tokens/source-hash.js'
+import { SourceHasher, sourceHashKeyFor } from './tokens/source-hash.js'
+import { openDpop, type Dpop } from './composition/dpop.js'
 import type { Tracing } from './tracing/tracing.js'
 
 /** Everything the HTTP layer needs, built once. */
@@ -108,6 +109,8 @@ export interface Services {
   /** Reloads of the configuration: SIGHUP, the admin API, and other instances' requests. */
   reloads: ReloadService
   exchange: TokenExchange
+  /** DPoP proofs at the token endpoint, and the nonces with `dpop.nonce: required`. */
+  dpop: Dpop
   introspection: TokenIntrospection
   /** POST /oauth2/revoke: RFC 7009 revocation by a token's holder. */
   holderRevocation: HolderRevocation
@@ -250,11 +253,12 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     const rateLimits = rateLimitRedis
       ? new RedisBudgetCounter(rateLimitRedis, `${config.redis.keyPrefix}rate-limit:`)
       : new MemoryBudgetCounter()
-    const sourceHasher = sourceHasherFor({
+    const sharedSecret = sourceHashKeyFor({
       sourceHashKey: config.tokens.sourceHashKey,
       keyEncryptionKey: config.keys.encryptionKey,
       dataDir: config.database.dataDir,
     })
+    const sourceHasher = new SourceHasher(sharedSecret)
     const exchange = new TokenExchange({
       identityBudget: identityBudget(rateLimits, config.limits.tokenRequestsPerIdentityPerMinute),
       replay,
@@ -306,6 +310,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       runtime,
       reloads,
       exchange,
+      dpop: openDpop(config, replay, clock, sharedSecret),
       leastPrivilege: new LeastPrivilegeReporter(grants, grantUsage, () => runtime.current().guardrails, clock),
       introspection,
       // No key proof is checked yet: a key-bound token is refused at the revocation endpoint (fail closed).

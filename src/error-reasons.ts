@@ -51,6 +51,12 @@ export const ERROR_REASONS = {
   registration_changed: "the instance's registration changed while it attested: try again",
   address_mismatch: 'the attestation is bound to another client address',
 
+  // DPoP (RFC 9449) proofs at the token endpoint.
+  dpop_proof_invalid: 'the DPoP proof is malformed, or its type, algorithm, key, signature, method, URL or time does not check out',
+  dpop_proof_replayed: 'this DPoP proof (its key and jti) was already used',
+  dpop_nonce_required: 'the DPoP proof must carry the nonce of the DPoP-Nonce header: none, or a stale one, was sent',
+  dpop_required: 'a grant the token would come from requires DPoP, and the request carries no DPoP proof',
+
   // Grants and revocations.
   not_granted: 'no grant allows this identity to get a token',
   audience_not_granted: 'the audience is not granted to this identity',

@@ -43,7 +43,16 @@ export class StsError extends Error {
 
 // --- Refusals of a token request, in the RFC's own codes (RFC 6749 section 5.2, RFC 8693 2.2.2) ------
 
-export type RefusalCode = 'invalid_request' | 'invalid_grant' | 'invalid_scope' | 'invalid_target' | 'unsupported_grant_type'
+export type RefusalCode =
+  | 'invalid_request'
+  | 'invalid_grant'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'unsupported_grant_type'
+  /** RFC 9449 section 5: the DPoP proof is missing where required, malformed, or does not check out. */
+  | 'invalid_dpop_proof'
+  /** RFC 9449 section 8: the proof must carry the server's current nonce (sent in `DPoP-Nonce`). */
+  | 'use_dpop_nonce'
 
 /** The token request is refused; its code is the OAuth `error` a client sees. */
 export class RefusalError extends StsError {
@@ -84,6 +93,22 @@ export class InvalidTargetError extends RefusalError {
 export class UnsupportedGrantTypeError extends RefusalError {
   constructor(message: string, reason: ErrorReason) {
     super('unsupported_grant_type', message, reason)
+  }
+}
+
+export class InvalidDpopProofError extends RefusalError {
+  constructor(message: string, reason: ErrorReason = 'dpop_proof_invalid') {
+    super('invalid_dpop_proof', message, reason)
+  }
+}
+
+/** RFC 9449 section 8: the answer carries `nonce` in `DPoP-Nonce`, for the client's next proof. */
+export class UseDpopNonceError extends RefusalError {
+  constructor(
+    message: string,
+    readonly nonce: string,
+  ) {
+    super('use_dpop_nonce', message, 'dpop_nonce_required')
   }
 }
 

@@ -5,6 +5,7 @@ import { attestorsProblems, AttestorsConfig } from '../attestors/attestors-confi
 import { AuditConfig } from '../audit/audit-config.js'
 import { ConfigError } from '../config-error.js'
 import { ConsoleConfig } from '../console/console-config.js'
+import { DpopConfig } from '../dpop/dpop-config.js'
 import { DatabaseConfig } from '../db/database-config.js'
 import { GrantsConfig } from '../grants/grants-config.js'
 import { InventoryConfig } from '../inventory/inventory-config.js'
@@ -41,6 +42,7 @@ const ConfigSections = z
     admin: AdminConfig,
     keys: KeysConfig,
     tokens: TokensConfig,
+    dpop: DpopConfig,
     grants: GrantsConfig,
     registrations: RegistrationsConfig,
     audit: AuditConfig,

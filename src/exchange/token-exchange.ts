@@ -14,6 +14,7 @@ import type { TokenSigner } from '../tokens/token-signer.js'
 import type { SourceHasher } from '../tokens/source-hash.js'
 import type { ActiveKey } from '../keys/key-ring.js'
 import type { ParsedTokenExchange } from './token-request.js'
+import type { DpopProof } from '../dpop/dpop-proof.js'
 import { uuidV7 } from '../lib/uuid-v7.js'
 import type { Settings } from '../lib/settings-holder.js'
 import { NO_OBSERVATION, type AttestorRouting, type ExchangeObservation } from '../observability/exchange-observer.js'
@@ -61,6 +62,8 @@ export interface ExchangeContext {
   requestId: string
   /** Told who asked and where each phase starts and ends (metrics, the refusal log, traces). */
   observation?: ExchangeObservation
+  /** The request's DPoP proof, already verified (src/dpop/dpop-proof.ts): the token is bound to its key. */
+  dpop?: DpopProof
 }
 
 export interface IssuedToken {
@@ -72,6 +75,8 @@ export interface IssuedToken {
   jti: string
   subject: string
   audience: string
+  /** `DPoP` when the token is bound to a key (its `cnf.jkt`), `Bearer` otherwise. */
+  tokenType: 'DPoP' | 'Bearer'
 }
 
 /**
@@ -103,6 +108,7 @@ export class TokenExchange {
       request.audience,
       request.scopes,
     )
+    const jkt = bindingFor(decision, context.dpop)
     observed.phaseEnded('grants')
     observed.phaseStarted('revocation_check')
     // Taken now, so the ledger records the key the token is signed with, and a revoked key is refused below.
@@ -111,6 +117,7 @@ export class TokenExchange {
     observed.phaseEnded('revocation_check')
     // Every check that can refuse the request runs before the registration, which may be spent for good.
     const claims = this.claimsFor(identity, decision, now, settings.defaultTtlSeconds, request.requestedLifetimeSeconds)
+    if (jkt !== undefined) claims.cnf = { jkt }
     await this.ensureRegistered(identity, context, observed)
     observed.phaseStarted('ledger_commit')
     await this.deps.ledger.record({
@@ -130,6 +137,7 @@ export class TokenExchange {
       clientAddress: context.clientAddress,
       requestId: context.requestId,
       kid: key.kid,
+      ...(jkt === undefined ? {} : { jkt }),
     })
     observed.phaseEnded('ledger_commit')
     observed.phaseStarted('sign')
@@ -143,6 +151,7 @@ export class TokenExchange {
       jti: claims.jti,
       subject: identity.subject,
       audience: decision.audience,
+      tokenType: jkt === undefined ? 'Bearer' : 'DPoP',
     }
   }
 
@@ -228,6 +237,24 @@ export class TokenExchange {
     if (decision.scopes.length > 0) claims.scope = decision.scopes.join(' ')
     return claims
   }
+}
+
+/**
+ * The key the token is bound to: the proof's whenever there is one; none for a bearer request, which
+ * is refused when a contributing grant requires DPoP. `invalid_request`, not `invalid_dpop_proof`:
+ * RFC 9449 defines the latter for a proof that is invalid (section 5), and here there is none; the
+ * request lacks something required (RFC 6749 section 5.2), which a client that has no DPoP key
+ * cannot fix by making a new proof.
+ */
+function bindingFor(decision: GrantDecision, proof: DpopProof | undefined): string | undefined {
+  if (proof !== undefined) return proof.jkt
+  if (decision.requireDpop) {
+    throw new InvalidRequestError(
+      `a grant for audience "${decision.audience}" requires DPoP: send a DPoP proof (RFC 9449) with the token request`,
+      'dpop_required',
+    )
+  }
+  return undefined
 }
 
 /** A dual-stack listener reports IPv4 clients as `::ffff:10.0.0.1`. */

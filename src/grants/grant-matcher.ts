@@ -10,6 +10,8 @@ export interface GrantDecision {
   grantIds: string[]
   /** The least of the contributing grants' limits. */
   maxTtlSeconds: number
+  /** Whether any contributing grant requires the token to be DPoP-bound. */
+  requireDpop: boolean
 }
 
 /**
@@ -64,6 +66,7 @@ export function decide(
     scopes,
     grantIds: contributing.map((grant) => grant.id).sort(),
     maxTtlSeconds: Math.min(...contributing.map((grant) => grant.maxTtlSeconds)),
+    requireDpop: contributing.some((grant) => grant.requireDpop),
   }
 }
 

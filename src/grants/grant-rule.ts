@@ -50,6 +50,8 @@ export class GrantRule {
     readonly scopes: readonly string[],
     readonly maxTtlSeconds: number,
     readonly enabled: boolean,
+    /** Tokens it contributes to must be DPoP-bound. */
+    readonly requireDpop: boolean,
     /** Which version of the grant this is: the admin API's ETag. */
     readonly version: number,
     readonly expiresAtMs: number,
@@ -66,6 +68,7 @@ export class GrantRule {
       [...grant.scopes],
       grant.maxTtlSeconds,
       grant.enabled,
+      grant.requireDpop,
       grant.version,
       grant.expiresAt.getTime(),
       grant.createdAt.getTime(),

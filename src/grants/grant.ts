@@ -76,6 +76,11 @@ export const GrantInput = z
       now plus \`grants.defaultLifetimeDays\` (90 days).
     `),
     enabled: z.boolean().default(true).describe('A disabled grant never matches.'),
+    requireDpop: z.boolean().default(false).describe(prose`
+      Tokens this grant contributes to are bound to a DPoP key (RFC 9449, \`cnf.jkt\`): a token request
+      without a DPoP proof is refused with \`invalid_request\` (\`dpop_required\`). A request with a
+      proof gets a bound token whatever its grants say.
+    `),
   })
   .strict()
   .meta({
@@ -101,6 +106,12 @@ export const GrantReplacement = z
     description: Description.describe('See `GrantInput`.'),
     expiresAt: ExpiresAt.describe('When the grant stops matching; RFC 3339, in the future. Send the value read to keep it.'),
     enabled: z.boolean().describe('See `GrantInput`. Send `false` to keep a disabled grant disabled.'),
+    requireDpop: z
+      .boolean()
+      .optional()
+      .describe(
+        'See `GrantInput`. Left out, the grant keeps its current value (so a client that predates it never drops the requirement).',
+      ),
     id: Uuid.optional().describe('Read-only; ignored. If sent, it must be the id in the path.'),
     version: z.number().optional().describe('Read-only; ignored (`If-Match` carries the version).'),
     createdAt: z.string().max(64).optional().describe('Read-only; ignored.'),
@@ -157,6 +168,8 @@ export interface Grant {
   description: string
   expiresAt: Date
   enabled: boolean
+  /** Tokens it contributes to must be DPoP-bound (migration 020). */
+  requireDpop: boolean
   /** Bumped on every change; the admin API's ETag. */
   version: number
   createdAt: Date
@@ -178,6 +191,7 @@ export const GrantJson = z
     description: z.string(),
     expiresAt: Instant.describe('Always resolved, in UTC.'),
     enabled: z.boolean(),
+    requireDpop: z.boolean().describe('See `GrantInput`.'),
     version: z.number().int().min(1).describe('Bumped on every change; the `ETag`.'),
     createdAt: Instant,
     updatedAt: Instant,
@@ -201,6 +215,7 @@ export function grantToJson(grant: Grant): GrantJson {
     description: grant.description,
     expiresAt: grant.expiresAt.toISOString(),
     enabled: grant.enabled,
+    requireDpop: grant.requireDpop,
     version: grant.version,
     createdAt: grant.createdAt.toISOString(),
     updatedAt: grant.updatedAt.toISOString(),

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { prose } from '../lib/prose.js'
 import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js'
 import { ACCESS_TOKEN_ALGORITHMS } from '../tokens/access-token.js'
+import { JWS_ALGORITHMS } from '../jose/algorithms.js'
 import { component, operation, type Response } from './openapi/operation.js'
 import { JWKS_MAX_AGE_SECONDS } from '../keys/key-lifecycle.js'
 import { ServiceUnavailable } from './problem-responses.js'
@@ -46,6 +47,10 @@ const AuthorizationServerMetadata = z
     access_token_signing_alg_values_supported: z
       .array(z.enum(ACCESS_TOKEN_ALGORITHMS))
       .describe('Algorithms of the published keys. Not a registered RFC 8414 name.'),
+    dpop_signing_alg_values_supported: z
+      .array(z.enum(JWS_ALGORITHMS))
+      .min(1)
+      .describe('RFC 9449 section 5.1: the algorithms a DPoP proof may be signed with (`dpop.algorithms`).'),
   })
   .strict()
   .meta({ id: 'AuthorizationServerMetadata' })
@@ -68,6 +73,7 @@ const Metadata = component<Response>('responses', 'Metadata', {
         subject_token_types_supported: ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'],
         requested_token_types_supported: ['urn:ietf:params:oauth:token-type:access_token', 'urn:ietf:params:oauth:token-type:jwt'],
         access_token_signing_alg_values_supported: ['ES256'],
+        dpop_signing_alg_values_supported: ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'],
       },
     },
   },

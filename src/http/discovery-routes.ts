@@ -14,6 +14,8 @@ export interface DiscoveryOptions {
   jwksMaxAgeSeconds: number
   /** The subject token types the configured attestors take, as now configured (a reload may change them). */
   subjectTokenTypes: () => string[]
+  /** dpop.algorithms: what DPoP proofs may be signed with. */
+  dpopAlgorithms: readonly string[]
 }
 
 /** RFC 8414 metadata (also at the OpenID path, where most client libraries look) and the JWKS. */
@@ -37,6 +39,8 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOp
     requested_token_types_supported: [...SUPPORTED_REQUESTED_TOKEN_TYPES],
     // The keys change at run time (rotation), and a key of another algorithm may still be published.
     access_token_signing_alg_values_supported: [...new Set([options.algorithm, ...options.keys.publicJwks().keys.map((key) => key.alg)])],
+    // RFC 9449 section 5.1: its presence also says the token endpoint takes DPoP proofs.
+    dpop_signing_alg_values_supported: [...options.dpopAlgorithms],
   })
   const sendMetadata = async () => metadata()
   // Never shed: answered from memory, and verifiers of the tokens already issued need the keys.

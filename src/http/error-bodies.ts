@@ -15,6 +15,8 @@ export const OAUTH_ERROR_CODES = [
   'invalid_scope',
   'invalid_target',
   'unsupported_grant_type',
+  'invalid_dpop_proof',
+  'use_dpop_nonce',
   'temporarily_unavailable',
   'server_error',
   'invalid_token',

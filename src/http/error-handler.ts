@@ -75,6 +75,7 @@ function notFound(request: FastifyRequest): Failure {
 function sendOAuthError(reply: FastifyReply, failure: Failure): FastifyReply {
   const error = oauthCodeOf(failure)
   if (failure.retryAfterSeconds !== undefined) reply.header('retry-after', String(failure.retryAfterSeconds))
+  if (failure.dpopNonce !== undefined) reply.header('dpop-nonce', failure.dpopNonce)
   // RFC 6750 section 3: a bearer challenge says what went wrong.
   if (failure.status === 401 || failure.status === 403) reply.header('www-authenticate', `Bearer error="${error}"`)
   return reply

@@ -10,6 +10,7 @@ import {
   type ErrorCode,
   type FieldError,
   type RuleViolation,
+  UseDpopNonceError,
 } from '../errors.js'
 
 /** The OAuth `error` codes an endpoint answers with: RFC 6749 section 5.2, RFC 8693, RFC 6750 section 3.1. */
@@ -20,6 +21,8 @@ export type OAuthErrorCode =
   | 'invalid_scope'
   | 'invalid_target'
   | 'unsupported_grant_type'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'invalid_token'
   | 'insufficient_scope'
   | 'temporarily_unavailable'
@@ -36,6 +39,8 @@ export interface Failure {
   errors?: FieldError[]
   /** The rules the input breaks (the grant guardrails). */
   violations?: RuleViolation[]
+  /** Sent as `DPoP-Nonce` (RFC 9449 section 8): the nonce the client's next proof must carry. */
+  dpopNonce?: string
   /** Sent as `Retry-After`: when the client may try again (a budget's window, an overload's pause). */
   retryAfterSeconds?: number
 }
@@ -46,6 +51,8 @@ const STATUS: Record<ErrorCode, number> = {
   invalid_scope: 400,
   invalid_target: 400,
   unsupported_grant_type: 400,
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
   invalid_input: 400,
   unauthenticated: 401,
   forbidden: 403,
@@ -72,6 +79,7 @@ export function failureOf(error: unknown): Failure {
       ...(error instanceof RefusalError ? { refusal: error.code } : {}),
       ...(error instanceof InvalidInputError ? { errors: error.errors } : {}),
       ...(error instanceof RuleViolationError ? { violations: error.violations } : {}),
+      ...(error instanceof UseDpopNonceError ? { dpopNonce: error.nonce } : {}),
       ...((error instanceof RateLimitedError || error instanceof OverloadedError) && error.retryAfterSeconds !== undefined
         ? { retryAfterSeconds: error.retryAfterSeconds }
         : {}),

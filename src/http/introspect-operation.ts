@@ -23,7 +23,14 @@ export const IntrospectionResponse = z
         aud: z.string(),
         scope: z.string().optional().describe('Absent when the token carries no scope.'),
         client_id: z.string(),
-        token_type: z.literal('Bearer'),
+        token_type: z
+          .enum(['Bearer', 'DPoP'])
+          .describe('`DPoP` for a token bound to a DPoP key (RFC 9449 section 6.2): accept it only with a proof made with that key.'),
+        cnf: z
+          .object({ jkt: z.string() })
+          .strict()
+          .optional()
+          .describe("A DPoP-bound token's key thumbprint (RFC 9449 section 6.2), as in the token; absent from bearer tokens."),
         exp: z.number().int(),
         iat: z.number().int(),
         nbf: z.number().int(),

@@ -3,6 +3,7 @@ import { SUPPORTED_REQUESTED_TOKEN_TYPES, TokenExchangeForm } from '../exchange/
 import { prose } from '../lib/prose.js'
 import { InvalidRequestBody, OAuthErrorBody, oauthErrorOf, UnavailableBody } from './error-bodies.js'
 import { operation, type Response } from './openapi/operation.js'
+import { DPOP_DESCRIPTION, DPOP_ERROR_EXAMPLES, DpopNonceHeader } from './token-dpop-docs.js'
 import {
   CacheControlNoStore,
   PragmaNoCache,
@@ -30,7 +31,11 @@ export const TokenResponse = z
     issued_token_type: z
       .enum(SUPPORTED_REQUESTED_TOKEN_TYPES)
       .describe('The `requested_token_type` of the request (access_token unless another was asked for).'),
-    token_type: z.literal('Bearer').describe('Send the token as `Authorization: Bearer <access_token>`.'),
+    token_type: z
+      .enum(['Bearer', 'DPoP'])
+      .describe(
+        '`Bearer`: send `Authorization: Bearer <access_token>`. `DPoP`: bound to the DPoP key, send `Authorization: DPoP` with a proof.',
+      ),
     expires_in: z
       .number()
       .int()
@@ -58,7 +63,8 @@ export const tokenOperation = operation({
   tags: ['token'],
   operationId: 'exchangeToken',
   summary: 'Exchange a workload attestation for an access token',
-  description: prose`
+  description:
+    prose`
     OAuth 2.0 Token Exchange (RFC 8693 section 2.1). There is no client authentication: the
     workload is a public client and the \`subject_token\` is its proof of identity.
 
@@ -102,7 +108,7 @@ export const tokenOperation = operation({
     exchange with \`503 temporarily_unavailable\`: the service never issues a token it could not
     check. Requests are rate-limited per client address (\`limits.tokenRequestsPerMinute\`,
     6000 by default).
-  `,
+  ` + `\n${DPOP_DESCRIPTION}`,
   requestBody: {
     mediaType: 'application/x-www-form-urlencoded',
     schema: TokenExchangeForm,
@@ -162,6 +168,7 @@ export const tokenOperation = operation({
         'X-RateLimit-Limit': RateLimitLimit,
         'X-RateLimit-Remaining': RateLimitRemaining,
         'X-RateLimit-Reset': RateLimitReset,
+        'DPoP-Nonce': DpopNonceHeader,
       },
       content: {
         'application/json': {
@@ -187,10 +194,18 @@ export const tokenOperation = operation({
       description:
         'The request was refused. `error` is the OAuth error code, `error_reason` says which ' +
         'refusal it is (switch on these two), `error_description` says exactly what to fix.',
-      headers: { 'Cache-Control': CacheControlNoStore, Pragma: PragmaNoCache },
+      headers: { 'Cache-Control': CacheControlNoStore, Pragma: PragmaNoCache, 'DPoP-Nonce': DpopNonceHeader },
       content: {
         'application/json': {
-          schema: oauthErrorOf('invalid_request', 'invalid_grant', 'invalid_scope', 'invalid_target', 'unsupported_grant_type'),
+          schema: oauthErrorOf(
+            'invalid_request',
+            'invalid_grant',
+            'invalid_scope',
+            'invalid_target',
+            'unsupported_grant_type',
+            'invalid_dpop_proof',
+            'use_dpop_nonce',
+          ),
           examples: {
             invalid_request: {
               summary:
@@ -245,6 +260,7 @@ export const tokenOperation = operation({
                 error_reason: 'grant_type_unsupported',
               },
             },
+            ...DPOP_ERROR_EXAMPLES,
           },
         },
       },

@@ -6,6 +6,8 @@ import type { ExchangeObserver } from '../observability/exchange-observer.js'
 import { observeExchanges } from './exchange-record.js'
 import { setOutcome } from './request-log.js'
 import { tokenOperation } from './token-operation.js'
+import type { DpopNonces } from '../dpop/dpop-nonces.js'
+import type { DpopProofVerifier } from '../dpop/dpop-proof.js'
 
 export interface TokenRouteOptions {
   exchange: TokenExchange
@@ -13,6 +15,10 @@ export interface TokenRouteOptions {
   limits: () => { maxAttestationBytes: number; tokenRequestsPerMinute: number }
   /** Told of every token request, refused or not: the metrics, and the traces when they are on. */
   observer: ExchangeObserver
+  /** Checks the request's DPoP proof, if it has one. */
+  dpop: DpopProofVerifier
+  /** With `dpop.nonce: required`: every answer carries a fresh nonce for the client's next proof. */
+  dpopNonces?: DpopNonces
 }
 
 /** POST /oauth2/token: OAuth 2.0 Token Exchange (RFC 8693). Registered in the OAuth scope, under /oauth2. */
@@ -21,11 +27,16 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
   observeExchanges(app, options.observer)
   app.post('/token', { config: rateLimit(perMinute), schema: tokenOperation }, async (request, reply) => {
     if (!(request.body instanceof Map)) throw new UnsupportedMediaTypeError('the body must be application/x-www-form-urlencoded')
+    // On refusals too (the error handler keeps it): RFC 9449 section 8.2 lets any answer carry the next nonce.
+    if (options.dpopNonces) reply.header('dpop-nonce', options.dpopNonces.current())
     const tokenRequest = parseTokenRequest(request.body as Map<string, string[]>, options.limits().maxAttestationBytes)
+    // Before the exchange, so a bad proof never spends a single-use attestation.
+    const dpop = await options.dpop.verify(headerValues(request.raw.rawHeaders, 'dpop'), request.method)
     const issued = await options.exchange.exchange(tokenRequest, {
       clientAddress: request.ip,
       requestId: String(request.id),
       ...(request.exchangeRecord ? { observation: request.exchangeRecord } : {}),
+      ...(dpop ? { dpop } : {}),
     })
     setOutcome(request, { msg: 'token issued', jti: issued.jti, sub: issued.subject, aud: issued.audience, scope: issued.scope })
     return reply
@@ -34,12 +45,22 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
       .send({
         access_token: issued.accessToken,
         issued_token_type: issued.issuedTokenType,
-        token_type: 'Bearer',
+        token_type: issued.tokenType,
         expires_in: issued.expiresIn,
         // RFC 6749 scope is one or more scope tokens: with none granted, it is left out.
         ...(issued.scope ? { scope: issued.scope } : {}),
       })
   })
+}
+
+/**
+ * Every value of the header `name` (lower case), one per line it was sent on: Node joins repeated
+ * unknown headers with commas in `headers`, which would hide a second DPoP proof.
+ */
+function headerValues(rawHeaders: readonly string[], name: string): string[] {
+  const values: string[] = []
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (rawHeaders[i].toLowerCase() === name) values.push(rawHeaders[i + 1])
+  return values
 }
 
 /**

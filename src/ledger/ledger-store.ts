@@ -18,6 +18,8 @@ export interface LedgerEntry {
   requestId: string | null
   /** The signing key of the token; absent for tokens issued before the keys moved to the database. */
   kid?: string
+  /** The thumbprint of the DPoP key the token is bound to (its `cnf.jkt`); absent for a bearer token. */
+  jkt?: string
 }
 
 /** The incident view: every field narrows the answer, and all of them hold at once. */

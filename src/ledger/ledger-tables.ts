@@ -13,13 +13,16 @@ import { uuidV7Millis } from '../lib/uuid-v7.js'
 export const ENTRY_COLUMNS =
   'jti, subject, attestor, attestor_kind, attestation_fingerprint, sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id'
 
-/** What a read of the partitions selects: the columns, and the signing key (migration 016; null on older rows). */
-export const ENTRY_SELECT = `${ENTRY_COLUMNS}, kid`
+/**
+ * What a read of the partitions selects: the columns, the signing key (migration 016; null on older
+ * rows) and the DPoP key's thumbprint (migration 020; null on bearer tokens and older rows).
+ */
+export const ENTRY_SELECT = `${ENTRY_COLUMNS}, kid, jkt`
 
 /** The same columns read from the legacy table (text jti, base64url fingerprint) in the partitions' types. */
 export const LEGACY_COLUMNS =
   'jti::uuid AS jti, subject, attestor, attestor_kind, ledger_fingerprint_bytes(attestation_fingerprint) AS attestation_fingerprint, ' +
-  'sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id, NULL::text AS kid'
+  'sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id, NULL::text AS kid, NULL::text AS jkt'
 
 /**
  * How far a jti's time may be from its token's issued_at. The exchange takes both from one reading

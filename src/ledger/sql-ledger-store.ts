@@ -30,6 +30,7 @@ interface LedgerRow {
   client_address: string | null
   request_id: string | null
   kid: string | null
+  jkt: string | null
 }
 
 export interface SqlLedgerStoreOptions {
@@ -200,11 +201,12 @@ export class SqlLedgerStore implements BatchLedgerStore {
         entry.clientAddress,
         entry.requestId,
         entry.kid ?? null,
+        entry.jkt ?? null,
       ]
       const placeholders = values.map((value) => `$${params.push(value)}`)
       return `(${placeholders.join(', ')})`
     })
-    await this.db.query(`${withBatch}INSERT INTO ledger_entries (${ENTRY_COLUMNS}, kid) VALUES ${rows.join(', ')}`, params)
+    await this.db.query(`${withBatch}INSERT INTO ledger_entries (${ENTRY_COLUMNS}, kid, jkt) VALUES ${rows.join(', ')}`, params)
   }
 
   private async read(sql: string, params: unknown[]): Promise<LedgerEntry[]> {
@@ -271,6 +273,7 @@ function toEntry(row: LedgerRow): LedgerEntry {
     requestId: row.request_id,
     // Left out when unknown (tokens issued before migration 016), so such entries read as they were written.
     ...(row.kid === null ? {} : { kid: row.kid }),
+    ...(row.jkt === null ? {} : { jkt: row.jkt }),
   }
 }
 

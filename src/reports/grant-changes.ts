@@ -17,6 +17,7 @@ export interface GrantBody {
   description: string
   expiresAt: string
   enabled: boolean
+  requireDpop: boolean
 }
 
 export type GrantChange =

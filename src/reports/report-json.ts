@@ -39,6 +39,7 @@ const GrantBodyJson = z
     description: z.string(),
     expiresAt: Instant,
     enabled: z.boolean(),
+    requireDpop: z.boolean(),
   })
   .strict()
 

@@ -43,6 +43,19 @@ export const AccessTokenClaims = z
       announced with, so resource servers decide source revocations without learning account ids,
       node names or pod uids. Always present (empty if the attestor names no source). A stable contract.
     `),
+    cnf: z
+      .object({
+        jkt: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{43}$/)
+          .describe('RFC 7638 SHA-256 thumbprint of the DPoP key, base64url: the key whose proofs go with the token.'),
+      })
+      .strict()
+      .optional().describe(prose`
+        Present on a DPoP-bound token (RFC 9449 section 6.1) and only there: accept the token only
+        with a DPoP proof (\`Authorization: DPoP <token>\`) signed by the key with this thumbprint,
+        whose \`ath\` is the token's hash. Absent: a bearer token.
+      `),
   })
   .strict()
   .meta({ id: 'AccessTokenClaims', description: 'The claims of an issued access token (RFC 9068 section 2.2), and nothing else.' })

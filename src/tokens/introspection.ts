@@ -20,7 +20,9 @@ export type IntrospectionResult =
       aud: string
       scope?: string
       client_id: string
-      token_type: 'Bearer'
+      /** `DPoP` for a token bound to a key (RFC 9449 section 6.2), which then has `cnf`. */
+      token_type: 'Bearer' | 'DPoP'
+      cnf?: { jkt: string }
       exp: number
       iat: number
       nbf: number
@@ -45,6 +47,8 @@ export interface VerifiedAccessToken {
     scope?: string
     grants?: string[]
     src_h?: string[]
+    /** The key it is bound to (RFC 9449 section 6.1), as the token says and its ledger entry agrees. */
+    cnf?: { jkt: string }
   }
   entry: LedgerEntry
   /** Present when the token is bound to a key (`cnf.jkt`, RFC 9449): its holder must also prove that key. */
@@ -91,7 +95,7 @@ export class TokenIntrospection {
     ]
     if (await this.revocations.findRevoked(targets)) return { active: false }
     const { kid: _kid, ...answer } = claims
-    return { active: true, ...answer, token_type: 'Bearer' }
+    return { active: true, ...answer, token_type: claims.cnf === undefined ? 'Bearer' : 'DPoP' }
   }
 
   /**
@@ -102,7 +106,7 @@ export class TokenIntrospection {
   async verifyAsIssued(token: string): Promise<VerifiedAccessToken | undefined> {
     const verified = await this.verify(token)
     if (!verified) return undefined
-    const { confirmation, ...claims } = verified
+    const claims = verified
     const entry = await this.ledger.get(claims.jti)
     if (!entry) return undefined
     const disagreeing = disagreements(claims, entry, this.sourceHasher)
@@ -115,7 +119,7 @@ export class TokenIntrospection {
       )
       return undefined
     }
-    return { claims, entry, ...(confirmation ? { confirmation } : {}) }
+    return { claims, entry, ...(claims.cnf ? { confirmation: claims.cnf } : {}) }
   }
 
   private async verify(token: string) {
@@ -159,7 +163,7 @@ export class TokenIntrospection {
         ...(typeof scope === 'string' ? { scope } : {}),
         ...(grants === undefined ? {} : { grants }),
         ...(src_h === undefined ? {} : { src_h }),
-        ...(confirmation ? { confirmation } : {}),
+        ...(confirmation ? { cnf: confirmation } : {}),
       }
     } catch (error) {
       if (error instanceof ServiceUnavailableError) throw error
@@ -174,7 +178,8 @@ function confirmationOf(cnf: unknown): { jkt: string } | undefined | null {
   if (cnf === undefined) return undefined
   if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) return null
   const { jkt } = cnf as Record<string, unknown>
-  return typeof jkt === 'string' && /^[A-Za-z0-9_-]{43}$/.test(jkt) ? { jkt } : null
+  // Exactly one member, as we write it: anything more is not a binding we made.
+  return Object.keys(cnf).length === 1 && typeof jkt === 'string' && /^[A-Za-z0-9_-]{43}$/.test(jkt) ? { jkt } : null
 }
 
 /**
@@ -183,7 +188,17 @@ function confirmationOf(cnf: unknown): { jkt: string } | undefined | null {
  * them would escape those revocations there. Tokens minted before they existed lack them.
  */
 function disagreements(
-  claims: { sub: string; aud: string; scope?: string; exp: number; iat: number; client_id: string; grants?: string[]; src_h?: string[] },
+  claims: {
+    sub: string
+    aud: string
+    scope?: string
+    exp: number
+    iat: number
+    client_id: string
+    grants?: string[]
+    src_h?: string[]
+    cnf?: { jkt: string }
+  },
   entry: LedgerEntry,
   hasher: SourceHasher,
 ): string[] {
@@ -206,6 +221,8 @@ function disagreements(
     )
   )
     differing.push('src_h')
+  // The key the token was bound to when issued: a token that names another (or drops it) is not ours as it stands.
+  if (claims.cnf?.jkt !== entry.jkt) differing.push('cnf')
   return differing
 }
 

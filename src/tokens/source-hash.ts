@@ -42,8 +42,13 @@ export interface SourceHashKeySettings {
 }
 
 export function sourceHasherFor(settings: SourceHashKeySettings): SourceHasher {
-  if (settings.sourceHashKey !== undefined) return new SourceHasher(Buffer.from(settings.sourceHashKey, 'base64'))
+  return new SourceHasher(sourceHashKeyFor(settings))
+}
+
+/** The source hash key itself: the secret every instance of a deployment shares (DPoP nonces derive theirs from it). */
+export function sourceHashKeyFor(settings: SourceHashKeySettings): Buffer {
+  if (settings.sourceHashKey !== undefined) return Buffer.from(settings.sourceHashKey, 'base64')
   const kek =
     settings.keyEncryptionKey !== undefined ? Buffer.from(settings.keyEncryptionKey, 'base64') : developmentKek(settings.dataDir).key
-  return new SourceHasher(derivedSourceHashKey(kek))
+  return derivedSourceHashKey(kek)
 }

@@ -42,6 +42,7 @@ t.test('the least-privilege report, as a table and whole', async (t) => {
     description: 'The payments API reads the ledger.',
     expiresAt: grant.expiresAt,
     enabled: true,
+    requireDpop: false,
   })
 
   const bad = await cli('report', 'least-privilege', '--days', '0')

@@ -33,6 +33,7 @@ function draftGrant(id: number, subject: string, audiences: string[], scopes: st
     description: '',
     expiresAt: new Date('2027-01-01T00:00:00Z'),
     enabled: true,
+    requireDpop: false,
     version: 1,
     createdAt: NOW,
     updatedAt: NOW,

@@ -34,6 +34,7 @@ function grant(id: string, fields: Partial<Grant>): Grant {
     description: '',
     expiresAt: new Date('2027-01-01T00:00:00Z'),
     enabled: true,
+    requireDpop: false,
     version: 1,
     createdAt: new Date('2026-01-01T00:00:00Z'),
     updatedAt: new Date('2026-01-01T00:00:00Z'),
@@ -92,19 +93,25 @@ const rows: Row[] = [
   {
     name: 'one grant, nothing asked: its audience and every scope',
     grants: [g.read],
-    expected: { audience: 'ledger-api', scopes: ['ledger:read'], grantIds: [g.read.id], maxTtlSeconds: 900 },
+    expected: { audience: 'ledger-api', scopes: ['ledger:read'], grantIds: [g.read.id], maxTtlSeconds: 900, requireDpop: false },
   },
   {
     name: 'two grants for the audience, no scope asked: the union, the least lifetime of both',
     grants: [g.read, g.write],
     audience: 'ledger-api',
-    expected: { audience: 'ledger-api', scopes: ['ledger:read', 'ledger:write'], grantIds: [g.read.id, g.write.id], maxTtlSeconds: 600 },
+    expected: {
+      audience: 'ledger-api',
+      scopes: ['ledger:read', 'ledger:write'],
+      grantIds: [g.read.id, g.write.id],
+      maxTtlSeconds: 600,
+      requireDpop: false,
+    },
   },
   {
     name: 'a scope from one grant: only that grant contributes, and only its lifetime counts',
     grants: [g.read, g.write],
     scopes: ['ledger:read'],
-    expected: { audience: 'ledger-api', scopes: ['ledger:read'], grantIds: [g.read.id], maxTtlSeconds: 900 },
+    expected: { audience: 'ledger-api', scopes: ['ledger:read'], grantIds: [g.read.id], maxTtlSeconds: 900, requireDpop: false },
   },
   {
     name: 'scopes from two grants: both contribute, the least lifetime wins',
@@ -115,19 +122,26 @@ const rows: Row[] = [
       scopes: ['ledger:write', 'ledger:audit'],
       grantIds: [g.write.id, g.readWide.id],
       maxTtlSeconds: 600,
+      requireDpop: false,
     },
   },
   {
     name: 'overlapping subjects giving the same scope: both contribute',
     grants: [g.read, g.readWide],
     scopes: ['ledger:read'],
-    expected: { audience: 'ledger-api', scopes: ['ledger:read'], grantIds: [g.read.id, g.readWide.id], maxTtlSeconds: 900 },
+    expected: {
+      audience: 'ledger-api',
+      scopes: ['ledger:read'],
+      grantIds: [g.read.id, g.readWide.id],
+      maxTtlSeconds: 900,
+      requireDpop: false,
+    },
   },
   {
     name: 'a grant for another audience neither widens nor shortens this one',
     grants: [g.read, g.billing],
     audience: 'ledger-api',
-    expected: { audience: 'ledger-api', scopes: ['ledger:read'], grantIds: [g.read.id], maxTtlSeconds: 900 },
+    expected: { audience: 'ledger-api', scopes: ['ledger:read'], grantIds: [g.read.id], maxTtlSeconds: 900, requireDpop: false },
   },
   {
     name: 'two audiences granted and none named: the audience is required',
@@ -145,7 +159,7 @@ const rows: Row[] = [
   {
     name: 'expired, disabled and other-service grants add no scope beside a live grant',
     grants: [g.read, g.expired, g.disabled, g.otherService],
-    expected: { audience: 'ledger-api', scopes: ['ledger:read'], grantIds: [g.read.id], maxTtlSeconds: 900 },
+    expected: { audience: 'ledger-api', scopes: ['ledger:read'], grantIds: [g.read.id], maxTtlSeconds: 900, requireDpop: false },
   },
   {
     name: 'asking for the scope of an expired grant is refused, not narrowed',
@@ -166,7 +180,7 @@ const rows: Row[] = [
   {
     name: 'a condition that holds',
     grants: [g.onPod],
-    expected: { audience: 'ledger-api', scopes: ['ledger:pods'], grantIds: [g.onPod.id], maxTtlSeconds: 120 },
+    expected: { audience: 'ledger-api', scopes: ['ledger:pods'], grantIds: [g.onPod.id], maxTtlSeconds: 120, requireDpop: false },
   },
   {
     name: 'a condition that does not hold',
@@ -178,14 +192,20 @@ const rows: Row[] = [
   {
     name: 'a condition with several globs holds when any one does',
     grants: [g.onEitherNamespace],
-    expected: { audience: 'ledger-api', scopes: ['ledger:ns'], grantIds: [g.onEitherNamespace.id], maxTtlSeconds: 3600 },
+    expected: {
+      audience: 'ledger-api',
+      scopes: ['ledger:ns'],
+      grantIds: [g.onEitherNamespace.id],
+      maxTtlSeconds: 3600,
+      requireDpop: false,
+    },
   },
   { name: 'several conditions must all hold', grants: [g.onBothClaims], expected: noGrant },
   {
     name: 'several conditions that all hold',
     grants: [g.onBothClaims],
     identity: identity(`${TD}/k8s/prod/ns/payments/sa/worker`, { namespace: 'payments', serviceAccount: 'worker' }),
-    expected: { audience: 'ledger-api', scopes: ['ledger:both'], grantIds: [g.onBothClaims.id], maxTtlSeconds: 3600 },
+    expected: { audience: 'ledger-api', scopes: ['ledger:both'], grantIds: [g.onBothClaims.id], maxTtlSeconds: 3600, requireDpop: false },
   },
   { name: 'a condition whose list of globs is empty (written by hand in the table) never holds', grants: [g.onNoGlob], expected: noGrant },
   { name: 'a condition named after a built-in (toString) reads no built-in', grants: [g.onBuiltin], expected: noGrant },
@@ -193,7 +213,30 @@ const rows: Row[] = [
   {
     name: 'grant ids are recorded sorted, whatever order the grants come in',
     grants: [g.readWide, g.read],
-    expected: { audience: 'ledger-api', scopes: ['ledger:read', 'ledger:audit'], grantIds: [g.read.id, g.readWide.id], maxTtlSeconds: 900 },
+    expected: {
+      audience: 'ledger-api',
+      scopes: ['ledger:read', 'ledger:audit'],
+      grantIds: [g.read.id, g.readWide.id],
+      maxTtlSeconds: 900,
+      requireDpop: false,
+    },
+  },
+  {
+    name: 'a grant that requires DPoP makes the token bound when it contributes',
+    grants: [g.read, { ...g.write, requireDpop: true }],
+    expected: {
+      audience: 'ledger-api',
+      scopes: ['ledger:read', 'ledger:write'],
+      grantIds: [g.read.id, g.write.id],
+      maxTtlSeconds: 600,
+      requireDpop: true,
+    },
+  },
+  {
+    name: 'a grant that requires DPoP but gives nothing asked for does not',
+    grants: [g.read, { ...g.write, requireDpop: true }],
+    scopes: ['ledger:read'],
+    expected: { audience: 'ledger-api', scopes: ['ledger:read'], grantIds: [g.read.id], maxTtlSeconds: 900, requireDpop: false },
   },
 ]
 
@@ -240,6 +283,7 @@ t.test('the scopes of a token are listed in the order the grants were created, w
     scopes: ['c', 'shared', 'a', 'b'],
     grantIds: [second.id, third.id, first.id],
     maxTtlSeconds: 3600,
+    requireDpop: false,
   }
   for (const order of [
     [first, second, third, notApplying],

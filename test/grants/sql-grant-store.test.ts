@@ -19,6 +19,7 @@ function draft(overrides: Partial<GrantDraft> = {}): GrantDraft {
     description: 'payments reads and writes the ledger',
     expiresAt: later(86_400_000),
     enabled: true,
+    requireDpop: false,
     ...overrides,
   }
 }

@@ -76,6 +76,7 @@ t.test('the metadata names what the service supports, and the JWKS only public k
     subject_token_types_supported: [JWT_TOKEN_TYPE, 'urn:ietf:params:oauth:token-type:id_token'],
     requested_token_types_supported: ['urn:ietf:params:oauth:token-type:access_token', JWT_TOKEN_TYPE],
     access_token_signing_alg_values_supported: ['ES256'],
+    dpop_signing_alg_values_supported: ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'],
   })
   t.same((await sts.app.inject({ method: 'GET', url: '/.well-known/openid-configuration' })).json(), metadata)
   // What RFC 8414 validators (authlib's) check: every member that is an array has elements (§3.2).

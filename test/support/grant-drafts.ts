@@ -12,6 +12,7 @@ export function grantDraft(now: number, overrides: Partial<GrantDraft> = {}): Gr
     description: '',
     expiresAt: new Date(now + 86_400_000),
     enabled: true,
+    requireDpop: false,
     ...overrides,
   }
 }

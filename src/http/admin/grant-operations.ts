@@ -54,6 +54,7 @@ const grant = {
   description: 'Payments workloads reach the ledger.',
   expiresAt: '2027-02-21T12:00:00.000Z',
   enabled: true,
+  requireDpop: false,
   version: 1,
   createdAt: '2026-11-23T12:00:00.000Z',
   updatedAt: '2026-11-23T12:00:00.000Z',

@@ -93,7 +93,8 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
       )
     }
     const now = new Date(clock.now())
-    const draft = draftOf({ ...input, expiresAt: new Date(input.expiresAt) }, now)
+    // Left out by a client that predates it: the grant keeps what it had, never dropping the requirement.
+    const draft = draftOf({ ...input, requireDpop: input.requireDpop ?? current.requireDpop, expiresAt: new Date(input.expiresAt) }, now)
     const warnings = heldToGuardrails(options.guardrails(), draft, now)
     const result = await store.replace(id, draft, current.version, now, actorOf(request), { guardrailWarnings: warnings })
     if (result === 'conflict') {

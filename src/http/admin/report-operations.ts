@@ -52,6 +52,7 @@ const example: Report = {
             description: 'The orders API reads its database.',
             expiresAt: '2027-02-21T12:00:00.000Z',
             enabled: true,
+            requireDpop: false,
           },
         },
       ],

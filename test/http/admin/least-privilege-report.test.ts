@@ -166,6 +166,7 @@ for (const backend of ['real', 'embedded'] as const) {
       description: grant.description,
       expiresAt: grant.expiresAt,
       enabled: true,
+      requireDpop: false,
     })
     const ref = (grant: Record<string, unknown>) => ({ grantId: grant.id, owner: grant.owner, subject: grant.subject })
     const splitNote = (subject: string) =>

@@ -1,0 +1,31 @@
+import type { Config } from '../config.js'
+import { DpopNonces, dpopNonceKey } from '../dpop/dpop-nonces.js'
+import { DpopProofVerifier } from '../dpop/dpop-proof.js'
+import type { Clock } from '../lib/clock.js'
+import type { ReplayGuard } from '../replay/replay-guard.js'
+
+export interface Dpop {
+  verifier: DpopProofVerifier
+  /** With `dpop.nonce: required`. */
+  nonces?: DpopNonces
+}
+
+/**
+ * DPoP at the token endpoint: proofs checked against the URL discovery advertises (built from
+ * `issuer`, never from the request's Host or X-Forwarded-* headers, which a client or a proxy
+ * chooses), their jti claimed in the replay record every instance shares, nonces keyed by a secret
+ * every instance derives alike.
+ */
+export function openDpop(config: Config, replay: ReplayGuard, clock: Clock, sharedSecret: Buffer): Dpop {
+  const nonces =
+    config.dpop.nonce === 'required' ? new DpopNonces(dpopNonceKey(sharedSecret), config.dpop.nonceLifetimeSeconds, clock) : undefined
+  const verifier = new DpopProofVerifier({
+    algorithms: config.dpop.algorithms,
+    windowSeconds: config.dpop.proofWindowSeconds,
+    replay,
+    clock,
+    endpoint: `${config.issuer}/oauth2/token`,
+    ...(nonces ? { nonces } : {}),
+  })
+  return { verifier, ...(nonces ? { nonces } : {}) }
+}
