@@ -59,7 +59,8 @@ import { UnusedGrantPolicy } from './reports/unused-grant-policy.js'
 import type { RetentionMaintenance } from './retention/retention-maintenance.js'
 import { RevocationCache } from './revocation/revocation-cache.js'
 import { RevocationService } from './revocation/revocation-service.js'
-import { HolderRevocation, NO_KEY_PROOF } from './revocation/holder-revocation.js'
+import { HolderRevocation } from './revocation/holder-revocation.js'
+import { DpopHolderKeyProof } from './dpop/dpop-holder-proof.js'
 import { SqlLiveTokenCounter } from './revocation/sql-live-token-counter.js'
 import { SqlRevocationLog } from './revocation/sql-revocation-log.js'
 import { TokenIntrospection } from './tokens/introspection.js'
@@ -279,6 +280,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
     await reloads.start()
     metrics.watch({ revocations, grants: grantCatalog, database })
     const introspection = new TokenIntrospection(config.issuer, keys, ledger, revocations, clock, logger, sourceHasher)
+    const dpop = openDpop(config, replay, clock, sharedSecret)
     return {
       config,
       logger,
@@ -310,11 +312,10 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       runtime,
       reloads,
       exchange,
-      dpop: openDpop(config, replay, clock, sharedSecret),
+      dpop,
       leastPrivilege: new LeastPrivilegeReporter(grants, grantUsage, () => runtime.current().guardrails, clock),
       introspection,
-      // No key proof is checked yet: a key-bound token is refused at the revocation endpoint (fail closed).
-      holderRevocation: new HolderRevocation(introspection, revocationService, NO_KEY_PROOF),
+      holderRevocation: new HolderRevocation(introspection, revocationService, new DpopHolderKeyProof(dpop.revocationVerifier)),
       sourceHasher,
       drain: new Drain(),
       rateLimits,

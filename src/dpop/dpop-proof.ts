@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors, jwtVerify, type JWK, type JWTPayload } from 'jose'
 import { InvalidDpopProofError, UseDpopNonceError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
@@ -46,10 +47,10 @@ export class DpopProofVerifier {
 
   /**
    * `headers` are the values of every `DPoP` header of the request (none: no proof, and undefined is
-   * answered). Throws InvalidDpopProofError or UseDpopNonceError; ServiceUnavailableError when the
+   * answered); `presented`, the access token the proof comes with, if any (its `ath` must match). Throws InvalidDpopProofError or UseDpopNonceError; ServiceUnavailableError when the
    * replay record cannot answer.
    */
-  async verify(headers: readonly string[], method: string): Promise<DpopProof | undefined> {
+  async verify(headers: readonly string[], method: string, presented?: { accessToken: string }): Promise<DpopProof | undefined> {
     if (headers.length === 0) return undefined
     if (headers.length > 1) throw new InvalidDpopProofError(`exactly one DPoP header is allowed; the request has ${headers.length}`)
     const proof = headers[0].trim()
@@ -59,6 +60,7 @@ export class DpopProofVerifier {
     const jwk = this.checkHeader(proof)
     const payload = await this.checkSignature(proof)
     const { jti, iat } = this.checkClaims(payload, method)
+    if (presented !== undefined) checkAth(payload, presented.accessToken)
     const jkt = await calculateJwkThumbprint(jwk, 'sha256')
     // The end of the window the proof is accepted in: remembered at least that long, on every instance.
     const until = new Date((iat + this.options.windowSeconds + 1) * 1000)
@@ -147,6 +149,21 @@ export class DpopProofVerifier {
       )
     }
     return { jti, iat }
+  }
+}
+
+/**
+ * With an access token presented beside the proof (RFC 9449 section 4.3, check 11): the proof's `ath`
+ * is the token's SHA-256, base64url, so a proof made for one token cannot be sent with another.
+ */
+function checkAth(payload: JWTPayload, accessToken: string): void {
+  const expected = createHash('sha256').update(accessToken, 'ascii').digest('base64url')
+  if (payload.ath !== expected) {
+    throw new InvalidDpopProofError(
+      payload.ath === undefined
+        ? "the DPoP proof must have an ath, the access token's SHA-256 (base64url), when it comes with the token"
+        : "the DPoP proof's ath is not the SHA-256 of this access token",
+    )
   }
 }
 

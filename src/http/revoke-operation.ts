@@ -38,8 +38,11 @@ export const revokeOperation = operation({
     expired) is answered with the same empty 200 and revokes nothing (RFC 7009 section 2.2): the
     answer says nothing about the token.
 
-    A token bound to a key (\`cnf.jkt\`, DPoP) is revoked only with a proof of that key;
-    without one the request is refused with \`invalid_request\` (\`holder_key_proof_required\`).
+    A token bound to a key (\`cnf.jkt\`, DPoP) is revoked only with a \`DPoP\` header: a proof
+    made with that key for this endpoint (\`htm\` POST, \`htu\` \`<issuer>/oauth2/revoke\`), with
+    \`ath\` the token's SHA-256, single-use. Without one the request is refused with
+    \`invalid_request\` (\`holder_key_proof_required\`); with one that does not hold, with
+    \`invalid_dpop_proof\` (or \`use_dpop_nonce\` when nonces are required).
 
     Requests are rate-limited per client address like token requests, with a budget of their own of
     the same size (\`limits.tokenRequestsPerMinute\`, counted per instance).

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { InvalidRequestError, UnsupportedMediaTypeError } from '../errors.js'
 import type { HolderRevocation } from '../revocation/holder-revocation.js'
+import { headerValues } from './header-values.js'
 import { setOutcome } from './request-log.js'
 import { revokeOperation } from './revoke-operation.js'
 import { rateLimit } from './token-route.js'
@@ -30,6 +31,7 @@ export async function revokeRoute(app: FastifyInstance, options: RevokeRouteOpti
       method: request.method,
       url: options.endpoint,
       headers: request.headers,
+      dpopProofs: headerValues(request.raw.rawHeaders, 'dpop'),
       token: token[0],
       requestId: String(request.id),
     })

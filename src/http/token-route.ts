@@ -6,6 +6,7 @@ import type { ExchangeObserver } from '../observability/exchange-observer.js'
 import { observeExchanges } from './exchange-record.js'
 import { setOutcome } from './request-log.js'
 import { tokenOperation } from './token-operation.js'
+import { headerValues } from './header-values.js'
 import type { DpopNonces } from '../dpop/dpop-nonces.js'
 import type { DpopProofVerifier } from '../dpop/dpop-proof.js'
 
@@ -51,16 +52,6 @@ export async function tokenRoute(app: FastifyInstance, options: TokenRouteOption
         ...(issued.scope ? { scope: issued.scope } : {}),
       })
   })
-}
-
-/**
- * Every value of the header `name` (lower case), one per line it was sent on: Node joins repeated
- * unknown headers with commas in `headers`, which would hide a second DPoP proof.
- */
-function headerValues(rawHeaders: readonly string[], name: string): string[] {
-  const values: string[] = []
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (rawHeaders[i].toLowerCase() === name) values.push(rawHeaders[i + 1])
-  return values
 }
 
 /**

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { InvalidRequestError } from '../errors.js'
 import type { RevocationService } from './revocation-service.js'
 
 /** Why a holder's revocation is on record, the same for every one of them. */
@@ -20,6 +19,8 @@ export interface HolderRequest {
   /** The endpoint's URL as this service publishes it (discovery's `revocation_endpoint`): a DPoP proof's `htu`. */
   url: string
   headers: IncomingHttpHeaders
+  /** Every `DPoP` header's value as sent (a proof of the token's key), one per header. */
+  dpopProofs: readonly string[]
   /** The token being revoked (a DPoP proof's `ath` hashes it). Never logged. */
   token: string
   requestId: string
@@ -32,23 +33,6 @@ export interface HolderRequest {
  */
 export interface HolderKeyProof {
   verify(request: HolderRequest, jkt: string): Promise<void>
-}
-
-/**
- * The proof to use until DPoP proofs are checked: none is ever accepted, so a key-bound token can only
- * be revoked through the admin API. Failing closed: a stolen bound token must not be revocable by whoever
- * lacks its key. (The refusal does tell a live bound token of ours from anything else, as a missing
- * DPoP proof is told apart wherever a bound token is used; the token itself is useless without the key.)
- */
-export const NO_KEY_PROOF: HolderKeyProof = {
-  verify() {
-    return Promise.reject(
-      new InvalidRequestError(
-        'the token is bound to a key (cnf.jkt), and this service cannot check a proof of that key at the revocation endpoint: revoke it through the admin API',
-        'holder_key_proof_required',
-      ),
-    )
-  },
 }
 
 /**

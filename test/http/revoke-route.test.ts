@@ -1,11 +1,11 @@
-import { generateKeyPairSync } from 'node:crypto'
+import { createHash, generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
-import { HolderRevocation } from '../../src/revocation/holder-revocation.js'
 import { TokenSigner } from '../../src/tokens/token-signer.js'
 import { createTestCluster } from '../support/cluster.js'
+import { exchangeWithProof, makeDpopKey, makeProof, nowOf, TOKEN_ENDPOINT, type DpopKey } from '../support/dpop.js'
 import { eventually } from '../support/eventually.js'
 import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from '../support/servers.js'
-import { JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../support/service.js'
+import { ISSUER, JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../support/service.js'
 import { signWith } from '../support/signing.js'
 import { startTcpProxy } from '../support/tcp-proxy.js'
 
@@ -13,6 +13,7 @@ import { startTcpProxy } from '../support/tcp-proxy.js'
 
 const SUBJECT = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/api`
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
+const REVOKE_ENDPOINT = `${ISSUER}/oauth2/revoke`
 
 async function issue(sts: TestService): Promise<string> {
   const issued = await sts.exchange({
@@ -179,45 +180,92 @@ t.test('requests are rate limited per client address (limits.tokenRequestsPerMin
   t.match(JSON.parse(refused.body), { error: 'temporarily_unavailable', error_reason: 'rate_limited' })
 })
 
-t.test('a token bound to a key (cnf.jkt) is revoked only with a proof of that key', async (t) => {
+t.test('a DPoP-bound token is revoked only with a proof of its key, made for this endpoint and this token', async (t) => {
   const sts = await startTestService(t)
   await sts.createGrant({ subject: SUBJECT, audiences: ['ledger-api'], owner: 'team-payments' })
-  const payload = claimsOf(await issue(sts))
-  // As the DPoP work will mint it: the same claims as on the ledger, and the key's thumbprint.
-  const jkt = '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I'
-  const ourKey = new TokenSigner(sts.services.keys, sts.services.signer)
-  const bound = await ourKey.sign(sts.services.keys.signingKey(), { ...payload, cnf: { jkt } })
-  t.equal((await introspect(sts, bound)).active, true, 'a live token of ours')
+  const key = await makeDpopKey()
+  const issued = await exchangeWithProof(sts, await makeProof(key, nowOf(sts)))
+  t.equal(issued.statusCode, 200, JSON.stringify(issued.body))
+  const bound = String(issued.body.access_token)
+  t.same(claimsOf(bound).cnf, { jkt: key.jkt })
+  const ath = createHash('sha256').update(bound).digest('base64url')
+  const proof = async (options: { by?: DpopKey; claims?: Record<string, unknown> } = {}) =>
+    makeProof(options.by ?? key, nowOf(sts), { claims: { htu: REVOKE_ENDPOINT, ath, ...options.claims } })
+  const attempt = (dpop: string | undefined) =>
+    revoke(sts, new URLSearchParams({ token: bound }).toString(), dpop === undefined ? FORM : { ...FORM, dpop })
 
-  const refused = await revoke(sts, new URLSearchParams({ token: bound }).toString())
-  t.equal(refused.status, 400)
-  t.same(JSON.parse(refused.body), {
-    error: 'invalid_request',
-    error_description:
-      'the token is bound to a key (cnf.jkt), and this service cannot check a proof of that key at the revocation endpoint: revoke it through the admin API',
-    error_reason: 'holder_key_proof_required',
+  const invalid = (description: string) => ({
+    error: 'invalid_dpop_proof',
+    error_description: description,
+    error_reason: 'dpop_proof_invalid',
   })
-  t.equal(refused.headers['cache-control'], 'no-store')
-  t.same(await revocations(sts), [], 'nothing revoked without the proof')
+  const refusals: Array<[string, string | undefined, Record<string, string>]> = [
+    [
+      'no proof',
+      undefined,
+      {
+        error: 'invalid_request',
+        error_description:
+          'the token is bound to a key (cnf.jkt): send a DPoP proof made with that key for this endpoint, with ath the hash of the token',
+        error_reason: 'holder_key_proof_required',
+      },
+    ],
+    [
+      'a proof by another key',
+      await proof({ by: await makeDpopKey() }),
+      invalid('the DPoP proof is made with another key than the one the token is bound to'),
+    ],
+    [
+      'a proof for the token endpoint',
+      await proof({ claims: { htu: TOKEN_ENDPOINT } }),
+      invalid(`the DPoP proof's htu is "${TOKEN_ENDPOINT}"; this endpoint is ${REVOKE_ENDPOINT}`),
+    ],
+    [
+      'a proof without ath',
+      await proof({ claims: { ath: undefined } }),
+      invalid("the DPoP proof must have an ath, the access token's SHA-256 (base64url), when it comes with the token"),
+    ],
+    [
+      'a proof for another token',
+      await proof({ claims: { ath: createHash('sha256').update('another token').digest('base64url') } }),
+      invalid("the DPoP proof's ath is not the SHA-256 of this access token"),
+    ],
+  ]
+  for (const [what, dpop, body] of refusals) {
+    const refused = await attempt(dpop)
+    t.same([refused.status, JSON.parse(refused.body)], [400, body], what)
+    t.equal(refused.headers['cache-control'], 'no-store', `${what}: not cached`)
+  }
+  t.same(await revocations(sts), [], 'nothing revoked without a proof that holds')
   t.equal((await introspect(sts, bound)).active, true, 'still active')
 
-  // With a proof that holds (the seam DPoP plugs into), the same token is revoked: it is the proof that was missing.
-  const asked: Array<[string, string]> = []
-  const withProof = new HolderRevocation(sts.services.introspection, sts.services.revocationService, {
-    verify: async (request, key) => void asked.push([request.url, key]),
-  })
-  const outcome = await withProof.revoke({
-    method: 'POST',
-    url: 'https://sts.test.example/oauth2/revoke',
-    headers: {},
-    token: bound,
-    requestId: 'r-1',
-  })
-  t.match(outcome, { revoked: true, jti: payload.jti, alreadyRevoked: false })
-  t.same(asked, [['https://sts.test.example/oauth2/revoke', jkt]], 'the proof is asked for the key the token names')
-  t.equal((await introspect(sts, bound)).active, false)
+  const good = await proof()
+  const revoked = await attempt(good)
+  t.same([revoked.status, revoked.body], [200, ''])
+  t.equal((await introspect(sts, bound)).active, false, 'revoked')
+  t.same(
+    (await revocations(sts)).map((r) => [r.kind, r.value, r.createdBy]),
+    [['token', claimsOf(bound).jti, `holder:${SUBJECT}`]],
+  )
+  const replayed = await attempt(good)
+  t.same(
+    [replayed.status, JSON.parse(replayed.body)],
+    [
+      400,
+      {
+        error: 'invalid_dpop_proof',
+        error_description: 'this DPoP proof was already used: make a new proof, with a new jti, for each request',
+        error_reason: 'dpop_proof_replayed',
+      },
+    ],
+    'a proof is single-use here too',
+  )
 
-  const malformed = await ourKey.sign(sts.services.keys.signingKey(), { ...payload, cnf: { jkt: 42 } })
+  const payload = claimsOf(await issue(sts))
+  const malformed = await new TokenSigner(sts.services.keys, sts.services.signer).sign(sts.services.keys.signingKey(), {
+    ...payload,
+    cnf: { jkt: 42 },
+  })
   const unread = await revoke(sts, new URLSearchParams({ token: malformed }).toString())
   t.same([unread.status, unread.body], [200, ''], 'a binding we could not have written: not our token')
 })
