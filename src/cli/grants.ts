@@ -27,6 +27,7 @@ export function renderGrant(grant: Grant): string {
     ['audiences', joined(grant.audiences)],
     ['scopes', joined(grant.scopes)],
     ['maxTtlSeconds', text(grant.maxTtlSeconds)],
+    ['requireDpop', text(grant.requireDpop)],
     ['owner', grant.owner],
     ['description', grant.description],
     ['enabled', text(grant.enabled)],
@@ -91,7 +92,7 @@ const show: Command = {
 
 const GRANT_OPTIONS_USAGE =
   '--subject S --audience A [--audience A2]... [--scope X]... [--max-ttl N] --owner O [--description D] ' +
-  '[--expires-at ISO] [--condition name=glob]... [--json]'
+  '[--expires-at ISO] [--condition name=glob]... [--require-dpop] [--json]'
 
 const GRANT_OPTIONS_HELP = `options:
   --subject S            a SPIFFE ID or a glob of them, e.g. 'spiffe://example.org/k8s/prod/ns/payments/sa/*'
@@ -102,7 +103,8 @@ const GRANT_OPTIONS_HELP = `options:
   --description D        why the grant exists
   --expires-at ISO       when it stops granting, e.g. 2027-02-21T00:00:00Z (or a date)
   --condition name=glob  a claim of the attestation that must match, e.g. podName='api-*'
-                         (repeat; the same name twice means either glob)`
+                         (repeat; the same name twice means either glob)
+  --require-dpop         tokens the grant contributes to are bound to a DPoP key; bearer requests are refused`
 
 const GRANT_OPTIONS: Command['options'] = {
   subject: { type: 'string' },
@@ -113,6 +115,7 @@ const GRANT_OPTIONS: Command['options'] = {
   description: { type: 'string' },
   'expires-at': { type: 'string' },
   condition: { type: 'string', multiple: true },
+  'require-dpop': { type: 'boolean' },
 }
 
 const create: Command = {
@@ -184,6 +187,7 @@ function grantInputOf(args: ParsedArgs): GrantInput {
   if (expiresAt !== undefined) input.expiresAt = expiresAt
   const conditions = parseConditions(args)
   if (conditions !== undefined) input.conditions = conditions
+  if (args.flag('require-dpop')) input.requireDpop = true
   return input
 }
 

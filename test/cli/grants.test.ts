@@ -36,6 +36,7 @@ t.test('grants create prints the grant it created, every field, and the service 
     'nodeName=node-a',
     '--condition',
     'nodeName=node-b',
+    '--require-dpop',
   )
   t.equal(created.code, 0, created.stderr)
   t.equal(created.stderr, '')
@@ -51,6 +52,7 @@ t.test('grants create prints the grant it created, every field, and the service 
       'audiences      ledger-api,audit-api',
       'scopes         ledger:read,ledger:write',
       'maxTtlSeconds  600',
+      'requireDpop    true',
       'owner          team-payments',
       'description    payments reach the ledger',
       'enabled        true',
@@ -68,6 +70,7 @@ t.test('grants create prints the grant it created, every field, and the service 
     audiences: ['ledger-api', 'audit-api'],
     scopes: ['ledger:read', 'ledger:write'],
     maxTtlSeconds: 600,
+    requireDpop: true,
     owner: 'team-payments',
     description: 'payments reach the ledger',
     expiresAt: '2027-01-01T00:00:00.000Z',
