@@ -126,7 +126,8 @@ t.test('openid-client obtains a DPoP-bound token with its own key and proof, and
   const proof = String(headers.dpop)
   // The proof verifies against the key in its own header, and that key is the one the token is bound to.
   const { payload, protectedHeader } = await jwtVerify(proof, EmbeddedJWK, { typ: 'dpop+jwt' })
-  t.equal(await calculateJwkThumbprint(protectedHeader.jwk as JWK, 'sha256'), jkt, 'signed with the bound key')
+  const bound = (claims.cnf as { jkt?: string } | undefined)?.jkt
+  t.equal(await calculateJwkThumbprint(protectedHeader.jwk as JWK, 'sha256'), bound, 'signed with the key the token is bound to')
   t.equal(payload.ath, createHash('sha256').update(answer.access_token).digest('base64url'), 'ath is the hash of the token')
   t.equal(payload.htm, 'GET')
   t.equal(payload.htu, resource.url.href)
