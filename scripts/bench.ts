@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from '../test/support/ports.js'
 import { checkLedger, postgresVersion } from './bench/backends.js'
+import { driveDpopExchanges, formatDpop } from './bench/dpop-load.js'
 import { measureGlobWorstCases } from './bench/globs.js'
 import { benchSigningKey, measureExchangeCeiling, measureRawCrypto, type Rate, type RawCryptoRates } from './bench/ceiling.js'
 import { measureGrowth } from './bench/growth.js'
@@ -36,7 +37,8 @@ import { publicKeyOf, type BenchWorkload } from './bench/workloads.js'
  * grows; each growth size's service too, from its start: the .cpuprofile paths are printed), BENCH_REVOCATIONS (200; 0 skips the second instance), BENCH_GRANT_ROUNDS (100 grants created
  * and disabled through the first instance, each followed on the second; 0 skips them),
  * BENCH_SERVICE_SCRIPT (another build's dist/src/server.js, to compare two commits with the same load generator),
- * BENCH_METRICS=0 (the service without its Prometheus metrics, to see what they cost).
+ * BENCH_METRICS=0 (the service without its Prometheus metrics, to see what they cost), BENCH_DPOP=0
+ * (skips the window of DPoP-bound exchanges, each with a fresh proof, that follows the bearer one).
  *
  * Growth (bench/growth.ts), after all that: BENCH_GRANTS (sizes of the grants table, e.g. 100000 or
  * 1000,10000,100000) and BENCH_STANDING_REVOCATIONS (numbers of standing subject and source
@@ -138,7 +140,23 @@ async function measureMainPart(
   const preflightId = await preflight(service.baseUrl, prepared.config.issuer, prepared.workloads[0])
 
   const { warmup, measured, cpu } = await driveExchanges(service, prepared.workloads, options, machine.cores)
-  const ledger = await checkLedger(prepared.databaseUrl, [preflightId, ...(warmup?.okRequestIds ?? []), ...measured.okRequestIds])
+  // After the bearer window, so that figure and its CPU split stay what they always were.
+  const dpop = options.dpop
+    ? await driveDpopExchanges(
+        exchangeTarget(service.baseUrl, prepared.workloads),
+        `${prepared.config.issuer}/oauth2/token`,
+        exchangesPerSecond(measured),
+        options,
+        say,
+      )
+    : undefined
+  const dpopIds = dpop ? ['bench-dpop-preflight', ...(dpop.warmup?.okRequestIds ?? []), ...dpop.measured.okRequestIds] : []
+  const ledger = await checkLedger(prepared.databaseUrl, [
+    preflightId,
+    ...(warmup?.okRequestIds ?? []),
+    ...measured.okRequestIds,
+    ...dpopIds,
+  ])
   // After the throughput run, not before: that figure stays one instance alone, as ever, and these
   // rounds, one request at a time, are not slowed by 64 connections of load.
   const second =
@@ -152,6 +170,7 @@ async function measureMainPart(
   if (!ledger.ok) failures.push('the ledger does not match the 200 answers')
   if (!stopped.clean) failures.push(`the service ${stopped.description}`)
   if (measured.ok === 0) failures.push('no exchange succeeded in the measured window')
+  if (dpop && dpop.measured.ok === 0) failures.push('no DPoP exchange succeeded in its window')
 
   const profile = cpuProfileDir ? summariseCpuProfile(cpuProfileDir) : undefined
   if (profile) print(`\n${formatProfile(profile)}`)
@@ -162,6 +181,7 @@ async function measureMainPart(
     redisVersion: prepared.redisVersion,
     options,
     measured,
+    ...(dpop ? { dpop: formatDpop(dpop, measured) } : {}),
     ceiling,
     rawCrypto,
     verifier,

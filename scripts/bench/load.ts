@@ -16,6 +16,8 @@ export interface LoadTarget {
   /** Request bodies, used round-robin: one per workload. */
   bodies: readonly Buffer[]
   contentType: string
+  /** Extra headers of the n-th request (a fresh DPoP proof each: bench/dpop.ts). */
+  headersFor?: (n: number) => Record<string, string>
 }
 
 export interface LoadResult {
@@ -62,7 +64,8 @@ export async function driveLoad(target: LoadTarget, run: LoadRun): Promise<LoadR
       const requestId = `${run.requestIdPrefix}-${n}`
       const body = target.bodies[n % target.bodies.length]
       const sent = performance.now()
-      const answer = await send(agent, target, body, requestId, run.requestTimeoutMs ?? 10_000)
+      const extra = target.headersFor?.(n) ?? {}
+      const answer = await send(agent, target, body, extra, requestId, run.requestTimeoutMs ?? 10_000)
       if ('error' in answer) {
         result.transportErrors.set(answer.error, (result.transportErrors.get(answer.error) ?? 0) + 1)
         // The service may be gone: do not spin on refused connections until the deadline.
@@ -85,7 +88,14 @@ export async function driveLoad(target: LoadTarget, run: LoadRun): Promise<LoadR
 
 type Answer = { status: number; body: string } | { error: string }
 
-function send(agent: Agent, target: LoadTarget, body: Buffer, requestId: string, timeoutMs: number): Promise<Answer> {
+function send(
+  agent: Agent,
+  target: LoadTarget,
+  body: Buffer,
+  extra: Record<string, string>,
+  requestId: string,
+  timeoutMs: number,
+): Promise<Answer> {
   return new Promise((resolve) => {
     const req = request(
       {
@@ -94,7 +104,7 @@ function send(agent: Agent, target: LoadTarget, body: Buffer, requestId: string,
         port: target.port,
         method: 'POST',
         path: target.path,
-        headers: { 'content-type': target.contentType, 'content-length': body.length, 'x-request-id': requestId },
+        headers: { ...extra, 'content-type': target.contentType, 'content-length': body.length, 'x-request-id': requestId },
       },
       (res) => {
         const status = res.statusCode ?? 0

@@ -35,6 +35,11 @@ export interface BenchOptions {
   revocations: number
   /** Rounds of grant-created-and-disabled-on-one-instance, followed-on-the-other (with the second instance). */
   grantRounds: number
+  /**
+   * BENCH_DPOP (on by default): after the bearer window, the same load with a fresh DPoP proof on every
+   * exchange (bench/dpop.ts), so each run shows what binding a token costs beside the bearer rate.
+   */
+  dpop: boolean
   /** How organisation size changes the rate (growth.ts); no sizes, no growth part. */
   growth: GrowthOptions
 }
@@ -54,6 +59,9 @@ export interface GrowthOptions {
 
 /** The smallest grants table, which every other size is compared with: the issue's 10. */
 export const GROWTH_BASELINE_GRANTS = 10
+
+/** The longest DPoP window: its pre-signed proofs stay within the service's 60 s acceptance window. */
+export const DPOP_MAX_SECONDS = 45
 
 export const BENCH_DATABASE = 'sts_bench'
 export const BENCH_REDIS_PREFIX = 'sts-bench:'
@@ -105,6 +113,7 @@ export function benchOptionsFrom(env: Record<string, string | undefined>): Bench
     revocations: number('BENCH_REVOCATIONS', 200, true, 0),
     grantRounds: number('BENCH_GRANT_ROUNDS', 100, true, 0),
     serviceScript: env.BENCH_SERVICE_SCRIPT || undefined,
+    dpop: onOff('BENCH_DPOP', true),
     growth: {
       grants: sizes('BENCH_GRANTS', GROWTH_BASELINE_GRANTS + 1),
       standingRevocations: sizes('BENCH_STANDING_REVOCATIONS', 1),
@@ -117,6 +126,11 @@ export function benchOptionsFrom(env: Record<string, string | undefined>): Bench
   if (growth.only && !hasGrowthSizes(growth))
     problems.push(
       'BENCH_GROWTH_ONLY=1 needs BENCH_GRANTS, BENCH_STANDING_REVOCATIONS or BENCH_LEDGER_ROWS: there would be nothing to measure',
+    )
+  // Proofs are signed before the window (bench/dpop.ts) and the service takes them 60 s around their iat.
+  if (options.dpop && options.seconds > DPOP_MAX_SECONDS)
+    problems.push(
+      `BENCH_SECONDS=${options.seconds} with BENCH_DPOP on: its proofs, signed before the window, would be too old by its end (the service takes them 60 s around their iat); at most ${DPOP_MAX_SECONDS}, or BENCH_DPOP=0`,
     )
   if (problems.length > 0) throw new BenchOptionsError(`invalid benchmark settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
   return options

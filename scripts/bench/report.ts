@@ -19,6 +19,8 @@ export interface BenchFigures {
   redisVersion: string
   options: BenchOptions
   measured: LoadResult
+  /** The `dpop` line (bench/dpop-load.ts), absent with BENCH_DPOP=0. */
+  dpop?: string
   ceiling: Rate
   rawCrypto: RawCryptoRates
   /** A resource server's side: @seed-sts/client's verify() beside node:crypto's ES256 verify. */
@@ -51,6 +53,7 @@ export function formatSummary(f: BenchFigures): string {
     `load      ${f.options.connections} keep-alive connections for ${fixed(m.elapsedSeconds, 1)} s after a ${f.options.warmupSeconds} s warm-up; the load generator runs on the same machine`,
     `service   ${f.options.workers} worker process${f.options.workers === 1 ? '' : 'es'}: ${thousands(rate)} exchanges/s   p50 ${fixed(percentile(m.latenciesMs, 50), 1)} ms   p99 ${fixed(percentile(m.latenciesMs, 99), 1)} ms   ` +
       `(${thousands(m.ok)} answers 200; non-200: ${nonOk}; no answer: ${noAnswer}; metrics ${f.options.metrics ? 'on' : 'off'})`,
+    ...(f.dpop === undefined ? [] : [f.dpop]),
     `ceiling   ${thousands(f.ceiling.perSecond)} attest+sign/s with the service's own code in one process on one core, no I/O: the service reaches ${fixed((100 * rate) / f.ceiling.perSecond, 0)} % of it`,
     `crypto    node:crypto on one core: RS256 verify ${thousands(f.rawCrypto.rs256Verify.perSecond)}/s, ES256 sign ${thousands(f.rawCrypto.es256Sign.perSecond)}/s`,
     ...(f.verifier ? [`verifier  ${formatVerifier(f.verifier)}`] : []),

@@ -17,6 +17,7 @@ const DEFAULTS: BenchOptions = {
   revocations: 200,
   grantRounds: 100,
   serviceScript: undefined,
+  dpop: true,
   growth: { grants: [], standingRevocations: [], ledgerRows: [], ledgerQueries: 100, only: false },
 }
 
@@ -112,4 +113,14 @@ t.test('BENCH_METRICS=0 runs the service without metrics, to compare; anything b
   t.same(benchOptionsFrom({ BENCH_METRICS: '1' }), DEFAULTS)
   t.same(benchOptionsFrom({ BENCH_METRICS: 'true' }), DEFAULTS)
   t.same(problemsOf({ BENCH_METRICS: 'off' }), ['  - BENCH_METRICS="off": must be 1 or 0 (true or false)'])
+})
+
+t.test('BENCH_DPOP: on by default, 0 skips it; its pre-signed proofs bound the window to 45 s', async (t) => {
+  t.equal(benchOptionsFrom({ BENCH_DPOP: '0' }).dpop, false)
+  t.equal(benchOptionsFrom({ BENCH_DPOP: '1', BENCH_SECONDS: '45' }).dpop, true)
+  t.same(problemsOf({ BENCH_SECONDS: '46' }), [
+    '  - BENCH_SECONDS=46 with BENCH_DPOP on: its proofs, signed before the window, would be too old by its end (the service takes them 60 s around their iat); at most 45, or BENCH_DPOP=0',
+  ])
+  t.equal(benchOptionsFrom({ BENCH_SECONDS: '120', BENCH_DPOP: '0' }).seconds, 120)
+  t.same(problemsOf({ BENCH_DPOP: 'yes' }), ['  - BENCH_DPOP="yes": must be 1 or 0 (true or false)'])
 })
