@@ -141,7 +141,7 @@ export function tokenSource(options: TokenSourceOptions): TokenSource {
       if (dpop === undefined) return { authorization: `Bearer ${token}` }
       return { authorization: `DPoP ${token}`, dpop: await dpop.proof(method, url, { accessToken: token }) }
     },
-    dpopProof: (method, url, options) => proofs().proof(method, url, options),
+    dpopProof: async (method, url, options) => proofs().proof(method, url, options),
     dpopNonce: (url, nonce) => proofs().rememberNonce(url, nonce),
     dpopThumbprint: async () => (dpop === undefined ? undefined : dpop.thumbprint()),
     close() {
