@@ -61,13 +61,11 @@ export interface AccessToken {
   scope?: string
 }
 
-/** The headers of a resource request: `authorization`, and with DPoP the request's own `dpop` proof. */
-export interface ResourceRequestHeaders {
-  /** `DPoP <token>` for a bound token, `Bearer <token>` otherwise. */
-  authorization: string
-  dpop?: string
-  [header: string]: string | undefined
-}
+/**
+ * The headers of a resource request, ready for `fetch`: `authorization` (`DPoP <token>` for a bound
+ * token, `Bearer <token>` otherwise) and, with DPoP, `dpop`: the request's own proof.
+ */
+export type ResourceRequestHeaders = Record<string, string> & { authorization: string }
 
 export interface TokenSource {
   /** The access token for this audience and scope, from the cache while it is fresh enough. */
@@ -136,7 +134,7 @@ export function tokenSource(options: TokenSourceOptions): TokenSource {
   return {
     accessToken,
     token: async (request) => (await accessToken(request)).token,
-    async requestHeaders(method, url, request) {
+    async requestHeaders(method, url, request): Promise<ResourceRequestHeaders> {
       const { token } = await accessToken(request)
       if (dpop === undefined) return { authorization: `Bearer ${token}` }
       return { authorization: `DPoP ${token}`, dpop: await dpop.proof(method, url, { accessToken: token }) }
