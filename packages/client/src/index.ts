@@ -8,7 +8,9 @@ export {
   type TokenSourceOptions,
   type AccessToken,
   type AccessTokenRequest,
+  type ResourceRequestHeaders,
 } from './token-source/token-source.js'
+export type { DpopAlgorithm, DpopOptions } from './token-source/dpop-proofs.js'
 export type { TokenSourceEvent } from './token-source/token-slot.js'
 export type { Clock, Timers, TimerHandle } from './token-source/time.js'
 export {
@@ -27,7 +29,7 @@ export { azureAttestedData, type AzureAttestedDataOptions } from './attestations
 export { azureManagedIdentity, type AzureManagedIdentityOptions } from './attestations/azure-managed-identity.js'
 export { githubActions, type GithubActionsOptions } from './attestations/github-actions.js'
 export { customAttestation, type AttestationFunction } from './attestations/custom.js'
-export { createVerifier, type Verifier } from './verifier/verifier.js'
+export { createVerifier, type ResourceRequest, type Verifier } from './verifier/verifier.js'
 export type { RevocationOptions, StreamLoss, StreamLostPolicy, VerifierOptions, VerifierStatus } from './verifier/verifier-options.js'
 export type { AccessTokenClaims, VerifiedToken } from './verifier/claims.js'
 export { TokenRefusedError, VerifierUnavailableError, type RevocationKind, type TokenRefusal } from './verifier/errors.js'

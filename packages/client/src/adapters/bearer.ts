@@ -1,24 +1,11 @@
 import { TokenRefusedError, VerifierUnavailableError } from '../verifier/errors.js'
+import type { AccessTokenScheme } from '../verifier/presentation.js'
 
 /**
- * RFC 6750 for the framework adapters: reading the bearer token of a request, and the answer to
- * give when there is none or it is refused (status, `WWW-Authenticate` challenge, JSON body).
+ * RFC 6750 and RFC 9449 section 7.1 for the framework adapters: the answer to give when a request has
+ * no token or it is refused (status, `WWW-Authenticate` challenge, JSON body). The challenge's scheme
+ * is DPoP for what concerns a DPoP binding or a request that used DPoP, Bearer otherwise.
  */
-
-/** What the request carries: a token, nothing usable (answer 401 with a bare challenge), or a malformed header (400). */
-export type BearerCredentials = { token: string } | { missing: true } | { malformed: string }
-
-/** RFC 6750 section 2.1: `Bearer` and a b64token, the scheme compared without case. */
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i
-
-export function bearerCredentialsOf(authorization: string | string[] | undefined): BearerCredentials {
-  if (authorization === undefined || authorization === '') return { missing: true }
-  if (Array.isArray(authorization)) return { malformed: 'the request has more than one Authorization header' }
-  // Another scheme (Basic...) is no bearer token: answered as if none were sent.
-  if (!/^bearer(\s|$)/i.test(authorization)) return { missing: true }
-  const match = BEARER.exec(authorization)
-  return match?.[1] !== undefined ? { token: match[1] } : { malformed: 'the Authorization header is not Bearer <token>' }
-}
 
 export interface BearerAnswer {
   status: 400 | 401 | 403 | 503
@@ -29,6 +16,15 @@ export interface BearerAnswer {
 export interface ChallengeOptions {
   /** The `realm` of the challenge; left out when not given. */
   realm?: string
+}
+
+export interface RequestUrlOptions {
+  /**
+   * The origin clients call this server at, e.g. `https://ledger.example.org`: a DPoP proof's `htu`
+   * must name it. By default it is read from the request (its Host header, and TLS or not), which is
+   * wrong behind a proxy that changes them: say it here then.
+   */
+  origin?: string
 }
 
 /** The answer for a request without a bearer token: 401 and a challenge without an error code (RFC 6750 section 3.1). */
@@ -50,9 +46,10 @@ export function malformedRequestAnswer(description: string, options: ChallengeOp
  * needed), or 503 when the verifier cannot decide now. Undefined for any other error: a bug, for the
  * framework's error handling.
  */
-export function refusalAnswer(error: unknown, options: ChallengeOptions): BearerAnswer | undefined {
+export function refusalAnswer(error: unknown, options: ChallengeOptions, used: AccessTokenScheme = 'Bearer'): BearerAnswer | undefined {
   if (error instanceof TokenRefusedError) {
-    return answer(error.status, error.error, error.message, options, error.details.requiredScopes)
+    const dpop = used === 'DPoP' || error.error === 'invalid_dpop_proof' || error.code === 'token_bound' || error.code === 'token_not_bound'
+    return answer(error.status, error.error, error.message, options, error.details.requiredScopes, dpop ? 'DPoP' : 'Bearer')
   }
   if (error instanceof VerifierUnavailableError) {
     return {
@@ -70,20 +67,21 @@ function answer(
   description: string,
   options: ChallengeOptions,
   scopes?: readonly string[],
+  scheme: AccessTokenScheme = 'Bearer',
 ): BearerAnswer {
   const parameters = { error, error_description: description, ...(scopes && scopes.length > 0 ? { scope: scopes.join(' ') } : {}) }
   return {
     status,
-    headers: { 'www-authenticate': challenge(options, parameters), 'cache-control': 'no-store' },
+    headers: { 'www-authenticate': challenge(options, parameters, scheme), 'cache-control': 'no-store' },
     body: { error, error_description: description },
   }
 }
 
-/** `Bearer realm="...", error="...", ...`; each value reduced to the characters RFC 6750 allows in it. */
-function challenge(options: ChallengeOptions, parameters: Record<string, string>): string {
+/** `Bearer realm="...", error="...", ...` (or `DPoP ...`); each value reduced to the characters RFC 6750 allows in it. */
+function challenge(options: ChallengeOptions, parameters: Record<string, string>, scheme: AccessTokenScheme = 'Bearer'): string {
   const all = { ...(options.realm === undefined ? {} : { realm: options.realm }), ...parameters }
   const list = Object.entries(all).map(([name, value]) => `${name}="${quotable(value)}"`)
-  return list.length === 0 ? 'Bearer' : `Bearer ${list.join(', ')}`
+  return list.length === 0 ? scheme : `${scheme} ${list.join(', ')}`
 }
 
 /** RFC 6750 section 3: %x20-21 / %x23-5B / %x5D-7E, no quote and no backslash. */

@@ -1,13 +1,14 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { VerifiedToken } from '../verifier/claims.js'
 import type { Verifier } from '../verifier/verifier.js'
+import { credentialsOf } from '../verifier/presentation.js'
 import {
-  bearerCredentialsOf,
   malformedRequestAnswer,
   missingTokenAnswer,
   refusalAnswer,
   type BearerAnswer,
   type ChallengeOptions,
+  type RequestUrlOptions,
 } from './bearer.js'
 
 declare module 'fastify' {
@@ -24,14 +25,15 @@ declare module 'fastify' {
   }
 }
 
-export interface AccessTokenPluginOptions extends ChallengeOptions {
+export interface AccessTokenPluginOptions extends ChallengeOptions, RequestUrlOptions {
   verifier: Verifier
 }
 
 /**
  * A Fastify plugin: every route of the scope it is registered in (and of the scopes inside it)
  * requires a valid Seed STS access token, with the scopes its `config.sts.scopes` names; the verified
- * token is `request.workload`. Refusals are RFC 6750 answers: 401 with `WWW-Authenticate: Bearer`
+ * token is `request.workload`. A DPoP-bound token needs `Authorization: DPoP` and a proof of the
+ * request (RFC 9449; set `origin` behind a proxy). Refusals are RFC 6750 answers: 401 with `WWW-Authenticate: Bearer`
  * (with `error="invalid_token"` for a token that is refused), 403 `insufficient_scope` with the
  * scopes needed, 400 `invalid_request` for a malformed Authorization header, 503 when the verifier
  * cannot decide now. Fastify is not a dependency of this package: bring your own (v4 or v5).
@@ -54,13 +56,17 @@ export const accessTokenPlugin: FastifyPluginAsync<AccessTokenPluginOptions> = a
     if (request.routeOptions.url === undefined) return
     const route = request.routeOptions.config.sts
     if (route === false) return
-    const credentials = bearerCredentialsOf(request.headers.authorization)
+    const credentials = credentialsOf(request.headers.authorization)
     if ('missing' in credentials) return send(reply, missingTokenAnswer(options))
     if ('malformed' in credentials) return send(reply, malformedRequestAnswer(credentials.malformed, options))
     try {
-      request.workload = await verifier.verify(credentials.token, { scopes: route?.scopes ?? [] })
+      const url = `${options.origin ?? `${request.protocol}://${hostOf(request)}`}${request.url}`
+      request.workload = await verifier.verifyRequest(
+        { method: request.method, url, headers: request.headers },
+        { scopes: route?.scopes ?? [] },
+      )
     } catch (error) {
-      const answer = refusalAnswer(error, options)
+      const answer = refusalAnswer(error, options, credentials.scheme)
       if (!answer) throw error
       return send(reply, answer)
     }
@@ -77,4 +83,9 @@ Object.assign(accessTokenPlugin, {
 
 function send(reply: FastifyReply, answer: BearerAnswer): FastifyReply {
   return reply.code(answer.status).headers(answer.headers).send(answer.body)
+}
+
+/** Fastify 5's `host` (with the port); Fastify 4 has only `hostname`, which then includes it. */
+function hostOf(request: FastifyRequest): string {
+  return (request as FastifyRequest & { host?: string }).host ?? request.hostname
 }

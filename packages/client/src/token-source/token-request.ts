@@ -1,5 +1,6 @@
 import type { SubjectToken } from '../attestations/attestation.js'
 import { StsError } from '../errors.js'
+import type { DpopProofs } from './dpop-proofs.js'
 
 /**
  * One token exchange (RFC 8693 §2.1) at the STS's token endpoint, and what its answer means for the
@@ -37,6 +38,25 @@ export async function exchangeToken(
   request: TokenRequest,
   signal: AbortSignal,
   now: number,
+  dpop?: DpopProofs,
+): Promise<ExchangeOutcome> {
+  const first = await exchangeOnce(fetch, endpoint, subject, request, signal, now, dpop)
+  // RFC 9449 section 8: the STS asks for a nonce (or a newer one); it is in the answer's DPoP-Nonce,
+  // remembered by then. Once only: a server that keeps asking is answered with its refusal.
+  if (dpop !== undefined && !first.ok && first.error.error === 'use_dpop_nonce') {
+    return exchangeOnce(fetch, endpoint, subject, request, signal, now, dpop)
+  }
+  return first
+}
+
+async function exchangeOnce(
+  fetch: typeof globalThis.fetch,
+  endpoint: string,
+  subject: SubjectToken,
+  request: TokenRequest,
+  signal: AbortSignal,
+  now: number,
+  dpop: DpopProofs | undefined,
 ): Promise<ExchangeOutcome> {
   const form = new URLSearchParams({
     grant_type: TOKEN_EXCHANGE_GRANT_TYPE,
@@ -48,9 +68,10 @@ export async function exchangeToken(
   let response: Response
   let text: string
   try {
+    const proof: Record<string, string> = dpop === undefined ? {} : { dpop: await dpop.proof('POST', endpoint) }
     response = await fetch(endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...proof },
       body: form.toString(),
       redirect: 'error',
       signal,
@@ -65,15 +86,16 @@ export async function exchangeToken(
       retryable: true,
     }
   }
+  dpop?.rememberNonce(endpoint, response.headers.get('dpop-nonce'))
   const body = parseJson(text)
-  if (response.status === 200) return issuedFrom(body)
+  if (response.status === 200) return issuedFrom(body, dpop !== undefined)
   const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), now)
   const error = errorFrom(response.status, body)
   const retryable = RETRYABLE_STATUSES.has(response.status) || (error.reason !== undefined && RETRYABLE_REASONS.has(error.reason))
   return { ok: false, error, retryable, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) }
 }
 
-function issuedFrom(body: Record<string, unknown> | undefined): ExchangeOutcome {
+function issuedFrom(body: Record<string, unknown> | undefined, bound: boolean): ExchangeOutcome {
   const accessToken = body?.access_token
   const expiresIn = body?.expires_in
   if (typeof accessToken !== 'string' || accessToken === '' || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
@@ -87,6 +109,15 @@ function issuedFrom(body: Record<string, unknown> | undefined): ExchangeOutcome 
   }
   const scope = typeof body?.scope === 'string' ? body.scope : undefined
   const tokenType = typeof body?.token_type === 'string' ? body.token_type : 'Bearer'
+  if (bound && tokenType.toLowerCase() !== 'dpop') {
+    // RFC 9449 section 5: a bearer token where a bound one was asked for (an STS without DPoP, a proxy
+    // that dropped the header). Not used: the workload asked for a token a thief could not replay.
+    return {
+      ok: false,
+      error: new StsError('invalid_response', `the STS answered token_type ${tokenType} to a request with a DPoP proof, not DPoP`, 200),
+      retryable: false,
+    }
+  }
   return { ok: true, token: { accessToken, expiresIn, tokenType, ...(scope === undefined ? {} : { scope }) } }
 }
 

@@ -1,6 +1,7 @@
 import { AttestationError, type Attestation } from '../attestations/attestation.js'
 import type { StsError } from '../errors.js'
 import { backoffDelay, type BackoffPolicy } from './backoff.js'
+import type { DpopProofs } from './dpop-proofs.js'
 import type { Clock, TimerHandle, Timers } from './time.js'
 import { exchangeToken, type ExchangeOutcome, type TokenRequest } from './token-request.js'
 
@@ -40,6 +41,8 @@ export interface SlotSettings {
   waitMs: number
   refusalCooldownMs: number
   requestTimeoutMs: number
+  /** With the `dpop` option: every token request carries a proof, and the tokens are bound to its key. */
+  dpop?: DpopProofs
   emit(event: TokenSourceEvent): void
 }
 
@@ -175,7 +178,7 @@ export class TokenSlot {
             )
       return { ok: false, error: failure, retryable: failure.retryable } satisfies Failure
     }
-    return exchangeToken(settings.fetch, settings.endpoint, subject, this.request, signal, settings.clock.now())
+    return exchangeToken(settings.fetch, settings.endpoint, subject, this.request, signal, settings.clock.now(), settings.dpop)
   }
 
   private sleep(flight: FlightState, delayMs: number): Promise<void> {

@@ -3,6 +3,7 @@ import { customAttestation, type AttestationFunction } from '../attestations/cus
 import { systemClock, systemTimers, type Clock, type Timers } from './time.js'
 import { TokenSlot, type SlotSettings, type TokenSourceEvent } from './token-slot.js'
 import type { TokenRequest } from './token-request.js'
+import { DpopProofs, type DpopOptions } from './dpop-proofs.js'
 
 export interface TokenSourceOptions {
   /** The STS's base URL, e.g. `https://sts.example.org`; tokens come from `<sts>/oauth2/token`. */
@@ -31,6 +32,12 @@ export interface TokenSourceOptions {
   requestTimeoutMs?: number
   /** Hears what the source does (for logs and metrics). Events never carry a token. */
   onEvent?: (event: TokenSourceEvent) => void
+  /**
+   * DPoP (RFC 9449): `true`, or `{ key?, algorithm? }`. Every token request then carries a proof of a
+   * key pair (generated once, or the one given), the tokens are bound to it (`token_type: DPoP`), and
+   * each resource request needs a proof too: `source.requestHeaders(method, url, request)`.
+   */
+  dpop?: boolean | DpopOptions
   /** For tests: time, timers, randomness and HTTP. */
   clock?: Clock
   timers?: Timers
@@ -54,11 +61,32 @@ export interface AccessToken {
   scope?: string
 }
 
+/**
+ * The headers of a resource request, ready for `fetch`: `authorization` (`DPoP <token>` for a bound
+ * token, `Bearer <token>` otherwise) and, with DPoP, `dpop`: the request's own proof.
+ */
+export type ResourceRequestHeaders = Record<string, string> & { authorization: string }
+
 export interface TokenSource {
   /** The access token for this audience and scope, from the cache while it is fresh enough. */
   token(request?: AccessTokenRequest): Promise<string>
   /** The same, with its expiry and granted scope. */
   accessToken(request?: AccessTokenRequest): Promise<AccessToken>
+  /**
+   * The headers to call `method url` with: the token for `request` and, with DPoP, a new proof for this
+   * very request (htm, htu, ath of the token, the resource server's latest nonce). Make them anew for
+   * each request: a proof is single-use.
+   */
+  requestHeaders(method: string, url: string | URL, request?: AccessTokenRequest): Promise<ResourceRequestHeaders>
+  /**
+   * A DPoP proof for `method url` (with `ath` when `accessToken` is given); throws TypeError unless the
+   * source was made with `dpop`. `nonce` overrides the latest one remembered for the URL's origin.
+   */
+  dpopProof(method: string, url: string | URL, options?: { accessToken?: string; nonce?: string }): Promise<string>
+  /** Remembers the `DPoP-Nonce` a resource server answered with, for the next proofs to its origin. */
+  dpopNonce(url: string | URL, nonce: string | null): void
+  /** The RFC 7638 thumbprint of the DPoP key (the tokens' `cnf.jkt`); undefined without `dpop`. */
+  dpopThumbprint(): Promise<string | undefined>
   /** Stops every refresh and retry; calls after it fail. Nothing of the source keeps a process alive anyway. */
   close(): void
 }
@@ -97,9 +125,23 @@ export function tokenSource(options: TokenSourceOptions): TokenSource {
     }
   }
 
+  const dpop = settings.dpop
+  function proofs(): DpopProofs {
+    if (dpop === undefined) throw new TypeError('tokenSource: DPoP proofs need the `dpop` option')
+    return dpop
+  }
+
   return {
     accessToken,
     token: async (request) => (await accessToken(request)).token,
+    async requestHeaders(method, url, request): Promise<ResourceRequestHeaders> {
+      const { token } = await accessToken(request)
+      if (dpop === undefined) return { authorization: `Bearer ${token}` }
+      return { authorization: `DPoP ${token}`, dpop: await dpop.proof(method, url, { accessToken: token }) }
+    },
+    dpopProof: async (method, url, options) => proofs().proof(method, url, options),
+    dpopNonce: (url, nonce) => proofs().rememberNonce(url, nonce),
+    dpopThumbprint: async () => (dpop === undefined ? undefined : dpop.thumbprint()),
     close() {
       closed = true
       for (const slot of slots.values()) slot.close()
@@ -158,8 +200,17 @@ function settingsOf(options: TokenSourceOptions): SlotSettings {
     waitMs: milliseconds('retry.waitMs', options.retry?.waitMs, 30_000, true),
     refusalCooldownMs: milliseconds('refusalCooldownMs', options.refusalCooldownMs, 30_000, true),
     requestTimeoutMs: milliseconds('requestTimeoutMs', options.requestTimeoutMs, 10_000),
+    ...dpopOf(options),
     emit: options.onEvent ?? (() => {}),
   }
+}
+
+function dpopOf(options: TokenSourceOptions): { dpop?: DpopProofs } {
+  const dpop = options.dpop
+  if (dpop === undefined || dpop === false) return {}
+  if (dpop !== true && (dpop === null || typeof dpop !== 'object'))
+    throw new TypeError('tokenSource: `dpop` must be true or { key?, algorithm? }')
+  return { dpop: new DpopProofs(dpop === true ? {} : dpop, options.clock ?? systemClock) }
 }
 
 function tokenEndpointOf(options: TokenSourceOptions): string {

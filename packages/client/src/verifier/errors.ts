@@ -13,7 +13,12 @@ export type RevocationKind = 'token' | 'subject' | 'grant' | 'source' | 'key'
  * - `token_lifetime_too_long`: `exp - iat` is longer than `maxTokenLifetimeSeconds`;
  * - `claim_missing`: a claim the contract requires is absent or malformed (`sub`, `jti`, `client_id`, `grants`, `src_h`...);
  * - `token_revoked`: revoked, by any kind (`revokedBy` says which);
- * - `scope_missing`: valid, but without every required scope (`insufficient_scope`, 403).
+ * - `scope_missing`: valid, but without every required scope (`insufficient_scope`, 403);
+ * - `token_bound`: a DPoP-bound token (`cnf.jkt`) presented as a bearer token (RFC 9449 section 7.2);
+ * - `token_not_bound`: a token without `cnf.jkt` presented with the DPoP scheme;
+ * - `dpop_proof_missing`, `dpop_proof_invalid`, `dpop_key_mismatch`, `dpop_proof_replayed`: the DPoP
+ *   proof of a bound token is absent, faulty (type, algorithm, signature, htm, htu, iat, ath), made
+ *   with another key than the token's, or already used (`invalid_dpop_proof`, RFC 9449 section 7.1).
  */
 export type TokenRefusal =
   | 'token_malformed'
@@ -29,6 +34,12 @@ export type TokenRefusal =
   | 'claim_missing'
   | 'token_revoked'
   | 'scope_missing'
+  | 'token_bound'
+  | 'token_not_bound'
+  | 'dpop_proof_missing'
+  | 'dpop_proof_invalid'
+  | 'dpop_key_mismatch'
+  | 'dpop_proof_replayed'
 
 /**
  * A token the verifier refuses: the caller (or the adapters) answers 401 with RFC 6750's
@@ -44,8 +55,8 @@ export type TokenRefusal =
  */
 export class TokenRefusedError extends Error {
   override readonly name = 'TokenRefusedError'
-  /** The RFC 6750 error code to answer with. */
-  readonly error: 'invalid_token' | 'insufficient_scope'
+  /** The RFC 6750 (or RFC 9449 section 7.1) error code to answer with. */
+  readonly error: 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof'
   /** The HTTP status to answer with: 401, or 403 for `insufficient_scope`. */
   readonly status: 401 | 403
 
@@ -60,7 +71,7 @@ export class TokenRefusedError extends Error {
     } = {},
   ) {
     super(message)
-    this.error = code === 'scope_missing' ? 'insufficient_scope' : 'invalid_token'
+    this.error = code === 'scope_missing' ? 'insufficient_scope' : code.startsWith('dpop_') ? 'invalid_dpop_proof' : 'invalid_token'
     this.status = code === 'scope_missing' ? 403 : 401
   }
 
@@ -71,7 +82,8 @@ export class TokenRefusedError extends Error {
 
 /**
  * The verifier cannot decide now, through no fault of the token: the issuer's keys cannot be fetched
- * (`jwks_unavailable`), or the revocation stream has been lost for longer than the caller allows
+ * (`jwks_unavailable`), every DPoP proof jti it may remember is still in its window
+ * (`dpop_replay_record_full`), or the revocation stream has been lost for longer than the caller allows
  * (`revocations_unavailable`, with `onStreamLost: { refuseAfterMs }`). Answer 503; the adapters add
  * `Retry-After`.
  */
@@ -80,7 +92,7 @@ export class VerifierUnavailableError extends Error {
   readonly status = 503
 
   constructor(
-    readonly code: 'jwks_unavailable' | 'revocations_unavailable',
+    readonly code: 'jwks_unavailable' | 'revocations_unavailable' | 'dpop_replay_record_full',
     message: string,
     options?: { cause?: unknown },
   ) {

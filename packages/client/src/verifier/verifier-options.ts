@@ -1,3 +1,4 @@
+import type { DpopCheckSettings } from './dpop-proof-check.js'
 /** Where the verifier stands with the revocations. */
 export interface VerifierStatus {
   /** `following`: the stream is open; `lost`: it is not (since `lostSince`); `off`: `revocations: false`. */
@@ -65,11 +66,20 @@ export interface VerifierOptions {
   }
   /** How revocations are followed; `false` knowingly accepts revoked tokens until they expire. */
   revocations: RevocationOptions | false
+  /**
+   * DPoP (RFC 9449) proofs of bound tokens (`cnf.jkt`), checked by `verifyRequest`: the algorithms a
+   * proof may use (ES256, ES384, EdDSA, RS256, PS256), how far its `iat` may be from now (60 s), and
+   * how many proof jtis are remembered to refuse replays (100 000; past it proofs are refused with 503).
+   */
+  dpop?: { algorithms?: readonly string[]; proofWindowSeconds?: number; maxProofsRemembered?: number }
   /** The fetch to use; the global one by default. */
   fetch?: typeof globalThis.fetch
   /** The clock tokens are checked against, in milliseconds; Date.now by default. */
   now?: () => number
 }
+
+/** Asymmetric only: a proof signed with a shared secret proves nothing about a key pair. */
+const DPOP_ALGORITHMS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
 
 /** The options, checked, with their defaults. */
 export interface VerifierSettings {
@@ -84,6 +94,7 @@ export interface VerifierSettings {
     | false
     | (Required<Pick<RevocationOptions, 'reconnectMaxDelayMs' | 'idleTimeoutMs'>> &
         Omit<RevocationOptions, 'subscribeToken'> & { subscribeToken: () => string | Promise<string> })
+  dpop: DpopCheckSettings
   fetch: typeof globalThis.fetch
   now: () => number
 }
@@ -142,6 +153,18 @@ export function verifierSettings(options: VerifierOptions): VerifierSettings {
       idleTimeoutMs: count('revocations.idleTimeoutMs', r.idleTimeoutMs, 45_000, 1),
     }
   }
+  const algorithms = options.dpop?.algorithms ?? ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']
+  check(
+    Array.isArray(algorithms) &&
+      algorithms.length > 0 &&
+      (algorithms as readonly unknown[]).every((alg) => typeof alg === 'string' && DPOP_ALGORITHMS.includes(alg)),
+    `dpop.algorithms: asymmetric JWS algorithms only, from ${DPOP_ALGORITHMS.join(', ')}`,
+  )
+  const dpop = {
+    algorithms,
+    proofWindowSeconds: count('dpop.proofWindowSeconds', options.dpop?.proofWindowSeconds, 60, 1),
+    maxProofsRemembered: count('dpop.maxProofsRemembered', options.dpop?.maxProofsRemembered, 100_000, 1),
+  }
   if (problems.length > 0) throw new TypeError(`createVerifier: ${problems.join('; ')}`)
   return {
     issuer: options.issuer,
@@ -152,6 +175,7 @@ export function verifierSettings(options: VerifierOptions): VerifierSettings {
     maxTokenLifetimeSeconds,
     jwks,
     revocations,
+    dpop,
     fetch: options.fetch ?? globalThis.fetch,
     now: options.now ?? Date.now,
   }

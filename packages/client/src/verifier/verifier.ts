@@ -1,11 +1,21 @@
 import { performance } from 'node:perf_hooks'
 import { requireScopes, verifiedClaims, type ClaimExpectations, type VerifiedToken } from './claims.js'
 import { TokenRefusedError, VerifierUnavailableError } from './errors.js'
+import { DpopProofCheck } from './dpop-proof-check.js'
 import { JwksCache } from './jwks-cache.js'
 import { parseAccessTokenJws, signatureValid } from './jws.js'
+import { credentialsOf, proofsOf } from './presentation.js'
 import { RevocationFollower } from './revocation-follower.js'
 import { RevocationSet } from './revocation-set.js'
 import { verifierSettings, type StreamLoss, type VerifierOptions, type VerifierSettings, type VerifierStatus } from './verifier-options.js'
+
+/** A request as the verifier reads it; `headers` named in lower case (Node's `IncomingHttpHeaders`). */
+export interface ResourceRequest {
+  method: string
+  /** The absolute URL the client called (scheme and host as the client saw them, behind any proxy). */
+  url: string | URL
+  headers: Readonly<Record<string, string | string[] | undefined>>
+}
 
 /** Verifies Seed STS access tokens for a resource server. Made by `createVerifier`. */
 export interface Verifier {
@@ -15,6 +25,13 @@ export interface Verifier {
    * VerifierUnavailableError (answer 503) when it cannot decide now.
    */
   verify(token: string, options?: { scopes?: readonly string[] }): Promise<VerifiedToken>
+  /**
+   * The same for a whole request, as RFC 9449 section 7 needs it: `Authorization: Bearer <token>` for
+   * an unbound token, `Authorization: DPoP <token>` and a `DPoP` proof of this request (method, URL as
+   * the client called it) for a token bound to a key (`cnf.jkt`). A bound token presented as Bearer,
+   * or an unbound one as DPoP, is refused. `verify(token)` is the Bearer case: it refuses bound tokens.
+   */
+  verifyRequest(request: ResourceRequest, options?: { scopes?: readonly string[] }): Promise<VerifiedToken>
   /** Resolves once the revocations in force are read and the stream is open: await it before serving. */
   ready(): Promise<void>
   status(): VerifierStatus
@@ -46,6 +63,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
 const PRUNE_EVERY_MS = 60_000
 
 class AccessTokenVerifier implements Verifier {
+  private readonly dpop: DpopProofCheck
   private readonly jwks: JwksCache
   private readonly set: RevocationSet
   private readonly follower: RevocationFollower | undefined
@@ -69,6 +87,7 @@ class AccessTokenVerifier implements Verifier {
     this.jwks = new JwksCache({ ...settings.jwks, fetch: settings.fetch, elapsed: () => performance.now() })
     this.set = new RevocationSet((settings.maxTokenLifetimeSeconds + settings.clockToleranceSeconds + 300) * 1000)
     this.expectations = settings
+    this.dpop = new DpopProofCheck(settings.dpop, settings.now)
     this.firstAttempt = new Promise((resolve) => (this.attempted = resolve))
     this.firstFollowing = new Promise((resolve) => (this.followed = resolve))
     const revocations = settings.revocations
@@ -91,13 +110,41 @@ class AccessTokenVerifier implements Verifier {
     this.pruning.unref()
   }
 
-  async verify(token: string, options: { scopes?: readonly string[] } = {}): Promise<VerifiedToken> {
+  verify(token: string, options: { scopes?: readonly string[] } = {}): Promise<VerifiedToken> {
+    return this.verifyPresented(token, undefined, options)
+  }
+
+  async verifyRequest(request: ResourceRequest, options: { scopes?: readonly string[] } = {}): Promise<VerifiedToken> {
+    const credentials = credentialsOf(request.headers.authorization)
+    if ('missing' in credentials) throw new TokenRefusedError('token_malformed', 'the request has no Bearer or DPoP access token')
+    if ('malformed' in credentials) throw new TokenRefusedError('token_malformed', credentials.malformed)
+    if (credentials.scheme === 'Bearer') return this.verifyPresented(credentials.token, undefined, options)
+    return this.verifyPresented(credentials.token, { ...request, proofs: proofsOf(request.headers.dpop) }, options)
+  }
+
+  /** `dpop`: the request, when the token came with the DPoP scheme; undefined for Bearer. */
+  private async verifyPresented(
+    token: string,
+    dpop: (ResourceRequest & { proofs: readonly string[] }) | undefined,
+    options: { scopes?: readonly string[] },
+  ): Promise<VerifiedToken> {
     const jws = parseAccessTokenJws(token)
     // Untrusted until the signature verifies: nothing of the claims is looked at before.
     const key = await this.jwks.key(jws.kid)
     if (key === undefined) throw new TokenRefusedError('key_unknown', `the issuer publishes no key ${jws.kid}`)
     if (!signatureValid(jws, key)) throw new TokenRefusedError('signature_invalid', 'the token signature does not verify')
     const verified = verifiedClaims(jws.payload, jws.kid, this.expectations, Math.floor(this.settings.now() / 1000))
+    const jkt = boundKeyOf(verified.claims.cnf)
+    if (jkt === undefined && dpop !== undefined) {
+      throw new TokenRefusedError('token_not_bound', 'the token is not DPoP-bound: present it as Authorization: Bearer')
+    }
+    if (jkt !== undefined && dpop === undefined) {
+      // RFC 9449 section 7.2: a bound token is worth nothing without its key; as a bearer token it could be anyone's.
+      throw new TokenRefusedError('token_bound', 'the token is DPoP-bound: present it as Authorization: DPoP with a DPoP proof')
+    }
+    if (jkt !== undefined && dpop !== undefined) {
+      await this.dpop.check(dpop.proofs, { method: dpop.method, url: dpop.url, accessToken: token, jkt })
+    }
     await this.ensureRevocationsKnown()
     const revokedBy = this.set.find(
       {
@@ -186,6 +233,19 @@ class AccessTokenVerifier implements Verifier {
     const revocations = this.settings.revocations
     if (revocations !== false) revocations.onStatus?.(this.status())
   }
+}
+
+/** The `cnf.jkt` of a bound token; undefined without `cnf`. A confirmation this verifier cannot check (mTLS...) is refused. */
+function boundKeyOf(cnf: unknown): string | undefined {
+  if (cnf === undefined) return undefined
+  const jkt = typeof cnf === 'object' && cnf !== null && !Array.isArray(cnf) ? (cnf as Record<string, unknown>).jkt : undefined
+  if (typeof jkt !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(jkt) || Object.keys(cnf as object).length !== 1) {
+    throw new TokenRefusedError(
+      'claim_missing',
+      'the token has a cnf claim that is not a DPoP binding (exactly one jkt) this verifier can check',
+    )
+  }
+  return jkt
 }
 
 /** Resolves when `promise` does or after `ms`, whichever is first. */

@@ -14,7 +14,10 @@ t.test('the Express middleware answers as RFC 6750 says, and hands the route the
   app.get('/entries/write', accessTokenMiddleware(setup.verifier, { scopes: ['ledger:write'], realm: 'ledger-api' }), answer)
   app.get('/blind', accessTokenMiddleware(setup.blind, { realm: 'ledger-api' }), answer)
   // Anything but a refusal goes to Express's error handling.
-  const broken = { verify: () => Promise.reject(new Error('a bug')) } as unknown as Parameters<typeof accessTokenMiddleware>[0]
+  const broken = {
+    verify: () => Promise.reject(new Error('a bug')),
+    verifyRequest: () => Promise.reject(new Error('a bug')),
+  } as unknown as Parameters<typeof accessTokenMiddleware>[0]
   app.get('/broken', accessTokenMiddleware(broken), answer)
   app.use((error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     res.status(500).json({ handled: error.message })
