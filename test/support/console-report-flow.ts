@@ -57,6 +57,7 @@ export async function applyFinding(t: Test, { page, url, grant, exchange, shot }
     description: `(Split from grant ${grantId} for ${subject} by the least-privilege report.)`,
     expiresAt: grant.expiresAt,
     enabled: true,
+    requireDpop: false,
   })
   const split = report.findings.find((finding) => finding.kind === 'split-grant' && finding.grantId === grantId)
   t.same(split, {
@@ -116,7 +117,7 @@ export async function applyFinding(t: Test, { page, url, grant, exchange, shot }
   // Made at one instant of the test's clock, they are listed in id order: compare them in subject order.
   const live = grants.filter((each) => each.enabled === true).sort((a, b) => String(a.subject).localeCompare(String(b.subject)))
   t.same(
-    live.map(({ subject, conditions, audiences, scopes, maxTtlSeconds, owner, description, expiresAt, enabled }) => ({
+    live.map(({ subject, conditions, audiences, scopes, maxTtlSeconds, owner, description, expiresAt, enabled, requireDpop }) => ({
       subject,
       conditions,
       audiences,
@@ -126,6 +127,7 @@ export async function applyFinding(t: Test, { page, url, grant, exchange, shot }
       description,
       expiresAt,
       enabled,
+      requireDpop,
     })),
     [splitBody(BILLING), splitBody(PAYMENTS)],
   )
