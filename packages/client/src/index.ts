@@ -32,4 +32,5 @@ export { customAttestation, type AttestationFunction } from './attestations/cust
 export { createVerifier, type ResourceRequest, type Verifier } from './verifier/verifier.js'
 export type { RevocationOptions, StreamLoss, StreamLostPolicy, VerifierOptions, VerifierStatus } from './verifier/verifier-options.js'
 export type { AccessTokenClaims, VerifiedToken } from './verifier/claims.js'
+export type { ActorClaim } from './verifier/delegation.js'
 export { TokenRefusedError, VerifierUnavailableError, type RevocationKind, type TokenRefusal } from './verifier/errors.js'

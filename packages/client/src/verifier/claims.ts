@@ -1,4 +1,5 @@
-import { TokenRefusedError } from './errors.js'
+import { actorsOf, ancestorTokenIdsOf, type ActorClaim } from './delegation.js'
+import { malformedClaims as missing, TokenRefusedError } from './errors.js'
 
 /**
  * The claims of a Seed STS access token: RFC 9068's, and the two that let a resource server decide
@@ -21,6 +22,10 @@ export interface AccessTokenClaims {
   grants: string[]
   /** HMAC-SHA-256 of each attestation source id under the deployment's key, base64url. */
   src_h: string[]
+  /** RFC 8693 section 4.1: who acts for `sub`, nested back to the first actor; only on a delegated token. */
+  act?: ActorClaim
+  /** The `jti` of every token of the STS's this one was exchanged from; only on such a token. */
+  ancestor_jtis?: string[]
   [claim: string]: unknown
 }
 
@@ -36,6 +41,15 @@ export interface VerifiedToken {
   grants: readonly string[]
   /** `jti`: what revoking this one token names. */
   tokenId: string
+  /**
+   * Who acts for `subject` with this token, current actor first (the `act` claim's `sub`s, outermost
+   * first); [] when the subject presents its own token. Each is checked against the revocations.
+   */
+  actors: readonly string[]
+  /** The `act` claim as signed (RFC 8693 section 4.1); absent when there is none. */
+  act?: Readonly<ActorClaim>
+  /** `ancestor_jtis`: the tokens this one was exchanged from (narrowed or delegated); revoking any of them revokes it. [] when none. */
+  ancestorTokenIds: readonly string[]
   /** The `kid` of the key that signed it. */
   keyId: string
   issuedAt: Date
@@ -82,12 +96,18 @@ export function verifiedClaims(
   // Without them, grant and source revocations could not be decided: refused rather than let through.
   if (!isStringArray(claims.grants)) throw missing('grants')
   if (!isStringArray(claims.src_h)) throw missing('src_h')
+  // Every actor and ancestor is checked against the revocations: a claim not read whole is refused.
+  const actors = actorsOf(claims.act)
+  const ancestorTokenIds = ancestorTokenIdsOf(claims.ancestor_jtis)
   return {
     subject: claims.sub,
     scopes: claims.scope === undefined ? [] : claims.scope.split(' ').filter((scope) => scope !== ''),
     audience,
     grants: claims.grants,
     tokenId: claims.jti,
+    actors,
+    ...(claims.act === undefined ? {} : { act: claims.act }),
+    ancestorTokenIds,
     keyId: kid,
     issuedAt: new Date(iat * 1000),
     expiresAt: new Date(exp * 1000),
@@ -109,8 +129,4 @@ function isTime(value: unknown): value is number {
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string')
-}
-
-function missing(what: string): TokenRefusedError {
-  return new TokenRefusedError('claim_missing', `the token's claims are not as Seed STS mints them: ${what}`)
 }

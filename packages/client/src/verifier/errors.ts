@@ -11,7 +11,8 @@ export type RevocationKind = 'token' | 'subject' | 'grant' | 'source' | 'key'
  * - `issuer_mismatch`, `audience_mismatch`: `iss` is not the issuer, `aud` none of the audiences;
  * - `token_expired`, `token_not_yet_valid`: `exp` has passed, or `nbf`/`iat` are in the future (beyond the clock tolerance);
  * - `token_lifetime_too_long`: `exp - iat` is longer than `maxTokenLifetimeSeconds`;
- * - `claim_missing`: a claim the contract requires is absent or malformed (`sub`, `jti`, `client_id`, `grants`, `src_h`...);
+ * - `claim_missing`: a claim the contract requires is absent or malformed (`sub`, `jti`, `client_id`, `grants`, `src_h`...), or one
+ *   the token has is not of the shape the STS mints (`act`, `ancestor_jtis`);
  * - `token_revoked`: revoked, by any kind (`revokedBy` says which);
  * - `scope_missing`: valid, but without every required scope (`insufficient_scope`, 403);
  * - `token_bound`: a DPoP-bound token (`cnf.jkt`) presented as a bearer token (RFC 9449 section 7.2);
@@ -78,6 +79,11 @@ export class TokenRefusedError extends Error {
   get revokedBy(): RevocationKind | undefined {
     return this.details.revokedBy
   }
+}
+
+/** `claim_missing`: a claim the contract requires is absent, or not of the shape the STS mints. */
+export function malformedClaims(what: string): TokenRefusedError {
+  return new TokenRefusedError('claim_missing', `the token's claims are not as Seed STS mints them: ${what}`)
 }
 
 /**

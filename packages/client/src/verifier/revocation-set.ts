@@ -55,11 +55,16 @@ export interface RevocableToken {
   subject: string
   grants: readonly string[]
   sourceHashes: readonly string[]
+  /** The delegation chain (`act`): each actor is matched as the subject is. */
+  actors: readonly string[]
+  /** `ancestor_jtis`: a token revocation of any of them covers this token too. */
+  ancestorTokenIds: readonly string[]
 }
 
 /**
- * The revocations in force, held in memory and matched without a call: by `jti`, `kid`, subject
- * (literal or glob, with the STS's own glob semantics), grant id and source hash.
+ * The revocations in force, held in memory and matched without a call: by `jti` (the token's and its
+ * ancestors'), `kid`, subject (literal or glob, with the STS's own glob semantics; the token's subject
+ * and every actor of its delegation chain), grant id and source hash.
  *
  * Nothing is kept for longer than it can matter. The STS mints no token for what a revocation in
  * force names, so a revocation made at T only covers tokens issued before T; the verifier refuses
@@ -114,14 +119,10 @@ export class RevocationSet {
   /** The kind of a revocation in force that covers the token, or undefined. */
   find(token: RevocableToken, nowMs: number): RevocationKind | undefined {
     if (this.byId.size === 0) return undefined
-    if (this.inForce(this.exact.token.get(token.tokenId), nowMs)) return 'token'
+    // A token dies with every token it was exchanged from, and with every identity that acts through it.
+    for (const tokenId of [token.tokenId, ...token.ancestorTokenIds]) if (this.inForce(this.exact.token.get(tokenId), nowMs)) return 'token'
     if (this.inForce(this.exact.key.get(token.keyId), nowMs)) return 'key'
-    if (this.inForce(this.exact.subject.get(token.subject), nowMs)) return 'subject'
-    if (this.subjectGlobs.size > 0) {
-      for (const entry of this.subjectGlobs.candidates(token.subject)) {
-        if (current(entry, nowMs) && entry.glob!.matches(token.subject)) return 'subject'
-      }
-    }
+    for (const subject of [token.subject, ...token.actors]) if (this.subjectRevoked(subject, nowMs)) return 'subject'
     for (const grant of token.grants) if (this.inForce(this.exact.grant.get(grant), nowMs)) return 'grant'
     for (const source of token.sourceHashes) if (this.inForce(this.exact.source.get(source), nowMs)) return 'source'
     return undefined
@@ -137,6 +138,14 @@ export class RevocationSet {
       }
     }
     return pruned
+  }
+
+  /** Revoked by name or by a glob matching it. */
+  private subjectRevoked(subject: string, nowMs: number): boolean {
+    if (this.inForce(this.exact.subject.get(subject), nowMs)) return true
+    if (this.subjectGlobs.size === 0) return false
+    for (const entry of this.subjectGlobs.candidates(subject)) if (current(entry, nowMs) && entry.glob!.matches(subject)) return true
+    return false
   }
 
   private inForce(entries: Entry[] | undefined, nowMs: number): boolean {

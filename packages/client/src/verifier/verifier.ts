@@ -153,6 +153,8 @@ class AccessTokenVerifier implements Verifier {
         subject: verified.subject,
         grants: verified.grants,
         sourceHashes: verified.claims.src_h,
+        actors: verified.actors,
+        ancestorTokenIds: verified.ancestorTokenIds,
       },
       this.settings.now(),
     )

@@ -9,6 +9,8 @@ const token: RevocableToken = {
   subject: 'spiffe://example.org/k8s/prod/ns/payments/sa/api',
   grants: ['0b8f3c2e-0000-4000-8000-00000000000a', '0b8f3c2e-0000-4000-8000-00000000000b'],
   sourceHashes: ['Yk2mNn3ZP9m5cN7dQ0lmvRzZ8Q2jK6bqX1oWmE4aT0c', '6ucTwvbb-8s9s5asj2hHeAiDoTf45IgWoJ8Q71pVnMA'],
+  actors: ['spiffe://example.org/agents/planner', 'spiffe://example.org/k8s/prod/ns/tools/sa/router'],
+  ancestorTokenIds: ['0196b2a0-0000-7000-8000-0000000000a1', '0196b2a0-0000-7000-8000-0000000000a2'],
 }
 
 /** A notice as a `revocations:subscribe` token is sent it. */
@@ -28,10 +30,15 @@ function notice(kind: string, target: string, extra: Record<string, unknown> = {
 t.test('each kind of revocation covers the tokens it names, and no other', async (t) => {
   const cases: Array<[string, string, string]> = [
     ['token', token.tokenId, '0196b2a0-0000-7000-8000-000000000002'],
+    ['token', token.ancestorTokenIds[1]!, '0196b2a0-0000-7000-8000-0000000000a3'],
     ['key', 'kid-1', 'kid-2'],
     ['subject', token.subject, 'spiffe://example.org/k8s/prod/ns/payments/sa/apix'],
     ['subject', 'spiffe://example.org/k8s/prod/ns/payments/**', 'spiffe://example.org/k8s/prod/ns/pay*/sa/x'],
     ['subject', 'spiffe://example.org/k8s/*/ns/payments/sa/*', 'spiffe://example.org/k8s/*/ns/payments'],
+    ['subject', token.actors[0]!, 'spiffe://example.org/agents/planner2'],
+    ['subject', token.actors[1]!, 'spiffe://example.org/k8s/prod/ns/tools/sa/router/x'],
+    ['subject', 'spiffe://example.org/agents/*', 'spiffe://example.org/agent/*'],
+    ['subject', 'spiffe://example.org/k8s/prod/ns/tools/**', 'spiffe://example.org/k8s/prod/ns/tool/**'],
     ['grant', token.grants[1]!, '0b8f3c2e-0000-4000-8000-00000000000c'],
     ['source', token.sourceHashes[1]!, 'QUEjHCagJxnSijer4kGRNa9jBNLX-AeYGiNIansO-gw'],
   ]

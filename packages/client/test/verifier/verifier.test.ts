@@ -24,6 +24,13 @@ function options(jwksUri: string, extra: Partial<VerifierOptions> = {}): Verifie
   return { issuer: ISSUER, audience: 'ledger-api', jwks: { uri: jwksUri }, revocations: false, now: () => now * 1000, ...extra }
 }
 
+/** An `act` claim `depth` actors deep: agent-1 acting for agent-2, ... */
+function actChain(depth: number): Record<string, unknown> {
+  let act: Record<string, unknown> | undefined
+  for (let level = depth; level >= 1; level--) act = { sub: `spiffe://example.org/agents/agent-${level}`, ...(act ? { act } : {}) }
+  return act!
+}
+
 /** The refusal's code, status and RFC 6750 error, or what else was thrown. */
 async function refusal(promise: Promise<unknown>) {
   try {
@@ -46,6 +53,8 @@ t.test('a token as the STS mints it verifies, and the result says who and what',
     audience: 'ledger-api',
     grants: claims.grants,
     tokenId: claims.jti,
+    actors: [],
+    ancestorTokenIds: [],
     keyId: 'key-1',
     issuedAt: new Date(now * 1000),
     expiresAt: new Date((now + 300) * 1000),
@@ -56,6 +65,36 @@ t.test('a token as the STS mints it verifies, and the result says who and what',
   const edVerifier = createVerifier(options(jwks.uri, { audience: ['billing-api', 'ledger-api'] }))
   t.equal((await edVerifier.verify(signToken(ed, claims))).audience, 'ledger-api', 'EdDSA, and one of several audiences')
   t.same(verifier.status(), { revocations: 'off', held: 0 })
+})
+
+t.test('a delegated and narrowed token: the result says who acts, through whom, and from which tokens', async (t) => {
+  const key = testKey('key-1')
+  const jwks = await startJwksServer(t, [key])
+  const verifier = createVerifier(options(jwks.uri))
+  const act = { sub: 'spiffe://example.org/agents/planner', act: { sub: 'spiffe://example.org/k8s/prod/ns/tools/sa/router' } }
+  const ancestors = ['0196b2a0-0000-7000-8000-0000000000a1', '0196b2a0-0000-7000-8000-0000000000a2']
+  const delegated = { ...claims, act, ancestor_jtis: ancestors }
+  t.same(await verifier.verify(signToken(key, delegated)), {
+    subject: claims.sub,
+    scopes: ['ledger:read', 'ledger:write'],
+    audience: 'ledger-api',
+    grants: claims.grants,
+    tokenId: claims.jti,
+    actors: ['spiffe://example.org/agents/planner', 'spiffe://example.org/k8s/prod/ns/tools/sa/router'],
+    act,
+    ancestorTokenIds: ancestors,
+    keyId: 'key-1',
+    issuedAt: new Date(now * 1000),
+    expiresAt: new Date((now + 300) * 1000),
+    claims: delegated,
+  })
+  const ten = await verifier.verify(signToken(key, { ...claims, act: actChain(10) }))
+  t.same(
+    ten.actors,
+    Array.from({ length: 10 }, (_, i) => `spiffe://example.org/agents/agent-${i + 1}`),
+    'ten actors deep is accepted, current actor first',
+  )
+  t.same((await verifier.verify(signToken(key, { ...claims, ancestor_jtis: [] }))).ancestorTokenIds, [], 'an empty ancestor_jtis')
 })
 
 t.test('every check refuses with its own code', async (t) => {
@@ -95,6 +134,26 @@ t.test('every check refuses with its own code', async (t) => {
     ['no grants claim', signToken(key, { ...claims, grants: undefined }), invalid('claim_missing')],
     ['no src_h claim', signToken(key, { ...claims, src_h: 'abc' }), invalid('claim_missing')],
     ['no jti', signToken(key, { ...claims, jti: undefined }), invalid('claim_missing')],
+    ['act not an object', signToken(key, { ...claims, act: 'spiffe://example.org/agents/planner' }), invalid('claim_missing')],
+    ['act an array', signToken(key, { ...claims, act: [{ sub: 'spiffe://example.org/agents/planner' }] }), invalid('claim_missing')],
+    ['act without sub', signToken(key, { ...claims, act: { client_id: 'planner' } }), invalid('claim_missing')],
+    ['act with an empty sub', signToken(key, { ...claims, act: { sub: '' } }), invalid('claim_missing')],
+    ['act with a sub not a string', signToken(key, { ...claims, act: { sub: 42 } }), invalid('claim_missing')],
+    [
+      'act with another claim beside sub',
+      signToken(key, { ...claims, act: { sub: 'spiffe://example.org/agents/planner', iss: ISSUER } }),
+      invalid('claim_missing'),
+    ],
+    [
+      'a nested act malformed',
+      signToken(key, { ...claims, act: { sub: 'spiffe://example.org/agents/planner', act: { sub: ['x'] } } }),
+      invalid('claim_missing'),
+    ],
+    ['act null', signToken(key, { ...claims, act: null }), invalid('claim_missing')],
+    ['act nested 11 deep', signToken(key, { ...claims, act: actChain(11) }), invalid('claim_missing')],
+    ['ancestor_jtis not an array', signToken(key, { ...claims, ancestor_jtis: claims.jti }), invalid('claim_missing')],
+    ['ancestor_jtis with a number', signToken(key, { ...claims, ancestor_jtis: [claims.jti, 7] }), invalid('claim_missing')],
+    ['ancestor_jtis with an empty jti', signToken(key, { ...claims, ancestor_jtis: [''] }), invalid('claim_missing')],
     [
       'without a required scope',
       signToken(key, { ...claims, scope: 'ledger:write' }),
