@@ -31,33 +31,29 @@ const RETRYABLE_STATUSES = new Set([429, 502, 503, 504])
 /** Refusals Seed STS says to simply try again (README, "Error reasons"). */
 const RETRYABLE_REASONS = new Set(['registration_changed'])
 
-export async function exchangeToken(
-  fetch: typeof globalThis.fetch,
-  endpoint: string,
-  subject: SubjectToken,
-  request: TokenRequest,
-  signal: AbortSignal,
-  now: number,
-  dpop?: DpopProofs,
-): Promise<ExchangeOutcome> {
-  const first = await exchangeOnce(fetch, endpoint, subject, request, signal, now, dpop)
+/** One exchange as the token source asks for it: where, with what, and how. */
+export interface TokenExchange {
+  fetch: typeof globalThis.fetch
+  /** The STS's token endpoint. */
+  endpoint: string
+  subject: SubjectToken
+  request: TokenRequest
+  signal: AbortSignal
+  /** The time, in milliseconds: what an HTTP-date `Retry-After` is counted from. */
+  now: number
+  /** The token source's DPoP key and nonces, when its tokens are bound. */
+  dpop?: DpopProofs
+}
+
+export async function exchangeToken(exchange: TokenExchange): Promise<ExchangeOutcome> {
+  const first = await exchangeOnce(exchange)
   // RFC 9449 section 8: the STS asks for a nonce (or a newer one); it is in the answer's DPoP-Nonce,
   // remembered by then. Once only: a server that keeps asking is answered with its refusal.
-  if (dpop !== undefined && !first.ok && first.error.error === 'use_dpop_nonce') {
-    return exchangeOnce(fetch, endpoint, subject, request, signal, now, dpop)
-  }
+  if (exchange.dpop !== undefined && !first.ok && first.error.error === 'use_dpop_nonce') return exchangeOnce(exchange)
   return first
 }
 
-async function exchangeOnce(
-  fetch: typeof globalThis.fetch,
-  endpoint: string,
-  subject: SubjectToken,
-  request: TokenRequest,
-  signal: AbortSignal,
-  now: number,
-  dpop: DpopProofs | undefined,
-): Promise<ExchangeOutcome> {
+async function exchangeOnce({ fetch, endpoint, subject, request, signal, now, dpop }: TokenExchange): Promise<ExchangeOutcome> {
   const form = new URLSearchParams({
     grant_type: TOKEN_EXCHANGE_GRANT_TYPE,
     subject_token: subject.subjectToken,

@@ -178,7 +178,15 @@ export class TokenSlot {
             )
       return { ok: false, error: failure, retryable: failure.retryable } satisfies Failure
     }
-    return exchangeToken(settings.fetch, settings.endpoint, subject, this.request, signal, settings.clock.now(), settings.dpop)
+    return exchangeToken({
+      fetch: settings.fetch,
+      endpoint: settings.endpoint,
+      subject,
+      request: this.request,
+      signal,
+      now: settings.clock.now(),
+      dpop: settings.dpop,
+    })
   }
 
   private sleep(flight: FlightState, delayMs: number): Promise<void> {
