@@ -34,6 +34,7 @@ function draftGrant(id: number, subject: string, audiences: string[], scopes: st
     expiresAt: new Date('2027-01-01T00:00:00Z'),
     enabled: true,
     requireDpop: false,
+    mayAct: [],
     version: 1,
     createdAt: NOW,
     updatedAt: NOW,

@@ -20,6 +20,7 @@ function draft(overrides: Partial<GrantDraft> = {}): GrantDraft {
     expiresAt: later(86_400_000),
     enabled: true,
     requireDpop: false,
+    mayAct: [],
     ...overrides,
   }
 }
