@@ -117,6 +117,7 @@ t.test('grants show, in table and JSON form; grants disable', async (t) => {
     new RegExp(`^id             ${grant.id}\nsubject        ${SEARCH}\nconditions     -\naudiences      search-api\nscopes         -\n`),
   )
   t.match(shown.stdout, /\nenabled {8}true\n/)
+  t.match(shown.stdout, /\nrequireDpop {4}false\nmayAct {9}-\n/, 'no one may act: shown as none')
   t.same(await json('grants', 'show', grant.id as string), grant)
 
   const disabled = await cli('grants', 'disable', grant.id as string)
@@ -249,6 +250,35 @@ t.test('grants validate says what create would do, creates nothing, and exits 1 
     '600',
   )
   t.same([fine.code, fine.stdout, fine.stderr], [0, 'the grant would be created\n', ''])
+  const delegating = await cli(
+    'grants',
+    'validate',
+    '--subject',
+    PAYMENTS,
+    '--audience',
+    'ledger-api',
+    '--owner',
+    'team-payments',
+    '--description',
+    'x',
+    '--max-ttl',
+    '600',
+    '--may-act',
+    AGENTS,
+    '--may-act',
+    `spiffe://${TRUST_DOMAIN}/**`,
+  )
+  t.same(
+    [delegating.code, delegating.stdout, delegating.stderr],
+    [
+      0,
+      'the grant would be created\n' +
+        `warn  may-act-spans: spiffe://${TRUST_DOMAIN}/** matches every identity of the trust domain ${TRUST_DOMAIN}, whatever attestor minted it: ` +
+        "each of them may act for the grant's subjects; name the workloads that may act\n",
+      '',
+    ],
+    'every --may-act is sent',
+  )
   const wide = `spiffe://${TRUST_DOMAIN}/**`
   const refused = await cli(
     'grants',
