@@ -28,6 +28,7 @@ export function renderGrant(grant: Grant): string {
     ['scopes', joined(grant.scopes)],
     ['maxTtlSeconds', text(grant.maxTtlSeconds)],
     ['requireDpop', text(grant.requireDpop)],
+    ['mayAct', joined(grant.mayAct)],
     ['owner', grant.owner],
     ['description', grant.description],
     ['enabled', text(grant.enabled)],
@@ -92,7 +93,7 @@ const show: Command = {
 
 const GRANT_OPTIONS_USAGE =
   '--subject S --audience A [--audience A2]... [--scope X]... [--max-ttl N] --owner O [--description D] ' +
-  '[--expires-at ISO] [--condition name=glob]... [--require-dpop] [--json]'
+  '[--expires-at ISO] [--condition name=glob]... [--require-dpop] [--may-act glob]... [--json]'
 
 const GRANT_OPTIONS_HELP = `options:
   --subject S            a SPIFFE ID or a glob of them, e.g. 'spiffe://example.org/k8s/prod/ns/payments/sa/*'
@@ -104,7 +105,9 @@ const GRANT_OPTIONS_HELP = `options:
   --expires-at ISO       when it stops granting, e.g. 2027-02-21T00:00:00Z (or a date)
   --condition name=glob  a claim of the attestation that must match, e.g. podName='api-*'
                          (repeat; the same name twice means either glob)
-  --require-dpop         tokens the grant contributes to are bound to a DPoP key; bearer requests are refused`
+  --require-dpop         tokens the grant contributes to are bound to a DPoP key; bearer requests are refused
+  --may-act glob         a SPIFFE ID or glob of the workloads that may act for the subjects with an
+                         actor_token (repeat for more; none: no delegation)`
 
 const GRANT_OPTIONS: Command['options'] = {
   subject: { type: 'string' },
@@ -116,6 +119,7 @@ const GRANT_OPTIONS: Command['options'] = {
   'expires-at': { type: 'string' },
   condition: { type: 'string', multiple: true },
   'require-dpop': { type: 'boolean' },
+  'may-act': { type: 'string', multiple: true },
 }
 
 const create: Command = {
@@ -188,6 +192,8 @@ function grantInputOf(args: ParsedArgs): GrantInput {
   const conditions = parseConditions(args)
   if (conditions !== undefined) input.conditions = conditions
   if (args.flag('require-dpop')) input.requireDpop = true
+  const mayAct = args.list('may-act')
+  if (mayAct.length > 0) input.mayAct = mayAct
   return input
 }
 

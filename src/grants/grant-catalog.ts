@@ -95,6 +95,17 @@ export class GrantCatalog {
     return this.index.candidates(subject)
   }
 
+  /**
+   * The active grant with this id as the hot path holds it: undefined when there is none, or it is
+   * disabled or expired at the clock's now (a grant expires between changes without leaving the index).
+   * Throws ServiceUnavailableError when this copy cannot be vouched for, as candidatesFor does.
+   */
+  activeGrant(id: string): GrantRule | undefined {
+    this.ensureCurrent()
+    const rule = this.index.get(id)
+    return rule !== undefined && rule.enabled && rule.expiresAtMs > this.clock.now() ? rule : undefined
+  }
+
   /** True once loaded and a catch-up succeeded within the staleness bound. */
   isCurrent(): boolean {
     return this.loaded && this.monotonic() - this.lastContact <= this.options.maxStalenessMs

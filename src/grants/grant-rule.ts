@@ -41,6 +41,8 @@ export class GrantRule {
   /** Set the first time the rule is a candidate (compile), with conditionGlobs. */
   private subjectGlob: CompiledGlob | undefined = undefined
   private conditionGlobs: readonly Condition[] = NONE
+  /** Set the first time an actor is checked against the rule (permitsActor). */
+  private actorGlobs: readonly CompiledGlob[] | undefined = undefined
 
   private constructor(
     readonly id: string,
@@ -52,6 +54,8 @@ export class GrantRule {
     readonly enabled: boolean,
     /** Tokens it contributes to must be DPoP-bound. */
     readonly requireDpop: boolean,
+    /** Who may act for its subjects with an `actor_token`: SPIFFE ID globs; empty (the common case), nobody. */
+    readonly mayAct: readonly string[],
     /** Which version of the grant this is: the admin API's ETag. */
     readonly version: number,
     readonly expiresAtMs: number,
@@ -69,6 +73,7 @@ export class GrantRule {
       grant.maxTtlSeconds,
       grant.enabled,
       grant.requireDpop,
+      grant.mayAct.length === 0 ? NONE : [...grant.mayAct],
       grant.version,
       grant.expiresAt.getTime(),
       grant.createdAt.getTime(),
@@ -88,6 +93,17 @@ export class GrantRule {
       if (glob === undefined || (!glob.matches(actual) && !others.some((other) => other.matches(actual)))) return false
     }
     return this.enabled && this.expiresAtMs > nowMs
+  }
+
+  /**
+   * Whether the workload `actorSubject` (a SPIFFE ID, the actor token's subject) may act for this
+   * grant's subjects: one of its `mayAct` globs matches the whole ID. Nothing else is checked here (the
+   * subject, enabled, expiry: applies() is).
+   */
+  permitsActor(actorSubject: string): boolean {
+    if (this.mayAct.length === 0) return false
+    this.actorGlobs ??= this.mayAct.map((glob) => sharedGlob(glob))
+    return this.actorGlobs.some((glob) => glob.matches(actorSubject))
   }
 
   private compile(): CompiledGlob {

@@ -26,6 +26,13 @@ const Subject = Glob.regex(
   /^spiffe:\/\/[^/]+\/\S*$/,
   'must be a SPIFFE ID or a glob of them, e.g. spiffe://example.org/k8s/prod/ns/payments/sa/*',
 )
+/** At most 50, each once: a repeated glob says nothing more, and refusing it keeps a read-modify-write exact. */
+const MayAct = z
+  .array(Subject)
+  .max(50)
+  .refine((globs) => new Set(globs).size === globs.length, 'must not list the same glob twice')
+  // What the refinement above checks, for the API description (JSON Schema cannot see into it).
+  .meta({ uniqueItems: true })
 const Audiences = z.array(z.string().min(1).max(512)).min(1).max(100)
 const Scopes = z.array(ScopeToken).max(100)
 const MaxTtlSeconds = z.number().int().positive().max(MAX_TOKEN_LIFETIME_SECONDS)
@@ -81,6 +88,12 @@ export const GrantInput = z
       without a DPoP proof is refused with \`invalid_request\` (\`dpop_required\`). A request with a
       proof gets a bound token whatever its grants say.
     `),
+    mayAct: MayAct.default([]).describe(prose`
+      SPIFFE IDs or globs of the workloads that may act for this grant's subjects (RFC 8693
+      \`actor_token\`): a token request with an \`actor_token\` gets something from this grant only when
+      the actor's identity matches one of these. Empty: no delegation. Same glob syntax as \`subject\`;
+      at most 50, none repeated.
+    `),
   })
   .strict()
   .meta({
@@ -112,6 +125,9 @@ export const GrantReplacement = z
       .describe(
         'See `GrantInput`. Left out, the grant keeps its current value (so a client that predates it never drops the requirement).',
       ),
+    mayAct: MayAct.optional().describe(
+      'See `GrantInput`. Left out, the grant keeps its current value (so a client that predates it never drops the delegations). Send `[]` for none.',
+    ),
     id: Uuid.optional().describe('Read-only; ignored. If sent, it must be the id in the path.'),
     version: z.number().optional().describe('Read-only; ignored (`If-Match` carries the version).'),
     createdAt: z.string().max(64).optional().describe('Read-only; ignored.'),
@@ -170,6 +186,8 @@ export interface Grant {
   enabled: boolean
   /** Tokens it contributes to must be DPoP-bound (migration 020). */
   requireDpop: boolean
+  /** SPIFFE ID globs of the workloads that may act for its subjects with an `actor_token` (migration 021); empty: none. */
+  mayAct: string[]
   /** Bumped on every change; the admin API's ETag. */
   version: number
   createdAt: Date
@@ -192,6 +210,7 @@ export const GrantJson = z
     expiresAt: Instant.describe('Always resolved, in UTC.'),
     enabled: z.boolean(),
     requireDpop: z.boolean().describe('See `GrantInput`.'),
+    mayAct: z.array(z.string()).describe('See `GrantInput`.'),
     version: z.number().int().min(1).describe('Bumped on every change; the `ETag`.'),
     createdAt: Instant,
     updatedAt: Instant,
@@ -216,6 +235,7 @@ export function grantToJson(grant: Grant): GrantJson {
     expiresAt: grant.expiresAt.toISOString(),
     enabled: grant.enabled,
     requireDpop: grant.requireDpop,
+    mayAct: grant.mayAct,
     version: grant.version,
     createdAt: grant.createdAt.toISOString(),
     updatedAt: grant.updatedAt.toISOString(),

@@ -20,6 +20,7 @@ interface GrantRow {
   expires_at: Date
   enabled: boolean
   require_dpop: boolean
+  may_act: string[]
   version: number
   created_at: Date
   updated_at: Date
@@ -29,7 +30,7 @@ interface GrantRow {
 type ChangeRow = { seq: string | bigint; deleted_id: string | null } & GrantRow
 
 const COLUMNS =
-  'id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled, require_dpop, version, created_at, updated_at'
+  'id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled, require_dpop, may_act, version, created_at, updated_at'
 
 /** Grants on Postgres or PGlite: the same SQL on both. */
 export class SqlGrantStore implements GrantStore {
@@ -42,8 +43,8 @@ export class SqlGrantStore implements GrantStore {
     const created = await this.audited(actor, now, 'grant.create', warnings, async (tx) => {
       const rows = await tx.query<GrantRow>(
         `INSERT INTO grants (id, subject, conditions, audiences, scopes, max_ttl_seconds, owner, description, expires_at, enabled,
-                             require_dpop, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12) RETURNING ${COLUMNS}`,
+                             require_dpop, may_act, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) RETURNING ${COLUMNS}`,
         [randomUUID(), ...draftParams(draft), now],
       )
       return { before: undefined, after: toGrant(rows[0]) }
@@ -80,7 +81,8 @@ export class SqlGrantStore implements GrantStore {
       if (!before || before.version !== expectedVersion) return { before, after: undefined }
       const rows = await tx.query<GrantRow>(
         `UPDATE grants SET subject = $2, conditions = $3, audiences = $4, scopes = $5, max_ttl_seconds = $6, owner = $7,
-           description = $8, expires_at = $9, enabled = $10, require_dpop = $11, version = version + 1, updated_at = $12
+           description = $8, expires_at = $9, enabled = $10, require_dpop = $11,
+           may_act = $12, version = version + 1, updated_at = $13
          WHERE id = $1 RETURNING ${COLUMNS}`,
         [id, ...draftParams(draft), now],
       )
@@ -128,7 +130,7 @@ export class SqlGrantStore implements GrantStore {
     const rows = await this.read<ChangeRow>(
       `SELECT seq, NULL::uuid AS deleted_id, ${COLUMNS} FROM grants WHERE seq > $1
        UNION ALL
-       SELECT seq, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM grant_deletions WHERE seq > $1
+       SELECT seq, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM grant_deletions WHERE seq > $1
        ORDER BY seq LIMIT $2`,
       [String(after), limit],
     )
@@ -215,6 +217,7 @@ function draftParams(draft: GrantDraft): unknown[] {
     draft.expiresAt,
     draft.enabled,
     draft.requireDpop,
+    draft.mayAct,
   ]
 }
 
@@ -231,6 +234,7 @@ function toGrant(row: GrantRow): Grant {
     expiresAt: new Date(row.expires_at),
     enabled: row.enabled,
     requireDpop: row.require_dpop,
+    mayAct: row.may_act,
     version: row.version,
     createdAt: new Date(row.created_at),
     updatedAt: new Date(row.updated_at),

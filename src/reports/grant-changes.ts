@@ -18,6 +18,7 @@ export interface GrantBody {
   expiresAt: string
   enabled: boolean
   requireDpop: boolean
+  mayAct: string[]
 }
 
 export type GrantChange =

@@ -40,6 +40,7 @@ const GrantBodyJson = z
     expiresAt: Instant,
     enabled: z.boolean(),
     requireDpop: z.boolean(),
+    mayAct: z.array(z.string()),
   })
   .strict()
 

@@ -5,6 +5,8 @@ import { aligned, cells, startCli } from '../support/cli-harness.js'
 const PAYMENTS = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/payments/sa/*`
 const SEARCH = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/search/sa/indexer`
 const LONG = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/a-namespace-with-a-rather-long-name/sa/the-batch-reconciler`
+const AGENTS = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/agents/sa/*`
+const GATEWAY = `spiffe://${TRUST_DOMAIN}/k8s/prod/ns/edge/sa/gateway`
 const iso = (millis: number) => new Date(millis).toISOString().replace(/\.000Z$/, 'Z')
 
 t.test('grants create prints the grant it created, every field, and the service stored exactly that', async (t) => {
@@ -37,6 +39,10 @@ t.test('grants create prints the grant it created, every field, and the service 
     '--condition',
     'nodeName=node-b',
     '--require-dpop',
+    '--may-act',
+    AGENTS,
+    '--may-act',
+    GATEWAY,
   )
   t.equal(created.code, 0, created.stderr)
   t.equal(created.stderr, '')
@@ -53,6 +59,7 @@ t.test('grants create prints the grant it created, every field, and the service 
       'scopes         ledger:read,ledger:write',
       'maxTtlSeconds  600',
       'requireDpop    true',
+      `mayAct         ${AGENTS},${GATEWAY}`,
       'owner          team-payments',
       'description    payments reach the ledger',
       'enabled        true',
@@ -71,6 +78,7 @@ t.test('grants create prints the grant it created, every field, and the service 
     scopes: ['ledger:read', 'ledger:write'],
     maxTtlSeconds: 600,
     requireDpop: true,
+    mayAct: [AGENTS, GATEWAY],
     owner: 'team-payments',
     description: 'payments reach the ledger',
     expiresAt: '2027-01-01T00:00:00.000Z',
@@ -84,7 +92,16 @@ t.test('grants create --json prints the API answer; what is left out takes the s
   t.equal(created.code, 0, created.stderr)
   const grant = JSON.parse(created.stdout)
   t.same(grant, (await sts.app.inject({ method: 'GET', url: `/v1/grants/${grant.id}`, headers: sts.admin })).json())
-  t.match(grant, { conditions: {}, scopes: [], maxTtlSeconds: 3600, description: '', enabled: true, version: 1 })
+  t.match(grant, {
+    conditions: {},
+    scopes: [],
+    maxTtlSeconds: 3600,
+    description: '',
+    enabled: true,
+    requireDpop: false,
+    mayAct: [],
+    version: 1,
+  })
   t.equal(grant.expiresAt, new Date(NOW + 90 * 86_400_000).toISOString())
   t.ok(created.stdout.endsWith('}\n'), 'one JSON document and a newline')
 })
@@ -100,6 +117,7 @@ t.test('grants show, in table and JSON form; grants disable', async (t) => {
     new RegExp(`^id             ${grant.id}\nsubject        ${SEARCH}\nconditions     -\naudiences      search-api\nscopes         -\n`),
   )
   t.match(shown.stdout, /\nenabled {8}true\n/)
+  t.match(shown.stdout, /\nrequireDpop {4}false\nmayAct {9}-\n/, 'no one may act: shown as none')
   t.same(await json('grants', 'show', grant.id as string), grant)
 
   const disabled = await cli('grants', 'disable', grant.id as string)
@@ -232,6 +250,35 @@ t.test('grants validate says what create would do, creates nothing, and exits 1 
     '600',
   )
   t.same([fine.code, fine.stdout, fine.stderr], [0, 'the grant would be created\n', ''])
+  const delegating = await cli(
+    'grants',
+    'validate',
+    '--subject',
+    PAYMENTS,
+    '--audience',
+    'ledger-api',
+    '--owner',
+    'team-payments',
+    '--description',
+    'x',
+    '--max-ttl',
+    '600',
+    '--may-act',
+    AGENTS,
+    '--may-act',
+    `spiffe://${TRUST_DOMAIN}/**`,
+  )
+  t.same(
+    [delegating.code, delegating.stdout, delegating.stderr],
+    [
+      0,
+      'the grant would be created\n' +
+        `warn  may-act-spans: spiffe://${TRUST_DOMAIN}/** matches every identity of the trust domain ${TRUST_DOMAIN}, whatever attestor minted it: ` +
+        "each of them may act for the grant's subjects; name the workloads that may act\n",
+      '',
+    ],
+    'every --may-act is sent',
+  )
   const wide = `spiffe://${TRUST_DOMAIN}/**`
   const refused = await cli(
     'grants',

@@ -115,7 +115,7 @@ t.test('usage errors exit 2 with every problem on stderr, before any request', a
         'sts: --max-ttl must be a whole number of at least 1, not "0"',
         'sts: --expires-at must be an RFC 3339 time such as 2026-11-23T12:00:00Z (or a date), not "tomorrow"',
         `sts: --condition must be name=glob, e.g. --condition 'podName=api-*', not "podName"`,
-        'usage: sts grants create --subject S --audience A [--audience A2]... [--scope X]... [--max-ttl N] --owner O [--description D] [--expires-at ISO] [--condition name=glob]... [--require-dpop] [--json]',
+        'usage: sts grants create --subject S --audience A [--audience A2]... [--scope X]... [--max-ttl N] --owner O [--description D] [--expires-at ISO] [--condition name=glob]... [--require-dpop] [--may-act glob]... [--json]',
         '',
       ].join('\n'),
     ],

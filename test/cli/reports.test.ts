@@ -43,6 +43,7 @@ t.test('the least-privilege report, as a table and whole', async (t) => {
     expiresAt: grant.expiresAt,
     enabled: true,
     requireDpop: false,
+    mayAct: [],
   })
 
   const bad = await cli('report', 'least-privilege', '--days', '0')

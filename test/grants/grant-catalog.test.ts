@@ -256,3 +256,61 @@ t.test('before it has loaded, the catalog refuses', async (t) => {
   const cat = new GrantCatalog(new SqlGrantStore(db, new SqlAuditLog(db)), new LocalGrantFeed(), new FixedClock(T0), NO_POLL)
   await t.rejects(cat.candidatesFor(API), { reason: 'grants_stale', message: 'the grants are not loaded yet' })
 })
+
+t.test('activeGrant: the rule of an enabled, unexpired grant by id; none for the others; fails closed when stale', async (t) => {
+  const db = await BACKENDS.pglite(t)
+  const clock = new FixedClock(T0)
+  const sql = new SqlGrantStore(db, new SqlAuditLog(db))
+  const actor = 'spiffe://example.org/k8s/prod/ns/agents/sa/*'
+  const active = await sql.create(draft({ mayAct: [actor] }), new Date(T0), ACTOR)
+  const disabled = await sql.create(draft({ enabled: false }), new Date(T0), ACTOR)
+  const expiring = await sql.create(draft({ expiresAt: new Date(T0 + 1000) }), new Date(T0), ACTOR)
+  let monotonic = 0
+  const cat = await catalog(t, sql, new LocalGrantFeed(), clock, { catchUpIntervalMs: 3_600_000, maxStalenessMs: 5000 }, () => monotonic)
+
+  const rule = cat.activeGrant(active.id)
+  t.same(
+    rule && { id: rule.id, version: rule.version, subject: rule.subject, mayAct: rule.mayAct },
+    { id: active.id, version: 1, subject: active.subject, mayAct: [actor] },
+    'the active grant, as the hot path holds it',
+  )
+  t.equal(cat.activeGrant(disabled.id), undefined, 'disabled')
+  t.equal(cat.activeGrant('00000000-0000-4000-8000-000000000000'), undefined, 'unknown')
+  t.equal(cat.activeGrant(expiring.id)?.id, expiring.id, 'active until its expiresAt...')
+  clock.advance(1000)
+  t.equal(cat.activeGrant(expiring.id), undefined, '...expired at the clock now, though no change took it out')
+  t.equal(cat.activeGrant(active.id)?.id, active.id)
+
+  await sql.disable(active.id, new Date(T0), ACTOR)
+  await cat.announceChange()
+  t.equal(cat.activeGrant(active.id), undefined, 'a grant disabled since the load')
+
+  monotonic = 5000
+  t.equal(cat.activeGrant(active.id), undefined, 'at the bound, the copy is still vouched for')
+  monotonic = 5001
+  const stale = (id: string) => {
+    try {
+      return cat.activeGrant(id)
+    } catch (error) {
+      return error
+    }
+  }
+  const error = stale(active.id)
+  t.type(error, ServiceUnavailableError)
+  t.match(error, { reason: 'grants_stale', message: 'the grants cannot be vouched for: no change read from the grant store for 5.0 s' })
+  t.match(stale(expiring.id), { reason: 'grants_stale' }, 'whatever the grant')
+  t.match(stale('00000000-0000-4000-8000-000000000000'), { reason: 'grants_stale' }, 'even an unknown one')
+})
+
+t.test('activeGrant before the catalog has loaded refuses', async (t) => {
+  const db = await BACKENDS.pglite(t)
+  const cat = new GrantCatalog(new SqlGrantStore(db, new SqlAuditLog(db)), new LocalGrantFeed(), new FixedClock(T0), NO_POLL)
+  let error: unknown
+  try {
+    cat.activeGrant('00000000-0000-4000-8000-000000000000')
+  } catch (thrown) {
+    error = thrown
+  }
+  t.type(error, ServiceUnavailableError)
+  t.match(error, { reason: 'grants_stale', message: 'the grants are not loaded yet' })
+})

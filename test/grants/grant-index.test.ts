@@ -34,6 +34,7 @@ function draftGrant(id: number, subject: string, audiences: string[], scopes: st
     expiresAt: new Date('2027-01-01T00:00:00Z'),
     enabled: true,
     requireDpop: false,
+    mayAct: [],
     version: 1,
     createdAt: NOW,
     updatedAt: NOW,
@@ -217,4 +218,18 @@ t.test('a decision lists scopes in creation order whatever order the grants were
   index.upsert(GrantRule.of({ ...draftGrant(0, 'spiffe://example.org/a/?', ['api'], ['lower']) }))
   t.same(scopes(), ['older', 'lower', 'higher'], 'a grant filed again keeps its place')
   t.equal(index.remove('g-00009'), false)
+})
+
+t.test('a filed grant is found by its id: the latest filed, none once taken out', async (t) => {
+  const first = grant(1, 'spiffe://example.org/k8s/prod/**', ['a'], [])
+  const index = new GrantIndex([first, grant(2, 'spiffe://example.org/k8s/prod/ns/x/sa/y', ['a'], [])])
+  t.equal(index.get(first.id), first)
+  t.equal(index.get('g-00003'), undefined)
+  const replaced = grant(1, 'spiffe://example.org/github/acme/*', ['b'], [])
+  index.upsert(replaced)
+  t.equal(index.get(first.id), replaced, 'the rule filed last under the id')
+  t.equal(index.size, 2)
+  t.equal(index.remove(first.id), true)
+  t.equal(index.get(first.id), undefined)
+  t.equal(index.get('g-00002')?.subject, 'spiffe://example.org/k8s/prod/ns/x/sa/y')
 })

@@ -35,6 +35,7 @@ function grant(id: string, fields: Partial<Grant>): Grant {
     expiresAt: new Date('2027-01-01T00:00:00Z'),
     enabled: true,
     requireDpop: false,
+    mayAct: [],
     version: 1,
     createdAt: new Date('2026-01-01T00:00:00Z'),
     updatedAt: new Date('2026-01-01T00:00:00Z'),

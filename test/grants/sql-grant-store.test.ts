@@ -20,9 +20,13 @@ function draft(overrides: Partial<GrantDraft> = {}): GrantDraft {
     expiresAt: later(86_400_000),
     enabled: true,
     requireDpop: false,
+    mayAct: [],
     ...overrides,
   }
 }
+
+/** The `mayAct` of a grant as an audit entry holds it. */
+const mayActOf = (body: unknown) => (body as { mayAct?: string[] } | null | undefined)?.mayAct
 
 for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`grant store contract on ${backend}`, async (t) => {
@@ -35,6 +39,35 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       t.match(created, { ...draft(), version: 1, createdAt: T0, updatedAt: T0 })
       t.same(await store.get(created.id), created)
       t.equal(await store.get('not-a-uuid'), undefined)
+    })
+
+    await t.test('mayAct round-trips in order, is replaced and cleared, and changes carry it', async (t) => {
+      const actors = ['spiffe://example.org/k8s/prod/ns/agents/sa/*', 'spiffe://example.org/k8s/prod/ns/edge/sa/gateway']
+      const position = await store.lastSeq()
+      const created = await store.create(draft({ mayAct: actors }), T0, ACTOR)
+      t.same(created.mayAct, actors)
+      t.same(await store.get(created.id), created, 'read back as written')
+      const replaced = await store.replace(created.id, draft({ mayAct: [actors[1]] }), 1, later(1000), ACTOR)
+      t.same(replaced !== 'conflict' && replaced?.mayAct, [actors[1]])
+      const cleared = await store.replace(created.id, draft({ mayAct: [] }), 2, later(2000), ACTOR)
+      t.same(cleared !== 'conflict' && cleared?.mayAct, [])
+      t.same((await store.get(created.id))?.mayAct, [])
+      const changes = await store.changesSince(position, 10)
+      t.same(
+        changes.map((change) => change.grant?.mayAct),
+        [[]],
+        'a change reads the grant as it now stands',
+      )
+      const { items: entries } = await audit.list({ targetType: 'grant', targetId: created.id, limit: 10 })
+      t.same(
+        entries.map((entry) => [mayActOf(entry.before), mayActOf(entry.after)]),
+        [
+          [undefined, actors],
+          [actors, [actors[1]]],
+          [[actors[1]], []],
+        ],
+        'the audit entries show it before and after',
+      )
     })
 
     await t.test('replace is optimistic: the expected version must still be current', async (t) => {

@@ -58,6 +58,7 @@ export async function applyFinding(t: Test, { page, url, grant, exchange, shot }
     expiresAt: grant.expiresAt,
     enabled: true,
     requireDpop: false,
+    mayAct: [],
   })
   const split = report.findings.find((finding) => finding.kind === 'split-grant' && finding.grantId === grantId)
   t.same(split, {
@@ -117,7 +118,7 @@ export async function applyFinding(t: Test, { page, url, grant, exchange, shot }
   // Made at one instant of the test's clock, they are listed in id order: compare them in subject order.
   const live = grants.filter((each) => each.enabled === true).sort((a, b) => String(a.subject).localeCompare(String(b.subject)))
   t.same(
-    live.map(({ subject, conditions, audiences, scopes, maxTtlSeconds, owner, description, expiresAt, enabled, requireDpop }) => ({
+    live.map(({ subject, conditions, audiences, scopes, maxTtlSeconds, owner, description, expiresAt, enabled, requireDpop, mayAct }) => ({
       subject,
       conditions,
       audiences,
@@ -128,6 +129,7 @@ export async function applyFinding(t: Test, { page, url, grant, exchange, shot }
       expiresAt,
       enabled,
       requireDpop,
+      mayAct,
     })),
     [splitBody(BILLING), splitBody(PAYMENTS)],
   )

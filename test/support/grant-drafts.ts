@@ -13,6 +13,7 @@ export function grantDraft(now: number, overrides: Partial<GrantDraft> = {}): Gr
     expiresAt: new Date(now + 86_400_000),
     enabled: true,
     requireDpop: false,
+    mayAct: [],
     ...overrides,
   }
 }

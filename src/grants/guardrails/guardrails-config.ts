@@ -16,6 +16,7 @@ export const GUARDRAIL_RULES = [
   'audience-not-allowed',
   'expiry-too-far',
   'description-missing',
+  'may-act-spans',
 ] as const
 export type GuardrailRuleName = (typeof GUARDRAIL_RULES)[number]
 
@@ -33,6 +34,7 @@ export const DEFAULT_GUARDRAIL_ACTIONS: Readonly<Record<GuardrailRuleName, Guard
   'audience-not-allowed': 'warn',
   'expiry-too-far': 'warn',
   'description-missing': 'warn',
+  'may-act-spans': 'warn',
 }
 
 const actionOf = (rule: GuardrailRuleName) => GuardrailAction.default(DEFAULT_GUARDRAIL_ACTIONS[rule])
@@ -46,6 +48,7 @@ const Rules = z
     'audience-not-allowed': actionOf('audience-not-allowed'),
     'expiry-too-far': actionOf('expiry-too-far'),
     'description-missing': actionOf('description-missing'),
+    'may-act-spans': actionOf('may-act-spans'),
   } satisfies Record<GuardrailRuleName, unknown>)
   .strict()
 

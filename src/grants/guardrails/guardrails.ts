@@ -4,7 +4,13 @@ import type { GuardrailRuleName, GuardrailsConfig } from './guardrails-config.js
 import { identityLandscape, type IdentityLandscape } from './identity-forms.js'
 import { audienceNotAllowed, descriptionMissing, expiryTooFar, ttlAboveCeiling } from './limit-rules.js'
 import type { GuardrailRule } from './rule.js'
-import { sharedIssuerUnpinned, subjectSpansAttestor, subjectSpansAttestorKind, subjectSpansTrustDomain } from './subject-rules.js'
+import {
+  mayActSpans,
+  sharedIssuerUnpinned,
+  subjectSpansAttestor,
+  subjectSpansAttestorKind,
+  subjectSpansTrustDomain,
+} from './subject-rules.js'
 
 /** A rule a grant breaks: its name, the field it is about, and why. */
 export interface GuardrailFinding {
@@ -29,6 +35,7 @@ const RULES: readonly GuardrailRule[] = [
   ttlAboveCeiling,
   descriptionMissing,
   expiryTooFar,
+  mayActSpans,
 ]
 
 /**

@@ -1,16 +1,21 @@
 import { isGlob } from '../../lib/glob.js'
 import { canReach, spans } from './glob-reach.js'
-import type { IdentityGroup } from './identity-forms.js'
+import type { IdentityGroup, IdentityLandscape } from './identity-forms.js'
 import type { GuardrailRule } from './rule.js'
 
-/** The rules about whom a grant is for: its subject glob, and on a shared issuer its conditions. */
+/**
+ * The rules about whom a grant is for: its subject glob, and on a shared issuer its conditions; and
+ * about who may act for them: its `mayAct` globs, held to the same measure of breadth.
+ */
+
+const NAME_THE_WORKLOADS = 'name the workloads (a namespace and service account, a repository, an account)'
 
 export const subjectSpansTrustDomain: GuardrailRule = {
   name: 'subject-spans-trust-domain',
   field: 'subject',
   check(grant, { landscape }) {
-    if (!landscape.anywhere.some((form) => spans(grant.subject, form))) return undefined
-    return `${grant.subject} matches every identity of the trust domain ${landscape.trustDomain}, whatever attestor minted it: name the workloads`
+    const span = trustDomainSpan(grant.subject, landscape)
+    return span && `${span}: name the workloads`
   },
 }
 
@@ -18,7 +23,8 @@ export const subjectSpansAttestorKind: GuardrailRule = {
   name: 'subject-spans-attestor-kind',
   field: 'subject',
   check(grant, { landscape }) {
-    return spannedReason(grant.subject, spannedGroups(grant.subject, landscape.attestors).kinds)
+    const span = groupsSpan(grant.subject, spannedGroups(grant.subject, landscape.attestors).kinds)
+    return span && `${span}: ${NAME_THE_WORKLOADS}`
   },
 }
 
@@ -27,8 +33,31 @@ export const subjectSpansAttestor: GuardrailRule = {
   name: 'subject-spans-attestor',
   field: 'subject',
   check(grant, { landscape }) {
-    return spannedReason(grant.subject, spannedGroups(grant.subject, landscape.attestors).attestors)
+    const span = groupsSpan(grant.subject, spannedGroups(grant.subject, landscape.attestors).attestors)
+    return span && `${span}: ${NAME_THE_WORKLOADS}`
   },
+}
+
+/**
+ * A `mayAct` glob as broad as the subject rules above refuse or warn of (the trust domain, a whole
+ * attestor kind, one whole attestor): every workload it matches may act for the grant's subjects.
+ * Only warned of by default: a platform's gateway may mean a cluster, and a delegated token still
+ * carries no more than the grant gives.
+ */
+export const mayActSpans: GuardrailRule = {
+  name: 'may-act-spans',
+  field: 'mayAct',
+  check(grant, { landscape }) {
+    const spanned = grant.mayAct.flatMap((glob) => trustDomainSpan(glob, landscape) ?? groupsSpan(glob, allSpanned(glob, landscape)) ?? [])
+    if (spanned.length === 0) return undefined
+    return `${spanned.join('; ')}: each of them may act for the grant's subjects; name the workloads that may act`
+  },
+}
+
+/** Whether the glob matches every identity of the trust domain, said; undefined when it does not. */
+function trustDomainSpan(glob: string, landscape: IdentityLandscape): string | undefined {
+  if (!landscape.anywhere.some((form) => spans(glob, form))) return undefined
+  return `${glob} matches every identity of the trust domain ${landscape.trustDomain}, whatever attestor minted it`
 }
 
 function spannedGroups(subject: string, groups: readonly IdentityGroup[]): { kinds: IdentityGroup[]; attestors: IdentityGroup[] } {
@@ -40,10 +69,16 @@ function spannedGroups(subject: string, groups: readonly IdentityGroup[]): { kin
   return { kinds, attestors }
 }
 
-function spannedReason(subject: string, spanned: readonly IdentityGroup[]): string | undefined {
+/** The whole attestor kinds and the whole attestors the glob spans. */
+function allSpanned(glob: string, landscape: IdentityLandscape): IdentityGroup[] {
+  const { kinds, attestors } = spannedGroups(glob, landscape.attestors)
+  return [...kinds, ...attestors]
+}
+
+function groupsSpan(glob: string, spanned: readonly IdentityGroup[]): string | undefined {
   if (spanned.length === 0) return undefined
   const what = spanned.map((group) => `${group.label} (${group.forms.join(', ')})`).join('; ')
-  return `${subject} matches every identity of ${what}, whatever their names: name the workloads (a namespace and service account, a repository, an account)`
+  return `${glob} matches every identity of ${what}, whatever their names`
 }
 
 export const sharedIssuerUnpinned: GuardrailRule = {

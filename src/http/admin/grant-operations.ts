@@ -55,6 +55,7 @@ const grant = {
   expiresAt: '2027-02-21T12:00:00.000Z',
   enabled: true,
   requireDpop: false,
+  mayAct: [],
   version: 1,
   createdAt: '2026-11-23T12:00:00.000Z',
   updatedAt: '2026-11-23T12:00:00.000Z',

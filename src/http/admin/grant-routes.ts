@@ -93,8 +93,17 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
       )
     }
     const now = new Date(clock.now())
-    // Left out by a client that predates it: the grant keeps what it had, never dropping the requirement.
-    const draft = draftOf({ ...input, requireDpop: input.requireDpop ?? current.requireDpop, expiresAt: new Date(input.expiresAt) }, now)
+    // Left out by a client that predates them: the grant keeps what it had, never dropping the
+    // requirement or the delegations.
+    const draft = draftOf(
+      {
+        ...input,
+        requireDpop: input.requireDpop ?? current.requireDpop,
+        mayAct: input.mayAct ?? current.mayAct,
+        expiresAt: new Date(input.expiresAt),
+      },
+      now,
+    )
     const warnings = heldToGuardrails(options.guardrails(), draft, now)
     const result = await store.replace(id, draft, current.version, now, actorOf(request), { guardrailWarnings: warnings })
     if (result === 'conflict') {
@@ -116,12 +125,14 @@ export async function grantRoutes(app: FastifyInstance, options: GrantRoutesOpti
   })
 }
 
-/** GitHub names in one spelling, the one the service mints (src/attestors/github-names.ts). */
-function canonicalNames<G extends { subject: string; conditions: Record<string, string | string[]> }>(grant: G): G {
+/** GitHub names in one spelling, the one the service mints (src/attestors/github-names.ts), in the subject and the actors alike. */
+function canonicalNames<G extends { subject: string; conditions: Record<string, string | string[]>; mayAct?: string[] }>(grant: G): G {
   return {
     ...grant,
     subject: canonicalGitHubSubject(grant.subject),
     conditions: canonicalGitHubConditions(grant.subject, grant.conditions),
+    // Two globs that differed only in case are one once lower-cased: kept once.
+    ...(grant.mayAct === undefined ? {} : { mayAct: [...new Set(grant.mayAct.map(canonicalGitHubSubject))] }),
   }
 }
 

@@ -53,6 +53,7 @@ const example: Report = {
             expiresAt: '2027-02-21T12:00:00.000Z',
             enabled: true,
             requireDpop: false,
+            mayAct: [],
           },
         },
       ],

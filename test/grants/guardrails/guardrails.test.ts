@@ -188,6 +188,38 @@ t.test('audiences outside the allowed list warn by default; globs allowed; no li
   t.same(guardrailsOf().check(good({ audiences: ['anything'] }), now), { denied: [], warnings: [] })
 })
 
+t.test('a mayAct glob as broad as a refused or warned-of subject is warned of by default, each named', async (t) => {
+  const guardrails = guardrailsOf()
+  const td = 'spiffe://example.org'
+  const broad = {
+    [`${td}/**`]: `${td}/** matches every identity of the trust domain example.org, whatever attestor minted it`,
+    [`${td}/k8s/*/ns/*/sa/*`]: `${td}/k8s/*/ns/*/sa/* matches every identity of every kubernetes attestor (${td}/k8s/{}/ns/{}/sa/{}), whatever their names`,
+    [`${td}/k8s/prod/**`]: `${td}/k8s/prod/** matches every identity of attestor "prod" (kubernetes) (${td}/k8s/prod/ns/{}/sa/{}), whatever their names`,
+  }
+  const tail = ": each of them may act for the grant's subjects; name the workloads that may act"
+  for (const [glob, said] of Object.entries(broad)) {
+    t.same(
+      guardrails.check(good({ mayAct: [`${td}/k8s/prod/ns/edge/sa/gateway`, glob] }), now),
+      { denied: [], warnings: [{ rule: 'may-act-spans', field: 'mayAct', reason: `${said}${tail}` }] },
+      glob,
+    )
+  }
+  t.same(guardrails.check(good({ mayAct: Object.keys(broad) }), now).warnings, [
+    { rule: 'may-act-spans', field: 'mayAct', reason: `${Object.values(broad).join('; ')}${tail}` },
+  ])
+  for (const glob of [
+    `${td}/k8s/prod/ns/agents/sa/*`,
+    `${td}/k8s/*/ns/agents/sa/planner`,
+    `${td}/github/acme/agent`,
+    'spiffe://other.org/**',
+  ])
+    t.same(guardrails.check(good({ mayAct: [glob] }), now), { denied: [], warnings: [] }, glob)
+  t.same(guardrails.check(good({ mayAct: [] }), now), { denied: [], warnings: [] })
+  t.same(guardrailsOf({ rules: { 'may-act-spans': 'deny' } }).check(good({ mayAct: [`${td}/**`] }), now).denied, [
+    { rule: 'may-act-spans', field: 'mayAct', reason: `${broad[`${td}/**`]}${tail}` },
+  ])
+})
+
 t.test('an expiry further than the maximum warns by default', async (t) => {
   const guardrails = guardrailsOf({ maxLifetimeDays: 30 })
   t.same(guardrails.check(good({ expiresAt: new Date(NOW + 30 * 86_400_000) }), now), { denied: [], warnings: [] })
@@ -215,6 +247,7 @@ t.test('each rule denies, warns or is off as configured; every broken rule is sa
     maxTtlSeconds: 7200,
     description: '',
     expiresAt: new Date(NOW + 400 * 86_400_000),
+    mayAct: ['spiffe://example.org/k8s/**'],
   })
   const limits = { allowedAudiences: ['ledger-api'] }
   const all = (action: string) => ({
@@ -230,13 +263,14 @@ t.test('each rule denies, warns or is off as configured; every broken rule is sa
     'ttl-above-ceiling',
     'description-missing',
     'expiry-too-far',
+    'may-act-spans',
   ]
   const byDefault = guardrailsOf(limits).check(broken, now)
   t.same(
     [rulesOf(byDefault.denied), rulesOf(byDefault.warnings)],
     [
       ['subject-spans-trust-domain', 'subject-spans-attestor-kind', 'shared-issuer-unpinned'],
-      ['subject-spans-attestor', 'audience-not-allowed', 'ttl-above-ceiling', 'description-missing', 'expiry-too-far'],
+      ['subject-spans-attestor', 'audience-not-allowed', 'ttl-above-ceiling', 'description-missing', 'expiry-too-far', 'may-act-spans'],
     ],
   )
   const denied = guardrailsOf(all('deny')).check(broken, now)
@@ -257,6 +291,7 @@ t.test('the configuration: documented defaults, and every problem named', async 
       'audience-not-allowed': 'warn',
       'expiry-too-far': 'warn',
       'description-missing': 'warn',
+      'may-act-spans': 'warn',
     },
     maxTtlSeconds: 3600,
     allowedAudiences: [],

@@ -167,6 +167,7 @@ for (const backend of ['real', 'embedded'] as const) {
       expiresAt: grant.expiresAt,
       enabled: true,
       requireDpop: false,
+      mayAct: [],
     })
     const ref = (grant: Record<string, unknown>) => ({ grantId: grant.id, owner: grant.owner, subject: grant.subject })
     const splitNote = (subject: string) =>
