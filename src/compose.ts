@@ -260,6 +260,7 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       dataDir: config.database.dataDir,
     })
     const sourceHasher = new SourceHasher(sharedSecret)
+    const introspection = new TokenIntrospection(config.issuer, keys, ledger, revocations, clock, logger, sourceHasher)
     const exchange = new TokenExchange({
       identityBudget: identityBudget(rateLimits, config.limits.tokenRequestsPerIdentityPerMinute),
       replay,
@@ -273,13 +274,14 @@ export async function composeServices(config: Config, logger: Logger, outside: O
       clock,
       issuer: config.issuer,
       maxTtlSeconds: config.tokens.maxTtlSeconds,
+      ourTokens: introspection,
+      maxChainDepth: config.delegation.maxChainDepth,
     })
     const adminTokens = new SqlAdminTokenStore(database, audit)
     const reloads = openReloads(config, logger, { runtime, attestorOutside, audit, database, clock, metrics, source: outside.configSource })
     closers.push(() => reloads.close())
     await reloads.start()
     metrics.watch({ revocations, grants: grantCatalog, database })
-    const introspection = new TokenIntrospection(config.issuer, keys, ledger, revocations, clock, logger, sourceHasher)
     const dpop = openDpop(config, replay, clock, sharedSecret)
     return {
       config,

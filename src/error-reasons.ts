@@ -10,7 +10,6 @@ export const ERROR_REASONS = {
   parameter_repeated: 'a parameter that may appear once appears more than once',
   parameter_invalid: "a parameter's value is not valid",
   grant_type_unsupported: 'grant_type is not token exchange',
-  delegation_unsupported: 'actor_token (delegation) is not supported',
   resource_unsupported: 'resource is not supported: name the target service with audience',
   token_type_unsupported: 'no attestor is configured for this subject_token_type',
   scope_malformed: 'a requested scope is not a valid scope token',
@@ -55,7 +54,7 @@ export const ERROR_REASONS = {
   dpop_proof_invalid: 'the DPoP proof is malformed, or its type, algorithm, key, signature, method, URL or time does not check out',
   dpop_proof_replayed: 'this DPoP proof (its key and jti) was already used',
   dpop_nonce_required: 'the DPoP proof must carry the nonce of the DPoP-Nonce header: none, or a stale one, was sent',
-  dpop_required: 'a grant the token would come from requires DPoP, and the request carries no DPoP proof',
+  dpop_required: 'a grant the token would come from requires DPoP, or a token presented is DPoP-bound, and the request carries no DPoP proof',
 
   // Grants and revocations.
   not_granted: 'no grant allows this identity to get a token',
@@ -63,6 +62,15 @@ export const ERROR_REASONS = {
   scope_not_granted: 'a requested scope is not granted for the audience',
   audience_required: 'several audiences are granted and the request names none',
   revoked: 'the identity, a grant, an attestation source or the token is revoked',
+  token_inactive: 'the subject_token or actor_token given as an access token is not an active access token of this service',
+  audience_widened: 'a token exchanged from one of our access tokens keeps its audience: the request names another',
+  scope_widened: 'a token exchanged from one of our access tokens can only narrow its scopes: the request names one it lacks',
+  grant_inactive: 'a grant the presented access token came from is no longer active (disabled, deleted or expired)',
+  dpop_key_mismatch: 'the presented token is bound to a DPoP key (cnf.jkt) and the DPoP proof is made with another key',
+  actor_not_allowed: "no grant lets the actor act for this subject: the actor's identity matches none of their mayAct globs",
+  actor_token_unusable:
+    'the actor_token is an access token that is neither DPoP-bound nor issued for this service (aud = issuer), or is itself delegated',
+  delegation_chain_too_long: 'the delegation chain would be longer than delegation.maxChainDepth',
   holder_key_proof_required: 'the token is bound to a key (cnf.jkt) and the request does not prove its holder has that key',
 
   // Admin authentication (the admin API and introspection).

@@ -7,6 +7,7 @@ import { ConfigError } from '../config-error.js'
 import { ConsoleConfig } from '../console/console-config.js'
 import { DpopConfig } from '../dpop/dpop-config.js'
 import { DatabaseConfig } from '../db/database-config.js'
+import { DelegationConfig } from '../exchange/delegation-config.js'
 import { GrantsConfig } from '../grants/grants-config.js'
 import { InventoryConfig } from '../inventory/inventory-config.js'
 import { KeysConfig } from '../keys/keys-config.js'
@@ -43,6 +44,7 @@ const ConfigSections = z
     keys: KeysConfig,
     tokens: TokensConfig,
     dpop: DpopConfig,
+    delegation: DelegationConfig,
     grants: GrantsConfig,
     registrations: RegistrationsConfig,
     audit: AuditConfig,

@@ -1,5 +1,4 @@
 import type { AttestedIdentity } from '../attestors/attestor.js'
-import { fingerprintOf } from '../attestors/single-use.js'
 import { InvalidGrantError, InvalidRequestError, ServiceUnavailableError } from '../errors.js'
 import type { GrantCatalog } from '../grants/grant-catalog.js'
 import { decide, type GrantDecision } from '../grants/grant-matcher.js'
@@ -18,6 +17,23 @@ import type { DpopProof } from '../dpop/dpop-proof.js'
 import { uuidV7 } from '../lib/uuid-v7.js'
 import type { Settings } from '../lib/settings-holder.js'
 import { NO_OBSERVATION, type AttestorRouting, type ExchangeObservation } from '../observability/exchange-observer.js'
+import { TOKEN_TYPE } from '../oauth/token-types.js'
+import { actClaimOf } from '../tokens/actor-chain.js'
+import { bindingFor } from './binding.js'
+import { delegationChain, ensureEveryGrantLetsAct, ensureUsableAsActor, grantsLettingAct } from './delegation.js'
+import { narrowedDecision } from './narrowing.js'
+import {
+  actorsOf,
+  attested,
+  attestorOf,
+  boundKeyOf,
+  lineageOf,
+  presentedAccessToken,
+  sourcesOf,
+  subjectOf,
+  type OurTokens,
+  type Presented,
+} from './presented.js'
 
 export interface AttestationVerifier {
   /** `routing` is told which attestor takes the attestation, before it is verified. */
@@ -55,6 +71,10 @@ export interface TokenExchangeDependencies {
   clock: Clock
   issuer: string
   maxTtlSeconds: number
+  /** Our own access tokens, as a `subject_token` to narrow or an `actor_token`. */
+  ourTokens: OurTokens
+  /** delegation.maxChainDepth */
+  maxChainDepth: number
 }
 
 export interface ExchangeContext {
@@ -93,42 +113,49 @@ export class TokenExchange {
     // that throws is left open, and the observation ends it when the answer goes out.
     const observed = context.observation ?? NO_OBSERVATION
     observed.phaseStarted('attest')
-    const identity = await settings.attestors.attest(request.subjectToken, request.subjectTokenType, observed)
-    observed.attested(identity.subject, identity.attestor, identity.kind)
+    const subject = await this.present(request.subjectToken, request.subjectTokenType, 'subject_token', settings, observed)
+    const subjectName = subjectOf(subject)
+    const { attestor, kind } = attestorOf(subject)
+    observed.attested(subjectName, attestor, kind)
     // Before the single-use claim: an identity over its budget keeps its attestation for the retry.
-    await this.deps.identityBudget?.spend(identity.subject)
-    await this.ensureFirstUse(identity)
+    await this.deps.identityBudget?.spend(subjectName)
+    const actor = request.actor && (await this.present(request.actor.token, request.actor.tokenType, 'actor_token', settings))
+    if (actor) ensureUsableAsActor(actor, this.deps.issuer)
+    await this.ensureFirstUse(subject)
+    if (actor) await this.ensureFirstUse(actor)
     observed.phaseEnded('attest')
     observed.phaseStarted('grants')
     const now = this.deps.clock.now()
-    const decision = decide(
-      identity,
-      await this.deps.grants.candidatesFor(identity.subject),
-      new Date(now),
-      request.audience,
-      request.scopes,
+    const actors = actor ? delegationChain(subjectOf(actor), actorsOf(subject), this.deps.maxChainDepth) : actorsOf(subject)
+    const decision = withinLifeOf(actor, await this.decide(subject, actors, request, now), now)
+    const jkt = bindingFor(
+      decision,
+      context.dpop,
+      [boundKeyOf(subject), boundKeyOf(actor)].filter((k) => k !== undefined),
     )
-    const jkt = bindingFor(decision, context.dpop)
     observed.phaseEnded('grants')
     observed.phaseStarted('revocation_check')
     // Taken now, so the ledger records the key the token is signed with, and a revoked key is refused below.
     const key = this.deps.signer.currentKey()
-    await this.ensureNotRevoked(identity, decision, key)
+    const ancestorJtis = [...new Set([...lineageOf(subject), ...lineageOf(actor)])]
+    await this.ensureNotRevoked(subject, actor, actors, ancestorJtis, decision, key)
     observed.phaseEnded('revocation_check')
     // Every check that can refuse the request runs before the registration, which may be spent for good.
-    const claims = this.claimsFor(identity, decision, now, settings.defaultTtlSeconds, request.requestedLifetimeSeconds)
+    const claims = this.claimsFor(subject, decision, now, settings.defaultTtlSeconds, request.requestedLifetimeSeconds)
     if (jkt !== undefined) claims.cnf = { jkt }
-    await this.ensureRegistered(identity, context, observed)
+    const act = actClaimOf(actors)
+    if (act !== undefined) claims.act = act
+    if (ancestorJtis.length > 0) claims.ancestor_jtis = ancestorJtis
+    await this.ensureRegistered(subject, context, observed)
+    if (actor) await this.ensureRegistered(actor, context, observed)
     observed.phaseStarted('ledger_commit')
     await this.deps.ledger.record({
       jti: claims.jti,
-      subject: identity.subject,
-      attestor: identity.attestor,
-      attestorKind: identity.kind,
-      // The attestation is never stored; its hash ties ledger rows to it when the attestor gives no
-      // fingerprint of what was signed.
-      attestationFingerprint: identity.fingerprint ?? fingerprintOf(request.subjectToken),
-      sources: identity.sources.map((source) => source.id),
+      subject: subjectName,
+      attestor,
+      attestorKind: kind,
+      attestationFingerprint: subject.fingerprint,
+      sources: sourcesOf(subject),
       audience: decision.audience,
       scopes: decision.scopes,
       grantIds: decision.grantIds,
@@ -138,6 +165,9 @@ export class TokenExchange {
       requestId: context.requestId,
       kid: key.kid,
       ...(jkt === undefined ? {} : { jkt }),
+      ...(subject.kind === 'access_token' ? { parentJti: subject.token.entry.jti } : {}),
+      ...(ancestorJtis.length > 0 ? { ancestorJtis } : {}),
+      ...(actors.length > 0 ? { actors } : {}),
     })
     observed.phaseEnded('ledger_commit')
     observed.phaseStarted('sign')
@@ -149,14 +179,50 @@ export class TokenExchange {
       expiresIn: claims.exp - claims.iat,
       scope: decision.scopes.join(' '),
       jti: claims.jti,
-      subject: identity.subject,
+      subject: subjectName,
       audience: decision.audience,
       tokenType: jkt === undefined ? 'Bearer' : 'DPoP',
     }
   }
 
+  /** An attestation, verified by its attestor, or one of our access tokens, verified as introspection does. */
+  private async present(
+    token: string,
+    tokenType: string,
+    parameter: 'subject_token' | 'actor_token',
+    settings: ExchangeSettings,
+    routing?: AttestorRouting,
+  ): Promise<Presented> {
+    if (tokenType === TOKEN_TYPE.accessToken) return presentedAccessToken(this.deps.ourTokens, token, parameter)
+    return attested(await settings.attestors.attest(token, tokenType, routing), token)
+  }
+
+  /**
+   * What the token may carry. From an attestation: what its grants allow, and with an actor only the
+   * grants that let the actor act. From one of our tokens: at most what that token has.
+   */
+  private async decide(subject: Presented, actors: readonly string[], request: ParsedTokenExchange, now: number): Promise<GrantDecision> {
+    const actor = request.actor ? actors[0] : undefined
+    if (subject.kind === 'access_token') {
+      const narrowed = narrowedDecision(subject.token, this.deps.grants, request.audience, request.scopes, Math.floor(now / 1000))
+      if (actor !== undefined) ensureEveryGrantLetsAct(narrowed.grants, actor, subject.token.entry.subject)
+      return narrowed
+    }
+    const { identity } = subject
+    const candidates = await this.deps.grants.candidatesFor(identity.subject)
+    return decide(
+      identity,
+      actor === undefined ? candidates : grantsLettingAct(candidates, actor, identity.subject),
+      new Date(now),
+      request.audience,
+      request.scopes,
+    )
+  }
+
   /** A single-use attestation is claimed before anything is granted, so a replay gets nothing at all. */
-  private async ensureFirstUse(identity: AttestedIdentity): Promise<void> {
+  private async ensureFirstUse(presented: Presented): Promise<void> {
+    if (presented.kind !== 'attestation') return
+    const { identity } = presented
     if (!identity.singleUse) return
     if (!(await this.deps.replay.claim(identity.singleUse.key, identity.singleUse.until))) {
       throw new InvalidGrantError('this attestation was already used: single-use attestations are accepted once', 'replayed')
@@ -167,7 +233,9 @@ export class TokenExchange {
    * Last before recording and signing (after the lifetime check in claimsFor too), so a refusal for any
    * other reason never uses up an instance's registration.
    */
-  private async ensureRegistered(identity: AttestedIdentity, context: ExchangeContext, observed: ExchangeObservation): Promise<void> {
+  private async ensureRegistered(presented: Presented, context: ExchangeContext, observed: ExchangeObservation): Promise<void> {
+    if (presented.kind !== 'attestation') return
+    const { identity } = presented
     if (identity.boundAddress !== undefined && identity.boundAddress !== withoutMappedPrefix(context.clientAddress)) {
       throw new InvalidGrantError(
         `this attestation is bound to the address ${identity.boundAddress}; the request came from ${context.clientAddress}`,
@@ -185,12 +253,27 @@ export class TokenExchange {
     observed.phaseEnded('registration')
   }
 
-  private async ensureNotRevoked(identity: AttestedIdentity, decision: GrantDecision, key: ActiveKey): Promise<void> {
+  /**
+   * Everything that, revoked, refuses the token: the signing key, the subject and every actor in the
+   * chain, the grants, the sources of the subject's attestation and of an attested actor's, and every
+   * token it derives from.
+   */
+  private async ensureNotRevoked(
+    subject: Presented,
+    actor: Presented | undefined,
+    actors: readonly string[],
+    ancestorJtis: readonly string[],
+    decision: GrantDecision,
+    key: ActiveKey,
+  ): Promise<void> {
     const targets: RevocationTarget[] = [
       { kind: 'key', value: key.kid },
-      { kind: 'subject', value: identity.subject },
+      { kind: 'subject', value: subjectOf(subject) },
+      ...actors.map((value): RevocationTarget => ({ kind: 'subject', value })),
+      ...ancestorJtis.map((value): RevocationTarget => ({ kind: 'token', value })),
       ...decision.grantIds.map((id): RevocationTarget => ({ kind: 'grant', value: id })),
-      ...identity.sources.map((source): RevocationTarget => ({ kind: 'source', value: source.id })),
+      ...sourcesOf(subject).map((value): RevocationTarget => ({ kind: 'source', value })),
+      ...(actor ? sourcesOf(actor) : []).map((value): RevocationTarget => ({ kind: 'source', value })),
     ]
     const revoked = await this.deps.revocations.findRevoked(targets)
     // Not the client's doing: the revocation reached this instance before the key that replaces it did.
@@ -204,7 +287,7 @@ export class TokenExchange {
   }
 
   private claimsFor(
-    identity: AttestedIdentity,
+    subject: Presented,
     decision: GrantDecision,
     nowMillis: number,
     defaultTtlSeconds: number,
@@ -221,7 +304,7 @@ export class TokenExchange {
     const ttl = requested ?? Math.min(defaultTtlSeconds, allowed)
     const claims: AccessTokenClaims = {
       iss: this.deps.issuer,
-      sub: identity.subject,
+      sub: subjectOf(subject),
       aud: decision.audience,
       exp: iat + ttl,
       iat,
@@ -229,10 +312,10 @@ export class TokenExchange {
       // Time-ordered: the jti names the ledger partition its entry is in (src/ledger/ledger-tables.ts).
       jti: uuidV7(nowMillis),
       // The workload is its own client: no separate client registration in a token exchange.
-      client_id: identity.subject,
+      client_id: subjectOf(subject),
       // What grant and source revocations name, so a resource server decides them without the ledger.
       grants: decision.grantIds,
-      src_h: identity.sources.map((source) => this.deps.sourceHasher.hash(source.id)),
+      src_h: sourcesOf(subject).map((source) => this.deps.sourceHasher.hash(source)),
     }
     if (decision.scopes.length > 0) claims.scope = decision.scopes.join(' ')
     return claims
@@ -240,21 +323,13 @@ export class TokenExchange {
 }
 
 /**
- * The key the token is bound to: the proof's whenever there is one; none for a bearer request, which
- * is refused when a contributing grant requires DPoP. `invalid_request`, not `invalid_dpop_proof`:
- * RFC 9449 defines the latter for a proof that is invalid (section 5), and here there is none; the
- * request lacks something required (RFC 6749 section 5.2), which a client that has no DPoP key
- * cannot fix by making a new proof.
+ * A token got with an actor's token of ours lives no longer than that token: it is in its
+ * `ancestor_jtis`, and a revocation of that token expires with it. (One narrowed from a subject
+ * token already lives no longer than its parent: src/exchange/narrowing.ts.)
  */
-function bindingFor(decision: GrantDecision, proof: DpopProof | undefined): string | undefined {
-  if (proof !== undefined) return proof.jkt
-  if (decision.requireDpop) {
-    throw new InvalidRequestError(
-      `a grant for audience "${decision.audience}" requires DPoP: send a DPoP proof (RFC 9449) with the token request`,
-      'dpop_required',
-    )
-  }
-  return undefined
+function withinLifeOf(actor: Presented | undefined, decision: GrantDecision, nowMillis: number): GrantDecision {
+  if (actor?.kind !== 'access_token') return decision
+  return { ...decision, maxTtlSeconds: Math.min(decision.maxTtlSeconds, actor.token.claims.exp - Math.floor(nowMillis / 1000)) }
 }
 
 /** A dual-stack listener reports IPv4 clients as `::ffff:10.0.0.1`. */

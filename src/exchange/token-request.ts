@@ -8,11 +8,11 @@ import { ATTESTATION_TOKEN_TYPES } from '../attestors/catalog.js'
 import { prose } from '../lib/prose.js'
 
 /**
- * Every subject token type Seed STS knows: those the attestor kinds are presented as (the catalog's);
- * which are accepted depends on the attestors configured. A type accepted for another reason (our own
- * access tokens, later) is added here beside the catalog's, not through it.
+ * Every subject token type Seed STS knows: those the attestor kinds are presented as (the catalog's),
+ * which are accepted depending on the attestors configured, and our own access tokens (to narrow one,
+ * or to act for its subject), always accepted. Actor tokens take the same types.
  */
-export const SUPPORTED_SUBJECT_TOKEN_TYPES: readonly string[] = [...ATTESTATION_TOKEN_TYPES]
+export const SUPPORTED_SUBJECT_TOKEN_TYPES: readonly string[] = [...ATTESTATION_TOKEN_TYPES, TOKEN_TYPE.accessToken]
 export const SUPPORTED_REQUESTED_TOKEN_TYPES = [TOKEN_TYPE.accessToken, TOKEN_TYPE.jwt] as const
 
 /** The token exchange request (RFC 8693 section 2.1) after the form body is parsed. */
@@ -39,6 +39,9 @@ export const TokenExchangeRequest = z.object({
       STS's own, for attestations that are not JWTs; each is taken by the attestor configured
       for it. A type no configured attestor takes is refused with \`invalid_request\`; discovery
       lists the accepted ones in \`subject_token_types_supported\`.
+      \`access_token\` is one of this service's own access tokens: the token issued narrows it
+      (same audience, scopes and lifetime within its own, and it dies with it; README, "Agents and
+      delegation"), or with an \`actor_token\` lets the actor act for its subject.
     `),
   requested_token_type: z
     .enum(SUPPORTED_REQUESTED_TOKEN_TYPES, { error: `requested_token_type must be one of ${SUPPORTED_REQUESTED_TOKEN_TYPES.join(', ')}` })
@@ -81,12 +84,12 @@ export interface ParsedTokenExchange {
   audience?: string
   scopes: string[]
   requestedLifetimeSeconds?: number
+  /** RFC 8693 delegation: the acting party's attestation or access token of ours, with its type. */
+  actor?: { token: string; tokenType: string }
 }
 
 /** Parameters we know and ignore: public clients may name themselves. */
 const IGNORED = new Set(['client_id'])
-
-const UNSUPPORTED_DELEGATION = 'Not supported (no delegation); its presence is refused with `invalid_request`.'
 
 /**
  * The form as a client sends it, for the API description: what parseTokenRequest checks itself
@@ -105,8 +108,19 @@ export const TokenExchangeForm = z
           "The token's `client_id` claim is the workload's identity.",
         'x-seed-sts-ignored': true,
       }),
-    actor_token: z.never().optional().meta({ description: UNSUPPORTED_DELEGATION, 'x-seed-sts-refused-with': 'invalid_request' }),
-    actor_token_type: z.never().optional().meta({ description: UNSUPPORTED_DELEGATION, 'x-seed-sts-refused-with': 'invalid_request' }),
+    actor_token: z.string().optional().describe(prose`
+      Delegation (RFC 8693 section 2.1): the acting workload's attestation, or an access token of
+      this service issued to it (DPoP-bound, or issued for the audience that is this service's
+      issuer). The token issued keeps \`sub\` the subject and names the actor in \`act\`, nested
+      after any actors the subject token already had. Only grants whose \`mayAct\` matches the
+      actor contribute (none: \`invalid_grant\`, \`actor_not_allowed\`); a chain longer than
+      \`delegation.maxChainDepth\` is \`invalid_grant\` (\`delegation_chain_too_long\`). Same size limit
+      as \`subject_token\`.
+    `),
+    actor_token_type: z
+      .enum(SUPPORTED_SUBJECT_TOKEN_TYPES)
+      .optional()
+      .describe('What `actor_token` is, from the same types as `subject_token_type`. Required with `actor_token`, refused without it.'),
     resource: z.never().optional().meta({
       description: 'Not supported; name the target service with `audience`. Its presence is refused with `invalid_target`.',
       'x-seed-sts-refused-with': 'invalid_target',
@@ -125,9 +139,6 @@ export function parseTokenRequest(params: Map<string, string[]>, maxAttestationB
   if (grantType[0] !== TOKEN_EXCHANGE_GRANT) {
     throw new UnsupportedGrantTypeError(`only ${TOKEN_EXCHANGE_GRANT} is supported`, 'grant_type_unsupported')
   }
-  if (params.has('actor_token') || params.has('actor_token_type')) {
-    throw new InvalidRequestError('delegation (actor_token) is not supported', 'delegation_unsupported')
-  }
   if (params.has('resource'))
     throw new InvalidTargetError('resource is not supported: name the target service with audience', 'resource_unsupported')
   if ((params.get('audience')?.length ?? 0) > 1) throw new InvalidTargetError('one audience per request', 'parameter_repeated')
@@ -138,9 +149,11 @@ export function parseTokenRequest(params: Map<string, string[]>, maxAttestationB
     if (values.length > 1) throw new InvalidRequestError(`${clipUntrusted(name)} must appear once`, 'parameter_repeated')
     single[name] = values[0]!
   }
-  const subjectToken = single.subject_token
-  if (subjectToken !== undefined && Buffer.byteLength(subjectToken) > maxAttestationBytes) {
-    throw new InvalidRequestError(`subject_token is larger than ${maxAttestationBytes} bytes`, 'attestation_too_large')
+  for (const name of ['subject_token', 'actor_token'] as const) {
+    const token = single[name]
+    if (token !== undefined && Buffer.byteLength(token) > maxAttestationBytes) {
+      throw new InvalidRequestError(`${name} is larger than ${maxAttestationBytes} bytes`, 'attestation_too_large')
+    }
   }
 
   const parsed = TokenExchangeRequest.safeParse(single)
@@ -150,6 +163,7 @@ export function parseTokenRequest(params: Map<string, string[]>, maxAttestationB
     throw new InvalidRequestError(issue.message, single[String(issue.path[0])] ? 'parameter_invalid' : 'parameter_missing')
   }
   const request = parsed.data
+  const actor = parseActor(single.actor_token, single.actor_token_type)
   return {
     subjectToken: request.subject_token,
     subjectTokenType: request.subject_token_type,
@@ -157,7 +171,22 @@ export function parseTokenRequest(params: Map<string, string[]>, maxAttestationB
     audience: request.audience,
     scopes: parseScopes(request.scope),
     requestedLifetimeSeconds: request.expires_in,
+    ...(actor === undefined ? {} : { actor }),
   }
+}
+
+/** RFC 8693 section 2.1: `actor_token_type` is required with `actor_token` and must not come without it. */
+function parseActor(token: string | undefined, tokenType: string | undefined): ParsedTokenExchange['actor'] {
+  // RFC 6749 section 3.1: a parameter sent without a value is treated as if it were left out.
+  const presented = token === '' ? undefined : token
+  const type = tokenType === '' ? undefined : tokenType
+  if (presented === undefined && type === undefined) return undefined
+  if (presented === undefined) throw new InvalidRequestError('actor_token_type was sent without actor_token', 'parameter_missing')
+  if (type === undefined) throw new InvalidRequestError('actor_token_type is required with actor_token', 'parameter_missing')
+  if (!SUPPORTED_SUBJECT_TOKEN_TYPES.includes(type)) {
+    throw new InvalidRequestError(`actor_token_type must be one of ${SUPPORTED_SUBJECT_TOKEN_TYPES.join(', ')}`, 'parameter_invalid')
+  }
+  return { token: presented, tokenType: type }
 }
 
 function parseScopes(scope: string | undefined): string[] {

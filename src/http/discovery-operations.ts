@@ -42,7 +42,11 @@ const AuthorizationServerMetadata = z
       .length(1)
       .describe('Always `["none"]`: there is no authorization endpoint. RFC 8414 requires the member and forbids an empty array.'),
     token_endpoint_auth_methods_supported: z.array(z.literal('none')),
-    subject_token_types_supported: z.array(z.string()),
+    subject_token_types_supported: z
+      .array(z.string())
+      .describe(
+        'What `subject_token` (and `actor_token`) may be: the types of the attestors configured, and always `access_token` (one of our own tokens).',
+      ),
     requested_token_types_supported: z.array(z.string()),
     access_token_signing_alg_values_supported: z
       .array(z.enum(ACCESS_TOKEN_ALGORITHMS))
@@ -70,7 +74,11 @@ const Metadata = component<Response>('responses', 'Metadata', {
         grant_types_supported: ['urn:ietf:params:oauth:grant-type:token-exchange'],
         response_types_supported: ['none'],
         token_endpoint_auth_methods_supported: ['none'],
-        subject_token_types_supported: ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'],
+        subject_token_types_supported: [
+          'urn:ietf:params:oauth:token-type:jwt',
+          'urn:ietf:params:oauth:token-type:id_token',
+          'urn:ietf:params:oauth:token-type:access_token',
+        ],
         requested_token_types_supported: ['urn:ietf:params:oauth:token-type:access_token', 'urn:ietf:params:oauth:token-type:jwt'],
         access_token_signing_alg_values_supported: ['ES256'],
         dpop_signing_alg_values_supported: ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'],

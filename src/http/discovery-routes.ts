@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { SUPPORTED_REQUESTED_TOKEN_TYPES } from '../exchange/token-request.js'
 import { TOKEN_EXCHANGE_GRANT } from '../oauth/grant-types.js'
+import { TOKEN_TYPE } from '../oauth/token-types.js'
 import type { KeyRing } from '../keys/key-ring.js'
 import { discoveryOperations } from './discovery-operations.js'
 
@@ -35,7 +36,8 @@ export async function discoveryRoutes(app: FastifyInstance, options: DiscoveryOp
     // Response Type Encoding Practices §4): nothing is ever issued through an authorization endpoint.
     response_types_supported: ['none'],
     token_endpoint_auth_methods_supported: ['none'],
-    subject_token_types_supported: options.subjectTokenTypes(),
+    // Our own access tokens are always taken (to narrow one, or to act for its subject); attestations as configured.
+    subject_token_types_supported: [...options.subjectTokenTypes(), TOKEN_TYPE.accessToken],
     requested_token_types_supported: [...SUPPORTED_REQUESTED_TOKEN_TYPES],
     // The keys change at run time (rotation), and a key of another algorithm may still be published.
     access_token_signing_alg_values_supported: [...new Set([options.algorithm, ...options.keys.publicJwks().keys.map((key) => key.alg)])],

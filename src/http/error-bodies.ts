@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { ERROR_REASONS, type ErrorReason as Reason } from '../error-reasons.js'
 import type { OAuthErrorCode } from './error-mapping.js'
 import { prose } from '../lib/prose.js'
+import type { Response } from './openapi/operation.js'
 
 /**
  * The two error formats on the wire, as the error handler writes them and the API description
@@ -95,3 +96,13 @@ export const ProblemBody = z
   .strict()
   .meta({ id: 'Problem', description: 'RFC 9457 problem details.' })
 export type ProblemBody = z.infer<typeof ProblemBody>
+
+/** An RFC 6749 error answer as the API description shows it, with the headers it comes with. */
+export function oauthErrorResponse(
+  description: string,
+  schema: z.ZodType,
+  example: OAuthErrorBody,
+  headers: Response['headers'],
+): Response {
+  return { description, headers, content: { 'application/json': { schema, example } } }
+}

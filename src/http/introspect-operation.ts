@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { Uuid } from '../lib/ids.js'
 import { prose } from '../lib/prose.js'
+import { ActorClaim } from '../tokens/access-token.js'
 import { InvalidRequestBody, oauthErrorOf, UnavailableBody } from './error-bodies.js'
 import { operation } from './openapi/operation.js'
 import { CacheControlNoStore, PragmaNoCache, RetryAfter, RetryAfterWhenShed } from './response-headers.js'
@@ -43,6 +44,11 @@ export const IntrospectionResponse = z
           .array(z.string())
           .optional()
           .describe('As in the token (`AccessTokenClaims`); absent from tokens minted before tokens carried it.'),
+        act: ActorClaim.optional().describe('The delegation chain, as in the token: present when somebody acts for `sub`.'),
+        ancestor_jtis: z
+          .array(Uuid)
+          .optional()
+          .describe('As in the token: the tokens it was exchanged from, present on a token exchanged from tokens of ours.'),
       })
       .strict(),
   ])
@@ -60,9 +66,10 @@ export const introspectOperation = operation({
 
     \`active\` is true only for one of this service's access tokens that is signed by a key of the
     JWKS, has \`typ: at+jwt\` and this issuer, has not expired (and its \`nbf\` has passed), is on the
-    ledger with the same \`sub\`, \`aud\`, \`scope\`, \`exp\`, \`iat\`, \`client_id\`, \`grants\` and \`src_h\` as
-    the token, and is not revoked: not its \`jti\`, its subject, a grant it came from nor a source of
-    its attestation.
+    ledger with the same \`sub\`, \`aud\`, \`scope\`, \`exp\`, \`iat\`, \`client_id\`, \`grants\`, \`src_h\`, \`cnf\`, \`act\` and \`ancestor_jtis\` as
+    the token, and is not revoked: not its \`jti\`, its subject, a grant it came from, a source of
+    its attestation, an identity acting in its delegation chain (\`act\`) nor a token it was
+    exchanged from (\`ancestor_jtis\`).
     The answer is the ledger's: a token signed with the service's key that disagrees with its
     ledger row (a forgery reusing a real \`jti\`) is inactive, and logged as a warning. Anything
     else, malformed or forged included, is \`{"active": false}\` and nothing more. Revocation state

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { prose } from '../lib/prose.js'
-import { InvalidRequestBody, oauthErrorOf, UnavailableBody, type OAuthErrorBody } from './error-bodies.js'
+import { InvalidRequestBody, oauthErrorOf, oauthErrorResponse, UnavailableBody, type OAuthErrorBody } from './error-bodies.js'
 import { operation, type Response } from './openapi/operation.js'
 import { CacheControlNoStore, PragmaNoCache, RetryAfter, RetryAfterWhenShed } from './response-headers.js'
 
@@ -16,7 +16,7 @@ export const RevocationForm = z.object({
 const NOT_CACHED = { 'Cache-Control': CacheControlNoStore, Pragma: PragmaNoCache }
 
 function oauthError(description: string, schema: z.ZodType, example: OAuthErrorBody, headers: Response['headers'] = NOT_CACHED): Response {
-  return { description, headers, content: { 'application/json': { schema, example } } }
+  return oauthErrorResponse(description, schema, example, headers)
 }
 
 export const revokeOperation = operation({

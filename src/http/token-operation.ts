@@ -1,9 +1,10 @@
 import { z } from 'zod'
 import { SUPPORTED_REQUESTED_TOKEN_TYPES, TokenExchangeForm } from '../exchange/token-request.js'
 import { prose } from '../lib/prose.js'
-import { InvalidRequestBody, OAuthErrorBody, oauthErrorOf, UnavailableBody } from './error-bodies.js'
+import { InvalidRequestBody, OAuthErrorBody, oauthErrorOf, oauthErrorResponse, UnavailableBody } from './error-bodies.js'
 import { operation, type Response } from './openapi/operation.js'
 import { DPOP_DESCRIPTION, DPOP_ERROR_EXAMPLES, DpopNonceHeader } from './token-dpop-docs.js'
+import { DELEGATION_DESCRIPTION, DELEGATION_ERROR_EXAMPLES } from './token-delegation-docs.js'
 import {
   CacheControlNoStore,
   PragmaNoCache,
@@ -56,7 +57,7 @@ export const TokenResponse = z
 const NOT_CACHED = { 'Cache-Control': CacheControlNoStore }
 
 function oauthError(description: string, schema: z.ZodType, example: OAuthErrorBody, headers: Response['headers'] = NOT_CACHED): Response {
-  return { description, headers, content: { 'application/json': { schema, example } } }
+  return oauthErrorResponse(description, schema, example, headers)
 }
 
 export const tokenOperation = operation({
@@ -69,7 +70,7 @@ export const tokenOperation = operation({
     workload is a public client and the \`subject_token\` is its proof of identity.
 
     The service, in order:
-    1. verifies the \`subject_token\` with the attestor configured for its issuer (JWTs) or for its
+    1. verifies the \`subject_token\` (and an \`actor_token\`, the same way) with the attestor configured for its issuer (JWTs) or for its
        \`subject_token_type\` (AWS instance identity documents, Azure attested data): signature,
        issuer, audience, expiry, maximum lifetime, account/project/subscription/owner allow-lists;
        and derives the workload's identity, a SPIFFE ID such as
@@ -108,7 +109,7 @@ export const tokenOperation = operation({
     exchange with \`503 temporarily_unavailable\`: the service never issues a token it could not
     check. Requests are rate-limited per client address (\`limits.tokenRequestsPerMinute\`,
     6000 by default).
-  ` + `\n${DPOP_DESCRIPTION}`,
+  ` + `\n${DPOP_DESCRIPTION}\n${DELEGATION_DESCRIPTION}`,
   requestBody: {
     mediaType: 'application/x-www-form-urlencoded',
     schema: TokenExchangeForm,
@@ -209,7 +210,7 @@ export const tokenOperation = operation({
           examples: {
             invalid_request: {
               summary:
-                'A parameter is missing, repeated or malformed, actor_token was sent, several audiences are ' +
+                'A parameter is missing, repeated or malformed, several audiences are ' +
                 'granted and none was named, or expires_in is longer than allowed',
               value: {
                 error: 'invalid_request',
@@ -261,6 +262,7 @@ export const tokenOperation = operation({
               },
             },
             ...DPOP_ERROR_EXAMPLES,
+            ...DELEGATION_ERROR_EXAMPLES,
           },
         },
       },

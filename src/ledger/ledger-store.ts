@@ -20,6 +20,12 @@ export interface LedgerEntry {
   kid?: string
   /** The thumbprint of the DPoP key the token is bound to (its `cnf.jkt`); absent for a bearer token. */
   jkt?: string
+  /** The jti of our token this one was exchanged from (its `subject_token`); absent for a token from an attestation. */
+  parentJti?: string
+  /** Every token of ours this one derives from, directly or not (its `ancestor_jtis`): revoking one revokes it. */
+  ancestorJtis?: string[]
+  /** The delegation chain, the current actor first (its `act`, outermost first); absent when nobody acts for the subject. */
+  actors?: string[]
 }
 
 /** The incident view: every field narrows the answer, and all of them hold at once. */

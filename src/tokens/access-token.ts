@@ -18,6 +18,28 @@ export const AccessTokenHeader = z
   .strict()
   .meta({ id: 'AccessTokenHeader', description: 'The JOSE header of an issued access token.' })
 
+/** RFC 8693 section 4.1: who acts, and (nested) for whom they act in turn. */
+export interface ActorClaim {
+  sub: string
+  act?: ActorClaim
+}
+
+export const ActorClaim: z.ZodType<ActorClaim> = z
+  .object({
+    sub: z.string().describe("The acting workload's identity, a SPIFFE ID."),
+    get act() {
+      return ActorClaim.optional().describe('The actor before this one in the chain, if any.')
+    },
+  })
+  .strict()
+  .meta({
+    id: 'ActorClaim',
+    description: prose`
+      The actor (RFC 8693 section 4.1): the workload or agent using the token on behalf of its
+      \`sub\`. The outermost is the current actor; each nested \`act\` is the one before it.
+    `,
+  })
+
 export const AccessTokenClaims = z
   .object({
     iss: z.url().describe('The issuer; equals `issuer` in the metadata.'),
@@ -56,6 +78,16 @@ export const AccessTokenClaims = z
         with a DPoP proof (\`Authorization: DPoP <token>\`) signed by the key with this thumbprint,
         whose \`ath\` is the token's hash. Absent: a bearer token.
       `),
+    act: ActorClaim.optional().describe(prose`
+      Present on a delegated token and only there (RFC 8693 section 4.1): the workload acting for
+      \`sub\`, outermost the current actor. Refuse the token if any identity in the chain is revoked
+      (a \`subject\` revocation names it). The chain is at most \`delegation.maxChainDepth\` long.
+    `),
+    ancestor_jtis: z.array(Uuid).optional().describe(prose`
+      Present on a token exchanged from other tokens of ours (a narrower token, or one an actor got
+      with its own token) and only there: the jti of every token it derives from, directly or not.
+      Refuse the token if any of them is revoked: it dies with the tokens it came from.
+    `),
   })
   .strict()
   .meta({ id: 'AccessTokenClaims', description: 'The claims of an issued access token (RFC 9068 section 2.2), and nothing else.' })

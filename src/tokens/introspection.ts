@@ -9,6 +9,8 @@ import type { Logger } from 'pino'
 import type { RevocationChecker } from '../revocation/revocation-cache.js'
 import type { RevocationTarget } from '../revocation/revocation.js'
 import type { SourceHasher } from './source-hash.js'
+import type { ActorClaim } from './access-token.js'
+import { actorsOf } from './actor-chain.js'
 
 /** RFC 7662 section 2.2: `active`, and for an active token what it says. */
 export type IntrospectionResult =
@@ -30,6 +32,10 @@ export type IntrospectionResult =
       /** Absent only from tokens minted before tokens carried them. */
       grants?: string[]
       src_h?: string[]
+      /** The delegation chain (RFC 8693 section 4.1), when somebody acts for `sub`. */
+      act?: ActorClaim
+      /** The tokens it was exchanged from, directly or not. */
+      ancestor_jtis?: string[]
     }
 
 /** What `verifyAsIssued` vouches for: the token's claims, agreeing with the ledger entry written when it was issued. */
@@ -49,6 +55,8 @@ export interface VerifiedAccessToken {
     src_h?: string[]
     /** The key it is bound to (RFC 9449 section 6.1), as the token says and its ledger entry agrees. */
     cnf?: { jkt: string }
+    act?: ActorClaim
+    ancestor_jtis?: string[]
   }
   entry: LedgerEntry
   /** Present when the token is bound to a key (`cnf.jkt`, RFC 9449): its holder must also prove that key. */
@@ -81,21 +89,20 @@ export class TokenIntrospection {
   ) {}
 
   async introspect(token: string): Promise<IntrospectionResult> {
-    const verified = await this.verifyAsIssued(token)
+    const verified = await this.verifyActive(token)
     if (!verified) return { active: false }
-    const { claims, entry } = verified
-    const targets: RevocationTarget[] = [
-      // The key that signed it (verified above): a revoked key's tokens are refused even before every
-      // instance has dropped the key itself.
-      { kind: 'key', value: claims.kid },
-      { kind: 'token', value: entry.jti },
-      { kind: 'subject', value: entry.subject },
-      ...entry.grantIds.map((id): RevocationTarget => ({ kind: 'grant', value: id })),
-      ...entry.sources.map((id): RevocationTarget => ({ kind: 'source', value: id })),
-    ]
-    if (await this.revocations.findRevoked(targets)) return { active: false }
-    const { kid: _kid, ...answer } = claims
-    return { active: true, ...answer, token_type: claims.cnf === undefined ? 'Bearer' : 'DPoP' }
+    const { kid: _kid, ...answer } = verified.claims
+    return { active: true, ...answer, token_type: answer.cnf === undefined ? 'Bearer' : 'DPoP' }
+  }
+
+  /**
+   * One of our tokens as we issued it and not revoked: what introspection answers active, and what a
+   * token exchange accepts as a `subject_token` or `actor_token` of ours.
+   */
+  async verifyActive(token: string): Promise<VerifiedAccessToken | undefined> {
+    const verified = await this.verifyAsIssued(token)
+    if (!verified) return undefined
+    return (await this.revocations.findRevoked(revocationTargetsOf(verified))) ? undefined : verified
   }
 
   /**
@@ -133,7 +140,7 @@ export class TokenIntrospection {
       if (key === undefined || key.alg !== alg) return undefined
       const signature = Buffer.from(jwt.encodedSignature, 'base64url')
       if (!signatureMatches(alg as JwsAlgorithm, key.key, Buffer.from(jwt.signingInput, 'latin1'), signature)) return undefined
-      const { iss, sub, aud, scope, client_id, exp, iat, nbf, jti, grants, src_h, cnf } = jwt.payload
+      const { iss, sub, aud, scope, client_id, exp, iat, nbf, jti, grants, src_h, cnf, act, ancestor_jtis } = jwt.payload
       const now = Math.floor(this.clock.now() / 1000)
       if (
         iss !== this.issuer ||
@@ -150,6 +157,8 @@ export class TokenIntrospection {
       const confirmation = confirmationOf(cnf)
       // A binding we cannot read is not one we made: the token is not ours as it stands.
       if (confirmation === null) return undefined
+      // The same for a delegation chain or an ancestry we could not have written.
+      if (actorsOf(act) === null || (ancestor_jtis !== undefined && !isStringArray(ancestor_jtis))) return undefined
       return {
         iss,
         sub,
@@ -164,6 +173,8 @@ export class TokenIntrospection {
         ...(grants === undefined ? {} : { grants }),
         ...(src_h === undefined ? {} : { src_h }),
         ...(confirmation ? { cnf: confirmation } : {}),
+        ...(act === undefined ? {} : { act: act as ActorClaim }),
+        ...(ancestor_jtis === undefined ? {} : { ancestor_jtis }),
       }
     } catch (error) {
       if (error instanceof ServiceUnavailableError) throw error
@@ -171,6 +182,24 @@ export class TokenIntrospection {
       throw error
     }
   }
+}
+
+/**
+ * What revokes a token: the key that signed it (a revoked key's tokens are refused even before every
+ * instance has dropped the key itself), its jti, its subject, the grants it came from, its sources,
+ * every identity acting in its delegation chain and every token it was exchanged from. Taken from the
+ * ledger entry, which the token's claims were checked to agree with.
+ */
+export function revocationTargetsOf({ claims, entry }: VerifiedAccessToken): RevocationTarget[] {
+  return [
+    { kind: 'key', value: claims.kid },
+    { kind: 'token', value: entry.jti },
+    { kind: 'subject', value: entry.subject },
+    ...(entry.actors ?? []).map((actor): RevocationTarget => ({ kind: 'subject', value: actor })),
+    ...(entry.ancestorJtis ?? []).map((jti): RevocationTarget => ({ kind: 'token', value: jti })),
+    ...entry.grantIds.map((id): RevocationTarget => ({ kind: 'grant', value: id })),
+    ...entry.sources.map((id): RevocationTarget => ({ kind: 'source', value: id })),
+  ]
 }
 
 /** The key a token is bound to (RFC 9449 section 6.1): undefined when unbound, null when `cnf` is not one we could have written. */
@@ -198,6 +227,8 @@ function disagreements(
     grants?: string[]
     src_h?: string[]
     cnf?: { jkt: string }
+    act?: ActorClaim
+    ancestor_jtis?: string[]
   },
   entry: LedgerEntry,
   hasher: SourceHasher,
@@ -223,6 +254,10 @@ function disagreements(
     differing.push('src_h')
   // The key the token was bound to when issued: a token that names another (or drops it) is not ours as it stands.
   if (claims.cnf?.jkt !== entry.jkt) differing.push('cnf')
+  // Who acts for the subject, and what the token dies with: a token that drops either would outlive
+  // the revocation of an actor or of a token it came from.
+  if (!sameList(actorsOf(claims.act) ?? [], entry.actors ?? [])) differing.push('act')
+  if (!sameList(claims.ancestor_jtis ?? [], entry.ancestorJtis ?? [])) differing.push('ancestor_jtis')
   return differing
 }
 

@@ -2,7 +2,8 @@ import t from 'tap'
 import type { AccessTokenClaims } from '../../src/tokens/access-token.js'
 import { TokenSigner } from '../../src/tokens/token-signer.js'
 import { claimsOf, exchangeWithProof, makeDpopKey, makeProof, nowOf } from '../support/dpop.js'
-import { startTestService, TRUST_DOMAIN, type TestService } from '../support/service.js'
+import { startTestService, TRUST_DOMAIN } from '../support/service.js'
+import { introspect } from '../support/introspect.js'
 
 /**
  * Introspection (RFC 7662) of DPoP-bound tokens: `token_type` DPoP and `cnf`, and a token whose key
@@ -13,16 +14,6 @@ import { startTestService, TRUST_DOMAIN, type TestService } from '../support/ser
 
 const key = await makeDpopKey('ES256')
 const other = await makeDpopKey('ES256')
-
-async function introspect(sts: TestService, token: string): Promise<Record<string, unknown>> {
-  const response = await sts.app.inject({
-    method: 'POST',
-    url: '/oauth2/introspect',
-    headers: { ...sts.admin, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ token }).toString(),
-  })
-  return response.json()
-}
 
 t.test('a bound token is introspected with its cnf; one re-signed with another binding, or none, is inactive', async (t) => {
   const sts = await startTestService(t)

@@ -8,6 +8,7 @@ import { freshPostgresDatabase, REDIS_URL, uniqueRedisPrefix } from '../support/
 import { ISSUER, JWT_TOKEN_TYPE, NOW, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../support/service.js'
 import { signWith } from '../support/signing.js'
 import { startTcpProxy } from '../support/tcp-proxy.js'
+import { introspect } from '../support/introspect.js'
 
 /** RFC 7009 revocation by the holder of a token, on real Postgres and Redis. */
 
@@ -28,17 +29,6 @@ async function issue(sts: TestService): Promise<string> {
 async function revoke(sts: TestService, body: string, headers: Record<string, string> = FORM) {
   const response = await sts.app.inject({ method: 'POST', url: '/oauth2/revoke', headers, payload: body })
   return { status: response.statusCode, body: response.body, headers: response.headers }
-}
-
-async function introspect(sts: TestService, token: string): Promise<{ active: boolean }> {
-  const response = await sts.app.inject({
-    method: 'POST',
-    url: '/oauth2/introspect',
-    headers: { ...sts.admin, ...FORM },
-    payload: new URLSearchParams({ token }).toString(),
-  })
-  if (response.statusCode !== 200) throw new Error(`introspection failed: ${response.statusCode} ${response.body}`)
-  return response.json()
 }
 
 /** Every revocation on record, in force or not: what "nothing revoked" is compared on. */

@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { accessTokenPlugin } from '../../packages/client/src/adapters/fastify.js'
 import { createVerifier } from '../../packages/client/src/index.js'
 import { claimsOf } from '../support/dpop.js'
+import { introspect } from '../support/introspect.js'
 import { freePort } from '../support/ports.js'
 import { JWT_TOKEN_TYPE, startTestService, TOKEN_EXCHANGE, TRUST_DOMAIN, type TestService } from '../support/service.js'
 
@@ -65,16 +66,6 @@ async function exchange(sts: TestService, config: oauth.Configuration, DPoP: oau
     },
     { DPoP },
   )
-}
-
-async function introspect(sts: TestService, token: string): Promise<Record<string, unknown>> {
-  const response = await sts.app.inject({
-    method: 'POST',
-    url: '/oauth2/introspect',
-    headers: { ...sts.admin, 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ token }).toString(),
-  })
-  return response.json()
 }
 
 /**
