@@ -75,6 +75,22 @@ function uses(audiences) {
   )
 }
 
+/** Who acted for the identity, or whom it acted for: each with its tokens and when last. */
+function delegationList(rows, identityOf) {
+  return el(
+    'ul',
+    {},
+    rows.map((row) =>
+      el(
+        'li',
+        {},
+        el('span', { class: 'mono' }, identityOf(row)),
+        ` ${plural(row.tokens, 'token', 'tokens')}, last ${instant(row.lastSeen)}`,
+      ),
+    ),
+  )
+}
+
 async function details(subject) {
   try {
     const { body } = await call('GET', withQuery('/v1/identity', { subject }))
@@ -121,6 +137,27 @@ async function details(subject) {
         ),
         el('dt', {}, 'Tokens per day'),
         el('dd', { class: 'mono' }, recent.length === 0 ? 'none kept' : recent.map((day) => `${day.day}: ${day.tokens}`).join(', ')),
+        // Delegations (issue 14): shown only when there are some.
+        ...(identity.delegations.length === 0
+          ? []
+          : [
+              el('dt', {}, 'Acted for it'),
+              el(
+                'dd',
+                {},
+                delegationList(identity.delegations, (d) => d.actor),
+              ),
+            ]),
+        ...(identity.actedFor.length === 0
+          ? []
+          : [
+              el('dt', {}, 'It acted for'),
+              el(
+                'dd',
+                {},
+                delegationList(identity.actedFor, (d) => d.subject),
+              ),
+            ]),
       ),
     )
     byId('identity-detail').hidden = false

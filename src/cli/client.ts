@@ -82,6 +82,7 @@ export interface LedgerQuery {
   grant?: string
   source?: string
   audience?: string
+  actor?: string
   since?: string
   until?: string
   live?: boolean

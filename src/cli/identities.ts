@@ -12,7 +12,10 @@ const IDENTITY_COLUMNS: Column<Identity>[] = [
   { header: 'GRANTS', value: (i) => text(i.grants.length) },
 ]
 
-/** One identity: its fields, what it obtained (audience, scope, last used, through which grants), its daily counts. */
+/**
+ * One identity: its fields, what it obtained (audience, scope, last used, through which grants), its
+ * daily counts, and who acted for it and whom it acted for (only when there are any).
+ */
 export function renderIdentity(identity: IdentityDetail): string {
   const fields = renderFields([
     ['subject', identity.subject],
@@ -48,7 +51,22 @@ export function renderIdentity(identity: IdentityDetail): string {
     ],
     identity.dailyTokens,
   )
-  return `${fields}\n${access}\n${daily}`
+  const delegations = [
+    ...identity.delegations.map((d) => ({ relation: 'acted for it', other: d.actor, ...d })),
+    ...identity.actedFor.map((d) => ({ relation: 'it acted for', other: d.subject, ...d })),
+  ]
+  if (delegations.length === 0) return `${fields}\n${access}\n${daily}`
+  const delegated = renderTable(
+    [
+      { header: 'DELEGATION', value: (d) => d.relation },
+      { header: 'IDENTITY', value: (d) => d.other, max: 64, cut: 'middle' },
+      { header: 'TOKENS', value: (d) => text(d.tokens) },
+      { header: 'FIRST SEEN', value: (d) => formatTime(d.firstSeen) },
+      { header: 'LAST SEEN', value: (d) => formatTime(d.lastSeen) },
+    ],
+    delegations,
+  )
+  return `${fields}\n${access}\n${daily}\n${delegated}`
 }
 
 const list: Command = {
@@ -106,7 +124,8 @@ const show: Command = {
   summary: 'show one workload identity: what it obtained through which grant, and its tokens per day',
   usage: 'identities show <subject> [--json]',
   help: `Shows one identity by its exact SPIFFE ID: its attestor and recent sources, each audience and
-scope it obtained through each grant with when it was last in a token, and its tokens per UTC day.`,
+scope it obtained through each grant with when it was last in a token, its tokens per UTC day, and
+its delegations: who acted for it, and whom it acted for (tokens, first and last seen).`,
   options: {},
   positionals: ['subject'],
   parse(args) {

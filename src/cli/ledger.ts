@@ -17,7 +17,7 @@ export const ledgerCommand: Command = {
   name: 'ledger',
   summary: 'search the ledger of issued tokens',
   usage:
-    'ledger [--subject S] [--grant G] [--source X] [--audience A] [--since ISO] [--until ISO] [--live] [--limit N] [--cursor C] [--all] [--json]',
+    'ledger [--subject S] [--grant G] [--source X] [--audience A] [--actor ID] [--since ISO] [--until ISO] [--live] [--limit N] [--cursor C] [--all] [--json]',
   help: `Lists issued tokens from the ledger: who got which token, when, through which grants and
 attestation sources. Never the tokens themselves. --json shows every field (sources, grantIds,
 attestor, attestationFingerprint, requestId).
@@ -27,6 +27,8 @@ options:
   --grant G       tokens this grant contributed to
   --source X      tokens attested through this source, e.g. k8s:prod:node:node-a
   --audience A    tokens for this audience
+  --actor ID      tokens this workload or agent obtained for others (anywhere in the actor chain);
+                  no index serves it: combine it with --since or --live
   --since ISO     issued at or after this time, e.g. 2026-11-23T12:00:00Z (or a date)
   --until ISO     issued before this time
   --live          only tokens not yet expired
@@ -38,6 +40,7 @@ options:
     grant: { type: 'string' },
     source: { type: 'string' },
     audience: { type: 'string' },
+    actor: { type: 'string' },
     since: { type: 'string' },
     until: { type: 'string' },
     live: { type: 'boolean' },
@@ -52,6 +55,7 @@ options:
       grant: args.string('grant'),
       source: args.string('source'),
       audience: args.string('audience'),
+      actor: args.string('actor'),
       since: args.timestamp('since'),
       until: args.timestamp('until'),
       live: args.flag('live'),

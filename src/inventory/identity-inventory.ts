@@ -38,9 +38,20 @@ export interface DailyTokens {
   tokens: number
 }
 
+/** Tokens issued with one workload acting for another (a delegated token's current actor and its subject). */
+export interface DelegationUse {
+  tokens: number
+  firstSeen: Date
+  lastSeen: Date
+}
+
 export interface IdentityDetail extends Identity {
   /** Oldest first; days without tokens are left out; kept INVENTORY_DAILY_RETENTION_DAYS. */
   dailyTokens: DailyTokens[]
+  /** Who acted for this identity: at most MAX_DELEGATIONS_SHOWN, the most recently seen first. */
+  delegations: (DelegationUse & { actor: string })[]
+  /** Whom this identity acted for: at most MAX_DELEGATIONS_SHOWN, the most recently seen first. */
+  actedFor: (DelegationUse & { subject: string })[]
 }
 
 /** Every field narrows the answer, and all of them hold at once. */
@@ -61,6 +72,9 @@ export interface IdentityFilter {
 
 export const MAX_IDENTITY_PAGE = 500
 
+/** How many delegations, and how many identities acted for, one identity's detail shows. */
+export const MAX_DELEGATIONS_SHOWN = 100
+
 /** How long daily token counts are kept; the rest of an identity is kept for good. */
 export const INVENTORY_DAILY_RETENTION_DAYS = 400
 
@@ -71,8 +85,12 @@ export interface IdentityInventory {
    * ServiceUnavailableError if it cannot read.
    */
   list(filter: IdentityFilter & PageRequest): Promise<Page<Identity>>
-  /** One identity by its exact subject, with its daily token counts; undefined if it never got a token. */
-  get(subject: string): Promise<IdentityDetail | undefined>
+  /**
+   * One identity by its exact subject, with its daily token counts and delegations; undefined if it
+   * never got a token. `actedForUnder` (a team's scope) keeps to those prefixes the identities it is
+   * shown to have acted for.
+   */
+  get(subject: string, actedForUnder?: readonly string[]): Promise<IdentityDetail | undefined>
   /** Deletes the daily counts of days before `before`'s UTC day; answers how many. */
   pruneDailyCounts(before: Date): Promise<number>
 }

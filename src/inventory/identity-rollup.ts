@@ -37,8 +37,18 @@ export interface DailyRollupRow {
   tokens: number
 }
 
+/** Tokens issued to `subject` with `actor` acting for it (the current actor, a token's `act.sub`). */
+export interface DelegationRollupRow {
+  subject: string
+  actor: string
+  tokens: number
+  firstSeen: Date
+  lastSeen: Date
+}
+
 export interface IdentityRollup {
   identities: IdentityRollupRow[]
   access: AccessRollupRow[]
+  delegations: DelegationRollupRow[]
   daily: DailyRollupRow[]
 }

@@ -5,7 +5,9 @@ import type { PageRequest } from '../lib/page.js'
 import { prose } from '../lib/prose.js'
 import {
   INVENTORY_DAILY_RETENTION_DAYS,
+  MAX_DELEGATIONS_SHOWN,
   MAX_IDENTITY_PAGE,
+  type DelegationUse,
   type Identity,
   type IdentityAccess,
   type IdentityDetail,
@@ -110,13 +112,29 @@ export const IdentityJson = z
   .meta({ id: 'Identity', description: 'A workload identity that has been issued tokens, from the roll-ups of the ledger.' })
 export type IdentityJson = z.infer<typeof IdentityJson>
 
+const DelegationUseJson = {
+  tokens: z.number().int().describe('How many tokens.'),
+  firstSeen: z.iso.datetime().describe('When the first of them was issued.'),
+  lastSeen: z.iso.datetime().describe('When the latest of them was issued.'),
+}
+
 export const IdentityDetailJson = IdentityJson.extend({
   dailyTokens: z
     .array(z.object({ day: z.iso.date(), tokens: z.number().int() }).strict())
     .describe(`Tokens issued per UTC day, oldest first, days without any left out; kept ${INVENTORY_DAILY_RETENTION_DAYS} days.`),
+  delegations: z.array(z.object({ actor: z.string().describe('The SPIFFE ID of the actor.'), ...DelegationUseJson }).strict())
+    .describe(prose`
+      Who acted for this identity: the tokens issued to it with each workload or agent as the
+      current actor (the token's \`act.sub\`), the most recently seen first, at most
+      ${MAX_DELEGATIONS_SHOWN}. Empty when nobody did.
+    `),
+  actedFor: z.array(z.object({ subject: z.string().describe('The SPIFFE ID acted for.'), ...DelegationUseJson }).strict()).describe(prose`
+      Whom this identity acted for, as the current actor of their tokens, the most recently seen
+      first, at most ${MAX_DELEGATIONS_SHOWN}; to a team's admin token, only the team's identities.
+    `),
 })
   .strict()
-  .meta({ id: 'IdentityDetail', description: 'One identity, with its daily token counts.' })
+  .meta({ id: 'IdentityDetail', description: 'One identity, with its daily token counts and its delegations.' })
 export type IdentityDetailJson = z.infer<typeof IdentityDetailJson>
 
 export function identityToJson(identity: Identity): IdentityJson {
@@ -137,7 +155,16 @@ export function identityToJson(identity: Identity): IdentityJson {
 }
 
 export function identityDetailToJson(identity: IdentityDetail): IdentityDetailJson {
-  return { ...identityToJson(identity), dailyTokens: identity.dailyTokens }
+  return {
+    ...identityToJson(identity),
+    dailyTokens: identity.dailyTokens,
+    delegations: identity.delegations.map(({ actor, ...use }) => ({ actor, ...useJson(use) })),
+    actedFor: identity.actedFor.map(({ subject, ...use }) => ({ subject, ...useJson(use) })),
+  }
+}
+
+function useJson(use: DelegationUse): { tokens: number; firstSeen: string; lastSeen: string } {
+  return { tokens: use.tokens, firstSeen: use.firstSeen.toISOString(), lastSeen: use.lastSeen.toISOString() }
 }
 
 /** Access rows (any grants) as audiences, each with its scopes; in audience then scope order. */

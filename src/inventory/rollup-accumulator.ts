@@ -4,13 +4,14 @@ import {
   MAX_IDENTITY_SOURCES,
   type AccessRollupRow,
   type DailyRollupRow,
+  type DelegationRollupRow,
   type IdentityRollup,
   type IdentityRollupRow,
 } from './identity-rollup.js'
 
 /**
  * The roll-ups of many ledger batches, coalesced in memory until they are written: one row per key
- * (one per identity, per identity × grant × audience × scope, per identity × day; an upsert statement
+ * (one per identity, per identity × grant × audience × scope, per identity × actor, per identity × day; an upsert statement
  * may not touch the same row twice) however many batches touched it (first and last times widened, daily counts added up), so a busy
  * identity costs one row update per write rather than one per batch. Kept per identity, so that what
  * is dropped under pressure goes with all of that identity's rows (an access or daily row is written
@@ -21,6 +22,8 @@ import {
 interface IdentityDeltas {
   identity: IdentityRollupRow
   access: Map<string, AccessRollupRow>
+  /** By actor: delegated tokens only, so most identities hold none. */
+  delegations: Map<string, DelegationRollupRow>
   /** By UTC day, in days since the epoch. */
   daily: Map<number, DailyRollupRow>
 }
@@ -32,7 +35,7 @@ export class RollupAccumulator {
   private identities = new Map<string, IdentityDeltas>()
   private rows = 0
 
-  /** Roll-up rows held (identities, access and daily rows): what the cap on memory counts. */
+  /** Roll-up rows held (identities, access, delegation and daily rows): what the cap on memory counts. */
   get size(): number {
     return this.rows
   }
@@ -93,6 +96,7 @@ export class RollupAccumulator {
     return {
       identities: all.map((deltas) => deltas.identity),
       access: all.flatMap((deltas) => [...deltas.access.values()]),
+      delegations: all.flatMap((deltas) => [...deltas.delegations.values()]),
       daily: all.flatMap((deltas) => [...deltas.daily.values()]),
     }
   }
@@ -111,6 +115,7 @@ export class RollupAccumulator {
           lastSeen: at,
         },
         access: new Map(),
+        delegations: new Map(),
         daily: new Map(),
       }
       this.rows += 1
@@ -124,6 +129,9 @@ export class RollupAccumulator {
       this.touchAccess(deltas, entry.subject, grantId, entry.audience, AUDIENCE_ROW, at)
       for (const scope of entry.scopes) this.touchAccess(deltas, entry.subject, grantId, entry.audience, scope, at)
     }
+    // The current actor only (the outermost `act`): who held the token, for whom.
+    const actor = entry.actors?.[0]
+    if (actor !== undefined) this.touchDelegation(deltas, entry.subject, actor, at)
     const day = Math.floor(at.getTime() / DAY_MS)
     const daily = deltas.daily.get(day)
     if (daily !== undefined) daily.tokens += 1
@@ -143,6 +151,18 @@ export class RollupAccumulator {
     else if (at.getTime() > row.lastUsed.getTime()) row.lastUsed = at
   }
 
+  private touchDelegation(deltas: IdentityDeltas, subject: string, actor: string, at: Date): void {
+    const row = deltas.delegations.get(actor)
+    if (row === undefined) {
+      deltas.delegations.set(actor, { subject, actor, tokens: 1, firstSeen: at, lastSeen: at })
+      this.rows += 1
+      return
+    }
+    row.tokens += 1
+    if (at.getTime() < row.firstSeen.getTime()) row.firstSeen = at
+    else if (at.getTime() > row.lastSeen.getTime()) row.lastSeen = at
+  }
+
   private set(subject: string, deltas: IdentityDeltas, replaced: IdentityDeltas | undefined): void {
     this.identities.set(subject, deltas)
     this.rows += rowsOf(deltas) - (replaced === undefined ? 0 : rowsOf(replaced))
@@ -150,7 +170,7 @@ export class RollupAccumulator {
 }
 
 function rowsOf(deltas: IdentityDeltas): number {
-  return 1 + deltas.access.size + deltas.daily.size
+  return 1 + deltas.access.size + deltas.delegations.size + deltas.daily.size
 }
 
 /** Unambiguous whatever the strings hold: each but the last is prefixed by its length. */
@@ -190,9 +210,24 @@ function combine(older: IdentityDeltas, newer: IdentityDeltas): IdentityDeltas {
         : { ...row, firstUsed: earlier(before.firstUsed, row.firstUsed), lastUsed: later(before.lastUsed, row.lastUsed) },
     )
   }
+  const delegations = new Map(older.delegations)
+  for (const [actor, row] of newer.delegations) {
+    const before = delegations.get(actor)
+    delegations.set(
+      actor,
+      before === undefined
+        ? row
+        : {
+            ...row,
+            tokens: before.tokens + row.tokens,
+            firstSeen: earlier(before.firstSeen, row.firstSeen),
+            lastSeen: later(before.lastSeen, row.lastSeen),
+          },
+    )
+  }
   const daily = new Map(older.daily)
   for (const [day, row] of newer.daily) daily.set(day, { ...row, tokens: (daily.get(day)?.tokens ?? 0) + row.tokens })
-  return { identity: combineIdentity(older.identity, newer.identity), access, daily }
+  return { identity: combineIdentity(older.identity, newer.identity), access, delegations, daily }
 }
 
 /** As the SQL upsert combines a row with the one stored (src/inventory/sql-identity-rollups.ts). */

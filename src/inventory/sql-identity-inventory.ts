@@ -4,6 +4,7 @@ import { storeFailure } from '../errors.js'
 import type { Page, PageRequest } from '../lib/page.js'
 import { AUDIENCE_ROW } from './identity-rollup.js'
 import {
+  MAX_DELEGATIONS_SHOWN,
   MAX_IDENTITY_PAGE,
   type DailyTokens,
   type Identity,
@@ -30,6 +31,12 @@ interface AccessRow {
   scope: string
   first_used: Date
   last_used: Date
+}
+
+interface DelegationRow {
+  tokens: string | number
+  first_seen: Date
+  last_seen: Date
 }
 
 const IDENTITY_COLUMNS = 'id, subject, attestor, attestor_kind, sources, first_seen, last_seen'
@@ -66,7 +73,7 @@ export class SqlIdentityInventory implements IdentityInventory {
     )
   }
 
-  async get(subject: string): Promise<IdentityDetail | undefined> {
+  async get(subject: string, actedForUnder?: readonly string[]): Promise<IdentityDetail | undefined> {
     const [row] = await this.read<IdentityRow>(`SELECT ${IDENTITY_COLUMNS} FROM identities WHERE subject = $1`, [subject])
     if (row === undefined) return undefined
     const id = String(row.id)
@@ -76,7 +83,18 @@ export class SqlIdentityInventory implements IdentityInventory {
       [id],
     )
     const dailyTokens: DailyTokens[] = daily.map((d) => ({ day: d.day, tokens: Number(d.tokens) }))
-    return { ...toIdentity(row, access.get(id) ?? []), dailyTokens }
+    const delegations = await this.read<DelegationRow & { actor: string }>(
+      `SELECT actor, tokens, first_seen, last_seen FROM identity_delegations WHERE identity_id = $1
+       ORDER BY last_seen DESC, actor LIMIT ${MAX_DELEGATIONS_SHOWN}`,
+      [id],
+    )
+    const actedFor = await this.actedFor(subject, actedForUnder)
+    return {
+      ...toIdentity(row, access.get(id) ?? []),
+      dailyTokens,
+      delegations: delegations.map((d) => ({ actor: d.actor, ...delegationUse(d) })),
+      actedFor: actedFor.map((d) => ({ subject: d.subject, ...delegationUse(d) })),
+    }
   }
 
   async pruneDailyCounts(before: Date): Promise<number> {
@@ -89,6 +107,17 @@ export class SqlIdentityInventory implements IdentityInventory {
     } catch (error) {
       throw storeFailure('the inventory of identities cannot be written', error, 'ledger_unavailable')
     }
+  }
+
+  /** The identities `actor` acted for, under `prefixes` if given (identity_delegations_actor_idx). */
+  private actedFor(actor: string, prefixes: readonly string[] | undefined): Promise<(DelegationRow & { subject: string })[]> {
+    const conditions = new SqlConditions().add('d.actor = ?', actor)
+    if (prefixes !== undefined) conditions.underPrefixes('i.subject', prefixes)
+    return this.read(
+      `SELECT i.subject, d.tokens, d.first_seen, d.last_seen FROM identity_delegations d JOIN identities i ON i.id = d.identity_id
+       ${conditions.where} ORDER BY d.last_seen DESC, i.subject USING ~<~ LIMIT ${MAX_DELEGATIONS_SHOWN}`,
+      conditions.params,
+    )
   }
 
   /** The access rows of these identities, by identity id. */
@@ -134,6 +163,10 @@ function toIdentity(row: IdentityRow, access: IdentityAccess[]): Identity {
     lastSeen: new Date(row.last_seen),
     access,
   }
+}
+
+function delegationUse(row: DelegationRow): { tokens: number; firstSeen: Date; lastSeen: Date } {
+  return { tokens: Number(row.tokens), firstSeen: new Date(row.first_seen), lastSeen: new Date(row.last_seen) }
 }
 
 function subjectOf([subject, ...rest]: readonly unknown[]): string | undefined {

@@ -2,7 +2,7 @@ import type { Database, Queryable } from '../db/database.js'
 import { MAX_IDENTITY_SOURCES, type IdentityRollup } from './identity-rollup.js'
 
 /**
- * The inventory's roll-ups (migration 018), written behind the ledger: what the recorder gathered
+ * The inventory's roll-ups (migrations 018 and 022), written behind the ledger: what the recorder gathered
  * (src/inventory/inventory-recorder.ts) is written in one transaction of its own, each table taking
  * one upsert. Every upsert takes its rows in key order, and the tables are always written in the same
  * order, so two instances upserting the same identities wait for each other rather than deadlock.
@@ -43,6 +43,18 @@ const UPSERT_ACCESS = `
     last_used = GREATEST(a.last_used, EXCLUDED.last_used)
   WHERE a.last_used < EXCLUDED.last_used OR a.first_used > EXCLUDED.first_used`
 
+const UPSERT_DELEGATIONS = `
+  INSERT INTO identity_delegations AS d (identity_id, actor, tokens, first_seen, last_seen)
+  SELECT i.id, b.actor, b.tokens, b.first_seen, b.last_seen
+  FROM jsonb_to_recordset($1::jsonb)
+    AS b(subject text, actor text, tokens bigint, first_seen timestamptz, last_seen timestamptz)
+  JOIN identities i ON i.subject = b.subject
+  ORDER BY i.id, b.actor
+  ON CONFLICT (identity_id, actor) DO UPDATE SET
+    tokens = d.tokens + EXCLUDED.tokens,
+    first_seen = LEAST(d.first_seen, EXCLUDED.first_seen),
+    last_seen = GREATEST(d.last_seen, EXCLUDED.last_seen)`
+
 const UPSERT_DAILY = `
   INSERT INTO identity_daily_tokens AS d (identity_id, day, tokens)
   SELECT i.id, b.day, b.tokens
@@ -62,7 +74,7 @@ export class SqlIdentityRollups {
 
 async function writeRollup(tx: Queryable, rollup: IdentityRollup): Promise<void> {
   if (rollup.identities.length === 0) return
-  // Identities first: the other two find their ids by subject.
+  // Identities first: the others find their ids by subject.
   await tx.query(UPSERT_IDENTITIES, [
     JSON.stringify(
       rollup.identities.map((row) => ({
@@ -85,6 +97,19 @@ async function writeRollup(tx: Queryable, rollup: IdentityRollup): Promise<void>
           scope: row.scope,
           first_used: row.firstUsed.toISOString(),
           last_used: row.lastUsed.toISOString(),
+        })),
+      ),
+    ])
+  }
+  if (rollup.delegations.length > 0) {
+    await tx.query(UPSERT_DELEGATIONS, [
+      JSON.stringify(
+        rollup.delegations.map((row) => ({
+          subject: row.subject,
+          actor: row.actor,
+          tokens: row.tokens,
+          first_seen: row.firstSeen.toISOString(),
+          last_seen: row.lastSeen.toISOString(),
         })),
       ),
     ])

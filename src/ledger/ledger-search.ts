@@ -29,6 +29,12 @@ export const SubjectGlob = z
         ASCII only.
       `)
 
+/** One SPIFFE ID, exactly, as a query parameter: the same characters as SubjectGlob, its wildcards taken literally. */
+export const SpiffeIdParam = z
+  .string()
+  .max(512)
+  .regex(/^spiffe:\/\/[\x21-\x2E\x30-\x7E]+\/[\x21-\x7E]*$/, 'must be a SPIFFE ID, e.g. spiffe://example.org/agents/summarizer')
+
 export const LedgerSearchQuery = z
   .object({
     subject: SubjectGlob.optional(),
@@ -46,6 +52,12 @@ export const LedgerSearchQuery = z
     since: Instant.optional().describe('Only tokens issued at or after this instant (RFC 3339).'),
     until: Instant.optional().describe('Only tokens issued before this instant (RFC 3339); must be after `since`.'),
     live: z.enum(['true', 'false']).optional().describe('`true`: only tokens not expired yet; `false`: only expired ones.'),
+    actor: SpiffeIdParam.optional().describe(prose`
+      Only tokens whose actor chain (\`actors\`) holds this exact SPIFFE ID, as the current actor or
+      further down: what an agent or workload obtained on anyone's behalf. No index serves it (each
+      would cost every ledger row): it narrows what the other filters select, and alone reads the
+      ledger newest first until a page is found, so combine it with \`since\` or \`live=true\`.
+    `),
     cursor: z
       .string()
       .max(512)
@@ -73,6 +85,7 @@ export function ledgerFilterOf(query: LedgerSearchQuery): LedgerFilter & PageReq
     since: query.since === undefined ? undefined : new Date(query.since),
     until: query.until === undefined ? undefined : new Date(query.until),
     live: query.live === undefined ? undefined : query.live === 'true',
+    actor: query.actor,
     cursor: query.cursor,
     limit: query.limit,
   }
@@ -102,6 +115,19 @@ export const LedgerEntryJson = z
     clientAddress: z.string().nullable().describe('The address the request came from (see `trustProxy`).'),
     requestId: z.string().nullable().describe('The `X-Request-Id` of the token request.'),
     kid: z.string().optional().describe('The signing key of the token; absent for tokens issued before keys were kept in the database.'),
+    parentJti: Uuid.optional().describe(prose`
+      The \`jti\` of our own token this one was exchanged from (its \`subject_token\`): a narrower
+      token, or one delegated from it. Revoking that token revokes this one. Absent for a token
+      exchanged from an attestation.
+    `),
+    ancestorJtis: z.array(Uuid).optional().describe(prose`
+      Every token of ours this one derives from, directly or not, as its \`ancestor_jtis\` claim:
+      revoking any of them revokes this one. Absent when there are none.
+    `),
+    actors: z.array(z.string()).optional().describe(prose`
+      The delegation chain, the current actor first (the token's \`act\` claim, outermost first).
+      Absent when the token was issued to its subject itself.
+    `),
     live: z.boolean().describe('Not expired yet, as of this answer.'),
   })
   .strict()
@@ -125,6 +151,9 @@ export function ledgerEntryToJson(entry: LedgerEntry, now: Date): LedgerEntryJso
     clientAddress: entry.clientAddress,
     requestId: entry.requestId,
     ...(entry.kid === undefined ? {} : { kid: entry.kid }),
+    ...(entry.parentJti === undefined ? {} : { parentJti: entry.parentJti }),
+    ...(entry.ancestorJtis === undefined ? {} : { ancestorJtis: entry.ancestorJtis }),
+    ...(entry.actors === undefined ? {} : { actors: entry.actors }),
     live: entry.expiresAt.getTime() > now.getTime(),
   }
 }

@@ -20,11 +20,14 @@ export interface LedgerEntry {
   kid?: string
   /** The thumbprint of the DPoP key the token is bound to (its `cnf.jkt`); absent for a bearer token. */
   jkt?: string
-  /** The jti of our token this one was exchanged from (its `subject_token`); absent for a token from an attestation. */
+  /**
+   * The jti of our own access token this one was exchanged from (its `subject_token`: downscoping, or
+   * delegation of one of our tokens); absent for a token exchanged from an attestation.
+   */
   parentJti?: string
-  /** Every token of ours this one derives from, directly or not (its `ancestor_jtis`): revoking one revokes it. */
+  /** Every token of ours this one derives from, directly or not, as its `ancestor_jtis` claim, in its order. */
   ancestorJtis?: string[]
-  /** The delegation chain, the current actor first (its `act`, outermost first); absent when nobody acts for the subject. */
+  /** The delegation chain, the current actor first (the token's `act`, outermost first); absent when nobody acts. */
   actors?: string[]
 }
 
@@ -45,6 +48,8 @@ export interface LedgerFilter {
   until?: Date
   /** `true`: only entries not yet expired at `now`; `false`: only those expired by then. */
   live?: boolean
+  /** A SPIFFE ID, exactly: entries whose actor chain (`actors`) holds it, at any depth. */
+  actor?: string
 }
 
 export const MAX_LEDGER_PAGE = 1000

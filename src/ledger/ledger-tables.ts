@@ -14,15 +14,20 @@ export const ENTRY_COLUMNS =
   'jti, subject, attestor, attestor_kind, attestation_fingerprint, sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id'
 
 /**
- * What a read of the partitions selects: the columns, the signing key (migration 016; null on older
- * rows) and the DPoP key's thumbprint (migration 020; null on bearer tokens and older rows).
+ * The columns added since, each null where it does not apply and on older rows: the signing key
+ * (migration 016), the DPoP key's thumbprint (migration 020), the parent token, the ancestors and the
+ * actor chain (migration 021). None is in the hash chain's canonical row (src/ledger/chain/batch-hash.ts).
  */
-export const ENTRY_SELECT = `${ENTRY_COLUMNS}, kid, jkt`
+const LATER_COLUMNS = 'kid, jkt, parent_jti, ancestor_jtis, actors'
+
+/** What a write and a read of the partitions name: every column. */
+export const ENTRY_SELECT = `${ENTRY_COLUMNS}, ${LATER_COLUMNS}`
 
 /** The same columns read from the legacy table (text jti, base64url fingerprint) in the partitions' types. */
 export const LEGACY_COLUMNS =
   'jti::uuid AS jti, subject, attestor, attestor_kind, ledger_fingerprint_bytes(attestation_fingerprint) AS attestation_fingerprint, ' +
-  'sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id, NULL::text AS kid, NULL::text AS jkt'
+  'sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id, ' +
+  'NULL::text AS kid, NULL::text AS jkt, NULL::uuid AS parent_jti, NULL::uuid[] AS ancestor_jtis, NULL::text[] AS actors'
 
 /**
  * How far a jti's time may be from its token's issued_at. The exchange takes both from one reading

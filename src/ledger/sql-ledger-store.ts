@@ -9,29 +9,11 @@ import type { LedgerChains, SealedBatch } from './chain/ledger-chains.js'
 import { isMissingPartition, type LedgerPartitions } from './ledger-partitions.js'
 import type { LedgerCommitListener } from './ledger-commit-listener.js'
 import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter } from './ledger-store.js'
+import { rowValues, toEntry, type LedgerRow } from './ledger-rows.js'
 import { readInIssueTimeWindows, type IssueTimeWindow } from './issue-time-windows.js'
-import { ENTRY_COLUMNS, ENTRY_SELECT, jtiLookup, jtiQuery, LEGACY_COLUMNS, liveIssuedSince } from './ledger-tables.js'
+import { ENTRY_SELECT, jtiLookup, jtiQuery, LEGACY_COLUMNS, liveIssuedSince } from './ledger-tables.js'
 
 const NEWEST_FIRST = 'ORDER BY issued_at DESC, jti DESC'
-
-interface LedgerRow {
-  jti: string
-  subject: string
-  attestor: string
-  attestor_kind: string
-  /** A Buffer from pg, a Uint8Array from PGlite. */
-  attestation_fingerprint: Uint8Array
-  sources: string[]
-  audience: string
-  scopes: string[]
-  grant_ids: string[]
-  issued_at: Date
-  expires_at: Date
-  client_address: string | null
-  request_id: string | null
-  kid: string | null
-  jkt: string | null
-}
 
 export interface SqlLedgerStoreOptions {
   /** Creates a partition on the spot for an entry none holds (the maintenance creates them ahead). */
@@ -98,6 +80,8 @@ export class SqlLedgerStore implements BatchLedgerStore {
     if (after !== undefined) await this.ensureNotDropped(after.issuedAt)
 
     const wanted = filter.limit + 1
+    // The previous release's table holds no actors column, and no delegated token: nothing there can match.
+    const legacy = filter.actor === undefined
     const conditions = (window: IssueTimeWindow): SqlConditions => {
       const where = searchConditions(filter, after, now, this.options.maxTtlSeconds)
       if (window.from !== undefined) where.add('issued_at >= ?', window.from)
@@ -117,14 +101,16 @@ export class SqlLedgerStore implements BatchLedgerStore {
           // newest first: at worst that reads the window's minute, as the fenced read would, and a filter that
           // matches most tokens (a cluster's source, a popular audience) stops after a page.
           (window, limit) =>
-            window.before === undefined ? this.readNewest(conditions(window), limit) : this.readWindow(conditions(window), limit),
+            window.before === undefined
+              ? this.readNewest(conditions(window), limit, legacy)
+              : this.readWindow(conditions(window), limit, legacy),
           {
             wanted,
             anchor: earliest([now, filter.until, after?.issuedAt]),
             floor: latest([filter.since, filter.live === true ? liveIssuedSince(now, this.options.maxTtlSeconds) : undefined]),
           },
         )
-      : await this.readNewest(conditions({}), wanted)
+      : await this.readNewest(conditions({}), wanted, legacy)
     return pageOf(rows, filter.limit, (last) => encodeCursor([last.issuedAt.toISOString(), last.jti]))
   }
 
@@ -132,13 +118,14 @@ export class SqlLedgerStore implements BatchLedgerStore {
    * Up to `limit` rows matching `conditions`, newest first, from the partitions and the legacy table
    * alike: each half walks its issued_at index newest first and stops after `limit`.
    */
-  private readNewest(conditions: SqlConditions, limit: number): Promise<LedgerEntry[]> {
+  private readNewest(conditions: SqlConditions, limit: number, legacy: boolean): Promise<LedgerEntry[]> {
     const limitParam = conditions.param(limit)
+    const legacyWhere = legacy ? conditions.where : 'WHERE false'
     // Both tables take the same conditions (the same parameters); each half is limited on its own first.
     return this.read(
       `(SELECT ${ENTRY_SELECT} FROM ledger_entries ${conditions.where} ${NEWEST_FIRST} LIMIT ${limitParam})
        UNION ALL
-       (SELECT ${LEGACY_COLUMNS} FROM ledger_legacy ${conditions.where} ${NEWEST_FIRST} LIMIT ${limitParam})
+       (SELECT ${LEGACY_COLUMNS} FROM ledger_legacy ${legacyWhere} ${NEWEST_FIRST} LIMIT ${limitParam})
        ${NEWEST_FIRST} LIMIT ${limitParam}`,
       conditions.params,
     )
@@ -150,13 +137,14 @@ export class SqlLedgerStore implements BatchLedgerStore {
    * index newest first and test each row, a bet on the filter's density that reads the whole window
    * when the filter matches fewer rows than it expects, where the filter's index reads only its matches.
    */
-  private readWindow(conditions: SqlConditions, limit: number): Promise<LedgerEntry[]> {
+  private readWindow(conditions: SqlConditions, limit: number, legacy: boolean): Promise<LedgerEntry[]> {
     const limitParam = conditions.param(limit)
+    const legacyWhere = legacy ? conditions.where : 'WHERE false'
     return this.read(
       `SELECT * FROM (
          SELECT ${ENTRY_SELECT} FROM ledger_entries ${conditions.where}
          UNION ALL
-         SELECT ${LEGACY_COLUMNS} FROM ledger_legacy ${conditions.where}
+         SELECT ${LEGACY_COLUMNS} FROM ledger_legacy ${legacyWhere}
          OFFSET 0
        ) AS window_rows ${NEWEST_FIRST} LIMIT ${limitParam}`,
       conditions.params,
@@ -186,27 +174,10 @@ export class SqlLedgerStore implements BatchLedgerStore {
     const params: unknown[] = []
     const withBatch = batch === undefined ? '' : insertBatchSql(batch, params)
     const rows = entries.map((entry) => {
-      const values = [
-        entry.jti,
-        entry.subject,
-        entry.attestor,
-        entry.attestorKind,
-        Buffer.from(entry.attestationFingerprint, 'base64url'),
-        entry.sources,
-        entry.audience,
-        entry.scopes,
-        entry.grantIds,
-        entry.issuedAt,
-        entry.expiresAt,
-        entry.clientAddress,
-        entry.requestId,
-        entry.kid ?? null,
-        entry.jkt ?? null,
-      ]
-      const placeholders = values.map((value) => `$${params.push(value)}`)
+      const placeholders = rowValues(entry).map((value) => `$${params.push(value)}`)
       return `(${placeholders.join(', ')})`
     })
-    await this.db.query(`${withBatch}INSERT INTO ledger_entries (${ENTRY_COLUMNS}, kid, jkt) VALUES ${rows.join(', ')}`, params)
+    await this.db.query(`${withBatch}INSERT INTO ledger_entries (${ENTRY_SELECT}) VALUES ${rows.join(', ')}`, params)
   }
 
   private async read(sql: string, params: unknown[]): Promise<LedgerEntry[]> {
@@ -231,6 +202,8 @@ function searchConditions(filter: LedgerFilter, after: Position | undefined, now
   if (filter.grant !== undefined) conditions.add('grant_ids @> ARRAY[?::uuid]', filter.grant)
   if (filter.source !== undefined) conditions.add('sources @> ARRAY[?::text]', filter.source)
   if (filter.audience !== undefined) conditions.add('audience = ?', filter.audience)
+  // No index serves it (each would cost every row bytes, issue 10): it narrows what the others select.
+  if (filter.actor !== undefined) conditions.add('actors @> ARRAY[?::text]', filter.actor)
   if (filter.since !== undefined) conditions.add('issued_at >= ?', filter.since)
   if (filter.until !== undefined) conditions.add('issued_at < ?', filter.until)
   if (filter.live === true) {
@@ -254,27 +227,6 @@ function earliest(instants: (Date | undefined)[]): Date {
 function latest(instants: (Date | undefined)[]): Date | undefined {
   const defined = instants.filter((at) => at !== undefined)
   return defined.length === 0 ? undefined : new Date(Math.max(...defined.map((at) => at.getTime())))
-}
-
-function toEntry(row: LedgerRow): LedgerEntry {
-  return {
-    jti: row.jti,
-    subject: row.subject,
-    attestor: row.attestor,
-    attestorKind: row.attestor_kind,
-    attestationFingerprint: Buffer.from(row.attestation_fingerprint).toString('base64url'),
-    sources: row.sources,
-    audience: row.audience,
-    scopes: row.scopes,
-    grantIds: row.grant_ids,
-    issuedAt: new Date(row.issued_at),
-    expiresAt: new Date(row.expires_at),
-    clientAddress: row.client_address,
-    requestId: row.request_id,
-    // Left out when unknown (tokens issued before migration 016), so such entries read as they were written.
-    ...(row.kid === null ? {} : { kid: row.kid }),
-    ...(row.jkt === null ? {} : { jkt: row.jkt }),
-  }
 }
 
 /**

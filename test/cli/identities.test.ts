@@ -86,6 +86,23 @@ t.test('list and show identities', async (t) => {
   const shownJson = await json<{ identity: { dailyTokens: unknown } }>('identities', 'show', `${TD}/search/sa/api`)
   t.same(shownJson.identity.dailyTokens, [{ day: '2026-11-23', tokens: 1 }])
 
+  // A token the summarizer agent obtained for the tools service, acting for it: shown with the tools service.
+  const agent = 'spiffe://example.org/agents/summarizer'
+  await harness.sts.services.ledger.record(
+    ledgerEntry(NOW, { subject: `${TD}/tools/sa/api`, audience: 'search-api', grantIds: [GRANT], actors: [agent] }),
+  )
+  await harness.sts.services.inventoryRecorder.flush()
+  const delegated = await cli('identities', 'show', `${TD}/tools/sa/api`)
+  t.equal(delegated.code, 0, delegated.stderr)
+  t.equal(
+    delegated.stdout.split('\n\n').at(-1),
+    [
+      'DELEGATION    IDENTITY                                TOKENS  FIRST SEEN            LAST SEEN',
+      `acted for it  ${agent}  1       2026-11-23T12:00:00Z  2026-11-23T12:00:00Z`,
+      '',
+    ].join('\n'),
+  )
+
   const missing = await cli('identities', 'show', `${TD}/nobody/sa/api`)
   t.not(missing.code, 0)
   t.match(missing.stderr, `no token was issued to ${TD}/nobody/sa/api`)

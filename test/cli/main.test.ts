@@ -135,7 +135,7 @@ t.test('usage errors exit 2 with every problem on stderr, before any request', a
     [['revocations', 'lift', 'some-id'], 'sts: --reason R is required\nusage: sts revocations lift <id> --reason R [--json]\n'],
     [
       ['ledger', '--since', '23/11/2026', '--limit', '0'],
-      'sts: --since must be an RFC 3339 time such as 2026-11-23T12:00:00Z (or a date), not "23/11/2026"\nsts: --limit must be a whole number of at least 1, not "0"\nusage: sts ledger [--subject S] [--grant G] [--source X] [--audience A] [--since ISO] [--until ISO] [--live] [--limit N] [--cursor C] [--all] [--json]\n',
+      'sts: --since must be an RFC 3339 time such as 2026-11-23T12:00:00Z (or a date), not "23/11/2026"\nsts: --limit must be a whole number of at least 1, not "0"\nusage: sts ledger [--subject S] [--grant G] [--source X] [--audience A] [--actor ID] [--since ISO] [--until ISO] [--live] [--limit N] [--cursor C] [--all] [--json]\n',
     ],
     [['grants', 'list', '--url', 'ftp://example.org'], 'sts: --url must be an http:// or https:// URL, not ftp:\n'],
     [

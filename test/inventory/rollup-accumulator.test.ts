@@ -54,6 +54,7 @@ t.test('a batch folds to one row per identity, per (identity, grant, audience, s
         { subject: B, grantId: G2, audience: 'y', scope: 'w', firstUsed: at(1), lastUsed: at(1) },
       ],
       // 23:59:58 and :59 are one day, 00:00:01 the next.
+      delegations: [],
       daily: [
         { subject: A, day: '2030-06-16', tokens: 1 },
         { subject: A, day: '2030-06-15', tokens: 1 },
@@ -85,6 +86,7 @@ t.test('later batches widen the times and add up the days, whatever order their 
       },
     ],
     access: [{ subject: A, grantId: G1, audience: 'ledger-api', scope: '', firstUsed: at(-1), lastUsed: at(1) }],
+    delegations: [],
     daily: [{ subject: A, day: '2030-06-15', tokens: 3 }],
   })
 })

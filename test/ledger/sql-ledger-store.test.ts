@@ -38,6 +38,25 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       t.equal(await ledger.get(randomUUID()), undefined)
     })
 
+    await t.test('a delegated token reads back with its parent, ancestors and actors; an ordinary one without them', async (t) => {
+      const parent = randomUUID()
+      const delegated = entry({
+        parentJti: parent,
+        ancestorJtis: [parent, randomUUID()],
+        actors: ['spiffe://example.org/agents/summarizer', 'spiffe://example.org/k8s/prod/ns/tools/sa/gateway'],
+      })
+      const ordinary = entry()
+      // One statement for both, as the batching ledger writes them: each row's columns its own.
+      await ledger.recordMany([delegated, ordinary])
+      t.strictSame(await ledger.get(delegated.jti), delegated)
+      const readBack = await ledger.get(ordinary.jti)
+      t.strictSame(readBack, ordinary)
+      t.same(
+        Object.keys(readBack ?? {}).filter((key) => ['parentJti', 'ancestorJtis', 'actors'].includes(key)),
+        [],
+      )
+    })
+
     await t.test('a jti is recorded once: a duplicate is refused as unavailable, never overwritten', async (t) => {
       const recorded = entry()
       await ledger.record(recorded)

@@ -43,12 +43,13 @@ export const identityOperations = {
   read: operation({
     tags: ['identities'],
     operationId: 'getIdentity',
-    summary: 'Read one workload identity, with its daily token counts',
+    summary: 'Read one workload identity, with its daily token counts and delegations',
     description: prose`
       One identity by its exact SPIFFE ID, given as the \`subject\` query parameter (a SPIFFE ID
       holds slashes, which a path segment would have to escape and proxies may unescape): what
-      \`GET /v1/identities\` shows of it, and the tokens it got each UTC day, kept
-      ${INVENTORY_DAILY_RETENTION_DAYS} days.
+      \`GET /v1/identities\` shows of it, the tokens it got each UTC day, kept
+      ${INVENTORY_DAILY_RETENTION_DAYS} days, who acted for it (\`delegations\`) and whom it acted
+      for (\`actedFor\`), each with how many tokens and when first and last.
     `,
     parameters: { query: IdentityQuery },
     responses: {

@@ -47,7 +47,8 @@ export async function identityRoutes(app: FastifyInstance, options: IdentityRout
     const { subject: asked } = parseOrProblem(IdentityQuery, request.query, 'query')
     const subject = canonicalGitHubSubject(asked)
     requireSubjectInScope(request, subject, 'the identity')
-    const identity = await inventory.get(subject)
+    // Whom it acted for may be other teams' identities: a team's token sees its own only.
+    const identity = await inventory.get(subject, scopeOf(request)?.subjectPrefixes)
     if (!identity) throw new NotFoundError(`no token was issued to ${subject}`, 'identity_not_found')
     return { identity: identityDetailToJson(identity) }
   })

@@ -28,6 +28,7 @@ export async function ledgerRoutes(app: FastifyInstance, options: LedgerRoutesOp
       ...parsed,
       ...(parsed.subject === undefined ? {} : { subject: canonicalGitHubSubject(parsed.subject) }),
       ...(parsed.source === undefined ? {} : { source: canonicalGitHubSource(parsed.source) }),
+      ...(parsed.actor === undefined ? {} : { actor: canonicalGitHubSubject(parsed.actor) }),
     }
     const now = new Date(clock.now())
     // A team's token sees the tokens of its identities only, filtered by the store (no other team's row is read out).

@@ -47,6 +47,9 @@ export class LedgerExport implements ChainListener {
           clientAddress: entry.clientAddress,
           requestId: entry.requestId,
           kid: entry.kid ?? null,
+          parentJti: entry.parentJti ?? null,
+          ancestorJtis: entry.ancestorJtis ?? null,
+          actors: entry.actors ?? null,
         }),
       ),
     )

@@ -128,7 +128,7 @@ for (const backend of ['real', 'embedded'] as const) {
 
     const one = await get(`/v1/identity?subject=${encodeURIComponent(`${PAYMENTS}/worker`)}`)
     t.equal(one.statusCode, 200)
-    t.same(one.json(), { identity: { ...worker, dailyTokens: [{ day: '2026-11-23', tokens: 2 }] } })
+    t.same(one.json(), { identity: { ...worker, dailyTokens: [{ day: '2026-11-23', tokens: 2 }], delegations: [], actedFor: [] } })
 
     const missing = await get(`/v1/identity?subject=${encodeURIComponent(`${PAYMENTS}/nobody`)}`)
     t.equal(missing.statusCode, 404)
