@@ -73,7 +73,11 @@ t.test('the metadata names what the service supports, and the JWKS only public k
     grant_types_supported: [TOKEN_EXCHANGE],
     response_types_supported: ['none'],
     token_endpoint_auth_methods_supported: ['none'],
-    subject_token_types_supported: [JWT_TOKEN_TYPE, 'urn:ietf:params:oauth:token-type:id_token'],
+    subject_token_types_supported: [
+      JWT_TOKEN_TYPE,
+      'urn:ietf:params:oauth:token-type:id_token',
+      'urn:ietf:params:oauth:token-type:access_token',
+    ],
     requested_token_types_supported: ['urn:ietf:params:oauth:token-type:access_token', JWT_TOKEN_TYPE],
     access_token_signing_alg_values_supported: ['ES256'],
     dpop_signing_alg_values_supported: ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'],

@@ -64,10 +64,10 @@ t.test('malformed token requests', async (t) => {
       { error: 'invalid_target', error_description: 'one audience per request', error_reason: 'parameter_repeated' },
     ],
     [
-      'delegation',
-      form({ ...valid, actor_token: 'x', actor_token_type: JWT_TOKEN_TYPE }),
+      'an oversized actor token',
+      form({ ...valid, actor_token: 'a'.repeat(5000), actor_token_type: JWT_TOKEN_TYPE }),
       400,
-      { error: 'invalid_request', error_description: 'delegation (actor_token) is not supported', error_reason: 'delegation_unsupported' },
+      { error: 'invalid_request', error_description: 'actor_token is larger than 4096 bytes', error_reason: 'attestation_too_large' },
     ],
     [
       'a malformed scope',
