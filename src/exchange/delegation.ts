@@ -1,5 +1,6 @@
 import { InvalidGrantError } from '../errors.js'
 import type { GrantRule } from '../grants/grant-rule.js'
+import { activeGrantsOf, type ActiveGrants } from './narrowing.js'
 import type { Presented } from './presented.js'
 
 /**
@@ -41,7 +42,7 @@ export function ensureEveryGrantLetsAct(grants: readonly GrantRule[], actor: str
  * (its audience is the issuer, so no resource server ever held it). And it must be the actor's own,
  * not one it holds for somebody else.
  */
-export function ensureUsableAsActor(actor: Presented, issuer: string): void {
+export function ensureUsableAsActor(actor: Presented, issuer: string, grants: ActiveGrants): void {
   if (actor.kind !== 'access_token') return
   const { entry, confirmation } = actor.token
   if ((entry.actors ?? []).length > 0) {
@@ -56,6 +57,8 @@ export function ensureUsableAsActor(actor: Presented, issuer: string): void {
       'actor_token_unusable',
     )
   }
+  // Disabling the grant an actor's token came from stops it acting, as it stops its other uses.
+  activeGrantsOf(entry.grantIds, grants, 'actor_token')
 }
 
 function notAllowed(actor: string, subject: string): InvalidGrantError {

@@ -55,15 +55,35 @@ export function attestorOf(presented: Presented): { attestor: string; kind: stri
     : { attestor: presented.token.entry.attestor, kind: presented.token.entry.attestorKind }
 }
 
+/** Where the actors already acting for it run (a delegated token's `actorSources`). */
+export function actorSourcesOf(presented: Presented): string[] {
+  return presented.kind === 'attestation' ? [] : (presented.token.entry.actorSources ?? [])
+}
+
+/** The grants of the actors' tokens already behind it (a delegated token's `actorGrantIds`). */
+export function actorGrantIdsOf(presented: Presented): string[] {
+  return presented.kind === 'attestation' ? [] : (presented.token.entry.actorGrantIds ?? [])
+}
+
+/** The grants a presented token came from: what an actor token of ours adds to `actorGrantIds`. */
+export function grantIdsOf(presented: Presented | undefined): string[] {
+  return presented?.kind === 'access_token' ? presented.token.entry.grantIds : []
+}
+
+/**
+ * Whose budget of token requests a request spends (`limits.tokenRequestsPerIdentityPerMinute`): the
+ * party making it. The actor when one acts, so an agent pays for what it asks on anyone's behalf;
+ * the attested workload; and for one of our tokens presented alone, a budget of that token's own:
+ * whoever holds it may be somebody it was shown to, who must not spend its subject's budget.
+ */
+export function requesterOf(subject: Presented, actor: Presented | undefined): string {
+  if (actor !== undefined) return subjectOf(actor)
+  return subject.kind === 'attestation' ? subject.identity.subject : `token:${subject.token.entry.jti}`
+}
+
 /** The actors already acting for it (a delegated token's chain, the current actor first). */
 export function actorsOf(presented: Presented): string[] {
   return presented.kind === 'attestation' ? [] : (presented.token.entry.actors ?? [])
-}
-
-/** The tokens whose revocation revokes what is exchanged from it: the token itself and its own ancestors. */
-export function lineageOf(presented: Presented | undefined): string[] {
-  if (presented?.kind !== 'access_token') return []
-  return [presented.token.entry.jti, ...(presented.token.entry.ancestorJtis ?? [])]
 }
 
 /** The key a presented token is bound to (RFC 9449 `cnf.jkt`), if any: proofs must be made with it. */

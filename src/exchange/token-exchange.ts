@@ -1,5 +1,5 @@
 import type { AttestedIdentity } from '../attestors/attestor.js'
-import { InvalidGrantError, InvalidRequestError, ServiceUnavailableError } from '../errors.js'
+import { InvalidGrantError, ServiceUnavailableError } from '../errors.js'
 import type { GrantCatalog } from '../grants/grant-catalog.js'
 import { decide, type GrantDecision } from '../grants/grant-matcher.js'
 import type { LedgerStore } from '../ledger/ledger-store.js'
@@ -8,28 +8,26 @@ import type { RegistrationStore } from '../replay/registration-store.js'
 import type { ReplayGuard } from '../replay/replay-guard.js'
 import type { RevocationChecker } from '../revocation/revocation-cache.js'
 import type { RevocationTarget } from '../revocation/revocation.js'
-import type { AccessTokenClaims } from '../tokens/access-token.js'
 import type { TokenSigner } from '../tokens/token-signer.js'
 import type { SourceHasher } from '../tokens/source-hash.js'
 import type { ActiveKey } from '../keys/key-ring.js'
 import type { ParsedTokenExchange } from './token-request.js'
 import type { DpopProof } from '../dpop/dpop-proof.js'
-import { uuidV7 } from '../lib/uuid-v7.js'
 import type { Settings } from '../lib/settings-holder.js'
 import { NO_OBSERVATION, type AttestorRouting, type ExchangeObservation } from '../observability/exchange-observer.js'
 import { TOKEN_TYPE } from '../oauth/token-types.js'
-import { actClaimOf } from '../tokens/actor-chain.js'
 import { bindingFor } from './binding.js'
 import { delegationChain, ensureEveryGrantLetsAct, ensureUsableAsActor, grantsLettingAct } from './delegation.js'
-import { narrowedDecision } from './narrowing.js'
+import { lifeLeft, narrowedDecision } from './narrowing.js'
+import { lineageFields, lineageFor, revocationTargetsFor } from './lineage.js'
+import { claimsFor } from './token-claims.js'
 import {
   actorsOf,
   attested,
   attestorOf,
   boundKeyOf,
-  lineageOf,
   presentedAccessToken,
-  sourcesOf,
+  requesterOf,
   subjectOf,
   type OurTokens,
   type Presented,
@@ -117,10 +115,10 @@ export class TokenExchange {
     const subjectName = subjectOf(subject)
     const { attestor, kind } = attestorOf(subject)
     observed.attested(subjectName, attestor, kind)
-    // Before the single-use claim: an identity over its budget keeps its attestation for the retry.
-    await this.deps.identityBudget?.spend(subjectName)
     const actor = request.actor && (await this.present(request.actor.token, request.actor.tokenType, 'actor_token', settings))
-    if (actor) ensureUsableAsActor(actor, this.deps.issuer)
+    if (actor) ensureUsableAsActor(actor, this.deps.issuer, this.deps.grants)
+    // Before the single-use claims: a requester over its budget keeps its attestations for the retry.
+    await this.deps.identityBudget?.spend(requesterOf(subject, actor))
     await this.ensureFirstUse(subject)
     if (actor) await this.ensureFirstUse(actor)
     observed.phaseEnded('attest')
@@ -137,15 +135,15 @@ export class TokenExchange {
     observed.phaseStarted('revocation_check')
     // Taken now, so the ledger records the key the token is signed with, and a revoked key is refused below.
     const key = this.deps.signer.currentKey()
-    const ancestorJtis = [...new Set([...lineageOf(subject), ...lineageOf(actor)])]
-    await this.ensureNotRevoked(subject, actor, actors, ancestorJtis, decision, key)
+    const lineage = lineageFor(subject, actor, actors, decision.grantIds)
+    await this.ensureNotRevoked(revocationTargetsFor(subjectName, decision.grantIds, lineage, key.kid), key)
     observed.phaseEnded('revocation_check')
     // Every check that can refuse the request runs before the registration, which may be spent for good.
-    const claims = this.claimsFor(subject, decision, now, settings.defaultTtlSeconds, request.requestedLifetimeSeconds)
+    const claims = claimsFor(this.deps, subjectName, decision, lineage, now, {
+      defaultTtlSeconds: settings.defaultTtlSeconds,
+      requestedSeconds: request.requestedLifetimeSeconds,
+    })
     if (jkt !== undefined) claims.cnf = { jkt }
-    const act = actClaimOf(actors)
-    if (act !== undefined) claims.act = act
-    if (ancestorJtis.length > 0) claims.ancestor_jtis = ancestorJtis
     await this.ensureRegistered(subject, context, observed)
     if (actor) await this.ensureRegistered(actor, context, observed)
     observed.phaseStarted('ledger_commit')
@@ -155,7 +153,7 @@ export class TokenExchange {
       attestor,
       attestorKind: kind,
       attestationFingerprint: subject.fingerprint,
-      sources: sourcesOf(subject),
+      sources: [...lineage.sources],
       audience: decision.audience,
       scopes: decision.scopes,
       grantIds: decision.grantIds,
@@ -165,9 +163,7 @@ export class TokenExchange {
       requestId: context.requestId,
       kid: key.kid,
       ...(jkt === undefined ? {} : { jkt }),
-      ...(subject.kind === 'access_token' ? { parentJti: subject.token.entry.jti } : {}),
-      ...(ancestorJtis.length > 0 ? { ancestorJtis } : {}),
-      ...(actors.length > 0 ? { actors } : {}),
+      ...lineageFields(subject, lineage),
     })
     observed.phaseEnded('ledger_commit')
     observed.phaseStarted('sign')
@@ -253,28 +249,7 @@ export class TokenExchange {
     observed.phaseEnded('registration')
   }
 
-  /**
-   * Everything that, revoked, refuses the token: the signing key, the subject and every actor in the
-   * chain, the grants, the sources of the subject's attestation and of an attested actor's, and every
-   * token it derives from.
-   */
-  private async ensureNotRevoked(
-    subject: Presented,
-    actor: Presented | undefined,
-    actors: readonly string[],
-    ancestorJtis: readonly string[],
-    decision: GrantDecision,
-    key: ActiveKey,
-  ): Promise<void> {
-    const targets: RevocationTarget[] = [
-      { kind: 'key', value: key.kid },
-      { kind: 'subject', value: subjectOf(subject) },
-      ...actors.map((value): RevocationTarget => ({ kind: 'subject', value })),
-      ...ancestorJtis.map((value): RevocationTarget => ({ kind: 'token', value })),
-      ...decision.grantIds.map((id): RevocationTarget => ({ kind: 'grant', value: id })),
-      ...sourcesOf(subject).map((value): RevocationTarget => ({ kind: 'source', value })),
-      ...(actor ? sourcesOf(actor) : []).map((value): RevocationTarget => ({ kind: 'source', value })),
-    ]
+  private async ensureNotRevoked(targets: RevocationTarget[], key: ActiveKey): Promise<void> {
     const revoked = await this.deps.revocations.findRevoked(targets)
     // Not the client's doing: the revocation reached this instance before the key that replaces it did.
     if (revoked?.kind === 'key') {
@@ -285,41 +260,6 @@ export class TokenExchange {
     }
     if (revoked) throw new InvalidGrantError(`${describe(revoked)} is revoked`, 'revoked')
   }
-
-  private claimsFor(
-    subject: Presented,
-    decision: GrantDecision,
-    nowMillis: number,
-    defaultTtlSeconds: number,
-    requested?: number,
-  ): AccessTokenClaims {
-    const iat = Math.floor(nowMillis / 1000)
-    const allowed = Math.min(decision.maxTtlSeconds, this.deps.maxTtlSeconds)
-    if (requested !== undefined && requested > allowed) {
-      throw new InvalidRequestError(
-        `expires_in ${requested} is longer than the ${allowed} seconds allowed for this token`,
-        'requested_lifetime_too_long',
-      )
-    }
-    const ttl = requested ?? Math.min(defaultTtlSeconds, allowed)
-    const claims: AccessTokenClaims = {
-      iss: this.deps.issuer,
-      sub: subjectOf(subject),
-      aud: decision.audience,
-      exp: iat + ttl,
-      iat,
-      nbf: iat,
-      // Time-ordered: the jti names the ledger partition its entry is in (src/ledger/ledger-tables.ts).
-      jti: uuidV7(nowMillis),
-      // The workload is its own client: no separate client registration in a token exchange.
-      client_id: subjectOf(subject),
-      // What grant and source revocations name, so a resource server decides them without the ledger.
-      grants: decision.grantIds,
-      src_h: sourcesOf(subject).map((source) => this.deps.sourceHasher.hash(source)),
-    }
-    if (decision.scopes.length > 0) claims.scope = decision.scopes.join(' ')
-    return claims
-  }
 }
 
 /**
@@ -329,7 +269,10 @@ export class TokenExchange {
  */
 function withinLifeOf(actor: Presented | undefined, decision: GrantDecision, nowMillis: number): GrantDecision {
   if (actor?.kind !== 'access_token') return decision
-  return { ...decision, maxTtlSeconds: Math.min(decision.maxTtlSeconds, actor.token.claims.exp - Math.floor(nowMillis / 1000)) }
+  return {
+    ...decision,
+    maxTtlSeconds: Math.min(decision.maxTtlSeconds, lifeLeft(actor.token, Math.floor(nowMillis / 1000), 'actor_token')),
+  }
 }
 
 /** A dual-stack listener reports IPv4 clients as `::ffff:10.0.0.1`. */

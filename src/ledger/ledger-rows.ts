@@ -25,6 +25,8 @@ export interface LedgerRow {
   parent_jti: string | null
   ancestor_jtis: string[] | null
   actors: string[] | null
+  actor_sources: string[] | null
+  actor_grant_ids: string[] | null
 }
 
 /** The values of `entry`'s row, in ENTRY_SELECT's order; an absent field is NULL. */
@@ -48,6 +50,8 @@ export function rowValues(entry: LedgerEntry): unknown[] {
     entry.parentJti ?? null,
     entry.ancestorJtis ?? null,
     entry.actors ?? null,
+    entry.actorSources ?? null,
+    entry.actorGrantIds ?? null,
   ]
 }
 
@@ -73,5 +77,7 @@ export function toEntry(row: LedgerRow): LedgerEntry {
     ...(row.parent_jti === null ? {} : { parentJti: row.parent_jti }),
     ...(row.ancestor_jtis === null ? {} : { ancestorJtis: row.ancestor_jtis }),
     ...(row.actors === null ? {} : { actors: row.actors }),
+    ...(row.actor_sources === null ? {} : { actorSources: row.actor_sources }),
+    ...(row.actor_grant_ids === null ? {} : { actorGrantIds: row.actor_grant_ids }),
   }
 }

@@ -128,6 +128,15 @@ export const LedgerEntryJson = z
       The delegation chain, the current actor first (the token's \`act\` claim, outermost first).
       Absent when the token was issued to its subject itself.
     `),
+    actorSources: z.array(z.string()).optional().describe(prose`
+      The attestation sources of the actors (where they run), kept apart from \`sources\` (the
+      subject's): a \`source\` revocation of one revokes the token too. Absent when nobody acts.
+    `),
+    actorGrantIds: z.array(Uuid).optional().describe(prose`
+      The grants of the actors' own tokens it was got with, kept apart from \`grantIds\` (the
+      subject's grants): a \`grant\` revocation of one revokes the token too. Absent when no actor
+      presented a token of ours.
+    `),
     live: z.boolean().describe('Not expired yet, as of this answer.'),
   })
   .strict()
@@ -154,6 +163,8 @@ export function ledgerEntryToJson(entry: LedgerEntry, now: Date): LedgerEntryJso
     ...(entry.parentJti === undefined ? {} : { parentJti: entry.parentJti }),
     ...(entry.ancestorJtis === undefined ? {} : { ancestorJtis: entry.ancestorJtis }),
     ...(entry.actors === undefined ? {} : { actors: entry.actors }),
+    ...(entry.actorSources === undefined ? {} : { actorSources: entry.actorSources }),
+    ...(entry.actorGrantIds === undefined ? {} : { actorGrantIds: entry.actorGrantIds }),
     live: entry.expiresAt.getTime() > now.getTime(),
   }
 }

@@ -29,6 +29,16 @@ export interface LedgerEntry {
   ancestorJtis?: string[]
   /** The delegation chain, the current actor first (the token's `act`, outermost first); absent when nobody acts. */
   actors?: string[]
+  /**
+   * The attestation sources of the actors in the chain, after the subject's own in the token's `src_h`:
+   * a source revocation of where an actor runs revokes what it holds for others. Absent when nobody acts.
+   */
+  actorSources?: string[]
+  /**
+   * The grants of the actor tokens of ours it was got with, after `grantIds` in the token's `grants`:
+   * revoking one revokes it, as it revokes those tokens. Absent when no actor presented a token of ours.
+   */
+  actorGrantIds?: string[]
 }
 
 /** The incident view: every field narrows the answer, and all of them hold at once. */

@@ -15,10 +15,10 @@ export const ENTRY_COLUMNS =
 
 /**
  * The columns added since, each null where it does not apply and on older rows: the signing key
- * (migration 016), the DPoP key's thumbprint (migration 020), the parent token, the ancestors and the
- * actor chain (migration 021). None is in the hash chain's canonical row (src/ledger/chain/batch-hash.ts).
+ * (migration 016), the DPoP key's thumbprint (migration 020), the parent token, the ancestors, the
+ * actor chain, the actors' sources and grants (migration 021). None is in the hash chain's canonical row (src/ledger/chain/batch-hash.ts).
  */
-const LATER_COLUMNS = 'kid, jkt, parent_jti, ancestor_jtis, actors'
+const LATER_COLUMNS = 'kid, jkt, parent_jti, ancestor_jtis, actors, actor_sources, actor_grant_ids'
 
 /** What a write and a read of the partitions name: every column. */
 export const ENTRY_SELECT = `${ENTRY_COLUMNS}, ${LATER_COLUMNS}`
@@ -27,7 +27,7 @@ export const ENTRY_SELECT = `${ENTRY_COLUMNS}, ${LATER_COLUMNS}`
 export const LEGACY_COLUMNS =
   'jti::uuid AS jti, subject, attestor, attestor_kind, ledger_fingerprint_bytes(attestation_fingerprint) AS attestation_fingerprint, ' +
   'sources, audience, scopes, grant_ids, issued_at, expires_at, client_address, request_id, ' +
-  'NULL::text AS kid, NULL::text AS jkt, NULL::uuid AS parent_jti, NULL::uuid[] AS ancestor_jtis, NULL::text[] AS actors'
+  'NULL::text AS kid, NULL::text AS jkt, NULL::uuid AS parent_jti, NULL::uuid[] AS ancestor_jtis, NULL::text[] AS actors, NULL::text[] AS actor_sources, NULL::uuid[] AS actor_grant_ids'
 
 /**
  * How far a jti's time may be from its token's issued_at. The exchange takes both from one reading

@@ -1,5 +1,13 @@
 import type { ActorClaim } from './access-token.js'
 
+/**
+ * The `grants` claim: the subject's grants, then those of the actors' own tokens it was got with
+ * (each list sorted, none twice), so a `grant` revocation of either revokes it.
+ */
+export function grantsClaimOf(grantIds: readonly string[], actorGrantIds: readonly string[]): string[] {
+  return [...grantIds, ...actorGrantIds.filter((id) => !grantIds.includes(id))]
+}
+
 /** Deeper than any chain `delegation.maxChainDepth` allows: a claim nested past it is not one we wrote. */
 const MAX_READABLE_DEPTH = 10
 

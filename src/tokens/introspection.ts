@@ -10,7 +10,7 @@ import type { RevocationChecker } from '../revocation/revocation-cache.js'
 import type { RevocationTarget } from '../revocation/revocation.js'
 import type { SourceHasher } from './source-hash.js'
 import type { ActorClaim } from './access-token.js'
-import { actorsOf } from './actor-chain.js'
+import { actorsOf, grantsClaimOf } from './actor-chain.js'
 
 /** RFC 7662 section 2.2: `active`, and for an active token what it says. */
 export type IntrospectionResult =
@@ -187,7 +187,7 @@ export class TokenIntrospection {
 /**
  * What revokes a token: the key that signed it (a revoked key's tokens are refused even before every
  * instance has dropped the key itself), its jti, its subject, the grants it came from, its sources,
- * every identity acting in its delegation chain and every token it was exchanged from. Taken from the
+ * every identity acting in its delegation chain, where those run, and every token it was exchanged from. Taken from the
  * ledger entry, which the token's claims were checked to agree with.
  */
 export function revocationTargetsOf({ claims, entry }: VerifiedAccessToken): RevocationTarget[] {
@@ -199,6 +199,8 @@ export function revocationTargetsOf({ claims, entry }: VerifiedAccessToken): Rev
     ...(entry.ancestorJtis ?? []).map((jti): RevocationTarget => ({ kind: 'token', value: jti })),
     ...entry.grantIds.map((id): RevocationTarget => ({ kind: 'grant', value: id })),
     ...entry.sources.map((id): RevocationTarget => ({ kind: 'source', value: id })),
+    ...(entry.actorSources ?? []).map((id): RevocationTarget => ({ kind: 'source', value: id })),
+    ...(entry.actorGrantIds ?? []).map((id): RevocationTarget => ({ kind: 'grant', value: id })),
   ]
 }
 
@@ -243,12 +245,12 @@ function disagreements(
     client_id: entry.subject,
   }
   const differing: string[] = (Object.keys(expected) as Array<keyof typeof expected>).filter((name) => claims[name] !== expected[name])
-  if (claims.grants !== undefined && !sameList(claims.grants, entry.grantIds)) differing.push('grants')
+  if (claims.grants !== undefined && !sameList(claims.grants, grantsClaimOf(entry.grantIds, entry.actorGrantIds ?? []))) differing.push('grants')
   if (
     claims.src_h !== undefined &&
     !sameList(
       claims.src_h,
-      entry.sources.map((source) => hasher.hash(source)),
+      [...entry.sources, ...(entry.actorSources ?? [])].map((source) => hasher.hash(source)),
     )
   )
     differing.push('src_h')

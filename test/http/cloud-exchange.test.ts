@@ -177,7 +177,11 @@ t.test('an Azure VM exchanges its IMDS attested data once; conditions match its 
 
   t.equal((await revokeSource(sts, `azure:${subscription}`)).liveTokensCutOff, 1, 'revoking the subscription cuts off its VMs')
   const discovery = (await sts.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })).json()
-  t.same(discovery.subject_token_types_supported, [AZURE_TYPE], 'discovery names the one token type configured')
+  t.same(
+    discovery.subject_token_types_supported,
+    [AZURE_TYPE, 'urn:ietf:params:oauth:token-type:access_token'],
+    'discovery names the one attestation type configured, and our own access tokens',
+  )
 })
 
 t.test('an Azure managed identity exchanges its Entra token; the VM it belongs to is its identity', async (t) => {

@@ -44,6 +44,8 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
         parentJti: parent,
         ancestorJtis: [parent, randomUUID()],
         actors: ['spiffe://example.org/agents/summarizer', 'spiffe://example.org/k8s/prod/ns/tools/sa/gateway'],
+        actorSources: ['k8s:prod:pod:summarizer-pod'],
+        actorGrantIds: [randomUUID()],
       })
       const ordinary = entry()
       // One statement for both, as the batching ledger writes them: each row's columns its own.
@@ -52,7 +54,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       const readBack = await ledger.get(ordinary.jti)
       t.strictSame(readBack, ordinary)
       t.same(
-        Object.keys(readBack ?? {}).filter((key) => ['parentJti', 'ancestorJtis', 'actors'].includes(key)),
+        Object.keys(readBack ?? {}).filter((key) => ['parentJti', 'ancestorJtis', 'actors', 'actorSources', 'actorGrantIds'].includes(key)),
         [],
       )
     })

@@ -50,6 +50,8 @@ export class LedgerExport implements ChainListener {
           parentJti: entry.parentJti ?? null,
           ancestorJtis: entry.ancestorJtis ?? null,
           actors: entry.actors ?? null,
+          actorSources: entry.actorSources ?? null,
+          actorGrantIds: entry.actorGrantIds ?? null,
         }),
       ),
     )

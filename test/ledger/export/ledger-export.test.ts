@@ -27,6 +27,8 @@ t.test('an exported ledger line carries the parent, ancestors and actors of a de
     parentJti: PARENT,
     ancestorJtis: [PARENT, GRANDPARENT],
     actors: [GATEWAY, AGENT],
+    actorSources: ['k8s:prod:pod:agent-pod'],
+    actorGrantIds: ['0b8f3c2e-0000-4000-8000-00000000000a'],
   })
   const ordinary = ledgerEntry(T0 + 1)
   const batch = sealBatch('0190a1b2-0000-7000-8000-00000000000c', null, [delegated, ordinary], new Date(T0 + 5))
@@ -53,8 +55,26 @@ t.test('an exported ledger line carries the parent, ancestors and actors of a de
   t.strictSame(
     sink.taken.map((line) => JSON.parse(line) as unknown),
     [
-      { ...common, jti: delegated.jti, kid: 'key-1', parentJti: PARENT, ancestorJtis: [PARENT, GRANDPARENT], actors: [GATEWAY, AGENT] },
-      { ...common, jti: ordinary.jti, kid: null, parentJti: null, ancestorJtis: null, actors: null },
+      {
+        ...common,
+        jti: delegated.jti,
+        kid: 'key-1',
+        parentJti: PARENT,
+        ancestorJtis: [PARENT, GRANDPARENT],
+        actors: [GATEWAY, AGENT],
+        actorSources: ['k8s:prod:pod:agent-pod'],
+        actorGrantIds: ['0b8f3c2e-0000-4000-8000-00000000000a'],
+      },
+      {
+        ...common,
+        jti: ordinary.jti,
+        kid: null,
+        parentJti: null,
+        ancestorJtis: null,
+        actors: null,
+        actorSources: null,
+        actorGrantIds: null,
+      },
     ],
   )
   await exporter.close(100)

@@ -45,6 +45,8 @@ interface Entry {
   record: RevocationRecord
   /** When no token it could cover can still be valid: forgotten then. */
   forgetAt: number
+  /** Until when it counts: its `expiresAt` and the clock tolerance tokens are accepted with past their `exp`. */
+  until: number
   glob: CompiledGlob | undefined
 }
 
@@ -84,8 +86,16 @@ export class RevocationSet {
   }
   private readonly subjectGlobs = new GlobIndex<Entry>()
 
-  /** @param keepAfterCreationMs the longest a token may live, and a margin: how long a revocation can matter. */
-  constructor(private readonly keepAfterCreationMs: number) {}
+  /**
+   * @param keepAfterCreationMs the longest a token may live, and a margin: how long a revocation can matter.
+   * @param expiryGraceMs how long past its `exp` a token is still accepted (the clock tolerance): a
+   *   revocation that expires with its token counts that much longer, or the token would be accepted
+   *   again in between.
+   */
+  constructor(
+    private readonly keepAfterCreationMs: number,
+    private readonly expiryGraceMs = 0,
+  ) {}
 
   get size(): number {
     return this.byId.size
@@ -94,10 +104,11 @@ export class RevocationSet {
   /** Takes in a change: a revocation made (kept while in force) or lifted (forgotten). */
   apply(record: RevocationRecord, nowMs: number): void {
     this.remove(record.id)
-    const forgetAt = Math.min(record.expiresAt ?? Infinity, record.createdAt + this.keepAfterCreationMs)
+    const until = (record.expiresAt ?? Infinity) + this.expiryGraceMs
+    const forgetAt = Math.min(until, record.createdAt + this.keepAfterCreationMs)
     if (record.lifted || forgetAt <= nowMs) return
     const glob = record.kind === 'subject' && isGlob(record.target) ? compileGlob(record.target) : undefined
-    const entry: Entry = { record, forgetAt, glob }
+    const entry: Entry = { record, forgetAt, until, glob }
     this.byId.set(record.id, entry)
     if (glob) this.subjectGlobs.set(record.id, record.target, entry)
     else {
@@ -167,7 +178,7 @@ export class RevocationSet {
   }
 }
 
-/** Counts until its `expiresAt` (a token's revocation expires with the token). */
+/** Counts until its `expiresAt`, and the clock tolerance after (a token's revocation expires with the token). */
 function current(entry: Entry, nowMs: number): boolean {
-  return entry.record.expiresAt === undefined || entry.record.expiresAt > nowMs
+  return entry.until > nowMs
 }

@@ -85,7 +85,10 @@ class AccessTokenVerifier implements Verifier {
 
   constructor(private readonly settings: VerifierSettings) {
     this.jwks = new JwksCache({ ...settings.jwks, fetch: settings.fetch, elapsed: () => performance.now() })
-    this.set = new RevocationSet((settings.maxTokenLifetimeSeconds + settings.clockToleranceSeconds + 300) * 1000)
+    this.set = new RevocationSet(
+      (settings.maxTokenLifetimeSeconds + settings.clockToleranceSeconds + 300) * 1000,
+      settings.clockToleranceSeconds * 1000,
+    )
     this.expectations = settings
     this.dpop = new DpopProofCheck(settings.dpop, settings.now)
     this.firstAttempt = new Promise((resolve) => (this.attempted = resolve))

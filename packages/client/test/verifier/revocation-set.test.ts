@@ -102,3 +102,18 @@ t.test('a full listing replaces what is held', async (t) => {
   t.equal(set.size, 1)
   t.equal(set.find(token, now), 'key')
 })
+
+t.test('a revocation that expires with its token counts for the clock tolerance after, as long as the token is accepted', async (t) => {
+  const expiresAt = now + 60_000
+  const record = revocationRecordOf(notice('token', token.tokenId, { expiresAt: new Date(expiresAt).toISOString() }))!
+  const withGrace = new RevocationSet(24 * HOUR, 10_000)
+  withGrace.apply(record, now)
+  t.equal(withGrace.find(token, expiresAt + 9_999), 'token', 'within the tolerance past exp: still revoked')
+  t.equal(withGrace.find(token, expiresAt + 10_000), undefined, 'past it: the token is refused as expired anyway')
+  const without = new RevocationSet(24 * HOUR)
+  without.apply(record, now)
+  t.equal(without.find(token, expiresAt), undefined, 'no tolerance: gone at expiresAt')
+  const late = new RevocationSet(24 * HOUR, 10_000)
+  late.apply(record, expiresAt + 5_000)
+  t.equal(late.find(token, expiresAt + 5_000), 'token', 'heard after expiresAt but within the tolerance: kept')
+})
