@@ -130,7 +130,7 @@ t.test('chains nest the actors, current first, up to delegation.maxChainDepth', 
   )
 })
 
-t.test('revoking an actor revokes every token it holds on anyone’s behalf', async (t) => {
+t.test("revoking an actor revokes every token it holds on anyone's behalf", async (t) => {
   const sts = await startTestService(t)
   await sts.createGrant({ subject: SERVICE, audiences: ['tools'], owner: 'team', mayAct: [AGENTS] })
   const held = String((await actFor(sts)).body.access_token)
