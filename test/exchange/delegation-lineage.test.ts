@@ -1,6 +1,7 @@
 import t from 'tap'
 import { claimsOf, exchangeWithProof } from '../support/dpop.js'
 import { introspect } from '../support/introspect.js'
+import { revoke } from '../support/revoke.js'
 import { ISSUER, JWT_TOKEN_TYPE, startTestService, TRUST_DOMAIN, type TestService } from '../support/service.js'
 
 /**
@@ -19,16 +20,6 @@ function agentAttestation(sts: TestService, serviceAccount = 'assistant'): Promi
     serviceAccount,
     pod: { name: 'agent-0', uid: 'a9e1c2d4-0000-4000-8000-00000000a9e1' },
   })
-}
-
-async function revoke(sts: TestService, kind: string, value: string): Promise<void> {
-  const response = await sts.app.inject({
-    method: 'POST',
-    url: '/v1/revocations',
-    headers: sts.admin,
-    payload: { kind, value, reason: 'test' },
-  })
-  if (response.statusCode !== 201) throw new Error(`not revoked: ${response.body}`)
 }
 
 /** The agent's own token for this service (aud = issuer): a usable actor_token. */

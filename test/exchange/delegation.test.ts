@@ -2,6 +2,7 @@ import t from 'tap'
 import { SUPPORTED_SUBJECT_TOKEN_TYPES } from '../../src/exchange/token-request.js'
 import { claimsOf, exchangeWithProof, makeDpopKey, makeProof, nowOf, refusal, type TokenAnswer } from '../support/dpop.js'
 import { introspect } from '../support/introspect.js'
+import { revoke } from '../support/revoke.js'
 import { ISSUER, JWT_TOKEN_TYPE, startTestService, TRUST_DOMAIN, type TestService } from '../support/service.js'
 
 /**
@@ -25,16 +26,6 @@ function agentAttestation(sts: TestService, serviceAccount = 'assistant'): Promi
 /** The service's own attestation as subject, an agent's as actor (unless `params` say otherwise). */
 async function actFor(sts: TestService, params: Record<string, string> = {}, proof?: string): Promise<TokenAnswer> {
   return exchangeWithProof(sts, proof, { actor_token: await agentAttestation(sts), actor_token_type: JWT_TOKEN_TYPE, ...params })
-}
-
-async function revoke(sts: TestService, kind: string, value: string): Promise<void> {
-  const response = await sts.app.inject({
-    method: 'POST',
-    url: '/v1/revocations',
-    headers: sts.admin,
-    payload: { kind, value, reason: 'test' },
-  })
-  if (response.statusCode !== 201) throw new Error(`not revoked: ${response.body}`)
 }
 
 const NOT_ALLOWED = (actor: string) => ({

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { claimsOf, exchangeWithProof, makeDpopKey, makeProof, nowOf, refusal } from '../support/dpop.js'
 import { introspect } from '../support/introspect.js'
+import { revoke } from '../support/revoke.js'
 import { startTestService, TRUST_DOMAIN, type TestService } from '../support/service.js'
 
 /**
@@ -22,16 +23,6 @@ async function parentToken(sts: TestService, params: Record<string, string> = {}
 
 function narrow(sts: TestService, parent: string, params: Record<string, string> = {}, proof?: string) {
   return exchangeWithProof(sts, proof, { subject_token: parent, subject_token_type: ACCESS_TOKEN, ...params })
-}
-
-async function revoke(sts: TestService, kind: string, value: string): Promise<void> {
-  const response = await sts.app.inject({
-    method: 'POST',
-    url: '/v1/revocations',
-    headers: sts.admin,
-    payload: { kind, value, reason: 'test' },
-  })
-  if (response.statusCode !== 201) throw new Error(`not revoked: ${response.body}`)
 }
 
 for (const backend of ['real', 'embedded'] as const) {
