@@ -16,6 +16,7 @@ export type { Clock, Timers, TimerHandle } from './token-source/time.js'
 export {
   AttestationError,
   JWT_TOKEN_TYPE,
+  ACCESS_TOKEN_TYPE,
   AWS_INSTANCE_IDENTITY_TOKEN_TYPE,
   AZURE_ATTESTED_DATA_TOKEN_TYPE,
   type Attestation,
@@ -29,6 +30,7 @@ export { azureAttestedData, type AzureAttestedDataOptions } from './attestations
 export { azureManagedIdentity, type AzureManagedIdentityOptions } from './attestations/azure-managed-identity.js'
 export { githubActions, type GithubActionsOptions } from './attestations/github-actions.js'
 export { customAttestation, type AttestationFunction } from './attestations/custom.js'
+export { accessTokenAttestation, type AccessTokenInput } from './attestations/access-token.js'
 export { createVerifier, type ResourceRequest, type Verifier } from './verifier/verifier.js'
 export type { RevocationOptions, StreamLoss, StreamLostPolicy, VerifierOptions, VerifierStatus } from './verifier/verifier-options.js'
 export type { AccessTokenClaims, VerifiedToken } from './verifier/claims.js'

@@ -163,11 +163,13 @@ t.test('the package builds, packs, installs into a scratch project and works thr
     adapters: ['function', 'function'],
   })
   const tokenSourceApi = [
+    'ACCESS_TOKEN_TYPE',
     'AWS_INSTANCE_IDENTITY_TOKEN_TYPE',
     'AZURE_ATTESTED_DATA_TOKEN_TYPE',
     'AttestationError',
     'JWT_TOKEN_TYPE',
     'StsError',
+    'accessTokenAttestation',
     'awsInstanceIdentity',
     'azureAttestedData',
     'azureManagedIdentity',

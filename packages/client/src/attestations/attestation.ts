@@ -5,6 +5,11 @@
 
 /** `subject_token_type` of a JWT: Kubernetes, GCP, Azure managed identity, GitHub Actions, OIDC. */
 export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt'
+/**
+ * `subject_token_type` (or `actor_token_type`) of an access token of Seed STS itself: a token to
+ * narrow, or to delegate with an actor (RFC 8693 section 3).
+ */
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token'
 /** `subject_token_type` of an EC2 instance identity document (Seed STS's own). */
 export const AWS_INSTANCE_IDENTITY_TOKEN_TYPE = 'urn:seed-sts:token-type:aws-instance-identity'
 /** `subject_token_type` of Azure IMDS attested data (Seed STS's own). */

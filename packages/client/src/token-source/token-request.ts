@@ -37,6 +37,8 @@ export interface TokenExchange {
   /** The STS's token endpoint. */
   endpoint: string
   subject: SubjectToken
+  /** With delegation: the acting workload's token, sent as `actor_token` and `actor_token_type`. */
+  actor?: SubjectToken
   request: TokenRequest
   signal: AbortSignal
   /** The time, in milliseconds: what an HTTP-date `Retry-After` is counted from. */
@@ -53,12 +55,16 @@ export async function exchangeToken(exchange: TokenExchange): Promise<ExchangeOu
   return first
 }
 
-async function exchangeOnce({ fetch, endpoint, subject, request, signal, now, dpop }: TokenExchange): Promise<ExchangeOutcome> {
+async function exchangeOnce({ fetch, endpoint, subject, actor, request, signal, now, dpop }: TokenExchange): Promise<ExchangeOutcome> {
   const form = new URLSearchParams({
     grant_type: TOKEN_EXCHANGE_GRANT_TYPE,
     subject_token: subject.subjectToken,
     subject_token_type: subject.subjectTokenType,
   })
+  if (actor !== undefined) {
+    form.set('actor_token', actor.subjectToken)
+    form.set('actor_token_type', actor.subjectTokenType)
+  }
   if (request.audience !== undefined) form.set('audience', request.audience)
   if (request.scope !== undefined && request.scope !== '') form.set('scope', request.scope)
   let response: Response

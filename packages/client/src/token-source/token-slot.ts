@@ -1,4 +1,4 @@
-import { AttestationError, type Attestation } from '../attestations/attestation.js'
+import { AttestationError, type Attestation, type AttestationContext, type SubjectToken } from '../attestations/attestation.js'
 import type { StsError } from '../errors.js'
 import { backoffDelay, type BackoffPolicy } from './backoff.js'
 import type { DpopProofs } from './dpop-proofs.js'
@@ -30,6 +30,8 @@ export type TokenSourceEvent =
 export interface SlotSettings {
   endpoint: string
   attestation: Attestation
+  /** With the `actor` option: the acting workload's attestation, sent as `actor_token`. */
+  actor?: Attestation
   fetch: typeof globalThis.fetch
   clock: Clock
   timers: Timers
@@ -164,24 +166,21 @@ export class TokenSlot {
     const controller = new AbortController()
     flight.controller = controller
     const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(settings.requestTimeoutMs)])
-    let subject
+    const context = { signal, now: () => settings.clock.now() }
+    let subject: SubjectToken
+    let actor: SubjectToken | undefined
     try {
-      subject = await settings.attestation.subjectToken({ signal, now: () => settings.clock.now() })
+      subject = await presented(settings.attestation, context, 'the')
+      if (settings.actor !== undefined) actor = await presented(settings.actor, context, "the actor's")
     } catch (error) {
-      const failure =
-        error instanceof AttestationError
-          ? error
-          : new AttestationError(
-              `the ${settings.attestation.kind} attestation failed: ${error instanceof Error ? error.message : String(error)}`,
-              true,
-              { cause: error },
-            )
+      const failure = error as AttestationError
       return { ok: false, error: failure, retryable: failure.retryable } satisfies Failure
     }
     return exchangeToken({
       fetch: settings.fetch,
       endpoint: settings.endpoint,
       subject,
+      ...(actor === undefined ? {} : { actor }),
       request: this.request,
       signal,
       now: settings.clock.now(),
@@ -218,6 +217,20 @@ export class TokenSlot {
     } catch {
       // A listener's failure (a logger that throws) must not stop the refreshing.
     }
+  }
+}
+
+/** An attestation's token; whatever it throws becomes an AttestationError (retried unless it says otherwise). */
+async function presented(attestation: Attestation, context: AttestationContext, whose: string): Promise<SubjectToken> {
+  try {
+    return await attestation.subjectToken(context)
+  } catch (error) {
+    if (error instanceof AttestationError) throw error
+    throw new AttestationError(
+      `${whose} ${attestation.kind} attestation failed: ${error instanceof Error ? error.message : String(error)}`,
+      true,
+      { cause: error },
+    )
   }
 }
 

@@ -10,6 +10,14 @@ export interface TokenSourceOptions {
   sts: string | URL
   /** What the workload proves itself with: one of the attestations, or a function of your own. */
   attestation: Attestation | AttestationFunction
+  /**
+   * Delegation (RFC 8693 `actor_token`): what the acting workload proves itself with, fetched anew for
+   * every exchange like `attestation`: its own attestation, or an access token of the STS issued to it
+   * (`accessTokenAttestation(...)`). The tokens are then the subject's (`sub`), naming the actor in
+   * `act`; the subject's grants must let the actor act for it (`mayAct`), or the STS refuses
+   * (`invalid_grant`, reason `actor_not_allowed`).
+   */
+  actor?: Attestation | AttestationFunction
   /** The token endpoint, when it is not `<sts>/oauth2/token`. */
   tokenEndpoint?: string | URL
   /** Refresh at this fraction of a token's lifetime (0.8)... */
@@ -168,15 +176,15 @@ function normalise(request: AccessTokenRequest): TokenRequest {
 function settingsOf(options: TokenSourceOptions): SlotSettings {
   if (options === null || typeof options !== 'object') throw new TypeError('tokenSource: expected options { sts, attestation }')
   const endpoint = tokenEndpointOf(options)
-  const attestation =
-    typeof options.attestation === 'function'
-      ? customAttestation(options.attestation)
-      : options.attestation !== null && typeof options.attestation === 'object' && typeof options.attestation.subjectToken === 'function'
-        ? options.attestation
-        : undefined
+  const attestation = attestationOf(options.attestation)
   if (attestation === undefined)
     throw new TypeError(
       'tokenSource: `attestation` must be an attestation (fileAttestation(...), awsInstanceIdentity(...)...) or an async function',
+    )
+  const actor = options.actor === undefined ? undefined : attestationOf(options.actor)
+  if (options.actor !== undefined && actor === undefined)
+    throw new TypeError(
+      'tokenSource: `actor` must be an attestation (fileAttestation(...), accessTokenAttestation(...)...) or an async function',
     )
   const refreshAt = fraction('refreshAt', options.refreshAt, 0.8)
   const refreshJitter = fraction('refreshJitter', options.refreshJitter, 0.05, true)
@@ -189,6 +197,7 @@ function settingsOf(options: TokenSourceOptions): SlotSettings {
   return {
     endpoint,
     attestation,
+    ...(actor === undefined ? {} : { actor }),
     fetch: options.fetch ?? globalThis.fetch,
     clock: options.clock ?? systemClock,
     timers: options.timers ?? systemTimers,
@@ -203,6 +212,12 @@ function settingsOf(options: TokenSourceOptions): SlotSettings {
     ...dpopOf(options),
     emit: options.onEvent ?? (() => {}),
   }
+}
+
+function attestationOf(given: unknown): Attestation | undefined {
+  if (typeof given === 'function') return customAttestation(given as AttestationFunction)
+  const candidate = given as Attestation | null | undefined
+  return candidate !== null && typeof candidate === 'object' && typeof candidate.subjectToken === 'function' ? candidate : undefined
 }
 
 function dpopOf(options: TokenSourceOptions): { dpop?: DpopProofs } {
