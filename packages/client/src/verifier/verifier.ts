@@ -94,7 +94,11 @@ class AccessTokenVerifier implements Verifier {
     this.firstAttempt = new Promise((resolve) => (this.attempted = resolve))
     this.firstFollowing = new Promise((resolve) => (this.followed = resolve))
     const revocations = settings.revocations
-    if (revocations === false) return
+    if (revocations === false) {
+      // Nothing to follow: ready at once, as `ready()` promises once what it follows is in.
+      this.followed()
+      return
+    }
     this.lostSince = performance.now()
     this.lostSinceDate = new Date()
     this.follower = new RevocationFollower({

@@ -42,6 +42,17 @@ async function refusal(promise: Promise<unknown>) {
   }
 }
 
+t.test('a verifier that follows no revocations is ready at once', async (t) => {
+  const verifier = createVerifier(options('http://127.0.0.1:9/jwks.json'))
+  const ready = await Promise.race([
+    verifier.ready().then(() => 'ready'),
+    new Promise((resolve) => setTimeout(() => resolve('waiting'), 1000)),
+  ])
+  t.equal(ready, 'ready')
+  t.equal(verifier.status().revocations, 'off')
+  await verifier.close()
+})
+
 t.test('a token as the STS mints it verifies, and the result says who and what', async (t) => {
   const key = testKey('key-1')
   const jwks = await startJwksServer(t, [key])
