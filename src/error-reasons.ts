@@ -54,7 +54,8 @@ export const ERROR_REASONS = {
   dpop_proof_invalid: 'the DPoP proof is malformed, or its type, algorithm, key, signature, method, URL or time does not check out',
   dpop_proof_replayed: 'this DPoP proof (its key and jti) was already used',
   dpop_nonce_required: 'the DPoP proof must carry the nonce of the DPoP-Nonce header: none, or a stale one, was sent',
-  dpop_required: 'a grant the token would come from requires DPoP, or a token presented is DPoP-bound, and the request carries no DPoP proof',
+  dpop_required:
+    'a grant the token would come from requires DPoP, or a token presented is DPoP-bound, and the request carries no DPoP proof',
 
   // Grants and revocations.
   not_granted: 'no grant allows this identity to get a token',

@@ -245,7 +245,8 @@ function disagreements(
     client_id: entry.subject,
   }
   const differing: string[] = (Object.keys(expected) as Array<keyof typeof expected>).filter((name) => claims[name] !== expected[name])
-  if (claims.grants !== undefined && !sameList(claims.grants, grantsClaimOf(entry.grantIds, entry.actorGrantIds ?? []))) differing.push('grants')
+  if (claims.grants !== undefined && !sameList(claims.grants, grantsClaimOf(entry.grantIds, entry.actorGrantIds ?? [])))
+    differing.push('grants')
   if (
     claims.src_h !== undefined &&
     !sameList(
