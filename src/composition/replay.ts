@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics/metrics.js'
 import { RedisReplayGuard } from '../replay/redis-replay-guard.js'
 import type { ReplayGuard } from '../replay/replay-guard.js'
 import { SqlReplayGuard } from '../replay/sql-replay-guard.js'
+import { BatchingReplayGuard } from '../replay/batching-replay-guard.js'
 import type { Tracing } from '../tracing/tracing.js'
 import { redisConnection, tracedRedis } from './stores.js'
 
@@ -21,9 +22,12 @@ export async function openReplayGuard(
   metrics: Metrics,
   tracing: Tracing | undefined,
 ): Promise<ReplayGuard> {
-  const record = new SqlReplayGuard(database, clock, {
-    onPruneError: (error) => logger.warn({ err: error }, 'expired attestation claims could not be pruned; retrying later'),
-  })
+  // Claims of one turn of the event loop in one statement: every DPoP proof is one.
+  const record = new BatchingReplayGuard(
+    new SqlReplayGuard(database, clock, {
+      onPruneError: (error) => logger.warn({ err: error }, 'expired attestation claims could not be pruned; retrying later'),
+    }),
+  )
   const redis = tracedRedis(redisConnection(config, metrics), tracing)
   if (!redis) return record
   const guard = new RedisReplayGuard({ ...redis, keyPrefix: config.redis.keyPrefix }, record, clock)

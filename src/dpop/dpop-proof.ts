@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto'
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, errors, jwtVerify, type JWK, type JWTPayload } from 'jose'
 import { InvalidDpopProofError, UseDpopNonceError } from '../errors.js'
 import type { Clock } from '../lib/clock.js'
 import { clipUntrusted } from '../lib/untrusted-text.js'
 import type { ReplayGuard } from '../replay/replay-guard.js'
 import type { DpopNonces } from './dpop-nonces.js'
 import { sameHtu } from './htu.js'
+import type { JwsAlgorithm } from '../jose/algorithms.js'
+import { untrustedHeaderOf, verifiedProof } from './proof-signature.js'
 
 /** What a proof that checks out tells the exchange: the key the token is bound to. */
 export interface DpopProof {
@@ -57,11 +58,10 @@ export class DpopProofVerifier {
     if (proof.length > MAX_PROOF_BYTES || !COMPACT_JWS.test(proof)) {
       throw new InvalidDpopProofError('the DPoP header is not a JWS in compact form')
     }
-    const jwk = this.checkHeader(proof)
-    const payload = await this.checkSignature(proof)
+    const { header, alg, jwk } = this.checkHeader(proof)
+    const { payload, jkt } = verifiedProof(proof, header, alg, jwk)
     const { jti, iat } = this.checkClaims(payload, method)
     if (presented !== undefined) checkAth(payload, presented.accessToken)
-    const jkt = await calculateJwkThumbprint(jwk, 'sha256')
     // The end of the window the proof is accepted in: remembered at least that long, on every instance.
     const until = new Date((iat + this.options.windowSeconds + 1) * 1000)
     if (!(await this.options.replay.claim(`dpop:${jkt}:${jti}`, until))) {
@@ -74,13 +74,8 @@ export class DpopProofVerifier {
   }
 
   /** The protected header, before any signature is checked: type, algorithm, a public key. */
-  private checkHeader(proof: string): JWK {
-    let header: ReturnType<typeof decodeProtectedHeader>
-    try {
-      header = decodeProtectedHeader(proof)
-    } catch {
-      throw new InvalidDpopProofError('the DPoP proof has no readable JOSE header')
-    }
+  private checkHeader(proof: string): { header: Record<string, unknown>; alg: JwsAlgorithm; jwk: object } {
+    const header = untrustedHeaderOf(proof)
     if (header.typ !== 'dpop+jwt') {
       throw new InvalidDpopProofError(`the DPoP proof's typ must be dpop+jwt, not ${shown(header.typ)}`)
     }
@@ -100,28 +95,10 @@ export class DpopProofVerifier {
         `the DPoP proof's jwk must be a public key; it has the private or symmetric member(s) ${secret.join(', ')}`,
       )
     }
-    return jwk
+    return { header, alg: header.alg as JwsAlgorithm, jwk }
   }
 
-  private async checkSignature(proof: string): Promise<JWTPayload> {
-    try {
-      const { payload } = await jwtVerify(proof, EmbeddedJWK, {
-        algorithms: [...this.options.algorithms],
-        typ: 'dpop+jwt',
-        currentDate: new Date(this.options.clock.now()),
-      })
-      return payload
-    } catch (error) {
-      if (error instanceof errors.JWSSignatureVerificationFailed) {
-        throw new InvalidDpopProofError("the DPoP proof's signature does not verify with its jwk")
-      }
-      if (error instanceof errors.JOSEError)
-        throw new InvalidDpopProofError(`the DPoP proof is not acceptable: ${clipUntrusted(error.message, 200)}`)
-      throw error
-    }
-  }
-
-  private checkClaims(payload: JWTPayload, method: string): { jti: string; iat: number } {
+  private checkClaims(payload: Record<string, unknown>, method: string): { jti: string; iat: number } {
     const { jti, htm, htu, iat } = payload
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
       throw new InvalidDpopProofError('the DPoP proof must have a jti: a unique string of at most 256 characters')
@@ -156,7 +133,7 @@ export class DpopProofVerifier {
  * With an access token presented beside the proof (RFC 9449 section 4.3, check 11): the proof's `ath`
  * is the token's SHA-256, base64url, so a proof made for one token cannot be sent with another.
  */
-function checkAth(payload: JWTPayload, accessToken: string): void {
+function checkAth(payload: Record<string, unknown>, accessToken: string): void {
   const expected = createHash('sha256').update(accessToken, 'ascii').digest('base64url')
   if (payload.ath !== expected) {
     throw new InvalidDpopProofError(

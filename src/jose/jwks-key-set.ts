@@ -6,29 +6,13 @@ import type { Clock } from '../lib/clock.js'
 import { quoteUntrusted } from '../lib/untrusted-text.js'
 import type { JwsAlgorithm } from './algorithms.js'
 import type { JwksFetcher } from './jwks-fetcher.js'
+import { FAMILY_OF_ALGORITHM, familyOf, MIN_RSA_BITS, type KeyFamily } from './key-families.js'
 import type { KeyResolver } from './jwt-verifier.js'
 
 /**
  * The keys an issuer signs attestations with: a static set from the configuration, or a remote JWKS
  * kept fresh. Keys come only from here, never from the token being verified.
  */
-
-type KeyFamily = 'RSA' | 'P-256' | 'P-384' | 'P-521' | 'EdDSA'
-
-const FAMILY_OF_ALGORITHM: Record<JwsAlgorithm, KeyFamily> = {
-  RS256: 'RSA',
-  RS384: 'RSA',
-  RS512: 'RSA',
-  PS256: 'RSA',
-  PS384: 'RSA',
-  PS512: 'RSA',
-  ES256: 'P-256',
-  ES384: 'P-384',
-  ES512: 'P-521',
-  EdDSA: 'EdDSA',
-}
-const FAMILY_OF_CURVE: Record<string, KeyFamily> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }
-const MIN_RSA_BITS = 2048
 
 export interface TrustedKey {
   kid?: string
@@ -77,20 +61,6 @@ function importKey(jwk: unknown): TrustedKey | string {
   if (family === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS)
     return `RSA keys shorter than ${MIN_RSA_BITS} bits are not accepted`
   return { kid, alg, family, key }
-}
-
-function familyOf(key: KeyObject): KeyFamily | undefined {
-  switch (key.asymmetricKeyType) {
-    case 'rsa':
-      return 'RSA'
-    case 'ec':
-      return FAMILY_OF_CURVE[key.asymmetricKeyDetails?.namedCurve ?? '']
-    case 'ed25519':
-    case 'ed448':
-      return 'EdDSA'
-    default:
-      return undefined
-  }
 }
 
 function describeKid(jwk: unknown): string {

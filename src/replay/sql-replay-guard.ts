@@ -68,6 +68,47 @@ export class SqlReplayGuard implements ReplayGuard {
   }
 
   /**
+   * Several claims in one statement, answered in their order: what claim() answers for each, as if
+   * they had come one after another (of two claims of one key here, the first wins). The rows are
+   * written in key order, so two batches on two instances lock shared keys in the same order and
+   * never deadlock.
+   */
+  async claimMany(claims: ReadonlyArray<{ key: string; until: Date }>): Promise<boolean[]> {
+    const now = this.clock.now()
+    const answers: boolean[] = claims.map(() => true)
+    const byKey = new Map<string, { until: Date; indexes: number[] }>()
+    claims.forEach(({ key, until }, index) => {
+      // Already past its lifetime: nothing to remember (as claim() answers).
+      if (until.getTime() <= now) return
+      const stored = storedKey(key)
+      const held = byKey.get(stored)
+      if (held === undefined) byKey.set(stored, { until, indexes: [index] })
+      else {
+        held.indexes.push(index)
+        if (until > held.until) held.until = until
+      }
+    })
+    if (byKey.size === 0) return answers
+    const keys = [...byKey.keys()].sort()
+    const params: unknown[] = [new Date(now)]
+    const rows = keys.map((key) => `($${params.push(key)}, $${params.push(byKey.get(key)!.until)}::timestamptz)`)
+    let won: Set<string>
+    try {
+      const inserted = await this.db.query<{ key: string }>(
+        `INSERT INTO attestation_claims (key, expires_at) VALUES ${rows.join(', ')}
+         ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE attestation_claims.expires_at <= $1
+         RETURNING key`,
+        params,
+      )
+      won = new Set(inserted.map((row) => row.key))
+    } catch (error) {
+      throw new ServiceUnavailableError('replay protection cannot be checked', 'replay_guard_unavailable', error)
+    }
+    for (const [key, { indexes }] of byKey) indexes.forEach((index, nth) => (answers[index] = nth === 0 && won.has(key)))
+    return answers
+  }
+
+  /**
    * Deletes claims whose attestations have expired, in bounded batches; returns how many. One run at a
    * time: a timed run that finds one in progress shares it.
    *

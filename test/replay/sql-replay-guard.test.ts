@@ -84,12 +84,67 @@ for (const [backend, open] of Object.entries(BACKENDS))
       t.equal(await guard.claim('live', at(600)), false, 'and still refuses a replay')
     })
 
+    t.test('claims in one statement are answered as if made one after another', async (t) => {
+      const clock = new FixedClock(NOW)
+      const guard = new SqlReplayGuard(db, clock, { pruneIntervalMs: 0 })
+      t.teardown(() => guard.close())
+      t.equal(await guard.claim('held', at(300)), true)
+      t.equal(await guard.claim('stale', at(10)), true)
+      clock.set(at(10).getTime())
+      const long = `k|${'x'.repeat(5000)}`
+      t.same(
+        await guard.claimMany([
+          { key: 'new-b', until: at(300) },
+          { key: 'held', until: at(300) },
+          { key: 'new-a', until: at(300) },
+          { key: 'new-b', until: at(600) },
+          { key: 'stale', until: at(300) },
+          { key: 'past', until: at(5) },
+          { key: long, until: at(300) },
+          { key: `${long}y`, until: at(300) },
+        ]),
+        [true, false, true, false, true, true, true, true],
+        'new keys win, a held one and a second of one key lose, an expired claim is taken over, one past its life is not recorded',
+      )
+      t.same(
+        await db.query<{ key: string; expires_at: Date }>(
+          "SELECT key, expires_at FROM attestation_claims WHERE key IN ('new-a', 'new-b', 'stale', 'past') ORDER BY key",
+        ),
+        [
+          { key: 'new-a', expires_at: at(300) },
+          { key: 'new-b', expires_at: at(600) },
+          { key: 'stale', expires_at: at(300) },
+        ],
+        'a key claimed twice in the batch is held until the later expiry',
+      )
+      t.same(await guard.claimMany([]), [])
+      const racing = await Promise.all([
+        guard.claimMany([
+          { key: 'race-1', until: at(300) },
+          { key: 'race-2', until: at(300) },
+        ]),
+        guard.claimMany([
+          { key: 'race-2', until: at(300) },
+          { key: 'race-1', until: at(300) },
+        ]),
+      ])
+      t.same(
+        [racing[0][0]! !== racing[1][1]!, racing[0][1]! !== racing[1][0]!],
+        [true, true],
+        'two batches racing over the same keys: each key won exactly once',
+      )
+    })
+
     t.test('a record that cannot answer fails closed', async (t) => {
       const guard = new SqlReplayGuard(db, new FixedClock(NOW), { pruneIntervalMs: 0 })
       t.teardown(() => guard.close())
       await db.exec('ALTER TABLE attestation_claims RENAME TO attestation_claims_away')
       await t.rejects(
         guard.claim('k', at(300)),
+        new ServiceUnavailableError('replay protection cannot be checked', 'replay_guard_unavailable'),
+      )
+      await t.rejects(
+        guard.claimMany([{ key: 'k', until: at(300) }]),
         new ServiceUnavailableError('replay protection cannot be checked', 'replay_guard_unavailable'),
       )
       await t.rejects(guard.prune(), new ServiceUnavailableError('expired attestation claims cannot be pruned', 'replay_guard_unavailable'))
