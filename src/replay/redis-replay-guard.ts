@@ -33,8 +33,9 @@ export class RedisReplayGuard implements ReplayGuard {
     const redisKey = `${this.options.keyPrefix}replay:${key}`
     if (await this.remembers(redisKey)) return false
     const first = await this.record.claim(key, until)
-    // Claimed now either way (by this request or an earlier one): the next replay stops at Redis.
-    await this.redis.set(redisKey, '1', 'PX', ttl).catch(() => {})
+    // Claimed now either way (by this request or an earlier one): the next replay stops at Redis. Not
+    // waited for: a replay that comes before it lands is refused by the record all the same.
+    void this.redis.set(redisKey, '1', 'PX', ttl).catch(() => {})
     return first
   }
 
