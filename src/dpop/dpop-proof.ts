@@ -32,6 +32,8 @@ export interface DpopProofVerifierOptions {
 const MAX_PROOF_BYTES = 8192
 /** An empty signature is let through here, so an unsecured (`alg: none`) proof is refused by its algorithm, by name. */
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+/** Printable: no control characters and no lone surrogates, which a database could not store as sent. */
+const PRINTABLE = /^[^\p{Cc}\p{Cs}]+$/u
 /** Members only a private or a symmetric key has (RFC 7518 section 6): a proof's key must be public. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
 
@@ -100,8 +102,8 @@ export class DpopProofVerifier {
 
   private checkClaims(payload: Record<string, unknown>, method: string): { jti: string; iat: number } {
     const { jti, htm, htu, iat } = payload
-    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
-      throw new InvalidDpopProofError('the DPoP proof must have a jti: a unique string of at most 256 characters')
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256 || !PRINTABLE.test(jti)) {
+      throw new InvalidDpopProofError('the DPoP proof must have a jti: a unique string of at most 256 printable characters')
     }
     if (htm !== method) throw new InvalidDpopProofError(`the DPoP proof's htm is ${shown(htm)}; this request is ${method}`)
     if (typeof htu !== 'string' || !sameHtu(htu, this.options.endpoint)) {
@@ -115,6 +117,14 @@ export class DpopProofVerifier {
       throw new InvalidDpopProofError(
         `the DPoP proof's iat is ${Math.round(Math.abs(now - iat))} s ${iat < now ? 'in the past' : 'ahead'}: proofs are accepted within ${window} s of this server's clock`,
       )
+    }
+    // Not needed by RFC 9449 (iat bounds a proof's life), but a proof that says it has expired, or is
+    // not valid yet, is taken at its word.
+    if (payload.exp !== undefined && (typeof payload.exp !== 'number' || payload.exp <= now)) {
+      throw new InvalidDpopProofError("the DPoP proof's exp has passed, or is not a number")
+    }
+    if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > now + window)) {
+      throw new InvalidDpopProofError("the DPoP proof's nbf is ahead, or is not a number")
     }
     const nonces = this.options.nonces
     if (nonces !== undefined && (typeof payload.nonce !== 'string' || !nonces.accepts(payload.nonce))) {

@@ -3,6 +3,9 @@ import { InvalidDpopProofError } from '../errors.js'
 import type { JwsAlgorithm } from '../jose/algorithms.js'
 import { signatureMatches } from '../jose/jwt-verifier.js'
 import { FAMILY_OF_ALGORITHM, familyOf, MIN_RSA_BITS } from '../jose/key-families.js'
+
+const MAX_RSA_BITS = 8192
+const MAX_RSA_EXPONENT = 2n ** 32n
 import { clipUntrusted } from '../lib/untrusted-text.js'
 
 /**
@@ -31,6 +34,9 @@ export function verifiedProof(
   jwk: object,
 ): { payload: Record<string, unknown>; jkt: string } {
   if (header.crit !== undefined) throw new InvalidDpopProofError("the DPoP proof's header has crit: no extension is accepted")
+  if (header.b64 !== undefined)
+    throw new InvalidDpopProofError("the DPoP proof's header has b64: its payload must be base64url, as a JWT's")
+  ensureForSigning(jwk as Record<string, unknown>, alg)
   let key: KeyObject
   try {
     key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' })
@@ -43,9 +49,7 @@ export function verifiedProof(
       `the DPoP proof's jwk is ${family === undefined ? 'a key of no accepted kind' : `a ${family} key`}, which cannot verify ${alg}`,
     )
   }
-  if (family === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
-    throw new InvalidDpopProofError(`the DPoP proof's RSA key is shorter than ${MIN_RSA_BITS} bits`)
-  }
+  if (family === 'RSA') ensureRsaSize(key)
   const signatureAt = proof.lastIndexOf('.')
   const signature = Buffer.from(proof.slice(signatureAt + 1), 'base64url')
   if (!signatureMatches(alg, key, Buffer.from(proof.slice(0, signatureAt), 'latin1'), signature)) {
@@ -53,18 +57,47 @@ export function verifiedProof(
   }
   const payload = jsonObjectOf(proof.slice(proof.indexOf('.') + 1, signatureAt))
   if (payload === undefined) throw new InvalidDpopProofError("the DPoP proof's claims are not a JSON object")
-  return { payload, jkt: thumbprintOf(key) }
+  return { payload, jkt: thumbprintOf(jwk as Record<string, unknown>) }
 }
 
-/** RFC 7638: SHA-256 of the key's required members, in lexicographic order, without whitespace. */
-function thumbprintOf(key: KeyObject): string {
-  const jwk = key.export({ format: 'jwk' })
-  const members =
-    jwk.kty === 'EC'
-      ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }
-      : jwk.kty === 'OKP'
-        ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x }
-        : { e: jwk.e, kty: jwk.kty, n: jwk.n }
+/** A key the proof names for something else (`alg`, `use`, `key_ops`) does not verify it. */
+function ensureForSigning(jwk: Record<string, unknown>, alg: JwsAlgorithm): void {
+  if (jwk.alg !== undefined && jwk.alg !== alg) {
+    throw new InvalidDpopProofError(
+      `the DPoP proof's jwk is for ${typeof jwk.alg === 'string' ? JSON.stringify(clipUntrusted(jwk.alg, 20)) : typeof jwk.alg}, not ${alg}`,
+    )
+  }
+  if (jwk.use !== undefined && jwk.use !== 'sig') throw new InvalidDpopProofError("the DPoP proof's jwk is not for signatures (use)")
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) {
+    throw new InvalidDpopProofError("the DPoP proof's jwk is not for verifying signatures (key_ops)")
+  }
+}
+
+/**
+ * At least MIN_RSA_BITS, and no key that makes a forged proof cost the service far more than a real
+ * one: a modulus of at most 8192 bits, a public exponent of at most 2^32 (65537 in practice).
+ */
+function ensureRsaSize(key: KeyObject): void {
+  const { modulusLength = 0, publicExponent = 0n } = key.asymmetricKeyDetails ?? {}
+  if (modulusLength < MIN_RSA_BITS) throw new InvalidDpopProofError(`the DPoP proof's RSA key is shorter than ${MIN_RSA_BITS} bits`)
+  if (modulusLength > MAX_RSA_BITS || publicExponent > MAX_RSA_EXPONENT) {
+    throw new InvalidDpopProofError(
+      `the DPoP proof's RSA key is larger than accepted (at most ${MAX_RSA_BITS} bits, exponent at most 2^32)`,
+    )
+  }
+}
+
+/**
+ * RFC 7638: SHA-256 of the key's required members as the JWK spells them, in lexicographic order,
+ * without whitespace; what jose and every client compute (the client library's verifier included),
+ * so a key encoded with a leading zero byte keeps the thumbprint its holder computes.
+ */
+function thumbprintOf(jwk: Record<string, unknown>): string {
+  const required = jwk.kty === 'EC' ? ['crv', 'kty', 'x', 'y'] : jwk.kty === 'OKP' ? ['crv', 'kty', 'x'] : ['e', 'kty', 'n']
+  const members = Object.fromEntries(required.map((name) => [name, jwk[name]]))
+  if (!required.every((name) => typeof members[name] === 'string')) {
+    throw new InvalidDpopProofError(`the DPoP proof's jwk must have ${required.join(', ')} as strings`)
+  }
   return createHash('sha256').update(JSON.stringify(members)).digest('base64url')
 }
 

@@ -45,7 +45,7 @@ export class BatchingReplayGuard implements ReplayGuard {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.maxBatch)
       this.record.claimMany(batch).then(
-        (answers) => batch.forEach((pending, index) => pending.resolve(answers[index]!)),
+        (answers) => batch.forEach((pending, index) => pending.resolve(answers[index])),
         (error: unknown) => batch.forEach((pending) => pending.reject(error)),
       )
     }

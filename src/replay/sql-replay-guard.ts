@@ -19,6 +19,8 @@ const DEFAULTS: SqlReplayGuardOptions = { pruneIntervalMs: 60_000, pruneBatchSiz
 
 /** Longer keys (a signed but absurd `jti`) are stored by digest: a btree entry has a size limit. */
 const MAX_STORED_KEY = 512
+const STORABLE = /^[^\p{Cc}\p{Cs}]*$/u
+const UNSTORABLE = /[\p{Cc}\p{Cs}]/gu
 
 /**
  * The record of single-use claims: one row per claimed attestation in Postgres (or PGlite), made with
@@ -102,9 +104,29 @@ export class SqlReplayGuard implements ReplayGuard {
       )
       won = new Set(inserted.map((row) => row.key))
     } catch (error) {
+      // Data the database refused (SQLSTATE classes 21 and 22): one claim among many must not fail
+      // the others. Each is claimed alone, and only the bad one fails.
+      if (claims.length > 1 && isDataError(error)) return this.claimEach(claims)
       throw new ServiceUnavailableError('replay protection cannot be checked', 'replay_guard_unavailable', error)
     }
     for (const [key, { indexes }] of byKey) indexes.forEach((index, nth) => (answers[index] = nth === 0 && won.has(key)))
+    return answers
+  }
+
+  /**
+   * One at a time, each failing alone. A claim whose data the database refuses is answered as a
+   * replay would be, not first (it can never be stored); any other failure fails the batch (503).
+   */
+  private async claimEach(claims: ReadonlyArray<{ key: string; until: Date }>): Promise<boolean[]> {
+    const answers: boolean[] = []
+    for (const { key, until } of claims) {
+      answers.push(
+        await this.claim(key, until).catch((error: unknown) => {
+          if (isDataError((error as Error).cause)) return false
+          throw error
+        }),
+      )
+    }
     return answers
   }
 
@@ -148,7 +170,18 @@ export class SqlReplayGuard implements ReplayGuard {
   }
 }
 
+/**
+ * The key as stored: as given when the database can hold it exactly; otherwise by digest (of its JSON,
+ * which keeps every two strings apart, lone surrogates included). A key of control characters or lone
+ * surrogates comes from whoever signed the attestation or proof: sent as it is, Postgres refuses a NUL
+ * and folds lone surrogates together, which would fail a whole batch of claims (everyone's).
+ */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('21'))
+}
+
 function storedKey(key: string): string {
-  if (key.length <= MAX_STORED_KEY) return key
-  return `${key.slice(0, 200)}…sha256:${createHash('sha256').update(key).digest('base64url')}`
+  if (key.length <= MAX_STORED_KEY && STORABLE.test(key)) return key
+  return `${key.slice(0, 200).replace(UNSTORABLE, '?')}…sha256:${createHash('sha256').update(JSON.stringify(key)).digest('base64url')}`
 }

@@ -39,15 +39,18 @@ t.test('the catalog lists each kind once, and the configuration accepts exactly 
   )
 })
 
-t.test("the subject token types the exchange accepts are the catalog's, in catalog order, each once", async (t) => {
-  t.same(ATTESTATION_TOKEN_TYPES, [
-    'urn:ietf:params:oauth:token-type:jwt',
-    'urn:ietf:params:oauth:token-type:id_token',
-    'urn:seed-sts:token-type:aws-instance-identity',
-    'urn:seed-sts:token-type:azure-attested-data',
-  ])
-  t.same(SUPPORTED_SUBJECT_TOKEN_TYPES, ATTESTATION_TOKEN_TYPES)
-})
+t.test(
+  "the subject token types the exchange accepts are the catalog's, in catalog order, each once, then our own access tokens",
+  async (t) => {
+    t.same(ATTESTATION_TOKEN_TYPES, [
+      'urn:ietf:params:oauth:token-type:jwt',
+      'urn:ietf:params:oauth:token-type:id_token',
+      'urn:seed-sts:token-type:aws-instance-identity',
+      'urn:seed-sts:token-type:azure-attested-data',
+    ])
+    t.same(SUPPORTED_SUBJECT_TOKEN_TYPES, [...ATTESTATION_TOKEN_TYPES, 'urn:ietf:params:oauth:token-type:access_token'])
+  },
+)
 
 t.test('a kind that fixes the first segment of its identities has it reserved, and mints under it', async (t) => {
   const roots = ATTESTOR_KINDS.flatMap((kind) => ('identityRoot' in kind ? [kind.identityRoot] : []))

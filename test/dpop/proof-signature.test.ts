@@ -92,3 +92,28 @@ t.test('claims that are not a JSON object are refused once the signature verifie
     .sign(privateKey)
   t.throws(() => check(proof, 'ES256'), new InvalidDpopProofError("the DPoP proof's claims are not a JSON object"))
 })
+
+t.test('the thumbprint is of the members as the jwk spells them, as its holder and jose compute it', async (t) => {
+  // A modulus with a leading zero byte (some encoders add one) is the same key; its thumbprint is not
+  // the re-encoded key's, and the holder's (and every verifier's) is of what it sent.
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const exported = publicKey.export({ format: 'jwk' })
+  const padded = {
+    kty: 'RSA',
+    e: exported.e,
+    n: Buffer.concat([Buffer.alloc(1), Buffer.from(exported.n!, 'base64url')]).toString('base64url'),
+  }
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+  const input = `${part({ alg: 'RS256', typ: 'dpop+jwt', jwk: padded })}.${part(CLAIMS)}`
+  const proof = `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`
+  t.equal(check(proof, 'RS256').jkt, await calculateJwkThumbprint(padded as object, 'sha256'))
+
+  // node:crypto makes no such key; the size is refused before any signature is looked at.
+  const hugeJwk = { kty: 'RSA', n: exported.n, e: Buffer.from([1, 0, 0, 0, 1]).toString('base64url') }
+  const hugeProof = `${part({ alg: 'RS256', typ: 'dpop+jwt', jwk: hugeJwk })}.${part(CLAIMS)}.AAAA`
+  t.throws(
+    () => check(hugeProof, 'RS256'),
+    new InvalidDpopProofError("the DPoP proof's RSA key is larger than accepted (at most 8192 bits, exponent at most 2^32)"),
+    'a public exponent past 2^32, which makes every check slow, is refused',
+  )
+})

@@ -136,7 +136,33 @@ t.test('every fault of a proof is refused with invalid_dpop_proof, naming it', a
     [
       'no jti',
       () => makeProof(key, now, { claims: { jti: undefined } }),
-      'the DPoP proof must have a jti: a unique string of at most 256 characters',
+      'the DPoP proof must have a jti: a unique string of at most 256 printable characters',
+    ],
+    [
+      'a jti with a control character',
+      () => makeProof(key, now, { claims: { jti: 'a\u0000b' } }),
+      'the DPoP proof must have a jti: a unique string of at most 256 printable characters',
+    ],
+    [
+      'an exp that has passed',
+      () => makeProof(key, now, { claims: { exp: now - 1 } }),
+      "the DPoP proof's exp has passed, or is not a number",
+    ],
+    ['an nbf ahead', () => makeProof(key, now, { claims: { nbf: now + 3600 } }), "the DPoP proof's nbf is ahead, or is not a number"],
+    [
+      'a jwk for another algorithm',
+      () => makeProof(key, now, { header: { jwk: { ...key.publicJwk, alg: 'ES384' } } }),
+      `the DPoP proof's jwk is for "ES384", not ES256`,
+    ],
+    [
+      'a jwk for encryption',
+      () => makeProof(key, now, { header: { jwk: { ...key.publicJwk, use: 'enc' } } }),
+      "the DPoP proof's jwk is not for signatures (use)",
+    ],
+    [
+      'a jwk whose key_ops exclude verify',
+      () => makeProof(key, now, { header: { jwk: { ...key.publicJwk, key_ops: ['encrypt'] } } }),
+      "the DPoP proof's jwk is not for verifying signatures (key_ops)",
     ],
     ['typ JWT', () => makeProof(key, now, { header: { typ: 'JWT' } }), `the DPoP proof's typ must be dpop+jwt, not "JWT"`],
     ['no typ', () => makeProof(key, now, { header: { typ: undefined } }), `the DPoP proof's typ must be dpop+jwt, not missing`],

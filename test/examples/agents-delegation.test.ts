@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { freePort } from '../support/ports.js'
-import { ADMIN_TOKEN, startTestService, TRUST_DOMAIN } from '../support/service.js'
+import { ADMIN_TOKEN, startTestService, TRUST_DOMAIN, type TestService } from '../support/service.js'
 
 /**
  * examples/agents/: the README's "Agents and delegation" story, run as a user runs it (node
@@ -50,9 +50,12 @@ function run(env: Record<string, string>): Promise<{ status: number | null; stdo
   )
 }
 
-t.test('an agent acts for a service with a DPoP-bound token, and revoking the agent cuts it', async (t) => {
-  // The issuer is where the service listens: the agent's DPoP proofs name its token endpoint, and the
-  // tool server's verifier checks `iss` against it. Real time: the tool server checks expiry with it.
+/**
+ * The service listening on a port of its own, which is its issuer: the agent's DPoP proofs name its
+ * token endpoint, and the tool server's verifier checks `iss` against it. Real time: the tool server
+ * checks expiry with it. `dir` is a folder for the attestation files, removed afterwards.
+ */
+async function listeningService(t: Test): Promise<{ sts: TestService; port: number; dir: string }> {
   const port = await freePort()
   const sts = await startTestService(t, {
     now: Date.now(),
@@ -61,6 +64,11 @@ t.test('an agent acts for a service with a DPoP-bound token, and revoking the ag
   await sts.app.listen({ host: '127.0.0.1', port })
   const dir = mkdtempSync(join(tmpdir(), 'sts-agents-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  return { sts, port, dir }
+}
+
+t.test('an agent acts for a service with a DPoP-bound token, and revoking the agent cuts it', async (t) => {
+  const { sts, port, dir } = await listeningService(t)
   const serviceTokenFile = join(dir, 'service-token')
   const agentTokenFile = join(dir, 'agent-token')
   writeFileSync(serviceTokenFile, await sts.cluster.serviceAccountToken({ namespace: 'payments', serviceAccount: 'api' }))
@@ -94,14 +102,7 @@ t.test('an agent acts for a service with a DPoP-bound token, and revoking the ag
 })
 
 t.test('the tool server refuses an actor it does not trust, even one a grant lets act', async (t) => {
-  const port = await freePort()
-  const sts = await startTestService(t, {
-    now: Date.now(),
-    config: { issuer: `http://127.0.0.1:${port}`, limits: { adminRequestsPerMinute: 0 } },
-  })
-  await sts.app.listen({ host: '127.0.0.1', port })
-  const dir = mkdtempSync(join(tmpdir(), 'sts-agents-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const { sts, port, dir } = await listeningService(t)
   const agentTokenFile = join(dir, 'agent-token')
   writeFileSync(agentTokenFile, await sts.cluster.serviceAccountToken({ namespace: 'agents', serviceAccount: 'runner' }))
   await sts.createGrant({ subject: SERVICE, audiences: ['tools'], scopes: ['tools:call'], owner: 'team-payments', mayAct: [AGENT_GLOB] })

@@ -29,6 +29,23 @@ for (const [backend, open] of Object.entries(BACKENDS))
     t.same(statements, [4, 4, 1], 'claims of one turn go in statements of at most maxBatch')
     t.same(await Promise.all([guard.claim('a', until), guard.claim('h', until)]), [false, true], 'a later turn sees what was claimed')
 
+    const [nul, surrogateA, surrogateB, honest] = await Promise.all([
+      guard.claim('dpop:attacker:a\u0000b', until),
+      guard.claim('dpop:attacker:\ud800', until),
+      guard.claim('dpop:attacker:\ud801', until),
+      guard.claim('dpop:honest:jti-1', until),
+    ])
+    t.same(
+      [nul, surrogateA, surrogateB, honest],
+      [true, true, true, true],
+      'keys the database cannot hold as sent (a NUL, lone surrogates) are stored by digest, apart, and fail no one',
+    )
+    t.same(
+      await Promise.all([guard.claim('dpop:attacker:a\u0000b', until), guard.claim('dpop:attacker:\ud801', until)]),
+      [false, false],
+      'and are replays the second time',
+    )
+
     await db.exec('ALTER TABLE attestation_claims RENAME TO attestation_claims_away')
     t.teardown(() => db.exec('ALTER TABLE attestation_claims_away RENAME TO attestation_claims'))
     const failed = await Promise.allSettled([guard.claim('x', until), guard.claim('y', until)])

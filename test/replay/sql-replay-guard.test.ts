@@ -135,6 +135,24 @@ for (const [backend, open] of Object.entries(BACKENDS))
       )
     })
 
+    t.test('a batch with a claim the database refuses answers the others alone', async (t) => {
+      const guard = new SqlReplayGuard(db, new FixedClock(NOW), { pruneIntervalMs: 0 })
+      t.teardown(() => guard.close())
+      // A key longer than the column holds is a data error (22001): made possible here by a narrower
+      // column only this test sets, as a stand-in for any row Postgres refuses as data.
+      await db.exec('ALTER TABLE attestation_claims ALTER COLUMN key TYPE varchar(20)')
+      t.teardown(() => db.exec('ALTER TABLE attestation_claims ALTER COLUMN key TYPE text'))
+      t.same(
+        await guard.claimMany([
+          { key: 'fine-1', until: at(300) },
+          { key: 'refused-as-longer-than-twenty', until: at(300) },
+          { key: 'fine-2', until: at(300) },
+        ]),
+        [true, false, true],
+        'only the refused claim fails, answered as not first',
+      )
+    })
+
     t.test('a record that cannot answer fails closed', async (t) => {
       const guard = new SqlReplayGuard(db, new FixedClock(NOW), { pruneIntervalMs: 0 })
       t.teardown(() => guard.close())
