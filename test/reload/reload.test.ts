@@ -204,7 +204,11 @@ t.test('an exchange under way when the configuration is reloaded finishes with t
   t.match(await underWay, { statusCode: 200, body: { expires_in: 300 } }, 'its attestor and its lifetime are those it began with')
   t.equal(await sts.exchange(await prod.serviceAccountToken()), 'issuer_unknown', 'the next exchange has the new settings')
   const metadata = await sts.app.inject({ method: 'GET', url: '/.well-known/oauth-authorization-server' })
-  t.same(metadata.json<Record<string, unknown>>().subject_token_types_supported, [], 'discovery follows the attestors')
+  t.same(
+    metadata.json<Record<string, unknown>>().subject_token_types_supported,
+    ['urn:ietf:params:oauth:token-type:access_token'],
+    'discovery follows the attestors: none left, only our own access tokens',
+  )
 })
 
 t.test('a reload that changes no attestor keeps them, and the keys they fetched', async (t) => {
