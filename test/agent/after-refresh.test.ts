@@ -98,6 +98,11 @@ t.test('a signal goes to the process whose pid the file holds', async (t) => {
 
   const hook = { signal: { pidFile, signal: 'SIGUSR1' }, timeoutSeconds: 30 }
   t.same(await runHook(hook, context('/run/a'), new RunningCommands()), { ok: true })
+  // Heard before the second is sent: two of one signal pending at once are delivered as one.
+  await eventually(t, () => readFileSync(heard, { encoding: 'utf8', flag: 'a+' }), {
+    until: (text) => text === 'usr1\n',
+    what: 'the first signal heard',
+  })
   t.same(await runHook(hook, context('/run/a'), new RunningCommands()), { ok: true })
   await eventually(t, () => readFileSync(heard, { encoding: 'utf8', flag: 'a+' }), {
     until: (text) => text === 'usr1\nusr1\n',
