@@ -190,7 +190,7 @@ export class TokenIntrospection {
  * every identity acting in its delegation chain, where those run, and every token it was exchanged from. Taken from the
  * ledger entry, which the token's claims were checked to agree with.
  */
-export function revocationTargetsOf({ claims, entry }: VerifiedAccessToken): RevocationTarget[] {
+function revocationTargetsOf({ claims, entry }: VerifiedAccessToken): RevocationTarget[] {
   return [
     { kind: 'key', value: claims.kid },
     { kind: 'token', value: entry.jti },
