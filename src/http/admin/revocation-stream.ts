@@ -34,6 +34,8 @@ export interface RevocationStreamOptions {
   recheckMs?: number
 }
 
+/** About 17 s of looking again for an announced change (20 ms, growing to 500 ms): past the keep-alive's re-read. */
+const ANNOUNCED_RETRIES = 40
 const PAGE = 500
 
 /**
@@ -78,7 +80,9 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
     let reading: Promise<void> | undefined
     let again = false
     // A change is announced while its transaction is still committing: the log may not show it yet.
-    let announced = position
+    // One announced before this stream began watching counts too, or its commit would go unread.
+    const heard = options.cache.highestSeq()
+    let announced = heard > position ? heard : position
     let retries = 0
     const send = (revocation: Revocation) => {
       const event = revocation.liftedAt === null ? 'revoked' : 'lifted'
@@ -137,9 +141,10 @@ export async function revocationStreamRoute(app: FastifyInstance, options: Revoc
           if (again) {
             again = false
             wake()
-          } else if (position < announced && retries < 50) {
-            retries++
-            setTimeout(wake, 20).unref()
+          } else if (position < announced && retries < ANNOUNCED_RETRIES) {
+            // A commit can take seconds on a loaded disk: look again, less and less often, until the
+            // keep-alive's own re-read takes over (an announced change that rolled back never shows).
+            setTimeout(wake, Math.min(20 * 1.5 ** retries++, 500)).unref()
           } else {
             retries = 0
           }
