@@ -1,6 +1,7 @@
-import type { Queryable } from '../db/database.js'
+import type { Database } from '../db/database.js'
 import { decodeCursor, encodeCursor, pageOf, SqlConditions } from '../db/sql.js'
 import type { Page, PageRequest } from '../lib/page.js'
+import { isGlob } from '../lib/glob.js'
 import { UUID_PATTERN } from '../lib/ids.js'
 import { GoneError, storeFailure } from '../errors.js'
 import type { BatchLedgerStore } from './batching-ledger.js'
@@ -14,6 +15,8 @@ import { readInIssueTimeWindows, type IssueTimeWindow } from './issue-time-windo
 import { ENTRY_SELECT, jtiLookup, jtiQuery, LEGACY_COLUMNS, liveIssuedSince } from './ledger-tables.js'
 
 const NEWEST_FIRST = 'ORDER BY issued_at DESC, jti DESC'
+/** For the statement after it in its transaction: the window reads' plan (readWindow says why). */
+export const BITMAPS_ONLY = 'SET LOCAL enable_indexscan = off'
 
 export interface SqlLedgerStoreOptions {
   /** Creates a partition on the spot for an entry none holds (the maintenance creates them ahead). */
@@ -34,7 +37,7 @@ export interface SqlLedgerStoreOptions {
 /** The ledger on Postgres or PGlite: the same SQL on both. */
 export class SqlLedgerStore implements BatchLedgerStore {
   constructor(
-    private readonly db: Queryable,
+    private readonly db: Database,
     private readonly options: SqlLedgerStoreOptions,
   ) {}
 
@@ -94,6 +97,8 @@ export class SqlLedgerStore implements BatchLedgerStore {
       filter.grant !== undefined ||
       filter.source !== undefined ||
       filter.audience !== undefined
+    // A glob, or a team's prefixes: a range of subjects, which the planner misjudges (readWindow).
+    const subjectRange = filter.subjectPrefixes !== undefined || (filter.subject !== undefined && isGlob(filter.subject))
     // Without a selective filter, the issued_at index hands rows over newest first: one read stops after a page.
     const rows = selective
       ? await readInIssueTimeWindows(
@@ -103,7 +108,7 @@ export class SqlLedgerStore implements BatchLedgerStore {
           (window, limit) =>
             window.before === undefined
               ? this.readNewest(conditions(window), limit, legacy)
-              : this.readWindow(conditions(window), limit, legacy),
+              : this.readWindow(conditions(window), limit, legacy, subjectRange),
           {
             wanted,
             anchor: earliest([now, filter.until, after?.issuedAt]),
@@ -136,18 +141,29 @@ export class SqlLedgerStore implements BatchLedgerStore {
    * newest kept. Fenced (OFFSET 0) from the ORDER BY and LIMIT, or the planner may walk the issued_at
    * index newest first and test each row, a bet on the filter's density that reads the whole window
    * when the filter matches fewer rows than it expects, where the filter's index reads only its matches.
+   *
+   * For a range of subjects, read with plain index scans off, as bitmaps only: the planner costs the
+   * subject index by the whole range of subjects a glob's prefix spans, not by the window bounded
+   * inside it, and walked the issued_at index through every row of the window instead (100,000 rows
+   * for a namespace's 120, 30 ms against 3 at 10 million rows). As a bitmap, the subject index hands
+   * over the window's matches only. (The setting needs a transaction: three round trips more, so only
+   * where the planner errs.)
    */
-  private readWindow(conditions: SqlConditions, limit: number, legacy: boolean): Promise<LedgerEntry[]> {
+  private readWindow(conditions: SqlConditions, limit: number, legacy: boolean, bitmapsOnly: boolean): Promise<LedgerEntry[]> {
     const limitParam = conditions.param(limit)
     const legacyWhere = legacy ? conditions.where : 'WHERE false'
-    return this.read(
-      `SELECT * FROM (
+    const sql = `SELECT * FROM (
          SELECT ${ENTRY_SELECT} FROM ledger_entries ${conditions.where}
          UNION ALL
          SELECT ${LEGACY_COLUMNS} FROM ledger_legacy ${legacyWhere}
          OFFSET 0
-       ) AS window_rows ${NEWEST_FIRST} LIMIT ${limitParam}`,
-      conditions.params,
+       ) AS window_rows ${NEWEST_FIRST} LIMIT ${limitParam}`
+    if (!bitmapsOnly) return this.read(sql, conditions.params)
+    return this.readRows(() =>
+      this.db.transaction(async (tx) => {
+        await tx.query(BITMAPS_ONLY)
+        return tx.query<LedgerRow>(sql, conditions.params)
+      }),
     )
   }
 
@@ -180,10 +196,14 @@ export class SqlLedgerStore implements BatchLedgerStore {
     await this.db.query(`${withBatch}INSERT INTO ledger_entries (${ENTRY_SELECT}) VALUES ${rows.join(', ')}`, params)
   }
 
-  private async read(sql: string, params: unknown[]): Promise<LedgerEntry[]> {
+  private read(sql: string, params: unknown[]): Promise<LedgerEntry[]> {
+    return this.readRows(() => this.db.query<LedgerRow>(sql, params))
+  }
+
+  private async readRows(query: () => Promise<LedgerRow[]>): Promise<LedgerEntry[]> {
     let rows: LedgerRow[]
     try {
-      rows = await this.db.query<LedgerRow>(sql, params)
+      rows = await query()
     } catch (error) {
       throw storeFailure('the token ledger cannot be read', error, 'ledger_unavailable')
     }
