@@ -32,15 +32,20 @@ t.test('a migration waiting for a table held by a long query gives up instead of
   )
   let release: () => void = () => {}
   const released = new Promise<void>((resolve) => (release = resolve))
+  let locked: () => void = () => {}
+  const lockHeld = new Promise<void>((resolve) => (locked = resolve))
   // A long read of the grants table, held open until the migration has given up (or the test ends).
   const holding = db.transaction(async (tx) => {
     await tx.query('LOCK TABLE grants IN ACCESS SHARE MODE')
+    locked()
     await released
   })
   t.teardown(async () => {
     release()
     await holding
   })
+  // Only once it is held: a migration started first could apply 010 and meet the lock at a later one.
+  await lockHeld
   let outcome: unknown
   const migrating = migrate(db).then(
     () => (outcome = 'applied'),
