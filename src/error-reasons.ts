@@ -51,7 +51,7 @@ export const ERROR_REASONS = {
   address_mismatch: 'the attestation is bound to another client address',
 
   // DPoP (RFC 9449) proofs at the token endpoint.
-  dpop_proof_invalid: 'the DPoP proof is malformed, or its type, algorithm, key, signature, method, URL or time does not check out',
+  dpop_proof_invalid: 'the DPoP proof is malformed, or its type, algorithm, key, signature, jti, method, URL or time does not check out',
   dpop_proof_replayed: 'this DPoP proof (its key and jti) was already used',
   dpop_nonce_required: 'the DPoP proof must carry the nonce of the DPoP-Nonce header: none, or a stale one, was sent',
   dpop_required:

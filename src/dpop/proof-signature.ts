@@ -3,10 +3,10 @@ import { InvalidDpopProofError } from '../errors.js'
 import type { JwsAlgorithm } from '../jose/algorithms.js'
 import { signatureMatches } from '../jose/jwt-verifier.js'
 import { FAMILY_OF_ALGORITHM, familyOf, MIN_RSA_BITS } from '../jose/key-families.js'
+import { clipUntrusted } from '../lib/untrusted-text.js'
 
 const MAX_RSA_BITS = 8192
 const MAX_RSA_EXPONENT = 2n ** 32n
-import { clipUntrusted } from '../lib/untrusted-text.js'
 
 /**
  * The signature of a DPoP proof, checked with node:crypto against the key its header carries, and the

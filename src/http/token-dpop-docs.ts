@@ -24,7 +24,7 @@ export const DpopNonceHeader = component<Header>('headers', 'DpopNonce', {
 /** The 400 examples of DPoP refusals. */
 export const DPOP_ERROR_EXAMPLES: Record<string, { summary: string; value: OAuthErrorBody }> = {
   invalid_dpop_proof: {
-    summary: 'The DPoP proof is malformed, or its type, algorithm, key, signature, htm, htu or iat does not check out',
+    summary: 'The DPoP proof is malformed, or its type, algorithm, key, signature, jti, htm, htu, iat, exp or nbf does not check out',
     value: {
       error: 'invalid_dpop_proof',
       error_description:

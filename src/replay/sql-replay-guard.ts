@@ -170,17 +170,18 @@ export class SqlReplayGuard implements ReplayGuard {
   }
 }
 
+/** Postgres refused the data itself (SQLSTATE classes 21 and 22), not the connection or the table. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('21'))
+}
+
 /**
  * The key as stored: as given when the database can hold it exactly; otherwise by digest (of its JSON,
  * which keeps every two strings apart, lone surrogates included). A key of control characters or lone
  * surrogates comes from whoever signed the attestation or proof: sent as it is, Postgres refuses a NUL
  * and folds lone surrogates together, which would fail a whole batch of claims (everyone's).
  */
-function isDataError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('21'))
-}
-
 function storedKey(key: string): string {
   if (key.length <= MAX_STORED_KEY && STORABLE.test(key)) return key
   return `${key.slice(0, 200).replace(UNSTORABLE, '?')}…sha256:${createHash('sha256').update(JSON.stringify(key)).digest('base64url')}`
