@@ -42,8 +42,8 @@ export async function fillToSize(databaseUrl: string, size: GrowthSize, serviceA
   const client = new pg.Client({ connectionString: databaseUrl })
   await client.connect()
   try {
-    // `ledger` is a view since migration 011: its rows are in these two.
-    await client.query('TRUNCATE grants, revocations, ledger_entries, ledger_legacy')
+    // `ledger` and `ledger_entries` are views (migrations 011 and 023): the rows are in these three.
+    await client.query('TRUNCATE grants, revocations, ledger_rows, ledger_text_rows, ledger_legacy')
     const now = Date.now()
     // The bench's own grant first in the table, the one every exchange is decided by (growth-rows.ts).
     await insertGrants(

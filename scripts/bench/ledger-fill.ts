@@ -1,15 +1,14 @@
 import { performance } from 'node:perf_hooks'
 import pg from 'pg'
 import type { Queryable } from '../../src/db/database.js'
-import { ENTRY_COLUMNS } from '../../src/ledger/ledger-tables.js'
 import { partitionOf, type LedgerPartition } from '../../src/ledger/ledger-partitions.js'
-import { bytesPerRow } from '../../test/support/ledger-fill.js'
+import { bytesPerRow, compactInsertSql, LEDGER_DICTIONARIES } from '../../test/support/ledger-fill.js'
 import { firstRowAtOrAfter, issuedMs, rowsSql, type RowsSpan } from './ledger-rows.js'
 
 /**
  * Fills the ledger straight in Postgres with `rows` tokens of the issue's fleet (ledger-rows.ts),
  * ending now, while no service is running. The schema is the service's own (its migrations made
- * ledger_entries; its partition names and bounds come from src/ledger/ledger-partitions.ts), but the
+ * ledger_rows; its partition names and bounds come from src/ledger/ledger-partitions.ts), but the
  * rows go in the quick way: each day's partition is made as a plain table, filled by INSERT ...
  * SELECT generate_series over two connections, and only then attached, which builds its indexes
  * (the parent's four, by definition) in one pass each instead of row by row: a million rows took 30
@@ -55,12 +54,12 @@ export async function fillLedger(
     for (const partition of partitionsOf(span)) {
       const from = firstRowAtOrAfter(span, partition.from.getTime())
       const to = firstRowAtOrAfter(span, partition.to.getTime())
-      await main.query(`CREATE TABLE ${partition.name} (LIKE ledger_entries)`)
+      await main.query(`CREATE TABLE ${partition.name} (LIKE ledger_rows)`)
       const inserting = performance.now()
       await insertInBatches(clients, partition.name, span, from, to)
       const attaching = performance.now()
       await main.query(
-        `ALTER TABLE ledger_entries ATTACH PARTITION ${partition.name}
+        `ALTER TABLE ledger_rows ATTACH PARTITION ${partition.name}
            FOR VALUES FROM ('${partition.from.toISOString()}') TO ('${partition.to.toISOString()}')`,
       )
       say(
@@ -69,11 +68,11 @@ export async function fillLedger(
       )
     }
     const vacuuming = performance.now()
-    await main.query('VACUUM ANALYZE ledger_entries')
+    await main.query(`VACUUM ANALYZE ledger_rows, ${LEDGER_DICTIONARIES.join(', ')}`)
     // The fill's gigabytes written out now, not by a checkpoint inside the measured window.
     await main.query('CHECKPOINT')
     say(`ledger fill: VACUUM ANALYZE and CHECKPOINT in ${seconds(performance.now() - vacuuming)} s`)
-    const bytes = await bytesPerRow(queryableOf(main), 'ledger_entries')
+    const bytes = await bytesPerRow(queryableOf(main), 'ledger_rows', LEDGER_DICTIONARIES)
     return { rows, bytesPerRow: bytes, newestMs: span.newestMs, seconds: (performance.now() - started) / 1000 }
   } finally {
     await Promise.all(clients.map((client) => client.end()))
@@ -91,23 +90,36 @@ export function partitionsOf(span: RowsSpan): LedgerPartition[] {
   return partitions
 }
 
-/** Every partition goes, the ones migrations and earlier sizes made included: the ledger starts empty. */
+/**
+ * Every partition goes, the ones migrations and earlier sizes made included (of the table of before
+ * migration 023 too): the ledger starts empty.
+ */
 async function dropPartitions(client: pg.Client): Promise<void> {
   const { rows } = await client.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'ledger_entries'::regclass`,
+    `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent IN ('ledger_rows'::regclass, 'ledger_text_rows'::regclass)`,
   )
   for (const { name } of rows) await client.query(`DROP TABLE ${pg.escapeIdentifier(name)}`)
 }
 
-/** Rows [from, to) into `table`, in batches shared out over the connections. */
+/**
+ * Rows [from, to) into `table` as the compact rows the service writes, in batches shared out over the
+ * connections: each batch is made once into a temporary table of the connection's own, its subjects
+ * and sources numbered from there, then written with their numbers.
+ */
 async function insertInBatches(clients: pg.Client[], table: string, span: RowsSpan, from: number, to: number): Promise<void> {
   let next = from
   await Promise.all(
     clients.map(async (client) => {
+      await client.query(`CREATE TEMP TABLE IF NOT EXISTS fill_batch AS ${rowsSql(span, 0, 0)} WITH NO DATA`)
       while (next < to) {
+        // Both ends taken now: `next` moves on while this connection waits.
         const start = next
-        next = Math.min(to, start + BATCH_ROWS)
-        await client.query(`INSERT INTO ${table} (${ENTRY_COLUMNS}) ${rowsSql(span, start, next)}`)
+        const end = Math.min(to, start + BATCH_ROWS)
+        next = end
+        await client.query('TRUNCATE fill_batch')
+        await client.query(`INSERT INTO fill_batch ${rowsSql(span, start, end)}`)
+        for (const statement of compactInsertSql(table, 'fill_batch')) await client.query(statement)
       }
     }),
   )

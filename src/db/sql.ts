@@ -62,6 +62,19 @@ export class SqlConditions {
     return this.add(prefixes.map(() => `${column} = ? OR starts_with(${column}, ?)`).join(' OR '), ...prefixes.flatMap((p) => [p, `${p}/`]))
   }
 
+  /**
+   * Adds the conditions `build` adds to a group of their own, joined with AND and put where `wrap`
+   * says (a subquery's WHERE, say), bound here in the order they were added.
+   */
+  within(wrap: (conditions: string) => string, build: (inner: SqlConditions) => unknown): this {
+    const inner = new SqlConditions()
+    build(inner)
+    // Each of the group's placeholders appears once, in the order it was bound: renumbered after this one's.
+    const grouped = inner.conditions.join(' AND ').replace(/\$(\d+)/g, (_, n: string) => this.param(inner.params[Number(n) - 1]))
+    this.conditions.push(`(${wrap(grouped)})`)
+    return this
+  }
+
   /** Binds one more parameter, such as a LIMIT, and answers its placeholder. */
   param(value: unknown): string {
     return `$${this.params.push(value)}`

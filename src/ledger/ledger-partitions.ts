@@ -3,9 +3,11 @@ import type { Database, Queryable } from '../db/database.js'
 import { sqlStateOf } from '../db/sql-state.js'
 
 /**
- * The partitions of ledger_entries: one per UTC day (or hour), named after the period it holds, so
- * the name alone says its bounds (ledger_entries_d20261129, ledger_entries_h2026112913). Only the
- * service creates and drops them; migration 011 created the first few with the same names.
+ * The partitions of ledger_rows: one per UTC day (or hour), named after the period it holds, so the
+ * name alone says its bounds (ledger_rows_d20261129, ledger_rows_h2026112913). Only the service
+ * creates and drops them; migration 023 created the first few with the same names. The partitions of
+ * ledger_text_rows (the table of before migration 023, named ledger_entries_d... by migration 011 and
+ * the releases before) are only ever dropped, by retention.
  */
 
 export type PartitionInterval = 'day' | 'hour'
@@ -20,7 +22,10 @@ export interface LedgerPartition {
 
 const HOUR_MS = 3_600_000
 const DAY_MS = 86_400_000
-const NAME = /^ledger_entries_(?:d(\d{4})(\d{2})(\d{2})|h(\d{4})(\d{2})(\d{2})(\d{2}))$/
+const NAME = /^ledger_(?:rows|entries)_(?:d(\d{4})(\d{2})(\d{2})|h(\d{4})(\d{2})(\d{2})(\d{2}))$/
+/** The partitioned table the service writes, and the one of before migration 023 that retention empties. */
+const WRITTEN = 'ledger_rows'
+const TEXT_ROWS = 'ledger_text_rows'
 
 /** A live-token scan of a whole partition may take this long (the pool's statement_timeout is 5 s). */
 const LIVE_TOKEN_SCAN_TIMEOUT = '10min'
@@ -33,7 +38,7 @@ export function partitionOf(instant: Date, interval: PartitionInterval): LedgerP
   const size = interval === 'day' ? DAY_MS : HOUR_MS
   const from = new Date(Math.floor(instant.getTime() / size) * size)
   const stamp = from.toISOString().replace(/[-T:]/g, '')
-  const name = interval === 'day' ? `ledger_entries_d${stamp.slice(0, 8)}` : `ledger_entries_h${stamp.slice(0, 10)}`
+  const name = interval === 'day' ? `${WRITTEN}_d${stamp.slice(0, 8)}` : `${WRITTEN}_h${stamp.slice(0, 10)}`
   return { name, from, to: new Date(from.getTime() + size) }
 }
 
@@ -43,17 +48,17 @@ export function partitionNamed(name: string): LedgerPartition | undefined {
   if (!match) return undefined
   const [year, month, day, hour] = (match[1] === undefined ? match.slice(4, 8) : match.slice(1, 4)).map(Number)
   const start = new Date(Date.UTC(year ?? 0, (month ?? 1) - 1, day, hour ?? 0))
-  return partitionOf(start, match[1] === undefined ? 'hour' : 'day')
+  return { ...partitionOf(start, match[1] === undefined ? 'hour' : 'day'), name }
 }
 
 /**
- * Postgres's answer to a row no partition of ledger_entries holds ("no partition of relation ... found
+ * Postgres's answer to a row no partition of ledger_rows holds ("no partition of relation ... found
  * for row", in the server's language): a check_violation on the table that names no constraint, where
  * a CHECK constraint's violation names its own. Postgres and PGlite alike.
  */
 export function isMissingPartition(error: unknown): boolean {
   const { code, table, constraint } = (error ?? {}) as { code?: unknown; table?: unknown; constraint?: unknown }
-  return code === '23514' && table === 'ledger_entries' && constraint === undefined
+  return code === '23514' && table === WRITTEN && constraint === undefined
 }
 
 function overlaps(a: LedgerPartition, b: LedgerPartition): boolean {
@@ -66,11 +71,13 @@ export class LedgerPartitions {
     readonly interval: PartitionInterval,
   ) {}
 
-  /** The partitions there are, oldest first. */
-  async list(db: Queryable = this.db): Promise<LedgerPartition[]> {
+  /** The partitions there are, oldest first: of the table written, and with `textRows` of the one of before 023 too. */
+  async list(db: Queryable = this.db, { textRows = false }: { textRows?: boolean } = {}): Promise<LedgerPartition[]> {
+    const parents = textRows ? [WRITTEN, TEXT_ROWS] : [WRITTEN]
     const rows = await db.query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'ledger_entries'::regclass`,
+        WHERE i.inhparent = ANY($1::regclass[])`,
+      [parents],
     )
     return rows
       .map((row) => partitionNamed(row.name))
@@ -101,9 +108,9 @@ export class LedgerPartitions {
       const existing = await this.list(tx)
       const created: string[] = []
       for (const partition of [...wanted.values()].flatMap((p) => this.fitting(p, existing))) {
-        await tx.query(`CREATE TABLE ${partition.name} (LIKE ledger_entries)`)
+        await tx.query(`CREATE TABLE ${partition.name} (LIKE ${WRITTEN})`)
         await tx.query(
-          `ALTER TABLE ledger_entries ATTACH PARTITION ${partition.name}
+          `ALTER TABLE ${WRITTEN} ATTACH PARTITION ${partition.name}
              FOR VALUES FROM ('${partition.from.toISOString()}') TO ('${partition.to.toISOString()}')`,
         )
         existing.push(partition)

@@ -35,7 +35,7 @@ export class LedgerRetention {
     const uncappedBefore = partitionedSince === undefined ? Infinity : partitionedSince.getTime() + ROLLING_RESTART_MS
     const oldestUnmoved = (await this.legacyMove?.oldestUnmoved())?.getTime() ?? Infinity
     const dropped: LedgerPartition[] = []
-    for (const partition of await this.partitions.list()) {
+    for (const partition of await this.partitions.list(undefined, { textRows: true })) {
       if (partition.to > keepFrom || partition.to.getTime() > oldestUnmoved) break
       if (partition.from.getTime() < uncappedBefore && (await this.partitions.holdsLiveTokens(partition, now))) {
         this.logger.warn(

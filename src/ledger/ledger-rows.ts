@@ -1,8 +1,8 @@
 import type { LedgerEntry } from './ledger-store.js'
 
 /**
- * A ledger entry as a row of ledger_entries and back: the values an INSERT binds, in the order of
- * ENTRY_SELECT (src/ledger/ledger-tables.ts), and the entry a read of those columns makes.
+ * A ledger entry as a compact row of ledger_rows (the values an INSERT binds) and back from a read
+ * of ENTRY_SELECT (src/ledger/ledger-tables.ts) through the `ledger_entries` view.
  */
 
 export interface LedgerRow {
@@ -29,22 +29,37 @@ export interface LedgerRow {
   actor_grant_ids: string[] | null
 }
 
-/** The values of `entry`'s row, in ENTRY_SELECT's order; an absent field is NULL. */
-export function rowValues(entry: LedgerEntry): unknown[] {
+/** The columns of a compact row (ledger_rows, migration 023), in the order compactRowValues binds them. */
+export const COMPACT_COLUMNS =
+  'jti, request_uuid, subject_id, attestor, attestor_kind, attestation_fingerprint, source_ids, audience, scopes, grant_ids, ' +
+  'issued_at, expires_at, client_address, request_id, kid, jkt, parent_jti, ancestor_jtis, actors, actor_sources, actor_grant_ids'
+
+/** The ids the service makes for requests (src/app.ts): a bare UUID, stored as one (16 bytes, not 37). */
+const SERVICE_REQUEST_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+/**
+ * The values of `entry`'s compact row, in COMPACT_COLUMNS' order: its subject and sources as the
+ * dictionaries number them (every one must be numbered), its request id as a uuid where it is one.
+ */
+export function compactRowValues(entry: LedgerEntry, subjectId: number | undefined, sourceIds: (number | undefined)[]): unknown[] {
+  if (subjectId === undefined || sourceIds.some((id) => id === undefined))
+    throw new Error(`ledger entry ${entry.jti}: a value has no number`)
+  const requestUuid = entry.requestId !== null && SERVICE_REQUEST_ID.test(entry.requestId) ? entry.requestId : null
   return [
     entry.jti,
-    entry.subject,
+    requestUuid,
+    subjectId,
     entry.attestor,
     entry.attestorKind,
     Buffer.from(entry.attestationFingerprint, 'base64url'),
-    entry.sources,
+    sourceIds,
     entry.audience,
     entry.scopes,
     entry.grantIds,
     entry.issuedAt,
     entry.expiresAt,
     entry.clientAddress,
-    entry.requestId,
+    requestUuid === null ? entry.requestId : null,
     entry.kid ?? null,
     entry.jkt ?? null,
     entry.parentJti ?? null,

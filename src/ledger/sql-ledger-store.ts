@@ -10,9 +10,20 @@ import type { LedgerChains, SealedBatch } from './chain/ledger-chains.js'
 import { isMissingPartition, type LedgerPartitions } from './ledger-partitions.js'
 import type { LedgerCommitListener } from './ledger-commit-listener.js'
 import { MAX_LEDGER_PAGE, type LedgerEntry, type LedgerFilter } from './ledger-store.js'
-import { rowValues, toEntry, type LedgerRow } from './ledger-rows.js'
+import { COMPACT_COLUMNS, compactRowValues, toEntry, type LedgerRow } from './ledger-rows.js'
+import { LedgerDictionary } from './ledger-dictionary.js'
 import { readInIssueTimeWindows, type IssueTimeWindow } from './issue-time-windows.js'
-import { ENTRY_SELECT, jtiLookup, jtiQuery, LEGACY_COLUMNS, liveIssuedSince } from './ledger-tables.js'
+import {
+  addSource,
+  addSubjectGlob,
+  addSubjectUnder,
+  ENTRY_SELECT,
+  jtiLookup,
+  jtiQuery,
+  LEGACY_COLUMNS,
+  liveIssuedSince,
+  type RowForm,
+} from './ledger-tables.js'
 
 const NEWEST_FIRST = 'ORDER BY issued_at DESC, jti DESC'
 /** For the statement after it in its transaction: the window reads' plan (readWindow says why). */
@@ -36,10 +47,14 @@ export interface SqlLedgerStoreOptions {
 
 /** The ledger on Postgres or PGlite: the same SQL on both. */
 export class SqlLedgerStore implements BatchLedgerStore {
+  private readonly dictionary: LedgerDictionary
+
   constructor(
     private readonly db: Database,
     private readonly options: SqlLedgerStoreOptions,
-  ) {}
+  ) {
+    this.dictionary = new LedgerDictionary(db)
+  }
 
   record(entry: LedgerEntry): Promise<void> {
     return this.recordMany([entry])
@@ -48,18 +63,20 @@ export class SqlLedgerStore implements BatchLedgerStore {
   /** One statement, so the entries are written all together or not at all. */
   async recordMany(entries: LedgerEntry[]): Promise<void> {
     if (entries.length === 0) return
-    const write = (batch?: SealedBatch): Promise<void> =>
-      this.insert(entries, batch).catch(async (error: unknown) => {
+    const write = (numbers: RowNumbers, batch?: SealedBatch): Promise<void> =>
+      this.insert(entries, numbers, batch).catch(async (error: unknown) => {
         if (!isMissingPartition(error)) throw error
         // The safety net: the maintenance should have made it already (it stopped, or the clock jumped).
         const created = await this.options.partitions.ensureCovering(entries.map((entry) => entry.issuedAt))
         if (created.length > 0) this.options.onPartitionCreated?.(created)
-        await this.insert(entries, batch)
+        await this.insert(entries, numbers, batch)
       })
     try {
+      // Before the chain's commit: numbering a new string is a statement of its own, kept even if the rows are not.
+      const numbers = await this.numbersOf(entries)
       const chains = this.options.chains
-      if (chains === undefined) await write()
-      else await chains.commit(entries, write)
+      if (chains === undefined) await write(numbers)
+      else await chains.commit(entries, (batch) => write(numbers, batch))
     } catch (error) {
       throw storeFailure('the token ledger cannot be written', error, 'ledger_unavailable')
     }
@@ -85,11 +102,16 @@ export class SqlLedgerStore implements BatchLedgerStore {
     const wanted = filter.limit + 1
     // The previous release's table holds no actors column, and no delegated token: nothing there can match.
     const legacy = filter.actor === undefined
-    const conditions = (window: IssueTimeWindow): SqlConditions => {
-      const where = searchConditions(filter, after, now, this.options.maxTtlSeconds)
-      if (window.from !== undefined) where.add('issued_at >= ?', window.from)
-      if (window.before !== undefined) where.add('issued_at < ?', window.before)
-      return where
+    const conditions = (window: IssueTimeWindow): SearchConditions => {
+      const of = (form: RowForm): SqlConditions => {
+        const where = searchConditions(filter, after, now, this.options.maxTtlSeconds, form)
+        if (window.from !== undefined) where.add('issued_at >= ?', window.from)
+        if (window.before !== undefined) where.add('issued_at < ?', window.before)
+        return where
+      }
+      // A subject or a source is asked of the compact rows and of the rows of before apart (RowForm says why).
+      const apart = filter.subject !== undefined || filter.subjectPrefixes !== undefined || filter.source !== undefined
+      return { entries: apart ? [of('compact'), of('spelled')] : [of('compact')], legacy: of('legacy') }
     }
     const selective =
       filter.subject !== undefined ||
@@ -123,16 +145,19 @@ export class SqlLedgerStore implements BatchLedgerStore {
    * Up to `limit` rows matching `conditions`, newest first, from the partitions and the legacy table
    * alike: each half walks its issued_at index newest first and stops after `limit`.
    */
-  private readNewest(conditions: SqlConditions, limit: number, legacy: boolean): Promise<LedgerEntry[]> {
-    const limitParam = conditions.param(limit)
-    const legacyWhere = legacy ? conditions.where : 'WHERE false'
-    // Both tables take the same conditions (the same parameters); each half is limited on its own first.
+  private readNewest(conditions: SearchConditions, limit: number, legacy: boolean): Promise<LedgerEntry[]> {
+    const limitParam = withParam(conditions, limit)
+    const legacyWhere = legacy ? conditions.legacy.where : 'WHERE false'
+    // Every part takes the same parameters (the same list); each is limited on its own first.
+    const parts = conditions.entries.map(
+      (where) => `(SELECT ${ENTRY_SELECT} FROM ledger_entries ${where.where} ${NEWEST_FIRST} LIMIT ${limitParam})`,
+    )
     return this.read(
-      `(SELECT ${ENTRY_SELECT} FROM ledger_entries ${conditions.where} ${NEWEST_FIRST} LIMIT ${limitParam})
+      `${parts.join(' UNION ALL ')}
        UNION ALL
        (SELECT ${LEGACY_COLUMNS} FROM ledger_legacy ${legacyWhere} ${NEWEST_FIRST} LIMIT ${limitParam})
        ${NEWEST_FIRST} LIMIT ${limitParam}`,
-      conditions.params,
+      conditions.legacy.params,
     )
   }
 
@@ -149,20 +174,22 @@ export class SqlLedgerStore implements BatchLedgerStore {
    * over the window's matches only. (The setting needs a transaction: three round trips more, so only
    * where the planner errs.)
    */
-  private readWindow(conditions: SqlConditions, limit: number, legacy: boolean, bitmapsOnly: boolean): Promise<LedgerEntry[]> {
-    const limitParam = conditions.param(limit)
-    const legacyWhere = legacy ? conditions.where : 'WHERE false'
+  private readWindow(conditions: SearchConditions, limit: number, legacy: boolean, bitmapsOnly: boolean): Promise<LedgerEntry[]> {
+    const limitParam = withParam(conditions, limit)
+    const legacyWhere = legacy ? conditions.legacy.where : 'WHERE false'
+    const parts = conditions.entries.map((where) => `SELECT ${ENTRY_SELECT} FROM ledger_entries ${where.where}`)
     const sql = `SELECT * FROM (
-         SELECT ${ENTRY_SELECT} FROM ledger_entries ${conditions.where}
+         ${parts.join(' UNION ALL ')}
          UNION ALL
          SELECT ${LEGACY_COLUMNS} FROM ledger_legacy ${legacyWhere}
          OFFSET 0
        ) AS window_rows ${NEWEST_FIRST} LIMIT ${limitParam}`
-    if (!bitmapsOnly) return this.read(sql, conditions.params)
+    const params = conditions.legacy.params
+    if (!bitmapsOnly) return this.read(sql, params)
     return this.readRows(() =>
       this.db.transaction(async (tx) => {
         await tx.query(BITMAPS_ONLY)
-        return tx.query<LedgerRow>(sql, conditions.params)
+        return tx.query<LedgerRow>(sql, params)
       }),
     )
   }
@@ -185,15 +212,24 @@ export class SqlLedgerStore implements BatchLedgerStore {
     }
   }
 
+  /** The numbers of the entries' subjects and sources (src/ledger/ledger-dictionary.ts). */
+  private async numbersOf(entries: LedgerEntry[]): Promise<RowNumbers> {
+    const subjects = await this.dictionary.subjectIds(entries.map((entry) => entry.subject))
+    const sources = await this.dictionary.sourceIds(entries.flatMap((entry) => entry.sources))
+    return { subjects, sources }
+  }
+
   /** The rows, and their batch where there is one: one statement, so no extra round trip. */
-  private async insert(entries: LedgerEntry[], batch: SealedBatch | undefined): Promise<void> {
+  private async insert(entries: LedgerEntry[], numbers: RowNumbers, batch: SealedBatch | undefined): Promise<void> {
     const params: unknown[] = []
     const withBatch = batch === undefined ? '' : insertBatchSql(batch, params)
     const rows = entries.map((entry) => {
-      const placeholders = rowValues(entry).map((value) => `$${params.push(value)}`)
+      const subjectId = numbers.subjects.get(entry.subject)
+      const sourceIds = entry.sources.map((source) => numbers.sources.get(source))
+      const placeholders = compactRowValues(entry, subjectId, sourceIds).map((value) => `$${params.push(value)}`)
       return `(${placeholders.join(', ')})`
     })
-    await this.db.query(`${withBatch}INSERT INTO ledger_entries (${ENTRY_SELECT}) VALUES ${rows.join(', ')}`, params)
+    await this.db.query(`${withBatch}INSERT INTO ledger_rows (${COMPACT_COLUMNS}) VALUES ${rows.join(', ')}`, params)
   }
 
   private read(sql: string, params: unknown[]): Promise<LedgerEntry[]> {
@@ -211,16 +247,44 @@ export class SqlLedgerStore implements BatchLedgerStore {
   }
 }
 
+/** The dictionaries' numbers for a batch's subjects and sources. */
+interface RowNumbers {
+  subjects: Map<string, number>
+  sources: Map<string, number>
+}
+
+/**
+ * One search's conditions for each part of its statement: the `ledger_entries` view (twice for a
+ * subject or a source, RowForm says why) and ledger_legacy. Every part has the same parameters in the same
+ * order (only the source's condition is spelled differently), so one list serves them all.
+ */
+interface SearchConditions {
+  entries: SqlConditions[]
+  legacy: SqlConditions
+}
+
+/** Binds one more parameter to every part, and answers its placeholder (the same in each). */
+function withParam(conditions: SearchConditions, value: unknown): string {
+  for (const part of conditions.entries) part.param(value)
+  return conditions.legacy.param(value)
+}
+
 /** What `filter` asks of a row, and for a next page, that it comes after the cursor's position. */
-function searchConditions(filter: LedgerFilter, after: Position | undefined, now: Date, maxTtlSeconds: number): SqlConditions {
+function searchConditions(
+  filter: LedgerFilter,
+  after: Position | undefined,
+  now: Date,
+  maxTtlSeconds: number,
+  form: RowForm,
+): SqlConditions {
   const conditions = new SqlConditions()
   // The glob's own anchored regex, so SQL and src/lib/glob.ts agree (test/ledger/ledger-glob.test.ts holds
   // them to it), bounded by its literal prefix for the subject index; a plain SPIFFE ID stays an equality.
-  if (filter.subject !== undefined) conditions.matchGlob('subject', filter.subject)
-  if (filter.subjectPrefixes !== undefined) conditions.underPrefixes('subject', filter.subjectPrefixes)
+  if (filter.subject !== undefined) addSubjectGlob(conditions, form, filter.subject)
+  if (filter.subjectPrefixes !== undefined) addSubjectUnder(conditions, form, filter.subjectPrefixes)
   // `@>` rather than `= ANY(...)`: the containment operators are the ones the GIN indexes serve.
   if (filter.grant !== undefined) conditions.add('grant_ids @> ARRAY[?::uuid]', filter.grant)
-  if (filter.source !== undefined) conditions.add('sources @> ARRAY[?::text]', filter.source)
+  if (filter.source !== undefined) addSource(conditions, form, filter.source)
   if (filter.audience !== undefined) conditions.add('audience = ?', filter.audience)
   // No index serves it (each would cost every row bytes, issue 10): it narrows what the others select.
   if (filter.actor !== undefined) conditions.add('actors @> ARRAY[?::text]', filter.actor)

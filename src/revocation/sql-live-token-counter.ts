@@ -1,7 +1,7 @@
 import type { Database } from '../db/database.js'
 import { SqlConditions } from '../db/sql.js'
 import { storeFailure } from '../errors.js'
-import { jtiLookup, jtiQuery, liveIssuedSince } from '../ledger/ledger-tables.js'
+import { addSource, addSubjectGlob, jtiLookup, jtiQuery, liveIssuedSince, type RowForm } from '../ledger/ledger-tables.js'
 import type { RevocationTarget } from './revocation.js'
 import type { LiveTokenCounter } from './live-token-counter.js'
 import { sqlStateOf } from '../db/sql-state.js'
@@ -28,16 +28,25 @@ export class SqlLiveTokenCounter implements LiveTokenCounter {
       const expiry = await this.tokenExpiry(target.value)
       return expiry !== undefined && expiry > now ? 1 : 0
     }
-    const conditions = new SqlConditions()
-    // Containment for the arrays, so their GIN indexes answer it; a subject glob bounded by its literal prefix.
-    if (target.kind === 'subject') conditions.matchGlob('subject', target.value)
-    // No index: the issued_at bound keeps the count to the partitions that can hold a live token.
-    else if (target.kind === 'key') conditions.add('kid = ?', target.value)
-    else conditions.add(target.kind === 'grant' ? 'grant_ids @> ARRAY[?::uuid]' : 'sources @> ARRAY[?::text]', target.value)
-    conditions.add('expires_at > ?', now).add('issued_at >= ?', liveIssuedSince(now, this.maxTtlSeconds))
+    const conditionsOf = (form: RowForm): SqlConditions => {
+      const conditions = new SqlConditions()
+      // Containment for the arrays, so their GIN indexes answer it; a subject glob bounded by its literal prefix.
+      if (target.kind === 'subject') addSubjectGlob(conditions, form, target.value)
+      // No index: the issued_at bound keeps the count to the partitions that can hold a live token.
+      else if (target.kind === 'key') conditions.add('kid = ?', target.value)
+      else if (target.kind === 'grant') conditions.add('grant_ids @> ARRAY[?::uuid]', target.value)
+      else addSource(conditions, form, target.value)
+      return conditions.add('expires_at > ?', now).add('issued_at >= ?', liveIssuedSince(now, this.maxTtlSeconds))
+    }
+    // Every part has the same parameters in the same order: one list serves them all. A subject or a
+    // source is counted on the compact rows and on the rows of before apart (src/ledger/ledger-tables.ts, RowForm).
+    const legacyConditions = conditionsOf('legacy')
+    const forms: RowForm[] = target.kind === 'source' || target.kind === 'subject' ? ['compact', 'spelled'] : ['compact']
+    const counts = forms.map((form) => `(SELECT count(*) FROM ledger_entries ${conditionsOf(form).where})`)
     // The legacy table predates recorded keys: none of its rows names one.
-    const legacy = target.kind === 'key' ? '0' : `(SELECT count(*) FROM ledger_legacy ${conditions.where})`
-    const sql = `SELECT (SELECT count(*) FROM ledger_entries ${conditions.where}) + ${legacy} AS n`
+    if (target.kind !== 'key') counts.push(`(SELECT count(*) FROM ledger_legacy ${legacyConditions.where})`)
+    const sql = `SELECT ${counts.join(' + ')} AS n`
+    const conditions = legacyConditions
     const started = performance.now()
     try {
       // Cancelled by the database itself at the budget, so an incident-sized count costs no more than that.

@@ -16,8 +16,8 @@ t.test('when the ledger cannot be written, the exchange fails with 503 and no to
   const db = new pg.Client({ connectionString: sts.databaseUrl })
   await db.connect()
   t.teardown(() => db.end())
-  // A real fault in the real database: the ledger table is not there to write to.
-  await db.query('ALTER TABLE ledger_entries RENAME TO ledger_away')
+  // A real fault in the real database: the ledger's table is not there to write to.
+  await db.query('ALTER TABLE ledger_rows RENAME TO ledger_away')
   const refused = await sts.exchange(request)
   t.equal(refused.statusCode, 503)
   t.same(refused.body, {
@@ -26,7 +26,7 @@ t.test('when the ledger cannot be written, the exchange fails with 503 and no to
     error_reason: 'ledger_unavailable',
   })
 
-  await db.query('ALTER TABLE ledger_away RENAME TO ledger_entries')
+  await db.query('ALTER TABLE ledger_away RENAME TO ledger_rows')
   const recovered = await sts.exchange(request)
   t.equal(recovered.statusCode, 200, 'recovers by itself once the ledger is back')
   const { rows } = await db.query('SELECT count(*)::int AS n FROM ledger')

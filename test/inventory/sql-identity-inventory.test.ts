@@ -216,7 +216,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     const before = await inventory.get(old.subject)
     const dropped = await new LedgerRetention(partitions, 30, { info: () => {}, warn: () => {} }).apply(new Date(T0))
     t.ok(
-      dropped.some((p) => p.name === 'ledger_entries_d20300307'),
+      dropped.some((p) => p.name === 'ledger_rows_d20300307'),
       'the partition of its token is dropped',
     )
     t.same(await db.query('SELECT count(*)::int AS n FROM ledger_entries'), [{ n: 0 }])

@@ -33,11 +33,11 @@ t.test('the upkeep: partitions two days ahead, retention, and the move, at start
     logger,
     intervalMs: 10,
   })
-  const ours = async () => (await partitions.list()).map((p) => p.name).filter((name) => name >= 'ledger_entries_d2029')
+  const ours = async () => (await partitions.list()).map((p) => p.name).filter((name) => name >= 'ledger_rows_d2029')
 
-  t.same(await maintenance.createAhead(), ['ledger_entries_d20300410', 'ledger_entries_d20300411', 'ledger_entries_d20300412'])
+  t.same(await maintenance.createAhead(), ['ledger_rows_d20300410', 'ledger_rows_d20300411', 'ledger_rows_d20300412'])
   await maintenance.runOnce()
-  t.same(await ours(), ['ledger_entries_d20291231', 'ledger_entries_d20300410', 'ledger_entries_d20300411', 'ledger_entries_d20300412'])
+  t.same(await ours(), ['ledger_rows_d20291231', 'ledger_rows_d20300410', 'ledger_rows_d20300411', 'ledger_rows_d20300412'])
   t.same(await db.query('SELECT count(*)::int AS n FROM ledger_legacy'), [{ n: 0 }], 'the legacy row moved')
 
   clock.advance(2 * DAY)
@@ -47,8 +47,7 @@ t.test('the upkeep: partitions two days ahead, retention, and the move, at start
     await eventually(
       t,
       async () =>
-        (await ours()).join() ===
-        ['d20300410', 'd20300411', 'd20300412', 'd20300413', 'd20300414'].map((d) => `ledger_entries_${d}`).join(),
+        (await ours()).join() === ['d20300410', 'd20300411', 'd20300412', 'd20300413', 'd20300414'].map((d) => `ledger_rows_${d}`).join(),
     ),
     'on its timer: two more days ahead, and the 100-day-old partition dropped',
   )

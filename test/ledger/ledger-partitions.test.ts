@@ -14,12 +14,12 @@ const names = (partitions: { name: string }[]) => partitions.map((p) => p.name)
 
 t.test('a partition is named after the UTC day or hour it holds, and its name says its bounds', async (t) => {
   t.same(partitionOf(new Date(T0), 'day'), {
-    name: 'ledger_entries_d20301129',
+    name: 'ledger_rows_d20301129',
     from: new Date(Date.UTC(2030, 10, 29)),
     to: new Date(Date.UTC(2030, 10, 30)),
   })
   t.same(partitionOf(new Date(T0), 'hour'), {
-    name: 'ledger_entries_h2030112913',
+    name: 'ledger_rows_h2030112913',
     from: new Date(Date.UTC(2030, 10, 29, 13)),
     to: new Date(Date.UTC(2030, 10, 29, 14)),
   })
@@ -29,7 +29,7 @@ t.test('a partition is named after the UTC day or hour it holds, and its name sa
     t.same(partitionNamed(partition.name), partition, `${interval}: the name reads back`)
   }
   t.same(
-    ['ledger_entries', 'ledger_legacy', 'ledger_entries_d2026112', 'ledger_entries_x20261129', 'ledger_entries_d20261129_pkey'].map(
+    ['ledger_entries', 'ledger_legacy', 'ledger_rows_d2026112', 'ledger_entries_x20261129', 'ledger_rows_d20261129_pkey'].map(
       partitionNamed,
     ),
     [undefined, undefined, undefined, undefined, undefined],
@@ -51,11 +51,11 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
 
     await t.test('partitions ahead of time: each period once, however often it runs', async (t) => {
       const created = await partitions.ensureBetween(new Date(T0), new Date(T0 + 2 * DAY))
-      t.same(created, ['ledger_entries_d20301129', 'ledger_entries_d20301130', 'ledger_entries_d20301201'])
+      t.same(created, ['ledger_rows_d20301129', 'ledger_rows_d20301130', 'ledger_rows_d20301201'])
       t.same(await partitions.ensureBetween(new Date(T0), new Date(T0 + 2 * DAY)), [], 'a second run creates nothing')
       const listed = names(await partitions.list())
       t.equal(new Set(listed).size, listed.length, 'no name twice')
-      t.ok(['ledger_entries_d20301129', 'ledger_entries_d20301130', 'ledger_entries_d20301201'].every((n) => listed.includes(n)))
+      t.ok(['ledger_rows_d20301129', 'ledger_rows_d20301130', 'ledger_rows_d20301201'].every((n) => listed.includes(n)))
     })
 
     await t.test(
@@ -65,14 +65,14 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
         t.same(await hourly.ensureCovering([new Date(T0)]), [], 'the day holds it')
         const later = Date.UTC(2030, 11, 10, 5, 30)
         t.same(await hourly.ensureBetween(new Date(later), new Date(later + 2 * HOUR)), [
-          'ledger_entries_h2030121005',
-          'ledger_entries_h2030121006',
-          'ledger_entries_h2030121007',
+          'ledger_rows_h2030121005',
+          'ledger_rows_h2030121006',
+          'ledger_rows_h2030121007',
         ])
         const created = await partitions.ensureCovering([new Date(later)])
         t.equal(created.length, 21, 'back to days: the 21 other hours of that day, not the day')
-        t.notOk(created.includes('ledger_entries_h2030121005'))
-        t.notOk(created.includes('ledger_entries_d20301210'))
+        t.notOk(created.includes('ledger_rows_h2030121005'))
+        t.notOk(created.includes('ledger_rows_d20301210'))
       },
     )
 
@@ -85,8 +85,8 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       t.same(await ledger.get(far.jti), far)
       t.same(await ledger.get(farther.jti), farther)
       const listed = names(await partitions.list())
-      t.ok(listed.includes('ledger_entries_d20310101') && listed.includes('ledger_entries_d20310601'))
-      t.same(told, [['ledger_entries_d20310101', 'ledger_entries_d20310601']], 'and says so, for the log')
+      t.ok(listed.includes('ledger_rows_d20310101') && listed.includes('ledger_rows_d20310601'))
+      t.same(told, [['ledger_rows_d20310101', 'ledger_rows_d20310601']], 'and says so, for the log')
       await ledger.record(entry(Date.UTC(2031, 0, 1, 10)))
       t.equal(told.length, 1, 'an insert its partition holds says nothing')
     })

@@ -37,9 +37,10 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     const db = await open(t)
     const partitions = new LedgerPartitions(db, 'day')
     const ledger = sqlLedgerStore(db)
-    // Only the days of these tests: the migration's partitions around the real now (empty) go.
-    for (const { name } of await partitions.list()) if (!name.startsWith('ledger_entries_d2030')) await db.query(`DROP TABLE ${name}`)
-    const ours = async () => (await partitions.list()).map((p) => p.name).filter((name) => name.startsWith('ledger_entries_d2030'))
+    // Only the days of these tests: the migrations' partitions around the real now (empty) go.
+    for (const { name } of await partitions.list(db, { textRows: true }))
+      if (!name.startsWith('ledger_rows_d2030')) await db.query(`DROP TABLE ${name}`)
+    const ours = async () => (await partitions.list()).map((p) => p.name).filter((name) => name.startsWith('ledger_rows_d2030'))
     // One token a day, 100 to 85 days ago.
     const entries = [100, 95, 91, 90, 89, 85].map((daysAgo) => entry(dayOf(daysAgo)))
     await ledger.recordMany(entries)
@@ -55,9 +56,9 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       // 90 days before now is 2030-03-17T12:00Z: the day of 90 days ago ends after it and stays.
       t.same(
         dropped.map((p) => p.name),
-        ['ledger_entries_d20300307', 'ledger_entries_d20300312', 'ledger_entries_d20300316'],
+        ['ledger_rows_d20300307', 'ledger_rows_d20300312', 'ledger_rows_d20300316'],
       )
-      t.same(await ours(), ['ledger_entries_d20300317', 'ledger_entries_d20300318', 'ledger_entries_d20300322'])
+      t.same(await ours(), ['ledger_rows_d20300317', 'ledger_rows_d20300318', 'ledger_rows_d20300322'])
       t.same(
         lines.map((line) => [line.level, line.fields.partition]),
         dropped.map((p) => ['info', p.name]),
@@ -97,13 +98,13 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       const later = new Date(NOW + 11 * DAY)
       t.same(
         await new LedgerRetention(partitions, 90, logger).apply(later),
-        ['ledger_entries_d20300317', 'ledger_entries_d20300318', 'ledger_entries_d20300322'].map(partitionOfName),
+        ['ledger_rows_d20300317', 'ledger_rows_d20300318', 'ledger_rows_d20300322'].map(partitionOfName),
       )
-      t.same(await ours(), ['ledger_entries_d20300327', 'ledger_entries_d20300328'])
+      t.same(await ours(), ['ledger_rows_d20300327', 'ledger_rows_d20300328'])
       t.same(lines.at(-1), {
         level: 'warn',
         msg: 'ledger retention keeps a partition past retention: a token in it has not expired yet',
-        fields: { partition: 'ledger_entries_d20300327', retentionDays: 90 },
+        fields: { partition: 'ledger_rows_d20300327', retentionDays: 90 },
       })
       t.same(await ledger.get(longLived.jti), longLived)
     })
@@ -113,10 +114,8 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       // this release never issues (tokens.maxTtlSeconds is at most 86,400), so the row is not read.
       await db.query("UPDATE schema_migrations SET applied_at = $1 WHERE version = '011_ledger_partitions'", [new Date(dayOf(200))])
       const { logger } = recordingLogger()
-      t.same(await new LedgerRetention(partitions, 90, logger).apply(new Date(NOW + 11 * DAY)), [
-        partitionOfName('ledger_entries_d20300327'),
-      ])
-      t.same(await ours(), ['ledger_entries_d20300328'])
+      t.same(await new LedgerRetention(partitions, 90, logger).apply(new Date(NOW + 11 * DAY)), [partitionOfName('ledger_rows_d20300327')])
+      t.same(await ours(), ['ledger_rows_d20300328'])
     })
 
     await t.test('a retention of a day still waits out the longest lifetime', async (t) => {
@@ -127,10 +126,10 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       const retention = new LedgerRetention(partitions, 1, logger)
       t.same(
         await retention.apply(new Date(Date.UTC(2030, 6, 2, 23, 59))),
-        [partitionOfName('ledger_entries_d20300328')],
+        [partitionOfName('ledger_rows_d20300328')],
         'not the day of July 1 yet: a token from its last minute may live',
       )
-      t.same(await retention.apply(new Date(Date.UTC(2030, 6, 3, 0, 0))), [partitionOfName('ledger_entries_d20300701')])
+      t.same(await retention.apply(new Date(Date.UTC(2030, 6, 3, 0, 0))), [partitionOfName('ledger_rows_d20300701')])
     })
   })
 }

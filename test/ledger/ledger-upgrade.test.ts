@@ -1,8 +1,6 @@
-import pg from 'pg'
 import t from 'tap'
 import type { Queryable } from '../../src/db/database.js'
 import { migrate, readMigrations } from '../../src/db/migrations.js'
-import { createPostgresDatabase } from '../../src/db/postgres.js'
 import { LegacyLedgerMove } from '../../src/ledger/legacy-ledger-move.js'
 import { LedgerPartitions } from '../../src/ledger/ledger-partitions.js'
 import type { LedgerEntry } from '../../src/ledger/ledger-store.js'
@@ -10,7 +8,7 @@ import { uuidV7 } from '../../src/lib/uuid-v7.js'
 import { createLogger } from '../../src/lib/logger.js'
 import { previousReleaseParams, sqlLedgerStore } from '../support/ledger.js'
 import { fillPreviousLedger, FLEET_MS_PER_TOKEN } from '../support/ledger-fill.js'
-import { freshPostgresDatabase } from '../support/servers.js'
+import { issuer, upgradeDatabase } from '../support/upgrade-database.js'
 
 /**
  * Migration 011 on a ledger of a million rows, as in production: replicas of the previous release
@@ -42,31 +40,8 @@ function token(issuedAt: number, jti: string): LedgerEntry {
   }
 }
 
-/** Issues batches of ten tokens back to back until stopped, timing each insert. */
-function issuer(write: (entries: LedgerEntry[]) => Promise<unknown>, jti: (at: number) => string) {
-  const written: string[] = []
-  let slowest = 0
-  let stopped = false
-  const done = (async () => {
-    while (!stopped) {
-      const now = Date.now()
-      const batch = Array.from({ length: 10 }, () => token(now, jti(now)))
-      const started = performance.now()
-      await write(batch)
-      slowest = Math.max(slowest, performance.now() - started)
-      written.push(...batch.map((e) => e.jti))
-      await new Promise((resolve) => setTimeout(resolve, 5))
-    }
-  })()
-  return {
-    written,
-    slowest: () => slowest,
-    stop: async () => {
-      stopped = true
-      await done
-    },
-  }
-}
+/** Batches of ten tokens with jtis as `jti` makes them. */
+const tokens = (jti: (at: number) => string) => (now: number) => Array.from({ length: 10 }, () => token(now, jti(now)))
 
 /** The set of jtis, as a count and an order-independent checksum. */
 async function fingerprint(db: Queryable, from: string): Promise<{ n: string; sum: string }> {
@@ -77,19 +52,7 @@ async function fingerprint(db: Queryable, from: string): Promise<{ n: string; su
 }
 
 t.test(`upgrading a ledger of ${ROWS.toLocaleString('en')} rows while both releases issue tokens`, async (t) => {
-  const url = await freshPostgresDatabase(t)
-  const db = createPostgresDatabase({ url, poolSize: 6 })
-  const bulk = new pg.Client({ connectionString: url })
-  const previousReplica = new pg.Client({ connectionString: url })
-  await Promise.all([bulk.connect(), previousReplica.connect()])
-  t.teardown(async () => {
-    await Promise.all([bulk.end(), previousReplica.end()])
-    await db.close()
-  })
-  const raw: Queryable = {
-    query: async (sql, params) => (await bulk.query(sql, params)).rows,
-    exec: async (sql) => void (await bulk.query(sql)),
-  }
+  const { db, raw, previousReplica } = await upgradeDatabase(t)
 
   await migrate(
     db,
@@ -120,7 +83,7 @@ t.test(`upgrading a ledger of ${ROWS.toLocaleString('en')} rows while both relea
         `INSERT INTO ledger (${PREVIOUS_COLUMNS}) VALUES ${entries.map((_, i) => `(${Array.from({ length: 13 }, (_, j) => `$${i * 13 + j + 1}`).join(', ')})`).join(', ')}`,
         entries.flatMap(previousReleaseParams),
       ),
-    () => crypto.randomUUID(),
+    tokens(() => crypto.randomUUID()),
   )
   await new Promise((resolve) => setTimeout(resolve, 200))
 
@@ -137,7 +100,7 @@ t.test(`upgrading a ledger of ${ROWS.toLocaleString('en')} rows while both relea
   const store = sqlLedgerStore(db)
   const current = issuer(
     (entries) => store.recordMany(entries),
-    (at) => uuidV7(at),
+    tokens((at) => uuidV7(at)),
   )
 
   started = Date.now()
@@ -163,7 +126,7 @@ t.test(`upgrading a ledger of ${ROWS.toLocaleString('en')} rows while both relea
   )
 
   t.same(await fingerprint(raw, 'ledger_legacy'), { n: '0', sum: null }, 'the legacy table is empty')
-  const issuedMeanwhile = [...previous.written, ...current.written]
+  const issuedMeanwhile = [...previous.written, ...current.written].map((e) => e.jti)
   t.same(await prefilledRows(), before, 'every prefilled row is in the partitions, once')
   for (const jti of [...issuedMeanwhile.slice(0, 50), ...issuedMeanwhile.slice(-50)]) {
     if ((await store.get(jti))?.jti !== jti) t.fail(`${jti} is not found`)
@@ -172,7 +135,7 @@ t.test(`upgrading a ledger of ${ROWS.toLocaleString('en')} rows while both relea
     { n: number },
   ]
   t.equal(n, issuedMeanwhile.length, 'every token issued during the upgrade is there')
-  const sample = (await raw.query(`SELECT jti FROM ledger_entries TABLESAMPLE SYSTEM (0.1) LIMIT 200`)) as { jti: string }[]
+  const sample = (await raw.query(`SELECT jti FROM ledger_rows TABLESAMPLE SYSTEM (0.1) LIMIT 200`)) as { jti: string }[]
   const found = await Promise.all(sample.map(({ jti }) => store.get(jti)))
   t.equal(found.filter((e) => e !== undefined).length, sample.length, 'a sample of rows, each found by its jti')
 })

@@ -29,9 +29,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     t.same(await db.query('SELECT jti::text AS jti FROM ledger_entries ORDER BY jti::text'), before, 'every row, once')
     const names = (await partitions.list()).map((p) => p.name)
     t.ok(
-      ['ledger_entries_d20300830', 'ledger_entries_d20300831', 'ledger_entries_d20300901', 'ledger_entries_d20300902'].every((n) =>
-        names.includes(n),
-      ),
+      ['ledger_rows_d20300830', 'ledger_rows_d20300831', 'ledger_rows_d20300901', 'ledger_rows_d20300902'].every((n) => names.includes(n)),
     )
     const ledger = sqlLedgerStore(db)
     t.equal(
@@ -45,13 +43,13 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
 const DAY = 86_400_000
 const NOW = Date.UTC(2030, 8, 2, 12)
 const clock = new FixedClock(NOW)
-const dayName = (at: number) => `ledger_entries_d${new Date(at).toISOString().slice(0, 10).replace(/-/g, '')}`
+const dayName = (at: number) => `ledger_rows_d${new Date(at).toISOString().slice(0, 10).replace(/-/g, '')}`
 
 for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`rows past retention are deleted, not moved into partitions retention would drop, on ${backend}`, async (t) => {
     const db = await open(t)
     const partitions = new LedgerPartitions(db, 'day')
-    const ours = async () => (await partitions.list()).map((p) => p.name).filter((name) => name.startsWith('ledger_entries_d2030'))
+    const ours = async () => (await partitions.list()).map((p) => p.name).filter((name) => name.startsWith('ledger_rows_d2030'))
     // 30 expired tokens 100 days old (past a 90-day retention), 20 of 10 days ago (kept).
     await fillPreviousLedger(db, { rows: 30, newest: new Date(NOW - 100 * DAY), spreadMs: 60_000 }, 'ledger_legacy')
     await fillPreviousLedger(db, { first: 31, rows: 20, newest: new Date(NOW - 10 * DAY), spreadMs: 60_000 }, 'ledger_legacy')
@@ -65,7 +63,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`rows before what retention dropped are deleted, and their partitions never made again, on ${backend}`, async (t) => {
     const db = await open(t)
     const partitions = new LedgerPartitions(db, 'day')
-    const ours = async () => (await partitions.list()).map((p) => p.name).filter((name) => name.startsWith('ledger_entries_d2030'))
+    const ours = async () => (await partitions.list()).map((p) => p.name).filter((name) => name.startsWith('ledger_rows_d2030'))
     await db.query('INSERT INTO ledger_retention (dropped_before) VALUES ($1)', [new Date(NOW - 5 * DAY)])
     await fillPreviousLedger(db, { rows: 10, newest: new Date(NOW - 6 * DAY), spreadMs: 60_000 }, 'ledger_legacy')
     await fillPreviousLedger(db, { first: 11, rows: 5, newest: new Date(NOW - 4 * DAY), spreadMs: 60_000 }, 'ledger_legacy')
@@ -77,7 +75,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
   t.test(`retention keeps the partitions the move has yet to fill, on ${backend}`, async (t) => {
     const db = await open(t)
     const partitions = new LedgerPartitions(db, 'day')
-    const ours = async () => (await partitions.list()).map((p) => p.name).filter((name) => name.startsWith('ledger_entries_d2030'))
+    const ours = async () => (await partitions.list()).map((p) => p.name).filter((name) => name.startsWith('ledger_rows_d2030'))
     await partitions.ensureBetween(new Date(NOW - 97 * DAY), new Date(NOW - 93 * DAY))
     // A token of the previous release, 95 days old and still live: the move has it to move.
     await db.query(
@@ -88,7 +86,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     const move = new LegacyLedgerMove(db, partitions, createLogger('silent'), 100, { retentionDays: 90, clock })
     const retention = new LedgerRetention(partitions, 90, createLogger('silent'), move)
     t.same(
-      (await retention.apply(new Date(NOW))).map((p) => p.name).filter((name) => name.startsWith('ledger_entries_d2030')),
+      (await retention.apply(new Date(NOW))).map((p) => p.name).filter((name) => name.startsWith('ledger_rows_d2030')),
       [dayName(NOW - 97 * DAY), dayName(NOW - 96 * DAY)],
       'only the partitions before the oldest row still to move',
     )

@@ -26,7 +26,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     t.equal(isMissingPartition(noPartition), true)
     // The same error from a server whose lc_messages is German: the message is all that differs.
     const german = Object.assign(Object.create(Object.getPrototypeOf(noPartition) as object) as object, noPartition, {
-      message: 'keine Partition von Relation »ledger_entries« für Zeile gefunden',
+      message: 'keine Partition von Relation »ledger_rows« für Zeile gefunden',
     })
     t.equal(isMissingPartition(german), true, 'whatever the language of the message')
     t.equal(checkViolation.code, '23514', 'a CHECK constraint violated is the same SQLSTATE')

@@ -86,3 +86,22 @@ export function previousReleaseParams(e: LedgerEntry): unknown[] {
     e.requestId,
   ]
 }
+
+/**
+ * An entry as the release before migration 023 binds it in `INSERT INTO ledger_entries (ENTRY_SELECT)`:
+ * the thirteen columns above with the fingerprint as its bytes, then the columns added since 016.
+ */
+export function releaseBefore023Params(e: LedgerEntry): unknown[] {
+  const params = previousReleaseParams(e)
+  params[4] = Buffer.from(e.attestationFingerprint, 'base64url')
+  return [
+    ...params,
+    e.kid ?? null,
+    e.jkt ?? null,
+    e.parentJti ?? null,
+    e.ancestorJtis ?? null,
+    e.actors ?? null,
+    e.actorSources ?? null,
+    e.actorGrantIds ?? null,
+  ]
+}

@@ -77,10 +77,17 @@ t.test('an issued and a refused exchange: the span tree, its attributes and stat
     ['db.operation.name', 'db.system', 'db.system.name'],
     'never its keys or arguments',
   )
+  const query = (operation: string) => [
+    'db.query',
+    SpanKind.CLIENT,
+    { 'db.system': 'postgresql', 'db.system.name': 'postgresql', 'db.operation.name': operation },
+  ]
   t.same(
-    childrenOf(spans, phase(first, 'sts.ledger_commit')).map((span) => [span.name, span.kind, span.attributes]),
-    [['db.query', SpanKind.CLIENT, { 'db.system': 'postgresql', 'db.system.name': 'postgresql', 'db.operation.name': 'INSERT' }]],
-    "the ledger's insert, by its first keyword only",
+    byStart(childrenOf(spans, phase(first, 'sts.ledger_commit'))).map((span) => [span.name, span.kind, span.attributes]),
+    // The subject and sources seen for the first time are numbered (looked up, then inserted: migration
+    // 023's dictionaries), then the rows written; an instance that has seen them writes the rows only.
+    [query('SELECT'), query('INSERT'), query('SELECT'), query('INSERT'), query('INSERT')],
+    "the ledger's statements, each by its first keyword only",
   )
 
   t.not(second.spanContext().traceId, TRACE_ID, 'a request without traceparent starts its own trace')
@@ -101,7 +108,7 @@ t.test('an issued and a refused exchange: the span tree, its attributes and stat
     [],
     'every span belongs to one of the two exchanges: nothing outside an exchange is traced',
   )
-  t.equal(spans.length, 12)
+  t.equal(spans.length, 16)
 
   const values = spans.flatMap((span) => Object.values(span.attributes).map(String))
   const accessToken = String(issued.body.access_token)

@@ -77,7 +77,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       const db = await open(t)
       const batches = await threeBatches(db)
       const jti = batches[1]?.[2]?.jti
-      await db.query("UPDATE ledger_entries SET audience = 'elsewhere' WHERE jti = $1", [jti])
+      await db.query("UPDATE ledger_rows SET audience = 'elsewhere' WHERE jti = $1", [jti])
       const expected = await clean(db, { chains: 1, batches: 3, rows: 9 })
       t.same(await new LedgerVerifier(db).verify(), {
         ...expected,
@@ -91,7 +91,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       const db = await open(t)
       const batches = await threeBatches(db)
       const jti = batches[0]?.[0]?.jti
-      await db.query("UPDATE ledger_entries SET expires_at = expires_at + interval '1 microsecond' WHERE jti = $1", [jti])
+      await db.query("UPDATE ledger_rows SET expires_at = expires_at + interval '1 microsecond' WHERE jti = $1", [jti])
       const found = await new LedgerVerifier(db).verify()
       t.same(found.findings, [{ kind: 'row-changed', chainId: CHAIN_A, seq: 1, jti }])
     })
@@ -114,7 +114,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       const db = await open(t)
       const batches = await threeBatches(db)
       const jti = batches[2]?.[0]?.jti
-      await db.query('DELETE FROM ledger_entries WHERE jti = $1', [jti])
+      await db.query('DELETE FROM ledger_rows WHERE jti = $1', [jti])
       const expected = await clean(db, { chains: 1, batches: 3, rows: 8 })
       t.same(await new LedgerVerifier(db).verify(), {
         ...expected,
@@ -127,7 +127,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     t.test('a whole batch deleted with its rows leaves a gap in its chain', async (t) => {
       const db = await open(t)
       const batches = await threeBatches(db)
-      await db.query('DELETE FROM ledger_entries WHERE jti = ANY($1::uuid[])', [batches[1]?.map((e) => e.jti)])
+      await db.query('DELETE FROM ledger_rows WHERE jti = ANY($1::uuid[])', [batches[1]?.map((e) => e.jti)])
       await db.query('DELETE FROM ledger_batches WHERE chain_id = $1 AND seq = 2', [CHAIN_A])
       const expected = await clean(db, { chains: 1, batches: 2, rows: 6 })
       t.same(await new LedgerVerifier(db).verify(), {
@@ -157,7 +157,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
       const db = await open(t)
       const batches = await threeBatches(db)
       const head = { chainId: CHAIN_A, seq: 3, batchHash: await batchHashOf(db, CHAIN_A, 3) }
-      await db.query('DELETE FROM ledger_entries WHERE jti = ANY($1::uuid[])', [batches[2]?.map((e) => e.jti)])
+      await db.query('DELETE FROM ledger_rows WHERE jti = ANY($1::uuid[])', [batches[2]?.map((e) => e.jti)])
       await db.query('DELETE FROM ledger_batches WHERE chain_id = $1 AND seq = 3', [CHAIN_A])
       const expected = await clean(db, { chains: 1, batches: 2, rows: 6 })
       t.same(await new LedgerVerifier(db).verify(), expected, 'the database alone cannot tell')
@@ -190,7 +190,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
         retention: {
           drops: [
             {
-              partition: 'ledger_entries_d20300614',
+              partition: 'ledger_rows_d20300614',
               from: '2030-06-14T00:00:00.000Z',
               to: '2030-06-15T00:00:00.000Z',
               droppedAt: new Date(drop?.dropped_at ?? 0).toISOString(),
@@ -210,7 +210,7 @@ for (const [backend, open] of Object.entries(BACKENDS)) {
     t.test('a time range bounds the walk to the batches and rows issued in it', async (t) => {
       const db = await open(t)
       const batches = await threeBatches(db)
-      await db.query('DELETE FROM ledger_entries WHERE jti = $1', [batches[0]?.[0]?.jti])
+      await db.query('DELETE FROM ledger_rows WHERE jti = $1', [batches[0]?.[0]?.jti])
       const since = new Date(T0 + 1000)
       const found = await new LedgerVerifier(db).verify({ since })
       t.same(

@@ -41,15 +41,15 @@ t.test(`the ledger fill (${ROWS.toLocaleString('en')} rows across a midnight), r
     const partitions = await new LedgerPartitions(db, 'day').list()
     t.same(
       partitions.map((p) => p.name),
-      ['ledger_entries_d20300109', 'ledger_entries_d20300110'],
+      ['ledger_rows_d20300109', 'ledger_rows_d20300110'],
     )
     const { rows } = await client.query<{ day: string; n: string }>(
-      `SELECT tableoid::regclass::text AS day, count(*) AS n FROM ledger_entries GROUP BY 1 ORDER BY 1`,
+      `SELECT tableoid::regclass::text AS day, count(*) AS n FROM ledger_rows GROUP BY 1 ORDER BY 1`,
     )
     // Row i is issued 3 ms after row i - 1, the last at NEWEST: 5 minutes (100,000 rows) after midnight.
     t.same(rows, [
-      { day: 'ledger_entries_d20300109', n: String(ROWS - FLEET_WORKLOADS - 42) },
-      { day: 'ledger_entries_d20300110', n: String(FLEET_WORKLOADS + 42) },
+      { day: 'ledger_rows_d20300109', n: String(ROWS - FLEET_WORKLOADS - 42) },
+      { day: 'ledger_rows_d20300110', n: String(FLEET_WORKLOADS + 42) },
     ])
     t.equal(fill.rows, ROWS)
     t.equal(fill.newestMs, NEWEST)

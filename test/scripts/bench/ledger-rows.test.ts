@@ -25,11 +25,11 @@ t.test('rows are 3 ms apart, the last at the newest; cut at any instant, a row i
 t.test('a day partition for each day the rows cover, oldest first', async (t) => {
   t.same(
     partitionsOf(span).map((p) => p.name),
-    ['ledger_entries_d20300109', 'ledger_entries_d20300110'],
+    ['ledger_rows_d20300109', 'ledger_rows_d20300110'],
   )
   t.same(
     partitionsOf({ ...span, total: 1000 }).map((p) => p.name),
-    ['ledger_entries_d20300110'],
+    ['ledger_rows_d20300110'],
   )
 })
 
