@@ -1,23 +1,17 @@
 -- Compact ledger rows (README, "Upgrading": 023): a row's subject and attestation sources, the
 -- largest of its values (with the subject's index entry, about 230 of its 630 bytes), are stored once
--- each in a dictionary and referred to by number, and the service's own request ids as uuid. Expand only, as
--- migration 011 did, so replicas of the previous release keep working during a rolling restart:
+-- each in a dictionary and referred to by number, and the service's own request ids as uuid. Expand
+-- only, as migration 011 did, so replicas of the previous release keep working during a rolling restart:
 --   * the partitioned table of before is renamed ledger_text_rows, its partitions, rows and indexes
 --     untouched (no rewrite, no index build); retention drops its partitions as they age, and this
 --     release reads it beside the compact rows until then;
 --   * ledger_rows is the partitioned table of compact rows, with the same indexes on its numbers;
 --   * `ledger_entries` becomes a view in the previous release's shape over both, whose inserts are
 --     made compact rows: a previous replica writes where this release reads, and reads what it writes.
--- Every statement here is catalog-only; the rename waits at most lock_timeout for the table, so a
--- long query on the ledger makes this migration fail (and the instance retry at its next start)
--- rather than hold up issuance behind it.
+-- No row of the ledger is read or written: the statements on it touch the catalog only, and the
+-- rename waits at most lock_timeout for the table, so a long query on the ledger makes this migration
+-- fail (and the instance retry at its next start) rather than hold up issuance behind it.
 SET LOCAL lock_timeout = '500ms';
-
--- Migration 011's view first, then the table: the order a replica of the release before 011 takes
--- them in (its insert into the view writes the table from the view's trigger), so neither waits for
--- the other holding what the other needs. Locking a view locks what it reads too.
-LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE;
-ALTER TABLE ledger_entries RENAME TO ledger_text_rows;
 
 -- Numbered once, never renumbered nor reused: a row's number means the same string for as long as the
 -- row is kept. text_pattern_ops serves equality and a glob's literal prefix alike (byte order).
@@ -32,6 +26,21 @@ CREATE TABLE ledger_sources (
   source text NOT NULL
 );
 CREATE UNIQUE INDEX ledger_sources_source_key ON ledger_sources (source);
+
+-- Numbered ahead, before the ledger is locked: every subject the inventory has seen (migration 018)
+-- and its recent sources. Right after this migration, replicas of both releases number the strings
+-- they meet for the first time, each holding its numbers until its batch commits; two batches that
+-- met the same two new strings in opposite orders would wait for each other until Postgres gave one
+-- up (and with it the batch). Numbered here, the fleet's strings are not new then: only those of
+-- workloads and pods new since are, which two batches rarely share.
+INSERT INTO ledger_subjects (subject) SELECT subject FROM identities ORDER BY subject;
+INSERT INTO ledger_sources (source) SELECT DISTINCT unnest(sources) FROM identities ORDER BY 1;
+
+-- Migration 011's view first, then the table: the order a replica of the release before 011 takes
+-- them in (its insert into the view writes the table from the view's trigger), so neither waits for
+-- the other holding what the other needs. Locking a view locks what it reads too.
+LOCK TABLE ledger IN ACCESS EXCLUSIVE MODE;
+ALTER TABLE ledger_entries RENAME TO ledger_text_rows;
 
 -- Fixed-width columns first, so no alignment padding sits between them.
 CREATE TABLE ledger_rows (

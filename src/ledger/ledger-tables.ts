@@ -49,13 +49,21 @@ const SPELLED: Record<Exclude<RowForm, 'compact'>, { subject: string; sources: s
   legacy: { subject: 'subject', sources: 'sources' },
 }
 
+/**
+ * `= ANY(...)` is not folded away on a NULL constant when planning, as `=` and `@>` are (Postgres
+ * folds a ScalarArrayOpExpr only when all its arguments are constants; it is left to a one-time
+ * filter at run time), so a condition on the numbers that uses it carries this as well: false on
+ * ledger_text_rows when planning, so its partitions are not even planned; true on every compact row.
+ */
+const NUMBERED = 'subject_id IS NOT NULL'
+
 /** The row's subject is `glob` (or matches it), as `form` asks it. */
 export function addSubjectGlob(conditions: SqlConditions, form: RowForm, glob: string): SqlConditions {
   if (form !== 'compact') return conditions.matchGlob(SPELLED[form].subject, glob)
   // One subject: its number, for the index on (subject_id, issued_at) read newest first. A glob: the
   // numbers of every subject it matches, the dictionary read by the glob's literal prefix.
   const numbers = isGlob(glob)
-    ? (inner: string) => `subject_id = ANY(ARRAY(SELECT id FROM ledger_subjects WHERE ${inner}))`
+    ? (inner: string) => `${NUMBERED} AND subject_id = ANY(ARRAY(SELECT id FROM ledger_subjects WHERE ${inner}))`
     : (inner: string) => `subject_id = (SELECT id FROM ledger_subjects WHERE ${inner})`
   return conditions.within(numbers, (inner) => inner.matchGlob('subject', glob))
 }
@@ -64,7 +72,7 @@ export function addSubjectGlob(conditions: SqlConditions, form: RowForm, glob: s
 export function addSubjectUnder(conditions: SqlConditions, form: RowForm, prefixes: readonly string[]): SqlConditions {
   if (form !== 'compact') return conditions.underPrefixes(SPELLED[form].subject, prefixes)
   return conditions.within(
-    (inner) => `subject_id = ANY(ARRAY(SELECT id FROM ledger_subjects WHERE ${inner}))`,
+    (inner) => `${NUMBERED} AND subject_id = ANY(ARRAY(SELECT id FROM ledger_subjects WHERE ${inner}))`,
     (inner) => inner.underPrefixes('subject', prefixes),
   )
 }

@@ -55,6 +55,13 @@ t.test(`migration 023 on a ledger of ${ROWS.toLocaleString('en')} rows while bot
 
   t.equal(await prefilled(), ROWS)
 
+  // The inventory of the previous release knows the workload that issues during the upgrade.
+  await raw.query(
+    `INSERT INTO identities (first_seen, last_seen, subject, attestor, attestor_kind, sources)
+     VALUES (now(), now(), $1, 'prod', 'kubernetes', ARRAY['k8s:prod', $2])`,
+    [SUBJECT, SOURCE],
+  )
+
   // A replica of the previous release, issuing throughout with its own SQL (its client's ids).
   const columns = ENTRY_SELECT.split(', ').length
   const before = issuer(
@@ -71,6 +78,12 @@ t.test(`migration 023 on a ledger of ${ROWS.toLocaleString('en')} rows while bot
 
   const started = Date.now()
   t.same(await migrate(db), ['023_compact_ledger_rows'])
+  // The inventory's subject and its sources were numbered ahead by the migration, in sorted order.
+  t.same(await raw.query('SELECT id, subject FROM ledger_subjects ORDER BY id'), [{ id: 1, subject: SUBJECT }])
+  t.same(await raw.query('SELECT id, source FROM ledger_sources WHERE id <= 2 ORDER BY id'), [
+    { id: 1, source: 'k8s:prod' },
+    { id: 2, source: SOURCE },
+  ])
   t.comment(`migration 023 applied in ${Date.now() - started} ms`)
   t.ok(Date.now() - started < MAX_INSERT_MS, 'the migration itself takes under a second')
   const store = sqlLedgerStore(db)
